@@ -1,0 +1,168 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Records hold what the store keeps. Columns exist for identity, the owning
+// environment, uniqueness and every filtered or indexed field; the long tail
+// of PingOne attributes rides in Data (a JSON object) so that adding one is
+// not a migration. Times are UTC with millisecond precision.
+
+type Organization struct {
+	ID        string
+	Name      string
+	Type      string // PAID | TRIAL | INTERNAL
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type License struct {
+	ID             string
+	OrganizationID string
+	Name           string
+	Package        string
+	Status         string // ACTIVE | EXPIRED | FUTURE | TERMINATED
+	Data           json.RawMessage
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type Environment struct {
+	ID             string
+	OrganizationID string
+	Name           string
+	Description    string
+	Type           string // PRODUCTION | SANDBOX
+	Region         string
+	LicenseID      string
+	Status         string          // ACTIVE | DELETE_PENDING
+	Data           json.RawMessage // icon, billOfMaterials
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type Population struct {
+	ID               string
+	EnvironmentID    string
+	Name             string
+	Description      string
+	Default          bool
+	PasswordPolicyID string
+	Data             json.RawMessage // theme, preferredLanguage, alternativeIdentifiers
+	UserCount        int             // read-only, filled on reads
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type Application struct {
+	ID                      string
+	EnvironmentID           string
+	Name                    string
+	Protocol                string
+	Type                    string
+	Enabled                 bool
+	TokenEndpointAuthMethod string
+	// SecretSealed is the client secret encrypted with the server's master
+	// key: PingOne returns secrets on GET …/secret, so a one-way hash would
+	// not do, and a slow hash per token request would cap throughput.
+	SecretSealed []byte
+	Data         json.RawMessage // grantTypes, redirectUris, … (the OIDC long tail)
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// RoleAssignment grants a role to an actor (a WORKER application or a user)
+// over a scope (the organization, an environment, a population…).
+type RoleAssignment struct {
+	ID            string
+	EnvironmentID string // the actor's environment
+	ActorType     string // APPLICATION | USER
+	ActorID       string
+	RoleID        string
+	ScopeType     string // ORGANIZATION | ENVIRONMENT | POPULATION | APPLICATION
+	ScopeID       string
+	ReadOnly      bool
+	CreatedAt     time.Time
+}
+
+type Resource struct {
+	ID                         string
+	EnvironmentID              string
+	Name                       string
+	Type                       string // OPENID_CONNECT | PINGONE_API | CUSTOM
+	Audience                   string
+	Description                string
+	AccessTokenValiditySeconds int
+	Data                       json.RawMessage
+	CreatedAt                  time.Time
+	UpdatedAt                  time.Time
+}
+
+type Scope struct {
+	ID            string
+	EnvironmentID string
+	ResourceID    string
+	Name          string
+	Description   string
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type PasswordPolicy struct {
+	ID            string
+	EnvironmentID string
+	Name          string
+	Default       bool
+	Data          json.RawMessage // every rule of the policy, as PingOne names them
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type SignOnPolicy struct {
+	ID            string
+	EnvironmentID string
+	Name          string
+	Description   string
+	Default       bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type SignOnPolicyAction struct {
+	ID             string
+	EnvironmentID  string
+	SignOnPolicyID string
+	Type           string
+	Priority       int
+	Data           json.RawMessage // the type's own fields and its condition
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Key is a signing (or other usage) key pair with its self-signed certificate.
+type Key struct {
+	ID                 string
+	EnvironmentID      string
+	Name               string
+	Algorithm          string // RSA | EC
+	KeyLength          int
+	SignatureAlgorithm string
+	SubjectDN          string
+	IssuerDN           string
+	UsageType          string
+	Default            bool
+	SerialNumber       string // decimal; may exceed int64
+	StartsAt           time.Time
+	ExpiresAt          time.Time
+	Certificate        []byte // DER
+	PrivateKeySealed   []byte // PKCS#8 DER encrypted with the master key
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Now is the store's clock: UTC, cut to the millisecond PingOne shows, so a
+// record reads back exactly as it was written.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

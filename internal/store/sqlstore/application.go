@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+const appCols = `id, environment_id, name, protocol, type, enabled, token_endpoint_auth_method, secret_sealed, data, created_at, updated_at`
+
+func scanApp(r scanner) (store.Application, error) {
+	var a store.Application
+	var data string
+	var c, u int64
+	err := r.Scan(&a.ID, &a.EnvironmentID, &a.Name, &a.Protocol, &a.Type, &a.Enabled, &a.TokenEndpointAuthMethod, &a.SecretSealed, &data, &c, &u)
+	a.Data, a.CreatedAt, a.UpdatedAt = []byte(data), fromMS(c), fromMS(u)
+	return a, err
+}
+
+func (s *SQLStore) CreateApplication(ctx context.Context, a *store.Application) error {
+	_, err := s.exec(ctx, `INSERT INTO applications (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.EnvironmentID, a.Name, a.Protocol, a.Type, a.Enabled, a.TokenEndpointAuthMethod, a.SecretSealed, jsonText(a.Data), ms(a.CreatedAt), ms(a.UpdatedAt))
+	return mapErr(err, "application", "id")
+}
+
+func (s *SQLStore) GetApplication(ctx context.Context, envID, id string) (*store.Application, error) {
+	return one(ctx, s, scanApp, `SELECT `+appCols+` FROM applications WHERE environment_id = ? AND id = ?`, envID, id)
+}
+
+func (s *SQLStore) ListApplications(ctx context.Context, envID string) ([]store.Application, error) {
+	return many(ctx, s, scanApp, `SELECT `+appCols+` FROM applications WHERE environment_id = ? ORDER BY id`, envID)
+}
+
+func (s *SQLStore) UpdateApplication(ctx context.Context, a *store.Application) error {
+	err := s.execOne(ctx, `UPDATE applications SET name = ?, protocol = ?, type = ?, enabled = ?, token_endpoint_auth_method = ?, secret_sealed = ?, data = ?, updated_at = ?
+ WHERE environment_id = ? AND id = ?`,
+		a.Name, a.Protocol, a.Type, a.Enabled, a.TokenEndpointAuthMethod, a.SecretSealed, jsonText(a.Data), ms(a.UpdatedAt), a.EnvironmentID, a.ID)
+	return mapErr(err, "application", "name")
+}
+
+// DeleteApplication removes the application and the roles it held.
+func (s *SQLStore) DeleteApplication(ctx context.Context, envID, id string) error {
+	return s.Tx(ctx, func(tx store.Store) error {
+		t := tx.(*SQLStore)
+		if err := t.execOne(ctx, `DELETE FROM applications WHERE environment_id = ? AND id = ?`, envID, id); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, `DELETE FROM role_assignments WHERE environment_id = ? AND actor_id = ?`, envID, id)
+		return err
+	})
+}
+
+// ---- role assignments
+
+const raCols = `id, environment_id, actor_type, actor_id, role_id, scope_type, scope_id, read_only, created_at`
+
+func scanRA(r scanner) (store.RoleAssignment, error) {
+	var ra store.RoleAssignment
+	var c int64
+	err := r.Scan(&ra.ID, &ra.EnvironmentID, &ra.ActorType, &ra.ActorID, &ra.RoleID, &ra.ScopeType, &ra.ScopeID, &ra.ReadOnly, &c)
+	ra.CreatedAt = fromMS(c)
+	return ra, err
+}
+
+func (s *SQLStore) CreateRoleAssignment(ctx context.Context, ra *store.RoleAssignment) error {
+	_, err := s.exec(ctx, `INSERT INTO role_assignments (`+raCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ra.ID, ra.EnvironmentID, ra.ActorType, ra.ActorID, ra.RoleID, ra.ScopeType, ra.ScopeID, ra.ReadOnly, ms(ra.CreatedAt))
+	return mapErr(err, "roleAssignment", "role")
+}
+
+func (s *SQLStore) GetRoleAssignment(ctx context.Context, envID, actorID, id string) (*store.RoleAssignment, error) {
+	return one(ctx, s, scanRA, `SELECT `+raCols+` FROM role_assignments WHERE environment_id = ? AND actor_id = ? AND id = ?`, envID, actorID, id)
+}
+
+func (s *SQLStore) ListRoleAssignments(ctx context.Context, envID, actorID string) ([]store.RoleAssignment, error) {
+	return many(ctx, s, scanRA, `SELECT `+raCols+` FROM role_assignments WHERE environment_id = ? AND actor_id = ? ORDER BY id`, envID, actorID)
+}
+
+func (s *SQLStore) DeleteRoleAssignment(ctx context.Context, envID, actorID, id string) error {
+	return s.execOne(ctx, `DELETE FROM role_assignments WHERE environment_id = ? AND actor_id = ? AND id = ?`, envID, actorID, id)
+}

@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+func (s *SQLStore) GetMeta(ctx context.Context, key string) (string, error) {
+	v, err := one(ctx, s, func(r scanner) (string, error) {
+		var v string
+		return v, r.Scan(&v)
+	}, `SELECT value FROM meta WHERE key = ?`, key)
+	if err != nil {
+		return "", err
+	}
+	return *v, nil
+}
+
+func (s *SQLStore) PutMeta(ctx context.Context, key, value string) error {
+	_, err := s.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+func (s *SQLStore) InsertMeta(ctx context.Context, key, value string) error {
+	_, err := s.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)`, key, value)
+	return mapErr(err, "meta", "key")
+}
+
+// ---- organizations and licenses
+
+const orgCols = `id, name, type, created_at, updated_at`
+
+func scanOrg(r scanner) (store.Organization, error) {
+	var o store.Organization
+	var c, u int64
+	err := r.Scan(&o.ID, &o.Name, &o.Type, &c, &u)
+	o.CreatedAt, o.UpdatedAt = fromMS(c), fromMS(u)
+	return o, err
+}
+
+func (s *SQLStore) CreateOrganization(ctx context.Context, o *store.Organization) error {
+	_, err := s.exec(ctx, `INSERT INTO organizations (`+orgCols+`) VALUES (?, ?, ?, ?, ?)`,
+		o.ID, o.Name, o.Type, ms(o.CreatedAt), ms(o.UpdatedAt))
+	return mapErr(err, "organization", "id")
+}
+
+func (s *SQLStore) GetOrganization(ctx context.Context, id string) (*store.Organization, error) {
+	return one(ctx, s, scanOrg, `SELECT `+orgCols+` FROM organizations WHERE id = ?`, id)
+}
+
+func (s *SQLStore) ListOrganizations(ctx context.Context) ([]store.Organization, error) {
+	return many(ctx, s, scanOrg, `SELECT `+orgCols+` FROM organizations ORDER BY id`)
+}
+
+const licenseCols = `id, organization_id, name, package, status, data, created_at, updated_at`
+
+func scanLicense(r scanner) (store.License, error) {
+	var l store.License
+	var data string
+	var c, u int64
+	err := r.Scan(&l.ID, &l.OrganizationID, &l.Name, &l.Package, &l.Status, &data, &c, &u)
+	l.Data, l.CreatedAt, l.UpdatedAt = []byte(data), fromMS(c), fromMS(u)
+	return l, err
+}
+
+func (s *SQLStore) CreateLicense(ctx context.Context, l *store.License) error {
+	_, err := s.exec(ctx, `INSERT INTO licenses (`+licenseCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.ID, l.OrganizationID, l.Name, l.Package, l.Status, jsonText(l.Data), ms(l.CreatedAt), ms(l.UpdatedAt))
+	return mapErr(err, "license", "id")
+}
+
+func (s *SQLStore) GetLicense(ctx context.Context, orgID, id string) (*store.License, error) {
+	return one(ctx, s, scanLicense, `SELECT `+licenseCols+` FROM licenses WHERE organization_id = ? AND id = ?`, orgID, id)
+}
+
+func (s *SQLStore) ListLicenses(ctx context.Context, orgID string) ([]store.License, error) {
+	return many(ctx, s, scanLicense, `SELECT `+licenseCols+` FROM licenses WHERE organization_id = ? ORDER BY id`, orgID)
+}
+
+// ---- environments
+
+const envCols = `id, organization_id, name, description, type, region, license_id, status, data, created_at, updated_at`
+
+func scanEnv(r scanner) (store.Environment, error) {
+	var e store.Environment
+	var data string
+	var c, u int64
+	err := r.Scan(&e.ID, &e.OrganizationID, &e.Name, &e.Description, &e.Type, &e.Region, &e.LicenseID, &e.Status, &data, &c, &u)
+	e.Data, e.CreatedAt, e.UpdatedAt = []byte(data), fromMS(c), fromMS(u)
+	return e, err
+}
+
+func (s *SQLStore) CreateEnvironment(ctx context.Context, e *store.Environment) error {
+	_, err := s.exec(ctx, `INSERT INTO environments (`+envCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.OrganizationID, e.Name, e.Description, e.Type, e.Region, e.LicenseID, e.Status, jsonText(e.Data),
+		ms(e.CreatedAt), ms(e.UpdatedAt), strings.ToLower(e.Name))
+	return mapErr(err, "environment", "id")
+}
+
+func (s *SQLStore) GetEnvironment(ctx context.Context, id string) (*store.Environment, error) {
+	return one(ctx, s, scanEnv, `SELECT `+envCols+` FROM environments WHERE id = ?`, id)
+}
+
+func (s *SQLStore) ListEnvironments(ctx context.Context, orgID string, p store.Page) ([]store.Environment, int, error) {
+	return page(ctx, s, envCols, `FROM environments WHERE organization_id = ?`, []any{orgID}, p, scanEnv, "id")
+}
+
+func (s *SQLStore) UpdateEnvironment(ctx context.Context, e *store.Environment) error {
+	err := s.execOne(ctx, `UPDATE environments SET name = ?, name_lc = ?, description = ?, type = ?, region = ?, license_id = ?, status = ?, data = ?, updated_at = ? WHERE id = ?`,
+		e.Name, strings.ToLower(e.Name), e.Description, e.Type, e.Region, e.LicenseID, e.Status, jsonText(e.Data), ms(e.UpdatedAt), e.ID)
+	return mapErr(err, "environment", "name")
+}
+
+// DeleteEnvironment removes the environment with everything in it; role
+// assignments that other actors hold over it go too.
+func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
+	return s.Tx(ctx, func(tx store.Store) error {
+		t := tx.(*SQLStore)
+		if _, err := t.exec(ctx, `DELETE FROM role_assignments WHERE scope_id = ?`, id); err != nil {
+			return err
+		}
+		// Users first: their population reference is not a cascade.
+		if _, err := t.exec(ctx, `DELETE FROM users WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
+		return mapErr(t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id), "environment", "id")
+	})
+}

@@ -1,0 +1,64 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// The user count rides along as a correlated subquery so a page of
+// populations is one query, not one per row.
+const popCols = `p.id, p.environment_id, p.name, p.description, p.is_default, p.password_policy_id, p.data, p.created_at, p.updated_at,
+ (SELECT COUNT(*) FROM users u WHERE u.population_id = p.id)`
+
+func scanPop(r scanner) (store.Population, error) {
+	var p store.Population
+	var data string
+	var c, u int64
+	err := r.Scan(&p.ID, &p.EnvironmentID, &p.Name, &p.Description, &p.Default, &p.PasswordPolicyID, &data, &c, &u, &p.UserCount)
+	p.Data, p.CreatedAt, p.UpdatedAt = []byte(data), fromMS(c), fromMS(u)
+	return p, err
+}
+
+func (s *SQLStore) CreatePopulation(ctx context.Context, p *store.Population) error {
+	_, err := s.exec(ctx, `INSERT INTO populations (id, environment_id, name, name_lc, description, is_default, password_policy_id, data, created_at, updated_at)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.EnvironmentID, p.Name, strings.ToLower(p.Name), p.Description, p.Default, p.PasswordPolicyID, jsonText(p.Data), ms(p.CreatedAt), ms(p.UpdatedAt))
+	return mapErr(err, "population", "name")
+}
+
+func (s *SQLStore) GetPopulation(ctx context.Context, envID, id string) (*store.Population, error) {
+	return one(ctx, s, scanPop, `SELECT `+popCols+` FROM populations p WHERE p.environment_id = ? AND p.id = ?`, envID, id)
+}
+
+func (s *SQLStore) ListPopulations(ctx context.Context, envID string, pg store.Page) ([]store.Population, int, error) {
+	return page(ctx, s, popCols, `FROM populations p WHERE p.environment_id = ?`, []any{envID}, pg, scanPop, "p.id")
+}
+
+func (s *SQLStore) UpdatePopulation(ctx context.Context, p *store.Population) error {
+	err := s.execOne(ctx, `UPDATE populations SET name = ?, name_lc = ?, description = ?, is_default = ?, password_policy_id = ?, data = ?, updated_at = ?
+ WHERE environment_id = ? AND id = ?`,
+		p.Name, strings.ToLower(p.Name), p.Description, p.Default, p.PasswordPolicyID, jsonText(p.Data), ms(p.UpdatedAt), p.EnvironmentID, p.ID)
+	return mapErr(err, "population", "name")
+}
+
+func (s *SQLStore) DeletePopulation(ctx context.Context, envID, id string) error {
+	return mapErr(s.execOne(ctx, `DELETE FROM populations WHERE environment_id = ? AND id = ?`, envID, id), "population", "id")
+}
+
+func (s *SQLStore) ClearDefaultPopulation(ctx context.Context, envID, keepID string) error {
+	_, err := s.exec(ctx, `UPDATE populations SET is_default = ? WHERE environment_id = ? AND id <> ? AND is_default`, false, envID, keepID)
+	return err
+}
+
+func (s *SQLStore) CountUsers(ctx context.Context, envID, populationID string) (int, error) {
+	n, err := one(ctx, s, func(r scanner) (int, error) {
+		var n int
+		return n, r.Scan(&n)
+	}, `SELECT COUNT(*) FROM users WHERE environment_id = ? AND population_id = ?`, envID, populationID)
+	if err != nil {
+		return 0, err
+	}
+	return *n, nil
+}

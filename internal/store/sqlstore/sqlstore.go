@@ -1,0 +1,261 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// SQLStore implements store.Store. Outside a transaction it reads through
+// the reader pool and writes through the writer; inside Tx both go through
+// the transaction.
+type SQLStore struct {
+	db *DB
+	tx *sql.Tx
+}
+
+var _ store.Store = (*SQLStore)(nil)
+
+// IsPostgres reports the dialect (benchmarks and tests print it).
+func (s *SQLStore) IsPostgres() bool { return s.db.dialect == dialectPostgres }
+
+func (s *SQLStore) Close() error {
+	if s.tx != nil {
+		return errors.New("sqlstore: Close inside a transaction")
+	}
+	return s.db.close()
+}
+
+func (s *SQLStore) Ping(ctx context.Context) error {
+	if err := s.db.writer.db.PingContext(ctx); err != nil {
+		return err
+	}
+	var one int
+	return s.db.reader.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+func (s *SQLStore) Tx(ctx context.Context, fn func(tx store.Store) error) error {
+	if s.tx != nil {
+		// Already in a transaction: join it, so services compose.
+		return fn(s)
+	}
+	tx, err := s.db.writer.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		// fn panicked (or called runtime.Goexit): never leave the
+		// transaction, and with it SQLite's only writer, open.
+		if !done {
+			tx.Rollback()
+		}
+	}()
+	err = fn(&SQLStore{db: s.db, tx: tx})
+	done = true
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// runner runs one query: a prepared statement, or the transaction itself
+// when the statement is not prepared yet.
+type runner struct {
+	st *sql.Stmt
+	tx *sql.Tx
+	q  string
+}
+
+func (r runner) exec(ctx context.Context, a []any) (sql.Result, error) {
+	if r.st != nil {
+		return r.st.ExecContext(ctx, a...)
+	}
+	return r.tx.ExecContext(ctx, r.q, a...)
+}
+
+func (r runner) query(ctx context.Context, a []any) (*sql.Rows, error) {
+	if r.st != nil {
+		return r.st.QueryContext(ctx, a...)
+	}
+	return r.tx.QueryContext(ctx, r.q, a...)
+}
+
+// prepared returns the statement for query. Inside a transaction it never
+// prepares on the pool: SQLite's writer pool has one connection, which the
+// transaction holds, so that would wait forever. A statement the pool has
+// already prepared is bound to the transaction instead.
+func (s *SQLStore) prepared(ctx context.Context, p *pool, query string) (runner, error) {
+	q := s.db.rebind(query)
+	if s.tx != nil {
+		p.mu.RLock()
+		st := p.stmts[q]
+		p.mu.RUnlock()
+		if st != nil {
+			return runner{st: s.tx.StmtContext(ctx, st)}, nil
+		}
+		return runner{tx: s.tx, q: q}, nil
+	}
+	st, err := p.stmt(ctx, q)
+	if err != nil {
+		return runner{}, err
+	}
+	return runner{st: st}, nil
+}
+
+// args converts values a filter may carry into what the columns hold.
+func args(in []any) []any {
+	for i, a := range in {
+		if t, ok := a.(time.Time); ok {
+			in[i] = ms(t)
+		}
+	}
+	return in
+}
+
+func (s *SQLStore) exec(ctx context.Context, query string, a ...any) (sql.Result, error) {
+	r, err := s.prepared(ctx, s.db.writer, query)
+	if err != nil {
+		return nil, err
+	}
+	return r.exec(ctx, args(a))
+}
+
+// execOne runs a write that must touch exactly one row.
+func (s *SQLStore) execOne(ctx context.Context, query string, a ...any) error {
+	res, err := s.exec(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (s *SQLStore) query(ctx context.Context, query string, a ...any) (*sql.Rows, error) {
+	p := s.db.reader
+	if s.tx != nil {
+		p = s.db.writer
+	}
+	r, err := s.prepared(ctx, p, query)
+	if err != nil {
+		return nil, err
+	}
+	return r.query(ctx, args(a))
+}
+
+// queryDynamic runs a query built per request (a filter): those are not
+// prepared, since each filter shape would grow the cache without bound.
+func (s *SQLStore) queryDynamic(ctx context.Context, query string, a ...any) (*sql.Rows, error) {
+	q := s.db.rebind(query)
+	if s.tx != nil {
+		return s.tx.QueryContext(ctx, q, args(a)...)
+	}
+	return s.db.reader.db.QueryContext(ctx, q, args(a)...)
+}
+
+func (s *SQLStore) queryRowDynamic(ctx context.Context, query string, a ...any) *sql.Row {
+	q := s.db.rebind(query)
+	if s.tx != nil {
+		return s.tx.QueryRowContext(ctx, q, args(a)...)
+	}
+	return s.db.reader.db.QueryRowContext(ctx, q, args(a)...)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// one runs a single-row query and scans it.
+func one[T any](ctx context.Context, s *SQLStore, scan func(scanner) (T, error), query string, a ...any) (*T, error) {
+	rows, err := s.query(ctx, query, a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, store.ErrNotFound
+	}
+	v, err := scan(rows)
+	if err != nil {
+		return nil, err
+	}
+	return &v, rows.Close()
+}
+
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func many[T any](ctx context.Context, s *SQLStore, scan func(scanner) (T, error), query string, a ...any) ([]T, error) {
+	rows, err := s.query(ctx, query, a...)
+	return collect(rows, err, scan)
+}
+
+// page lists one page of a filtered, cursor-paged collection ordered by id,
+// and counts every match. base is "FROM … WHERE <scope>" with its args.
+func page[T any](ctx context.Context, s *SQLStore, cols, base string, baseArgs []any, p store.Page, scan func(scanner) (T, error), idCol string) ([]T, int, error) {
+	where := base
+	a := append([]any{}, baseArgs...)
+	if p.Where != "" {
+		where += " AND (" + p.Where + ")"
+		a = append(a, p.Args...)
+	}
+	if p.IDs != nil {
+		if len(p.IDs) == 0 {
+			return []T{}, 0, nil
+		}
+		where += " AND " + idCol + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(p.IDs)), ",") + ")"
+		for _, id := range p.IDs {
+			a = append(a, id)
+		}
+	}
+	var total int
+	if err := s.queryRowDynamic(ctx, "SELECT COUNT(*) "+where, a...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	q := "SELECT " + cols + " " + where
+	if p.After != "" {
+		q += " AND " + idCol + " > ?"
+		a = append(a, p.After)
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", idCol, limit)
+	rows, err := s.queryDynamic(ctx, q, a...)
+	items, err := collect(rows, err, scan)
+	return items, total, err
+}
+
+func jsonText(b []byte) string {
+	if len(b) == 0 {
+		return "{}"
+	}
+	return string(b)
+}
