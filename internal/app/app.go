@@ -1,0 +1,179 @@
+// Package app wires Gatehouse together: store, master key, signing keys,
+// the auth service, the management API, health and metrics, and the HTTP
+// server's lifecycle.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-id/gatehouse/internal/authsvc"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/mgmt"
+	"github.com/gatehouse-id/gatehouse/internal/scim"
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// Config is the server's contract (see the README): flags and env vars
+// land here.
+type Config struct {
+	Listen            string
+	DB                string
+	BaseURL           string // no trailing slash; default http:// + Listen
+	BootstrapFile     string
+	AdminClientID     string
+	AdminClientSecret string
+	// MasterKey seals client secrets and private keys at rest.
+	MasterKey []byte
+	Logger    *slog.Logger
+}
+
+// Server is an assembled Gatehouse.
+type Server struct {
+	Handler http.Handler
+	Store   store.Store
+	Admin   *Admin
+	Config  Config
+	log     *slog.Logger
+}
+
+// New opens the store, bootstraps the admin and builds the handler.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	sealer, err := secrets.New(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Server, error) {
+		st.Close()
+		return nil, err
+	}
+	if err := checkMasterKey(ctx, st, sealer); err != nil {
+		return fail(err)
+	}
+	admin, created, err := bootstrap(ctx, st, sealer, cfg)
+	if err != nil {
+		return fail(fmt.Errorf("bootstrap: %w", err))
+	}
+	wrote, err := writeBootstrapFile(cfg.BootstrapFile, admin, created)
+	if err != nil {
+		return fail(fmt.Errorf("write bootstrap file: %w", err))
+	}
+	if wrote {
+		cfg.Logger.Info("admin credentials written; get a token with client_credentials at "+admin.AuthPath+"/"+admin.EnvironmentID+"/as/token",
+			"file", cfg.BootstrapFile, "environmentId", admin.EnvironmentID, "clientId", admin.ClientID)
+	}
+
+	wire.SetClassifier(classify)
+	km := keys.NewManager(st, sealer, 10*time.Second)
+	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour}
+	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Auth: auth, APIPath: cfg.BaseURL + "/v1"}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpx.NewMetrics(reg)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		wire.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			cfg.Logger.Warn("readiness: store unreachable", "err", err)
+			wire.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		wire.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	auth.Routes(mux)
+	api.Routes(mux)
+
+	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Admin: admin, Config: cfg, log: cfg.Logger}, nil
+}
+
+// classify maps domain errors to PingOne's error bodies.
+func classify(err error) *wire.Error {
+	var ue *store.UniqueError
+	var se *scim.Error
+	switch {
+	case errors.As(err, &ue):
+		return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: ue.Field,
+			Message: "A " + ue.Resource + " with this " + ue.Field + " already exists."})
+	case errors.Is(err, store.ErrNotFound):
+		return wire.NotFound("")
+	case errors.Is(err, store.ErrReferenced):
+		return wire.RequestFailed("The request could not be completed. The resource is referenced by, or refers to, a resource that does not allow it.")
+	case errors.As(err, &se):
+		return wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidFilter, Target: "filter", Message: se.Message,
+			InnerError: innerFilter(se)})
+	case errors.Is(err, context.Canceled):
+		// The client went away; nothing will read this.
+		return &wire.Error{Status: 499, Code: wire.CodeInvalidRequest, Message: "The request was cancelled."}
+	}
+	return nil
+}
+
+func innerFilter(se *scim.Error) *wire.InnerError {
+	if len(se.SupportedAttributes) == 0 && len(se.SupportedOperators) == 0 {
+		return nil
+	}
+	return &wire.InnerError{SupportedAttributes: se.SupportedAttributes, SupportedOperators: se.SupportedOperators}
+}
+
+// Close releases the store.
+func (s *Server) Close() error { return s.Store.Close() }
+
+// Serve listens on ln until ctx ends, then drains in-flight requests.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("gatehouse listening", "addr", ln.Addr().String(), "baseUrl", s.Config.BaseURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

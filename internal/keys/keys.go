@@ -1,0 +1,322 @@
+// Package keys owns environments' signing keys: generation (key pair plus a
+// self-signed certificate, as PingOne issues), sealing the private half at
+// rest, an in-memory cache of parsed keys and signers, JWT signing and
+// verification, and the JWKS document.
+//
+// Parsing a private key or building a signer per request would cost more
+// than the token itself, so both are cached per environment. The cache is
+// refreshed after ttl (another node may have rotated keys) and at once when a
+// token names a kid the cache does not know.
+package keys
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Spec describes a key to generate, in PingOne's certificate terms.
+type Spec struct {
+	Name               string
+	Algorithm          string // RSA | EC
+	KeyLength          int    // RSA 2048/3072/4096; EC 256/384
+	SignatureAlgorithm string // SHA256withRSA, …
+	SubjectDN          string
+	UsageType          string // SIGNING, …
+	ValidityDays       int
+	Default            bool
+}
+
+// DefaultSigning is the key PingOne creates with every environment.
+func DefaultSigning() Spec {
+	return Spec{
+		Name:               "PingOne SSO Credential",
+		Algorithm:          "RSA",
+		KeyLength:          2048,
+		SignatureAlgorithm: "SHA256withRSA",
+		SubjectDN:          "CN=PingOne SSO Credential, O=Gatehouse",
+		UsageType:          "SIGNING",
+		ValidityDays:       365,
+		Default:            true,
+	}
+}
+
+var sigAlgs = map[string]jose.SignatureAlgorithm{
+	"SHA256withRSA": jose.RS256, "SHA384withRSA": jose.RS384, "SHA512withRSA": jose.RS512,
+	"SHA256withECDSA": jose.ES256, "SHA384withECDSA": jose.ES384, "SHA512withECDSA": jose.ES512,
+}
+
+// Generate makes a key pair and its self-signed certificate for envID, with
+// the private key sealed under sealer.
+func Generate(envID string, spec Spec, sealer *secrets.Sealer, now time.Time) (*store.Key, error) {
+	if _, ok := sigAlgs[spec.SignatureAlgorithm]; !ok {
+		return nil, fmt.Errorf("keys: unsupported signature algorithm %q", spec.SignatureAlgorithm)
+	}
+	var priv crypto.Signer
+	var err error
+	switch spec.Algorithm {
+	case "RSA":
+		priv, err = rsa.GenerateKey(rand.Reader, spec.KeyLength)
+	case "EC":
+		var curve elliptic.Curve
+		switch spec.KeyLength {
+		case 256:
+			curve = elliptic.P256()
+		case 384:
+			curve = elliptic.P384()
+		case 521:
+			curve = elliptic.P521()
+		default:
+			return nil, fmt.Errorf("keys: unsupported EC key length %d", spec.KeyLength)
+		}
+		priv, err = ecdsa.GenerateKey(curve, rand.Reader)
+	default:
+		return nil, fmt.Errorf("keys: unsupported algorithm %q", spec.Algorithm)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// PingOne's SDK decodes serialNumber as int64: keep it positive and below 2^63.
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, err
+	}
+	starts := now.UTC().Truncate(time.Millisecond)
+	expires := starts.AddDate(0, 0, spec.ValidityDays)
+	subject := pkix.Name{CommonName: spec.Name, Organization: []string{"Gatehouse"}}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               subject,
+		NotBefore:             starts,
+		NotAfter:              expires,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		return nil, err
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	id := uuid.NewString()
+	return &store.Key{
+		ID:                 id,
+		EnvironmentID:      envID,
+		Name:               spec.Name,
+		Algorithm:          spec.Algorithm,
+		KeyLength:          spec.KeyLength,
+		SignatureAlgorithm: spec.SignatureAlgorithm,
+		SubjectDN:          spec.SubjectDN,
+		IssuerDN:           spec.SubjectDN,
+		UsageType:          spec.UsageType,
+		Default:            spec.Default,
+		SerialNumber:       serial.String(),
+		StartsAt:           starts,
+		ExpiresAt:          expires,
+		Certificate:        der,
+		PrivateKeySealed:   sealer.Seal(pkcs8, "key:"+id),
+		CreatedAt:          starts,
+		UpdatedAt:          starts,
+	}, nil
+}
+
+// SerialInt64 is the serial number as PingOne's API shows it.
+func SerialInt64(k *store.Key) int64 {
+	n, _ := strconv.ParseInt(k.SerialNumber, 10, 64)
+	return n
+}
+
+// envKeys is one environment's parsed signing material.
+type envKeys struct {
+	loaded time.Time
+	signer jose.Signer // the default SIGNING key's
+	kid    string
+	public map[string]jose.JSONWebKey
+	jwks   []byte // the JWKS document, encoded once
+}
+
+// Manager caches parsed keys per environment.
+type Manager struct {
+	store  store.Store
+	sealer *secrets.Sealer
+	ttl    time.Duration
+
+	mu   sync.Mutex
+	envs map[string]*envKeys
+}
+
+func NewManager(s store.Store, sealer *secrets.Sealer, ttl time.Duration) *Manager {
+	return &Manager{store: s, sealer: sealer, ttl: ttl, envs: map[string]*envKeys{}}
+}
+
+// ErrNoKey means the environment has no usable signing key.
+var ErrNoKey = errors.New("keys: no signing key")
+
+// Invalidate drops envID's cached keys (after create, rotate or delete).
+func (m *Manager) Invalidate(envID string) {
+	m.mu.Lock()
+	delete(m.envs, envID)
+	m.mu.Unlock()
+}
+
+func (m *Manager) get(ctx context.Context, envID string, force bool) (*envKeys, error) {
+	m.mu.Lock()
+	ek := m.envs[envID]
+	m.mu.Unlock()
+	if ek != nil {
+		age := time.Since(ek.loaded)
+		// A forced reload (unknown kid) happens at most once a second, so
+		// tokens with made-up kids cannot turn into a query each.
+		if age < m.ttl && (!force || age < time.Second) {
+			return ek, nil
+		}
+	}
+	ek, err := m.load(ctx, envID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ek.public) == 0 {
+		// Unknown environments are not cached: made-up ids must not grow
+		// the cache.
+		return ek, nil
+	}
+	m.mu.Lock()
+	m.envs[envID] = ek
+	m.mu.Unlock()
+	return ek, nil
+}
+
+func (m *Manager) load(ctx context.Context, envID string) (*envKeys, error) {
+	ks, err := m.store.ListKeys(ctx, envID)
+	if err != nil {
+		return nil, err
+	}
+	ek := &envKeys{loaded: time.Now(), public: map[string]jose.JSONWebKey{}}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	now := time.Now()
+	for i := range ks {
+		k := &ks[i]
+		if k.UsageType != "SIGNING" || now.After(k.ExpiresAt) {
+			continue
+		}
+		cert, err := x509.ParseCertificate(k.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
+		}
+		thumb := sha1.Sum(k.Certificate)
+		jwk := jose.JSONWebKey{
+			Key:                       cert.PublicKey,
+			KeyID:                     k.ID,
+			Use:                       "sig",
+			Certificates:              []*x509.Certificate{cert},
+			CertificateThumbprintSHA1: thumb[:],
+		}
+		ek.public[k.ID] = jwk
+		set.Keys = append(set.Keys, jwk)
+		if k.Default {
+			pkcs8, err := m.sealer.Open(k.PrivateKeySealed, "key:"+k.ID)
+			if err != nil {
+				return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
+			}
+			priv, err := x509.ParsePKCS8PrivateKey(pkcs8)
+			if err != nil {
+				return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
+			}
+			signer, err := jose.NewSigner(jose.SigningKey{
+				Algorithm: sigAlgs[k.SignatureAlgorithm],
+				Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID},
+			}, (&jose.SignerOptions{}).WithType("JWT"))
+			if err != nil {
+				return nil, err
+			}
+			ek.signer, ek.kid = signer, k.ID
+		}
+	}
+	if ek.jwks, err = json.Marshal(set); err != nil {
+		return nil, err
+	}
+	return ek, nil
+}
+
+// Sign serialises claims as a JWT signed with envID's default signing key.
+func (m *Manager) Sign(ctx context.Context, envID string, claims any) (string, error) {
+	ek, err := m.get(ctx, envID, false)
+	if err != nil {
+		return "", err
+	}
+	if ek.signer == nil {
+		return "", ErrNoKey
+	}
+	return jwt.Signed(ek.signer).Claims(claims).Serialize()
+}
+
+// JWKS returns envID's JWKS document: every unexpired signing key, so a
+// token signed before a rotation still verifies.
+func (m *Manager) JWKS(ctx context.Context, envID string) ([]byte, error) {
+	ek, err := m.get(ctx, envID, false)
+	if err != nil {
+		return nil, err
+	}
+	return ek.jwks, nil
+}
+
+// Algorithms Gatehouse signs with, and so the only ones it accepts.
+var Algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512}
+
+// ErrInvalidToken covers every reason a token does not verify.
+var ErrInvalidToken = errors.New("keys: invalid token")
+
+// Parse parses a compact JWT signed with one of Algorithms, unverified.
+func Parse(raw string) (*jwt.JSONWebToken, error) {
+	tok, err := jwt.ParseSigned(raw, Algorithms)
+	if err != nil || len(tok.Headers) != 1 {
+		return nil, ErrInvalidToken
+	}
+	return tok, nil
+}
+
+// Verify checks tok's signature against envID's keys and decodes its claims
+// into out. It does not judge the claims (exp, iss…): the caller does.
+func (m *Manager) Verify(ctx context.Context, envID string, tok *jwt.JSONWebToken, out any) error {
+	kid := tok.Headers[0].KeyID
+	ek, err := m.get(ctx, envID, false)
+	if err != nil {
+		return err
+	}
+	jwk, ok := ek.public[kid]
+	if !ok {
+		// Maybe rotated on another node since we loaded.
+		if ek, err = m.get(ctx, envID, true); err != nil {
+			return err
+		}
+		if jwk, ok = ek.public[kid]; !ok {
+			return ErrInvalidToken
+		}
+	}
+	if err := tok.Claims(jwk.Key, out); err != nil {
+		return ErrInvalidToken
+	}
+	return nil
+}

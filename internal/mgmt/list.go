@@ -1,0 +1,47 @@
+package mgmt
+
+import (
+	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/internal/scim"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// pageOf serves one page of a filtered, cursor-paged collection: it parses
+// limit, cursor and filter (against the resource's allow-list), asks the
+// store for one row past the limit to learn whether a next page exists, and
+// renders the envelope.
+func pageOf[T any](r *http.Request, base, name string, schema *scim.Schema, ids []string,
+	fetch func(store.Page) ([]T, int, error), id func(*T) string, render func(*T) any) (*wire.List, error) {
+	q := r.URL.Query()
+	p, err := listParams(q)
+	if err != nil {
+		return nil, err
+	}
+	if f := q.Get("filter"); f != "" {
+		p.Where, p.Args, err = schema.CompileString(f)
+		if err != nil {
+			return nil, err
+		}
+	}
+	p.IDs = ids
+	limit := p.Limit
+	p.Limit = limit + 1
+	items, total, err := fetch(p)
+	if err != nil {
+		return nil, err
+	}
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	out := make([]any, len(items))
+	last := ""
+	for i := range items {
+		out[i] = render(&items[i])
+		last = id(&items[i])
+	}
+	body := listBody(base, q, name, out, last, more, len(out), total)
+	return &body, nil
+}
