@@ -46,6 +46,8 @@ type Config struct {
 type Server struct {
 	Handler http.Handler
 	Store   store.Store
+	Sealer  *secrets.Sealer
+	Keys    *keys.Manager
 	Admin   *Admin
 	Config  Config
 	log     *slog.Logger
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	auth.Routes(mux)
 	api.Routes(mux)
 
-	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Admin: admin, Config: cfg, log: cfg.Logger}, nil
+	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg, log: cfg.Logger}, nil
 }
 
 // classify maps domain errors to PingOne's error bodies.

@@ -1,0 +1,258 @@
+// Package apptest starts a real Gatehouse (the same app.New the binary
+// uses) on 127.0.0.1 for HTTP tests, on SQLite or PostgreSQL, and talks to
+// it the way PingOne's clients do.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/uuid"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
+)
+
+// SDKUserAgent is what PingOne's Go SDK sends.
+const SDKUserAgent = "pingtools PingOne-GOLANG-SDK-management/0.70.0 go"
+
+// Server is a running Gatehouse.
+type Server struct {
+	*app.Server
+	URL     string // base URL: authPath
+	APIPath string
+	HTTP    *httptest.Server
+	Dir     string
+	token   string
+}
+
+// Options tune Start.
+type Options struct {
+	DSN       string // default: a fresh SQLite file
+	MasterKey []byte // default: random
+	Dir       string // where the bootstrap file goes; default t.TempDir()
+}
+
+// Start runs a server until the test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	if o.DSN == "" {
+		o.DSN = sqltest.SQLite(t)
+	}
+	if o.MasterKey == nil {
+		o.MasterKey = make([]byte, 32)
+		rand.Read(o.MasterKey)
+	}
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	srv, err := app.New(context.Background(), app.Config{
+		Listen: ln.Addr().String(), DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
+		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		ln.Close()
+		t.Fatalf("start gatehouse: %v", err)
+	}
+	hs := httptest.NewUnstartedServer(srv.Handler)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	return &Server{Server: srv, URL: base, APIPath: base + "/v1", HTTP: hs, Dir: o.Dir}
+}
+
+// TokenFor gets a client_credentials token with x/oauth2, as PingOne's SDK
+// does (auth style auto-detected: Basic first, then the body).
+func (s *Server) TokenFor(t testing.TB, envID, clientID, secret string) string {
+	t.Helper()
+	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, TokenURL: s.URL + "/" + envID + "/as/token"}
+	tok, err := cc.Token(context.Background())
+	if err != nil {
+		t.Fatalf("client_credentials token: %v", err)
+	}
+	return tok.AccessToken
+}
+
+// AdminToken is a token of the bootstrap admin.
+func (s *Server) AdminToken(t testing.TB) string {
+	if s.token == "" {
+		s.token = s.TokenFor(t, s.Admin.EnvironmentID, s.Admin.ClientID, s.Admin.ClientSecret)
+	}
+	return s.token
+}
+
+// Response is a finished request.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map.
+func (r *Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+// Decode decodes the body into v.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode response: %v\n%s", err, r.Body)
+	}
+}
+
+// Request is one call as PingOne's SDK makes it.
+type Request struct {
+	Method  string
+	URL     string // absolute, or a path under the API ("/environments")
+	Body    any    // marshalled as JSON unless it is []byte or string
+	Token   string // "" for none
+	Headers http.Header
+	// ContentType overrides application/json; "-" sends none.
+	ContentType string
+}
+
+// Do sends r.
+func (s *Server) Do(t testing.TB, r Request) *Response {
+	t.Helper()
+	url := r.URL
+	if len(url) > 0 && url[0] == '/' {
+		url = s.APIPath + url
+	}
+	var body io.Reader
+	switch b := r.Body.(type) {
+	case nil:
+	case []byte:
+		body = bytes.NewReader(b)
+	case string:
+		body = bytes.NewReader([]byte(b))
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(r.Method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", SDKUserAgent)
+	if body != nil {
+		switch r.ContentType {
+		case "":
+			req.Header.Set("Content-Type", "application/json")
+		case "-":
+		default:
+			req.Header.Set("Content-Type", r.ContentType)
+		}
+	}
+	if r.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, vs := range r.Headers {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.Method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Backends are the databases HTTP tests run on.
+func Backends() []sqltest.Backend { return sqltest.Backends() }
+
+// Worker is a WORKER application made for a test.
+type Worker struct {
+	EnvironmentID, ClientID, Secret string
+}
+
+// CreateWorker adds an enabled WORKER application to envID, with one role
+// assignment per grant (role id, scope type, scope id). Applications'
+// management API is a later capability, so this writes through the store.
+func (s *Server) CreateWorker(t testing.TB, envID, authMethod string, grants ...[3]string) Worker {
+	t.Helper()
+	ctx := context.Background()
+	now := store.Now()
+	id := uuid.NewString()
+	secret := secrets.Random(48)
+	app := &store.Application{ID: id, EnvironmentID: envID, Name: "worker-" + id[:8], Protocol: "OPENID_CONNECT", Type: "WORKER",
+		Enabled: true, TokenEndpointAuthMethod: authMethod, SecretSealed: s.Sealer.Seal([]byte(secret), "app:"+id),
+		Data: json.RawMessage(`{"grantTypes":["CLIENT_CREDENTIALS"]}`), CreatedAt: now, UpdatedAt: now}
+	err := s.Store.Tx(ctx, func(tx store.Store) error {
+		if err := tx.CreateApplication(ctx, app); err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if err := tx.CreateRoleAssignment(ctx, &store.RoleAssignment{ID: uuid.NewString(), EnvironmentID: envID, ActorType: "APPLICATION",
+				ActorID: id, RoleID: g[0], ScopeType: g[1], ScopeID: g[2], CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("create worker: %v", err)
+	}
+	return Worker{EnvironmentID: envID, ClientID: id, Secret: secret}
+}
+
+// Token gets a token for w.
+func (s *Server) Token(t testing.TB, w Worker) string {
+	return s.TokenFor(t, w.EnvironmentID, w.ClientID, w.Secret)
+}
+
+// OrganizationID is the bootstrap organization.
+func (s *Server) OrganizationID(t testing.TB) string {
+	env, err := s.Store.GetEnvironment(context.Background(), s.Admin.EnvironmentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.OrganizationID
+}
+
+// LicenseID is the bootstrap license, the id PingOne's SDK sends on every
+// environment create.
+func (s *Server) LicenseID(t testing.TB) string {
+	ls, err := s.Store.ListLicenses(context.Background(), s.OrganizationID(t))
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("licenses: %v %d", err, len(ls))
+	}
+	return ls[0].ID
+}
