@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -128,7 +130,9 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessCla
 	var unsafe struct {
 		Env string `json:"env"`
 	}
-	if err := tok.UnsafeClaimsWithoutVerification(&unsafe); err != nil || unsafe.Env == "" || len(unsafe.Env) > 64 {
+	// Environment ids are UUIDs; anything else (a NUL, say) must not reach
+	// the store as a query argument, where PostgreSQL would fail with a 500.
+	if err := tok.UnsafeClaimsWithoutVerification(&unsafe); err != nil || len(unsafe.Env) != 36 || uuid.Validate(unsafe.Env) != nil {
 		return nil, ErrInvalidToken
 	}
 	envID := unsafe.Env

@@ -87,6 +87,11 @@ type client struct {
 func (s *Service) authenticateClient(r *http.Request, envID string, form url.Values) (*client, *oauthError) {
 	id, secret, basic := r.BasicAuth()
 	method := "CLIENT_SECRET_BASIC"
+	if !basic && triedBasic(r) {
+		// An Authorization: Basic header that does not parse is a failed
+		// Basic authentication, not a fall-back to the body.
+		return nil, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Malformed client credentials.", basicAuth: true}
+	}
 	if basic {
 		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded.
 		var err1, err2 error
@@ -129,6 +134,13 @@ func (s *Service) authenticateClient(r *http.Request, envID string, form url.Val
 	return &client{app: app, grantTypes: data.GrantTypes}, nil
 }
 
+// triedBasic reports whether the client attempted HTTP Basic
+// authentication: RFC 6749 §5.2 then requires WWW-Authenticate on a 401.
+func triedBasic(r *http.Request) bool {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Basic")
+}
+
 func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 	envID := r.PathValue("envID")
 	form, oe := parseForm(w, r)
@@ -139,7 +151,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 	env, err := s.Store.GetEnvironment(r.Context(), envID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			writeOAuthError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Client authentication failed."})
+			writeOAuthError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Client authentication failed.", basicAuth: triedBasic(r)})
 			return
 		}
 		writeOAuthError(w, &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "An unexpected error occurred."})

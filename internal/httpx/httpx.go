@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,6 +105,12 @@ func Router(mux *http.ServeMux, m *Metrics, log *slog.Logger) http.Handler {
 		if pattern == "" {
 			route = "unmatched"
 			h = pingOneFallback(mux)
+		} else if !utf8.ValidString(r.URL.Path) || strings.IndexByte(r.URL.Path, 0) >= 0 {
+			// Ids are UUIDs: a path segment that is not UTF-8 or holds a NUL
+			// names nothing, and PostgreSQL would refuse it as a query
+			// argument (a 500) rather than find nothing.
+			route = "unmatched"
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { wire.WriteError(w, wire.NotFound("")) })
 		}
 		func() {
 			defer func() {

@@ -5,6 +5,7 @@
 package mgmt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -127,15 +128,17 @@ func requireOrg(r *http.Request, perm, orgID string) error {
 	return nil
 }
 
-// requestContentType picks the media type of a request. PingOne's SDK sends
-// two Content-Type values on some calls (application/json and a vendor
-// type): the vendor one wins.
-func requestContentType(r *http.Request) string {
-	var picked string
+// contentType picks the request's media type among the accepted ones.
+// PingOne's SDK sends two Content-Type values on some calls
+// (application/json and a vendor type): an accepted vendor type wins over
+// application/json, and an endpoint that takes only JSON still finds it.
+// It returns "" when no value is accepted.
+func contentType(r *http.Request, accepted []string) string {
+	picked := ""
 	for _, v := range r.Header.Values("Content-Type") {
 		for _, part := range strings.Split(v, ",") {
 			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil {
+			if err != nil || !slices.Contains(accepted, mt) {
 				continue
 			}
 			if strings.HasPrefix(mt, "application/vnd.pingidentity.") {
@@ -155,14 +158,7 @@ func decode(r *http.Request, v any, accepted ...string) error {
 	if len(accepted) == 0 {
 		accepted = []string{"application/json"}
 	}
-	ct := requestContentType(r)
-	ok := false
-	for _, a := range accepted {
-		if ct == a {
-			ok = true
-		}
-	}
-	if !ok {
+	if contentType(r, accepted) == "" {
 		return wire.UnsupportedMediaType(r.Header.Get("Content-Type"))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
@@ -183,7 +179,51 @@ func decode(r *http.Request, v any, accepted ...string) error {
 	if dec.More() {
 		return wire.InvalidRequest(wire.InvalidValue("", "Unexpected data after the JSON body."))
 	}
+	// PostgreSQL cannot store NUL in text (it would fail as a 500, and
+	// SQLite would keep it): refuse it on both, naming the field.
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		var generic any
+		if json.Unmarshal(body, &generic) == nil {
+			if path, found := nulPath(generic, ""); found {
+				return wire.InvalidData(wire.InvalidValue(path, "The value must not contain NUL characters."))
+			}
+		}
+	}
 	return nil
+}
+
+// nulPath finds a string (or member name) holding NUL in a decoded JSON
+// value and returns its path as details name it: license.id, products[0].type.
+func nulPath(v any, path string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return path, strings.IndexByte(v, 0) >= 0
+	case []any:
+		for i, e := range v {
+			if p, ok := nulPath(e, path+"["+itoa(i)+"]"); ok {
+				return p, true
+			}
+		}
+	case map[string]any:
+		names := make([]string, 0, len(v))
+		for k := range v {
+			names = append(names, k)
+		}
+		sortStrings(names)
+		for _, k := range names {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if strings.IndexByte(k, 0) >= 0 {
+				return path, true
+			}
+			if p, ok := nulPath(v[k], p); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 func jsonError(err error) error {

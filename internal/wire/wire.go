@@ -5,6 +5,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // ContentType is what every JSON response carries.
@@ -73,11 +75,15 @@ type List struct {
 
 // Write sends v as JSON with status.
 func Write(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	// PingOne writes hrefs with a plain "&", not "\u0026".
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		WriteError(w, errors.Join(errors.New("wire: encode response"), err))
 		return
 	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
@@ -95,7 +101,9 @@ func EncodeCursor(lastID string) string {
 
 func DecodeCursor(c string) (string, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 || len(b) > 64 {
+	// The cursor becomes a query argument: bytes PostgreSQL cannot hold in
+	// text (invalid UTF-8, NUL) would fail there as a 500, not as a bad cursor.
+	if err != nil || len(b) == 0 || len(b) > 64 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
 		return "", false
 	}
 	return string(b), true

@@ -1,0 +1,139 @@
+package mgmt_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/roles"
+)
+
+// TestIsolation proves that two environments holding populations of the
+// same name never see, change or reveal each other's, on both backends.
+func TestIsolation(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			testIsolation(t, apptest.Start(t, apptest.Options{DSN: b.DSN(t)}))
+		})
+	}
+}
+
+func testIsolation(t *testing.T, s *apptest.Server) {
+	admin := s.AdminToken(t)
+	envA := newEnv(t, s, "Isolation A", "SANDBOX")
+	envB := newEnv(t, s, "Isolation B", "SANDBOX")
+	staffA := newPop(t, s, envA, "Staff")
+	staffB := newPop(t, s, envB, "Staff") // the same name is fine in another environment
+	popsA := "/environments/" + envA + "/populations"
+	popsB := "/environments/" + envB + "/populations"
+	get := func(t *testing.T, token, u string) *apptest.Response {
+		t.Helper()
+		return doNo5xx(t, s, apptest.Request{Method: "GET", URL: u, Token: token})
+	}
+	filtered := func(base, f string) string { return base + "?filter=" + url.QueryEscape(f) }
+
+	t.Run("list shows only the environment's own", func(t *testing.T) {
+		for _, c := range []struct{ env, pops, mine, theirs string }{{envA, popsA, staffA, staffB}, {envB, popsB, staffB, staffA}} {
+			r := get(t, admin, c.pops)
+			checkAnswer(t, r, wantErr{status: http.StatusOK})
+			count, size, ids := listIDs(t, r, "populations")
+			if count != 2 || size != 2 || !slices.Contains(ids, c.mine) || slices.Contains(ids, c.theirs) {
+				t.Errorf("%s: count %d size %d ids %v; want Default and %s only", c.pops, count, size, ids, c.mine)
+			}
+			var l struct {
+				Embedded struct {
+					Populations []struct {
+						Environment struct {
+							ID string `json:"id"`
+						} `json:"environment"`
+					} `json:"populations"`
+				} `json:"_embedded"`
+			}
+			r.Decode(t, &l)
+			for _, p := range l.Embedded.Populations {
+				if p.Environment.ID != c.env {
+					t.Errorf("%s lists a population of environment %s", c.pops, p.Environment.ID)
+				}
+			}
+		}
+	})
+
+	t.Run("filter by name finds only the environment's own", func(t *testing.T) {
+		for _, c := range []struct{ pops, f, want string }{
+			{popsA, `name eq "Staff"`, staffA},
+			{popsB, `name eq "Staff"`, staffB},
+			{popsA, `name eq "staff"`, staffA},
+			{popsA, `name sw "St"`, staffA},
+			{popsA, `(name eq "Staff") OR (id eq "` + staffB + `")`, staffA},
+		} {
+			r := get(t, admin, filtered(c.pops, c.f))
+			checkAnswer(t, r, wantErr{status: http.StatusOK})
+			if count, size, ids := listIDs(t, r, "populations"); count != 1 || size != 1 || !slices.Equal(ids, []string{c.want}) {
+				t.Errorf("%s filter %s: count %d size %d ids %v, want exactly %s", c.pops, c.f, count, size, ids, c.want)
+			}
+		}
+		r := get(t, admin, filtered(popsA, `id eq "`+staffB+`"`))
+		if count, size, ids := listIDs(t, r, "populations"); count != 0 || size != 0 || len(ids) != 0 {
+			t.Errorf("B's population by id in A: count %d size %d ids %v, want none", count, size, ids)
+		}
+	})
+
+	t.Run("A's population cannot be reached under B", func(t *testing.T) {
+		wrong := popsB + "/" + staffA
+		beforeA := adminGet(t, s, popsA+"/"+staffA)
+		beforeListA, beforeListB := adminGet(t, s, popsA), adminGet(t, s, popsB)
+		for _, req := range []apptest.Request{
+			{Method: "GET", URL: wrong},
+			{Method: "PUT", URL: wrong, Body: map[string]any{"name": "Staff", "description": "hijacked"}},
+			{Method: "PUT", URL: wrong, Body: map[string]any{"name": "Renamed"}},
+			{Method: "DELETE", URL: wrong},
+		} {
+			req.Token = admin
+			checkAnswer(t, doNo5xx(t, s, req), wantErr{http.StatusNotFound, "NOT_FOUND", "", ""})
+		}
+		if after := adminGet(t, s, popsA+"/"+staffA); !bytes.Equal(beforeA, after) {
+			t.Errorf("A's population changed:\nbefore %s\nafter  %s", beforeA, after)
+		}
+		if after := adminGet(t, s, popsA); !bytes.Equal(beforeListA, after) {
+			t.Errorf("A's populations changed:\nbefore %s\nafter  %s", trimBody(beforeListA), trimBody(after))
+		}
+		if after := adminGet(t, s, popsB); !bytes.Equal(beforeListB, after) {
+			t.Errorf("B's populations changed:\nbefore %s\nafter  %s", trimBody(beforeListB), trimBody(after))
+		}
+	})
+
+	t.Run("A's environment admin cannot read or reveal B", func(t *testing.T) {
+		workerA := s.Token(t, s.CreateWorker(t, envA, "CLIENT_SECRET_BASIC", [3]string{roles.EnvironmentAdmin.ID, roles.ScopeEnvironment, envA}))
+		forbidden := wantErr{http.StatusForbidden, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS", ""}
+		for _, u := range []string{"/environments/" + envB, popsB, popsB + "/" + staffB, filtered(popsB, `name eq "Staff"`), "/environments/" + envB + "/billOfMaterials"} {
+			checkAnswer(t, get(t, workerA, u), forbidden)
+		}
+		checkAnswer(t, get(t, workerA, popsA+"/"+staffA), wantErr{status: http.StatusOK})
+		for _, c := range []struct {
+			f    string
+			want []string
+		}{
+			{`id eq "` + envB + `"`, nil},
+			{`name eq "Isolation B"`, nil},
+			{`name sw "Isolation"`, []string{envA}},
+			{`(id eq "` + envA + `") OR (id eq "` + envB + `")`, []string{envA}},
+			{`organization.id eq "` + s.OrganizationID(t) + `"`, []string{envA}},
+			{`id ne "` + envA + `"`, nil},
+		} {
+			r := get(t, workerA, filtered("/environments", c.f))
+			checkAnswer(t, r, wantErr{status: http.StatusOK})
+			if count, size, ids := listIDs(t, r, "environments"); count != len(c.want) || size != len(c.want) || !slices.Equal(ids, c.want) {
+				t.Errorf("filter %s as A's worker: count %d size %d ids %v, want %v", c.f, count, size, ids, c.want)
+			}
+		}
+		// The admin, by contrast, sees B through the same filter.
+		r := get(t, admin, filtered("/environments", `id eq "`+envB+`"`))
+		if count, _, ids := listIDs(t, r, "environments"); count != 1 || !slices.Equal(ids, []string{envB}) {
+			t.Errorf("admin filter id eq B: count %d ids %v", count, ids)
+		}
+	})
+}
