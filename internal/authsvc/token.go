@@ -1,6 +1,7 @@
 package authsvc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -121,8 +123,7 @@ func (s *Service) authenticateClient(r *http.Request, envID string, form url.Val
 	if !app.Enabled || app.TokenEndpointAuthMethod != method || len(app.SecretSealed) == 0 {
 		return nil, fail
 	}
-	want, err := s.Sealer.Open(app.SecretSealed, "app:"+app.ID)
-	if err != nil || !secrets.Equal(secret, string(want)) {
+	if !s.secretMatches(r.Context(), app, secret) {
 		return nil, fail
 	}
 	var data struct {
@@ -132,6 +133,30 @@ func (s *Service) authenticateClient(r *http.Request, envID string, form url.Val
 		return nil, fail
 	}
 	return &client{app: app, grantTypes: data.GrantTypes}, nil
+}
+
+// secretMatches compares the presented secret with the application's
+// current one and, failing that, with the one it had before its last
+// rotation while that is still accepted. Both comparisons are constant
+// time over the unsealed values; the previous secret costs a query only
+// when the current one does not match.
+func (s *Service) secretMatches(ctx context.Context, app *store.Application, secret string) bool {
+	aad := "app:" + app.ID
+	if want, err := s.Sealer.Open(app.SecretSealed, aad); err == nil && secrets.Equal(secret, string(want)) {
+		return true
+	}
+	prev, err := s.Store.GetApplicationPreviousSecret(ctx, app.EnvironmentID, app.ID)
+	now := s.now()
+	if err != nil || prev == nil || !now.Before(prev.ExpiresAt) {
+		return false
+	}
+	want, err := s.Sealer.Open(prev.Sealed, aad)
+	if err != nil || !secrets.Equal(secret, string(want)) {
+		return false
+	}
+	// lastUsed is informative: a failed write must not fail the grant.
+	_ = s.Store.TouchApplicationPreviousSecret(ctx, app.EnvironmentID, app.ID, now.UTC().Truncate(time.Millisecond))
+	return true
 }
 
 // triedBasic reports whether the client attempted HTTP Basic

@@ -103,13 +103,25 @@ func Generate(envID string, spec Spec, sealer *secrets.Sealer, now time.Time) (*
 	}
 	starts := now.UTC().Truncate(time.Millisecond)
 	expires := starts.AddDate(0, 0, spec.ValidityDays)
-	subject := pkix.Name{CommonName: spec.Name, Organization: []string{"Gatehouse"}}
+	// The certificate names the subject the caller asked for; a DN that
+	// does not parse (callers validate it first) falls back to the key's name.
+	subject, err := ParseDN(spec.SubjectDN)
+	if err != nil {
+		subject = pkix.Name{CommonName: spec.Name, Organization: []string{"Gatehouse"}}
+	}
+	usage := x509.KeyUsageDigitalSignature
+	if spec.UsageType == "ENCRYPTION" {
+		usage = x509.KeyUsageKeyEncipherment
+		if spec.Algorithm == "EC" {
+			usage = x509.KeyUsageKeyAgreement
+		}
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               subject,
 		NotBefore:             starts,
 		NotAfter:              expires,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
+		KeyUsage:              usage,
 		BasicConstraintsValid: true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)

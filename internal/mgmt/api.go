@@ -55,6 +55,9 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.organizationRoutes(mux)
 	a.environmentRoutes(mux)
 	a.populationRoutes(mux)
+	a.userRoutes(mux)
+	a.applicationRoutes(mux)
+	a.configRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

@@ -8,6 +8,7 @@ package provision
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -46,6 +47,56 @@ var PingOneScopes = []struct{ Name, Description string }{
 	{"p1:delete:sessions", "Delete the user's own sessions."},
 	{"p1:read:userLinkedAccounts", "Read the user's own linked accounts."},
 	{"p1:delete:userLinkedAccounts", "Delete the user's own linked accounts."},
+}
+
+// OpenIDClaims are the openid resource's PREDEFINED attribute mappings with
+// the values PingOne maps them to (an empty value maps nothing). PingOne's
+// Terraform provider resets them to exactly these.
+var OpenIDClaims = []struct{ Name, Value string }{
+	{"address.country", "${user.address.countryCode}"},
+	{"address.formatted", ""},
+	{"address.locality", "${user.address.locality}"},
+	{"address.postal_code", "${user.address.postalCode}"},
+	{"address.region", "${user.address.region}"},
+	{"address.street_address", "${user.address.streetAddress}"},
+	{"birthdate", ""},
+	{"email", "${user.email}"},
+	{"email_verified", ""},
+	{"family_name", "${user.name.family}"},
+	{"gender", ""},
+	{"given_name", "${user.name.given}"},
+	{"locale", "${user.locale}"},
+	{"middle_name", "${user.name.middle}"},
+	{"name", "${user.name.formatted}"},
+	{"nickname", "${user.nickname}"},
+	{"phone_number", "${user.primaryPhone}"},
+	{"phone_number_verified", ""},
+	{"picture", "${user.photo.href}"},
+	{"preferred_username", "${user.username}"},
+	{"profile", ""},
+	{"updated_at", "${#datetime.toUnixTimestamp(user.updatedAt)}"},
+	{"website", ""},
+	{"zoneinfo", "${user.timezone}"},
+}
+
+// DefaultResourceAttributes are the mappings PingOne makes with a resource:
+// a CORE sub for a custom resource, the standard claims for openid.
+func DefaultResourceAttributes(res *store.Resource, ts time.Time) []store.ResourceAttribute {
+	mk := func(name, value, typ string) store.ResourceAttribute {
+		return store.ResourceAttribute{ID: uuid.NewString(), EnvironmentID: res.EnvironmentID, ResourceID: res.ID, Name: name, Value: value,
+			Type: typ, IDToken: true, UserInfo: true, CreatedAt: ts, UpdatedAt: ts}
+	}
+	switch res.Type {
+	case "CUSTOM":
+		return []store.ResourceAttribute{mk("sub", "${user.id}", "CORE")}
+	case "OPENID_CONNECT":
+		out := make([]store.ResourceAttribute, len(OpenIDClaims))
+		for i, c := range OpenIDClaims {
+			out[i] = mk(c.Name, c.Value, "PREDEFINED")
+		}
+		return out
+	}
+	return nil
 }
 
 var specialChars = "~!@#$%^&*()-_=+[]{}|;:,.<>/?"
@@ -141,6 +192,11 @@ func NewEnvironment(ctx context.Context, tx store.Store, env *store.Environment,
 			Description: r.desc, AccessTokenValiditySeconds: 3600, Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
 		if err := tx.CreateResource(ctx, res); err != nil {
 			return err
+		}
+		for _, attr := range DefaultResourceAttributes(res, now) {
+			if err := tx.CreateResourceAttribute(ctx, &attr); err != nil {
+				return err
+			}
 		}
 		for _, sc := range r.scopes {
 			if err := tx.CreateScope(ctx, &store.Scope{ID: uuid.NewString(), EnvironmentID: env.ID, ResourceID: res.ID, Name: sc.Name,

@@ -87,6 +87,45 @@ type RoleAssignment struct {
 	CreatedAt     time.Time
 }
 
+// PreviousSecret is the client secret an application had before its last
+// rotation, sealed as the current one is, accepted until ExpiresAt.
+type PreviousSecret struct {
+	Sealed    []byte
+	ExpiresAt time.Time
+	LastUsed  time.Time // zero: not used since the rotation
+}
+
+// RoleScope is what a role assignment's scope id names: its type
+// (ENVIRONMENT, POPULATION or APPLICATION) and the environment holding it.
+type RoleScope struct {
+	Type          string
+	EnvironmentID string
+}
+
+// ApplicationGrant lets an application ask for scopes of one resource.
+// ScopeIDs keep the order the client gave.
+type ApplicationGrant struct {
+	ID            string
+	EnvironmentID string
+	ApplicationID string
+	ResourceID    string
+	ScopeIDs      []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// SignOnPolicyAssignment applies a sign-on policy to an application; the
+// lowest priority that matches wins.
+type SignOnPolicyAssignment struct {
+	ID             string
+	EnvironmentID  string
+	ApplicationID  string
+	SignOnPolicyID string
+	Priority       int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 type Resource struct {
 	ID                         string
 	EnvironmentID              string
@@ -107,6 +146,23 @@ type Scope struct {
 	Name          string
 	Description   string
 	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// ResourceAttribute maps a claim of a resource's tokens to an expression
+// over the user. Type is CORE (made by the server, cannot go), PREDEFINED
+// (the openid resource's standard claims: may be remapped, cannot go) or
+// CUSTOM. IDToken and UserInfo apply to the openid resource only.
+type ResourceAttribute struct {
+	ID            string
+	EnvironmentID string
+	ResourceID    string
+	Name          string
+	Value         string
+	Type          string
+	IDToken       bool
+	UserInfo      bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -161,6 +217,55 @@ type Key struct {
 	PrivateKeySealed   []byte // PKCS#8 DER encrypted with the master key
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+}
+
+// User is an identity of an environment. Columns hold what filters,
+// lookups and uniqueness read; the rest of PingOne's user attributes (name
+// parts other than given and family, phones, address, custom schema
+// attributes…) ride in Data.
+type User struct {
+	ID                   string
+	EnvironmentID        string
+	PopulationID         string
+	Username             string // unique per environment, ignoring case
+	Email                string
+	GivenName            string
+	FamilyName           string
+	ExternalID           string
+	Enabled              bool
+	AccountStatus        string    // OK | LOCKED; written only by UpdateUserAccount
+	LockedAt             time.Time // zero when not locked
+	UnlockAt             time.Time // zero: locked until an administrator unlocks
+	LifecycleStatus      string    // ACCOUNT_OK | VERIFICATION_REQUIRED
+	IdentityProviderType string
+	IdentityProviderID   string
+	MFAEnabled           bool
+	VerifyStatus         string
+	Data                 json.RawMessage
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// UserPassword is a user's password state; a user without one has none
+// (PingOne's NO_PASSWORD). Hash is a PHC-style string or an imported
+// pre-encoded value, never a password.
+type UserPassword struct {
+	UserID        string
+	EnvironmentID string
+	Hash          string
+	Status        string // OK | MUST_CHANGE_PASSWORD (lockout and expiry are computed)
+	LastChangedAt time.Time
+	FailedCount   int
+	LockedUntil   time.Time              // zero when not locked
+	History       []PasswordHistoryEntry // earlier passwords, newest first
+	UpdatedAt     time.Time
+}
+
+// PasswordHistoryEntry is an earlier password, kept for the policy's
+// history rule.
+type PasswordHistoryEntry struct {
+	Hash      string
+	ChangedAt time.Time
 }
 
 // Now is the store's clock: UTC, cut to the millisecond PingOne shows, so a

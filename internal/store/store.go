@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 var (
@@ -93,6 +94,35 @@ type Store interface {
 	ListRoleAssignments(ctx context.Context, envID, actorID string) ([]RoleAssignment, error)
 	DeleteRoleAssignment(ctx context.Context, envID, actorID, id string) error
 
+	// ListApplicationsPage lists one page of envID's applications by id.
+	ListApplicationsPage(ctx context.Context, envID string, p Page) ([]Application, int, error)
+	// RotateApplicationSecret installs sealed as the secret in one write;
+	// the current secret becomes the previous one until keepUntil, or is
+	// dropped when keepUntil is zero.
+	RotateApplicationSecret(ctx context.Context, envID, appID string, sealed []byte, keepUntil time.Time) error
+	// GetApplicationPreviousSecret returns nil when there is none.
+	GetApplicationPreviousSecret(ctx context.Context, envID, appID string) (*PreviousSecret, error)
+	ClearApplicationPreviousSecret(ctx context.Context, envID, appID string) error
+	// TouchApplicationPreviousSecret records a use of the previous secret
+	// at `at`, writing at most once a minute.
+	TouchApplicationPreviousSecret(ctx context.Context, envID, appID string, at time.Time) error
+	// ResolveRoleScopes looks ids up among orgID's environments,
+	// populations and applications; ids found nowhere are absent.
+	ResolveRoleScopes(ctx context.Context, orgID string, ids []string) (map[string]RoleScope, error)
+
+	CreateApplicationGrant(ctx context.Context, g *ApplicationGrant) error
+	GetApplicationGrant(ctx context.Context, envID, appID, id string) (*ApplicationGrant, error)
+	ListApplicationGrants(ctx context.Context, envID, appID string) ([]ApplicationGrant, error)
+	UpdateApplicationGrant(ctx context.Context, g *ApplicationGrant) error
+	DeleteApplicationGrant(ctx context.Context, envID, appID, id string) error
+
+	CreateSignOnPolicyAssignment(ctx context.Context, a *SignOnPolicyAssignment) error
+	GetSignOnPolicyAssignment(ctx context.Context, envID, appID, id string) (*SignOnPolicyAssignment, error)
+	// ListSignOnPolicyAssignments returns them by ascending priority.
+	ListSignOnPolicyAssignments(ctx context.Context, envID, appID string) ([]SignOnPolicyAssignment, error)
+	UpdateSignOnPolicyAssignment(ctx context.Context, a *SignOnPolicyAssignment) error
+	DeleteSignOnPolicyAssignment(ctx context.Context, envID, appID, id string) error
+
 	CreateResource(ctx context.Context, r *Resource) error
 	GetResource(ctx context.Context, envID, id string) (*Resource, error)
 	ListResources(ctx context.Context, envID string) ([]Resource, error)
@@ -105,17 +135,34 @@ type Store interface {
 	UpdateScope(ctx context.Context, s *Scope) error
 	DeleteScope(ctx context.Context, envID, resourceID, id string) error
 
+	CreateResourceAttribute(ctx context.Context, a *ResourceAttribute) error
+	GetResourceAttribute(ctx context.Context, envID, resourceID, id string) (*ResourceAttribute, error)
+	// ListResourceAttributes returns the resource's attributes by name.
+	ListResourceAttributes(ctx context.Context, envID, resourceID string) ([]ResourceAttribute, error)
+	UpdateResourceAttribute(ctx context.Context, a *ResourceAttribute) error
+	DeleteResourceAttribute(ctx context.Context, envID, resourceID, id string) error
+
 	CreatePasswordPolicy(ctx context.Context, p *PasswordPolicy) error
 	GetPasswordPolicy(ctx context.Context, envID, id string) (*PasswordPolicy, error)
 	ListPasswordPolicies(ctx context.Context, envID string) ([]PasswordPolicy, error)
 	UpdatePasswordPolicy(ctx context.Context, p *PasswordPolicy) error
 	DeletePasswordPolicy(ctx context.Context, envID, id string) error
+	// ClearDefaultPasswordPolicy unsets the default flag on every password
+	// policy of envID except keepID.
+	ClearDefaultPasswordPolicy(ctx context.Context, envID, keepID string) error
+	// CountPopulationsByPasswordPolicy counts envID's populations per
+	// password policy id, in one query.
+	CountPopulationsByPasswordPolicy(ctx context.Context, envID string) (map[string]int, error)
 
 	CreateSignOnPolicy(ctx context.Context, p *SignOnPolicy) error
 	GetSignOnPolicy(ctx context.Context, envID, id string) (*SignOnPolicy, error)
 	ListSignOnPolicies(ctx context.Context, envID string) ([]SignOnPolicy, error)
 	UpdateSignOnPolicy(ctx context.Context, p *SignOnPolicy) error
 	DeleteSignOnPolicy(ctx context.Context, envID, id string) error
+	ClearDefaultSignOnPolicy(ctx context.Context, envID, keepID string) error
+	// LockSignOnPolicy, inside Tx, makes concurrent writers of the policy's
+	// actions wait for each other (ErrNotFound if there is no such policy).
+	LockSignOnPolicy(ctx context.Context, envID, id string) error
 
 	CreateSignOnPolicyAction(ctx context.Context, a *SignOnPolicyAction) error
 	GetSignOnPolicyAction(ctx context.Context, envID, policyID, id string) (*SignOnPolicyAction, error)
@@ -129,8 +176,47 @@ type Store interface {
 	ListKeys(ctx context.Context, envID string) ([]Key, error)
 	UpdateKey(ctx context.Context, k *Key) error
 	DeleteKey(ctx context.Context, envID, id string) error
+	// ClearDefaultKey unsets the default flag on envID's keys of usageType
+	// except keepID.
+	ClearDefaultKey(ctx context.Context, envID, usageType, keepID string) error
 
 	// CountUsers counts the users of a population (for userCount and for
 	// refusing to delete a population that still has users).
 	CountUsers(ctx context.Context, envID, populationID string) (int, error)
+
+	// CreateUser fails with a UniqueError on username when envID already has
+	// the username in any case.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser, inside Tx, locks the row for the rest of the transaction.
+	GetUser(ctx context.Context, envID, id string) (*User, error)
+	// GetUserByUsername finds a username ignoring case.
+	GetUserByUsername(ctx context.Context, envID, username string) (*User, error)
+	ListUsers(ctx context.Context, envID string, p Page) ([]User, int, error)
+	// UpdateUser writes every field but the account lock and CreatedAt.
+	UpdateUser(ctx context.Context, u *User) error
+	// UpdateUserAccount writes the account status and lock times alone, so a
+	// lockout never races a profile update.
+	UpdateUserAccount(ctx context.Context, envID, id, status string, lockedAt, unlockAt, updatedAt time.Time) error
+	DeleteUser(ctx context.Context, envID, id string) error
+
+	// GetUserPassword returns ErrNotFound for a user without a password.
+	GetUserPassword(ctx context.Context, envID, userID string) (*UserPassword, error)
+	// PutUserPassword writes the whole password state (insert or replace);
+	// ErrNotFound when envID has no such user.
+	PutUserPassword(ctx context.Context, p *UserPassword) error
+	// RecordPasswordFailure counts one failed check atomically; the
+	// lockAfter-th consecutive failure locks the password for lockFor
+	// (lockAfter 0: never). A lock that ran out by now starts a new count.
+	RecordPasswordFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor time.Duration, now time.Time) (*UserPassword, error)
+	// ClearPasswordFailures resets the count and the lock; it writes only
+	// when there is something to reset.
+	ClearPasswordFailures(ctx context.Context, envID, userID string) error
+	// ResolvePopulation returns id when envID has that population, or the
+	// default population's id when id is empty; ErrNotFound otherwise. It
+	// does not count the population's users.
+	ResolvePopulation(ctx context.Context, envID, id string) (string, error)
+	// EffectivePasswordPolicy returns the password policy of a population,
+	// or the environment's default when the population names none (or one
+	// that is gone); ErrNotFound when there is neither.
+	EffectivePasswordPolicy(ctx context.Context, envID, populationID string) (*PasswordPolicy, error)
 }

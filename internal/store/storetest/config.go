@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -430,4 +433,256 @@ func testKeys(t *testing.T, s store.Store) {
 	list, err = s.ListKeys(ctx, envA.ID)
 	must(t, err, "ListKeys after delete")
 	checkSet(t, "ListKeys after delete", list, promote, *k3)
+}
+
+// testConfigExtras covers resource attribute mappings and the helpers the
+// configuration endpoints rely on: moving default flags, counting a
+// password policy's populations, locking a sign-on policy.
+func testConfigExtras(t *testing.T, s store.Store) {
+	t.Run("ResourceAttributes", func(t *testing.T) { testResourceAttributes(t, s) })
+	t.Run("DefaultFlags", func(t *testing.T) { testDefaultFlags(t, s) })
+	t.Run("PopulationsByPasswordPolicy", func(t *testing.T) { testPopulationsByPasswordPolicy(t, s) })
+	t.Run("LockSignOnPolicy", func(t *testing.T) { testLockSignOnPolicy(t, s) })
+}
+
+func mkResourceAttribute(envID, resourceID, name, value string) *store.ResourceAttribute {
+	ts := now()
+	return &store.ResourceAttribute{ID: newID(), EnvironmentID: envID, ResourceID: resourceID, Name: name, Value: value,
+		Type: "CUSTOM", IDToken: true, UserInfo: false, CreatedAt: ts, UpdatedAt: ts}
+}
+
+func testResourceAttributes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	envA, envB := newEnv(t, s), newEnv(t, s)
+	r1 := newResource(t, s, envA.ID, "orders")
+	r2 := newResource(t, s, envA.ID, "billing")
+	rB := newResource(t, s, envB.ID, "orders")
+
+	sub := mkResourceAttribute(envA.ID, r1.ID, "sub", "${user.id}")
+	sub.Type = "CORE"
+	must(t, s.CreateResourceAttribute(ctx, sub), "CreateResourceAttribute CORE")
+	email := mkResourceAttribute(envA.ID, r1.ID, "Email", "${user.email}")
+	must(t, s.CreateResourceAttribute(ctx, email), "CreateResourceAttribute")
+	other := mkResourceAttribute(envA.ID, r2.ID, "email", "${user.email}") // the same name on another resource
+	must(t, s.CreateResourceAttribute(ctx, other), "CreateResourceAttribute on another resource")
+	inB := mkResourceAttribute(envB.ID, rB.ID, "email", "${user.email}")
+	must(t, s.CreateResourceAttribute(ctx, inB), "CreateResourceAttribute in another environment")
+
+	wantUnique(t, s.CreateResourceAttribute(ctx, mkResourceAttribute(envA.ID, r1.ID, "EMAIL", "x")), "resourceAttribute", "name",
+		"CreateResourceAttribute with a taken name")
+	wantErr(t, s.CreateResourceAttribute(ctx, mkResourceAttribute(envA.ID, newID(), "orphan", "x")), store.ErrReferenced,
+		"CreateResourceAttribute on an unknown resource")
+
+	for _, want := range []*store.ResourceAttribute{sub, email, other, inB} {
+		got, err := s.GetResourceAttribute(ctx, want.EnvironmentID, want.ResourceID, want.ID)
+		must(t, err, "GetResourceAttribute")
+		checkRecord(t, "GetResourceAttribute", got, want)
+	}
+	list, err := s.ListResourceAttributes(ctx, envA.ID, r1.ID)
+	must(t, err, "ListResourceAttributes")
+	checkList(t, "ListResourceAttributes by name", list, *email, *sub)
+	list, err = s.ListResourceAttributes(ctx, envB.ID, r1.ID)
+	must(t, err, "ListResourceAttributes(envB, resource of envA)")
+	checkList(t, "ListResourceAttributes(envB, resource of envA)", list)
+
+	upd := *email
+	upd.Name, upd.Value, upd.IDToken, upd.UserInfo, upd.UpdatedAt = "mail", "${user.email}!", false, true, now().Add(time.Minute)
+	must(t, s.UpdateResourceAttribute(ctx, &upd), "UpdateResourceAttribute")
+	got, err := s.GetResourceAttribute(ctx, envA.ID, r1.ID, email.ID)
+	must(t, err, "GetResourceAttribute after update")
+	checkRecord(t, "GetResourceAttribute after update", got, upd)
+	taken := upd
+	taken.Name = "SUB"
+	wantUnique(t, s.UpdateResourceAttribute(ctx, &taken), "resourceAttribute", "name", "UpdateResourceAttribute to a taken name")
+
+	// Wrong resource or environment.
+	_, err = s.GetResourceAttribute(ctx, envA.ID, r2.ID, email.ID)
+	wantErr(t, err, store.ErrNotFound, "GetResourceAttribute with another resource")
+	_, err = s.GetResourceAttribute(ctx, envB.ID, r1.ID, email.ID)
+	wantErr(t, err, store.ErrNotFound, "GetResourceAttribute(envB, attribute of envA)")
+	hijack := upd
+	hijack.EnvironmentID, hijack.Value = envB.ID, "hijacked"
+	wantErr(t, s.UpdateResourceAttribute(ctx, &hijack), store.ErrNotFound, "UpdateResourceAttribute(envB, attribute of envA)")
+	moved := upd
+	moved.ResourceID, moved.Name = r2.ID, "moved"
+	wantErr(t, s.UpdateResourceAttribute(ctx, &moved), store.ErrNotFound, "UpdateResourceAttribute with another resource")
+	wantErr(t, s.DeleteResourceAttribute(ctx, envB.ID, r1.ID, email.ID), store.ErrNotFound, "DeleteResourceAttribute(envB, attribute of envA)")
+	wantErr(t, s.DeleteResourceAttribute(ctx, envA.ID, r2.ID, email.ID), store.ErrNotFound, "DeleteResourceAttribute with another resource")
+	got, err = s.GetResourceAttribute(ctx, envA.ID, r1.ID, email.ID)
+	must(t, err, "GetResourceAttribute after foreign writes")
+	checkRecord(t, "attribute after foreign writes", got, upd)
+
+	must(t, s.DeleteResourceAttribute(ctx, envA.ID, r1.ID, email.ID), "DeleteResourceAttribute")
+	_, err = s.GetResourceAttribute(ctx, envA.ID, r1.ID, email.ID)
+	wantErr(t, err, store.ErrNotFound, "GetResourceAttribute after delete")
+	wantErr(t, s.DeleteResourceAttribute(ctx, envA.ID, r1.ID, email.ID), store.ErrNotFound, "DeleteResourceAttribute twice")
+
+	// Deleting the resource deletes its attributes.
+	must(t, s.DeleteResource(ctx, envA.ID, r1.ID), "DeleteResource")
+	_, err = s.GetResourceAttribute(ctx, envA.ID, r1.ID, sub.ID)
+	wantErr(t, err, store.ErrNotFound, "GetResourceAttribute after its resource was deleted")
+	list, err = s.ListResourceAttributes(ctx, envA.ID, r2.ID)
+	must(t, err, "ListResourceAttributes(r2) after deleting r1")
+	checkList(t, "attributes of the other resource", list, *other)
+}
+
+func testDefaultFlags(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	envA, envB := newEnv(t, s), newEnv(t, s)
+
+	// Password policies: one transaction clears the old default and sets
+	// the new; the other environment's default stays.
+	ppA1, ppA2 := mkPasswordPolicy(envA.ID, "Standard"), newPasswordPolicy(t, s, envA.ID, "Basic")
+	ppA1.Default = true
+	must(t, s.CreatePasswordPolicy(ctx, ppA1), "CreatePasswordPolicy default")
+	ppB := mkPasswordPolicy(envB.ID, "Standard")
+	ppB.Default = true
+	must(t, s.CreatePasswordPolicy(ctx, ppB), "CreatePasswordPolicy default in B")
+	must(t, s.Tx(ctx, func(tx store.Store) error {
+		if err := tx.ClearDefaultPasswordPolicy(ctx, envA.ID, ppA2.ID); err != nil {
+			return err
+		}
+		p := *ppA2
+		p.Default = true
+		return tx.UpdatePasswordPolicy(ctx, &p)
+	}), "move the default password policy")
+	for _, c := range []struct {
+		env, id string
+		want    bool
+	}{{envA.ID, ppA1.ID, false}, {envA.ID, ppA2.ID, true}, {envB.ID, ppB.ID, true}} {
+		p, err := s.GetPasswordPolicy(ctx, c.env, c.id)
+		must(t, err, "GetPasswordPolicy")
+		if p.Default != c.want {
+			t.Errorf("password policy %s default = %v, want %v", p.Name, p.Default, c.want)
+		}
+	}
+	must(t, s.ClearDefaultPasswordPolicy(ctx, envA.ID, ppA2.ID), "ClearDefaultPasswordPolicy keeping the default")
+	if p, _ := s.GetPasswordPolicy(ctx, envA.ID, ppA2.ID); p == nil || !p.Default {
+		t.Error("ClearDefaultPasswordPolicy cleared the kept policy")
+	}
+
+	// Sign-on policies.
+	sopA1 := mkSignOnPolicy(envA.ID, "Single_Factor")
+	sopA1.Default = true
+	must(t, s.CreateSignOnPolicy(ctx, sopA1), "CreateSignOnPolicy default")
+	sopA2 := newSignOnPolicy(t, s, envA.ID, "Multi_Factor")
+	sopB := mkSignOnPolicy(envB.ID, "Single_Factor")
+	sopB.Default = true
+	must(t, s.CreateSignOnPolicy(ctx, sopB), "CreateSignOnPolicy default in B")
+	must(t, s.ClearDefaultSignOnPolicy(ctx, envA.ID, sopA2.ID), "ClearDefaultSignOnPolicy")
+	p2 := *sopA2
+	p2.Default = true
+	must(t, s.UpdateSignOnPolicy(ctx, &p2), "UpdateSignOnPolicy to the default")
+	for _, c := range []struct {
+		env, id string
+		want    bool
+	}{{envA.ID, sopA1.ID, false}, {envA.ID, sopA2.ID, true}, {envB.ID, sopB.ID, true}} {
+		p, err := s.GetSignOnPolicy(ctx, c.env, c.id)
+		must(t, err, "GetSignOnPolicy")
+		if p.Default != c.want {
+			t.Errorf("sign-on policy %s default = %v, want %v", p.Name, p.Default, c.want)
+		}
+	}
+
+	// Keys: per usage type.
+	k1 := mkKey(envA.ID, "signing-1", "SIGNING")
+	k1.Default = true
+	must(t, s.CreateKey(ctx, k1), "CreateKey default")
+	enc := mkKey(envA.ID, "encryption", "ENCRYPTION")
+	enc.Default = true
+	must(t, s.CreateKey(ctx, enc), "CreateKey default ENCRYPTION")
+	kB := mkKey(envB.ID, "signing", "SIGNING")
+	kB.Default = true
+	must(t, s.CreateKey(ctx, kB), "CreateKey default in B")
+	k2 := mkKey(envA.ID, "signing-2", "SIGNING")
+	k2.Default = true
+	must(t, s.Tx(ctx, func(tx store.Store) error {
+		if err := tx.ClearDefaultKey(ctx, envA.ID, "SIGNING", k2.ID); err != nil {
+			return err
+		}
+		return tx.CreateKey(ctx, k2)
+	}), "rotate the default signing key")
+	for _, c := range []struct {
+		env, id string
+		want    bool
+	}{{envA.ID, k1.ID, false}, {envA.ID, k2.ID, true}, {envA.ID, enc.ID, true}, {envB.ID, kB.ID, true}} {
+		k, err := s.GetKey(ctx, c.env, c.id)
+		must(t, err, "GetKey")
+		if k.Default != c.want {
+			t.Errorf("key %s default = %v, want %v", k.Name, k.Default, c.want)
+		}
+	}
+}
+
+func testPopulationsByPasswordPolicy(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	envA, envB := newEnv(t, s), newEnv(t, s)
+	std, basic := newPasswordPolicy(t, s, envA.ID, "Standard"), newPasswordPolicy(t, s, envA.ID, "Basic")
+	unused := newPasswordPolicy(t, s, envA.ID, "Passphrase")
+	for i, pp := range []string{std.ID, std.ID, basic.ID, ""} {
+		p := mkPopulation(envA.ID, fmt.Sprintf("pop-%d", i))
+		p.PasswordPolicyID = pp
+		must(t, s.CreatePopulation(ctx, p), "CreatePopulation")
+	}
+	pB := mkPopulation(envB.ID, "pop")
+	pB.PasswordPolicyID = std.ID // another environment's rows never count
+	must(t, s.CreatePopulation(ctx, pB), "CreatePopulation in B")
+
+	counts, err := s.CountPopulationsByPasswordPolicy(ctx, envA.ID)
+	must(t, err, "CountPopulationsByPasswordPolicy")
+	if counts[std.ID] != 2 || counts[basic.ID] != 1 || counts[unused.ID] != 0 {
+		t.Errorf("counts = %v, want Standard 2, Basic 1, Passphrase 0", counts)
+	}
+	counts, err = s.CountPopulationsByPasswordPolicy(ctx, newID())
+	must(t, err, "CountPopulationsByPasswordPolicy(unknown environment)")
+	if len(counts) != 0 {
+		t.Errorf("counts of an unknown environment = %v", counts)
+	}
+}
+
+func testLockSignOnPolicy(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	envA, envB := newEnv(t, s), newEnv(t, s)
+	p := newSignOnPolicy(t, s, envA.ID, "Single_Factor")
+	must(t, s.Tx(ctx, func(tx store.Store) error { return tx.LockSignOnPolicy(ctx, envA.ID, p.ID) }), "LockSignOnPolicy")
+	wantErr(t, s.Tx(ctx, func(tx store.Store) error { return tx.LockSignOnPolicy(ctx, envB.ID, p.ID) }), store.ErrNotFound,
+		"LockSignOnPolicy(envB, policy of envA)")
+	wantErr(t, s.LockSignOnPolicy(ctx, envA.ID, newID()), store.ErrNotFound, "LockSignOnPolicy(unknown) outside a transaction")
+
+	// Two transactions locking the same policy run one after the other:
+	// each reads the actions, then adds one with the next priority; both
+	// must land with distinct priorities.
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.Tx(ctx, func(tx store.Store) error {
+				if err := tx.LockSignOnPolicy(ctx, envA.ID, p.ID); err != nil {
+					return err
+				}
+				acts, err := tx.ListSignOnPolicyActions(ctx, envA.ID, p.ID)
+				if err != nil {
+					return err
+				}
+				time.Sleep(20 * time.Millisecond)
+				return tx.CreateSignOnPolicyAction(ctx, mkAction(envA.ID, p.ID, "LOGIN", len(acts)+1))
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err, "concurrent locked writers")
+	}
+	acts, err := s.ListSignOnPolicyActions(ctx, envA.ID, p.ID)
+	must(t, err, "ListSignOnPolicyActions")
+	var prios []int
+	for _, a := range acts {
+		prios = append(prios, a.Priority)
+	}
+	if !slices.Equal(prios, []int{1, 2}) {
+		t.Errorf("priorities after two locked writers = %v, want [1 2]", prios)
+	}
 }

@@ -57,16 +57,19 @@ var suite = []struct {
 	{"ApplicationIsolation", testApplicationIsolation},
 	{"ApplicationDeleteRoleAssignments", testApplicationDeleteRoleAssignments},
 	{"RoleAssignments", testRoleAssignments},
+	{"ApplicationSubresources", testApplicationSubresources},
 	{"Resources", testResources},
 	{"Scopes", testScopes},
 	{"PasswordPolicies", testPasswordPolicies},
 	{"SignOnPolicies", testSignOnPolicies},
 	{"SignOnPolicyActions", testSignOnPolicyActions},
 	{"Keys", testKeys},
+	{"ConfigExtras", testConfigExtras},
 	{"Tx", testTx},
 	{"TxPanic", testTxPanic},
 	{"ConcurrentUniqueness", testConcurrentUniqueness},
 	{"ConcurrentWrites", testConcurrentWrites},
+	{"Users", testUserSuite},
 }
 
 func testPing(t *testing.T, s store.Store) {

@@ -1,0 +1,832 @@
+package mgmt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // timezone validation must not depend on the host's zoneinfo
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/password"
+	"github.com/gatehouse-id/gatehouse/internal/roles"
+	"github.com/gatehouse-id/gatehouse/internal/scim"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// Media types of the user endpoints.
+const (
+	ctJSON          = "application/json"
+	ctUserImport    = "application/vnd.pingidentity.user.import+json"
+	ctAccountLock   = "application/vnd.pingidentity.account.lock+json"
+	ctAccountUnlock = "application/vnd.pingidentity.account.unlock+json"
+)
+
+var (
+	lifecycleStatuses = []string{"ACCOUNT_OK", "VERIFICATION_REQUIRED"}
+	verifyStatuses    = []string{"NOT_INITIATED", "ENABLED", "DISABLED"}
+	// identityProviderTypes are the types of PingOne's identity providers.
+	identityProviderTypes = []string{"PING_ONE", "FACEBOOK", "GOOGLE", "LINKEDIN", "APPLE", "AMAZON", "TWITTER", "YAHOO",
+		"PAYPAL", "MICROSOFT", "GITHUB", "OPENID_CONNECT", "SAML"}
+)
+
+// Size limits of user attributes. PingOne documents 1–128 for username;
+// the others are Gatehouse's, generous enough for real data.
+const (
+	maxUsername  = 128
+	maxAttribute = 256
+	maxHref      = 2048
+)
+
+var (
+	emailRE       = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
+	countryCodeRE = regexp.MustCompile(`^[A-Z]{2}$`)
+	// customNameRE is what a custom schema attribute may be called.
+	customNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+)
+
+// userFilter is what GET /users accepts in filter. String attributes that
+// PingOne compares without regard to case read lower-cased columns; the
+// others allow only operators that behave the same on both databases.
+// account.status reads the stored status: a password lockout that has run
+// out still matches LOCKED until the user's next password check or unlock
+// writes OK (reads of the user show OK at once).
+var userFilter = &scim.Schema{Attributes: map[string]scim.Attribute{
+	"id":                    {Column: "u.id", Kind: scim.String, Ops: []string{"eq", "ne"}},
+	"username":              {Column: "u.username_lc", Kind: scim.String, Fold: true},
+	"email":                 {Column: "u.email_lc", Kind: scim.String, Fold: true},
+	"name.given":            {Column: "u.given_name_lc", Kind: scim.String, Fold: true},
+	"name.family":           {Column: "u.family_name_lc", Kind: scim.String, Fold: true},
+	"externalId":            {Column: "u.external_id", Kind: scim.String, Ops: []string{"eq", "ne", "sw", "pr"}},
+	"population.id":         {Column: "u.population_id", Kind: scim.String, Ops: []string{"eq", "ne"}},
+	"enabled":               {Column: "u.enabled", Kind: scim.Bool},
+	"mfaEnabled":            {Column: "u.mfa_enabled", Kind: scim.Bool},
+	"account.status":        {Column: "u.account_status", Kind: scim.String, Ops: []string{"eq", "ne"}},
+	"lifecycle.status":      {Column: "u.lifecycle_status", Kind: scim.String, Ops: []string{"eq", "ne"}},
+	"identityProvider.type": {Column: "u.idp_type", Kind: scim.String, Ops: []string{"eq", "ne"}},
+	"identityProvider.id":   {Column: "u.idp_id", Kind: scim.String, Ops: []string{"eq", "ne", "pr"}},
+	"verifyStatus":          {Column: "u.verify_status", Kind: scim.String, Ops: []string{"eq", "ne"}},
+	"createdAt":             {Column: "u.created_at", Kind: scim.Time},
+	"updatedAt":             {Column: "u.updated_at", Kind: scim.Time},
+}}
+
+func (a *API) userRoutes(mux *http.ServeMux) {
+	base := "/v1/environments/{envID}/users"
+	one := base + "/{userID}"
+	mux.Handle("GET "+base, a.handle(a.listUsers))
+	mux.Handle("POST "+base, a.handle(a.createUser))
+	mux.Handle("GET "+one, a.handle(a.getUser))
+	mux.Handle("PUT "+one, a.handle(a.replaceUser))
+	mux.Handle("PATCH "+one, a.handle(a.patchUser))
+	mux.Handle("DELETE "+one, a.handle(a.deleteUser))
+	mux.Handle("POST "+one, a.handle(a.userAccountAction))
+	mux.Handle("GET "+one+"/enabled", a.handle(a.getUserEnabled))
+	mux.Handle("PUT "+one+"/enabled", a.handle(a.putUserEnabled))
+	mux.Handle("GET "+one+"/population", a.handle(a.getUserPopulation))
+	mux.Handle("PUT "+one+"/population", a.handle(a.putUserPopulation))
+	mux.Handle("GET "+one+"/mfaEnabled", a.handle(a.getUserMFAEnabled))
+	mux.Handle("PUT "+one+"/mfaEnabled", a.handle(a.putUserMFAEnabled))
+	a.passwordRoutes(mux, one)
+}
+
+// ---- rendering
+
+func (a *API) userHref(envID, id string) string {
+	return a.APIPath + "/environments/" + envID + "/users/" + id
+}
+
+func (a *API) renderUser(u *store.User, now time.Time) wire.User {
+	envHref := a.APIPath + "/environments/" + u.EnvironmentID
+	self := a.userHref(u.EnvironmentID, u.ID)
+	links := wire.Links{
+		"self": {Href: self}, "environment": {Href: envHref}, "population": {Href: envHref + "/populations/" + u.PopulationID},
+		"devices": {Href: self + "/devices"}, "roleAssignments": {Href: self + "/roleAssignments"},
+		"password": {Href: self + "/password"}, "password.reset": {Href: self + "/password"}, "password.set": {Href: self + "/password"},
+		"password.check": {Href: self + "/password"}, "password.recover": {Href: self + "/password"},
+		"linkedAccounts": {Href: self + "/linkedAccounts"}, "account.sendVerificationCode": {Href: self},
+		"memberOfGroups": {Href: self + "/memberOfGroups"},
+	}
+	var d wire.UserData
+	_ = json.Unmarshal(u.Data, &d) // written by this package; a damaged row still renders its columns
+	prof := d.UserProfile
+	var name wire.UserName
+	if prof.Name != nil {
+		name = *prof.Name
+	}
+	name.Given, name.Family = u.GivenName, u.FamilyName
+	prof.Name = nil
+	if name != (wire.UserName{}) {
+		prof.Name = &name
+	}
+	return wire.User{
+		Links: links, ID: u.ID, Environment: wire.Ref{ID: u.EnvironmentID}, Account: userAccount(u, now),
+		CreatedAt: wire.Time(u.CreatedAt), Email: u.Email, Enabled: u.Enabled, ExternalID: u.ExternalID,
+		IdentityProvider: wire.UserIdentityProvider{Type: u.IdentityProviderType, ID: u.IdentityProviderID},
+		Lifecycle:        wire.UserLifecycle{Status: u.LifecycleStatus}, MFAEnabled: u.MFAEnabled,
+		Population: wire.Ref{ID: u.PopulationID}, UpdatedAt: wire.Time(u.UpdatedAt), Username: u.Username,
+		VerifyStatus: u.VerifyStatus, UserProfile: prof, Custom: d.Custom,
+	}
+}
+
+// accountLocked reports whether u's account is locked at now: an
+// administrator's lock lasts until unlocked, a lockout until UnlockAt.
+func accountLocked(u *store.User, now time.Time) bool {
+	return u.AccountStatus == "LOCKED" && (u.UnlockAt.IsZero() || u.UnlockAt.After(now))
+}
+
+func userAccount(u *store.User, now time.Time) wire.UserAccount {
+	if !accountLocked(u, now) {
+		return wire.UserAccount{CanAuthenticate: true, Status: "OK"}
+	}
+	acc := wire.UserAccount{Status: "LOCKED", LockedAt: wire.TimePtr(u.LockedAt), UnlockAt: wire.TimePtr(u.UnlockAt)}
+	if !u.UnlockAt.IsZero() {
+		secs := secondsUntil(u.UnlockAt, now)
+		acc.SecondsUntilUnlock = &secs
+	}
+	return acc
+}
+
+func secondsUntil(t, now time.Time) int {
+	return int(math.Ceil(t.Sub(now).Seconds()))
+}
+
+// expandPopulation reads ?expand=; population is the one expansion users
+// have.
+func expandPopulation(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("expand")
+	if v == "" {
+		return false, nil
+	}
+	for _, part := range strings.Split(v, ",") {
+		if strings.TrimSpace(part) != "population" {
+			return false, wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidValue, Target: "expand",
+				Message: "Unsupported expand value.", InnerError: &wire.InnerError{AllowedValues: []string{"population"}}})
+		}
+	}
+	return true, nil
+}
+
+// populationsByID loads the populations of a page of users in one query.
+func (a *API) populationsByID(ctx context.Context, envID string, users []store.User) (map[string]*store.Population, error) {
+	var ids []string
+	for _, u := range users {
+		if !slices.Contains(ids, u.PopulationID) {
+			ids = append(ids, u.PopulationID)
+		}
+	}
+	out := map[string]*store.Population{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	pops, _, err := a.Store.ListPopulations(ctx, envID, store.Page{IDs: ids, Limit: len(ids)})
+	if err != nil {
+		return nil, err
+	}
+	for i := range pops {
+		out[pops[i].ID] = &pops[i]
+	}
+	return out, nil
+}
+
+func (a *API) embedPopulation(out *wire.User, pops map[string]*store.Population) {
+	if p := pops[out.Population.ID]; p != nil {
+		out.Embedded = map[string]any{"population": a.renderPop(p)}
+	}
+}
+
+// ---- reading the body
+
+// userInput is a user body: the core attributes, and the custom ones.
+type userInput struct {
+	req    wire.UserRequest
+	custom map[string]json.RawMessage
+}
+
+// userKnown are the members of wire.UserRequest; userReadOnly are members
+// PingOne's SDK echoes back that are ignored. Everything else is a custom
+// attribute.
+var (
+	userKnown    = jsonNames(reflect.TypeFor[wire.UserRequest]())
+	userReadOnly = map[string]bool{"id": true, "environment": true, "createdAt": true, "updatedAt": true, "_links": true,
+		"_embedded": true, "account": true, "emailVerified": true, "lastSignOn": true, "memberOfGroupIDs": true, "memberOfGroupNames": true}
+)
+
+func jsonNames(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		out[name] = true
+	}
+	return out
+}
+
+func decodeUser(r *http.Request, accepted ...string) (*userInput, error) {
+	var raw map[string]json.RawMessage
+	if err := decode(r, &raw, accepted...); err != nil {
+		return nil, err
+	}
+	return parseUser(raw)
+}
+
+func parseUser(raw map[string]json.RawMessage) (*userInput, error) {
+	in := &userInput{custom: map[string]json.RawMessage{}}
+	known := map[string]json.RawMessage{}
+	var details []wire.Detail
+	names := make([]string, 0, len(raw))
+	for k := range raw {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		v := raw[k]
+		switch {
+		case userKnown[k]:
+			known[k] = v
+		case userReadOnly[k]:
+		case string(bytes.TrimSpace(v)) == "null":
+			// An absent custom attribute.
+		case !customNameRE.MatchString(k):
+			details = append(details, wire.InvalidValue(k, "Attribute names start with a letter and hold only letters, digits and underscores (at most 100)."))
+		default:
+			in.custom[k] = v
+		}
+	}
+	if len(details) > 0 {
+		return nil, wire.InvalidData(details...)
+	}
+	if err := json.Unmarshal(mustJSON(known), &in.req); err != nil {
+		return nil, jsonError(err)
+	}
+	return in, nil
+}
+
+// ---- validation
+
+type userChecker struct{ details []wire.Detail }
+
+func (c *userChecker) add(d wire.Detail) { c.details = append(c.details, d) }
+
+// text returns *p (or "") after checking its length.
+func (c *userChecker) text(target string, p *string, max int) string {
+	if p == nil {
+		return ""
+	}
+	if utf8.RuneCountInString(*p) > max {
+		c.add(sizeLimit(target, int64(max)))
+	}
+	return *p
+}
+
+func (c *userChecker) enum(target string, p *string, allowed []string, current string) string {
+	if p == nil {
+		return current
+	}
+	if !oneOf(*p, allowed) {
+		c.add(wire.OneOf(target, allowed))
+	}
+	return *p
+}
+
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// validTimezone accepts IANA zone names ("America/Los_Angeles", "UTC").
+func validTimezone(tz string) bool {
+	if tz == "Local" || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..") {
+		return false
+	}
+	_, err := time.LoadLocation(tz)
+	return err == nil
+}
+
+// applyUser validates in and writes it over u. A create sets every
+// attribute; a replace (PUT, and PATCH after merging) resets the profile
+// attributes that are absent but keeps those PingOne manages through their
+// own endpoints (population, enabled, mfaEnabled, lifecycle, identity
+// provider, verifyStatus) when they are absent.
+func applyUser(ctx context.Context, st store.Store, envID string, in *userInput, u *store.User) error {
+	var c userChecker
+	req := &in.req
+	username := ""
+	switch {
+	case req.Username == nil || strings.TrimSpace(*req.Username) == "":
+		c.add(wire.Required("username"))
+	case utf8.RuneCountInString(*req.Username) > maxUsername:
+		c.add(sizeLimit("username", maxUsername))
+	case hasControl(*req.Username):
+		c.add(wire.InvalidValue("username", "The username must not contain control characters."))
+	default:
+		username = *req.Username
+	}
+	email := c.text("email", req.Email, maxAttribute)
+	if email != "" && !emailRE.MatchString(email) {
+		c.add(wire.InvalidValue("email", "The value must be an email address."))
+	}
+	prof := wire.UserProfile{
+		Nickname: c.text("nickname", req.Nickname, maxAttribute), Title: c.text("title", req.Title, maxAttribute),
+		PreferredLanguage: c.text("preferredLanguage", req.PreferredLanguage, maxAttribute), Locale: c.text("locale", req.Locale, maxAttribute),
+		Timezone: c.text("timezone", req.Timezone, maxAttribute), Type: c.text("type", req.Type, maxAttribute),
+		MobilePhone: c.text("mobilePhone", req.MobilePhone, maxAttribute), PrimaryPhone: c.text("primaryPhone", req.PrimaryPhone, maxAttribute),
+	}
+	if prof.Timezone != "" && !validTimezone(prof.Timezone) {
+		c.add(wire.InvalidValue("timezone", "The value must be an IANA time zone such as America/Los_Angeles."))
+	}
+	var given, family string
+	if n := req.Name; n != nil {
+		given, family = c.text("name.given", &n.Given, maxAttribute), c.text("name.family", &n.Family, maxAttribute)
+		rest := wire.UserName{Formatted: c.text("name.formatted", &n.Formatted, maxAttribute), Middle: c.text("name.middle", &n.Middle, maxAttribute),
+			HonorificPrefix: c.text("name.honorificPrefix", &n.HonorificPrefix, maxAttribute),
+			HonorificSuffix: c.text("name.honorificSuffix", &n.HonorificSuffix, maxAttribute)}
+		if rest != (wire.UserName{}) {
+			prof.Name = &rest
+		}
+	}
+	if req.Photo != nil && req.Photo.Href != "" {
+		prof.Photo = &wire.UserPhoto{Href: c.text("photo.href", &req.Photo.Href, maxHref)}
+	}
+	if ad := req.Address; ad != nil {
+		addr := wire.UserAddress{StreetAddress: c.text("address.streetAddress", &ad.StreetAddress, maxAttribute),
+			Locality: c.text("address.locality", &ad.Locality, maxAttribute), Region: c.text("address.region", &ad.Region, maxAttribute),
+			PostalCode: c.text("address.postalCode", &ad.PostalCode, maxAttribute), CountryCode: ad.CountryCode}
+		if addr.CountryCode != "" && !countryCodeRE.MatchString(addr.CountryCode) {
+			c.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "address.countryCode", Message: "The value must be a two-letter ISO 3166-1 country code.",
+				InnerError: &wire.InnerError{AllowedPattern: countryCodeRE.String()}})
+		}
+		if addr != (wire.UserAddress{}) {
+			prof.Address = &addr
+		}
+	}
+	externalID := c.text("externalId", req.ExternalID, maxAttribute)
+
+	var lifecycle *string
+	if req.Lifecycle != nil {
+		lifecycle = req.Lifecycle.Status
+	}
+	lifecycleStatus := c.enum("lifecycle.status", lifecycle, lifecycleStatuses, u.LifecycleStatus)
+	verifyStatus := c.enum("verifyStatus", req.VerifyStatus, verifyStatuses, u.VerifyStatus)
+	idpType, idpID := u.IdentityProviderType, u.IdentityProviderID
+	if ip := req.IdentityProvider; ip != nil {
+		idpType = "PING_ONE"
+		if ip.Type != nil {
+			idpType = c.enum("identityProvider.type", ip.Type, identityProviderTypes, "")
+		}
+		idpID = c.text("identityProvider.id", ip.ID, maxAttribute)
+		if idpType == "PING_ONE" {
+			idpID = "" // PingOne's own directory has no provider id
+		}
+	}
+	popID := u.PopulationID
+	if req.Population != nil {
+		if req.Population.ID == "" {
+			c.add(wire.Required("population.id"))
+		}
+		popID = req.Population.ID
+	}
+	if req.Population == nil || req.Population.ID != "" {
+		resolved, err := st.ResolvePopulation(ctx, envID, popID)
+		switch {
+		case errors.Is(err, store.ErrNotFound) && popID == "":
+			c.add(wire.Required("population.id")) // an environment without a default population
+		case errors.Is(err, store.ErrNotFound):
+			c.add(wire.InvalidValue("population.id", "The population does not exist in this environment."))
+		case err != nil:
+			return err
+		}
+		popID = resolved
+	}
+	if len(c.details) > 0 {
+		return wire.InvalidData(c.details...)
+	}
+
+	u.Username, u.Email, u.GivenName, u.FamilyName, u.ExternalID = username, email, given, family, externalID
+	u.PopulationID, u.LifecycleStatus, u.VerifyStatus, u.IdentityProviderType, u.IdentityProviderID = popID, lifecycleStatus, verifyStatus, idpType, idpID
+	if req.Enabled != nil {
+		u.Enabled = *req.Enabled
+	}
+	if req.MFAEnabled != nil {
+		u.MFAEnabled = *req.MFAEnabled
+	}
+	u.Data = mustJSON(wire.UserData{UserProfile: prof, Custom: in.custom})
+	return nil
+}
+
+// ---- handlers
+
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.ReadUser)
+	if err != nil {
+		return err
+	}
+	expand, err := expandPopulation(r)
+	if err != nil {
+		return err
+	}
+	now := store.Now()
+	var pops map[string]*store.Population
+	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/users", "users", userFilter, nil,
+		func(p store.Page) ([]store.User, int, error) {
+			users, total, err := a.Store.ListUsers(r.Context(), env.ID, p)
+			if err == nil && expand {
+				pops, err = a.populationsByID(r.Context(), env.ID, users)
+			}
+			return users, total, err
+		},
+		func(u *store.User) string { return u.ID },
+		func(u *store.User) any {
+			out := a.renderUser(u, now)
+			if expand {
+				a.embedPopulation(&out, pops)
+			}
+			return out
+		})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, list)
+	return nil
+}
+
+func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.ReadUser)
+	if err != nil {
+		return err
+	}
+	expand, err := expandPopulation(r)
+	if err != nil {
+		return err
+	}
+	u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
+	if err != nil {
+		return err
+	}
+	out := a.renderUser(u, store.Now())
+	if expand {
+		pops, err := a.populationsByID(r.Context(), env.ID, []store.User{*u})
+		if err != nil {
+			return err
+		}
+		a.embedPopulation(&out, pops)
+	}
+	wire.Write(w, http.StatusOK, out)
+	return nil
+}
+
+// createUser serves both content types PingOne accepts: plain JSON and the
+// import type, which Terraform always uses. Either may carry a password
+// and a lifecycle. The user and its password are written in one
+// transaction; the password is hashed before it, outside SQLite's one
+// writer.
+func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	in, err := decodeUser(r, ctJSON, ctUserImport)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	now := store.Now()
+	u := &store.User{ID: uuid.NewString(), EnvironmentID: env.ID, Enabled: true, AccountStatus: "OK", LifecycleStatus: "ACCOUNT_OK",
+		IdentityProviderType: "PING_ONE", VerifyStatus: "NOT_INITIATED", CreatedAt: now, UpdatedAt: now}
+	if err := applyUser(ctx, a.Store, env.ID, in, u); err != nil {
+		return err
+	}
+	var pw *store.UserPassword
+	// A password without a value (PingOne's external gateway passwords
+	// carry none) sets nothing: Gatehouse has no gateways.
+	if imp := in.req.Password; imp != nil && imp.Value != nil {
+		if pw, err = a.importPassword(ctx, u, imp, now); err != nil {
+			return err
+		}
+	}
+	err = a.Store.Tx(ctx, func(tx store.Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if pw != nil {
+			return tx.PutUserPassword(ctx, pw)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusCreated, a.renderUser(u, now))
+	return nil
+}
+
+// importPassword turns a create body's password into the user's password
+// state: a pre-encoded value is kept as it is, a cleartext one is checked
+// against the population's policy and hashed.
+func (a *API) importPassword(ctx context.Context, u *store.User, imp *wire.UserPasswordImport, now time.Time) (*store.UserPassword, error) {
+	if *imp.Value == "" {
+		return nil, wire.InvalidData(wire.Required("password.value"))
+	}
+	value := *imp.Value
+	if len(value) > maxPasswordBytes {
+		return nil, wire.InvalidData(sizeLimit("password.value", maxPasswordBytes))
+	}
+	hash := value
+	if !password.IsEncoded(value) {
+		_, pol, err := a.effectivePolicy(ctx, a.Store, u.EnvironmentID, u.PopulationID)
+		if err != nil {
+			return nil, err
+		}
+		if vs := pol.Check(value, userProfile(u), ""); len(vs) > 0 {
+			return nil, policyError("password.value", vs)
+		}
+		if hash, err = password.Default.Hash(ctx, value); err != nil {
+			return nil, err
+		}
+	}
+	status := "OK"
+	if imp.ForceChange != nil && *imp.ForceChange {
+		status = "MUST_CHANGE_PASSWORD"
+	}
+	return &store.UserPassword{UserID: u.ID, EnvironmentID: u.EnvironmentID, Hash: hash, Status: status, LastChangedAt: now, UpdatedAt: now}, nil
+}
+
+// modifyUser runs a read-modify-write of the path's user in one
+// transaction (the read locks the row on PostgreSQL).
+func (a *API) modifyUser(r *http.Request, env *store.Environment, fn func(tx store.Store, u *store.User) error) (*store.User, error) {
+	ctx := r.Context()
+	var u *store.User
+	err := a.Store.Tx(ctx, func(tx store.Store) error {
+		var err error
+		if u, err = tx.GetUser(ctx, env.ID, r.PathValue("userID")); err != nil {
+			return err
+		}
+		if err := fn(tx, u); err != nil {
+			return err
+		}
+		u.UpdatedAt = store.Now()
+		return tx.UpdateUser(ctx, u)
+	})
+	return u, err
+}
+
+func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	in, err := decodeUser(r)
+	if err != nil {
+		return err
+	}
+	u, err := a.modifyUser(r, env, func(tx store.Store, u *store.User) error {
+		return applyUser(r.Context(), tx, env.ID, in, u)
+	})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderUser(u, store.Now()))
+	return nil
+}
+
+// patchUser merges the body into the user as a JSON merge patch (RFC 7386:
+// members replace, objects merge, null removes) and validates the result
+// like a replace.
+func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	var patch map[string]json.RawMessage
+	if err := decode(r, &patch); err != nil {
+		return err
+	}
+	u, err := a.modifyUser(r, env, func(tx store.Store, u *store.User) error {
+		merged := mergePatch(mustJSON(a.renderUser(u, store.Now())), mustJSON(patch))
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(merged, &raw); err != nil {
+			return err
+		}
+		in, err := parseUser(raw)
+		if err != nil {
+			return err
+		}
+		return applyUser(r.Context(), tx, env.ID, in, u)
+	})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderUser(u, store.Now()))
+	return nil
+}
+
+// mergePatch applies patch to target as RFC 7386 describes.
+func mergePatch(target, patch json.RawMessage) json.RawMessage {
+	var p map[string]json.RawMessage
+	if json.Unmarshal(patch, &p) != nil || p == nil {
+		return patch
+	}
+	var t map[string]json.RawMessage
+	if json.Unmarshal(target, &t) != nil || t == nil {
+		t = map[string]json.RawMessage{}
+	}
+	for k, v := range p {
+		if string(bytes.TrimSpace(v)) == "null" {
+			delete(t, k)
+			continue
+		}
+		t[k] = mergePatch(t[k], v)
+	}
+	return mustJSON(t)
+}
+
+func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.DeleteUser(r.Context(), env.ID, r.PathValue("userID")); err != nil {
+		return err
+	}
+	wire.NoContent(w)
+	return nil
+}
+
+// userAccountAction is POST /users/{id} with the account.lock or
+// account.unlock media type; the body, if any, is not needed. Unlocking
+// also ends a password lockout, as PingOne's does.
+func (a *API) userAccountAction(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	ct := contentType(r, []string{ctAccountLock, ctAccountUnlock})
+	if ct == "" {
+		return wire.UnsupportedMediaType(r.Header.Get("Content-Type"))
+	}
+	ctx := r.Context()
+	now := store.Now()
+	var u *store.User
+	err = a.Store.Tx(ctx, func(tx store.Store) error {
+		var err error
+		if u, err = tx.GetUser(ctx, env.ID, r.PathValue("userID")); err != nil {
+			return err
+		}
+		if ct == ctAccountLock {
+			u.AccountStatus, u.LockedAt, u.UnlockAt = "LOCKED", now, time.Time{}
+		} else {
+			u.AccountStatus, u.LockedAt, u.UnlockAt = "OK", time.Time{}, time.Time{}
+			if err := tx.ClearPasswordFailures(ctx, env.ID, u.ID); err != nil {
+				return err
+			}
+		}
+		u.UpdatedAt = now
+		return tx.UpdateUserAccount(ctx, env.ID, u.ID, u.AccountStatus, u.LockedAt, u.UnlockAt, now)
+	})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderUser(u, now))
+	return nil
+}
+
+// ---- sub-resources
+
+func (a *API) subLinks(u *store.User, name string) wire.Links {
+	self := a.userHref(u.EnvironmentID, u.ID)
+	return wire.Links{"self": {Href: self + "/" + name}, "user": {Href: self}}
+}
+
+func (a *API) renderEnabled(u *store.User) wire.UserEnabled {
+	return wire.UserEnabled{Links: a.subLinks(u, "enabled"), Enabled: u.Enabled}
+}
+
+func (a *API) getUserEnabled(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.ReadUser)
+	if err != nil {
+		return err
+	}
+	u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderEnabled(u))
+	return nil
+}
+
+func (a *API) putUserEnabled(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	var req wire.UserEnabledRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Enabled == nil {
+		return wire.InvalidData(wire.Required("enabled"))
+	}
+	u, err := a.modifyUser(r, env, func(_ store.Store, u *store.User) error {
+		u.Enabled = *req.Enabled
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderEnabled(u))
+	return nil
+}
+
+func (a *API) renderUserPopulation(u *store.User) wire.UserPopulation {
+	links := a.subLinks(u, "population")
+	links["population"] = wire.Href{Href: a.APIPath + "/environments/" + u.EnvironmentID + "/populations/" + u.PopulationID}
+	return wire.UserPopulation{Links: links, ID: u.PopulationID}
+}
+
+func (a *API) getUserPopulation(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.ReadUser)
+	if err != nil {
+		return err
+	}
+	u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderUserPopulation(u))
+	return nil
+}
+
+func (a *API) putUserPopulation(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	var req wire.UserPopulationRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.ID == nil || *req.ID == "" {
+		return wire.InvalidData(wire.Required("id"))
+	}
+	u, err := a.modifyUser(r, env, func(tx store.Store, u *store.User) error {
+		id, err := tx.ResolvePopulation(r.Context(), env.ID, *req.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return wire.InvalidData(wire.InvalidValue("id", "The population does not exist in this environment."))
+		}
+		u.PopulationID = id
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderUserPopulation(u))
+	return nil
+}
+
+func (a *API) renderMFAEnabled(u *store.User) wire.UserMFAEnabled {
+	return wire.UserMFAEnabled{Links: a.subLinks(u, "mfaEnabled"), MFAEnabled: u.MFAEnabled}
+}
+
+func (a *API) getUserMFAEnabled(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.ReadUser)
+	if err != nil {
+		return err
+	}
+	u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderMFAEnabled(u))
+	return nil
+}
+
+func (a *API) putUserMFAEnabled(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.environment(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	var req wire.UserMFAEnabledRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.MFAEnabled == nil {
+		return wire.InvalidData(wire.Required("mfaEnabled"))
+	}
+	u, err := a.modifyUser(r, env, func(_ store.Store, u *store.User) error {
+		u.MFAEnabled = *req.MFAEnabled
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderMFAEnabled(u))
+	return nil
+}

@@ -1,0 +1,219 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// ---- users
+
+const userCols = `u.id, u.environment_id, u.population_id, u.username, u.email, u.given_name, u.family_name, u.external_id,
+ u.enabled, u.account_status, u.locked_at, u.unlock_at, u.lifecycle_status, u.idp_type, u.idp_id, u.mfa_enabled, u.verify_status,
+ u.data, u.created_at, u.updated_at`
+
+func scanUser(r scanner) (store.User, error) {
+	var u store.User
+	var data string
+	var lockedAt, unlockAt, c, up int64
+	err := r.Scan(&u.ID, &u.EnvironmentID, &u.PopulationID, &u.Username, &u.Email, &u.GivenName, &u.FamilyName, &u.ExternalID,
+		&u.Enabled, &u.AccountStatus, &lockedAt, &unlockAt, &u.LifecycleStatus, &u.IdentityProviderType, &u.IdentityProviderID,
+		&u.MFAEnabled, &u.VerifyStatus, &data, &c, &up)
+	u.Data, u.LockedAt, u.UnlockAt, u.CreatedAt, u.UpdatedAt = []byte(data), timeIfSet(lockedAt), timeIfSet(unlockAt), fromMS(c), fromMS(up)
+	return u, err
+}
+
+// msIfSet keeps "no time" as 0 rather than year 1's milliseconds.
+func msIfSet(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
+}
+
+func timeIfSet(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMS(v)
+}
+
+func lc(s string) string { return strings.ToLower(s) }
+
+func (s *SQLStore) CreateUser(ctx context.Context, u *store.User) error {
+	_, err := s.exec(ctx, `INSERT INTO users (id, environment_id, population_id, username, username_lc, email, email_lc, given_name, given_name_lc,
+ family_name, family_name_lc, external_id, enabled, account_status, locked_at, unlock_at, lifecycle_status, idp_type, idp_id, mfa_enabled,
+ verify_status, data, created_at, updated_at)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.EnvironmentID, u.PopulationID, u.Username, lc(u.Username), u.Email, lc(u.Email), u.GivenName, lc(u.GivenName),
+		u.FamilyName, lc(u.FamilyName), u.ExternalID, u.Enabled, u.AccountStatus, msIfSet(u.LockedAt), msIfSet(u.UnlockAt),
+		u.LifecycleStatus, u.IdentityProviderType, u.IdentityProviderID, u.MFAEnabled, u.VerifyStatus, jsonText(u.Data),
+		ms(u.CreatedAt), ms(u.UpdatedAt))
+	return mapErr(err, "user", "username")
+}
+
+// forUpdate locks the row a transaction reads before it rewrites it, so
+// that two concurrent read-modify-writes of one user on PostgreSQL do not
+// lose one of the writes. SQLite runs one writer at a time already.
+func (s *SQLStore) forUpdate() string {
+	if s.tx != nil && s.db.dialect == dialectPostgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func (s *SQLStore) GetUser(ctx context.Context, envID, id string) (*store.User, error) {
+	return one(ctx, s, scanUser, `SELECT `+userCols+` FROM users u WHERE u.environment_id = ? AND u.id = ?`+s.forUpdate(), envID, id)
+}
+
+func (s *SQLStore) GetUserByUsername(ctx context.Context, envID, username string) (*store.User, error) {
+	return one(ctx, s, scanUser, `SELECT `+userCols+` FROM users u WHERE u.environment_id = ? AND u.username_lc = ?`+s.forUpdate(), envID, lc(username))
+}
+
+func (s *SQLStore) ListUsers(ctx context.Context, envID string, pg store.Page) ([]store.User, int, error) {
+	return page(ctx, s, userCols, `FROM users u WHERE u.environment_id = ?`, []any{envID}, pg, scanUser, "u.id")
+}
+
+func (s *SQLStore) UpdateUser(ctx context.Context, u *store.User) error {
+	err := s.execOne(ctx, `UPDATE users SET population_id = ?, username = ?, username_lc = ?, email = ?, email_lc = ?, given_name = ?, given_name_lc = ?,
+ family_name = ?, family_name_lc = ?, external_id = ?, enabled = ?, lifecycle_status = ?, idp_type = ?, idp_id = ?, mfa_enabled = ?,
+ verify_status = ?, data = ?, updated_at = ?
+ WHERE environment_id = ? AND id = ?`,
+		u.PopulationID, u.Username, lc(u.Username), u.Email, lc(u.Email), u.GivenName, lc(u.GivenName), u.FamilyName, lc(u.FamilyName),
+		u.ExternalID, u.Enabled, u.LifecycleStatus, u.IdentityProviderType, u.IdentityProviderID, u.MFAEnabled, u.VerifyStatus, jsonText(u.Data),
+		ms(u.UpdatedAt), u.EnvironmentID, u.ID)
+	return mapErr(err, "user", "username")
+}
+
+func (s *SQLStore) UpdateUserAccount(ctx context.Context, envID, id, status string, lockedAt, unlockAt, updatedAt time.Time) error {
+	return s.execOne(ctx, `UPDATE users SET account_status = ?, locked_at = ?, unlock_at = ?, updated_at = ? WHERE environment_id = ? AND id = ?`,
+		status, msIfSet(lockedAt), msIfSet(unlockAt), ms(updatedAt), envID, id)
+}
+
+func (s *SQLStore) DeleteUser(ctx context.Context, envID, id string) error {
+	return mapErr(s.execOne(ctx, `DELETE FROM users WHERE environment_id = ? AND id = ?`, envID, id), "user", "id")
+}
+
+// ---- passwords
+
+const pwCols = `user_id, environment_id, hash, status, last_changed_at, failed_count, locked_until, history, updated_at`
+
+func scanPassword(r scanner) (store.UserPassword, error) {
+	var p store.UserPassword
+	var history string
+	var changed, locked, up int64
+	if err := r.Scan(&p.UserID, &p.EnvironmentID, &p.Hash, &p.Status, &changed, &p.FailedCount, &locked, &history, &up); err != nil {
+		return p, err
+	}
+	p.LastChangedAt, p.LockedUntil, p.UpdatedAt = fromMS(changed), timeIfSet(locked), fromMS(up)
+	var h []historyEntry
+	if err := json.Unmarshal([]byte(history), &h); err != nil {
+		return p, err
+	}
+	for _, e := range h {
+		p.History = append(p.History, store.PasswordHistoryEntry{Hash: e.Hash, ChangedAt: fromMS(e.ChangedAt)})
+	}
+	return p, nil
+}
+
+// historyEntry is how a history entry is kept: milliseconds, like every
+// other time in the store.
+type historyEntry struct {
+	Hash      string `json:"hash"`
+	ChangedAt int64  `json:"changedAt"`
+}
+
+func historyText(h []store.PasswordHistoryEntry) string {
+	out := make([]historyEntry, len(h))
+	for i, e := range h {
+		out[i] = historyEntry{Hash: e.Hash, ChangedAt: ms(e.ChangedAt)}
+	}
+	b, _ := json.Marshal(out) // strings and numbers only
+	return string(b)
+}
+
+func (s *SQLStore) GetUserPassword(ctx context.Context, envID, userID string) (*store.UserPassword, error) {
+	return one(ctx, s, scanPassword, `SELECT `+pwCols+` FROM user_passwords WHERE environment_id = ? AND user_id = ?`+s.forUpdate(), envID, userID)
+}
+
+// PutUserPassword writes the whole password state of a user of the named
+// environment; the update touches only that environment's row, so a
+// mismatched pair writes nothing.
+func (s *SQLStore) PutUserPassword(ctx context.Context, p *store.UserPassword) error {
+	if _, err := s.GetUser(ctx, p.EnvironmentID, p.UserID); err != nil {
+		return err
+	}
+	err := s.execOne(ctx, `INSERT INTO user_passwords (`+pwCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, status = excluded.status, last_changed_at = excluded.last_changed_at,
+ failed_count = excluded.failed_count, locked_until = excluded.locked_until, history = excluded.history, updated_at = excluded.updated_at
+ WHERE user_passwords.environment_id = excluded.environment_id`,
+		p.UserID, p.EnvironmentID, p.Hash, p.Status, ms(p.LastChangedAt), p.FailedCount, msIfSet(p.LockedUntil), historyText(p.History), ms(p.UpdatedAt))
+	return mapErr(err, "password", "user")
+}
+
+// RecordPasswordFailure counts a failure in one statement, so that
+// concurrent failures all count. A lock that has run out starts a fresh
+// count; the lockAfter-th failure locks until now+lockFor.
+func (s *SQLStore) RecordPasswordFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor time.Duration, now time.Time) (*store.UserPassword, error) {
+	if lockAfter <= 0 {
+		lockAfter = 1 << 30
+	}
+	n := ms(now)
+	const fresh = `(CASE WHEN locked_until <> 0 AND locked_until <= ? THEN 0 ELSE failed_count END)`
+	q := `UPDATE user_passwords SET
+ failed_count = ` + fresh + ` + 1,
+ locked_until = CASE WHEN ` + fresh + ` + 1 >= ? THEN ? WHEN locked_until <> 0 AND locked_until <= ? THEN 0 ELSE locked_until END,
+ updated_at = ?
+ WHERE environment_id = ? AND user_id = ?
+ RETURNING ` + pwCols
+	r, err := s.prepared(ctx, s.db.writer, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.query(ctx, []any{n, n, lockAfter, ms(now.Add(lockFor)), n, n, envID, userID})
+	list, err := collect(rows, err, scanPassword)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &list[0], nil
+}
+
+func (s *SQLStore) ClearPasswordFailures(ctx context.Context, envID, userID string) error {
+	_, err := s.exec(ctx, `UPDATE user_passwords SET failed_count = 0, locked_until = 0
+ WHERE environment_id = ? AND user_id = ? AND (failed_count <> 0 OR locked_until <> 0)`, envID, userID)
+	return err
+}
+
+// ---- lookups the user endpoints need without a population's user count
+
+func (s *SQLStore) ResolvePopulation(ctx context.Context, envID, id string) (string, error) {
+	scan := func(r scanner) (string, error) {
+		var v string
+		return v, r.Scan(&v)
+	}
+	var got *string
+	var err error
+	if id == "" {
+		got, err = one(ctx, s, scan, `SELECT id FROM populations WHERE environment_id = ? AND is_default`, envID)
+	} else {
+		got, err = one(ctx, s, scan, `SELECT id FROM populations WHERE environment_id = ? AND id = ?`, envID, id)
+	}
+	if err != nil {
+		return "", err
+	}
+	return *got, nil
+}
+
+// EffectivePasswordPolicy is one query: the population's policy when it
+// exists in the environment, else the environment's default.
+func (s *SQLStore) EffectivePasswordPolicy(ctx context.Context, envID, populationID string) (*store.PasswordPolicy, error) {
+	return one(ctx, s, scanPP, `SELECT `+ppCols+` FROM password_policies
+ WHERE environment_id = ? AND (is_default OR id = (SELECT p.password_policy_id FROM populations p WHERE p.environment_id = ? AND p.id = ?))
+ ORDER BY CASE WHEN is_default THEN 1 ELSE 0 END LIMIT 1`, envID, envID, populationID)
+}

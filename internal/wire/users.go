@@ -1,0 +1,232 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+)
+
+// PingOne's user and user-password shapes.
+
+// UserName is a user's name object.
+type UserName struct {
+	Formatted       string `json:"formatted,omitempty"`
+	Given           string `json:"given,omitempty"`
+	Middle          string `json:"middle,omitempty"`
+	Family          string `json:"family,omitempty"`
+	HonorificPrefix string `json:"honorificPrefix,omitempty"`
+	HonorificSuffix string `json:"honorificSuffix,omitempty"`
+}
+
+type UserPhoto struct {
+	Href string `json:"href"`
+}
+
+type UserAddress struct {
+	StreetAddress string `json:"streetAddress,omitempty"`
+	Locality      string `json:"locality,omitempty"`
+	Region        string `json:"region,omitempty"`
+	PostalCode    string `json:"postalCode,omitempty"`
+	CountryCode   string `json:"countryCode,omitempty"`
+}
+
+// UserAccount is the account's lock state.
+type UserAccount struct {
+	CanAuthenticate    bool   `json:"canAuthenticate"`
+	Status             string `json:"status"`
+	LockedAt           *Time  `json:"lockedAt,omitempty"`
+	UnlockAt           *Time  `json:"unlockAt,omitempty"`
+	SecondsUntilUnlock *int   `json:"secondsUntilUnlock,omitempty"`
+}
+
+type UserLifecycle struct {
+	Status string `json:"status"`
+}
+
+type UserIdentityProvider struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+}
+
+// UserProfile is the part of a user kept in the store's JSON column (the
+// name's given and family parts live in columns, for filters).
+type UserProfile struct {
+	Name              *UserName    `json:"name,omitempty"`
+	Nickname          string       `json:"nickname,omitempty"`
+	Title             string       `json:"title,omitempty"`
+	PreferredLanguage string       `json:"preferredLanguage,omitempty"`
+	Locale            string       `json:"locale,omitempty"`
+	Timezone          string       `json:"timezone,omitempty"`
+	Type              string       `json:"type,omitempty"`
+	MobilePhone       string       `json:"mobilePhone,omitempty"`
+	PrimaryPhone      string       `json:"primaryPhone,omitempty"`
+	Photo             *UserPhoto   `json:"photo,omitempty"`
+	Address           *UserAddress `json:"address,omitempty"`
+}
+
+// UserData is a user's JSON column: the profile, and the custom schema
+// attributes the client sent, kept verbatim.
+type UserData struct {
+	UserProfile
+	Custom map[string]json.RawMessage `json:"custom,omitempty"`
+}
+
+// User is the user resource. Custom attributes are written as top-level
+// members after the core ones, as PingOne returns them.
+type User struct {
+	Links            Links                `json:"_links"`
+	Embedded         map[string]any       `json:"_embedded,omitempty"`
+	ID               string               `json:"id"`
+	Environment      Ref                  `json:"environment"`
+	Account          UserAccount          `json:"account"`
+	CreatedAt        Time                 `json:"createdAt"`
+	Email            string               `json:"email,omitempty"`
+	Enabled          bool                 `json:"enabled"`
+	ExternalID       string               `json:"externalId,omitempty"`
+	IdentityProvider UserIdentityProvider `json:"identityProvider"`
+	Lifecycle        UserLifecycle        `json:"lifecycle"`
+	MFAEnabled       bool                 `json:"mfaEnabled"`
+	Population       Ref                  `json:"population"`
+	UpdatedAt        Time                 `json:"updatedAt"`
+	Username         string               `json:"username"`
+	VerifyStatus     string               `json:"verifyStatus,omitempty"`
+	UserProfile
+	Custom map[string]json.RawMessage `json:"-"`
+}
+
+func (u User) MarshalJSON() ([]byte, error) {
+	type plain User // no methods: marshals field by field
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(plain(u)); err != nil {
+		return nil, err
+	}
+	out := bytes.TrimRight(buf.Bytes(), "\n")
+	if len(u.Custom) == 0 {
+		return out, nil
+	}
+	names := make([]string, 0, len(u.Custom))
+	for k := range u.Custom {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	out = out[:len(out)-1] // the closing brace
+	for _, k := range names {
+		key, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ',')
+		out = append(out, key...)
+		out = append(out, ':')
+		out = append(out, u.Custom[k]...)
+	}
+	return append(out, '}'), nil
+}
+
+type UserLifecycleRequest struct {
+	Status *string `json:"status"`
+}
+
+type UserIdentityProviderRequest struct {
+	Type *string `json:"type"`
+	ID   *string `json:"id"`
+}
+
+// UserPasswordImport is the password a user import (or create) may carry:
+// cleartext, or a hash in a scheme Gatehouse verifies.
+type UserPasswordImport struct {
+	Value       *string `json:"value"`
+	ForceChange *bool   `json:"forceChange"`
+}
+
+// UserRequest is a user create or replace body. Members it does not name
+// are custom attributes, apart from the read-only ones PingOne's SDK echoes.
+type UserRequest struct {
+	Username          *string                      `json:"username"`
+	Email             *string                      `json:"email"`
+	Name              *UserName                    `json:"name"`
+	Nickname          *string                      `json:"nickname"`
+	Title             *string                      `json:"title"`
+	PreferredLanguage *string                      `json:"preferredLanguage"`
+	Locale            *string                      `json:"locale"`
+	Timezone          *string                      `json:"timezone"`
+	ExternalID        *string                      `json:"externalId"`
+	Type              *string                      `json:"type"`
+	MobilePhone       *string                      `json:"mobilePhone"`
+	PrimaryPhone      *string                      `json:"primaryPhone"`
+	Photo             *UserPhoto                   `json:"photo"`
+	Address           *UserAddress                 `json:"address"`
+	Population        *Ref                         `json:"population"`
+	Enabled           *bool                        `json:"enabled"`
+	MFAEnabled        *bool                        `json:"mfaEnabled"`
+	VerifyStatus      *string                      `json:"verifyStatus"`
+	Lifecycle         *UserLifecycleRequest        `json:"lifecycle"`
+	IdentityProvider  *UserIdentityProviderRequest `json:"identityProvider"`
+	Password          *UserPasswordImport          `json:"password"`
+}
+
+// UserEnabled is GET|PUT …/users/{id}/enabled.
+type UserEnabled struct {
+	Links   Links `json:"_links"`
+	Enabled bool  `json:"enabled"`
+}
+
+type UserEnabledRequest struct {
+	Enabled *bool `json:"enabled"`
+}
+
+// UserPopulation is GET|PUT …/users/{id}/population.
+type UserPopulation struct {
+	Links Links  `json:"_links"`
+	ID    string `json:"id"`
+}
+
+type UserPopulationRequest struct {
+	ID *string `json:"id"`
+}
+
+// UserMFAEnabled is GET|PUT …/users/{id}/mfaEnabled.
+type UserMFAEnabled struct {
+	Links      Links `json:"_links"`
+	MFAEnabled bool  `json:"mfaEnabled"`
+}
+
+type UserMFAEnabledRequest struct {
+	MFAEnabled *bool `json:"mfaEnabled"`
+}
+
+// PasswordState is GET …/users/{id}/password and the answer of every
+// password operation. It never carries a password or a hash.
+type PasswordState struct {
+	Links              Links          `json:"_links"`
+	Environment        Ref            `json:"environment"`
+	User               Ref            `json:"user"`
+	PasswordPolicy     *Ref           `json:"passwordPolicy,omitempty"`
+	Status             string         `json:"status"`
+	LastChangedAt      *Time          `json:"lastChangedAt,omitempty"`
+	FailedLoginCount   *int           `json:"failedLoginCount,omitempty"`
+	SecondsUntilUnlock *int           `json:"secondsUntilUnlock,omitempty"`
+	Embedded           map[string]any `json:"_embedded,omitempty"`
+}
+
+// PasswordSetRequest is application/vnd.pingidentity.password.set+json.
+type PasswordSetRequest struct {
+	Value        *string `json:"value"`
+	ForceChange  *bool   `json:"forceChange"`
+	BypassPolicy *bool   `json:"bypassPolicy"`
+}
+
+// PasswordResetRequest is application/vnd.pingidentity.password.reset+json:
+// a self-service change with currentPassword, an administrator's reset
+// without.
+type PasswordResetRequest struct {
+	CurrentPassword *string `json:"currentPassword"`
+	NewPassword     *string `json:"newPassword"`
+}
+
+// PasswordCheckRequest is application/vnd.pingidentity.password.check+json.
+type PasswordCheckRequest struct {
+	Password *string `json:"password"`
+}
