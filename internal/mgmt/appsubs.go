@@ -44,11 +44,6 @@ func (a *API) appOf(r *http.Request, perm string) (*store.Environment, *store.Ap
 	return env, app, nil
 }
 
-// listBodyOf is the envelope of a short, unpaged collection.
-func listBodyOf(self, name string, items []any) wire.List {
-	return wire.List{Links: wire.Links{"self": {Href: self}}, Embedded: map[string]any{name: items}, Count: len(items), Size: len(items)}
-}
-
 // ---- grants
 
 func (a *API) renderGrant(g *store.ApplicationGrant) wire.ApplicationGrant {
@@ -130,7 +125,7 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request) error {
 	for i := range gs {
 		items[i] = a.renderGrant(&gs[i])
 	}
-	wire.Write(w, http.StatusOK, listBodyOf(a.appHref(env.ID, app.ID)+"/grants", "grants", items))
+	wire.Write(w, http.StatusOK, wholeList(a.appHref(env.ID, app.ID)+"/grants", "grants", items))
 	return nil
 }
 
@@ -264,7 +259,7 @@ func (a *API) listSOPAssignments(w http.ResponseWriter, r *http.Request) error {
 	for i := range xs {
 		items[i] = a.renderSOPA(&xs[i])
 	}
-	wire.Write(w, http.StatusOK, listBodyOf(a.appHref(env.ID, app.ID)+"/signOnPolicyAssignments", "signOnPolicyAssignments", items))
+	wire.Write(w, http.StatusOK, wholeList(a.appHref(env.ID, app.ID)+"/signOnPolicyAssignments", "signOnPolicyAssignments", items))
 	return nil
 }
 

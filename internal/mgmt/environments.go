@@ -95,8 +95,7 @@ func (a *API) listOrganizations(w http.ResponseWriter, r *http.Request) error {
 			items = append(items, a.renderOrg(&orgs[i]))
 		}
 	}
-	wire.Write(w, http.StatusOK, wire.List{Links: wire.Links{"self": {Href: a.APIPath + "/organizations"}},
-		Embedded: map[string]any{"organizations": items}, Count: len(items), Size: len(items)})
+	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/organizations", "organizations", items))
 	return nil
 }
 
@@ -146,8 +145,7 @@ func (a *API) listLicenses(w http.ResponseWriter, r *http.Request) error {
 	for i := range ls {
 		items[i] = a.renderLicense(&ls[i])
 	}
-	wire.Write(w, http.StatusOK, wire.List{Links: wire.Links{"self": {Href: a.APIPath + "/organizations/" + o.ID + "/licenses"}},
-		Embedded: map[string]any{"licenses": items}, Count: len(items), Size: len(items)})
+	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/organizations/"+o.ID+"/licenses", "licenses", items))
 	return nil
 }
 

@@ -72,7 +72,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request) error {
 	for i := range ks {
 		items[i] = a.renderKey(env, &ks[i])
 	}
-	wire.Write(w, http.StatusOK, confList(a.APIPath+"/environments/"+env.ID+"/keys", "keys", items))
+	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/keys", "keys", items))
 	return nil
 }
 

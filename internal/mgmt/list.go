@@ -45,3 +45,9 @@ func pageOf[T any](r *http.Request, base, name string, schema *scim.Schema, ids 
 	body := listBody(base, q, name, out, last, more, len(out), total)
 	return &body, nil
 }
+
+// wholeList is the envelope of a collection served in one page (the small,
+// per-parent collections: scopes, grants, keys…).
+func wholeList(self, name string, items []any) wire.List {
+	return wire.List{Links: wire.Links{"self": {Href: self}}, Embedded: map[string]any{name: items}, Count: len(items), Size: len(items)}
+}

@@ -70,7 +70,7 @@ func (a *API) listPasswordPolicies(w http.ResponseWriter, r *http.Request) error
 	for i := range ps {
 		items[i] = a.renderPasswordPolicy(&ps[i], counts[ps[i].ID])
 	}
-	wire.Write(w, http.StatusOK, confList(a.APIPath+"/environments/"+env.ID+"/passwordPolicies", "passwordPolicies", items))
+	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/passwordPolicies", "passwordPolicies", items))
 	return nil
 }
 

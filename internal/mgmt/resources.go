@@ -79,12 +79,6 @@ func (a *API) resourceRoutes(mux *http.ServeMux) {
 
 // ---- shared helpers of the configuration endpoints
 
-// confList is an unpaged collection: configuration lists are small and
-// PingOne's SDK sends no limit for them.
-func confList(base, name string, items []any) wire.List {
-	return wire.List{Links: wire.Links{"self": {Href: base}}, Embedded: map[string]any{name: items}, Count: len(items), Size: len(items)}
-}
-
 // confRange is INVALID_VALUE for a number outside [min, max].
 func confRange(target string, min, max int64) wire.Detail {
 	return wire.Detail{Code: wire.DetailInvalidValue, Target: target,
@@ -157,7 +151,7 @@ func (a *API) listResources(w http.ResponseWriter, r *http.Request) error {
 	for i := range rs {
 		items[i] = a.renderResource(&rs[i])
 	}
-	wire.Write(w, http.StatusOK, confList(a.APIPath+"/environments/"+env.ID+"/resources", "resources", items))
+	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/resources", "resources", items))
 	return nil
 }
 
@@ -366,7 +360,7 @@ func (a *API) listScopes(w http.ResponseWriter, r *http.Request) error {
 	for i := range ss {
 		items[i] = a.renderScope(&ss[i])
 	}
-	wire.Write(w, http.StatusOK, confList(a.resourceHref(res.EnvironmentID, res.ID)+"/scopes", "scopes", items))
+	wire.Write(w, http.StatusOK, wholeList(a.resourceHref(res.EnvironmentID, res.ID)+"/scopes", "scopes", items))
 	return nil
 }
 
@@ -562,7 +556,7 @@ func (a *API) listResourceAttributes(w http.ResponseWriter, r *http.Request) err
 	for i := range attrs {
 		items[i] = a.renderResourceAttribute(res, &attrs[i])
 	}
-	wire.Write(w, http.StatusOK, confList(a.resourceHref(res.EnvironmentID, res.ID)+"/attributes", "attributes", items))
+	wire.Write(w, http.StatusOK, wholeList(a.resourceHref(res.EnvironmentID, res.ID)+"/attributes", "attributes", items))
 	return nil
 }
 

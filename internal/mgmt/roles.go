@@ -36,11 +36,8 @@ var assignable = func() map[string][]string {
 }()
 
 // roleActor is a kind of actor whose role assignments are served at
-// /v1/environments/{envID}/{Segment}/{Param}/roleAssignments. Applications
-// are registered here; users are one call away:
-//
-//	a.roleAssignmentRoutes(mux, roleActor{Type: "USER", Segment: "users", Param: "userID", Field: "user",
-//		Exists: func(ctx context.Context, st store.Store, envID, id string) error { _, err := st.GetUser(ctx, envID, id); return err }})
+// /v1/environments/{envID}/{Segment}/{Param}/roleAssignments: applications
+// (applicationActor) and users (userActor).
 type roleActor struct {
 	Type    string // store.RoleAssignment.ActorType
 	Segment string // the collection in the path: applications, users

@@ -83,7 +83,7 @@ func (a *API) listSignOnPolicies(w http.ResponseWriter, r *http.Request) error {
 	for i := range ps {
 		items[i] = a.renderSignOnPolicy(&ps[i])
 	}
-	wire.Write(w, http.StatusOK, confList(a.APIPath+"/environments/"+env.ID+"/signOnPolicies", "signOnPolicies", items))
+	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/signOnPolicies", "signOnPolicies", items))
 	return nil
 }
 
@@ -249,7 +249,7 @@ func (a *API) listActions(w http.ResponseWriter, r *http.Request) error {
 	for i := range acts {
 		items[i] = a.renderAction(&acts[i])
 	}
-	wire.Write(w, http.StatusOK, confList(a.APIPath+"/environments/"+p.EnvironmentID+"/signOnPolicies/"+p.ID+"/actions", "actions", items))
+	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+p.EnvironmentID+"/signOnPolicies/"+p.ID+"/actions", "actions", items))
 	return nil
 }
 

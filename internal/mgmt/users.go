@@ -98,7 +98,14 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 	mux.Handle("GET "+one+"/mfaEnabled", a.handle(a.getUserMFAEnabled))
 	mux.Handle("PUT "+one+"/mfaEnabled", a.handle(a.putUserMFAEnabled))
 	a.passwordRoutes(mux, one)
+	a.roleAssignmentRoutes(mux, userActor)
 }
+
+var userActor = roleActor{Type: "USER", Segment: "users", Param: "userID", Field: "user",
+	Exists: func(ctx context.Context, st store.Store, envID, id string) error {
+		_, err := st.GetUser(ctx, envID, id)
+		return err
+	}}
 
 // ---- rendering
 

@@ -66,7 +66,8 @@ var (
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e03", Name: "Identity Data Admin",
 		Description:  "Manages users and populations.",
 		ApplicableTo: []string{ScopeEnvironment, ScopePopulation},
-		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadPopulation, WritePopulation, ReadUser, WriteUser, ReadRole},
+		// It may assign the identity-data roles (PingOne's "Can Assign").
+		Permissions: []string{ReadOrganization, ReadEnvironment, ReadPopulation, WritePopulation, ReadUser, WriteUser, ReadRole, WriteRoleAssign},
 	}
 	IdentityDataReadOnly = Role{
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e04", Name: "Identity Data Read Only",

@@ -93,8 +93,17 @@ func (s *SQLStore) UpdateUserAccount(ctx context.Context, envID, id, status stri
 		status, msIfSet(lockedAt), msIfSet(unlockAt), ms(updatedAt), envID, id)
 }
 
+// DeleteUser removes the user and the roles it held (role assignments name
+// their actor without a foreign key: the actor may be a user or an app).
 func (s *SQLStore) DeleteUser(ctx context.Context, envID, id string) error {
-	return mapErr(s.execOne(ctx, `DELETE FROM users WHERE environment_id = ? AND id = ?`, envID, id), "user", "id")
+	return s.Tx(ctx, func(tx store.Store) error {
+		t := tx.(*SQLStore)
+		if err := mapErr(t.execOne(ctx, `DELETE FROM users WHERE environment_id = ? AND id = ?`, envID, id), "user", "id"); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, `DELETE FROM role_assignments WHERE environment_id = ? AND actor_id = ?`, envID, id)
+		return err
+	})
 }
 
 // ---- passwords

@@ -23,16 +23,20 @@ ALTER TABLE users ADD COLUMN idp_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN mfa_enabled {{BOOL}} NOT NULL DEFAULT {{FALSE}};
 ALTER TABLE users ADD COLUMN verify_status TEXT NOT NULL DEFAULT 'NOT_INITIATED';
 
--- Lists page by id; username lookups and filters use users_username (0001).
+-- Lists page in id order, so an index that ends in id serves both a
+-- filter's equality and the page order: the planner then never walks the
+-- whole environment in id order hunting for a rare match. Username lookups
+-- and prefix filters use users_username (0001).
 CREATE INDEX users_env_id ON users (environment_id, id);
-CREATE INDEX users_email ON users (environment_id, email_lc);
-CREATE INDEX users_given_name ON users (environment_id, given_name_lc);
-CREATE INDEX users_family_name ON users (environment_id, family_name_lc);
-CREATE INDEX users_external_id ON users (environment_id, external_id);
+CREATE INDEX users_email ON users (environment_id, email_lc, id);
+CREATE INDEX users_given_name ON users (environment_id, given_name_lc, id);
+CREATE INDEX users_family_name ON users (environment_id, family_name_lc, id);
+CREATE INDEX users_external_id ON users (environment_id, external_id, id);
 CREATE INDEX users_env_population ON users (environment_id, population_id, id);
 CREATE INDEX users_account_status ON users (environment_id, account_status, id);
 CREATE INDEX users_enabled ON users (environment_id, enabled, id);
-CREATE INDEX users_idp ON users (environment_id, idp_type, idp_id);
+CREATE INDEX users_idp_type ON users (environment_id, idp_type, id);
+CREATE INDEX users_idp_id ON users (environment_id, idp_id, id);
 CREATE INDEX users_created ON users (environment_id, created_at);
 
 -- A user's password: no row means NO_PASSWORD. status holds what is
