@@ -568,13 +568,13 @@ func userErrorCases(t *testing.T, s *apptest.Server) {
 			want: wantErr{status: 201}},
 		{name: "no token", req: apptest.Request{Method: "GET", URL: users, Token: "-"}, want: wantErr{401, "ACCESS_FAILED", "INVALID_TOKEN", ""}},
 	}
-	runUserErrCases(t, s, cases)
+	runErrCases(t, s, cases)
 }
 
-// runUserErrCases runs cases as TestErrors does: the admin token unless the
-// case names one ("-" for none), the answer checked, and the unchanged URLs
-// compared byte for byte.
-func runUserErrCases(t *testing.T, s *apptest.Server, cases []errCase) {
+// runErrCases runs error cases: the admin token unless the case names one
+// ("-" for none), the answer checked, and the unchanged URLs compared byte
+// for byte before and after.
+func runErrCases(t *testing.T, s *apptest.Server, cases []errCase) {
 	admin := s.AdminToken(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
