@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 )
@@ -145,10 +146,19 @@ func Unexpected() *Error {
 // errors it does not know.
 type Classifier func(error) *Error
 
-var classify Classifier = func(error) *Error { return nil }
+// classifier holds the installed Classifier; atomic because every server
+// (tests start many at once) installs the same one while others serve.
+var classifier atomic.Pointer[Classifier]
 
-// SetClassifier installs c; call once at start-up.
-func SetClassifier(c Classifier) { classify = c }
+// SetClassifier installs c.
+func SetClassifier(c Classifier) { classifier.Store(&c) }
+
+func classify(err error) *Error {
+	if c := classifier.Load(); c != nil {
+		return (*c)(err)
+	}
+	return nil
+}
 
 // WriteError writes err as PingOne's error body. Unknown errors become 500
 // UNEXPECTED_ERROR with a fresh id that is also logged, and nothing of the
