@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,9 +50,28 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// syncBuffer is the child's stderr: os/exec copies into it from its own
+// goroutine while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // its exit status, once done is closed
 }
@@ -61,12 +81,12 @@ func start(t *testing.T, dir string, env []string, args ...string) *proc {
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &stderr, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stderr: stderr, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
