@@ -154,7 +154,7 @@ func (a *API) userPassword(ctx context.Context, st store.Store, envID, userID st
 }
 
 func (a *API) getPassword(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.ReadUser)
+	env, _, err := a.userScope(r, roles.ReadUser)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func (a *API) getPassword(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) putPassword(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, _, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (a *API) putPassword(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) postPassword(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, _, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}

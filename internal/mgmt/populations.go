@@ -67,10 +67,16 @@ func (a *API) listPopulations(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// getPopulation also answers an actor whose role is scoped to this
+// population.
 func (a *API) getPopulation(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.ReadPopulation)
+	env, err := a.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
 	if err != nil {
 		return err
+	}
+	if !roles.Allowed(actorFrom(r.Context()).Assignments, roles.ReadPopulation,
+		roles.Target{OrgID: env.OrganizationID, EnvID: env.ID, PopulationID: r.PathValue("popID")}) {
+		return wire.Forbidden()
 	}
 	p, err := a.Store.GetPopulation(r.Context(), env.ID, r.PathValue("popID"))
 	if err != nil {

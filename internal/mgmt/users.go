@@ -432,7 +432,7 @@ func applyUser(ctx context.Context, st store.Store, envID string, in *userInput,
 // ---- handlers
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.ReadUser)
+	env, scope, err := a.userScope(r, roles.ReadUser)
 	if err != nil {
 		return err
 	}
@@ -444,7 +444,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	var pops map[string]*store.Population
 	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/users", "users", userFilter, nil,
 		func(p store.Page) ([]store.User, int, error) {
-			users, total, err := a.Store.ListUsers(r.Context(), env.ID, p)
+			users, total, err := a.Store.ListUsers(r.Context(), env.ID, scope.restrict(p))
 			if err == nil && expand {
 				pops, err = a.populationsByID(r.Context(), env.ID, users)
 			}
@@ -466,7 +466,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.ReadUser)
+	env, _, err := a.userScope(r, roles.ReadUser)
 	if err != nil {
 		return err
 	}
@@ -496,7 +496,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 // transaction; the password is hashed before it, outside SQLite's one
 // writer.
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, scope, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -510,6 +510,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 		IdentityProviderType: "PING_ONE", VerifyStatus: "NOT_INITIATED", CreatedAt: now, UpdatedAt: now}
 	if err := applyUser(ctx, a.Store, env.ID, in, u); err != nil {
 		return err
+	}
+	if !scope.allows(u.PopulationID) {
+		return wire.Forbidden()
 	}
 	var pw *store.UserPassword
 	// A password without a value (PingOne's external gateway passwords
@@ -567,8 +570,9 @@ func (a *API) importPassword(ctx context.Context, u *store.User, imp *wire.UserP
 }
 
 // modifyUser runs a read-modify-write of the path's user in one
-// transaction (the read locks the row on PostgreSQL).
-func (a *API) modifyUser(r *http.Request, env *store.Environment, fn func(tx store.Store, u *store.User) error) (*store.User, error) {
+// transaction (the read locks the row on PostgreSQL). The user must be in
+// scope (else 404), and stay in it (else 403: fn moved it out of reach).
+func (a *API) modifyUser(r *http.Request, env *store.Environment, scope *popScope, fn func(tx store.Store, u *store.User) error) (*store.User, error) {
 	ctx := r.Context()
 	var u *store.User
 	err := a.Store.Tx(ctx, func(tx store.Store) error {
@@ -576,8 +580,14 @@ func (a *API) modifyUser(r *http.Request, env *store.Environment, fn func(tx sto
 		if u, err = tx.GetUser(ctx, env.ID, r.PathValue("userID")); err != nil {
 			return err
 		}
+		if err := scope.reach(u); err != nil {
+			return err
+		}
 		if err := fn(tx, u); err != nil {
 			return err
+		}
+		if !scope.allows(u.PopulationID) {
+			return wire.Forbidden()
 		}
 		u.UpdatedAt = store.Now()
 		return tx.UpdateUser(ctx, u)
@@ -586,7 +596,7 @@ func (a *API) modifyUser(r *http.Request, env *store.Environment, fn func(tx sto
 }
 
 func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, scope, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -594,7 +604,7 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.modifyUser(r, env, func(tx store.Store, u *store.User) error {
+	u, err := a.modifyUser(r, env, scope, func(tx store.Store, u *store.User) error {
 		return applyUser(r.Context(), tx, env.ID, in, u)
 	})
 	if err != nil {
@@ -608,7 +618,7 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) error {
 // members replace, objects merge, null removes) and validates the result
 // like a replace.
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, scope, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -616,7 +626,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &patch); err != nil {
 		return err
 	}
-	u, err := a.modifyUser(r, env, func(tx store.Store, u *store.User) error {
+	u, err := a.modifyUser(r, env, scope, func(tx store.Store, u *store.User) error {
 		merged := mergePatch(mustJSON(a.renderUser(u, store.Now())), mustJSON(patch))
 		var raw map[string]json.RawMessage
 		if err := json.Unmarshal(merged, &raw); err != nil {
@@ -656,7 +666,7 @@ func mergePatch(target, patch json.RawMessage) json.RawMessage {
 }
 
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, _, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -671,7 +681,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {
 // account.unlock media type; the body, if any, is not needed. Unlocking
 // also ends a password lockout, as PingOne's does.
 func (a *API) userAccountAction(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, scope, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -685,6 +695,9 @@ func (a *API) userAccountAction(w http.ResponseWriter, r *http.Request) error {
 	err = a.Store.Tx(ctx, func(tx store.Store) error {
 		var err error
 		if u, err = tx.GetUser(ctx, env.ID, r.PathValue("userID")); err != nil {
+			return err
+		}
+		if err := scope.reach(u); err != nil {
 			return err
 		}
 		if ct == ctAccountLock {
@@ -717,7 +730,7 @@ func (a *API) renderEnabled(u *store.User) wire.UserEnabled {
 }
 
 func (a *API) getUserEnabled(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.ReadUser)
+	env, _, err := a.userScope(r, roles.ReadUser)
 	if err != nil {
 		return err
 	}
@@ -730,7 +743,7 @@ func (a *API) getUserEnabled(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) putUserEnabled(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, scope, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -741,7 +754,7 @@ func (a *API) putUserEnabled(w http.ResponseWriter, r *http.Request) error {
 	if req.Enabled == nil {
 		return wire.InvalidData(wire.Required("enabled"))
 	}
-	u, err := a.modifyUser(r, env, func(_ store.Store, u *store.User) error {
+	u, err := a.modifyUser(r, env, scope, func(_ store.Store, u *store.User) error {
 		u.Enabled = *req.Enabled
 		return nil
 	})
@@ -759,7 +772,7 @@ func (a *API) renderUserPopulation(u *store.User) wire.UserPopulation {
 }
 
 func (a *API) getUserPopulation(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.ReadUser)
+	env, _, err := a.userScope(r, roles.ReadUser)
 	if err != nil {
 		return err
 	}
@@ -772,7 +785,7 @@ func (a *API) getUserPopulation(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) putUserPopulation(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, scope, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -783,7 +796,7 @@ func (a *API) putUserPopulation(w http.ResponseWriter, r *http.Request) error {
 	if req.ID == nil || *req.ID == "" {
 		return wire.InvalidData(wire.Required("id"))
 	}
-	u, err := a.modifyUser(r, env, func(tx store.Store, u *store.User) error {
+	u, err := a.modifyUser(r, env, scope, func(tx store.Store, u *store.User) error {
 		id, err := tx.ResolvePopulation(r.Context(), env.ID, *req.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return wire.InvalidData(wire.InvalidValue("id", "The population does not exist in this environment."))
@@ -803,7 +816,7 @@ func (a *API) renderMFAEnabled(u *store.User) wire.UserMFAEnabled {
 }
 
 func (a *API) getUserMFAEnabled(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.ReadUser)
+	env, _, err := a.userScope(r, roles.ReadUser)
 	if err != nil {
 		return err
 	}
@@ -816,7 +829,7 @@ func (a *API) getUserMFAEnabled(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) putUserMFAEnabled(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.environment(r, roles.WriteUser)
+	env, scope, err := a.userScope(r, roles.WriteUser)
 	if err != nil {
 		return err
 	}
@@ -827,7 +840,7 @@ func (a *API) putUserMFAEnabled(w http.ResponseWriter, r *http.Request) error {
 	if req.MFAEnabled == nil {
 		return wire.InvalidData(wire.Required("mfaEnabled"))
 	}
-	u, err := a.modifyUser(r, env, func(_ store.Store, u *store.User) error {
+	u, err := a.modifyUser(r, env, scope, func(_ store.Store, u *store.User) error {
 		u.MFAEnabled = *req.MFAEnabled
 		return nil
 	})

@@ -102,17 +102,22 @@ func ByID(id string) (Role, bool) {
 	return Role{}, false
 }
 
-// Target is what a request touches: an environment of an organization.
-// An organization-level action (creating an environment) leaves EnvID empty.
+// Target is what a request touches: an environment of an organization, and
+// within it, for identity data, a population. An organization-level action
+// (creating an environment) leaves EnvID empty; an action on the whole
+// environment leaves PopulationID empty.
 type Target struct {
-	OrgID string
-	EnvID string
+	OrgID        string
+	EnvID        string
+	PopulationID string
 }
 
 // Allowed reports whether any of the assignments grants perm over t. An
 // organization-scoped assignment covers every environment of that
 // organization; an environment-scoped one covers only its environment and
-// never organization-level actions.
+// never organization-level actions; a population-scoped one covers only
+// actions on that population's identity data (a Target with its
+// PopulationID).
 func Allowed(assignments []store.RoleAssignment, perm string, t Target) bool {
 	for _, a := range assignments {
 		role, ok := ByID(a.RoleID)
@@ -126,6 +131,10 @@ func Allowed(assignments []store.RoleAssignment, perm string, t Target) bool {
 			}
 		case ScopeEnvironment:
 			if t.EnvID != "" && a.ScopeID == t.EnvID {
+				return true
+			}
+		case ScopePopulation:
+			if t.PopulationID != "" && a.ScopeID == t.PopulationID {
 				return true
 			}
 		}
@@ -151,6 +160,24 @@ func VisibleEnvironments(assignments []store.RoleAssignment, perm, orgID string)
 			if !slices.Contains(ids, a.ScopeID) {
 				ids = append(ids, a.ScopeID)
 			}
+		}
+	}
+	return ids
+}
+
+// GrantedPopulations returns the ids of the populations that the
+// assignments' population-scoped roles reach with perm. The ids are not
+// checked against any environment: the caller keeps those of the
+// environment at hand.
+func GrantedPopulations(assignments []store.RoleAssignment, perm string) []string {
+	var ids []string
+	for _, a := range assignments {
+		role, ok := ByID(a.RoleID)
+		if !ok || !slices.Contains(role.Permissions, perm) || a.ScopeType != ScopePopulation {
+			continue
+		}
+		if !slices.Contains(ids, a.ScopeID) {
+			ids = append(ids, a.ScopeID)
 		}
 	}
 	return ids

@@ -16,6 +16,8 @@ func TestAllowed(t *testing.T) {
 	orgAdmin := []store.RoleAssignment{ra(roles.EnvironmentAdmin, roles.ScopeOrganization, "org")}
 	envAdmin := []store.RoleAssignment{ra(roles.EnvironmentAdmin, roles.ScopeEnvironment, "envA")}
 	reader := []store.RoleAssignment{ra(roles.IdentityDataReadOnly, roles.ScopeEnvironment, "envA")}
+	popAdmin := []store.RoleAssignment{ra(roles.IdentityDataAdmin, roles.ScopePopulation, "popP")}
+	popReader := []store.RoleAssignment{ra(roles.IdentityDataReadOnly, roles.ScopePopulation, "popP")}
 	unknownRole := []store.RoleAssignment{{RoleID: "not-a-role", ScopeType: roles.ScopeOrganization, ScopeID: "org"}}
 	cases := []struct {
 		name string
@@ -32,6 +34,13 @@ func TestAllowed(t *testing.T) {
 		{"env admin cannot act at org level", envAdmin, roles.CreateEnvironment, roles.Target{OrgID: "org"}, false},
 		{"reader reads", reader, roles.ReadPopulation, roles.Target{OrgID: "org", EnvID: "envA"}, true},
 		{"reader cannot write", reader, roles.WritePopulation, roles.Target{OrgID: "org", EnvID: "envA"}, false},
+		{"population admin, own population", popAdmin, roles.WriteUser, roles.Target{OrgID: "org", EnvID: "envA", PopulationID: "popP"}, true},
+		{"population admin, other population", popAdmin, roles.WriteUser, roles.Target{OrgID: "org", EnvID: "envA", PopulationID: "popQ"}, false},
+		{"population admin, whole environment", popAdmin, roles.ReadUser, roles.Target{OrgID: "org", EnvID: "envA"}, false},
+		{"population admin, population id as env", popAdmin, roles.ReadUser, roles.Target{OrgID: "org", EnvID: "popP"}, false},
+		{"population reader reads", popReader, roles.ReadUser, roles.Target{OrgID: "org", EnvID: "envA", PopulationID: "popP"}, true},
+		{"population reader cannot write", popReader, roles.WriteUser, roles.Target{OrgID: "org", EnvID: "envA", PopulationID: "popP"}, false},
+		{"env reader covers populations", reader, roles.ReadUser, roles.Target{OrgID: "org", EnvID: "envA", PopulationID: "popP"}, true},
 		{"unknown role grants nothing", unknownRole, roles.ReadEnvironment, roles.Target{OrgID: "org", EnvID: "envA"}, false},
 		{"no assignments", nil, roles.ReadEnvironment, roles.Target{OrgID: "org", EnvID: "envA"}, false},
 	}
@@ -72,5 +81,23 @@ func TestRoleIDsAreUnique(t *testing.T) {
 		if _, ok := roles.ByID(r.ID); !ok {
 			t.Fatalf("ByID(%s)", r.ID)
 		}
+	}
+}
+
+func TestGrantedPopulations(t *testing.T) {
+	as := []store.RoleAssignment{
+		ra(roles.IdentityDataAdmin, roles.ScopePopulation, "popP"),
+		ra(roles.IdentityDataReadOnly, roles.ScopePopulation, "popQ"),
+		ra(roles.IdentityDataReadOnly, roles.ScopePopulation, "popP"),
+		ra(roles.EnvironmentAdmin, roles.ScopeEnvironment, "envA"),
+	}
+	if got := roles.GrantedPopulations(as, roles.ReadUser); !slices.Equal(got, []string{"popP", "popQ"}) {
+		t.Errorf("read: %v", got)
+	}
+	if got := roles.GrantedPopulations(as, roles.WriteUser); !slices.Equal(got, []string{"popP"}) {
+		t.Errorf("write: %v", got)
+	}
+	if got := roles.GrantedPopulations(nil, roles.ReadUser); len(got) != 0 {
+		t.Errorf("none: %v", got)
 	}
 }
