@@ -121,10 +121,7 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(gs))
-	for i := range gs {
-		items[i] = a.renderGrant(&gs[i])
-	}
+	items := renderAll(gs, a.renderGrant)
 	wire.Write(w, http.StatusOK, wholeList(a.appHref(env.ID, app.ID)+"/grants", "grants", items))
 	return nil
 }
@@ -255,10 +252,7 @@ func (a *API) listSOPAssignments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(xs))
-	for i := range xs {
-		items[i] = a.renderSOPA(&xs[i])
-	}
+	items := renderAll(xs, a.renderSOPA)
 	wire.Write(w, http.StatusOK, wholeList(a.appHref(env.ID, app.ID)+"/signOnPolicyAssignments", "signOnPolicyAssignments", items))
 	return nil
 }

@@ -141,10 +141,7 @@ func (a *API) listLicenses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(ls))
-	for i := range ls {
-		items[i] = a.renderLicense(&ls[i])
-	}
+	items := renderAll(ls, a.renderLicense)
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/organizations/"+o.ID+"/licenses", "licenses", items))
 	return nil
 }

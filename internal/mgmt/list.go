@@ -36,11 +36,10 @@ func pageOf[T any](r *http.Request, base, name string, schema *scim.Schema, ids 
 	if more {
 		items = items[:limit]
 	}
-	out := make([]any, len(items))
+	out := renderAll(items, render)
 	last := ""
-	for i := range items {
-		out[i] = render(&items[i])
-		last = id(&items[i])
+	if len(items) > 0 {
+		last = id(&items[len(items)-1])
 	}
 	body := listBody(base, q, name, out, last, more, len(out), total)
 	return &body, nil
@@ -50,4 +49,13 @@ func pageOf[T any](r *http.Request, base, name string, schema *scim.Schema, ids 
 // per-parent collections: scopes, grants, keys…).
 func wholeList(self, name string, items []any) wire.List {
 	return wire.List{Links: wire.Links{"self": {Href: self}}, Embedded: map[string]any{name: items}, Count: len(items), Size: len(items)}
+}
+
+// renderAll renders every item of a collection for its envelope.
+func renderAll[T, R any](xs []T, render func(*T) R) []any {
+	out := make([]any, len(xs))
+	for i := range xs {
+		out[i] = render(&xs[i])
+	}
+	return out
 }

@@ -147,10 +147,7 @@ func (a *API) listResources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(rs))
-	for i := range rs {
-		items[i] = a.renderResource(&rs[i])
-	}
+	items := renderAll(rs, a.renderResource)
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/resources", "resources", items))
 	return nil
 }
@@ -356,10 +353,7 @@ func (a *API) listScopes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(ss))
-	for i := range ss {
-		items[i] = a.renderScope(&ss[i])
-	}
+	items := renderAll(ss, a.renderScope)
 	wire.Write(w, http.StatusOK, wholeList(a.resourceHref(res.EnvironmentID, res.ID)+"/scopes", "scopes", items))
 	return nil
 }

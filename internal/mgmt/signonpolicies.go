@@ -79,10 +79,7 @@ func (a *API) listSignOnPolicies(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(ps))
-	for i := range ps {
-		items[i] = a.renderSignOnPolicy(&ps[i])
-	}
+	items := renderAll(ps, a.renderSignOnPolicy)
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/signOnPolicies", "signOnPolicies", items))
 	return nil
 }
@@ -245,10 +242,7 @@ func (a *API) listActions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(acts))
-	for i := range acts {
-		items[i] = a.renderAction(&acts[i])
-	}
+	items := renderAll(acts, a.renderAction)
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+p.EnvironmentID+"/signOnPolicies/"+p.ID+"/actions", "actions", items))
 	return nil
 }

@@ -91,12 +91,12 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 	mux.Handle("PATCH "+one, a.handle(a.patchUser))
 	mux.Handle("DELETE "+one, a.handle(a.deleteUser))
 	mux.Handle("POST "+one, a.handle(a.userAccountAction))
-	mux.Handle("GET "+one+"/enabled", a.handle(a.getUserEnabled))
-	mux.Handle("PUT "+one+"/enabled", a.handle(a.putUserEnabled))
-	mux.Handle("GET "+one+"/population", a.handle(a.getUserPopulation))
+	mux.Handle("GET "+one+"/enabled", a.handle(getUserPart(a, a.renderEnabled)))
+	mux.Handle("PUT "+one+"/enabled", a.handle(putUserFlag(a, "enabled", func(u *store.User, v bool) { u.Enabled = v }, a.renderEnabled)))
+	mux.Handle("GET "+one+"/population", a.handle(getUserPart(a, a.renderUserPopulation)))
 	mux.Handle("PUT "+one+"/population", a.handle(a.putUserPopulation))
-	mux.Handle("GET "+one+"/mfaEnabled", a.handle(a.getUserMFAEnabled))
-	mux.Handle("PUT "+one+"/mfaEnabled", a.handle(a.putUserMFAEnabled))
+	mux.Handle("GET "+one+"/mfaEnabled", a.handle(getUserPart(a, a.renderMFAEnabled)))
+	mux.Handle("PUT "+one+"/mfaEnabled", a.handle(putUserFlag(a, "mfaEnabled", func(u *store.User, v bool) { u.MFAEnabled = v }, a.renderMFAEnabled)))
 	a.passwordRoutes(mux, one)
 	a.roleAssignmentRoutes(mux, userActor)
 }
@@ -729,59 +729,10 @@ func (a *API) renderEnabled(u *store.User) wire.UserEnabled {
 	return wire.UserEnabled{Links: a.subLinks(u, "enabled"), Enabled: u.Enabled}
 }
 
-func (a *API) getUserEnabled(w http.ResponseWriter, r *http.Request) error {
-	env, _, err := a.userScope(r, roles.ReadUser)
-	if err != nil {
-		return err
-	}
-	u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
-	if err != nil {
-		return err
-	}
-	wire.Write(w, http.StatusOK, a.renderEnabled(u))
-	return nil
-}
-
-func (a *API) putUserEnabled(w http.ResponseWriter, r *http.Request) error {
-	env, scope, err := a.userScope(r, roles.WriteUser)
-	if err != nil {
-		return err
-	}
-	var req wire.UserEnabledRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	if req.Enabled == nil {
-		return wire.InvalidData(wire.Required("enabled"))
-	}
-	u, err := a.modifyUser(r, env, scope, func(_ store.Store, u *store.User) error {
-		u.Enabled = *req.Enabled
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	wire.Write(w, http.StatusOK, a.renderEnabled(u))
-	return nil
-}
-
 func (a *API) renderUserPopulation(u *store.User) wire.UserPopulation {
 	links := a.subLinks(u, "population")
 	links["population"] = wire.Href{Href: a.APIPath + "/environments/" + u.EnvironmentID + "/populations/" + u.PopulationID}
 	return wire.UserPopulation{Links: links, ID: u.PopulationID}
-}
-
-func (a *API) getUserPopulation(w http.ResponseWriter, r *http.Request) error {
-	env, _, err := a.userScope(r, roles.ReadUser)
-	if err != nil {
-		return err
-	}
-	u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
-	if err != nil {
-		return err
-	}
-	wire.Write(w, http.StatusOK, a.renderUserPopulation(u))
-	return nil
 }
 
 func (a *API) putUserPopulation(w http.ResponseWriter, r *http.Request) error {
@@ -815,38 +766,51 @@ func (a *API) renderMFAEnabled(u *store.User) wire.UserMFAEnabled {
 	return wire.UserMFAEnabled{Links: a.subLinks(u, "mfaEnabled"), MFAEnabled: u.MFAEnabled}
 }
 
-func (a *API) getUserMFAEnabled(w http.ResponseWriter, r *http.Request) error {
-	env, _, err := a.userScope(r, roles.ReadUser)
-	if err != nil {
-		return err
+// getUserPart serves the read of a user sub-resource (enabled,
+// population, mfaEnabled).
+func getUserPart[R any](a *API, render func(*store.User) R) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		env, _, err := a.userScope(r, roles.ReadUser)
+		if err != nil {
+			return err
+		}
+		u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
+		if err != nil {
+			return err
+		}
+		wire.Write(w, http.StatusOK, render(u))
+		return nil
 	}
-	u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
-	if err != nil {
-		return err
-	}
-	wire.Write(w, http.StatusOK, a.renderMFAEnabled(u))
-	return nil
 }
 
-func (a *API) putUserMFAEnabled(w http.ResponseWriter, r *http.Request) error {
-	env, scope, err := a.userScope(r, roles.WriteUser)
-	if err != nil {
-		return err
-	}
-	var req wire.UserMFAEnabledRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	if req.MFAEnabled == nil {
-		return wire.InvalidData(wire.Required("mfaEnabled"))
-	}
-	u, err := a.modifyUser(r, env, scope, func(_ store.Store, u *store.User) error {
-		u.MFAEnabled = *req.MFAEnabled
+// putUserFlag serves PUT of a one-boolean sub-resource ({"enabled": …},
+// {"mfaEnabled": …}). Other members (the _links the SDK echoes) are ignored.
+func putUserFlag[R any](a *API, name string, set func(*store.User, bool), render func(*store.User) R) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		env, scope, err := a.userScope(r, roles.WriteUser)
+		if err != nil {
+			return err
+		}
+		var req map[string]json.RawMessage
+		if err := decode(r, &req); err != nil {
+			return err
+		}
+		raw, ok := req[name]
+		if !ok || string(raw) == "null" {
+			return wire.InvalidData(wire.Required(name))
+		}
+		var v bool
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return wire.InvalidRequest(wire.InvalidValue(name, "Invalid value for attribute: expected a boolean."))
+		}
+		u, err := a.modifyUser(r, env, scope, func(_ store.Store, u *store.User) error {
+			set(u, v)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		wire.Write(w, http.StatusOK, render(u))
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderMFAEnabled(u))
-	return nil
 }

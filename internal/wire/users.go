@@ -173,10 +173,6 @@ type UserEnabled struct {
 	Enabled bool  `json:"enabled"`
 }
 
-type UserEnabledRequest struct {
-	Enabled *bool `json:"enabled"`
-}
-
 // UserPopulation is GET|PUT …/users/{id}/population.
 type UserPopulation struct {
 	Links Links  `json:"_links"`
@@ -191,10 +187,6 @@ type UserPopulationRequest struct {
 type UserMFAEnabled struct {
 	Links      Links `json:"_links"`
 	MFAEnabled bool  `json:"mfaEnabled"`
-}
-
-type UserMFAEnabledRequest struct {
-	MFAEnabled *bool `json:"mfaEnabled"`
 }
 
 // PasswordState is GET …/users/{id}/password and the answer of every
