@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
+	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -36,6 +37,9 @@ type API struct {
 	Sealer  *secrets.Sealer
 	Auth    *authsvc.Service
 	APIPath string // base URL + "/v1"
+	// Credentials holds the password rules the sign-on flows share; nil
+	// means a service over Store with the default hasher.
+	Credentials *credential.Service
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
@@ -146,26 +146,16 @@ func (a *API) renderUser(u *store.User, now time.Time) wire.User {
 	}
 }
 
-// accountLocked reports whether u's account is locked at now: an
-// administrator's lock lasts until unlocked, a lockout until UnlockAt.
-func accountLocked(u *store.User, now time.Time) bool {
-	return u.AccountStatus == "LOCKED" && (u.UnlockAt.IsZero() || u.UnlockAt.After(now))
-}
-
 func userAccount(u *store.User, now time.Time) wire.UserAccount {
-	if !accountLocked(u, now) {
+	if !credential.AccountLocked(u, now) {
 		return wire.UserAccount{CanAuthenticate: true, Status: "OK"}
 	}
 	acc := wire.UserAccount{Status: "LOCKED", LockedAt: wire.TimePtr(u.LockedAt), UnlockAt: wire.TimePtr(u.UnlockAt)}
 	if !u.UnlockAt.IsZero() {
-		secs := secondsUntil(u.UnlockAt, now)
+		secs := credential.SecondsUntil(u.UnlockAt, now)
 		acc.SecondsUntilUnlock = &secs
 	}
 	return acc
-}
-
-func secondsUntil(t, now time.Time) int {
-	return int(math.Ceil(t.Sub(now).Seconds()))
 }
 
 // expandPopulation reads ?expand=; population is the one expansion users
@@ -551,14 +541,15 @@ func (a *API) importPassword(ctx context.Context, u *store.User, imp *wire.UserP
 	}
 	hash := value
 	if !password.IsEncoded(value) {
-		_, pol, err := a.effectivePolicy(ctx, a.Store, u.EnvironmentID, u.PopulationID)
+		creds := a.credentials()
+		_, pol, err := creds.EffectivePolicy(ctx, a.Store, u.EnvironmentID, u.PopulationID)
 		if err != nil {
 			return nil, err
 		}
-		if vs := pol.Check(value, userProfile(u), ""); len(vs) > 0 {
+		if vs := pol.Check(value, credential.Profile(u), ""); len(vs) > 0 {
 			return nil, policyError("password.value", vs)
 		}
-		if hash, err = password.Default.Hash(ctx, value); err != nil {
+		if hash, err = creds.Hash(ctx, value); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,130 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/password"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Verify checks plain against the account's password at now.
+//
+// A wrong password is counted atomically (concurrent failures all count)
+// and answered with a *WrongPasswordError; the failure that reaches the
+// policy's lockout count locks the password and the account until the
+// lockout ends and is answered with a *LockedError whose JustLocked is set.
+// A password locked already is answered with a *LockedError without being
+// checked. A right password clears earlier failures and opens an account
+// that an expired lockout left locked. An account without a password costs
+// the time of a verification and is answered with ErrNoPassword.
+//
+// Verify does not look at the password's status (a password that must be
+// changed or has expired still verifies) nor at an administrator's lock of
+// the account: callers decide what those mean. It updates a.Password and
+// a.User with what it wrote.
+func (s *Service) Verify(ctx context.Context, a *Account, plain string, now time.Time) error {
+	pw := a.Password
+	if pw == nil {
+		if err := s.hasher().VerifyNone(ctx, plain); err != nil {
+			return err
+		}
+		return ErrNoPassword
+	}
+	if PasswordLocked(pw, now) {
+		return &LockedError{Until: pw.LockedUntil}
+	}
+	ok, err := s.hasher().Verify(ctx, plain, pw.Hash)
+	if errors.Is(err, password.ErrMalformed) {
+		// A stored value that is not a hash Gatehouse knows matches nothing.
+		ok, err = false, nil
+	}
+	if err != nil {
+		return err
+	}
+	if ok {
+		return s.clearFailures(ctx, a, now)
+	}
+	return s.recordFailure(ctx, a, now)
+}
+
+func (s *Service) clearFailures(ctx context.Context, a *Account, now time.Time) error {
+	pw, u := a.Password, a.User
+	if pw.FailedCount == 0 && pw.LockedUntil.IsZero() && !(u.AccountStatus == accountLocked && !u.UnlockAt.IsZero()) {
+		return nil // the common case writes nothing
+	}
+	var fresh *store.User
+	err := s.Store.Tx(ctx, func(tx store.Store) error {
+		var err error
+		// Every transaction locks the user before its password (on
+		// PostgreSQL), so that two of them never wait on each other.
+		if fresh, err = tx.GetUser(ctx, u.EnvironmentID, u.ID); err != nil {
+			return err
+		}
+		if err := tx.ClearPasswordFailures(ctx, u.EnvironmentID, u.ID); err != nil {
+			return err
+		}
+		if fresh.UnlockAt.IsZero() || fresh.UnlockAt.After(now) {
+			return nil
+		}
+		return openLockout(ctx, tx, fresh, now)
+	})
+	if err != nil {
+		return err
+	}
+	pw.FailedCount, pw.LockedUntil = 0, time.Time{}
+	a.User = fresh
+	return nil
+}
+
+func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) error {
+	u := a.User
+	lockAfter, lockFor := a.Policy.LockoutAfter()
+	var after *store.UserPassword
+	var fresh *store.User
+	err := s.Store.Tx(ctx, func(tx store.Store) error {
+		var err error
+		if fresh, err = tx.GetUser(ctx, u.EnvironmentID, u.ID); err != nil { // the user before the password, as everywhere
+			return err
+		}
+		if after, err = tx.RecordPasswordFailure(ctx, u.EnvironmentID, u.ID, lockAfter, lockFor, now); err != nil {
+			return err
+		}
+		if PasswordLocked(after, now) && !AccountLocked(fresh, now) {
+			fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, fresh.UpdatedAt = accountLocked, now, after.LockedUntil, now
+			return tx.UpdateUserAccount(ctx, u.EnvironmentID, u.ID, fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.Password, a.User = after, fresh
+	if PasswordLocked(after, now) {
+		return &LockedError{Until: after.LockedUntil, JustLocked: true}
+	}
+	remaining := -1
+	if lockAfter > 0 {
+		remaining = lockAfter - after.FailedCount
+	}
+	return &WrongPasswordError{Remaining: remaining}
+}
+
+// VerifyUnknown spends the time of one verification and returns nil (or
+// the context's error). A sign-on that found no such user calls it so that
+// its answer does not reveal, by being fast, which usernames exist.
+func (s *Service) VerifyUnknown(ctx context.Context) error {
+	return s.hasher().VerifyNone(ctx, "")
+}
+
+// openLockout opens an account that a password lockout locked (an
+// administrator's lock, with no unlock time, stays). u must have been read
+// in tx.
+func openLockout(ctx context.Context, tx store.Store, u *store.User, now time.Time) error {
+	if u.AccountStatus != accountLocked || u.UnlockAt.IsZero() {
+		return nil
+	}
+	u.AccountStatus, u.LockedAt, u.UnlockAt, u.UpdatedAt = accountOK, time.Time{}, time.Time{}, now
+	return tx.UpdateUserAccount(ctx, u.EnvironmentID, u.ID, u.AccountStatus, u.LockedAt, u.UnlockAt, now)
+}
