@@ -271,3 +271,78 @@ type PasswordHistoryEntry struct {
 // Now is the store's clock: UTC, cut to the millisecond PingOne shows, so a
 // record reads back exactly as it was written.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// Flow is a sign-on in progress: the authorize request that started it
+// and where the sign-on policy has got to. It lives in the store so that
+// any node can continue it. Version guards concurrent steps: UpdateFlow
+// writes only over the version it read.
+type Flow struct {
+	ID            string
+	EnvironmentID string
+	ApplicationID string
+	UserID        string // empty until the user is known
+	SessionID     string // empty until a session is bound
+	Status        string
+	// Binding is the SHA-256 (hex) of the browser's ST cookie value: only
+	// the browser (or headless client) that started the flow may step it.
+	Binding   string
+	Version   int
+	Data      json.RawMessage // the authorize request and the engine's state
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Session is a signed-on user in one environment's browser, named by the
+// ST cookie. The cookie carries a random token; only its SHA-256 is kept.
+type Session struct {
+	ID            string
+	EnvironmentID string
+	UserID        string
+	TokenHash     string
+	AuthTime      time.Time // last authentication
+	AMR           []string  // how the user authenticated (pwd, fed…)
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	LastUsedAt    time.Time
+	ExpiresAt     time.Time
+}
+
+// AuthCode is an authorization code, kept by its SHA-256 (hex). GrantID
+// names everything issued from it, so that a replay revokes it all.
+type AuthCode struct {
+	CodeHash      string
+	EnvironmentID string
+	ApplicationID string
+	UserID        string
+	SessionID     string
+	GrantID       string
+	Data          json.RawMessage // redirect_uri, scope, nonce, PKCE, auth_time, acr, amr…
+	UsedAt        time.Time       // zero until redeemed
+	// AccessJTI and AccessExpiresAt name the access token issued on
+	// redemption, so that a replay can deny it until it expires.
+	AccessJTI       string
+	AccessExpiresAt time.Time
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+}
+
+// RefreshToken is a refresh token, kept by its SHA-256 (hex). Tokens
+// rotate: each use marks the token rotated and issues its successor in the
+// same grant; FamilyExpiresAt bounds the whole chain.
+type RefreshToken struct {
+	TokenHash       string
+	EnvironmentID   string
+	ApplicationID   string
+	UserID          string
+	SessionID       string
+	GrantID         string
+	Data            json.RawMessage // scope, auth_time, acr, amr, audience…
+	AccessJTI       string
+	AccessExpiresAt time.Time
+	RotatedAt       time.Time // zero while current
+	RevokedAt       time.Time // zero unless revoked
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+	FamilyExpiresAt time.Time
+}

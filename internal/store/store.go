@@ -50,6 +50,7 @@ type Page struct {
 // Store is the whole persistence contract. Every method that reads or writes
 // an environment's data takes the environment id and filters by it.
 type Store interface {
+	AuthStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -219,4 +220,55 @@ type Store interface {
 	// or the environment's default when the population names none (or one
 	// that is gone); ErrNotFound when there is neither.
 	EffectivePasswordPolicy(ctx context.Context, envID, populationID string) (*PasswordPolicy, error)
+}
+
+// AuthStore is the auth service's state: flows, sessions, codes, refresh
+// tokens and revocations. Everything here expires; PurgeExpired removes
+// what has.
+type AuthStore interface {
+	CreateFlow(ctx context.Context, f *Flow) error
+	GetFlow(ctx context.Context, envID, id string) (*Flow, error)
+	// UpdateFlow writes f only if the stored version is still f.Version,
+	// then increments f.Version; ErrConflict when another step got there
+	// first, ErrNotFound when the flow is gone.
+	UpdateFlow(ctx context.Context, f *Flow) error
+	DeleteFlow(ctx context.Context, envID, id string) error
+
+	CreateSession(ctx context.Context, s *Session) error
+	GetSession(ctx context.Context, envID, id string) (*Session, error)
+	GetSessionByToken(ctx context.Context, envID, tokenHash string) (*Session, error)
+	// UpdateSession writes the token hash, auth time, AMR, data, last use
+	// and expiry.
+	UpdateSession(ctx context.Context, s *Session) error
+	DeleteSession(ctx context.Context, envID, id string) error
+
+	CreateAuthCode(ctx context.Context, c *AuthCode) error
+	// RedeemAuthCode marks the code used, once, recording the access token
+	// issued for it. A second redemption returns the stored code with
+	// ErrConflict, so the caller can revoke what the first one issued.
+	RedeemAuthCode(ctx context.Context, envID, codeHash string, at time.Time, accessJTI string, accessExpiresAt time.Time) (*AuthCode, error)
+
+	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
+	GetRefreshToken(ctx context.Context, envID, tokenHash string) (*RefreshToken, error)
+	// RotateRefreshToken marks oldHash rotated at `at` and stores next, in
+	// one transaction. ErrConflict when oldHash was already rotated or is
+	// revoked: the caller decides whether a grace period applies.
+	RotateRefreshToken(ctx context.Context, envID, oldHash string, at time.Time, next *RefreshToken) error
+	// RevokeGrant revokes every refresh token of the grant and denies the
+	// access tokens issued with them and with its code until they expire.
+	RevokeGrant(ctx context.Context, envID, grantID string, at time.Time) error
+	// RevokeSessionGrants does RevokeGrant for every grant of a session.
+	RevokeSessionGrants(ctx context.Context, envID, sessionID string, at time.Time) error
+	// RevokeTokenID denies one access token (by jti) until it expires.
+	RevokeTokenID(ctx context.Context, envID, jti string, expiresAt time.Time) error
+	IsTokenRevoked(ctx context.Context, envID, jti string) (bool, error)
+
+	// UseOnce records key (a client assertion's jti, say) until expiresAt;
+	// ErrConflict when it is already recorded and unexpired.
+	UseOnce(ctx context.Context, envID, key string, expiresAt time.Time) error
+
+	// PurgeExpired deletes up to limit expired rows of each kind (flows,
+	// sessions, codes, refresh tokens, revocations, once-keys) and returns
+	// how many went.
+	PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
