@@ -70,6 +70,9 @@ var suite = []struct {
 	{"ConcurrentUniqueness", testConcurrentUniqueness},
 	{"ConcurrentWrites", testConcurrentWrites},
 	{"Users", testUserSuite},
+	{"Auth", testAuthSuite},
+	{"AuthPurge", testAuthPurge},
+	{"AuthEnvironmentDelete", testAuthEnvironmentDelete},
 }
 
 func testPing(t *testing.T, s store.Store) {

@@ -36,7 +36,7 @@ CREATE TABLE sessions (
     expires_at     BIGINT NOT NULL,
     CONSTRAINT sessions_token UNIQUE (environment_id, token_hash)
 );
-CREATE INDEX sessions_user ON sessions (environment_id, user_id);
+CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 
 CREATE TABLE auth_codes (
