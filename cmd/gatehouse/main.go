@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 )
 
@@ -53,6 +54,9 @@ func serve(args []string) error {
 	bootstrapFile := fs.String("bootstrap-file", env("GATEHOUSE_BOOTSTRAP_FILE", "gatehouse-admin.json"), "admin bootstrap file (GATEHOUSE_BOOTSTRAP_FILE)")
 	keyFile := fs.String("master-key-file", env("GATEHOUSE_MASTER_KEY_FILE", "gatehouse-master.key"),
 		"file holding the master key that seals secrets at rest, created on first start (GATEHOUSE_MASTER_KEY_FILE); GATEHOUSE_MASTER_KEY (base64) takes precedence")
+	smtpAddr := fs.String("smtp-addr", env("GATEHOUSE_SMTP_ADDR", ""),
+		"SMTP server host:port for recovery and verification codes (GATEHOUSE_SMTP_ADDR); empty logs the codes instead")
+	smtpFrom := fs.String("smtp-from", env("GATEHOUSE_SMTP_FROM", "gatehouse@localhost"), "sender address of mail (GATEHOUSE_SMTP_FROM)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,11 +77,18 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	srv, err := app.New(ctx, app.Config{
+	cfg := app.Config{
 		Listen: *listen, DB: *db, BaseURL: base, BootstrapFile: *bootstrapFile,
 		AdminClientID: os.Getenv("GATEHOUSE_ADMIN_CLIENT_ID"), AdminClientSecret: os.Getenv("GATEHOUSE_ADMIN_CLIENT_SECRET"),
 		MasterKey: key, Logger: logger,
-	})
+	}
+	if *smtpAddr != "" {
+		// The SMTP credentials come from the environment only, never a
+		// flag: flags show in process listings.
+		cfg.Notifier = flow.SMTPNotifier{Addr: *smtpAddr, From: *smtpFrom,
+			Username: os.Getenv("GATEHOUSE_SMTP_USERNAME"), Password: os.Getenv("GATEHOUSE_SMTP_PASSWORD")}
+	}
+	srv, err := app.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
 		return err

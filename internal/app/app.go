@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
@@ -40,6 +42,9 @@ type Config struct {
 	// MasterKey seals client secrets and private keys at rest.
 	MasterKey []byte
 	Logger    *slog.Logger
+	// Notifier sends recovery and verification codes; nil logs them (see
+	// SMTPConfig for mail).
+	Notifier flow.Notifier
 }
 
 // Server is an assembled Gatehouse.
@@ -90,7 +95,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	wire.SetClassifier(classify)
 	km := keys.NewManager(st, sealer, 10*time.Second)
 	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour}
-	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Auth: auth, APIPath: cfg.BaseURL + "/v1"}
+	creds := &credential.Service{Store: st}
+	notifier := cfg.Notifier
+	if notifier == nil {
+		notifier = flow.LogNotifier{Log: cfg.Logger}
+	}
+	cookies := flow.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
+	flows := &flow.Engine{Store: st, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
+	auth.Flows, auth.Cookies = flows, cookies
+	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Auth: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -112,6 +125,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	auth.Routes(mux)
+	flows.Routes(mux)
 	api.Routes(mux)
 
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg, log: cfg.Logger}, nil
@@ -162,6 +176,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	pctx, stopPurge := context.WithCancel(ctx)
+	defer stopPurge()
+	go s.purge(pctx, time.Minute)
 	s.log.Info("gatehouse listening", "addr", ln.Addr().String(), "baseUrl", s.Config.BaseURL)
 	select {
 	case err := <-errc:
@@ -178,4 +195,38 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// purgeBatch bounds one delete per table, so the purge never holds
+// SQLite's one writer for long.
+const purgeBatch = 1000
+
+// purge deletes expired flows, sessions, codes, refresh tokens and
+// revocations every interval, in batches, from the start: these tables
+// grow with every sign-on.
+func (s *Server) purge(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			n, err := s.Store.PurgeExpired(ctx, store.Now(), purgeBatch)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("purging expired auth state failed", "err", err)
+				}
+				break
+			}
+			if n > 0 {
+				s.log.Debug("purged expired auth state", "rows", n)
+			}
+			if n < purgeBatch {
+				break
+			}
+		}
+	}
 }

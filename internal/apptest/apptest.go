@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 
@@ -36,7 +37,9 @@ type Server struct {
 	APIPath string
 	HTTP    *httptest.Server
 	Dir     string
-	token   string
+	// Mail holds the recovery and verification codes the server sent.
+	Mail  *flow.MemoryNotifier
+	token string
 }
 
 // Options tune Start.
@@ -64,9 +67,10 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
+	mail := &flow.MemoryNotifier{}
 	srv, err := app.New(context.Background(), app.Config{
 		Listen: ln.Addr().String(), DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
-		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
 	})
 	if err != nil {
 		ln.Close()
@@ -80,7 +84,7 @@ func Start(t testing.TB, o Options) *Server {
 		hs.Close()
 		srv.Close()
 	})
-	return &Server{Server: srv, URL: base, APIPath: base + "/v1", HTTP: hs, Dir: o.Dir}
+	return &Server{Server: srv, URL: base, APIPath: base + "/v1", HTTP: hs, Dir: o.Dir, Mail: mail}
 }
 
 // TokenFor gets a client_credentials token with x/oauth2, as PingOne's SDK

@@ -96,3 +96,30 @@ func BenchmarkRS256(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkIntrospect is the introspection of a user's access token (one
+// signature verification, the revocation and session lookups): run it
+// with -cpu 2 for two cores.
+func BenchmarkIntrospect(b *testing.B) {
+	s := apptest.Start(b, apptest.Options{})
+	fx := newGrantFixture(b, s)
+	sid, _ := fx.session(b, fx.env, fx.user)
+	code := fx.code(b, codeSpec{app: fx.web.id, user: fx.user, session: sid, grant: fxGrant("")})
+	tok := fx.exchange(b, fx.env, fx.web, code, "")
+	body := url.Values{"token": {tok.Access}, "token_type_hint": {"access_token"}}.Encode()
+	path := "/" + fx.env + "/as/introspect"
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(fx.web.id, fx.web.secret)
+			rec := httptest.NewRecorder()
+			s.Handler.ServeHTTP(rec, req)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"active":true`) {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}

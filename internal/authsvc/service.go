@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -28,6 +29,10 @@ type Service struct {
 	// AccessTokenTTL is the lifetime of access tokens for the PingOne API.
 	AccessTokenTTL time.Duration
 	Now            func() time.Time
+	// Flows runs sign-on flows; authorize starts them and resume ends them.
+	Flows *flow.Engine
+	// Cookies reads and writes the ST session cookies.
+	Cookies flow.Cookies
 }
 
 func (s *Service) now() time.Time {
@@ -45,6 +50,13 @@ func (s *Service) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /{envID}/as/token", s.token)
 	mux.HandleFunc("GET /{envID}/as/jwks", s.jwks)
 	mux.HandleFunc("GET /{envID}/as/.well-known/openid-configuration", s.discovery)
+	mux.HandleFunc("GET /{envID}/as/userinfo", s.userinfo)
+	mux.HandleFunc("POST /{envID}/as/userinfo", s.userinfo)
+	mux.HandleFunc("POST /{envID}/as/introspect", s.introspect)
+	mux.HandleFunc("POST /{envID}/as/revoke", s.revoke)
+	mux.HandleFunc("GET /{envID}/as/signoff", s.signoff)
+	mux.HandleFunc("POST /{envID}/as/signoff", s.signoff)
+	s.authorizeRoutes(mux)
 }
 
 func (s *Service) jwks(w http.ResponseWriter, r *http.Request) {
@@ -71,44 +83,52 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	iss := s.Issuer(envID)
 	wire.Write(w, http.StatusOK, map[string]any{
-		"issuer":                                iss,
-		"authorization_endpoint":                iss + "/authorize",
-		"pushed_authorization_request_endpoint": iss + "/par",
-		"token_endpoint":                        iss + "/token",
-		"userinfo_endpoint":                     iss + "/userinfo",
-		"jwks_uri":                              iss + "/jwks",
-		"end_session_endpoint":                  iss + "/signoff",
-		"introspection_endpoint":                iss + "/introspect",
-		"revocation_endpoint":                   iss + "/revoke",
+		"issuer":                 iss,
+		"authorization_endpoint": iss + "/authorize",
+		"token_endpoint":         iss + "/token",
+		"userinfo_endpoint":      iss + "/userinfo",
+		"jwks_uri":               iss + "/jwks",
+		"end_session_endpoint":   iss + "/signoff",
+		"introspection_endpoint": iss + "/introspect",
+		"revocation_endpoint":    iss + "/revoke",
+		// PAR, device authorization and request objects are not served:
+		// advertising them would send clients to a 404.
 		"claims_parameter_supported":            false,
-		"request_parameter_supported":           true,
+		"request_parameter_supported":           false,
 		"request_uri_parameter_supported":       false,
 		"require_pushed_authorization_requests": false,
 		"scopes_supported":                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
-		"response_types_supported":              []string{"code", "id_token", "token id_token", "code id_token", "code token", "code token id_token"},
+		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"pi.flow", "query", "fragment", "form_post"},
-		"grant_types_supported":                 []string{"authorization_code", "implicit", "client_credentials", "refresh_token"},
+		"grant_types_supported":                 []string{"authorization_code", "client_credentials", "refresh_token"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"userinfo_signing_alg_values_supported": []string{"none"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"},
 		"claim_types_supported":                 []string{"normal"},
-		"claims_supported": []string{"sub", "iss", "auth_time", "acr", "name", "given_name", "family_name", "middle_name",
-			"preferred_username", "profile", "picture", "zoneinfo", "phone_number", "updated_at", "address", "email", "locale"},
-		"code_challenge_methods_supported": []string{"plain", "S256"},
+		"claims_supported":                      claimsSupported,
+		"code_challenge_methods_supported":      []string{"plain", "S256"},
+		// Exactly the algorithms client assertions may be signed with.
+		"token_endpoint_auth_signing_alg_values_supported": assertionSigningAlgs(),
 	})
 }
 
 // AccessClaims are the claims of a Gatehouse access token. aud is always an
-// array, as PingOne sends it.
+// array, as PingOne sends it. A user's token also names the session, the
+// sign-on and how it went (sid, auth_time, acr, amr); env and org appear
+// only when the audience includes the PingOne API.
 type AccessClaims struct {
 	Issuer    string   `json:"iss"`
 	Subject   string   `json:"sub,omitempty"`
 	Audience  []string `json:"aud"`
 	ClientID  string   `json:"client_id"`
-	Env       string   `json:"env"`
-	Org       string   `json:"org"`
+	Env       string   `json:"env,omitempty"`
+	Org       string   `json:"org,omitempty"`
 	Scope     string   `json:"scope,omitempty"`
+	SessionID string   `json:"sid,omitempty"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+	ACR       string   `json:"acr,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
 	IssuedAt  int64    `json:"iat"`
 	ExpiresAt int64    `json:"exp"`
 	ID        string   `json:"jti"`
@@ -118,7 +138,10 @@ type AccessClaims struct {
 var ErrInvalidToken = errors.New("authsvc: invalid access token")
 
 // VerifyAccessToken checks a bearer token for the PingOne API: signature by
-// the key of the environment it names, issuer, expiry and audience.
+// the key of the environment it names, issuer, expiry, audience and
+// revocation. Only an application's own (client_credentials) tokens pass:
+// a user's token would act with the user's roles in PingOne, and user
+// actors are not modelled yet, so it must not act with the application's.
 func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessClaims, error) {
 	// The environment, and so the key set, comes from the unverified
 	// payload; the signature check against that environment's keys and the
@@ -132,7 +155,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessCla
 	}
 	// Environment ids are UUIDs; anything else (a NUL, say) must not reach
 	// the store as a query argument, where PostgreSQL would fail with a 500.
-	if err := tok.UnsafeClaimsWithoutVerification(&unsafe); err != nil || len(unsafe.Env) != 36 || uuid.Validate(unsafe.Env) != nil {
+	if err := tok.UnsafeClaimsWithoutVerification(&unsafe); err != nil || !validID(unsafe.Env) {
 		return nil, ErrInvalidToken
 	}
 	envID := unsafe.Env
@@ -145,8 +168,18 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessCla
 	}
 	now := s.now().Unix()
 	if c.Env != envID || c.Issuer != s.Issuer(envID) || c.ExpiresAt <= now || c.IssuedAt > now+60 ||
-		!slices.Contains(c.Audience, provision.PingOneAPIAudience) || c.ClientID == "" {
+		!slices.Contains(c.Audience, provision.PingOneAPIAudience) || c.ClientID == "" ||
+		c.Subject != c.ClientID || c.SessionID != "" || c.ID == "" {
+		return nil, ErrInvalidToken
+	}
+	if revoked, err := s.Store.IsTokenRevoked(ctx, envID, c.ID); err != nil {
+		return nil, err
+	} else if revoked {
 		return nil, ErrInvalidToken
 	}
 	return &c, nil
 }
+
+// validID reports whether id can be an environment's or a record's id: a
+// UUID in its canonical form. Anything else never reaches the store.
+func validID(id string) bool { return len(id) == 36 && uuid.Validate(id) == nil }

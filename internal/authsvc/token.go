@@ -1,7 +1,6 @@
 package authsvc
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -9,12 +8,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/provision"
-	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -76,96 +73,6 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError)
 	return form, nil
 }
 
-// client is an authenticated OAuth client.
-type client struct {
-	app        *store.Application
-	grantTypes []string
-}
-
-// authenticateClient checks the credentials the request carries against the
-// application's tokenEndpointAuthMethod. The secret comparison is constant
-// time over the unsealed secret: client secrets are high-entropy, so a slow
-// hash would add cost and no safety.
-func (s *Service) authenticateClient(r *http.Request, envID string, form url.Values) (*client, *oauthError) {
-	id, secret, basic := r.BasicAuth()
-	method := "CLIENT_SECRET_BASIC"
-	if !basic && triedBasic(r) {
-		// An Authorization: Basic header that does not parse is a failed
-		// Basic authentication, not a fall-back to the body.
-		return nil, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Malformed client credentials.", basicAuth: true}
-	}
-	if basic {
-		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded.
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return nil, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Malformed client credentials.", basicAuth: true}
-		}
-		if form.Get("client_secret") != "" {
-			return nil, invalidRequest("Use one client authentication method, not several.")
-		}
-	} else {
-		id, secret = form.Get("client_id"), form.Get("client_secret")
-		method = "CLIENT_SECRET_POST"
-	}
-	fail := &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Client authentication failed.", basicAuth: basic}
-	if id == "" || secret == "" {
-		return nil, fail
-	}
-	if uuid.Validate(id) != nil {
-		return nil, fail
-	}
-	app, err := s.Store.GetApplication(r.Context(), envID, id)
-	if err != nil {
-		return nil, fail
-	}
-	if !app.Enabled || app.TokenEndpointAuthMethod != method || len(app.SecretSealed) == 0 {
-		return nil, fail
-	}
-	if !s.secretMatches(r.Context(), app, secret) {
-		return nil, fail
-	}
-	var data struct {
-		GrantTypes []string `json:"grantTypes"`
-	}
-	if err := json.Unmarshal(app.Data, &data); err != nil {
-		return nil, fail
-	}
-	return &client{app: app, grantTypes: data.GrantTypes}, nil
-}
-
-// secretMatches compares the presented secret with the application's
-// current one and, failing that, with the one it had before its last
-// rotation while that is still accepted. Both comparisons are constant
-// time over the unsealed values; the previous secret costs a query only
-// when the current one does not match.
-func (s *Service) secretMatches(ctx context.Context, app *store.Application, secret string) bool {
-	aad := "app:" + app.ID
-	if want, err := s.Sealer.Open(app.SecretSealed, aad); err == nil && secrets.Equal(secret, string(want)) {
-		return true
-	}
-	prev, err := s.Store.GetApplicationPreviousSecret(ctx, app.EnvironmentID, app.ID)
-	now := s.now()
-	if err != nil || prev == nil || !now.Before(prev.ExpiresAt) {
-		return false
-	}
-	want, err := s.Sealer.Open(prev.Sealed, aad)
-	if err != nil || !secrets.Equal(secret, string(want)) {
-		return false
-	}
-	// lastUsed is informative: a failed write must not fail the grant.
-	_ = s.Store.TouchApplicationPreviousSecret(ctx, app.EnvironmentID, app.ID, now.UTC().Truncate(time.Millisecond))
-	return true
-}
-
-// triedBasic reports whether the client attempted HTTP Basic
-// authentication: RFC 6749 §5.2 then requires WWW-Authenticate on a 401.
-func triedBasic(r *http.Request) bool {
-	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return strings.EqualFold(scheme, "Basic")
-}
-
 func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 	envID := r.PathValue("envID")
 	form, oe := parseForm(w, r)
@@ -190,6 +97,10 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 	switch grant {
 	case "client_credentials":
 		s.clientCredentials(w, r, env, form)
+	case "authorization_code":
+		s.authorizationCode(w, r, env, form)
+	case "refresh_token":
+		s.refreshGrant(w, r, env, form)
 	default:
 		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type", description: "Unsupported grant type " + grant + "."})
 	}

@@ -52,6 +52,11 @@ type InnerError struct {
 	ExistingID          string   `json:"existingId,omitempty"`
 	SupportedAttributes []string `json:"supportedAttributes,omitempty"`
 	SupportedOperators  []string `json:"supportedOperators,omitempty"`
+	// Sign-on flows: attempts left before a password lockout, the seconds
+	// until one ends, and the password policy rules a new password failed.
+	FailuresRemaining       *int     `json:"failuresRemaining,omitempty"`
+	SecondsUntilUnlock      *int     `json:"secondsUntilUnlock,omitempty"`
+	UnsatisfiedRequirements []string `json:"unsatisfiedRequirements,omitempty"`
 }
 
 // Detail is one entry of an error's details.

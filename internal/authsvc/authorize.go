@@ -1,0 +1,414 @@
+package authsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// authorizeRoutes registers authorize and resume.
+func (s *Service) authorizeRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{envID}/as/authorize", s.authorize)
+	mux.HandleFunc("POST /{envID}/as/authorize", s.authorize)
+	mux.HandleFunc("GET /{envID}/as/resume", s.resume)
+}
+
+// authzError is an authorize error once the redirect URI is trusted: it
+// goes back to the client (redirect, or JSON for pi.flow).
+type authzError struct {
+	code, description string
+}
+
+func (e *authzError) Error() string { return e.code + ": " + e.description }
+
+// authorizeParams reads the request's parameters: the query for GET, the
+// form for POST. Repeated parameters are refused (RFC 6749 §3.1).
+func authorizeParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	var v url.Values
+	if r.Method == http.MethodPost {
+		form, oe := parseForm(w, r)
+		if oe != nil {
+			return nil, wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidValue, Message: oe.description})
+		}
+		v = form
+	} else {
+		v = r.URL.Query()
+	}
+	for k, vals := range v {
+		if len(vals) > 1 {
+			return nil, wire.InvalidRequest(wire.InvalidValue(k, "Parameter "+k+" is repeated."))
+		}
+	}
+	return v, nil
+}
+
+// client is the authorize request's client and where it may be sent back
+// to.
+type authzClient struct {
+	app      *store.Application
+	data     wire.ApplicationData
+	redirect string // the effective redirect URI
+}
+
+// authorizeClient checks client_id and redirect_uri. Until both are
+// known good nothing is redirected: the user sees an error instead.
+func (s *Service) authorizeClient(ctx context.Context, envID string, p url.Values, piFlow bool) (*authzClient, error) {
+	id := p.Get("client_id")
+	if id == "" {
+		return nil, wire.InvalidRequest(wire.Required("client_id"))
+	}
+	bad := wire.InvalidRequest(wire.InvalidValue("client_id", "The client_id names no enabled OpenID Connect application of this environment."))
+	if uuid.Validate(id) != nil || len(id) != 36 {
+		return nil, bad
+	}
+	app, err := s.Store.GetApplication(ctx, envID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !app.Enabled || app.Protocol != "OPENID_CONNECT" {
+		return nil, bad
+	}
+	c := &authzClient{app: app}
+	if err := json.Unmarshal(app.Data, &c.data); err != nil {
+		return nil, err
+	}
+	ru := p.Get("redirect_uri")
+	switch {
+	case ru != "":
+		if !slices.Contains(c.data.RedirectURIs, ru) {
+			return nil, wire.InvalidRequest(wire.InvalidValue("redirect_uri", "The redirect_uri is not registered for the application."))
+		}
+		c.redirect = ru
+	case piFlow:
+		// pi.flow answers with JSON: no redirect is needed.
+		if len(c.data.RedirectURIs) > 0 {
+			c.redirect = c.data.RedirectURIs[0]
+		}
+	case len(c.data.RedirectURIs) == 1:
+		// RFC 6749 §3.1.2.3: one registered URI may be left out.
+		c.redirect = c.data.RedirectURIs[0]
+	default:
+		return nil, wire.InvalidRequest(wire.Required("redirect_uri"))
+	}
+	return c, nil
+}
+
+var responseModes = []string{"query", "fragment", "form_post", "pi.flow"}
+
+func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	envID := r.PathValue("envID")
+	env, err := s.Store.GetEnvironment(ctx, envID)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	p, err := authorizeParams(w, r)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	mode := p.Get("response_mode")
+	c, err := s.authorizeClient(ctx, env.ID, p, mode == "pi.flow")
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	req := flow.Request{ResponseMode: mode, RedirectURI: p.Get("redirect_uri"), State: p.Get("state")}
+	if req.ResponseMode == "" {
+		req.ResponseMode = "query"
+	}
+	fail := func(e *authzError) { s.authorizeError(w, r, c.redirect, &req, e) }
+	if !slices.Contains(responseModes, req.ResponseMode) {
+		req.ResponseMode = "query"
+		fail(&authzError{"invalid_request", "response_mode must be query, fragment, form_post or pi.flow."})
+		return
+	}
+	req.ResponseType, err = s.responseType(p.Get("response_type"), c)
+	if err != nil {
+		fail(err.(*authzError))
+		return
+	}
+	if p.Has("request") {
+		fail(&authzError{"request_not_supported", "Request objects are not supported."})
+		return
+	}
+	if p.Has("request_uri") {
+		fail(&authzError{"request_uri_not_supported", "request_uri is not supported."})
+		return
+	}
+	if e := s.authorizeParamsInto(ctx, env, c, p, &req); e != nil {
+		fail(e)
+		return
+	}
+	var acr []string
+	if v := strings.TrimSpace(p.Get("acr_values")); v != "" {
+		acr = strings.Fields(v)
+	}
+	started, err := s.Flows.Start(ctx, flow.Start{Env: env, App: c.app, Request: req, ACRValues: acr, Token: s.Cookies.Token(r)})
+	var se *flow.StartError
+	if errors.As(err, &se) {
+		fail(&authzError{se.Code, se.Description})
+		return
+	}
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	s.Cookies.Set(w, env.ID, started.Token)
+	f := started.Flow
+	switch {
+	case f.Status == flow.StatusCompleted && !req.PiFlow():
+		// Single sign-on: the session satisfies the policy.
+		s.answer(w, r, env, f)
+	case req.PiFlow():
+		out, err := s.Flows.Render(ctx, f, nil)
+		if err != nil {
+			s.errorPage(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		wire.Write(w, http.StatusOK, out)
+	default:
+		target := s.Flows.SignOnPageURL(env.ID, f.ID)
+		if c.data.LoginPageURL != "" {
+			target = appendParams(c.data.LoginPageURL, url.Values{"environmentId": {env.ID}, "flowId": {f.ID}}, false)
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+	}
+}
+
+// responseType checks response_type against what Gatehouse and the
+// application allow. Only the code flow is served.
+func (s *Service) responseType(rt string, c *authzClient) (string, error) {
+	if rt == "" {
+		return "", &authzError{"invalid_request", "response_type is required."}
+	}
+	if rt != "code" {
+		return "", &authzError{"unsupported_response_type", "Only response_type code is supported."}
+	}
+	if len(c.data.ResponseTypes) > 0 && !slices.Contains(c.data.ResponseTypes, "CODE") {
+		return "", &authzError{"unauthorized_client", "The application does not allow response_type code."}
+	}
+	if !slices.Contains(c.data.GrantTypes, "AUTHORIZATION_CODE") {
+		return "", &authzError{"unauthorized_client", "The application does not have the AUTHORIZATION_CODE grant type."}
+	}
+	return rt, nil
+}
+
+// authorizeParamsInto validates the rest of the request into req.
+func (s *Service) authorizeParamsInto(ctx context.Context, env *store.Environment, c *authzClient, p url.Values, req *flow.Request) *authzError {
+	req.Nonce = p.Get("nonce")
+	req.LoginHint = p.Get("login_hint")
+	if len(req.State) > 2048 || len(req.Nonce) > 2048 || len(req.LoginHint) > 256 {
+		return &authzError{"invalid_request", "state and nonce have at most 2048 characters, login_hint 256."}
+	}
+	// prompt
+	for _, v := range strings.Fields(p.Get("prompt")) {
+		switch v {
+		case "none", "login":
+			if req.Prompt != "" && req.Prompt != v {
+				return &authzError{"invalid_request", "prompt=none cannot be combined with prompt=login."}
+			}
+			req.Prompt = v
+		case "consent", "select_account":
+			// Gatehouse asks no consent and keeps one session per browser.
+		default:
+			return &authzError{"invalid_request", "Unsupported prompt value " + strconv.Quote(v) + "."}
+		}
+	}
+	if v := p.Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return &authzError{"invalid_request", "max_age must be a non-negative integer."}
+		}
+		req.MaxAge = &n
+	}
+	// PKCE
+	req.CodeChallenge, req.CodeChallengeMethod = p.Get("code_challenge"), p.Get("code_challenge_method")
+	if req.CodeChallenge != "" {
+		if req.CodeChallengeMethod == "" {
+			req.CodeChallengeMethod = "plain" // RFC 7636 §4.3
+		}
+		if req.CodeChallengeMethod != "S256" && req.CodeChallengeMethod != "plain" {
+			return &authzError{"invalid_request", "code_challenge_method must be S256 or plain."}
+		}
+		if !validVerifier(req.CodeChallenge) {
+			return &authzError{"invalid_request", "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]."}
+		}
+	} else if req.CodeChallengeMethod != "" {
+		return &authzError{"invalid_request", "code_challenge_method was sent without code_challenge."}
+	}
+	switch enf := c.data.PkceEnforcement; {
+	case req.CodeChallenge == "" && (enf == "REQUIRED" || enf == "S256_REQUIRED"):
+		return &authzError{"invalid_request", "The application requires PKCE: send code_challenge."}
+	case req.CodeChallenge == "" && c.app.TokenEndpointAuthMethod == "NONE":
+		// A public client has no secret: only PKCE binds the code to it.
+		return &authzError{"invalid_request", "A public client (tokenEndpointAuthMethod NONE) must use PKCE."}
+	case enf == "S256_REQUIRED" && req.CodeChallenge != "" && req.CodeChallengeMethod != "S256":
+		return &authzError{"invalid_request", "The application requires code_challenge_method S256."}
+	}
+	scope := strings.Join(strings.Fields(p.Get("scope")), " ")
+	if scope == "" {
+		return &authzError{"invalid_scope", "scope is required."}
+	}
+	aud, ttl, e := s.resolveScopes(ctx, env.ID, c, strings.Fields(scope))
+	if e != nil {
+		return e
+	}
+	req.Scope, req.Audience, req.AccessTokenTTL = scope, aud, ttl
+	return nil
+}
+
+// resolveScopes maps the requested scopes to their resources: the openid
+// resource's scopes are every application's, other scopes need a grant.
+// Tokens are for one resource (besides openid) unless the application
+// allows several. It returns the audience and the access token lifetime.
+func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClient, names []string) ([]string, int, *authzError) {
+	resources, err := s.Store.ListResources(ctx, envID)
+	if err != nil {
+		return nil, 0, &authzError{"server_error", "An unexpected error occurred."}
+	}
+	byID := map[string]*store.Resource{}
+	for i := range resources {
+		byID[resources[i].ID] = &resources[i]
+	}
+	// scope name → resource ids offering it to this application.
+	offered := map[string][]string{}
+	var openid *store.Resource
+	for i := range resources {
+		if resources[i].Type == "OPENID_CONNECT" {
+			openid = &resources[i]
+		}
+	}
+	load := func(resID string, ids []string) error {
+		scopes, err := s.Store.ListScopes(ctx, envID, resID)
+		if err != nil {
+			return err
+		}
+		for _, sc := range scopes {
+			if ids == nil || slices.Contains(ids, sc.ID) {
+				offered[sc.Name] = append(offered[sc.Name], resID)
+			}
+		}
+		return nil
+	}
+	if openid != nil {
+		if err := load(openid.ID, nil); err != nil {
+			return nil, 0, &authzError{"server_error", "An unexpected error occurred."}
+		}
+	}
+	grants, err := s.Store.ListApplicationGrants(ctx, envID, c.app.ID)
+	if err != nil {
+		return nil, 0, &authzError{"server_error", "An unexpected error occurred."}
+	}
+	for _, g := range grants {
+		if openid != nil && g.ResourceID == openid.ID {
+			continue
+		}
+		if err := load(g.ResourceID, g.ScopeIDs); err != nil {
+			return nil, 0, &authzError{"server_error", "An unexpected error occurred."}
+		}
+	}
+	var used []string // resources other than openid, in request order
+	for _, n := range names {
+		ids := offered[n]
+		if len(ids) == 0 {
+			return nil, 0, &authzError{"invalid_scope", fmt.Sprintf("The scope %s is not granted to the application.", n)}
+		}
+		if openid != nil && slices.Contains(ids, openid.ID) {
+			continue
+		}
+		if !slices.Contains(used, ids[0]) {
+			used = append(used, ids[0])
+		}
+	}
+	if len(used) > 1 && !c.data.RequestScopesForMultipleResourcesEnabled {
+		return nil, 0, &authzError{"invalid_scope", "The scopes belong to more than one resource; the application does not allow that."}
+	}
+	ttl := 3600
+	if openid != nil && openid.AccessTokenValiditySeconds > 0 {
+		ttl = openid.AccessTokenValiditySeconds
+	}
+	if len(used) == 0 {
+		return []string{provision.PingOneAPIAudience}, ttl, nil
+	}
+	var aud []string
+	for i, id := range used {
+		r := byID[id]
+		if !slices.Contains(aud, r.Audience) {
+			aud = append(aud, r.Audience)
+		}
+		if i == 0 || r.AccessTokenValiditySeconds < ttl {
+			ttl = r.AccessTokenValiditySeconds
+		}
+	}
+	return aud, ttl, nil
+}
+
+// authorizeError sends an error to the client: pi.flow gets JSON, the
+// others a redirect to their (checked) redirect URI.
+func (s *Service) authorizeError(w http.ResponseWriter, r *http.Request, redirect string, req *flow.Request, e *authzError) {
+	params := url.Values{"error": {e.code}, "error_description": {e.description}}
+	if req.State != "" {
+		params.Set("state", req.State)
+	}
+	if req.PiFlow() || redirect == "" {
+		// pi.flow clients read JSON; OAuth's error codes tell them why.
+		status := http.StatusBadRequest
+		if e.code == "server_error" {
+			status = http.StatusInternalServerError
+		}
+		writeJSONNoStore(w, status, map[string]string{"error": e.code, "error_description": e.description})
+		return
+	}
+	s.sendToClient(w, r, redirect, req.ResponseMode, params)
+}
+
+// sendToClient delivers an authorization response by response mode.
+func (s *Service) sendToClient(w http.ResponseWriter, r *http.Request, redirect, mode string, params url.Values) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch mode {
+	case "form_post":
+		formPost(w, redirect, params)
+	case "fragment":
+		http.Redirect(w, r, appendParams(redirect, params, true), http.StatusFound)
+	default:
+		http.Redirect(w, r, appendParams(redirect, params, false), http.StatusFound)
+	}
+}
+
+// appendParams adds params to a URI's query (or fragment), keeping the
+// query it already has.
+func appendParams(uri string, params url.Values, fragment bool) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return uri
+	}
+	if fragment {
+		u.Fragment = params.Encode()
+		return u.String()
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,222 @@
+package authsvc
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// CodeLifetime is an authorization code's life (PingOne: 10 minutes).
+const CodeLifetime = 10 * time.Minute
+
+// resume returns a finished flow to the application: the authorization
+// code (or error) by the flow's response mode. A flow still in progress
+// goes back to the sign-on page.
+func (s *Service) resume(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	env, err := s.Store.GetEnvironment(ctx, r.PathValue("envID"))
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	id := r.URL.Query().Get("flowId")
+	if id == "" {
+		s.errorPage(w, r, wire.InvalidRequest(wire.Required("flowId")))
+		return
+	}
+	f, err := s.Flows.Load(ctx, env.ID, id, s.Cookies.Token(r))
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	s.answer(w, r, env, f)
+}
+
+// answer ends a flow: a COMPLETED one gets its code, a FAILED one its
+// error; any other goes back to the sign-on page (pi.flow clients get the
+// flow, which says what it still needs).
+func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Environment, f *store.Flow) {
+	ctx := r.Context()
+	req, acr, authTime, amr, err := flow.RequestOf(f)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	switch f.Status {
+	case flow.StatusCompleted:
+	case flow.StatusFailed:
+		if err := s.Flows.Finish(ctx, f); err != nil {
+			s.errorPage(w, r, err)
+			return
+		}
+		code, desc := flow.FailureOf(f)
+		s.clientError(w, r, f, req, code, desc)
+		return
+	default:
+		if req.PiFlow() {
+			out, err := s.Flows.Render(ctx, f, nil)
+			if err != nil {
+				s.errorPage(w, r, err)
+				return
+			}
+			wire.Write(w, http.StatusOK, out)
+			return
+		}
+		http.Redirect(w, r, s.Flows.SignOnPageURL(env.ID, f.ID), http.StatusFound)
+		return
+	}
+	app, err := s.Store.GetApplication(ctx, env.ID, f.ApplicationID)
+	if err != nil || !app.Enabled {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			s.Flows.Finish(ctx, f)
+			s.clientError(w, r, f, req, "unauthorized_client", "The application was disabled or deleted during sign-on.")
+			return
+		}
+		s.errorPage(w, r, err)
+		return
+	}
+	// Rendered before the flow goes: the pi.flow answer is the flow.
+	out, err := s.Flows.Render(ctx, f, nil)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	// Deleting the flow is what makes the answer single: of two resumes
+	// racing, only one deletes it.
+	if err := s.Flows.Finish(ctx, f); err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	code := uuid.NewString()
+	g := GrantData{RedirectURI: req.RedirectURI, Scope: req.Scope, Audience: req.Audience, Nonce: req.Nonce,
+		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod, AuthTime: authTime.Unix(),
+		ACR: acr, AMR: amr, AccessTokenTTL: req.AccessTokenTTL}
+	err = s.Store.CreateAuthCode(ctx, &store.AuthCode{CodeHash: hashSecret(code), EnvironmentID: env.ID, ApplicationID: app.ID,
+		UserID: f.UserID, SessionID: f.SessionID, GrantID: uuid.NewString(), Data: g.marshal(), CreatedAt: now, ExpiresAt: now.Add(CodeLifetime)})
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	if req.PiFlow() {
+		out.AuthorizeResponse = &wire.AuthorizeResponse{Code: code, State: req.State}
+		w.Header().Set("Cache-Control", "no-store")
+		wire.Write(w, http.StatusOK, out)
+		return
+	}
+	params := url.Values{"code": {code}}
+	if req.State != "" {
+		params.Set("state", req.State)
+	}
+	s.sendToClient(w, r, s.redirectOf(app, req), req.ResponseMode, params)
+}
+
+// redirectOf is where a flow's answer goes: the redirect_uri it was
+// started with, or the application's only one.
+func (s *Service) redirectOf(app *store.Application, req *flow.Request) string {
+	if req.RedirectURI != "" {
+		return req.RedirectURI
+	}
+	c := &authzClient{app: app}
+	_ = json.Unmarshal(app.Data, &c.data)
+	if len(c.data.RedirectURIs) > 0 {
+		return c.data.RedirectURIs[0]
+	}
+	return ""
+}
+
+func (s *Service) clientError(w http.ResponseWriter, r *http.Request, f *store.Flow, req *flow.Request, code, desc string) {
+	app, err := s.Store.GetApplication(r.Context(), f.EnvironmentID, f.ApplicationID)
+	redirect := ""
+	if err == nil {
+		redirect = s.redirectOf(app, req)
+	}
+	s.authorizeError(w, r, redirect, req, &authzError{code, desc})
+}
+
+// ---- pages
+
+var errorTmpl = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign-on error</title></head>
+<body><main><h1>Sign-on could not continue</h1><p>{{.Message}}</p>{{range .Details}}<p>{{.Message}}</p>{{end}}
+<p>Error id: <code>{{.ID}}</code></p></main></body></html>
+`))
+
+// errorPage answers an error that must not go to a redirect URI: the
+// PingOne error JSON, or an HTML page when a browser asks for one.
+func (s *Service) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		wire.WriteErrorCtx(r.Context(), w, err)
+		return
+	}
+	var e *wire.Error
+	if !errors.As(err, &e) {
+		rec := &captureWriter{header: http.Header{}}
+		wire.WriteErrorCtx(r.Context(), rec, err)
+		e = wire.Unexpected()
+		e.Status = rec.status
+	}
+	if e.ID == "" {
+		c := *e
+		c.ID = uuid.NewString()
+		e = &c
+	}
+	if e.Status == 0 {
+		e.Status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.WriteHeader(e.Status)
+	errorTmpl.Execute(w, e)
+}
+
+// captureWriter records the status another writer chose.
+type captureWriter struct {
+	header http.Header
+	status int
+}
+
+func (c *captureWriter) Header() http.Header         { return c.header }
+func (c *captureWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (c *captureWriter) WriteHeader(s int)           { c.status = s }
+
+// formPostScript submits the form; it is allowed by its hash, so the page
+// keeps a Content-Security-Policy without inline scripts in general.
+const formPostScript = `document.forms[0].submit();`
+
+var formPostCSP = func() string {
+	h := sha256.Sum256([]byte(formPostScript))
+	return "default-src 'none'; script-src 'sha256-" + base64.StdEncoding.EncodeToString(h[:]) + "'; form-action *; frame-ancestors 'none'"
+}()
+
+var formPostTmpl = template.Must(template.New("form_post").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Continue</title></head>
+<body><form method="post" action="{{.Action}}">{{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">{{end}}
+<noscript><button type="submit">Continue</button></noscript></form><script>` + formPostScript + `</script></body></html>
+`))
+
+// formPost is response_mode=form_post (OAuth 2.0 Form Post Response Mode).
+func formPost(w http.ResponseWriter, action string, params url.Values) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", formPostCSP)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	formPostTmpl.Execute(w, struct {
+		Action template.URL
+		Params url.Values
+	}{template.URL(action), params})
+}

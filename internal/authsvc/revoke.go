@@ -1,0 +1,105 @@
+package authsvc
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// revoke is RFC 7009. A refresh token revokes its whole grant and ends the
+// session it was issued in (with every grant of that session); an access
+// token is denied by its jti until it expires. RFC 7009 §2.1 asks that the
+// token was issued to the client revoking it: a token of another client,
+// like an unknown, expired or foreign one, is answered 200 and left alone
+// (§2.2: the client cannot act on the difference, and it must not learn
+// whether another client's token exists).
+func (s *Service) revoke(w http.ResponseWriter, r *http.Request) {
+	form, oe := parseForm(w, r)
+	if oe != nil {
+		writeOAuthError(w, oe)
+		return
+	}
+	env, ok := s.clientEnvironment(w, r)
+	if !ok {
+		return
+	}
+	c, oe := s.authenticateClient(r, env.ID, form)
+	if oe != nil {
+		writeOAuthError(w, oe)
+		return
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		writeOAuthError(w, invalidRequest("token is required."))
+		return
+	}
+	switch form.Get("token_type_hint") {
+	case "", "access_token", "refresh_token":
+	default:
+		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unsupported_token_type", description: "token_type_hint must be access_token or refresh_token."})
+		return
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	var err error
+	if looksLikeJWT(tok) {
+		err = s.revokeAccessToken(r, env.ID, c, tok, now)
+	} else {
+		err = s.revokeRefreshToken(r, env.ID, c, tok, now)
+	}
+	if err != nil {
+		writeOAuthError(w, serverError())
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Service) revokeAccessToken(r *http.Request, envID string, c *client, tok string, now time.Time) error {
+	claims, err := s.liveAccessToken(r.Context(), envID, tok, now)
+	var refusal tokenRefusal
+	if errors.As(err, &refusal) {
+		return nil // nothing live to revoke
+	}
+	if err != nil {
+		return err
+	}
+	if claims.ClientID != c.app.ID {
+		return nil
+	}
+	return s.Store.RevokeTokenID(r.Context(), envID, claims.ID, time.Unix(claims.ExpiresAt, 0).UTC())
+}
+
+func (s *Service) revokeRefreshToken(r *http.Request, envID string, c *client, tok string, now time.Time) error {
+	ctx := r.Context()
+	rt, err := s.Store.GetRefreshToken(ctx, envID, hashSecret(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rt.ApplicationID != c.app.ID {
+		return nil
+	}
+	if err := s.Store.RevokeGrant(ctx, envID, rt.GrantID, now); err != nil {
+		return err
+	}
+	if rt.SessionID == "" {
+		return nil
+	}
+	return s.endSession(r, envID, rt.SessionID, now)
+}
+
+// endSession revokes every grant of a session and deletes it; a session
+// already gone is no error.
+func (s *Service) endSession(r *http.Request, envID, sessionID string, now time.Time) error {
+	if err := s.Store.RevokeSessionGrants(r.Context(), envID, sessionID, now); err != nil {
+		return err
+	}
+	if err := s.Store.DeleteSession(r.Context(), envID, sessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package authsvc_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
+)
+
+// A sign-on should cost one password hash and little else. Compare
+// BenchmarkHeadlessSignOn with BenchmarkHashDefault (internal/password) and
+// BenchmarkRS256, and BenchmarkFlowStep (no hashing) with both:
+//
+//	go test -run '^$' -bench 'SignOn|FlowStep' ./internal/authsvc/
+
+type benchClient struct {
+	b *testing.B
+	c *http.Client
+}
+
+func newBenchClient(b *testing.B) *benchClient {
+	jar, _ := cookiejar.New(nil)
+	return &benchClient{b: b, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: benchTransport}}
+}
+
+var benchTransport = &http.Transport{MaxIdleConnsPerHost: 16}
+
+func (bc *benchClient) do(method, u, ct, body string, basic [2]string, out any) int {
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if basic[0] != "" {
+		req.SetBasicAuth(basic[0], basic[1])
+	}
+	resp, err := bc.c.Do(req)
+	if err != nil {
+		bc.b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && json.Unmarshal(b, out) != nil {
+		bc.b.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, b)
+	}
+	return resp.StatusCode
+}
+
+// BenchmarkHeadlessSignOn is one whole pi.flow sign-on per op: authorize,
+// usernamePassword.check, resume and the code exchanged for tokens.
+func BenchmarkHeadlessSignOn(b *testing.B) {
+	for _, be := range apptest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			s := apptest.Start(b, apptest.Options{DSN: be.DSN(b)})
+			fx := s.NewSignOn(b, apptest.SignOnOptions{})
+			base := s.URL + "/" + fx.EnvID
+			authURL := base + "/as/authorize?" + url.Values{"response_type": {"code"}, "client_id": {fx.AppID}, "redirect_uri": {fx.RedirectURI},
+				"scope": {"openid profile"}, "response_mode": {"pi.flow"}}.Encode()
+			creds := `{"username":"` + fx.Username + `","password":"` + fx.Password + `"}`
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					bc := newBenchClient(b)
+					var fl struct {
+						ID                string `json:"id"`
+						Status            string `json:"status"`
+						ResumeURL         string `json:"resumeUrl"`
+						AuthorizeResponse struct{ Code string }
+					}
+					bc.do("GET", authURL, "", "", [2]string{}, &fl)
+					if st := bc.do("POST", base+"/flows/"+fl.ID, ctUsernamePassword, creds, [2]string{}, &fl); st != 200 || fl.Status != "COMPLETED" {
+						b.Fatalf("check: %d %s", st, fl.Status)
+					}
+					bc.do("GET", fl.ResumeURL, "", "", [2]string{}, &fl)
+					var tok struct {
+						IDToken string `json:"id_token"`
+					}
+					form := url.Values{"grant_type": {"authorization_code"}, "code": {fl.AuthorizeResponse.Code}, "redirect_uri": {fx.RedirectURI}}.Encode()
+					if st := bc.do("POST", base+"/as/token", "application/x-www-form-urlencoded", form, [2]string{fx.AppID, fx.AppSecret}, &tok); st != 200 || tok.IDToken == "" {
+						b.Fatalf("token: %d", st)
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "signons/s")
+		})
+	}
+}
+
+// BenchmarkFlowStep is the flow API without password hashing: starting a
+// flow (authorize), reading it, and a write step (session.reset).
+func BenchmarkFlowStep(b *testing.B) {
+	for _, be := range apptest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			s := apptest.Start(b, apptest.Options{DSN: be.DSN(b)})
+			fx := s.NewSignOn(b, apptest.SignOnOptions{})
+			base := s.URL + "/" + fx.EnvID
+			authURL := base + "/as/authorize?" + url.Values{"response_type": {"code"}, "client_id": {fx.AppID}, "redirect_uri": {fx.RedirectURI},
+				"scope": {"openid"}, "response_mode": {"pi.flow"}}.Encode()
+			b.Run("authorize", func(b *testing.B) {
+				b.RunParallel(func(pb *testing.PB) {
+					bc := newBenchClient(b)
+					for pb.Next() {
+						var fl struct{ Status string }
+						if bc.do("GET", authURL, "", "", [2]string{}, &fl); fl.Status != "USERNAME_PASSWORD_REQUIRED" {
+							b.Fatalf("status %q", fl.Status)
+						}
+					}
+				})
+			})
+			for _, step := range []struct{ name, method, ct string }{
+				{"read", "GET", ""},
+				{"session.reset", "POST", "application/vnd.pingidentity.session.reset+json"},
+			} {
+				b.Run(step.name, func(b *testing.B) {
+					b.RunParallel(func(pb *testing.PB) {
+						bc := newBenchClient(b)
+						var fl struct{ ID, Status string }
+						bc.do("GET", authURL, "", "", [2]string{}, &fl)
+						for pb.Next() {
+							if st := bc.do(step.method, base+"/flows/"+fl.ID, step.ct, "{}", [2]string{}, &fl); st != 200 {
+								b.Fatalf("%s: %d", step.name, st)
+							}
+						}
+					})
+				})
+			}
+		})
+	}
+}

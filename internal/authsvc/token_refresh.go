@@ -1,0 +1,179 @@
+package authsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// refreshGrant is the refresh_token grant. Refresh tokens rotate: each use
+// marks the token rotated and stores its successor in one conditional
+// write. A rotated token that comes back is a replay (or a lost response)
+// and revokes the whole grant, unless it comes back within the
+// application's grace period, when it gets a sibling successor instead:
+// clients that refresh in parallel are not punished for it.
+func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request, env *store.Environment, form url.Values) {
+	ctx := r.Context()
+	c, oe := s.authenticateClient(r, env.ID, form)
+	if oe != nil {
+		writeOAuthError(w, oe)
+		return
+	}
+	if !slices.Contains(c.grantTypes, "REFRESH_TOKEN") {
+		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: "The application does not have the refresh_token grant type."})
+		return
+	}
+	raw := form.Get("refresh_token")
+	if raw == "" {
+		writeOAuthError(w, invalidRequest("refresh_token is required."))
+		return
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	hash := hashSecret(raw)
+	policy := refreshPolicyOf(appSettings(c.app))
+	old, err := s.Store.GetRefreshToken(ctx, env.ID, hash)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
+		} else {
+			writeOAuthError(w, serverError())
+		}
+		return
+	}
+	if oe := checkRefresh(c, old, now); oe != nil {
+		writeOAuthError(w, oe)
+		return
+	}
+	var g GrantData
+	if err := json.Unmarshal(old.Data, &g); err != nil {
+		writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
+		return
+	}
+	scope, oe := narrowScope(g.Scope, form)
+	if oe != nil {
+		writeOAuthError(w, oe)
+		return
+	}
+	user, err := s.Store.GetUser(ctx, env.ID, old.UserID)
+	if err != nil || !user.Enabled {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			writeOAuthError(w, serverError())
+			return
+		}
+		writeOAuthError(w, invalidGrant("The user of the refresh token cannot sign on."))
+		return
+	}
+	// A refresh outlives the browser session; the new tokens name the
+	// session only while it lasts.
+	sid, err := s.liveSessionID(ctx, env.ID, old.SessionID, now)
+	if err != nil {
+		writeOAuthError(w, serverError())
+		return
+	}
+
+	next := newRefreshToken()
+	jti := uuid.NewString()
+	accessExp := now.Add(g.accessTTL())
+	rec := &store.RefreshToken{
+		TokenHash: hashSecret(next), EnvironmentID: env.ID, ApplicationID: old.ApplicationID, UserID: old.UserID,
+		SessionID: old.SessionID, GrantID: old.GrantID, Data: old.Data, AccessJTI: jti, AccessExpiresAt: accessExp,
+		CreatedAt: now, ExpiresAt: minTime(now.Add(policy.each), old.FamilyExpiresAt), FamilyExpiresAt: old.FamilyExpiresAt,
+	}
+	for attempt := 0; ; attempt++ {
+		if old.RotatedAt.IsZero() {
+			err = s.Store.RotateRefreshToken(ctx, env.ID, hash, now, rec)
+		} else if now.Sub(old.RotatedAt) < policy.grace {
+			err = s.Store.CreateRefreshToken(ctx, rec)
+		} else {
+			if policy.revokeOnReuse {
+				if err := s.Store.RevokeGrant(ctx, env.ID, old.GrantID, now); err != nil {
+					writeOAuthError(w, serverError())
+					return
+				}
+			}
+			writeOAuthError(w, invalidGrant("The refresh token has already been used."))
+			return
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt > 0 {
+			break
+		}
+		// Rotated or revoked since we read it: judge it again as it is now.
+		if old, err = s.Store.GetRefreshToken(ctx, env.ID, hash); err != nil {
+			break
+		}
+		if !old.RevokedAt.IsZero() {
+			writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
+			return
+		}
+	}
+	if err != nil {
+		writeOAuthError(w, serverError())
+		return
+	}
+	resp, err := s.mintUserTokens(ctx, &userMint{env: env, app: c.app, user: user, sessionID: sid, grant: &g, scope: scope,
+		accessJTI: jti, accessExpiresAt: accessExp, refreshToken: next, noNonce: true, now: now})
+	if err != nil {
+		writeOAuthError(w, serverError())
+		return
+	}
+	writeJSONNoStore(w, http.StatusOK, resp)
+}
+
+// checkRefresh holds a stored refresh token against the client presenting
+// it. A token of another client is refused without touching its grant.
+func checkRefresh(c *client, rt *store.RefreshToken, now time.Time) *oauthError {
+	switch {
+	case rt.ApplicationID != c.app.ID:
+		return invalidGrant("The refresh token was issued to another client.")
+	case !rt.RevokedAt.IsZero(), !rt.ExpiresAt.After(now), !rt.FamilyExpiresAt.After(now):
+		return invalidGrant("The refresh token is invalid or has expired.")
+	}
+	return nil
+}
+
+// narrowScope is the scope of a refresh: the grant's, or the subset the
+// request names (RFC 6749 §6). The order of the request is kept.
+func narrowScope(granted string, form url.Values) (string, *oauthError) {
+	req := strings.Fields(form.Get("scope"))
+	if len(req) == 0 {
+		return granted, nil
+	}
+	have := strings.Fields(granted)
+	var out []string
+	for _, sc := range req {
+		if !slices.Contains(have, sc) {
+			return "", &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: "The scope " + sc + " was not granted."}
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return strings.Join(out, " "), nil
+}
+
+// liveSessionID is sessionID when that session is still live, else "".
+func (s *Service) liveSessionID(ctx context.Context, envID, sessionID string, now time.Time) (string, error) {
+	if sessionID == "" {
+		return "", nil
+	}
+	sess, err := s.Store.GetSession(ctx, envID, sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !sess.ExpiresAt.After(now) {
+		return "", nil
+	}
+	return sessionID, nil
+}

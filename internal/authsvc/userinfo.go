@@ -1,0 +1,160 @@
+package authsvc
+
+import (
+	"context"
+	"errors"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// tokenRefusal is why an access token does not hold; its text is the
+// error_description clients see.
+type tokenRefusal string
+
+func (e tokenRefusal) Error() string { return string(e) }
+
+// liveAccessToken verifies raw as an access token that envID issued and
+// that still holds: signed by one of envID's keys, envID's issuer,
+// unexpired, not revoked, and its session (when it names one) not ended.
+// A token of another environment fails the signature check: each
+// environment signs with its own keys. Errors other than tokenRefusal come
+// from the store.
+func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now time.Time) (*AccessClaims, error) {
+	if !validID(envID) {
+		return nil, tokenRefusal("The access token is invalid.")
+	}
+	tok, err := keys.Parse(raw)
+	if err != nil {
+		return nil, tokenRefusal("The access token is malformed.")
+	}
+	var c AccessClaims
+	if err := s.Keys.Verify(ctx, envID, tok, &c); err != nil {
+		if errors.Is(err, keys.ErrInvalidToken) {
+			return nil, tokenRefusal("The access token was not issued by this environment.")
+		}
+		return nil, err
+	}
+	switch {
+	case c.Issuer != s.Issuer(envID):
+		return nil, tokenRefusal("The access token was not issued by this environment.")
+	case c.ClientID == "" || c.ID == "":
+		// ID tokens are signed by the same keys; they are no access tokens.
+		return nil, tokenRefusal("The token is not an access token.")
+	case c.ExpiresAt <= now.Unix():
+		return nil, tokenRefusal("The access token has expired.")
+	case c.IssuedAt > now.Unix()+60:
+		return nil, tokenRefusal("The access token is not valid yet.")
+	}
+	revoked, err := s.Store.IsTokenRevoked(ctx, envID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, tokenRefusal("The access token has been revoked.")
+	}
+	if c.SessionID != "" {
+		sid, err := s.liveSessionID(ctx, envID, c.SessionID, now)
+		if err != nil {
+			return nil, err
+		}
+		if sid == "" {
+			return nil, tokenRefusal("The session of the access token has ended.")
+		}
+	}
+	return &c, nil
+}
+
+// userinfo is OpenID Connect Core §5.3: the claims of the token's user that
+// its scopes release, as the openid resource maps them for userinfo.
+func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	envID := r.PathValue("envID")
+	raw, oe := bearerToken(w, r)
+	if oe != nil {
+		writeOAuthError(w, oe)
+		return
+	}
+	if raw == "" {
+		// RFC 6750 §3.1: a request without credentials gets the challenge
+		// and no error code in it.
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		writeJSONNoStore(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "An access token is required."})
+		return
+	}
+	now := s.now()
+	c, err := s.liveAccessToken(ctx, envID, raw, now)
+	var refusal tokenRefusal
+	if errors.As(err, &refusal) {
+		writeBearerError(w, http.StatusUnauthorized, "invalid_token", string(refusal))
+		return
+	} else if err != nil {
+		writeOAuthError(w, serverError())
+		return
+	}
+	if c.Subject == "" || c.Subject == c.ClientID {
+		writeBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token does not name a user.")
+		return
+	}
+	scopes := strings.Fields(c.Scope)
+	if !slices.Contains(scopes, "openid") {
+		writeBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token does not have the openid scope.")
+		return
+	}
+	user, err := s.Store.GetUser(ctx, envID, c.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !user.Enabled) {
+		writeBearerError(w, http.StatusUnauthorized, "invalid_token", "The user of the access token cannot sign on.")
+		return
+	} else if err != nil {
+		writeOAuthError(w, serverError())
+		return
+	}
+	claims, err := s.profileClaims(ctx, envID, user, scopes, forUserInfo)
+	if err != nil {
+		writeOAuthError(w, serverError())
+		return
+	}
+	claims["sub"] = user.ID
+	writeJSONNoStore(w, http.StatusOK, claims)
+}
+
+// writeBearerError is RFC 6750 §3: the error in the challenge and, as
+// every OAuth endpoint here answers, in a JSON body. Descriptions are
+// Gatehouse's own text, never input, so they need no quoting.
+func writeBearerError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+desc+`"`)
+	writeJSONNoStore(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+// bearerToken is the access token of a resource request: the
+// Authorization header, or on POST the access_token form parameter (RFC
+// 6750 §2.1, §2.2), never both. "" when there is none.
+func bearerToken(w http.ResponseWriter, r *http.Request) (string, *oauthError) {
+	var header string
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, v, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return "", nil
+		}
+		header = strings.TrimSpace(v)
+	}
+	var body string
+	if r.Method == http.MethodPost {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+			form, oe := parseForm(w, r)
+			if oe != nil {
+				return "", oe
+			}
+			body = form.Get("access_token")
+		}
+	}
+	if header != "" && body != "" {
+		return "", invalidRequest("Send the access token in one place only.")
+	}
+	return header + body, nil
+}

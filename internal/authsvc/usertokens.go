@@ -1,0 +1,235 @@
+package authsvc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/provision"
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+const (
+	// idTokenTTL is the life of ID tokens, as PingOne issues them.
+	idTokenTTL = time.Hour
+	// maxAccessTokenTTL is the longest accessTokenValiditySeconds a
+	// resource may have (30 days). A code is redeemed before its grant
+	// data is read, so the revocation record of the access token it will
+	// carry is sized for the longest possible life.
+	maxAccessTokenTTL = 30 * 24 * time.Hour
+	// PingOne's defaults for an application's refresh token settings.
+	defaultRefreshTokenDuration        = 2592000 * time.Second  // 30 days
+	defaultRefreshTokenRollingDuration = 15552000 * time.Second // 180 days
+)
+
+// tokenResponse is a successful token response (RFC 6749 §5.1).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+
+	accessJTI       string
+	accessExpiresAt time.Time
+}
+
+// appSettings are an application's OIDC settings (its JSON column).
+func appSettings(app *store.Application) wire.ApplicationData {
+	var d wire.ApplicationData
+	_ = json.Unmarshal(app.Data, &d) // written by the management API; a damaged row falls back to defaults
+	return d
+}
+
+// refreshPolicy is how long an application's refresh tokens live: each
+// token, the whole rotation chain from the sign-on, and how long a rotated
+// token may still be used (for clients that refresh in parallel).
+type refreshPolicy struct {
+	each, family, grace time.Duration
+	// revokeOnReuse revokes the grant when a rotated token comes back
+	// after the grace period (PingOne's
+	// additionalRefreshTokenReplayProtectionEnabled, on by default).
+	revokeOnReuse bool
+}
+
+func refreshPolicyOf(d wire.ApplicationData) refreshPolicy {
+	p := refreshPolicy{each: defaultRefreshTokenDuration, family: defaultRefreshTokenRollingDuration, revokeOnReuse: true}
+	if d.RefreshTokenDuration != nil && *d.RefreshTokenDuration > 0 {
+		p.each = time.Duration(*d.RefreshTokenDuration) * time.Second
+	}
+	if d.RefreshTokenRollingDuration != nil && *d.RefreshTokenRollingDuration > 0 {
+		p.family = time.Duration(*d.RefreshTokenRollingDuration) * time.Second
+	}
+	if d.RefreshTokenRollingGracePeriodDuration != nil && *d.RefreshTokenRollingGracePeriodDuration > 0 {
+		p.grace = time.Duration(*d.RefreshTokenRollingGracePeriodDuration) * time.Second
+	}
+	if d.AdditionalRefreshTokenReplayProtectionEnabled != nil {
+		p.revokeOnReuse = *d.AdditionalRefreshTokenReplayProtectionEnabled
+	}
+	return p
+}
+
+// accessTTL is the life of a grant's access tokens.
+func (g *GrantData) accessTTL() time.Duration {
+	if g.AccessTokenTTL <= 0 {
+		return time.Hour
+	}
+	return min(time.Duration(g.AccessTokenTTL)*time.Second, maxAccessTokenTTL)
+}
+
+// newRefreshToken makes a refresh token: 256 random bits, opaque.
+func newRefreshToken() string { return secrets.Random(32) }
+
+// userMint is one issuance of a user's tokens. Whatever must be stored
+// (the code's redemption, a refresh token) the caller has stored: minting
+// signs and writes nothing.
+type userMint struct {
+	env       *store.Environment
+	app       *store.Application
+	user      *store.User
+	sessionID string // "" when the tokens belong to no live session
+	grant     *GrantData
+	// scope overrides grant.Scope (a narrower refresh); "" keeps it.
+	scope string
+	// accessJTI was recorded by the store with the code or refresh token;
+	// accessExpiresAt likewise.
+	accessJTI       string
+	accessExpiresAt time.Time
+	refreshToken    string // returned as is; "" for none
+	code            string // for c_hash, when an ID token travels with a code (hybrid)
+	// noNonce leaves nonce out (OIDC Core §12.2: refreshed ID tokens).
+	noNonce bool
+	now     time.Time
+}
+
+// mintUserTokens signs the access token and, with openid, the ID token.
+func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenResponse, error) {
+	g := m.grant
+	scope := g.Scope
+	if m.scope != "" {
+		scope = m.scope
+	}
+	scopes := strings.Fields(scope)
+	iat := m.now.Unix()
+	aud := g.Audience
+	if len(aud) == 0 {
+		aud = []string{provision.PingOneAPIAudience}
+	}
+	at := AccessClaims{
+		Issuer: s.Issuer(m.env.ID), Subject: m.user.ID, Audience: aud, ClientID: m.app.ID, Scope: scope,
+		SessionID: m.sessionID, AuthTime: g.AuthTime, ACR: g.ACR, AMR: g.AMR,
+		IssuedAt: iat, ExpiresAt: m.accessExpiresAt.Unix(), ID: m.accessJTI,
+	}
+	if slices.Contains(aud, provision.PingOneAPIAudience) {
+		at.Env, at.Org = m.env.ID, m.env.OrganizationID
+	}
+	access, err := s.Keys.Sign(ctx, m.env.ID, at)
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenResponse{
+		AccessToken: access, TokenType: "Bearer", ExpiresIn: int(m.accessExpiresAt.Sub(m.now).Round(time.Second).Seconds()),
+		Scope: scope, RefreshToken: m.refreshToken, accessJTI: m.accessJTI, accessExpiresAt: m.accessExpiresAt,
+	}
+	if !slices.Contains(scopes, "openid") {
+		return resp, nil
+	}
+	id, err := s.profileClaims(ctx, m.env.ID, m.user, scopes, forIDToken)
+	if err != nil {
+		return nil, err
+	}
+	id["iss"] = s.Issuer(m.env.ID)
+	id["sub"] = m.user.ID
+	id["aud"] = m.app.ID
+	id["iat"] = iat
+	id["exp"] = m.now.Add(idTokenTTL).Unix()
+	if g.AuthTime > 0 {
+		id["auth_time"] = g.AuthTime
+	}
+	id["env"] = m.env.ID
+	id["org"] = m.env.OrganizationID
+	id["at_hash"] = halfHash(access)
+	if g.Nonce != "" && !m.noNonce {
+		id["nonce"] = g.Nonce
+	}
+	if g.ACR != "" {
+		id["acr"] = g.ACR
+	}
+	if len(g.AMR) > 0 {
+		id["amr"] = g.AMR
+	}
+	if m.sessionID != "" {
+		id["sid"] = m.sessionID
+	}
+	if m.code != "" {
+		id["c_hash"] = halfHash(m.code)
+	}
+	if resp.IDToken, err = s.Keys.Sign(ctx, m.env.ID, id); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// halfHash is OIDC's at_hash / c_hash for RS256: the left half of the
+// SHA-256 of the value, base64url.
+func halfHash(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(h[:len(h)/2])
+}
+
+// firstRefreshToken is the record of a grant's first refresh token. The
+// chain may be refreshed until refreshTokenRollingDuration after the
+// sign-on; each token lives refreshTokenDuration, never past the chain.
+func firstRefreshToken(value string, app *store.Application, userID, sessionID, grantID string, g *GrantData,
+	accessJTI string, accessExpiresAt, now time.Time) *store.RefreshToken {
+	p := refreshPolicyOf(appSettings(app))
+	from := now
+	if g.AuthTime > 0 {
+		from = time.Unix(g.AuthTime, 0)
+	}
+	family := from.Add(p.family).UTC().Truncate(time.Millisecond)
+	// What the refresh token remembers: the grant without what belonged to
+	// the authorize request alone.
+	kept := *g
+	kept.RedirectURI, kept.Nonce, kept.CodeChallenge, kept.CodeChallengeMethod = "", "", "", ""
+	return &store.RefreshToken{
+		TokenHash: hashSecret(value), EnvironmentID: app.EnvironmentID, ApplicationID: app.ID, UserID: userID,
+		SessionID: sessionID, GrantID: grantID, Data: kept.marshal(), AccessJTI: accessJTI, AccessExpiresAt: accessExpiresAt,
+		CreatedAt: now, ExpiresAt: minTime(now.Add(p.each), family), FamilyExpiresAt: family,
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// issueUserTokens issues the tokens of a user's grant that no code stands
+// for (the implicit and hybrid responses of resume): a new access token,
+// an ID token when the scope has openid (with c_hash when code is set),
+// and, withRefresh, the grant's first refresh token, stored here.
+func (s *Service) issueUserTokens(ctx context.Context, env *store.Environment, app *store.Application, user *store.User,
+	sessionID string, g *GrantData, withRefresh bool, grantID string, code string) (*tokenResponse, error) {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	m := &userMint{env: env, app: app, user: user, sessionID: sessionID, grant: g, code: code, now: now,
+		accessJTI: uuid.NewString(), accessExpiresAt: now.Add(g.accessTTL())}
+	if withRefresh {
+		m.refreshToken = newRefreshToken()
+		rt := firstRefreshToken(m.refreshToken, app, user.ID, sessionID, grantID, g, m.accessJTI, m.accessExpiresAt, now)
+		if err := s.Store.CreateRefreshToken(ctx, rt); err != nil {
+			return nil, err
+		}
+	}
+	return s.mintUserTokens(ctx, m)
+}

@@ -1,0 +1,460 @@
+// Package flow is PingOne's sign-on flow engine: the statuses a flow goes
+// through, the actions each status allows (chosen by vendor media type),
+// the sign-on policy that drives it, sessions, and the flow JSON clients
+// read.
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// Engine runs flows.
+type Engine struct {
+	Store       store.Store
+	Credentials *credential.Service
+	Notifier    Notifier
+	AuthPath    string // base URL, no trailing slash
+	Cookies     Cookies
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC().Truncate(time.Millisecond)
+	}
+	return store.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.Default()
+}
+
+// StartError is why authorize cannot start a flow: an OAuth error code
+// and description, which authsvc redirects with or writes as JSON.
+type StartError struct {
+	Code        string // login_required, invalid_request, …
+	Description string
+}
+
+func (e *StartError) Error() string { return e.Code + ": " + e.Description }
+
+// Start is what authorize knows when it starts a flow.
+type Start struct {
+	Env     *store.Environment
+	App     *store.Application
+	Request Request
+	// ACRValues are the policy names the client asked for, in order.
+	ACRValues []string
+	// Token is the browser's ST cookie value ("" when it has none).
+	Token string
+}
+
+// Started is a new flow and the ST cookie value to set (the browser's own
+// when it had one: the flow is bound to it).
+type Started struct {
+	Flow  *store.Flow
+	Token string
+}
+
+// supportedActions are the policy action types the engine runs.
+var supportedActions = []string{"LOGIN", "IDENTIFIER_FIRST"}
+
+// Start creates a flow for an authorize request. A live session that
+// satisfies every action of the policy completes the flow at once.
+func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
+	now := e.now()
+	pol, err := e.policy(ctx, in.Env.ID, in.App.ID, in.ACRValues)
+	if err != nil {
+		return nil, err
+	}
+	acts, err := e.Store.ListSignOnPolicyActions(ctx, in.Env.ID, pol.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(acts) == 0 {
+		return nil, &StartError{"invalid_request", fmt.Sprintf("The sign-on policy %s has no actions.", pol.Name)}
+	}
+	st := &state{Request: in.Request, AppName: in.App.Name, PolicyID: pol.ID, PolicyName: pol.Name}
+	for _, a := range acts {
+		if !slices.Contains(supportedActions, a.Type) {
+			return nil, &StartError{"invalid_request", fmt.Sprintf("The sign-on policy %s uses the action type %s, which Gatehouse does not support yet.", pol.Name, a.Type)}
+		}
+		var d wire.SignOnPolicyActionData
+		if err := json.Unmarshal(a.Data, &d); err != nil {
+			return nil, fmt.Errorf("sign-on policy action %s: %w", a.ID, err)
+		}
+		x := action{ID: a.ID, Type: a.Type, Condition: d.Condition, Recovery: d.Recovery == nil || d.Recovery.Enabled}
+		if d.Registration != nil && d.Registration.Enabled {
+			x.Register = true
+			if d.Registration.Population != nil {
+				x.RegisterPopulation = d.Registration.Population.ID
+			}
+		}
+		st.Actions = append(st.Actions, x)
+	}
+	req := &in.Request
+	token := in.Token
+	if token == "" {
+		token = NewToken()
+	}
+	f := &store.Flow{ID: uuid.NewString(), EnvironmentID: in.Env.ID, ApplicationID: in.App.ID, Binding: HashToken(token),
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(FlowIdle)}
+	sess, err := e.liveSession(ctx, in.Env.ID, in.Token, now)
+	if err != nil {
+		return nil, err
+	}
+	if req.Prompt == "login" {
+		st.ForceAuth = true
+	}
+	if sess != nil && req.MaxAge != nil && now.Sub(sess.AuthTime) > time.Duration(*req.MaxAge)*time.Second {
+		st.ForceAuth = true
+	}
+	if st.ForceAuth {
+		sess = nil
+	}
+	f.Status = e.firstStatus(st, sess, now)
+	if f.Status == StatusCompleted {
+		f.UserID, f.SessionID = sess.UserID, sess.ID
+		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
+	} else if req.Prompt == "none" {
+		return nil, &StartError{"login_required", "The user must sign on: there is no session that satisfies the sign-on policy."}
+	}
+	if f.Data, err = json.Marshal(st); err != nil {
+		return nil, err
+	}
+	if err := e.Store.CreateFlow(ctx, f); err != nil {
+		return nil, err
+	}
+	return &Started{Flow: f, Token: token}, nil
+}
+
+// liveSession is the session the browser's token names, if it is live
+// and its user can still sign on.
+func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.Time) (*store.Session, error) {
+	if token == "" {
+		return nil, nil
+	}
+	sess, err := e.Store.GetSessionByToken(ctx, envID, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !sess.ExpiresAt.After(now) {
+		return nil, nil
+	}
+	u, err := e.Store.GetUser(ctx, envID, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.Enabled || accountLocked(u, now) {
+		return nil, nil
+	}
+	return sess, nil
+}
+
+func accountLocked(u *store.User, now time.Time) bool {
+	return u.AccountStatus == "LOCKED" && (u.UnlockAt.IsZero() || u.UnlockAt.After(now))
+}
+
+// policy picks the sign-on policy: the first of acr_values that names a
+// policy assigned to the application, else the application's
+// highest-priority assignment, else the environment's default.
+func (e *Engine) policy(ctx context.Context, envID, appID string, acr []string) (*store.SignOnPolicy, error) {
+	assigned, err := e.Store.ListSignOnPolicyAssignments(ctx, envID, appID)
+	if err != nil {
+		return nil, err
+	}
+	pols, err := e.Store.ListSignOnPolicies(ctx, envID)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*store.SignOnPolicy{}
+	var def *store.SignOnPolicy
+	for i := range pols {
+		byID[pols[i].ID] = &pols[i]
+		if pols[i].Default {
+			def = &pols[i]
+		}
+	}
+	if len(acr) > 0 {
+		// PingOne: acr_values name sign-on policies assigned to the
+		// application; the default policy counts when none is assigned.
+		for _, name := range acr {
+			for _, a := range assigned {
+				if p := byID[a.SignOnPolicyID]; p != nil && p.Name == name {
+					return p, nil
+				}
+			}
+			if len(assigned) == 0 && def != nil && def.Name == name {
+				return def, nil
+			}
+		}
+		return nil, &StartError{"invalid_request", "acr_values names no sign-on policy assigned to the application."}
+	}
+	for _, a := range assigned {
+		if p := byID[a.SignOnPolicyID]; p != nil {
+			return p, nil
+		}
+	}
+	if def == nil {
+		return nil, &StartError{"invalid_request", "The environment has no default sign-on policy."}
+	}
+	return def, nil
+}
+
+// firstStatus runs the policy from st.Step: actions the session satisfies
+// are skipped; the first that is not decides the status.
+func (e *Engine) firstStatus(st *state, sess *store.Session, now time.Time) string {
+	for ; st.Step < len(st.Actions); st.Step++ {
+		a := st.Actions[st.Step]
+		if sess != nil && !mustRun(a.Condition, sess, now) {
+			continue
+		}
+		return initialStatus(a)
+	}
+	return StatusCompleted
+}
+
+func initialStatus(a action) string {
+	if a.Type == "IDENTIFIER_FIRST" {
+		return StatusSignOnRequired
+	}
+	return StatusUsernamePasswordRequired
+}
+
+// mustRun evaluates an action's condition against a session: true when the
+// action must run. Without a condition a session satisfies a sign-on
+// action (single sign-on). Conditions Gatehouse cannot evaluate run the
+// action: asking for a password too often is safe, too rarely is not.
+func mustRun(raw json.RawMessage, sess *store.Session, now time.Time) bool {
+	if len(raw) == 0 || string(raw) == "null" {
+		return false
+	}
+	var c map[string]json.RawMessage
+	if json.Unmarshal(raw, &c) != nil {
+		return true
+	}
+	if v, ok := c["or"]; ok {
+		var subs []json.RawMessage
+		if json.Unmarshal(v, &subs) != nil || len(subs) == 0 {
+			return true
+		}
+		for _, s := range subs {
+			if mustRun(s, sess, now) {
+				return true
+			}
+		}
+		return false
+	}
+	if v, ok := c["and"]; ok {
+		var subs []json.RawMessage
+		if json.Unmarshal(v, &subs) != nil || len(subs) == 0 {
+			return true
+		}
+		for _, s := range subs {
+			if !mustRun(s, sess, now) {
+				return false
+			}
+		}
+		return true
+	}
+	var since struct {
+		SecondsSince string `json:"secondsSince"`
+		Greater      *int64 `json:"greater"`
+	}
+	if json.Unmarshal(raw, &since) != nil || since.Greater == nil {
+		return true
+	}
+	var at time.Time
+	switch since.SecondsSince {
+	case "${session.lastSignOn.withAuthenticator.pwd.at}":
+		if !slices.Contains(sess.AMR, "pwd") {
+			return true
+		}
+		at = sess.AuthTime
+	case "${session.lastSignOn.at}":
+		at = sess.AuthTime
+	default:
+		return true
+	}
+	return now.Sub(at) > time.Duration(*since.Greater)*time.Second
+}
+
+// ErrFlowNotFound answers an unknown or expired flow, as PingOne does.
+var ErrFlowNotFound = wire.NotFound("The flow was not found. It may have expired: flows expire after 15 minutes of inactivity.")
+
+// errBinding answers a flow request from another browser than the one that
+// started the flow.
+var errBinding = &wire.Error{Status: 401, Code: wire.CodeAccessFailed,
+	Message: "The request could not be completed. The flow belongs to another browser session.",
+	Details: []wire.Detail{{Code: wire.DetailInvalidToken, Target: "Cookie",
+		Message: "Send the ST cookie that /as/authorize set when it started this flow."}}}
+
+// Load reads a flow for the request's browser: ErrFlowNotFound when it is
+// unknown or expired, errBinding when another browser started it.
+func (e *Engine) Load(ctx context.Context, envID, flowID, token string) (*store.Flow, error) {
+	if uuid.Validate(flowID) != nil || len(flowID) != 36 {
+		return nil, ErrFlowNotFound
+	}
+	f, err := e.Store.GetFlow(ctx, envID, flowID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrFlowNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !f.ExpiresAt.After(e.now()) {
+		return nil, ErrFlowNotFound
+	}
+	if token == "" || HashToken(token) != f.Binding {
+		return nil, errBinding
+	}
+	return f, nil
+}
+
+// RequestOf returns the authorize request a flow serves, and the policy
+// name (the acr of its tokens) and its sign-on's time and methods.
+func RequestOf(f *store.Flow) (req *Request, acr string, authTime time.Time, amr []string, err error) {
+	var st state
+	if err := json.Unmarshal(f.Data, &st); err != nil {
+		return nil, "", time.Time{}, nil, err
+	}
+	return &st.Request, st.PolicyName, time.Unix(st.AuthTime, 0).UTC(), st.AMR, nil
+}
+
+// FailureOf returns the OAuth error a FAILED flow reports.
+func FailureOf(f *store.Flow) (code, description string) {
+	var st state
+	_ = json.Unmarshal(f.Data, &st)
+	if st.Error == "" {
+		return "access_denied", "The sign-on failed."
+	}
+	return st.Error, st.ErrorDescription
+}
+
+// Finish ends a COMPLETED or FAILED flow once resume has answered: a flow
+// gives one authorization response only.
+func (e *Engine) Finish(ctx context.Context, f *store.Flow) error {
+	err := e.Store.DeleteFlow(ctx, f.EnvironmentID, f.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Another resume got there first: this one must not answer.
+		return ErrFlowNotFound
+	}
+	return err
+}
+
+// allowed lists the actions a flow's status offers, given its policy
+// action's settings.
+func allowed(status string, a *action) []string {
+	switch status {
+	case StatusUsernamePasswordRequired:
+		out := []string{ActionUsernamePasswordCheck}
+		if a != nil && a.Recovery {
+			out = append(out, ActionPasswordForgot)
+		}
+		if a != nil && a.Register {
+			out = append(out, ActionUserRegister)
+		}
+		return append(out, ActionSessionReset)
+	case StatusSignOnRequired:
+		out := []string{ActionUserLookup}
+		if a != nil && a.Recovery {
+			out = append(out, ActionPasswordForgot)
+		}
+		if a != nil && a.Register {
+			out = append(out, ActionUserRegister)
+		}
+		return append(out, ActionSessionReset)
+	case StatusPasswordRequired:
+		out := []string{ActionUsernamePasswordCheck}
+		if a != nil && a.Recovery {
+			out = append(out, ActionPasswordForgot)
+		}
+		return append(out, ActionSessionReset)
+	case StatusMustChangePassword, StatusPasswordExpired:
+		return []string{ActionPasswordReset, ActionSessionReset}
+	case StatusRecoveryCodeRequired:
+		return []string{ActionPasswordRecover, ActionPasswordSendRecoveryCode, ActionSessionReset}
+	case StatusVerificationCodeRequired:
+		return []string{ActionUserVerify, ActionUserSendVerificationCode, ActionSessionReset}
+	}
+	return nil
+}
+
+// phantom is the failure count of an unknown username, made when new; the
+// least recently used one makes room when the flow keeps maxPhantoms.
+func (st *state) phantom(key string, now time.Time) *phantom {
+	if p := st.Phantoms[key]; p != nil {
+		p.LastAt = now.UnixMilli()
+		return p
+	}
+	if st.Phantoms == nil {
+		st.Phantoms = map[string]*phantom{}
+	}
+	for len(st.Phantoms) >= maxPhantoms {
+		oldest := ""
+		for k, p := range st.Phantoms {
+			if oldest == "" || p.LastAt < st.Phantoms[oldest].LastAt {
+				oldest = k
+			}
+		}
+		delete(st.Phantoms, oldest)
+	}
+	p := &phantom{LastAt: now.UnixMilli()}
+	st.Phantoms[key] = p
+	return p
+}
+
+func (st *state) action() *action {
+	if st.Step < len(st.Actions) {
+		return &st.Actions[st.Step]
+	}
+	return nil
+}
+
+func decodeState(f *store.Flow) (*state, error) {
+	var st state
+	if err := json.Unmarshal(f.Data, &st); err != nil {
+		return nil, fmt.Errorf("flow %s: %w", f.ID, err)
+	}
+	return &st, nil
+}
+
+// actionFor maps a Content-Type to an action name ("" when it names none).
+// PingOne documents password.sendRecoveryCode both with and without +json.
+func actionFor(mediaType string) string {
+	mt := strings.ToLower(mediaType)
+	const prefix = "application/vnd.pingidentity."
+	if !strings.HasPrefix(mt, prefix) {
+		return ""
+	}
+	name := strings.TrimSuffix(strings.TrimPrefix(mt, prefix), "+json")
+	for _, a := range allActions {
+		if strings.ToLower(a) == name {
+			return a
+		}
+	}
+	return ""
+}

@@ -1,0 +1,113 @@
+package flow
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// PingOne's session cookies. ST is the session token; ST-NO-SS carries the
+// same value without SameSite for browsers that mishandle SameSite=None.
+const (
+	CookieST     = "ST"
+	CookieSTNoSS = "ST-NO-SS"
+	// SessionLifetime is the cookie's Max-Age and the session's life, as
+	// PingOne sets them (30 days).
+	SessionLifetime = 30 * 24 * time.Hour
+)
+
+// Cookies sets and reads the ST cookies of one deployment.
+type Cookies struct {
+	// Secure marks cookies Secure; true when the base URL is https.
+	Secure bool
+}
+
+// Token is the ST cookie value the request carries ("" when none). A
+// value that is not one Gatehouse could have issued is ignored.
+func (c Cookies) Token(r *http.Request) string {
+	for _, name := range []string{CookieST, CookieSTNoSS} {
+		if ck, err := r.Cookie(name); err == nil && validToken(ck.Value) {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func validToken(v string) bool {
+	if len(v) != 43 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewToken makes a session token: 256 random bits, base64url.
+func NewToken() string { return secrets.Random(32) }
+
+// HashToken is what the store keeps of a token.
+func HashToken(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(h[:])
+}
+
+// Set writes both cookies, scoped to the environment's paths.
+func (c Cookies) Set(w http.ResponseWriter, envID, token string) {
+	c.write(w, envID, token, int(SessionLifetime.Seconds()))
+}
+
+// Clear expires both cookies.
+func (c Cookies) Clear(w http.ResponseWriter, envID string) { c.write(w, envID, "", -1) }
+
+func (c Cookies) write(w http.ResponseWriter, envID, value string, maxAge int) {
+	st := &http.Cookie{Name: CookieST, Value: value, Path: "/" + envID, MaxAge: maxAge, HttpOnly: true, Secure: c.Secure}
+	if maxAge > 0 {
+		st.Expires = time.Now().Add(time.Duration(maxAge) * time.Second).UTC()
+	}
+	noSS := *st
+	noSS.Name = CookieSTNoSS
+	// SameSite=None is only honoured (and only allowed) with Secure; over
+	// plain http, Lax keeps the sign-on working within one site.
+	if c.Secure {
+		st.SameSite = http.SameSiteNoneMode
+	} else {
+		st.SameSite = http.SameSiteLaxMode
+	}
+	http.SetCookie(w, st)
+	http.SetCookie(w, &noSS)
+}
+
+// CurrentSession is the live session the request's ST cookie names, or
+// nil. An expired session is not live.
+func CurrentSession(ctx context.Context, st store.Store, c Cookies, r *http.Request, envID string, now time.Time) (*store.Session, error) {
+	tok := c.Token(r)
+	if tok == "" {
+		return nil, nil
+	}
+	sess, err := st.GetSessionByToken(ctx, envID, HashToken(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !sess.ExpiresAt.After(now) {
+		return nil, nil
+	}
+	return sess, nil
+}
+
+// NewSessionID is a session's public id (session.id, the sid claim).
+func NewSessionID() string { return uuid.NewString() }

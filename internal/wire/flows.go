@@ -1,0 +1,60 @@
+package wire
+
+import "encoding/json"
+
+// Flows of the auth service, as PingOne's flow API shapes them. Members
+// are in the order PingOne prints them (the seed's resume response).
+
+type FlowUserName struct {
+	Given  string `json:"given,omitempty"`
+	Family string `json:"family,omitempty"`
+}
+
+// FlowUser is the flow's user. Before the user has authenticated only the
+// username typed is shown, so that a flow never tells whether it exists.
+type FlowUser struct {
+	ID       string        `json:"id,omitempty"`
+	Username string        `json:"username"`
+	Name     *FlowUserName `json:"name,omitempty"`
+}
+
+type FlowApplication struct {
+	Name string `json:"name"`
+	Icon *Icon  `json:"icon,omitempty"`
+}
+
+// SocialProvider is an external identity provider a flow offers.
+type SocialProvider struct {
+	ID    string `json:"id"`
+	Type  string `json:"type"`
+	Name  string `json:"name"`
+	Links Links  `json:"_links"`
+}
+
+type FlowEmbedded struct {
+	User            *FlowUser        `json:"user,omitempty"`
+	Application     *FlowApplication `json:"application,omitempty"`
+	PasswordPolicy  json.RawMessage  `json:"passwordPolicy,omitempty"`
+	SocialProviders []SocialProvider `json:"socialProviders,omitempty"`
+	// IdentityProvider is the provider of EXTERNAL_AUTHENTICATION_REQUIRED.
+	IdentityProvider json.RawMessage `json:"identityProvider,omitempty"`
+}
+
+// AuthorizeResponse is what resume returns to a pi.flow client.
+type AuthorizeResponse struct {
+	Code  string `json:"code,omitempty"`
+	State string `json:"state,omitempty"`
+}
+
+type Flow struct {
+	Links             Links              `json:"_links"`
+	Embedded          *FlowEmbedded      `json:"_embedded,omitempty"`
+	ID                string             `json:"id"`
+	Environment       Ref                `json:"environment"`
+	Session           *Ref               `json:"session,omitempty"`
+	ResumeURL         string             `json:"resumeUrl"`
+	Status            string             `json:"status"`
+	CreatedAt         Time               `json:"createdAt"`
+	ExpiresAt         Time               `json:"expiresAt"`
+	AuthorizeResponse *AuthorizeResponse `json:"authorizeResponse,omitempty"`
+}
