@@ -62,6 +62,8 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.userRoutes(mux)
 	a.applicationRoutes(mux)
 	a.configRoutes(mux)
+	a.identityProviderRoutes(mux)
+	a.linkedAccountRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

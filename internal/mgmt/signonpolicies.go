@@ -28,11 +28,11 @@ import (
 // action as its own resource and silently renumbered neighbours would read
 // as drift. Actions list in priority order.
 //
-// Identity providers, agreements and device authentication policies are
-// not modelled yet: the ids an action names for them (socialProviders,
-// discoveryRules, identityProvider, agreement, deviceAuthenticationPolicy)
-// are required where PingOne requires them but not checked to exist.
-// Registration populations are checked.
+// The identity providers an action names (socialProviders, discoveryRules,
+// identityProvider) and registration populations must exist in the
+// environment. Agreements and device authentication policies are not
+// modelled yet: their ids are required where PingOne requires them but not
+// checked to exist.
 
 const maxActionsPerPolicy = 20 // PingOne's limit
 
@@ -295,6 +295,19 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 	var d wire.SignOnPolicyActionData
 	d.Condition = rawObject(&details, "condition", req.Condition)
 
+	// provider checks that an id names a provider of the environment; in
+	// the action's transaction this also holds off the provider's delete.
+	provider := func(target string, ref *wire.Ref) error {
+		if ref == nil {
+			return nil
+		}
+		ok, err := providerExists(ctx, st, envID, ref.ID)
+		if err == nil && !ok {
+			details = append(details, wire.InvalidValue(target+".id", "The identity provider does not exist in this environment."))
+		}
+		return err
+	}
+
 	registration := func() error {
 		reg := req.Registration
 		if reg == nil {
@@ -343,7 +356,11 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 			return d, nil, err
 		}
 		for i, sp := range req.SocialProviders {
-			if ref := refID(&details, "socialProviders["+itoa(i)+"]", &sp, true); ref != nil {
+			t := "socialProviders[" + itoa(i) + "]"
+			if ref := refID(&details, t, &sp, true); ref != nil {
+				if err := provider(t, ref); err != nil {
+					return d, nil, err
+				}
 				d.SocialProviders = append(d.SocialProviders, *ref)
 			}
 		}
@@ -364,6 +381,9 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 					out.Condition.Value = *rule.Condition.Value
 				}
 				if ref := refID(&details, t+".identityProvider", rule.IdentityProvider, true); ref != nil {
+					if err := provider(t+".identityProvider", ref); err != nil {
+						return d, nil, err
+					}
 					out.IdentityProvider = *ref
 				}
 				d.DiscoveryRules = append(d.DiscoveryRules, out)
@@ -371,6 +391,9 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 		}
 	case "IDENTITY_PROVIDER":
 		d.IdentityProvider = refID(&details, "identityProvider", req.IdentityProvider, true)
+		if err := provider("identityProvider", d.IdentityProvider); err != nil {
+			return d, nil, err
+		}
 		d.AcrValues = str(req.AcrValues)
 		d.PassUserContext = req.PassUserContext
 		if err := registration(); err != nil {

@@ -46,7 +46,7 @@ func testSignOnPolicyLifecycle(t *testing.T, c cfgAPI) {
 	}
 	acts := "/signOnPolicies/" + id + "/actions"
 	pop := c.list(t, "/populations", "populations")[0]["id"].(string)
-	idp := uuid.NewString() // identity providers are not modelled yet: any id is taken
+	idp := newIDP(t, c.s, c.env, "Upstream")
 
 	// The IDENTITY_PROVIDER example, placeholders filled; its condition
 	// comes back exactly as sent.

@@ -346,3 +346,49 @@ type RefreshToken struct {
 	ExpiresAt       time.Time
 	FamilyExpiresAt time.Time
 }
+
+// IdentityProvider is an external identity provider of an environment.
+// Type discriminates it (OPENID_CONNECT today; SAML and the social types
+// later); the type's fields ride in Data as PingOne names them. The client
+// secret is sealed with the master key ("idp:"+ID as associated data):
+// the server must present it to the provider.
+type IdentityProvider struct {
+	ID                 string
+	EnvironmentID      string
+	Name               string
+	Type               string
+	Enabled            bool
+	ClientSecretSealed []byte
+	Data               json.RawMessage
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// IdentityProviderAttribute maps a user attribute (Name, e.g. "username"
+// or "name.given") to an expression over the provider's claims (Value,
+// e.g. "${providerAttributes.sub}"). Update is EMPTY_ONLY or ALWAYS;
+// MappingType CORE (made with the provider, cannot go) or CUSTOM.
+type IdentityProviderAttribute struct {
+	ID                 string
+	EnvironmentID      string
+	IdentityProviderID string
+	Name               string
+	Value              string
+	Update             string
+	MappingType        string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// LinkedAccount ties a user to an identity at an external provider: the
+// provider and the subject (ExternalID) it knows the user by. A provider's
+// subject links to one user of the environment at most.
+type LinkedAccount struct {
+	ID                 string
+	EnvironmentID      string
+	UserID             string
+	IdentityProviderID string
+	ExternalID         string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}

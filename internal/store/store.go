@@ -51,6 +51,7 @@ type Page struct {
 // an environment's data takes the environment id and filters by it.
 type Store interface {
 	AuthStore
+	FederationStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -271,4 +272,40 @@ type AuthStore interface {
 	// sessions, codes, refresh tokens, revocations, once-keys) and returns
 	// how many went.
 	PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
+// FederationStore holds external identity providers, their attribute
+// mappings and the accounts linked to them.
+type FederationStore interface {
+	// CreateIdentityProvider fails with a UniqueError on name when the
+	// environment already has a provider of that name (any case).
+	CreateIdentityProvider(ctx context.Context, p *IdentityProvider) error
+	// GetIdentityProvider, inside Tx, locks the row for the rest of the
+	// transaction.
+	GetIdentityProvider(ctx context.Context, envID, id string) (*IdentityProvider, error)
+	// ListIdentityProviders returns the environment's providers by id.
+	ListIdentityProviders(ctx context.Context, envID string) ([]IdentityProvider, error)
+	UpdateIdentityProvider(ctx context.Context, p *IdentityProvider) error
+	// DeleteIdentityProvider removes the provider with its mappings and
+	// linked accounts.
+	DeleteIdentityProvider(ctx context.Context, envID, id string) error
+
+	// CreateIdentityProviderAttribute fails with a UniqueError on name
+	// when the provider already maps that user attribute.
+	CreateIdentityProviderAttribute(ctx context.Context, a *IdentityProviderAttribute) error
+	GetIdentityProviderAttribute(ctx context.Context, envID, idpID, id string) (*IdentityProviderAttribute, error)
+	// ListIdentityProviderAttributes returns the provider's mappings by name.
+	ListIdentityProviderAttributes(ctx context.Context, envID, idpID string) ([]IdentityProviderAttribute, error)
+	UpdateIdentityProviderAttribute(ctx context.Context, a *IdentityProviderAttribute) error
+	DeleteIdentityProviderAttribute(ctx context.Context, envID, idpID, id string) error
+
+	// CreateLinkedAccount fails with a UniqueError on externalId when the
+	// provider's subject is already linked in the environment.
+	CreateLinkedAccount(ctx context.Context, l *LinkedAccount) error
+	GetLinkedAccount(ctx context.Context, envID, userID, id string) (*LinkedAccount, error)
+	// ListLinkedAccounts returns the user's links by id.
+	ListLinkedAccounts(ctx context.Context, envID, userID string) ([]LinkedAccount, error)
+	DeleteLinkedAccount(ctx context.Context, envID, userID, id string) error
+	// FindLinkedAccount finds the link of a provider's subject.
+	FindLinkedAccount(ctx context.Context, envID, idpID, externalID string) (*LinkedAccount, error)
 }

@@ -28,7 +28,7 @@ type SocialProvider struct {
 	ID    string `json:"id"`
 	Type  string `json:"type"`
 	Name  string `json:"name"`
-	Links Links  `json:"_links"`
+	Links Links  `json:"_links,omitempty"`
 }
 
 type FlowEmbedded struct {
@@ -36,8 +36,9 @@ type FlowEmbedded struct {
 	Application     *FlowApplication `json:"application,omitempty"`
 	PasswordPolicy  json.RawMessage  `json:"passwordPolicy,omitempty"`
 	SocialProviders []SocialProvider `json:"socialProviders,omitempty"`
-	// IdentityProvider is the provider of EXTERNAL_AUTHENTICATION_REQUIRED.
-	IdentityProvider json.RawMessage `json:"identityProvider,omitempty"`
+	// IdentityProvider is the provider of EXTERNAL_AUTHENTICATION_REQUIRED
+	// (with its authenticate link) and of ACCOUNT_LINKING_REQUIRED.
+	IdentityProvider *SocialProvider `json:"identityProvider,omitempty"`
 }
 
 // AuthorizeResponse is what resume returns to a pi.flow client.
@@ -57,4 +58,12 @@ type Flow struct {
 	CreatedAt         Time               `json:"createdAt"`
 	ExpiresAt         Time               `json:"expiresAt"`
 	AuthorizeResponse *AuthorizeResponse `json:"authorizeResponse,omitempty"`
+	// Error says why a FAILED flow failed (a Gatehouse addition: PingOne
+	// documents no body for it, and the sign-on page must say something).
+	Error *FlowError `json:"error,omitempty"`
+}
+
+type FlowError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }

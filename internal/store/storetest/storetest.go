@@ -73,6 +73,7 @@ var suite = []struct {
 	{"Auth", testAuthSuite},
 	{"AuthPurge", testAuthPurge},
 	{"AuthEnvironmentDelete", testAuthEnvironmentDelete},
+	{"Federation", testFederationSuite},
 }
 
 func testPing(t *testing.T, s store.Store) {

@@ -1,0 +1,295 @@
+package mgmt
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/roles"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// A user's linked accounts: the identities external providers know the
+// user by. The sign-on flow makes them when a user links an external
+// identity; administrators read, make and remove them here, with the
+// user permissions (population-scoped roles reach their populations'
+// users only).
+
+const ctAccountLink = "application/vnd.pingidentity.account.link+json"
+
+func (a *API) linkedAccountRoutes(mux *http.ServeMux) {
+	base := "/v1/environments/{envID}/users/{userID}/linkedAccounts"
+	mux.Handle("GET "+base, a.handle(a.listLinkedAccounts))
+	mux.Handle("POST "+base, a.handle(a.createLinkedAccount))
+	mux.Handle("GET "+base+"/{linkID}", a.handle(a.getLinkedAccount))
+	mux.Handle("DELETE "+base+"/{linkID}", a.handle(a.deleteLinkedAccount))
+}
+
+func (a *API) renderLinkedAccount(l *store.LinkedAccount) wire.LinkedAccount {
+	envHref := a.APIPath + "/environments/" + l.EnvironmentID
+	user := a.userHref(l.EnvironmentID, l.UserID)
+	return wire.LinkedAccount{
+		Links: wire.Links{"self": {Href: user + "/linkedAccounts/" + l.ID}, "environment": {Href: envHref}, "user": {Href: user}},
+		ID:    l.ID, Environment: wire.Ref{ID: l.EnvironmentID}, User: wire.Ref{ID: l.UserID},
+		IdentityProvider: wire.Ref{ID: l.IdentityProviderID}, ExternalID: l.ExternalID,
+		CreatedAt: wire.Time(l.CreatedAt), UpdatedAt: wire.Time(l.UpdatedAt),
+	}
+}
+
+func (a *API) listLinkedAccounts(w http.ResponseWriter, r *http.Request) error {
+	env, _, err := a.userScope(r, roles.ReadUser)
+	if err != nil {
+		return err
+	}
+	userID := r.PathValue("userID")
+	if _, err := a.Store.GetUser(r.Context(), env.ID, userID); err != nil {
+		return err
+	}
+	links, err := a.Store.ListLinkedAccounts(r.Context(), env.ID, userID)
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, wholeList(a.userHref(env.ID, userID)+"/linkedAccounts", "linkedAccounts", renderAll(links, a.renderLinkedAccount)))
+	return nil
+}
+
+func (a *API) getLinkedAccount(w http.ResponseWriter, r *http.Request) error {
+	env, _, err := a.userScope(r, roles.ReadUser)
+	if err != nil {
+		return err
+	}
+	l, err := a.Store.GetLinkedAccount(r.Context(), env.ID, r.PathValue("userID"), r.PathValue("linkID"))
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderLinkedAccount(l))
+	return nil
+}
+
+func (a *API) deleteLinkedAccount(w http.ResponseWriter, r *http.Request) error {
+	env, _, err := a.userScope(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.DeleteLinkedAccount(r.Context(), env.ID, r.PathValue("userID"), r.PathValue("linkID")); err != nil {
+		return err
+	}
+	wire.NoContent(w)
+	return nil
+}
+
+// linkAttribute is a validated attribute of a link request.
+type linkAttribute struct {
+	name, value, update string
+}
+
+// validateLink checks a link body: the provider and the external id, and
+// the user attributes it writes.
+func validateLink(req *wire.LinkedAccountRequest) (idpID, externalID string, attrs []linkAttribute, err error) {
+	var v appValidator
+	if req.IdentityProvider == nil || req.IdentityProvider.ID == nil || strings.TrimSpace(*req.IdentityProvider.ID) == "" {
+		v.add(wire.Required("identityProvider.id"))
+	} else {
+		idpID = strings.TrimSpace(*req.IdentityProvider.ID)
+	}
+	switch {
+	case req.ExternalID == nil || *req.ExternalID == "":
+		v.add(wire.Required("externalId"))
+	case len(*req.ExternalID) > maxAttribute:
+		v.add(sizeLimit("externalId", maxAttribute))
+	case hasControl(*req.ExternalID):
+		v.add(wire.InvalidValue("externalId", "The value must not contain control characters."))
+	default:
+		externalID = *req.ExternalID
+	}
+	keys := make([]string, 0, len(req.Attributes))
+	for k := range req.Attributes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		t := "attributes." + k
+		in := req.Attributes[k]
+		name := userAttributeName(&v, t, &k)
+		update := v.enum(t+".update", in.Update, mappingUpdates, true)
+		value := ""
+		if in.Value == nil {
+			v.add(wire.Required(t + ".value"))
+		} else {
+			value = *in.Value
+			checkUserValue(&v, t+".value", name, value)
+		}
+		if name != "" {
+			attrs = append(attrs, linkAttribute{name: name, value: value, update: update})
+		}
+	}
+	if len(v.details) > 0 {
+		return "", "", nil, wire.InvalidData(v.details...)
+	}
+	return idpID, externalID, attrs, nil
+}
+
+// checkUserValue applies the user resource's rules to a value a link
+// writes to the user attribute name.
+func checkUserValue(v *appValidator, target, name, value string) {
+	max := maxAttribute
+	switch name {
+	case "username":
+		max = maxUsername
+		if strings.TrimSpace(value) == "" {
+			v.add(wire.Required(target))
+			return
+		}
+	case "photo.href":
+		max = maxHref
+	}
+	switch {
+	case utf8.RuneCountInString(value) > max:
+		v.add(sizeLimit(target, int64(max)))
+	case hasControl(value):
+		v.add(wire.InvalidValue(target, "The value must not contain control characters."))
+	case name == "email" && value != "" && !emailRE.MatchString(value):
+		v.add(wire.InvalidValue(target, "The value must be an email address."))
+	case name == "timezone" && value != "" && !validTimezone(value):
+		v.add(wire.InvalidValue(target, "The value must be an IANA time zone such as America/Los_Angeles."))
+	}
+}
+
+// userField returns the user's value of a writable attribute; set writes
+// it. Profile attributes live in the user's JSON column.
+func userField(u *store.User, d *wire.UserData, name string, set *string) string {
+	var p *string
+	switch name {
+	case "username":
+		p = &u.Username
+	case "email":
+		p = &u.Email
+	case "name.given":
+		p = &u.GivenName
+	case "name.family":
+		p = &u.FamilyName
+	case "externalId":
+		p = &u.ExternalID
+	case "nickname":
+		p = &d.Nickname
+	case "title":
+		p = &d.Title
+	case "preferredLanguage":
+		p = &d.PreferredLanguage
+	case "locale":
+		p = &d.Locale
+	case "timezone":
+		p = &d.Timezone
+	case "mobilePhone":
+		p = &d.MobilePhone
+	case "primaryPhone":
+		p = &d.PrimaryPhone
+	case "photo.href":
+		if d.Photo == nil {
+			if set == nil {
+				return ""
+			}
+			d.Photo = &wire.UserPhoto{}
+		}
+		p = &d.Photo.Href
+	default: // name.middle, name.formatted, name.honorificPrefix, name.honorificSuffix
+		if d.Name == nil {
+			if set == nil {
+				return ""
+			}
+			d.Name = &wire.UserName{}
+		}
+		switch name {
+		case "name.middle":
+			p = &d.Name.Middle
+		case "name.formatted":
+			p = &d.Name.Formatted
+		case "name.honorificPrefix":
+			p = &d.Name.HonorificPrefix
+		default:
+			p = &d.Name.HonorificSuffix
+		}
+	}
+	if set != nil {
+		*p = *set
+	}
+	return *p
+}
+
+// linkUser writes a link's attributes to the user: ALWAYS ones that
+// differ, EMPTY_ONLY ones the user has no value for. It reports whether
+// anything changed.
+func linkUser(u *store.User, attrs []linkAttribute) bool {
+	var d wire.UserData
+	_ = json.Unmarshal(u.Data, &d)
+	changed := false
+	for _, at := range attrs {
+		cur := userField(u, &d, at.name, nil)
+		if cur == at.value || (at.update == "EMPTY_ONLY" && cur != "") {
+			continue
+		}
+		userField(u, &d, at.name, &at.value)
+		changed = true
+	}
+	if changed {
+		u.Data = mustJSON(d)
+	}
+	return changed
+}
+
+// createLinkedAccount links an identity at a provider of the environment
+// to the user, writing the body's attributes to the user in the same
+// transaction. A provider's identity links to one user at most.
+func (a *API) createLinkedAccount(w http.ResponseWriter, r *http.Request) error {
+	env, _, err := a.userScope(r, roles.WriteUser)
+	if err != nil {
+		return err
+	}
+	var req wire.LinkedAccountRequest
+	if err := decode(r, &req, ctAccountLink); err != nil {
+		return err
+	}
+	idpID, externalID, attrs, err := validateLink(&req)
+	if err != nil {
+		return err
+	}
+	now := store.Now()
+	l := &store.LinkedAccount{ID: uuid.NewString(), EnvironmentID: env.ID, UserID: r.PathValue("userID"), IdentityProviderID: idpID,
+		ExternalID: externalID, CreatedAt: now, UpdatedAt: now}
+	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		ok, err := providerExists(r.Context(), tx, env.ID, idpID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return wire.InvalidData(wire.InvalidValue("identityProvider.id", "The identity provider does not exist in this environment."))
+		}
+		u, err := tx.GetUser(r.Context(), env.ID, l.UserID)
+		if err != nil {
+			return err
+		}
+		if linkUser(u, attrs) {
+			u.UpdatedAt = now
+			if err := tx.UpdateUser(r.Context(), u); err != nil {
+				var ue *store.UniqueError
+				if errors.As(err, &ue) {
+					return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: "attributes." + ue.Field,
+						Message: "Another user of the environment has this " + ue.Field + "."})
+				}
+				return err
+			}
+		}
+		return tx.CreateLinkedAccount(r.Context(), l)
+	})
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusCreated, a.renderLinkedAccount(l))
+	return nil
+}
