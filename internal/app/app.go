@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
@@ -45,6 +46,9 @@ type Config struct {
 	// Notifier sends recovery and verification codes; nil logs them (see
 	// SMTPConfig for mail).
 	Notifier flow.Notifier
+	// FederationTimeout bounds each call to an external identity provider
+	// (default 10 s).
+	FederationTimeout time.Duration
 }
 
 // Server is an assembled Gatehouse.
@@ -103,6 +107,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	cookies := flow.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
 	flows := &flow.Engine{Store: st, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
 	auth.Flows, auth.Cookies = flows, cookies
+	fed := &federation.Service{Store: st, Sealer: sealer, Flows: flows, Cookies: cookies, AuthPath: cfg.BaseURL,
+		Timeout: cfg.FederationTimeout, Log: cfg.Logger}
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Auth: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds}
 
 	reg := prometheus.NewRegistry()
@@ -126,6 +132,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	auth.Routes(mux)
 	flows.Routes(mux)
+	fed.Routes(mux)
 	api.Routes(mux)
 
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg, log: cfg.Logger}, nil

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/oauth2/clientcredentials"
@@ -47,6 +48,8 @@ type Options struct {
 	DSN       string // default: a fresh SQLite file
 	MasterKey []byte // default: random
 	Dir       string // where the bootstrap file goes; default t.TempDir()
+	// FederationTimeout bounds calls to external identity providers.
+	FederationTimeout time.Duration
 }
 
 // Start runs a server until the test ends.
@@ -71,6 +74,7 @@ func Start(t testing.TB, o Options) *Server {
 	srv, err := app.New(context.Background(), app.Config{
 		Listen: ln.Addr().String(), DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
 		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
+		FederationTimeout: o.FederationTimeout,
 	})
 	if err != nil {
 		ln.Close()

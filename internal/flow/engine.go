@@ -74,7 +74,7 @@ type Started struct {
 }
 
 // supportedActions are the policy action types the engine runs.
-var supportedActions = []string{"LOGIN", "IDENTIFIER_FIRST"}
+var supportedActions = []string{"LOGIN", "IDENTIFIER_FIRST", "IDENTITY_PROVIDER"}
 
 // Start creates a flow for an authorize request. A live session that
 // satisfies every action of the policy completes the flow at once.
@@ -101,6 +101,12 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 			return nil, fmt.Errorf("sign-on policy action %s: %w", a.ID, err)
 		}
 		x := action{ID: a.ID, Type: a.Type, Condition: d.Condition, Recovery: d.Recovery == nil || d.Recovery.Enabled}
+		for _, sp := range d.SocialProviders {
+			x.SocialProviders = append(x.SocialProviders, sp.ID)
+		}
+		if d.IdentityProvider != nil {
+			x.IdentityProvider, x.ACRValues = d.IdentityProvider.ID, d.AcrValues
+		}
 		if d.Registration != nil && d.Registration.Enabled {
 			x.Register = true
 			if d.Registration.Population != nil {
@@ -238,8 +244,11 @@ func (e *Engine) firstStatus(st *state, sess *store.Session, now time.Time) stri
 }
 
 func initialStatus(a action) string {
-	if a.Type == "IDENTIFIER_FIRST" {
+	switch a.Type {
+	case "IDENTIFIER_FIRST":
 		return StatusSignOnRequired
+	case "IDENTITY_PROVIDER":
+		return StatusExternalAuthRequired
 	}
 	return StatusUsernamePasswordRequired
 }
@@ -399,6 +408,10 @@ func allowed(status string, a *action) []string {
 		return []string{ActionPasswordRecover, ActionPasswordSendRecoveryCode, ActionSessionReset}
 	case StatusVerificationCodeRequired:
 		return []string{ActionUserVerify, ActionUserSendVerificationCode, ActionSessionReset}
+	case StatusAccountLinkingRequired:
+		return []string{ActionUsernamePasswordCheck, ActionSessionReset}
+	case StatusExternalAuthRequired:
+		return []string{ActionSessionReset}
 	}
 	return nil
 }

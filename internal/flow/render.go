@@ -78,6 +78,12 @@ func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeRe
 	case st.Username != "":
 		out.Embedded.User = &wire.FlowUser{Username: st.Username}
 	}
+	if err := e.renderProviders(ctx, f, st, out.Embedded); err != nil {
+		return nil, err
+	}
+	if f.Status == StatusFailed {
+		out.Error = &wire.FlowError{Code: st.Error, Message: st.ErrorDescription}
+	}
 	if needsPolicy(f.Status, st.action()) {
 		popID := ""
 		if u != nil {
@@ -92,6 +98,56 @@ func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeRe
 		}
 	}
 	return out, nil
+}
+
+// AuthenticateURL is where a browser starts a sign-on at a provider.
+func (e *Engine) AuthenticateURL(envID, providerID, flowID string) string {
+	return e.AuthPath + "/" + envID + "/rp/authenticate?" + url.Values{"providerId": {providerID}, "flowId": {flowID}}.Encode()
+}
+
+// renderProviders embeds the identity providers the status offers: the
+// action's socialProviders, the IDENTITY_PROVIDER action's provider, or
+// the provider whose account is being linked. Disabled or deleted
+// providers are left out.
+func (e *Engine) renderProviders(ctx context.Context, f *store.Flow, st *state, emb *wire.FlowEmbedded) error {
+	a := st.action()
+	var ids []string
+	single := ""
+	switch {
+	case f.Status == StatusAccountLinkingRequired && st.Pending != nil:
+		single = st.Pending.ProviderID
+	case f.Status == StatusExternalAuthRequired && a != nil:
+		single = a.IdentityProvider
+	case a != nil && (f.Status == StatusUsernamePasswordRequired || f.Status == StatusSignOnRequired || f.Status == StatusPasswordRequired):
+		ids = a.SocialProviders
+	}
+	if single != "" {
+		ids = []string{single}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	all, err := e.Store.ListIdentityProviders(ctx, f.EnvironmentID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		for _, p := range all {
+			if p.ID != id || !p.Enabled {
+				continue
+			}
+			sp := wire.SocialProvider{ID: p.ID, Type: p.Type, Name: p.Name}
+			if f.Status != StatusAccountLinkingRequired {
+				sp.Links = wire.Links{"authenticate": {Href: e.AuthenticateURL(f.EnvironmentID, p.ID, f.ID)}}
+			}
+			if single != "" {
+				emb.IdentityProvider = &sp
+			} else {
+				emb.SocialProviders = append(emb.SocialProviders, sp)
+			}
+		}
+	}
+	return nil
 }
 
 // needsPolicy: the statuses where the user types a new password show the

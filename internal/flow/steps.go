@@ -336,15 +336,37 @@ func (s *step) passwordAccepted(ctx context.Context, a *credential.Account) erro
 		s.f.Status = StatusVerificationCodeRequired
 		return s.save(ctx, s.e.Store)
 	}
-	return s.complete(ctx, u, "pwd")
+	if s.st.Pending != nil {
+		// ACCOUNT_LINKING_REQUIRED: the password proved the local account;
+		// the external identity is linked to it as the sign-on completes.
+		p := *s.st.Pending
+		return s.complete(ctx, u, []string{"pwd", "fed"}, func(tx store.Store) error {
+			if err := tx.CreateLinkedAccount(ctx, &store.LinkedAccount{ID: uuid.NewString(), EnvironmentID: u.EnvironmentID, UserID: u.ID,
+				IdentityProviderID: p.ProviderID, ExternalID: p.Subject, CreatedAt: s.now, UpdatedAt: s.now}); err != nil {
+				var ue *store.UniqueError
+				if errors.As(err, &ue) {
+					return wire.RequestFailed("The external account was linked to a user while this sign-on ran: sign on again.")
+				}
+				return err
+			}
+			return applyAttributes(ctx, tx, u.EnvironmentID, u.ID, p.Attributes, s.now)
+		})
+	}
+	return s.complete(ctx, u, []string{"pwd"}, nil)
 }
 
 // complete signs the user on: the browser's session is renewed for this
 // user (or replaced when it was another user's), its token rotates, and the
 // flow moves past the actions the new sign-on satisfies.
-func (s *step) complete(ctx context.Context, u *store.User, method string) error {
+// also, when set, runs in the same transaction.
+func (s *step) complete(ctx context.Context, u *store.User, methods []string, also func(tx store.Store) error) error {
 	token := NewToken()
 	err := s.e.Store.Tx(ctx, func(tx store.Store) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
 		sess, err := tx.GetSessionByToken(ctx, s.f.EnvironmentID, s.f.Binding)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -364,8 +386,10 @@ func (s *step) complete(ctx context.Context, u *store.User, method string) error
 			sess = &store.Session{ID: NewSessionID(), EnvironmentID: s.f.EnvironmentID, UserID: u.ID, CreatedAt: s.now, Data: []byte("{}")}
 		}
 		sess.TokenHash, sess.AuthTime, sess.LastUsedAt, sess.ExpiresAt = HashToken(token), s.now, s.now, s.now.Add(SessionLifetime)
-		if !containsStr(sess.AMR, method) {
-			sess.AMR = append(sess.AMR, method)
+		for _, m := range methods {
+			if !containsStr(sess.AMR, m) {
+				sess.AMR = append(sess.AMR, m)
+			}
 		}
 		if isNew {
 			err = tx.CreateSession(ctx, sess)
@@ -375,11 +399,11 @@ func (s *step) complete(ctx context.Context, u *store.User, method string) error
 		if err != nil {
 			return err
 		}
-		s.st.AuthTime, s.st.AMR = s.now.Unix(), []string{method}
+		s.st.AuthTime, s.st.AMR = s.now.Unix(), methods
 		s.st.Step++
 		s.f.Status = s.e.firstStatus(s.st, sess, s.now)
 		s.f.UserID, s.f.SessionID, s.f.Binding = u.ID, sess.ID, sess.TokenHash
-		s.st.Recovery, s.st.Verification, s.st.Username = nil, nil, ""
+		s.st.Recovery, s.st.Verification, s.st.Username, s.st.Pending, s.st.External = nil, nil, "", nil, nil
 		return s.save(ctx, tx)
 	})
 	if err != nil {
@@ -426,7 +450,7 @@ func (s *step) sessionReset(ctx context.Context, body []byte) error {
 	if err := decodeBody(body, &req); err != nil {
 		return err
 	}
-	s.st.Step, s.st.Username, s.st.Recovery, s.st.Verification = 0, "", nil, nil
+	s.st.Step, s.st.Username, s.st.Recovery, s.st.Verification, s.st.Pending, s.st.External = 0, "", nil, nil, nil, nil
 	s.st.ForceAuth = true
 	s.f.UserID = ""
 	s.f.Status = s.e.firstStatus(s.st, nil, s.now)
@@ -761,7 +785,7 @@ func (s *step) userVerify(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.complete(ctx, u, "pwd")
+	return s.complete(ctx, u, []string{"pwd"}, nil)
 }
 
 func (s *step) sendVerificationCode(ctx context.Context, body []byte) error {

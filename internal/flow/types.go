@@ -14,6 +14,8 @@ const (
 	StatusPasswordExpired          = "PASSWORD_EXPIRED"
 	StatusRecoveryCodeRequired     = "RECOVERY_CODE_REQUIRED"
 	StatusVerificationCodeRequired = "VERIFICATION_CODE_REQUIRED"
+	StatusExternalAuthRequired     = "EXTERNAL_AUTHENTICATION_REQUIRED"
+	StatusAccountLinkingRequired   = "ACCOUNT_LINKING_REQUIRED"
 	StatusCompleted                = "COMPLETED"
 	StatusFailed                   = "FAILED"
 )
@@ -90,6 +92,39 @@ type action struct {
 	// RegisterPopulation is where registration puts new users ("" = the
 	// environment's default population).
 	RegisterPopulation string `json:"registerPopulation,omitempty"`
+	// SocialProviders are the identity providers a LOGIN or
+	// IDENTIFIER_FIRST action offers; IdentityProvider is the one an
+	// IDENTITY_PROVIDER action sends the user to.
+	SocialProviders  []string `json:"socialProviders,omitempty"`
+	IdentityProvider string   `json:"identityProvider,omitempty"`
+	// ACRValues are passed to the provider of an IDENTITY_PROVIDER action.
+	ACRValues string `json:"acrValues,omitempty"`
+}
+
+// external is a sign-on at an external identity provider in progress:
+// what the callback must find to accept the provider's answer.
+type external struct {
+	ProviderID string `json:"providerId"`
+	StateHash  string `json:"stateHash"`
+	Nonce      string `json:"nonce"`
+	Verifier   string `json:"verifier,omitempty"`
+	ExpiresAt  int64  `json:"expiresAt"` // unix ms
+}
+
+// MappedAttribute is a user attribute an identity provider's mapping
+// gives: Name is the user attribute path (username, name.given…).
+type MappedAttribute struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Update string `json:"update"` // EMPTY_ONLY | ALWAYS
+}
+
+// ExternalIdentity is a user as an external identity provider vouched for
+// them, with the attributes its mappings give.
+type ExternalIdentity struct {
+	ProviderID string            `json:"providerId"`
+	Subject    string            `json:"subject"`
+	Attributes []MappedAttribute `json:"attributes,omitempty"`
 }
 
 // codeState is a recovery or verification code sent to the user.
@@ -133,6 +168,11 @@ type state struct {
 	// ForceAuth is set by prompt=login and max_age: the session's earlier
 	// sign-on does not count.
 	ForceAuth bool `json:"forceAuth,omitempty"`
+	// External is the provider sign-on in progress; Pending the external
+	// identity waiting for the user to prove a local account
+	// (ACCOUNT_LINKING_REQUIRED).
+	External *external        `json:"external,omitempty"`
+	Pending  *ExternalIdentity `json:"pending,omitempty"`
 	// Error is why a FAILED flow failed, as resume reports it.
 	Error            string `json:"error,omitempty"`
 	ErrorDescription string `json:"errorDescription,omitempty"`
