@@ -30,6 +30,10 @@ func (s *Service) authorizeRoutes(mux *http.ServeMux) {
 // goes back to the client (redirect, or JSON for pi.flow).
 type authzError struct {
 	code, description string
+	// internal marks Gatehouse's own failure (the store), the one case a
+	// pi.flow client gets a 500: a flow that failed is a 400 whatever its
+	// code, since retrying it cannot help.
+	internal bool
 }
 
 func (e *authzError) Error() string { return e.code + ": " + e.description }
@@ -137,7 +141,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	fail := func(e *authzError) { s.authorizeError(w, r, c.redirect, &req, e) }
 	if !slices.Contains(responseModes, req.ResponseMode) {
 		req.ResponseMode = "query"
-		fail(&authzError{"invalid_request", "response_mode must be query, fragment, form_post or pi.flow."})
+		fail(&authzError{code: "invalid_request", description: "response_mode must be query, fragment, form_post or pi.flow."})
 		return
 	}
 	req.ResponseType, err = s.responseType(p.Get("response_type"), c)
@@ -146,11 +150,11 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.Has("request") {
-		fail(&authzError{"request_not_supported", "Request objects are not supported."})
+		fail(&authzError{code: "request_not_supported", description: "Request objects are not supported."})
 		return
 	}
 	if p.Has("request_uri") {
-		fail(&authzError{"request_uri_not_supported", "request_uri is not supported."})
+		fail(&authzError{code: "request_uri_not_supported", description: "request_uri is not supported."})
 		return
 	}
 	if e := s.authorizeParamsInto(ctx, env, c, p, &req); e != nil {
@@ -164,7 +168,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	started, err := s.Flows.Start(ctx, flow.Start{Env: env, App: c.app, Request: req, ACRValues: acr, Token: s.Cookies.Token(r)})
 	var se *flow.StartError
 	if errors.As(err, &se) {
-		fail(&authzError{se.Code, se.Description})
+		fail(&authzError{code: se.Code, description: se.Description})
 		return
 	}
 	if err != nil {
@@ -198,16 +202,16 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 // application allow. Only the code flow is served.
 func (s *Service) responseType(rt string, c *authzClient) (string, error) {
 	if rt == "" {
-		return "", &authzError{"invalid_request", "response_type is required."}
+		return "", &authzError{code: "invalid_request", description: "response_type is required."}
 	}
 	if rt != "code" {
-		return "", &authzError{"unsupported_response_type", "Only response_type code is supported."}
+		return "", &authzError{code: "unsupported_response_type", description: "Only response_type code is supported."}
 	}
 	if len(c.data.ResponseTypes) > 0 && !slices.Contains(c.data.ResponseTypes, "CODE") {
-		return "", &authzError{"unauthorized_client", "The application does not allow response_type code."}
+		return "", &authzError{code: "unauthorized_client", description: "The application does not allow response_type code."}
 	}
 	if !slices.Contains(c.data.GrantTypes, "AUTHORIZATION_CODE") {
-		return "", &authzError{"unauthorized_client", "The application does not have the AUTHORIZATION_CODE grant type."}
+		return "", &authzError{code: "unauthorized_client", description: "The application does not have the AUTHORIZATION_CODE grant type."}
 	}
 	return rt, nil
 }
@@ -217,26 +221,26 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *store.Environmen
 	req.Nonce = p.Get("nonce")
 	req.LoginHint = p.Get("login_hint")
 	if len(req.State) > 2048 || len(req.Nonce) > 2048 || len(req.LoginHint) > 256 {
-		return &authzError{"invalid_request", "state and nonce have at most 2048 characters, login_hint 256."}
+		return &authzError{code: "invalid_request", description: "state and nonce have at most 2048 characters, login_hint 256."}
 	}
 	// prompt
 	for _, v := range strings.Fields(p.Get("prompt")) {
 		switch v {
 		case "none", "login":
 			if req.Prompt != "" && req.Prompt != v {
-				return &authzError{"invalid_request", "prompt=none cannot be combined with prompt=login."}
+				return &authzError{code: "invalid_request", description: "prompt=none cannot be combined with prompt=login."}
 			}
 			req.Prompt = v
 		case "consent", "select_account":
 			// Gatehouse asks no consent and keeps one session per browser.
 		default:
-			return &authzError{"invalid_request", "Unsupported prompt value " + strconv.Quote(v) + "."}
+			return &authzError{code: "invalid_request", description: "Unsupported prompt value " + strconv.Quote(v) + "."}
 		}
 	}
 	if v := p.Get("max_age"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return &authzError{"invalid_request", "max_age must be a non-negative integer."}
+			return &authzError{code: "invalid_request", description: "max_age must be a non-negative integer."}
 		}
 		req.MaxAge = &n
 	}
@@ -247,26 +251,26 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *store.Environmen
 			req.CodeChallengeMethod = "plain" // RFC 7636 §4.3
 		}
 		if req.CodeChallengeMethod != "S256" && req.CodeChallengeMethod != "plain" {
-			return &authzError{"invalid_request", "code_challenge_method must be S256 or plain."}
+			return &authzError{code: "invalid_request", description: "code_challenge_method must be S256 or plain."}
 		}
 		if !validVerifier(req.CodeChallenge) {
-			return &authzError{"invalid_request", "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]."}
+			return &authzError{code: "invalid_request", description: "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]."}
 		}
 	} else if req.CodeChallengeMethod != "" {
-		return &authzError{"invalid_request", "code_challenge_method was sent without code_challenge."}
+		return &authzError{code: "invalid_request", description: "code_challenge_method was sent without code_challenge."}
 	}
 	switch enf := c.data.PkceEnforcement; {
 	case req.CodeChallenge == "" && (enf == "REQUIRED" || enf == "S256_REQUIRED"):
-		return &authzError{"invalid_request", "The application requires PKCE: send code_challenge."}
+		return &authzError{code: "invalid_request", description: "The application requires PKCE: send code_challenge."}
 	case req.CodeChallenge == "" && c.app.TokenEndpointAuthMethod == "NONE":
 		// A public client has no secret: only PKCE binds the code to it.
-		return &authzError{"invalid_request", "A public client (tokenEndpointAuthMethod NONE) must use PKCE."}
+		return &authzError{code: "invalid_request", description: "A public client (tokenEndpointAuthMethod NONE) must use PKCE."}
 	case enf == "S256_REQUIRED" && req.CodeChallenge != "" && req.CodeChallengeMethod != "S256":
-		return &authzError{"invalid_request", "The application requires code_challenge_method S256."}
+		return &authzError{code: "invalid_request", description: "The application requires code_challenge_method S256."}
 	}
 	scope := strings.Join(strings.Fields(p.Get("scope")), " ")
 	if scope == "" {
-		return &authzError{"invalid_scope", "scope is required."}
+		return &authzError{code: "invalid_scope", description: "scope is required."}
 	}
 	aud, ttl, e := s.resolveScopes(ctx, env.ID, c, strings.Fields(scope))
 	if e != nil {
@@ -283,7 +287,7 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *store.Environmen
 func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClient, names []string) ([]string, int, *authzError) {
 	resources, err := s.Store.ListResources(ctx, envID)
 	if err != nil {
-		return nil, 0, &authzError{"server_error", "An unexpected error occurred."}
+		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
 	}
 	byID := map[string]*store.Resource{}
 	for i := range resources {
@@ -311,26 +315,26 @@ func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClien
 	}
 	if openid != nil {
 		if err := load(openid.ID, nil); err != nil {
-			return nil, 0, &authzError{"server_error", "An unexpected error occurred."}
+			return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
 		}
 	}
 	grants, err := s.Store.ListApplicationGrants(ctx, envID, c.app.ID)
 	if err != nil {
-		return nil, 0, &authzError{"server_error", "An unexpected error occurred."}
+		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
 	}
 	for _, g := range grants {
 		if openid != nil && g.ResourceID == openid.ID {
 			continue
 		}
 		if err := load(g.ResourceID, g.ScopeIDs); err != nil {
-			return nil, 0, &authzError{"server_error", "An unexpected error occurred."}
+			return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
 		}
 	}
 	var used []string // resources other than openid, in request order
 	for _, n := range names {
 		ids := offered[n]
 		if len(ids) == 0 {
-			return nil, 0, &authzError{"invalid_scope", fmt.Sprintf("The scope %s is not granted to the application.", n)}
+			return nil, 0, &authzError{code: "invalid_scope", description: fmt.Sprintf("The scope %s is not granted to the application.", n)}
 		}
 		if openid != nil && slices.Contains(ids, openid.ID) {
 			continue
@@ -340,7 +344,7 @@ func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClien
 		}
 	}
 	if len(used) > 1 && !c.data.RequestScopesForMultipleResourcesEnabled {
-		return nil, 0, &authzError{"invalid_scope", "The scopes belong to more than one resource; the application does not allow that."}
+		return nil, 0, &authzError{code: "invalid_scope", description: "The scopes belong to more than one resource; the application does not allow that."}
 	}
 	ttl := 3600
 	if openid != nil && openid.AccessTokenValiditySeconds > 0 {
@@ -372,7 +376,7 @@ func (s *Service) authorizeError(w http.ResponseWriter, r *http.Request, redirec
 	if req.PiFlow() || redirect == "" {
 		// pi.flow clients read JSON; OAuth's error codes tell them why.
 		status := http.StatusBadRequest
-		if e.code == "server_error" {
+		if e.internal {
 			status = http.StatusInternalServerError
 		}
 		writeJSONNoStore(w, status, map[string]string{"error": e.code, "error_description": e.description})

@@ -143,7 +143,7 @@ func (s *Service) clientError(w http.ResponseWriter, r *http.Request, f *store.F
 	if err == nil {
 		redirect = s.redirectOf(app, req)
 	}
-	s.authorizeError(w, r, redirect, req, &authzError{code, desc})
+	s.authorizeError(w, r, redirect, req, &authzError{code: code, description: desc})
 }
 
 // ---- pages

@@ -378,7 +378,10 @@ func (s *Service) exchange(ctx context.Context, envID string, p *store.IdentityP
 		if errors.As(err, &re) {
 			return nil, &failure{"access_denied", fmt.Sprintf("The identity provider %s refused the authorization code (%s).", p.Name, firstNonEmpty(re.ErrorCode, strconv.Itoa(re.Response.StatusCode)))}
 		}
-		return nil, &failure{"temporarily_unavailable", fmt.Sprintf("The identity provider %s could not be reached: %v", p.Name, unwrapURLError(err))}
+		// The cause (an address, a DNS name) is for the log, not for the
+		// user's browser or the application.
+		s.log().WarnContext(ctx, "identity provider unreachable", "providerId", p.ID, "endpoint", c.TokenEndpoint, "err", err)
+		return nil, &failure{"temporarily_unavailable", fmt.Sprintf("The identity provider %s could not be reached%s.", p.Name, timedOut(err))}
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
@@ -403,6 +406,12 @@ func (s *Service) exchange(ctx context.Context, envID string, p *store.IdentityP
 	if c.UserInfoEndpoint != "" {
 		ui, err := s.userinfo(hctx, c.UserInfoEndpoint, tok.AccessToken)
 		if err != nil {
+			s.log().WarnContext(ctx, "identity provider userinfo failed", "providerId", p.ID, "endpoint", c.UserInfoEndpoint, "err", err)
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				// A network failure: its cause is for the log only.
+				return nil, &failure{"temporarily_unavailable", fmt.Sprintf("The userinfo endpoint of the identity provider %s could not be reached%s.", p.Name, timedOut(err))}
+			}
 			return nil, &failure{"temporarily_unavailable", fmt.Sprintf("The userinfo endpoint of the identity provider %s failed: %v", p.Name, err)}
 		}
 		if sub, _ := ui["sub"].(string); sub != idt.Subject {
@@ -416,16 +425,15 @@ func (s *Service) exchange(ctx context.Context, envID string, p *store.IdentityP
 	return claims, nil
 }
 
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return errors.New("the request timed out")
-		}
-		return ue.Err
+// timedOut says so when err is a timeout.
+func timedOut(err error) string {
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ": the request timed out"
 	}
-	return err
+	return ""
 }
+
 
 // keySet is the provider's JWKS, cached by URL: go-oidc keeps the keys and
 // refetches on an unknown kid.
@@ -455,7 +463,7 @@ func (s *Service) userinfo(ctx context.Context, endpoint, accessToken string) (m
 	req.Header.Set("Accept", "application/json")
 	resp, err := s.httpClient().Do(req)
 	if err != nil {
-		return nil, unwrapURLError(err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

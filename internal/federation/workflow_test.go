@@ -403,3 +403,69 @@ func sorted(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestIdentityProviderActionBetweenEnvironments: a policy whose action is IDENTITY_PROVIDER
+// goes straight to the provider (EXTERNAL_AUTHENTICATION_REQUIRED), passing
+// the action's acrValues on; an already linked user completes at the
+// callback.
+func TestIdentityProviderActionBetweenEnvironments(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	w := setUp(t, s)
+	auth := s.URL
+	// Link the source user to the destination user up front, as an
+	// administrator can.
+	r := s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + w.dest + "/users/" + w.destUser + "/linkedAccounts", Token: w.admin,
+		ContentType: "application/vnd.pingidentity.account.link+json",
+		Body:        map[string]any{"identityProvider": map[string]string{"id": w.idp}, "externalId": w.sourceUser}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("link: %d %s", r.Status, r.Body)
+	}
+	pol := w.api(t, "POST", "/environments/"+w.dest+"/signOnPolicies", map[string]any{"name": "Straight_To_Source"}, 201)["id"].(string)
+	w.api(t, "POST", "/environments/"+w.dest+"/signOnPolicies/"+pol+"/actions", map[string]any{"type": "IDENTITY_PROVIDER", "priority": 1,
+		"identityProvider": map[string]string{"id": w.idp}, "acrValues": "Single_Factor", "passUserContext": false}, 201)
+	w.api(t, "POST", "/environments/"+w.dest+"/applications/"+w.destApp+"/signOnPolicyAssignments",
+		map[string]any{"priority": 1, "signOnPolicy": map[string]string{"id": pol}}, 201)
+
+	c := newJar(t)
+	h := must(t, send(t, c, "GET", auth+"/"+w.dest+"/as/authorize?"+url.Values{"response_type": {"code"}, "client_id": {w.destApp},
+		"redirect_uri": {"https://example.com"}, "scope": {"openid"}, "response_mode": {"pi.flow"}}.Encode(), "", ""), 200)
+	fl := h.obj(t)
+	flowID := str(t, fl, "id")
+	if fl["status"] != "EXTERNAL_AUTHENTICATION_REQUIRED" || str(t, fl, "_embedded", "identityProvider", "id") != w.idp {
+		t.Fatalf("flow %s", h.body)
+	}
+	if _, ok := fl["_links"].(map[string]any)["usernamePassword.check"]; ok {
+		t.Errorf("EXTERNAL_AUTHENTICATION_REQUIRED offers usernamePassword.check")
+	}
+	authURL := str(t, fl, "_embedded", "identityProvider", "_links", "authenticate", "href")
+	h = must(t, send(t, c, "GET", authURL, "", ""), 302)
+	loc, _ := url.Parse(h.header.Get("Location"))
+	q := loc.Query()
+	if q.Get("acr_values") != "Single_Factor" {
+		t.Errorf("acr_values %q", q.Get("acr_values"))
+	}
+	// The source's own authorize, followed as a browser would (redirect
+	// mode this time): sign-on page, flow API, resume → the callback.
+	h = must(t, send(t, c, "GET", loc.String(), "", ""), 302)
+	signon, _ := url.Parse(h.header.Get("Location"))
+	srcFlow := signon.Query().Get("flowId")
+	must(t, send(t, c, "POST", auth+"/"+w.source+"/flows/"+srcFlow, ctCheck, `{"username":"`+w.sourceUsername+`","password":"`+w.password+`"}`), 200)
+	h = must(t, send(t, c, "GET", auth+"/"+w.source+"/as/resume?flowId="+srcFlow, "", ""), 302)
+	cb := h.header.Get("Location")
+	if !strings.HasPrefix(cb, auth+"/"+w.dest+"/rp/callback/openid_connect?") {
+		t.Fatalf("source resume went to %s", cb)
+	}
+	h = must(t, send(t, c, "GET", cb, "", ""), 302)
+	if l := h.header.Get("Location"); l != auth+"/"+w.dest+"/flows/"+flowID {
+		t.Fatalf("callback went to %s", l)
+	}
+	h = must(t, send(t, c, "GET", auth+"/"+w.dest+"/flows/"+flowID, "", ""), 200)
+	if fl := h.obj(t); fl["status"] != "COMPLETED" || str(t, fl, "_embedded", "user", "id") != w.destUser {
+		t.Fatalf("after callback: %s", h.body)
+	}
+	// The replayed callback finds nothing.
+	h = must(t, send(t, c, "GET", cb, "", ""), 400)
+	if b := h.obj(t); b["code"] != "INVALID_REQUEST" || str(t, b["details"].([]any)[0], "target") != "state" {
+		t.Errorf("replay: %s", h.body)
+	}
+}

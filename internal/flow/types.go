@@ -171,7 +171,7 @@ type state struct {
 	// External is the provider sign-on in progress; Pending the external
 	// identity waiting for the user to prove a local account
 	// (ACCOUNT_LINKING_REQUIRED).
-	External *external        `json:"external,omitempty"`
+	External *external         `json:"external,omitempty"`
 	Pending  *ExternalIdentity `json:"pending,omitempty"`
 	// Error is why a FAILED flow failed, as resume reports it.
 	Error            string `json:"error,omitempty"`
