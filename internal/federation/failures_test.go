@@ -470,7 +470,6 @@ func TestCallbackFailures(t *testing.T) {
 	}
 }
 
-
 // TestCallbackRejections: callbacks that name no sign-on of this browser
 // are refused with PingOne's error body and leave the flow as it was.
 func TestCallbackRejections(t *testing.T) {

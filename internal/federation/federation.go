@@ -434,7 +434,6 @@ func timedOut(err error) string {
 	return ""
 }
 
-
 // keySet is the provider's JWKS, cached by URL: go-oidc keeps the keys and
 // refetches on an unknown kid.
 func (s *Service) keySet(jwksURL string) *oidc.RemoteKeySet {
