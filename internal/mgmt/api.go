@@ -64,6 +64,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.configRoutes(mux)
 	a.identityProviderRoutes(mux)
 	a.linkedAccountRoutes(mux)
+	a.brandingRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

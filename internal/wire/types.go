@@ -123,4 +123,6 @@ type PopulationData struct {
 type EnvironmentData struct {
 	Icon            string           `json:"icon,omitempty"`
 	BillOfMaterials *BillOfMaterials `json:"billOfMaterials,omitempty"`
+	// Branding rides along so that rewriting icon or billOfMaterials keeps it.
+	Branding *BrandingSettings `json:"branding,omitempty"`
 }

@@ -99,8 +99,16 @@ func (s *SQLStore) CreateEnvironment(ctx context.Context, e *store.Environment) 
 	return mapErr(err, "environment", "id")
 }
 
+// GetEnvironment locks the row inside a PostgreSQL transaction, so that
+// read-modify-writes of the data column do not lose each other's keys. NO KEY
+// UPDATE is the lock an UPDATE takes anyway: it does not block the foreign
+// key checks of rows being added to the environment.
 func (s *SQLStore) GetEnvironment(ctx context.Context, id string) (*store.Environment, error) {
-	return one(ctx, s, scanEnv, `SELECT `+envCols+` FROM environments WHERE id = ?`, id)
+	q := `SELECT ` + envCols + ` FROM environments WHERE id = ?`
+	if s.tx != nil && s.db.dialect == dialectPostgres {
+		q += ` FOR NO KEY UPDATE`
+	}
+	return one(ctx, s, scanEnv, q, id)
 }
 
 func (s *SQLStore) ListEnvironments(ctx context.Context, orgID string, p store.Page) ([]store.Environment, int, error) {
