@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/signon"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -133,6 +134,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	auth.Routes(mux)
 	flows.Routes(mux)
 	fed.Routes(mux)
+	signon.New(st, flows, cookies, cfg.Logger).Routes(mux)
 	api.Routes(mux)
 
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg, log: cfg.Logger}, nil

@@ -1,0 +1,449 @@
+// Package signon is the hosted sign-on page: {authPath}/{envId}/signon/
+// ?flowId=…, where /as/authorize sends browsers. It is rendered on the
+// server for the flow's status; a small script submits each form to the
+// flow API with the action's media type and shows the API's errors in
+// words. Everything it needs is embedded: it works offline.
+package signon
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets/*
+var assetFS embed.FS
+
+// Service serves the sign-on page.
+type Service struct {
+	Store   store.Store
+	Flows   *flow.Engine
+	Cookies flow.Cookies
+	Log     *slog.Logger
+
+	tmpl    *template.Template
+	assets  map[string][]byte
+	version string // content hash: cache-busting for the assets
+}
+
+// New parses the templates and indexes the assets.
+func New(st store.Store, flows *flow.Engine, cookies flow.Cookies, log *slog.Logger) *Service {
+	s := &Service{Store: st, Flows: flows, Cookies: cookies, Log: log, assets: map[string][]byte{}}
+	s.tmpl = template.Must(template.New("").Funcs(template.FuncMap{"has": func(m map[string]bool, k string) bool { return m[k] }}).
+		ParseFS(templateFS, "templates/*.html"))
+	h := sha256.New()
+	names, _ := fs.Glob(assetFS, "assets/*")
+	sort.Strings(names)
+	for _, n := range names {
+		b, _ := assetFS.ReadFile(n)
+		s.assets[strings.TrimPrefix(n, "assets/")] = b
+		h.Write(b)
+	}
+	s.version = hex.EncodeToString(h.Sum(nil))[:12]
+	return s
+}
+
+// Routes registers the page, its assets and the environment's theme.
+func (s *Service) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{envID}/signon/{$}", s.page)
+	mux.HandleFunc("GET /{envID}/signon", func(w http.ResponseWriter, r *http.Request) {
+		u := *r.URL
+		u.Path += "/"
+		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("GET /{envID}/signon/assets/{name}", s.asset)
+	mux.HandleFunc("GET /{envID}/signon/theme.css", s.theme)
+}
+
+// csp allows the page's own script and styles and nothing inline; logos
+// may come from https URLs (the branding's logo.href).
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func secureHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// The flow id is in the page's URL: no Referer carries it elsewhere.
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+func (s *Service) asset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	b, ok := s.assets[name]
+	if !ok {
+		wire.WriteErrorCtx(r.Context(), w, wire.NotFound(""))
+		return
+	}
+	switch {
+	case strings.HasSuffix(name, ".js"):
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case strings.HasSuffix(name, ".css"):
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case strings.HasSuffix(name, ".svg"):
+		w.Header().Set("Content-Type", "image/svg+xml")
+	}
+	secureHeaders(w)
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Write(b)
+}
+
+var hexColor = regexp.MustCompile(`^#[0-9a-f]{6}$`)
+
+// theme is the environment's colour as CSS: a stylesheet, since the
+// Content-Security-Policy allows no inline style.
+func (s *Service) theme(w http.ResponseWriter, r *http.Request) {
+	env, err := s.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
+	if err != nil {
+		wire.WriteErrorCtx(r.Context(), w, err)
+		return
+	}
+	b := wire.EnvironmentBranding(env.Data)
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	secureHeaders(w)
+	if c := strings.ToLower(b.PrimaryColor); hexColor.MatchString(c) {
+		fmt.Fprintf(w, ":root{--primary:%s;--primary-hover:color-mix(in srgb,%s 85%%,#000)}\n", c, c)
+	}
+}
+
+// provider is an identity provider button.
+type provider struct {
+	Name, Href string
+}
+
+// rule is a password policy rule as the page lists it; Attrs feed the
+// script that checks it as the user types.
+type rule struct {
+	Key, Text            string
+	Min, Max, Set, Count string
+}
+
+// view is what the template renders.
+type view struct {
+	Title       string
+	BrandName   string
+	Initial     string // the brand's first letter, when it has no logo
+	LogoURL     string
+	EnvID       string
+	Version     string
+	Status      string
+	FlowURL     string
+	ResumeURL   string
+	AppName     string
+	Username    string
+	LoginHint   string
+	Actions     map[string]bool
+	Providers   []provider
+	Provider    *provider
+	Rules       []rule
+	Heading     string
+	Message     string
+	StartAgain  string
+	ErrorText   string
+	SignedOnApp string
+}
+
+func (s *Service) page(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	env, err := s.Store.GetEnvironment(ctx, r.PathValue("envID"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.render(w, http.StatusNotFound, &view{EnvID: url.PathEscape(r.PathValue("envID")), Heading: "Page not found", Message: "This sign-on page does not exist."})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := s.brand(env)
+	flowID := r.URL.Query().Get("flowId")
+	if flowID == "" {
+		v.Heading, v.Message = "No sign-on in progress", "Return to the application you were using and sign on from there."
+		s.render(w, http.StatusBadRequest, v)
+		return
+	}
+	f, err := s.Flows.Load(ctx, env.ID, flowID, s.Cookies.Token(r))
+	var we *wire.Error
+	switch {
+	case errors.Is(err, flow.ErrFlowNotFound):
+		v.Heading = "Your sign-on expired"
+		v.Message = "For your security, a sign-on ends after 15 minutes without activity."
+		v.StartAgain = s.startAgain(ctx, env.ID, flowID)
+		if v.StartAgain == "" {
+			v.Message += " Return to the application and sign on again."
+		}
+		s.render(w, http.StatusNotFound, v)
+		return
+	case errors.As(err, &we) && we.Status == http.StatusUnauthorized:
+		v.Heading = "This sign-on belongs to another browser"
+		v.Message = "It was started in another browser or your cookies were cleared. Return to the application and sign on again."
+		s.render(w, http.StatusUnauthorized, v)
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	out, err := s.Flows.Render(ctx, f, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if out.Status == flow.StatusCompleted {
+		// Nothing to ask: the application gets its answer.
+		http.Redirect(w, r, out.ResumeURL, http.StatusFound)
+		return
+	}
+	s.fill(v, out)
+	s.render(w, http.StatusOK, v)
+}
+
+// brand starts a view with the environment's branding.
+func (s *Service) brand(env *store.Environment) *view {
+	b := wire.EnvironmentBranding(env.Data)
+	v := &view{EnvID: env.ID, Version: s.version, BrandName: env.Name, Actions: map[string]bool{}}
+	if b.CompanyName != "" {
+		v.BrandName = b.CompanyName
+	}
+	if b.Logo != nil {
+		v.LogoURL = b.Logo.Href
+	}
+	return v
+}
+
+// fill sets the view from the flow.
+func (s *Service) fill(v *view, out *wire.Flow) {
+	v.Status, v.FlowURL, v.ResumeURL = out.Status, out.Links["self"].Href, out.ResumeURL
+	for k := range out.Links {
+		v.Actions[k] = true
+	}
+	if e := out.Embedded; e != nil {
+		if e.Application != nil {
+			v.AppName = e.Application.Name
+		}
+		if e.User != nil {
+			v.Username = e.User.Username
+		}
+		for _, p := range e.SocialProviders {
+			v.Providers = append(v.Providers, provider{Name: p.Name, Href: p.Links["authenticate"].Href})
+		}
+		if p := e.IdentityProvider; p != nil {
+			v.Provider = &provider{Name: p.Name, Href: p.Links["authenticate"].Href}
+		}
+		v.Rules = rules(e.PasswordPolicy)
+	}
+	switch out.Status {
+	case flow.StatusUsernamePasswordRequired, flow.StatusSignOnRequired:
+		v.Heading = "Sign on"
+	case flow.StatusPasswordRequired:
+		v.Heading = "Enter your password"
+	case flow.StatusMustChangePassword:
+		v.Heading, v.Message = "Change your password", "Your password must be changed before you continue."
+	case flow.StatusPasswordExpired:
+		v.Heading, v.Message = "Your password has expired", "Choose a new password to continue."
+	case flow.StatusRecoveryCodeRequired:
+		v.Heading, v.Message = "Reset your password", "If an account matches, we sent a recovery code to its email address. Enter it with a new password."
+	case flow.StatusVerificationCodeRequired:
+		v.Heading, v.Message = "Verify your email address", "We sent a verification code to your email address."
+	case flow.StatusAccountLinkingRequired:
+		v.Heading = "Link your account"
+		name := "external"
+		if v.Provider != nil {
+			name = v.Provider.Name
+		}
+		v.Message = fmt.Sprintf("Sign on with your %s account once to link it to your %s account.", v.BrandName, name)
+	case flow.StatusExternalAuthRequired:
+		v.Heading = "Sign on"
+		if v.Provider != nil {
+			v.Message = "You sign on to " + v.AppName + " with " + v.Provider.Name + "."
+		}
+	case flow.StatusFailed:
+		v.Heading = "Sign-on failed"
+		if out.Error != nil {
+			v.ErrorText = out.Error.Message
+		}
+		v.Message = "Return to the application to try again."
+	default:
+		v.Heading = "Sign on"
+	}
+	v.Title = v.Heading + " · " + v.BrandName
+}
+
+// startAgain is where a user whose flow expired can start over: the
+// application's initiate-login or home page, when the (expired) flow
+// still names it.
+func (s *Service) startAgain(ctx context.Context, envID, flowID string) string {
+	f, err := s.Store.GetFlow(ctx, envID, flowID)
+	if err != nil {
+		return ""
+	}
+	app, err := s.Store.GetApplication(ctx, envID, f.ApplicationID)
+	if err != nil {
+		return ""
+	}
+	var d wire.ApplicationData
+	_ = json.Unmarshal(app.Data, &d)
+	for _, u := range []string{d.InitiateLoginURI, d.HomePageURL} {
+		if p, err := url.Parse(u); err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" {
+			return u
+		}
+	}
+	return ""
+}
+
+// charClass names a minCharacters set.
+func charClass(set string) string {
+	switch set {
+	case "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+		return "uppercase letter"
+	case "abcdefghijklmnopqrstuvwxyz":
+		return "lowercase letter"
+	case "0123456789":
+		return "number"
+	}
+	return "special character (" + set + ")"
+}
+
+// rules lists a password policy's rules in words, the checkable ones
+// with what the script needs.
+func rules(raw json.RawMessage) []rule {
+	if len(raw) == 0 {
+		return nil
+	}
+	var p struct {
+		Length *struct {
+			Min int `json:"min"`
+			Max int `json:"max"`
+		} `json:"length"`
+		MinCharacters         map[string]int `json:"minCharacters"`
+		MaxRepeatedCharacters int            `json:"maxRepeatedCharacters"`
+		MinUniqueCharacters   int            `json:"minUniqueCharacters"`
+		ExcludesCommonlyUsed  bool           `json:"excludesCommonlyUsed"`
+		ExcludesProfileData   bool           `json:"excludesProfileData"`
+		NotSimilarToCurrent   bool           `json:"notSimilarToCurrent"`
+		History               *struct {
+			Count int `json:"count"`
+		} `json:"history"`
+	}
+	if json.Unmarshal(raw, &p) != nil {
+		return nil
+	}
+	var out []rule
+	if p.Length != nil && (p.Length.Min > 0 || p.Length.Max > 0) {
+		out = append(out, rule{Key: "length", Text: fmt.Sprintf("%d to %d characters", p.Length.Min, p.Length.Max),
+			Min: fmt.Sprint(p.Length.Min), Max: fmt.Sprint(p.Length.Max)})
+	}
+	sets := make([]string, 0, len(p.MinCharacters))
+	for set := range p.MinCharacters {
+		sets = append(sets, set)
+	}
+	// Letters, numbers, then special characters, as people read them.
+	order := map[string]int{"ABCDEFGHIJKLMNOPQRSTUVWXYZ": 0, "abcdefghijklmnopqrstuvwxyz": 1, "0123456789": 2}
+	sort.Slice(sets, func(i, j int) bool {
+		oi, ok := order[sets[i]]
+		if !ok {
+			oi = 3
+		}
+		oj, ok := order[sets[j]]
+		if !ok {
+			oj = 3
+		}
+		return oi < oj
+	})
+	for _, set := range sets {
+		n := p.MinCharacters[set]
+		text := fmt.Sprintf("At least %d %s", n, charClass(set))
+		if n > 1 {
+			text = strings.Replace(text, "letter", "letters", 1)
+			text = strings.Replace(text, "number", "numbers", 1)
+			text = strings.Replace(text, "character (", "characters (", 1)
+		}
+		out = append(out, rule{Key: "minCharacters", Text: text, Set: set, Count: fmt.Sprint(n)})
+	}
+	if p.MaxRepeatedCharacters > 0 {
+		out = append(out, rule{Key: "maxRepeatedCharacters", Text: fmt.Sprintf("No character more than %d times in a row", p.MaxRepeatedCharacters),
+			Max: fmt.Sprint(p.MaxRepeatedCharacters)})
+	}
+	if p.MinUniqueCharacters > 0 {
+		out = append(out, rule{Key: "minUniqueCharacters", Text: fmt.Sprintf("At least %d different characters", p.MinUniqueCharacters),
+			Min: fmt.Sprint(p.MinUniqueCharacters)})
+	}
+	if p.ExcludesCommonlyUsed {
+		out = append(out, rule{Key: "excludesCommonlyUsed", Text: "Not a commonly used password"})
+	}
+	if p.ExcludesProfileData {
+		out = append(out, rule{Key: "excludesProfileData", Text: "Not your name, username or email address"})
+	}
+	if p.NotSimilarToCurrent {
+		out = append(out, rule{Key: "notSimilarToCurrent", Text: "Not similar to your current password"})
+	}
+	if p.History != nil && p.History.Count > 0 {
+		out = append(out, rule{Key: "history", Text: fmt.Sprintf("Not one of your last %d passwords", p.History.Count)})
+	}
+	return out
+}
+
+func (s *Service) render(w http.ResponseWriter, status int, v *view) {
+	if v.Version == "" {
+		v.Version = s.version
+	}
+	if v.Title == "" {
+		v.Title = v.Heading
+		if v.BrandName != "" {
+			v.Title += " · " + v.BrandName
+		}
+	}
+	if v.Actions == nil {
+		v.Actions = map[string]bool{}
+	}
+	if v.BrandName == "" {
+		v.BrandName = "Gatehouse"
+	}
+	for _, r := range v.BrandName {
+		v.Initial = strings.ToUpper(string(r))
+		break
+	}
+	var buf bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&buf, "page.html", v); err != nil {
+		s.log().Error("sign-on page template", "err", err)
+		http.Error(w, "The sign-on page could not be shown.", http.StatusInternalServerError)
+		return
+	}
+	secureHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.log().ErrorContext(r.Context(), "sign-on page", "err", err)
+	s.render(w, http.StatusInternalServerError, &view{EnvID: url.PathEscape(r.PathValue("envID")), Heading: "Something went wrong", Message: "The sign-on page could not be shown. Try again in a moment."})
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
