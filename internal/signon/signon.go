@@ -321,7 +321,8 @@ func charClass(set string) string {
 	case "0123456789":
 		return "number"
 	}
-	return "special character (" + set + ")"
+	// The whole set wraps badly on a phone; the script checks it exactly.
+	return "special character, such as ! @ # $ %"
 }
 
 // rules lists a password policy's rules in words, the checkable ones
@@ -376,7 +377,7 @@ func rules(raw json.RawMessage) []rule {
 		if n > 1 {
 			text = strings.Replace(text, "letter", "letters", 1)
 			text = strings.Replace(text, "number", "numbers", 1)
-			text = strings.Replace(text, "character (", "characters (", 1)
+			text = strings.Replace(text, "character,", "characters,", 1)
 		}
 		out = append(out, rule{Key: "minCharacters", Text: text, Set: set, Count: fmt.Sprint(n)})
 	}

@@ -211,7 +211,9 @@
         if (ok) { met++; }
         li.setAttribute('data-ok', ok ? 'true' : 'false');
       });
-      if (status) { status.textContent = met + ' of ' + checkable + ' password rules met.'; }
+      if (status) {
+        status.textContent = met + ' of the ' + checkable + ' rules checked as you type are met; the others are checked when you submit.';
+      }
     });
   }
 
@@ -222,19 +224,38 @@
 
   // ---- panels: forgot password, registration
 
+  // A panel may stand in for the sign-on form (data-replaces): the page
+  // then shows one task at a time.
+  function setPanel(panel, button, open) {
+    panel.hidden = !open;
+    if (button) { button.setAttribute('aria-expanded', open ? 'true' : 'false'); }
+    var replaced = panel.getAttribute('data-replaces') && document.getElementById(panel.getAttribute('data-replaces'));
+    if (replaced) {
+      replaced.hidden = open;
+      if (button && button.parentNode) { button.parentNode.hidden = open; }
+    }
+  }
+
   function toggle(buttonID, panelID, fill) {
     var button = document.getElementById(buttonID);
     var panel = document.getElementById(panelID);
     if (!button || !panel) { return; }
     button.addEventListener('click', function () {
       var open = panel.hidden;
-      panel.hidden = !open;
-      button.setAttribute('aria-expanded', open ? 'true' : 'false');
+      clearError();
+      setPanel(panel, button, open);
       if (open) {
         if (fill) { fill(panel); }
         var first = panel.querySelector('input:not([type=hidden])');
         if (first) { first.focus(); }
       }
+    });
+    Array.prototype.forEach.call(panel.querySelectorAll('[data-closes]'), function (b) {
+      b.addEventListener('click', function () {
+        clearError();
+        setPanel(panel, button, false);
+        button.focus();
+      });
     });
   }
   toggle('forgot', 'forgot-form', function (panel) {
