@@ -108,6 +108,12 @@ func TestPage(t *testing.T) {
 			t.Fatalf("%d %s", r.status, r.header.Get("Location"))
 		}
 	})
+	t.Run("an encoded slash does not redirect off site", func(t *testing.T) {
+		r := fetch(t, c, "GET", s.URL+"/%2Fevil.example/signon?flowId=x", "", "")
+		if r.status != 301 || r.header.Get("Location") != "/%2Fevil.example/signon/?flowId=x" {
+			t.Fatalf("%d %s", r.status, r.header.Get("Location"))
+		}
+	})
 	t.Run("expired flow offers a new start", func(t *testing.T) {
 		c2, id2 := start(t)
 		f, err := s.Store.GetFlow(context.Background(), fx.EnvID, id2)

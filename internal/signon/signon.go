@@ -17,10 +17,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -67,9 +70,14 @@ func New(st store.Store, flows *flow.Engine, cookies flow.Cookies, log *slog.Log
 func (s *Service) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{envID}/signon/{$}", s.page)
 	mux.HandleFunc("GET /{envID}/signon", func(w http.ResponseWriter, r *http.Request) {
-		u := *r.URL
-		u.Path += "/"
-		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+		// Built from the escaped id, never from the request's path: an id
+		// holding an encoded slash must not become "//host/…", a redirect
+		// to another site.
+		target := "/" + url.PathEscape(r.PathValue("envID")) + "/signon/"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
 	})
 	mux.HandleFunc("GET /{envID}/signon/assets/{name}", s.asset)
 	mux.HandleFunc("GET /{envID}/signon/theme.css", s.theme)
@@ -124,8 +132,33 @@ func (s *Service) theme(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	secureHeaders(w)
 	if c := strings.ToLower(b.PrimaryColor); hexColor.MatchString(c) {
-		fmt.Fprintf(w, ":root{--primary:%s;--primary-hover:color-mix(in srgb,%s 85%%,#000)}\n", c, c)
+		// The text on the colour follows the colour, not the colour scheme:
+		// the dark scheme's dark text is unreadable on a dark brand colour.
+		// On the dark scheme's dark card, links take a lighter tint.
+		fmt.Fprintf(w, ":root{--primary:%s;--primary-hover:color-mix(in srgb,%s 85%%,#000);--on-primary:%s}\n"+
+			"@media (prefers-color-scheme: dark){:root{--link:color-mix(in srgb,%s 50%%,#fff)}}\n", c, c, onColor(c), c)
 	}
+}
+
+// onColor is the text colour that reads best on the colour c (#rrggbb):
+// white, or the dark scheme's near-black, by WCAG contrast.
+func onColor(c string) string {
+	var l float64
+	for i, weight := range []float64{0.2126, 0.7152, 0.0722} {
+		v, _ := strconv.ParseUint(c[1+2*i:3+2*i], 16, 8)
+		x := float64(v) / 255
+		if x <= 0.03928 {
+			x /= 12.92
+		} else {
+			x = math.Pow((x+0.055)/1.055, 2.4)
+		}
+		l += weight * x
+	}
+	// #0b1020 has a relative luminance of about 0.0055.
+	if 1.05/(l+0.05) >= (l+0.05)/0.0555 {
+		return "#ffffff"
+	}
+	return "#0b1020"
 }
 
 // provider is an identity provider button.
@@ -251,6 +284,11 @@ func (s *Service) fill(v *view, out *wire.Flow) {
 			v.Provider = &provider{Name: p.Name, Href: p.Links["authenticate"].Href}
 		}
 		v.Rules = rules(e.PasswordPolicy)
+		if v.Actions[flow.ActionUserRegister] {
+			// Only the registration form shows rules on these pages, and a
+			// new account has no current or earlier passwords.
+			v.Rules = slices.DeleteFunc(v.Rules, func(r rule) bool { return r.Key == "notSimilarToCurrent" || r.Key == "history" })
+		}
 	}
 	switch out.Status {
 	case flow.StatusUsernamePasswordRequired, flow.StatusSignOnRequired:

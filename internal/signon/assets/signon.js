@@ -69,7 +69,6 @@
   function describe(status, body) {
     var d = (body && body.details && body.details[0]) || {};
     var inner = d.innerError || {};
-    if (status === 404) { return 'This sign-on has expired. Return to the application and sign on again.'; }
     if (status === 401) { return 'This sign-on belongs to another browser. Return to the application and sign on again.'; }
     switch (d.code) {
       case 'INVALID_CREDENTIALS':
@@ -96,7 +95,12 @@
           }).join('; ') + '.';
         }
         if (d.target === 'currentPassword') { return 'Your current password is incorrect.'; }
-        return d.message || 'Check the ' + (labels[d.target] || d.target) + '.';
+        if (d.message) {
+          return d.message.replace(/(\d+) attempt\(s\) remain/, function (_, n) {
+            return n + ' attempt' + (n === '1' ? '' : 's') + ' left';
+          });
+        }
+        return 'Check the ' + (labels[d.target] || d.target) + '.';
     }
     if (body && body.code === 'SERVICE_UNAVAILABLE') { return 'We could not send the code. Try again in a moment.'; }
     if (body && body.code === 'REQUEST_FAILED') { return body.message; }
@@ -162,6 +166,12 @@
           } else {
             window.location.reload();
           }
+          return;
+        }
+        if (resp.status === 404) {
+          // The flow expired or ended: the server's page for it offers a
+          // way to start again, which this page cannot.
+          window.location.reload();
           return;
         }
         busy(form, false);
@@ -232,7 +242,7 @@
     var replaced = panel.getAttribute('data-replaces') && document.getElementById(panel.getAttribute('data-replaces'));
     if (replaced) {
       replaced.hidden = open;
-      if (button && button.parentNode) { button.parentNode.hidden = open; }
+      Array.prototype.forEach.call(document.querySelectorAll('[data-signon-only]'), function (el) { el.hidden = open; });
     }
   }
 
