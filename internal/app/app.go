@@ -103,6 +103,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	creds := &credential.Service{Store: st}
 	notifier := cfg.Notifier
 	if notifier == nil {
+		// Codes in the log let anyone who reads it recover any password:
+		// fine on a developer's machine or in CI, not in production.
+		cfg.Logger.Warn("no SMTP server is configured: password recovery and verification codes are written to this log; set --smtp-addr (GATEHOUSE_SMTP_ADDR) in production")
 		notifier = flow.LogNotifier{Log: cfg.Logger}
 	}
 	cookies := flow.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}

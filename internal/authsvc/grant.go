@@ -1,9 +1,9 @@
 package authsvc
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 )
 
 // GrantData is what an authorization code and a refresh token remember of
@@ -32,7 +32,4 @@ func (g *GrantData) marshal() json.RawMessage {
 
 // hashSecret is what the store keeps of a code or refresh token: both are
 // high-entropy, so a plain SHA-256 is enough and costs nothing per request.
-func hashSecret(v string) string {
-	h := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(h[:])
-}
+func hashSecret(v string) string { return flow.HashToken(v) }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -105,7 +103,6 @@ type userMint struct {
 	accessJTI       string
 	accessExpiresAt time.Time
 	refreshToken    string // returned as is; "" for none
-	code            string // for c_hash, when an ID token travels with a code (hybrid)
 	// noNonce leaves nonce out (OIDC Core §12.2: refreshed ID tokens).
 	noNonce bool
 	now     time.Time
@@ -170,16 +167,13 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if m.sessionID != "" {
 		id["sid"] = m.sessionID
 	}
-	if m.code != "" {
-		id["c_hash"] = halfHash(m.code)
-	}
 	if resp.IDToken, err = s.Keys.Sign(ctx, m.env.ID, id); err != nil {
 		return nil, err
 	}
 	return resp, nil
 }
 
-// halfHash is OIDC's at_hash / c_hash for RS256: the left half of the
+// halfHash is OIDC's at_hash for RS256: the left half of the
 // SHA-256 of the value, base64url.
 func halfHash(v string) string {
 	h := sha256.Sum256([]byte(v))
@@ -213,23 +207,4 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-// issueUserTokens issues the tokens of a user's grant that no code stands
-// for (the implicit and hybrid responses of resume): a new access token,
-// an ID token when the scope has openid (with c_hash when code is set),
-// and, withRefresh, the grant's first refresh token, stored here.
-func (s *Service) issueUserTokens(ctx context.Context, env *store.Environment, app *store.Application, user *store.User,
-	sessionID string, g *GrantData, withRefresh bool, grantID string, code string) (*tokenResponse, error) {
-	now := s.now().UTC().Truncate(time.Millisecond)
-	m := &userMint{env: env, app: app, user: user, sessionID: sessionID, grant: g, code: code, now: now,
-		accessJTI: uuid.NewString(), accessExpiresAt: now.Add(g.accessTTL())}
-	if withRefresh {
-		m.refreshToken = newRefreshToken()
-		rt := firstRefreshToken(m.refreshToken, app, user.ID, sessionID, grantID, g, m.accessJTI, m.accessExpiresAt, now)
-		if err := s.Store.CreateRefreshToken(ctx, rt); err != nil {
-			return nil, err
-		}
-	}
-	return s.mintUserTokens(ctx, m)
 }

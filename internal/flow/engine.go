@@ -174,14 +174,10 @@ func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.
 	if err != nil {
 		return nil, err
 	}
-	if !u.Enabled || accountLocked(u, now) {
+	if !u.Enabled || credential.AccountLocked(u, now) {
 		return nil, nil
 	}
 	return sess, nil
-}
-
-func accountLocked(u *store.User, now time.Time) bool {
-	return u.AccountStatus == "LOCKED" && (u.UnlockAt.IsZero() || u.UnlockAt.After(now))
 }
 
 // policy picks the sign-on policy: the first of acr_values that names a

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -128,7 +129,7 @@ func (e *Engine) ExternalSignOn(ctx context.Context, f *store.Flow, u *store.Use
 	if err != nil {
 		return "", err
 	}
-	if !u.Enabled || accountLocked(u, e.now()) {
+	if !u.Enabled || credential.AccountLocked(u, e.now()) {
 		return "", e.ExternalFailed(ctx, f, "access_denied", "The user account is disabled or locked.")
 	}
 	s := &step{e: e, f: f, st: st, now: e.now()}

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,7 +103,12 @@ func decodeBody(body []byte, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	// A NUL reaches no query: PostgreSQL refuses it in text, and that
+	// must be the client's 400, not a 500.
+	if bytes.IndexByte(body, 0) >= 0 || bytes.Contains(body, []byte(`\u0000`)) {
+		return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidValue, Message: "The request body must not contain NUL characters."})
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil || dec.More() {
 		return wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidValue, Message: "The request body must be a JSON object."})
 	}
@@ -161,10 +168,7 @@ func invalidCredentials(remaining int) error {
 }
 
 func lockedOut(target string, until, now time.Time) error {
-	secs := int((until.Sub(now) + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	secs := max(credential.SecondsUntil(until, now), 1)
 	return wire.InvalidData(wire.Detail{Code: DetailPasswordLockedOut, Target: target,
 		Message:    fmt.Sprintf("Too many failed attempts: the password is locked. Try again in %d seconds.", secs),
 		InnerError: &wire.InnerError{SecondsUntilUnlock: &secs}})
@@ -317,7 +321,7 @@ func (s *step) passwordAccepted(ctx context.Context, a *credential.Account) erro
 	if !u.Enabled {
 		return wire.InvalidData(wire.Detail{Code: DetailInvalidCredentials, Target: "password", Message: "The user account is disabled."})
 	}
-	if accountLocked(u, s.now) {
+	if credential.AccountLocked(u, s.now) {
 		return wire.InvalidData(wire.Detail{Code: "ACCOUNT_LOCKED", Target: "username", Message: "The user account is locked. An administrator must unlock it."})
 	}
 	s.f.UserID = u.ID
@@ -387,7 +391,7 @@ func (s *step) complete(ctx context.Context, u *store.User, methods []string, al
 		}
 		sess.TokenHash, sess.AuthTime, sess.LastUsedAt, sess.ExpiresAt = HashToken(token), s.now, s.now, s.now.Add(SessionLifetime)
 		for _, m := range methods {
-			if !containsStr(sess.AMR, m) {
+			if !slices.Contains(sess.AMR, m) {
 				sess.AMR = append(sess.AMR, m)
 			}
 		}
@@ -411,15 +415,6 @@ func (s *step) complete(ctx context.Context, u *store.User, methods []string, al
 	}
 	s.token = token
 	return nil
-}
-
-func containsStr(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *step) userLookup(ctx context.Context, body []byte) error {
@@ -508,12 +503,15 @@ func (s *step) checkCode(ctx context.Context, cs *codeState, kind, code, target 
 	if cs == nil || cs.Attempts >= maxCodeAttempts || s.now.UnixMilli() >= cs.ExpiresAt {
 		return wire.InvalidData(wire.InvalidValue(target, "The code has expired or was used too many times: send a new one."))
 	}
-	if secrets.Equal(cs.Hash, s.codeHash(kind, code)) {
-		return nil
-	}
+	// The attempt is counted, and saved with the flow's version check,
+	// before the code is compared: of guesses sent in parallel only the
+	// one whose save wins is compared at all.
 	cs.Attempts++
 	if err := s.save(ctx, s.e.Store); err != nil {
 		return err
+	}
+	if secrets.Equal(cs.Hash, s.codeHash(kind, code)) {
+		return nil
 	}
 	return wire.InvalidData(wire.InvalidValue(target, fmt.Sprintf("The code is not correct. %d attempt(s) remain.", maxCodeAttempts-cs.Attempts)))
 }
@@ -593,7 +591,7 @@ func policyViolations(target string, vs []password.Violation) error {
 	rules := make([]string, 0, len(vs))
 	msgs := make([]string, 0, len(vs))
 	for _, v := range vs {
-		if !containsStr(rules, v.Rule) {
+		if !slices.Contains(rules, v.Rule) {
 			rules = append(rules, v.Rule)
 		}
 		msgs = append(msgs, v.Message)

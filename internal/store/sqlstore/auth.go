@@ -277,14 +277,21 @@ func (s *SQLStore) UseOnce(ctx context.Context, envID, key string, expiresAt tim
 }
 
 // purgeTables are the tables PurgeExpired sweeps, each by its expiry
-// index. Refresh tokens go when their family can no longer be used.
-var purgeTables = []struct{ table, key, expiry string }{
-	{"flows", "id", "expires_at"},
-	{"sessions", "id", "expires_at"},
-	{"auth_codes", "code_hash", "expires_at"},
-	{"refresh_tokens", "token_hash", "family_expires_at"},
-	{"revoked_tokens", "environment_id, jti", "expires_at"},
-	{"used_once", "environment_id, once_key", "expires_at"},
+// index. A refresh token is refused once it has expired itself, before
+// any replay check, so keeping it to the end of its family would only grow
+// the table.
+var purgeTables = []struct{ table, key, expiry, also string }{
+	{"flows", "id", "expires_at", ""},
+	{"sessions", "id", "expires_at", ""},
+	// A code goes when it expires: the first refresh token of its grant
+	// (if any) carries its access token's jti, and introspection refuses
+	// tokens whose session has ended. A refresh token goes once the access
+	// token issued with it has expired too: until then a revocation of its
+	// grant must still find that token's jti.
+	{"auth_codes", "code_hash", "expires_at", ""},
+	{"refresh_tokens", "token_hash", "expires_at", " AND access_expires_at <= ?"},
+	{"revoked_tokens", "environment_id, jti", "expires_at", ""},
+	{"used_once", "environment_id, once_key", "expires_at", ""},
 }
 
 func (s *SQLStore) PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error) {
@@ -292,7 +299,12 @@ func (s *SQLStore) PurgeExpired(ctx context.Context, now time.Time, limit int) (
 	for _, p := range purgeTables {
 		// A bounded batch keeps each delete short, so that SQLite's one
 		// writer is never held for long.
-		res, err := s.exec(ctx, `DELETE FROM `+p.table+` WHERE (`+p.key+`) IN (SELECT `+p.key+` FROM `+p.table+` WHERE `+p.expiry+` <= ? LIMIT ?)`, ms(now), limit)
+		args := []any{ms(now)}
+		if p.also != "" {
+			args = append(args, ms(now))
+		}
+		res, err := s.exec(ctx, `DELETE FROM `+p.table+` WHERE (`+p.key+`) IN (SELECT `+p.key+` FROM `+p.table+` WHERE `+p.expiry+` <= ?`+p.also+` LIMIT ?)`,
+			append(args, limit)...)
 		if err != nil {
 			return total, err
 		}

@@ -57,6 +57,7 @@ CREATE INDEX auth_codes_env ON auth_codes (environment_id);
 CREATE INDEX auth_codes_app ON auth_codes (application_id);
 CREATE INDEX auth_codes_user ON auth_codes (user_id);
 CREATE INDEX auth_codes_grant ON auth_codes (environment_id, grant_id);
+CREATE INDEX auth_codes_session ON auth_codes (environment_id, session_id);
 CREATE INDEX auth_codes_expires ON auth_codes (expires_at);
 
 CREATE TABLE refresh_tokens (
@@ -80,7 +81,7 @@ CREATE INDEX refresh_tokens_app ON refresh_tokens (application_id);
 CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
 CREATE INDEX refresh_tokens_grant ON refresh_tokens (environment_id, grant_id);
 CREATE INDEX refresh_tokens_session ON refresh_tokens (environment_id, session_id);
-CREATE INDEX refresh_tokens_expires ON refresh_tokens (family_expires_at);
+CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
 
 -- Access tokens are JWTs and are not stored; one that must stop working
 -- before it expires is listed here by jti until then.
