@@ -102,7 +102,9 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"response_modes_supported":              []string{"pi.flow", "query", "fragment", "form_post"},
 		"grant_types_supported":                 []string{"authorization_code", "client_credentials", "refresh_token"},
 		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
+		// Tokens are signed with the environment's default key, which an
+		// administrator may make RSA or EC of any size.
+		"id_token_signing_alg_values_supported": signingAlgs(),
 		"userinfo_signing_alg_values_supported": []string{"none"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"},
 		"claim_types_supported":                 []string{"normal"},
@@ -183,3 +185,12 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessCla
 // validID reports whether id can be an environment's or a record's id: a
 // UUID in its canonical form. Anything else never reaches the store.
 func validID(id string) bool { return len(id) == 36 && uuid.Validate(id) == nil }
+
+// signingAlgs names every algorithm a signing key may use.
+func signingAlgs() []string {
+	out := make([]string, len(keys.Algorithms))
+	for i, a := range keys.Algorithms {
+		out[i] = string(a)
+	}
+	return out
+}

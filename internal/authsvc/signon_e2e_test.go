@@ -363,3 +363,43 @@ func TestRedirectSignOnAndSSO(t *testing.T) {
 		})
 	}
 }
+
+// TestECSigningKey: with an EC P-384 key as the environment's default,
+// the ID token is signed ES384, discovery says so, and at_hash uses
+// SHA-384 — go-oidc checks all three.
+func TestECSigningKey(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	fx := s.NewSignOn(t, apptest.SignOnOptions{})
+	r := s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + fx.EnvID + "/keys", Token: s.AdminToken(t), Body: map[string]any{
+		"name": "EC", "algorithm": "EC", "keyLength": 384, "signatureAlgorithm": "SHA384withECDSA",
+		"subjectDN": "CN=EC, O=Example", "usageType": "SIGNING", "validityPeriod": 30, "default": true}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("key: %d %s", r.Status, r.Body)
+	}
+	ctx := context.Background()
+	base := s.URL + "/" + fx.EnvID
+	provider, err := oidc.NewProvider(ctx, base+"/as")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := oauth2.Config{ClientID: fx.AppID, ClientSecret: fx.AppSecret, RedirectURL: fx.RedirectURI, Scopes: []string{"openid"}, Endpoint: provider.Endpoint()}
+	c := browser(t)
+	h := call(t, c, "GET", conf.AuthCodeURL("ec", oauth2.SetAuthURLParam("response_mode", "pi.flow")), "", "")
+	wantStatus(t, h, http.StatusOK)
+	id := h.json(t)["id"].(string)
+	wantStatus(t, call(t, c, "POST", base+"/flows/"+id, ctUsernamePassword, `{"username":"`+fx.Username+`","password":"`+fx.Password+`"}`), http.StatusOK)
+	h = call(t, c, "GET", base+"/as/resume?flowId="+id, "", "")
+	wantStatus(t, h, http.StatusOK)
+	tok, err := conf.Exchange(ctx, h.json(t)["authorizeResponse"].(map[string]any)["code"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := tok.Extra("id_token").(string)
+	idt, err := provider.Verifier(&oidc.Config{ClientID: fx.AppID, SupportedSigningAlgs: []string{"ES384"}}).Verify(ctx, raw)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+		t.Errorf("at_hash: %v", err)
+	}
+}

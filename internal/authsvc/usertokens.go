@@ -3,6 +3,7 @@ package authsvc
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -154,7 +155,8 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	}
 	id["env"] = m.env.ID
 	id["org"] = m.env.OrganizationID
-	id["at_hash"] = halfHash(access)
+	// The ID token is signed with the same key as the access token.
+	id["at_hash"] = halfHash(access, algOf(access))
 	if g.Nonce != "" && !m.noNonce {
 		id["nonce"] = g.Nonce
 	}
@@ -173,11 +175,38 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	return resp, nil
 }
 
-// halfHash is OIDC's at_hash for RS256: the left half of the
-// SHA-256 of the value, base64url.
-func halfHash(v string) string {
-	h := sha256.Sum256([]byte(v))
-	return base64.RawURLEncoding.EncodeToString(h[:len(h)/2])
+// halfHash is OIDC's at_hash (Core §3.1.3.6): the left half of the hash
+// of the value, base64url, with the hash of the signature algorithm the
+// tokens are signed with (the environment's signing key decides: SHA-256
+// for RS256/ES256, SHA-384 and SHA-512 for the others).
+func halfHash(v, alg string) string {
+	var sum []byte
+	switch {
+	case strings.HasSuffix(alg, "384"):
+		h := sha512.Sum384([]byte(v))
+		sum = h[:]
+	case strings.HasSuffix(alg, "512"):
+		h := sha512.Sum512([]byte(v))
+		sum = h[:]
+	default:
+		h := sha256.Sum256([]byte(v))
+		sum = h[:]
+	}
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+// algOf reads the alg of a JWT this server signed.
+func algOf(raw string) string {
+	head, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	_ = json.Unmarshal(b, &h)
+	return h.Alg
 }
 
 // firstRefreshToken is the record of a grant's first refresh token. The

@@ -178,6 +178,7 @@ type view struct {
 	Title       string
 	BrandName   string
 	Initial     string // the brand's first letter, when it has no logo
+	Themed      bool   // the environment exists: its theme.css applies
 	LogoURL     string
 	EnvID       string
 	Version     string
@@ -254,7 +255,7 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request) {
 // brand starts a view with the environment's branding.
 func (s *Service) brand(env *store.Environment) *view {
 	b := wire.EnvironmentBranding(env.Data)
-	v := &view{EnvID: env.ID, Version: s.version, BrandName: env.Name, Actions: map[string]bool{}}
+	v := &view{EnvID: env.ID, Version: s.version, BrandName: env.Name, Actions: map[string]bool{}, Themed: true}
 	if b.CompanyName != "" {
 		v.BrandName = b.CompanyName
 	}
