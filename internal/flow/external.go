@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -172,74 +172,9 @@ func PiFlow(f *store.Flow) bool {
 
 // ---- user attributes from providers
 
-// profileAttrs are the user attributes kept in the user's Data, by path.
-var profileAttrs = []string{"name.middle", "name.formatted", "name.honorificPrefix", "name.honorificSuffix", "nickname", "title",
-	"preferredLanguage", "locale", "timezone", "mobilePhone", "primaryPhone", "photo.href"}
-
-// UserAttributes are the user attributes a provider mapping may write.
-var UserAttributes = append([]string{"username", "email", "name.given", "name.family", "externalId"}, profileAttrs...)
-
-// getAttr reads a user attribute by path.
-func getAttr(u *store.User, data map[string]any, name string) string {
-	switch name {
-	case "username":
-		return u.Username
-	case "email":
-		return u.Email
-	case "name.given":
-		return u.GivenName
-	case "name.family":
-		return u.FamilyName
-	case "externalId":
-		return u.ExternalID
-	}
-	var cur any = data
-	for _, p := range strings.Split(name, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return ""
-		}
-		cur = m[p]
-	}
-	v, _ := cur.(string)
-	return v
-}
-
-// setAttr writes a user attribute by path.
-func setAttr(u *store.User, data map[string]any, name, value string) {
-	switch name {
-	case "username":
-		u.Username = value
-		return
-	case "email":
-		u.Email = value
-		return
-	case "name.given":
-		u.GivenName = value
-		return
-	case "name.family":
-		u.FamilyName = value
-		return
-	case "externalId":
-		u.ExternalID = value
-		return
-	}
-	parts := strings.Split(name, ".")
-	m := data
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := m[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[p] = next
-		}
-		m = next
-	}
-	m[parts[len(parts)-1]] = value
-}
-
-// applyAttributes writes mapped attributes to a user: ALWAYS ones when they
-// differ, EMPTY_ONLY ones when the user has none. The username never
-// changes at sign-on: it is how the user is known locally.
+// applyAttributes writes mapped attributes to the user at sign-on, by
+// their update rules. The username never changes at sign-on: it is how
+// the user is known locally.
 func applyAttributes(ctx context.Context, tx store.Store, envID, userID string, attrs []MappedAttribute, now time.Time) error {
 	if len(attrs) == 0 {
 		return nil
@@ -248,25 +183,8 @@ func applyAttributes(ctx context.Context, tx store.Store, envID, userID string, 
 	if err != nil {
 		return err
 	}
-	data := map[string]any{}
-	_ = json.Unmarshal(u.Data, &data)
-	changed := false
-	for _, a := range attrs {
-		if a.Name == "username" || a.Value == "" || !slices.Contains(UserAttributes, a.Name) {
-			continue
-		}
-		cur := getAttr(u, data, a.Name)
-		if cur == a.Value || (a.Update != "ALWAYS" && cur != "") {
-			continue
-		}
-		setAttr(u, data, a.Name, a.Value)
-		changed = true
-	}
-	if !changed {
+	if !userattr.Apply(u, attrs, false) {
 		return nil
-	}
-	if u.Data, err = json.Marshal(data); err != nil {
-		return err
 	}
 	u.UpdatedAt = now
 	return tx.UpdateUser(ctx, u)
@@ -278,16 +196,10 @@ func applyAttributes(ctx context.Context, tx store.Store, envID, userID string, 
 func NewExternalUser(envID, populationID, providerType string, id ExternalIdentity, userID string, now time.Time) *store.User {
 	u := &store.User{ID: userID, EnvironmentID: envID, PopulationID: populationID, Enabled: true, AccountStatus: "OK",
 		LifecycleStatus: "ACCOUNT_OK", IdentityProviderType: providerType, IdentityProviderID: id.ProviderID, VerifyStatus: "NOT_INITIATED",
-		CreatedAt: now, UpdatedAt: now}
-	data := map[string]any{}
-	for _, a := range id.Attributes {
-		if a.Value != "" && slices.Contains(UserAttributes, a.Name) {
-			setAttr(u, data, a.Name, a.Value)
-		}
-	}
+		Data: []byte("{}"), CreatedAt: now, UpdatedAt: now}
+	userattr.Apply(u, id.Attributes, true)
 	if u.Username == "" {
 		u.Username = id.Subject
 	}
-	u.Data, _ = json.Marshal(data)
 	return u
 }

@@ -3,6 +3,8 @@ package flow
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/userattr"
 )
 
 // Flow statuses, as PingOne names them.
@@ -113,11 +115,7 @@ type external struct {
 
 // MappedAttribute is a user attribute an identity provider's mapping
 // gives: Name is the user attribute path (username, name.given…).
-type MappedAttribute struct {
-	Name   string `json:"name"`
-	Value  string `json:"value"`
-	Update string `json:"update"` // EMPTY_ONLY | ALWAYS
-}
+type MappedAttribute = userattr.Attribute
 
 // ExternalIdentity is a user as an external identity provider vouched for
 // them, with the attributes its mappings give.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -55,10 +56,8 @@ var (
 
 	// idpUserAttributes are the user attributes a provider mapping (and a
 	// link's attributes) may write: the core and profile attributes the
-	// sign-on flow knows how to set (flow.UserAttributes).
-	idpUserAttributes = []string{"username", "email", "name.given", "name.family", "externalId",
-		"name.middle", "name.formatted", "name.honorificPrefix", "name.honorificSuffix", "nickname", "title",
-		"preferredLanguage", "locale", "timezone", "mobilePhone", "primaryPhone", "photo.href"}
+	// sign-on flow knows how to set.
+	idpUserAttributes = userattr.Names
 	// idpReservedAttributes are the attributes PingOne names as never
 	// mapped.
 	idpReservedAttributes = []string{"account", "id", "created", "updated", "lifecycle", "mfaEnabled", "enabled"}

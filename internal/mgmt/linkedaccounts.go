@@ -1,7 +1,6 @@
 package mgmt
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -85,9 +85,7 @@ func (a *API) deleteLinkedAccount(w http.ResponseWriter, r *http.Request) error 
 }
 
 // linkAttribute is a validated attribute of a link request.
-type linkAttribute struct {
-	name, value, update string
-}
+type linkAttribute = userattr.Attribute
 
 // validateLink checks a link body: the provider and the external id, and
 // the user attributes it writes.
@@ -126,7 +124,7 @@ func validateLink(req *wire.LinkedAccountRequest) (idpID, externalID string, att
 			checkUserValue(&v, t+".value", name, value)
 		}
 		if name != "" {
-			attrs = append(attrs, linkAttribute{name: name, value: value, update: update})
+			attrs = append(attrs, linkAttribute{Name: name, Value: value, Update: update})
 		}
 	}
 	if len(v.details) > 0 {
@@ -161,88 +159,6 @@ func checkUserValue(v *appValidator, target, name, value string) {
 	}
 }
 
-// userField returns the user's value of a writable attribute; set writes
-// it. Profile attributes live in the user's JSON column.
-func userField(u *store.User, d *wire.UserData, name string, set *string) string {
-	var p *string
-	switch name {
-	case "username":
-		p = &u.Username
-	case "email":
-		p = &u.Email
-	case "name.given":
-		p = &u.GivenName
-	case "name.family":
-		p = &u.FamilyName
-	case "externalId":
-		p = &u.ExternalID
-	case "nickname":
-		p = &d.Nickname
-	case "title":
-		p = &d.Title
-	case "preferredLanguage":
-		p = &d.PreferredLanguage
-	case "locale":
-		p = &d.Locale
-	case "timezone":
-		p = &d.Timezone
-	case "mobilePhone":
-		p = &d.MobilePhone
-	case "primaryPhone":
-		p = &d.PrimaryPhone
-	case "photo.href":
-		if d.Photo == nil {
-			if set == nil {
-				return ""
-			}
-			d.Photo = &wire.UserPhoto{}
-		}
-		p = &d.Photo.Href
-	default: // name.middle, name.formatted, name.honorificPrefix, name.honorificSuffix
-		if d.Name == nil {
-			if set == nil {
-				return ""
-			}
-			d.Name = &wire.UserName{}
-		}
-		switch name {
-		case "name.middle":
-			p = &d.Name.Middle
-		case "name.formatted":
-			p = &d.Name.Formatted
-		case "name.honorificPrefix":
-			p = &d.Name.HonorificPrefix
-		default:
-			p = &d.Name.HonorificSuffix
-		}
-	}
-	if set != nil {
-		*p = *set
-	}
-	return *p
-}
-
-// linkUser writes a link's attributes to the user: ALWAYS ones that
-// differ, EMPTY_ONLY ones the user has no value for. It reports whether
-// anything changed.
-func linkUser(u *store.User, attrs []linkAttribute) bool {
-	var d wire.UserData
-	_ = json.Unmarshal(u.Data, &d)
-	changed := false
-	for _, at := range attrs {
-		cur := userField(u, &d, at.name, nil)
-		if cur == at.value || (at.update == "EMPTY_ONLY" && cur != "") {
-			continue
-		}
-		userField(u, &d, at.name, &at.value)
-		changed = true
-	}
-	if changed {
-		u.Data = mustJSON(d)
-	}
-	return changed
-}
-
 // createLinkedAccount links an identity at a provider of the environment
 // to the user, writing the body's attributes to the user in the same
 // transaction. A provider's identity links to one user at most.
@@ -274,7 +190,7 @@ func (a *API) createLinkedAccount(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			return err
 		}
-		if linkUser(u, attrs) {
+		if userattr.Apply(u, attrs, true) {
 			u.UpdatedAt = now
 			if err := tx.UpdateUser(r.Context(), u); err != nil {
 				var ue *store.UniqueError
