@@ -17,6 +17,7 @@ const maxActionBytes = 16 << 10
 func (e *Engine) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{envID}/flows/{flowID}", e.get)
 	mux.HandleFunc("POST /{envID}/flows/{flowID}", e.post)
+	mux.HandleFunc("OPTIONS /{envID}/flows/{flowID}", e.preflight)
 }
 
 // load reads the path's environment and flow for this browser.
@@ -37,6 +38,7 @@ func (e *Engine) get(w http.ResponseWriter, r *http.Request) {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return
 	}
+	e.allowCORS(w, r, f)
 	e.write(w, r, f, "")
 }
 
@@ -67,6 +69,8 @@ func (e *Engine) post(w http.ResponseWriter, r *http.Request) {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return
 	}
+	// Before the step: an allowed page must also read the step's errors.
+	e.allowCORS(w, r, f)
 	token, err := e.Step(r.Context(), f, act, body)
 	if err != nil {
 		wire.WriteErrorCtx(r.Context(), w, err)
