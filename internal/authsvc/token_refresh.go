@@ -92,7 +92,7 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request, env *stor
 		if old.RotatedAt.IsZero() {
 			err = s.Store.RotateRefreshToken(ctx, env.ID, hash, now, rec)
 		} else if now.Sub(old.RotatedAt) < policy.grace {
-			err = s.Store.CreateRefreshToken(ctx, rec)
+			err = s.Store.AddRefreshSibling(ctx, env.ID, hash, rec)
 		} else {
 			if policy.revokeOnReuse {
 				if err := s.Store.RevokeGrant(ctx, env.ID, old.GrantID, now); err != nil {
@@ -114,6 +114,11 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request, env *stor
 			writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
 			return
 		}
+	}
+	if errors.Is(err, store.ErrConflict) {
+		// Changed under us twice: a concurrent rotation or revocation won.
+		writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
+		return
 	}
 	if err != nil {
 		writeOAuthError(w, serverError())

@@ -255,6 +255,11 @@ type AuthStore interface {
 	// one transaction. ErrConflict when oldHash was already rotated or is
 	// revoked: the caller decides whether a grace period applies.
 	RotateRefreshToken(ctx context.Context, envID, oldHash string, at time.Time, next *RefreshToken) error
+	// AddRefreshSibling stores next beside oldHash, which was rotated
+	// within the grace period, only while oldHash is still unrevoked:
+	// ErrConflict when it is revoked. A concurrent revocation of the grant
+	// either sees next or makes this fail.
+	AddRefreshSibling(ctx context.Context, envID, oldHash string, next *RefreshToken) error
 	// RevokeGrant revokes every refresh token of the grant and denies the
 	// access tokens issued with them and with its code until they expire.
 	RevokeGrant(ctx context.Context, envID, grantID string, at time.Time) error

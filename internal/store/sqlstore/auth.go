@@ -199,6 +199,23 @@ func (s *SQLStore) RotateRefreshToken(ctx context.Context, envID, oldHash string
 	})
 }
 
+func (s *SQLStore) AddRefreshSibling(ctx context.Context, envID, oldHash string, next *store.RefreshToken) error {
+	return s.Tx(ctx, func(tx store.Store) error {
+		t := tx.(*SQLStore)
+		// The lock orders this against revokeWhere, which locks the
+		// grant's rows before it revokes them (SQLite's one writer
+		// orders them anyway).
+		old, err := one(ctx, t, scanRefresh, `SELECT `+refreshCols+` FROM refresh_tokens WHERE environment_id = ? AND token_hash = ?`+t.forUpdate(), envID, oldHash)
+		if err != nil {
+			return err
+		}
+		if !old.RevokedAt.IsZero() {
+			return store.ErrConflict
+		}
+		return t.CreateRefreshToken(ctx, next)
+	})
+}
+
 func (s *SQLStore) RevokeGrant(ctx context.Context, envID, grantID string, at time.Time) error {
 	return s.revokeWhere(ctx, envID, "grant_id", grantID, at)
 }
@@ -213,6 +230,18 @@ func (s *SQLStore) RevokeSessionGrants(ctx context.Context, envID, sessionID str
 func (s *SQLStore) revokeWhere(ctx context.Context, envID, col, val string, at time.Time) error {
 	return s.Tx(ctx, func(tx store.Store) error {
 		t := tx.(*SQLStore)
+		if t.IsPostgres() {
+			// Lock the rows first, and revoke in a later statement: a
+			// sibling added within the grace period (AddRefreshSibling
+			// holds its old token's lock) is then either seen here or
+			// refused there.
+			if _, err := many(ctx, t, func(sc scanner) (string, error) {
+				var h string
+				return h, sc.Scan(&h)
+			}, `SELECT token_hash FROM refresh_tokens WHERE environment_id = ? AND `+col+` = ? FOR UPDATE`, envID, val); err != nil {
+				return err
+			}
+		}
 		if _, err := t.exec(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE environment_id = ? AND `+col+` = ? AND revoked_at IS NULL`, ms(at), envID, val); err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ func testAuthSuite(t *testing.T, s store.Store) {
 		{"AuthCodes", testAuthCodes},
 		{"RefreshTokens", testRefreshTokens},
 		{"RefreshRotation", testRefreshRotation},
+		{"RefreshSibling", testRefreshSibling},
 		{"Revocation", testRevocation},
 		{"RevokeTokenID", testRevokeTokenID},
 		{"UseOnce", testUseOnce},
@@ -1082,5 +1083,50 @@ func testAuthEnvironmentDelete(t *testing.T, s store.Store) {
 	must(t, err, "PurgeExpired of everything")
 	if n != rowsPerEnv {
 		t.Errorf("rows left after DeleteEnvironment = %d, want the other environment's %d", n, rowsPerEnv)
+	}
+}
+
+// testRefreshSibling: a token rotated within its grace period may get a
+// sibling while its grant is live, never after the grant was revoked, and
+// a revocation racing the sibling always ends with both revoked.
+func testRefreshSibling(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	x := newAuthEnv(t, s)
+	old := newRefresh(t, s, x, "sess-1", "grant-1")
+	next := mkRefresh(x, "sess-1", "grant-1")
+	must(t, s.RotateRefreshToken(ctx, x.env.ID, old.TokenHash, store.Now(), next), "RotateRefreshToken")
+	sib := mkRefresh(x, "sess-1", "grant-1")
+	must(t, s.AddRefreshSibling(ctx, x.env.ID, old.TokenHash, sib), "AddRefreshSibling")
+	if _, err := s.GetRefreshToken(ctx, x.env.ID, sib.TokenHash); err != nil {
+		t.Fatalf("sibling not stored: %v", err)
+	}
+	wantErr(t, s.AddRefreshSibling(ctx, x.env.ID, "no-such-token", mkRefresh(x, "sess-1", "grant-1")), store.ErrNotFound, "unknown token")
+	must(t, s.RevokeGrant(ctx, x.env.ID, "grant-1", store.Now()), "RevokeGrant")
+	late := mkRefresh(x, "sess-1", "grant-1")
+	wantErr(t, s.AddRefreshSibling(ctx, x.env.ID, old.TokenHash, late), store.ErrConflict, "sibling of a revoked token")
+	if _, err := s.GetRefreshToken(ctx, x.env.ID, late.TokenHash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused sibling was stored: %v", err)
+	}
+
+	// Races: whichever wins, no live token of the grant survives.
+	for i := range 10 {
+		grant := fmt.Sprintf("race-%d", i)
+		base := newRefresh(t, s, x, "sess-2", grant)
+		n := mkRefresh(x, "sess-2", grant)
+		must(t, s.RotateRefreshToken(ctx, x.env.ID, base.TokenHash, store.Now(), n), "RotateRefreshToken")
+		sib := mkRefresh(x, "sess-2", grant)
+		var wg sync.WaitGroup
+		var sibErr, revErr error
+		wg.Add(2)
+		go func() { defer wg.Done(); sibErr = s.AddRefreshSibling(ctx, x.env.ID, base.TokenHash, sib) }()
+		go func() { defer wg.Done(); revErr = s.RevokeGrant(ctx, x.env.ID, grant, store.Now()) }()
+		wg.Wait()
+		must(t, revErr, "RevokeGrant")
+		if sibErr != nil && !errors.Is(sibErr, store.ErrConflict) {
+			t.Fatalf("AddRefreshSibling: %v", sibErr)
+		}
+		if got, err := s.GetRefreshToken(ctx, x.env.ID, sib.TokenHash); err == nil && got.RevokedAt.IsZero() {
+			t.Fatalf("race %d: a sibling outlived the revocation of its grant", i)
+		}
 	}
 }
