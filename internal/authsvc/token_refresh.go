@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -167,18 +168,9 @@ func narrowScope(granted string, form url.Values) (string, *oauthError) {
 
 // liveSessionID is sessionID when that session is still live, else "".
 func (s *Service) liveSessionID(ctx context.Context, envID, sessionID string, now time.Time) (string, error) {
-	if sessionID == "" {
-		return "", nil
-	}
-	sess, err := s.Store.GetSession(ctx, envID, sessionID)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
+	sess, err := flow.LiveSession(ctx, s.Store, envID, sessionID, now)
+	if sess == nil || err != nil {
 		return "", err
 	}
-	if !sess.ExpiresAt.After(now) {
-		return "", nil
-	}
-	return sessionID, nil
+	return sess.ID, nil
 }

@@ -154,18 +154,9 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 // liveSession is the session the browser's token names, if it is live
 // and its user can still sign on.
 func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.Time) (*store.Session, error) {
-	if token == "" {
-		return nil, nil
-	}
-	sess, err := e.Store.GetSessionByToken(ctx, envID, HashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	sess, err := SessionByToken(ctx, e.Store, envID, token, now)
+	if sess == nil || err != nil {
 		return nil, err
-	}
-	if !sess.ExpiresAt.After(now) {
-		return nil, nil
 	}
 	u, err := e.Store.GetUser(ctx, envID, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -460,7 +451,7 @@ func actionFor(mediaType string) string {
 		return ""
 	}
 	name := strings.TrimSuffix(strings.TrimPrefix(mt, prefix), "+json")
-	for _, a := range allActions {
+	for a := range actions {
 		if strings.ToLower(a) == name {
 			return a
 		}

@@ -77,7 +77,7 @@ func TestActionFor(t *testing.T) {
 			t.Errorf("actionFor(%q) = %q, want %q", tc.mediaType, got, tc.want)
 		}
 	}
-	for _, a := range allActions {
+	for a := range actions {
 		if got := actionFor(MediaType(a)); got != a {
 			t.Errorf("actionFor(MediaType(%s)) = %q", a, got)
 		}

@@ -92,21 +92,33 @@ func (c Cookies) write(w http.ResponseWriter, envID, value string, maxAge int) {
 // CurrentSession is the live session the request's ST cookie names, or
 // nil. An expired session is not live.
 func CurrentSession(ctx context.Context, st store.Store, c Cookies, r *http.Request, envID string, now time.Time) (*store.Session, error) {
-	tok := c.Token(r)
-	if tok == "" {
+	return SessionByToken(ctx, st, envID, c.Token(r), now)
+}
+
+// SessionByToken is the live session an ST value names, or nil.
+func SessionByToken(ctx context.Context, st store.Store, envID, token string, now time.Time) (*store.Session, error) {
+	if token == "" {
 		return nil, nil
 	}
-	sess, err := st.GetSessionByToken(ctx, envID, HashToken(tok))
-	if errors.Is(err, store.ErrNotFound) {
+	sess, err := st.GetSessionByToken(ctx, envID, HashToken(token))
+	return liveOrNil(sess, err, now)
+}
+
+// LiveSession is the session with this id while it is live, or nil.
+func LiveSession(ctx context.Context, st store.Store, envID, id string, now time.Time) (*store.Session, error) {
+	if id == "" {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	if !sess.ExpiresAt.After(now) {
+	sess, err := st.GetSession(ctx, envID, id)
+	return liveOrNil(sess, err, now)
+}
+
+// liveOrNil turns a session lookup into "the live session, or nil".
+func liveOrNil(sess *store.Session, err error, now time.Time) (*store.Session, error) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !sess.ExpiresAt.After(now)) {
 		return nil, nil
 	}
-	return sess, nil
+	return sess, err
 }
 
 // NewSessionID is a session's public id (session.id, the sid claim).

@@ -56,29 +56,22 @@ func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byt
 		return "", notAllowed(act, f.Status, allowed(f.Status, st.action()))
 	}
 	s := &step{e: e, f: f, st: st, now: e.now()}
-	switch act {
-	case ActionUsernamePasswordCheck:
-		err = s.usernamePasswordCheck(ctx, body)
-	case ActionUserLookup:
-		err = s.userLookup(ctx, body)
-	case ActionSessionReset:
-		err = s.sessionReset(ctx, body)
-	case ActionPasswordForgot:
-		err = s.passwordForgot(ctx, body)
-	case ActionPasswordSendRecoveryCode:
-		err = s.sendRecoveryCode(ctx, body)
-	case ActionPasswordRecover:
-		err = s.passwordRecover(ctx, body)
-	case ActionPasswordReset:
-		err = s.passwordReset(ctx, body)
-	case ActionUserRegister:
-		err = s.userRegister(ctx, body)
-	case ActionUserVerify:
-		err = s.userVerify(ctx, body)
-	case ActionUserSendVerificationCode:
-		err = s.sendVerificationCode(ctx, body)
-	}
+	err = actions[act](s, ctx, body)
 	return s.token, err
+}
+
+// actions runs each action; allowed has already checked the status.
+var actions = map[string]func(*step, context.Context, []byte) error{
+	ActionUsernamePasswordCheck:    (*step).usernamePasswordCheck,
+	ActionUserLookup:               (*step).userLookup,
+	ActionSessionReset:             (*step).sessionReset,
+	ActionPasswordForgot:           (*step).passwordForgot,
+	ActionPasswordSendRecoveryCode: (*step).sendRecoveryCode,
+	ActionPasswordRecover:          (*step).passwordRecover,
+	ActionPasswordReset:            (*step).passwordReset,
+	ActionUserRegister:             (*step).userRegister,
+	ActionUserVerify:               (*step).userVerify,
+	ActionUserSendVerificationCode: (*step).sendVerificationCode,
 }
 
 func notAllowed(act, status string, ok []string) error {

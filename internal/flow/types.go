@@ -37,13 +37,6 @@ const (
 	ActionUserSendVerificationCode = "user.sendVerificationCode"
 )
 
-// allActions lists every action Gatehouse knows, for media type lookup.
-var allActions = []string{
-	ActionSessionReset, ActionUsernamePasswordCheck, ActionUserLookup, ActionPasswordForgot,
-	ActionPasswordSendRecoveryCode, ActionPasswordRecover, ActionPasswordReset, ActionUserRegister,
-	ActionUserVerify, ActionUserSendVerificationCode,
-}
-
 // MediaType is the Content-Type that selects action.
 func MediaType(action string) string { return "application/vnd.pingidentity." + action + "+json" }
 
