@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // PingOne's tokenEndpointAuthMethod values.
@@ -74,20 +75,17 @@ func assertionSigningAlgs() []string {
 
 // client is an authenticated OAuth client.
 type client struct {
-	app        *store.Application
-	grantTypes []string
+	app      *store.Application
+	settings clientData
 	// method is the tokenEndpointAuthMethod the request used; NONE for a
 	// public client, which the grant must decide whether to serve.
 	method string
 }
 
-// clientData is what client authentication reads of an application's
-// long tail.
-type clientData struct {
-	GrantTypes []string `json:"grantTypes"`
-	Jwks       string   `json:"jwks"`
-	JwksURL    string   `json:"jwksUrl"`
-}
+// clientData is the application's long tail, parsed once per request:
+// client authentication reads its keys, the grants its grant types,
+// PKCE and refresh settings.
+type clientData = wire.ApplicationData
 
 // authFailed answers every failure that could tell whether a client id
 // exists: unknown, malformed, disabled, in another environment, or
@@ -195,7 +193,7 @@ func (s *Service) authenticateSecret(ctx context.Context, envID, id, secret, met
 	if !s.secretMatches(ctx, app, secret) {
 		return nil, authFailed(method == methodBasic)
 	}
-	return &client{app: app, grantTypes: data.GrantTypes, method: method}, nil
+	return &client{app: app, settings: data, method: method}, nil
 }
 
 // authenticatePublic identifies a public client by its client_id alone.
@@ -209,7 +207,7 @@ func (s *Service) authenticatePublic(ctx context.Context, envID, id string) (*cl
 	if oe != nil {
 		return nil, oe
 	}
-	return &client{app: app, grantTypes: data.GrantTypes, method: methodNone}, nil
+	return &client{app: app, settings: data, method: methodNone}, nil
 }
 
 // assertionClaims are the claims RFC 7523 §3 requires of a client
@@ -282,7 +280,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, envID string, form 
 	if err != nil {
 		return nil, authServerError()
 	}
-	return &client{app: app, grantTypes: data.GrantTypes, method: method}, nil
+	return &client{app: app, settings: data, method: method}, nil
 }
 
 // checkAssertionClaims checks what RFC 7523 §3 asks of the claims.

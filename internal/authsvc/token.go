@@ -112,7 +112,7 @@ func (s *Service) clientCredentials(w http.ResponseWriter, r *http.Request, env 
 		writeOAuthError(w, oe)
 		return
 	}
-	if !slices.Contains(c.grantTypes, "CLIENT_CREDENTIALS") {
+	if !slices.Contains(c.settings.GrantTypes, "CLIENT_CREDENTIALS") {
 		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: "The application does not have the client_credentials grant type."})
 		return
 	}

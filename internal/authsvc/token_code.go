@@ -40,7 +40,7 @@ func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, env 
 		writeOAuthError(w, oe)
 		return
 	}
-	if !slices.Contains(c.grantTypes, "AUTHORIZATION_CODE") {
+	if !slices.Contains(c.settings.GrantTypes, "AUTHORIZATION_CODE") {
 		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: "The application does not have the authorization_code grant type."})
 		return
 	}
@@ -50,7 +50,7 @@ func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, env 
 		return
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	withRefresh := slices.Contains(c.grantTypes, "REFRESH_TOKEN")
+	withRefresh := slices.Contains(c.settings.GrantTypes, "REFRESH_TOKEN")
 	jti := uuid.NewString()
 	var (
 		ac      *store.AuthCode
@@ -83,7 +83,7 @@ func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, env 
 		}
 		if withRefresh {
 			refresh = newRefreshToken()
-			rt := firstRefreshToken(refresh, c.app, ac.UserID, ac.SessionID, ac.GrantID, &g, jti, now.Add(g.accessTTL()), now)
+			rt := firstRefreshToken(refresh, c, ac.UserID, ac.SessionID, ac.GrantID, &g, jti, now.Add(g.accessTTL()), now)
 			return tx.CreateRefreshToken(ctx, rt)
 		}
 		return nil
@@ -152,7 +152,7 @@ func checkCode(c *client, ac *store.AuthCode, g *GrantData, form url.Values, now
 		if c.app.TokenEndpointAuthMethod == "NONE" {
 			return invalidGrant("A public client must use PKCE.")
 		}
-		switch appSettings(c.app).PkceEnforcement {
+		switch c.settings.PkceEnforcement {
 		case "REQUIRED", "S256_REQUIRED":
 			return invalidGrant("The application requires PKCE.")
 		}
@@ -167,7 +167,7 @@ func checkCode(c *client, ac *store.AuthCode, g *GrantData, form url.Values, now
 	if !validVerifier(verifier) {
 		return invalidGrant("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.")
 	}
-	if appSettings(c.app).PkceEnforcement == "S256_REQUIRED" && g.CodeChallengeMethod != "S256" {
+	if c.settings.PkceEnforcement == "S256_REQUIRED" && g.CodeChallengeMethod != "S256" {
 		return invalidGrant("The application requires the S256 code challenge method.")
 	}
 	if !pkceMatches(g.CodeChallengeMethod, g.CodeChallenge, verifier) {

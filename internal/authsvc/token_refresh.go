@@ -29,7 +29,7 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request, env *stor
 		writeOAuthError(w, oe)
 		return
 	}
-	if !slices.Contains(c.grantTypes, "REFRESH_TOKEN") {
+	if !slices.Contains(c.settings.GrantTypes, "REFRESH_TOKEN") {
 		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: "The application does not have the refresh_token grant type."})
 		return
 	}
@@ -40,7 +40,7 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request, env *stor
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	hash := hashSecret(raw)
-	policy := refreshPolicyOf(appSettings(c.app))
+	policy := refreshPolicyOf(c.settings)
 	old, err := s.Store.GetRefreshToken(ctx, env.ID, hash)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {

@@ -212,9 +212,10 @@ func algOf(raw string) string {
 // firstRefreshToken is the record of a grant's first refresh token. The
 // chain may be refreshed until refreshTokenRollingDuration after the
 // sign-on; each token lives refreshTokenDuration, never past the chain.
-func firstRefreshToken(value string, app *store.Application, userID, sessionID, grantID string, g *GrantData,
+func firstRefreshToken(value string, c *client, userID, sessionID, grantID string, g *GrantData,
 	accessJTI string, accessExpiresAt, now time.Time) *store.RefreshToken {
-	p := refreshPolicyOf(appSettings(app))
+	app := c.app
+	p := refreshPolicyOf(c.settings)
 	from := now
 	if g.AuthTime > 0 {
 		from = time.Unix(g.AuthTime, 0)
