@@ -264,3 +264,12 @@ func (s *Server) LicenseID(t testing.TB) string {
 	}
 	return ls[0].ID
 }
+
+// Queries is how many statements the server's store has run: benchmarks
+// report it per request.
+func (s *Server) Queries() int64 {
+	if q, ok := s.Store.(interface{ Queries() int64 }); ok {
+		return q.Queries()
+	}
+	return 0
+}

@@ -28,6 +28,8 @@ func BenchmarkClientCredentials(b *testing.B) {
 	path := "/" + s.Admin.EnvironmentID + "/as/token"
 	b.Run("handler", func(b *testing.B) {
 		b.ReportAllocs()
+		q0 := s.Queries()
+		defer func() { b.ReportMetric(float64(s.Queries()-q0)/float64(b.N), "queries/op") }()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				req := httptest.NewRequest("POST", path, strings.NewReader(form))
@@ -110,6 +112,8 @@ func BenchmarkIntrospect(b *testing.B) {
 	path := "/" + fx.env + "/as/introspect"
 	b.ReportAllocs()
 	b.ResetTimer()
+	q0 := s.Queries()
+	defer func() { b.ReportMetric(float64(s.Queries()-q0)/float64(b.N), "queries/op") }()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest("POST", path, strings.NewReader(body))

@@ -102,6 +102,7 @@ func BenchmarkFlowStep(b *testing.B) {
 			authURL := base + "/as/authorize?" + url.Values{"response_type": {"code"}, "client_id": {fx.AppID}, "redirect_uri": {fx.RedirectURI},
 				"scope": {"openid"}, "response_mode": {"pi.flow"}}.Encode()
 			b.Run("authorize", func(b *testing.B) {
+				q0 := s.Queries()
 				b.RunParallel(func(pb *testing.PB) {
 					bc := newBenchClient(b)
 					for pb.Next() {
@@ -111,6 +112,7 @@ func BenchmarkFlowStep(b *testing.B) {
 						}
 					}
 				})
+				b.ReportMetric(float64(s.Queries()-q0)/float64(b.N), "queries/op")
 			})
 			for _, step := range []struct{ name, method, ct string }{
 				{"read", "GET", ""},

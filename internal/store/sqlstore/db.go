@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -87,6 +88,10 @@ type DB struct {
 
 	rebindMu sync.RWMutex
 	rebound  map[string]string
+
+	// queries counts the statements run through the store (benchmarks
+	// report them per request: an authorize, a token).
+	queries atomic.Int64
 }
 
 // Open opens dsn: "sqlite:PATH", "sqlite::memory:" or "postgres://…" (also

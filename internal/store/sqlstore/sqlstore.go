@@ -21,6 +21,9 @@ type SQLStore struct {
 
 var _ store.Store = (*SQLStore)(nil)
 
+// Queries is how many statements the store has run since it opened.
+func (s *SQLStore) Queries() int64 { return s.db.queries.Load() }
+
 // IsPostgres reports the dialect (benchmarks and tests print it).
 func (s *SQLStore) IsPostgres() bool { return s.db.dialect == dialectPostgres }
 
@@ -92,6 +95,7 @@ func (r runner) query(ctx context.Context, a []any) (*sql.Rows, error) {
 // transaction holds, so that would wait forever. A statement the pool has
 // already prepared is bound to the transaction instead.
 func (s *SQLStore) prepared(ctx context.Context, p *pool, query string) (runner, error) {
+	s.db.queries.Add(1)
 	q := s.db.rebind(query)
 	if s.tx != nil {
 		p.mu.RLock()
@@ -158,6 +162,7 @@ func (s *SQLStore) query(ctx context.Context, query string, a ...any) (*sql.Rows
 // queryDynamic runs a query built per request (a filter): those are not
 // prepared, since each filter shape would grow the cache without bound.
 func (s *SQLStore) queryDynamic(ctx context.Context, query string, a ...any) (*sql.Rows, error) {
+	s.db.queries.Add(1)
 	q := s.db.rebind(query)
 	if s.tx != nil {
 		return s.tx.QueryContext(ctx, q, args(a)...)
@@ -166,6 +171,7 @@ func (s *SQLStore) queryDynamic(ctx context.Context, query string, a ...any) (*s
 }
 
 func (s *SQLStore) queryRowDynamic(ctx context.Context, query string, a ...any) *sql.Row {
+	s.db.queries.Add(1)
 	q := s.db.rebind(query)
 	if s.tx != nil {
 		return s.tx.QueryRowContext(ctx, q, args(a)...)
