@@ -16,7 +16,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
-	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 )
 
@@ -85,7 +85,7 @@ func serve(args []string) error {
 	if *smtpAddr != "" {
 		// The SMTP credentials come from the environment only, never a
 		// flag: flags show in process listings.
-		cfg.Notifier = flow.SMTPNotifier{Addr: *smtpAddr, From: *smtpFrom,
+		cfg.Notifier = notify.SMTPNotifier{Addr: *smtpAddr, From: *smtpFrom,
 			Username: os.Getenv("GATEHOUSE_SMTP_USERNAME"), Password: os.Getenv("GATEHOUSE_SMTP_PASSWORD")}
 	}
 	srv, err := app.New(ctx, cfg)

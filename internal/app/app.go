@@ -24,8 +24,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/signon"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
@@ -46,7 +48,7 @@ type Config struct {
 	Logger    *slog.Logger
 	// Notifier sends recovery and verification codes; nil logs them (see
 	// SMTPConfig for mail).
-	Notifier flow.Notifier
+	Notifier notify.Notifier
 	// FederationTimeout bounds each call to an external identity provider
 	// (default 10 s).
 	FederationTimeout time.Duration
@@ -106,9 +108,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		// Codes in the log let anyone who reads it recover any password:
 		// fine on a developer's machine or in CI, not in production.
 		cfg.Logger.Warn("no SMTP server is configured: password recovery and verification codes are written to this log; set --smtp-addr (GATEHOUSE_SMTP_ADDR) in production")
-		notifier = flow.LogNotifier{Log: cfg.Logger}
+		notifier = notify.LogNotifier{Log: cfg.Logger}
 	}
-	cookies := flow.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
+	cookies := session.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
 	flows := &flow.Engine{Store: st, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
 	auth.Flows, auth.Cookies = flows, cookies
 	fed := &federation.Service{Store: st, Sealer: sealer, Flows: flows, Cookies: cookies, AuthPath: cfg.BaseURL,

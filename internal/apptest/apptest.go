@@ -20,7 +20,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 
@@ -39,7 +39,7 @@ type Server struct {
 	HTTP    *httptest.Server
 	Dir     string
 	// Mail holds the recovery and verification codes the server sent.
-	Mail  *flow.MemoryNotifier
+	Mail  *notify.MemoryNotifier
 	token string
 }
 
@@ -70,7 +70,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	mail := &flow.MemoryNotifier{}
+	mail := &notify.MemoryNotifier{}
 	srv, err := app.New(context.Background(), app.Config{
 		Listen: ln.Addr().String(), DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
 		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,

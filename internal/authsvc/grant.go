@@ -3,7 +3,7 @@ package authsvc
 import (
 	"encoding/json"
 
-	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 )
 
 // GrantData is what an authorization code and a refresh token remember of
@@ -32,4 +32,4 @@ func (g *GrantData) marshal() json.RawMessage {
 
 // hashSecret is what the store keeps of a code or refresh token: both are
 // high-entropy, so a plain SHA-256 is enough and costs nothing per request.
-func hashSecret(v string) string { return flow.HashToken(v) }
+func hashSecret(v string) string { return session.HashToken(v) }

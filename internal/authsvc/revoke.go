@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -89,17 +90,5 @@ func (s *Service) revokeRefreshToken(r *http.Request, envID string, c *client, t
 	if rt.SessionID == "" {
 		return nil
 	}
-	return s.endSession(r, envID, rt.SessionID, now)
-}
-
-// endSession revokes every grant of a session and deletes it; a session
-// already gone is no error.
-func (s *Service) endSession(r *http.Request, envID, sessionID string, now time.Time) error {
-	if err := s.Store.RevokeSessionGrants(r.Context(), envID, sessionID, now); err != nil {
-		return err
-	}
-	if err := s.Store.DeleteSession(r.Context(), envID, sessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	return nil
+	return session.End(ctx, s.Store, envID, rt.SessionID, now)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -32,7 +33,7 @@ type Service struct {
 	// Flows runs sign-on flows; authorize starts them and resume ends them.
 	Flows *flow.Engine
 	// Cookies reads and writes the ST session cookies.
-	Cookies flow.Cookies
+	Cookies session.Cookies
 }
 
 func (s *Service) now() time.Time {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -54,7 +54,7 @@ func (s *Service) signoff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	sess, err := flow.CurrentSession(ctx, s.Store, s.Cookies, r, env.ID, now)
+	sess, err := session.Current(ctx, s.Store, s.Cookies, r, env.ID, now)
 	if err != nil {
 		wire.WriteErrorCtx(ctx, w, err)
 		return
@@ -85,7 +85,7 @@ func (s *Service) signoff(w http.ResponseWriter, r *http.Request) {
 		target = u.String()
 	}
 	if sess != nil {
-		if err := s.endSession(r, env.ID, sess.ID, now); err != nil {
+		if err := session.End(ctx, s.Store, env.ID, sess.ID, now); err != nil {
 			wire.WriteErrorCtx(ctx, w, err)
 			return
 		}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -40,7 +40,7 @@ func (fx *grantFixture) signoffCall(t *testing.T, method, envID, cookie string, 
 		req.Header.Set("Content-Type", formType)
 	}
 	if cookie != "" {
-		req.AddCookie(&http.Cookie{Name: flow.CookieST, Value: cookie})
+		req.AddCookie(&http.Cookie{Name: session.CookieST, Value: cookie})
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
@@ -177,7 +177,7 @@ func (fx *grantFixture) testSignoff(t *testing.T) {
 				}
 			}
 			if c.status != 400 {
-				for _, name := range []string{flow.CookieST, flow.CookieSTNoSS} {
+				for _, name := range []string{session.CookieST, session.CookieSTNoSS} {
 					ck := r.cookie[name]
 					if ck == nil || ck.MaxAge >= 0 || ck.Value != "" || ck.Path != "/"+fx.env {
 						t.Errorf("cookie %s not cleared: %v", name, ck)

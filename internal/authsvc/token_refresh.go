@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -168,7 +168,7 @@ func narrowScope(granted string, form url.Values) (string, *oauthError) {
 
 // liveSessionID is sessionID when that session is still live, else "".
 func (s *Service) liveSessionID(ctx context.Context, envID, sessionID string, now time.Time) (string, error) {
-	sess, err := flow.LiveSession(ctx, s.Store, envID, sessionID, now)
+	sess, err := session.ByID(ctx, s.Store, envID, sessionID, now)
 	if sess == nil || err != nil {
 		return "", err
 	}

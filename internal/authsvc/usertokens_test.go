@@ -17,7 +17,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
-	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -158,9 +158,9 @@ func (fx *grantFixture) createUser(t testing.TB, envID string, body map[string]a
 func (fx *grantFixture) session(t testing.TB, envID, userID string) (id, cookie string) {
 	t.Helper()
 	now := store.Now()
-	cookie = flow.NewToken()
-	sess := &store.Session{ID: flow.NewSessionID(), EnvironmentID: envID, UserID: userID, TokenHash: flow.HashToken(cookie),
-		AuthTime: now, AMR: []string{"pwd"}, Data: json.RawMessage(`{}`), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(flow.SessionLifetime)}
+	cookie = session.NewToken()
+	sess := &store.Session{ID: session.NewID(), EnvironmentID: envID, UserID: userID, TokenHash: session.HashToken(cookie),
+		AuthTime: now, AMR: []string{"pwd"}, Data: json.RawMessage(`{}`), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(session.Lifetime)}
 	if err := fx.s.Store.CreateSession(context.Background(), sess); err != nil {
 		t.Fatal(err)
 	}

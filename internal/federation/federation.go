@@ -27,6 +27,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -36,7 +37,7 @@ type Service struct {
 	Store    store.Store
 	Sealer   *secrets.Sealer
 	Flows    *flow.Engine
-	Cookies  flow.Cookies
+	Cookies  session.Cookies
 	AuthPath string
 	// Timeout bounds each call to a provider (token, userinfo, keys).
 	Timeout time.Duration

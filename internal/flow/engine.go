@@ -17,6 +17,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -25,9 +27,9 @@ import (
 type Engine struct {
 	Store       store.Store
 	Credentials *credential.Service
-	Notifier    Notifier
+	Notifier    notify.Notifier
 	AuthPath    string // base URL, no trailing slash
-	Cookies     Cookies
+	Cookies     session.Cookies
 	Now         func() time.Time
 	Log         *slog.Logger
 }
@@ -118,9 +120,9 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	req := &in.Request
 	token := in.Token
 	if token == "" {
-		token = NewToken()
+		token = session.NewToken()
 	}
-	f := &store.Flow{ID: uuid.NewString(), EnvironmentID: in.Env.ID, ApplicationID: in.App.ID, Binding: HashToken(token),
+	f := &store.Flow{ID: uuid.NewString(), EnvironmentID: in.Env.ID, ApplicationID: in.App.ID, Binding: session.HashToken(token),
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(FlowIdle)}
 	sess, err := e.liveSession(ctx, in.Env.ID, in.Token, now)
 	if err != nil {
@@ -154,7 +156,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 // liveSession is the session the browser's token names, if it is live
 // and its user can still sign on.
 func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.Time) (*store.Session, error) {
-	sess, err := SessionByToken(ctx, e.Store, envID, token, now)
+	sess, err := session.ByToken(ctx, e.Store, envID, token, now)
 	if sess == nil || err != nil {
 		return nil, err
 	}
@@ -324,7 +326,7 @@ func (e *Engine) Load(ctx context.Context, envID, flowID, token string) (*store.
 	if !f.ExpiresAt.After(e.now()) {
 		return nil, ErrFlowNotFound
 	}
-	if token == "" || HashToken(token) != f.Binding {
+	if token == "" || session.HashToken(token) != f.Binding {
 		return nil, errBinding
 	}
 	return f, nil

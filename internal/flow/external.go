@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -58,7 +59,7 @@ func (e *Engine) BeginExternal(ctx context.Context, f *store.Flow, providerID st
 	if a := st.action(); a.Type == "IDENTITY_PROVIDER" {
 		x.ACRValues = a.ACRValues
 	}
-	st.External = &external{ProviderID: providerID, StateHash: HashToken(x.State), Nonce: x.Nonce, Verifier: x.Verifier,
+	st.External = &external{ProviderID: providerID, StateHash: session.HashToken(x.State), Nonce: x.Nonce, Verifier: x.Verifier,
 		ExpiresAt: now.Add(FlowIdle).UnixMilli()}
 	s := &step{e: e, f: f, st: st, now: now}
 	if err := s.save(ctx, e.Store); err != nil {
@@ -98,7 +99,7 @@ func (e *Engine) ExternalCallback(ctx context.Context, envID, stateParam, token 
 	}
 	now := e.now()
 	x := st.External
-	if x == nil || !secrets.Equal(x.StateHash, HashToken(stateParam)) || now.UnixMilli() >= x.ExpiresAt {
+	if x == nil || !secrets.Equal(x.StateHash, session.HashToken(stateParam)) || now.UnixMilli() >= x.ExpiresAt {
 		return nil, nil, ErrExternalState
 	}
 	st.External = nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -464,7 +465,7 @@ func completed(t *testing.T, e *env, r map[string]any, hdr http.Header, userID s
 	}
 	if hdr != nil {
 		sc := hdr.Values("Set-Cookie")
-		if len(sc) != 2 || !strings.HasPrefix(sc[0], flow.CookieST+"=") || !strings.HasPrefix(sc[1], flow.CookieSTNoSS+"=") {
+		if len(sc) != 2 || !strings.HasPrefix(sc[0], session.CookieST+"=") || !strings.HasPrefix(sc[1], session.CookieSTNoSS+"=") {
 			t.Errorf("Set-Cookie %q", sc)
 		}
 	}
@@ -736,7 +737,7 @@ func testNotFoundAndBinding(t *testing.T, e *env) {
 	other := &env{s: e.s, fx: e.s.NewSignOn(t, apptest.SignOnOptions{})}
 	g, _ := other.start(t, nil, flow.StatusUsernamePasswordRequired)
 	stranger, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired) // another browser's flow
-	forged := &http.Cookie{Name: flow.CookieST, Value: strings.Repeat("A", 43)}
+	forged := &http.Cookie{Name: session.CookieST, Value: strings.Repeat("A", 43)}
 	noCookie := &want{code: wire.DetailInvalidToken, target: "Cookie"}
 	check := string(jsonBody(t, creds(e.fx.Username, e.fx.Password)))
 	for _, tc := range []struct {

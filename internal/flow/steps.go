@@ -16,8 +16,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -357,45 +359,18 @@ func (s *step) passwordAccepted(ctx context.Context, a *credential.Account) erro
 // flow moves past the actions the new sign-on satisfies.
 // also, when set, runs in the same transaction.
 func (s *step) complete(ctx context.Context, u *store.User, methods []string, also func(tx store.Store) error) error {
-	token := NewToken()
+	var token string
 	err := s.e.Store.Tx(ctx, func(tx store.Store) error {
 		if also != nil {
 			if err := also(tx); err != nil {
 				return err
 			}
 		}
-		sess, err := tx.GetSessionByToken(ctx, s.f.EnvironmentID, s.f.Binding)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if sess != nil && sess.UserID != u.ID {
-			// Another user signs on in this browser: the old session ends.
-			if err := tx.RevokeSessionGrants(ctx, s.f.EnvironmentID, sess.ID, s.now); err != nil {
-				return err
-			}
-			if err := tx.DeleteSession(ctx, s.f.EnvironmentID, sess.ID); err != nil {
-				return err
-			}
-			sess = nil
-		}
-		isNew := sess == nil
-		if isNew {
-			sess = &store.Session{ID: NewSessionID(), EnvironmentID: s.f.EnvironmentID, UserID: u.ID, CreatedAt: s.now, Data: []byte("{}")}
-		}
-		sess.TokenHash, sess.AuthTime, sess.LastUsedAt, sess.ExpiresAt = HashToken(token), s.now, s.now, s.now.Add(SessionLifetime)
-		for _, m := range methods {
-			if !slices.Contains(sess.AMR, m) {
-				sess.AMR = append(sess.AMR, m)
-			}
-		}
-		if isNew {
-			err = tx.CreateSession(ctx, sess)
-		} else {
-			err = tx.UpdateSession(ctx, sess)
-		}
+		sess, tok, err := session.SignOn(ctx, tx, s.f.EnvironmentID, s.f.Binding, u.ID, methods, s.now)
 		if err != nil {
 			return err
 		}
+		token = tok
 		s.st.AuthTime, s.st.AMR = s.now.Unix(), methods
 		s.st.Step++
 		s.f.Status = s.e.firstStatus(s.st, sess, s.now)
@@ -457,7 +432,7 @@ func newCode() string {
 }
 
 func (s *step) codeHash(kind, code string) string {
-	return HashToken(s.f.ID + ":" + kind + ":" + code)
+	return session.HashToken(s.f.ID + ":" + kind + ":" + code)
 }
 
 // sendCode makes a code of kind (recovery or verification) for u, keeps
@@ -467,9 +442,9 @@ func (s *step) sendCode(ctx context.Context, u *store.User, kind string) error {
 	code := newCode()
 	cs := &codeState{Hash: s.codeHash(kind, code), ExpiresAt: s.now.Add(CodeLifetime).UnixMilli()}
 	if u == nil || u.Email == "" {
-		cs.Hash = HashToken(secrets.Random(32))
+		cs.Hash = session.HashToken(secrets.Random(32))
 	} else if s.e.Notifier != nil {
-		msg := Message{Kind: kind, To: u.Email, EnvironmentID: u.EnvironmentID, UserID: u.ID, Code: code}
+		msg := notify.Message{Kind: kind, To: u.Email, EnvironmentID: u.EnvironmentID, UserID: u.ID, Code: code}
 		if kind == "recovery" {
 			msg.Subject = "Your password recovery code"
 			msg.Text = fmt.Sprintf("Hello %s,\n\nYour password recovery code is %s. It expires in %d minutes.\n", u.Username, code, int(CodeLifetime.Minutes()))

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -41,7 +42,7 @@ var assetFS embed.FS
 type Service struct {
 	Store   store.Store
 	Flows   *flow.Engine
-	Cookies flow.Cookies
+	Cookies session.Cookies
 	Log     *slog.Logger
 
 	tmpl    *template.Template
@@ -50,7 +51,7 @@ type Service struct {
 }
 
 // New parses the templates and indexes the assets.
-func New(st store.Store, flows *flow.Engine, cookies flow.Cookies, log *slog.Logger) *Service {
+func New(st store.Store, flows *flow.Engine, cookies session.Cookies, log *slog.Logger) *Service {
 	s := &Service{Store: st, Flows: flows, Cookies: cookies, Log: log, assets: map[string][]byte{}}
 	s.tmpl = template.Must(template.New("").Funcs(template.FuncMap{"has": func(m map[string]bool, k string) bool { return m[k] }}).
 		ParseFS(templateFS, "templates/*.html"))

@@ -1,4 +1,7 @@
-package flow
+// Package notify delivers messages to users: one-time codes for password
+// recovery and email verification today, by SMTP, to the log, or (tests)
+// to memory.
+package notify
 
 import (
 	"context"

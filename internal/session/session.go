@@ -1,0 +1,181 @@
+// Package session is PingOne's browser session: the ST cookies, the
+// stored session they name (by SHA-256), and signing a user on or off in
+// it. The flow engine establishes sessions; authorize, resume, signoff,
+// refresh and userinfo read them.
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// PingOne's session cookies. ST is the session token; ST-NO-SS carries the
+// same value without SameSite for browsers that mishandle SameSite=None.
+const (
+	CookieST     = "ST"
+	CookieSTNoSS = "ST-NO-SS"
+	// Lifetime is the cookie's Max-Age and the session's life, as PingOne
+	// sets them (30 days).
+	Lifetime = 30 * 24 * time.Hour
+)
+
+// Cookies sets and reads the ST cookies of one deployment.
+type Cookies struct {
+	// Secure marks cookies Secure; true when the base URL is https.
+	Secure bool
+}
+
+// Token is the ST cookie value the request carries ("" when none). A
+// value that is not one Gatehouse could have issued is ignored.
+func (c Cookies) Token(r *http.Request) string {
+	for _, name := range []string{CookieST, CookieSTNoSS} {
+		if ck, err := r.Cookie(name); err == nil && validToken(ck.Value) {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func validToken(v string) bool {
+	if len(v) != 43 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewToken makes a session token: 256 random bits, base64url.
+func NewToken() string { return secrets.Random(32) }
+
+// HashToken is what the store keeps of a token.
+func HashToken(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(h[:])
+}
+
+// Set writes both cookies, scoped to the environment's paths.
+func (c Cookies) Set(w http.ResponseWriter, envID, token string) {
+	c.write(w, envID, token, int(Lifetime.Seconds()))
+}
+
+// Clear expires both cookies.
+func (c Cookies) Clear(w http.ResponseWriter, envID string) { c.write(w, envID, "", -1) }
+
+func (c Cookies) write(w http.ResponseWriter, envID, value string, maxAge int) {
+	st := &http.Cookie{Name: CookieST, Value: value, Path: "/" + envID, MaxAge: maxAge, HttpOnly: true, Secure: c.Secure}
+	if maxAge > 0 {
+		st.Expires = time.Now().Add(time.Duration(maxAge) * time.Second).UTC()
+	}
+	noSS := *st
+	noSS.Name = CookieSTNoSS
+	// SameSite=None is only honoured (and only allowed) with Secure; over
+	// plain http, Lax keeps the sign-on working within one site.
+	if c.Secure {
+		st.SameSite = http.SameSiteNoneMode
+	} else {
+		st.SameSite = http.SameSiteLaxMode
+	}
+	http.SetCookie(w, st)
+	http.SetCookie(w, &noSS)
+}
+
+// Current is the live session the request's ST cookie names, or nil. An
+// expired session is not live.
+func Current(ctx context.Context, st store.Store, c Cookies, r *http.Request, envID string, now time.Time) (*store.Session, error) {
+	return ByToken(ctx, st, envID, c.Token(r), now)
+}
+
+// ByToken is the live session an ST value names, or nil.
+func ByToken(ctx context.Context, st store.Store, envID, token string, now time.Time) (*store.Session, error) {
+	if token == "" {
+		return nil, nil
+	}
+	sess, err := st.GetSessionByToken(ctx, envID, HashToken(token))
+	return liveOrNil(sess, err, now)
+}
+
+// ByID is the session with this id while it is live, or nil.
+func ByID(ctx context.Context, st store.Store, envID, id string, now time.Time) (*store.Session, error) {
+	if id == "" {
+		return nil, nil
+	}
+	sess, err := st.GetSession(ctx, envID, id)
+	return liveOrNil(sess, err, now)
+}
+
+// liveOrNil turns a session lookup into "the live session, or nil".
+func liveOrNil(sess *store.Session, err error, now time.Time) (*store.Session, error) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !sess.ExpiresAt.After(now)) {
+		return nil, nil
+	}
+	return sess, err
+}
+
+// NewID is a session's public id (session.id, the sid claim).
+func NewID() string { return uuid.NewString() }
+
+// SignOn signs userID on in the browser whose current ST hashes to
+// binding, inside tx: the browser's session is renewed for this user (or
+// replaced when it was another user's, whose grants end with it), methods
+// join its amr, and its token rotates. It returns the session and the new
+// ST value to set.
+func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, methods []string, now time.Time) (*store.Session, string, error) {
+	token := NewToken()
+	sess, err := tx.GetSessionByToken(ctx, envID, binding)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, "", err
+	}
+	if sess != nil && sess.UserID != userID {
+		// Another user signs on in this browser: the old session ends.
+		if err := End(ctx, tx, envID, sess.ID, now); err != nil {
+			return nil, "", err
+		}
+		sess = nil
+	}
+	isNew := sess == nil
+	if isNew {
+		sess = &store.Session{ID: NewID(), EnvironmentID: envID, UserID: userID, CreatedAt: now, Data: []byte("{}")}
+	}
+	sess.TokenHash, sess.AuthTime, sess.LastUsedAt, sess.ExpiresAt = HashToken(token), now, now, now.Add(Lifetime)
+	for _, m := range methods {
+		if !slices.Contains(sess.AMR, m) {
+			sess.AMR = append(sess.AMR, m)
+		}
+	}
+	if isNew {
+		err = tx.CreateSession(ctx, sess)
+	} else {
+		err = tx.UpdateSession(ctx, sess)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return sess, token, nil
+}
+
+// End signs a session off: every grant made in it is revoked and it is
+// deleted. A session already gone is no error.
+func End(ctx context.Context, st store.Store, envID, sessionID string, now time.Time) error {
+	if err := st.RevokeSessionGrants(ctx, envID, sessionID, now); err != nil {
+		return err
+	}
+	if err := st.DeleteSession(ctx, envID, sessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
