@@ -70,6 +70,7 @@ var suite = []struct {
 	{"TxPanic", testTxPanic},
 	{"ConcurrentUniqueness", testConcurrentUniqueness},
 	{"ConcurrentWrites", testConcurrentWrites},
+	{"ListFilters", testListFilters},
 	{"Users", testUserSuite},
 	{"Auth", testAuthSuite},
 	{"AuthPurge", testAuthPurge},

@@ -23,6 +23,7 @@ func testUserSuite(t *testing.T, s store.Store) {
 		{"UserUniqueness", testUserUniqueness},
 		{"UserIsolation", testUserIsolation},
 		{"UserPaging", testUserPaging},
+		{"UserPopulationRestriction", testUserPopulationRestriction},
 		{"UserPopulations", testUserPopulations},
 		{"UserEnvironmentDelete", testUserEnvironmentDelete},
 		{"UserAccount", testUserAccount},
