@@ -26,22 +26,20 @@ type filterList struct {
 
 var filterLists = []filterList{
 	{"users", userList.filter, func(ctx context.Context, s *SQLStore, scope string, p store.Page) (int, error) {
-		_, n, err := s.ListUsers(ctx, scope, p)
-		return n, err
+		return total(s.ListUsers(ctx, scope, p))
 	}},
 	{"environments", environmentList.filter, func(ctx context.Context, s *SQLStore, scope string, p store.Page) (int, error) {
-		_, n, err := s.ListEnvironments(ctx, scope, p)
-		return n, err
+		return total(s.ListEnvironments(ctx, scope, p))
 	}},
 	{"applications", applicationList.filter, func(ctx context.Context, s *SQLStore, scope string, p store.Page) (int, error) {
-		_, n, err := s.ListApplicationsPage(ctx, scope, p)
-		return n, err
+		return total(s.ListApplicationsPage(ctx, scope, p))
 	}},
 	{"populations", populationList.filter, func(ctx context.Context, s *SQLStore, scope string, p store.Page) (int, error) {
-		_, n, err := s.ListPopulations(ctx, scope, p)
-		return n, err
+		return total(s.ListPopulations(ctx, scope, p))
 	}},
 }
+
+func total[T any](_ []T, n int, err error) (int, error) { return n, err }
 
 // sampleFilters are a filter for every attribute of schema with every
 // operator it allows, and with null.
@@ -63,18 +61,23 @@ func sampleFilters(schema *filterSchema) []string {
 	return out
 }
 
+func openStore(t *testing.T, dsn string) *SQLStore {
+	t.Helper()
+	s, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // TestListFiltersRun runs every attribute of every list with each operator
 // it allows on both databases: a column missing from the schema, or SQL one
 // dialect rejects, fails here rather than in a client's request.
 func TestListFiltersRun(t *testing.T) {
 	for _, b := range sqltest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			ctx := t.Context()
-			s, err := Open(ctx, b.DSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			ctx, s := t.Context(), openStore(t, b.DSN(t))
 			for _, l := range filterLists {
 				for _, f := range sampleFilters(l.schema) {
 					e, err := scim.Parse(f)
@@ -93,12 +96,7 @@ func TestListFiltersRun(t *testing.T) {
 // TestRefusedFilterRunsNoQuery: a filter the list does not take, or a
 // restriction it cannot apply, is refused before the store runs anything.
 func TestRefusedFilterRunsNoQuery(t *testing.T) {
-	ctx := t.Context()
-	s, err := Open(ctx, "sqlite::memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	ctx, s := t.Context(), openStore(t, "sqlite::memory:")
 	bad, err := scim.Parse(`colour eq "red"`)
 	if err != nil {
 		t.Fatal(err)
