@@ -16,7 +16,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/roles"
-	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -73,15 +72,6 @@ const (
 // defaultMobile is what PingOne gives every NATIVE_APP (its example
 // response shows it on a create that did not send any).
 var defaultMobile = json.RawMessage(`{"integrityDetection":{"mode":"DISABLED"},"passcodeRefreshDuration":{"duration":30,"timeUnit":"SECONDS"},"passcodeGracePeriod":5}`)
-
-var applicationFilter = &scim.Schema{Attributes: map[string]scim.Attribute{
-	"id":        {Column: "id", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"type":      {Column: "type", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"protocol":  {Column: "protocol", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"enabled":   {Column: "enabled", Kind: scim.Bool},
-	"createdAt": {Column: "created_at", Kind: scim.Time},
-	"updatedAt": {Column: "updated_at", Kind: scim.Time},
-}}
 
 // applicationRoutes registers applications and everything under them,
 // and the built-in roles.
@@ -159,7 +149,7 @@ func (a *API) listApplications(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/applications", "applications", applicationFilter, nil,
+	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/applications", "applications", nil,
 		func(p store.Page) ([]store.Application, int, error) {
 			return a.Store.ListApplicationsPage(r.Context(), env.ID, p)
 		},

@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
-	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -43,17 +42,6 @@ func productTypes() []string {
 	sortStrings(out)
 	return out
 }
-
-var environmentFilter = &scim.Schema{Attributes: map[string]scim.Attribute{
-	"id":              {Column: "id", Kind: scim.String},
-	"name":            {Column: "name_lc", Kind: scim.String, Fold: true},
-	"type":            {Column: "type", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"region":          {Column: "region", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"license.id":      {Column: "license_id", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"organization.id": {Column: "organization_id", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"createdAt":       {Column: "created_at", Kind: scim.Time},
-	"updatedAt":       {Column: "updated_at", Kind: scim.Time},
-}}
 
 func (a *API) organizationRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/organizations", a.handle(a.listOrganizations))
@@ -193,7 +181,7 @@ func (a *API) listEnvironments(w http.ResponseWriter, r *http.Request) error {
 	actor := actorFrom(r.Context())
 	org := actor.Claims.Org
 	visible := roles.VisibleEnvironments(actor.Assignments, roles.ReadEnvironment, org)
-	list, err := pageOf(r, a.APIPath+"/environments", "environments", environmentFilter, visible,
+	list, err := pageOf(r, a.APIPath+"/environments", "environments", visible,
 		func(p store.Page) ([]store.Environment, int, error) {
 			return a.Store.ListEnvironments(r.Context(), org, p)
 		},

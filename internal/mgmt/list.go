@@ -9,10 +9,11 @@ import (
 )
 
 // pageOf serves one page of a filtered, cursor-paged collection: it parses
-// limit, cursor and filter (against the resource's allow-list), asks the
-// store for one row past the limit to learn whether a next page exists, and
-// renders the envelope.
-func pageOf[T any](r *http.Request, base, name string, schema *scim.Schema, ids []string,
+// limit, cursor and filter, asks the store for one row past the limit to
+// learn whether a next page exists, and renders the envelope. The store
+// checks the filter against the list's own attributes (and refuses one it
+// does not take with a *scim.Error before reading anything).
+func pageOf[T any](r *http.Request, base, name string, ids []string,
 	fetch func(store.Page) ([]T, int, error), id func(*T) string, render func(*T) any) (*wire.List, error) {
 	q := r.URL.Query()
 	p, err := listParams(q)
@@ -20,8 +21,7 @@ func pageOf[T any](r *http.Request, base, name string, schema *scim.Schema, ids 
 		return nil, err
 	}
 	if f := q.Get("filter"); f != "" {
-		p.Where, p.Args, err = schema.CompileString(f)
-		if err != nil {
+		if p.Filter, err = scim.Parse(f); err != nil {
 			return nil, err
 		}
 	}

@@ -3,7 +3,6 @@ package mgmt
 import (
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -30,20 +29,12 @@ func (s *popScope) reach(u *store.User) error {
 	return nil
 }
 
-// restrict narrows a page of users (the users table is u) to the scope.
+// restrict narrows a page of users to the scope. The copy is never nil, so
+// a scope without populations matches no user rather than every one.
 func (s *popScope) restrict(p store.Page) store.Page {
-	if s == nil {
-		return p
+	if s != nil {
+		p.PopulationIDs = append([]string{}, s.ids...)
 	}
-	cond := "u.population_id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(s.ids)), ",") + ")"
-	if p.Where != "" {
-		cond = "(" + p.Where + ") AND " + cond
-	}
-	args := append([]any{}, p.Args...)
-	for _, id := range s.ids {
-		args = append(args, id)
-	}
-	p.Where, p.Args = cond, args
 	return p
 }
 

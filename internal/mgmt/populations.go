@@ -10,19 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/roles"
-	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
-
-var populationFilter = &scim.Schema{Attributes: map[string]scim.Attribute{
-	"id":                {Column: "p.id", Kind: scim.String},
-	"name":              {Column: "p.name_lc", Kind: scim.String, Fold: true},
-	"default":           {Column: "p.is_default", Kind: scim.Bool},
-	"passwordPolicy.id": {Column: "p.password_policy_id", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"createdAt":         {Column: "p.created_at", Kind: scim.Time},
-	"updatedAt":         {Column: "p.updated_at", Kind: scim.Time},
-}}
 
 func (a *API) populationRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/environments/{envID}/populations", a.handle(a.listPopulations))
@@ -54,7 +44,7 @@ func (a *API) listPopulations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/populations", "populations", populationFilter, nil,
+	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/populations", "populations", nil,
 		func(p store.Page) ([]store.Population, int, error) {
 			return a.Store.ListPopulations(r.Context(), env.ID, p)
 		},

@@ -20,7 +20,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
-	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -55,31 +54,6 @@ var (
 	// customNameRE is what a custom schema attribute may be called.
 	customNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
 )
-
-// userFilter is what GET /users accepts in filter. String attributes that
-// PingOne compares without regard to case read lower-cased columns; the
-// others allow only operators that behave the same on both databases.
-// account.status reads the stored status: a password lockout that has run
-// out still matches LOCKED until the user's next password check or unlock
-// writes OK (reads of the user show OK at once).
-var userFilter = &scim.Schema{Attributes: map[string]scim.Attribute{
-	"id":                    {Column: "u.id", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"username":              {Column: "u.username_lc", Kind: scim.String, Fold: true},
-	"email":                 {Column: "u.email_lc", Kind: scim.String, Fold: true},
-	"name.given":            {Column: "u.given_name_lc", Kind: scim.String, Fold: true},
-	"name.family":           {Column: "u.family_name_lc", Kind: scim.String, Fold: true},
-	"externalId":            {Column: "u.external_id", Kind: scim.String, Ops: []string{"eq", "ne", "sw", "pr"}},
-	"population.id":         {Column: "u.population_id", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"enabled":               {Column: "u.enabled", Kind: scim.Bool},
-	"mfaEnabled":            {Column: "u.mfa_enabled", Kind: scim.Bool},
-	"account.status":        {Column: "u.account_status", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"lifecycle.status":      {Column: "u.lifecycle_status", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"identityProvider.type": {Column: "u.idp_type", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"identityProvider.id":   {Column: "u.idp_id", Kind: scim.String, Ops: []string{"eq", "ne", "pr"}},
-	"verifyStatus":          {Column: "u.verify_status", Kind: scim.String, Ops: []string{"eq", "ne"}},
-	"createdAt":             {Column: "u.created_at", Kind: scim.Time},
-	"updatedAt":             {Column: "u.updated_at", Kind: scim.Time},
-}}
 
 func (a *API) userRoutes(mux *http.ServeMux) {
 	base := "/v1/environments/{envID}/users"
@@ -432,7 +406,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := store.Now()
 	var pops map[string]*store.Population
-	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/users", "users", userFilter, nil,
+	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/users", "users", nil,
 		func(p store.Page) ([]store.User, int, error) {
 			users, total, err := a.Store.ListUsers(r.Context(), env.ID, scope.restrict(p))
 			if err == nil && expand {

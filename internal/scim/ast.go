@@ -51,9 +51,6 @@ func (*Not) isExpr()       {}
 func (*ValuePath) isExpr() {}
 
 // ValueKind is the JSON type of a comparison value.
-//
-// The names carry a Value suffix because String, Number and Bool are taken by
-// [Kind], which schema authors write far more often.
 type ValueKind int
 
 const (

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/scim"
 )
 
 var (
@@ -35,16 +37,25 @@ func (e *UniqueError) Error() string {
 
 func (e *UniqueError) Is(target error) bool { return target == ErrConflict }
 
-// Page asks for one page of a list. Where and Args come from a compiled
-// filter (scim) whose column names belong to the list's own schema.
+// Page asks for one page of a list; the List method called names the
+// resource. Pages are ordered by id, and a list also returns how many rows
+// match in all.
 type Page struct {
-	Where string
-	Args  []any
-	After string // opaque cursor: the last id of the previous page
-	Limit int
+	// Filter is a parsed SCIM filter, or nil for every row. Each list takes
+	// its own attributes and operators (the backend owns that allow-list);
+	// a filter it does not take fails the call with a *scim.Error before
+	// anything is read.
+	Filter scim.Expr
+	After  string // opaque cursor: the last id of the previous page
+	Limit  int    // 0 = the backend's default (100)
 	// IDs, when non-nil, restricts the list to these ids (an actor that may
 	// see only some environments). An empty non-nil slice matches nothing.
 	IDs []string
+	// PopulationIDs, when non-nil, restricts ListUsers to the users of these
+	// populations (an actor whose roles reach only some populations). An
+	// empty non-nil slice matches nothing. Lists of anything but users
+	// refuse it with an error rather than ignore a restriction.
+	PopulationIDs []string
 }
 
 // Store is the whole persistence contract. Every method that reads or writes

@@ -10,9 +10,20 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
+// applicationList is GET /applications.
+var applicationList = &listing[store.Application]{cols: appCols, from: `FROM applications WHERE environment_id = ?`, id: "id",
+	scan: scanApp, filter: &filterSchema{attrs: map[string]filterAttr{
+		"id":        {column: "id", ops: []string{"eq", "ne"}},
+		"type":      {column: "type", ops: []string{"eq", "ne"}},
+		"protocol":  {column: "protocol", ops: []string{"eq", "ne"}},
+		"enabled":   {column: "enabled", kind: boolAttr},
+		"createdAt": {column: "created_at", kind: timeAttr},
+		"updatedAt": {column: "updated_at", kind: timeAttr},
+	}}}
+
 // ListApplicationsPage lists one page of envID's applications by id.
 func (s *SQLStore) ListApplicationsPage(ctx context.Context, envID string, p store.Page) ([]store.Application, int, error) {
-	return page(ctx, s, appCols, `FROM applications WHERE environment_id = ?`, []any{envID}, p, scanApp, "id")
+	return page(ctx, s, applicationList, p, envID)
 }
 
 // ---- the previous client secret

@@ -111,8 +111,21 @@ func (s *SQLStore) GetEnvironment(ctx context.Context, id string) (*store.Enviro
 	return one(ctx, s, scanEnv, q, id)
 }
 
+// environmentList is GET /environments, an organization's environments.
+var environmentList = &listing[store.Environment]{cols: envCols, from: `FROM environments WHERE organization_id = ?`, id: "id",
+	scan: scanEnv, filter: &filterSchema{attrs: map[string]filterAttr{
+		"id":              {column: "id"},
+		"name":            {column: "name_lc", fold: true},
+		"type":            {column: "type", ops: []string{"eq", "ne"}},
+		"region":          {column: "region", ops: []string{"eq", "ne"}},
+		"license.id":      {column: "license_id", ops: []string{"eq", "ne"}},
+		"organization.id": {column: "organization_id", ops: []string{"eq", "ne"}},
+		"createdAt":       {column: "created_at", kind: timeAttr},
+		"updatedAt":       {column: "updated_at", kind: timeAttr},
+	}}}
+
 func (s *SQLStore) ListEnvironments(ctx context.Context, orgID string, p store.Page) ([]store.Environment, int, error) {
-	return page(ctx, s, envCols, `FROM environments WHERE organization_id = ?`, []any{orgID}, p, scanEnv, "id")
+	return page(ctx, s, environmentList, p, orgID)
 }
 
 func (s *SQLStore) UpdateEnvironment(ctx context.Context, e *store.Environment) error {

@@ -32,8 +32,19 @@ func (s *SQLStore) GetPopulation(ctx context.Context, envID, id string) (*store.
 	return one(ctx, s, scanPop, `SELECT `+popCols+` FROM populations p WHERE p.environment_id = ? AND p.id = ?`, envID, id)
 }
 
+// populationList is GET /populations.
+var populationList = &listing[store.Population]{cols: popCols, from: `FROM populations p WHERE p.environment_id = ?`, id: "p.id",
+	scan: scanPop, filter: &filterSchema{attrs: map[string]filterAttr{
+		"id":                {column: "p.id"},
+		"name":              {column: "p.name_lc", fold: true},
+		"default":           {column: "p.is_default", kind: boolAttr},
+		"passwordPolicy.id": {column: "p.password_policy_id", ops: []string{"eq", "ne"}},
+		"createdAt":         {column: "p.created_at", kind: timeAttr},
+		"updatedAt":         {column: "p.updated_at", kind: timeAttr},
+	}}}
+
 func (s *SQLStore) ListPopulations(ctx context.Context, envID string, pg store.Page) ([]store.Population, int, error) {
-	return page(ctx, s, popCols, `FROM populations p WHERE p.environment_id = ?`, []any{envID}, pg, scanPop, "p.id")
+	return page(ctx, s, populationList, pg, envID)
 }
 
 func (s *SQLStore) UpdatePopulation(ctx context.Context, p *store.Population) error {

@@ -222,21 +222,50 @@ func many[T any](ctx context.Context, s *SQLStore, scan func(scanner) (T, error)
 	return collect(rows, err, scan)
 }
 
+// listing is what page needs to know of one list: the columns it selects,
+// the table and the scope every query of it keeps (an environment or an
+// organization), the id column it is ordered and paged by, the population
+// column store.Page.PopulationIDs restricts ("" when the list takes no such
+// restriction), and the allow-list its filter is compiled against.
+type listing[T any] struct {
+	cols       string
+	from       string // "FROM … WHERE <scope>", its scope values passed to page
+	id         string
+	population string
+	filter     *filterSchema
+	scan       func(scanner) (T, error)
+}
+
 // page lists one page of a filtered, cursor-paged collection ordered by id,
-// and counts every match. base is "FROM … WHERE <scope>" with its args.
-func page[T any](ctx context.Context, s *SQLStore, cols, base string, baseArgs []any, p store.Page, scan func(scanner) (T, error), idCol string) ([]T, int, error) {
-	where := base
-	a := append([]any{}, baseArgs...)
-	if p.Where != "" {
-		where += " AND (" + p.Where + ")"
-		a = append(a, p.Args...)
+// and counts every match.
+func page[T any](ctx context.Context, s *SQLStore, l *listing[T], p store.Page, scope ...any) ([]T, int, error) {
+	where, a := l.from, append([]any{}, scope...)
+	// The filter is compiled before anything else, so that a filter the list
+	// does not take is refused before any query runs, even on a page that
+	// could be answered without one.
+	if p.Filter != nil {
+		frag, fa, err := l.filter.compile(p.Filter)
+		if err != nil {
+			return nil, 0, err
+		}
+		where += " AND (" + frag + ")"
+		a = append(a, fa...)
 	}
-	if p.IDs != nil {
-		if len(p.IDs) == 0 {
+	if p.PopulationIDs != nil && l.population == "" {
+		return nil, 0, errors.New("sqlstore: this list cannot be restricted to populations")
+	}
+	for _, in := range []struct {
+		col string
+		ids []string
+	}{{l.id, p.IDs}, {l.population, p.PopulationIDs}} {
+		if in.ids == nil {
+			continue
+		}
+		if len(in.ids) == 0 {
 			return []T{}, 0, nil
 		}
-		where += " AND " + idCol + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(p.IDs)), ",") + ")"
-		for _, id := range p.IDs {
+		where += " AND " + in.col + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(in.ids)), ",") + ")"
+		for _, id := range in.ids {
 			a = append(a, id)
 		}
 	}
@@ -244,18 +273,18 @@ func page[T any](ctx context.Context, s *SQLStore, cols, base string, baseArgs [
 	if err := s.queryRowDynamic(ctx, "SELECT COUNT(*) "+where, a...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	q := "SELECT " + cols + " " + where
+	q := "SELECT " + l.cols + " " + where
 	if p.After != "" {
-		q += " AND " + idCol + " > ?"
+		q += " AND " + l.id + " > ?"
 		a = append(a, p.After)
 	}
 	limit := p.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", idCol, limit)
+	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", l.id, limit)
 	rows, err := s.queryDynamic(ctx, q, a...)
-	items, err := collect(rows, err, scan)
+	items, err := collect(rows, err, l.scan)
 	return items, total, err
 }
 

@@ -73,8 +73,34 @@ func (s *SQLStore) GetUserByUsername(ctx context.Context, envID, username string
 	return one(ctx, s, scanUser, `SELECT `+userCols+` FROM users u WHERE u.environment_id = ? AND u.username_lc = ?`+s.forUpdate(), envID, lc(username))
 }
 
+// userList is GET /users. String attributes that PingOne compares without
+// regard to case read lower-cased columns; the others allow only operators
+// that behave the same on both databases. account.status reads the stored
+// status: a password lockout that has run out still matches LOCKED until the
+// user's next password check or unlock writes OK (reads of the user show OK
+// at once).
+var userList = &listing[store.User]{cols: userCols, from: `FROM users u WHERE u.environment_id = ?`, id: "u.id",
+	population: "u.population_id", scan: scanUser, filter: &filterSchema{attrs: map[string]filterAttr{
+		"id":                    {column: "u.id", ops: []string{"eq", "ne"}},
+		"username":              {column: "u.username_lc", fold: true},
+		"email":                 {column: "u.email_lc", fold: true},
+		"name.given":            {column: "u.given_name_lc", fold: true},
+		"name.family":           {column: "u.family_name_lc", fold: true},
+		"externalId":            {column: "u.external_id", ops: []string{"eq", "ne", "sw", "pr"}},
+		"population.id":         {column: "u.population_id", ops: []string{"eq", "ne"}},
+		"enabled":               {column: "u.enabled", kind: boolAttr},
+		"mfaEnabled":            {column: "u.mfa_enabled", kind: boolAttr},
+		"account.status":        {column: "u.account_status", ops: []string{"eq", "ne"}},
+		"lifecycle.status":      {column: "u.lifecycle_status", ops: []string{"eq", "ne"}},
+		"identityProvider.type": {column: "u.idp_type", ops: []string{"eq", "ne"}},
+		"identityProvider.id":   {column: "u.idp_id", ops: []string{"eq", "ne", "pr"}},
+		"verifyStatus":          {column: "u.verify_status", ops: []string{"eq", "ne"}},
+		"createdAt":             {column: "u.created_at", kind: timeAttr},
+		"updatedAt":             {column: "u.updated_at", kind: timeAttr},
+	}}}
+
 func (s *SQLStore) ListUsers(ctx context.Context, envID string, pg store.Page) ([]store.User, int, error) {
-	return page(ctx, s, userCols, `FROM users u WHERE u.environment_id = ?`, []any{envID}, pg, scanUser, "u.id")
+	return page(ctx, s, userList, pg, envID)
 }
 
 func (s *SQLStore) UpdateUser(ctx context.Context, u *store.User) error {

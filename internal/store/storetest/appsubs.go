@@ -141,7 +141,7 @@ func testApplicationsPage(t *testing.T, s store.Store) {
 			web = append(web, a)
 		}
 	}
-	got, total, err := s.ListApplicationsPage(ctx, envA.ID, store.Page{Limit: 10, Where: "type = ?", Args: []any{"WEB_APP"}})
+	got, total, err := s.ListApplicationsPage(ctx, envA.ID, store.Page{Limit: 10, Filter: filter(t, `type eq "WEB_APP"`)})
 	must(t, err, "ListApplicationsPage filtered")
 	if total != len(web) {
 		t.Errorf("filtered total = %d, want %d", total, len(web))

@@ -239,21 +239,21 @@ func testEnvironmentPaging(t *testing.T, s store.Store) {
 		t.Errorf("ListEnvironments with empty IDs = %d items (total %d), want none", len(items), total)
 	}
 
-	// Where filters and counts.
-	items, total, err = s.ListEnvironments(ctx, org.ID, store.Page{Where: "name_lc = ?", Args: []any{"env-07"}})
-	must(t, err, "ListEnvironments where name_lc")
+	// A filter narrows and counts.
+	items, total, err = s.ListEnvironments(ctx, org.ID, store.Page{Filter: filter(t, `name eq "env-07"`)})
+	must(t, err, "ListEnvironments filtered by name")
 	if total != 1 || len(items) != 1 {
-		t.Fatalf("ListEnvironments where name_lc = env-07: %d items (total %d), want 1", len(items), total)
+		t.Fatalf("ListEnvironments filtered by name eq env-07: %d items (total %d), want 1", len(items), total)
 	}
-	checkRecord(t, "ListEnvironments where name_lc", items[0], byName["env-07"])
+	checkRecord(t, "ListEnvironments filtered by name", items[0], byName["env-07"])
 
-	// Where with paging: env-10 … env-24 are 15.
+	// A filter with paging: env-10 … env-24 are 15.
 	var want []string
 	for i := 10; i < n; i++ {
 		want = append(want, byName[fmt.Sprintf("env-%02d", i)].ID)
 	}
 	slices.Sort(want)
-	p := store.Page{Where: "name_lc >= ?", Args: []any{"env-10"}, Limit: 10}
+	p := store.Page{Filter: filter(t, `name ge "env-10"`), Limit: 10}
 	first, total, err := s.ListEnvironments(ctx, org.ID, p)
 	must(t, err, "ListEnvironments where, page 1")
 	if total != 15 || len(first) != 10 {
@@ -269,10 +269,10 @@ func testEnvironmentPaging(t *testing.T, s store.Store) {
 		t.Errorf("where pages = %v, want %v", got, want)
 	}
 
-	// Where and IDs together.
+	// A filter and IDs together.
 	items, total, err = s.ListEnvironments(ctx, org.ID, store.Page{
-		Where: "name_lc = ? OR name_lc = ?", Args: []any{"env-03", "env-04"},
-		IDs: []string{byName["env-03"].ID, byName["env-05"].ID},
+		Filter: filter(t, `name eq "env-03" or name eq "env-04"`),
+		IDs:    []string{byName["env-03"].ID, byName["env-05"].ID},
 	})
 	must(t, err, "ListEnvironments where and IDs")
 	if total != 1 || len(items) != 1 || items[0].ID != byName["env-03"].ID {
@@ -280,7 +280,7 @@ func testEnvironmentPaging(t *testing.T, s store.Store) {
 	}
 
 	// A filter that matches nothing.
-	items, total, err = s.ListEnvironments(ctx, org.ID, store.Page{Where: "name_lc = ?", Args: []any{"nope"}})
+	items, total, err = s.ListEnvironments(ctx, org.ID, store.Page{Filter: filter(t, `name eq "nope"`)})
 	must(t, err, "ListEnvironments where nothing")
 	if total != 0 || len(items) != 0 {
 		t.Errorf("where nothing = %d items (total %d), want none", len(items), total)

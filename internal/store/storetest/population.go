@@ -222,12 +222,12 @@ func testPopulationPaging(t *testing.T, s store.Store) {
 		t.Errorf("paging collected %v, want %v", seen, all)
 	}
 
-	items, total, err := s.ListPopulations(ctx, env.ID, store.Page{Where: "name_lc = ?", Args: []any{"charlie"}})
-	must(t, err, "ListPopulations where name_lc")
+	items, total, err := s.ListPopulations(ctx, env.ID, store.Page{Filter: filter(t, `name eq "charlie"`)})
+	must(t, err, "ListPopulations filtered by name")
 	if total != 1 || len(items) != 1 {
-		t.Fatalf("ListPopulations where name_lc = charlie: %d items (total %d), want 1", len(items), total)
+		t.Fatalf("ListPopulations filtered by name eq charlie: %d items (total %d), want 1", len(items), total)
 	}
-	checkRecord(t, "ListPopulations where name_lc", items[0], byName["Charlie"])
+	checkRecord(t, "ListPopulations filtered by name", items[0], byName["Charlie"])
 
 	items, total, err = s.ListPopulations(ctx, env.ID, store.Page{IDs: []string{byName["Bravo"].ID, byName["Echo"].ID}})
 	must(t, err, "ListPopulations with IDs")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -69,6 +70,7 @@ var suite = []struct {
 	{"TxPanic", testTxPanic},
 	{"ConcurrentUniqueness", testConcurrentUniqueness},
 	{"ConcurrentWrites", testConcurrentWrites},
+	{"ListFilters", testListFilters},
 	{"Users", testUserSuite},
 	{"Auth", testAuthSuite},
 	{"AuthPurge", testAuthPurge},
@@ -89,6 +91,16 @@ func must(t *testing.T, err error, what string) {
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// filter parses a SCIM filter for store.Page.Filter.
+func filter(t *testing.T, f string) scim.Expr {
+	t.Helper()
+	e, err := scim.Parse(f)
+	if err != nil {
+		t.Fatalf("scim.Parse(%q): %v", f, err)
+	}
+	return e
 }
 
 // wantErr fails unless errors.Is(err, target).

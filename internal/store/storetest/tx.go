@@ -40,7 +40,7 @@ func testTx(t *testing.T, s store.Store) {
 			if got.Name != p.Name {
 				return fmt.Errorf("GetPopulation in tx: name %q, want %q", got.Name, p.Name)
 			}
-			if _, total, err := tx.ListPopulations(ctx, env.ID, store.Page{Where: "name_lc = ?", Args: []any{"rolled back"}}); err != nil || total != 1 {
+			if _, total, err := tx.ListPopulations(ctx, env.ID, store.Page{Filter: filter(t, `name eq "rolled back"`)}); err != nil || total != 1 {
 				return fmt.Errorf("ListPopulations in tx: total %d, %v; want 1", total, err)
 			}
 			return errBoom

@@ -23,6 +23,7 @@ func testUserSuite(t *testing.T, s store.Store) {
 		{"UserUniqueness", testUserUniqueness},
 		{"UserIsolation", testUserIsolation},
 		{"UserPaging", testUserPaging},
+		{"UserPopulationRestriction", testUserPopulationRestriction},
 		{"UserPopulations", testUserPopulations},
 		{"UserEnvironmentDelete", testUserEnvironmentDelete},
 		{"UserAccount", testUserAccount},
@@ -173,7 +174,7 @@ func testUserIsolation(t *testing.T, s store.Store) {
 	must(t, err, "GetUser(A's user) after B's attempts")
 	checkRecord(t, "A's user after B's attempts", got, ua)
 
-	list, total, err := s.ListUsers(ctx, eA.ID, store.Page{Where: "u.username_lc = ?", Args: []any{"same"}})
+	list, total, err := s.ListUsers(ctx, eA.ID, store.Page{Filter: filter(t, `username eq "same"`)})
 	must(t, err, "ListUsers A")
 	if total != 1 || len(list) != 1 || list[0].ID != ua.ID {
 		t.Errorf("ListUsers(A, username same) = %v (total %d), want only A's", ids(list), total)
@@ -232,29 +233,28 @@ func testUserPaging(t *testing.T, s store.Store) {
 
 	// The lower-cased columns filters use.
 	for _, c := range []struct {
-		where string
-		args  []any
-		want  []string
+		filter string
+		want   []string
 	}{
-		{"u.username_lc >= ? AND u.username_lc < ?", []any{"ann", "ano"}, []string{"anna", "annabel", "Anne", "annika"}},
-		{"u.email_lc = ?", []any{"bert@example.com"}, []string{"bert"}},
-		{"u.given_name_lc = ?", []any{"given-anne"}, []string{"Anne"}},
-		{"u.family_name_lc = ?", []any{"family-carl"}, []string{"carl"}},
-		{"u.external_id = ?", []any{"ext-annika"}, []string{"annika"}},
-		{"u.population_id = ? AND u.enabled = ?", []any{pop.ID, true}, []string{"anna", "annabel", "bert", "Anne", "carl", "annika"}},
-		{"u.account_status = ?", []any{"LOCKED"}, nil},
-		{"u.created_at >= ?", []any{time.Now().Add(-time.Hour)}, []string{"anna", "annabel", "bert", "Anne", "carl", "annika"}},
+		{`username sw "ann"`, []string{"anna", "annabel", "Anne", "annika"}},
+		{`email eq "bert@example.com"`, []string{"bert"}},
+		{`name.given eq "given-anne"`, []string{"Anne"}},
+		{`name.family eq "family-carl"`, []string{"carl"}},
+		{`externalId eq "ext-annika"`, []string{"annika"}},
+		{`population.id eq "` + pop.ID + `" and enabled eq true`, []string{"anna", "annabel", "bert", "Anne", "carl", "annika"}},
+		{`account.status eq "LOCKED"`, nil},
+		{`createdAt ge "` + time.Now().Add(-time.Hour).Format(time.RFC3339Nano) + `"`, []string{"anna", "annabel", "bert", "Anne", "carl", "annika"}},
 	} {
-		items, total, err := s.ListUsers(ctx, e.ID, store.Page{Where: c.where, Args: c.args})
-		must(t, err, "ListUsers where "+c.where)
+		items, total, err := s.ListUsers(ctx, e.ID, store.Page{Filter: filter(t, c.filter)})
+		must(t, err, "ListUsers filtered by "+c.filter)
 		var want []store.User
 		for _, n := range c.want {
 			want = append(want, *byName[n])
 		}
 		if total != len(want) {
-			t.Errorf("ListUsers where %s: total %d, want %d", c.where, total, len(want))
+			t.Errorf("ListUsers filtered by %s: total %d, want %d", c.filter, total, len(want))
 		}
-		checkSet(t, "ListUsers where "+c.where, items, want...)
+		checkSet(t, "ListUsers filtered by "+c.filter, items, want...)
 	}
 }
 

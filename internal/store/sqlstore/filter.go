@@ -1,4 +1,4 @@
-package scim
+package sqlstore
 
 import (
 	"errors"
@@ -8,76 +8,105 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse-id/gatehouse/internal/scim"
 )
 
-// Kind is the type of the column behind an attribute; it decides which
+// This file turns a parsed SCIM filter (store.Page.Filter) into a
+// parameterised WHERE fragment. The management API hands the store the
+// filter as scim parsed it; which attributes a list takes, the columns behind
+// them, their operators and case folding are the store's business alone, so
+// renaming a column is a change here and nowhere else.
+//
+// Filters are untrusted input, so compilation works from an allow-list: each
+// list has a [filterSchema] that maps the attribute paths it exposes to SQL
+// column expressions. Attribute names never reach SQL, and every value is
+// passed as a "?" argument. (scim.Parse bounds the filter's length, nesting
+// and number of comparisons, so the fragment stays small.) Everything the
+// filter's author got wrong is a *scim.Error, which the HTTP layer answers as
+// PingOne's 400 INVALID_REQUEST / INVALID_FILTER; a mistake in a schema
+// below is a plain error instead, because it is a bug of ours, not the
+// client's.
+//
+// The same SQL text is used on SQLite and PostgreSQL, so it sticks to syntax
+// both accept. "sw" (starts with) compiles to a half-open range rather than
+// LIKE 'prefix%' because a plain B-tree index serves a range on both
+// databases, whereas PostgreSQL only uses an index for LIKE under the C
+// collation or with a text_pattern_ops index, and SQLite only when its LIKE
+// case-sensitivity matches the index collation.
+//
+// Two properties of the stored columns keep results identical on both
+// databases, and the migrations are responsible for them:
+//   - Range and ordering comparisons (sw, gt, ge, lt, le) assume byte-wise
+//     ordering. That is SQLite's default BINARY collation; on PostgreSQL the
+//     columns need COLLATE "C" (or a C-collated database).
+//   - SQLite's LIKE ignores ASCII case and PostgreSQL's does not, so co and
+//     ew agree only on columns holding a lower-cased copy ([filterAttr].fold).
+
+// attrKind is the type of the column behind an attribute; it decides which
 // operators and values make sense.
-type Kind int
+type attrKind int
 
 const (
-	String Kind = iota
-	Bool
-	Number
-	Time
+	stringAttr attrKind = iota
+	boolAttr
+	numberAttr
+	timeAttr
 )
 
-// Attribute describes one filterable attribute.
-type Attribute struct {
-	Column string // SQL column or expression, e.g. "u.username_lc"
-	Kind   Kind
-	Fold   bool     // String only: the column stores a lower-cased copy; compare against strings.ToLower(value)
-	Ops    []string // allowed operators (lower-case, incl. "pr"); nil = every operator valid for Kind
+// filterAttr describes one filterable attribute.
+type filterAttr struct {
+	column string // SQL column or expression, e.g. "u.username_lc"
+	kind   attrKind
+	fold   bool     // stringAttr only: the column stores a lower-cased copy; compare against strings.ToLower(value)
+	ops    []string // allowed operators (lower-case, incl. "pr"); nil = every operator valid for kind
 }
 
-// Schema is the allow-list for one resource.
-type Schema struct {
-	// Attributes maps attribute paths, matched case-insensitively, to columns.
-	Attributes map[string]Attribute
-	// ValuePaths handles attr[filter]: Template contains exactly one %s that
+// filterSchema is the allow-list of one list.
+type filterSchema struct {
+	// attrs maps attribute paths, matched case-insensitively, to columns.
+	attrs map[string]filterAttr
+	// valuePaths handles attr[filter]: template contains exactly one %s that
 	// receives the compiled inner filter, e.g.
 	// "EXISTS (SELECT 1 FROM group_members gm WHERE gm.user_id = u.id AND %s)",
-	// compiled with Inner.
-	ValuePaths map[string]ValuePathSchema
+	// compiled with inner.
+	valuePaths map[string]valuePathSchema
 }
 
-// ValuePathSchema describes one attribute usable as attr[filter].
-type ValuePathSchema struct {
-	Template string
-	Inner    *Schema
+// valuePathSchema describes one attribute usable as attr[filter].
+type valuePathSchema struct {
+	template string
+	inner    *filterSchema
 }
 
 // allOps is the canonical order in which SupportedOperators are reported.
 var allOps = []string{"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"}
 
-var kindOps = map[Kind][]string{
-	String: allOps,
-	Bool:   {"eq", "ne", "pr"},
-	Number: {"eq", "ne", "gt", "ge", "lt", "le", "pr"},
-	Time:   {"eq", "ne", "gt", "ge", "lt", "le", "pr"},
+var kindOps = map[attrKind][]string{
+	stringAttr: allOps,
+	boolAttr:   {"eq", "ne", "pr"},
+	numberAttr: {"eq", "ne", "gt", "ge", "lt", "le", "pr"},
+	timeAttr:   {"eq", "ne", "gt", "ge", "lt", "le", "pr"},
 }
 
 var sqlOps = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
-// errSchema marks mistakes in the Schema rather than in the filter.
-var errSchema = errors.New("scim: invalid schema")
+// errSchema marks mistakes in a filterSchema rather than in the filter.
+var errSchema = errors.New("sqlstore: invalid filter schema")
 
 func schemaErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errSchema}, args...)...)
 }
 
-// CompileString = Parse + Compile.
-func (s *Schema) CompileString(filter string) (string, []any, error) {
-	e, err := Parse(filter)
-	if err != nil {
-		return "", nil, err
-	}
-	return s.Compile(e)
+// filterErrorf is a mistake of the filter's author, worded for API clients.
+func filterErrorf(format string, args ...any) *scim.Error {
+	return &scim.Error{Message: fmt.Sprintf(format, args...)}
 }
 
-// Compile turns e into a WHERE fragment (no leading WHERE) and its arguments,
-// one per "?" in order. The SQL is the same for SQLite and PostgreSQL; callers
-// rebind "?" to "$n" for PostgreSQL.
-func (s *Schema) Compile(e Expr) (sql string, args []any, err error) {
+// compile turns e into a WHERE fragment (no leading WHERE) and its arguments,
+// one per "?" in order. The SQL is the same for SQLite and PostgreSQL; the
+// store rebinds "?" to "$n" for PostgreSQL.
+func (s *filterSchema) compile(e scim.Expr) (sql string, args []any, err error) {
 	c := &compiler{}
 	frag, _, err := c.expr(s, e)
 	if err != nil {
@@ -94,17 +123,17 @@ func (c *compiler) arg(v any) { c.args = append(c.args, v) }
 
 // expr compiles one node. grouped reports whether the fragment is already
 // enclosed in its own parentheses, so NOT need not add a second pair.
-func (c *compiler) expr(s *Schema, e Expr) (frag string, grouped bool, err error) {
+func (c *compiler) expr(s *filterSchema, e scim.Expr) (frag string, grouped bool, err error) {
 	switch x := e.(type) {
-	case *Compare:
+	case *scim.Compare:
 		if x != nil {
 			return c.compare(s, x)
 		}
-	case *Present:
+	case *scim.Present:
 		if x != nil {
 			return c.present(s, x)
 		}
-	case *Logical:
+	case *scim.Logical:
 		if x == nil {
 			break
 		}
@@ -115,7 +144,7 @@ func (c *compiler) expr(s *Schema, e Expr) (frag string, grouped bool, err error
 		case "or":
 			op = "OR"
 		default:
-			return "", false, fmt.Errorf("scim: invalid logical operator %q", x.Op)
+			return "", false, fmt.Errorf("sqlstore: filter: invalid logical operator %q", x.Op)
 		}
 		l, _, err := c.expr(s, x.Left)
 		if err != nil {
@@ -126,7 +155,7 @@ func (c *compiler) expr(s *Schema, e Expr) (frag string, grouped bool, err error
 			return "", false, err
 		}
 		return "(" + l + " " + op + " " + r + ")", true, nil
-	case *Not:
+	case *scim.Not:
 		if x == nil {
 			break
 		}
@@ -138,74 +167,74 @@ func (c *compiler) expr(s *Schema, e Expr) (frag string, grouped bool, err error
 			inner = "(" + inner + ")"
 		}
 		return "(NOT " + inner + ")", true, nil
-	case *ValuePath:
+	case *scim.ValuePath:
 		if x != nil {
 			return c.valuePath(s, x)
 		}
 	}
-	return "", false, fmt.Errorf("scim: invalid filter expression %T", e)
+	return "", false, fmt.Errorf("sqlstore: invalid filter expression %T", e)
 }
 
-func (c *compiler) valuePath(s *Schema, x *ValuePath) (string, bool, error) {
-	var vps map[string]ValuePathSchema
+func (c *compiler) valuePath(s *filterSchema, x *scim.ValuePath) (string, bool, error) {
+	var vps map[string]valuePathSchema
 	if s != nil {
-		vps = s.ValuePaths
+		vps = s.valuePaths
 	}
 	name, vp, ok := lookup(vps, x.Attr)
 	if !ok {
 		return "", false, s.unknownAttribute(x.Attr)
 	}
-	if strings.Count(vp.Template, "%s") != 1 || strings.Contains(vp.Template, "?") {
+	if strings.Count(vp.template, "%s") != 1 || strings.Contains(vp.template, "?") {
 		// A "?" in the template would shift every argument after it.
 		return "", false, schemaErrorf("value path %q: template must contain exactly one %%s and no ?", name)
 	}
-	inner, _, err := c.expr(vp.Inner, x.Filter)
+	inner, _, err := c.expr(vp.inner, x.Filter)
 	if err != nil {
 		return "", false, err
 	}
 	// Parenthesised because the template is opaque: it may contain OR.
-	return "(" + strings.Replace(vp.Template, "%s", inner, 1) + ")", true, nil
+	return "(" + strings.Replace(vp.template, "%s", inner, 1) + ")", true, nil
 }
 
-func (c *compiler) present(s *Schema, x *Present) (string, bool, error) {
+func (c *compiler) present(s *filterSchema, x *scim.Present) (string, bool, error) {
 	_, a, err := s.attribute(x.Attr, "pr")
 	if err != nil {
 		return "", false, err
 	}
-	if a.Kind == String {
+	if a.kind == stringAttr {
 		// SCIM treats an empty string as unassigned, and the store keeps
 		// optional strings as either NULL or "" depending on history.
-		return "(" + a.Column + " IS NOT NULL AND " + a.Column + " <> '')", true, nil
+		return "(" + a.column + " IS NOT NULL AND " + a.column + " <> '')", true, nil
 	}
-	return a.Column + " IS NOT NULL", false, nil
+	return a.column + " IS NOT NULL", false, nil
 }
 
-func (c *compiler) compare(s *Schema, x *Compare) (string, bool, error) {
+func (c *compiler) compare(s *filterSchema, x *scim.Compare) (string, bool, error) {
 	op := strings.ToLower(x.Op)
 	name, a, err := s.attribute(x.Attr, op)
 	if err != nil {
 		return "", false, err
 	}
-	col := a.Column
+	col := a.column
 	v := x.Value
 
-	if v.Kind == NullValue {
+	if v.Kind == scim.NullValue {
 		switch op {
 		case "eq":
 			return col + " IS NULL", false, nil
 		case "ne":
 			return col + " IS NOT NULL", false, nil
 		}
-		return "", false, errorf("Operator %q cannot be used with null (attribute %q)", op, name)
+		return "", false, filterErrorf("Operator %q cannot be used with null (attribute %q)", op, name)
 	}
 
-	switch a.Kind {
-	case String:
-		if v.Kind != StringValue {
-			return "", false, errorf("Attribute %q expects a string value", name)
+	switch a.kind {
+	case stringAttr:
+		if v.Kind != scim.StringValue {
+			return "", false, filterErrorf("Attribute %q expects a string value", name)
 		}
 		str := v.Str
-		if a.Fold {
+		if a.fold {
 			str = strings.ToLower(str)
 		}
 		if err := checkText(str); err != nil {
@@ -213,16 +242,16 @@ func (c *compiler) compare(s *Schema, x *Compare) (string, bool, error) {
 		}
 		return c.compareString(col, op, str)
 
-	case Bool:
-		if v.Kind != BoolValue {
-			return "", false, errorf("Attribute %q expects a boolean value (true or false)", name)
+	case boolAttr:
+		if v.Kind != scim.BoolValue {
+			return "", false, filterErrorf("Attribute %q expects a boolean value (true or false)", name)
 		}
 		c.arg(v.Bool)
 		return col + " " + sqlOps[op] + " ?", false, nil
 
-	case Number:
-		if v.Kind != NumberValue {
-			return "", false, errorf("Attribute %q expects a number value", name)
+	case numberAttr:
+		if v.Kind != scim.NumberValue {
+			return "", false, filterErrorf("Attribute %q expects a number value", name)
 		}
 		// Integral values go in as int64 so integer columns compare exactly
 		// and drivers do not send a float to an integer parameter.
@@ -233,18 +262,18 @@ func (c *compiler) compare(s *Schema, x *Compare) (string, bool, error) {
 		}
 		return compareScalar(col, op)
 
-	case Time:
-		if v.Kind != StringValue {
-			return "", false, errorf("Attribute %q expects a date-time string value", name)
+	case timeAttr:
+		if v.Kind != scim.StringValue {
+			return "", false, filterErrorf("Attribute %q expects a date-time string value", name)
 		}
 		t, err := time.Parse(time.RFC3339, v.Str)
 		if err != nil {
-			return "", false, errorf("Attribute %q expects an RFC 3339 date-time such as \"2024-01-02T03:04:05.000Z\"", name)
+			return "", false, filterErrorf("Attribute %q expects an RFC 3339 date-time such as \"2024-01-02T03:04:05.000Z\"", name)
 		}
 		c.arg(t.UTC())
 		return compareScalar(col, op)
 	}
-	return "", false, fmt.Errorf("scim: unhandled kind %d", a.Kind)
+	return "", false, fmt.Errorf("sqlstore: filter: unhandled kind %d", a.kind)
 }
 
 // compareScalar handles the operators shared by Number and Time. ne keeps rows
@@ -261,10 +290,10 @@ func compareScalar(col, op string) (string, bool, error) {
 // the same way on both databases instead of erroring only on PostgreSQL.
 func checkText(s string) error {
 	if !utf8.ValidString(s) {
-		return errorf("Filter values must be valid UTF-8")
+		return filterErrorf("Filter values must be valid UTF-8")
 	}
 	if strings.IndexByte(s, 0) >= 0 {
-		return errorf("Filter values must not contain NUL characters")
+		return filterErrorf("Filter values must not contain NUL characters")
 	}
 	return nil
 }
@@ -295,7 +324,7 @@ func (c *compiler) compareString(col, op, str string) (string, bool, error) {
 		c.arg("%" + escapeLike(str))
 		return col + ` LIKE ? ESCAPE '\'`, false, nil
 	}
-	return "", false, fmt.Errorf("scim: unhandled string operator %q", op)
+	return "", false, fmt.Errorf("sqlstore: filter: unhandled string operator %q", op)
 }
 
 // prefixUpperBound returns the smallest string greater than every string that
@@ -334,24 +363,24 @@ func escapeLike(s string) string {
 
 // attribute resolves name and checks that op is allowed for it, returning
 // the schema's spelling of the name for messages.
-func (s *Schema) attribute(name, op string) (string, Attribute, error) {
-	var attrs map[string]Attribute
+func (s *filterSchema) attribute(name, op string) (string, filterAttr, error) {
+	var attrs map[string]filterAttr
 	if s != nil {
-		attrs = s.Attributes
+		attrs = s.attrs
 	}
 	key, a, ok := lookup(attrs, name)
 	if !ok {
-		return "", Attribute{}, s.unknownAttribute(name)
+		return "", filterAttr{}, s.unknownAttribute(name)
 	}
-	if a.Column == "" || strings.Contains(a.Column, "?") {
-		return "", Attribute{}, schemaErrorf("attribute %q: column must be non-empty and contain no ?", key)
+	if a.column == "" || strings.Contains(a.column, "?") {
+		return "", filterAttr{}, schemaErrorf("attribute %q: column must be non-empty and contain no ?", key)
 	}
-	if _, ok := kindOps[a.Kind]; !ok {
-		return "", Attribute{}, schemaErrorf("attribute %q has unknown kind %d", key, a.Kind)
+	if _, ok := kindOps[a.kind]; !ok {
+		return "", filterAttr{}, schemaErrorf("attribute %q has unknown kind %d", key, a.kind)
 	}
 	allowed := a.allowedOps()
 	if !slices.Contains(allowed, op) {
-		return "", Attribute{}, &Error{
+		return "", filterAttr{}, &scim.Error{
 			Message:            fmt.Sprintf("Unsupported operator %q for attribute %q", op, key),
 			SupportedOperators: allowed,
 		}
@@ -359,36 +388,36 @@ func (s *Schema) attribute(name, op string) (string, Attribute, error) {
 	return key, a, nil
 }
 
-// allowedOps intersects Ops with what the Kind can compile, so a schema that
+// allowedOps intersects ops with what the kind can compile, so a schema that
 // lists an impossible operator still reports an honest SupportedOperators.
-func (a Attribute) allowedOps() []string {
-	valid := kindOps[a.Kind]
-	if a.Ops == nil {
+func (a filterAttr) allowedOps() []string {
+	valid := kindOps[a.kind]
+	if a.ops == nil {
 		return slices.Clone(valid)
 	}
 	out := []string{}
 	for _, op := range valid {
-		if slices.ContainsFunc(a.Ops, func(o string) bool { return strings.EqualFold(o, op) }) {
+		if slices.ContainsFunc(a.ops, func(o string) bool { return strings.EqualFold(o, op) }) {
 			out = append(out, op)
 		}
 	}
 	return out
 }
 
-func (s *Schema) unknownAttribute(name string) *Error {
+func (s *filterSchema) unknownAttribute(name string) *scim.Error {
 	names := []string{}
 	if s != nil {
-		for k := range s.Attributes {
+		for k := range s.attrs {
 			names = append(names, k)
 		}
-		for k := range s.ValuePaths {
-			if _, dup := s.Attributes[k]; !dup {
+		for k := range s.valuePaths {
+			if _, dup := s.attrs[k]; !dup {
 				names = append(names, k)
 			}
 		}
 	}
 	slices.Sort(names)
-	return &Error{
+	return &scim.Error{
 		Message:             fmt.Sprintf("Unsupported attribute %q in filter", name),
 		SupportedAttributes: names,
 	}
