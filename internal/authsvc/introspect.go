@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -104,7 +105,7 @@ func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 
 // accessIntrospection is an active access token's introspection: RFC
 // 7662's members and PingOne's own claims, as the token carries them.
-func accessIntrospection(c *AccessClaims) map[string]any {
+func accessIntrospection(c *accesstoken.Claims) map[string]any {
 	out := map[string]any{
 		"active": true, "token_type": "Bearer", "client_id": c.ClientID, "sub": c.Subject,
 		"aud": c.Audience, "iss": c.Issuer, "jti": c.ID, "iat": c.IssuedAt, "exp": c.ExpiresAt,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -129,7 +130,7 @@ func (s *Service) clientCredentials(w http.ResponseWriter, r *http.Request, env 
 	}
 	now := s.now()
 	ttl := s.AccessTokenTTL
-	claims := AccessClaims{
+	claims := accesstoken.Claims{
 		Issuer:    s.Issuer(env.ID),
 		Subject:   c.app.ID, // RFC 9068 §2.2: the client itself when no user is involved
 		Audience:  []string{provision.PingOneAPIAudience},
