@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	auth.Flows, auth.Cookies = flows, cookies
 	fed := &federation.Service{Store: st, Sealer: sealer, Flows: flows, Cookies: cookies, AuthPath: cfg.BaseURL,
 		Timeout: cfg.FederationTimeout, Log: cfg.Logger}
-	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Auth: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds}
+	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -87,6 +87,42 @@ type client struct {
 // PKCE and refresh settings.
 type clientData = wire.ApplicationData
 
+// clientRequest is a request to an endpoint its client authenticates to
+// (token, introspect, revoke), read once: the form and the environment,
+// then the client once authenticate has run.
+type clientRequest struct {
+	r      *http.Request
+	env    *store.Environment
+	form   url.Values
+	client *client
+}
+
+// readClientRequest reads what every client-authenticated endpoint reads
+// first: the form (content type, size, no repeated parameter), then the
+// environment. No client can authenticate in an unknown environment, so
+// that answers as a failed authentication.
+func (s *Service) readClientRequest(w http.ResponseWriter, r *http.Request) (*clientRequest, *oauthError) {
+	form, oe := parseForm(w, r)
+	if oe != nil {
+		return nil, oe
+	}
+	env, err := s.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, authFailed(triedBasic(r))
+	} else if err != nil {
+		return nil, serverError()
+	}
+	return &clientRequest{r: r, env: env, form: form}, nil
+}
+
+// authenticate authenticates the request's client with whichever method
+// the request uses, and keeps it.
+func (s *Service) authenticate(req *clientRequest) *oauthError {
+	c, oe := s.authenticateClient(req.r, req.env.ID, req.form)
+	req.client = c
+	return oe
+}
+
 // authFailed answers every failure that could tell whether a client id
 // exists: unknown, malformed, disabled, in another environment, or
 // registered for another method all read the same.
@@ -96,10 +132,6 @@ func authFailed(basic bool) *oauthError {
 
 func invalidClient(desc string) *oauthError {
 	return &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: desc}
-}
-
-func authServerError() *oauthError {
-	return &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "An unexpected error occurred."}
 }
 
 // authenticateClient finds which one method the request authenticates
@@ -166,7 +198,7 @@ func (s *Service) lookupClient(ctx context.Context, envID, id, method string) (*
 		return nil, clientData{}, authFailed(basic)
 	}
 	if err != nil {
-		return nil, clientData{}, authServerError()
+		return nil, clientData{}, serverError()
 	}
 	if !app.Enabled || app.TokenEndpointAuthMethod != method {
 		return nil, clientData{}, authFailed(basic)
@@ -278,7 +310,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, envID string, form 
 		return nil, invalidClient("The client assertion was already used.")
 	}
 	if err != nil {
-		return nil, authServerError()
+		return nil, serverError()
 	}
 	return &client{app: app, settings: data, method: method}, nil
 }

@@ -101,7 +101,7 @@ func (f *authFixture) app(t *testing.T, envID, typ, method string, enabled bool,
 	return id, secret
 }
 
-func tokenRequest(form url.Values, hdr http.Header) *http.Request {
+func newTokenRequest(form url.Values, hdr http.Header) *http.Request {
 	r := httptest.NewRequest("POST", "/as/token", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range hdr {
@@ -207,7 +207,7 @@ func TestAuthenticateClientMethods(t *testing.T) {
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					got, oe := f.svc.authenticateClient(tokenRequest(c.form, c.hdr), f.env, c.form)
+					got, oe := f.svc.authenticateClient(newTokenRequest(c.form, c.hdr), f.env, c.form)
 					if c.app != "" {
 						if oe != nil {
 							t.Fatalf("failed: %v", oe)

@@ -6,23 +6,36 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// clientEnvironment is the environment of a client-authenticated OAuth
-// request (introspect, revoke). An unknown one fails the client's
-// authentication, as on the token endpoint.
-func (s *Service) clientEnvironment(w http.ResponseWriter, r *http.Request) (*store.Environment, bool) {
-	env, err := s.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
-	if err == nil {
-		return env, true
+// serveTokenOperation is the preamble introspection and revocation
+// share: the request read and its client authenticated as on the token
+// endpoint, then the token parameter. op answers the rest: a JSON body,
+// or nil for RFC 7009's empty 200. Every answer is written here.
+func (s *Service) serveTokenOperation(w http.ResponseWriter, r *http.Request,
+	op func(req *clientRequest, token string) (any, *oauthError)) {
+	req, oe := s.readClientRequest(w, r)
+	if oe == nil {
+		oe = s.authenticate(req)
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		writeOAuthError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Client authentication failed.", basicAuth: triedBasic(r)})
-	} else {
-		writeOAuthError(w, serverError())
+	if oe == nil && req.form.Get("token") == "" {
+		oe = invalidRequest("token is required.")
 	}
-	return nil, false
+	var body any
+	if oe == nil {
+		body, oe = op(req, req.form.Get("token"))
+	}
+	switch {
+	case oe != nil:
+		writeOAuthError(w, oe)
+	case body == nil:
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+	default:
+		writeJSONNoStore(w, http.StatusOK, body)
+	}
 }
 
 // looksLikeJWT tells Gatehouse's access tokens (compact JWS) from its
@@ -37,26 +50,11 @@ var inactive = map[string]bool{"active": false}
 // token is described only to the client it was issued to. Everything else
 // is {"active":false}.
 func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	form, oe := parseForm(w, r)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	env, ok := s.clientEnvironment(w, r)
-	if !ok {
-		return
-	}
-	c, oe := s.authenticateClient(r, env.ID, form)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		writeOAuthError(w, invalidRequest("token is required."))
-		return
-	}
+	s.serveTokenOperation(w, r, s.introspection)
+}
+
+func (s *Service) introspection(req *clientRequest, tok string) (any, *oauthError) {
+	ctx, env, c := req.r.Context(), req.env, req.client
 	now := s.now()
 	// token_type_hint only speeds a search up (RFC 7662 §2.1); the shape
 	// of the token says which search to make.
@@ -65,29 +63,24 @@ func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 		var refusal tokenRefusal
 		switch {
 		case errors.As(err, &refusal):
-			writeJSONNoStore(w, http.StatusOK, inactive)
+			return inactive, nil
 		case err != nil:
-			writeOAuthError(w, serverError())
+			return nil, serverError()
 		case c.app.TokenEndpointAuthMethod == "NONE" && claims.ClientID != c.app.ID:
-			writeJSONNoStore(w, http.StatusOK, inactive)
-		default:
-			writeJSONNoStore(w, http.StatusOK, accessIntrospection(claims))
+			return inactive, nil
 		}
-		return
+		return accessIntrospection(claims), nil
 	}
 	rt, err := s.Store.GetRefreshToken(ctx, env.ID, hashSecret(tok))
 	if errors.Is(err, store.ErrNotFound) {
-		writeJSONNoStore(w, http.StatusOK, inactive)
-		return
+		return inactive, nil
 	} else if err != nil {
-		writeOAuthError(w, serverError())
-		return
+		return nil, serverError()
 	}
 	var g GrantData
 	if rt.ApplicationID != c.app.ID || !rt.RotatedAt.IsZero() || !rt.RevokedAt.IsZero() ||
 		!rt.ExpiresAt.After(now) || !rt.FamilyExpiresAt.After(now) || json.Unmarshal(rt.Data, &g) != nil {
-		writeJSONNoStore(w, http.StatusOK, inactive)
-		return
+		return inactive, nil
 	}
 	out := map[string]any{
 		"active": true, "token_type": "refresh_token", "scope": g.Scope, "client_id": rt.ApplicationID, "sub": rt.UserID,
@@ -99,12 +92,12 @@ func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 	if rt.SessionID != "" {
 		out["sid"] = rt.SessionID
 	}
-	writeJSONNoStore(w, http.StatusOK, out)
+	return out, nil
 }
 
 // accessIntrospection is an active access token's introspection: RFC
 // 7662's members and PingOne's own claims, as the token carries them.
-func accessIntrospection(c *AccessClaims) map[string]any {
+func accessIntrospection(c *accesstoken.Claims) map[string]any {
 	out := map[string]any{
 		"active": true, "token_type": "Bearer", "client_id": c.ClientID, "sub": c.Subject,
 		"aud": c.Audience, "iss": c.Issuer, "jti": c.ID, "iat": c.IssuedAt, "exp": c.ExpiresAt,

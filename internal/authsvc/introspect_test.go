@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/authsvc"
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 )
 
 // testIntrospect: what RFC 7662 says of every kind of token, to whom.
@@ -23,7 +23,7 @@ func (fx *grantFixture) testIntrospect(t *testing.T) {
 	otherCode := fx.code(t, codeSpec{env: fx.other, app: fx.otherWeb.id, user: fx.otherUser, grant: fxGrant("")})
 	foreign := fx.exchange(t, fx.other, fx.otherWeb, otherCode, "")
 	now := time.Now()
-	expired := fx.signRaw(t, fx.env, authsvc.AccessClaims{Issuer: fx.issuer(fx.env), Subject: fx.user, Audience: []string{pingOneAud},
+	expired := fx.signRaw(t, fx.env, accesstoken.Claims{Issuer: fx.issuer(fx.env), Subject: fx.user, Audience: []string{pingOneAud},
 		ClientID: fx.web.id, Scope: "openid", IssuedAt: now.Add(-2 * time.Hour).Unix(), ExpiresAt: now.Add(-time.Second).Unix(), ID: uuid.NewString()})
 	ended, endedSID, _ := fx.signedOn(t, fx.web, fx.user, fxGrant(""))
 	if err := fx.s.Store.DeleteSession(ctx, fx.env, endedSID); err != nil {

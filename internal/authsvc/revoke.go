@@ -17,44 +17,26 @@ import (
 // (§2.2: the client cannot act on the difference, and it must not learn
 // whether another client's token exists).
 func (s *Service) revoke(w http.ResponseWriter, r *http.Request) {
-	form, oe := parseForm(w, r)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	env, ok := s.clientEnvironment(w, r)
-	if !ok {
-		return
-	}
-	c, oe := s.authenticateClient(r, env.ID, form)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		writeOAuthError(w, invalidRequest("token is required."))
-		return
-	}
-	switch form.Get("token_type_hint") {
+	s.serveTokenOperation(w, r, s.revocation)
+}
+
+func (s *Service) revocation(req *clientRequest, tok string) (any, *oauthError) {
+	switch req.form.Get("token_type_hint") {
 	case "", "access_token", "refresh_token":
 	default:
-		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unsupported_token_type", description: "token_type_hint must be access_token or refresh_token."})
-		return
+		return nil, &oauthError{status: http.StatusBadRequest, code: "unsupported_token_type", description: "token_type_hint must be access_token or refresh_token."}
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	var err error
 	if looksLikeJWT(tok) {
-		err = s.revokeAccessToken(r, env.ID, c, tok, now)
+		err = s.revokeAccessToken(req.r, req.env.ID, req.client, tok, now)
 	} else {
-		err = s.revokeRefreshToken(r, env.ID, c, tok, now)
+		err = s.revokeRefreshToken(req.r, req.env.ID, req.client, tok, now)
 	}
 	if err != nil {
-		writeOAuthError(w, serverError())
-		return
+		return nil, serverError()
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	return nil, nil // RFC 7009 §2.2: 200 and no body
 }
 
 func (s *Service) revokeAccessToken(r *http.Request, envID string, c *client, tok string, now time.Time) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
@@ -116,42 +117,21 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// AccessClaims are the claims of a Gatehouse access token. aud is always an
-// array, as PingOne sends it. A user's token also names the session, the
-// sign-on and how it went (sid, auth_time, acr, amr); env and org appear
-// only when the audience includes the PingOne API.
-type AccessClaims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub,omitempty"`
-	Audience  []string `json:"aud"`
-	ClientID  string   `json:"client_id"`
-	Env       string   `json:"env,omitempty"`
-	Org       string   `json:"org,omitempty"`
-	Scope     string   `json:"scope,omitempty"`
-	SessionID string   `json:"sid,omitempty"`
-	AuthTime  int64    `json:"auth_time,omitempty"`
-	ACR       string   `json:"acr,omitempty"`
-	AMR       []string `json:"amr,omitempty"`
-	IssuedAt  int64    `json:"iat"`
-	ExpiresAt int64    `json:"exp"`
-	ID        string   `json:"jti"`
-}
-
-// ErrInvalidToken is every reason an access token is refused.
-var ErrInvalidToken = errors.New("authsvc: invalid access token")
+// Service verifies the PingOne API's bearer tokens for the management API.
+var _ accesstoken.Verifier = (*Service)(nil)
 
 // VerifyAccessToken checks a bearer token for the PingOne API: signature by
 // the key of the environment it names, issuer, expiry, audience and
 // revocation. Only an application's own (client_credentials) tokens pass:
 // a user's token would act with the user's roles in PingOne, and user
 // actors are not modelled yet, so it must not act with the application's.
-func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessClaims, error) {
+func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*accesstoken.Claims, error) {
 	// The environment, and so the key set, comes from the unverified
 	// payload; the signature check against that environment's keys and the
 	// issuer match then vouch for it.
 	tok, err := keys.Parse(raw)
 	if err != nil {
-		return nil, ErrInvalidToken
+		return nil, accesstoken.ErrInvalid
 	}
 	var unsafe struct {
 		Env string `json:"env"`
@@ -159,13 +139,13 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessCla
 	// Environment ids are UUIDs; anything else (a NUL, say) must not reach
 	// the store as a query argument, where PostgreSQL would fail with a 500.
 	if err := tok.UnsafeClaimsWithoutVerification(&unsafe); err != nil || !validID(unsafe.Env) {
-		return nil, ErrInvalidToken
+		return nil, accesstoken.ErrInvalid
 	}
 	envID := unsafe.Env
-	var c AccessClaims
+	var c accesstoken.Claims
 	if err := s.Keys.Verify(ctx, envID, tok, &c); err != nil {
 		if errors.Is(err, keys.ErrInvalidToken) {
-			return nil, ErrInvalidToken
+			return nil, accesstoken.ErrInvalid
 		}
 		return nil, err
 	}
@@ -173,12 +153,12 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessCla
 	if c.Env != envID || c.Issuer != s.Issuer(envID) || c.ExpiresAt <= now || c.IssuedAt > now+60 ||
 		!slices.Contains(c.Audience, provision.PingOneAPIAudience) || c.ClientID == "" ||
 		c.Subject != c.ClientID || c.SessionID != "" || c.ID == "" {
-		return nil, ErrInvalidToken
+		return nil, accesstoken.ErrInvalid
 	}
 	if revoked, err := s.Store.IsTokenRevoked(ctx, envID, c.ID); err != nil {
 		return nil, err
 	} else if revoked {
-		return nil, ErrInvalidToken
+		return nil, accesstoken.ErrInvalid
 	}
 	return &c, nil
 }

@@ -1,18 +1,13 @@
 package authsvc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
-
-	"github.com/google/uuid"
-
-	"github.com/gatehouse-id/gatehouse/internal/provision"
-	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // maxFormBytes bounds token request bodies.
@@ -29,6 +24,7 @@ type oauthError struct {
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
 
+// writeOAuthError is the one writer of RFC 6749 §5.2 error bodies.
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	if e.basicAuth {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", error="invalid_client"`)
@@ -47,6 +43,22 @@ func writeJSONNoStore(w http.ResponseWriter, status int, v any) {
 
 func invalidRequest(desc string) *oauthError {
 	return &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: desc}
+}
+
+func invalidGrant(desc string) *oauthError {
+	return &oauthError{status: http.StatusBadRequest, code: "invalid_grant", description: desc}
+}
+
+func unauthorizedClient(desc string) *oauthError {
+	return &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: desc}
+}
+
+func invalidScope(desc string) *oauthError {
+	return &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: desc}
+}
+
+func serverError() *oauthError {
+	return &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "An unexpected error occurred."}
 }
 
 // parseForm reads an application/x-www-form-urlencoded body, refusing
@@ -73,81 +85,82 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError)
 	return form, nil
 }
 
-func (s *Service) token(w http.ResponseWriter, r *http.Request) {
-	envID := r.PathValue("envID")
-	form, oe := parseForm(w, r)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	env, err := s.Store.GetEnvironment(r.Context(), envID)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			writeOAuthError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Client authentication failed.", basicAuth: triedBasic(r)})
-			return
-		}
-		writeOAuthError(w, &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "An unexpected error occurred."})
-		return
-	}
-	grant := form.Get("grant_type")
-	if grant == "" {
-		writeOAuthError(w, invalidRequest("grant_type is required."))
-		return
-	}
-	switch grant {
-	case "client_credentials":
-		s.clientCredentials(w, r, env, form)
-	case "authorization_code":
-		s.authorizationCode(w, r, env, form)
-	case "refresh_token":
-		s.refreshGrant(w, r, env, form)
-	default:
-		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type", description: "Unsupported grant type " + grant + "."})
-	}
+// tokenRequest is a token request as every grant sees it: parsed once,
+// its grant type known to be served, its client authenticated and
+// allowed that grant.
+type tokenRequest struct {
+	*clientRequest
+	grantType string // the grant_type parameter
 }
 
-func (s *Service) clientCredentials(w http.ResponseWriter, r *http.Request, env *store.Environment, form url.Values) {
-	c, oe := s.authenticateClient(r, env.ID, form)
+// token is POST /{envId}/as/token.
+func (s *Service) token(w http.ResponseWriter, r *http.Request) {
+	resp, oe := s.exchangeToken(w, r)
 	if oe != nil {
 		writeOAuthError(w, oe)
 		return
 	}
-	if !slices.Contains(c.settings.GrantTypes, "CLIENT_CREDENTIALS") {
-		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: "The application does not have the client_credentials grant type."})
-		return
+	writeJSONNoStore(w, http.StatusOK, resp)
+}
+
+// exchangeToken runs the steps every grant shares, in this order, and
+// then the grant: the form and the environment; grant_type, which is
+// judged before the client so that an unserved grant costs no client
+// lookup; the client's authentication; the application's grant types;
+// the grant's required parameters. Only then does a grant see the
+// request.
+func (s *Service) exchangeToken(w http.ResponseWriter, r *http.Request) (*tokenResponse, *oauthError) {
+	cr, oe := s.readClientRequest(w, r)
+	if oe != nil {
+		return nil, oe
 	}
-	if c.app.Type != "WORKER" {
-		// Non-worker applications get client_credentials tokens for the
-		// resources granted to them; resource grants are not served yet.
-		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: "Only WORKER applications may use client_credentials for now."})
-		return
+	req := &tokenRequest{clientRequest: cr, grantType: cr.form.Get("grant_type")}
+	if req.grantType == "" {
+		return nil, invalidRequest("grant_type is required.")
 	}
-	if sc := strings.TrimSpace(form.Get("scope")); sc != "" {
-		// A worker's access comes from its role assignments, not scopes.
-		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: "WORKER applications are authorized by their roles; do not request scopes."})
-		return
+	g, ok := grants[req.grantType]
+	if !ok {
+		return nil, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type", description: "Unsupported grant type " + req.grantType + "."}
 	}
-	now := s.now()
-	ttl := s.AccessTokenTTL
-	claims := AccessClaims{
-		Issuer:    s.Issuer(env.ID),
-		Subject:   c.app.ID, // RFC 9068 §2.2: the client itself when no user is involved
-		Audience:  []string{provision.PingOneAPIAudience},
-		ClientID:  c.app.ID,
-		Env:       env.ID,
-		Org:       env.OrganizationID,
-		IssuedAt:  now.Unix(),
-		ExpiresAt: now.Add(ttl).Unix(),
-		ID:        uuid.NewString(),
+	if oe := s.authenticate(cr); oe != nil {
+		return nil, oe
 	}
-	tok, err := s.Keys.Sign(r.Context(), env.ID, claims)
-	if err != nil {
-		writeOAuthError(w, &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "An unexpected error occurred."})
-		return
+	if !slices.Contains(req.client.settings.GrantTypes, g.allowedBy) {
+		return nil, unauthorizedClient("The application does not have the " + req.grantType + " grant type.")
 	}
-	writeJSONNoStore(w, http.StatusOK, map[string]any{
-		"access_token": tok,
-		"token_type":   "Bearer",
-		"expires_in":   int(ttl.Seconds()),
-	})
+	for _, p := range g.requires {
+		if req.form.Get(p) == "" {
+			return nil, invalidRequest(p + " is required.")
+		}
+	}
+	return g.exchange(r.Context(), s, req)
+}
+
+// A grant issues the tokens of one grant_type (RFC 6749 §4), deciding
+// only what that grant alone decides: exchangeToken has parsed the
+// request, authenticated its client, checked that the application has
+// the grant and that the grant's required parameters are there before it
+// calls exchange, so no grant can skip those steps or answer them in its
+// own words.
+type grant interface {
+	// exchange issues the grant's tokens, or the RFC 6749 §5.2 error
+	// that refuses them.
+	exchange(ctx context.Context, s *Service, req *tokenRequest) (*tokenResponse, *oauthError)
+}
+
+// servedGrant is a grant the token endpoint serves: the value of an
+// application's grantTypes (PingOne's names) that allows it, and the
+// parameters it cannot do without.
+type servedGrant struct {
+	grant
+	allowedBy string
+	requires  []string
+}
+
+// grants are the grants the token endpoint serves, by grant_type. A new
+// grant is a file set implementing grant and a line here.
+var grants = map[string]servedGrant{
+	"authorization_code": {grant: authorizationCodeGrant{}, allowedBy: "AUTHORIZATION_CODE", requires: []string{"code"}},
+	"client_credentials": {grant: clientCredentialsGrant{}, allowedBy: "CLIENT_CREDENTIALS"},
+	"refresh_token":      {grant: refreshTokenGrant{}, allowedBy: "REFRESH_TOKEN", requires: []string{"refresh_token"}},
 }

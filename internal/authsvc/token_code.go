@@ -1,11 +1,11 @@
 package authsvc
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -16,39 +16,21 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-func invalidGrant(desc string) *oauthError {
-	return &oauthError{status: http.StatusBadRequest, code: "invalid_grant", description: desc}
-}
-
-func serverError() *oauthError {
-	return &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "An unexpected error occurred."}
-}
-
 // errCodeReplayed stops the redemption transaction of a code used before.
 var errCodeReplayed = errors.New("authsvc: code replayed")
 
-// authorizationCode is the authorization_code grant. The code is redeemed,
-// checked and, when the application refreshes, its first refresh token
-// stored in one transaction: a concurrent redemption of the same code
-// waits for it, fails, and then revokes the grant with that refresh token
-// in it. A check that fails rolls back, so a code sent with a wrong
-// verifier or redirect_uri (or by another client) is not burned.
-func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, env *store.Environment, form url.Values) {
-	ctx := r.Context()
-	c, oe := s.authenticateClient(r, env.ID, form)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	if !slices.Contains(c.settings.GrantTypes, "AUTHORIZATION_CODE") {
-		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: "The application does not have the authorization_code grant type."})
-		return
-	}
+// authorizationCodeGrant is the authorization_code grant (RFC 6749
+// §4.1.3). The code is redeemed, checked and, when the application
+// refreshes, its first refresh token stored in one transaction: a
+// concurrent redemption of the same code waits for it, fails, and then
+// revokes the grant with that refresh token in it. A check that fails
+// rolls back, so a code sent with a wrong verifier or redirect_uri (or by
+// another client) is not burned.
+type authorizationCodeGrant struct{}
+
+func (authorizationCodeGrant) exchange(ctx context.Context, s *Service, req *tokenRequest) (*tokenResponse, *oauthError) {
+	c, env, form := req.client, req.env, req.form
 	code := form.Get("code")
-	if code == "" {
-		writeOAuthError(w, invalidRequest("code is required."))
-		return
-	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	withRefresh := slices.Contains(c.settings.GrantTypes, "REFRESH_TOKEN")
 	jti := uuid.NewString()
@@ -96,37 +78,30 @@ func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, env 
 		// client must not be able to end someone else's grant.
 		if ac.ApplicationID == c.app.ID {
 			if err := s.Store.RevokeGrant(ctx, env.ID, ac.GrantID, now); err != nil {
-				writeOAuthError(w, serverError())
-				return
+				return nil, serverError()
 			}
 		}
-		writeOAuthError(w, invalidGrant("The authorization code has already been used."))
-		return
+		return nil, invalidGrant("The authorization code has already been used.")
 	case errors.As(err, &oerr):
-		writeOAuthError(w, oerr)
-		return
+		return nil, oerr
 	case err != nil:
-		writeOAuthError(w, serverError())
-		return
+		return nil, serverError()
 	}
 	user, err := s.Store.GetUser(ctx, env.ID, ac.UserID)
 	if err != nil || !user.Enabled {
 		if rerr := s.Store.RevokeGrant(ctx, env.ID, ac.GrantID, now); rerr != nil || (err != nil && !errors.Is(err, store.ErrNotFound)) {
-			writeOAuthError(w, serverError())
-			return
+			return nil, serverError()
 		}
-		writeOAuthError(w, invalidGrant("The user of the authorization code cannot sign on."))
-		return
+		return nil, invalidGrant("The user of the authorization code cannot sign on.")
 	}
 	resp, err := s.mintUserTokens(ctx, &userMint{env: env, app: c.app, user: user, sessionID: ac.SessionID, grant: &g,
 		accessJTI: jti, accessExpiresAt: now.Add(g.accessTTL()), refreshToken: refresh, now: now})
 	if err != nil {
 		// Nothing was delivered: leave nothing usable behind.
 		_ = s.Store.RevokeGrant(ctx, env.ID, ac.GrantID, now)
-		writeOAuthError(w, serverError())
-		return
+		return nil, serverError()
 	}
-	writeJSONNoStore(w, http.StatusOK, resp)
+	return resp, nil
 }
 
 // checkCode holds a redeemed code against the request that presents it,

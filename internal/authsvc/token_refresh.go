@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -16,69 +15,50 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// refreshGrant is the refresh_token grant. Refresh tokens rotate: each use
-// marks the token rotated and stores its successor in one conditional
-// write. A rotated token that comes back is a replay (or a lost response)
-// and revokes the whole grant, unless it comes back within the
-// application's grace period, when it gets a sibling successor instead:
-// clients that refresh in parallel are not punished for it.
-func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request, env *store.Environment, form url.Values) {
-	ctx := r.Context()
-	c, oe := s.authenticateClient(r, env.ID, form)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	if !slices.Contains(c.settings.GrantTypes, "REFRESH_TOKEN") {
-		writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client", description: "The application does not have the refresh_token grant type."})
-		return
-	}
+// refreshTokenGrant is the refresh_token grant (RFC 6749 §6). Refresh
+// tokens rotate: each use marks the token rotated and stores its
+// successor in one conditional write. A rotated token that comes back is
+// a replay (or a lost response) and revokes the whole grant, unless it
+// comes back within the application's grace period, when it gets a
+// sibling successor instead: clients that refresh in parallel are not
+// punished for it.
+type refreshTokenGrant struct{}
+
+func (refreshTokenGrant) exchange(ctx context.Context, s *Service, req *tokenRequest) (*tokenResponse, *oauthError) {
+	c, env, form := req.client, req.env, req.form
 	raw := form.Get("refresh_token")
-	if raw == "" {
-		writeOAuthError(w, invalidRequest("refresh_token is required."))
-		return
-	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	hash := hashSecret(raw)
 	policy := refreshPolicyOf(c.settings)
 	old, err := s.Store.GetRefreshToken(ctx, env.ID, hash)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
-		} else {
-			writeOAuthError(w, serverError())
-		}
-		return
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalidGrant("The refresh token is invalid or has expired.")
+	} else if err != nil {
+		return nil, serverError()
 	}
 	if oe := checkRefresh(c, old, now); oe != nil {
-		writeOAuthError(w, oe)
-		return
+		return nil, oe
 	}
 	var g GrantData
 	if err := json.Unmarshal(old.Data, &g); err != nil {
-		writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
-		return
+		return nil, invalidGrant("The refresh token is invalid or has expired.")
 	}
 	scope, oe := narrowScope(g.Scope, form)
 	if oe != nil {
-		writeOAuthError(w, oe)
-		return
+		return nil, oe
 	}
 	user, err := s.Store.GetUser(ctx, env.ID, old.UserID)
 	if err != nil || !user.Enabled {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			writeOAuthError(w, serverError())
-			return
+			return nil, serverError()
 		}
-		writeOAuthError(w, invalidGrant("The user of the refresh token cannot sign on."))
-		return
+		return nil, invalidGrant("The user of the refresh token cannot sign on.")
 	}
 	// A refresh outlives the browser session; the new tokens name the
 	// session only while it lasts.
 	sid, err := s.liveSessionID(ctx, env.ID, old.SessionID, now)
 	if err != nil {
-		writeOAuthError(w, serverError())
-		return
+		return nil, serverError()
 	}
 
 	next := newRefreshToken()
@@ -97,12 +77,10 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request, env *stor
 		} else {
 			if policy.revokeOnReuse {
 				if err := s.Store.RevokeGrant(ctx, env.ID, old.GrantID, now); err != nil {
-					writeOAuthError(w, serverError())
-					return
+					return nil, serverError()
 				}
 			}
-			writeOAuthError(w, invalidGrant("The refresh token has already been used."))
-			return
+			return nil, invalidGrant("The refresh token has already been used.")
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt > 0 {
 			break
@@ -112,26 +90,22 @@ func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request, env *stor
 			break
 		}
 		if !old.RevokedAt.IsZero() {
-			writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
-			return
+			return nil, invalidGrant("The refresh token is invalid or has expired.")
 		}
 	}
 	if errors.Is(err, store.ErrConflict) {
 		// Changed under us twice: a concurrent rotation or revocation won.
-		writeOAuthError(w, invalidGrant("The refresh token is invalid or has expired."))
-		return
+		return nil, invalidGrant("The refresh token is invalid or has expired.")
 	}
 	if err != nil {
-		writeOAuthError(w, serverError())
-		return
+		return nil, serverError()
 	}
 	resp, err := s.mintUserTokens(ctx, &userMint{env: env, app: c.app, user: user, sessionID: sid, grant: &g, scope: scope,
 		accessJTI: jti, accessExpiresAt: accessExp, refreshToken: next, noNonce: true, now: now})
 	if err != nil {
-		writeOAuthError(w, serverError())
-		return
+		return nil, serverError()
 	}
-	writeJSONNoStore(w, http.StatusOK, resp)
+	return resp, nil
 }
 
 // checkRefresh holds a stored refresh token against the client presenting
@@ -157,7 +131,7 @@ func narrowScope(granted string, form url.Values) (string, *oauthError) {
 	var out []string
 	for _, sc := range req {
 		if !slices.Contains(have, sc) {
-			return "", &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: "The scope " + sc + " was not granted."}
+			return "", invalidScope("The scope " + sc + " was not granted.")
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -25,7 +26,7 @@ func (e tokenRefusal) Error() string { return string(e) }
 // A token of another environment fails the signature check: each
 // environment signs with its own keys. Errors other than tokenRefusal come
 // from the store.
-func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now time.Time) (*AccessClaims, error) {
+func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now time.Time) (*accesstoken.Claims, error) {
 	if !validID(envID) {
 		return nil, tokenRefusal("The access token is invalid.")
 	}
@@ -33,7 +34,7 @@ func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now ti
 	if err != nil {
 		return nil, tokenRefusal("The access token is malformed.")
 	}
-	var c AccessClaims
+	var c accesstoken.Claims
 	if err := s.Keys.Verify(ctx, envID, tok, &c); err != nil {
 		if errors.Is(err, keys.ErrInvalidToken) {
 			return nil, tokenRefusal("The access token was not issued by this environment.")

@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
-	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 )
 
 // testUserinfo: claims per scope, every way of sending the token, and
@@ -43,9 +43,9 @@ func (fx *grantFixture) testUserinfo(t *testing.T) {
 	foreign := fx.exchange(t, fx.other, fx.otherWeb, otherCode, "")
 	cc := fx.s.TokenFor(t, fx.env, fx.worker.id, fx.worker.secret)
 	now := time.Now()
-	expired := fx.signRaw(t, fx.env, authsvc.AccessClaims{Issuer: fx.issuer(fx.env), Subject: fx.user, Audience: []string{pingOneAud},
+	expired := fx.signRaw(t, fx.env, accesstoken.Claims{Issuer: fx.issuer(fx.env), Subject: fx.user, Audience: []string{pingOneAud},
 		ClientID: fx.web.id, Scope: "openid", IssuedAt: now.Add(-2 * time.Hour).Unix(), ExpiresAt: now.Add(-time.Hour).Unix(), ID: uuid.NewString()})
-	wrongIss := fx.signRaw(t, fx.env, authsvc.AccessClaims{Issuer: fx.issuer(fx.other), Subject: fx.user, Audience: []string{pingOneAud},
+	wrongIss := fx.signRaw(t, fx.env, accesstoken.Claims{Issuer: fx.issuer(fx.other), Subject: fx.user, Audience: []string{pingOneAud},
 		ClientID: fx.web.id, Scope: "openid", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix(), ID: uuid.NewString()})
 
 	profile := map[string]any{

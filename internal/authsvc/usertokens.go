@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -122,7 +123,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if len(aud) == 0 {
 		aud = []string{provision.PingOneAPIAudience}
 	}
-	at := AccessClaims{
+	at := accesstoken.Claims{
 		Issuer: s.Issuer(m.env.ID), Subject: m.user.ID, Audience: aud, ClientID: m.app.ID, Scope: scope,
 		SessionID: m.sessionID, AuthTime: g.AuthTime, ACR: g.ACR, AMR: g.AMR,
 		IssuedAt: iat, ExpiresAt: m.accessExpiresAt.Unix(), ID: m.accessJTI,

@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse-id/gatehouse/internal/authsvc"
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
@@ -35,7 +35,7 @@ type API struct {
 	Store   store.Store
 	Keys    *keys.Manager
 	Sealer  *secrets.Sealer
-	Auth    *authsvc.Service
+	Tokens  accesstoken.Verifier
 	APIPath string // base URL + "/v1"
 	// Credentials holds the password rules the sign-on flows share; nil
 	// means a service over Store with the default hasher.
@@ -70,7 +70,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 // Actor is who a request acts as: the WORKER application named by the
 // token, with its role assignments.
 type Actor struct {
-	Claims      *authsvc.AccessClaims
+	Claims      *accesstoken.Claims
 	Assignments []store.RoleAssignment
 }
 
@@ -89,9 +89,9 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		claims, err := a.Auth.VerifyAccessToken(r.Context(), strings.TrimSpace(raw))
+		claims, err := a.Tokens.VerifyAccessToken(r.Context(), strings.TrimSpace(raw))
 		if err != nil {
-			if errors.Is(err, authsvc.ErrInvalidToken) {
+			if errors.Is(err, accesstoken.ErrInvalid) {
 				err = wire.Unauthorized()
 			}
 			wire.WriteErrorCtx(r.Context(), w, err)

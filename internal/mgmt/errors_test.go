@@ -18,8 +18,8 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
-	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 )
 
@@ -216,10 +216,10 @@ func signForeign(t testing.TB, kid string, claims any) string {
 
 // adminClaims are claims shaped exactly like those Gatehouse issues to the
 // bootstrap admin, valid for the next hour.
-func adminClaims(t testing.TB, s *apptest.Server) authsvc.AccessClaims {
+func adminClaims(t testing.TB, s *apptest.Server) accesstoken.Claims {
 	now := time.Now()
 	env := s.Admin.EnvironmentID
-	return authsvc.AccessClaims{Issuer: s.URL + "/" + env + "/as", Subject: s.Admin.ClientID, Audience: []string{"https://api.pingone.com"},
+	return accesstoken.Claims{Issuer: s.URL + "/" + env + "/as", Subject: s.Admin.ClientID, Audience: []string{"https://api.pingone.com"},
 		ClientID: s.Admin.ClientID, Env: env, Org: s.OrganizationID(t), IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix(),
 		ID: uuid.NewString()}
 }

@@ -1,0 +1,111 @@
+package mgmt_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/mgmt"
+)
+
+// TestDependsOnATokenVerifier: the management API accepts tokens through
+// accesstoken.Verifier, so building it pulls in nothing of what issues
+// them (the auth service, the sign-on flows, the mail senders).
+func TestDependsOnATokenVerifier(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/gatehouse-id/gatehouse/internal/accesstoken") {
+		t.Errorf("mgmt does not depend on accesstoken: %v", deps)
+	}
+	for _, p := range []string{"authsvc", "flow", "notify", "federation", "session"} {
+		if slices.Contains(deps, "github.com/gatehouse-id/gatehouse/internal/"+p) {
+			t.Errorf("mgmt depends on internal/%s", p)
+		}
+	}
+}
+
+// verifierFunc is a Verifier that answers as a test says.
+type verifierFunc func(raw string) (*accesstoken.Claims, error)
+
+func (f verifierFunc) VerifyAccessToken(_ context.Context, raw string) (*accesstoken.Claims, error) {
+	return f(raw)
+}
+
+// TestAuthenticateThroughTheVerifier: whatever Verifier the API is given
+// decides alone whether a token holds; the API then needs the token's
+// application to exist and its roles to allow the request.
+func TestAuthenticateThroughTheVerifier(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	env := s.Admin.EnvironmentID
+	admin := &accesstoken.Claims{ClientID: s.Admin.ClientID, Subject: s.Admin.ClientID, Env: env}
+	gone := &accesstoken.Claims{ClientID: uuid.NewString(), Env: env}
+	cases := []struct {
+		name    string
+		answer  func() (*accesstoken.Claims, error)
+		status  int
+		code    string // PingOne error code; "" for success
+		details []string
+	}{
+		{name: "verified admin", answer: func() (*accesstoken.Claims, error) { return admin, nil }, status: 200},
+		{name: "refused", answer: func() (*accesstoken.Claims, error) { return nil, accesstoken.ErrInvalid },
+			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
+		{name: "refused, wrapped", answer: func() (*accesstoken.Claims, error) { return nil, fmt.Errorf("expired: %w", accesstoken.ErrInvalid) },
+			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
+		{name: "verifier failed", answer: func() (*accesstoken.Claims, error) { return nil, errors.New("store down") },
+			status: 500, code: "UNEXPECTED_ERROR"},
+		{name: "application deleted since", answer: func() (*accesstoken.Claims, error) { return gone, nil },
+			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got string
+			api := &mgmt.API{Store: s.Store, Keys: s.Keys, Sealer: s.Sealer, APIPath: s.APIPath,
+				Tokens: verifierFunc(func(raw string) (*accesstoken.Claims, error) { got = raw; return c.answer() })}
+			mux := http.NewServeMux()
+			api.Routes(mux)
+			req := httptest.NewRequest("GET", "/v1/environments/"+env, nil)
+			req.Header.Set("Authorization", "Bearer  the-token ")
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if got != "the-token" {
+				t.Errorf("verifier saw %q, want the trimmed token", got)
+			}
+			resp := &apptest.Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+			if resp.Status != c.status {
+				t.Fatalf("status = %d, want %d: %s", resp.Status, c.status, resp.Body)
+			}
+			body := resp.JSON(t)
+			if c.code == "" {
+				if body["id"] != env {
+					t.Errorf("id = %v, want %s", body["id"], env)
+				}
+				return
+			}
+			if body["code"] != c.code {
+				t.Errorf("code = %v, want %s", body["code"], c.code)
+			}
+			var details []string
+			if ds, ok := body["details"].([]any); ok {
+				for _, d := range ds {
+					details = append(details, d.(map[string]any)["code"].(string))
+				}
+			}
+			if !slices.Equal(details, c.details) {
+				t.Errorf("details = %v, want %v", details, c.details)
+			}
+		})
+	}
+}
