@@ -1,0 +1,81 @@
+package flow_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/registration"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// newEngine is an engine with Gatehouse's sign-on methods, registered as
+// the server registers them.
+func newEngine() *flow.Engine {
+	e := &flow.Engine{}
+	e.Register(usernamepassword.New(), identifierfirst.New(), recovery.New(), registration.New(), external.New(e))
+	return e
+}
+
+func TestActionFor(t *testing.T) {
+	e := newEngine()
+	for _, tc := range []struct{ mediaType, want string }{
+		{"application/vnd.pingidentity.usernamePassword.check+json", usernamepassword.ActionCheck},
+		{"application/vnd.pingidentity.usernamepassword.check+json", usernamepassword.ActionCheck},
+		{"APPLICATION/VND.PINGIDENTITY.USER.LOOKUP+JSON", identifierfirst.ActionUserLookup},
+		{"application/vnd.pingidentity.password.sendRecoveryCode", recovery.ActionSendCode},
+		{"application/vnd.pingidentity.password.sendRecoveryCode+json", recovery.ActionSendCode},
+		{"application/vnd.pingidentity.session.reset+json", flow.ActionSessionReset},
+		{"application/vnd.pingidentity.user.unlock+json", ""},
+		{"application/vnd.pingidentity.", ""},
+		{"application/vnd.pingidentity.+json", ""},
+		{"application/json", ""},
+		{"application/vnd.example.usernamePassword.check+json", ""},
+		{"", ""},
+	} {
+		if got := e.ActionFor(tc.mediaType); got != tc.want {
+			t.Errorf("e.ActionFor(%q) = %q, want %q", tc.mediaType, got, tc.want)
+		}
+	}
+	for _, a := range e.Actions() {
+		if got := e.ActionFor(flow.MediaType(a)); got != a {
+			t.Errorf("e.ActionFor(MediaType(%s)) = %q", a, got)
+		}
+	}
+}
+
+// TestAllowed: what each status offers, by the policy action's settings.
+// session.reset is offered wherever there is something to reset.
+func TestAllowed(t *testing.T) {
+	e := newEngine()
+	plain := &flow.PolicyAction{Type: "LOGIN", Settings: wire.SignOnPolicyActionData{Recovery: &wire.ActionRecovery{Enabled: false}}}
+	full := &flow.PolicyAction{Type: "LOGIN", Settings: wire.SignOnPolicyActionData{Recovery: &wire.ActionRecovery{Enabled: true},
+		Registration: &wire.ActionRegistration{Enabled: true}}}
+	for _, tc := range []struct {
+		status string
+		a      *flow.PolicyAction
+		want   []string
+	}{
+		{usernamepassword.StatusUsernamePasswordRequired, plain, []string{usernamepassword.ActionCheck, flow.ActionSessionReset}},
+		{usernamepassword.StatusUsernamePasswordRequired, full, []string{usernamepassword.ActionCheck, recovery.ActionForgot, registration.ActionRegister, flow.ActionSessionReset}},
+		{identifierfirst.StatusSignOnRequired, plain, []string{identifierfirst.ActionUserLookup, flow.ActionSessionReset}},
+		{identifierfirst.StatusSignOnRequired, full, []string{identifierfirst.ActionUserLookup, recovery.ActionForgot, registration.ActionRegister, flow.ActionSessionReset}},
+		{usernamepassword.StatusPasswordRequired, full, []string{usernamepassword.ActionCheck, recovery.ActionForgot, flow.ActionSessionReset}},
+		{usernamepassword.StatusMustChangePassword, plain, []string{usernamepassword.ActionReset, flow.ActionSessionReset}},
+		{usernamepassword.StatusPasswordExpired, plain, []string{usernamepassword.ActionReset, flow.ActionSessionReset}},
+		{recovery.StatusRecoveryCodeRequired, plain, []string{recovery.ActionRecover, recovery.ActionSendCode, flow.ActionSessionReset}},
+		{registration.StatusVerificationCodeRequired, plain, []string{registration.ActionVerify, registration.ActionSendCode, flow.ActionSessionReset}},
+		{flow.StatusCompleted, full, nil},
+		{flow.StatusFailed, full, nil},
+		{usernamepassword.StatusUsernamePasswordRequired, nil, []string{usernamepassword.ActionCheck, flow.ActionSessionReset}},
+	} {
+		if got := e.Allowed(t, tc.status, tc.a); !slices.Equal(got, tc.want) {
+			t.Errorf("allowed(%s, %+v) = %v, want %v", tc.status, tc.a, got, tc.want)
+		}
+	}
+}
+
