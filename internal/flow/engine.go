@@ -214,12 +214,26 @@ func (e *Engine) policy(ctx context.Context, envID, appID string, acr []string) 
 func (e *Engine) firstStatus(st *state, sess *store.Session, now time.Time) string {
 	for ; st.Step < len(st.Actions); st.Step++ {
 		a := &st.Actions[st.Step]
-		if sess != nil && !mustRun(a.Settings.Condition, sess, now) {
+		b := e.reg.byType[a.Type]
+		if sess != nil && e.satisfied(b, a, sess, now) {
 			continue
 		}
-		return e.reg.byType[a.Type].BeginStatus(a)
+		return b.BeginStatus(a)
 	}
 	return StatusCompleted
+}
+
+// satisfied reports whether sess satisfies policy action a: its
+// condition decides; without one, the method that runs it does, or any
+// session does (single sign-on).
+func (e *Engine) satisfied(b Beginner, a *PolicyAction, sess *store.Session, now time.Time) bool {
+	c := a.Settings.Condition
+	if len(c) == 0 || string(c) == "null" {
+		if s, ok := b.(Satisfier); ok {
+			return s.SatisfiedBy(a, sess)
+		}
+	}
+	return !mustRun(c, sess, now)
 }
 
 // mustRun evaluates an action's condition against a session: true when the

@@ -54,6 +54,14 @@ type Beginner interface {
 	BeginStatus(a *PolicyAction) string
 }
 
+// Satisfier is a Beginner that decides whether a session satisfies its
+// policy actions when they have no condition (a second factor wants its
+// own method in the session's amr). Without it, any live session does:
+// single sign-on.
+type Satisfier interface {
+	SatisfiedBy(a *PolicyAction, sess *store.Session) bool
+}
+
 // Holder is a method that may hold a sign-on after the user has
 // authenticated and before it completes (an email address to verify,
 // say). Hold returns the status to hold the flow in, or "" to let it go

@@ -1,6 +1,7 @@
 package flow_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -79,3 +80,39 @@ func TestAllowed(t *testing.T) {
 	}
 }
 
+// TestRegisterRefusesOverlap: an action, a status or a policy action type
+// belongs to one method.
+func TestRegisterRefusesOverlap(t *testing.T) {
+	for name, m := range map[string]flow.Method{
+		"action":      usernamepassword.New(),
+		"reset":       stub{actions: []string{flow.ActionSessionReset}},
+		"status":      stub{statuses: []flow.Status{{Name: recovery.StatusRecoveryCodeRequired}}},
+		"engine's":    stub{statuses: []flow.Status{{Name: flow.StatusCompleted}}},
+		"action type": beginStub{},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("registered twice without a panic")
+				}
+			}()
+			newEngine().Register(m)
+		})
+	}
+}
+
+type stub struct {
+	actions  []string
+	statuses []flow.Status
+}
+
+func (stub) Name() string                                          { return "stub" }
+func (s stub) Statuses() []flow.Status                             { return s.statuses }
+func (s stub) Actions() []string                                   { return s.actions }
+func (stub) Offers(*flow.View) []string                            { return nil }
+func (stub) Run(context.Context, *flow.Step, string, []byte) error { return nil }
+
+type beginStub struct{ stub }
+
+func (beginStub) Begins() []string                      { return []string{"LOGIN"} }
+func (beginStub) BeginStatus(*flow.PolicyAction) string { return "STUB_REQUIRED" }

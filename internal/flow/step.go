@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
@@ -173,7 +174,14 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 			return err
 		}
 		token = tok
-		s.st.AuthTime, s.st.AMR = s.Now.Unix(), methods
+		// The flow's amr is every method this flow has signed on with (a
+		// policy may ask for several, one action after another).
+		s.st.AuthTime = s.Now.Unix()
+		for _, m := range methods {
+			if !slices.Contains(s.st.AMR, m) {
+				s.st.AMR = append(s.st.AMR, m)
+			}
+		}
 		s.st.Step++
 		s.Flow.Status = s.e.firstStatus(s.st, sess, s.Now)
 		s.Flow.UserID, s.Flow.SessionID, s.Flow.Binding = u.ID, sess.ID, sess.TokenHash
