@@ -22,11 +22,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/federation/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/registration"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
@@ -120,7 +117,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	flows := &flow.Engine{Store: st, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
 	// The sign-on methods, in the order the flow offers their actions.
 	ext := external.New(flows)
-	flows.Register(usernamepassword.New(), identifierfirst.New(), recovery.New(), registration.New(), ext)
+	flows.Register(methods.Standard(ext)...)
 	auth.Flows, auth.Cookies = flows, cookies
 	fed := &federation.Service{Store: st, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.

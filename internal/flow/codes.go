@@ -15,18 +15,19 @@ import (
 
 // Code is a one-time code a flow sent to its user (password recovery,
 // email verification), as the method that sent it keeps it: its hash.
+// The zero Code is no code.
 type Code struct {
-	Hash      string `json:"hash"`
-	ExpiresAt int64  `json:"expiresAt"` // unix ms
-	Attempts  int    `json:"attempts"`
+	Hash      string `json:"hash,omitempty"`
+	ExpiresAt int64  `json:"expiresAt,omitempty"` // unix ms
+	Attempts  int    `json:"attempts,omitempty"`
 }
 
 // CodeMail is what a code's message says.
 type CodeMail struct {
 	Kind    string // recovery | verification: the code is only good for its kind
 	Subject string
-	// Text words the message for a user and a code valid for minutes.
-	Text func(username, code string, minutes int) string
+	// What the code is, as the message names it ("verification code").
+	What string
 }
 
 // newCode is an 8-digit one-time code.
@@ -42,33 +43,32 @@ func (s *Step) codeHash(kind, code string) string {
 	return session.HashToken(s.Flow.ID + ":" + kind + ":" + code)
 }
 
-// SendCode makes a code of m.Kind for u and sends it; the method keeps
-// what it returns. With no user (a username that names none), or one
-// without an email address, it keeps a hash that no code matches and
-// sends nothing, so the answer does not tell.
-func (s *Step) SendCode(ctx context.Context, u *store.User, m CodeMail) (*Code, error) {
+// SendCode makes a code of m.Kind for u, sends it, and keeps it in c (the
+// method's state) once sent. With no user (a username that names none),
+// or one without an email address, it keeps a hash that no code matches
+// and sends nothing, so the answer does not tell.
+func (s *Step) SendCode(ctx context.Context, u *store.User, m CodeMail, c *Code) error {
 	code := newCode()
-	c := &Code{Hash: s.codeHash(m.Kind, code), ExpiresAt: s.Now.Add(CodeLifetime).UnixMilli()}
+	next := Code{Hash: s.codeHash(m.Kind, code), ExpiresAt: s.Now.Add(CodeLifetime).UnixMilli()}
 	if u == nil || u.Email == "" {
-		c.Hash = session.HashToken(secrets.Random(32))
-		return c, nil
+		next.Hash = session.HashToken(secrets.Random(32))
+	} else if s.e.Notifier != nil {
+		minutes := int(CodeLifetime.Minutes())
+		msg := notify.Message{Kind: m.Kind, To: u.Email, EnvironmentID: u.EnvironmentID, UserID: u.ID, Code: code, Subject: m.Subject,
+			Text: fmt.Sprintf("Hello %s,\n\nYour %s is %s. It expires in %d minutes.\n", u.Username, m.What, code, minutes)}
+		if err := s.e.Notifier.Notify(ctx, msg); err != nil {
+			s.e.Logger().ErrorContext(ctx, "sending a code failed", "kind", m.Kind, "user", u.ID, "err", err)
+			return &wire.Error{Status: 503, Code: "SERVICE_UNAVAILABLE", Message: "The code could not be sent. Try again later."}
+		}
 	}
-	if s.e.Notifier == nil {
-		return c, nil
-	}
-	msg := notify.Message{Kind: m.Kind, To: u.Email, EnvironmentID: u.EnvironmentID, UserID: u.ID, Code: code,
-		Subject: m.Subject, Text: m.Text(u.Username, code, int(CodeLifetime.Minutes()))}
-	if err := s.e.Notifier.Notify(ctx, msg); err != nil {
-		s.e.Logger().ErrorContext(ctx, "sending a code failed", "kind", m.Kind, "user", u.ID, "err", err)
-		return nil, &wire.Error{Status: 503, Code: "SERVICE_UNAVAILABLE", Message: "The code could not be sent. Try again later."}
-	}
-	return c, nil
+	*c = next
+	return nil
 }
 
 // CheckCode compares code with c, a code of kind; target names the field
 // in errors. A wrong code counts, and the fifth voids it.
 func (s *Step) CheckCode(ctx context.Context, c *Code, kind, code, target string) error {
-	if c == nil || c.Attempts >= maxCodeAttempts || s.Now.UnixMilli() >= c.ExpiresAt {
+	if c == nil || c.Hash == "" || c.Attempts >= maxCodeAttempts || s.Now.UnixMilli() >= c.ExpiresAt {
 		return wire.InvalidData(wire.InvalidValue(target, "The code has expired or was used too many times: send a new one."))
 	}
 	// The attempt is counted, and saved with the flow's version check,

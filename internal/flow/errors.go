@@ -44,36 +44,51 @@ func Decode(body []byte, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil || dec.More() {
-		return wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidValue, Message: "The request body must be a JSON object."})
+		return errNotObject
 	}
 	return nil
 }
 
-// Field is a text field of an action's body, by its name in errors.
-type Field struct {
-	Name  string
-	Value *string
-}
+var errNotObject = wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidValue, Message: "The request body must be a JSON object."})
 
-// Require checks that every field is present and not empty, and none is
-// longer than MaxFieldBytes: one INVALID_DATA naming each field at fault,
-// missing ones first.
-func Require(fields ...Field) error {
-	var ds []wire.Detail
-	for _, f := range fields {
-		if f.Value == nil || *f.Value == "" {
-			ds = append(ds, wire.Required(f.Name))
+// Fields reads an action's JSON object and its text fields: each of
+// required must be present and not empty, and none of them longer than
+// MaxFieldBytes (one INVALID_DATA naming each field at fault, missing
+// ones first); optional ones are read when present. A field that is not
+// text makes the body invalid, as a malformed one; other members are
+// ignored. Absent fields read "".
+func Fields(body []byte, required []string, optional ...string) (map[string]string, error) {
+	var raw map[string]json.RawMessage
+	if err := Decode(body, &raw); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, name := range slices.Concat(required, optional) {
+		var v *string
+		if b, ok := raw[name]; ok {
+			if err := json.Unmarshal(b, &v); err != nil {
+				return nil, errNotObject
+			}
+		}
+		if v != nil {
+			out[name] = *v
 		}
 	}
-	for _, f := range fields {
-		if f.Value != nil && len(*f.Value) > MaxFieldBytes {
-			ds = append(ds, wire.Detail{Code: wire.DetailSizeLimit, Target: f.Name, Message: fmt.Sprintf("%s is longer than %d bytes.", f.Name, MaxFieldBytes)})
+	var ds []wire.Detail
+	for _, name := range required {
+		if out[name] == "" {
+			ds = append(ds, wire.Required(name))
+		}
+	}
+	for _, name := range required {
+		if len(out[name]) > MaxFieldBytes {
+			ds = append(ds, wire.Detail{Code: wire.DetailSizeLimit, Target: name, Message: fmt.Sprintf("%s is longer than %d bytes.", name, MaxFieldBytes)})
 		}
 	}
 	if len(ds) > 0 {
-		return wire.InvalidData(ds...)
+		return nil, wire.InvalidData(ds...)
 	}
-	return nil
+	return out, nil
 }
 
 // PasswordRejected is PingOne's answer to a new password the policy

@@ -19,10 +19,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/registration"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -44,16 +40,16 @@ const (
 var (
 	mt = flow.MediaType
 
-	ctCheck    = mt(usernamepassword.ActionCheck)
-	ctLookup   = mt(identifierfirst.ActionUserLookup)
+	ctCheck    = mt(wire.ActionUsernamePasswordCheck)
+	ctLookup   = mt(wire.ActionUserLookup)
 	ctReset    = mt(flow.ActionSessionReset)
-	ctForgot   = mt(recovery.ActionForgot)
-	ctSendCode = mt(recovery.ActionSendCode)
-	ctRecover  = mt(recovery.ActionRecover)
-	ctPwReset  = mt(usernamepassword.ActionReset)
-	ctRegister = mt(registration.ActionRegister)
-	ctVerify   = mt(registration.ActionVerify)
-	ctSendVer  = mt(registration.ActionSendCode)
+	ctForgot   = mt(wire.ActionPasswordForgot)
+	ctSendCode = mt(wire.ActionPasswordSendRecoveryCode)
+	ctRecover  = mt(wire.ActionPasswordRecover)
+	ctPwReset  = mt(wire.ActionPasswordReset)
+	ctRegister = mt(wire.ActionUserRegister)
+	ctVerify   = mt(wire.ActionUserVerify)
+	ctSendVer  = mt(wire.ActionUserSendVerificationCode)
 
 	digits8 = regexp.MustCompile(`^\d{8}$`)
 )
@@ -323,14 +319,14 @@ func wantErr(t *testing.T, r *resp, status int, code string, d *want) apiDetail 
 }
 
 func badCreds(left int) *want {
-	return &want{code: usernamepassword.DetailInvalidCredentials, target: "password", inner: map[string]any{"failuresRemaining": float64(left)}}
+	return &want{code: wire.DetailInvalidCredentials, target: "password", inner: map[string]any{"failuresRemaining": float64(left)}}
 }
 
 // wantLocked checks a PASSWORD_LOCKED_OUT answer and that the lock ends
 // within (max-5, max] seconds.
 func wantLocked(t *testing.T, r *resp, target string, max int) {
 	t.Helper()
-	d := wantErr(t, r, http.StatusBadRequest, wire.CodeInvalidData, &want{code: usernamepassword.DetailPasswordLockedOut, target: target, skipInner: true})
+	d := wantErr(t, r, http.StatusBadRequest, wire.CodeInvalidData, &want{code: wire.DetailPasswordLockedOut, target: target, skipInner: true})
 	secs, ok := d.InnerError["secondsUntilUnlock"].(float64)
 	if len(d.InnerError) != 1 || !ok || secs > float64(max) || secs <= float64(max-5) {
 		t.Errorf("innerError %v, want secondsUntilUnlock in (%d, %d]", d.InnerError, max-5, max)
@@ -494,7 +490,7 @@ func (f *fl) stepDone(t *testing.T, contentType string, body any, userID string)
 // signOn runs a whole sign-on in a new browser with password.
 func (e *env) signOn(t *testing.T, username, password, userID string) {
 	t.Helper()
-	f, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	f.stepDone(t, ctCheck, creds(username, password), userID)
 }
 
@@ -541,7 +537,7 @@ func (e *env) moveExpiry(t *testing.T, flowID string, at time.Time) {
 
 func testLockout(t *testing.T, e *env) {
 	fx := e.fx
-	f, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	for _, left := range []int{4, 3, 2, 1} {
 		wantErr(t, f.post(t, ctCheck, creds(fx.Username, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(left))
 	}
@@ -549,9 +545,9 @@ func testLockout(t *testing.T, e *env) {
 	// The right password does not open a lock.
 	wantLocked(t, f.post(t, ctCheck, creds(fx.Username, fx.Password)), "password", 900)
 	// Nor does another browser.
-	g, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	g, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	wantLocked(t, g.post(t, ctCheck, creds(fx.Username, fx.Password)), "password", 900)
-	if st := f.get(t)["status"]; st != usernamepassword.StatusUsernamePasswordRequired {
+	if st := f.get(t)["status"]; st != wire.StatusUsernamePasswordRequired {
 		t.Errorf("flow status %v after the lock", st)
 	}
 
@@ -600,7 +596,7 @@ func testLockout(t *testing.T, e *env) {
 	}
 	pol["lockout"] = map[string]any{"failureCount": 3, "durationSeconds": 60}
 	e.admin(t, "PUT", "/passwordPolicies/"+polID, pol, http.StatusOK)
-	h, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	h, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	for _, left := range []int{2, 1} {
 		wantErr(t, h.post(t, ctCheck, creds(fx.Username, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(left))
 	}
@@ -611,8 +607,8 @@ func testLockout(t *testing.T, e *env) {
 
 func testUnknownUsername(t *testing.T, e *env) {
 	ghost := "ghost." + uuid.NewString()[:8]
-	real, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
-	phantom, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	real, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	phantom, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	dr := wantErr(t, real.post(t, ctCheck, creds(e.fx.Username, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 	dp := wantErr(t, phantom.post(t, ctCheck, creds(ghost, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 	if !reflect.DeepEqual(dr, dp) {
@@ -636,10 +632,10 @@ func testUnknownUsername(t *testing.T, e *env) {
 
 func testNotAllowed(t *testing.T, e *env) {
 	fx := e.fx
-	fresh, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
-	recovering, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
-	recovering.step(t, ctForgot, map[string]any{"username": fx.Username}, recovery.StatusRecoveryCodeRequired)
-	done, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	fresh, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	recovering, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	recovering.step(t, ctForgot, map[string]any{"username": fx.Username}, wire.StatusRecoveryCodeRequired)
+	done, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	done.stepDone(t, ctCheck, creds(fx.Username, fx.Password), fx.UserID)
 
 	upr := []string{ctCheck, ctForgot, ctReset} // the default policy: recovery on, registration off
@@ -669,7 +665,7 @@ func testNotAllowed(t *testing.T, e *env) {
 		})
 	}
 	// Refusals change nothing.
-	for f, st := range map[*fl]string{fresh: usernamepassword.StatusUsernamePasswordRequired, recovering: recovery.StatusRecoveryCodeRequired, done: flow.StatusCompleted} {
+	for f, st := range map[*fl]string{fresh: wire.StatusUsernamePasswordRequired, recovering: wire.StatusRecoveryCodeRequired, done: flow.StatusCompleted} {
 		if got := f.get(t)["status"]; got != st {
 			t.Errorf("flow %s: status %v, want %s", f.id, got, st)
 		}
@@ -679,7 +675,7 @@ func testNotAllowed(t *testing.T, e *env) {
 // ---- 4. content types and bodies
 
 func testContentTypeAndBody(t *testing.T, e *env) {
-	f, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	ctDetail := &want{code: wire.DetailInvalidValue, target: "Content-Type"}
 	wrong := string(jsonBody(t, creds("ghost."+uuid.NewString()[:8], wrongPassword)))
 	big := `{"username":"a","password":"` + strings.Repeat("x", 16<<10) + `"}`
@@ -729,7 +725,7 @@ func testContentTypeAndBody(t *testing.T, e *env) {
 			wantErr(t, f.post(t, tc.ct, tc.body), tc.status, tc.code, tc.detail)
 		})
 	}
-	if st := f.get(t)["status"]; st != usernamepassword.StatusUsernamePasswordRequired {
+	if st := f.get(t)["status"]; st != wire.StatusUsernamePasswordRequired {
 		t.Errorf("status %v", st)
 	}
 }
@@ -737,10 +733,10 @@ func testContentTypeAndBody(t *testing.T, e *env) {
 // ---- 5. unknown, expired and foreign flows; the ST binding
 
 func testNotFoundAndBinding(t *testing.T, e *env) {
-	f, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	other := &env{s: e.s, fx: e.s.NewSignOn(t, apptest.SignOnOptions{})}
-	g, _ := other.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
-	stranger, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired) // another browser's flow
+	g, _ := other.start(t, nil, wire.StatusUsernamePasswordRequired)
+	stranger, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired) // another browser's flow
 	forged := &http.Cookie{Name: session.CookieST, Value: strings.Repeat("A", 43)}
 	noCookie := &want{code: wire.DetailInvalidToken, target: "Cookie"}
 	check := string(jsonBody(t, creds(e.fx.Username, e.fx.Password)))
@@ -778,10 +774,10 @@ func testNotFoundAndBinding(t *testing.T, e *env) {
 		}
 	}
 	// None of that touched the flow, nor signed anyone on.
-	if m := f.get(t); m["status"] != usernamepassword.StatusUsernamePasswordRequired || m["session"] != nil {
+	if m := f.get(t); m["status"] != wire.StatusUsernamePasswordRequired || m["session"] != nil {
 		t.Errorf("flow %v", m)
 	}
-	if m := g.get(t); m["status"] != usernamepassword.StatusUsernamePasswordRequired {
+	if m := g.get(t); m["status"] != wire.StatusUsernamePasswordRequired {
 		t.Errorf("other flow %v", m)
 	}
 
@@ -797,9 +793,9 @@ func testMustChangePassword(t *testing.T, e *env) {
 	fx := e.fx
 	e.admin(t, "PUT", "/users/"+fx.UserID+"/password", map[string]any{"value": otherPassword, "forceChange": true}, http.StatusOK,
 		"application/vnd.pingidentity.password.set+json")
-	f, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
-	m := f.step(t, ctCheck, creds(fx.Username, otherPassword), usernamepassword.StatusMustChangePassword)
-	wantLinks(t, m, usernamepassword.ActionReset, flow.ActionSessionReset)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	m := f.step(t, ctCheck, creds(fx.Username, otherPassword), wire.StatusMustChangePassword)
+	wantLinks(t, m, wire.ActionPasswordReset, flow.ActionSessionReset)
 	if m["session"] != nil {
 		t.Errorf("a session before the password changed: %v", m["session"])
 	}
@@ -840,7 +836,7 @@ func testMustChangePassword(t *testing.T, e *env) {
 			wantErr(t, f.post(t, ctPwReset, tc.body), http.StatusBadRequest, wire.CodeInvalidData, tc.detail)
 		})
 	}
-	if st := f.get(t)["status"]; st != usernamepassword.StatusMustChangePassword {
+	if st := f.get(t)["status"]; st != wire.StatusMustChangePassword {
 		t.Fatalf("status %v after refusals", st)
 	}
 	f.stepDone(t, ctPwReset, map[string]any{"currentPassword": otherPassword, "newPassword": newPassword}, fx.UserID)
@@ -848,7 +844,7 @@ func testMustChangePassword(t *testing.T, e *env) {
 		t.Errorf("password status %v", st)
 	}
 	// The old password is gone; the new one signs on without a detour.
-	g, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	g, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	wantErr(t, g.post(t, ctCheck, creds(fx.Username, otherPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 	g.stepDone(t, ctCheck, creds(fx.Username, newPassword), fx.UserID)
 }
@@ -857,7 +853,7 @@ func testMustChangePassword(t *testing.T, e *env) {
 
 func testRecovery(t *testing.T, e *env) {
 	fx := e.fx
-	f, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	// A locked-out user recovers.
 	for range 4 {
 		f.post(t, ctCheck, creds(fx.Username, wrongPassword))
@@ -866,8 +862,8 @@ func testRecovery(t *testing.T, e *env) {
 
 	wantErr(t, f.post(t, ctForgot, `{}`), http.StatusBadRequest, wire.CodeInvalidData, &want{code: wire.DetailRequiredValue, target: "username"})
 	sent := e.s.Mail.Count()
-	m := f.step(t, ctForgot, map[string]any{"username": fx.Username}, recovery.StatusRecoveryCodeRequired)
-	wantLinks(t, m, recovery.ActionRecover, recovery.ActionSendCode, flow.ActionSessionReset)
+	m := f.step(t, ctForgot, map[string]any{"username": fx.Username}, wire.StatusRecoveryCodeRequired)
+	wantLinks(t, m, wire.ActionPasswordRecover, wire.ActionPasswordSendRecoveryCode, flow.ActionSessionReset)
 	if u := embeddedUser(m); !reflect.DeepEqual(u, map[string]any{"username": fx.Username}) {
 		t.Errorf("_embedded.user %v, want the username alone", u)
 	}
@@ -883,7 +879,7 @@ func testRecovery(t *testing.T, e *env) {
 		http.StatusBadRequest, wire.CodeInvalidData, wrongCodeDetail)
 
 	// A new code (PingOne documents the type without +json too) voids the first.
-	m = f.step(t, "application/vnd.pingidentity.password.sendRecoveryCode", nil, recovery.StatusRecoveryCodeRequired)
+	m = f.step(t, "application/vnd.pingidentity.password.sendRecoveryCode", nil, wire.StatusRecoveryCodeRequired)
 	second := e.lastCode(t, fx.Email, "recovery")
 	if second == first {
 		t.Fatalf("the same code was sent again")
@@ -899,16 +895,16 @@ func testRecovery(t *testing.T, e *env) {
 	if pw["status"] != "OK" || pw["failedLoginCount"] != nil {
 		t.Errorf("password state after recovery %v", pw)
 	}
-	g, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	g, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	wantErr(t, g.post(t, ctCheck, creds(fx.Username, fx.Password)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 	g.stepDone(t, ctCheck, creds(fx.Username, newPassword), fx.UserID)
 
 	// An unknown username gets the same answers, and no mail goes out.
 	ghost := "ghost." + uuid.NewString()[:8]
-	h, _ := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	h, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	sent = e.s.Mail.Count()
-	m = h.step(t, ctForgot, map[string]any{"username": ghost}, recovery.StatusRecoveryCodeRequired)
-	wantLinks(t, m, recovery.ActionRecover, recovery.ActionSendCode, flow.ActionSessionReset)
+	m = h.step(t, ctForgot, map[string]any{"username": ghost}, wire.StatusRecoveryCodeRequired)
+	wantLinks(t, m, wire.ActionPasswordRecover, wire.ActionPasswordSendRecoveryCode, flow.ActionSessionReset)
 	if u := embeddedUser(m); !reflect.DeepEqual(u, map[string]any{"username": ghost}) {
 		t.Errorf("_embedded.user %v", u)
 	}
@@ -917,13 +913,13 @@ func testRecovery(t *testing.T, e *env) {
 	}
 	wantErr(t, h.post(t, ctRecover, map[string]any{"recoveryCode": "12345678", "newPassword": newPassword}),
 		http.StatusBadRequest, wire.CodeInvalidData, wrongCodeDetail)
-	h.step(t, ctSendCode, `{}`, recovery.StatusRecoveryCodeRequired)
+	h.step(t, ctSendCode, `{}`, wire.StatusRecoveryCodeRequired)
 	if n := e.s.Mail.Count() - sent; n != 0 {
 		t.Errorf("%d messages sent for an unknown username", n)
 	}
 	// session.reset goes back to the first status and forgets the name.
-	m = h.step(t, ctReset, nil, usernamepassword.StatusUsernamePasswordRequired)
-	wantLinks(t, m, usernamepassword.ActionCheck, recovery.ActionForgot, flow.ActionSessionReset)
+	m = h.step(t, ctReset, nil, wire.StatusUsernamePasswordRequired)
+	wantLinks(t, m, wire.ActionUsernamePasswordCheck, wire.ActionPasswordForgot, flow.ActionSessionReset)
 	if u := embeddedUser(m); u != nil {
 		t.Errorf("_embedded.user %v after session.reset", u)
 	}
@@ -939,8 +935,8 @@ func testRegistration(t *testing.T, e *env) {
 		"registration": map[string]any{"enabled": true, "population": map[string]any{"id": popID}}})
 	e.assign(t, polID, 1)
 
-	f, m := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
-	wantLinks(t, m, usernamepassword.ActionCheck, recovery.ActionForgot, registration.ActionRegister, flow.ActionSessionReset)
+	f, m := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	wantLinks(t, m, wire.ActionUsernamePasswordCheck, wire.ActionPasswordForgot, wire.ActionUserRegister, flow.ActionSessionReset)
 	if embedded(m)["passwordPolicy"] == nil {
 		t.Errorf("no _embedded.passwordPolicy when registration is offered")
 	}
@@ -965,8 +961,8 @@ func testRegistration(t *testing.T, e *env) {
 			wantErr(t, f.post(t, ctRegister, tc.body), http.StatusBadRequest, wire.CodeInvalidData, tc.detail)
 		})
 	}
-	m = f.step(t, ctRegister, reg(username, email, newPassword), registration.StatusVerificationCodeRequired)
-	wantLinks(t, m, registration.ActionVerify, registration.ActionSendCode, flow.ActionSessionReset)
+	m = f.step(t, ctRegister, reg(username, email, newPassword), wire.StatusVerificationCodeRequired)
+	wantLinks(t, m, wire.ActionUserVerify, wire.ActionUserSendVerificationCode, flow.ActionSessionReset)
 	if m["session"] != nil {
 		t.Errorf("a session before verification: %v", m["session"])
 	}
@@ -977,7 +973,7 @@ func testRegistration(t *testing.T, e *env) {
 	}
 	first := e.lastCode(t, email, "verification")
 	wantErr(t, f.post(t, ctVerify, map[string]any{"verificationCode": wrongCode(first)}), http.StatusBadRequest, wire.CodeInvalidData, invalidValue("verificationCode"))
-	f.step(t, ctSendVer, `{}`, registration.StatusVerificationCodeRequired)
+	f.step(t, ctSendVer, `{}`, wire.StatusVerificationCodeRequired)
 	second := e.lastCode(t, email, "verification")
 	if second == first {
 		t.Fatalf("the same code was sent again")
@@ -1010,11 +1006,11 @@ func testIdentifierFirst(t *testing.T, e *env) {
 		username string
 	}{{"known user", fx.Username}, {"unknown user", ghost}} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, m := e.start(t, nil, identifierfirst.StatusSignOnRequired)
-			wantLinks(t, m, identifierfirst.ActionUserLookup, recovery.ActionForgot, flow.ActionSessionReset)
+			f, m := e.start(t, nil, wire.StatusSignOnRequired)
+			wantLinks(t, m, wire.ActionUserLookup, wire.ActionPasswordForgot, flow.ActionSessionReset)
 			wantErr(t, f.post(t, ctLookup, `{}`), http.StatusBadRequest, wire.CodeInvalidData, &want{code: wire.DetailRequiredValue, target: "username"})
-			m = f.step(t, ctLookup, map[string]any{"username": tc.username}, usernamepassword.StatusPasswordRequired)
-			wantLinks(t, m, usernamepassword.ActionCheck, recovery.ActionForgot, flow.ActionSessionReset)
+			m = f.step(t, ctLookup, map[string]any{"username": tc.username}, wire.StatusPasswordRequired)
+			wantLinks(t, m, wire.ActionUsernamePasswordCheck, wire.ActionPasswordForgot, flow.ActionSessionReset)
 			if u := embeddedUser(m); !reflect.DeepEqual(u, map[string]any{"username": tc.username}) {
 				t.Errorf("_embedded.user %v, want the username alone", u)
 			}
@@ -1026,11 +1022,11 @@ func testIdentifierFirst(t *testing.T, e *env) {
 			if tc.username == ghost {
 				wantErr(t, f.post(t, ctCheck, map[string]any{"password": fx.Password}), http.StatusBadRequest, wire.CodeInvalidData, badCreds(3))
 				// session.reset: back to SIGN_ON_REQUIRED, the name forgotten.
-				m = f.step(t, ctReset, `{}`, identifierfirst.StatusSignOnRequired)
+				m = f.step(t, ctReset, `{}`, wire.StatusSignOnRequired)
 				if u := embeddedUser(m); u != nil {
 					t.Errorf("_embedded.user %v after session.reset", u)
 				}
-				f.step(t, ctLookup, map[string]any{"username": fx.Username}, usernamepassword.StatusPasswordRequired)
+				f.step(t, ctLookup, map[string]any{"username": fx.Username}, wire.StatusPasswordRequired)
 			}
 			f.stepDone(t, ctCheck, map[string]any{"password": fx.Password}, fx.UserID)
 		})
@@ -1095,38 +1091,38 @@ func testPolicySelection(t *testing.T, e *env) {
 	}
 	// No assignment: the default policy, which acr_values may name.
 	run(t, []acrCase{
-		{"", usernamepassword.StatusUsernamePasswordRequired},
-		{"Single_Factor", usernamepassword.StatusUsernamePasswordRequired},
+		{"", wire.StatusUsernamePasswordRequired},
+		{"Single_Factor", wire.StatusUsernamePasswordRequired},
 		{ifName, ""},
 		{"Nope", ""},
 	})
 	e.assign(t, ifID, 1)
 	e.assign(t, e.policyID(t, "Single_Factor"), 2)
 	run(t, []acrCase{
-		{"", identifierfirst.StatusSignOnRequired}, // the first assignment
-		{"Single_Factor", usernamepassword.StatusUsernamePasswordRequired},
-		{ifName, identifierfirst.StatusSignOnRequired},
-		{"Nope Single_Factor", usernamepassword.StatusUsernamePasswordRequired},
-		{"Single_Factor " + ifName, usernamepassword.StatusUsernamePasswordRequired},
+		{"", wire.StatusSignOnRequired}, // the first assignment
+		{"Single_Factor", wire.StatusUsernamePasswordRequired},
+		{ifName, wire.StatusSignOnRequired},
+		{"Nope Single_Factor", wire.StatusUsernamePasswordRequired},
+		{"Single_Factor " + ifName, wire.StatusUsernamePasswordRequired},
 		{"Nope", ""},
 		{"Multi_Factor", ""}, // exists, but not assigned
 	})
 
 	// session.reset returns to the policy's first status.
-	f, _ := e.start(t, url.Values{"acr_values": {ifName}}, identifierfirst.StatusSignOnRequired)
-	f.step(t, ctLookup, map[string]any{"username": e.fx.Username}, usernamepassword.StatusPasswordRequired)
+	f, _ := e.start(t, url.Values{"acr_values": {ifName}}, wire.StatusSignOnRequired)
+	f.step(t, ctLookup, map[string]any{"username": e.fx.Username}, wire.StatusPasswordRequired)
 	// password.forgot needs no username once the user is looked up.
 	sent := e.s.Mail.Count()
-	f.step(t, ctForgot, `{}`, recovery.StatusRecoveryCodeRequired)
+	f.step(t, ctForgot, `{}`, wire.StatusRecoveryCodeRequired)
 	if e.s.Mail.Count() != sent+1 {
 		t.Errorf("%d messages sent, want 1", e.s.Mail.Count()-sent)
 	}
 	e.lastCode(t, e.fx.Email, "recovery")
-	m := f.step(t, ctReset, nil, identifierfirst.StatusSignOnRequired)
-	wantLinks(t, m, identifierfirst.ActionUserLookup, recovery.ActionForgot, flow.ActionSessionReset)
-	g, _ := e.start(t, url.Values{"acr_values": {"Single_Factor"}}, usernamepassword.StatusUsernamePasswordRequired)
-	g.step(t, ctForgot, map[string]any{"username": e.fx.Username}, recovery.StatusRecoveryCodeRequired)
-	g.step(t, ctReset, `{}`, usernamepassword.StatusUsernamePasswordRequired)
+	m := f.step(t, ctReset, nil, wire.StatusSignOnRequired)
+	wantLinks(t, m, wire.ActionUserLookup, wire.ActionPasswordForgot, flow.ActionSessionReset)
+	g, _ := e.start(t, url.Values{"acr_values": {"Single_Factor"}}, wire.StatusUsernamePasswordRequired)
+	g.step(t, ctForgot, map[string]any{"username": e.fx.Username}, wire.StatusRecoveryCodeRequired)
+	g.step(t, ctReset, `{}`, wire.StatusUsernamePasswordRequired)
 }
 
 // ---- prompt=none
@@ -1140,7 +1136,7 @@ func testPromptNone(t *testing.T, e *env) {
 		t.Errorf("prompt=none without a session: %d %s", r.status, r.body)
 	}
 	// With a session, prompt=none completes at once.
-	f, _ := e.startIn(t, c, nil, usernamepassword.StatusUsernamePasswordRequired)
+	f, _ := e.startIn(t, c, nil, wire.StatusUsernamePasswordRequired)
 	done := f.stepDone(t, ctCheck, creds(e.fx.Username, e.fx.Password), e.fx.UserID)
 	_, m := e.startIn(t, c, url.Values{"prompt": {"none"}}, flow.StatusCompleted)
 	if m["session"].(map[string]any)["id"] != done["session"].(map[string]any)["id"] {
@@ -1152,7 +1148,7 @@ func testPromptNone(t *testing.T, e *env) {
 
 func testExpirySlides(t *testing.T, e *env) {
 	before := time.Now()
-	f, m := e.start(t, nil, usernamepassword.StatusUsernamePasswordRequired)
+	f, m := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	wantExpiry(t, m, before, time.Now())
 	created := m["createdAt"]
 	ghost := "ghost." + uuid.NewString()[:8]

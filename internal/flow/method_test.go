@@ -96,11 +96,11 @@ func (*secondFactor) Embed(_ context.Context, v *flow.View, out *wire.FlowEmbedd
 // policy (LOGIN, then MULTI_FACTOR_AUTHENTICATION): the engine starts,
 // offers, dispatches, holds, completes and renders through the method.
 func TestMethodSeam(t *testing.T) {
+	ctx := context.Background()
 	for _, be := range apptest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
 			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
 			fx := s.NewSignOn(t, apptest.SignOnOptions{})
-			ctx := context.Background()
 			admin := s.AdminToken(t)
 			pols := s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + fx.EnvID + "/signOnPolicies", Token: admin})
 			var mfa string
@@ -116,7 +116,7 @@ func TestMethodSeam(t *testing.T) {
 
 			m := &secondFactor{}
 			e := &flow.Engine{Store: s.Store, Credentials: &credential.Service{Store: s.Store}, AuthPath: s.URL}
-			e.Register(usernamepassword.New(), m)
+			e.Register(&usernamepassword.Method{}, m)
 			env, err := s.Store.GetEnvironment(ctx, fx.EnvID)
 			if err != nil {
 				t.Fatal(err)
@@ -156,12 +156,12 @@ func TestMethodSeam(t *testing.T) {
 				}
 				return tok, err
 			}
-			if f.Status != usernamepassword.StatusUsernamePasswordRequired {
+			if f.Status != wire.StatusUsernamePasswordRequired {
 				t.Fatalf("started in %s", f.Status)
 			}
 			// The password completes the LOGIN action; its session does not
 			// satisfy the next one, which begins in the new method's status.
-			if _, err := step(usernamepassword.ActionCheck, `{"username":"`+fx.Username+`","password":"`+fx.Password+`"}`); err != nil {
+			if _, err := step(wire.ActionUsernamePasswordCheck, `{"username":"`+fx.Username+`","password":"`+fx.Password+`"}`); err != nil {
 				t.Fatal(err)
 			}
 			if f.Status != statusSecondFactor || !slices.Equal(links(f), []string{flow.ActionSessionReset, actionSecondFactor}) {

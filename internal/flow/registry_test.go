@@ -6,10 +6,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/registration"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -18,18 +16,18 @@ import (
 // the server registers them.
 func newEngine() *flow.Engine {
 	e := &flow.Engine{}
-	e.Register(usernamepassword.New(), identifierfirst.New(), recovery.New(), registration.New(), external.New(e))
+	e.Register(methods.Standard(external.New(e))...)
 	return e
 }
 
 func TestActionFor(t *testing.T) {
 	e := newEngine()
 	for _, tc := range []struct{ mediaType, want string }{
-		{"application/vnd.pingidentity.usernamePassword.check+json", usernamepassword.ActionCheck},
-		{"application/vnd.pingidentity.usernamepassword.check+json", usernamepassword.ActionCheck},
-		{"APPLICATION/VND.PINGIDENTITY.USER.LOOKUP+JSON", identifierfirst.ActionUserLookup},
-		{"application/vnd.pingidentity.password.sendRecoveryCode", recovery.ActionSendCode},
-		{"application/vnd.pingidentity.password.sendRecoveryCode+json", recovery.ActionSendCode},
+		{"application/vnd.pingidentity.usernamePassword.check+json", wire.ActionUsernamePasswordCheck},
+		{"application/vnd.pingidentity.usernamepassword.check+json", wire.ActionUsernamePasswordCheck},
+		{"APPLICATION/VND.PINGIDENTITY.USER.LOOKUP+JSON", wire.ActionUserLookup},
+		{"application/vnd.pingidentity.password.sendRecoveryCode", wire.ActionPasswordSendRecoveryCode},
+		{"application/vnd.pingidentity.password.sendRecoveryCode+json", wire.ActionPasswordSendRecoveryCode},
 		{"application/vnd.pingidentity.session.reset+json", flow.ActionSessionReset},
 		{"application/vnd.pingidentity.user.unlock+json", ""},
 		{"application/vnd.pingidentity.", ""},
@@ -61,18 +59,18 @@ func TestAllowed(t *testing.T) {
 		a      *flow.PolicyAction
 		want   []string
 	}{
-		{usernamepassword.StatusUsernamePasswordRequired, plain, []string{usernamepassword.ActionCheck, flow.ActionSessionReset}},
-		{usernamepassword.StatusUsernamePasswordRequired, full, []string{usernamepassword.ActionCheck, recovery.ActionForgot, registration.ActionRegister, flow.ActionSessionReset}},
-		{identifierfirst.StatusSignOnRequired, plain, []string{identifierfirst.ActionUserLookup, flow.ActionSessionReset}},
-		{identifierfirst.StatusSignOnRequired, full, []string{identifierfirst.ActionUserLookup, recovery.ActionForgot, registration.ActionRegister, flow.ActionSessionReset}},
-		{usernamepassword.StatusPasswordRequired, full, []string{usernamepassword.ActionCheck, recovery.ActionForgot, flow.ActionSessionReset}},
-		{usernamepassword.StatusMustChangePassword, plain, []string{usernamepassword.ActionReset, flow.ActionSessionReset}},
-		{usernamepassword.StatusPasswordExpired, plain, []string{usernamepassword.ActionReset, flow.ActionSessionReset}},
-		{recovery.StatusRecoveryCodeRequired, plain, []string{recovery.ActionRecover, recovery.ActionSendCode, flow.ActionSessionReset}},
-		{registration.StatusVerificationCodeRequired, plain, []string{registration.ActionVerify, registration.ActionSendCode, flow.ActionSessionReset}},
+		{wire.StatusUsernamePasswordRequired, plain, []string{wire.ActionUsernamePasswordCheck, flow.ActionSessionReset}},
+		{wire.StatusUsernamePasswordRequired, full, []string{wire.ActionUsernamePasswordCheck, wire.ActionPasswordForgot, wire.ActionUserRegister, flow.ActionSessionReset}},
+		{wire.StatusSignOnRequired, plain, []string{wire.ActionUserLookup, flow.ActionSessionReset}},
+		{wire.StatusSignOnRequired, full, []string{wire.ActionUserLookup, wire.ActionPasswordForgot, wire.ActionUserRegister, flow.ActionSessionReset}},
+		{wire.StatusPasswordRequired, full, []string{wire.ActionUsernamePasswordCheck, wire.ActionPasswordForgot, flow.ActionSessionReset}},
+		{wire.StatusMustChangePassword, plain, []string{wire.ActionPasswordReset, flow.ActionSessionReset}},
+		{wire.StatusPasswordExpired, plain, []string{wire.ActionPasswordReset, flow.ActionSessionReset}},
+		{wire.StatusRecoveryCodeRequired, plain, []string{wire.ActionPasswordRecover, wire.ActionPasswordSendRecoveryCode, flow.ActionSessionReset}},
+		{wire.StatusVerificationCodeRequired, plain, []string{wire.ActionUserVerify, wire.ActionUserSendVerificationCode, flow.ActionSessionReset}},
 		{flow.StatusCompleted, full, nil},
 		{flow.StatusFailed, full, nil},
-		{usernamepassword.StatusUsernamePasswordRequired, nil, []string{usernamepassword.ActionCheck, flow.ActionSessionReset}},
+		{wire.StatusUsernamePasswordRequired, nil, []string{wire.ActionUsernamePasswordCheck, flow.ActionSessionReset}},
 	} {
 		if got := e.Allowed(t, tc.status, tc.a); !slices.Equal(got, tc.want) {
 			t.Errorf("allowed(%s, %+v) = %v, want %v", tc.status, tc.a, got, tc.want)
@@ -84,9 +82,9 @@ func TestAllowed(t *testing.T) {
 // belongs to one method.
 func TestRegisterRefusesOverlap(t *testing.T) {
 	for name, m := range map[string]flow.Method{
-		"action":      usernamepassword.New(),
+		"action":      &usernamepassword.Method{},
 		"reset":       stub{actions: []string{flow.ActionSessionReset}},
-		"status":      stub{statuses: []flow.Status{{Name: recovery.StatusRecoveryCodeRequired}}},
+		"status":      stub{statuses: []flow.Status{{Name: wire.StatusRecoveryCodeRequired}}},
 		"engine's":    stub{statuses: []flow.Status{{Name: flow.StatusCompleted}}},
 		"action type": beginStub{},
 	} {

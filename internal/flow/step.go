@@ -122,6 +122,19 @@ func (s *Step) Account(ctx context.Context, username string) (*credential.Accoun
 	return a, err
 }
 
+// UserAccount loads the flow's user, who must exist: ErrFlowNotFound when
+// the flow has none or the user is gone.
+func (s *Step) UserAccount(ctx context.Context) (*credential.Account, error) {
+	if s.Flow.UserID == "" {
+		return nil, ErrFlowNotFound
+	}
+	a, err := s.Account(ctx, "")
+	if err == nil && a == nil {
+		return nil, ErrFlowNotFound
+	}
+	return a, err
+}
+
 // Authenticated moves on once the user has proven who they are with amr:
 // a method that must hold the sign-on first (an email to verify) holds
 // it; otherwise the sign-on completes.
@@ -198,8 +211,7 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 // reset is session.reset: the sign-on starts over at the policy's first
 // action, and the session's earlier sign-on no longer counts.
 func (s *Step) reset(ctx context.Context, body []byte) error {
-	var req map[string]any
-	if err := Decode(body, &req); err != nil {
+	if _, err := Fields(body, nil); err != nil {
 		return err
 	}
 	s.resetMethods()

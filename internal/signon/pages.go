@@ -4,11 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/registration"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // page is what the sign-on page shows for one flow status. A sign-on
@@ -33,18 +29,18 @@ type page struct {
 func text(s string) func(*view) string { return func(*view) string { return s } }
 
 var pages = map[string]page{
-	usernamepassword.StatusUsernamePasswordRequired: {Heading: "Sign on", Form: "username-password", Submit: "Sign on", NoReset: true},
-	identifierfirst.StatusSignOnRequired:            {Heading: "Sign on", Form: "identifier", NoReset: true},
-	usernamepassword.StatusPasswordRequired:         {Heading: "Enter your password", Form: "password", ResetLabel: "Not you? Use another account"},
-	usernamepassword.StatusMustChangePassword: {Heading: "Change your password", Form: "change-password",
+	wire.StatusUsernamePasswordRequired: {Heading: "Sign on", Form: "username-password", Submit: "Sign on", NoReset: true},
+	wire.StatusSignOnRequired:           {Heading: "Sign on", Form: "identifier", NoReset: true},
+	wire.StatusPasswordRequired:         {Heading: "Enter your password", Form: "password", ResetLabel: "Not you? Use another account"},
+	wire.StatusMustChangePassword: {Heading: "Change your password", Form: "change-password",
 		Message: text("Your password must be changed before you continue.")},
-	usernamepassword.StatusPasswordExpired: {Heading: "Your password has expired", Form: "change-password",
+	wire.StatusPasswordExpired: {Heading: "Your password has expired", Form: "change-password",
 		Message: text("Choose a new password to continue.")},
-	recovery.StatusRecoveryCodeRequired: {Heading: "Reset your password", Form: "recovery",
+	wire.StatusRecoveryCodeRequired: {Heading: "Reset your password", Form: "recovery",
 		Message: text("If an account matches, we sent a recovery code to its email address. Enter it with a new password.")},
-	registration.StatusVerificationCodeRequired: {Heading: "Verify your email address", Form: "verification",
+	wire.StatusVerificationCodeRequired: {Heading: "Verify your email address", Form: "verification",
 		Message: text("We sent a verification code to your email address.")},
-	external.StatusAccountLinkingRequired: {Heading: "Link your account", Form: "username-password", Submit: "Sign on and link",
+	wire.StatusAccountLinkingRequired: {Heading: "Link your account", Form: "username-password", Submit: "Sign on and link",
 		Message: func(v *view) string {
 			name := "external"
 			if v.Provider != nil {
@@ -52,7 +48,7 @@ var pages = map[string]page{
 			}
 			return fmt.Sprintf("Sign on with your %s account once to link it to your %s account.", v.BrandName, name)
 		}},
-	external.StatusExternalAuthRequired: {Heading: "Sign on", Form: "external",
+	wire.StatusExternalAuthRequired: {Heading: "Sign on", Form: "external",
 		Message: func(v *view) string {
 			if v.Provider == nil {
 				return ""

@@ -27,7 +27,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/registration"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -294,7 +293,7 @@ func (s *Service) fill(v *view, out *wire.Flow) {
 			v.Provider = &provider{Name: p.Name, Href: p.Links["authenticate"].Href}
 		}
 		v.Rules = rules(e.PasswordPolicy)
-		if v.Actions[registration.ActionRegister] {
+		if v.Actions[wire.ActionUserRegister] {
 			// Only the registration form shows rules on these pages, and a
 			// new account has no current or earlier passwords.
 			v.Rules = slices.DeleteFunc(v.Rules, func(r rule) bool { return r.Key == "notSimilarToCurrent" || r.Key == "history" })

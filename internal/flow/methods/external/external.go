@@ -23,19 +23,11 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
-)
-
-// Statuses, as PingOne names them.
-const (
-	StatusExternalAuthRequired   = "EXTERNAL_AUTHENTICATION_REQUIRED"
-	StatusAccountLinkingRequired = "ACCOUNT_LINKING_REQUIRED"
 )
 
 // Name keys the method's state in flows.
@@ -68,19 +60,10 @@ type state struct {
 	Link    *Identity `json:"link,omitempty"`
 }
 
-// attempt is a sign-on at a provider in progress: what the callback must
-// find to accept the provider's answer.
-type attempt struct {
-	ProviderID string          `json:"providerId"`
-	StateHash  string          `json:"stateHash"`
-	ExpiresAt  int64           `json:"expiresAt"` // unix ms
-	Protocol   json.RawMessage `json:"protocol,omitempty"`
-}
-
 func (*Method) Name() string { return Name }
 
 func (*Method) Statuses() []flow.Status {
-	return []flow.Status{{Name: StatusExternalAuthRequired}, {Name: StatusAccountLinkingRequired}}
+	return []flow.Status{{Name: wire.StatusExternalAuthRequired}, {Name: wire.StatusAccountLinkingRequired}}
 }
 
 // Actions: none of the flow API; a provider sign-on runs through the
@@ -89,12 +72,12 @@ func (*Method) Actions() []string { return nil }
 
 func (*Method) Begins() []string { return []string{"IDENTITY_PROVIDER"} }
 
-func (*Method) BeginStatus(*flow.PolicyAction) string { return StatusExternalAuthRequired }
+func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusExternalAuthRequired }
 
 // Offers: linking asks for the local account's password.
 func (*Method) Offers(v *flow.View) []string {
-	if v.Status() == StatusAccountLinkingRequired {
-		return []string{usernamepassword.ActionCheck}
+	if v.Status() == wire.StatusAccountLinkingRequired {
+		return []string{wire.ActionUsernamePasswordCheck}
 	}
 	return nil
 }
@@ -111,12 +94,12 @@ func offered(v *flow.View) (ids []string, single bool) {
 		return nil, false
 	}
 	switch v.Status() {
-	case usernamepassword.StatusUsernamePasswordRequired, identifierfirst.StatusSignOnRequired, usernamepassword.StatusPasswordRequired:
+	case wire.StatusUsernamePasswordRequired, wire.StatusSignOnRequired, wire.StatusPasswordRequired:
 		for _, sp := range a.Settings.SocialProviders {
 			ids = append(ids, sp.ID)
 		}
 		return ids, false
-	case StatusExternalAuthRequired:
+	case wire.StatusExternalAuthRequired:
 		if a.Settings.IdentityProvider != nil {
 			return []string{a.Settings.IdentityProvider.ID}, true
 		}
@@ -129,7 +112,7 @@ func offered(v *flow.View) (ids []string, single bool) {
 // providers are left out.
 func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
 	ids, single := offered(v)
-	if v.Status() == StatusAccountLinkingRequired {
+	if v.Status() == wire.StatusAccountLinkingRequired {
 		st, err := flow.MethodState[state](v, Name)
 		if err != nil {
 			return err
@@ -152,7 +135,7 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 				continue
 			}
 			sp := wire.SocialProvider{ID: p.ID, Type: p.Type, Name: p.Name}
-			if f.Status != StatusAccountLinkingRequired {
+			if f.Status != wire.StatusAccountLinkingRequired {
 				sp.Links = wire.Links{"authenticate": {Href: m.flows.AuthenticateURL(f.EnvironmentID, p.ID, f.ID)}}
 			}
 			if single {
@@ -187,6 +170,15 @@ func (*Method) Completing(ctx context.Context, s *flow.Step, tx store.Store, u *
 		return nil, err
 	}
 	return []string{"fed"}, nil
+}
+
+// attempt is a sign-on at a provider in progress: what the callback must
+// find to accept the provider's answer.
+type attempt struct {
+	ProviderID string          `json:"providerId"`
+	StateHash  string          `json:"stateHash"`
+	ExpiresAt  int64           `json:"expiresAt"` // unix ms
+	Protocol   json.RawMessage `json:"protocol,omitempty"`
 }
 
 // Begun is a provider sign-on the flow now waits for: the state the
@@ -316,7 +308,7 @@ func (m *Method) LinkRequired(ctx context.Context, f *store.Flow, id Identity) e
 		st.Link = &id
 		s.Identify("")
 		s.Flow.UserID = ""
-		s.SetStatus(StatusAccountLinkingRequired)
+		s.SetStatus(wire.StatusAccountLinkingRequired)
 		return s.Save(ctx)
 	})
 	return err

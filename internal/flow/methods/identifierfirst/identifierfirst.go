@@ -10,58 +10,43 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
-)
-
-// The status and action, as PingOne names them.
-const (
-	StatusSignOnRequired = "SIGN_ON_REQUIRED"
-	ActionUserLookup     = "user.lookup"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // Method is the identifier-first method.
 type Method struct{}
 
-// New returns the method.
-func New() *Method { return &Method{} }
-
 func (*Method) Name() string { return "identifierFirst" }
 
-func (*Method) Statuses() []flow.Status { return []flow.Status{{Name: StatusSignOnRequired}} }
+func (*Method) Statuses() []flow.Status { return []flow.Status{{Name: wire.StatusSignOnRequired}} }
 
-func (*Method) Actions() []string { return []string{ActionUserLookup} }
+func (*Method) Actions() []string { return []string{wire.ActionUserLookup} }
 
 func (*Method) Begins() []string { return []string{"IDENTIFIER_FIRST"} }
 
-func (*Method) BeginStatus(*flow.PolicyAction) string { return StatusSignOnRequired }
+func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusSignOnRequired }
 
 func (*Method) Offers(v *flow.View) []string {
-	if v.Status() == StatusSignOnRequired {
-		return []string{ActionUserLookup}
+	if v.Status() == wire.StatusSignOnRequired {
+		return []string{wire.ActionUserLookup}
 	}
 	return nil
 }
 
 // Run is user.lookup.
 func (*Method) Run(ctx context.Context, s *flow.Step, _ string, body []byte) error {
-	var req struct {
-		Username *string `json:"username"`
-	}
-	if err := flow.Decode(body, &req); err != nil {
-		return err
-	}
-	if err := flow.Require(flow.Field{Name: "username", Value: req.Username}); err != nil {
-		return err
-	}
-	username := strings.TrimSpace(*req.Username)
-	a, err := s.Account(ctx, username)
+	req, err := flow.Fields(body, []string{"username"})
 	if err != nil {
 		return err
 	}
+	username := strings.TrimSpace(req["username"])
 	s.Identify(username)
-	if a != nil {
+	switch a, err := s.Account(ctx, username); {
+	case err != nil:
+		return err
+	case a != nil:
 		s.Flow.UserID = a.User.ID
 	}
-	s.SetStatus(usernamepassword.StatusPasswordRequired)
+	s.SetStatus(wire.StatusPasswordRequired)
 	return s.Save(ctx)
 }

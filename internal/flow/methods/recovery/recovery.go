@@ -7,23 +7,12 @@ package recovery
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
-)
-
-// The status and actions, as PingOne names them.
-const (
-	StatusRecoveryCodeRequired = "RECOVERY_CODE_REQUIRED"
-
-	ActionForgot   = "password.forgot"
-	ActionSendCode = "password.sendRecoveryCode"
-	ActionRecover  = "password.recover"
 )
 
 // Name keys the method's state in flows.
@@ -32,42 +21,35 @@ const Name = "recovery"
 // Method is password recovery.
 type Method struct{}
 
-// New returns the method.
-func New() *Method { return &Method{} }
-
-// state is the recovery code sent.
-type state struct {
-	Code *flow.Code `json:"code,omitempty"`
-}
-
-var mail = flow.CodeMail{Kind: "recovery", Subject: "Your password recovery code",
-	Text: func(username, code string, minutes int) string {
-		return fmt.Sprintf("Hello %s,\n\nYour password recovery code is %s. It expires in %d minutes.\n", username, code, minutes)
-	}}
+var mail = flow.CodeMail{Kind: "recovery", Subject: "Your password recovery code", What: "password recovery code"}
 
 func (*Method) Name() string { return Name }
 
-func (*Method) Statuses() []flow.Status { return []flow.Status{{Name: StatusRecoveryCodeRequired}} }
+func (*Method) Statuses() []flow.Status {
+	return []flow.Status{{Name: wire.StatusRecoveryCodeRequired}}
+}
 
-func (*Method) Actions() []string { return []string{ActionForgot, ActionSendCode, ActionRecover} }
+func (*Method) Actions() []string {
+	return []string{wire.ActionPasswordForgot, wire.ActionPasswordSendRecoveryCode, wire.ActionPasswordRecover}
+}
 
 // Offers: password.forgot wherever the user is asked for a username or a
 // password and the policy action enables recovery.
 func (*Method) Offers(v *flow.View) []string {
 	switch v.Status() {
-	case usernamepassword.StatusUsernamePasswordRequired, identifierfirst.StatusSignOnRequired, usernamepassword.StatusPasswordRequired:
+	case wire.StatusUsernamePasswordRequired, wire.StatusSignOnRequired, wire.StatusPasswordRequired:
 		if a := v.Action(); a != nil && a.RecoveryEnabled() {
-			return []string{ActionForgot}
+			return []string{wire.ActionPasswordForgot}
 		}
-	case StatusRecoveryCodeRequired:
-		return []string{ActionRecover, ActionSendCode}
+	case wire.StatusRecoveryCodeRequired:
+		return []string{wire.ActionPasswordRecover, wire.ActionPasswordSendRecoveryCode}
 	}
 	return nil
 }
 
 // Embed shows the rules the new password must meet.
 func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
-	if v.Status() != StatusRecoveryCodeRequired {
+	if v.Status() != wire.StatusRecoveryCodeRequired {
 		return nil
 	}
 	pp, err := v.PasswordPolicy(ctx)
@@ -76,31 +58,26 @@ func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) 
 }
 
 func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []byte) error {
-	st, err := flow.MethodState[state](s.View, Name)
+	code, err := flow.MethodState[flow.Code](s.View, Name)
 	if err != nil {
 		return err
 	}
 	switch action {
-	case ActionForgot:
-		return m.forgot(ctx, s, st, body)
-	case ActionSendCode:
-		return m.sendCode(ctx, s, st, body)
+	case wire.ActionPasswordForgot:
+		return m.forgot(ctx, s, code, body)
+	case wire.ActionPasswordSendRecoveryCode:
+		return m.sendCode(ctx, s, code, body)
 	}
-	return m.recover(ctx, s, st, body)
+	return m.recover(ctx, s, code, body)
 }
 
 // forgot is password.forgot: a code for the user named, or the flow's.
-func (m *Method) forgot(ctx context.Context, s *flow.Step, st *state, body []byte) error {
-	var req struct {
-		Username *string `json:"username"`
-	}
-	if err := flow.Decode(body, &req); err != nil {
+func (m *Method) forgot(ctx context.Context, s *flow.Step, code *flow.Code, body []byte) error {
+	req, err := flow.Fields(body, nil, "username")
+	if err != nil {
 		return err
 	}
-	username := ""
-	if req.Username != nil {
-		username = strings.TrimSpace(*req.Username)
-	}
+	username := strings.TrimSpace(req["username"])
 	bound := s.Flow.UserID != "" || s.Identifier() != ""
 	if username == "" && !bound {
 		return wire.InvalidData(wire.Required("username"))
@@ -129,17 +106,16 @@ func (m *Method) forgot(ctx context.Context, s *flow.Step, st *state, body []byt
 		}
 	}
 	s.Identify(username)
-	if st.Code, err = s.SendCode(ctx, u, mail); err != nil {
+	if err := s.SendCode(ctx, u, mail, code); err != nil {
 		return err
 	}
-	s.SetStatus(StatusRecoveryCodeRequired)
+	s.SetStatus(wire.StatusRecoveryCodeRequired)
 	return s.Save(ctx)
 }
 
 // sendCode is password.sendRecoveryCode: a new code.
-func (m *Method) sendCode(ctx context.Context, s *flow.Step, st *state, body []byte) error {
-	var req map[string]any
-	if err := flow.Decode(body, &req); err != nil {
+func (m *Method) sendCode(ctx context.Context, s *flow.Step, code *flow.Code, body []byte) error {
+	if _, err := flow.Fields(body, nil); err != nil {
 		return err
 	}
 	a, err := s.Account(ctx, "")
@@ -150,34 +126,25 @@ func (m *Method) sendCode(ctx context.Context, s *flow.Step, st *state, body []b
 	if a != nil {
 		u = a.User
 	}
-	if st.Code, err = s.SendCode(ctx, u, mail); err != nil {
+	if err := s.SendCode(ctx, u, mail, code); err != nil {
 		return err
 	}
 	return s.Save(ctx)
 }
 
 // recover is password.recover: the code and a new password.
-func (m *Method) recover(ctx context.Context, s *flow.Step, st *state, body []byte) error {
-	var req struct {
-		RecoveryCode *string `json:"recoveryCode"`
-		NewPassword  *string `json:"newPassword"`
-	}
-	if err := flow.Decode(body, &req); err != nil {
-		return err
-	}
-	if err := flow.Require(flow.Field{Name: "recoveryCode", Value: req.RecoveryCode}, flow.Field{Name: "newPassword", Value: req.NewPassword}); err != nil {
-		return err
-	}
-	if err := s.CheckCode(ctx, st.Code, mail.Kind, strings.TrimSpace(*req.RecoveryCode), "recoveryCode"); err != nil {
-		return err
-	}
-	a, err := s.Account(ctx, "")
+func (m *Method) recover(ctx context.Context, s *flow.Step, code *flow.Code, body []byte) error {
+	req, err := flow.Fields(body, []string{"recoveryCode", "newPassword"})
 	if err != nil {
 		return err
 	}
-	if a == nil {
-		// Unreachable: a phantom's code matches nothing.
-		return flow.ErrFlowNotFound
+	if err := s.CheckCode(ctx, code, mail.Kind, strings.TrimSpace(req["recoveryCode"]), "recoveryCode"); err != nil {
+		return err
 	}
-	return usernamepassword.SetNew(ctx, s, a, *req.NewPassword, "", false)
+	// A phantom's code matches nothing: the flow has a user here.
+	a, err := s.UserAccount(ctx)
+	if err != nil {
+		return err
+	}
+	return usernamepassword.SetNew(ctx, s, a, req["newPassword"], "", false)
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/mail"
 	"strings"
 
@@ -17,19 +16,8 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
-	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
-)
-
-// The status and actions, as PingOne names them.
-const (
-	StatusVerificationCodeRequired = "VERIFICATION_CODE_REQUIRED"
-
-	ActionRegister = "user.register"
-	ActionVerify   = "user.verify"
-	ActionSendCode = "user.sendVerificationCode"
 )
 
 // Name keys the method's state in flows.
@@ -38,32 +26,21 @@ const Name = "registration"
 // Method is registration and email verification.
 type Method struct{}
 
-// New returns the method.
-func New() *Method { return &Method{} }
-
-// state is the verification code sent.
-type state struct {
-	Code *flow.Code `json:"code,omitempty"`
-}
-
-var verificationMail = flow.CodeMail{Kind: "verification", Subject: "Verify your email address",
-	Text: func(username, code string, minutes int) string {
-		return fmt.Sprintf("Hello %s,\n\nYour verification code is %s. It expires in %d minutes.\n", username, code, minutes)
-	}}
-
 func (*Method) Name() string { return Name }
 
 func (*Method) Statuses() []flow.Status {
-	return []flow.Status{{Name: StatusVerificationCodeRequired, Authenticated: true}}
+	return []flow.Status{{Name: wire.StatusVerificationCodeRequired, Authenticated: true}}
 }
 
-func (*Method) Actions() []string { return []string{ActionRegister, ActionVerify, ActionSendCode} }
+func (*Method) Actions() []string {
+	return []string{wire.ActionUserRegister, wire.ActionUserVerify, wire.ActionUserSendVerificationCode}
+}
 
 // registers reports whether the flow offers user.register now: where the
 // user is asked to sign on and the policy action enables registration.
 func registers(v *flow.View) bool {
 	switch v.Status() {
-	case usernamepassword.StatusUsernamePasswordRequired, identifierfirst.StatusSignOnRequired:
+	case wire.StatusUsernamePasswordRequired, wire.StatusSignOnRequired:
 		if a := v.Action(); a != nil {
 			on, _ := a.Registration()
 			return on
@@ -74,10 +51,10 @@ func registers(v *flow.View) bool {
 
 func (*Method) Offers(v *flow.View) []string {
 	if registers(v) {
-		return []string{ActionRegister}
+		return []string{wire.ActionUserRegister}
 	}
-	if v.Status() == StatusVerificationCodeRequired {
-		return []string{ActionVerify, ActionSendCode}
+	if v.Status() == wire.StatusVerificationCodeRequired {
+		return []string{wire.ActionUserVerify, wire.ActionUserSendVerificationCode}
 	}
 	return nil
 }
@@ -101,23 +78,26 @@ func (*Method) Hold(ctx context.Context, s *flow.Step, u *store.User) (string, e
 	if err := send(ctx, s, u); err != nil {
 		return "", err
 	}
-	return StatusVerificationCodeRequired, nil
+	return wire.StatusVerificationCodeRequired, nil
 }
 
+// verificationMail is the message of a verification code.
+var verificationMail = flow.CodeMail{Kind: "verification", Subject: "Verify your email address", What: "verification code"}
+
+// send sends u a verification code, kept in the method's state.
 func send(ctx context.Context, s *flow.Step, u *store.User) error {
-	st, err := flow.MethodState[state](s.View, Name)
+	code, err := flow.MethodState[flow.Code](s.View, Name)
 	if err != nil {
 		return err
 	}
-	st.Code, err = s.SendCode(ctx, u, verificationMail)
-	return err
+	return s.SendCode(ctx, u, verificationMail, code)
 }
 
 func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []byte) error {
 	switch action {
-	case ActionRegister:
+	case wire.ActionUserRegister:
 		return m.register(ctx, s, body)
-	case ActionVerify:
+	case wire.ActionUserVerify:
 		return m.verify(ctx, s, body)
 	}
 	return m.sendCode(ctx, s, body)
@@ -127,10 +107,7 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 // population, with a password, waiting for email verification.
 func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error {
 	var req struct {
-		Username *string `json:"username"`
-		Email    *string `json:"email"`
-		Password *string `json:"password"`
-		Name     *struct {
+		Name *struct {
 			Given  string `json:"given"`
 			Family string `json:"family"`
 		} `json:"name"`
@@ -138,11 +115,11 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	if err := flow.Decode(body, &req); err != nil {
 		return err
 	}
-	if err := flow.Require(flow.Field{Name: "username", Value: req.Username}, flow.Field{Name: "email", Value: req.Email},
-		flow.Field{Name: "password", Value: req.Password}); err != nil {
+	f, err := flow.Fields(body, []string{"username", "email", "password"})
+	if err != nil {
 		return err
 	}
-	username, email := strings.TrimSpace(*req.Username), strings.TrimSpace(*req.Email)
+	username, email, password := strings.TrimSpace(f["username"]), strings.TrimSpace(f["email"]), f["password"]
 	var ds []wire.Detail
 	if len(username) > 128 || strings.ContainsAny(username, " \t\r\n") {
 		ds = append(ds, wire.InvalidValue("username", "A username has at most 128 characters and no spaces."))
@@ -174,14 +151,14 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	if err != nil {
 		return err
 	}
-	vs, err := e.Credentials.CheckNew(ctx, &credential.Account{User: u, Policy: pol}, *req.Password, "", false, s.Now)
+	vs, err := e.Credentials.CheckNew(ctx, &credential.Account{User: u, Policy: pol}, password, "", false, s.Now)
 	if err != nil {
 		return err
 	}
 	if len(vs) > 0 {
 		return flow.PasswordRejected("password", vs)
 	}
-	hash, err := e.Credentials.Hash(ctx, *req.Password)
+	hash, err := e.Credentials.Hash(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -203,27 +180,22 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	if err := send(ctx, s, u); err != nil {
 		return err
 	}
-	s.SetStatus(StatusVerificationCodeRequired)
+	s.SetStatus(wire.StatusVerificationCodeRequired)
 	return s.Save(ctx)
 }
 
 // verify is user.verify: the right code verifies the account and the
 // sign-on completes.
 func (m *Method) verify(ctx context.Context, s *flow.Step, body []byte) error {
-	var req struct {
-		VerificationCode *string `json:"verificationCode"`
-	}
-	if err := flow.Decode(body, &req); err != nil {
-		return err
-	}
-	if err := flow.Require(flow.Field{Name: "verificationCode", Value: req.VerificationCode}); err != nil {
-		return err
-	}
-	st, err := flow.MethodState[state](s.View, Name)
+	req, err := flow.Fields(body, []string{"verificationCode"})
 	if err != nil {
 		return err
 	}
-	if err := s.CheckCode(ctx, st.Code, verificationMail.Kind, strings.TrimSpace(*req.VerificationCode), "verificationCode"); err != nil {
+	code, err := flow.MethodState[flow.Code](s.View, Name)
+	if err != nil {
+		return err
+	}
+	if err := s.CheckCode(ctx, code, verificationMail.Kind, strings.TrimSpace(req["verificationCode"]), "verificationCode"); err != nil {
 		return err
 	}
 	e := s.Engine()
@@ -247,8 +219,7 @@ func (m *Method) verify(ctx context.Context, s *flow.Step, body []byte) error {
 
 // sendCode is user.sendVerificationCode: a new code.
 func (m *Method) sendCode(ctx context.Context, s *flow.Step, body []byte) error {
-	var req map[string]any
-	if err := flow.Decode(body, &req); err != nil {
+	if _, err := flow.Fields(body, nil); err != nil {
 		return err
 	}
 	u, err := s.Engine().Store.GetUser(ctx, s.Flow.EnvironmentID, s.Flow.UserID)

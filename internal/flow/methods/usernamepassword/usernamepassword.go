@@ -18,31 +18,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
-// Statuses and actions, as PingOne names them.
-const (
-	StatusUsernamePasswordRequired = "USERNAME_PASSWORD_REQUIRED"
-	StatusPasswordRequired         = "PASSWORD_REQUIRED"
-	StatusMustChangePassword       = "MUST_CHANGE_PASSWORD"
-	StatusPasswordExpired          = "PASSWORD_EXPIRED"
-
-	ActionCheck = "usernamePassword.check"
-	ActionReset = "password.reset"
-)
-
-// Detail codes of sign-on errors, as PingOne's clients match on them.
-const (
-	DetailInvalidCredentials = "INVALID_CREDENTIALS"
-	DetailPasswordLockedOut  = "PASSWORD_LOCKED_OUT"
-)
-
 // Name keys the method's state in flows.
 const Name = "password"
 
 // Method is the username and password method.
 type Method struct{}
-
-// New returns the method.
-func New() *Method { return &Method{} }
 
 // state counts wrong passwords for usernames that name no user (one
 // count per lower-cased username, as real users have theirs), so that
@@ -66,31 +46,33 @@ func (*Method) Name() string { return Name }
 
 func (*Method) Statuses() []flow.Status {
 	return []flow.Status{
-		{Name: StatusUsernamePasswordRequired},
-		{Name: StatusPasswordRequired},
-		{Name: StatusMustChangePassword, Authenticated: true},
-		{Name: StatusPasswordExpired, Authenticated: true},
+		{Name: wire.StatusUsernamePasswordRequired},
+		{Name: wire.StatusPasswordRequired},
+		{Name: wire.StatusMustChangePassword, Authenticated: true},
+		{Name: wire.StatusPasswordExpired, Authenticated: true},
 	}
 }
 
-func (*Method) Actions() []string { return []string{ActionCheck, ActionReset} }
+func (*Method) Actions() []string {
+	return []string{wire.ActionUsernamePasswordCheck, wire.ActionPasswordReset}
+}
 
 func (*Method) Begins() []string { return []string{"LOGIN"} }
 
-func (*Method) BeginStatus(*flow.PolicyAction) string { return StatusUsernamePasswordRequired }
+func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusUsernamePasswordRequired }
 
 func (*Method) Offers(v *flow.View) []string {
 	switch v.Status() {
-	case StatusUsernamePasswordRequired, StatusPasswordRequired:
-		return []string{ActionCheck}
-	case StatusMustChangePassword, StatusPasswordExpired:
-		return []string{ActionReset}
+	case wire.StatusUsernamePasswordRequired, wire.StatusPasswordRequired:
+		return []string{wire.ActionUsernamePasswordCheck}
+	case wire.StatusMustChangePassword, wire.StatusPasswordExpired:
+		return []string{wire.ActionPasswordReset}
 	}
 	return nil
 }
 
 func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []byte) error {
-	if action == ActionReset {
+	if action == wire.ActionPasswordReset {
 		return m.reset(ctx, s, body)
 	}
 	return m.check(ctx, s, body)
@@ -104,7 +86,7 @@ func (*Method) Reset(*flow.View) {}
 // Embed shows the rules a new password must meet where one is typed.
 func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
 	switch v.Status() {
-	case StatusMustChangePassword, StatusPasswordExpired:
+	case wire.StatusMustChangePassword, wire.StatusPasswordExpired:
 		pp, err := v.PasswordPolicy(ctx)
 		out.PasswordPolicy = pp
 		return err
@@ -118,25 +100,16 @@ func identified(s *flow.Step) bool { return s.Flow.UserID != "" || s.Identifier(
 
 // check is usernamePassword.check.
 func (m *Method) check(ctx context.Context, s *flow.Step, body []byte) error {
-	var req struct {
-		Username *string `json:"username"`
-		Password *string `json:"password"`
-	}
-	if err := flow.Decode(body, &req); err != nil {
-		return err
-	}
 	bound := identified(s)
-	fields := []flow.Field{{Name: "username", Value: req.Username}, {Name: "password", Value: req.Password}}
+	required := []string{"username", "password"}
 	if bound {
-		fields = fields[1:] // the user is known: a password will do
+		required = required[1:] // the user is known: a password will do
 	}
-	if err := flow.Require(fields...); err != nil {
+	req, err := flow.Fields(body, required, "username")
+	if err != nil {
 		return err
 	}
-	username := ""
-	if req.Username != nil {
-		username = strings.TrimSpace(*req.Username)
-	}
+	username := strings.TrimSpace(req["username"])
 	a, err := s.Account(ctx, username)
 	if err != nil {
 		return err
@@ -149,7 +122,7 @@ func (m *Method) check(ctx context.Context, s *flow.Step, body []byte) error {
 	if username == "" {
 		username = s.Identifier()
 	}
-	if err := m.verify(ctx, s, a, username, *req.Password, "password"); err != nil {
+	if err := m.verify(ctx, s, a, username, req["password"], "password"); err != nil {
 		return err
 	}
 	return Accept(ctx, s, a)
@@ -174,7 +147,7 @@ func SameUser(s *flow.Step, a *credential.Account, username string) error {
 func Accept(ctx context.Context, s *flow.Step, a *credential.Account) error {
 	u := a.User
 	if !u.Enabled {
-		return wire.InvalidData(wire.Detail{Code: DetailInvalidCredentials, Target: "password", Message: "The user account is disabled."})
+		return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidCredentials, Target: "password", Message: "The user account is disabled."})
 	}
 	if credential.AccountLocked(u, s.Now) {
 		return wire.InvalidData(wire.Detail{Code: "ACCOUNT_LOCKED", Target: "username", Message: "The user account is locked. An administrator must unlock it."})
@@ -182,10 +155,10 @@ func Accept(ctx context.Context, s *flow.Step, a *credential.Account) error {
 	s.Flow.UserID = u.ID
 	switch credential.Status(a.Password, a.Policy, s.Now) {
 	case credential.StatusMustChange:
-		s.SetStatus(StatusMustChangePassword)
+		s.SetStatus(wire.StatusMustChangePassword)
 		return s.Save(ctx)
 	case credential.StatusExpired:
-		s.SetStatus(StatusPasswordExpired)
+		s.SetStatus(wire.StatusPasswordExpired)
 		return s.Save(ctx)
 	}
 	return s.Authenticated(ctx, u, "pwd")
@@ -193,27 +166,18 @@ func Accept(ctx context.Context, s *flow.Step, a *credential.Account) error {
 
 // reset is password.reset: the current password and a new one.
 func (m *Method) reset(ctx context.Context, s *flow.Step, body []byte) error {
-	var req struct {
-		CurrentPassword *string `json:"currentPassword"`
-		NewPassword     *string `json:"newPassword"`
-	}
-	if err := flow.Decode(body, &req); err != nil {
-		return err
-	}
-	if err := flow.Require(flow.Field{Name: "currentPassword", Value: req.CurrentPassword}, flow.Field{Name: "newPassword", Value: req.NewPassword}); err != nil {
-		return err
-	}
-	a, err := s.Account(ctx, "")
+	req, err := flow.Fields(body, []string{"currentPassword", "newPassword"})
 	if err != nil {
 		return err
 	}
-	if a == nil {
-		return flow.ErrFlowNotFound
-	}
-	if err := m.verify(ctx, s, a, a.User.Username, *req.CurrentPassword, "currentPassword"); err != nil {
+	a, err := s.UserAccount(ctx)
+	if err != nil {
 		return err
 	}
-	return SetNew(ctx, s, a, *req.NewPassword, *req.CurrentPassword, true)
+	if err := m.verify(ctx, s, a, a.User.Username, req["currentPassword"], "currentPassword"); err != nil {
+		return err
+	}
+	return SetNew(ctx, s, a, req["newPassword"], req["currentPassword"], true)
 }
 
 // SetNew checks and stores a new password for the flow's user, then
@@ -349,7 +313,7 @@ func (st *state) phantom(key string, now time.Time) *phantom {
 }
 
 func invalidCredentials(remaining int) error {
-	d := wire.Detail{Code: DetailInvalidCredentials, Target: "password", Message: "The username or password is not correct."}
+	d := wire.Detail{Code: wire.DetailInvalidCredentials, Target: "password", Message: "The username or password is not correct."}
 	if remaining >= 0 {
 		d.InnerError = &wire.InnerError{FailuresRemaining: &remaining}
 		d.Message += fmt.Sprintf(" %d attempt(s) remain before the password is locked.", remaining)
@@ -359,7 +323,7 @@ func invalidCredentials(remaining int) error {
 
 func lockedOut(target string, until, now time.Time) error {
 	secs := max(credential.SecondsUntil(until, now), 1)
-	return wire.InvalidData(wire.Detail{Code: DetailPasswordLockedOut, Target: target,
+	return wire.InvalidData(wire.Detail{Code: wire.DetailPasswordLockedOut, Target: target,
 		Message:    fmt.Sprintf("Too many failed attempts: the password is locked. Try again in %d seconds.", secs),
 		InnerError: &wire.InnerError{SecondsUntilUnlock: &secs}})
 }
