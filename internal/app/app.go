@@ -20,7 +20,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/federation/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
@@ -112,9 +115,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cookies := session.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
 	flows := &flow.Engine{Store: st, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
+	// The sign-on methods, in the order the flow offers their actions.
+	ext := external.New(flows)
+	flows.Register(methods.Standard(ext)...)
 	auth.Flows, auth.Cookies = flows, cookies
-	fed := &federation.Service{Store: st, Sealer: sealer, Flows: flows, Cookies: cookies, AuthPath: cfg.BaseURL,
-		Timeout: cfg.FederationTimeout, Log: cfg.Logger}
+	fed := &federation.Service{Store: st, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
+	// The federation protocols, one per kind of identity provider.
+	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger})
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds}
 
 	reg := prometheus.NewRegistry()

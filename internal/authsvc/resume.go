@@ -61,7 +61,11 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Envi
 			s.errorPage(w, r, err)
 			return
 		}
-		code, desc := flow.FailureOf(f)
+		code, desc, err := flow.FailureOf(f)
+		if err != nil {
+			s.errorPage(w, r, err)
+			return
+		}
 		s.clientError(w, r, f, req, code, desc)
 		return
 	default:

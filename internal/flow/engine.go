@@ -1,7 +1,10 @@
-// Package flow is PingOne's sign-on flow engine: the statuses a flow goes
-// through, the actions each status allows (chosen by vendor media type),
-// the sign-on policy that drives it, sessions, and the flow JSON clients
-// read.
+// Package flow is PingOne's sign-on flow engine: a flow follows the
+// actions of a sign-on policy, each run by a sign-on method (registered
+// with Register; see Method), through the statuses the methods own. The
+// engine picks the policy, starts flows, stores them with a version
+// check, checks that an action (chosen by vendor media type) is allowed,
+// signs the user on in the browser's session when the policy is
+// satisfied, and renders the flow JSON clients read.
 package flow
 
 import (
@@ -32,6 +35,8 @@ type Engine struct {
 	Cookies     session.Cookies
 	Now         func() time.Time
 	Log         *slog.Logger
+
+	reg registry
 }
 
 func (e *Engine) now() time.Time {
@@ -41,7 +46,8 @@ func (e *Engine) now() time.Time {
 	return store.Now()
 }
 
-func (e *Engine) log() *slog.Logger {
+// Logger is the engine's logger.
+func (e *Engine) Logger() *slog.Logger {
 	if e.Log != nil {
 		return e.Log
 	}
@@ -75,9 +81,6 @@ type Started struct {
 	Token string
 }
 
-// supportedActions are the policy action types the engine runs.
-var supportedActions = []string{"LOGIN", "IDENTIFIER_FIRST", "IDENTITY_PROVIDER"}
-
 // Start creates a flow for an authorize request. A live session that
 // satisfies every action of the policy completes the flow at once.
 func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
@@ -95,25 +98,12 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	}
 	st := &state{Request: in.Request, AppName: in.App.Name, PolicyID: pol.ID, PolicyName: pol.Name}
 	for _, a := range acts {
-		if !slices.Contains(supportedActions, a.Type) {
+		if e.reg.byType[a.Type] == nil {
 			return nil, &StartError{"invalid_request", fmt.Sprintf("The sign-on policy %s uses the action type %s, which Gatehouse does not support yet.", pol.Name, a.Type)}
 		}
-		var d wire.SignOnPolicyActionData
-		if err := json.Unmarshal(a.Data, &d); err != nil {
+		x := PolicyAction{ID: a.ID, Type: a.Type}
+		if err := json.Unmarshal(a.Data, &x.Settings); err != nil {
 			return nil, fmt.Errorf("sign-on policy action %s: %w", a.ID, err)
-		}
-		x := action{ID: a.ID, Type: a.Type, Condition: d.Condition, Recovery: d.Recovery == nil || d.Recovery.Enabled}
-		for _, sp := range d.SocialProviders {
-			x.SocialProviders = append(x.SocialProviders, sp.ID)
-		}
-		if d.IdentityProvider != nil {
-			x.IdentityProvider, x.ACRValues = d.IdentityProvider.ID, d.AcrValues
-		}
-		if d.Registration != nil && d.Registration.Enabled {
-			x.Register = true
-			if d.Registration.Population != nil {
-				x.RegisterPopulation = d.Registration.Population.ID
-			}
 		}
 		st.Actions = append(st.Actions, x)
 	}
@@ -223,23 +213,27 @@ func (e *Engine) policy(ctx context.Context, envID, appID string, acr []string) 
 // are skipped; the first that is not decides the status.
 func (e *Engine) firstStatus(st *state, sess *store.Session, now time.Time) string {
 	for ; st.Step < len(st.Actions); st.Step++ {
-		a := st.Actions[st.Step]
-		if sess != nil && !mustRun(a.Condition, sess, now) {
+		a := &st.Actions[st.Step]
+		b := e.reg.byType[a.Type]
+		if sess != nil && e.satisfied(b, a, sess, now) {
 			continue
 		}
-		return initialStatus(a)
+		return b.BeginStatus(a)
 	}
 	return StatusCompleted
 }
 
-func initialStatus(a action) string {
-	switch a.Type {
-	case "IDENTIFIER_FIRST":
-		return StatusSignOnRequired
-	case "IDENTITY_PROVIDER":
-		return StatusExternalAuthRequired
+// satisfied reports whether sess satisfies policy action a: its
+// condition decides; without one, the method that runs it does, or any
+// session does (single sign-on).
+func (e *Engine) satisfied(b Beginner, a *PolicyAction, sess *store.Session, now time.Time) bool {
+	c := a.Settings.Condition
+	if len(c) == 0 || string(c) == "null" {
+		if s, ok := b.(Satisfier); ok {
+			return s.SatisfiedBy(a, sess)
+		}
 	}
-	return StatusUsernamePasswordRequired
+	return !mustRun(c, sess, now)
 }
 
 // mustRun evaluates an action's condition against a session: true when the
@@ -337,20 +331,41 @@ func (e *Engine) Load(ctx context.Context, envID, flowID, token string) (*store.
 func RequestOf(f *store.Flow) (req *Request, acr string, authTime time.Time, amr []string, err error) {
 	var st state
 	if err := json.Unmarshal(f.Data, &st); err != nil {
-		return nil, "", time.Time{}, nil, err
+		return nil, "", time.Time{}, nil, fmt.Errorf("flow %s: %w", f.ID, err)
 	}
 	return &st.Request, st.PolicyName, time.Unix(st.AuthTime, 0).UTC(), st.AMR, nil
 }
 
 // FailureOf returns the OAuth error a FAILED flow reports.
-func FailureOf(f *store.Flow) (code, description string) {
+func FailureOf(f *store.Flow) (code, description string, err error) {
 	var st state
-	_ = json.Unmarshal(f.Data, &st)
-	if st.Error == "" {
-		return "access_denied", "The sign-on failed."
+	if err := json.Unmarshal(f.Data, &st); err != nil {
+		return "", "", fmt.Errorf("flow %s: %w", f.ID, err)
 	}
-	return st.Error, st.ErrorDescription
+	if st.Error == "" {
+		return "access_denied", "The sign-on failed.", nil
+	}
+	return st.Error, st.ErrorDescription, nil
 }
+
+// PiFlow reports whether the flow's client drives it itself.
+func PiFlow(f *store.Flow) (bool, error) {
+	req, _, _, _, err := RequestOf(f)
+	if err != nil {
+		return false, err
+	}
+	return req.PiFlow(), nil
+}
+
+// Fail ends the flow: resume reports code and description to the
+// application.
+func (e *Engine) Fail(ctx context.Context, f *store.Flow, code, description string) error {
+	_, err := e.Do(ctx, f, func(s *Step) error { return s.Fail(ctx, code, description) })
+	return err
+}
+
+// View reads a flow as methods see it.
+func (e *Engine) View(f *store.Flow) (*View, error) { return e.view(f) }
 
 // Finish ends a COMPLETED or FAILED flow once resume has answered: a flow
 // gives one authorization response only.
@@ -363,97 +378,19 @@ func (e *Engine) Finish(ctx context.Context, f *store.Flow) error {
 	return err
 }
 
-// allowed lists the actions a flow's status offers, given its policy
-// action's settings.
-func allowed(status string, a *action) []string {
-	switch status {
-	case StatusUsernamePasswordRequired:
-		out := []string{ActionUsernamePasswordCheck}
-		if a != nil && a.Recovery {
-			out = append(out, ActionPasswordForgot)
-		}
-		if a != nil && a.Register {
-			out = append(out, ActionUserRegister)
-		}
-		return append(out, ActionSessionReset)
-	case StatusSignOnRequired:
-		out := []string{ActionUserLookup}
-		if a != nil && a.Recovery {
-			out = append(out, ActionPasswordForgot)
-		}
-		if a != nil && a.Register {
-			out = append(out, ActionUserRegister)
-		}
-		return append(out, ActionSessionReset)
-	case StatusPasswordRequired:
-		out := []string{ActionUsernamePasswordCheck}
-		if a != nil && a.Recovery {
-			out = append(out, ActionPasswordForgot)
-		}
-		return append(out, ActionSessionReset)
-	case StatusMustChangePassword, StatusPasswordExpired:
-		return []string{ActionPasswordReset, ActionSessionReset}
-	case StatusRecoveryCodeRequired:
-		return []string{ActionPasswordRecover, ActionPasswordSendRecoveryCode, ActionSessionReset}
-	case StatusVerificationCodeRequired:
-		return []string{ActionUserVerify, ActionUserSendVerificationCode, ActionSessionReset}
-	case StatusAccountLinkingRequired:
-		return []string{ActionUsernamePasswordCheck, ActionSessionReset}
-	case StatusExternalAuthRequired:
-		return []string{ActionSessionReset}
-	}
-	return nil
-}
-
-// phantom is the failure count of an unknown username, made when new; the
-// least recently used one makes room when the flow keeps maxPhantoms.
-func (st *state) phantom(key string, now time.Time) *phantom {
-	if p := st.Phantoms[key]; p != nil {
-		p.LastAt = now.UnixMilli()
-		return p
-	}
-	if st.Phantoms == nil {
-		st.Phantoms = map[string]*phantom{}
-	}
-	for len(st.Phantoms) >= maxPhantoms {
-		oldest := ""
-		for k, p := range st.Phantoms {
-			if oldest == "" || p.LastAt < st.Phantoms[oldest].LastAt {
-				oldest = k
-			}
-		}
-		delete(st.Phantoms, oldest)
-	}
-	p := &phantom{LastAt: now.UnixMilli()}
-	st.Phantoms[key] = p
-	return p
-}
-
-func (st *state) action() *action {
-	if st.Step < len(st.Actions) {
-		return &st.Actions[st.Step]
-	}
-	return nil
-}
-
-func decodeState(f *store.Flow) (*state, error) {
-	var st state
-	if err := json.Unmarshal(f.Data, &st); err != nil {
-		return nil, fmt.Errorf("flow %s: %w", f.ID, err)
-	}
-	return &st, nil
-}
-
 // actionFor maps a Content-Type to an action name ("" when it names none).
 // PingOne documents password.sendRecoveryCode both with and without +json.
-func actionFor(mediaType string) string {
+func (e *Engine) actionFor(mediaType string) string {
 	mt := strings.ToLower(mediaType)
 	const prefix = "application/vnd.pingidentity."
 	if !strings.HasPrefix(mt, prefix) {
 		return ""
 	}
 	name := strings.TrimSuffix(strings.TrimPrefix(mt, prefix), "+json")
-	for a := range actions {
+	if name == strings.ToLower(ActionSessionReset) {
+		return ActionSessionReset
+	}
+	for a := range e.reg.byAction {
 		if strings.ToLower(a) == name {
 			return a
 		}

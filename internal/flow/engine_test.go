@@ -2,7 +2,6 @@ package flow
 
 import (
 	"encoding/json"
-	"slices"
 	"testing"
 	"time"
 
@@ -55,89 +54,5 @@ func TestMustRun(t *testing.T) {
 				t.Errorf("mustRun(%s) = %v, want %v", tc.cond, got, tc.want)
 			}
 		})
-	}
-}
-
-func TestActionFor(t *testing.T) {
-	for _, tc := range []struct{ mediaType, want string }{
-		{"application/vnd.pingidentity.usernamePassword.check+json", ActionUsernamePasswordCheck},
-		{"application/vnd.pingidentity.usernamepassword.check+json", ActionUsernamePasswordCheck},
-		{"APPLICATION/VND.PINGIDENTITY.USER.LOOKUP+JSON", ActionUserLookup},
-		{"application/vnd.pingidentity.password.sendRecoveryCode", ActionPasswordSendRecoveryCode},
-		{"application/vnd.pingidentity.password.sendRecoveryCode+json", ActionPasswordSendRecoveryCode},
-		{"application/vnd.pingidentity.session.reset+json", ActionSessionReset},
-		{"application/vnd.pingidentity.user.unlock+json", ""},
-		{"application/vnd.pingidentity.", ""},
-		{"application/vnd.pingidentity.+json", ""},
-		{"application/json", ""},
-		{"application/vnd.example.usernamePassword.check+json", ""},
-		{"", ""},
-	} {
-		if got := actionFor(tc.mediaType); got != tc.want {
-			t.Errorf("actionFor(%q) = %q, want %q", tc.mediaType, got, tc.want)
-		}
-	}
-	for a := range actions {
-		if got := actionFor(MediaType(a)); got != a {
-			t.Errorf("actionFor(MediaType(%s)) = %q", a, got)
-		}
-	}
-}
-
-// TestAllowed: what each status offers, by the policy action's settings.
-// session.reset is offered wherever there is something to reset.
-func TestAllowed(t *testing.T) {
-	plain := &action{Type: "LOGIN"}
-	full := &action{Type: "LOGIN", Recovery: true, Register: true}
-	for _, tc := range []struct {
-		status string
-		a      *action
-		want   []string
-	}{
-		{StatusUsernamePasswordRequired, plain, []string{ActionUsernamePasswordCheck, ActionSessionReset}},
-		{StatusUsernamePasswordRequired, full, []string{ActionUsernamePasswordCheck, ActionPasswordForgot, ActionUserRegister, ActionSessionReset}},
-		{StatusSignOnRequired, plain, []string{ActionUserLookup, ActionSessionReset}},
-		{StatusSignOnRequired, full, []string{ActionUserLookup, ActionPasswordForgot, ActionUserRegister, ActionSessionReset}},
-		{StatusPasswordRequired, full, []string{ActionUsernamePasswordCheck, ActionPasswordForgot, ActionSessionReset}},
-		{StatusMustChangePassword, plain, []string{ActionPasswordReset, ActionSessionReset}},
-		{StatusPasswordExpired, plain, []string{ActionPasswordReset, ActionSessionReset}},
-		{StatusRecoveryCodeRequired, plain, []string{ActionPasswordRecover, ActionPasswordSendRecoveryCode, ActionSessionReset}},
-		{StatusVerificationCodeRequired, plain, []string{ActionUserVerify, ActionUserSendVerificationCode, ActionSessionReset}},
-		{StatusCompleted, full, nil},
-		{StatusFailed, full, nil},
-		{StatusUsernamePasswordRequired, nil, []string{ActionUsernamePasswordCheck, ActionSessionReset}},
-	} {
-		if got := allowed(tc.status, tc.a); !slices.Equal(got, tc.want) {
-			t.Errorf("allowed(%s, %+v) = %v, want %v", tc.status, tc.a, got, tc.want)
-		}
-	}
-}
-
-// TestPhantomEviction: a flow keeps at most maxPhantoms unknown usernames'
-// counts, dropping the least recently used.
-func TestPhantomEviction(t *testing.T) {
-	var st state
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for i := range maxPhantoms {
-		st.phantom(string(rune('a'+i)), t0.Add(time.Duration(i)*time.Second)).Failures = i + 1
-	}
-	// Touching "a" makes "b" the least recently used.
-	if p := st.phantom("a", t0.Add(time.Hour)); p.Failures != 1 {
-		t.Fatalf("a: %+v", p)
-	}
-	if p := st.phantom("new", t0.Add(2*time.Hour)); p.Failures != 0 {
-		t.Fatalf("new: %+v", p)
-	}
-	if len(st.Phantoms) != maxPhantoms || st.Phantoms["b"] != nil || st.Phantoms["a"] == nil || st.Phantoms["c"] == nil {
-		t.Errorf("after eviction: %d kept, b %v, a %v", len(st.Phantoms), st.Phantoms["b"], st.Phantoms["a"])
-	}
-	// The counts survive the flow's JSON.
-	b, err := json.Marshal(&st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back state
-	if err := json.Unmarshal(b, &back); err != nil || back.Phantoms["c"].Failures != 3 {
-		t.Errorf("round trip: %v %+v", err, back.Phantoms["c"])
 	}
 }

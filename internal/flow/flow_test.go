@@ -40,16 +40,16 @@ const (
 var (
 	mt = flow.MediaType
 
-	ctCheck    = mt(flow.ActionUsernamePasswordCheck)
-	ctLookup   = mt(flow.ActionUserLookup)
+	ctCheck    = mt(wire.ActionUsernamePasswordCheck)
+	ctLookup   = mt(wire.ActionUserLookup)
 	ctReset    = mt(flow.ActionSessionReset)
-	ctForgot   = mt(flow.ActionPasswordForgot)
-	ctSendCode = mt(flow.ActionPasswordSendRecoveryCode)
-	ctRecover  = mt(flow.ActionPasswordRecover)
-	ctPwReset  = mt(flow.ActionPasswordReset)
-	ctRegister = mt(flow.ActionUserRegister)
-	ctVerify   = mt(flow.ActionUserVerify)
-	ctSendVer  = mt(flow.ActionUserSendVerificationCode)
+	ctForgot   = mt(wire.ActionPasswordForgot)
+	ctSendCode = mt(wire.ActionPasswordSendRecoveryCode)
+	ctRecover  = mt(wire.ActionPasswordRecover)
+	ctPwReset  = mt(wire.ActionPasswordReset)
+	ctRegister = mt(wire.ActionUserRegister)
+	ctVerify   = mt(wire.ActionUserVerify)
+	ctSendVer  = mt(wire.ActionUserSendVerificationCode)
 
 	digits8 = regexp.MustCompile(`^\d{8}$`)
 )
@@ -319,14 +319,14 @@ func wantErr(t *testing.T, r *resp, status int, code string, d *want) apiDetail 
 }
 
 func badCreds(left int) *want {
-	return &want{code: flow.DetailInvalidCredentials, target: "password", inner: map[string]any{"failuresRemaining": float64(left)}}
+	return &want{code: wire.DetailInvalidCredentials, target: "password", inner: map[string]any{"failuresRemaining": float64(left)}}
 }
 
 // wantLocked checks a PASSWORD_LOCKED_OUT answer and that the lock ends
 // within (max-5, max] seconds.
 func wantLocked(t *testing.T, r *resp, target string, max int) {
 	t.Helper()
-	d := wantErr(t, r, http.StatusBadRequest, wire.CodeInvalidData, &want{code: flow.DetailPasswordLockedOut, target: target, skipInner: true})
+	d := wantErr(t, r, http.StatusBadRequest, wire.CodeInvalidData, &want{code: wire.DetailPasswordLockedOut, target: target, skipInner: true})
 	secs, ok := d.InnerError["secondsUntilUnlock"].(float64)
 	if len(d.InnerError) != 1 || !ok || secs > float64(max) || secs <= float64(max-5) {
 		t.Errorf("innerError %v, want secondsUntilUnlock in (%d, %d]", d.InnerError, max-5, max)
@@ -490,7 +490,7 @@ func (f *fl) stepDone(t *testing.T, contentType string, body any, userID string)
 // signOn runs a whole sign-on in a new browser with password.
 func (e *env) signOn(t *testing.T, username, password, userID string) {
 	t.Helper()
-	f, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	f.stepDone(t, ctCheck, creds(username, password), userID)
 }
 
@@ -537,7 +537,7 @@ func (e *env) moveExpiry(t *testing.T, flowID string, at time.Time) {
 
 func testLockout(t *testing.T, e *env) {
 	fx := e.fx
-	f, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	for _, left := range []int{4, 3, 2, 1} {
 		wantErr(t, f.post(t, ctCheck, creds(fx.Username, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(left))
 	}
@@ -545,9 +545,9 @@ func testLockout(t *testing.T, e *env) {
 	// The right password does not open a lock.
 	wantLocked(t, f.post(t, ctCheck, creds(fx.Username, fx.Password)), "password", 900)
 	// Nor does another browser.
-	g, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	g, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	wantLocked(t, g.post(t, ctCheck, creds(fx.Username, fx.Password)), "password", 900)
-	if st := f.get(t)["status"]; st != flow.StatusUsernamePasswordRequired {
+	if st := f.get(t)["status"]; st != wire.StatusUsernamePasswordRequired {
 		t.Errorf("flow status %v after the lock", st)
 	}
 
@@ -596,7 +596,7 @@ func testLockout(t *testing.T, e *env) {
 	}
 	pol["lockout"] = map[string]any{"failureCount": 3, "durationSeconds": 60}
 	e.admin(t, "PUT", "/passwordPolicies/"+polID, pol, http.StatusOK)
-	h, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	h, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	for _, left := range []int{2, 1} {
 		wantErr(t, h.post(t, ctCheck, creds(fx.Username, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(left))
 	}
@@ -607,8 +607,8 @@ func testLockout(t *testing.T, e *env) {
 
 func testUnknownUsername(t *testing.T, e *env) {
 	ghost := "ghost." + uuid.NewString()[:8]
-	real, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
-	phantom, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	real, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	phantom, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	dr := wantErr(t, real.post(t, ctCheck, creds(e.fx.Username, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 	dp := wantErr(t, phantom.post(t, ctCheck, creds(ghost, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 	if !reflect.DeepEqual(dr, dp) {
@@ -632,10 +632,10 @@ func testUnknownUsername(t *testing.T, e *env) {
 
 func testNotAllowed(t *testing.T, e *env) {
 	fx := e.fx
-	fresh, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
-	recovering, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
-	recovering.step(t, ctForgot, map[string]any{"username": fx.Username}, flow.StatusRecoveryCodeRequired)
-	done, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	fresh, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	recovering, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	recovering.step(t, ctForgot, map[string]any{"username": fx.Username}, wire.StatusRecoveryCodeRequired)
+	done, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	done.stepDone(t, ctCheck, creds(fx.Username, fx.Password), fx.UserID)
 
 	upr := []string{ctCheck, ctForgot, ctReset} // the default policy: recovery on, registration off
@@ -665,7 +665,7 @@ func testNotAllowed(t *testing.T, e *env) {
 		})
 	}
 	// Refusals change nothing.
-	for f, st := range map[*fl]string{fresh: flow.StatusUsernamePasswordRequired, recovering: flow.StatusRecoveryCodeRequired, done: flow.StatusCompleted} {
+	for f, st := range map[*fl]string{fresh: wire.StatusUsernamePasswordRequired, recovering: wire.StatusRecoveryCodeRequired, done: flow.StatusCompleted} {
 		if got := f.get(t)["status"]; got != st {
 			t.Errorf("flow %s: status %v, want %s", f.id, got, st)
 		}
@@ -675,7 +675,7 @@ func testNotAllowed(t *testing.T, e *env) {
 // ---- 4. content types and bodies
 
 func testContentTypeAndBody(t *testing.T, e *env) {
-	f, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	ctDetail := &want{code: wire.DetailInvalidValue, target: "Content-Type"}
 	wrong := string(jsonBody(t, creds("ghost."+uuid.NewString()[:8], wrongPassword)))
 	big := `{"username":"a","password":"` + strings.Repeat("x", 16<<10) + `"}`
@@ -725,7 +725,7 @@ func testContentTypeAndBody(t *testing.T, e *env) {
 			wantErr(t, f.post(t, tc.ct, tc.body), tc.status, tc.code, tc.detail)
 		})
 	}
-	if st := f.get(t)["status"]; st != flow.StatusUsernamePasswordRequired {
+	if st := f.get(t)["status"]; st != wire.StatusUsernamePasswordRequired {
 		t.Errorf("status %v", st)
 	}
 }
@@ -733,10 +733,10 @@ func testContentTypeAndBody(t *testing.T, e *env) {
 // ---- 5. unknown, expired and foreign flows; the ST binding
 
 func testNotFoundAndBinding(t *testing.T, e *env) {
-	f, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	other := &env{s: e.s, fx: e.s.NewSignOn(t, apptest.SignOnOptions{})}
-	g, _ := other.start(t, nil, flow.StatusUsernamePasswordRequired)
-	stranger, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired) // another browser's flow
+	g, _ := other.start(t, nil, wire.StatusUsernamePasswordRequired)
+	stranger, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired) // another browser's flow
 	forged := &http.Cookie{Name: session.CookieST, Value: strings.Repeat("A", 43)}
 	noCookie := &want{code: wire.DetailInvalidToken, target: "Cookie"}
 	check := string(jsonBody(t, creds(e.fx.Username, e.fx.Password)))
@@ -774,10 +774,10 @@ func testNotFoundAndBinding(t *testing.T, e *env) {
 		}
 	}
 	// None of that touched the flow, nor signed anyone on.
-	if m := f.get(t); m["status"] != flow.StatusUsernamePasswordRequired || m["session"] != nil {
+	if m := f.get(t); m["status"] != wire.StatusUsernamePasswordRequired || m["session"] != nil {
 		t.Errorf("flow %v", m)
 	}
-	if m := g.get(t); m["status"] != flow.StatusUsernamePasswordRequired {
+	if m := g.get(t); m["status"] != wire.StatusUsernamePasswordRequired {
 		t.Errorf("other flow %v", m)
 	}
 
@@ -793,9 +793,9 @@ func testMustChangePassword(t *testing.T, e *env) {
 	fx := e.fx
 	e.admin(t, "PUT", "/users/"+fx.UserID+"/password", map[string]any{"value": otherPassword, "forceChange": true}, http.StatusOK,
 		"application/vnd.pingidentity.password.set+json")
-	f, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
-	m := f.step(t, ctCheck, creds(fx.Username, otherPassword), flow.StatusMustChangePassword)
-	wantLinks(t, m, flow.ActionPasswordReset, flow.ActionSessionReset)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	m := f.step(t, ctCheck, creds(fx.Username, otherPassword), wire.StatusMustChangePassword)
+	wantLinks(t, m, wire.ActionPasswordReset, flow.ActionSessionReset)
 	if m["session"] != nil {
 		t.Errorf("a session before the password changed: %v", m["session"])
 	}
@@ -836,7 +836,7 @@ func testMustChangePassword(t *testing.T, e *env) {
 			wantErr(t, f.post(t, ctPwReset, tc.body), http.StatusBadRequest, wire.CodeInvalidData, tc.detail)
 		})
 	}
-	if st := f.get(t)["status"]; st != flow.StatusMustChangePassword {
+	if st := f.get(t)["status"]; st != wire.StatusMustChangePassword {
 		t.Fatalf("status %v after refusals", st)
 	}
 	f.stepDone(t, ctPwReset, map[string]any{"currentPassword": otherPassword, "newPassword": newPassword}, fx.UserID)
@@ -844,7 +844,7 @@ func testMustChangePassword(t *testing.T, e *env) {
 		t.Errorf("password status %v", st)
 	}
 	// The old password is gone; the new one signs on without a detour.
-	g, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	g, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	wantErr(t, g.post(t, ctCheck, creds(fx.Username, otherPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 	g.stepDone(t, ctCheck, creds(fx.Username, newPassword), fx.UserID)
 }
@@ -853,7 +853,7 @@ func testMustChangePassword(t *testing.T, e *env) {
 
 func testRecovery(t *testing.T, e *env) {
 	fx := e.fx
-	f, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	// A locked-out user recovers.
 	for range 4 {
 		f.post(t, ctCheck, creds(fx.Username, wrongPassword))
@@ -862,8 +862,8 @@ func testRecovery(t *testing.T, e *env) {
 
 	wantErr(t, f.post(t, ctForgot, `{}`), http.StatusBadRequest, wire.CodeInvalidData, &want{code: wire.DetailRequiredValue, target: "username"})
 	sent := e.s.Mail.Count()
-	m := f.step(t, ctForgot, map[string]any{"username": fx.Username}, flow.StatusRecoveryCodeRequired)
-	wantLinks(t, m, flow.ActionPasswordRecover, flow.ActionPasswordSendRecoveryCode, flow.ActionSessionReset)
+	m := f.step(t, ctForgot, map[string]any{"username": fx.Username}, wire.StatusRecoveryCodeRequired)
+	wantLinks(t, m, wire.ActionPasswordRecover, wire.ActionPasswordSendRecoveryCode, flow.ActionSessionReset)
 	if u := embeddedUser(m); !reflect.DeepEqual(u, map[string]any{"username": fx.Username}) {
 		t.Errorf("_embedded.user %v, want the username alone", u)
 	}
@@ -879,7 +879,7 @@ func testRecovery(t *testing.T, e *env) {
 		http.StatusBadRequest, wire.CodeInvalidData, wrongCodeDetail)
 
 	// A new code (PingOne documents the type without +json too) voids the first.
-	m = f.step(t, "application/vnd.pingidentity.password.sendRecoveryCode", nil, flow.StatusRecoveryCodeRequired)
+	m = f.step(t, "application/vnd.pingidentity.password.sendRecoveryCode", nil, wire.StatusRecoveryCodeRequired)
 	second := e.lastCode(t, fx.Email, "recovery")
 	if second == first {
 		t.Fatalf("the same code was sent again")
@@ -895,16 +895,16 @@ func testRecovery(t *testing.T, e *env) {
 	if pw["status"] != "OK" || pw["failedLoginCount"] != nil {
 		t.Errorf("password state after recovery %v", pw)
 	}
-	g, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	g, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	wantErr(t, g.post(t, ctCheck, creds(fx.Username, fx.Password)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 	g.stepDone(t, ctCheck, creds(fx.Username, newPassword), fx.UserID)
 
 	// An unknown username gets the same answers, and no mail goes out.
 	ghost := "ghost." + uuid.NewString()[:8]
-	h, _ := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	h, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	sent = e.s.Mail.Count()
-	m = h.step(t, ctForgot, map[string]any{"username": ghost}, flow.StatusRecoveryCodeRequired)
-	wantLinks(t, m, flow.ActionPasswordRecover, flow.ActionPasswordSendRecoveryCode, flow.ActionSessionReset)
+	m = h.step(t, ctForgot, map[string]any{"username": ghost}, wire.StatusRecoveryCodeRequired)
+	wantLinks(t, m, wire.ActionPasswordRecover, wire.ActionPasswordSendRecoveryCode, flow.ActionSessionReset)
 	if u := embeddedUser(m); !reflect.DeepEqual(u, map[string]any{"username": ghost}) {
 		t.Errorf("_embedded.user %v", u)
 	}
@@ -913,13 +913,13 @@ func testRecovery(t *testing.T, e *env) {
 	}
 	wantErr(t, h.post(t, ctRecover, map[string]any{"recoveryCode": "12345678", "newPassword": newPassword}),
 		http.StatusBadRequest, wire.CodeInvalidData, wrongCodeDetail)
-	h.step(t, ctSendCode, `{}`, flow.StatusRecoveryCodeRequired)
+	h.step(t, ctSendCode, `{}`, wire.StatusRecoveryCodeRequired)
 	if n := e.s.Mail.Count() - sent; n != 0 {
 		t.Errorf("%d messages sent for an unknown username", n)
 	}
 	// session.reset goes back to the first status and forgets the name.
-	m = h.step(t, ctReset, nil, flow.StatusUsernamePasswordRequired)
-	wantLinks(t, m, flow.ActionUsernamePasswordCheck, flow.ActionPasswordForgot, flow.ActionSessionReset)
+	m = h.step(t, ctReset, nil, wire.StatusUsernamePasswordRequired)
+	wantLinks(t, m, wire.ActionUsernamePasswordCheck, wire.ActionPasswordForgot, flow.ActionSessionReset)
 	if u := embeddedUser(m); u != nil {
 		t.Errorf("_embedded.user %v after session.reset", u)
 	}
@@ -935,8 +935,8 @@ func testRegistration(t *testing.T, e *env) {
 		"registration": map[string]any{"enabled": true, "population": map[string]any{"id": popID}}})
 	e.assign(t, polID, 1)
 
-	f, m := e.start(t, nil, flow.StatusUsernamePasswordRequired)
-	wantLinks(t, m, flow.ActionUsernamePasswordCheck, flow.ActionPasswordForgot, flow.ActionUserRegister, flow.ActionSessionReset)
+	f, m := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+	wantLinks(t, m, wire.ActionUsernamePasswordCheck, wire.ActionPasswordForgot, wire.ActionUserRegister, flow.ActionSessionReset)
 	if embedded(m)["passwordPolicy"] == nil {
 		t.Errorf("no _embedded.passwordPolicy when registration is offered")
 	}
@@ -961,8 +961,8 @@ func testRegistration(t *testing.T, e *env) {
 			wantErr(t, f.post(t, ctRegister, tc.body), http.StatusBadRequest, wire.CodeInvalidData, tc.detail)
 		})
 	}
-	m = f.step(t, ctRegister, reg(username, email, newPassword), flow.StatusVerificationCodeRequired)
-	wantLinks(t, m, flow.ActionUserVerify, flow.ActionUserSendVerificationCode, flow.ActionSessionReset)
+	m = f.step(t, ctRegister, reg(username, email, newPassword), wire.StatusVerificationCodeRequired)
+	wantLinks(t, m, wire.ActionUserVerify, wire.ActionUserSendVerificationCode, flow.ActionSessionReset)
 	if m["session"] != nil {
 		t.Errorf("a session before verification: %v", m["session"])
 	}
@@ -973,7 +973,7 @@ func testRegistration(t *testing.T, e *env) {
 	}
 	first := e.lastCode(t, email, "verification")
 	wantErr(t, f.post(t, ctVerify, map[string]any{"verificationCode": wrongCode(first)}), http.StatusBadRequest, wire.CodeInvalidData, invalidValue("verificationCode"))
-	f.step(t, ctSendVer, `{}`, flow.StatusVerificationCodeRequired)
+	f.step(t, ctSendVer, `{}`, wire.StatusVerificationCodeRequired)
 	second := e.lastCode(t, email, "verification")
 	if second == first {
 		t.Fatalf("the same code was sent again")
@@ -1006,11 +1006,11 @@ func testIdentifierFirst(t *testing.T, e *env) {
 		username string
 	}{{"known user", fx.Username}, {"unknown user", ghost}} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, m := e.start(t, nil, flow.StatusSignOnRequired)
-			wantLinks(t, m, flow.ActionUserLookup, flow.ActionPasswordForgot, flow.ActionSessionReset)
+			f, m := e.start(t, nil, wire.StatusSignOnRequired)
+			wantLinks(t, m, wire.ActionUserLookup, wire.ActionPasswordForgot, flow.ActionSessionReset)
 			wantErr(t, f.post(t, ctLookup, `{}`), http.StatusBadRequest, wire.CodeInvalidData, &want{code: wire.DetailRequiredValue, target: "username"})
-			m = f.step(t, ctLookup, map[string]any{"username": tc.username}, flow.StatusPasswordRequired)
-			wantLinks(t, m, flow.ActionUsernamePasswordCheck, flow.ActionPasswordForgot, flow.ActionSessionReset)
+			m = f.step(t, ctLookup, map[string]any{"username": tc.username}, wire.StatusPasswordRequired)
+			wantLinks(t, m, wire.ActionUsernamePasswordCheck, wire.ActionPasswordForgot, flow.ActionSessionReset)
 			if u := embeddedUser(m); !reflect.DeepEqual(u, map[string]any{"username": tc.username}) {
 				t.Errorf("_embedded.user %v, want the username alone", u)
 			}
@@ -1022,11 +1022,11 @@ func testIdentifierFirst(t *testing.T, e *env) {
 			if tc.username == ghost {
 				wantErr(t, f.post(t, ctCheck, map[string]any{"password": fx.Password}), http.StatusBadRequest, wire.CodeInvalidData, badCreds(3))
 				// session.reset: back to SIGN_ON_REQUIRED, the name forgotten.
-				m = f.step(t, ctReset, `{}`, flow.StatusSignOnRequired)
+				m = f.step(t, ctReset, `{}`, wire.StatusSignOnRequired)
 				if u := embeddedUser(m); u != nil {
 					t.Errorf("_embedded.user %v after session.reset", u)
 				}
-				f.step(t, ctLookup, map[string]any{"username": fx.Username}, flow.StatusPasswordRequired)
+				f.step(t, ctLookup, map[string]any{"username": fx.Username}, wire.StatusPasswordRequired)
 			}
 			f.stepDone(t, ctCheck, map[string]any{"password": fx.Password}, fx.UserID)
 		})
@@ -1091,38 +1091,38 @@ func testPolicySelection(t *testing.T, e *env) {
 	}
 	// No assignment: the default policy, which acr_values may name.
 	run(t, []acrCase{
-		{"", flow.StatusUsernamePasswordRequired},
-		{"Single_Factor", flow.StatusUsernamePasswordRequired},
+		{"", wire.StatusUsernamePasswordRequired},
+		{"Single_Factor", wire.StatusUsernamePasswordRequired},
 		{ifName, ""},
 		{"Nope", ""},
 	})
 	e.assign(t, ifID, 1)
 	e.assign(t, e.policyID(t, "Single_Factor"), 2)
 	run(t, []acrCase{
-		{"", flow.StatusSignOnRequired}, // the first assignment
-		{"Single_Factor", flow.StatusUsernamePasswordRequired},
-		{ifName, flow.StatusSignOnRequired},
-		{"Nope Single_Factor", flow.StatusUsernamePasswordRequired},
-		{"Single_Factor " + ifName, flow.StatusUsernamePasswordRequired},
+		{"", wire.StatusSignOnRequired}, // the first assignment
+		{"Single_Factor", wire.StatusUsernamePasswordRequired},
+		{ifName, wire.StatusSignOnRequired},
+		{"Nope Single_Factor", wire.StatusUsernamePasswordRequired},
+		{"Single_Factor " + ifName, wire.StatusUsernamePasswordRequired},
 		{"Nope", ""},
 		{"Multi_Factor", ""}, // exists, but not assigned
 	})
 
 	// session.reset returns to the policy's first status.
-	f, _ := e.start(t, url.Values{"acr_values": {ifName}}, flow.StatusSignOnRequired)
-	f.step(t, ctLookup, map[string]any{"username": e.fx.Username}, flow.StatusPasswordRequired)
+	f, _ := e.start(t, url.Values{"acr_values": {ifName}}, wire.StatusSignOnRequired)
+	f.step(t, ctLookup, map[string]any{"username": e.fx.Username}, wire.StatusPasswordRequired)
 	// password.forgot needs no username once the user is looked up.
 	sent := e.s.Mail.Count()
-	f.step(t, ctForgot, `{}`, flow.StatusRecoveryCodeRequired)
+	f.step(t, ctForgot, `{}`, wire.StatusRecoveryCodeRequired)
 	if e.s.Mail.Count() != sent+1 {
 		t.Errorf("%d messages sent, want 1", e.s.Mail.Count()-sent)
 	}
 	e.lastCode(t, e.fx.Email, "recovery")
-	m := f.step(t, ctReset, nil, flow.StatusSignOnRequired)
-	wantLinks(t, m, flow.ActionUserLookup, flow.ActionPasswordForgot, flow.ActionSessionReset)
-	g, _ := e.start(t, url.Values{"acr_values": {"Single_Factor"}}, flow.StatusUsernamePasswordRequired)
-	g.step(t, ctForgot, map[string]any{"username": e.fx.Username}, flow.StatusRecoveryCodeRequired)
-	g.step(t, ctReset, `{}`, flow.StatusUsernamePasswordRequired)
+	m := f.step(t, ctReset, nil, wire.StatusSignOnRequired)
+	wantLinks(t, m, wire.ActionUserLookup, wire.ActionPasswordForgot, flow.ActionSessionReset)
+	g, _ := e.start(t, url.Values{"acr_values": {"Single_Factor"}}, wire.StatusUsernamePasswordRequired)
+	g.step(t, ctForgot, map[string]any{"username": e.fx.Username}, wire.StatusRecoveryCodeRequired)
+	g.step(t, ctReset, `{}`, wire.StatusUsernamePasswordRequired)
 }
 
 // ---- prompt=none
@@ -1136,7 +1136,7 @@ func testPromptNone(t *testing.T, e *env) {
 		t.Errorf("prompt=none without a session: %d %s", r.status, r.body)
 	}
 	// With a session, prompt=none completes at once.
-	f, _ := e.startIn(t, c, nil, flow.StatusUsernamePasswordRequired)
+	f, _ := e.startIn(t, c, nil, wire.StatusUsernamePasswordRequired)
 	done := f.stepDone(t, ctCheck, creds(e.fx.Username, e.fx.Password), e.fx.UserID)
 	_, m := e.startIn(t, c, url.Values{"prompt": {"none"}}, flow.StatusCompleted)
 	if m["session"].(map[string]any)["id"] != done["session"].(map[string]any)["id"] {
@@ -1148,7 +1148,7 @@ func testPromptNone(t *testing.T, e *env) {
 
 func testExpirySlides(t *testing.T, e *env) {
 	before := time.Now()
-	f, m := e.start(t, nil, flow.StatusUsernamePasswordRequired)
+	f, m := e.start(t, nil, wire.StatusUsernamePasswordRequired)
 	wantExpiry(t, m, before, time.Now())
 	created := m["createdAt"]
 	ghost := "ghost." + uuid.NewString()[:8]

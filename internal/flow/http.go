@@ -47,7 +47,7 @@ func (e *Engine) post(w http.ResponseWriter, r *http.Request) {
 	mt, _, err := mime.ParseMediaType(ct)
 	act := ""
 	if err == nil {
-		act = actionFor(mt)
+		act = e.actionFor(mt)
 	}
 	if act == "" {
 		wire.WriteErrorCtx(r.Context(), w, wire.UnsupportedMediaType(ct))

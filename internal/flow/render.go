@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -23,20 +24,10 @@ func (e *Engine) ResumeURL(envID, flowID string) string {
 	return e.AuthPath + "/" + envID + "/as/resume?flowId=" + url.QueryEscape(flowID)
 }
 
-// authenticated statuses come after the user proved who they are: the
-// flow may show the user's id and name.
-func authenticated(status string) bool {
-	switch status {
-	case StatusCompleted, StatusMustChangePassword, StatusPasswordExpired, StatusVerificationCodeRequired:
-		return true
-	}
-	return false
-}
-
 // Render is the flow as PingOne's flow API returns it; ar is the
 // authorization response resume adds for pi.flow clients.
 func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeResponse) (*wire.Flow, error) {
-	st, err := decodeState(f)
+	v, err := e.view(f)
 	if err != nil {
 		return nil, err
 	}
@@ -49,123 +40,65 @@ func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeRe
 		Status:            f.Status,
 		CreatedAt:         wire.Time(f.CreatedAt),
 		ExpiresAt:         wire.Time(f.ExpiresAt),
-		Embedded:          &wire.FlowEmbedded{Application: &wire.FlowApplication{Name: st.AppName}},
+		Embedded:          &wire.FlowEmbedded{Application: &wire.FlowApplication{Name: v.st.AppName}},
 		AuthorizeResponse: ar,
 	}
-	for _, a := range allowed(f.Status, st.action()) {
+	for _, a := range e.allowed(v) {
 		out.Links[a] = wire.Href{Href: self}
 	}
 	if f.SessionID != "" {
 		out.Session = &wire.Ref{ID: f.SessionID}
 	}
-	var u *store.User
 	if f.UserID != "" {
-		u, err = e.Store.GetUser(ctx, f.EnvironmentID, f.UserID)
-		if errors.Is(err, store.ErrNotFound) {
-			u, err = nil, nil
-		}
-		if err != nil {
+		u, err := e.Store.GetUser(ctx, f.EnvironmentID, f.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
+		v.user = u
 	}
-	switch {
-	case u != nil && authenticated(f.Status):
+	switch u := v.user; {
+	case u != nil && e.authenticated(f.Status):
 		fu := &wire.FlowUser{ID: u.ID, Username: u.Username}
 		if u.GivenName != "" || u.FamilyName != "" {
 			fu.Name = &wire.FlowUserName{Given: u.GivenName, Family: u.FamilyName}
 		}
 		out.Embedded.User = fu
-	case st.Username != "":
-		out.Embedded.User = &wire.FlowUser{Username: st.Username}
+	case v.st.Username != "":
+		out.Embedded.User = &wire.FlowUser{Username: v.st.Username}
 	}
-	if err := e.renderProviders(ctx, f, st, out.Embedded); err != nil {
-		return nil, err
+	for _, m := range e.reg.methods {
+		if em, ok := m.(Embedder); ok {
+			if err := em.Embed(ctx, v, out.Embedded); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if f.Status == StatusFailed {
-		out.Error = &wire.FlowError{Code: st.Error, Message: st.ErrorDescription}
-	}
-	if needsPolicy(f.Status, st.action()) {
-		popID := ""
-		if u != nil {
-			popID = u.PopulationID
-		}
-		pp, _, err := e.Credentials.EffectivePolicy(ctx, e.Store, f.EnvironmentID, popID)
-		if err != nil {
-			return nil, err
-		}
-		if pp != nil {
-			out.Embedded.PasswordPolicy = renderPolicy(pp)
-		}
+		out.Error = &wire.FlowError{Code: v.st.Error, Message: v.st.ErrorDescription}
 	}
 	return out, nil
+}
+
+// PasswordPolicy is the password policy a new password of the flow's
+// user (else of a new user) must meet, as the flow embeds it.
+func (v *View) PasswordPolicy(ctx context.Context) (json.RawMessage, error) {
+	popID := ""
+	if v.user != nil {
+		popID = v.user.PopulationID
+	}
+	pp, _, err := v.e.Credentials.EffectivePolicy(ctx, v.e.Store, v.Flow.EnvironmentID, popID)
+	if err != nil || pp == nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(pp.Data, &m); err != nil {
+		return nil, fmt.Errorf("password policy %s: %w", pp.ID, err)
+	}
+	m["id"], m["environment"], m["name"], m["default"] = pp.ID, wire.Ref{ID: pp.EnvironmentID}, pp.Name, pp.Default
+	return json.Marshal(m)
 }
 
 // AuthenticateURL is where a browser starts a sign-on at a provider.
 func (e *Engine) AuthenticateURL(envID, providerID, flowID string) string {
 	return e.AuthPath + "/" + envID + "/rp/authenticate?" + url.Values{"providerId": {providerID}, "flowId": {flowID}}.Encode()
-}
-
-// renderProviders embeds the identity providers the status offers: the
-// action's socialProviders, the IDENTITY_PROVIDER action's provider, or
-// the provider whose account is being linked. Disabled or deleted
-// providers are left out.
-func (e *Engine) renderProviders(ctx context.Context, f *store.Flow, st *state, emb *wire.FlowEmbedded) error {
-	a := st.action()
-	var ids []string
-	single := ""
-	switch {
-	case f.Status == StatusAccountLinkingRequired && st.Pending != nil:
-		single = st.Pending.ProviderID
-	case f.Status == StatusExternalAuthRequired && a != nil:
-		single = a.IdentityProvider
-	case a != nil && (f.Status == StatusUsernamePasswordRequired || f.Status == StatusSignOnRequired || f.Status == StatusPasswordRequired):
-		ids = a.SocialProviders
-	}
-	if single != "" {
-		ids = []string{single}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	all, err := e.Store.ListIdentityProviders(ctx, f.EnvironmentID)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		for _, p := range all {
-			if p.ID != id || !p.Enabled {
-				continue
-			}
-			sp := wire.SocialProvider{ID: p.ID, Type: p.Type, Name: p.Name}
-			if f.Status != StatusAccountLinkingRequired {
-				sp.Links = wire.Links{"authenticate": {Href: e.AuthenticateURL(f.EnvironmentID, p.ID, f.ID)}}
-			}
-			if single != "" {
-				emb.IdentityProvider = &sp
-			} else {
-				emb.SocialProviders = append(emb.SocialProviders, sp)
-			}
-		}
-	}
-	return nil
-}
-
-// needsPolicy: the statuses where the user types a new password show the
-// rules it must meet.
-func needsPolicy(status string, a *action) bool {
-	switch status {
-	case StatusMustChangePassword, StatusPasswordExpired, StatusRecoveryCodeRequired:
-		return true
-	case StatusUsernamePasswordRequired, StatusSignOnRequired:
-		return a != nil && a.Register
-	}
-	return false
-}
-
-func renderPolicy(pp *store.PasswordPolicy) json.RawMessage {
-	m := map[string]any{}
-	_ = json.Unmarshal(pp.Data, &m)
-	m["id"], m["environment"], m["name"], m["default"] = pp.ID, wire.Ref{ID: pp.EnvironmentID}, pp.Name, pp.Default
-	b, _ := json.Marshal(m)
-	return b
 }

@@ -4,40 +4,22 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/userattr"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
-// Flow statuses, as PingOne names them.
+// The statuses and the action the engine itself owns. Every other status
+// and action belongs to a sign-on method (internal/flow/methods/…).
 const (
-	StatusUsernamePasswordRequired = "USERNAME_PASSWORD_REQUIRED"
-	StatusSignOnRequired           = "SIGN_ON_REQUIRED"
-	StatusPasswordRequired         = "PASSWORD_REQUIRED"
-	StatusMustChangePassword       = "MUST_CHANGE_PASSWORD"
-	StatusPasswordExpired          = "PASSWORD_EXPIRED"
-	StatusRecoveryCodeRequired     = "RECOVERY_CODE_REQUIRED"
-	StatusVerificationCodeRequired = "VERIFICATION_CODE_REQUIRED"
-	StatusExternalAuthRequired     = "EXTERNAL_AUTHENTICATION_REQUIRED"
-	StatusAccountLinkingRequired   = "ACCOUNT_LINKING_REQUIRED"
-	StatusCompleted                = "COMPLETED"
-	StatusFailed                   = "FAILED"
+	StatusCompleted = "COMPLETED"
+	StatusFailed    = "FAILED"
+
+	// ActionSessionReset starts the sign-on over, in every status a method
+	// owns.
+	ActionSessionReset = "session.reset"
 )
 
-// Actions: the vendor media type application/vnd.pingidentity.<action>+json
-// selects one. The names are PingOne's; _links use them as keys.
-const (
-	ActionSessionReset             = "session.reset"
-	ActionUsernamePasswordCheck    = "usernamePassword.check"
-	ActionUserLookup               = "user.lookup"
-	ActionPasswordForgot           = "password.forgot"
-	ActionPasswordSendRecoveryCode = "password.sendRecoveryCode"
-	ActionPasswordRecover          = "password.recover"
-	ActionPasswordReset            = "password.reset"
-	ActionUserRegister             = "user.register"
-	ActionUserVerify               = "user.verify"
-	ActionUserSendVerificationCode = "user.sendVerificationCode"
-)
-
-// MediaType is the Content-Type that selects action.
+// MediaType is the Content-Type that selects action: actions are chosen by
+// vendor media type, application/vnd.pingidentity.<action>+json.
 func MediaType(action string) string { return "application/vnd.pingidentity." + action + "+json" }
 
 // Lifetimes.
@@ -45,7 +27,7 @@ const (
 	// FlowIdle is how long a flow lives without a step (PingOne: "Flows
 	// expire after 15 minutes of inactivity").
 	FlowIdle = 15 * time.Minute
-	// CodeLifetime bounds recovery and verification codes.
+	// CodeLifetime bounds the one-time codes a flow sends.
 	CodeLifetime = 15 * time.Minute
 	// maxCodeAttempts wrong codes void the code: a new one must be sent.
 	maxCodeAttempts = 5
@@ -76,95 +58,63 @@ type Request struct {
 // instead of redirects).
 func (r *Request) PiFlow() bool { return r.ResponseMode == "pi.flow" }
 
-// action is one sign-on policy action as the flow runs it: a snapshot, so
-// that an administrator editing the policy does not change a flow midway.
-type action struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	Condition json.RawMessage `json:"condition,omitempty"`
-	Recovery  bool            `json:"recovery"`
-	Register  bool            `json:"register"`
-	// RegisterPopulation is where registration puts new users ("" = the
-	// environment's default population).
-	RegisterPopulation string `json:"registerPopulation,omitempty"`
-	// SocialProviders are the identity providers a LOGIN or
-	// IDENTIFIER_FIRST action offers; IdentityProvider is the one an
-	// IDENTITY_PROVIDER action sends the user to.
-	SocialProviders  []string `json:"socialProviders,omitempty"`
-	IdentityProvider string   `json:"identityProvider,omitempty"`
-	// ACRValues are passed to the provider of an IDENTITY_PROVIDER action.
-	ACRValues string `json:"acrValues,omitempty"`
+// PolicyAction is one sign-on policy action as the flow runs it: a
+// snapshot taken when the flow starts, so that an administrator editing
+// the policy does not change a flow midway. Methods read their own
+// settings from it.
+type PolicyAction struct {
+	ID       string                      `json:"id"`
+	Type     string                      `json:"type"`
+	Settings wire.SignOnPolicyActionData `json:"settings"`
 }
 
-// external is a sign-on at an external identity provider in progress:
-// what the callback must find to accept the provider's answer.
-type external struct {
-	ProviderID string `json:"providerId"`
-	StateHash  string `json:"stateHash"`
-	Nonce      string `json:"nonce"`
-	Verifier   string `json:"verifier,omitempty"`
-	ExpiresAt  int64  `json:"expiresAt"` // unix ms
+// RecoveryEnabled: PingOne's LOGIN and IDENTIFIER_FIRST actions offer
+// password recovery unless recovery.enabled is false.
+func (a *PolicyAction) RecoveryEnabled() bool {
+	return a.Settings.Recovery == nil || a.Settings.Recovery.Enabled
 }
 
-// MappedAttribute is a user attribute an identity provider's mapping
-// gives: Name is the user attribute path (username, name.given…).
-type MappedAttribute = userattr.Attribute
-
-// ExternalIdentity is a user as an external identity provider vouched for
-// them, with the attributes its mappings give.
-type ExternalIdentity struct {
-	ProviderID string            `json:"providerId"`
-	Subject    string            `json:"subject"`
-	Attributes []MappedAttribute `json:"attributes,omitempty"`
+// Registration reports whether the action lets new users register, and
+// the population it puts them in ("" = the environment's default).
+func (a *PolicyAction) Registration() (enabled bool, populationID string) {
+	r := a.Settings.Registration
+	if r == nil || !r.Enabled {
+		return false, ""
+	}
+	if r.Population != nil {
+		populationID = r.Population.ID
+	}
+	return true, populationID
 }
 
-// codeState is a recovery or verification code sent to the user.
-type codeState struct {
-	Hash      string `json:"hash"`
-	ExpiresAt int64  `json:"expiresAt"` // unix ms
-	Attempts  int    `json:"attempts"`
-}
-
-// phantom is the failure count of a username that names no user.
-type phantom struct {
-	Failures    int   `json:"failures,omitempty"`
-	LockedUntil int64 `json:"lockedUntil,omitempty"` // unix ms
-	LastAt      int64 `json:"lastAt"`                // unix ms, for eviction
-}
-
-// maxPhantoms bounds the phantom counts a flow keeps: each costs a password
-// hash to add, but a flow must not grow without limit.
-const maxPhantoms = 20
-
-// state is a flow's Data.
+// state is a flow's Data: what the engine keeps of every flow, and each
+// method's own state under its name.
 type state struct {
-	Request    Request  `json:"request"`
-	AppName    string   `json:"appName"`
-	PolicyID   string   `json:"policyId"`
-	PolicyName string   `json:"policyName"`
-	Actions    []action `json:"actions"`
-	Step       int      `json:"step"` // index into Actions
-	// Username is the identifier given to user.lookup or password.forgot
-	// when it names no user: the flow goes on as if it did, so that
-	// responses do not tell which usernames exist.
-	Username string `json:"username,omitempty"`
-	// Phantoms count wrong passwords for usernames that name no user, one
-	// count per username (lower-cased) as real users have, so that their
-	// answers count down like a real user's.
-	Phantoms     map[string]*phantom `json:"phantoms,omitempty"`
-	Recovery     *codeState          `json:"recovery,omitempty"`
-	Verification *codeState          `json:"verification,omitempty"`
-	AuthTime     int64               `json:"authTime,omitempty"` // unix seconds of the sign-on
-	AMR          []string            `json:"amr,omitempty"`
+	Request    Request        `json:"request"`
+	AppName    string         `json:"appName"`
+	PolicyID   string         `json:"policyId"`
+	PolicyName string         `json:"policyName"`
+	Actions    []PolicyAction `json:"actions"`
+	Step       int            `json:"step"` // index into Actions
+	// Username is the identifier the user gave when it names no user: the
+	// flow goes on as if it did, so that responses do not tell which
+	// usernames exist.
+	Username string   `json:"username,omitempty"`
+	AuthTime int64    `json:"authTime,omitempty"` // unix seconds of the sign-on
+	AMR      []string `json:"amr,omitempty"`
 	// ForceAuth is set by prompt=login and max_age: the session's earlier
 	// sign-on does not count.
 	ForceAuth bool `json:"forceAuth,omitempty"`
-	// External is the provider sign-on in progress; Pending the external
-	// identity waiting for the user to prove a local account
-	// (ACCOUNT_LINKING_REQUIRED).
-	External *external         `json:"external,omitempty"`
-	Pending  *ExternalIdentity `json:"pending,omitempty"`
 	// Error is why a FAILED flow failed, as resume reports it.
 	Error            string `json:"error,omitempty"`
 	ErrorDescription string `json:"errorDescription,omitempty"`
+	// Methods holds each method's state, by method name.
+	Methods map[string]json.RawMessage `json:"methods,omitempty"`
+}
+
+func (st *state) action() *PolicyAction {
+	if st.Step < len(st.Actions) {
+		return &st.Actions[st.Step]
+	}
+	return nil
 }

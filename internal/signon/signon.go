@@ -198,6 +198,13 @@ type view struct {
 	StartAgain  string
 	ErrorText   string
 	SignedOnApp string
+	// Form is the status's form (see pages), rendered; Submit labels its
+	// button where the form serves several statuses.
+	Form   template.HTML
+	Submit string
+	// ResetLabel labels the button that starts over ("": none).
+	ResetLabel string
+	form       string
 }
 
 func (s *Service) page(w http.ResponseWriter, r *http.Request) {
@@ -286,46 +293,29 @@ func (s *Service) fill(v *view, out *wire.Flow) {
 			v.Provider = &provider{Name: p.Name, Href: p.Links["authenticate"].Href}
 		}
 		v.Rules = rules(e.PasswordPolicy)
-		if v.Actions[flow.ActionUserRegister] {
+		if v.Actions[wire.ActionUserRegister] {
 			// Only the registration form shows rules on these pages, and a
 			// new account has no current or earlier passwords.
 			v.Rules = slices.DeleteFunc(v.Rules, func(r rule) bool { return r.Key == "notSimilarToCurrent" || r.Key == "history" })
 		}
 	}
-	switch out.Status {
-	case flow.StatusUsernamePasswordRequired, flow.StatusSignOnRequired:
-		v.Heading = "Sign on"
-	case flow.StatusPasswordRequired:
-		v.Heading = "Enter your password"
-	case flow.StatusMustChangePassword:
-		v.Heading, v.Message = "Change your password", "Your password must be changed before you continue."
-	case flow.StatusPasswordExpired:
-		v.Heading, v.Message = "Your password has expired", "Choose a new password to continue."
-	case flow.StatusRecoveryCodeRequired:
-		v.Heading, v.Message = "Reset your password", "If an account matches, we sent a recovery code to its email address. Enter it with a new password."
-	case flow.StatusVerificationCodeRequired:
-		v.Heading, v.Message = "Verify your email address", "We sent a verification code to your email address."
-	case flow.StatusAccountLinkingRequired:
-		v.Heading = "Link your account"
-		name := "external"
-		if v.Provider != nil {
-			name = v.Provider.Name
-		}
-		v.Message = fmt.Sprintf("Sign on with your %s account once to link it to your %s account.", v.BrandName, name)
-	case flow.StatusExternalAuthRequired:
-		v.Heading = "Sign on"
-		if v.Provider != nil {
-			v.Message = "You sign on to " + v.AppName + " with " + v.Provider.Name + "."
-		}
-	case flow.StatusFailed:
-		v.Heading = "Sign-on failed"
-		if out.Error != nil {
-			v.ErrorText = out.Error.Message
-		}
-		v.Message = "Return to the application to try again."
-	default:
-		v.Heading = "Sign on"
+	pg, ok := pages[out.Status]
+	if !ok {
+		pg = page{Heading: "Sign on"}
 	}
+	v.Heading, v.ResetLabel, v.Submit = pg.Heading, "Start over", pg.Submit
+	if pg.Message != nil {
+		v.Message = pg.Message(v)
+	}
+	if pg.NoReset {
+		v.ResetLabel = ""
+	} else if pg.ResetLabel != "" {
+		v.ResetLabel = pg.ResetLabel
+	}
+	if out.Status == flow.StatusFailed && out.Error != nil {
+		v.ErrorText = out.Error.Message
+	}
+	v.form = pg.Form
 	v.Title = v.Heading + " · " + v.BrandName
 }
 
@@ -465,6 +455,15 @@ func (s *Service) render(w http.ResponseWriter, status int, v *view) {
 		break
 	}
 	var buf bytes.Buffer
+	if v.form != "" {
+		if err := s.tmpl.ExecuteTemplate(&buf, "form/"+v.form, v); err != nil {
+			s.log().Error("sign-on page template", "form", v.form, "err", err)
+			http.Error(w, "The sign-on page could not be shown.", http.StatusInternalServerError)
+			return
+		}
+		v.Form = template.HTML(buf.String()) // produced by html/template, so escaped
+		buf.Reset()
+	}
 	if err := s.tmpl.ExecuteTemplate(&buf, "page.html", v); err != nil {
 		s.log().Error("sign-on page template", "err", err)
 		http.Error(w, "The sign-on page could not be shown.", http.StatusInternalServerError)

@@ -5,6 +5,39 @@ import "encoding/json"
 // Flows of the auth service, as PingOne's flow API shapes them. Members
 // are in the order PingOne prints them (the seed's resume response).
 
+// The statuses of a flow and the actions of the flow API, as PingOne names
+// them. Each status and action belongs to the sign-on method that runs it
+// (internal/flow/methods); COMPLETED, FAILED and session.reset belong to
+// the engine (internal/flow). An action is selected by its media type,
+// application/vnd.pingidentity.<action>+json.
+const (
+	StatusUsernamePasswordRequired = "USERNAME_PASSWORD_REQUIRED"
+	StatusPasswordRequired         = "PASSWORD_REQUIRED"
+	StatusMustChangePassword       = "MUST_CHANGE_PASSWORD"
+	StatusPasswordExpired          = "PASSWORD_EXPIRED"
+	StatusSignOnRequired           = "SIGN_ON_REQUIRED"
+	StatusRecoveryCodeRequired     = "RECOVERY_CODE_REQUIRED"
+	StatusVerificationCodeRequired = "VERIFICATION_CODE_REQUIRED"
+	StatusExternalAuthRequired     = "EXTERNAL_AUTHENTICATION_REQUIRED"
+	StatusAccountLinkingRequired   = "ACCOUNT_LINKING_REQUIRED"
+
+	ActionUsernamePasswordCheck    = "usernamePassword.check"
+	ActionPasswordReset            = "password.reset"
+	ActionUserLookup               = "user.lookup"
+	ActionPasswordForgot           = "password.forgot"
+	ActionPasswordSendRecoveryCode = "password.sendRecoveryCode"
+	ActionPasswordRecover          = "password.recover"
+	ActionUserRegister             = "user.register"
+	ActionUserVerify               = "user.verify"
+	ActionUserSendVerificationCode = "user.sendVerificationCode"
+)
+
+// Detail codes of sign-on errors, as PingOne's clients match on them.
+const (
+	DetailInvalidCredentials = "INVALID_CREDENTIALS"
+	DetailPasswordLockedOut  = "PASSWORD_LOCKED_OUT"
+)
+
 type FlowUserName struct {
 	Given  string `json:"given,omitempty"`
 	Family string `json:"family,omitempty"`

@@ -1,0 +1,18 @@
+// Package methods lists Gatehouse's sign-on methods, in the order a flow
+// offers their actions: the server registers exactly these.
+package methods
+
+import (
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/registration"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
+)
+
+// Standard are the methods, with ext, the external identity provider
+// method that federation also drives.
+func Standard(ext *external.Method) []flow.Method {
+	return []flow.Method{&usernamepassword.Method{}, &identifierfirst.Method{}, &recovery.Method{}, &registration.Method{}, ext}
+}

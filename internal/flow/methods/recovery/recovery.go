@@ -1,0 +1,150 @@
+// Package recovery is password recovery in a sign-on: the user asks for a
+// code by email (password.forgot, wherever the policy action enables
+// recovery), then sends it with a new password (RECOVERY_CODE_REQUIRED).
+// A username that names no user, or a user who cannot recover, gets the
+// same answers and no email.
+package recovery
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// Name keys the method's state in flows.
+const Name = "recovery"
+
+// Method is password recovery.
+type Method struct{}
+
+var mail = flow.CodeMail{Kind: "recovery", Subject: "Your password recovery code", What: "password recovery code"}
+
+func (*Method) Name() string { return Name }
+
+func (*Method) Statuses() []flow.Status {
+	return []flow.Status{{Name: wire.StatusRecoveryCodeRequired}}
+}
+
+func (*Method) Actions() []string {
+	return []string{wire.ActionPasswordForgot, wire.ActionPasswordSendRecoveryCode, wire.ActionPasswordRecover}
+}
+
+// Offers: password.forgot wherever the user is asked for a username or a
+// password and the policy action enables recovery.
+func (*Method) Offers(v *flow.View) []string {
+	switch v.Status() {
+	case wire.StatusUsernamePasswordRequired, wire.StatusSignOnRequired, wire.StatusPasswordRequired:
+		if a := v.Action(); a != nil && a.RecoveryEnabled() {
+			return []string{wire.ActionPasswordForgot}
+		}
+	case wire.StatusRecoveryCodeRequired:
+		return []string{wire.ActionPasswordRecover, wire.ActionPasswordSendRecoveryCode}
+	}
+	return nil
+}
+
+// Embed shows the rules the new password must meet.
+func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
+	if v.Status() != wire.StatusRecoveryCodeRequired {
+		return nil
+	}
+	pp, err := v.PasswordPolicy(ctx)
+	out.PasswordPolicy = pp
+	return err
+}
+
+func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []byte) error {
+	code, err := flow.MethodState[flow.Code](s.View, Name)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case wire.ActionPasswordForgot:
+		return m.forgot(ctx, s, code, body)
+	case wire.ActionPasswordSendRecoveryCode:
+		return m.sendCode(ctx, s, code, body)
+	}
+	return m.recover(ctx, s, code, body)
+}
+
+// forgot is password.forgot: a code for the user named, or the flow's.
+func (m *Method) forgot(ctx context.Context, s *flow.Step, code *flow.Code, body []byte) error {
+	req, err := flow.Fields(body, nil, "username")
+	if err != nil {
+		return err
+	}
+	username := strings.TrimSpace(req["username"])
+	bound := s.Flow.UserID != "" || s.Identifier() != ""
+	if username == "" && !bound {
+		return wire.InvalidData(wire.Required("username"))
+	}
+	typed := username
+	if username == "" {
+		username = s.Identifier()
+	}
+	a, err := s.Account(ctx, username)
+	if err != nil {
+		return err
+	}
+	if bound && typed != "" {
+		// As in usernamePassword.check: a username sent with a bound user
+		// must name that user (Account loads the bound one regardless).
+		if err := usernamepassword.SameUser(s, a, typed); err != nil {
+			return err
+		}
+	}
+	var u *store.User
+	if a != nil && a.User.IdentityProviderID == "" && a.User.Enabled {
+		u = a.User
+		s.Flow.UserID = u.ID
+		if username == "" {
+			username = u.Username
+		}
+	}
+	s.Identify(username)
+	if err := s.SendCode(ctx, u, mail, code); err != nil {
+		return err
+	}
+	s.SetStatus(wire.StatusRecoveryCodeRequired)
+	return s.Save(ctx)
+}
+
+// sendCode is password.sendRecoveryCode: a new code.
+func (m *Method) sendCode(ctx context.Context, s *flow.Step, code *flow.Code, body []byte) error {
+	if _, err := flow.Fields(body, nil); err != nil {
+		return err
+	}
+	a, err := s.Account(ctx, "")
+	if err != nil {
+		return err
+	}
+	var u *store.User
+	if a != nil {
+		u = a.User
+	}
+	if err := s.SendCode(ctx, u, mail, code); err != nil {
+		return err
+	}
+	return s.Save(ctx)
+}
+
+// recover is password.recover: the code and a new password.
+func (m *Method) recover(ctx context.Context, s *flow.Step, code *flow.Code, body []byte) error {
+	req, err := flow.Fields(body, []string{"recoveryCode", "newPassword"})
+	if err != nil {
+		return err
+	}
+	if err := s.CheckCode(ctx, code, mail.Kind, strings.TrimSpace(req["recoveryCode"]), "recoveryCode"); err != nil {
+		return err
+	}
+	// A phantom's code matches nothing: the flow has a user here.
+	a, err := s.UserAccount(ctx)
+	if err != nil {
+		return err
+	}
+	return usernamepassword.SetNew(ctx, s, a, req["newPassword"], "", false)
+}

@@ -1,0 +1,329 @@
+// Package usernamepassword is the sign-on method of PingOne's LOGIN
+// action: a username and a password (USERNAME_PASSWORD_REQUIRED, or
+// PASSWORD_REQUIRED once the user is identified), and the password change
+// a password that must change or has expired asks for. Wrong passwords
+// count and lock per the password policy; a username that names no user
+// is answered exactly as a wrong password for a real one.
+package usernamepassword
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// Name keys the method's state in flows.
+const Name = "password"
+
+// Method is the username and password method.
+type Method struct{}
+
+// state counts wrong passwords for usernames that name no user (one
+// count per lower-cased username, as real users have theirs), so that
+// their answers count down and lock like a real user's.
+type state struct {
+	Phantoms map[string]*phantom `json:"phantoms,omitempty"`
+}
+
+// phantom is the failure count of a username that names no user.
+type phantom struct {
+	Failures    int   `json:"failures,omitempty"`
+	LockedUntil int64 `json:"lockedUntil,omitempty"` // unix ms
+	LastAt      int64 `json:"lastAt"`                // unix ms, for eviction
+}
+
+// maxPhantoms bounds the counts a flow keeps: each costs a password hash
+// to add, but a flow must not grow without limit.
+const maxPhantoms = 20
+
+func (*Method) Name() string { return Name }
+
+func (*Method) Statuses() []flow.Status {
+	return []flow.Status{
+		{Name: wire.StatusUsernamePasswordRequired},
+		{Name: wire.StatusPasswordRequired},
+		{Name: wire.StatusMustChangePassword, Authenticated: true},
+		{Name: wire.StatusPasswordExpired, Authenticated: true},
+	}
+}
+
+func (*Method) Actions() []string {
+	return []string{wire.ActionUsernamePasswordCheck, wire.ActionPasswordReset}
+}
+
+func (*Method) Begins() []string { return []string{"LOGIN"} }
+
+func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusUsernamePasswordRequired }
+
+func (*Method) Offers(v *flow.View) []string {
+	switch v.Status() {
+	case wire.StatusUsernamePasswordRequired, wire.StatusPasswordRequired:
+		return []string{wire.ActionUsernamePasswordCheck}
+	case wire.StatusMustChangePassword, wire.StatusPasswordExpired:
+		return []string{wire.ActionPasswordReset}
+	}
+	return nil
+}
+
+func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []byte) error {
+	if action == wire.ActionPasswordReset {
+		return m.reset(ctx, s, body)
+	}
+	return m.check(ctx, s, body)
+}
+
+// Reset keeps the failure counts when the sign-on starts over or
+// completes: otherwise starting over would reset an unknown username's
+// count, which a real user's count never is.
+func (*Method) Reset(*flow.View) {}
+
+// Embed shows the rules a new password must meet where one is typed.
+func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
+	switch v.Status() {
+	case wire.StatusMustChangePassword, wire.StatusPasswordExpired:
+		pp, err := v.PasswordPolicy(ctx)
+		out.PasswordPolicy = pp
+		return err
+	}
+	return nil
+}
+
+// identified reports whether the flow already knows whom it signs on
+// (PASSWORD_REQUIRED, ACCOUNT_LINKING after a lookup, recovery).
+func identified(s *flow.Step) bool { return s.Flow.UserID != "" || s.Identifier() != "" }
+
+// check is usernamePassword.check.
+func (m *Method) check(ctx context.Context, s *flow.Step, body []byte) error {
+	bound := identified(s)
+	required := []string{"username", "password"}
+	if bound {
+		required = required[1:] // the user is known: a password will do
+	}
+	req, err := flow.Fields(body, required, "username")
+	if err != nil {
+		return err
+	}
+	username := strings.TrimSpace(req["username"])
+	a, err := s.Account(ctx, username)
+	if err != nil {
+		return err
+	}
+	if bound && username != "" {
+		if err := SameUser(s, a, username); err != nil {
+			return err
+		}
+	}
+	if username == "" {
+		username = s.Identifier()
+	}
+	if err := m.verify(ctx, s, a, username, req["password"], "password"); err != nil {
+		return err
+	}
+	return Accept(ctx, s, a)
+}
+
+// SameUser checks that a username sent to a flow that already knows its
+// user names that user.
+func SameUser(s *flow.Step, a *credential.Account, username string) error {
+	known := s.Identifier()
+	if a != nil {
+		known = a.User.Username
+	}
+	if !strings.EqualFold(known, username) {
+		return wire.InvalidData(wire.InvalidValue("username", "The username does not match the user this flow is signing on."))
+	}
+	return nil
+}
+
+// Accept moves on after a right password: a forced change or an expired
+// password first, then whatever the sign-on still needs (the methods that
+// hold it), then it completes.
+func Accept(ctx context.Context, s *flow.Step, a *credential.Account) error {
+	u := a.User
+	if !u.Enabled {
+		return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidCredentials, Target: "password", Message: "The user account is disabled."})
+	}
+	if credential.AccountLocked(u, s.Now) {
+		return wire.InvalidData(wire.Detail{Code: "ACCOUNT_LOCKED", Target: "username", Message: "The user account is locked. An administrator must unlock it."})
+	}
+	s.Flow.UserID = u.ID
+	switch credential.Status(a.Password, a.Policy, s.Now) {
+	case credential.StatusMustChange:
+		s.SetStatus(wire.StatusMustChangePassword)
+		return s.Save(ctx)
+	case credential.StatusExpired:
+		s.SetStatus(wire.StatusPasswordExpired)
+		return s.Save(ctx)
+	}
+	return s.Authenticated(ctx, u, "pwd")
+}
+
+// reset is password.reset: the current password and a new one.
+func (m *Method) reset(ctx context.Context, s *flow.Step, body []byte) error {
+	req, err := flow.Fields(body, []string{"currentPassword", "newPassword"})
+	if err != nil {
+		return err
+	}
+	a, err := s.UserAccount(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.verify(ctx, s, a, a.User.Username, req["currentPassword"], "currentPassword"); err != nil {
+		return err
+	}
+	return SetNew(ctx, s, a, req["newPassword"], req["currentPassword"], true)
+}
+
+// SetNew checks and stores a new password for the flow's user, then
+// accepts it as a right password: recovery and password.reset end here.
+// current and self are the password being replaced and whether the user
+// is the one changing it (the policy's rules on both).
+func SetNew(ctx context.Context, s *flow.Step, a *credential.Account, plain, current string, self bool) error {
+	creds := s.Engine().Credentials
+	vs, err := creds.CheckNew(ctx, a, plain, current, self, s.Now)
+	if err != nil {
+		return err
+	}
+	if len(vs) > 0 {
+		return flow.PasswordRejected("newPassword", vs)
+	}
+	hash, err := creds.Hash(ctx, plain)
+	if err != nil {
+		return err
+	}
+	if _, err := creds.SetPassword(ctx, a.User, hash, credential.StatusOK, s.Now); err != nil {
+		return err
+	}
+	a, err = creds.Load(ctx, s.Engine().Store, a.User.EnvironmentID, a.User.ID)
+	if err != nil {
+		return err
+	}
+	return Accept(ctx, s, a)
+}
+
+// verify checks a password the way usernamePassword.check and
+// password.reset do; target names the field in errors, username is the
+// name the user gave (it keys the count when a names no one).
+func (m *Method) verify(ctx context.Context, s *flow.Step, a *credential.Account, username, plain, target string) error {
+	if a == nil || a.Password == nil {
+		return m.phantomFailure(ctx, s, username, target)
+	}
+	err := s.Engine().Credentials.Verify(ctx, a, plain, s.Now)
+	var wrong *credential.WrongPasswordError
+	var locked *credential.LockedError
+	if errors.As(err, &wrong) || errors.As(err, &locked) {
+		// A failed attempt is activity: it slides the flow's expiry, as a
+		// phantom failure (which must save its count) does. Otherwise the
+		// expiresAt a later GET shows would tell which usernames exist.
+		if err := s.Save(ctx); err != nil {
+			return err
+		}
+	}
+	switch {
+	case errors.As(err, &wrong):
+		if target == "password" {
+			return invalidCredentials(wrong.Remaining)
+		}
+		return wire.InvalidData(wire.InvalidValue(target, "The current password is not correct."))
+	case errors.As(err, &locked):
+		return lockedOut(target, locked.Until, s.Now)
+	}
+	return err
+}
+
+// phantomFailure answers a password for a username that names no user (or
+// a user without a password) exactly as a wrong one: the same hashing
+// time, and a failure count in the flow, per username as a real user's is
+// per user, that locks like the environment's default password policy
+// would.
+func (m *Method) phantomFailure(ctx context.Context, s *flow.Step, username, target string) error {
+	e := s.Engine()
+	if err := e.Credentials.VerifyUnknown(ctx); err != nil {
+		return err
+	}
+	_, pol, err := e.Credentials.EffectivePolicy(ctx, e.Store, s.Flow.EnvironmentID, "")
+	if err != nil {
+		return err
+	}
+	st, err := flow.MethodState[state](s.View, Name)
+	if err != nil {
+		return err
+	}
+	after, lockFor := pol.LockoutAfter()
+	p := st.phantom(strings.ToLower(username), s.Now)
+	if p.LockedUntil > s.Now.UnixMilli() {
+		// Saved like a real user's locked attempt: see verify.
+		if err := s.Save(ctx); err != nil {
+			return err
+		}
+		return lockedOut(target, time.UnixMilli(p.LockedUntil), s.Now)
+	}
+	if p.LockedUntil != 0 {
+		// A lock that has run out starts a fresh count, as the store's does.
+		p.Failures, p.LockedUntil = 0, 0
+	}
+	p.Failures++
+	remaining := -1
+	if after > 0 {
+		remaining = after - p.Failures
+		if remaining <= 0 {
+			p.LockedUntil = s.Now.Add(lockFor).UnixMilli()
+		}
+	}
+	if err := s.Save(ctx); err != nil {
+		return err
+	}
+	if after > 0 && remaining <= 0 {
+		return lockedOut(target, s.Now.Add(lockFor), s.Now)
+	}
+	if target != "password" {
+		return wire.InvalidData(wire.InvalidValue(target, "The current password is not correct."))
+	}
+	return invalidCredentials(remaining)
+}
+
+// phantom is the failure count of an unknown username, made when new; the
+// least recently used one makes room when the flow keeps maxPhantoms.
+func (st *state) phantom(key string, now time.Time) *phantom {
+	if p := st.Phantoms[key]; p != nil {
+		p.LastAt = now.UnixMilli()
+		return p
+	}
+	if st.Phantoms == nil {
+		st.Phantoms = map[string]*phantom{}
+	}
+	for len(st.Phantoms) >= maxPhantoms {
+		oldest := ""
+		for k, p := range st.Phantoms {
+			if oldest == "" || p.LastAt < st.Phantoms[oldest].LastAt {
+				oldest = k
+			}
+		}
+		delete(st.Phantoms, oldest)
+	}
+	p := &phantom{LastAt: now.UnixMilli()}
+	st.Phantoms[key] = p
+	return p
+}
+
+func invalidCredentials(remaining int) error {
+	d := wire.Detail{Code: wire.DetailInvalidCredentials, Target: "password", Message: "The username or password is not correct."}
+	if remaining >= 0 {
+		d.InnerError = &wire.InnerError{FailuresRemaining: &remaining}
+		d.Message += fmt.Sprintf(" %d attempt(s) remain before the password is locked.", remaining)
+	}
+	return wire.InvalidData(d)
+}
+
+func lockedOut(target string, until, now time.Time) error {
+	secs := max(credential.SecondsUntil(until, now), 1)
+	return wire.InvalidData(wire.Detail{Code: wire.DetailPasswordLockedOut, Target: target,
+		Message:    fmt.Sprintf("Too many failed attempts: the password is locked. Try again in %d seconds.", secs),
+		InnerError: &wire.InnerError{SecondsUntilUnlock: &secs}})
+}

@@ -1,0 +1,222 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// Step is one change to a flow: an action of the flow API, or a provider's
+// answer at the relying party's callback. Methods move the flow through
+// it and save it; the engine signs the user on.
+type Step struct {
+	*View
+	// Now is the step's time, for every check and record it makes.
+	Now time.Time
+	// token is the new ST value once the step signed the user on.
+	token string
+}
+
+func (e *Engine) newStep(f *store.Flow) (*Step, error) {
+	v, err := e.view(f)
+	if err != nil {
+		return nil, err
+	}
+	return &Step{View: v, Now: e.now()}, nil
+}
+
+// Step runs an action on a flow loaded by Load. It returns the new ST
+// cookie value when the step signed the user on ("" otherwise).
+func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byte) (string, error) {
+	s, err := e.newStep(f)
+	if err != nil {
+		return "", err
+	}
+	ok, allowed := e.offersAction(s.View, act)
+	if !allowed {
+		return "", notAllowed(act, f.Status, ok)
+	}
+	if act == ActionSessionReset {
+		err = s.reset(ctx, body)
+	} else {
+		err = e.reg.byAction[act].Run(ctx, s, act, body)
+	}
+	return s.token, err
+}
+
+// Do runs fn as a step on f, outside the flow API: the external identity
+// provider's callback moves flows through it. It returns the new ST
+// cookie value when fn signed the user on.
+func (e *Engine) Do(ctx context.Context, f *store.Flow, fn func(s *Step) error) (string, error) {
+	s, err := e.newStep(f)
+	if err != nil {
+		return "", err
+	}
+	err = fn(s)
+	return s.token, err
+}
+
+// SetStatus moves the flow to status.
+func (s *Step) SetStatus(status string) { s.Flow.Status = status }
+
+// Fail ends the flow: resume reports code and description to the
+// application.
+func (s *Step) Fail(ctx context.Context, code, description string) error {
+	s.st.Error, s.st.ErrorDescription = code, description
+	s.SetStatus(StatusFailed)
+	return s.Save(ctx)
+}
+
+// Identify records the username the user gave that names no user (see
+// Identifier); "" forgets it.
+func (s *Step) Identify(username string) { s.st.Username = username }
+
+// Save writes the flow: its status, state and methods' states, and slides
+// its expiry. Two steps racing on one flow cannot both save: the loser
+// gets REQUEST_FAILED and changes nothing.
+func (s *Step) Save(ctx context.Context) error { return s.saveIn(ctx, s.e.Store) }
+
+func (s *Step) saveIn(ctx context.Context, st store.Store) error {
+	if err := s.encodeStates(); err != nil {
+		return err
+	}
+	b, err := json.Marshal(s.st)
+	if err != nil {
+		return err
+	}
+	s.Flow.Data, s.Flow.UpdatedAt, s.Flow.ExpiresAt = b, s.Now, s.Now.Add(FlowIdle)
+	err = st.UpdateFlow(ctx, s.Flow)
+	if errors.Is(err, store.ErrConflict) {
+		return wire.RequestFailed("The flow changed while this request ran: read it again and retry.")
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrFlowNotFound
+	}
+	return err
+}
+
+// Account loads the flow's user, or else the user named username; nil
+// when there is none (the method then acts as if there were, so that
+// answers do not tell which usernames exist).
+func (s *Step) Account(ctx context.Context, username string) (*credential.Account, error) {
+	var a *credential.Account
+	var err error
+	switch {
+	case s.Flow.UserID != "":
+		a, err = s.e.Credentials.Load(ctx, s.e.Store, s.Flow.EnvironmentID, s.Flow.UserID)
+	case username != "":
+		a, err = s.e.Credentials.LoadByUsername(ctx, s.Flow.EnvironmentID, username)
+	default:
+		return nil, nil
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
+}
+
+// UserAccount loads the flow's user, who must exist: ErrFlowNotFound when
+// the flow has none or the user is gone.
+func (s *Step) UserAccount(ctx context.Context) (*credential.Account, error) {
+	if s.Flow.UserID == "" {
+		return nil, ErrFlowNotFound
+	}
+	a, err := s.Account(ctx, "")
+	if err == nil && a == nil {
+		return nil, ErrFlowNotFound
+	}
+	return a, err
+}
+
+// Authenticated moves on once the user has proven who they are with amr:
+// a method that must hold the sign-on first (an email to verify) holds
+// it; otherwise the sign-on completes.
+func (s *Step) Authenticated(ctx context.Context, u *store.User, amr ...string) error {
+	for _, m := range s.e.reg.methods {
+		h, ok := m.(Holder)
+		if !ok {
+			continue
+		}
+		status, err := h.Hold(ctx, s, u)
+		if err != nil {
+			return err
+		}
+		if status != "" {
+			s.Flow.UserID = u.ID
+			s.SetStatus(status)
+			return s.Save(ctx)
+		}
+	}
+	return s.Complete(ctx, u, amr, nil)
+}
+
+// Complete signs u on in the flow's browser: the methods that take part
+// in completing (Completer) and also, when set, run in the same
+// transaction as the session's renewal (or creation, or replacement when
+// it was another user's); the cookie value rotates; and the flow moves
+// past the policy actions the new sign-on satisfies.
+func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also func(tx store.Store) error) error {
+	var token string
+	err := s.e.Store.Tx(ctx, func(tx store.Store) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
+		methods := append([]string(nil), amr...)
+		for _, m := range s.e.reg.methods {
+			c, ok := m.(Completer)
+			if !ok {
+				continue
+			}
+			more, err := c.Completing(ctx, s, tx, u)
+			if err != nil {
+				return err
+			}
+			methods = append(methods, more...)
+		}
+		sess, tok, err := session.SignOn(ctx, tx, s.Flow.EnvironmentID, s.Flow.Binding, u.ID, methods, s.Now)
+		if err != nil {
+			return err
+		}
+		token = tok
+		// The flow's amr is every method this flow has signed on with (a
+		// policy may ask for several, one action after another).
+		s.st.AuthTime = s.Now.Unix()
+		for _, m := range methods {
+			if !slices.Contains(s.st.AMR, m) {
+				s.st.AMR = append(s.st.AMR, m)
+			}
+		}
+		s.st.Step++
+		s.Flow.Status = s.e.firstStatus(s.st, sess, s.Now)
+		s.Flow.UserID, s.Flow.SessionID, s.Flow.Binding = u.ID, sess.ID, sess.TokenHash
+		s.resetMethods()
+		return s.saveIn(ctx, tx)
+	})
+	if err != nil {
+		return err
+	}
+	s.token = token
+	return nil
+}
+
+// reset is session.reset: the sign-on starts over at the policy's first
+// action, and the session's earlier sign-on no longer counts.
+func (s *Step) reset(ctx context.Context, body []byte) error {
+	if _, err := Fields(body, nil); err != nil {
+		return err
+	}
+	s.resetMethods()
+	s.st.Step, s.st.ForceAuth = 0, true
+	s.Flow.UserID = ""
+	s.Flow.Status = s.e.firstStatus(s.st, nil, s.Now)
+	return s.Save(ctx)
+}

@@ -1,0 +1,59 @@
+package signon
+
+import (
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// page is what the sign-on page shows for one flow status. A sign-on
+// method's statuses get their entries here and their forms in a template
+// file of their own (templates/<method>.html, defining form/<name>); the
+// actions a status offers beside its form (forgot password, providers,
+// registration, start over) show by themselves.
+type page struct {
+	Heading string
+	Message func(v *view) string
+	// Form names the template form/<Form>; "" shows none.
+	Form string
+	// Submit labels the form's button where the form serves several
+	// statuses.
+	Submit string
+	// NoReset hides the start-over button (the status is the start);
+	// ResetLabel words it ("Start over" when empty).
+	NoReset    bool
+	ResetLabel string
+}
+
+func text(s string) func(*view) string { return func(*view) string { return s } }
+
+var pages = map[string]page{
+	wire.StatusUsernamePasswordRequired: {Heading: "Sign on", Form: "username-password", Submit: "Sign on", NoReset: true},
+	wire.StatusSignOnRequired:           {Heading: "Sign on", Form: "identifier", NoReset: true},
+	wire.StatusPasswordRequired:         {Heading: "Enter your password", Form: "password", ResetLabel: "Not you? Use another account"},
+	wire.StatusMustChangePassword: {Heading: "Change your password", Form: "change-password",
+		Message: text("Your password must be changed before you continue.")},
+	wire.StatusPasswordExpired: {Heading: "Your password has expired", Form: "change-password",
+		Message: text("Choose a new password to continue.")},
+	wire.StatusRecoveryCodeRequired: {Heading: "Reset your password", Form: "recovery",
+		Message: text("If an account matches, we sent a recovery code to its email address. Enter it with a new password.")},
+	wire.StatusVerificationCodeRequired: {Heading: "Verify your email address", Form: "verification",
+		Message: text("We sent a verification code to your email address.")},
+	wire.StatusAccountLinkingRequired: {Heading: "Link your account", Form: "username-password", Submit: "Sign on and link",
+		Message: func(v *view) string {
+			name := "external"
+			if v.Provider != nil {
+				name = v.Provider.Name
+			}
+			return fmt.Sprintf("Sign on with your %s account once to link it to your %s account.", v.BrandName, name)
+		}},
+	wire.StatusExternalAuthRequired: {Heading: "Sign on", Form: "external",
+		Message: func(v *view) string {
+			if v.Provider == nil {
+				return ""
+			}
+			return "You sign on to " + v.AppName + " with " + v.Provider.Name + "."
+		}},
+	flow.StatusFailed: {Heading: "Sign-on failed", Form: "failed", Message: text("Return to the application to try again.")},
+}
