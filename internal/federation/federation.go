@@ -26,6 +26,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -293,6 +294,13 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 	if err != nil {
 		return "", err
 	}
+	// The user is known only below (signed on, registered, or linked
+	// later): every value a sign-on could write is checked now, so that
+	// each way fails alike. The username is written only by a
+	// registration, which checks it.
+	if err := identity.CheckAttributes(attrs, false); err != nil {
+		return "", refused(p, err)
+	}
 	id := flow.ExternalIdentity{ProviderID: p.ID, Subject: sub, Attributes: attrs}
 	link, err := s.Store.FindLinkedAccount(ctx, env.ID, p.ID, sub)
 	if err == nil {
@@ -320,21 +328,22 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 // register provisions a user just in time, in the provider's registration
 // population (else the action's, else the default), linked to the
 // external identity. A username already taken leaves the user to link
-// that account instead (nil user).
+// that account instead (nil user); attributes the user rules refuse fail
+// the sign-on.
 func (s *Service) register(ctx context.Context, envID string, p *store.IdentityProvider, c *oidcConfig, actionPop string, id flow.ExternalIdentity) (*store.User, error) {
 	pop := actionPop
 	if c.Registration != nil && c.Registration.Population != nil && c.Registration.Population.ID != "" {
 		pop = c.Registration.Population.ID
 	}
-	popID, err := s.Store.ResolvePopulation(ctx, envID, pop)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &failure{"server_error", "Registration has no population to put new users in."}
-	}
-	if err != nil {
-		return nil, err
-	}
 	now := store.Now()
-	u := flow.NewExternalUser(envID, popID, p.Type, id, uuid.NewString(), now)
+	u, err := identity.NewExternal(ctx, s.Store, envID, pop, identity.External{ProviderType: p.Type, ProviderID: p.ID,
+		Subject: id.Subject, Attributes: id.Attributes}, now)
+	switch {
+	case errors.Is(err, identity.ErrNoPopulation):
+		return nil, &failure{"server_error", "Registration has no population to put new users in."}
+	case err != nil:
+		return nil, refused(p, err)
+	}
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
@@ -347,6 +356,27 @@ func (s *Service) register(ctx context.Context, envID string, p *store.IdentityP
 		return nil, nil
 	}
 	return u, err
+}
+
+// refused is the failure of a sign-on whose provider gave values the
+// user rules refuse (err is identity's INVALID_DATA; any other error is
+// returned as it is): it names each attribute and why, for the
+// administrator who maps them.
+func refused(p *store.IdentityProvider, err error) error {
+	var we *wire.Error
+	if !errors.As(err, &we) || len(we.Details) == 0 {
+		return err
+	}
+	names := make([]string, len(we.Details))
+	why := make([]string, len(we.Details))
+	for i, d := range we.Details {
+		names[i], why[i] = d.Target, d.Message
+	}
+	what := "the user attribute " + names[0] + " a value it does"
+	if len(names) > 1 {
+		what = "the user attributes " + strings.Join(names, ", ") + " values they do"
+	}
+	return &failure{"server_error", "The identity provider " + p.Name + " gave " + what + " not accept: " + strings.Join(why, " ")}
 }
 
 // exchange redeems the code at the provider and returns the verified ID

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -184,23 +184,10 @@ func applyAttributes(ctx context.Context, tx store.Store, envID, userID string, 
 	if err != nil {
 		return err
 	}
-	if !userattr.Apply(u, attrs, false) {
-		return nil
+	changed, err := identity.ApplyAttributes(u, attrs, false)
+	if err != nil || !changed {
+		return err
 	}
 	u.UpdatedAt = now
 	return tx.UpdateUser(ctx, u)
-}
-
-// NewExternalUser builds a user from an external identity for
-// just-in-time registration: the mapped attributes, the provider as its
-// identity provider, no password.
-func NewExternalUser(envID, populationID, providerType string, id ExternalIdentity, userID string, now time.Time) *store.User {
-	u := &store.User{ID: userID, EnvironmentID: envID, PopulationID: populationID, Enabled: true, AccountStatus: "OK",
-		LifecycleStatus: "ACCOUNT_OK", IdentityProviderType: providerType, IdentityProviderID: id.ProviderID, VerifyStatus: "NOT_INITIATED",
-		Data: []byte("{}"), CreatedAt: now, UpdatedAt: now}
-	userattr.Apply(u, id.Attributes, true)
-	if u.Username == "" {
-		u.Username = id.Subject
-	}
-	return u
 }

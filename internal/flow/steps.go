@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -659,34 +659,18 @@ func (s *step) userRegister(ctx context.Context, body []byte) error {
 	if err := requireAll(map[string]*string{"username": req.Username, "email": req.Email, "password": req.Password}, "username", "email", "password"); err != nil {
 		return err
 	}
-	username, email := strings.TrimSpace(*req.Username), strings.TrimSpace(*req.Email)
-	var ds []wire.Detail
-	if len(username) > 128 || strings.ContainsAny(username, " \t\r\n") {
-		ds = append(ds, wire.InvalidValue("username", "A username has at most 128 characters and no spaces."))
+	reg := identity.Registration{Username: strings.TrimSpace(*req.Username), Email: strings.TrimSpace(*req.Email)}
+	if req.Name != nil {
+		reg.GivenName, reg.FamilyName = req.Name.Given, req.Name.Family
 	}
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-		ds = append(ds, wire.InvalidValue("email", "The email address is not valid."))
+	u, err := identity.Register(ctx, s.e.Store, s.f.EnvironmentID, s.st.action().RegisterPopulation, reg, s.now)
+	if errors.Is(err, identity.ErrNoPopulation) {
+		return wire.RequestFailed("Registration has no population to put new users in.")
 	}
-	if len(ds) > 0 {
-		return wire.InvalidData(ds...)
-	}
-	act := s.st.action()
-	popID, err := s.e.Store.ResolvePopulation(ctx, s.f.EnvironmentID, act.RegisterPopulation)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return wire.RequestFailed("Registration has no population to put new users in.")
-		}
 		return err
 	}
-	u := &store.User{ID: uuid.NewString(), EnvironmentID: s.f.EnvironmentID, PopulationID: popID, Username: username, Email: email,
-		Enabled: true, AccountStatus: "OK", LifecycleStatus: "VERIFICATION_REQUIRED", IdentityProviderType: "PING_ONE",
-		VerifyStatus: "NOT_INITIATED", Data: []byte("{}"), CreatedAt: s.now, UpdatedAt: s.now}
-	if req.Name != nil {
-		u.GivenName, u.FamilyName = req.Name.Given, req.Name.Family
-		d, _ := json.Marshal(map[string]any{"name": map[string]string{"given": req.Name.Given, "family": req.Name.Family}})
-		u.Data = d
-	}
-	_, pol, err := s.e.Credentials.EffectivePolicy(ctx, s.e.Store, s.f.EnvironmentID, popID)
+	_, pol, err := s.e.Credentials.EffectivePolicy(ctx, s.e.Store, s.f.EnvironmentID, u.PopulationID)
 	if err != nil {
 		return err
 	}
@@ -742,7 +726,7 @@ func (s *step) userVerify(ctx context.Context, body []byte) error {
 		if u, err = tx.GetUser(ctx, s.f.EnvironmentID, s.f.UserID); err != nil {
 			return err
 		}
-		u.LifecycleStatus, u.VerifyStatus, u.UpdatedAt = "ACCOUNT_OK", "VERIFIED", s.now
+		identity.EmailVerified(u, s.now)
 		return tx.UpdateUser(ctx, u)
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/userattr"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 )
 
 // Flow statuses, as PingOne names them.
@@ -108,7 +108,7 @@ type external struct {
 
 // MappedAttribute is a user attribute an identity provider's mapping
 // gives: Name is the user attribute path (username, name.given…).
-type MappedAttribute = userattr.Attribute
+type MappedAttribute = identity.Attribute
 
 // ExternalIdentity is a user as an external identity provider vouched for
 // them, with the attributes its mappings give.
