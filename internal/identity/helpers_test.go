@@ -4,15 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
 	"slices"
 	"testing"
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -47,40 +46,33 @@ func wantDetails(t *testing.T, err error, want ...string) []wire.Detail {
 	return we.Details
 }
 
-// world is a store with two environments: env, with a default
-// population and another one, and bare, which has no population at all.
+// world is a running Gatehouse's store with two environments: env, made
+// as an administrator would (with its default population) plus another
+// population, and bare, a bare record without any population.
 type world struct {
 	st                store.Store
 	env, bare         string
 	defaultPop, other string
 }
 
-func newWorld(t *testing.T, b sqltest.Backend) *world {
-	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, b.DSN(t))
-	if err != nil {
-		t.Fatal(err)
+// eachBackend runs fn on a world of each backend, in parallel.
+func eachBackend(t *testing.T, fn func(t *testing.T, ctx context.Context, w *world)) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			fx := s.NewSignOn(t, apptest.SignOnOptions{})
+			ctx := context.Background()
+			now := store.Now()
+			w := &world{st: s.Store, env: fx.EnvID, defaultPop: fx.PopulationID}
+			other := &store.Population{ID: uuid.NewString(), EnvironmentID: w.env, Name: "Other", CreatedAt: now, UpdatedAt: now}
+			bare := &store.Environment{ID: uuid.NewString(), OrganizationID: s.OrganizationID(t), Name: "Bare", Type: "SANDBOX", Region: "NA",
+				LicenseID: s.LicenseID(t), Status: "ACTIVE", CreatedAt: now, UpdatedAt: now}
+			if err := errors.Join(w.st.CreatePopulation(ctx, other), w.st.CreateEnvironment(ctx, bare)); err != nil {
+				t.Fatal(err)
+			}
+			w.other, w.bare = other.ID, bare.ID
+			fn(t, ctx, w)
+		})
 	}
-	t.Cleanup(func() { st.Close() })
-	now := store.Now()
-	org := &store.Organization{ID: uuid.NewString(), Name: "o", Type: "INTERNAL", CreatedAt: now, UpdatedAt: now}
-	lic := &store.License{ID: uuid.NewString(), OrganizationID: org.ID, Name: "l", Package: "TRIAL", Status: "ACTIVE", CreatedAt: now, UpdatedAt: now}
-	w := &world{st: st}
-	envs := make([]*store.Environment, 2)
-	for i := range envs {
-		envs[i] = &store.Environment{ID: uuid.NewString(), OrganizationID: org.ID, Name: fmt.Sprint("e", i), Type: "SANDBOX", Region: "NA",
-			LicenseID: lic.ID, Status: "ACTIVE", CreatedAt: now, UpdatedAt: now}
-	}
-	w.env, w.bare = envs[0].ID, envs[1].ID
-	def := &store.Population{ID: uuid.NewString(), EnvironmentID: w.env, Name: "Default", Default: true, CreatedAt: now, UpdatedAt: now}
-	other := &store.Population{ID: uuid.NewString(), EnvironmentID: w.env, Name: "Other", CreatedAt: now, UpdatedAt: now}
-	w.defaultPop, w.other = def.ID, other.ID
-	for _, err := range []error{st.CreateOrganization(ctx, org), st.CreateLicense(ctx, lic), st.CreateEnvironment(ctx, envs[0]),
-		st.CreateEnvironment(ctx, envs[1]), st.CreatePopulation(ctx, def), st.CreatePopulation(ctx, other)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return w
 }
