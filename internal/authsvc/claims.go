@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -100,7 +101,9 @@ func (s *Service) profileClaims(ctx context.Context, envID string, u *store.User
 			continue
 		}
 		if doc == nil {
-			doc = userDocument(u)
+			if doc, err = identity.Document(u); err != nil {
+				return nil, err
+			}
 		}
 		v, ok := evalMapping(a.Value, doc)
 		if !ok {
@@ -118,59 +121,6 @@ func (s *Service) profileClaims(ctx context.Context, envID string, u *store.User
 		out[a.Name] = v
 	}
 	return out, nil
-}
-
-// userDocument is u as mapping expressions see it: PingOne's user
-// resource, with its columns and the profile and custom attributes of its
-// JSON, times as time.Time.
-func userDocument(u *store.User) map[string]any {
-	doc := map[string]any{}
-	var d wire.UserData
-	// A damaged row still yields its columns.
-	if json.Unmarshal(u.Data, &d) == nil {
-		if b, err := json.Marshal(d.UserProfile); err == nil {
-			_ = json.Unmarshal(b, &doc)
-		}
-		for k, raw := range d.Custom {
-			if _, taken := doc[k]; taken {
-				continue
-			}
-			var v any
-			if json.Unmarshal(raw, &v) == nil {
-				doc[k] = v
-			}
-		}
-	}
-	name, _ := doc["name"].(map[string]any)
-	if name == nil {
-		name = map[string]any{}
-	}
-	setNonEmpty(name, "given", u.GivenName)
-	setNonEmpty(name, "family", u.FamilyName)
-	if len(name) > 0 {
-		doc["name"] = name
-	}
-	doc["id"] = u.ID
-	doc["username"] = u.Username
-	setNonEmpty(doc, "email", u.Email)
-	setNonEmpty(doc, "externalId", u.ExternalID)
-	doc["enabled"] = u.Enabled
-	doc["mfaEnabled"] = u.MFAEnabled
-	setNonEmpty(doc, "verifyStatus", u.VerifyStatus)
-	doc["population"] = map[string]any{"id": u.PopulationID}
-	doc["lifecycle"] = map[string]any{"status": u.LifecycleStatus}
-	idp := map[string]any{"type": u.IdentityProviderType}
-	setNonEmpty(idp, "id", u.IdentityProviderID)
-	doc["identityProvider"] = idp
-	doc["createdAt"] = u.CreatedAt
-	doc["updatedAt"] = u.UpdatedAt
-	return doc
-}
-
-func setNonEmpty(m map[string]any, k, v string) {
-	if v != "" {
-		m[k] = v
-	}
 }
 
 var placeholderRE = regexp.MustCompile(`\$\{([^}]*)\}`)

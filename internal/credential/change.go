@@ -19,7 +19,11 @@ import (
 // and only when the policy has it.
 func (s *Service) CheckNew(ctx context.Context, a *Account, newPlain, currentPlain string, selfService bool, now time.Time) ([]password.Violation, error) {
 	pol, cur := a.Policy, a.Password
-	vs := pol.Check(newPlain, Profile(a.User), currentPlain)
+	prof, err := Profile(a.User)
+	if err != nil {
+		return nil, err
+	}
+	vs := pol.Check(newPlain, prof, currentPlain)
 	if selfService && cur != nil && cur.Status != StatusMustChange && !pol.Expired(cur.LastChangedAt, now) {
 		if v := pol.TooYoung(cur.LastChangedAt, now); v != nil {
 			vs = append(vs, *v)

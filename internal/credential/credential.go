@@ -8,12 +8,12 @@ package credential
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -107,7 +107,7 @@ func Status(pw *store.UserPassword, pol *password.Policy, now time.Time) string 
 // SelfServiceAllowed returns ErrExternalUser for a user of an external
 // identity provider.
 func SelfServiceAllowed(u *store.User) error {
-	if u.IdentityProviderType != "PING_ONE" && u.IdentityProviderID != "" {
+	if u.IdentityProviderType != identity.ProviderPingOne && u.IdentityProviderID != "" {
 		return ErrExternalUser
 	}
 	return nil
@@ -124,12 +124,14 @@ func Rules(vs []password.Violation) []string {
 }
 
 // Profile is what a policy's excludesProfileData compares a password with.
-func Profile(u *store.User) password.Profile {
-	var d struct {
-		Nickname string `json:"nickname"`
+// A stored profile that cannot be read is an error: the rule would
+// silently check less.
+func Profile(u *store.User) (password.Profile, error) {
+	d, err := identity.Decode(u)
+	if err != nil {
+		return password.Profile{}, err
 	}
-	_ = json.Unmarshal(u.Data, &d) // a profile without a readable nickname still has the columns
-	return password.Profile{Username: u.Username, Email: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName, Nickname: d.Nickname}
+	return password.Profile{Username: u.Username, Email: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName, Nickname: d.Nickname}, nil
 }
 
 // Service applies the password rules to users of the store.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -283,6 +284,13 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 	if err != nil {
 		return "", err
 	}
+	// The user is known only below (signed on, registered, or linked
+	// later): every value a sign-on could write is checked now, so that
+	// each way fails alike. The username is written only by a
+	// registration, which checks it.
+	if err := identity.CheckAttributes(attrs, false); err != nil {
+		return "", refused(p, err)
+	}
 	id := external.Identity{ProviderID: p.ID, Subject: as.Subject, Attributes: attrs}
 	link, err := s.Store.FindLinkedAccount(ctx, env.ID, p.ID, as.Subject)
 	if err == nil {
@@ -314,21 +322,22 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 // register provisions a user just in time, in the provider's registration
 // population (else the action's, else the default), linked to the
 // external identity. A username already taken leaves the user to link
-// that account instead (nil user).
+// that account instead (nil user); attributes the user rules refuse fail
+// the sign-on.
 func (s *Service) register(ctx context.Context, envID string, p *Provider, actionPop string, id external.Identity) (*store.User, error) {
 	pop := actionPop
 	if r := p.Settings.Registration; r != nil && r.Population != nil && r.Population.ID != "" {
 		pop = r.Population.ID
 	}
-	popID, err := s.Store.ResolvePopulation(ctx, envID, pop)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Failure{"server_error", "Registration has no population to put new users in."}
-	}
-	if err != nil {
-		return nil, err
-	}
 	now := store.Now()
-	u := external.NewUser(envID, popID, p.Type, id, uuid.NewString(), now)
+	u, err := identity.NewExternal(ctx, s.Store, envID, pop, identity.External{ProviderType: p.Type, ProviderID: p.ID,
+		Subject: id.Subject, Attributes: id.Attributes}, now)
+	switch {
+	case errors.Is(err, identity.ErrNoPopulation):
+		return nil, &Failure{"server_error", "Registration has no population to put new users in."}
+	case err != nil:
+		return nil, refused(p, err)
+	}
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
@@ -341,6 +350,27 @@ func (s *Service) register(ctx context.Context, envID string, p *Provider, actio
 		return nil, nil
 	}
 	return u, err
+}
+
+// refused is the failure of a sign-on whose provider gave values the
+// user rules refuse (err is identity's INVALID_DATA; any other error is
+// returned as it is): it names each attribute and why, for the
+// administrator who maps them.
+func refused(p *Provider, err error) error {
+	var we *wire.Error
+	if !errors.As(err, &we) || len(we.Details) == 0 {
+		return err
+	}
+	names := make([]string, len(we.Details))
+	why := make([]string, len(we.Details))
+	for i, d := range we.Details {
+		names[i], why[i] = d.Target, d.Message
+	}
+	what := "the user attribute " + names[0] + " a value it does"
+	if len(names) > 1 {
+		what = "the user attributes " + strings.Join(names, ", ") + " values they do"
+	}
+	return &Failure{"server_error", "The identity provider " + p.Name + " gave " + what + " not accept: " + strings.Join(why, " ")}
 }
 
 // providerExpr finds ${providerAttributes.<path>} in a mapping's value.

@@ -952,7 +952,9 @@ func testRegistration(t *testing.T, e *env) {
 		{"taken username", reg(fx.Username, email, newPassword), &want{code: wire.DetailUniqueness, target: "username"}},
 		{"taken username in other case", reg(strings.ToUpper(fx.Username), email, newPassword), &want{code: wire.DetailUniqueness, target: "username"}},
 		{"bad email", reg(username, "not-an-email", newPassword), invalidValue("email")},
-		{"bad username", reg("has space", email, newPassword), invalidValue("username")},
+		// PingOne allows spaces in usernames, not control characters
+		// ("Characters supported in PingOne user attributes").
+		{"bad username", reg("has\ttab", email, newPassword), invalidValue("username")},
 		{"weak password", reg(username, email, weakPassword),
 			&want{code: wire.DetailInvalidValue, target: "password", inner: map[string]any{"unsatisfiedRequirements": []any{"length", "minCharacters"}}}},
 		{"no email", map[string]any{"username": username, "password": newPassword}, &want{code: wire.DetailRequiredValue, target: "email"}},

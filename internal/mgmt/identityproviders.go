@@ -13,9 +13,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -57,7 +57,7 @@ var (
 	// idpUserAttributes are the user attributes a provider mapping (and a
 	// link's attributes) may write: the core and profile attributes the
 	// sign-on flow knows how to set.
-	idpUserAttributes = userattr.Names
+	idpUserAttributes = identity.AttributeNames
 	// idpReservedAttributes are the attributes PingOne names as never
 	// mapped.
 	idpReservedAttributes = []string{"account", "id", "created", "updated", "lifecycle", "mfaEnabled", "enabled"}

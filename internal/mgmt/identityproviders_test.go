@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
-	"github.com/gatehouse-id/gatehouse/internal/userattr"
 )
 
 // ---- helpers of the identity provider tests
@@ -311,11 +311,11 @@ func TestIdentityProviderAttributes(t *testing.T) {
 					func(t *testing.T, m map[string]any) {
 						// Exactly what the sign-on flow can write to a user.
 						got := strList(innerOf(t, detailAt(t, m, 0))["allowedValues"])
-						want := slices.Clone(userattr.Names)
+						want := slices.Clone(identity.AttributeNames)
 						slices.Sort(got)
 						slices.Sort(want)
 						if !slices.Equal(got, want) {
-							t.Errorf("allowedValues = %v, want userattr.Names %v", got, want)
+							t.Errorf("allowedValues = %v, want identity.AttributeNames %v", got, want)
 						}
 					}},
 				{"a second username mapping", "POST", attrs, map[string]any{"name": "username", "value": "${providerAttributes.email}", "update": "ALWAYS"}, cfgNotUnique("name"), nil},

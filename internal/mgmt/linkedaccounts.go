@@ -5,13 +5,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -85,7 +84,7 @@ func (a *API) deleteLinkedAccount(w http.ResponseWriter, r *http.Request) error 
 }
 
 // linkAttribute is a validated attribute of a link request.
-type linkAttribute = userattr.Attribute
+type linkAttribute = identity.Attribute
 
 // validateLink checks a link body: the provider and the external id, and
 // the user attributes it writes.
@@ -121,7 +120,9 @@ func validateLink(req *wire.LinkedAccountRequest) (idpID, externalID string, att
 			v.add(wire.Required(t + ".value"))
 		} else {
 			value = *in.Value
-			checkUserValue(&v, t+".value", name, value)
+			if d := identity.CheckAttribute(t+".value", name, value); d != nil {
+				v.add(*d)
+			}
 		}
 		if name != "" {
 			attrs = append(attrs, linkAttribute{Name: name, Value: value, Update: update})
@@ -131,32 +132,6 @@ func validateLink(req *wire.LinkedAccountRequest) (idpID, externalID string, att
 		return "", "", nil, wire.InvalidData(v.details...)
 	}
 	return idpID, externalID, attrs, nil
-}
-
-// checkUserValue applies the user resource's rules to a value a link
-// writes to the user attribute name.
-func checkUserValue(v *appValidator, target, name, value string) {
-	max := maxAttribute
-	switch name {
-	case "username":
-		max = maxUsername
-		if strings.TrimSpace(value) == "" {
-			v.add(wire.Required(target))
-			return
-		}
-	case "photo.href":
-		max = maxHref
-	}
-	switch {
-	case utf8.RuneCountInString(value) > max:
-		v.add(sizeLimit(target, int64(max)))
-	case hasControl(value):
-		v.add(wire.InvalidValue(target, "The value must not contain control characters."))
-	case name == "email" && value != "" && !emailRE.MatchString(value):
-		v.add(wire.InvalidValue(target, "The value must be an email address."))
-	case name == "timezone" && value != "" && !validTimezone(value):
-		v.add(wire.InvalidValue(target, "The value must be an IANA time zone such as America/Los_Angeles."))
-	}
 }
 
 // createLinkedAccount links an identity at a provider of the environment
@@ -190,7 +165,11 @@ func (a *API) createLinkedAccount(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			return err
 		}
-		if userattr.Apply(u, attrs, true) {
+		changed, err := identity.ApplyAttributes(u, attrs, true)
+		if err != nil {
+			return err
+		}
+		if changed {
 			u.UpdatedAt = now
 			if err := tx.UpdateUser(r.Context(), u); err != nil {
 				var ue *store.UniqueError

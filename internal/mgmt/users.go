@@ -7,17 +7,13 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
-	_ "time/tzdata" // timezone validation must not depend on the host's zoneinfo
 	"unicode"
-	"unicode/utf8"
-
-	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -32,28 +28,9 @@ const (
 	ctAccountUnlock = "application/vnd.pingidentity.account.unlock+json"
 )
 
-var (
-	lifecycleStatuses = []string{"ACCOUNT_OK", "VERIFICATION_REQUIRED"}
-	verifyStatuses    = []string{"NOT_INITIATED", "ENABLED", "DISABLED"}
-	// identityProviderTypes are the types of PingOne's identity providers.
-	identityProviderTypes = []string{"PING_ONE", "FACEBOOK", "GOOGLE", "LINKEDIN", "APPLE", "AMAZON", "TWITTER", "YAHOO",
-		"PAYPAL", "MICROSOFT", "GITHUB", "OPENID_CONNECT", "SAML"}
-)
-
-// Size limits of user attributes. PingOne documents 1–128 for username;
-// the others are Gatehouse's, generous enough for real data.
-const (
-	maxUsername  = 128
-	maxAttribute = 256
-	maxHref      = 2048
-)
-
-var (
-	emailRE       = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
-	countryCodeRE = regexp.MustCompile(`^[A-Z]{2}$`)
-	// customNameRE is what a custom schema attribute may be called.
-	customNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
-)
+// maxAttribute is the size limit of a free-text value, a user
+// attribute's or another resource's.
+const maxAttribute = identity.MaxAttribute
 
 func (a *API) userRoutes(mux *http.ServeMux) {
 	base := "/v1/environments/{envID}/users"
@@ -98,8 +75,9 @@ func (a *API) renderUser(u *store.User, now time.Time) wire.User {
 		"linkedAccounts": {Href: self + "/linkedAccounts"}, "account.sendVerificationCode": {Href: self},
 		"memberOfGroups": {Href: self + "/memberOfGroups"},
 	}
-	var d wire.UserData
-	_ = json.Unmarshal(u.Data, &d) // written by this package; a damaged row still renders its columns
+	// A damaged row still renders its columns: one such user must not
+	// fail a whole list. Writes (PATCH) check the profile themselves.
+	d, _ := identity.Decode(u)
 	prof := d.UserProfile
 	var name wire.UserName
 	if prof.Name != nil {
@@ -122,9 +100,9 @@ func (a *API) renderUser(u *store.User, now time.Time) wire.User {
 
 func userAccount(u *store.User, now time.Time) wire.UserAccount {
 	if !credential.AccountLocked(u, now) {
-		return wire.UserAccount{CanAuthenticate: true, Status: "OK"}
+		return wire.UserAccount{CanAuthenticate: true, Status: identity.AccountOK}
 	}
-	acc := wire.UserAccount{Status: "LOCKED", LockedAt: wire.TimePtr(u.LockedAt), UnlockAt: wire.TimePtr(u.UnlockAt)}
+	acc := wire.UserAccount{Status: identity.AccountLocked, LockedAt: wire.TimePtr(u.LockedAt), UnlockAt: wire.TimePtr(u.UnlockAt)}
 	if !u.UnlockAt.IsZero() {
 		secs := credential.SecondsUntil(u.UnlockAt, now)
 		acc.SecondsUntilUnlock = &secs
@@ -178,12 +156,6 @@ func (a *API) embedPopulation(out *wire.User, pops map[string]*store.Population)
 
 // ---- reading the body
 
-// userInput is a user body: the core attributes, and the custom ones.
-type userInput struct {
-	req    wire.UserRequest
-	custom map[string]json.RawMessage
-}
-
 // userKnown are the members of wire.UserRequest; userReadOnly are members
 // PingOne's SDK echoes back that are ignored. Everything else is a custom
 // attribute.
@@ -202,7 +174,7 @@ func jsonNames(t reflect.Type) map[string]bool {
 	return out
 }
 
-func decodeUser(r *http.Request, accepted ...string) (*userInput, error) {
+func decodeUser(r *http.Request, accepted ...string) (*identity.Input, error) {
 	var raw map[string]json.RawMessage
 	if err := decode(r, &raw, accepted...); err != nil {
 		return nil, err
@@ -210,8 +182,10 @@ func decodeUser(r *http.Request, accepted ...string) (*userInput, error) {
 	return parseUser(raw)
 }
 
-func parseUser(raw map[string]json.RawMessage) (*userInput, error) {
-	in := &userInput{custom: map[string]json.RawMessage{}}
+// parseUser splits a user body into PingOne's attributes and the custom
+// ones.
+func parseUser(raw map[string]json.RawMessage) (*identity.Input, error) {
+	in := &identity.Input{Custom: map[string]json.RawMessage{}}
 	known := map[string]json.RawMessage{}
 	var details []wire.Detail
 	names := make([]string, 0, len(raw))
@@ -227,170 +201,25 @@ func parseUser(raw map[string]json.RawMessage) (*userInput, error) {
 		case userReadOnly[k]:
 		case string(bytes.TrimSpace(v)) == "null":
 			// An absent custom attribute.
-		case !customNameRE.MatchString(k):
-			details = append(details, wire.InvalidValue(k, "Attribute names start with a letter and hold only letters, digits and underscores (at most 100)."))
 		default:
-			in.custom[k] = v
+			if d := identity.CheckCustomName(k); d != nil {
+				details = append(details, *d)
+				continue
+			}
+			in.Custom[k] = v
 		}
 	}
 	if len(details) > 0 {
 		return nil, wire.InvalidData(details...)
 	}
-	if err := json.Unmarshal(mustJSON(known), &in.req); err != nil {
+	if err := json.Unmarshal(mustJSON(known), &in.UserRequest); err != nil {
 		return nil, jsonError(err)
 	}
 	return in, nil
 }
 
-// ---- validation
-
-type userChecker struct{ details []wire.Detail }
-
-func (c *userChecker) add(d wire.Detail) { c.details = append(c.details, d) }
-
-// text returns *p (or "") after checking its length.
-func (c *userChecker) text(target string, p *string, max int) string {
-	if p == nil {
-		return ""
-	}
-	if utf8.RuneCountInString(*p) > max {
-		c.add(sizeLimit(target, int64(max)))
-	}
-	return *p
-}
-
-func (c *userChecker) enum(target string, p *string, allowed []string, current string) string {
-	if p == nil {
-		return current
-	}
-	if !oneOf(*p, allowed) {
-		c.add(wire.OneOf(target, allowed))
-	}
-	return *p
-}
-
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
-}
-
-// validTimezone accepts IANA zone names ("America/Los_Angeles", "UTC").
-func validTimezone(tz string) bool {
-	if tz == "Local" || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..") {
-		return false
-	}
-	_, err := time.LoadLocation(tz)
-	return err == nil
-}
-
-// applyUser validates in and writes it over u. A create sets every
-// attribute; a replace (PUT, and PATCH after merging) resets the profile
-// attributes that are absent but keeps those PingOne manages through their
-// own endpoints (population, enabled, mfaEnabled, lifecycle, identity
-// provider, verifyStatus) when they are absent.
-func applyUser(ctx context.Context, st store.Store, envID string, in *userInput, u *store.User) error {
-	var c userChecker
-	req := &in.req
-	username := ""
-	switch {
-	case req.Username == nil || strings.TrimSpace(*req.Username) == "":
-		c.add(wire.Required("username"))
-	case utf8.RuneCountInString(*req.Username) > maxUsername:
-		c.add(sizeLimit("username", maxUsername))
-	case hasControl(*req.Username):
-		c.add(wire.InvalidValue("username", "The username must not contain control characters."))
-	default:
-		username = *req.Username
-	}
-	email := c.text("email", req.Email, maxAttribute)
-	if email != "" && !emailRE.MatchString(email) {
-		c.add(wire.InvalidValue("email", "The value must be an email address."))
-	}
-	prof := wire.UserProfile{
-		Nickname: c.text("nickname", req.Nickname, maxAttribute), Title: c.text("title", req.Title, maxAttribute),
-		PreferredLanguage: c.text("preferredLanguage", req.PreferredLanguage, maxAttribute), Locale: c.text("locale", req.Locale, maxAttribute),
-		Timezone: c.text("timezone", req.Timezone, maxAttribute), Type: c.text("type", req.Type, maxAttribute),
-		MobilePhone: c.text("mobilePhone", req.MobilePhone, maxAttribute), PrimaryPhone: c.text("primaryPhone", req.PrimaryPhone, maxAttribute),
-	}
-	if prof.Timezone != "" && !validTimezone(prof.Timezone) {
-		c.add(wire.InvalidValue("timezone", "The value must be an IANA time zone such as America/Los_Angeles."))
-	}
-	var given, family string
-	if n := req.Name; n != nil {
-		given, family = c.text("name.given", &n.Given, maxAttribute), c.text("name.family", &n.Family, maxAttribute)
-		rest := wire.UserName{Formatted: c.text("name.formatted", &n.Formatted, maxAttribute), Middle: c.text("name.middle", &n.Middle, maxAttribute),
-			HonorificPrefix: c.text("name.honorificPrefix", &n.HonorificPrefix, maxAttribute),
-			HonorificSuffix: c.text("name.honorificSuffix", &n.HonorificSuffix, maxAttribute)}
-		if rest != (wire.UserName{}) {
-			prof.Name = &rest
-		}
-	}
-	if req.Photo != nil && req.Photo.Href != "" {
-		prof.Photo = &wire.UserPhoto{Href: c.text("photo.href", &req.Photo.Href, maxHref)}
-	}
-	if ad := req.Address; ad != nil {
-		addr := wire.UserAddress{StreetAddress: c.text("address.streetAddress", &ad.StreetAddress, maxAttribute),
-			Locality: c.text("address.locality", &ad.Locality, maxAttribute), Region: c.text("address.region", &ad.Region, maxAttribute),
-			PostalCode: c.text("address.postalCode", &ad.PostalCode, maxAttribute), CountryCode: ad.CountryCode}
-		if addr.CountryCode != "" && !countryCodeRE.MatchString(addr.CountryCode) {
-			c.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "address.countryCode", Message: "The value must be a two-letter ISO 3166-1 country code.",
-				InnerError: &wire.InnerError{AllowedPattern: countryCodeRE.String()}})
-		}
-		if addr != (wire.UserAddress{}) {
-			prof.Address = &addr
-		}
-	}
-	externalID := c.text("externalId", req.ExternalID, maxAttribute)
-
-	var lifecycle *string
-	if req.Lifecycle != nil {
-		lifecycle = req.Lifecycle.Status
-	}
-	lifecycleStatus := c.enum("lifecycle.status", lifecycle, lifecycleStatuses, u.LifecycleStatus)
-	verifyStatus := c.enum("verifyStatus", req.VerifyStatus, verifyStatuses, u.VerifyStatus)
-	idpType, idpID := u.IdentityProviderType, u.IdentityProviderID
-	if ip := req.IdentityProvider; ip != nil {
-		idpType = "PING_ONE"
-		if ip.Type != nil {
-			idpType = c.enum("identityProvider.type", ip.Type, identityProviderTypes, "")
-		}
-		idpID = c.text("identityProvider.id", ip.ID, maxAttribute)
-		if idpType == "PING_ONE" {
-			idpID = "" // PingOne's own directory has no provider id
-		}
-	}
-	popID := u.PopulationID
-	if req.Population != nil {
-		if req.Population.ID == "" {
-			c.add(wire.Required("population.id"))
-		}
-		popID = req.Population.ID
-	}
-	if req.Population == nil || req.Population.ID != "" {
-		resolved, err := st.ResolvePopulation(ctx, envID, popID)
-		switch {
-		case errors.Is(err, store.ErrNotFound) && popID == "":
-			c.add(wire.Required("population.id")) // an environment without a default population
-		case errors.Is(err, store.ErrNotFound):
-			c.add(wire.InvalidValue("population.id", "The population does not exist in this environment."))
-		case err != nil:
-			return err
-		}
-		popID = resolved
-	}
-	if len(c.details) > 0 {
-		return wire.InvalidData(c.details...)
-	}
-
-	u.Username, u.Email, u.GivenName, u.FamilyName, u.ExternalID = username, email, given, family, externalID
-	u.PopulationID, u.LifecycleStatus, u.VerifyStatus, u.IdentityProviderType, u.IdentityProviderID = popID, lifecycleStatus, verifyStatus, idpType, idpID
-	if req.Enabled != nil {
-		u.Enabled = *req.Enabled
-	}
-	if req.MFAEnabled != nil {
-		u.MFAEnabled = *req.MFAEnabled
-	}
-	u.Data = mustJSON(wire.UserData{UserProfile: prof, Custom: in.custom})
-	return nil
 }
 
 // ---- handlers
@@ -470,9 +299,8 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	now := store.Now()
-	u := &store.User{ID: uuid.NewString(), EnvironmentID: env.ID, Enabled: true, AccountStatus: "OK", LifecycleStatus: "ACCOUNT_OK",
-		IdentityProviderType: "PING_ONE", VerifyStatus: "NOT_INITIATED", CreatedAt: now, UpdatedAt: now}
-	if err := applyUser(ctx, a.Store, env.ID, in, u); err != nil {
+	u := identity.New(env.ID, now)
+	if err := identity.Apply(ctx, a.Store, env.ID, in, u); err != nil {
 		return err
 	}
 	if !scope.allows(u.PopulationID) {
@@ -481,7 +309,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	var pw *store.UserPassword
 	// A password without a value (PingOne's external gateway passwords
 	// carry none) sets nothing: Gatehouse has no gateways.
-	if imp := in.req.Password; imp != nil && imp.Value != nil {
+	if imp := in.Password; imp != nil && imp.Value != nil {
 		if pw, err = a.importPassword(ctx, u, imp, now); err != nil {
 			return err
 		}
@@ -520,7 +348,11 @@ func (a *API) importPassword(ctx context.Context, u *store.User, imp *wire.UserP
 		if err != nil {
 			return nil, err
 		}
-		if vs := pol.Check(value, credential.Profile(u), ""); len(vs) > 0 {
+		prof, err := credential.Profile(u)
+		if err != nil {
+			return nil, err
+		}
+		if vs := pol.Check(value, prof, ""); len(vs) > 0 {
 			return nil, policyError("password.value", vs)
 		}
 		if hash, err = creds.Hash(ctx, value); err != nil {
@@ -570,7 +402,7 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := a.modifyUser(r, env, scope, func(tx store.Store, u *store.User) error {
-		return applyUser(r.Context(), tx, env.ID, in, u)
+		return identity.Apply(r.Context(), tx, env.ID, in, u)
 	})
 	if err != nil {
 		return err
@@ -592,6 +424,11 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := a.modifyUser(r, env, scope, func(tx store.Store, u *store.User) error {
+		// The merge starts from the rendered user: a stored profile that
+		// cannot be read would be lost.
+		if _, err := identity.Decode(u); err != nil {
+			return err
+		}
 		merged := mergePatch(mustJSON(a.renderUser(u, store.Now())), mustJSON(patch))
 		var raw map[string]json.RawMessage
 		if err := json.Unmarshal(merged, &raw); err != nil {
@@ -601,7 +438,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return applyUser(r.Context(), tx, env.ID, in, u)
+		return identity.Apply(r.Context(), tx, env.ID, in, u)
 	})
 	if err != nil {
 		return err
@@ -666,9 +503,9 @@ func (a *API) userAccountAction(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if ct == ctAccountLock {
-			u.AccountStatus, u.LockedAt, u.UnlockAt = "LOCKED", now, time.Time{}
+			u.AccountStatus, u.LockedAt, u.UnlockAt = identity.AccountLocked, now, time.Time{}
 		} else {
-			u.AccountStatus, u.LockedAt, u.UnlockAt = "OK", time.Time{}, time.Time{}
+			u.AccountStatus, u.LockedAt, u.UnlockAt = identity.AccountOK, time.Time{}, time.Time{}
 			if err := tx.ClearPasswordFailures(ctx, env.ID, u.ID); err != nil {
 				return err
 			}
@@ -713,8 +550,8 @@ func (a *API) putUserPopulation(w http.ResponseWriter, r *http.Request) error {
 		return wire.InvalidData(wire.Required("id"))
 	}
 	u, err := a.modifyUser(r, env, scope, func(tx store.Store, u *store.User) error {
-		id, err := tx.ResolvePopulation(r.Context(), env.ID, *req.ID)
-		if errors.Is(err, store.ErrNotFound) {
+		id, err := identity.ResolvePopulation(r.Context(), tx, env.ID, *req.ID)
+		if errors.Is(err, identity.ErrNoPopulation) {
 			return wire.InvalidData(wire.InvalidValue("id", "The population does not exist in this environment."))
 		}
 		u.PopulationID = id

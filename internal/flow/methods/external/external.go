@@ -23,10 +23,10 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/userattr"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -43,7 +43,7 @@ func New(flows *flow.Engine) *Method { return &Method{flows: flows} }
 
 // Attribute is a user attribute a provider's mapping gives: Name is the
 // user attribute's path (username, name.given…).
-type Attribute = userattr.Attribute
+type Attribute = identity.Attribute
 
 // Identity is a user as an external identity provider vouched for them,
 // with the attributes its mappings give.
@@ -336,22 +336,10 @@ func applyAttributes(ctx context.Context, tx store.Store, envID, userID string, 
 	if err != nil {
 		return err
 	}
-	if !userattr.Apply(u, attrs, false) {
-		return nil
+	changed, err := identity.ApplyAttributes(u, attrs, false)
+	if err != nil || !changed {
+		return err
 	}
 	u.UpdatedAt = now
 	return tx.UpdateUser(ctx, u)
-}
-
-// NewUser is the user an external identity registers just in time: the
-// mapped attributes, the provider as its identity provider, no password.
-func NewUser(envID, populationID, providerType string, id Identity, userID string, now time.Time) *store.User {
-	u := &store.User{ID: userID, EnvironmentID: envID, PopulationID: populationID, Enabled: true, AccountStatus: "OK",
-		LifecycleStatus: "ACCOUNT_OK", IdentityProviderType: providerType, IdentityProviderID: id.ProviderID, VerifyStatus: "NOT_INITIATED",
-		Data: []byte("{}"), CreatedAt: now, UpdatedAt: now}
-	userattr.Apply(u, id.Attributes, true)
-	if u.Username == "" {
-		u.Username = id.Subject
-	}
-	return u
 }

@@ -7,15 +7,12 @@ package registration
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/mail"
 	"strings"
-
-	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -72,7 +69,7 @@ func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) 
 // Hold asks a user whose account is not verified yet for the code sent to
 // their email address before the sign-on completes.
 func (*Method) Hold(ctx context.Context, s *flow.Step, u *store.User) (string, error) {
-	if u.LifecycleStatus != "VERIFICATION_REQUIRED" || u.Email == "" {
+	if u.LifecycleStatus != identity.LifecycleVerificationRequired || u.Email == "" {
 		return "", nil
 	}
 	if err := send(ctx, s, u); err != nil {
@@ -119,35 +116,21 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	if err != nil {
 		return err
 	}
-	username, email, password := strings.TrimSpace(f["username"]), strings.TrimSpace(f["email"]), f["password"]
-	var ds []wire.Detail
-	if len(username) > 128 || strings.ContainsAny(username, " \t\r\n") {
-		ds = append(ds, wire.InvalidValue("username", "A username has at most 128 characters and no spaces."))
-	}
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-		ds = append(ds, wire.InvalidValue("email", "The email address is not valid."))
-	}
-	if len(ds) > 0 {
-		return wire.InvalidData(ds...)
+	reg := identity.Registration{Username: strings.TrimSpace(f["username"]), Email: strings.TrimSpace(f["email"])}
+	if req.Name != nil {
+		reg.GivenName, reg.FamilyName = req.Name.Given, req.Name.Family
 	}
 	e := s.Engine()
 	_, pop := s.Action().Registration()
-	popID, err := e.Store.ResolvePopulation(ctx, s.Flow.EnvironmentID, pop)
+	u, err := identity.Register(ctx, e.Store, s.Flow.EnvironmentID, pop, reg, s.Now)
+	if errors.Is(err, identity.ErrNoPopulation) {
+		return wire.RequestFailed("Registration has no population to put new users in.")
+	}
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return wire.RequestFailed("Registration has no population to put new users in.")
-		}
 		return err
 	}
-	u := &store.User{ID: uuid.NewString(), EnvironmentID: s.Flow.EnvironmentID, PopulationID: popID, Username: username, Email: email,
-		Enabled: true, AccountStatus: "OK", LifecycleStatus: "VERIFICATION_REQUIRED", IdentityProviderType: "PING_ONE",
-		VerifyStatus: "NOT_INITIATED", Data: []byte("{}"), CreatedAt: s.Now, UpdatedAt: s.Now}
-	if req.Name != nil {
-		u.GivenName, u.FamilyName = req.Name.Given, req.Name.Family
-		d, _ := json.Marshal(map[string]any{"name": map[string]string{"given": req.Name.Given, "family": req.Name.Family}})
-		u.Data = d
-	}
-	_, pol, err := e.Credentials.EffectivePolicy(ctx, e.Store, s.Flow.EnvironmentID, popID)
+	password := f["password"]
+	_, pol, err := e.Credentials.EffectivePolicy(ctx, e.Store, s.Flow.EnvironmentID, u.PopulationID)
 	if err != nil {
 		return err
 	}
@@ -205,7 +188,7 @@ func (m *Method) verify(ctx context.Context, s *flow.Step, body []byte) error {
 		if u, err = tx.GetUser(ctx, s.Flow.EnvironmentID, s.Flow.UserID); err != nil {
 			return err
 		}
-		u.LifecycleStatus, u.VerifyStatus, u.UpdatedAt = "ACCOUNT_OK", "VERIFIED", s.Now
+		identity.EmailVerified(u, s.Now)
 		return tx.UpdateUser(ctx, u)
 	})
 	if errors.Is(err, store.ErrNotFound) {

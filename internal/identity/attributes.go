@@ -1,23 +1,22 @@
-// Package userattr reads and writes a user's attributes by their PingOne
-// path ("email", "name.given", "photo.href"…): what identity provider
-// mappings and linked accounts may set, and the update rules they set
-// them by.
-package userattr
+package identity
 
 import (
-	"encoding/json"
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
-// Names are the user attributes a mapping may write.
-var Names = []string{"username", "email", "name.given", "name.family", "externalId",
+// Attributes by PingOne path ("email", "name.given", "photo.href"…): what
+// identity provider mappings and linked accounts write to users, by
+// their update rules.
+
+// AttributeNames are the user attributes a mapping may write.
+var AttributeNames = []string{"username", "email", "name.given", "name.family", "externalId",
 	"name.middle", "name.formatted", "name.honorificPrefix", "name.honorificSuffix", "nickname", "title",
 	"preferredLanguage", "locale", "timezone", "mobilePhone", "primaryPhone", "photo.href"}
 
-// Update policies.
+// Update rules of a mapped attribute.
 const (
 	EmptyOnly = "EMPTY_ONLY"
 	Always    = "ALWAYS"
@@ -93,16 +92,44 @@ func field(u *store.User, d *wire.UserData, name string, set *string) string {
 	return *p
 }
 
-// Apply writes attrs to u: ALWAYS ones that differ, EMPTY_ONLY ones the
-// user has no value for; empty values and unknown names are skipped, and
-// so is the username unless withUsername (a sign-on must not rename the
-// user it signs on). It reports whether anything changed.
-func Apply(u *store.User, attrs []Attribute, withUsername bool) bool {
-	var d wire.UserData
-	_ = json.Unmarshal(u.Data, &d)
+// writable reports whether a is a value a mapping writes at all: empty
+// values and unknown names are skipped, and so is the username unless
+// withUsername (a sign-on must not rename the user it signs on).
+func writable(a Attribute, withUsername bool) bool {
+	return a.Value != "" && (a.Name != "username" || withUsername) && slices.Contains(AttributeNames, a.Name)
+}
+
+// CheckAttributes checks the values attrs would write by the rules of
+// every user (CheckAttribute), each reported at its attribute's name.
+func CheckAttributes(attrs []Attribute, withUsername bool) error {
+	var c checker
+	for _, a := range attrs {
+		if writable(a, withUsername) {
+			c.add(CheckAttribute(a.Name, a.Name, a.Value))
+		}
+	}
+	if len(c.details) > 0 {
+		return wire.InvalidData(c.details...)
+	}
+	return nil
+}
+
+// ApplyAttributes writes attrs to u: ALWAYS ones that differ, EMPTY_ONLY
+// ones the user has no value for (see writable for what is skipped). It
+// reports whether anything changed. A value the rules refuse leaves u
+// unchanged and is an INVALID_DATA error naming the attribute; a stored
+// profile that cannot be read is an error too, as a write would lose it.
+func ApplyAttributes(u *store.User, attrs []Attribute, withUsername bool) (bool, error) {
+	if err := CheckAttributes(attrs, withUsername); err != nil {
+		return false, err
+	}
+	d, err := Decode(u)
+	if err != nil {
+		return false, err
+	}
 	changed := false
 	for _, a := range attrs {
-		if a.Value == "" || (a.Name == "username" && !withUsername) || !slices.Contains(Names, a.Name) {
+		if !writable(a, withUsername) {
 			continue
 		}
 		cur := field(u, &d, a.Name, nil)
@@ -114,7 +141,7 @@ func Apply(u *store.User, attrs []Attribute, withUsername bool) bool {
 		changed = true
 	}
 	if changed {
-		u.Data, _ = json.Marshal(d)
+		u.Data = encode(d)
 	}
-	return changed
+	return changed, nil
 }

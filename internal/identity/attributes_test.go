@@ -1,4 +1,4 @@
-package userattr
+package identity
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-func TestApply(t *testing.T) {
+func TestApplyAttributes(t *testing.T) {
 	base := func() *store.User {
 		return &store.User{Username: "joey", Email: "old@example.com", GivenName: "Joey", Data: []byte(`{"nickname":"J","name":{"middle":"Q"}}`)}
 	}
@@ -45,7 +45,11 @@ func TestApply(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u := base()
 			before := string(u.Data)
-			if got := Apply(u, tc.attrs, tc.username); got != tc.changed {
+			got, err := ApplyAttributes(u, tc.attrs, tc.username)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.changed {
 				t.Fatalf("changed = %v, want %v", got, tc.changed)
 			}
 			if !tc.changed && string(u.Data) != before {
