@@ -30,6 +30,9 @@ const (
 	DetailSizeLimit       = "SIZE_LIMIT_EXCEEDED"
 	DetailInvalidToken    = "INVALID_TOKEN"
 	DetailInsufficientPrm = "INSUFFICIENT_PERMISSIONS"
+	// The flow API's sign-on errors, as PingOne's clients match on them.
+	DetailInvalidCredentials = "INVALID_CREDENTIALS"
+	DetailPasswordLockedOut  = "PASSWORD_LOCKED_OUT"
 )
 
 // PingOne's messages, word for word where clients match on them.

@@ -32,12 +32,6 @@ const (
 	ActionUserSendVerificationCode = "user.sendVerificationCode"
 )
 
-// Detail codes of sign-on errors, as PingOne's clients match on them.
-const (
-	DetailInvalidCredentials = "INVALID_CREDENTIALS"
-	DetailPasswordLockedOut  = "PASSWORD_LOCKED_OUT"
-)
-
 type FlowUserName struct {
 	Given  string `json:"given,omitempty"`
 	Family string `json:"family,omitempty"`

@@ -66,14 +66,6 @@ func (*Method) Statuses() []flow.Status {
 	return []flow.Status{{Name: wire.StatusExternalAuthRequired}, {Name: wire.StatusAccountLinkingRequired}}
 }
 
-// Actions: none of the flow API; a provider sign-on runs through the
-// relying party's endpoints.
-func (*Method) Actions() []string { return nil }
-
-func (*Method) Begins() []string { return []string{"IDENTITY_PROVIDER"} }
-
-func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusExternalAuthRequired }
-
 // Offers: linking asks for the local account's password.
 func (*Method) Offers(v *flow.View) []string {
 	if v.Status() == wire.StatusAccountLinkingRequired {
@@ -82,9 +74,18 @@ func (*Method) Offers(v *flow.View) []string {
 	return nil
 }
 
+// Actions: none of the flow API; a provider sign-on runs through the
+// relying party's endpoints (Begin, Callback).
+func (*Method) Actions() []string { return nil }
+
 func (*Method) Run(context.Context, *flow.Step, string, []byte) error {
 	return errors.New("external: no flow API action")
 }
+
+// Begins: an IDENTITY_PROVIDER action sends the user to its provider.
+func (*Method) Begins() []string { return []string{"IDENTITY_PROVIDER"} }
+
+func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusExternalAuthRequired }
 
 // offered lists the providers the flow offers now, and whether it offers
 // one alone (an IDENTITY_PROVIDER action) rather than beside a password.
