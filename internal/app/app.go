@@ -1,6 +1,7 @@
 // Package app wires Gatehouse together: store, master key, signing keys,
-// the auth service, the management API, health and metrics, and the HTTP
-// server's lifecycle.
+// the auth service, the sign-on flow engine with its methods, federation
+// with its protocols, the management API, health and metrics, and the
+// HTTP server's lifecycle.
 package app
 
 import (

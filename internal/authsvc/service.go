@@ -1,6 +1,9 @@
-// Package authsvc is PingOne's auth service for one Gatehouse node:
-// {authPath}/{envId}/as/… — the token endpoint, JWKS and discovery so far —
-// and the verification of the access tokens it issues.
+// Package authsvc is PingOne's auth service: {authPath}/{envId}/as/… —
+// authorize and resume (which start and end sign-on flows), the token
+// endpoint (one shared path of parsing, client authentication and the
+// application's grant types, then one grant per grant_type), userinfo,
+// introspect, revoke, signoff, JWKS and discovery — and the verification
+// of the access tokens it issues (accesstoken.Verifier).
 package authsvc
 
 import (

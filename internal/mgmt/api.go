@@ -1,6 +1,8 @@
 // Package mgmt serves PingOne's management API v1 under {apiPath}. Handlers
-// decode, call the rules in this package's services, and encode; every
-// request is authenticated by a bearer token and authorised by the actor's
+// decode, apply the domain's rules (users: identity; passwords:
+// credential; the resource's own checks here), write through the store and
+// encode PingOne's shapes; every request is authenticated by a bearer
+// token (through an accesstoken.Verifier) and authorised by the actor's
 // role assignments.
 package mgmt
 
