@@ -179,11 +179,19 @@ func newResources(rs []Resource, scopes []Scope, attrs []store.ResourceAttribute
 			c.openID = &rs[i]
 		}
 	}
+	// The lists are read one after the other: a resource created between
+	// them may have scopes here and no record. Leaving those out keeps
+	// every scope's resource at hand; the write moved the version, so the
+	// catalog is not kept for long.
 	for _, s := range scopes {
-		c.scopes[s.ResourceID] = append(c.scopes[s.ResourceID], s)
+		if c.byID[s.ResourceID] != nil {
+			c.scopes[s.ResourceID] = append(c.scopes[s.ResourceID], s)
+		}
 	}
 	for _, a := range attrs {
-		c.attrs[a.ResourceID] = append(c.attrs[a.ResourceID], a)
+		if c.byID[a.ResourceID] != nil {
+			c.attrs[a.ResourceID] = append(c.attrs[a.ResourceID], a)
+		}
 	}
 	return c
 }
@@ -202,7 +210,9 @@ func (c *Resources) OpenID() *Resource { return c.openID }
 func (c *Resources) Scopes(resourceID string) []Scope { return c.scopes[resourceID] }
 
 // Attributes are a resource's attribute mappings, by name.
-func (c *Resources) Attributes(resourceID string) []store.ResourceAttribute { return c.attrs[resourceID] }
+func (c *Resources) Attributes(resourceID string) []store.ResourceAttribute {
+	return c.attrs[resourceID]
+}
 
 // SignOnPolicies is an environment's sign-on policies with their actions.
 type SignOnPolicies struct {

@@ -165,7 +165,8 @@ func TestCatalogs(t *testing.T) {
 	rs := []Resource{{Resource: store.Resource{ID: "api", Type: "CUSTOM"}}, {Resource: store.Resource{ID: "oidc", Type: "OPENID_CONNECT"}}}
 	scopes := []Scope{{Scope: store.Scope{ID: "s1", ResourceID: "api", Name: "read"}}, {Scope: store.Scope{ID: "s2", ResourceID: "oidc", Name: "openid"}},
 		{Scope: store.Scope{ID: "s3", ResourceID: "api", Name: "write"}}}
-	attrs := []store.ResourceAttribute{{ID: "a1", ResourceID: "oidc", Name: "email"}}
+	attrs := []store.ResourceAttribute{{ID: "a1", ResourceID: "oidc", Name: "email"}, {ID: "a2", ResourceID: "created-meanwhile", Name: "x"}}
+	scopes = append(scopes, Scope{Scope: store.Scope{ID: "s4", ResourceID: "created-meanwhile", Name: "x"}})
 	c := newResources(rs, scopes, attrs)
 	if c.OpenID() == nil || c.OpenID().ID != "oidc" || c.Resource("api").Type != "CUSTOM" || c.Resource("nope") != nil || len(c.All()) != 2 {
 		t.Errorf("resources: openid %+v, api %+v, all %d", c.OpenID(), c.Resource("api"), len(c.All()))
@@ -175,6 +176,9 @@ func TestCatalogs(t *testing.T) {
 	}
 	if got := c.Attributes("oidc"); len(got) != 1 || got[0].Name != "email" || c.Attributes("api") != nil {
 		t.Errorf("Attributes = %+v, %+v", got, c.Attributes("api"))
+	}
+	if c.Scopes("created-meanwhile") != nil || c.Attributes("created-meanwhile") != nil {
+		t.Errorf("scopes or attributes of a resource the catalog does not hold")
 	}
 	if newResources(nil, nil, nil).OpenID() != nil {
 		t.Errorf("an environment without an openid resource has one")
