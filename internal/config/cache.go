@@ -123,11 +123,7 @@ func (c *Cache) Len() int {
 // Environment is the environment envID names; store.ErrNotFound when none.
 func (c *Cache) Environment(ctx context.Context, envID string) (*Environment, error) {
 	return get(ctx, c, envID, entryKey{kindEnvironment, ""}, func(ctx context.Context) (*Environment, error) {
-		e, err := c.st.GetEnvironment(ctx, envID)
-		if err != nil {
-			return nil, err
-		}
-		return DecodeEnvironment(e)
+		return decodeFound(DecodeEnvironment)(c.st.GetEnvironment(ctx, envID))
 	})
 }
 
@@ -135,11 +131,7 @@ func (c *Cache) Environment(ctx context.Context, envID string) (*Environment, er
 // secret; store.ErrNotFound when envID has no such application.
 func (c *Cache) Application(ctx context.Context, envID, appID string) (*Application, error) {
 	return get(ctx, c, envID, entryKey{kindApplication, appID}, func(ctx context.Context) (*Application, error) {
-		a, err := c.st.GetApplication(ctx, envID, appID)
-		if err != nil {
-			return nil, err
-		}
-		return DecodeApplication(a)
+		return decodeFound(DecodeApplication)(c.st.GetApplication(ctx, envID, appID))
 	})
 }
 
@@ -171,46 +163,25 @@ func (c *Cache) SignOnPolicyAssignments(ctx context.Context, envID, appID string
 // mappings, the openid resource among them.
 func (c *Cache) Resources(ctx context.Context, envID string) (*Resources, error) {
 	return get(ctx, c, envID, entryKey{kindResources, ""}, func(ctx context.Context) (*Resources, error) {
-		rs, err := c.st.ListResources(ctx, envID)
-		if err != nil {
+		rs, err1 := c.st.ListResources(ctx, envID)
+		scopes, err2 := c.st.ListEnvironmentScopes(ctx, envID)
+		attrs, err3 := c.st.ListEnvironmentResourceAttributes(ctx, envID)
+		if err := errors.Join(err1, err2, err3); err != nil {
 			return nil, err
 		}
-		scopes, err := c.st.ListEnvironmentScopes(ctx, envID)
-		if err != nil {
-			return nil, err
-		}
-		attrs, err := c.st.ListEnvironmentResourceAttributes(ctx, envID)
-		if err != nil {
-			return nil, err
-		}
-		res, err := DecodeAll(rs, DecodeResource)
-		if err != nil {
-			return nil, err
-		}
-		sc, err := DecodeAll(scopes, DecodeScope)
-		if err != nil {
-			return nil, err
-		}
-		return newResources(res, sc, attrs), nil
+		return newResources(rs, scopes, attrs)
 	})
 }
 
 // SignOnPolicies are envID's sign-on policies with their actions.
 func (c *Cache) SignOnPolicies(ctx context.Context, envID string) (*SignOnPolicies, error) {
 	return get(ctx, c, envID, entryKey{kindSignOnPolicies, ""}, func(ctx context.Context) (*SignOnPolicies, error) {
-		ps, err := c.st.ListSignOnPolicies(ctx, envID)
-		if err != nil {
+		ps, err1 := c.st.ListSignOnPolicies(ctx, envID)
+		acts, err2 := c.st.ListEnvironmentSignOnPolicyActions(ctx, envID)
+		if err := errors.Join(err1, err2); err != nil {
 			return nil, err
 		}
-		acts, err := c.st.ListEnvironmentSignOnPolicyActions(ctx, envID)
-		if err != nil {
-			return nil, err
-		}
-		decoded, err := DecodeAll(acts, DecodeSignOnPolicyAction)
-		if err != nil {
-			return nil, err
-		}
-		return newSignOnPolicies(ps, decoded), nil
+		return newSignOnPolicies(ps, acts)
 	})
 }
 
@@ -218,11 +189,7 @@ func (c *Cache) SignOnPolicies(ctx context.Context, envID string) (*SignOnPolici
 // client secret; store.ErrNotFound when envID has no such provider.
 func (c *Cache) IdentityProvider(ctx context.Context, envID, id string) (*IdentityProvider, error) {
 	return get(ctx, c, envID, entryKey{kindIdentityProvider, id}, func(ctx context.Context) (*IdentityProvider, error) {
-		p, err := c.st.GetIdentityProvider(ctx, envID, id)
-		if err != nil {
-			return nil, err
-		}
-		return DecodeIdentityProvider(p)
+		return decodeFound(DecodeIdentityProvider)(c.st.GetIdentityProvider(ctx, envID, id))
 	})
 }
 
@@ -231,6 +198,16 @@ func (c *Cache) IdentityProviderAttributes(ctx context.Context, envID, id string
 	return get(ctx, c, envID, entryKey{kindProviderAttributes, id}, func(ctx context.Context) ([]store.IdentityProviderAttribute, error) {
 		return c.st.ListIdentityProviderAttributes(ctx, envID, id)
 	})
+}
+
+// decodeFound decodes a record the store found, or passes its error on.
+func decodeFound[R, V any](decode func(*R) (*V, error)) func(*R, error) (*V, error) {
+	return func(rec *R, err error) (*V, error) {
+		if err != nil {
+			return nil, err
+		}
+		return decode(rec)
+	}
 }
 
 // get serves one entry of envID, loading it on a miss.

@@ -235,17 +235,11 @@ func TestCacheLocalInvalidation(t *testing.T) {
 				}, func() error {
 					return f.st.RotateApplicationSecret(ctx, envID, appID, []byte("second"), time.Now().Add(time.Hour))
 				}, "sealed"},
-				{"ApplicationGrants", func() (string, error) {
-					gs, err := f.c.ApplicationGrants(ctx, envID, appID)
-					return fmt.Sprint(len(gs)), err
-				}, func() error {
+				{"ApplicationGrants", func() (string, error) { return counted(f.c.ApplicationGrants(ctx, envID, appID)) }, func() error {
 					return f.st.CreateApplicationGrant(ctx, &store.ApplicationGrant{ID: uuid.NewString(), EnvironmentID: envID, ApplicationID: appID,
 						ResourceID: res.ID, CreatedAt: now, UpdatedAt: now})
 				}, "1"},
-				{"SignOnPolicyAssignments", func() (string, error) {
-					as, err := f.c.SignOnPolicyAssignments(ctx, envID, appID)
-					return fmt.Sprint(len(as)), err
-				}, func() error {
+				{"SignOnPolicyAssignments", func() (string, error) { return counted(f.c.SignOnPolicyAssignments(ctx, envID, appID)) }, func() error {
 					return f.st.CreateSignOnPolicyAssignment(ctx, &store.SignOnPolicyAssignment{ID: uuid.NewString(), EnvironmentID: envID, ApplicationID: appID,
 						SignOnPolicyID: pol.ID, Priority: 1, CreatedAt: now, UpdatedAt: now})
 				}, "1"},
@@ -286,10 +280,7 @@ func TestCacheLocalInvalidation(t *testing.T) {
 					p.Enabled, p.Data = false, json.RawMessage(`{"clientId":"rp2"}`)
 					return f.st.UpdateIdentityProvider(ctx, &p)
 				}, "false rp2"},
-				{"IdentityProviderAttributes", func() (string, error) {
-					as, err := f.c.IdentityProviderAttributes(ctx, envID, idp.ID)
-					return fmt.Sprint(len(as)), err
-				}, func() error {
+				{"IdentityProviderAttributes", func() (string, error) { return counted(f.c.IdentityProviderAttributes(ctx, envID, idp.ID)) }, func() error {
 					return f.st.CreateIdentityProviderAttribute(ctx, &store.IdentityProviderAttribute{ID: uuid.NewString(), EnvironmentID: envID,
 						IdentityProviderID: idp.ID, Name: "email", Value: "${providerAttributes.email}", Update: "EMPTY_ONLY", MappingType: "CUSTOM",
 						CreatedAt: now, UpdatedAt: now})
@@ -313,6 +304,9 @@ func TestCacheLocalInvalidation(t *testing.T) {
 		})
 	}
 }
+
+// counted is how many items a read returned.
+func counted[T any](items []T, err error) (string, error) { return fmt.Sprint(len(items)), err }
 
 // Another node's write (a second store on the same database) is seen once
 // CheckEvery has passed, not before; a deleted environment is gone.

@@ -27,15 +27,22 @@ import (
 // the server's own failure rather than served with defaults.
 var ErrDamaged = errors.New("config: stored settings do not decode")
 
-// decode is the one JSON decode of a settings column. An empty column is
-// the zero value: records written before a kind had settings have none.
-func decode[T any](kind, id string, data json.RawMessage) (T, error) {
-	var v T
+// decodeInto is the one JSON decode of a settings column. An empty column
+// is the zero value: records written before a kind had settings have none.
+func decodeInto[T any](settings *T, kind, id string, data json.RawMessage) error {
 	if len(data) == 0 {
-		return v, nil
+		return nil
 	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return v, fmt.Errorf("%w: %s %s: %w", ErrDamaged, kind, id, err)
+	if err := json.Unmarshal(data, settings); err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrDamaged, kind, id, err)
+	}
+	return nil
+}
+
+// decoded is a view once its settings decoded, or the error.
+func decoded[V any](v *V, err error) (*V, error) {
+	if err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -64,11 +71,12 @@ type Environment struct {
 }
 
 func DecodeEnvironment(e *store.Environment) (*Environment, error) {
-	d, err := decode[wire.EnvironmentData]("environment", e.ID, e.Data)
-	if err != nil {
+	out := &Environment{Environment: *e}
+	if err := decodeInto(&out.Settings, "environment", e.ID, e.Data); err != nil {
 		return nil, err
 	}
-	return &Environment{Environment: *e, Settings: d, Branding: wire.ShownBranding(d.Branding)}, nil
+	out.Branding = wire.ShownBranding(out.Settings.Branding)
+	return out, nil
 }
 
 // Application is an application with its OIDC settings. Its record keeps
@@ -79,11 +87,8 @@ type Application struct {
 }
 
 func DecodeApplication(a *store.Application) (*Application, error) {
-	d, err := decode[wire.ApplicationData]("application", a.ID, a.Data)
-	if err != nil {
-		return nil, err
-	}
-	return &Application{Application: *a, Settings: d}, nil
+	out := &Application{Application: *a}
+	return decoded(out, decodeInto(&out.Settings, "application", a.ID, a.Data))
 }
 
 // Resource is a resource with its settings.
@@ -93,11 +98,8 @@ type Resource struct {
 }
 
 func DecodeResource(r *store.Resource) (*Resource, error) {
-	d, err := decode[wire.ResourceData]("resource", r.ID, r.Data)
-	if err != nil {
-		return nil, err
-	}
-	return &Resource{Resource: *r, Settings: d}, nil
+	out := &Resource{Resource: *r}
+	return decoded(out, decodeInto(&out.Settings, "resource", r.ID, r.Data))
 }
 
 // Scope is a resource's scope with its settings.
@@ -107,11 +109,8 @@ type Scope struct {
 }
 
 func DecodeScope(s *store.Scope) (*Scope, error) {
-	d, err := decode[wire.ScopeData]("scope", s.ID, s.Data)
-	if err != nil {
-		return nil, err
-	}
-	return &Scope{Scope: *s, Settings: d}, nil
+	out := &Scope{Scope: *s}
+	return decoded(out, decodeInto(&out.Settings, "scope", s.ID, s.Data))
 }
 
 // SignOnPolicyAction is a sign-on policy action with the fields of its
@@ -122,11 +121,8 @@ type SignOnPolicyAction struct {
 }
 
 func DecodeSignOnPolicyAction(a *store.SignOnPolicyAction) (*SignOnPolicyAction, error) {
-	d, err := decode[wire.SignOnPolicyActionData]("sign-on policy action", a.ID, a.Data)
-	if err != nil {
-		return nil, err
-	}
-	return &SignOnPolicyAction{SignOnPolicyAction: *a, Settings: d}, nil
+	out := &SignOnPolicyAction{SignOnPolicyAction: *a}
+	return decoded(out, decodeInto(&out.Settings, "sign-on policy action", a.ID, a.Data))
 }
 
 // IdentityProvider is an external identity provider with its settings.
@@ -137,11 +133,8 @@ type IdentityProvider struct {
 }
 
 func DecodeIdentityProvider(p *store.IdentityProvider) (*IdentityProvider, error) {
-	d, err := decode[wire.IdentityProviderData]("identity provider", p.ID, p.Data)
-	if err != nil {
-		return nil, err
-	}
-	return &IdentityProvider{IdentityProvider: *p, Settings: d}, nil
+	out := &IdentityProvider{IdentityProvider: *p}
+	return decoded(out, decodeInto(&out.Settings, "identity provider", p.ID, p.Data))
 }
 
 // PasswordPolicy is a password policy with its rules as the management
@@ -152,11 +145,8 @@ type PasswordPolicy struct {
 }
 
 func DecodePasswordPolicy(p *store.PasswordPolicy) (*PasswordPolicy, error) {
-	d, err := decode[wire.PasswordPolicyRules]("password policy", p.ID, p.Data)
-	if err != nil {
-		return nil, err
-	}
-	return &PasswordPolicy{PasswordPolicy: *p, Settings: d}, nil
+	out := &PasswordPolicy{PasswordPolicy: *p}
+	return decoded(out, decodeInto(&out.Settings, "password policy", p.ID, p.Data))
 }
 
 // ---- catalogs: what the runtime reads of an environment as a whole
@@ -171,7 +161,13 @@ type Resources struct {
 	attrs  map[string][]store.ResourceAttribute
 }
 
-func newResources(rs []Resource, scopes []Scope, attrs []store.ResourceAttribute) *Resources {
+// newResources decodes and indexes what the store listed.
+func newResources(recs []store.Resource, scopeRecs []store.Scope, attrs []store.ResourceAttribute) (*Resources, error) {
+	rs, err1 := DecodeAll(recs, DecodeResource)
+	scopes, err2 := DecodeAll(scopeRecs, DecodeScope)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
 	c := &Resources{all: rs, byID: make(map[string]*Resource, len(rs)), scopes: map[string][]Scope{}, attrs: map[string][]store.ResourceAttribute{}}
 	for i := range rs {
 		c.byID[rs[i].ID] = &rs[i]
@@ -193,7 +189,7 @@ func newResources(rs []Resource, scopes []Scope, attrs []store.ResourceAttribute
 			c.attrs[a.ResourceID] = append(c.attrs[a.ResourceID], a)
 		}
 	}
-	return c
+	return c, nil
 }
 
 // All is every resource, by id.
@@ -222,7 +218,12 @@ type SignOnPolicies struct {
 	actions map[string][]SignOnPolicyAction
 }
 
-func newSignOnPolicies(ps []store.SignOnPolicy, acts []SignOnPolicyAction) *SignOnPolicies {
+// newSignOnPolicies decodes and indexes what the store listed.
+func newSignOnPolicies(ps []store.SignOnPolicy, recs []store.SignOnPolicyAction) (*SignOnPolicies, error) {
+	acts, err := DecodeAll(recs, DecodeSignOnPolicyAction)
+	if err != nil {
+		return nil, err
+	}
 	c := &SignOnPolicies{all: ps, byID: make(map[string]*store.SignOnPolicy, len(ps)), actions: map[string][]SignOnPolicyAction{}}
 	for i := range ps {
 		c.byID[ps[i].ID] = &ps[i]
@@ -233,7 +234,7 @@ func newSignOnPolicies(ps []store.SignOnPolicy, acts []SignOnPolicyAction) *Sign
 	for _, a := range acts {
 		c.actions[a.SignOnPolicyID] = append(c.actions[a.SignOnPolicyID], a)
 	}
-	return c
+	return c, nil
 }
 
 // All is every policy, by id.

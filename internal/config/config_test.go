@@ -160,18 +160,21 @@ func TestDecodeAll(t *testing.T) {
 	}
 }
 
-// The catalogs index what they were built from.
+// The catalogs decode and index what they were built from.
 func TestCatalogs(t *testing.T) {
-	rs := []Resource{{Resource: store.Resource{ID: "api", Type: "CUSTOM"}}, {Resource: store.Resource{ID: "oidc", Type: "OPENID_CONNECT"}}}
-	scopes := []Scope{{Scope: store.Scope{ID: "s1", ResourceID: "api", Name: "read"}}, {Scope: store.Scope{ID: "s2", ResourceID: "oidc", Name: "openid"}},
-		{Scope: store.Scope{ID: "s3", ResourceID: "api", Name: "write"}}}
+	rs := []store.Resource{{ID: "api", Type: "CUSTOM", Data: json.RawMessage(`{"introspectEndpointAuthMethod":"NONE"}`)}, {ID: "oidc", Type: "OPENID_CONNECT"}}
+	scopes := []store.Scope{{ID: "s1", ResourceID: "api", Name: "read"}, {ID: "s2", ResourceID: "oidc", Name: "openid"},
+		{ID: "s3", ResourceID: "api", Name: "write", Data: json.RawMessage(`{"schemaAttributes":["email"]}`)},
+		{ID: "s4", ResourceID: "created-meanwhile", Name: "x"}}
 	attrs := []store.ResourceAttribute{{ID: "a1", ResourceID: "oidc", Name: "email"}, {ID: "a2", ResourceID: "created-meanwhile", Name: "x"}}
-	scopes = append(scopes, Scope{Scope: store.Scope{ID: "s4", ResourceID: "created-meanwhile", Name: "x"}})
-	c := newResources(rs, scopes, attrs)
-	if c.OpenID() == nil || c.OpenID().ID != "oidc" || c.Resource("api").Type != "CUSTOM" || c.Resource("nope") != nil || len(c.All()) != 2 {
+	c, err := newResources(rs, scopes, attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OpenID() == nil || c.OpenID().ID != "oidc" || c.Resource("api").Settings.IntrospectEndpointAuthMethod != "NONE" || c.Resource("nope") != nil || len(c.All()) != 2 {
 		t.Errorf("resources: openid %+v, api %+v, all %d", c.OpenID(), c.Resource("api"), len(c.All()))
 	}
-	if got := c.Scopes("api"); len(got) != 2 || got[0].Name != "read" || got[1].Name != "write" {
+	if got := c.Scopes("api"); len(got) != 2 || got[0].Name != "read" || got[1].Name != "write" || got[1].Settings.SchemaAttributes[0] != "email" {
 		t.Errorf("Scopes(api) = %+v", got)
 	}
 	if got := c.Attributes("oidc"); len(got) != 1 || got[0].Name != "email" || c.Attributes("api") != nil {
@@ -180,21 +183,32 @@ func TestCatalogs(t *testing.T) {
 	if c.Scopes("created-meanwhile") != nil || c.Attributes("created-meanwhile") != nil {
 		t.Errorf("scopes or attributes of a resource the catalog does not hold")
 	}
-	if newResources(nil, nil, nil).OpenID() != nil {
-		t.Errorf("an environment without an openid resource has one")
+	if c, err := newResources(nil, nil, nil); err != nil || c.OpenID() != nil {
+		t.Errorf("an empty environment: %v, openid %+v", err, c.OpenID())
+	}
+	scopes[1].Data = json.RawMessage(`{"mappedClaims":"a1"}`)
+	if _, err := newResources(rs, scopes, attrs); !errors.Is(err, ErrDamaged) {
+		t.Errorf("a damaged scope: err = %v, want ErrDamaged", err)
 	}
 
 	ps := []store.SignOnPolicy{{ID: "p1", Name: "Single_Factor", Default: true}, {ID: "p2", Name: "Multi_Factor"}}
-	acts := []SignOnPolicyAction{{SignOnPolicyAction: store.SignOnPolicyAction{ID: "x1", SignOnPolicyID: "p2", Priority: 1}},
-		{SignOnPolicyAction: store.SignOnPolicyAction{ID: "x2", SignOnPolicyID: "p2", Priority: 2}}}
-	p := newSignOnPolicies(ps, acts)
+	acts := []store.SignOnPolicyAction{{ID: "x1", SignOnPolicyID: "p2", Priority: 1, Data: json.RawMessage(`{"recovery":{"enabled":true}}`)},
+		{ID: "x2", SignOnPolicyID: "p2", Priority: 2}}
+	p, err := newSignOnPolicies(ps, acts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if p.Default() == nil || p.Default().ID != "p1" || p.Policy("p2").Name != "Multi_Factor" || p.Policy("p3") != nil || len(p.All()) != 2 {
 		t.Errorf("policies: default %+v, p2 %+v", p.Default(), p.Policy("p2"))
 	}
-	if got := p.Actions("p2"); len(got) != 2 || got[0].ID != "x1" || got[1].ID != "x2" || p.Actions("p1") != nil {
+	if got := p.Actions("p2"); len(got) != 2 || got[0].ID != "x1" || !got[0].Settings.Recovery.Enabled || got[1].ID != "x2" || p.Actions("p1") != nil {
 		t.Errorf("Actions = %+v, %+v", got, p.Actions("p1"))
 	}
-	if newSignOnPolicies([]store.SignOnPolicy{{ID: "p"}}, nil).Default() != nil {
-		t.Errorf("a default without a default policy")
+	if p, err := newSignOnPolicies([]store.SignOnPolicy{{ID: "p"}}, nil); err != nil || p.Default() != nil {
+		t.Errorf("a default without a default policy: %v", err)
+	}
+	acts[1].Data = json.RawMessage(`{"recovery":true}`)
+	if _, err := newSignOnPolicies(ps, acts); !errors.Is(err, ErrDamaged) {
+		t.Errorf("a damaged action: err = %v, want ErrDamaged", err)
 	}
 }

@@ -159,14 +159,9 @@ func (a *API) listApplications(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/applications", "applications", applicationFilter, nil,
-		func(p store.Page) ([]config.Application, int, error) {
-			apps, total, err := a.Store.ListApplicationsPage(r.Context(), env.ID, p)
-			if err != nil {
-				return nil, 0, err
-			}
-			views, err := config.DecodeAll(apps, config.DecodeApplication)
-			return views, total, err
-		},
+		decodedPage(func(p store.Page) ([]store.Application, int, error) {
+			return a.Store.ListApplicationsPage(r.Context(), env.ID, p)
+		}, config.DecodeApplication),
 		func(x *config.Application) string { return x.ID },
 		func(x *config.Application) any { return a.renderApp(x) })
 	if err != nil {

@@ -189,14 +189,9 @@ func (a *API) listEnvironments(w http.ResponseWriter, r *http.Request) error {
 	org := actor.Claims.Org
 	visible := roles.VisibleEnvironments(actor.Assignments, roles.ReadEnvironment, org)
 	list, err := pageOf(r, a.APIPath+"/environments", "environments", environmentFilter, visible,
-		func(p store.Page) ([]config.Environment, int, error) {
-			envs, total, err := a.Store.ListEnvironments(r.Context(), org, p)
-			if err != nil {
-				return nil, 0, err
-			}
-			views, err := config.DecodeAll(envs, config.DecodeEnvironment)
-			return views, total, err
-		},
+		decodedPage(func(p store.Page) ([]store.Environment, int, error) {
+			return a.Store.ListEnvironments(r.Context(), org, p)
+		}, config.DecodeEnvironment),
 		func(e *config.Environment) string { return e.ID },
 		func(e *config.Environment) any { return a.renderEnv(e) })
 	if err != nil {

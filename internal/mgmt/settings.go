@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -20,6 +21,19 @@ func writeDecoded[R, V, O any](w http.ResponseWriter, status int, rec *R, decode
 	}
 	wire.Write(w, status, render(v))
 	return nil
+}
+
+// decodedPage fetches a page of records for pageOf and decodes their
+// settings.
+func decodedPage[R, V any](fetch func(store.Page) ([]R, int, error), decode func(*R) (*V, error)) func(store.Page) ([]V, int, error) {
+	return func(p store.Page) ([]V, int, error) {
+		recs, total, err := fetch(p)
+		if err != nil {
+			return nil, 0, err
+		}
+		views, err := config.DecodeAll(recs, decode)
+		return views, total, err
+	}
 }
 
 // renderDecoded renders every record of a collection once all their

@@ -181,15 +181,24 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 		t.Errorf("another environment's version moved from %d to %d", other, v)
 	}
 
-	// A write that fails changes nothing and reports nothing.
-	before := version(t, s, env.ID)
-	wantErr(t, s.UpdateResource(ctx, mkResource(env.ID, "ghost")), store.ErrNotFound, "UpdateResource(unknown)")
-	wantErr(t, s.DeleteApplication(ctx, env.ID, newID()), store.ErrNotFound, "DeleteApplication(unknown)")
-	if v := version(t, s, env.ID); v != before {
-		t.Errorf("failed writes moved the version from %d to %d", before, v)
+	wantUnmoved(t, s, log, env.ID, "failed writes", func() {
+		wantErr(t, s.UpdateResource(ctx, mkResource(env.ID, "ghost")), store.ErrNotFound, "UpdateResource(unknown)")
+		wantErr(t, s.DeleteApplication(ctx, env.ID, newID()), store.ErrNotFound, "DeleteApplication(unknown)")
+	})
+}
+
+// wantUnmoved runs fn and checks that it neither moved envID's version
+// nor reported a change.
+func wantUnmoved(t *testing.T, s store.Store, log *changeLog, envID, what string, fn func()) {
+	t.Helper()
+	before := version(t, s, envID)
+	log.take()
+	fn()
+	if v := version(t, s, envID); v != before {
+		t.Errorf("%s moved the version from %d to %d", what, before, v)
 	}
 	if got := log.take(); len(got) != 0 {
-		t.Errorf("failed writes reported %+v", got)
+		t.Errorf("%s reported %+v", what, got)
 	}
 }
 
@@ -200,20 +209,14 @@ func testConfigVersionOtherWrites(t *testing.T, s store.Store) {
 	env := newEnv(t, s)
 	app := newApp(t, s, env.ID, "App")
 	must(t, s.RotateApplicationSecret(ctx, env.ID, app.ID, []byte("second"), now().Add(time.Hour)), "RotateApplicationSecret")
-	log := watch(s)
-	before := version(t, s, env.ID)
-	pop := newPopulation(t, s, env.ID, "People")
-	newUser(t, s, env.ID, pop.ID, "someone")
-	newPasswordPolicy(t, s, env.ID, "Strict")
-	newKey(t, s, env.ID, "Signing", "SIGNING")
-	newRA(t, s, env.ID, app.ID, newID(), "ENVIRONMENT", env.ID)
-	must(t, s.TouchApplicationPreviousSecret(ctx, env.ID, app.ID, now()), "TouchApplicationPreviousSecret")
-	if v := version(t, s, env.ID); v != before {
-		t.Errorf("writes of uncached records moved the version from %d to %d", before, v)
-	}
-	if got := log.take(); len(got) != 0 {
-		t.Errorf("writes of uncached records reported %+v", got)
-	}
+	wantUnmoved(t, s, watch(s), env.ID, "writes of uncached records", func() {
+		pop := newPopulation(t, s, env.ID, "People")
+		newUser(t, s, env.ID, pop.ID, "someone")
+		newPasswordPolicy(t, s, env.ID, "Strict")
+		newKey(t, s, env.ID, "Signing", "SIGNING")
+		newRA(t, s, env.ID, app.ID, newID(), "ENVIRONMENT", env.ID)
+		must(t, s.TouchApplicationPreviousSecret(ctx, env.ID, app.ID, now()), "TouchApplicationPreviousSecret")
+	})
 }
 
 func testConfigVersionTx(t *testing.T, s store.Store) {
@@ -222,9 +225,7 @@ func testConfigVersionTx(t *testing.T, s store.Store) {
 	log := watch(s)
 	errBoom := errors.New("boom")
 
-	t.Run("Rollback", func(t *testing.T) {
-		before := version(t, s, envA.ID)
-		log.take()
+	wantUnmoved(t, s, log, envA.ID, "a rolled-back transaction", func() {
 		err := s.Tx(ctx, func(tx store.Store) error {
 			if err := tx.CreateResource(ctx, mkResource(envA.ID, "rolled back")); err != nil {
 				return fmt.Errorf("CreateResource in tx: %w", err)
@@ -237,32 +238,15 @@ func testConfigVersionTx(t *testing.T, s store.Store) {
 		if !errors.Is(err, errBoom) {
 			t.Fatalf("Tx = %v, want the callback's error", err)
 		}
-		if v := version(t, s, envA.ID); v != before {
-			t.Errorf("a rolled-back transaction moved the version from %d to %d", before, v)
-		}
-		if got := log.take(); len(got) != 0 {
-			t.Errorf("a rolled-back transaction reported %+v", got)
-		}
 	})
-
-	t.Run("Panic", func(t *testing.T) {
-		before := version(t, s, envA.ID)
-		log.take()
-		func() {
-			defer func() { _ = recover() }()
-			_ = s.Tx(ctx, func(tx store.Store) error {
-				if err := tx.CreateResource(ctx, mkResource(envA.ID, "panicked")); err != nil {
-					return err
-				}
-				panic("boom")
-			})
-		}()
-		if v := version(t, s, envA.ID); v != before {
-			t.Errorf("a transaction that panicked moved the version from %d to %d", before, v)
-		}
-		if got := log.take(); len(got) != 0 {
-			t.Errorf("a transaction that panicked reported %+v", got)
-		}
+	wantUnmoved(t, s, log, envA.ID, "a transaction that panicked", func() {
+		defer func() { _ = recover() }()
+		_ = s.Tx(ctx, func(tx store.Store) error {
+			if err := tx.CreateResource(ctx, mkResource(envA.ID, "panicked")); err != nil {
+				return err
+			}
+			panic("boom")
+		})
 	})
 
 	t.Run("Commit", func(t *testing.T) {
