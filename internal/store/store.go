@@ -67,8 +67,8 @@ type Store interface {
 	ConfigVersion(ctx context.Context, envID string) (int64, error)
 	// WatchConfig calls fn after every commit that changed an environment's
 	// cached configuration, on the committing goroutine, so that this node
-	// forgets what it cached before the write returns. A rolled-back
-	// transaction calls nothing.
+	// forgets what it cached before the write returns; fn must be quick and
+	// must not call the store. A rolled-back transaction calls nothing.
 	WatchConfig(fn func(ConfigChange))
 
 	GetMeta(ctx context.Context, key string) (string, error)
