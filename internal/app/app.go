@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/federation/oidc"
@@ -105,7 +106,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	wire.SetClassifier(classify)
 	km := keys.NewManager(st, sealer, 10*time.Second)
-	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour}
+	conf := config.New(st, config.Options{})
+	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour, Config: conf}
 	creds := &credential.Service{Store: st}
 	notifier := cfg.Notifier
 	if notifier == nil {
@@ -147,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	auth.Routes(mux)
 	flows.Routes(mux)
 	fed.Routes(mux)
-	signon.New(st, flows, cookies, cfg.Logger).Routes(mux)
+	signon.New(st, conf, flows, cookies, cfg.Logger).Routes(mux)
 	api.Routes(mux)
 
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg, log: cfg.Logger}, nil

@@ -2,7 +2,6 @@ package authsvc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -62,8 +62,7 @@ func authorizeParams(w http.ResponseWriter, r *http.Request) (url.Values, error)
 // client is the authorize request's client and where it may be sent back
 // to.
 type authzClient struct {
-	app      *store.Application
-	data     wire.ApplicationData
+	app      *config.Application
 	redirect string // the effective redirect URI
 }
 
@@ -78,7 +77,7 @@ func (s *Service) authorizeClient(ctx context.Context, envID string, p url.Value
 	if uuid.Validate(id) != nil || len(id) != 36 {
 		return nil, bad
 	}
-	app, err := s.Store.GetApplication(ctx, envID, id)
+	app, err := s.Config.Application(ctx, envID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, bad
 	}
@@ -89,24 +88,22 @@ func (s *Service) authorizeClient(ctx context.Context, envID string, p url.Value
 		return nil, bad
 	}
 	c := &authzClient{app: app}
-	if err := json.Unmarshal(app.Data, &c.data); err != nil {
-		return nil, err
-	}
+	uris := app.Settings.RedirectURIs
 	ru := p.Get("redirect_uri")
 	switch {
 	case ru != "":
-		if !slices.Contains(c.data.RedirectURIs, ru) {
+		if !slices.Contains(uris, ru) {
 			return nil, wire.InvalidRequest(wire.InvalidValue("redirect_uri", "The redirect_uri is not registered for the application."))
 		}
 		c.redirect = ru
 	case piFlow:
 		// pi.flow answers with JSON: no redirect is needed.
-		if len(c.data.RedirectURIs) > 0 {
-			c.redirect = c.data.RedirectURIs[0]
+		if len(uris) > 0 {
+			c.redirect = uris[0]
 		}
-	case len(c.data.RedirectURIs) == 1:
+	case len(uris) == 1:
 		// RFC 6749 §3.1.2.3: one registered URI may be left out.
-		c.redirect = c.data.RedirectURIs[0]
+		c.redirect = uris[0]
 	default:
 		return nil, wire.InvalidRequest(wire.Required("redirect_uri"))
 	}
@@ -118,7 +115,7 @@ var responseModes = []string{"query", "fragment", "form_post", "pi.flow"}
 func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	envID := r.PathValue("envID")
-	env, err := s.Store.GetEnvironment(ctx, envID)
+	env, err := s.Config.Environment(ctx, envID)
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
@@ -165,7 +162,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	if v := strings.TrimSpace(p.Get("acr_values")); v != "" {
 		acr = strings.Fields(v)
 	}
-	started, err := s.Flows.Start(ctx, flow.Start{Env: env, App: c.app, Request: req, ACRValues: acr, Token: s.Cookies.Token(r)})
+	started, err := s.Flows.Start(ctx, flow.Start{Env: &env.Environment, App: &c.app.Application, Request: req, ACRValues: acr, Token: s.Cookies.Token(r)})
 	var se *flow.StartError
 	if errors.As(err, &se) {
 		fail(&authzError{code: se.Code, description: se.Description})
@@ -180,7 +177,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case f.Status == flow.StatusCompleted && !req.PiFlow():
 		// Single sign-on: the session satisfies the policy.
-		s.answer(w, r, env, f)
+		s.answer(w, r, &env.Environment, f)
 	case req.PiFlow():
 		out, err := s.Flows.Render(ctx, f, nil)
 		if err != nil {
@@ -191,8 +188,8 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		wire.Write(w, http.StatusOK, out)
 	default:
 		target := s.Flows.SignOnPageURL(env.ID, f.ID)
-		if c.data.LoginPageURL != "" {
-			target = appendParams(c.data.LoginPageURL, url.Values{"environmentId": {env.ID}, "flowId": {f.ID}}, false)
+		if c.app.Settings.LoginPageURL != "" {
+			target = appendParams(c.app.Settings.LoginPageURL, url.Values{"environmentId": {env.ID}, "flowId": {f.ID}}, false)
 		}
 		http.Redirect(w, r, target, http.StatusFound)
 	}
@@ -207,17 +204,17 @@ func (s *Service) responseType(rt string, c *authzClient) (string, error) {
 	if rt != "code" {
 		return "", &authzError{code: "unsupported_response_type", description: "Only response_type code is supported."}
 	}
-	if len(c.data.ResponseTypes) > 0 && !slices.Contains(c.data.ResponseTypes, "CODE") {
+	if len(c.app.Settings.ResponseTypes) > 0 && !slices.Contains(c.app.Settings.ResponseTypes, "CODE") {
 		return "", &authzError{code: "unauthorized_client", description: "The application does not allow response_type code."}
 	}
-	if !slices.Contains(c.data.GrantTypes, "AUTHORIZATION_CODE") {
+	if !slices.Contains(c.app.Settings.GrantTypes, "AUTHORIZATION_CODE") {
 		return "", &authzError{code: "unauthorized_client", description: "The application does not have the AUTHORIZATION_CODE grant type."}
 	}
 	return rt, nil
 }
 
 // authorizeParamsInto validates the rest of the request into req.
-func (s *Service) authorizeParamsInto(ctx context.Context, env *store.Environment, c *authzClient, p url.Values, req *flow.Request) *authzError {
+func (s *Service) authorizeParamsInto(ctx context.Context, env *config.Environment, c *authzClient, p url.Values, req *flow.Request) *authzError {
 	req.Nonce = p.Get("nonce")
 	req.LoginHint = p.Get("login_hint")
 	if len(req.State) > 2048 || len(req.Nonce) > 2048 || len(req.LoginHint) > 256 {
@@ -259,7 +256,7 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *store.Environmen
 	} else if req.CodeChallengeMethod != "" {
 		return &authzError{code: "invalid_request", description: "code_challenge_method was sent without code_challenge."}
 	}
-	switch enf := c.data.PkceEnforcement; {
+	switch enf := c.app.Settings.PkceEnforcement; {
 	case req.CodeChallenge == "" && (enf == "REQUIRED" || enf == "S256_REQUIRED"):
 		return &authzError{code: "invalid_request", description: "The application requires PKCE: send code_challenge."}
 	case req.CodeChallenge == "" && c.app.TokenEndpointAuthMethod == "NONE":
@@ -285,50 +282,32 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *store.Environmen
 // Tokens are for one resource (besides openid) unless the application
 // allows several. It returns the audience and the access token lifetime.
 func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClient, names []string) ([]string, int, *authzError) {
-	resources, err := s.Store.ListResources(ctx, envID)
+	catalog, err := s.Config.Resources(ctx, envID)
 	if err != nil {
 		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
 	}
-	byID := map[string]*store.Resource{}
-	for i := range resources {
-		byID[resources[i].ID] = &resources[i]
+	grants, err := s.Config.ApplicationGrants(ctx, envID, c.app.ID)
+	if err != nil {
+		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
 	}
 	// scope name → resource ids offering it to this application.
 	offered := map[string][]string{}
-	var openid *store.Resource
-	for i := range resources {
-		if resources[i].Type == "OPENID_CONNECT" {
-			openid = &resources[i]
-		}
-	}
-	load := func(resID string, ids []string) error {
-		scopes, err := s.Store.ListScopes(ctx, envID, resID)
-		if err != nil {
-			return err
-		}
-		for _, sc := range scopes {
+	offer := func(resID string, ids []string) {
+		for _, sc := range catalog.Scopes(resID) {
 			if ids == nil || slices.Contains(ids, sc.ID) {
 				offered[sc.Name] = append(offered[sc.Name], resID)
 			}
 		}
-		return nil
 	}
+	openid := catalog.OpenID()
 	if openid != nil {
-		if err := load(openid.ID, nil); err != nil {
-			return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
-		}
-	}
-	grants, err := s.Store.ListApplicationGrants(ctx, envID, c.app.ID)
-	if err != nil {
-		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
+		offer(openid.ID, nil)
 	}
 	for _, g := range grants {
 		if openid != nil && g.ResourceID == openid.ID {
 			continue
 		}
-		if err := load(g.ResourceID, g.ScopeIDs); err != nil {
-			return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
-		}
+		offer(g.ResourceID, g.ScopeIDs)
 	}
 	var used []string // resources other than openid, in request order
 	for _, n := range names {
@@ -343,7 +322,7 @@ func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClien
 			used = append(used, ids[0])
 		}
 	}
-	if len(used) > 1 && !c.data.RequestScopesForMultipleResourcesEnabled {
+	if len(used) > 1 && !c.app.Settings.RequestScopesForMultipleResourcesEnabled {
 		return nil, 0, &authzError{code: "invalid_scope", description: "The scopes belong to more than one resource; the application does not allow that."}
 	}
 	ttl := 3600
@@ -355,7 +334,7 @@ func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClien
 	}
 	var aud []string
 	for i, id := range used {
-		r := byID[id]
+		r := catalog.Resource(id)
 		if !slices.Contains(aud, r.Audience) {
 			aud = append(aud, r.Audience)
 		}

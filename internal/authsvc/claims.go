@@ -62,14 +62,12 @@ func releasedBy(name string, scopes []string) bool {
 // openIDAttributes are the attribute mappings of envID's openid resource;
 // none when the environment has no such resource.
 func (s *Service) openIDAttributes(ctx context.Context, envID string) ([]store.ResourceAttribute, error) {
-	resources, err := s.Store.ListResources(ctx, envID)
+	catalog, err := s.Config.Resources(ctx, envID)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range resources {
-		if r.Type == "OPENID_CONNECT" {
-			return s.Store.ListResourceAttributes(ctx, envID, r.ID)
-		}
+	if r := catalog.OpenID(); r != nil {
+		return catalog.Attributes(r.ID), nil
 	}
 	return nil, nil
 }

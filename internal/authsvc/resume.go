@@ -3,7 +3,6 @@ package authsvc
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -26,7 +26,7 @@ const CodeLifetime = 10 * time.Minute
 // goes back to the sign-on page.
 func (s *Service) resume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	env, err := s.Store.GetEnvironment(ctx, r.PathValue("envID"))
+	env, err := s.Config.Environment(ctx, r.PathValue("envID"))
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
@@ -41,7 +41,7 @@ func (s *Service) resume(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
-	s.answer(w, r, env, f)
+	s.answer(w, r, &env.Environment, f)
 }
 
 // answer ends a flow: a COMPLETED one gets its code, a FAILED one its
@@ -81,7 +81,7 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Envi
 		http.Redirect(w, r, s.Flows.SignOnPageURL(env.ID, f.ID), http.StatusFound)
 		return
 	}
-	app, err := s.Store.GetApplication(ctx, env.ID, f.ApplicationID)
+	app, err := s.Config.Application(ctx, env.ID, f.ApplicationID)
 	if err != nil || !app.Enabled {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			s.Flows.Finish(ctx, f)
@@ -128,21 +128,19 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Envi
 }
 
 // redirectOf is where a flow's answer goes: the redirect_uri it was
-// started with, or the application's only one.
-func (s *Service) redirectOf(app *store.Application, req *flow.Request) string {
+// started with, or the application's first one.
+func (s *Service) redirectOf(app *config.Application, req *flow.Request) string {
 	if req.RedirectURI != "" {
 		return req.RedirectURI
 	}
-	c := &authzClient{app: app}
-	_ = json.Unmarshal(app.Data, &c.data)
-	if len(c.data.RedirectURIs) > 0 {
-		return c.data.RedirectURIs[0]
+	if uris := app.Settings.RedirectURIs; len(uris) > 0 {
+		return uris[0]
 	}
 	return ""
 }
 
 func (s *Service) clientError(w http.ResponseWriter, r *http.Request, f *store.Flow, req *flow.Request, code, desc string) {
-	app, err := s.Store.GetApplication(r.Context(), f.EnvironmentID, f.ApplicationID)
+	app, err := s.Config.Application(r.Context(), f.EnvironmentID, f.ApplicationID)
 	redirect := ""
 	if err == nil {
 		redirect = s.redirectOf(app, req)

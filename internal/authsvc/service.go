@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
@@ -38,6 +39,8 @@ type Service struct {
 	Flows *flow.Engine
 	// Cookies reads and writes the ST session cookies.
 	Cookies session.Cookies
+	// Config serves environments, applications and resources from memory.
+	Config *config.Cache
 }
 
 func (s *Service) now() time.Time {
@@ -66,7 +69,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 
 func (s *Service) jwks(w http.ResponseWriter, r *http.Request) {
 	envID := r.PathValue("envID")
-	if _, err := s.Store.GetEnvironment(r.Context(), envID); err != nil {
+	if _, err := s.Config.Environment(r.Context(), envID); err != nil {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return
 	}
@@ -82,7 +85,7 @@ func (s *Service) jwks(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 	envID := r.PathValue("envID")
-	if _, err := s.Store.GetEnvironment(r.Context(), envID); err != nil {
+	if _, err := s.Config.Environment(r.Context(), envID); err != nil {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return
 	}

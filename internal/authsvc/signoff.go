@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -43,7 +44,7 @@ var signedOffPage = template.Must(template.New("signoff").Parse(`<!DOCTYPE html>
 func (s *Service) signoff(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	envID := r.PathValue("envID")
-	env, err := s.Store.GetEnvironment(ctx, envID)
+	env, err := s.Config.Environment(ctx, envID)
 	if err != nil {
 		wire.WriteErrorCtx(ctx, w, err)
 		return
@@ -72,7 +73,7 @@ func (s *Service) signoff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u, err := url.Parse(plr)
-		if err != nil || !slices.Contains(appSettings(app).PostLogoutRedirectURIs, plr) {
+		if err != nil || !slices.Contains(app.Settings.PostLogoutRedirectURIs, plr) {
 			wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.InvalidValue("post_logout_redirect_uri",
 				"post_logout_redirect_uri is not one of the application's postLogoutRedirectUris.")))
 			return
@@ -136,7 +137,7 @@ type idTokenHint struct {
 // ID token this environment signed (expired is fine: it is a hint), for
 // an application that exists and is enabled, about the user of the
 // session being ended.
-func (s *Service) signoffApplication(ctx context.Context, envID string, params url.Values, sess *store.Session) (*store.Application, error) {
+func (s *Service) signoffApplication(ctx context.Context, envID string, params url.Values, sess *store.Session) (*config.Application, error) {
 	clientID := params.Get("client_id")
 	bad := func(target, msg string) error { return wire.InvalidRequest(wire.InvalidValue(target, msg)) }
 	if raw := params.Get("id_token_hint"); raw != "" {
@@ -174,7 +175,7 @@ func (s *Service) signoffApplication(ctx context.Context, envID string, params u
 	if !validID(clientID) {
 		return nil, bad(target, "The application does not exist or is disabled.")
 	}
-	app, err := s.Store.GetApplication(ctx, envID, clientID)
+	app, err := s.Config.Application(ctx, envID, clientID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !app.Enabled) {
 		return nil, bad(target, "The application does not exist or is disabled.")
 	}

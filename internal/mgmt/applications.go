@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -94,12 +95,10 @@ func (a *API) appHref(envID, appID string) string {
 	return a.APIPath + "/environments/" + envID + "/applications/" + appID
 }
 
-// appData reads an application's long tail with PingOne's defaults filled
+// appData is an application's long tail with PingOne's defaults filled
 // in, so rows written before a field existed (the bootstrap admin's) read
 // like new ones.
-func appData(app *store.Application) wire.ApplicationData {
-	var d wire.ApplicationData
-	_ = json.Unmarshal(app.Data, &d)
+func appData(d wire.ApplicationData) wire.ApplicationData {
 	if d.GrantTypes == nil {
 		d.GrantTypes = []string{}
 	}
@@ -125,7 +124,7 @@ func appData(app *store.Application) wire.ApplicationData {
 	return d
 }
 
-func (a *API) renderApp(app *store.Application) wire.Application {
+func (a *API) renderApp(app *config.Application) wire.Application {
 	self := a.appHref(app.EnvironmentID, app.ID)
 	links := wire.Links{
 		"self":                    {Href: self},
@@ -140,7 +139,7 @@ func (a *API) renderApp(app *store.Application) wire.Application {
 	return wire.Application{
 		Links: links, Environment: wire.Ref{ID: app.EnvironmentID}, ID: app.ID, Name: app.Name, Enabled: app.Enabled,
 		Type: app.Type, Protocol: app.Protocol, CreatedAt: wire.Time(app.CreatedAt), UpdatedAt: wire.Time(app.UpdatedAt),
-		ClientID: app.ID, TokenEndpointAuthMethod: app.TokenEndpointAuthMethod, ApplicationData: appData(app),
+		ClientID: app.ID, TokenEndpointAuthMethod: app.TokenEndpointAuthMethod, ApplicationData: appData(app.Settings),
 	}
 }
 
@@ -150,11 +149,11 @@ func (a *API) listApplications(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/applications", "applications", nil,
-		func(p store.Page) ([]store.Application, int, error) {
+		decodedPage(func(p store.Page) ([]store.Application, int, error) {
 			return a.Store.ListApplicationsPage(r.Context(), env.ID, p)
-		},
-		func(x *store.Application) string { return x.ID },
-		func(x *store.Application) any { return a.renderApp(x) })
+		}, config.DecodeApplication),
+		func(x *config.Application) string { return x.ID },
+		func(x *config.Application) any { return a.renderApp(x) })
 	if err != nil {
 		return err
 	}
@@ -171,8 +170,7 @@ func (a *API) getApplication(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderApp(app))
-	return nil
+	return writeDecoded(w, http.StatusOK, app, config.DecodeApplication, a.renderApp)
 }
 
 // newSecret makes a client secret: 48 random bytes, 64 characters, the
@@ -226,8 +224,7 @@ func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusCreated, a.renderApp(app))
-	return nil
+	return writeDecoded(w, http.StatusCreated, app, config.DecodeApplication, a.renderApp)
 }
 
 func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
@@ -248,10 +245,13 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
 		if err := validateApplication(&req, app); err != nil {
 			return err
 		}
-		prev := appData(app)
+		prev, err := config.DecodeApplication(app)
+		if err != nil {
+			return err
+		}
 		d := applyApplication(&req, app)
 		// assignActorRoles acts once, on create; PingOne ignores it on PUT.
-		d.AssignActorRoles = prev.AssignActorRoles
+		d.AssignActorRoles = prev.Settings.AssignActorRoles
 		app.Data, app.UpdatedAt = mustJSON(d), store.Now()
 		dropPrevious := false
 		switch {
@@ -274,8 +274,7 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderApp(app))
-	return nil
+	return writeDecoded(w, http.StatusOK, app, config.DecodeApplication, a.renderApp)
 }
 
 func (a *API) deleteApplication(w http.ResponseWriter, r *http.Request) error {

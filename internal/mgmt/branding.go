@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -36,8 +37,9 @@ func (a *API) getBrandingSettings(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderBranding(env.ID, wire.EnvironmentBranding(env.Data)))
-	return nil
+	return writeDecoded(w, http.StatusOK, env, config.DecodeEnvironment, func(e *config.Environment) wire.BrandingSettingsResponse {
+		return a.renderBranding(e.ID, e.Branding)
+	})
 }
 
 // updateBrandingSettings replaces the settings: members left out are gone.

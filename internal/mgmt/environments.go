@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
@@ -162,16 +163,10 @@ func (a *API) envLinks(e *store.Environment) wire.Links {
 	return l
 }
 
-func envData(e *store.Environment) wire.EnvironmentData {
-	var d wire.EnvironmentData
-	_ = json.Unmarshal(e.Data, &d)
-	return d
-}
-
-func (a *API) renderEnv(e *store.Environment) wire.Environment {
-	d := envData(e)
+func (a *API) renderEnv(e *config.Environment) wire.Environment {
+	d := e.Settings
 	return wire.Environment{
-		Links: a.envLinks(e), ID: e.ID, Name: e.Name, Description: e.Description,
+		Links: a.envLinks(&e.Environment), ID: e.ID, Name: e.Name, Description: e.Description,
 		Organization: wire.Ref{ID: e.OrganizationID}, Type: e.Type, Region: e.Region, License: wire.Ref{ID: e.LicenseID},
 		Icon: d.Icon, CreatedAt: wire.Time(e.CreatedAt), UpdatedAt: wire.Time(e.UpdatedAt), BillOfMaterials: d.BillOfMaterials,
 	}
@@ -182,11 +177,11 @@ func (a *API) listEnvironments(w http.ResponseWriter, r *http.Request) error {
 	org := actor.Claims.Org
 	visible := roles.VisibleEnvironments(actor.Assignments, roles.ReadEnvironment, org)
 	list, err := pageOf(r, a.APIPath+"/environments", "environments", visible,
-		func(p store.Page) ([]store.Environment, int, error) {
+		decodedPage(func(p store.Page) ([]store.Environment, int, error) {
 			return a.Store.ListEnvironments(r.Context(), org, p)
-		},
-		func(e *store.Environment) string { return e.ID },
-		func(e *store.Environment) any { return a.renderEnv(e) })
+		}, config.DecodeEnvironment),
+		func(e *config.Environment) string { return e.ID },
+		func(e *config.Environment) any { return a.renderEnv(e) })
 	if err != nil {
 		return err
 	}
@@ -199,8 +194,7 @@ func (a *API) getEnvironment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderEnv(env))
-	return nil
+	return writeDecoded(w, http.StatusOK, env, config.DecodeEnvironment, a.renderEnv)
 }
 
 // validateEnvironment checks a create or replace body; current is nil on
@@ -315,8 +309,7 @@ func (a *API) createEnvironment(w http.ResponseWriter, r *http.Request) error {
 	if err := a.provisionEnvironment(r.Context(), env); err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusCreated, a.renderEnv(env))
-	return nil
+	return writeDecoded(w, http.StatusCreated, env, config.DecodeEnvironment, a.renderEnv)
 }
 
 // provisionEnvironment creates env with PingOne's default contents.
@@ -341,7 +334,11 @@ func (a *API) updateEnvironment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := store.Now()
-	d := envData(env)
+	cur, err := config.DecodeEnvironment(env)
+	if err != nil {
+		return err
+	}
+	d := cur.Settings
 	if req.BillOfMaterials != nil {
 		d.BillOfMaterials = normalizeBOM(req.BillOfMaterials, d.BillOfMaterials, now)
 	}
@@ -351,8 +348,7 @@ func (a *API) updateEnvironment(w http.ResponseWriter, r *http.Request) error {
 	if err := a.Store.UpdateEnvironment(r.Context(), env); err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderEnv(env))
-	return nil
+	return writeDecoded(w, http.StatusOK, env, config.DecodeEnvironment, a.renderEnv)
 }
 
 func (a *API) updateEnvironmentType(w http.ResponseWriter, r *http.Request) error {
@@ -374,8 +370,7 @@ func (a *API) updateEnvironmentType(w http.ResponseWriter, r *http.Request) erro
 	if err := a.Store.UpdateEnvironment(r.Context(), env); err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderEnv(env))
-	return nil
+	return writeDecoded(w, http.StatusOK, env, config.DecodeEnvironment, a.renderEnv)
 }
 
 func (a *API) deleteEnvironment(w http.ResponseWriter, r *http.Request) error {
@@ -397,8 +392,8 @@ func (a *API) deleteEnvironment(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) renderBOM(env *store.Environment) *wire.BillOfMaterials {
-	b := envData(env).BillOfMaterials
+func (a *API) renderBOM(env *config.Environment) *wire.BillOfMaterials {
+	b := env.Settings.BillOfMaterials
 	if b == nil {
 		b = &wire.BillOfMaterials{Products: []wire.Product{}}
 	}
@@ -412,8 +407,7 @@ func (a *API) getBillOfMaterials(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderBOM(env))
-	return nil
+	return writeDecoded(w, http.StatusOK, env, config.DecodeEnvironment, a.renderBOM)
 }
 
 func (a *API) updateBillOfMaterials(w http.ResponseWriter, r *http.Request) error {
@@ -429,12 +423,15 @@ func (a *API) updateBillOfMaterials(w http.ResponseWriter, r *http.Request) erro
 		return wire.InvalidData(d...)
 	}
 	now := store.Now()
-	d := envData(env)
+	cur, err := config.DecodeEnvironment(env)
+	if err != nil {
+		return err
+	}
+	d := cur.Settings
 	d.BillOfMaterials = normalizeBOM(&req, d.BillOfMaterials, now)
 	env.Data, env.UpdatedAt = mustJSON(d), now
 	if err := a.Store.UpdateEnvironment(r.Context(), env); err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderBOM(env))
-	return nil
+	return writeDecoded(w, http.StatusOK, env, config.DecodeEnvironment, a.renderBOM)
 }

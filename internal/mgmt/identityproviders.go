@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -90,10 +90,9 @@ func (a *API) idpHref(envID, id string) string {
 	return a.APIPath + "/environments/" + envID + "/identityProviders/" + id
 }
 
-func (a *API) renderIdentityProvider(p *store.IdentityProvider) wire.IdentityProvider {
+func (a *API) renderIdentityProvider(p *config.IdentityProvider) wire.IdentityProvider {
 	self := a.idpHref(p.EnvironmentID, p.ID)
-	var d wire.IdentityProviderData
-	_ = json.Unmarshal(p.Data, &d) // written by this package; a damaged row still renders its columns
+	d := p.Settings
 	if d.PkceMethod == "" {
 		d.PkceMethod = "NONE"
 	}
@@ -111,7 +110,11 @@ func (a *API) renderIdentityProvider(p *store.IdentityProvider) wire.IdentityPro
 // writeIdentityProvider answers with p; ?expand=attributes embeds its
 // attribute mappings, as PingOne does on create.
 func (a *API) writeIdentityProvider(ctx context.Context, w http.ResponseWriter, r *http.Request, status int, p *store.IdentityProvider) error {
-	out := a.renderIdentityProvider(p)
+	v, err := config.DecodeIdentityProvider(p)
+	if err != nil {
+		return err
+	}
+	out := a.renderIdentityProvider(v)
 	if slices.Contains(strings.Split(r.URL.Query().Get("expand"), ","), "attributes") {
 		attrs, err := a.Store.ListIdentityProviderAttributes(ctx, p.EnvironmentID, p.ID)
 		if err != nil {
@@ -134,7 +137,10 @@ func (a *API) listIdentityProviders(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	items := renderAll(ps, a.renderIdentityProvider)
+	items, err := renderDecoded(ps, config.DecodeIdentityProvider, a.renderIdentityProvider)
+	if err != nil {
+		return err
+	}
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/identityProviders", "identityProviders", items))
 	return nil
 }
@@ -436,12 +442,16 @@ func policyReferencing(ctx context.Context, st store.Store, envID, idpID string)
 		return nil, err
 	}
 	for i := range policies {
-		acts, err := st.ListSignOnPolicyActions(ctx, envID, policies[i].ID)
+		recs, err := st.ListSignOnPolicyActions(ctx, envID, policies[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		acts, err := config.DecodeAll(recs, config.DecodeSignOnPolicyAction)
 		if err != nil {
 			return nil, err
 		}
 		for _, x := range acts {
-			if slices.Contains(actionProviders(x.Data), idpID) {
+			if slices.Contains(actionProviders(&x.Settings), idpID) {
 				return &policies[i], nil
 			}
 		}
@@ -449,12 +459,8 @@ func policyReferencing(ctx context.Context, st store.Store, envID, idpID string)
 	return nil, nil
 }
 
-// actionProviders lists the provider ids a stored action names.
-func actionProviders(data json.RawMessage) []string {
-	var d wire.SignOnPolicyActionData
-	if json.Unmarshal(data, &d) != nil {
-		return nil
-	}
+// actionProviders lists the provider ids an action names.
+func actionProviders(d *wire.SignOnPolicyActionData) []string {
 	var ids []string
 	for _, sp := range d.SocialProviders {
 		ids = append(ids, sp.ID)

@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"net/http"
 	"slices"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -42,10 +42,9 @@ func (a *API) passwordPolicyRoutes(mux *http.ServeMux) {
 	mux.Handle("DELETE "+base+"/{policyID}", a.handle(a.deletePasswordPolicy))
 }
 
-func (a *API) renderPasswordPolicy(p *store.PasswordPolicy, populations int) wire.PasswordPolicy {
+func (a *API) renderPasswordPolicy(p *config.PasswordPolicy, populations int) wire.PasswordPolicy {
 	envHref := a.APIPath + "/environments/" + p.EnvironmentID
-	var rules wire.PasswordPolicyRules
-	_ = json.Unmarshal(p.Data, &rules)
+	rules := p.Settings
 	return wire.PasswordPolicy{
 		Links: wire.Links{"self": {Href: envHref + "/passwordPolicies/" + p.ID}, "environment": {Href: envHref}},
 		ID:    p.ID, Environment: wire.Ref{ID: p.EnvironmentID}, Name: p.Name, PasswordPolicyRules: rules, Default: p.Default,
@@ -66,9 +65,11 @@ func (a *API) listPasswordPolicies(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	items := make([]any, len(ps))
-	for i := range ps {
-		items[i] = a.renderPasswordPolicy(&ps[i], counts[ps[i].ID])
+	items, err := renderDecoded(ps, config.DecodePasswordPolicy, func(p *config.PasswordPolicy) wire.PasswordPolicy {
+		return a.renderPasswordPolicy(p, counts[p.ID])
+	})
+	if err != nil {
+		return err
 	}
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/passwordPolicies", "passwordPolicies", items))
 	return nil
@@ -80,8 +81,9 @@ func (a *API) writePasswordPolicy(ctx context.Context, w http.ResponseWriter, st
 	if err != nil {
 		return err
 	}
-	wire.Write(w, status, a.renderPasswordPolicy(p, counts[p.ID]))
-	return nil
+	return writeDecoded(w, status, p, config.DecodePasswordPolicy, func(p *config.PasswordPolicy) wire.PasswordPolicy {
+		return a.renderPasswordPolicy(p, counts[p.ID])
+	})
 }
 
 func (a *API) getPasswordPolicy(w http.ResponseWriter, r *http.Request) error {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
@@ -81,7 +82,11 @@ func (a *API) renderPasswordState(ctx context.Context, acc *credential.Account, 
 		if err != nil {
 			return out, err
 		}
-		out.Embedded = map[string]any{"passwordPolicy": a.renderPasswordPolicy(pp, counts[pp.ID])}
+		pol, err := config.DecodePasswordPolicy(pp)
+		if err != nil {
+			return out, err
+		}
+		out.Embedded = map[string]any{"passwordPolicy": a.renderPasswordPolicy(pol, counts[pp.ID])}
 	}
 	return out, nil
 }

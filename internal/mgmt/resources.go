@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"slices"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -115,11 +115,10 @@ func (a *API) resourceHref(envID, id string) string {
 	return a.APIPath + "/environments/" + envID + "/resources/" + id
 }
 
-func (a *API) renderResource(x *store.Resource) wire.Resource {
+func (a *API) renderResource(x *config.Resource) wire.Resource {
 	envHref := a.APIPath + "/environments/" + x.EnvironmentID
 	self := a.resourceHref(x.EnvironmentID, x.ID)
-	var d wire.ResourceData
-	_ = json.Unmarshal(x.Data, &d)
+	d := x.Settings
 	if d.IntrospectEndpointAuthMethod == "" {
 		d.IntrospectEndpointAuthMethod = "CLIENT_SECRET_BASIC"
 	}
@@ -147,7 +146,10 @@ func (a *API) listResources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := renderAll(rs, a.renderResource)
+	items, err := renderDecoded(rs, config.DecodeResource, a.renderResource)
+	if err != nil {
+		return err
+	}
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+env.ID+"/resources", "resources", items))
 	return nil
 }
@@ -161,8 +163,7 @@ func (a *API) getResource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderResource(x))
-	return nil
+	return writeDecoded(w, http.StatusOK, x, config.DecodeResource, a.renderResource)
 }
 
 // applyResource validates req and writes it over x (PUT replaces: absent
@@ -243,8 +244,7 @@ func (a *API) createResource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusCreated, a.renderResource(x))
-	return nil
+	return writeDecoded(w, http.StatusCreated, x, config.DecodeResource, a.renderResource)
 }
 
 func (a *API) updateResource(w http.ResponseWriter, r *http.Request) error {
@@ -270,8 +270,7 @@ func (a *API) updateResource(w http.ResponseWriter, r *http.Request) error {
 	if err := a.Store.UpdateResource(r.Context(), x); err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderResource(x))
-	return nil
+	return writeDecoded(w, http.StatusOK, x, config.DecodeResource, a.renderResource)
 }
 
 func (a *API) deleteResource(w http.ResponseWriter, r *http.Request) error {
@@ -328,10 +327,9 @@ func userScope(name string) bool {
 	return name == "p1:read:user" || name == "p1:update:user" || pingOneSubScopeRE.MatchString(name)
 }
 
-func (a *API) renderScope(s *store.Scope) wire.Scope {
+func (a *API) renderScope(s *config.Scope) wire.Scope {
 	resHref := a.resourceHref(s.EnvironmentID, s.ResourceID)
-	var d wire.ScopeData
-	_ = json.Unmarshal(s.Data, &d)
+	d := s.Settings
 	if len(d.SchemaAttributes) == 0 && (s.Name == "p1:read:user" || s.Name == "p1:update:user") {
 		// The predefined user scopes reach every attribute until limited.
 		d.SchemaAttributes = []string{"*"}
@@ -353,7 +351,10 @@ func (a *API) listScopes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := renderAll(ss, a.renderScope)
+	items, err := renderDecoded(ss, config.DecodeScope, a.renderScope)
+	if err != nil {
+		return err
+	}
 	wire.Write(w, http.StatusOK, wholeList(a.resourceHref(res.EnvironmentID, res.ID)+"/scopes", "scopes", items))
 	return nil
 }
@@ -367,8 +368,7 @@ func (a *API) getScope(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderScope(s))
-	return nil
+	return writeDecoded(w, http.StatusOK, s, config.DecodeScope, a.renderScope)
 }
 
 // applyScope validates req for res and writes it over s; current is nil on
@@ -467,8 +467,7 @@ func (a *API) createScope(w http.ResponseWriter, r *http.Request) error {
 	if err := a.Store.CreateScope(r.Context(), s); err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusCreated, a.renderScope(s))
-	return nil
+	return writeDecoded(w, http.StatusCreated, s, config.DecodeScope, a.renderScope)
 }
 
 func (a *API) updateScope(w http.ResponseWriter, r *http.Request) error {
@@ -496,8 +495,7 @@ func (a *API) updateScope(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderScope(s))
-	return nil
+	return writeDecoded(w, http.StatusOK, s, config.DecodeScope, a.renderScope)
 }
 
 func (a *API) deleteScope(w http.ResponseWriter, r *http.Request) error {
@@ -714,10 +712,12 @@ func (a *API) deleteResourceAttribute(w http.ResponseWriter, r *http.Request) er
 			if err != nil {
 				return err
 			}
-			for _, s := range scopes {
-				var d wire.ScopeData
-				_ = json.Unmarshal(s.Data, &d)
-				if slices.Contains(d.MappedClaims, x.ID) {
+			decoded, err := config.DecodeAll(scopes, config.DecodeScope)
+			if err != nil {
+				return err
+			}
+			for _, s := range decoded {
+				if slices.Contains(s.Settings.MappedClaims, x.ID) {
 					return wire.RequestFailed("The attribute is mapped by the scope " + s.Name + "; remove it from the scope's mappedClaims first.")
 				}
 			}

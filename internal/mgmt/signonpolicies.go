@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -213,14 +214,14 @@ func (a *API) deleteSignOnPolicy(w http.ResponseWriter, r *http.Request) error {
 
 // ---- actions
 
-func (a *API) renderAction(x *store.SignOnPolicyAction) wire.SignOnPolicyAction {
+func (a *API) renderAction(x *config.SignOnPolicyAction) wire.SignOnPolicyAction {
 	envHref := a.APIPath + "/environments/" + x.EnvironmentID
 	polHref := envHref + "/signOnPolicies/" + x.SignOnPolicyID
 	out := wire.SignOnPolicyAction{
 		Links: wire.Links{"self": {Href: polHref + "/actions/" + x.ID}, "environment": {Href: envHref}, "signOnPolicy": {Href: polHref}},
 		ID:    x.ID, Environment: wire.Ref{ID: x.EnvironmentID}, SignOnPolicy: wire.Ref{ID: x.SignOnPolicyID}, Type: x.Type, Priority: x.Priority,
+		SignOnPolicyActionData: x.Settings,
 	}
-	_ = json.Unmarshal(x.Data, &out.SignOnPolicyActionData)
 	return out
 }
 
@@ -242,7 +243,10 @@ func (a *API) listActions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := renderAll(acts, a.renderAction)
+	items, err := renderDecoded(acts, config.DecodeSignOnPolicyAction, a.renderAction)
+	if err != nil {
+		return err
+	}
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/environments/"+p.EnvironmentID+"/signOnPolicies/"+p.ID+"/actions", "actions", items))
 	return nil
 }
@@ -256,8 +260,7 @@ func (a *API) getAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderAction(x))
-	return nil
+	return writeDecoded(w, http.StatusOK, x, config.DecodeSignOnPolicyAction, a.renderAction)
 }
 
 // present reports whether a raw JSON field was sent with a value.
@@ -541,8 +544,7 @@ func (a *API) createAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusCreated, a.renderAction(x))
-	return nil
+	return writeDecoded(w, http.StatusCreated, x, config.DecodeSignOnPolicyAction, a.renderAction)
 }
 
 func (a *API) updateAction(w http.ResponseWriter, r *http.Request) error {
@@ -569,8 +571,7 @@ func (a *API) updateAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderAction(x))
-	return nil
+	return writeDecoded(w, http.StatusOK, x, config.DecodeSignOnPolicyAction, a.renderAction)
 }
 
 func (a *API) deleteAction(w http.ResponseWriter, r *http.Request) error {

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -41,6 +42,7 @@ var assetFS embed.FS
 // Service serves the sign-on page.
 type Service struct {
 	Store   store.Store
+	Config  *config.Cache
 	Flows   *flow.Engine
 	Cookies session.Cookies
 	Log     *slog.Logger
@@ -51,8 +53,8 @@ type Service struct {
 }
 
 // New parses the templates and indexes the assets.
-func New(st store.Store, flows *flow.Engine, cookies session.Cookies, log *slog.Logger) *Service {
-	s := &Service{Store: st, Flows: flows, Cookies: cookies, Log: log, assets: map[string][]byte{}}
+func New(st store.Store, conf *config.Cache, flows *flow.Engine, cookies session.Cookies, log *slog.Logger) *Service {
+	s := &Service{Store: st, Config: conf, Flows: flows, Cookies: cookies, Log: log, assets: map[string][]byte{}}
 	s.tmpl = template.Must(template.New("").Funcs(template.FuncMap{"has": func(m map[string]bool, k string) bool { return m[k] }}).
 		ParseFS(templateFS, "templates/*.html"))
 	h := sha256.New()
@@ -123,12 +125,12 @@ var hexColor = regexp.MustCompile(`^#[0-9a-f]{6}$`)
 // theme is the environment's colour as CSS: a stylesheet, since the
 // Content-Security-Policy allows no inline style.
 func (s *Service) theme(w http.ResponseWriter, r *http.Request) {
-	env, err := s.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
+	env, err := s.Config.Environment(r.Context(), r.PathValue("envID"))
 	if err != nil {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return
 	}
-	b := wire.EnvironmentBranding(env.Data)
+	b := env.Branding
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	secureHeaders(w)
@@ -209,7 +211,7 @@ type view struct {
 
 func (s *Service) page(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	env, err := s.Store.GetEnvironment(ctx, r.PathValue("envID"))
+	env, err := s.Config.Environment(ctx, r.PathValue("envID"))
 	if errors.Is(err, store.ErrNotFound) {
 		s.render(w, http.StatusNotFound, &view{EnvID: url.PathEscape(r.PathValue("envID")), Heading: "Page not found", Message: "This sign-on page does not exist."})
 		return
@@ -261,8 +263,8 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request) {
 }
 
 // brand starts a view with the environment's branding.
-func (s *Service) brand(env *store.Environment) *view {
-	b := wire.EnvironmentBranding(env.Data)
+func (s *Service) brand(env *config.Environment) *view {
+	b := env.Branding
 	v := &view{EnvID: env.ID, Version: s.version, BrandName: env.Name, Actions: map[string]bool{}, Themed: true}
 	if b.CompanyName != "" {
 		v.BrandName = b.CompanyName
@@ -327,13 +329,11 @@ func (s *Service) startAgain(ctx context.Context, envID, flowID string) string {
 	if err != nil {
 		return ""
 	}
-	app, err := s.Store.GetApplication(ctx, envID, f.ApplicationID)
+	app, err := s.Config.Application(ctx, envID, f.ApplicationID)
 	if err != nil {
 		return ""
 	}
-	var d wire.ApplicationData
-	_ = json.Unmarshal(app.Data, &d)
-	for _, u := range []string{d.InitiateLoginURI, d.HomePageURL} {
+	for _, u := range []string{app.Settings.InitiateLoginURI, app.Settings.HomePageURL} {
 		if p, err := url.Parse(u); err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" {
 			return u
 		}

@@ -392,3 +392,11 @@ type LinkedAccount struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }
+
+// ConfigChange is a committed write of an environment's cached
+// configuration: the version it left, or Deleted when the environment went.
+type ConfigChange struct {
+	EnvironmentID string
+	Version       int64
+	Deleted       bool
+}

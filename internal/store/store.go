@@ -69,6 +69,19 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 
+	// ConfigVersion is envID's configuration version: it grows with every
+	// committed write of what nodes cache (the environment itself,
+	// applications and their secrets, grants and sign-on policy
+	// assignments, resources, scopes and resource attributes, sign-on
+	// policies and their actions, identity providers and their attribute
+	// mappings). ErrNotFound when there is no such environment.
+	ConfigVersion(ctx context.Context, envID string) (int64, error)
+	// WatchConfig calls fn after every commit that changed an environment's
+	// cached configuration, on the committing goroutine, so that this node
+	// forgets what it cached before the write returns; fn must be quick and
+	// must not call the store. A rolled-back transaction calls nothing.
+	WatchConfig(fn func(ConfigChange))
+
 	GetMeta(ctx context.Context, key string) (string, error)
 	PutMeta(ctx context.Context, key, value string) error
 	// InsertMeta writes key only if absent; it returns ErrConflict otherwise.
@@ -145,6 +158,9 @@ type Store interface {
 	CreateScope(ctx context.Context, s *Scope) error
 	GetScope(ctx context.Context, envID, resourceID, id string) (*Scope, error)
 	ListScopes(ctx context.Context, envID, resourceID string) ([]Scope, error)
+	// ListEnvironmentScopes returns the scopes of every resource of envID,
+	// by resource id then id: a whole catalog in one query.
+	ListEnvironmentScopes(ctx context.Context, envID string) ([]Scope, error)
 	UpdateScope(ctx context.Context, s *Scope) error
 	DeleteScope(ctx context.Context, envID, resourceID, id string) error
 
@@ -152,6 +168,10 @@ type Store interface {
 	GetResourceAttribute(ctx context.Context, envID, resourceID, id string) (*ResourceAttribute, error)
 	// ListResourceAttributes returns the resource's attributes by name.
 	ListResourceAttributes(ctx context.Context, envID, resourceID string) ([]ResourceAttribute, error)
+	// ListEnvironmentResourceAttributes returns the attributes of every
+	// resource of envID, by resource id, then by name as
+	// ListResourceAttributes orders them.
+	ListEnvironmentResourceAttributes(ctx context.Context, envID string) ([]ResourceAttribute, error)
 	UpdateResourceAttribute(ctx context.Context, a *ResourceAttribute) error
 	DeleteResourceAttribute(ctx context.Context, envID, resourceID, id string) error
 
@@ -181,6 +201,9 @@ type Store interface {
 	GetSignOnPolicyAction(ctx context.Context, envID, policyID, id string) (*SignOnPolicyAction, error)
 	// ListSignOnPolicyActions returns the policy's actions by ascending priority.
 	ListSignOnPolicyActions(ctx context.Context, envID, policyID string) ([]SignOnPolicyAction, error)
+	// ListEnvironmentSignOnPolicyActions returns the actions of every
+	// sign-on policy of envID, by policy id, then by ascending priority.
+	ListEnvironmentSignOnPolicyActions(ctx context.Context, envID string) ([]SignOnPolicyAction, error)
 	UpdateSignOnPolicyAction(ctx context.Context, a *SignOnPolicyAction) error
 	DeleteSignOnPolicyAction(ctx context.Context, envID, policyID, id string) error
 

@@ -57,14 +57,23 @@ func EnvironmentBranding(envData []byte) BrandingSettings {
 	var d struct {
 		Branding *BrandingSettings `json:"branding"`
 	}
-	if json.Unmarshal(envData, &d) != nil || d.Branding == nil {
+	if json.Unmarshal(envData, &d) != nil {
 		return BrandingSettings{}
 	}
-	b, details := d.Branding.Normalize()
+	return ShownBranding(d.Branding)
+}
+
+// ShownBranding is stored branding as the sign-on page shows it: the zero
+// value when there is none, or when it breaks the rules a PUT enforces.
+func ShownBranding(b *BrandingSettings) BrandingSettings {
+	if b == nil {
+		return BrandingSettings{}
+	}
+	out, details := b.Normalize()
 	if len(details) > 0 {
 		return BrandingSettings{}
 	}
-	return b
+	return out
 }
 
 // Normalize checks b and returns it with the colour in canonical form;

@@ -18,9 +18,11 @@ func scanApp(r scanner) (store.Application, error) {
 }
 
 func (s *SQLStore) CreateApplication(ctx context.Context, a *store.Application) error {
-	_, err := s.exec(ctx, `INSERT INTO applications (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.EnvironmentID, a.Name, a.Protocol, a.Type, a.Enabled, a.TokenEndpointAuthMethod, a.SecretSealed, jsonText(a.Data), ms(a.CreatedAt), ms(a.UpdatedAt))
-	return mapErr(err, "application", "id")
+	return s.configWrite(ctx, a.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO applications (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.EnvironmentID, a.Name, a.Protocol, a.Type, a.Enabled, a.TokenEndpointAuthMethod, a.SecretSealed, jsonText(a.Data), ms(a.CreatedAt), ms(a.UpdatedAt))
+		return mapErr(err, "application", "id")
+	})
 }
 
 func (s *SQLStore) GetApplication(ctx context.Context, envID, id string) (*store.Application, error) {
@@ -32,16 +34,17 @@ func (s *SQLStore) ListApplications(ctx context.Context, envID string) ([]store.
 }
 
 func (s *SQLStore) UpdateApplication(ctx context.Context, a *store.Application) error {
-	err := s.execOne(ctx, `UPDATE applications SET name = ?, protocol = ?, type = ?, enabled = ?, token_endpoint_auth_method = ?, secret_sealed = ?, data = ?, updated_at = ?
+	return s.configWrite(ctx, a.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE applications SET name = ?, protocol = ?, type = ?, enabled = ?, token_endpoint_auth_method = ?, secret_sealed = ?, data = ?, updated_at = ?
  WHERE environment_id = ? AND id = ?`,
-		a.Name, a.Protocol, a.Type, a.Enabled, a.TokenEndpointAuthMethod, a.SecretSealed, jsonText(a.Data), ms(a.UpdatedAt), a.EnvironmentID, a.ID)
-	return mapErr(err, "application", "name")
+			a.Name, a.Protocol, a.Type, a.Enabled, a.TokenEndpointAuthMethod, a.SecretSealed, jsonText(a.Data), ms(a.UpdatedAt), a.EnvironmentID, a.ID)
+		return mapErr(err, "application", "name")
+	})
 }
 
 // DeleteApplication removes the application and the roles it held.
 func (s *SQLStore) DeleteApplication(ctx context.Context, envID, id string) error {
-	return s.Tx(ctx, func(tx store.Store) error {
-		t := tx.(*SQLStore)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
 		if err := t.execOne(ctx, `DELETE FROM applications WHERE environment_id = ? AND id = ?`, envID, id); err != nil {
 			return err
 		}

@@ -33,12 +33,14 @@ func (s *SQLStore) ListApplicationsPage(ctx context.Context, envID string, p sto
 // current secret becomes the previous one until keepUntil, or is dropped
 // when keepUntil is zero.
 func (s *SQLStore) RotateApplicationSecret(ctx context.Context, envID, appID string, sealed []byte, keepUntil time.Time) error {
-	if keepUntil.IsZero() {
-		return s.execOne(ctx, `UPDATE applications SET previous_secret_sealed = NULL, previous_secret_expires_at = NULL, previous_secret_last_used = NULL, secret_sealed = ?
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		if keepUntil.IsZero() {
+			return t.execOne(ctx, `UPDATE applications SET previous_secret_sealed = NULL, previous_secret_expires_at = NULL, previous_secret_last_used = NULL, secret_sealed = ?
  WHERE environment_id = ? AND id = ?`, sealed, envID, appID)
-	}
-	return s.execOne(ctx, `UPDATE applications SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = ?, previous_secret_last_used = NULL, secret_sealed = ?
+		}
+		return t.execOne(ctx, `UPDATE applications SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = ?, previous_secret_last_used = NULL, secret_sealed = ?
  WHERE environment_id = ? AND id = ?`, ms(keepUntil), sealed, envID, appID)
+	})
 }
 
 // GetApplicationPreviousSecret returns nil when the application has no
@@ -68,13 +70,18 @@ func (s *SQLStore) GetApplicationPreviousSecret(ctx context.Context, envID, appI
 
 // ClearApplicationPreviousSecret forgets the previous secret.
 func (s *SQLStore) ClearApplicationPreviousSecret(ctx context.Context, envID, appID string) error {
-	return s.execOne(ctx, `UPDATE applications SET previous_secret_sealed = NULL, previous_secret_expires_at = NULL, previous_secret_last_used = NULL
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `UPDATE applications SET previous_secret_sealed = NULL, previous_secret_expires_at = NULL, previous_secret_last_used = NULL
  WHERE environment_id = ? AND id = ?`, envID, appID)
+	})
 }
 
 // TouchApplicationPreviousSecret records a use of the previous secret, at
 // most once a minute: a client still on the old secret then costs the
-// token endpoint one write a minute, not one per token.
+// token endpoint one write a minute, not one per token. It leaves the
+// configuration version alone: when a secret was last used is not what
+// nodes cache, and a bump would empty every node's cache of the
+// environment once a minute.
 func (s *SQLStore) TouchApplicationPreviousSecret(ctx context.Context, envID, appID string, at time.Time) error {
 	_, err := s.exec(ctx, `UPDATE applications SET previous_secret_last_used = ?
  WHERE environment_id = ? AND id = ? AND previous_secret_sealed IS NOT NULL AND (previous_secret_last_used IS NULL OR previous_secret_last_used < ?)`,
@@ -169,8 +176,7 @@ func (s *SQLStore) insertGrantScopes(ctx context.Context, g *store.ApplicationGr
 }
 
 func (s *SQLStore) CreateApplicationGrant(ctx context.Context, g *store.ApplicationGrant) error {
-	return s.Tx(ctx, func(tx store.Store) error {
-		t := tx.(*SQLStore)
+	return s.configWrite(ctx, g.EnvironmentID, func(t *SQLStore) error {
 		_, err := t.exec(ctx, `INSERT INTO application_grants (id, environment_id, application_id, resource_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			g.ID, g.EnvironmentID, g.ApplicationID, g.ResourceID, ms(g.CreatedAt), ms(g.UpdatedAt))
 		if err != nil {
@@ -196,8 +202,7 @@ func (s *SQLStore) ListApplicationGrants(ctx context.Context, envID, appID strin
 }
 
 func (s *SQLStore) UpdateApplicationGrant(ctx context.Context, g *store.ApplicationGrant) error {
-	return s.Tx(ctx, func(tx store.Store) error {
-		t := tx.(*SQLStore)
+	return s.configWrite(ctx, g.EnvironmentID, func(t *SQLStore) error {
 		err := t.execOne(ctx, `UPDATE application_grants SET resource_id = ?, updated_at = ? WHERE environment_id = ? AND application_id = ? AND id = ?`,
 			g.ResourceID, ms(g.UpdatedAt), g.EnvironmentID, g.ApplicationID, g.ID)
 		if err != nil {
@@ -211,7 +216,9 @@ func (s *SQLStore) UpdateApplicationGrant(ctx context.Context, g *store.Applicat
 }
 
 func (s *SQLStore) DeleteApplicationGrant(ctx context.Context, envID, appID, id string) error {
-	return s.execOne(ctx, `DELETE FROM application_grants WHERE environment_id = ? AND application_id = ? AND id = ?`, envID, appID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM application_grants WHERE environment_id = ? AND application_id = ? AND id = ?`, envID, appID, id)
+	})
 }
 
 // ---- sign-on policy assignments
@@ -241,9 +248,11 @@ func sopaUnique(err error) error {
 }
 
 func (s *SQLStore) CreateSignOnPolicyAssignment(ctx context.Context, x *store.SignOnPolicyAssignment) error {
-	_, err := s.exec(ctx, `INSERT INTO sign_on_policy_assignments (`+sopaCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		x.ID, x.EnvironmentID, x.ApplicationID, x.SignOnPolicyID, x.Priority, ms(x.CreatedAt), ms(x.UpdatedAt))
-	return sopaUnique(err)
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO sign_on_policy_assignments (`+sopaCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			x.ID, x.EnvironmentID, x.ApplicationID, x.SignOnPolicyID, x.Priority, ms(x.CreatedAt), ms(x.UpdatedAt))
+		return sopaUnique(err)
+	})
 }
 
 func (s *SQLStore) GetSignOnPolicyAssignment(ctx context.Context, envID, appID, id string) (*store.SignOnPolicyAssignment, error) {
@@ -255,11 +264,15 @@ func (s *SQLStore) ListSignOnPolicyAssignments(ctx context.Context, envID, appID
 }
 
 func (s *SQLStore) UpdateSignOnPolicyAssignment(ctx context.Context, x *store.SignOnPolicyAssignment) error {
-	err := s.execOne(ctx, `UPDATE sign_on_policy_assignments SET sign_on_policy_id = ?, priority = ?, updated_at = ? WHERE environment_id = ? AND application_id = ? AND id = ?`,
-		x.SignOnPolicyID, x.Priority, ms(x.UpdatedAt), x.EnvironmentID, x.ApplicationID, x.ID)
-	return sopaUnique(err)
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE sign_on_policy_assignments SET sign_on_policy_id = ?, priority = ?, updated_at = ? WHERE environment_id = ? AND application_id = ? AND id = ?`,
+			x.SignOnPolicyID, x.Priority, ms(x.UpdatedAt), x.EnvironmentID, x.ApplicationID, x.ID)
+		return sopaUnique(err)
+	})
 }
 
 func (s *SQLStore) DeleteSignOnPolicyAssignment(ctx context.Context, envID, appID, id string) error {
-	return s.execOne(ctx, `DELETE FROM sign_on_policy_assignments WHERE environment_id = ? AND application_id = ? AND id = ?`, envID, appID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM sign_on_policy_assignments WHERE environment_id = ? AND application_id = ? AND id = ?`, envID, appID, id)
+	})
 }

@@ -21,9 +21,11 @@ func scanRes(r scanner) (store.Resource, error) {
 }
 
 func (s *SQLStore) CreateResource(ctx context.Context, x *store.Resource) error {
-	_, err := s.exec(ctx, `INSERT INTO resources (`+resCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.ID, x.EnvironmentID, x.Name, x.Type, x.Audience, x.Description, x.AccessTokenValiditySeconds, jsonText(x.Data), ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
-	return mapErr(err, "resource", "name")
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO resources (`+resCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			x.ID, x.EnvironmentID, x.Name, x.Type, x.Audience, x.Description, x.AccessTokenValiditySeconds, jsonText(x.Data), ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
+		return mapErr(err, "resource", "name")
+	})
 }
 
 func (s *SQLStore) GetResource(ctx context.Context, envID, id string) (*store.Resource, error) {
@@ -35,14 +37,18 @@ func (s *SQLStore) ListResources(ctx context.Context, envID string) ([]store.Res
 }
 
 func (s *SQLStore) UpdateResource(ctx context.Context, x *store.Resource) error {
-	err := s.execOne(ctx, `UPDATE resources SET name = ?, name_lc = ?, type = ?, audience = ?, description = ?, access_token_validity_seconds = ?, data = ?, updated_at = ?
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE resources SET name = ?, name_lc = ?, type = ?, audience = ?, description = ?, access_token_validity_seconds = ?, data = ?, updated_at = ?
  WHERE environment_id = ? AND id = ?`,
-		x.Name, strings.ToLower(x.Name), x.Type, x.Audience, x.Description, x.AccessTokenValiditySeconds, jsonText(x.Data), ms(x.UpdatedAt), x.EnvironmentID, x.ID)
-	return mapErr(err, "resource", "name")
+			x.Name, strings.ToLower(x.Name), x.Type, x.Audience, x.Description, x.AccessTokenValiditySeconds, jsonText(x.Data), ms(x.UpdatedAt), x.EnvironmentID, x.ID)
+		return mapErr(err, "resource", "name")
+	})
 }
 
 func (s *SQLStore) DeleteResource(ctx context.Context, envID, id string) error {
-	return s.execOne(ctx, `DELETE FROM resources WHERE environment_id = ? AND id = ?`, envID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM resources WHERE environment_id = ? AND id = ?`, envID, id)
+	})
 }
 
 const scopeCols = `id, environment_id, resource_id, name, description, data, created_at, updated_at`
@@ -57,9 +63,11 @@ func scanScope(r scanner) (store.Scope, error) {
 }
 
 func (s *SQLStore) CreateScope(ctx context.Context, x *store.Scope) error {
-	_, err := s.exec(ctx, `INSERT INTO scopes (`+scopeCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.ID, x.EnvironmentID, x.ResourceID, x.Name, x.Description, jsonText(x.Data), ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
-	return mapErr(err, "scope", "name")
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO scopes (`+scopeCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			x.ID, x.EnvironmentID, x.ResourceID, x.Name, x.Description, jsonText(x.Data), ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
+		return mapErr(err, "scope", "name")
+	})
 }
 
 func (s *SQLStore) GetScope(ctx context.Context, envID, resourceID, id string) (*store.Scope, error) {
@@ -70,14 +78,22 @@ func (s *SQLStore) ListScopes(ctx context.Context, envID, resourceID string) ([]
 	return many(ctx, s, scanScope, `SELECT `+scopeCols+` FROM scopes WHERE environment_id = ? AND resource_id = ? ORDER BY id`, envID, resourceID)
 }
 
+func (s *SQLStore) ListEnvironmentScopes(ctx context.Context, envID string) ([]store.Scope, error) {
+	return many(ctx, s, scanScope, `SELECT `+scopeCols+` FROM scopes WHERE environment_id = ? ORDER BY resource_id, id`, envID)
+}
+
 func (s *SQLStore) UpdateScope(ctx context.Context, x *store.Scope) error {
-	err := s.execOne(ctx, `UPDATE scopes SET name = ?, name_lc = ?, description = ?, data = ?, updated_at = ? WHERE environment_id = ? AND resource_id = ? AND id = ?`,
-		x.Name, strings.ToLower(x.Name), x.Description, jsonText(x.Data), ms(x.UpdatedAt), x.EnvironmentID, x.ResourceID, x.ID)
-	return mapErr(err, "scope", "name")
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE scopes SET name = ?, name_lc = ?, description = ?, data = ?, updated_at = ? WHERE environment_id = ? AND resource_id = ? AND id = ?`,
+			x.Name, strings.ToLower(x.Name), x.Description, jsonText(x.Data), ms(x.UpdatedAt), x.EnvironmentID, x.ResourceID, x.ID)
+		return mapErr(err, "scope", "name")
+	})
 }
 
 func (s *SQLStore) DeleteScope(ctx context.Context, envID, resourceID, id string) error {
-	return s.execOne(ctx, `DELETE FROM scopes WHERE environment_id = ? AND resource_id = ? AND id = ?`, envID, resourceID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM scopes WHERE environment_id = ? AND resource_id = ? AND id = ?`, envID, resourceID, id)
+	})
 }
 
 // ---- password policies
@@ -130,9 +146,11 @@ func scanSOP(r scanner) (store.SignOnPolicy, error) {
 }
 
 func (s *SQLStore) CreateSignOnPolicy(ctx context.Context, x *store.SignOnPolicy) error {
-	_, err := s.exec(ctx, `INSERT INTO sign_on_policies (`+sopCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.ID, x.EnvironmentID, x.Name, x.Description, x.Default, ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
-	return mapErr(err, "signOnPolicy", "name")
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO sign_on_policies (`+sopCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			x.ID, x.EnvironmentID, x.Name, x.Description, x.Default, ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
+		return mapErr(err, "signOnPolicy", "name")
+	})
 }
 
 func (s *SQLStore) GetSignOnPolicy(ctx context.Context, envID, id string) (*store.SignOnPolicy, error) {
@@ -144,13 +162,17 @@ func (s *SQLStore) ListSignOnPolicies(ctx context.Context, envID string) ([]stor
 }
 
 func (s *SQLStore) UpdateSignOnPolicy(ctx context.Context, x *store.SignOnPolicy) error {
-	err := s.execOne(ctx, `UPDATE sign_on_policies SET name = ?, name_lc = ?, description = ?, is_default = ?, updated_at = ? WHERE environment_id = ? AND id = ?`,
-		x.Name, strings.ToLower(x.Name), x.Description, x.Default, ms(x.UpdatedAt), x.EnvironmentID, x.ID)
-	return mapErr(err, "signOnPolicy", "name")
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE sign_on_policies SET name = ?, name_lc = ?, description = ?, is_default = ?, updated_at = ? WHERE environment_id = ? AND id = ?`,
+			x.Name, strings.ToLower(x.Name), x.Description, x.Default, ms(x.UpdatedAt), x.EnvironmentID, x.ID)
+		return mapErr(err, "signOnPolicy", "name")
+	})
 }
 
 func (s *SQLStore) DeleteSignOnPolicy(ctx context.Context, envID, id string) error {
-	return s.execOne(ctx, `DELETE FROM sign_on_policies WHERE environment_id = ? AND id = ?`, envID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM sign_on_policies WHERE environment_id = ? AND id = ?`, envID, id)
+	})
 }
 
 const actCols = `id, environment_id, sign_on_policy_id, type, priority, data, created_at, updated_at`
@@ -165,9 +187,11 @@ func scanAct(r scanner) (store.SignOnPolicyAction, error) {
 }
 
 func (s *SQLStore) CreateSignOnPolicyAction(ctx context.Context, x *store.SignOnPolicyAction) error {
-	_, err := s.exec(ctx, `INSERT INTO sign_on_policy_actions (`+actCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.ID, x.EnvironmentID, x.SignOnPolicyID, x.Type, x.Priority, jsonText(x.Data), ms(x.CreatedAt), ms(x.UpdatedAt))
-	return mapErr(err, "signOnPolicyAction", "id")
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO sign_on_policy_actions (`+actCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			x.ID, x.EnvironmentID, x.SignOnPolicyID, x.Type, x.Priority, jsonText(x.Data), ms(x.CreatedAt), ms(x.UpdatedAt))
+		return mapErr(err, "signOnPolicyAction", "id")
+	})
 }
 
 func (s *SQLStore) GetSignOnPolicyAction(ctx context.Context, envID, policyID, id string) (*store.SignOnPolicyAction, error) {
@@ -178,13 +202,21 @@ func (s *SQLStore) ListSignOnPolicyActions(ctx context.Context, envID, policyID 
 	return many(ctx, s, scanAct, `SELECT `+actCols+` FROM sign_on_policy_actions WHERE environment_id = ? AND sign_on_policy_id = ? ORDER BY priority, id`, envID, policyID)
 }
 
+func (s *SQLStore) ListEnvironmentSignOnPolicyActions(ctx context.Context, envID string) ([]store.SignOnPolicyAction, error) {
+	return many(ctx, s, scanAct, `SELECT `+actCols+` FROM sign_on_policy_actions WHERE environment_id = ? ORDER BY sign_on_policy_id, priority, id`, envID)
+}
+
 func (s *SQLStore) UpdateSignOnPolicyAction(ctx context.Context, x *store.SignOnPolicyAction) error {
-	return s.execOne(ctx, `UPDATE sign_on_policy_actions SET type = ?, priority = ?, data = ?, updated_at = ? WHERE environment_id = ? AND sign_on_policy_id = ? AND id = ?`,
-		x.Type, x.Priority, jsonText(x.Data), ms(x.UpdatedAt), x.EnvironmentID, x.SignOnPolicyID, x.ID)
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		return t.execOne(ctx, `UPDATE sign_on_policy_actions SET type = ?, priority = ?, data = ?, updated_at = ? WHERE environment_id = ? AND sign_on_policy_id = ? AND id = ?`,
+			x.Type, x.Priority, jsonText(x.Data), ms(x.UpdatedAt), x.EnvironmentID, x.SignOnPolicyID, x.ID)
+	})
 }
 
 func (s *SQLStore) DeleteSignOnPolicyAction(ctx context.Context, envID, policyID, id string) error {
-	return s.execOne(ctx, `DELETE FROM sign_on_policy_actions WHERE environment_id = ? AND sign_on_policy_id = ? AND id = ?`, envID, policyID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM sign_on_policy_actions WHERE environment_id = ? AND sign_on_policy_id = ? AND id = ?`, envID, policyID, id)
+	})
 }
 
 // ---- keys

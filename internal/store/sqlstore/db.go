@@ -92,6 +92,9 @@ type DB struct {
 	// queries counts the statements run through the store (benchmarks
 	// report them per request: an authorize, a token).
 	queries atomic.Int64
+
+	watchMu  sync.RWMutex
+	watchers []func(store.ConfigChange)
 }
 
 // Open opens dsn: "sqlite:PATH", "sqlite::memory:" or "postgres://…" (also

@@ -21,10 +21,12 @@ func scanIDP(r scanner) (store.IdentityProvider, error) {
 }
 
 func (s *SQLStore) CreateIdentityProvider(ctx context.Context, p *store.IdentityProvider) error {
-	_, err := s.exec(ctx, `INSERT INTO identity_providers (id, environment_id, name, name_lc, type, enabled, client_secret_sealed, data, created_at, updated_at)
+	return s.configWrite(ctx, p.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO identity_providers (id, environment_id, name, name_lc, type, enabled, client_secret_sealed, data, created_at, updated_at)
  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.EnvironmentID, p.Name, strings.ToLower(p.Name), p.Type, p.Enabled, p.ClientSecretSealed, jsonText(p.Data), ms(p.CreatedAt), ms(p.UpdatedAt))
-	return mapErr(err, "identity provider", "name")
+			p.ID, p.EnvironmentID, p.Name, strings.ToLower(p.Name), p.Type, p.Enabled, p.ClientSecretSealed, jsonText(p.Data), ms(p.CreatedAt), ms(p.UpdatedAt))
+		return mapErr(err, "identity provider", "name")
+	})
 }
 
 // GetIdentityProvider, inside Tx, locks the row: a provider's delete and
@@ -38,14 +40,18 @@ func (s *SQLStore) ListIdentityProviders(ctx context.Context, envID string) ([]s
 }
 
 func (s *SQLStore) UpdateIdentityProvider(ctx context.Context, p *store.IdentityProvider) error {
-	err := s.execOne(ctx, `UPDATE identity_providers SET name = ?, name_lc = ?, type = ?, enabled = ?, client_secret_sealed = ?, data = ?, updated_at = ?
+	return s.configWrite(ctx, p.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE identity_providers SET name = ?, name_lc = ?, type = ?, enabled = ?, client_secret_sealed = ?, data = ?, updated_at = ?
  WHERE environment_id = ? AND id = ?`,
-		p.Name, strings.ToLower(p.Name), p.Type, p.Enabled, p.ClientSecretSealed, jsonText(p.Data), ms(p.UpdatedAt), p.EnvironmentID, p.ID)
-	return mapErr(err, "identity provider", "name")
+			p.Name, strings.ToLower(p.Name), p.Type, p.Enabled, p.ClientSecretSealed, jsonText(p.Data), ms(p.UpdatedAt), p.EnvironmentID, p.ID)
+		return mapErr(err, "identity provider", "name")
+	})
 }
 
 func (s *SQLStore) DeleteIdentityProvider(ctx context.Context, envID, id string) error {
-	return s.execOne(ctx, `DELETE FROM identity_providers WHERE environment_id = ? AND id = ?`, envID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM identity_providers WHERE environment_id = ? AND id = ?`, envID, id)
+	})
 }
 
 // ---- attribute mappings
@@ -61,9 +67,11 @@ func scanIDPAttr(r scanner) (store.IdentityProviderAttribute, error) {
 }
 
 func (s *SQLStore) CreateIdentityProviderAttribute(ctx context.Context, a *store.IdentityProviderAttribute) error {
-	_, err := s.exec(ctx, `INSERT INTO identity_provider_attributes (`+idpAttrCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.EnvironmentID, a.IdentityProviderID, a.Name, a.Value, a.Update, a.MappingType, ms(a.CreatedAt), ms(a.UpdatedAt))
-	return mapErr(err, "attribute mapping", "name")
+	return s.configWrite(ctx, a.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO identity_provider_attributes (`+idpAttrCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.EnvironmentID, a.IdentityProviderID, a.Name, a.Value, a.Update, a.MappingType, ms(a.CreatedAt), ms(a.UpdatedAt))
+		return mapErr(err, "attribute mapping", "name")
+	})
 }
 
 func (s *SQLStore) GetIdentityProviderAttribute(ctx context.Context, envID, idpID, id string) (*store.IdentityProviderAttribute, error) {
@@ -75,14 +83,18 @@ func (s *SQLStore) ListIdentityProviderAttributes(ctx context.Context, envID, id
 }
 
 func (s *SQLStore) UpdateIdentityProviderAttribute(ctx context.Context, a *store.IdentityProviderAttribute) error {
-	err := s.execOne(ctx, `UPDATE identity_provider_attributes SET name = ?, value = ?, update_policy = ?, mapping_type = ?, updated_at = ?
+	return s.configWrite(ctx, a.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE identity_provider_attributes SET name = ?, value = ?, update_policy = ?, mapping_type = ?, updated_at = ?
  WHERE environment_id = ? AND identity_provider_id = ? AND id = ?`,
-		a.Name, a.Value, a.Update, a.MappingType, ms(a.UpdatedAt), a.EnvironmentID, a.IdentityProviderID, a.ID)
-	return mapErr(err, "attribute mapping", "name")
+			a.Name, a.Value, a.Update, a.MappingType, ms(a.UpdatedAt), a.EnvironmentID, a.IdentityProviderID, a.ID)
+		return mapErr(err, "attribute mapping", "name")
+	})
 }
 
 func (s *SQLStore) DeleteIdentityProviderAttribute(ctx context.Context, envID, idpID, id string) error {
-	return s.execOne(ctx, `DELETE FROM identity_provider_attributes WHERE environment_id = ? AND identity_provider_id = ? AND id = ?`, envID, idpID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM identity_provider_attributes WHERE environment_id = ? AND identity_provider_id = ? AND id = ?`, envID, idpID, id)
+	})
 }
 
 // ---- linked accounts

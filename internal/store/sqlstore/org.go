@@ -129,9 +129,11 @@ func (s *SQLStore) ListEnvironments(ctx context.Context, orgID string, p store.P
 }
 
 func (s *SQLStore) UpdateEnvironment(ctx context.Context, e *store.Environment) error {
-	err := s.execOne(ctx, `UPDATE environments SET name = ?, name_lc = ?, description = ?, type = ?, region = ?, license_id = ?, status = ?, data = ?, updated_at = ? WHERE id = ?`,
-		e.Name, strings.ToLower(e.Name), e.Description, e.Type, e.Region, e.LicenseID, e.Status, jsonText(e.Data), ms(e.UpdatedAt), e.ID)
-	return mapErr(err, "environment", "name")
+	return s.configWrite(ctx, e.ID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE environments SET name = ?, name_lc = ?, description = ?, type = ?, region = ?, license_id = ?, status = ?, data = ?, updated_at = ? WHERE id = ?`,
+			e.Name, strings.ToLower(e.Name), e.Description, e.Type, e.Region, e.LicenseID, e.Status, jsonText(e.Data), ms(e.UpdatedAt), e.ID)
+		return mapErr(err, "environment", "name")
+	})
 }
 
 // DeleteEnvironment removes the environment with everything in it; role
@@ -146,6 +148,10 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM users WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
-		return mapErr(t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id), "environment", "id")
+		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
+			return mapErr(err, "environment", "id")
+		}
+		t.changes.delete(id)
+		return nil
 	})
 }

@@ -20,9 +20,11 @@ func scanRAttr(r scanner) (store.ResourceAttribute, error) {
 }
 
 func (s *SQLStore) CreateResourceAttribute(ctx context.Context, x *store.ResourceAttribute) error {
-	_, err := s.exec(ctx, `INSERT INTO resource_attributes (`+rattrCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.ID, x.EnvironmentID, x.ResourceID, x.Name, x.Value, x.Type, x.IDToken, x.UserInfo, ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
-	return mapErr(err, "resourceAttribute", "name")
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO resource_attributes (`+rattrCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			x.ID, x.EnvironmentID, x.ResourceID, x.Name, x.Value, x.Type, x.IDToken, x.UserInfo, ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
+		return mapErr(err, "resourceAttribute", "name")
+	})
 }
 
 func (s *SQLStore) GetResourceAttribute(ctx context.Context, envID, resourceID, id string) (*store.ResourceAttribute, error) {
@@ -33,15 +35,23 @@ func (s *SQLStore) ListResourceAttributes(ctx context.Context, envID, resourceID
 	return many(ctx, s, scanRAttr, `SELECT `+rattrCols+` FROM resource_attributes WHERE environment_id = ? AND resource_id = ? ORDER BY name_lc, id`, envID, resourceID)
 }
 
+func (s *SQLStore) ListEnvironmentResourceAttributes(ctx context.Context, envID string) ([]store.ResourceAttribute, error) {
+	return many(ctx, s, scanRAttr, `SELECT `+rattrCols+` FROM resource_attributes WHERE environment_id = ? ORDER BY resource_id, name_lc, id`, envID)
+}
+
 func (s *SQLStore) UpdateResourceAttribute(ctx context.Context, x *store.ResourceAttribute) error {
-	err := s.execOne(ctx, `UPDATE resource_attributes SET name = ?, name_lc = ?, value = ?, type = ?, id_token = ?, user_info = ?, updated_at = ?
+	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE resource_attributes SET name = ?, name_lc = ?, value = ?, type = ?, id_token = ?, user_info = ?, updated_at = ?
  WHERE environment_id = ? AND resource_id = ? AND id = ?`,
-		x.Name, strings.ToLower(x.Name), x.Value, x.Type, x.IDToken, x.UserInfo, ms(x.UpdatedAt), x.EnvironmentID, x.ResourceID, x.ID)
-	return mapErr(err, "resourceAttribute", "name")
+			x.Name, strings.ToLower(x.Name), x.Value, x.Type, x.IDToken, x.UserInfo, ms(x.UpdatedAt), x.EnvironmentID, x.ResourceID, x.ID)
+		return mapErr(err, "resourceAttribute", "name")
+	})
 }
 
 func (s *SQLStore) DeleteResourceAttribute(ctx context.Context, envID, resourceID, id string) error {
-	return s.execOne(ctx, `DELETE FROM resource_attributes WHERE environment_id = ? AND resource_id = ? AND id = ?`, envID, resourceID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM resource_attributes WHERE environment_id = ? AND resource_id = ? AND id = ?`, envID, resourceID, id)
+	})
 }
 
 // ---- defaults and guards of the configuration records
@@ -71,8 +81,10 @@ func (s *SQLStore) CountPopulationsByPasswordPolicy(ctx context.Context, envID s
 }
 
 func (s *SQLStore) ClearDefaultSignOnPolicy(ctx context.Context, envID, keepID string) error {
-	_, err := s.exec(ctx, `UPDATE sign_on_policies SET is_default = ? WHERE environment_id = ? AND id <> ? AND is_default`, false, envID, keepID)
-	return err
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `UPDATE sign_on_policies SET is_default = ? WHERE environment_id = ? AND id <> ? AND is_default`, false, envID, keepID)
+		return err
+	})
 }
 
 // LockSignOnPolicy takes the policy's row lock on PostgreSQL, so that

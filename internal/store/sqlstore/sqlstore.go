@@ -17,6 +17,9 @@ import (
 type SQLStore struct {
 	db *DB
 	tx *sql.Tx
+	// changes, inside Tx, are the environments whose cached configuration
+	// the transaction wrote: their versions move when it commits.
+	changes *configChanges
 }
 
 var _ store.Store = (*SQLStore)(nil)
@@ -59,13 +62,22 @@ func (s *SQLStore) Tx(ctx context.Context, fn func(tx store.Store) error) error 
 			tx.Rollback()
 		}
 	}()
-	err = fn(&SQLStore{db: s.db, tx: tx})
+	t := &SQLStore{db: s.db, tx: tx, changes: &configChanges{}}
+	err = fn(t)
+	var changed []store.ConfigChange
+	if err == nil {
+		changed, err = t.bumpVersions(ctx)
+	}
 	done = true
 	if err != nil {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.db.notify(changed)
+	return nil
 }
 
 // runner runs one query: a prepared statement, or the transaction itself

@@ -76,6 +76,8 @@ var suite = []struct {
 	{"AuthPurge", testAuthPurge},
 	{"AuthEnvironmentDelete", testAuthEnvironmentDelete},
 	{"Federation", testFederationSuite},
+	{"ConfigVersions", testConfigVersions},
+	{"EnvironmentCatalogs", testEnvironmentCatalogs},
 }
 
 func testPing(t *testing.T, s store.Store) {

@@ -1,0 +1,250 @@
+// Package config is an environment's configuration as the runtime reads it:
+// the environment, its applications, resources, sign-on policies and
+// identity providers, each with its settings (the record's JSON column)
+// decoded once into PingOne's typed shape.
+//
+// A Decode function per kind is the one place that kind's settings are
+// decoded: the management API uses them on the records it reads from the
+// store, and the Cache on what it loads. A record whose settings do not
+// decode is an error (ErrDamaged) the caller reports; nothing falls back to
+// defaults silently.
+//
+// Views are read-only. The Cache hands the same values to every request,
+// so nothing may change a view, its slices or its maps.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// ErrDamaged marks a stored record whose settings do not decode into their
+// PingOne shape: no write of Gatehouse's makes one, so it is reported as
+// the server's own failure rather than served with defaults.
+var ErrDamaged = errors.New("config: stored settings do not decode")
+
+// decodeInto is the one JSON decode of a settings column. An empty column
+// is the zero value: records written before a kind had settings have none.
+func decodeInto[T any](settings *T, kind, id string, data json.RawMessage) error {
+	if len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, settings); err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrDamaged, kind, id, err)
+	}
+	return nil
+}
+
+// decoded is a view once its settings decoded, or the error.
+func decoded[V any](v *V, err error) (*V, error) {
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// DecodeAll decodes every record of a list, failing on the first damaged
+// one: a list must not quietly drop or default a row.
+func DecodeAll[R, V any](recs []R, decode func(*R) (*V, error)) ([]V, error) {
+	out := make([]V, len(recs))
+	for i := range recs {
+		v, err := decode(&recs[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = *v
+	}
+	return out, nil
+}
+
+// Environment is an environment with its settings.
+type Environment struct {
+	store.Environment
+	Settings wire.EnvironmentData
+	// Branding is what the hosted sign-on page shows: the stored branding,
+	// or none when it breaks a rule the management API enforces.
+	Branding wire.BrandingSettings
+}
+
+func DecodeEnvironment(e *store.Environment) (*Environment, error) {
+	out := &Environment{Environment: *e}
+	if err := decodeInto(&out.Settings, "environment", e.ID, e.Data); err != nil {
+		return nil, err
+	}
+	out.Branding = wire.ShownBranding(out.Settings.Branding)
+	return out, nil
+}
+
+// Application is an application with its OIDC settings. Its record keeps
+// the sealed client secret.
+type Application struct {
+	store.Application
+	Settings wire.ApplicationData
+}
+
+func DecodeApplication(a *store.Application) (*Application, error) {
+	out := &Application{Application: *a}
+	return decoded(out, decodeInto(&out.Settings, "application", a.ID, a.Data))
+}
+
+// Resource is a resource with its settings.
+type Resource struct {
+	store.Resource
+	Settings wire.ResourceData
+}
+
+func DecodeResource(r *store.Resource) (*Resource, error) {
+	out := &Resource{Resource: *r}
+	return decoded(out, decodeInto(&out.Settings, "resource", r.ID, r.Data))
+}
+
+// Scope is a resource's scope with its settings.
+type Scope struct {
+	store.Scope
+	Settings wire.ScopeData
+}
+
+func DecodeScope(s *store.Scope) (*Scope, error) {
+	out := &Scope{Scope: *s}
+	return decoded(out, decodeInto(&out.Settings, "scope", s.ID, s.Data))
+}
+
+// SignOnPolicyAction is a sign-on policy action with the fields of its
+// type and its condition.
+type SignOnPolicyAction struct {
+	store.SignOnPolicyAction
+	Settings wire.SignOnPolicyActionData
+}
+
+func DecodeSignOnPolicyAction(a *store.SignOnPolicyAction) (*SignOnPolicyAction, error) {
+	out := &SignOnPolicyAction{SignOnPolicyAction: *a}
+	return decoded(out, decodeInto(&out.Settings, "sign-on policy action", a.ID, a.Data))
+}
+
+// IdentityProvider is an external identity provider with its settings.
+// Its record keeps the sealed client secret.
+type IdentityProvider struct {
+	store.IdentityProvider
+	Settings wire.IdentityProviderData
+}
+
+func DecodeIdentityProvider(p *store.IdentityProvider) (*IdentityProvider, error) {
+	out := &IdentityProvider{IdentityProvider: *p}
+	return decoded(out, decodeInto(&out.Settings, "identity provider", p.ID, p.Data))
+}
+
+// PasswordPolicy is a password policy with its rules as the management
+// API shows them.
+type PasswordPolicy struct {
+	store.PasswordPolicy
+	Settings wire.PasswordPolicyRules
+}
+
+func DecodePasswordPolicy(p *store.PasswordPolicy) (*PasswordPolicy, error) {
+	out := &PasswordPolicy{PasswordPolicy: *p}
+	return decoded(out, decodeInto(&out.Settings, "password policy", p.ID, p.Data))
+}
+
+// ---- catalogs: what the runtime reads of an environment as a whole
+
+// Resources is an environment's resources with their scopes and attribute
+// mappings.
+type Resources struct {
+	all    []Resource
+	byID   map[string]*Resource
+	openID *Resource
+	scopes map[string][]Scope
+	attrs  map[string][]store.ResourceAttribute
+}
+
+// newResources decodes and indexes what the store listed.
+func newResources(recs []store.Resource, scopeRecs []store.Scope, attrs []store.ResourceAttribute) (*Resources, error) {
+	rs, err1 := DecodeAll(recs, DecodeResource)
+	scopes, err2 := DecodeAll(scopeRecs, DecodeScope)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	c := &Resources{all: rs, byID: make(map[string]*Resource, len(rs)), scopes: map[string][]Scope{}, attrs: map[string][]store.ResourceAttribute{}}
+	for i := range rs {
+		c.byID[rs[i].ID] = &rs[i]
+		if rs[i].Type == "OPENID_CONNECT" {
+			c.openID = &rs[i]
+		}
+	}
+	// The lists are read one after the other: a resource created between
+	// them may have scopes here and no record. Leaving those out keeps
+	// every scope's resource at hand; the write moved the version, so the
+	// catalog is not kept for long.
+	for _, s := range scopes {
+		if c.byID[s.ResourceID] != nil {
+			c.scopes[s.ResourceID] = append(c.scopes[s.ResourceID], s)
+		}
+	}
+	for _, a := range attrs {
+		if c.byID[a.ResourceID] != nil {
+			c.attrs[a.ResourceID] = append(c.attrs[a.ResourceID], a)
+		}
+	}
+	return c, nil
+}
+
+// All is every resource, by id.
+func (c *Resources) All() []Resource { return c.all }
+
+// Resource is the resource id names, or nil.
+func (c *Resources) Resource(id string) *Resource { return c.byID[id] }
+
+// OpenID is the environment's openid resource (type OPENID_CONNECT), or
+// nil when it has none.
+func (c *Resources) OpenID() *Resource { return c.openID }
+
+// Scopes are a resource's scopes, by id.
+func (c *Resources) Scopes(resourceID string) []Scope { return c.scopes[resourceID] }
+
+// Attributes are a resource's attribute mappings, by name.
+func (c *Resources) Attributes(resourceID string) []store.ResourceAttribute {
+	return c.attrs[resourceID]
+}
+
+// SignOnPolicies is an environment's sign-on policies with their actions.
+type SignOnPolicies struct {
+	all     []store.SignOnPolicy
+	byID    map[string]*store.SignOnPolicy
+	def     *store.SignOnPolicy
+	actions map[string][]SignOnPolicyAction
+}
+
+// newSignOnPolicies decodes and indexes what the store listed.
+func newSignOnPolicies(ps []store.SignOnPolicy, recs []store.SignOnPolicyAction) (*SignOnPolicies, error) {
+	acts, err := DecodeAll(recs, DecodeSignOnPolicyAction)
+	if err != nil {
+		return nil, err
+	}
+	c := &SignOnPolicies{all: ps, byID: make(map[string]*store.SignOnPolicy, len(ps)), actions: map[string][]SignOnPolicyAction{}}
+	for i := range ps {
+		c.byID[ps[i].ID] = &ps[i]
+		if ps[i].Default {
+			c.def = &ps[i]
+		}
+	}
+	for _, a := range acts {
+		c.actions[a.SignOnPolicyID] = append(c.actions[a.SignOnPolicyID], a)
+	}
+	return c, nil
+}
+
+// All is every policy, by id.
+func (c *SignOnPolicies) All() []store.SignOnPolicy { return c.all }
+
+// Policy is the policy id names, or nil.
+func (c *SignOnPolicies) Policy(id string) *store.SignOnPolicy { return c.byID[id] }
+
+// Default is the environment's default policy, or nil when it has none.
+func (c *SignOnPolicies) Default() *store.SignOnPolicy { return c.def }
+
+// Actions are a policy's actions by ascending priority.
+func (c *SignOnPolicies) Actions(policyID string) []SignOnPolicyAction { return c.actions[policyID] }

@@ -1,0 +1,214 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// Each kind decodes its column into its PingOne shape, an empty column is
+// the zero value, and a damaged column is ErrDamaged naming the record.
+func TestDecode(t *testing.T) {
+	damaged := json.RawMessage(`{"not":`)
+	cases := []struct {
+		name   string
+		data   json.RawMessage
+		decode func(json.RawMessage) (any, error)
+		want   any
+		kind   string // as the error names it
+	}{
+		{"application", json.RawMessage(`{"grantTypes":["AUTHORIZATION_CODE"],"redirectUris":["https://a.example/cb"],"pkceEnforcement":"S256_REQUIRED",` +
+			`"corsSettings":{"behavior":"ALLOW_SPECIFIC_ORIGINS","origins":["https://login.example"]},"refreshTokenDuration":60}`),
+			func(d json.RawMessage) (any, error) {
+				v, err := DecodeApplication(&store.Application{ID: "app-1", Data: d})
+				return settingsOf(v, err, func(v *Application) any { return v.Settings })
+			},
+			wire.ApplicationData{GrantTypes: []string{"AUTHORIZATION_CODE"}, RedirectURIs: []string{"https://a.example/cb"}, PkceEnforcement: "S256_REQUIRED",
+				CorsSettings: &wire.CorsSettings{Behavior: "ALLOW_SPECIFIC_ORIGINS", Origins: []string{"https://login.example"}}, RefreshTokenDuration: ptr(60)},
+			"application app-1"},
+		{"resource", json.RawMessage(`{"introspectEndpointAuthMethod":"NONE","applicationPermissionsSettings":{"claimEnabled":true}}`),
+			func(d json.RawMessage) (any, error) {
+				v, err := DecodeResource(&store.Resource{ID: "res-1", Data: d})
+				return settingsOf(v, err, func(v *Resource) any { return v.Settings })
+			},
+			wire.ResourceData{IntrospectEndpointAuthMethod: "NONE", ApplicationPermissionsSettings: &wire.ApplicationPermissionsSettings{ClaimEnabled: true}},
+			"resource res-1"},
+		{"scope", json.RawMessage(`{"schemaAttributes":["name.given"],"mappedClaims":["c-1"]}`),
+			func(d json.RawMessage) (any, error) {
+				v, err := DecodeScope(&store.Scope{ID: "sc-1", Data: d})
+				return settingsOf(v, err, func(v *Scope) any { return v.Settings })
+			},
+			wire.ScopeData{SchemaAttributes: []string{"name.given"}, MappedClaims: []string{"c-1"}},
+			"scope sc-1"},
+		{"sign-on policy action", json.RawMessage(`{"recovery":{"enabled":false},"socialProviders":[{"id":"idp-1"}],"condition":{"secondsSince":"${session.lastSignOn.at}","greater":60}}`),
+			func(d json.RawMessage) (any, error) {
+				v, err := DecodeSignOnPolicyAction(&store.SignOnPolicyAction{ID: "act-1", Data: d})
+				return settingsOf(v, err, func(v *SignOnPolicyAction) any { return v.Settings })
+			},
+			wire.SignOnPolicyActionData{Recovery: &wire.ActionRecovery{Enabled: false}, SocialProviders: []wire.Ref{{ID: "idp-1"}},
+				Condition: json.RawMessage(`{"secondsSince":"${session.lastSignOn.at}","greater":60}`)},
+			"sign-on policy action act-1"},
+		{"identity provider", json.RawMessage(`{"clientId":"rp","issuer":"https://idp.example","scopes":["email"],"pkceMethod":"S256"}`),
+			func(d json.RawMessage) (any, error) {
+				v, err := DecodeIdentityProvider(&store.IdentityProvider{ID: "idp-1", Data: d})
+				return settingsOf(v, err, func(v *IdentityProvider) any { return v.Settings })
+			},
+			wire.IdentityProviderData{ClientID: "rp", Issuer: "https://idp.example", Scopes: []string{"email"}, PkceMethod: "S256"},
+			"identity provider idp-1"},
+		{"environment", json.RawMessage(`{"icon":"https://cdn.example/i.png","billOfMaterials":{"products":[{"type":"PING_ONE_BASE"}]}}`),
+			func(d json.RawMessage) (any, error) {
+				v, err := DecodeEnvironment(&store.Environment{ID: "env-1", Data: d})
+				return settingsOf(v, err, func(v *Environment) any { return v.Settings })
+			},
+			wire.EnvironmentData{Icon: "https://cdn.example/i.png", BillOfMaterials: &wire.BillOfMaterials{Products: []wire.Product{{Type: "PING_ONE_BASE"}}}},
+			"environment env-1"},
+		{"password policy", json.RawMessage(`{"excludesCommonlyUsed":true,"length":{"min":8,"max":255}}`),
+			func(d json.RawMessage) (any, error) {
+				v, err := DecodePasswordPolicy(&store.PasswordPolicy{ID: "pp-1", Data: d})
+				return settingsOf(v, err, func(v *PasswordPolicy) any { return v.Settings })
+			},
+			func() any {
+				var r wire.PasswordPolicyRules
+				if err := json.Unmarshal([]byte(`{"excludesCommonlyUsed":true,"length":{"min":8,"max":255}}`), &r); err != nil {
+					panic(err)
+				}
+				return r
+			}(),
+			"password policy pp-1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.decode(tc.data)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("settings = %#v\nwant %#v", got, tc.want)
+			}
+			zero := reflect.Zero(reflect.TypeOf(tc.want)).Interface()
+			for _, empty := range []json.RawMessage{nil, json.RawMessage(`{}`)} {
+				got, err := tc.decode(empty)
+				if err != nil || !reflect.DeepEqual(got, zero) {
+					t.Errorf("decode(%q) = %#v, %v; want the zero value", empty, got, err)
+				}
+			}
+			for _, bad := range []json.RawMessage{damaged, json.RawMessage(`[]`), json.RawMessage(`{"id":{}} trailing`)} {
+				_, err := tc.decode(bad)
+				if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), tc.kind) {
+					t.Errorf("decode(%s) = %v; want ErrDamaged naming %q", bad, err, tc.kind)
+				}
+			}
+		})
+	}
+	// A settings field of the wrong type is damage too, not a default.
+	if _, err := DecodeApplication(&store.Application{ID: "app-2", Data: json.RawMessage(`{"redirectUris":"https://a.example/cb"}`)}); !errors.Is(err, ErrDamaged) {
+		t.Errorf("redirectUris as a string: err = %v, want ErrDamaged", err)
+	}
+}
+
+func settingsOf[V any](v *V, err error, settings func(*V) any) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return settings(v), nil
+}
+
+// The record rides along with its settings; branding the API would refuse
+// is not shown.
+func TestDecodeEnvironmentBranding(t *testing.T) {
+	rec := &store.Environment{ID: "env-1", Name: "Dev", Region: "EU",
+		Data: json.RawMessage(`{"branding":{"companyName":"Acme","primaryColor":"#ABC","logo":{"href":"https://cdn.example/l.png"}}}`)}
+	e, err := DecodeEnvironment(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID != "env-1" || e.Name != "Dev" || e.Region != "EU" {
+		t.Errorf("record = %+v", e.Environment)
+	}
+	want := wire.BrandingSettings{CompanyName: "Acme", PrimaryColor: "#aabbcc", Logo: &wire.BrandingLogo{Href: "https://cdn.example/l.png"}}
+	if !reflect.DeepEqual(e.Branding, want) {
+		t.Errorf("Branding = %+v, want %+v", e.Branding, want)
+	}
+	rec.Data = json.RawMessage(`{"branding":{"companyName":"Acme","primaryColor":"red"}}`)
+	if e, err = DecodeEnvironment(rec); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(e.Branding, wire.BrandingSettings{}) || e.Settings.Branding == nil || e.Settings.Branding.PrimaryColor != "red" {
+		t.Errorf("branding breaking a rule: Branding = %+v, Settings.Branding = %+v; want none shown, the stored kept", e.Branding, e.Settings.Branding)
+	}
+}
+
+func TestDecodeAll(t *testing.T) {
+	recs := []store.Scope{{ID: "a", Data: json.RawMessage(`{"schemaAttributes":["email"]}`)}, {ID: "b"}}
+	got, err := DecodeAll(recs, DecodeScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "a" || !reflect.DeepEqual(got[0].Settings.SchemaAttributes, []string{"email"}) || got[1].ID != "b" {
+		t.Errorf("DecodeAll = %+v", got)
+	}
+	recs = append(recs, store.Scope{ID: "c", Data: json.RawMessage(`{"schemaAttributes":"email"}`)})
+	if got, err := DecodeAll(recs, DecodeScope); !errors.Is(err, ErrDamaged) || got != nil || !strings.Contains(err.Error(), "scope c") {
+		t.Errorf("DecodeAll with a damaged row = %v, %v; want nothing and ErrDamaged naming scope c", got, err)
+	}
+}
+
+// The catalogs decode and index what they were built from.
+func TestCatalogs(t *testing.T) {
+	rs := []store.Resource{{ID: "api", Type: "CUSTOM", Data: json.RawMessage(`{"introspectEndpointAuthMethod":"NONE"}`)}, {ID: "oidc", Type: "OPENID_CONNECT"}}
+	scopes := []store.Scope{{ID: "s1", ResourceID: "api", Name: "read"}, {ID: "s2", ResourceID: "oidc", Name: "openid"},
+		{ID: "s3", ResourceID: "api", Name: "write", Data: json.RawMessage(`{"schemaAttributes":["email"]}`)},
+		{ID: "s4", ResourceID: "created-meanwhile", Name: "x"}}
+	attrs := []store.ResourceAttribute{{ID: "a1", ResourceID: "oidc", Name: "email"}, {ID: "a2", ResourceID: "created-meanwhile", Name: "x"}}
+	c, err := newResources(rs, scopes, attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OpenID() == nil || c.OpenID().ID != "oidc" || c.Resource("api").Settings.IntrospectEndpointAuthMethod != "NONE" || c.Resource("nope") != nil || len(c.All()) != 2 {
+		t.Errorf("resources: openid %+v, api %+v, all %d", c.OpenID(), c.Resource("api"), len(c.All()))
+	}
+	if got := c.Scopes("api"); len(got) != 2 || got[0].Name != "read" || got[1].Name != "write" || got[1].Settings.SchemaAttributes[0] != "email" {
+		t.Errorf("Scopes(api) = %+v", got)
+	}
+	if got := c.Attributes("oidc"); len(got) != 1 || got[0].Name != "email" || c.Attributes("api") != nil {
+		t.Errorf("Attributes = %+v, %+v", got, c.Attributes("api"))
+	}
+	if c.Scopes("created-meanwhile") != nil || c.Attributes("created-meanwhile") != nil {
+		t.Errorf("scopes or attributes of a resource the catalog does not hold")
+	}
+	if c, err := newResources(nil, nil, nil); err != nil || c.OpenID() != nil {
+		t.Errorf("an empty environment: %v, openid %+v", err, c.OpenID())
+	}
+	scopes[1].Data = json.RawMessage(`{"mappedClaims":"a1"}`)
+	if _, err := newResources(rs, scopes, attrs); !errors.Is(err, ErrDamaged) {
+		t.Errorf("a damaged scope: err = %v, want ErrDamaged", err)
+	}
+
+	ps := []store.SignOnPolicy{{ID: "p1", Name: "Single_Factor", Default: true}, {ID: "p2", Name: "Multi_Factor"}}
+	acts := []store.SignOnPolicyAction{{ID: "x1", SignOnPolicyID: "p2", Priority: 1, Data: json.RawMessage(`{"recovery":{"enabled":true}}`)},
+		{ID: "x2", SignOnPolicyID: "p2", Priority: 2}}
+	p, err := newSignOnPolicies(ps, acts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Default() == nil || p.Default().ID != "p1" || p.Policy("p2").Name != "Multi_Factor" || p.Policy("p3") != nil || len(p.All()) != 2 {
+		t.Errorf("policies: default %+v, p2 %+v", p.Default(), p.Policy("p2"))
+	}
+	if got := p.Actions("p2"); len(got) != 2 || got[0].ID != "x1" || !got[0].Settings.Recovery.Enabled || got[1].ID != "x2" || p.Actions("p1") != nil {
+		t.Errorf("Actions = %+v, %+v", got, p.Actions("p1"))
+	}
+	if p, err := newSignOnPolicies([]store.SignOnPolicy{{ID: "p"}}, nil); err != nil || p.Default() != nil {
+		t.Errorf("a default without a default policy: %v", err)
+	}
+	acts[1].Data = json.RawMessage(`{"recovery":true}`)
+	if _, err := newSignOnPolicies(ps, acts); !errors.Is(err, ErrDamaged) {
+		t.Errorf("a damaged action: err = %v, want ErrDamaged", err)
+	}
+}
