@@ -117,12 +117,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		notifier = notify.LogNotifier{Log: cfg.Logger}
 	}
 	cookies := session.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
-	flows := &flow.Engine{Store: st, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
+	flows := &flow.Engine{Store: st, Config: conf, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
 	// The sign-on methods, in the order the flow offers their actions.
 	ext := external.New(flows)
 	flows.Register(methods.Standard(ext)...)
 	auth.Flows, auth.Cookies = flows, cookies
-	fed := &federation.Service{Store: st, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
+	fed := &federation.Service{Store: st, Config: conf, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.
 	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger})
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds}

@@ -21,6 +21,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -73,19 +74,15 @@ func assertionSigningAlgs() []string {
 	return out
 }
 
-// client is an authenticated OAuth client.
+// client is an authenticated OAuth client: its application with the
+// settings client authentication reads (its keys), and the grants (grant
+// types, PKCE, refresh tokens), decoded once when the cache loaded it.
 type client struct {
-	app      *store.Application
-	settings clientData
+	app *config.Application
 	// method is the tokenEndpointAuthMethod the request used; NONE for a
 	// public client, which the grant must decide whether to serve.
 	method string
 }
-
-// clientData is the application's long tail, parsed once per request:
-// client authentication reads its keys, the grants its grant types,
-// PKCE and refresh settings.
-type clientData = wire.ApplicationData
 
 // clientRequest is a request to an endpoint its client authenticates to
 // (token, introspect, revoke), read once: the form and the environment,
@@ -106,13 +103,13 @@ func (s *Service) readClientRequest(w http.ResponseWriter, r *http.Request) (*cl
 	if oe != nil {
 		return nil, oe
 	}
-	env, err := s.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
+	env, err := s.Config.Environment(r.Context(), r.PathValue("envID"))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, authFailed(triedBasic(r))
 	} else if err != nil {
 		return nil, serverError()
 	}
-	return &clientRequest{r: r, env: env, form: form}, nil
+	return &clientRequest{r: r, env: &env.Environment, form: form}, nil
 }
 
 // authenticate authenticates the request's client with whichever method
@@ -186,31 +183,27 @@ func (s *Service) authenticateClient(r *http.Request, envID string, form url.Val
 // lookupClient returns the enabled application id of envID registered for
 // method, or the one failure that says nothing about which of those it
 // is not.
-func (s *Service) lookupClient(ctx context.Context, envID, id, method string) (*store.Application, clientData, *oauthError) {
+func (s *Service) lookupClient(ctx context.Context, envID, id, method string) (*config.Application, *oauthError) {
 	basic := method == methodBasic
 	// Ids are UUIDs in their 36-character form; anything else must not
 	// reach the store, where PostgreSQL would refuse a NUL with a 500.
 	if len(id) != 36 || uuid.Validate(id) != nil || len(envID) != 36 || uuid.Validate(envID) != nil {
-		return nil, clientData{}, authFailed(basic)
+		return nil, authFailed(basic)
 	}
-	app, err := s.Store.GetApplication(ctx, envID, id)
+	app, err := s.Config.Application(ctx, envID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, clientData{}, authFailed(basic)
+		return nil, authFailed(basic)
 	}
 	if err != nil {
-		return nil, clientData{}, serverError()
+		return nil, serverError()
 	}
 	if !app.Enabled || app.TokenEndpointAuthMethod != method {
-		return nil, clientData{}, authFailed(basic)
+		return nil, authFailed(basic)
 	}
 	if method != methodNone && len(app.SecretSealed) == 0 {
-		return nil, clientData{}, authFailed(basic)
+		return nil, authFailed(basic)
 	}
-	var data clientData
-	if err := json.Unmarshal(app.Data, &data); err != nil {
-		return nil, clientData{}, authFailed(basic)
-	}
-	return app, data, nil
+	return app, nil
 }
 
 // authenticateSecret serves CLIENT_SECRET_BASIC and CLIENT_SECRET_POST.
@@ -218,14 +211,14 @@ func (s *Service) authenticateSecret(ctx context.Context, envID, id, secret, met
 	if id == "" || secret == "" {
 		return nil, authFailed(method == methodBasic)
 	}
-	app, data, oe := s.lookupClient(ctx, envID, id, method)
+	app, oe := s.lookupClient(ctx, envID, id, method)
 	if oe != nil {
 		return nil, oe
 	}
 	if !s.secretMatches(ctx, app, secret) {
 		return nil, authFailed(method == methodBasic)
 	}
-	return &client{app: app, settings: data, method: method}, nil
+	return &client{app: app, method: method}, nil
 }
 
 // authenticatePublic identifies a public client by its client_id alone.
@@ -235,11 +228,11 @@ func (s *Service) authenticatePublic(ctx context.Context, envID, id string) (*cl
 	if id == "" {
 		return nil, authFailed(false)
 	}
-	app, data, oe := s.lookupClient(ctx, envID, id, methodNone)
+	app, oe := s.lookupClient(ctx, envID, id, methodNone)
 	if oe != nil {
 		return nil, oe
 	}
-	return &client{app: app, settings: data, method: methodNone}, nil
+	return &client{app: app, method: methodNone}, nil
 }
 
 // assertionClaims are the claims RFC 7523 §3 requires of a client
@@ -290,7 +283,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, envID string, form 
 	if oe := s.checkAssertionClaims(envID, form.Get("client_id"), &c, now); oe != nil {
 		return nil, oe
 	}
-	app, data, oe := s.lookupClient(ctx, envID, c.Subject, method)
+	app, oe := s.lookupClient(ctx, envID, c.Subject, method)
 	if oe != nil {
 		return nil, oe
 	}
@@ -300,7 +293,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, envID string, form 
 		if !ok {
 			return nil, invalidClient("The client assertion's signature is not valid.")
 		}
-	} else if oe := verifyWithClientKeys(ctx, data, tok, now); oe != nil {
+	} else if oe := verifyWithClientKeys(ctx, &app.Settings, tok, now); oe != nil {
 		return nil, oe
 	}
 	// Only now that the client has proven itself may its jti be spent:
@@ -312,7 +305,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, envID string, form 
 	if err != nil {
 		return nil, serverError()
 	}
-	return &client{app: app, settings: data, method: method}, nil
+	return &client{app: app, method: method}, nil
 }
 
 // checkAssertionClaims checks what RFC 7523 §3 asks of the claims.
@@ -375,7 +368,7 @@ func unverifiedAlg(raw string) string {
 // secretMatches compares the presented secret with the application's
 // current one and, failing that, with the one it had before its last
 // rotation while that is still accepted.
-func (s *Service) secretMatches(ctx context.Context, app *store.Application, secret string) bool {
+func (s *Service) secretMatches(ctx context.Context, app *config.Application, secret string) bool {
 	return s.withSecrets(ctx, app, func(want []byte) bool { return secrets.Equal(secret, string(want)) })
 }
 
@@ -383,12 +376,12 @@ func (s *Service) secretMatches(ctx context.Context, app *store.Application, sec
 // secret or, failing that, the previous one while its rotation grace
 // period lasts. The previous secret costs a query only when the current
 // one fails.
-func (s *Service) withSecrets(ctx context.Context, app *store.Application, check func(secret []byte) bool) bool {
+func (s *Service) withSecrets(ctx context.Context, app *config.Application, check func(secret []byte) bool) bool {
 	aad := "app:" + app.ID
 	if cur, err := s.Sealer.Open(app.SecretSealed, aad); err == nil && check(cur) {
 		return true
 	}
-	prev, err := s.Store.GetApplicationPreviousSecret(ctx, app.EnvironmentID, app.ID)
+	prev, err := s.Config.ApplicationPreviousSecret(ctx, app.EnvironmentID, app.ID)
 	now := s.now()
 	if err != nil || prev == nil || !now.Before(prev.ExpiresAt) {
 		return false
@@ -411,7 +404,7 @@ func triedBasic(r *http.Request) bool {
 
 // verifyWithClientKeys checks a PRIVATE_KEY_JWT assertion against the
 // application's jwks, or the key set at its jwksUrl.
-func verifyWithClientKeys(ctx context.Context, data clientData, tok *jwt.JSONWebToken, now time.Time) *oauthError {
+func verifyWithClientKeys(ctx context.Context, data *wire.ApplicationData, tok *jwt.JSONWebToken, now time.Time) *oauthError {
 	h := tok.Headers[0]
 	switch {
 	case data.Jwks != "":

@@ -9,6 +9,7 @@ package authsvc
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -108,7 +109,7 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"pi.flow", "query", "fragment", "form_post"},
-		"grant_types_supported":                 []string{"authorization_code", "client_credentials", "refresh_token"},
+		"grant_types_supported":                 slices.Sorted(maps.Keys(grants)), // what the token endpoint serves
 		"subject_types_supported":               []string{"public"},
 		// Tokens are signed with the environment's default key, which an
 		// administrator may make RSA or EC of any size.

@@ -32,7 +32,7 @@ func (authorizationCodeGrant) exchange(ctx context.Context, s *Service, req *tok
 	c, env, form := req.client, req.env, req.form
 	code := form.Get("code")
 	now := s.now().UTC().Truncate(time.Millisecond)
-	withRefresh := slices.Contains(c.settings.GrantTypes, "REFRESH_TOKEN")
+	withRefresh := slices.Contains(c.app.Settings.GrantTypes, "REFRESH_TOKEN")
 	jti := uuid.NewString()
 	var (
 		ac      *store.AuthCode
@@ -127,7 +127,7 @@ func checkCode(c *client, ac *store.AuthCode, g *GrantData, form url.Values, now
 		if c.app.TokenEndpointAuthMethod == "NONE" {
 			return invalidGrant("A public client must use PKCE.")
 		}
-		switch c.settings.PkceEnforcement {
+		switch c.app.Settings.PkceEnforcement {
 		case "REQUIRED", "S256_REQUIRED":
 			return invalidGrant("The application requires PKCE.")
 		}
@@ -142,7 +142,7 @@ func checkCode(c *client, ac *store.AuthCode, g *GrantData, form url.Values, now
 	if !validVerifier(verifier) {
 		return invalidGrant("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.")
 	}
-	if c.settings.PkceEnforcement == "S256_REQUIRED" && g.CodeChallengeMethod != "S256" {
+	if c.app.Settings.PkceEnforcement == "S256_REQUIRED" && g.CodeChallengeMethod != "S256" {
 		return invalidGrant("The application requires the S256 code challenge method.")
 	}
 	if !pkceMatches(g.CodeChallengeMethod, g.CodeChallenge, verifier) {

@@ -29,7 +29,7 @@ func (refreshTokenGrant) exchange(ctx context.Context, s *Service, req *tokenReq
 	raw := form.Get("refresh_token")
 	now := s.now().UTC().Truncate(time.Millisecond)
 	hash := hashSecret(raw)
-	policy := refreshPolicyOf(c.settings)
+	policy := refreshPolicyOf(c.app.Settings)
 	old, err := s.Store.GetRefreshToken(ctx, env.ID, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalidGrant("The refresh token is invalid or has expired.")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -41,13 +42,6 @@ type tokenResponse struct {
 
 	accessJTI       string
 	accessExpiresAt time.Time
-}
-
-// appSettings are an application's OIDC settings (its JSON column).
-func appSettings(app *store.Application) wire.ApplicationData {
-	var d wire.ApplicationData
-	_ = json.Unmarshal(app.Data, &d) // written by the management API; a damaged row falls back to defaults
-	return d
 }
 
 // refreshPolicy is how long an application's refresh tokens live: each
@@ -94,7 +88,7 @@ func newRefreshToken() string { return secrets.Random(32) }
 // signs and writes nothing.
 type userMint struct {
 	env       *store.Environment
-	app       *store.Application
+	app       *config.Application
 	user      *store.User
 	sessionID string // "" when the tokens belong to no live session
 	grant     *GrantData
@@ -216,7 +210,7 @@ func algOf(raw string) string {
 func firstRefreshToken(value string, c *client, userID, sessionID, grantID string, g *GrantData,
 	accessJTI string, accessExpiresAt, now time.Time) *store.RefreshToken {
 	app := c.app
-	p := refreshPolicyOf(c.settings)
+	p := refreshPolicyOf(c.app.Settings)
 	from := now
 	if g.AuthTime > 0 {
 		from = time.Unix(g.AuthTime, 0)

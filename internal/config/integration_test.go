@@ -250,13 +250,11 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
-// A warm authorize reads the environment, the application, its grants and
-// the resources from memory.
+// A warm authorize reads the environment, the application, its grants,
+// the resources and the sign-on policy from memory: it only creates the
+// flow (the session lookup needs no query without a cookie).
 func TestWarmAuthorizeQueries(t *testing.T) {
-	// The flow engine still reads the sign-on policy (assignments,
-	// policies, actions: 3) and creates the flow (1); the session lookup
-	// needs no query without a cookie.
-	const most = 4
+	const most = 1
 	for _, be := range apptest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
 			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})

@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
 	"github.com/gatehouse-id/gatehouse/internal/identity"
@@ -57,10 +57,7 @@ type Protocol interface {
 type Hints struct{ ACRValues, LoginHint string }
 
 // Provider is an identity provider with its typed settings.
-type Provider struct {
-	*store.IdentityProvider
-	Settings *wire.IdentityProviderData
-}
+type Provider = config.IdentityProvider
 
 // Assertion is what a provider vouched for: the user's subject at the
 // provider and the claims its mappings read
@@ -78,7 +75,9 @@ func (f *Failure) Error() string { return f.Code + ": " + f.Description }
 
 // Service serves the relying party endpoints.
 type Service struct {
-	Store    store.Store
+	Store store.Store
+	// Config serves the providers and their attribute mappings.
+	Config   *config.Cache
 	Flows    *flow.Engine
 	External *external.Method
 	Cookies  session.Cookies
@@ -127,24 +126,16 @@ func (s *Service) provider(ctx context.Context, envID, id string) (*Provider, er
 	if uuid.Validate(id) != nil || len(id) != 36 {
 		return nil, store.ErrNotFound
 	}
-	p, err := s.Store.GetIdentityProvider(ctx, envID, id)
-	if err != nil {
-		return nil, err
-	}
-	var c wire.IdentityProviderData
-	if err := json.Unmarshal(p.Data, &c); err != nil {
-		return nil, fmt.Errorf("identity provider %s: %w", p.ID, err)
-	}
-	return &Provider{IdentityProvider: p, Settings: &c}, nil
+	return s.Config.IdentityProvider(ctx, envID, id)
 }
 
 func (s *Service) environment(w http.ResponseWriter, r *http.Request) (*store.Environment, bool) {
-	env, err := s.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
+	env, err := s.Config.Environment(r.Context(), r.PathValue("envID"))
 	if err != nil {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return nil, false
 	}
-	return env, true
+	return &env.Environment, true
 }
 
 // authenticate sends the browser to the provider.
@@ -378,7 +369,7 @@ var providerExpr = regexp.MustCompile(`\$\{providerAttributes\.([A-Za-z0-9_.:-]+
 
 // mapAttributes evaluates the provider's attribute mappings over claims.
 func (s *Service) mapAttributes(ctx context.Context, envID, idpID string, claims map[string]any) ([]external.Attribute, error) {
-	maps, err := s.Store.ListIdentityProviderAttributes(ctx, envID, idpID)
+	maps, err := s.Config.IdentityProviderAttributes(ctx, envID, idpID)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // Cross-origin use of the flow API follows the flow's application's
@@ -26,17 +24,15 @@ func (e *Engine) allowedOrigin(ctx context.Context, envID, appID, origin string)
 	if origin == "" {
 		return false
 	}
-	app, err := e.Store.GetApplication(ctx, envID, appID)
+	app, err := e.Config.Application(ctx, envID, appID)
 	if err != nil || !app.Enabled {
 		return false
 	}
-	var d struct {
-		CorsSettings *wire.CorsSettings `json:"corsSettings"`
-	}
-	if json.Unmarshal(app.Data, &d) != nil || d.CorsSettings == nil || d.CorsSettings.Behavior != "ALLOW_SPECIFIC_ORIGINS" {
+	cs := app.Settings.CorsSettings
+	if cs == nil || cs.Behavior != "ALLOW_SPECIFIC_ORIGINS" {
 		return false
 	}
-	for _, o := range d.CorsSettings.Origins {
+	for _, o := range cs.Origins {
 		if originMatches(o, origin) {
 			return true
 		}

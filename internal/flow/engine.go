@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -28,7 +29,9 @@ import (
 
 // Engine runs flows.
 type Engine struct {
-	Store       store.Store
+	Store store.Store
+	// Config serves the sign-on policies and applications a flow reads.
+	Config      *config.Cache
 	Credentials *credential.Service
 	Notifier    notify.Notifier
 	AuthPath    string // base URL, no trailing slash
@@ -85,14 +88,15 @@ type Started struct {
 // satisfies every action of the policy completes the flow at once.
 func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	now := e.now()
-	pol, err := e.policy(ctx, in.Env.ID, in.App.ID, in.ACRValues)
+	pols, err := e.Config.SignOnPolicies(ctx, in.Env.ID)
 	if err != nil {
 		return nil, err
 	}
-	acts, err := e.Store.ListSignOnPolicyActions(ctx, in.Env.ID, pol.ID)
+	pol, err := e.policy(ctx, pols, in.Env.ID, in.App.ID, in.ACRValues)
 	if err != nil {
 		return nil, err
 	}
+	acts := pols.Actions(pol.ID)
 	if len(acts) == 0 {
 		return nil, &StartError{"invalid_request", fmt.Sprintf("The sign-on policy %s has no actions.", pol.Name)}
 	}
@@ -101,11 +105,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		if e.reg.byType[a.Type] == nil {
 			return nil, &StartError{"invalid_request", fmt.Sprintf("The sign-on policy %s uses the action type %s, which Gatehouse does not support yet.", pol.Name, a.Type)}
 		}
-		x := PolicyAction{ID: a.ID, Type: a.Type}
-		if err := json.Unmarshal(a.Data, &x.Settings); err != nil {
-			return nil, fmt.Errorf("sign-on policy action %s: %w", a.ID, err)
-		}
-		st.Actions = append(st.Actions, x)
+		st.Actions = append(st.Actions, PolicyAction{ID: a.ID, Type: a.Type, Settings: a.Settings})
 	}
 	req := &in.Request
 	token := in.Token
@@ -166,29 +166,18 @@ func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.
 // policy picks the sign-on policy: the first of acr_values that names a
 // policy assigned to the application, else the application's
 // highest-priority assignment, else the environment's default.
-func (e *Engine) policy(ctx context.Context, envID, appID string, acr []string) (*store.SignOnPolicy, error) {
-	assigned, err := e.Store.ListSignOnPolicyAssignments(ctx, envID, appID)
+func (e *Engine) policy(ctx context.Context, pols *config.SignOnPolicies, envID, appID string, acr []string) (*store.SignOnPolicy, error) {
+	assigned, err := e.Config.SignOnPolicyAssignments(ctx, envID, appID)
 	if err != nil {
 		return nil, err
 	}
-	pols, err := e.Store.ListSignOnPolicies(ctx, envID)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]*store.SignOnPolicy{}
-	var def *store.SignOnPolicy
-	for i := range pols {
-		byID[pols[i].ID] = &pols[i]
-		if pols[i].Default {
-			def = &pols[i]
-		}
-	}
+	def := pols.Default()
 	if len(acr) > 0 {
 		// PingOne: acr_values name sign-on policies assigned to the
 		// application; the default policy counts when none is assigned.
 		for _, name := range acr {
 			for _, a := range assigned {
-				if p := byID[a.SignOnPolicyID]; p != nil && p.Name == name {
+				if p := pols.Policy(a.SignOnPolicyID); p != nil && p.Name == name {
 					return p, nil
 				}
 			}
@@ -199,7 +188,7 @@ func (e *Engine) policy(ctx context.Context, envID, appID string, acr []string) 
 		return nil, &StartError{"invalid_request", "acr_values names no sign-on policy assigned to the application."}
 	}
 	for _, a := range assigned {
-		if p := byID[a.SignOnPolicyID]; p != nil {
+		if p := pols.Policy(a.SignOnPolicyID); p != nil {
 			return p, nil
 		}
 	}

@@ -23,7 +23,7 @@ func (e *Engine) Routes(mux *http.ServeMux) {
 // load reads the path's environment and flow for this browser.
 func (e *Engine) load(r *http.Request) (*store.Flow, error) {
 	envID := r.PathValue("envID")
-	if _, err := e.Store.GetEnvironment(r.Context(), envID); err != nil {
+	if _, err := e.Config.Environment(r.Context(), envID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, wire.NotFound("")
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
@@ -115,7 +116,7 @@ func TestMethodSeam(t *testing.T) {
 			}
 
 			m := &secondFactor{}
-			e := &flow.Engine{Store: s.Store, Credentials: &credential.Service{Store: s.Store}, AuthPath: s.URL}
+			e := &flow.Engine{Store: s.Store, Config: config.New(s.Store, config.Options{}), Credentials: &credential.Service{Store: s.Store}, AuthPath: s.URL}
 			e.Register(&usernamepassword.Method{}, m)
 			env, err := s.Store.GetEnvironment(ctx, fx.EnvID)
 			if err != nil {

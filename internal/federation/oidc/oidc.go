@@ -82,7 +82,7 @@ type remembered struct {
 
 // Start builds the provider's authorization request.
 func (p *Protocol) Start(_ context.Context, prov *federation.Provider, b *external.Begun, h federation.Hints) (string, any, error) {
-	c := prov.Settings
+	c := &prov.Settings
 	target, err := url.Parse(c.AuthorizationEndpoint)
 	if err != nil || (target.Scheme != "https" && target.Scheme != "http") {
 		return "", nil, wire.RequestFailed("The identity provider's authorization endpoint is not a valid URL.")
@@ -173,7 +173,7 @@ func failure(code, format string, a ...any) *federation.Failure {
 // exchange redeems the code at the provider and returns the verified ID
 // token's claims, merged with userinfo's when the provider has it.
 func (p *Protocol) exchange(ctx context.Context, prov *federation.Provider, rem *remembered, code string) (map[string]any, error) {
-	c := prov.Settings
+	c := &prov.Settings
 	secret := ""
 	// NONE is a public client: its secret, if one was stored, must not
 	// travel (x/oauth2 sends a non-empty one in the body).

@@ -126,24 +126,25 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 		return nil
 	}
 	f := v.Flow
-	all, err := m.flows.Store.ListIdentityProviders(ctx, f.EnvironmentID)
-	if err != nil {
-		return err
-	}
 	for _, id := range ids {
-		for _, p := range all {
-			if p.ID != id || !p.Enabled {
-				continue
-			}
-			sp := wire.SocialProvider{ID: p.ID, Type: p.Type, Name: p.Name}
-			if f.Status != wire.StatusAccountLinkingRequired {
-				sp.Links = wire.Links{"authenticate": {Href: m.flows.AuthenticateURL(f.EnvironmentID, p.ID, f.ID)}}
-			}
-			if single {
-				out.IdentityProvider = &sp
-			} else {
-				out.SocialProviders = append(out.SocialProviders, sp)
-			}
+		p, err := m.flows.Config.IdentityProvider(ctx, f.EnvironmentID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !p.Enabled {
+			continue
+		}
+		sp := wire.SocialProvider{ID: p.ID, Type: p.Type, Name: p.Name}
+		if f.Status != wire.StatusAccountLinkingRequired {
+			sp.Links = wire.Links{"authenticate": {Href: m.flows.AuthenticateURL(f.EnvironmentID, p.ID, f.ID)}}
+		}
+		if single {
+			out.IdentityProvider = &sp
+		} else {
+			out.SocialProviders = append(out.SocialProviders, sp)
 		}
 	}
 	return nil
