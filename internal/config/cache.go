@@ -24,9 +24,10 @@ import (
 // A load takes the environment's generation before it reads; a write that
 // commits meanwhile moves the generation, and the load's result, possibly
 // older than the write, is handed to its callers but never kept. Concurrent
-// misses of one entry share one load. Unknown ids are remembered like
-// anything else, so only until the environment's next change. The number of
-// entries is bounded; the least recently used go first.
+// misses of one entry share one load. Unknown ids are not remembered (they
+// cost a query each, as without the cache), so that requests naming random
+// ids cannot push live entries out. The number of entries is bounded; the
+// least recently used go first.
 type Cache struct {
 	st    store.Store
 	every time.Duration
@@ -251,7 +252,9 @@ func (c *Cache) entry(ctx context.Context, envID string, key entryKey, load func
 
 	c.mu.Lock()
 	e.val, e.err = val, err
-	keep := (err == nil || errors.Is(err, store.ErrNotFound)) && es.gen == gen && c.envs[envID] == es
+	// Misses are not kept: ids anyone may send (a client_id at the token
+	// endpoint) must not push live entries out of the bounded cache.
+	keep := err == nil && es.gen == gen && c.envs[envID] == es
 	switch {
 	case keep:
 		e.elem = c.lru.PushFront(e)
