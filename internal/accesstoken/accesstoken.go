@@ -37,7 +37,10 @@ type Claims struct {
 var ErrInvalid = errors.New("accesstoken: invalid access token")
 
 // Verifier checks a bearer token presented to the PingOne API and returns
-// its claims, or ErrInvalid.
+// its claims, or ErrInvalid. Only an application's own token (its
+// client_credentials: sub is the client, no session) may pass: the
+// management API acts with the application's role assignments, and a
+// user's token must never borrow them.
 type Verifier interface {
 	VerifyAccessToken(ctx context.Context, raw string) (*Claims, error)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -192,6 +193,13 @@ func (s *Service) lookupClient(ctx context.Context, envID, id, method string) (*
 	}
 	app, err := s.Config.Application(ctx, envID, id)
 	if errors.Is(err, store.ErrNotFound) {
+		return nil, authFailed(basic)
+	}
+	if errors.Is(err, config.ErrDamaged) {
+		// A row no write of Gatehouse's makes: the operator must see it,
+		// the client gets the answer of any client that cannot sign on
+		// (a 500 would only make it retry).
+		slog.ErrorContext(ctx, "client authentication: the application's stored settings do not decode", "err", err)
 		return nil, authFailed(basic)
 	}
 	if err != nil {

@@ -153,6 +153,8 @@ func TestAuthenticateClientMethods(t *testing.T) {
 			postW, postSecret := f.app(t, f.env, "WORKER", methodPost, true, ccData)
 			hsW, hsSecret := f.app(t, f.env, "WORKER", methodSecretJWT, true, ccData)
 			pkW, _ := f.app(t, f.env, "WORKER", methodPrivateKeyJWT, true, string(pkData))
+			// Settings no write of Gatehouse's makes: grantTypes not a list.
+			damaged, damagedSecret := f.app(t, f.env, "WORKER", methodBasic, true, `{"grantTypes":"CLIENT_CREDENTIALS"}`)
 
 			assertion := func(id string) map[string]any {
 				return map[string]any{"iss": id, "sub": id, "aud": f.svc.Issuer(f.env) + "/token",
@@ -197,6 +199,8 @@ func TestAuthenticateClientMethods(t *testing.T) {
 				{name: "client id in braces", form: url.Values{"client_id": {"{" + native + "}"}}, status: 401, code: "invalid_client", desc: generic},
 				{name: "client id with a NUL", form: url.Values{"client_id": {native[:35] + "\x00"}}, status: 401, code: "invalid_client", desc: generic},
 				{name: "no client at all", form: url.Values{}, status: 401, code: "invalid_client", desc: generic},
+				{name: "damaged settings", form: url.Values{}, hdr: basicHdr(damaged, damagedSecret),
+					status: 401, code: "invalid_client", desc: generic, basicAuth: true},
 				{name: "CLIENT_SECRET_BASIC", form: url.Values{}, hdr: basicHdr(basicW, basicSecret), app: basicW, method: methodBasic},
 				{name: "CLIENT_SECRET_POST", form: url.Values{"client_id": {postW}, "client_secret": {postSecret}}, app: postW, method: methodPost},
 				{name: "CLIENT_SECRET_JWT", form: jwtForm(signAssertion(t, jose.HS256, []byte(hsSecret), "", assertion(hsW))), app: hsW, method: methodSecretJWT},

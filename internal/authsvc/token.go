@@ -128,6 +128,9 @@ func (s *Service) exchangeToken(w http.ResponseWriter, r *http.Request) (*tokenR
 	if !slices.Contains(req.client.app.Settings.GrantTypes, g.allowedBy) {
 		return nil, unauthorizedClient("The application does not have the " + req.grantType + " grant type.")
 	}
+	if g.confidential && req.client.method == methodNone {
+		return nil, unauthorizedClient("A public client cannot use the " + req.grantType + " grant: it needs client authentication.")
+	}
 	for _, p := range g.requires {
 		if req.form.Get(p) == "" {
 			return nil, invalidRequest(p + " is required.")
@@ -149,18 +152,21 @@ type grant interface {
 }
 
 // servedGrant is a grant the token endpoint serves: the value of an
-// application's grantTypes (PingOne's names) that allows it, and the
-// parameters it cannot do without.
+// application's grantTypes (PingOne's names) that allows it, the
+// parameters it cannot do without, and whether only a client that proved
+// itself may use it (a public client identifies itself and proves
+// nothing).
 type servedGrant struct {
 	grant
-	allowedBy string
-	requires  []string
+	allowedBy    string
+	requires     []string
+	confidential bool
 }
 
 // grants are the grants the token endpoint serves, by grant_type. A new
 // grant is a file set implementing grant and a line here.
 var grants = map[string]servedGrant{
 	"authorization_code": {grant: authorizationCodeGrant{}, allowedBy: "AUTHORIZATION_CODE", requires: []string{"code"}},
-	"client_credentials": {grant: clientCredentialsGrant{}, allowedBy: "CLIENT_CREDENTIALS"},
+	"client_credentials": {grant: clientCredentialsGrant{}, allowedBy: "CLIENT_CREDENTIALS", confidential: true},
 	"refresh_token":      {grant: refreshTokenGrant{}, allowedBy: "REFRESH_TOKEN", requires: []string{"refresh_token"}},
 }

@@ -359,3 +359,18 @@ func TestDiscoveryNamesEveryGrant(t *testing.T) {
 		t.Errorf("grant_types_supported = %v, the token endpoint serves %v", got, want)
 	}
 }
+
+// TestConfidentialGrantRefusesPublicClients: a grant that needs a client
+// that proved itself (client_credentials) refuses a public client, even
+// one whose settings list the grant (the management API refuses that
+// combination; the token endpoint does not rely on it).
+func TestConfidentialGrantRefusesPublicClients(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newAuthFixture(t, b.DSN(t))
+			pub, _ := f.app(t, f.env, "WORKER", methodNone, true, `{"grantTypes":["CLIENT_CREDENTIALS"]}`)
+			wantOAuthAnswer(t, f.call(f.env, "token", "application/x-www-form-urlencoded", formOf("grant_type", "client_credentials", "client_id", pub), nil),
+				oauthAnswer{status: 400, code: "unauthorized_client", desc: "A public client cannot use the client_credentials grant: it needs client authentication."})
+		})
+	}
+}

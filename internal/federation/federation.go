@@ -275,19 +275,21 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 	if err != nil {
 		return "", err
 	}
-	// The user is known only below (signed on, registered, or linked
-	// later): every value a sign-on could write is checked now, so that
-	// each way fails alike. The username is written only by a
-	// registration, which checks it.
-	if err := identity.CheckAttributes(attrs, false); err != nil {
-		return "", refused(p, err)
-	}
+	// A provider's value is checked by the user rules where it would be
+	// written: on the linked user (a value the user keeps is not), on a
+	// user registered just in time (all of them), and before linking a
+	// local account (all of them: that user is not known yet). A value
+	// the rules refuse fails the flow, naming it.
 	id := external.Identity{ProviderID: p.ID, Subject: as.Subject, Attributes: attrs}
 	link, err := s.Store.FindLinkedAccount(ctx, env.ID, p.ID, as.Subject)
 	if err == nil {
 		u, err := s.Store.GetUser(ctx, env.ID, link.UserID)
 		if err != nil {
 			return "", err
+		}
+		probe := *u
+		if _, err := identity.ApplyAttributes(&probe, attrs, false); err != nil {
+			return "", refused(p, err)
 		}
 		return s.External.SignOn(ctx, f, u, attrs)
 	}
@@ -306,6 +308,9 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 		if u != nil {
 			return s.External.SignOn(ctx, f, u, nil)
 		}
+	}
+	if err := identity.CheckAttributes(attrs, false); err != nil {
+		return "", refused(p, err)
 	}
 	return "", s.External.LinkRequired(ctx, f, id)
 }

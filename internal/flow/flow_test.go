@@ -952,6 +952,7 @@ func testRegistration(t *testing.T, e *env) {
 		{"taken username", reg(fx.Username, email, newPassword), &want{code: wire.DetailUniqueness, target: "username"}},
 		{"taken username in other case", reg(strings.ToUpper(fx.Username), email, newPassword), &want{code: wire.DetailUniqueness, target: "username"}},
 		{"bad email", reg(username, "not-an-email", newPassword), invalidValue("email")},
+		{"blank email", reg(username, "   ", newPassword), invalidValue("email")},
 		// PingOne allows spaces in usernames, not control characters
 		// ("Characters supported in PingOne user attributes").
 		{"bad username", reg("has\ttab", email, newPassword), invalidValue("username")},

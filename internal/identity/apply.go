@@ -34,10 +34,14 @@ func (c *checker) required(target string) {
 
 // text returns *p (or "") after checking it as the attribute at path.
 func (c *checker) text(path string, p *string) string {
+	return c.check(path, p, true)
+}
+
+func (c *checker) check(path string, p *string, formats bool) string {
 	if p == nil {
 		return ""
 	}
-	c.add(CheckAttribute(path, path, *p))
+	c.details = append(c.details, checkAttribute(path, path, *p, formats)...)
 	return *p
 }
 
@@ -67,9 +71,12 @@ func (c *checker) fields(in *Input, u store.User) store.User {
 	prof := wire.UserProfile{
 		Nickname: c.text("nickname", req.Nickname), Title: c.text("title", req.Title),
 		PreferredLanguage: c.text("preferredLanguage", req.PreferredLanguage), Locale: c.text("locale", req.Locale),
-		Timezone: c.text("timezone", req.Timezone), Type: c.text("type", req.Type),
+		Timezone: c.check("timezone", req.Timezone, false), Type: c.text("type", req.Type),
 		MobilePhone: c.text("mobilePhone", req.MobilePhone), PrimaryPhone: c.text("primaryPhone", req.PrimaryPhone),
 	}
+	// The time zone's name is checked after the profile's lengths, as the
+	// management API always has.
+	c.details = append(c.details, checkFormat("timezone", "timezone", prof.Timezone)...)
 	var given, family string
 	if n := req.Name; n != nil {
 		given, family = c.text("name.given", &n.Given), c.text("name.family", &n.Family)

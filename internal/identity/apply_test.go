@@ -127,6 +127,12 @@ func TestRegister(t *testing.T) {
 		bad.Username, bad.Email = "has\ttab", "nia%x@example.com"
 		_, err = identity.Register(ctx, w.st, w.bare, "", bad, t0)
 		wantDetails(t, err, "INVALID_VALUE username", "INVALID_VALUE email")
+		// The verification code goes to the email address: a registration
+		// needs one.
+		bad = reg
+		bad.Email = ""
+		_, err = identity.Register(ctx, w.st, w.env, "", bad, t0)
+		wantDetails(t, err, "INVALID_VALUE email")
 		bad = reg
 		bad.Username, bad.GivenName = strings.Repeat("n", 129), strings.Repeat("g", 257)
 		_, err = identity.Register(ctx, w.st, w.env, "", bad, t0)
@@ -216,6 +222,14 @@ func TestApplyAttributesRefuses(t *testing.T) {
 	}
 	if string(damaged.Data) != `{"nickname":` {
 		t.Errorf("a damaged profile was overwritten: %s", damaged.Data)
+	}
+	// A value that is not written (EMPTY_ONLY, and the user has one) is not
+	// checked: the user keeps their own, and the rest applies.
+	u = &store.User{Username: "maryam", GivenName: "Maryam", Data: json.RawMessage(`{}`)}
+	changed, err = identity.ApplyAttributes(u, []identity.Attribute{{Name: "name.given", Value: "Maryam\u200cSadat", Update: identity.EmptyOnly},
+		{Name: "nickname", Value: "M", Update: identity.EmptyOnly}}, false)
+	if err != nil || !changed || u.GivenName != "Maryam" || !strings.Contains(string(u.Data), `"nickname":"M"`) {
+		t.Errorf("an unwritten value refused the rest: changed %v, %v, %+v", changed, err, u)
 	}
 }
 

@@ -116,32 +116,38 @@ func CheckAttributes(attrs []Attribute, withUsername bool) error {
 
 // ApplyAttributes writes attrs to u: ALWAYS ones that differ, EMPTY_ONLY
 // ones the user has no value for (see writable for what is skipped). It
-// reports whether anything changed. A value the rules refuse leaves u
-// unchanged and is an INVALID_DATA error naming the attribute; a stored
-// profile that cannot be read is an error too, as a write would lose it.
+// reports whether anything changed. Only the values it would write are
+// checked: one the rules refuse leaves u unchanged and is an INVALID_DATA
+// error naming the attribute, while a value that is not written (the
+// user keeps their own) does not stop the rest. A stored profile that
+// cannot be read is an error too, as a write would lose it.
 func ApplyAttributes(u *store.User, attrs []Attribute, withUsername bool) (bool, error) {
-	if err := CheckAttributes(attrs, withUsername); err != nil {
-		return false, err
-	}
 	d, err := Decode(u)
 	if err != nil {
 		return false, err
 	}
+	next := *u
+	var c checker
 	changed := false
 	for _, a := range attrs {
 		if !writable(a, withUsername) {
 			continue
 		}
-		cur := field(u, &d, a.Name, nil)
+		cur := field(&next, &d, a.Name, nil)
 		if cur == a.Value || (a.Update != Always && cur != "") {
 			continue
 		}
+		c.add(CheckAttribute(a.Name, a.Name, a.Value))
 		v := a.Value
-		field(u, &d, a.Name, &v)
+		field(&next, &d, a.Name, &v)
 		changed = true
 	}
+	if len(c.details) > 0 {
+		return false, wire.InvalidData(c.details...)
+	}
 	if changed {
-		u.Data = encode(d)
+		next.Data = encode(d)
+		*u = next
 	}
 	return changed, nil
 }

@@ -31,6 +31,13 @@ func Register(ctx context.Context, st store.Store, envID, populationID string, r
 	}
 	var c checker
 	u := c.fields(in, *New(envID, now))
+	if r.Email == "" {
+		// The code that verifies the account goes to this address: a
+		// registration without one could never be verified (a blank one
+		// reaches here trimmed).
+		d := wire.InvalidValue("email", msgEmail)
+		c.add(&d)
+	}
 	if len(c.details) > 0 {
 		return nil, wire.InvalidData(c.details...)
 	}

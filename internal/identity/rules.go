@@ -178,7 +178,7 @@ var rules = map[string]rule{
 	"address.region":        pingOneText,
 	"address.postalCode":    pingOneText,
 	"address.streetAddress": {max: MaxAttribute},
-	"timezone":              {max: MaxAttribute, chars: plainText.chars, msg: msgControl, format: validTimezone, fmtMsg: msgTimezone},
+	"timezone":              {max: MaxAttribute, format: validTimezone, fmtMsg: msgTimezone},
 	"photo.href":            {max: MaxHref, chars: plainText.chars, msg: msgControl},
 }
 
@@ -188,24 +188,45 @@ var rules = map[string]rule{
 // management API (target = name), provider mappings and linked accounts.
 // An empty value is no value, except for username, which is required.
 func CheckAttribute(target, name, value string) *wire.Detail {
+	if ds := checkAttribute(target, name, value, true); len(ds) > 0 {
+		return &ds[0]
+	}
+	return nil
+}
+
+// checkAttribute is every problem of value for the attribute name: a
+// missing username alone, else its length and then its characters or
+// (with formats, for a non-empty value) its format.
+func checkAttribute(target, name, value string, formats bool) []wire.Detail {
 	r, ok := rules[name]
 	if !ok {
 		r = plainText
 	}
-	var d wire.Detail
-	switch {
-	case name == "username" && strings.TrimSpace(value) == "":
-		d = wire.Required(target)
-	case utf8.RuneCountInString(value) > r.max:
-		d = sizeLimit(target, r.max)
-	case r.chars != nil && !r.chars(value):
-		d = wire.InvalidValue(target, r.msg)
-	case value != "" && r.format != nil && !r.format(value):
-		d = wire.InvalidValue(target, r.fmtMsg)
-	default:
-		return nil
+	if name == "username" && strings.TrimSpace(value) == "" {
+		return []wire.Detail{wire.Required(target)}
 	}
-	return &d
+	var ds []wire.Detail
+	if utf8.RuneCountInString(value) > r.max {
+		ds = append(ds, sizeLimit(target, r.max))
+	}
+	switch {
+	case len(ds) > 0 && name == "username":
+		// A username has one problem at a time, as it always had.
+	case r.chars != nil && !r.chars(value):
+		ds = append(ds, wire.InvalidValue(target, r.msg))
+	case formats:
+		ds = append(ds, checkFormat(target, name, value)...)
+	}
+	return ds
+}
+
+// checkFormat is the problem of a non-empty value whose attribute has a
+// format (an email address, a time zone) it does not have.
+func checkFormat(target, name, value string) []wire.Detail {
+	if r := rules[name]; value != "" && r.format != nil && !r.format(value) {
+		return []wire.Detail{wire.InvalidValue(target, r.fmtMsg)}
+	}
+	return nil
 }
 
 // checkCountryCode: ISO 3166-1 alpha-2, as PingOne's user model has it.

@@ -99,6 +99,13 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			wire.WriteErrorCtx(r.Context(), w, err)
 			return
 		}
+		if claims.Subject != claims.ClientID || claims.SessionID != "" {
+			// The actor is the application: a user's token would act with
+			// its roles. The verifier refuses those already; this keeps it
+			// so whatever verifier is wired in.
+			wire.WriteErrorCtx(r.Context(), w, wire.Unauthorized())
+			return
+		}
 		app, err := a.Store.GetApplication(r.Context(), claims.Env, claims.ClientID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && !app.Enabled) {
 			wire.WriteErrorCtx(r.Context(), w, wire.Unauthorized())

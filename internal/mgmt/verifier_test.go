@@ -51,7 +51,12 @@ func TestAuthenticateThroughTheVerifier(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
 	env := s.Admin.EnvironmentID
 	admin := &accesstoken.Claims{ClientID: s.Admin.ClientID, Subject: s.Admin.ClientID, Env: env}
-	gone := &accesstoken.Claims{ClientID: uuid.NewString(), Env: env}
+	goneID := uuid.NewString()
+	gone := &accesstoken.Claims{ClientID: goneID, Subject: goneID, Env: env}
+	// Tokens a verifier should have refused: the actor must be the
+	// application itself.
+	user := &accesstoken.Claims{ClientID: s.Admin.ClientID, Subject: uuid.NewString(), Env: env}
+	inSession := &accesstoken.Claims{ClientID: s.Admin.ClientID, Subject: s.Admin.ClientID, Env: env, SessionID: uuid.NewString()}
 	cases := []struct {
 		name    string
 		answer  func() (*accesstoken.Claims, error)
@@ -67,6 +72,10 @@ func TestAuthenticateThroughTheVerifier(t *testing.T) {
 		{name: "verifier failed", answer: func() (*accesstoken.Claims, error) { return nil, errors.New("store down") },
 			status: 500, code: "UNEXPECTED_ERROR"},
 		{name: "application deleted since", answer: func() (*accesstoken.Claims, error) { return gone, nil },
+			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
+		{name: "a user's token", answer: func() (*accesstoken.Claims, error) { return user, nil },
+			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
+		{name: "a session's token", answer: func() (*accesstoken.Claims, error) { return inSession, nil },
 			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
 	}
 	for _, c := range cases {
