@@ -28,12 +28,6 @@ const (
 	StatusLockedOut  = "PASSWORD_LOCKED_OUT"
 )
 
-// Account statuses of store.User.AccountStatus.
-const (
-	accountOK     = "OK"
-	accountLocked = "LOCKED"
-)
-
 // ErrExternalUser refuses password self-service to a user of an external
 // identity provider, as PingOne does.
 var ErrExternalUser = errors.New("credential: users who authenticate with an external identity provider cannot use password self-service")
@@ -80,7 +74,7 @@ func SecondsUntil(t, now time.Time) int {
 // AccountLocked reports whether u's account is locked at now: an
 // administrator's lock lasts until unlocked, a lockout until UnlockAt.
 func AccountLocked(u *store.User, now time.Time) bool {
-	return u.AccountStatus == accountLocked && (u.UnlockAt.IsZero() || u.UnlockAt.After(now))
+	return u.AccountStatus == identity.AccountLocked && (u.UnlockAt.IsZero() || u.UnlockAt.After(now))
 }
 
 // PasswordLocked reports whether pw is locked by a lockout at now.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -51,7 +52,7 @@ func (s *Service) Verify(ctx context.Context, a *Account, plain string, now time
 
 func (s *Service) clearFailures(ctx context.Context, a *Account, now time.Time) error {
 	pw, u := a.Password, a.User
-	if pw.FailedCount == 0 && pw.LockedUntil.IsZero() && !(u.AccountStatus == accountLocked && !u.UnlockAt.IsZero()) {
+	if pw.FailedCount == 0 && pw.LockedUntil.IsZero() && !(u.AccountStatus == identity.AccountLocked && !u.UnlockAt.IsZero()) {
 		return nil // the common case writes nothing
 	}
 	var fresh *store.User
@@ -92,7 +93,7 @@ func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) 
 			return err
 		}
 		if PasswordLocked(after, now) && !AccountLocked(fresh, now) {
-			fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, fresh.UpdatedAt = accountLocked, now, after.LockedUntil, now
+			fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, fresh.UpdatedAt = identity.AccountLocked, now, after.LockedUntil, now
 			return tx.UpdateUserAccount(ctx, u.EnvironmentID, u.ID, fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, now)
 		}
 		return nil
@@ -122,9 +123,9 @@ func (s *Service) VerifyUnknown(ctx context.Context) error {
 // administrator's lock, with no unlock time, stays). u must have been read
 // in tx.
 func openLockout(ctx context.Context, tx store.Store, u *store.User, now time.Time) error {
-	if u.AccountStatus != accountLocked || u.UnlockAt.IsZero() {
+	if u.AccountStatus != identity.AccountLocked || u.UnlockAt.IsZero() {
 		return nil
 	}
-	u.AccountStatus, u.LockedAt, u.UnlockAt, u.UpdatedAt = accountOK, time.Time{}, time.Time{}, now
+	u.AccountStatus, u.LockedAt, u.UnlockAt, u.UpdatedAt = identity.AccountOK, time.Time{}, time.Time{}, now
 	return tx.UpdateUserAccount(ctx, u.EnvironmentID, u.ID, u.AccountStatus, u.LockedAt, u.UnlockAt, now)
 }

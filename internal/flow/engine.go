@@ -100,7 +100,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	if len(acts) == 0 {
 		return nil, &StartError{"invalid_request", fmt.Sprintf("The sign-on policy %s has no actions.", pol.Name)}
 	}
-	st := &state{Request: in.Request, AppName: in.App.Name, PolicyID: pol.ID, PolicyName: pol.Name}
+	st := &state{Version: stateVersion, Request: in.Request, AppName: in.App.Name, PolicyID: pol.ID, PolicyName: pol.Name}
 	for _, a := range acts {
 		if e.reg.byType[a.Type] == nil {
 			return nil, &StartError{"invalid_request", fmt.Sprintf("The sign-on policy %s uses the action type %s, which Gatehouse does not support yet.", pol.Name, a.Type)}

@@ -22,7 +22,7 @@ func (e *Engine) Actions() []string {
 // Allowed is what a flow in status allows at policy action a (nil: past
 // the policy's end).
 func (e *Engine) Allowed(t *testing.T, status string, a *PolicyAction) []string {
-	st := state{}
+	st := state{Version: stateVersion}
 	if a != nil {
 		st.Actions = []PolicyAction{*a}
 	}

@@ -68,6 +68,7 @@ func TestFlows(t *testing.T) {
 		{"PasswordRecovery", testRecovery},
 		{"Registration", testRegistration},
 		{"IdentifierFirst", testIdentifierFirst},
+		{"RecoveryOnlyForThoseWhoMay", testRecoveryEligibility},
 		{"PolicySelection", testPolicySelection},
 		{"PromptNone", testPromptNone},
 		{"ExpirySlides", testExpirySlides},
@@ -1036,6 +1037,32 @@ func testIdentifierFirst(t *testing.T, e *env) {
 	}
 	if !slices.Equal(shapes[0], shapes[1]) {
 		t.Errorf("PASSWORD_REQUIRED differs between a known and an unknown user:\n%v\n%v", shapes[0], shapes[1])
+	}
+}
+
+// testRecoveryEligibility: a user who may not recover a password (here:
+// disabled) gets no code, neither from password.forgot nor from
+// password.sendRecoveryCode, even in a flow that already knows the user
+// (after user.lookup); and no code sets a password.
+func testRecoveryEligibility(t *testing.T, e *env) {
+	fx := e.fx
+	e.assign(t, e.policy(t, "Identifier_First_"+uuid.NewString()[:8], map[string]any{"type": "IDENTIFIER_FIRST", "priority": 1}), 1)
+	e.admin(t, "PUT", "/users/"+fx.UserID+"/enabled", map[string]any{"enabled": false}, http.StatusOK)
+	before := e.passwordState(t, fx.UserID)
+	f, _ := e.start(t, nil, wire.StatusSignOnRequired)
+	f.step(t, ctLookup, map[string]any{"username": fx.Username}, wire.StatusPasswordRequired)
+	sent := e.s.Mail.Count()
+	f.step(t, ctForgot, `{}`, wire.StatusRecoveryCodeRequired)
+	f.step(t, ctSendCode, `{}`, wire.StatusRecoveryCodeRequired)
+	if n := e.s.Mail.Count() - sent; n != 0 {
+		t.Errorf("%d codes sent to a disabled user", n)
+	}
+	for _, guess := range []string{"00000000", "12345678"} {
+		wantErr(t, f.post(t, ctRecover, map[string]any{"recoveryCode": guess, "newPassword": newPassword}), http.StatusBadRequest,
+			wire.CodeInvalidData, invalidValue("recoveryCode"))
+	}
+	if after := e.passwordState(t, fx.UserID); !reflect.DeepEqual(after, before) {
+		t.Errorf("the password changed:\nbefore %v\nafter  %v", before, after)
 	}
 }
 

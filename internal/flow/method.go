@@ -44,6 +44,11 @@ type Status struct {
 	// Authenticated: in this status the user has proven who they are, so
 	// the flow may show the user's id and name.
 	Authenticated bool
+	// SignOn: in this status the user is asked to sign on (a username, a
+	// password), so other methods offer their ways in beside it: password
+	// recovery, external identity providers. AsksUsername: the user has
+	// not said who they are yet, so registration is offered too.
+	SignOn, AsksUsername bool
 }
 
 // Beginner is a method that runs sign-on policy actions of some types
@@ -140,7 +145,13 @@ func (e *Engine) allowed(v *View) []string {
 	}
 	var out []string
 	for _, m := range e.reg.methods {
-		out = append(out, m.Offers(v)...)
+		for _, a := range m.Offers(v) {
+			// A method may offer another's action (account linking asks for
+			// a password): only when that method is registered too.
+			if e.reg.byAction[a] != nil {
+				out = append(out, a)
+			}
+		}
 	}
 	return append(out, ActionSessionReset)
 }
@@ -169,6 +180,9 @@ func (e *Engine) view(f *store.Flow) (*View, error) {
 	if err := json.Unmarshal(f.Data, &st); err != nil {
 		return nil, fmt.Errorf("flow %s: %w", f.ID, err)
 	}
+	if st.Version != stateVersion {
+		return nil, ErrFlowNotFound
+	}
 	return &View{Flow: f, e: e, st: &st, states: map[string]any{}}, nil
 }
 
@@ -185,12 +199,26 @@ func (v *View) Action() *PolicyAction { return v.st.action() }
 // Request is the authorize request the flow serves.
 func (v *View) Request() *Request { return &v.st.Request }
 
-// Identifier is the username the user gave when it names no user ("" when
-// none was given, or when it named one: Flow.UserID holds that).
+// Identifier is the username the user gave (user.lookup,
+// password.forgot): kept alike whether or not it names a user, so that
+// answers do not tell which usernames exist. Flow.UserID names the user
+// when there is one.
 func (v *View) Identifier() string { return v.st.Username }
 
-// User is the flow's user while rendering; nil elsewhere, or when the
-// flow has none.
+// SigningOn reports whether the flow's status asks the user to sign on
+// (Status.SignOn).
+func (v *View) SigningOn() bool { return v.e.reg.byStatus[v.Flow.Status].SignOn }
+
+// AsksUsername reports whether the flow's status asks the user who they
+// are (Status.AsksUsername).
+func (v *View) AsksUsername() bool { return v.e.reg.byStatus[v.Flow.Status].AsksUsername }
+
+// Identified reports whether the flow already knows whom it signs on: a
+// user, or a username that names none (PASSWORD_REQUIRED, recovery).
+func (v *View) Identified() bool { return v.Flow.UserID != "" || v.st.Username != "" }
+
+// User is the flow's user while rendering (for Embedders); nil
+// elsewhere, or when the flow has none.
 func (v *View) User() *store.User { return v.user }
 
 // MethodState is the state a method keeps in the flow under name, decoded
@@ -212,12 +240,6 @@ func MethodState[T any](v *View, name string) (*T, error) {
 	}
 	v.states[name] = t
 	return t, nil
-}
-
-// ClearState drops a method's state.
-func (v *View) ClearState(name string) {
-	delete(v.states, name)
-	delete(v.st.Methods, name)
 }
 
 // encodeStates writes the method states read back into the flow's state;

@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -25,6 +26,8 @@ import (
 // without a line of it knowing the method.
 type secondFactor struct {
 	completed int
+	// as, when set, is the user the method signs on instead of the flow's.
+	as string
 }
 
 const (
@@ -68,7 +71,11 @@ func (m *secondFactor) Run(ctx context.Context, s *flow.Step, _ string, body []b
 		}
 		return wire.InvalidData(wire.InvalidValue("code", "wrong"))
 	}
-	u, err := s.Engine().Store.GetUser(ctx, s.Flow.EnvironmentID, s.Flow.UserID)
+	id := s.Flow.UserID
+	if m.as != "" {
+		id = m.as
+	}
+	u, err := s.Engine().Store.GetUser(ctx, s.Flow.EnvironmentID, id)
 	if err != nil {
 		return err
 	}
@@ -100,39 +107,10 @@ func TestMethodSeam(t *testing.T) {
 	ctx := context.Background()
 	for _, be := range apptest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
-			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
-			fx := s.NewSignOn(t, apptest.SignOnOptions{})
-			admin := s.AdminToken(t)
-			pols := s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + fx.EnvID + "/signOnPolicies", Token: admin})
-			var mfa string
-			for _, p := range pols.JSON(t)["_embedded"].(map[string]any)["signOnPolicies"].([]any) {
-				if p := p.(map[string]any); p["name"] == "Multi_Factor" {
-					mfa = p["id"].(string)
-				}
-			}
-			if r := s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + fx.EnvID + "/applications/" + fx.AppID + "/signOnPolicyAssignments",
-				Token: admin, Body: map[string]any{"priority": 1, "signOnPolicy": map[string]string{"id": mfa}}}); r.Status != http.StatusCreated {
-				t.Fatalf("assign: %d %s", r.Status, r.Body)
-			}
-
 			m := &secondFactor{}
-			e := &flow.Engine{Store: s.Store, Config: config.New(s.Store, config.Options{}), Credentials: &credential.Service{Store: s.Store}, AuthPath: s.URL}
-			e.Register(&usernamepassword.Method{}, m)
-			env, err := s.Store.GetEnvironment(ctx, fx.EnvID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			app, err := s.Store.GetApplication(ctx, fx.EnvID, fx.AppID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			started, err := e.Start(ctx, flow.Start{Env: env, App: app, Request: flow.Request{ResponseType: "code", ResponseMode: "pi.flow", Scope: "openid"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := started.Flow
-			links := func(f *store.Flow) []string {
-				out, err := e.Render(ctx, f, nil)
+			x := newSeamFixture(t, be.DSN(t), m)
+			links := func() []string {
+				out, err := x.e.Render(ctx, x.f, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -145,61 +123,157 @@ func TestMethodSeam(t *testing.T) {
 				slices.Sort(ks)
 				return ks
 			}
-			cookie := started.Token
-			step := func(act, body string) (string, error) {
-				f, err = e.Load(ctx, fx.EnvID, f.ID, cookie)
-				if err != nil {
-					t.Fatal(err)
-				}
-				tok, err := e.Step(ctx, f, act, []byte(body))
-				if tok != "" {
-					cookie = tok // the browser's cookie rotates at each sign-on
-				}
-				return tok, err
-			}
-			if f.Status != wire.StatusUsernamePasswordRequired {
-				t.Fatalf("started in %s", f.Status)
+			if x.f.Status != wire.StatusUsernamePasswordRequired {
+				t.Fatalf("started in %s", x.f.Status)
 			}
 			// The password completes the LOGIN action; its session does not
 			// satisfy the next one, which begins in the new method's status.
-			if _, err := step(wire.ActionUsernamePasswordCheck, `{"username":"`+fx.Username+`","password":"`+fx.Password+`"}`); err != nil {
+			if err := x.step(t, wire.ActionUsernamePasswordCheck, `{"username":"`+x.fx.Username+`","password":"`+x.fx.Password+`"}`); err != nil {
 				t.Fatal(err)
 			}
-			if f.Status != statusSecondFactor || !slices.Equal(links(f), []string{flow.ActionSessionReset, actionSecondFactor}) {
-				t.Fatalf("after the password: %s %v", f.Status, links(f))
+			if x.f.Status != statusSecondFactor || !slices.Equal(links(), []string{flow.ActionSessionReset, actionSecondFactor}) {
+				t.Fatalf("after the password: %s %v", x.f.Status, links())
 			}
-			out, _ := e.Render(ctx, f, nil)
+			out, _ := x.e.Render(ctx, x.f, nil)
 			if out.Embedded.User == nil || out.Embedded.User.Username != "embedded-by-test" {
 				t.Errorf("Embed not applied: %+v", out.Embedded.User)
 			}
 			// Its action is chosen by its media type and dispatched to it;
 			// its state survives between steps.
 			var we *wire.Error
-			if _, err := step(actionSecondFactor, `{"code":"right"}`); !errors.As(err, &we) || we.Status != 400 {
+			if err := x.step(t, actionSecondFactor, `{"code":"right"}`); !errors.As(err, &we) || we.Status != 400 {
 				t.Fatalf("first try: %v", err)
 			}
-			token, err := step(actionSecondFactor, `{"code":"right"}`)
-			if err != nil {
+			before := x.cookie
+			if err := x.step(t, actionSecondFactor, `{"code":"right"}`); err != nil {
 				t.Fatal(err)
 			}
 			// The sign-on completed (with Completer) in a session that the
 			// new cookie names and that holds both methods.
-			if m.completed != 2 || token == "" || f.Status != flow.StatusCompleted || len(links(f)) != 0 {
-				t.Fatalf("completed %d, token %q, status %s %v", m.completed, token, f.Status, links(f))
+			if m.completed != 2 || x.cookie == before || x.f.Status != flow.StatusCompleted || len(links()) != 0 {
+				t.Fatalf("completed %d, cookie rotated %v, status %s %v", m.completed, x.cookie != before, x.f.Status, links())
 			}
-			sess, err := session.ByToken(ctx, s.Store, fx.EnvID, token, store.Now())
+			sess, err := session.ByToken(ctx, x.s.Store, x.fx.EnvID, x.cookie, store.Now())
 			if err != nil || sess == nil || !slices.Equal(sess.AMR, []string{"pwd", "otp"}) {
 				t.Fatalf("session %+v %v", sess, err)
 			}
-			if _, _, _, amr, err := flow.RequestOf(f); err != nil || !slices.Equal(amr, []string{"pwd", "otp"}) {
+			if _, _, _, amr, err := flow.RequestOf(x.f); err != nil || !slices.Equal(amr, []string{"pwd", "otp"}) {
 				t.Errorf("the flow's amr: %v %v", amr, err)
 			}
 			// A new flow in the same browser rides the session: both actions
 			// are satisfied.
-			again, err := e.Start(ctx, flow.Start{Env: env, App: app, Token: token, Request: flow.Request{ResponseType: "code", ResponseMode: "pi.flow", Scope: "openid"}})
+			again, err := x.e.Start(ctx, flow.Start{Env: x.env, App: x.app, Token: x.cookie, Request: flow.Request{ResponseType: "code", ResponseMode: "pi.flow", Scope: "openid"}})
 			if err != nil || again.Flow.Status != flow.StatusCompleted {
 				t.Fatalf("second flow: %v %+v", err, again)
 			}
 		})
+	}
+}
+
+// seamFixture is an engine with the username and password method and m,
+// over a real store, for an application assigned the Multi_Factor policy
+// (LOGIN, then MULTI_FACTOR_AUTHENTICATION).
+type seamFixture struct {
+	s      *apptest.Server
+	fx     *apptest.SignOn
+	e      *flow.Engine
+	env    *store.Environment
+	app    *store.Application
+	cookie string
+	f      *store.Flow
+}
+
+func newSeamFixture(t *testing.T, dsn string, m flow.Method) *seamFixture {
+	t.Helper()
+	ctx := context.Background()
+	s := apptest.Start(t, apptest.Options{DSN: dsn})
+	x := &seamFixture{s: s, fx: s.NewSignOn(t, apptest.SignOnOptions{})}
+	admin := s.AdminToken(t)
+	pols := s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + x.fx.EnvID + "/signOnPolicies", Token: admin})
+	for _, p := range pols.JSON(t)["_embedded"].(map[string]any)["signOnPolicies"].([]any) {
+		if p := p.(map[string]any); p["name"] == "Multi_Factor" {
+			r := s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + x.fx.EnvID + "/applications/" + x.fx.AppID + "/signOnPolicyAssignments",
+				Token: admin, Body: map[string]any{"priority": 1, "signOnPolicy": map[string]string{"id": p["id"].(string)}}})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("assign: %d %s", r.Status, r.Body)
+			}
+		}
+	}
+	x.e = &flow.Engine{Store: s.Store, Config: config.New(s.Store, config.Options{}), Credentials: &credential.Service{Store: s.Store}, AuthPath: s.URL}
+	x.e.Register(&usernamepassword.Method{}, m)
+	var err error
+	if x.env, err = s.Store.GetEnvironment(ctx, x.fx.EnvID); err != nil {
+		t.Fatal(err)
+	}
+	if x.app, err = s.Store.GetApplication(ctx, x.fx.EnvID, x.fx.AppID); err != nil {
+		t.Fatal(err)
+	}
+	started, err := x.e.Start(ctx, flow.Start{Env: x.env, App: x.app, Request: flow.Request{ResponseType: "code", ResponseMode: "pi.flow", Scope: "openid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.f, x.cookie = started.Flow, started.Token
+	return x
+}
+
+// step runs an action as the browser would: the flow loaded for its
+// cookie, which rotates at each sign-on.
+func (x *seamFixture) step(t *testing.T, act, body string) error {
+	t.Helper()
+	f, err := x.e.Load(context.Background(), x.fx.EnvID, x.f.ID, x.cookie)
+	if err != nil {
+		return err
+	}
+	x.f = f
+	tok, err := x.e.Step(context.Background(), f, act, []byte(body))
+	if tok != "" {
+		x.cookie = tok
+	}
+	return err
+}
+
+// TestAMROfOneUser: when a later policy action signs on another user than
+// the earlier ones did, the tokens' amr does not credit the new user with
+// the earlier user's methods.
+func TestAMROfOneUser(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			m := &secondFactor{}
+			x := newSeamFixture(t, be.DSN(t), m)
+			m.as = x.s.CreateUser(t, x.fx.EnvID, x.fx.PopulationID, "other."+x.fx.Username, "other."+x.fx.Email, "O", "Ther", x.fx.Password)
+			if err := x.step(t, wire.ActionUsernamePasswordCheck, `{"username":"`+x.fx.Username+`","password":"`+x.fx.Password+`"}`); err != nil {
+				t.Fatal(err)
+			}
+			x.step(t, actionSecondFactor, `{"code":"right"}`) // the first try counts
+			if err := x.step(t, actionSecondFactor, `{"code":"right"}`); err != nil {
+				t.Fatal(err)
+			}
+			req, _, _, amr, err := flow.RequestOf(x.f)
+			if err != nil || req == nil || x.f.Status != flow.StatusCompleted || x.f.UserID != m.as || !slices.Equal(amr, []string{"otp"}) {
+				t.Errorf("status %s user %s amr %v (%v), want COMPLETED, the other user, [otp]", x.f.Status, x.f.UserID, amr, err)
+			}
+		})
+	}
+}
+
+// TestOldFlowShape: a flow stored in another shape (before an upgrade, or
+// by an older node) answers as an expired flow: the user starts over.
+func TestOldFlowShape(t *testing.T) {
+	x := newSeamFixture(t, "", &secondFactor{})
+	ctx := context.Background()
+	var data map[string]any
+	if err := json.Unmarshal(x.f.Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	delete(data, "v")
+	x.f.Data, _ = json.Marshal(data)
+	if err := x.s.Store.UpdateFlow(ctx, x.f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.e.Render(ctx, x.f, nil); !errors.Is(err, flow.ErrFlowNotFound) {
+		t.Errorf("render: %v, want ErrFlowNotFound", err)
+	}
+	if err := x.step(t, wire.ActionUsernamePasswordCheck, `{"username":"a","password":"b"}`); !errors.Is(err, flow.ErrFlowNotFound) {
+		t.Errorf("step: %v, want ErrFlowNotFound", err)
 	}
 }

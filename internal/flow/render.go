@@ -97,8 +97,3 @@ func (v *View) PasswordPolicy(ctx context.Context) (json.RawMessage, error) {
 	m["id"], m["environment"], m["name"], m["default"] = pp.ID, wire.Ref{ID: pp.EnvironmentID}, pp.Name, pp.Default
 	return json.Marshal(m)
 }
-
-// AuthenticateURL is where a browser starts a sign-on at a provider.
-func (e *Engine) AuthenticateURL(envID, providerID, flowID string) string {
-	return e.AuthPath + "/" + envID + "/rp/authenticate?" + url.Values{"providerId": {providerID}, "flowId": {flowID}}.Encode()
-}

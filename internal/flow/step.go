@@ -74,8 +74,8 @@ func (s *Step) Fail(ctx context.Context, code, description string) error {
 	return s.Save(ctx)
 }
 
-// Identify records the username the user gave that names no user (see
-// Identifier); "" forgets it.
+// Identify records the username the user gave, whether or not it names a
+// user (see Identifier); "" forgets it.
 func (s *Step) Identify(username string) { s.st.Username = username }
 
 // Save writes the flow: its status, state and methods' states, and slides
@@ -150,10 +150,25 @@ func (s *Step) Authenticated(ctx context.Context, u *store.User, amr ...string) 
 		}
 		if status != "" {
 			s.Flow.UserID = u.ID
-			s.SetStatus(status)
+			s.HoldAs(status, amr...)
 			return s.Save(ctx)
 		}
 	}
+	return s.Complete(ctx, u, amr, nil)
+}
+
+// HoldAs holds the sign-on of the flow's user in status, remembering how
+// the user authenticated (amr) until Release.
+func (s *Step) HoldAs(status string, amr ...string) {
+	s.st.Held = amr
+	s.SetStatus(status)
+}
+
+// Release completes a sign-on held by HoldAs, with the methods the user
+// authenticated with then.
+func (s *Step) Release(ctx context.Context, u *store.User) error {
+	amr := s.st.Held
+	s.st.Held = nil
 	return s.Complete(ctx, u, amr, nil)
 }
 
@@ -187,8 +202,11 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 			return err
 		}
 		token = tok
-		// The flow's amr is every method this flow has signed on with (a
-		// policy may ask for several, one action after another).
+		// The flow's amr is every method this flow has signed on its user
+		// with (a policy may ask for several, one action after another).
+		if s.st.SignedOn != u.ID {
+			s.st.SignedOn, s.st.AMR = u.ID, nil
+		}
 		s.st.AuthTime = s.Now.Unix()
 		for _, m := range methods {
 			if !slices.Contains(s.st.AMR, m) {
@@ -198,6 +216,7 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 		s.st.Step++
 		s.Flow.Status = s.e.firstStatus(s.st, sess, s.Now)
 		s.Flow.UserID, s.Flow.SessionID, s.Flow.Binding = u.ID, sess.ID, sess.TokenHash
+		s.st.Held = nil
 		s.resetMethods()
 		return s.saveIn(ctx, tx)
 	})
@@ -216,6 +235,7 @@ func (s *Step) reset(ctx context.Context, body []byte) error {
 	}
 	s.resetMethods()
 	s.st.Step, s.st.ForceAuth = 0, true
+	s.st.SignedOn, s.st.AuthTime, s.st.AMR, s.st.Held = "", 0, nil, nil
 	s.Flow.UserID = ""
 	s.Flow.Status = s.e.firstStatus(s.st, nil, s.Now)
 	return s.Save(ctx)

@@ -68,12 +68,6 @@ type PolicyAction struct {
 	Settings wire.SignOnPolicyActionData `json:"settings"`
 }
 
-// RecoveryEnabled: PingOne's LOGIN and IDENTIFIER_FIRST actions offer
-// password recovery unless recovery.enabled is false.
-func (a *PolicyAction) RecoveryEnabled() bool {
-	return a.Settings.Recovery == nil || a.Settings.Recovery.Enabled
-}
-
 // Registration reports whether the action lets new users register, and
 // the population it puts them in ("" = the environment's default).
 func (a *PolicyAction) Registration() (enabled bool, populationID string) {
@@ -87,21 +81,35 @@ func (a *PolicyAction) Registration() (enabled bool, populationID string) {
 	return true, populationID
 }
 
+// stateVersion marks the shape of a flow's Data. A flow of another shape
+// (started before an upgrade, or by an older node sharing the database)
+// is not read: it answers as an expired flow, and the user starts over.
+const stateVersion = 2
+
 // state is a flow's Data: what the engine keeps of every flow, and each
 // method's own state under its name.
 type state struct {
+	Version    int            `json:"v"`
 	Request    Request        `json:"request"`
 	AppName    string         `json:"appName"`
 	PolicyID   string         `json:"policyId"`
 	PolicyName string         `json:"policyName"`
 	Actions    []PolicyAction `json:"actions"`
 	Step       int            `json:"step"` // index into Actions
-	// Username is the identifier the user gave when it names no user: the
-	// flow goes on as if it did, so that responses do not tell which
-	// usernames exist.
-	Username string   `json:"username,omitempty"`
+	// Username is the username the user gave (user.lookup,
+	// password.forgot), kept alike whether or not it names a user, so
+	// that answers do not tell which usernames exist.
+	Username string `json:"username,omitempty"`
+	// SignedOn is the user the flow's completed actions signed on, at
+	// AuthTime, with the methods of AMR. A later action that signs on
+	// another user starts them over: one user's password is never
+	// another's amr.
+	SignedOn string   `json:"signedOn,omitempty"`
 	AuthTime int64    `json:"authTime,omitempty"` // unix seconds of the sign-on
 	AMR      []string `json:"amr,omitempty"`
+	// Held is how the user authenticated while a method holds the
+	// sign-on (Holder): Release completes it with these.
+	Held []string `json:"held,omitempty"`
 	// ForceAuth is set by prompt=login and max_age: the session's earlier
 	// sign-on does not count.
 	ForceAuth bool `json:"forceAuth,omitempty"`

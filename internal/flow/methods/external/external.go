@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -94,16 +95,16 @@ func offered(v *flow.View) (ids []string, single bool) {
 	if a == nil {
 		return nil, false
 	}
-	switch v.Status() {
-	case wire.StatusUsernamePasswordRequired, wire.StatusSignOnRequired, wire.StatusPasswordRequired:
+	switch {
+	case v.Status() == wire.StatusExternalAuthRequired:
+		if a.Settings.IdentityProvider != nil {
+			return []string{a.Settings.IdentityProvider.ID}, true
+		}
+	case v.SigningOn():
 		for _, sp := range a.Settings.SocialProviders {
 			ids = append(ids, sp.ID)
 		}
 		return ids, false
-	case wire.StatusExternalAuthRequired:
-		if a.Settings.IdentityProvider != nil {
-			return []string{a.Settings.IdentityProvider.ID}, true
-		}
 	}
 	return nil, false
 }
@@ -139,7 +140,7 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 		}
 		sp := wire.SocialProvider{ID: p.ID, Type: p.Type, Name: p.Name}
 		if f.Status != wire.StatusAccountLinkingRequired {
-			sp.Links = wire.Links{"authenticate": {Href: m.flows.AuthenticateURL(f.EnvironmentID, p.ID, f.ID)}}
+			sp.Links = wire.Links{"authenticate": {Href: m.authenticateURL(f.EnvironmentID, p.ID, f.ID)}}
 		}
 		if single {
 			out.IdentityProvider = &sp
@@ -148,6 +149,12 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 		}
 	}
 	return nil
+}
+
+// authenticateURL is where a browser starts a sign-on at a provider
+// (internal/federation serves it).
+func (m *Method) authenticateURL(envID, providerID, flowID string) string {
+	return m.flows.AuthPath + "/" + envID + "/rp/authenticate?" + url.Values{"providerId": {providerID}, "flowId": {flowID}}.Encode()
 }
 
 // Completing links the external identity waiting for a local account to

@@ -18,7 +18,9 @@ type Method struct{}
 
 func (*Method) Name() string { return "identifierFirst" }
 
-func (*Method) Statuses() []flow.Status { return []flow.Status{{Name: wire.StatusSignOnRequired}} }
+func (*Method) Statuses() []flow.Status {
+	return []flow.Status{{Name: wire.StatusSignOnRequired, SignOn: true, AsksUsername: true}}
+}
 
 func (*Method) Actions() []string { return []string{wire.ActionUserLookup} }
 

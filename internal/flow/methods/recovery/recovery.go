@@ -9,6 +9,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -33,18 +34,22 @@ func (*Method) Actions() []string {
 	return []string{wire.ActionPasswordForgot, wire.ActionPasswordSendRecoveryCode, wire.ActionPasswordRecover}
 }
 
-// Offers: password.forgot wherever the user is asked for a username or a
-// password and the policy action enables recovery.
+// Offers: password.forgot wherever the user is asked to sign on and the
+// policy action enables recovery.
 func (*Method) Offers(v *flow.View) []string {
-	switch v.Status() {
-	case wire.StatusUsernamePasswordRequired, wire.StatusSignOnRequired, wire.StatusPasswordRequired:
-		if a := v.Action(); a != nil && a.RecoveryEnabled() {
-			return []string{wire.ActionPasswordForgot}
-		}
-	case wire.StatusRecoveryCodeRequired:
+	switch {
+	case v.Status() == wire.StatusRecoveryCodeRequired:
 		return []string{wire.ActionPasswordRecover, wire.ActionPasswordSendRecoveryCode}
+	case v.SigningOn() && enabled(v.Action()):
+		return []string{wire.ActionPasswordForgot}
 	}
 	return nil
+}
+
+// enabled: PingOne's LOGIN and IDENTIFIER_FIRST actions offer password
+// recovery unless their recovery.enabled is false.
+func enabled(a *flow.PolicyAction) bool {
+	return a != nil && (a.Settings.Recovery == nil || a.Settings.Recovery.Enabled)
 }
 
 // Embed shows the rules the new password must meet.
@@ -78,7 +83,7 @@ func (m *Method) forgot(ctx context.Context, s *flow.Step, code *flow.Code, body
 		return err
 	}
 	username := strings.TrimSpace(req["username"])
-	bound := s.Flow.UserID != "" || s.Identifier() != ""
+	bound := s.Identified()
 	if username == "" && !bound {
 		return wire.InvalidData(wire.Required("username"))
 	}
@@ -97,9 +102,8 @@ func (m *Method) forgot(ctx context.Context, s *flow.Step, code *flow.Code, body
 			return err
 		}
 	}
-	var u *store.User
-	if a != nil && a.User.IdentityProviderID == "" && a.User.Enabled {
-		u = a.User
+	u := eligible(a)
+	if u != nil {
 		s.Flow.UserID = u.ID
 		if username == "" {
 			username = u.Username
@@ -122,11 +126,7 @@ func (m *Method) sendCode(ctx context.Context, s *flow.Step, code *flow.Code, bo
 	if err != nil {
 		return err
 	}
-	var u *store.User
-	if a != nil {
-		u = a.User
-	}
-	if err := s.SendCode(ctx, u, mail, code); err != nil {
+	if err := s.SendCode(ctx, eligible(a), mail, code); err != nil {
 		return err
 	}
 	return s.Save(ctx)
@@ -141,10 +141,25 @@ func (m *Method) recover(ctx context.Context, s *flow.Step, code *flow.Code, bod
 	if err := s.CheckCode(ctx, code, mail.Kind, strings.TrimSpace(req["recoveryCode"]), "recoveryCode"); err != nil {
 		return err
 	}
-	// A phantom's code matches nothing: the flow has a user here.
+	// A phantom's code matches nothing: the flow has a user here, one who
+	// could recover when the code was sent.
 	a, err := s.UserAccount(ctx)
 	if err != nil {
 		return err
 	}
+	if eligible(a) == nil {
+		// Disabled, or moved to an external provider, since.
+		return wire.InvalidData(wire.InvalidValue("recoveryCode", "The code has expired or was used too many times: send a new one."))
+	}
 	return usernamepassword.SetNew(ctx, s, a, req["newPassword"], "", false)
+}
+
+// eligible is the user of a who may recover a password: an enabled user
+// of the environment's own directory (a federated user's password is the
+// provider's). Anyone else gets the same answers and no code.
+func eligible(a *credential.Account) *store.User {
+	if a == nil || a.User.IdentityProviderID != "" || !a.User.Enabled {
+		return nil
+	}
+	return a.User
 }

@@ -1,8 +1,9 @@
 // Package registration is self-service registration in a sign-on
 // (user.register, wherever the policy action enables it) and the email
 // verification that follows it (VERIFICATION_CODE_REQUIRED): a new user,
-// or any user whose account still needs verification, gets a code by
-// email before the sign-on completes.
+// or a user whose account still needs verification and who signs on with
+// a password, gets a code by email before the sign-on completes. (A
+// federated sign-on is not held: the provider vouched for the user.)
 package registration
 
 import (
@@ -34,14 +35,11 @@ func (*Method) Actions() []string {
 }
 
 // registers reports whether the flow offers user.register now: where the
-// user is asked to sign on and the policy action enables registration.
+// user is asked who they are, and the policy action enables registration.
 func registers(v *flow.View) bool {
-	switch v.Status() {
-	case wire.StatusUsernamePasswordRequired, wire.StatusSignOnRequired:
-		if a := v.Action(); a != nil {
-			on, _ := a.Registration()
-			return on
-		}
+	if a := v.Action(); a != nil && v.AsksUsername() {
+		on, _ := a.Registration()
+		return on
 	}
 	return false
 }
@@ -163,7 +161,9 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	if err := send(ctx, s, u); err != nil {
 		return err
 	}
-	s.SetStatus(wire.StatusVerificationCodeRequired)
+	// The new user set a password: that is how the sign-on completes once
+	// the email address is verified.
+	s.HoldAs(wire.StatusVerificationCodeRequired, "pwd")
 	return s.Save(ctx)
 }
 
@@ -197,7 +197,7 @@ func (m *Method) verify(ctx context.Context, s *flow.Step, body []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.Complete(ctx, u, []string{"pwd"}, nil)
+	return s.Release(ctx, u)
 }
 
 // sendCode is user.sendVerificationCode: a new code.

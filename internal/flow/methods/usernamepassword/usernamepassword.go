@@ -46,8 +46,8 @@ func (*Method) Name() string { return Name }
 
 func (*Method) Statuses() []flow.Status {
 	return []flow.Status{
-		{Name: wire.StatusUsernamePasswordRequired},
-		{Name: wire.StatusPasswordRequired},
+		{Name: wire.StatusUsernamePasswordRequired, SignOn: true, AsksUsername: true},
+		{Name: wire.StatusPasswordRequired, SignOn: true},
 		{Name: wire.StatusMustChangePassword, Authenticated: true},
 		{Name: wire.StatusPasswordExpired, Authenticated: true},
 	}
@@ -94,13 +94,9 @@ func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) 
 	return nil
 }
 
-// identified reports whether the flow already knows whom it signs on
-// (PASSWORD_REQUIRED, ACCOUNT_LINKING after a lookup, recovery).
-func identified(s *flow.Step) bool { return s.Flow.UserID != "" || s.Identifier() != "" }
-
 // check is usernamePassword.check.
 func (m *Method) check(ctx context.Context, s *flow.Step, body []byte) error {
-	bound := identified(s)
+	bound := s.Identified()
 	required := []string{"username", "password"}
 	if bound {
 		required = required[1:] // the user is known: a password will do
