@@ -161,7 +161,8 @@ func (c *Cache) SignOnPolicyAssignments(ctx context.Context, envID, appID string
 }
 
 // Resources are envID's resources with their scopes and attribute
-// mappings, the openid resource among them.
+// mappings, the openid resource among them. A damaged resource or scope
+// fails only the lookups of its resource.
 func (c *Cache) Resources(ctx context.Context, envID string) (*Resources, error) {
 	return get(ctx, c, envID, entryKey{kindResources, ""}, func(ctx context.Context) (*Resources, error) {
 		rs, err1 := c.st.ListResources(ctx, envID)
@@ -170,11 +171,12 @@ func (c *Cache) Resources(ctx context.Context, envID string) (*Resources, error)
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return nil, err
 		}
-		return newResources(rs, scopes, attrs)
+		return newResources(rs, scopes, attrs), nil
 	})
 }
 
-// SignOnPolicies are envID's sign-on policies with their actions.
+// SignOnPolicies are envID's sign-on policies with their actions. A
+// damaged action fails only the lookup of its policy's actions.
 func (c *Cache) SignOnPolicies(ctx context.Context, envID string) (*SignOnPolicies, error) {
 	return get(ctx, c, envID, entryKey{kindSignOnPolicies, ""}, func(ctx context.Context) (*SignOnPolicies, error) {
 		ps, err1 := c.st.ListSignOnPolicies(ctx, envID)
@@ -182,7 +184,7 @@ func (c *Cache) SignOnPolicies(ctx context.Context, envID string) (*SignOnPolici
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, err
 		}
-		return newSignOnPolicies(ps, acts)
+		return newSignOnPolicies(ps, acts), nil
 	})
 }
 

@@ -245,7 +245,12 @@ func TestCacheLocalInvalidation(t *testing.T) {
 				}, "1"},
 				{"Resources", func() (string, error) {
 					c, err := f.c.Resources(ctx, envID)
-					return fmt.Sprint(len(c.Scopes(res.ID)), len(c.Attributes(res.ID))), err
+					if err != nil {
+						return "", err
+					}
+					scopes, err1 := c.Scopes(res.ID)
+					attrs, err2 := c.Attributes(res.ID)
+					return fmt.Sprint(len(scopes), len(attrs)), errors.Join(err1, err2)
 				}, func() error {
 					return f.st.Tx(ctx, func(tx store.Store) error {
 						if err := tx.CreateScope(ctx, &store.Scope{ID: uuid.NewString(), EnvironmentID: envID, ResourceID: res.ID, Name: "read",
@@ -258,11 +263,15 @@ func TestCacheLocalInvalidation(t *testing.T) {
 				}, "1 1"},
 				{"SignOnPolicies", func() (string, error) {
 					p, err := f.c.SignOnPolicies(ctx, envID)
+					if err != nil {
+						return "", err
+					}
 					def := "none"
-					if p != nil && p.Default() != nil {
+					if p.Default() != nil {
 						def = p.Default().Name
 					}
-					return fmt.Sprint(def, len(p.Actions(pol.ID))), err
+					acts, err := p.Actions(pol.ID)
+					return fmt.Sprint(def, len(acts)), err
 				}, func() error {
 					p := *pol
 					p.Default = true
