@@ -8,7 +8,7 @@ import (
 )
 
 // Configuration versions. A write of cached configuration marks its
-// environment in the transaction; the commit bumps each marked
+// environment in the transaction before it runs; the commit bumps each marked
 // environment's version as its last statements and, once committed, tells
 // the watchers.
 //
@@ -51,15 +51,14 @@ func (c *configChanges) delete(envID string) {
 
 // configWrite runs fn, a write of envID's cached configuration, in a
 // transaction (the caller's, or one of its own) whose commit bumps envID's
-// version. A failed fn marks nothing.
+// version. The mark comes first: fn may fail after some of its statements
+// ran, and a caller's transaction that goes on and commits keeps them
+// (SQLite does). A transaction that rolls back bumps nothing.
 func (s *SQLStore) configWrite(ctx context.Context, envID string, fn func(t *SQLStore) error) error {
 	return s.Tx(ctx, func(tx store.Store) error {
 		t := tx.(*SQLStore)
-		if err := fn(t); err != nil {
-			return err
-		}
 		t.changes.touch(envID)
-		return nil
+		return fn(t)
 	})
 }
 
