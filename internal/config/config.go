@@ -3,11 +3,16 @@
 // identity providers, each with its settings (the record's JSON column)
 // decoded once into PingOne's typed shape.
 //
-// A Decode function per kind is the one place that kind's settings are
-// decoded: the management API uses them on the records it reads from the
-// store, and the Cache on what it loads. A record whose settings do not
-// decode is an error (ErrDamaged) the caller reports; nothing falls back to
-// defaults silently.
+// A Decode function per kind decodes that kind's settings for the
+// management API (on the records it reads from the store) and for the
+// Cache (on what it loads). Password policies are decoded in two more
+// places, each into its own shape: credential.EffectivePolicy parses the
+// rules a password is checked against (password.ParsePolicy), and the
+// flow engine's View.PasswordPolicy reads the column into a map to embed
+// the policy in a flow as stored. A record whose settings do not decode is
+// an error (ErrDamaged here) the caller reports; nothing falls back to
+// defaults silently. A catalog keeps that error with its record, so that
+// it fails only the lookups that use the record.
 //
 // Views are read-only. The Cache hands the same values to every request,
 // so nothing may change a view, its slices or its maps.
