@@ -12,8 +12,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
-// versionEnv creates an organization, a license and an environment.
-func versionEnv(t *testing.T, s *SQLStore) *store.Environment {
+// newTestEnv creates an organization, a license and an environment.
+func newTestEnv(t *testing.T, s *SQLStore) *store.Environment {
 	t.Helper()
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -40,46 +40,46 @@ func versionRow(t *testing.T, s *SQLStore, envID string) (int64, bool) {
 	return v, true
 }
 
-// An environment has its version row from its creation, at version 0, so
-// that a bump never inserts it.
-func TestConfigVersionRowFromCreation(t *testing.T) {
-	for _, b := range sqltest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			s := openStore(t, b.DSN(t))
-			env := versionEnv(t, s)
-			if v, ok := versionRow(t, s, env.ID); !ok || v != 0 {
-				t.Errorf("a new environment's version row: %d (present %v), want 0", v, ok)
-			}
-		})
-	}
-}
-
-// Migration 7 gives every environment that exists when it runs its
-// version row, at 0.
-func TestMigrationConfigVersionsSeeded(t *testing.T) {
-	for _, b := range sqltest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			ctx := t.Context()
-			s := openStore(t, b.DSN(t))
-			envs := []*store.Environment{versionEnv(t, s), versionEnv(t, s)}
-			// The database as it was before migration 7.
+// Every environment has its version row, at 0 until its configuration is
+// written, so that a bump never inserts it: from its creation, and from
+// migration 7 for those that existed before it.
+func TestConfigVersionRow(t *testing.T) {
+	cases := []struct {
+		name string
+		// before turns the database into what it was before migration 7
+		// (nil: as it is).
+		before func(t *testing.T, s *SQLStore)
+	}{
+		{"Created", nil},
+		{"Migrated", func(t *testing.T, s *SQLStore) {
 			for _, q := range []string{`DROP INDEX sign_on_policy_actions_env`, `DROP TABLE config_versions`, `DELETE FROM schema_migrations WHERE version >= 7`} {
-				if _, err := s.db.writer.db.ExecContext(ctx, q); err != nil {
+				if _, err := s.db.writer.db.ExecContext(t.Context(), q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			if err := s.db.migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range envs {
-				if v, ok := versionRow(t, s, e.ID); !ok || v != 0 {
-					t.Errorf("environment %s after the migration: version %d (row %v), want a row at 0", e.ID, v, ok)
+		}},
+	}
+	for _, b := range sqltest.Backends() {
+		for _, tc := range cases {
+			t.Run(b.Name+"/"+tc.name, func(t *testing.T) {
+				s := openStore(t, b.DSN(t))
+				envs := []*store.Environment{newTestEnv(t, s), newTestEnv(t, s)}
+				if tc.before != nil {
+					tc.before(t, s)
+					if err := s.db.migrate(t.Context()); err != nil {
+						t.Fatal(err)
+					}
 				}
-				if v, err := s.ConfigVersion(ctx, e.ID); err != nil || v != 0 {
-					t.Errorf("ConfigVersion = %d, %v; want 0", v, err)
+				for _, e := range envs {
+					if v, ok := versionRow(t, s, e.ID); !ok || v != 0 {
+						t.Errorf("environment %s: version %d (row %v), want a row at 0", e.ID, v, ok)
+					}
+					if v, err := s.ConfigVersion(t.Context(), e.ID); err != nil || v != 0 {
+						t.Errorf("ConfigVersion = %d, %v; want 0", v, err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -94,7 +94,7 @@ func TestConfigWriteDuringEnvironmentDelete(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := t.Context()
 			s := openStore(t, b.DSN(t))
-			env := versionEnv(t, s)
+			env := newTestEnv(t, s)
 			now := time.Now().UTC().Truncate(time.Millisecond)
 			pop := &store.Population{ID: uuid.NewString(), EnvironmentID: env.ID, Name: "People", Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
 			if err := s.CreatePopulation(ctx, pop); err != nil {
