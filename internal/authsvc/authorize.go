@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -281,33 +282,53 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *config.Environme
 // resource's scopes are every application's, other scopes need a grant.
 // Tokens are for one resource (besides openid) unless the application
 // allows several. It returns the audience and the access token lifetime.
+// A damaged resource or scope fails only the applications it is offered
+// to: the openid resource's fail every one.
 func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClient, names []string) ([]string, int, *authzError) {
+	// The client learns nothing of Gatehouse's own failures: the log is
+	// where the operator finds them (a damaged row, the store).
+	unexpected := func(err error) ([]string, int, *authzError) {
+		slog.ErrorContext(ctx, "authorize: the requested scopes cannot be resolved", "environment", envID, "application", c.app.ID, "err", err)
+		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
+	}
 	catalog, err := s.Config.Resources(ctx, envID)
 	if err != nil {
-		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
+		return unexpected(err)
 	}
 	grants, err := s.Config.ApplicationGrants(ctx, envID, c.app.ID)
 	if err != nil {
-		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
+		return unexpected(err)
 	}
 	// scope name → resource ids offering it to this application.
 	offered := map[string][]string{}
-	offer := func(resID string, ids []string) {
-		for _, sc := range catalog.Scopes(resID) {
+	offer := func(resID string, ids []string) error {
+		scopes, err := catalog.Scopes(resID)
+		if err != nil {
+			return err
+		}
+		for _, sc := range scopes {
 			if ids == nil || slices.Contains(ids, sc.ID) {
 				offered[sc.Name] = append(offered[sc.Name], resID)
 			}
 		}
+		return nil
 	}
-	openid := catalog.OpenID()
+	openid, err := catalog.OpenID()
+	if err != nil {
+		return unexpected(err)
+	}
 	if openid != nil {
-		offer(openid.ID, nil)
+		if err := offer(openid.ID, nil); err != nil {
+			return unexpected(err)
+		}
 	}
 	for _, g := range grants {
 		if openid != nil && g.ResourceID == openid.ID {
 			continue
 		}
-		offer(g.ResourceID, g.ScopeIDs)
+		if err := offer(g.ResourceID, g.ScopeIDs); err != nil {
+			return unexpected(err)
+		}
 	}
 	var used []string // resources other than openid, in request order
 	for _, n := range names {
@@ -334,7 +355,11 @@ func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClien
 	}
 	var aud []string
 	for i, id := range used {
-		r := catalog.Resource(id)
+		// Offered scopes come from resources the catalog holds decoded.
+		r, err := catalog.Resource(id)
+		if err != nil {
+			return unexpected(err)
+		}
 		if !slices.Contains(aud, r.Audience) {
 			aud = append(aud, r.Audience)
 		}

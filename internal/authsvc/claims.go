@@ -3,12 +3,14 @@ package authsvc
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -60,16 +62,23 @@ func releasedBy(name string, scopes []string) bool {
 }
 
 // openIDAttributes are the attribute mappings of envID's openid resource;
-// none when the environment has no such resource.
+// none when the environment has no such resource. A failure is logged
+// here: ID tokens and userinfo answer it as server_error and say no more.
 func (s *Service) openIDAttributes(ctx context.Context, envID string) ([]store.ResourceAttribute, error) {
 	catalog, err := s.Config.Resources(ctx, envID)
+	var r *config.Resource
+	if err == nil {
+		r, err = catalog.OpenID()
+	}
+	var attrs []store.ResourceAttribute
+	if err == nil && r != nil {
+		attrs, err = catalog.Attributes(r.ID)
+	}
 	if err != nil {
+		slog.ErrorContext(ctx, "claims: the openid resource's attribute mappings cannot be read", "environment", envID, "err", err)
 		return nil, err
 	}
-	if r := catalog.OpenID(); r != nil {
-		return catalog.Attributes(r.ID), nil
-	}
-	return nil, nil
+	return attrs, nil
 }
 
 // Where a profile claim goes.

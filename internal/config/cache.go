@@ -24,20 +24,32 @@ import (
 // A load takes the environment's generation before it reads; a write that
 // commits meanwhile moves the generation, and the load's result, possibly
 // older than the write, is handed to its callers but never kept. Concurrent
-// misses of one entry share one load. Unknown ids are not remembered (they
-// cost a query each, as without the cache), so that requests naming random
-// ids cannot push live entries out. The number of entries is bounded; the
-// least recently used go first.
+// misses of one entry share one load.
+//
+// A record the store does not have (an environment, application, previous
+// secret or identity provider by an unknown id) is not remembered: it
+// costs a query each time, as without the cache, so that requests naming
+// random ids cannot push live entries out. A list of a parent the store
+// does not have (an application's grants or policy assignments, a
+// provider's attribute mappings) is an empty list and is kept like any
+// other: callers ask for lists only of a parent they found. The number of
+// entries is bounded, the least recently used going first; so is the
+// number of states of environments holding no entries (see sweep).
 type Cache struct {
 	st    store.Store
 	every time.Duration
 	max   int
 	now   func() time.Time
 
-	mu   sync.Mutex
+	mu sync.Mutex
+	// envs are the environments the cache knows, holding entries or not.
 	envs map[string]*envState
 	lru  *list.List // of *entry, most recently used first
 }
+
+// errPanicked answers the callers that waited for a load that panicked:
+// the panic itself goes to the caller that ran the load.
+var errPanicked = errors.New("config: the load panicked")
 
 // Options tune New.
 type Options struct {
@@ -161,7 +173,8 @@ func (c *Cache) SignOnPolicyAssignments(ctx context.Context, envID, appID string
 }
 
 // Resources are envID's resources with their scopes and attribute
-// mappings, the openid resource among them.
+// mappings, the openid resource among them. A damaged resource or scope
+// fails only the lookups of its resource.
 func (c *Cache) Resources(ctx context.Context, envID string) (*Resources, error) {
 	return get(ctx, c, envID, entryKey{kindResources, ""}, func(ctx context.Context) (*Resources, error) {
 		rs, err1 := c.st.ListResources(ctx, envID)
@@ -170,11 +183,12 @@ func (c *Cache) Resources(ctx context.Context, envID string) (*Resources, error)
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return nil, err
 		}
-		return newResources(rs, scopes, attrs)
+		return newResources(rs, scopes, attrs), nil
 	})
 }
 
-// SignOnPolicies are envID's sign-on policies with their actions.
+// SignOnPolicies are envID's sign-on policies with their actions. A
+// damaged action fails only the lookup of its policy's actions.
 func (c *Cache) SignOnPolicies(ctx context.Context, envID string) (*SignOnPolicies, error) {
 	return get(ctx, c, envID, entryKey{kindSignOnPolicies, ""}, func(ctx context.Context) (*SignOnPolicies, error) {
 		ps, err1 := c.st.ListSignOnPolicies(ctx, envID)
@@ -182,7 +196,7 @@ func (c *Cache) SignOnPolicies(ctx context.Context, envID string) (*SignOnPolici
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, err
 		}
-		return newSignOnPolicies(ps, acts)
+		return newSignOnPolicies(ps, acts), nil
 	})
 }
 
@@ -246,25 +260,41 @@ func (c *Cache) entry(ctx context.Context, envID string, key entryKey, load func
 	gen := es.gen
 	c.mu.Unlock()
 
-	// The load serves every caller waiting for it: one caller going away
-	// must not fail the others.
-	val, err := load(context.WithoutCancel(ctx))
-
-	c.mu.Lock()
-	e.val, e.err = val, err
-	// Misses are not kept: ids anyone may send (a client_id at the token
-	// endpoint) must not push live entries out of the bounded cache.
-	keep := err == nil && es.gen == gen && c.envs[envID] == es
-	switch {
-	case keep:
-		e.elem = c.lru.PushFront(e)
-		c.evict()
-	case es.entries[key] == e:
-		delete(es.entries, key)
-	}
-	close(e.done)
-	c.mu.Unlock()
+	var val any
+	err = errPanicked
+	c.settle(func() {
+		// The load serves every caller waiting for it: one caller going
+		// away must not fail the others.
+		val, err = load(context.WithoutCancel(ctx))
+	}, func() {
+		e.val, e.err = val, err
+		// Misses are not kept: ids anyone may send (a client_id at the
+		// token endpoint) must not push live entries out of the bounded
+		// cache.
+		keep := err == nil && es.gen == gen && c.envs[envID] == es
+		switch {
+		case keep:
+			e.elem = c.lru.PushFront(e)
+			c.evict()
+		case es.entries[key] == e:
+			delete(es.entries, key)
+		}
+		close(e.done)
+	})
 	return val, err
+}
+
+// settle runs fn, then end under c.mu, even when fn panics (the panic goes
+// on once end has run): end lets the callers waiting for fn's result go
+// on, and skipping it would hold each of them, and every later caller of
+// the same entry or environment, until their own context ends.
+func (c *Cache) settle(fn, end func()) {
+	defer func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		end()
+	}()
+	fn()
 }
 
 // checked returns envID's state after comparing its version with the
@@ -275,6 +305,7 @@ func (c *Cache) checked(ctx context.Context, envID string) (*envState, error) {
 	for {
 		es := c.envs[envID]
 		if es == nil {
+			c.sweep()
 			es = &envState{id: envID, version: -1, entries: map[entryKey]*entry{}}
 			c.envs[envID] = es
 		}
@@ -297,37 +328,47 @@ func (c *Cache) checked(ctx context.Context, envID string) (*envState, error) {
 		es.checking = ch
 		c.mu.Unlock()
 
-		v, err := c.st.ConfigVersion(context.WithoutCancel(ctx), envID)
-
-		c.mu.Lock()
-		es.checking = nil
-		close(ch)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			// Unknown or deleted: nothing of it is kept, not even that.
-			c.drop(es)
-			c.mu.Unlock()
-			return nil, store.ErrNotFound
-		case err != nil:
-			if es.version < 0 && len(es.entries) == 0 && c.envs[envID] == es {
-				delete(c.envs, envID)
-			}
-			c.mu.Unlock()
+		var v int64
+		err := errPanicked
+		c.settle(func() { v, err = c.st.ConfigVersion(context.WithoutCancel(ctx), envID) }, func() {
+			es.checking = nil
+			close(ch)
+			err = c.checkedVersion(es, v, err, started)
+		})
+		if err != nil {
 			return nil, err
 		}
-		// Versions only grow while an environment lives; a smaller one
-		// was read before a write this node has already been told of.
-		if v > es.version {
-			c.invalidate(es)
-			es.version = v
-		}
-		es.checkedAt = started
-		c.mu.Unlock()
 		return es, nil
 	}
 }
 
-// changed hears the store's report of a committed write.
+// checkedVersion takes in the outcome of es's version check, started at
+// started. Callers hold c.mu.
+func (c *Cache) checkedVersion(es *envState, v int64, err error, started time.Time) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Unknown or deleted: nothing of it is kept, not even that.
+		c.drop(es)
+		return store.ErrNotFound
+	case err != nil:
+		if es.version < 0 && len(es.entries) == 0 && c.envs[es.id] == es {
+			delete(c.envs, es.id)
+		}
+		return err
+	}
+	// Versions only grow while an environment lives; a smaller one was
+	// read before a write this node has already been told of.
+	if v > es.version {
+		c.invalidate(es)
+		es.version = v
+	}
+	es.checkedAt = started
+	return nil
+}
+
+// changed hears the store's report of a committed write. The state of a
+// written environment stays, without entries, so that the next request
+// need not check the version again; sweep bounds such states.
 func (c *Cache) changed(ch store.ConfigChange) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -364,6 +405,23 @@ func (c *Cache) drop(es *envState) {
 	c.invalidate(es)
 	if c.envs[es.id] == es {
 		delete(c.envs, es.id)
+	}
+}
+
+// sweep forgets the states that hold no entries (environments written
+// since their entries were loaded, or asked only for records they lack,
+// misses not being kept) once there are twice as many states as entries
+// may be kept. A state is small, but one for every environment ever named
+// must not pile up; sweeping only at twice the bound keeps its cost, a
+// pass over the states, rare. Callers hold c.mu.
+func (c *Cache) sweep() {
+	if len(c.envs) < 2*c.max {
+		return
+	}
+	for id, es := range c.envs {
+		if len(es.entries) == 0 && es.checking == nil {
+			delete(c.envs, id)
+		}
 	}
 }
 

@@ -245,7 +245,12 @@ func TestCacheLocalInvalidation(t *testing.T) {
 				}, "1"},
 				{"Resources", func() (string, error) {
 					c, err := f.c.Resources(ctx, envID)
-					return fmt.Sprint(len(c.Scopes(res.ID)), len(c.Attributes(res.ID))), err
+					if err != nil {
+						return "", err
+					}
+					scopes, err1 := c.Scopes(res.ID)
+					attrs, err2 := c.Attributes(res.ID)
+					return fmt.Sprint(len(scopes), len(attrs)), errors.Join(err1, err2)
 				}, func() error {
 					return f.st.Tx(ctx, func(tx store.Store) error {
 						if err := tx.CreateScope(ctx, &store.Scope{ID: uuid.NewString(), EnvironmentID: envID, ResourceID: res.ID, Name: "read",
@@ -258,11 +263,15 @@ func TestCacheLocalInvalidation(t *testing.T) {
 				}, "1 1"},
 				{"SignOnPolicies", func() (string, error) {
 					p, err := f.c.SignOnPolicies(ctx, envID)
+					if err != nil {
+						return "", err
+					}
 					def := "none"
-					if p != nil && p.Default() != nil {
+					if p.Default() != nil {
 						def = p.Default().Name
 					}
-					return fmt.Sprint(def, len(p.Actions(pol.ID))), err
+					acts, err := p.Actions(pol.ID)
+					return fmt.Sprint(def, len(acts)), err
 				}, func() error {
 					p := *pol
 					p.Default = true
@@ -555,5 +564,126 @@ func TestCacheCancelledCaller(t *testing.T) {
 	}
 	if n := f.queries(func() { f.mustApp(t) }); n != 0 {
 		t.Errorf("after a cancelled caller's load: %d queries, want 0 (kept)", n)
+	}
+}
+
+// panicking panics once, when armed, in an application load (after it
+// read the row, so that others can wait for it) or in a version check.
+type panicking struct {
+	*gated
+	load, check atomic.Bool
+}
+
+func (p *panicking) GetApplication(ctx context.Context, envID, id string) (*store.Application, error) {
+	a, err := p.gated.GetApplication(ctx, envID, id)
+	if p.load.CompareAndSwap(true, false) {
+		panic("boom")
+	}
+	return a, err
+}
+
+func (p *panicking) ConfigVersion(ctx context.Context, envID string) (int64, error) {
+	if p.check.CompareAndSwap(true, false) {
+		panic("boom")
+	}
+	return p.gated.ConfigVersion(ctx, envID)
+}
+
+// A load or a version check that panics passes the panic to its caller
+// and leaves nothing behind: callers waiting for it are answered, later
+// callers load afresh, instead of waiting until their context ends.
+func TestCachePanic(t *testing.T) {
+	for _, what := range []string{"load", "check"} {
+		t.Run(what, func(t *testing.T) {
+			f := newFixture(t, sqltest.SQLite(t), Options{})
+			p := &panicking{gated: f.g}
+			c := New(p, Options{Now: f.clock.Now})
+			ctx := context.Background()
+			if what == "load" {
+				_, err := c.Environment(ctx, f.env.ID) // the version check, out of the way
+				must(t, err)
+				p.load.Store(true)
+			} else {
+				p.check.Store(true)
+			}
+			read, release := f.g.holdLoads()
+			panicked := make(chan any)
+			go func() {
+				defer func() { panicked <- recover() }()
+				c.Application(ctx, f.env.ID, f.app.ID)
+			}()
+			waiting := make(chan error)
+			if what == "load" {
+				<-read
+				go func() {
+					wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					defer cancel()
+					_, err := c.Application(wctx, f.env.ID, f.app.ID)
+					waiting <- err
+				}()
+				time.Sleep(20 * time.Millisecond) // the second caller waits for the load
+			}
+			release()
+			if v := <-panicked; v != "boom" {
+				t.Fatalf("the caller whose %s panicked recovered %v, want the panic", what, v)
+			}
+			if what == "load" {
+				if err := <-waiting; !errors.Is(err, errPanicked) {
+					t.Errorf("a caller waiting for the load that panicked: %v, want errPanicked", err)
+				}
+			}
+			later, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if a, err := c.Application(later, f.env.ID, f.app.ID); err != nil || a.ID != f.app.ID {
+				t.Errorf("a caller after the panic: %v, %v", a, err)
+			}
+			c.mu.Lock()
+			checking := c.envs[f.env.ID] != nil && c.envs[f.env.ID].checking != nil
+			c.mu.Unlock()
+			if checking {
+				t.Errorf("a version check is still running")
+			}
+		})
+	}
+}
+
+// States of environments the cache holds no entries of (written since
+// they were loaded, or asked only for records they lack) are bounded:
+// however many environments are named, at most twice MaxEntries states
+// are kept.
+func TestCacheStatesBounded(t *testing.T) {
+	const most = 3
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		// leave makes e's state hold no entries.
+		leave func(t *testing.T, f *fixture, e *store.Environment)
+	}{
+		{"LocalWrite", func(t *testing.T, f *fixture, e *store.Environment) {
+			_, err := f.c.Environment(ctx, e.ID)
+			must(t, err)
+			x := *e
+			x.Description, x.UpdatedAt = "changed", store.Now()
+			must(t, f.st.UpdateEnvironment(ctx, &x))
+		}},
+		{"OnlyMisses", func(t *testing.T, f *fixture, e *store.Environment) {
+			if _, err := f.c.Application(ctx, e.ID, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("unknown application: %v", err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, sqltest.SQLite(t), Options{MaxEntries: most})
+			for i := range 20 {
+				tc.leave(t, f, f.newEnv(t, f.env.OrganizationID, f.env.LicenseID))
+				f.c.mu.Lock()
+				n := len(f.c.envs)
+				f.c.mu.Unlock()
+				if n > 2*most {
+					t.Fatalf("after %d environments: %d states, want at most %d", i+1, n, 2*most)
+				}
+			}
+		})
 	}
 }

@@ -3,17 +3,23 @@
 // identity providers, each with its settings (the record's JSON column)
 // decoded once into PingOne's typed shape.
 //
-// A Decode function per kind is the one place that kind's settings are
-// decoded: the management API uses them on the records it reads from the
-// store, and the Cache on what it loads. A record whose settings do not
-// decode is an error (ErrDamaged) the caller reports; nothing falls back to
-// defaults silently.
+// A Decode function per kind decodes that kind's settings for the
+// management API (on the records it reads from the store) and for the
+// Cache (on what it loads). Password policies are decoded in two more
+// places, each into its own shape: credential.EffectivePolicy parses the
+// rules a password is checked against (password.ParsePolicy), and the
+// flow engine's View.PasswordPolicy reads the column into a map to embed
+// the policy in a flow as stored. A record whose settings do not decode is
+// an error (ErrDamaged here) the caller reports; nothing falls back to
+// defaults silently. A catalog keeps that error with its record, so that
+// it fails only the lookups that use the record.
 //
 // Views are read-only. The Cache hands the same values to every request,
 // so nothing may change a view, its slices or its maps.
 package config
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,94 +157,135 @@ func DecodePasswordPolicy(p *store.PasswordPolicy) (*PasswordPolicy, error) {
 
 // ---- catalogs: what the runtime reads of an environment as a whole
 
+// A catalog keeps a damaged record (settings that do not decode) as its
+// error, next to the records that decoded: a lookup that uses the record
+// answers that error, and the rest of the environment goes on working.
+// One bad row must not fail every sign-on of the environment, and must not
+// be served with defaults either.
+
 // Resources is an environment's resources with their scopes and attribute
 // mappings.
 type Resources struct {
-	all    []Resource
 	byID   map[string]*Resource
-	openID *Resource
+	openID string // the id of the OPENID_CONNECT resource, "" when none
 	scopes map[string][]Scope
 	attrs  map[string][]store.ResourceAttribute
+	// damaged are the decode errors of damaged resources by their id;
+	// damagedScopes those of damaged scopes by their resource's id.
+	damaged       map[string]error
+	damagedScopes map[string]error
 }
 
 // newResources decodes and indexes what the store listed.
-func newResources(recs []store.Resource, scopeRecs []store.Scope, attrs []store.ResourceAttribute) (*Resources, error) {
-	rs, err1 := DecodeAll(recs, DecodeResource)
-	scopes, err2 := DecodeAll(scopeRecs, DecodeScope)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, err
-	}
-	c := &Resources{all: rs, byID: make(map[string]*Resource, len(rs)), scopes: map[string][]Scope{}, attrs: map[string][]store.ResourceAttribute{}}
-	for i := range rs {
-		c.byID[rs[i].ID] = &rs[i]
-		if rs[i].Type == "OPENID_CONNECT" {
-			c.openID = &rs[i]
+func newResources(recs []store.Resource, scopeRecs []store.Scope, attrs []store.ResourceAttribute) *Resources {
+	c := &Resources{byID: make(map[string]*Resource, len(recs)), scopes: map[string][]Scope{}, attrs: map[string][]store.ResourceAttribute{},
+		damaged: map[string]error{}, damagedScopes: map[string]error{}}
+	known := make(map[string]bool, len(recs))
+	for i := range recs {
+		known[recs[i].ID] = true
+		// The type is a column of its own: a damaged openid resource is
+		// still known as the environment's openid resource.
+		if recs[i].Type == "OPENID_CONNECT" {
+			c.openID = recs[i].ID
 		}
+		r, err := DecodeResource(&recs[i])
+		if err != nil {
+			c.damaged[recs[i].ID] = err
+			continue
+		}
+		c.byID[r.ID] = r
 	}
 	// The lists are read one after the other: a resource created between
 	// them may have scopes here and no record. Leaving those out keeps
 	// every scope's resource at hand; the write moved the version, so the
 	// catalog is not kept for long.
-	for _, s := range scopes {
-		if c.byID[s.ResourceID] != nil {
-			c.scopes[s.ResourceID] = append(c.scopes[s.ResourceID], s)
+	for i := range scopeRecs {
+		resID := scopeRecs[i].ResourceID
+		if !known[resID] {
+			continue
 		}
+		s, err := DecodeScope(&scopeRecs[i])
+		if err != nil {
+			c.damagedScopes[resID] = errors.Join(c.damagedScopes[resID], err)
+			continue
+		}
+		c.scopes[resID] = append(c.scopes[resID], *s)
 	}
 	for _, a := range attrs {
-		if c.byID[a.ResourceID] != nil {
+		if known[a.ResourceID] {
 			c.attrs[a.ResourceID] = append(c.attrs[a.ResourceID], a)
 		}
 	}
-	return c, nil
+	return c
 }
 
-// All is every resource, by id.
-func (c *Resources) All() []Resource { return c.all }
+// Resource is the resource id names, nil when there is none, or the error
+// of a damaged one.
+func (c *Resources) Resource(id string) (*Resource, error) {
+	if err := c.damaged[id]; err != nil {
+		return nil, err
+	}
+	return c.byID[id], nil
+}
 
-// Resource is the resource id names, or nil.
-func (c *Resources) Resource(id string) *Resource { return c.byID[id] }
+// OpenID is the environment's openid resource (type OPENID_CONNECT), nil
+// when it has none, or the error of a damaged one.
+func (c *Resources) OpenID() (*Resource, error) {
+	if c.openID == "" {
+		return nil, nil
+	}
+	return c.Resource(c.openID)
+}
 
-// OpenID is the environment's openid resource (type OPENID_CONNECT), or
-// nil when it has none.
-func (c *Resources) OpenID() *Resource { return c.openID }
+// Scopes are a resource's scopes by id, or the error of the resource or
+// of one of its scopes when damaged: which scopes a resource offers is
+// unknown while one of them does not decode.
+func (c *Resources) Scopes(resourceID string) ([]Scope, error) {
+	if err := cmp.Or(c.damaged[resourceID], c.damagedScopes[resourceID]); err != nil {
+		return nil, err
+	}
+	return c.scopes[resourceID], nil
+}
 
-// Scopes are a resource's scopes, by id.
-func (c *Resources) Scopes(resourceID string) []Scope { return c.scopes[resourceID] }
-
-// Attributes are a resource's attribute mappings, by name.
-func (c *Resources) Attributes(resourceID string) []store.ResourceAttribute {
-	return c.attrs[resourceID]
+// Attributes are a resource's attribute mappings by name, or the error of
+// the resource when damaged.
+func (c *Resources) Attributes(resourceID string) ([]store.ResourceAttribute, error) {
+	if err := c.damaged[resourceID]; err != nil {
+		return nil, err
+	}
+	return c.attrs[resourceID], nil
 }
 
 // SignOnPolicies is an environment's sign-on policies with their actions.
 type SignOnPolicies struct {
-	all     []store.SignOnPolicy
 	byID    map[string]*store.SignOnPolicy
 	def     *store.SignOnPolicy
 	actions map[string][]SignOnPolicyAction
+	// damaged are the decode errors of damaged actions by their policy's
+	// id.
+	damaged map[string]error
 }
 
 // newSignOnPolicies decodes and indexes what the store listed.
-func newSignOnPolicies(ps []store.SignOnPolicy, recs []store.SignOnPolicyAction) (*SignOnPolicies, error) {
-	acts, err := DecodeAll(recs, DecodeSignOnPolicyAction)
-	if err != nil {
-		return nil, err
-	}
-	c := &SignOnPolicies{all: ps, byID: make(map[string]*store.SignOnPolicy, len(ps)), actions: map[string][]SignOnPolicyAction{}}
+func newSignOnPolicies(ps []store.SignOnPolicy, recs []store.SignOnPolicyAction) *SignOnPolicies {
+	c := &SignOnPolicies{byID: make(map[string]*store.SignOnPolicy, len(ps)), actions: map[string][]SignOnPolicyAction{}, damaged: map[string]error{}}
 	for i := range ps {
 		c.byID[ps[i].ID] = &ps[i]
 		if ps[i].Default {
 			c.def = &ps[i]
 		}
 	}
-	for _, a := range acts {
-		c.actions[a.SignOnPolicyID] = append(c.actions[a.SignOnPolicyID], a)
+	for i := range recs {
+		polID := recs[i].SignOnPolicyID
+		a, err := DecodeSignOnPolicyAction(&recs[i])
+		if err != nil {
+			c.damaged[polID] = errors.Join(c.damaged[polID], err)
+			continue
+		}
+		c.actions[polID] = append(c.actions[polID], *a)
 	}
-	return c, nil
+	return c
 }
-
-// All is every policy, by id.
-func (c *SignOnPolicies) All() []store.SignOnPolicy { return c.all }
 
 // Policy is the policy id names, or nil.
 func (c *SignOnPolicies) Policy(id string) *store.SignOnPolicy { return c.byID[id] }
@@ -246,5 +293,11 @@ func (c *SignOnPolicies) Policy(id string) *store.SignOnPolicy { return c.byID[i
 // Default is the environment's default policy, or nil when it has none.
 func (c *SignOnPolicies) Default() *store.SignOnPolicy { return c.def }
 
-// Actions are a policy's actions by ascending priority.
-func (c *SignOnPolicies) Actions(policyID string) []SignOnPolicyAction { return c.actions[policyID] }
+// Actions are a policy's actions by ascending priority, or the error of a
+// damaged one: a policy runs all its actions or none.
+func (c *SignOnPolicies) Actions(policyID string) ([]SignOnPolicyAction, error) {
+	if err := c.damaged[policyID]; err != nil {
+		return nil, err
+	}
+	return c.actions[policyID], nil
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,48 +168,127 @@ func TestCatalogs(t *testing.T) {
 		{ID: "s3", ResourceID: "api", Name: "write", Data: json.RawMessage(`{"schemaAttributes":["email"]}`)},
 		{ID: "s4", ResourceID: "created-meanwhile", Name: "x"}}
 	attrs := []store.ResourceAttribute{{ID: "a1", ResourceID: "oidc", Name: "email"}, {ID: "a2", ResourceID: "created-meanwhile", Name: "x"}}
-	c, err := newResources(rs, scopes, attrs)
-	if err != nil {
+	c := newResources(rs, scopes, attrs)
+	openID, err1 := c.OpenID()
+	api, err2 := c.Resource("api")
+	nope, err3 := c.Resource("nope")
+	if err := errors.Join(err1, err2, err3); err != nil {
 		t.Fatal(err)
 	}
-	if c.OpenID() == nil || c.OpenID().ID != "oidc" || c.Resource("api").Settings.IntrospectEndpointAuthMethod != "NONE" || c.Resource("nope") != nil || len(c.All()) != 2 {
-		t.Errorf("resources: openid %+v, api %+v, all %d", c.OpenID(), c.Resource("api"), len(c.All()))
+	if openID == nil || openID.ID != "oidc" || api.Settings.IntrospectEndpointAuthMethod != "NONE" || nope != nil {
+		t.Errorf("resources: openid %+v, api %+v, nope %+v", openID, api, nope)
 	}
-	if got := c.Scopes("api"); len(got) != 2 || got[0].Name != "read" || got[1].Name != "write" || got[1].Settings.SchemaAttributes[0] != "email" {
-		t.Errorf("Scopes(api) = %+v", got)
+	if got, err := c.Scopes("api"); err != nil || len(got) != 2 || got[0].Name != "read" || got[1].Name != "write" || got[1].Settings.SchemaAttributes[0] != "email" {
+		t.Errorf("Scopes(api) = %+v, %v", got, err)
 	}
-	if got := c.Attributes("oidc"); len(got) != 1 || got[0].Name != "email" || c.Attributes("api") != nil {
-		t.Errorf("Attributes = %+v, %+v", got, c.Attributes("api"))
+	oidcAttrs, err1 := c.Attributes("oidc")
+	apiAttrs, err2 := c.Attributes("api")
+	if len(oidcAttrs) != 1 || oidcAttrs[0].Name != "email" || apiAttrs != nil || err1 != nil || err2 != nil {
+		t.Errorf("Attributes = %+v, %+v (%v, %v)", oidcAttrs, apiAttrs, err1, err2)
 	}
-	if c.Scopes("created-meanwhile") != nil || c.Attributes("created-meanwhile") != nil {
+	meanwhileScopes, err1 := c.Scopes("created-meanwhile")
+	meanwhileAttrs, err2 := c.Attributes("created-meanwhile")
+	if meanwhileScopes != nil || meanwhileAttrs != nil || err1 != nil || err2 != nil {
 		t.Errorf("scopes or attributes of a resource the catalog does not hold")
 	}
-	if c, err := newResources(nil, nil, nil); err != nil || c.OpenID() != nil {
-		t.Errorf("an empty environment: %v, openid %+v", err, c.OpenID())
-	}
-	scopes[1].Data = json.RawMessage(`{"mappedClaims":"a1"}`)
-	if _, err := newResources(rs, scopes, attrs); !errors.Is(err, ErrDamaged) {
-		t.Errorf("a damaged scope: err = %v, want ErrDamaged", err)
+	if r, err := newResources(nil, nil, nil).OpenID(); err != nil || r != nil {
+		t.Errorf("an empty environment: %v, openid %+v", err, r)
 	}
 
 	ps := []store.SignOnPolicy{{ID: "p1", Name: "Single_Factor", Default: true}, {ID: "p2", Name: "Multi_Factor"}}
 	acts := []store.SignOnPolicyAction{{ID: "x1", SignOnPolicyID: "p2", Priority: 1, Data: json.RawMessage(`{"recovery":{"enabled":true}}`)},
 		{ID: "x2", SignOnPolicyID: "p2", Priority: 2}}
-	p, err := newSignOnPolicies(ps, acts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Default() == nil || p.Default().ID != "p1" || p.Policy("p2").Name != "Multi_Factor" || p.Policy("p3") != nil || len(p.All()) != 2 {
+	p := newSignOnPolicies(ps, acts)
+	if p.Default() == nil || p.Default().ID != "p1" || p.Policy("p2").Name != "Multi_Factor" || p.Policy("p3") != nil {
 		t.Errorf("policies: default %+v, p2 %+v", p.Default(), p.Policy("p2"))
 	}
-	if got := p.Actions("p2"); len(got) != 2 || got[0].ID != "x1" || !got[0].Settings.Recovery.Enabled || got[1].ID != "x2" || p.Actions("p1") != nil {
-		t.Errorf("Actions = %+v, %+v", got, p.Actions("p1"))
+	got, err1 := p.Actions("p2")
+	none, err2 := p.Actions("p1")
+	if len(got) != 2 || got[0].ID != "x1" || !got[0].Settings.Recovery.Enabled || got[1].ID != "x2" || none != nil || err1 != nil || err2 != nil {
+		t.Errorf("Actions = %+v, %+v (%v, %v)", got, none, err1, err2)
 	}
-	if p, err := newSignOnPolicies([]store.SignOnPolicy{{ID: "p"}}, nil); err != nil || p.Default() != nil {
-		t.Errorf("a default without a default policy: %v", err)
+	if p := newSignOnPolicies([]store.SignOnPolicy{{ID: "p"}}, nil); p.Default() != nil {
+		t.Errorf("a default without a default policy: %+v", p.Default())
 	}
-	acts[1].Data = json.RawMessage(`{"recovery":true}`)
-	if _, err := newSignOnPolicies(ps, acts); !errors.Is(err, ErrDamaged) {
-		t.Errorf("a damaged action: err = %v, want ErrDamaged", err)
+}
+
+// A damaged record fails the lookups that use it, naming it, and nothing
+// else of its environment: no lookup answers defaults in its place.
+func TestCatalogsDamaged(t *testing.T) {
+	damaged := json.RawMessage(`{"schemaAttributes":"email"}`)
+	rs := func(damagedID string) []store.Resource {
+		out := []store.Resource{{ID: "api", Type: "CUSTOM", Audience: "https://api.example"}, {ID: "oidc", Type: "OPENID_CONNECT"},
+			{ID: "other", Type: "CUSTOM"}}
+		for i := range out {
+			if out[i].ID == damagedID {
+				out[i].Data = json.RawMessage(`{"introspectEndpointAuthMethod":5}`)
+			}
+		}
+		return out
+	}
+	scopes := func(damagedID string) []store.Scope {
+		out := []store.Scope{{ID: "s1", ResourceID: "api", Name: "read"}, {ID: "s2", ResourceID: "oidc", Name: "openid"},
+			{ID: "s3", ResourceID: "api", Name: "write"}, {ID: "s4", ResourceID: "other", Name: "other"}}
+		for i := range out {
+			if out[i].ID == damagedID {
+				out[i].Data = damaged
+			}
+		}
+		return out
+	}
+	attrs := []store.ResourceAttribute{{ID: "a1", ResourceID: "oidc", Name: "email"}, {ID: "a2", ResourceID: "api", Name: "tenant"}}
+	// lookups are every lookup of the catalog, each answering its error.
+	lookups := func(c *Resources) map[string]error {
+		out := map[string]error{}
+		_, out["OpenID"] = c.OpenID()
+		for _, id := range []string{"api", "oidc", "other"} {
+			_, out["Resource("+id+")"] = c.Resource(id)
+			_, out["Scopes("+id+")"] = c.Scopes(id)
+			_, out["Attributes("+id+")"] = c.Attributes(id)
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		c       *Resources
+		failing []string // the lookups that fail
+		naming  string   // what their error names
+	}{
+		{"a scope", newResources(rs(""), scopes("s3"), attrs), []string{"Scopes(api)"}, "scope s3"},
+		{"an openid scope", newResources(rs(""), scopes("s2"), attrs), []string{"Scopes(oidc)"}, "scope s2"},
+		{"a resource", newResources(rs("api"), scopes(""), attrs), []string{"Resource(api)", "Scopes(api)", "Attributes(api)"}, "resource api"},
+		{"the openid resource", newResources(rs("oidc"), scopes(""), attrs),
+			[]string{"OpenID", "Resource(oidc)", "Scopes(oidc)", "Attributes(oidc)"}, "resource oidc"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for lookup, err := range lookups(tc.c) {
+				switch {
+				case !slices.Contains(tc.failing, lookup) && err != nil:
+					t.Errorf("%s = %v, want no error", lookup, err)
+				case slices.Contains(tc.failing, lookup) && (!errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), tc.naming)):
+					t.Errorf("%s = %v, want ErrDamaged naming %s", lookup, err, tc.naming)
+				}
+			}
+		})
+	}
+	// A good scope of a resource with a damaged one is not served alone:
+	// the resource's scope list is unknown.
+	if got, err := newResources(rs(""), scopes("s3"), attrs).Scopes("api"); got != nil || err == nil {
+		t.Errorf("Scopes of a resource with a damaged scope = %+v, %v; want nothing and the error", got, err)
+	}
+
+	ps := []store.SignOnPolicy{{ID: "p1", Name: "Single_Factor", Default: true}, {ID: "p2", Name: "Multi_Factor"}}
+	acts := []store.SignOnPolicyAction{{ID: "x1", SignOnPolicyID: "p2", Priority: 1}, {ID: "x2", SignOnPolicyID: "p2", Priority: 2, Data: json.RawMessage(`{"recovery":true}`)},
+		{ID: "x3", SignOnPolicyID: "p1", Priority: 1}}
+	p := newSignOnPolicies(ps, acts)
+	if got, err := p.Actions("p2"); got != nil || !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "sign-on policy action x2") {
+		t.Errorf("Actions of the policy with a damaged action = %+v, %v; want nothing and ErrDamaged naming action x2", got, err)
+	}
+	if got, err := p.Actions("p1"); err != nil || len(got) != 1 || got[0].ID != "x3" {
+		t.Errorf("Actions of another policy = %+v, %v", got, err)
+	}
+	if p.Default() == nil || p.Default().ID != "p1" || p.Policy("p2") == nil {
+		t.Errorf("policies of an environment with a damaged action: default %+v, p2 %+v", p.Default(), p.Policy("p2"))
 	}
 }

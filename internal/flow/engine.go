@@ -96,7 +96,12 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	if err != nil {
 		return nil, err
 	}
-	acts := pols.Actions(pol.ID)
+	// A damaged action fails the flows of its policy only; authorize
+	// logs the error as any other of Gatehouse's own.
+	acts, err := pols.Actions(pol.ID)
+	if err != nil {
+		return nil, err
+	}
 	if len(acts) == 0 {
 		return nil, &StartError{"invalid_request", fmt.Sprintf("The sign-on policy %s has no actions.", pol.Name)}
 	}

@@ -20,18 +20,11 @@ func TestMigrationVerifyStatus(t *testing.T) {
 			ctx := t.Context()
 			s := openStore(t, b.DSN(t))
 			now := time.Now().UTC().Truncate(time.Millisecond)
-			org := &store.Organization{ID: uuid.NewString(), Name: "Org", Type: "TRIAL", CreatedAt: now, UpdatedAt: now}
-			lic := &store.License{ID: uuid.NewString(), OrganizationID: org.ID, Name: "L", Package: "TRIAL", Status: "ACTIVE",
-				Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
-			env := &store.Environment{ID: uuid.NewString(), OrganizationID: org.ID, Name: "Env", Type: "SANDBOX", Region: "EU",
-				LicenseID: lic.ID, Status: "ACTIVE", Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
+			env := newTestEnv(t, s)
 			pop := &store.Population{ID: uuid.NewString(), EnvironmentID: env.ID, Name: "Pop", Default: true, Data: json.RawMessage(`{}`),
 				CreatedAt: now, UpdatedAt: now}
-			for _, err := range []error{s.CreateOrganization(ctx, org), s.CreateLicense(ctx, lic), s.CreateEnvironment(ctx, env),
-				s.CreatePopulation(ctx, pop)} {
-				if err != nil {
-					t.Fatal(err)
-				}
+			if err := s.CreatePopulation(ctx, pop); err != nil {
+				t.Fatal(err)
 			}
 			statuses := map[string]string{"VERIFIED": "NOT_INITIATED", "ENABLED": "ENABLED", "NOT_INITIATED": "NOT_INITIATED"}
 			ids := map[string]string{}

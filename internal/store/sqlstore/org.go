@@ -92,11 +92,20 @@ func scanEnv(r scanner) (store.Environment, error) {
 	return e, err
 }
 
+// CreateEnvironment inserts the environment with its configuration
+// version row, at 0: bumps only ever update that row (see version.go).
 func (s *SQLStore) CreateEnvironment(ctx context.Context, e *store.Environment) error {
-	_, err := s.exec(ctx, `INSERT INTO environments (`+envCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.OrganizationID, e.Name, e.Description, e.Type, e.Region, e.LicenseID, e.Status, jsonText(e.Data),
-		ms(e.CreatedAt), ms(e.UpdatedAt), strings.ToLower(e.Name))
-	return mapErr(err, "environment", "id")
+	return s.Tx(ctx, func(tx store.Store) error {
+		t := tx.(*SQLStore)
+		_, err := t.exec(ctx, `INSERT INTO environments (`+envCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.OrganizationID, e.Name, e.Description, e.Type, e.Region, e.LicenseID, e.Status, jsonText(e.Data),
+			ms(e.CreatedAt), ms(e.UpdatedAt), strings.ToLower(e.Name))
+		if err != nil {
+			return mapErr(err, "environment", "id")
+		}
+		_, err = t.exec(ctx, `INSERT INTO config_versions (environment_id, version) VALUES (?, 0)`, e.ID)
+		return err
+	})
 }
 
 // GetEnvironment locks the row inside a PostgreSQL transaction, so that

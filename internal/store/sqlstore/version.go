@@ -8,12 +8,26 @@ import (
 )
 
 // Configuration versions. A write of cached configuration marks its
-// environment in the transaction; the commit bumps each marked
+// environment in the transaction before it runs; the commit bumps each marked
 // environment's version as its last statements and, once committed, tells
-// the watchers. Bumping last keeps the version row locked (on PostgreSQL)
-// only for the moment before the commit, and in environment order, so two
-// writers of one environment's configuration queue there without ever
-// waiting for each other in a cycle.
+// the watchers.
+//
+// A bump is an UPDATE of the environment's config_versions row, which
+// exists from the environment's creation: it checks no foreign key, so it
+// does not wait on the environment row. DeleteEnvironment holds that row
+// while its cascade waits on rows a writer may hold; the cascade reaches
+// config_versions last (it is the last table made that references
+// environments, and PostgreSQL cascades in the order the references were
+// made), so the writer's bump goes through, it commits, and the delete
+// goes on. A table made later that references environments would be
+// cascaded after config_versions: a writer holding its rows would deadlock
+// with the delete (PostgreSQL then fails one of the two).
+//
+// Bumping last, in environment order, keeps the version rows locked (on
+// PostgreSQL) only for the moment before the commit: writers of one
+// environment's configuration queue on its row and never wait for each
+// other there in a cycle. They still may over the records they write, as
+// any two transactions may.
 
 // configChanges are the environments a transaction changed.
 type configChanges struct {
@@ -37,15 +51,14 @@ func (c *configChanges) delete(envID string) {
 
 // configWrite runs fn, a write of envID's cached configuration, in a
 // transaction (the caller's, or one of its own) whose commit bumps envID's
-// version. A failed fn marks nothing.
+// version. The mark comes first: fn may fail after some of its statements
+// ran, and a caller's transaction that goes on and commits keeps them
+// (SQLite does). A transaction that rolls back bumps nothing.
 func (s *SQLStore) configWrite(ctx context.Context, envID string, fn func(t *SQLStore) error) error {
 	return s.Tx(ctx, func(tx store.Store) error {
 		t := tx.(*SQLStore)
-		if err := fn(t); err != nil {
-			return err
-		}
 		t.changes.touch(envID)
-		return nil
+		return fn(t)
 	})
 }
 
@@ -64,10 +77,10 @@ func (s *SQLStore) bumpVersions(ctx context.Context) ([]store.ConfigChange, erro
 		v, err := one(ctx, s, func(r scanner) (int64, error) {
 			var v int64
 			return v, r.Scan(&v)
-		}, `INSERT INTO config_versions (environment_id, version) VALUES (?, 1)
- ON CONFLICT (environment_id) DO UPDATE SET version = config_versions.version + 1 RETURNING version`, id)
+		}, `UPDATE config_versions SET version = version + 1 WHERE environment_id = ? RETURNING version`, id)
 		if err != nil {
-			return nil, mapErr(err, "environment", "id")
+			// ErrNotFound: the environment is gone, and with it the write.
+			return nil, err
 		}
 		out = append(out, store.ConfigChange{EnvironmentID: id, Version: *v})
 	}
@@ -81,7 +94,7 @@ func (s *SQLStore) ConfigVersion(ctx context.Context, envID string) (int64, erro
 	v, err := one(ctx, s, func(r scanner) (int64, error) {
 		var v int64
 		return v, r.Scan(&v)
-	}, `SELECT COALESCE(v.version, 0) FROM environments e LEFT JOIN config_versions v ON v.environment_id = e.id WHERE e.id = ?`, envID)
+	}, `SELECT version FROM config_versions WHERE environment_id = ?`, envID)
 	if err != nil {
 		return 0, err
 	}

@@ -52,6 +52,7 @@ func testConfigVersions(t *testing.T, s store.Store) {
 	t.Run("EveryWrite", func(t *testing.T) { testConfigVersionWrites(t, s) })
 	t.Run("OtherWrites", func(t *testing.T) { testConfigVersionOtherWrites(t, s) })
 	t.Run("Transactions", func(t *testing.T) { testConfigVersionTx(t, s) })
+	t.Run("WriteFailingHalfway", func(t *testing.T) { testConfigVersionHalfway(t, s) })
 	t.Run("EnvironmentDelete", func(t *testing.T) { testConfigVersionDelete(t, s) })
 }
 
@@ -282,6 +283,49 @@ func testConfigVersionTx(t *testing.T, s store.Store) {
 			t.Errorf("reported %+v, want one change per environment %+v", got, want)
 		}
 	})
+}
+
+// testConfigVersionHalfway: a write of several statements that fails after
+// its first inside a transaction whose caller commits anyway. What the
+// commit keeps must move the version: SQLite keeps the statements before
+// the failed one; PostgreSQL aborts the transaction, whose commit then
+// fails and moves nothing.
+func testConfigVersionHalfway(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	env := newEnv(t, s)
+	app := newApp(t, s, env.ID, "App")
+	res := newResource(t, s, env.ID, "api")
+	grant := mkGrant(env.ID, app.ID, res.ID, newScope(t, s, env.ID, res.ID, "read").ID)
+	must(t, s.CreateApplicationGrant(ctx, grant), "CreateApplicationGrant")
+	log := watch(s)
+	before := version(t, s, env.ID)
+	log.take()
+	// The grant is updated, its scopes dropped, then a scope that does not
+	// exist fails it.
+	halfway := *grant
+	halfway.ScopeIDs, halfway.UpdatedAt = []string{newID()}, now().Add(time.Minute)
+	err := s.Tx(ctx, func(tx store.Store) error {
+		if err := tx.UpdateApplicationGrant(ctx, &halfway); err == nil {
+			t.Fatal("UpdateApplicationGrant with a scope that does not exist succeeded")
+		}
+		return nil
+	})
+	after, reported := version(t, s, env.ID), log.take()
+	stored, gerr := s.GetApplicationGrant(ctx, env.ID, app.ID, grant.ID)
+	must(t, gerr, "GetApplicationGrant")
+	if err != nil {
+		if after != before || len(reported) != 0 || len(stored.ScopeIDs) != 1 {
+			t.Errorf("a transaction whose commit failed (%v): version %d → %d, reported %+v, grant scopes %v; want nothing changed",
+				err, before, after, reported, stored.ScopeIDs)
+		}
+		return
+	}
+	if len(stored.ScopeIDs) != 0 {
+		t.Fatalf("the commit kept nothing of the write (scopes %v): the test proves nothing", stored.ScopeIDs)
+	}
+	if want := []store.ConfigChange{{EnvironmentID: env.ID, Version: after}}; after <= before || !slices.Equal(reported, want) {
+		t.Errorf("a committed half of a write: version %d → %d, reported %+v; want it to grow, reported once", before, after, reported)
+	}
 }
 
 func testConfigVersionDelete(t *testing.T, s store.Store) {
