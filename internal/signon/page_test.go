@@ -129,6 +129,21 @@ func TestPage(t *testing.T) {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 	})
+	t.Run("a flow of an older shape reads as expired", func(t *testing.T) {
+		c2, id2 := start(t)
+		f, err := s.Store.GetFlow(context.Background(), fx.EnvID, id2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Data = []byte(strings.Replace(string(f.Data), `"v":2,`, ``, 1))
+		if err := s.Store.UpdateFlow(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+		r := fetch(t, c2, "GET", base+"/signon/?flowId="+id2, "", "")
+		if r.status != 404 || !strings.Contains(r.body, "Your sign-on expired") {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	})
 	t.Run("completed flow goes to resume", func(t *testing.T) {
 		r := fetch(t, c, "POST", base+"/flows/"+flowID, "application/vnd.pingidentity.usernamePassword.check+json",
 			`{"username":"`+fx.Username+`","password":"`+fx.Password+`"}`)

@@ -228,6 +228,11 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.Flows.Load(ctx, env.ID, flowID, s.Cookies.Token(r))
+	var out *wire.Flow
+	if err == nil {
+		// A flow of an older shape renders as not found: expired too.
+		out, err = s.Flows.Render(ctx, f, nil)
+	}
 	var we *wire.Error
 	switch {
 	case errors.Is(err, flow.ErrFlowNotFound):
@@ -245,11 +250,6 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnauthorized, v)
 		return
 	case err != nil:
-		s.fail(w, r, err)
-		return
-	}
-	out, err := s.Flows.Render(ctx, f, nil)
-	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
