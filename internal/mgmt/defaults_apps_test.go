@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 )
 
-// The defaults PingOne fills into applications:
+// The defaults PingOne fills into applications and sign-on policy actions:
 // every boolean comes back false rather than absent, and true when set;
 // rows stored before a default existed read back with it, and a PUT of
 // what GET returned stores exactly that.
@@ -189,4 +191,86 @@ func TestNativeAppMobileDefaults(t *testing.T) {
 			wantFields(t, web, map[string]any{"mobile": nil})
 		})
 	}
+}
+
+// TestActionsStoredBeforeDefaults: actions stored without the members
+// PingOne always returns read with PingOne's defaults, which are what the
+// flow engine assumes of an absent member (recovery offered, no
+// registration); a PUT of what GET returned stores them.
+func TestActionsStoredBeforeDefaults(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			tok := s.AdminToken(t)
+			envID := newEnv(t, s, "Old actions", "SANDBOX")
+			ctx := context.Background()
+			idp := newIDP(t, s, envID, "Upstream")
+			cases := []struct {
+				name string
+				body map[string]any
+				data string
+				want map[string]any
+			}{
+				{"LOGIN", map[string]any{"type": "LOGIN", "priority": 1}, `{}`,
+					map[string]any{"recovery": map[string]any{"enabled": true}, "enforceLockoutForIdentityProviders": false,
+						"registration": map[string]any{"enabled": false, "confirmIdentityProviderAttributes": false}}},
+				{"IDENTIFIER_FIRST with registration", map[string]any{"type": "IDENTIFIER_FIRST", "priority": 1},
+					`{"recovery":{"enabled":false},"registration":{"enabled":false,"external":{"href":"https://register.example.com"}}}`,
+					map[string]any{"recovery": map[string]any{"enabled": false}, "enforceLockoutForIdentityProviders": false,
+						"registration": map[string]any{"enabled": false, "external": map[string]any{"href": "https://register.example.com"},
+							"confirmIdentityProviderAttributes": false}}},
+				{"IDENTITY_PROVIDER", map[string]any{"type": "IDENTITY_PROVIDER", "priority": 1, "identityProvider": map[string]any{"id": idp}},
+					`{"identityProvider":{"id":"` + idp + `"}}`,
+					map[string]any{"identityProvider": map[string]any{"id": idp}, "passUserContext": false, "recovery": nil,
+						"registration": map[string]any{"enabled": false, "confirmIdentityProviderAttributes": false}}},
+				{"MULTI_FACTOR_AUTHENTICATION", map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "priority": 1}, `{}`,
+					map[string]any{"noDevicesMode": "BLOCK", "registration": nil}},
+				{"AGREEMENT", map[string]any{"type": "AGREEMENT", "priority": 1, "agreement": map[string]any{"id": "5a6f7c9e-0d3b-4a5e-9f1a-2b3c4d5e6f70"}},
+					`{"agreement":{"id":"5a6f7c9e-0d3b-4a5e-9f1a-2b3c4d5e6f70"}}`, map[string]any{"disableDeclineOption": false}},
+				{"PROGRESSIVE_PROFILING", map[string]any{"type": "PROGRESSIVE_PROFILING", "priority": 1, "attributes": []any{map[string]any{"name": "email", "required": true}},
+					"preventMultiplePromptsPerFlow": false, "promptIntervalSeconds": 0, "promptText": "More"},
+					`{"attributes":[{"name":"email","required":true}],"preventMultiplePromptsPerFlow":false,"promptIntervalSeconds":0,"promptText":"More"}`,
+					map[string]any{"preventMultiplePromptsPerFlow": false, "promptIntervalSeconds": 0, "registration": nil, "passUserContext": nil}},
+			}
+			for i, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					acts := driftPolicy(t, s, tok, envID, "Old_"+strconv.Itoa(i))
+					id := driftCreate(t, s, tok, acts, c.body)["id"].(string)
+					rec, err := s.Store.GetSignOnPolicyAction(ctx, envID, policyOf(acts), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					rec.Data = json.RawMessage(c.data)
+					if err := s.Store.UpdateSignOnPolicyAction(ctx, rec); err != nil {
+						t.Fatal(err)
+					}
+					var read map[string]any
+					json.Unmarshal(driftGet(t, s, tok, acts+"/"+id), &read)
+					wantFields(t, read, c.want)
+					wantFields(t, driftRoundTrip(t, s, tok, acts+"/"+id), c.want)
+					// The row now holds what GET showed.
+					rec, err = s.Store.GetSignOnPolicyAction(ctx, envID, policyOf(acts), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var stored map[string]any
+					json.Unmarshal(rec.Data, &stored)
+					wantFields(t, stored, c.want)
+				})
+			}
+		})
+	}
+}
+
+// policyOf is the policy id of an actions URL
+// (/environments/{env}/signOnPolicies/{id}/actions).
+func policyOf(actionsURL string) string {
+	const suffix = "/actions"
+	u := actionsURL[:len(actionsURL)-len(suffix)]
+	id := u[len(u)-36:]
+	if uuid.Validate(id) != nil {
+		panic("not an actions URL: " + actionsURL)
+	}
+	return id
 }

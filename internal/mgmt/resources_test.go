@@ -661,7 +661,8 @@ func TestNewEnvironmentConfiguration(t *testing.T) {
 				t.Fatalf("Single_Factor actions: %v", single)
 			}
 			wantFields(t, single[0], map[string]any{"type": "LOGIN", "priority": 1, "recovery": map[string]any{"enabled": true},
-				"registration": map[string]any{"enabled": false}, "signOnPolicy.id": policies["Single_Factor"]["id"], "condition": nil})
+				"registration":                       map[string]any{"enabled": false, "confirmIdentityProviderAttributes": false},
+				"enforceLockoutForIdentityProviders": false, "signOnPolicy.id": policies["Single_Factor"]["id"], "condition": nil})
 			multi := c.list(t, "/signOnPolicies/"+policies["Multi_Factor"]["id"].(string)+"/actions", "actions")
 			if len(multi) != 2 || multi[0]["type"] != "LOGIN" || multi[1]["type"] != "MULTI_FACTOR_AUTHENTICATION" || multi[1]["priority"] != 2.0 {
 				t.Errorf("Multi_Factor actions: %v", multi)
