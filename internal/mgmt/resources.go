@@ -17,9 +17,10 @@ import (
 )
 
 // Resources, their scopes and their attribute mappings. The openid and
-// PingOne API resources come with every environment and are read-only; only
-// CUSTOM resources are created, replaced and deleted. Their scopes and
-// attributes follow PingOne's rules per resource type (see each handler).
+// PingOne API resources come with every environment and are read-only (a
+// PUT of what GET returned is accepted and changes nothing); only CUSTOM
+// resources are created, replaced and deleted. Their scopes and attributes
+// follow PingOne's rules per resource type (see each handler).
 
 const (
 	resourceOpenID  = "OPENID_CONNECT"
