@@ -118,6 +118,7 @@ func appData(typ string, d wire.ApplicationData) wire.ApplicationData {
 	if typ == "NATIVE_APP" {
 		d.Mobile = withMobileDefaults(d.Mobile)
 	}
+	refreshDefaults(&d)
 	if d.PkceEnforcement == "" {
 		d.PkceEnforcement = "OPTIONAL"
 	}
@@ -561,24 +562,31 @@ func applyApplication(req *wire.ApplicationRequest, app *store.Application) wire
 	if d.CorsSettings != nil && d.CorsSettings.Behavior == "ALLOW_NO_ORIGINS" {
 		d.CorsSettings.Origins = nil
 	}
-	// Refresh-token lifetimes show only where refresh tokens exist, as on
-	// PingOne, unless the client set them.
-	if slices.Contains(d.GrantTypes, "REFRESH_TOKEN") {
-		if d.RefreshTokenDuration == nil {
-			n := defaultRefreshTokenDuration
-			d.RefreshTokenDuration = &n
-		}
-		if d.RefreshTokenRollingDuration == nil {
-			n := max(defaultRefreshTokenRollingDuration, *d.RefreshTokenDuration)
-			d.RefreshTokenRollingDuration = &n
-		}
-	}
+	refreshDefaults(&d)
 	if len(req.Mobile) > 0 && !bytes.Equal(req.Mobile, []byte("null")) {
 		d.Mobile = req.Mobile
 	} else if app.Type == "NATIVE_APP" {
 		d.Mobile = defaultMobile
 	}
 	return d
+}
+
+// refreshDefaults gives an application with refresh tokens PingOne's
+// lifetimes where it has none; they show only where refresh tokens exist,
+// as on PingOne, unless the client set them. The lifetimes are the ones
+// the token endpoint uses when none is stored.
+func refreshDefaults(d *wire.ApplicationData) {
+	if !slices.Contains(d.GrantTypes, "REFRESH_TOKEN") {
+		return
+	}
+	if d.RefreshTokenDuration == nil {
+		n := defaultRefreshTokenDuration
+		d.RefreshTokenDuration = &n
+	}
+	if d.RefreshTokenRollingDuration == nil {
+		n := max(defaultRefreshTokenRollingDuration, *d.RefreshTokenDuration)
+		d.RefreshTokenRollingDuration = &n
+	}
 }
 
 // flag reads an optional boolean: absent is false.

@@ -121,6 +121,9 @@ func TestApplicationStoredBeforeDefaults(t *testing.T) {
 						"includeX5t": false, "opSessionCheckEnabled": false, "requireSignedRequestObject": false, "supportUnsignedRequestObject": false,
 						"idpSignoff": false, "hiddenFromAppPortal": false, "requestScopesForMultipleResourcesEnabled": false, "assignActorRoles": false,
 						"refreshTokenDuration": 2592000, "refreshTokenRollingDuration": 15552000}},
+				{"web with refresh tokens but no lifetimes", with(appWebBody("Old refresh"), "grantTypes", []string{"AUTHORIZATION_CODE", "REFRESH_TOKEN"}),
+					`{"grantTypes":["AUTHORIZATION_CODE","REFRESH_TOKEN"],"responseTypes":["CODE"],"redirectUris":["https://app.example.com/callback"]}`,
+					map[string]any{"refreshTokenDuration": 2592000, "refreshTokenRollingDuration": 15552000, "refreshTokenRollingGracePeriodDuration": nil}},
 				// What the admin bootstrap writes.
 				{"worker as bootstrapped", with(appWorkerBody("Old worker"), "assignActorRoles", false),
 					`{"description":"Bootstrap administrator.","grantTypes":["CLIENT_CREDENTIALS"]}`,
