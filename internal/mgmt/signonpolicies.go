@@ -228,10 +228,11 @@ func (a *API) renderAction(x *config.SignOnPolicyAction) wire.SignOnPolicyAction
 // actionDefaults fills in what PingOne returns of every action of its
 // type when the action was stored without it (by an older Gatehouse, or
 // because the client left it out): booleans false, recovery on,
-// registration off, no devices blocking MFA. Each default is what the
-// flow engine already assumes of an absent member, so reading an action
-// with them, or storing them by a PUT of what GET returned, changes no
-// sign-on. The view is shared: changed members are copies.
+// registration off, noDevicesMode BLOCK. Each default is either what the
+// flow engine already assumes of an absent member (recovery, registration)
+// or a member it does not read, so reading an action with them, or
+// storing them by a PUT of what GET returned, changes no sign-on. The
+// view is shared: changed members are copies.
 func actionDefaults(typ string, d wire.SignOnPolicyActionData) wire.SignOnPolicyActionData {
 	off := false
 	registration := func() {
