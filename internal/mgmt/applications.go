@@ -74,6 +74,17 @@ const (
 // response shows it on a create that did not send any).
 var defaultMobile = json.RawMessage(`{"integrityDetection":{"mode":"DISABLED"},"passcodeRefreshDuration":{"duration":30,"timeUnit":"SECONDS"},"passcodeGracePeriod":5}`)
 
+// mobileDefaults are defaultMobile's members one by one: a NATIVE_APP's
+// mobile settings that lack one of them read with PingOne's value.
+var mobileDefaults = []struct {
+	name  string
+	value json.RawMessage
+}{
+	{"integrityDetection", json.RawMessage(`{"mode":"DISABLED"}`)},
+	{"passcodeRefreshDuration", json.RawMessage(`{"duration":30,"timeUnit":"SECONDS"}`)},
+	{"passcodeGracePeriod", json.RawMessage(`5`)},
+}
+
 // applicationRoutes registers applications and everything under them,
 // and the built-in roles.
 func (a *API) applicationRoutes(mux *http.ServeMux) {
@@ -97,11 +108,17 @@ func (a *API) appHref(envID, appID string) string {
 
 // appData is an application's long tail with PingOne's defaults filled
 // in, so rows written before a field existed (the bootstrap admin's) read
-// like new ones.
-func appData(d wire.ApplicationData) wire.ApplicationData {
+// like new ones. The defaults are what the runtime assumes when a field is
+// absent (PKCE optional, refresh-token replay protection on), so a PUT of
+// what GET returned stores what the runtime already did.
+func appData(typ string, d wire.ApplicationData) wire.ApplicationData {
 	if d.GrantTypes == nil {
 		d.GrantTypes = []string{}
 	}
+	if typ == "NATIVE_APP" {
+		d.Mobile = withMobileDefaults(d.Mobile)
+	}
+	refreshDefaults(&d)
 	if d.PkceEnforcement == "" {
 		d.PkceEnforcement = "OPTIONAL"
 	}
@@ -139,8 +156,31 @@ func (a *API) renderApp(app *config.Application) wire.Application {
 	return wire.Application{
 		Links: links, Environment: wire.Ref{ID: app.EnvironmentID}, ID: app.ID, Name: app.Name, Enabled: app.Enabled,
 		Type: app.Type, Protocol: app.Protocol, CreatedAt: wire.Time(app.CreatedAt), UpdatedAt: wire.Time(app.UpdatedAt),
-		ClientID: app.ID, TokenEndpointAuthMethod: app.TokenEndpointAuthMethod, ApplicationData: appData(app.Settings),
+		ClientID: app.ID, TokenEndpointAuthMethod: app.TokenEndpointAuthMethod, ApplicationData: appData(app.Type, app.Settings),
 	}
+}
+
+// withMobileDefaults adds PingOne's defaults to a NATIVE_APP's mobile
+// settings where they lack them; settings that have them all come back as
+// stored, byte for byte.
+func withMobileDefaults(raw json.RawMessage) json.RawMessage {
+	if !present(raw) {
+		return defaultMobile
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	added := false
+	for _, def := range mobileDefaults {
+		if _, ok := m[def.name]; !ok {
+			m[def.name], added = def.value, true
+		}
+	}
+	if !added {
+		return raw
+	}
+	return mustJSON(m)
 }
 
 func (a *API) listApplications(w http.ResponseWriter, r *http.Request) error {
@@ -378,6 +418,9 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 				Message: "NONE is allowed only for NATIVE_APP, SINGLE_PAGE_APP and CUSTOM_APP applications.", InnerError: &wire.InnerError{AllowedValues: confidentialMethods}})
 		}
 	}
+	if flag(req.RequireSignedRequestObject) && flag(req.SupportUnsignedRequestObject) {
+		v.add(wire.InvalidValue("supportUnsignedRequestObject", "requireSignedRequestObject and supportUnsignedRequestObject cannot both be true."))
+	}
 	hasJwks := req.Jwks != nil && *req.Jwks != ""
 	hasJwksURL := req.JwksURL != nil && *req.JwksURL != ""
 	switch {
@@ -477,7 +520,6 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 func applyApplication(req *wire.ApplicationRequest, app *store.Application) wire.ApplicationData {
 	app.Name, app.Enabled, app.Protocol, app.Type = strings.TrimSpace(*req.Name), *req.Enabled, *req.Protocol, *req.Type
 	app.TokenEndpointAuthMethod = *req.TokenEndpointAuthMethod
-	flag := func(p *bool) bool { return p != nil && *p }
 	d := wire.ApplicationData{
 		Description:                              str(req.Description),
 		HiddenFromAppPortal:                      flag(req.HiddenFromAppPortal),
@@ -520,18 +562,7 @@ func applyApplication(req *wire.ApplicationRequest, app *store.Application) wire
 	if d.CorsSettings != nil && d.CorsSettings.Behavior == "ALLOW_NO_ORIGINS" {
 		d.CorsSettings.Origins = nil
 	}
-	// Refresh-token lifetimes show only where refresh tokens exist, as on
-	// PingOne, unless the client set them.
-	if slices.Contains(d.GrantTypes, "REFRESH_TOKEN") {
-		if d.RefreshTokenDuration == nil {
-			n := defaultRefreshTokenDuration
-			d.RefreshTokenDuration = &n
-		}
-		if d.RefreshTokenRollingDuration == nil {
-			n := max(defaultRefreshTokenRollingDuration, *d.RefreshTokenDuration)
-			d.RefreshTokenRollingDuration = &n
-		}
-	}
+	refreshDefaults(&d)
 	if len(req.Mobile) > 0 && !bytes.Equal(req.Mobile, []byte("null")) {
 		d.Mobile = req.Mobile
 	} else if app.Type == "NATIVE_APP" {
@@ -539,6 +570,27 @@ func applyApplication(req *wire.ApplicationRequest, app *store.Application) wire
 	}
 	return d
 }
+
+// refreshDefaults gives an application with refresh tokens PingOne's
+// lifetimes where it has none; they show only where refresh tokens exist,
+// as on PingOne, unless the client set them. The lifetimes are the ones
+// the token endpoint uses when none is stored.
+func refreshDefaults(d *wire.ApplicationData) {
+	if !slices.Contains(d.GrantTypes, "REFRESH_TOKEN") {
+		return
+	}
+	if d.RefreshTokenDuration == nil {
+		n := defaultRefreshTokenDuration
+		d.RefreshTokenDuration = &n
+	}
+	if d.RefreshTokenRollingDuration == nil {
+		n := max(defaultRefreshTokenRollingDuration, *d.RefreshTokenDuration)
+		d.RefreshTokenRollingDuration = &n
+	}
+}
+
+// flag reads an optional boolean: absent is false.
+func flag(p *bool) bool { return p != nil && *p }
 
 func dedupe(in []string) []string {
 	if in == nil {

@@ -678,6 +678,10 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 			unchanged: []string{appsX}, check: allowed("NONE")},
 		{name: "PRIVATE_KEY_JWT without keys", req: req("POST", appsX, with(webB, "tokenEndpointAuthMethod", "PRIVATE_KEY_JWT")), want: invalid("REQUIRED_VALUE", "jwksUrl"), unchanged: []string{appsX}},
 		{name: "PRIVATE_KEY_JWT with a jwks URL", req: req("POST", appsX, with(webB, "tokenEndpointAuthMethod", "PRIVATE_KEY_JWT", "jwksUrl", "https://app.example.com/jwks")), want: wantErr{status: 201}},
+		{name: "request objects both required signed and allowed unsigned", req: req("POST", appsX, with(webB, "requireSignedRequestObject", true, "supportUnsignedRequestObject", true)),
+			want: invalid("INVALID_VALUE", "supportUnsignedRequestObject"), unchanged: []string{appsX}},
+		{name: "PUT requiring signed and allowing unsigned request objects", req: req("PUT", webURL, with(webB, "requireSignedRequestObject", true, "supportUnsignedRequestObject", true)),
+			want: invalid("INVALID_VALUE", "supportUnsignedRequestObject"), unchanged: []string{webURL}},
 		{name: "jwks that is not a key set", req: req("POST", appsX, with(webB, "jwks", `{"keys":[]}`)), want: invalid("INVALID_VALUE", "jwks"), unchanged: []string{appsX}},
 
 		// -- URIs and ranges

@@ -17,9 +17,10 @@ import (
 )
 
 // Resources, their scopes and their attribute mappings. The openid and
-// PingOne API resources come with every environment and are read-only; only
-// CUSTOM resources are created, replaced and deleted. Their scopes and
-// attributes follow PingOne's rules per resource type (see each handler).
+// PingOne API resources come with every environment and are read-only (a
+// PUT of what GET returned is accepted and changes nothing); only CUSTOM
+// resources are created, replaced and deleted. Their scopes and attributes
+// follow PingOne's rules per resource type (see each handler).
 
 const (
 	resourceOpenID  = "OPENID_CONNECT"
@@ -261,7 +262,18 @@ func (a *API) updateResource(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if x.Type != resourceCustom {
-		return readOnly("The " + x.Name + " resource is built in and cannot be changed.")
+		cur, err := config.DecodeResource(x)
+		if err != nil {
+			return err
+		}
+		// A PUT of what GET returned is accepted and changes nothing, as
+		// PingOne's clients write back what they read; any change is
+		// refused.
+		if !a.sameResource(&req, cur) {
+			return readOnly("The " + x.Name + " resource is built in and cannot be changed.")
+		}
+		wire.Write(w, http.StatusOK, a.renderResource(cur))
+		return nil
 	}
 	if err := applyResource(&req, x); err != nil {
 		return err
@@ -271,6 +283,21 @@ func (a *API) updateResource(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeDecoded(w, http.StatusOK, x, config.DecodeResource, a.renderResource)
+}
+
+// sameResource reports whether req, a PUT body, holds what x reads as:
+// its name, description and type, and the settings it sends as they are.
+func (a *API) sameResource(req *wire.ResourceRequest, x *config.Resource) bool {
+	cur := a.renderResource(x)
+	same := func(p *string, v string) bool { return p == nil || *p == v }
+	ok := req.Name != nil && strings.TrimSpace(*req.Name) == cur.Name && str(req.Description) == cur.Description &&
+		same(req.Type, cur.Type) && same(req.Audience, cur.Audience) &&
+		same(req.IntrospectEndpointAuthMethod, cur.IntrospectEndpointAuthMethod) &&
+		(req.AccessTokenValiditySeconds == nil || *req.AccessTokenValiditySeconds == int64(cur.AccessTokenValiditySeconds))
+	if p := req.ApplicationPermissionsSettings; ok && p != nil && p.ClaimEnabled != nil {
+		ok = *p.ClaimEnabled == cur.ApplicationPermissionsSettings.ClaimEnabled
+	}
+	return ok
 }
 
 func (a *API) deleteResource(w http.ResponseWriter, r *http.Request) error {
@@ -319,6 +346,12 @@ func predefinedScope(res *store.Resource, name string) bool {
 		}
 	}
 	return false
+}
+
+// fixedScope reports whether name is a predefined PingOne API scope that
+// takes no changes at all (the user scopes take schema attributes).
+func fixedScope(res *store.Resource, name string) bool {
+	return res.Type == resourcePingOne && predefinedScope(res, name) && !userScope(name)
 }
 
 // userScope is a PingOne API scope whose schemaAttributes limit the user
@@ -375,8 +408,13 @@ func (a *API) getScope(w http.ResponseWriter, r *http.Request) error {
 // create. Predefined scopes keep their name: openid's take a description
 // and mapped claims, the PingOne API user scopes take schema attributes.
 func (a *API) applyScope(ctx context.Context, st store.Store, res *store.Resource, req *wire.ScopeRequest, s *store.Scope, current *store.Scope) error {
-	if current != nil && predefinedScope(res, current.Name) && res.Type == resourcePingOne && !userScope(current.Name) {
-		return readOnly("The scope " + current.Name + " of the PingOne API is built in and cannot be changed.")
+	if current != nil && fixedScope(res, current.Name) {
+		// What GET returned may be PUT back: it changes nothing.
+		if !sameBuiltinScope(req, current) {
+			return readOnly("The scope " + current.Name + " of the PingOne API is built in and cannot be changed.")
+		}
+		*s = *current
+		return nil
 	}
 	var details []wire.Detail
 	details = confName(details, "name", req.Name, 256)
@@ -450,6 +488,15 @@ func (a *API) applyScope(ctx context.Context, st store.Store, res *store.Resourc
 	return nil
 }
 
+// sameBuiltinScope reports whether req, a PUT body, holds what a built-in
+// PingOne API scope reads as: its name and description, and no schema
+// attributes or mapped claims.
+func sameBuiltinScope(req *wire.ScopeRequest, cur *store.Scope) bool {
+	return req.Name != nil && strings.TrimSpace(*req.Name) == cur.Name &&
+		(req.Description == nil || *req.Description == cur.Description) &&
+		len(req.SchemaAttributes) == 0 && len(req.MappedClaims) == 0
+}
+
 func (a *API) createScope(w http.ResponseWriter, r *http.Request) error {
 	res, err := a.resourceIn(r, roles.WriteConfig)
 	if err != nil {
@@ -488,6 +535,9 @@ func (a *API) updateScope(w http.ResponseWriter, r *http.Request) error {
 		current := *s
 		if err := a.applyScope(r.Context(), tx, res, &req, s, &current); err != nil {
 			return err
+		}
+		if fixedScope(res, current.Name) {
+			return nil // an identical PUT: nothing to write
 		}
 		s.UpdatedAt = store.Now()
 		return tx.UpdateScope(r.Context(), s)

@@ -290,7 +290,16 @@ func testSystemResources(t *testing.T, c cfgAPI) {
 	oid, pid := "/resources/"+openid["id"].(string), "/resources/"+p1["id"].(string)
 
 	c.fail(t, "PUT", oid, cfgEcho(openid, map[string]any{"description": "mine"}), cfgRequestFailed)
-	c.fail(t, "PUT", pid, cfgEcho(p1, nil), cfgRequestFailed)
+	c.fail(t, "PUT", pid, cfgEcho(p1, map[string]any{"accessTokenValiditySeconds": 7200}), cfgRequestFailed)
+	c.fail(t, "PUT", pid, cfgEcho(p1, map[string]any{"description": nil}), cfgRequestFailed)
+	// What GET returned may be PUT back (PingOne's clients do): it is
+	// accepted and changes nothing, not even updatedAt.
+	if put := c.ok(t, "PUT", pid, cfgEcho(p1, nil), http.StatusOK); !cfgSameJSON(put, p1) {
+		t.Errorf("PUT of the PingOne API resource as read answered\n%v\nnot\n%v", put, p1)
+	}
+	if after := c.ok(t, "GET", pid, nil, http.StatusOK); !cfgSameJSON(after, p1) {
+		t.Errorf("PingOne API changed:\n%v\n%v", after, p1)
+	}
 	c.fail(t, "DELETE", oid, nil, cfgRequestFailed)
 	c.fail(t, "DELETE", pid, nil, cfgRequestFailed)
 	if after := c.ok(t, "GET", oid, nil, http.StatusOK); !cfgSameJSON(after, openid) {
@@ -363,7 +372,14 @@ func testSystemResources(t *testing.T, c cfgAPI) {
 	c.fail(t, "PUT", pid+"/scopes/"+readUser["id"].(string), cfgEcho(readUser, map[string]any{"schemaAttributes": []string{"*", "email"}}), cfgBadValue("schemaAttributes"))
 	c.fail(t, "DELETE", pid+"/scopes/"+readUser["id"].(string), nil, cfgRequestFailed)
 	sessions := c.named(t, pid+"/scopes", "scopes", "p1:read:sessions")
-	c.fail(t, "PUT", pid+"/scopes/"+sessions["id"].(string), cfgEcho(sessions, nil), cfgRequestFailed)
+	c.fail(t, "PUT", pid+"/scopes/"+sessions["id"].(string), cfgEcho(sessions, map[string]any{"description": "mine"}), cfgRequestFailed)
+	c.fail(t, "PUT", pid+"/scopes/"+sessions["id"].(string), cfgEcho(sessions, map[string]any{"schemaAttributes": []string{"email"}}), cfgRequestFailed)
+	if put := c.ok(t, "PUT", pid+"/scopes/"+sessions["id"].(string), cfgEcho(sessions, nil), http.StatusOK); !cfgSameJSON(put, sessions) {
+		t.Errorf("PUT of p1:read:sessions as read answered\n%v\nnot\n%v", put, sessions)
+	}
+	if after := c.ok(t, "GET", pid+"/scopes/"+sessions["id"].(string), nil, http.StatusOK); !cfgSameJSON(after, sessions) {
+		t.Errorf("p1:read:sessions changed:\n%v\n%v", after, sessions)
+	}
 	c.fail(t, "POST", pid+"/scopes", map[string]any{"name": "p1:delete:everything"}, cfgBadValue("name"))
 
 	example := golden(t, "resources.scopes.create.request.json")
@@ -661,7 +677,8 @@ func TestNewEnvironmentConfiguration(t *testing.T) {
 				t.Fatalf("Single_Factor actions: %v", single)
 			}
 			wantFields(t, single[0], map[string]any{"type": "LOGIN", "priority": 1, "recovery": map[string]any{"enabled": true},
-				"registration": map[string]any{"enabled": false}, "signOnPolicy.id": policies["Single_Factor"]["id"], "condition": nil})
+				"registration":                       map[string]any{"enabled": false, "confirmIdentityProviderAttributes": false},
+				"enforceLockoutForIdentityProviders": false, "signOnPolicy.id": policies["Single_Factor"]["id"], "condition": nil})
 			multi := c.list(t, "/signOnPolicies/"+policies["Multi_Factor"]["id"].(string)+"/actions", "actions")
 			if len(multi) != 2 || multi[0]["type"] != "LOGIN" || multi[1]["type"] != "MULTI_FACTOR_AUTHENTICATION" || multi[1]["priority"] != 2.0 {
 				t.Errorf("Multi_Factor actions: %v", multi)

@@ -220,9 +220,55 @@ func (a *API) renderAction(x *config.SignOnPolicyAction) wire.SignOnPolicyAction
 	out := wire.SignOnPolicyAction{
 		Links: wire.Links{"self": {Href: polHref + "/actions/" + x.ID}, "environment": {Href: envHref}, "signOnPolicy": {Href: polHref}},
 		ID:    x.ID, Environment: wire.Ref{ID: x.EnvironmentID}, SignOnPolicy: wire.Ref{ID: x.SignOnPolicyID}, Type: x.Type, Priority: x.Priority,
-		SignOnPolicyActionData: x.Settings,
+		SignOnPolicyActionData: actionDefaults(x.Type, x.Settings),
 	}
 	return out
+}
+
+// actionDefaults fills in what PingOne returns of every action of its
+// type when the action was stored without it (by an older Gatehouse, or
+// because the client left it out): booleans false, recovery on,
+// registration off, noDevicesMode BLOCK. Each default is either what the
+// flow engine already assumes of an absent member (recovery, registration)
+// or a member it does not read, so reading an action with them, or
+// storing them by a PUT of what GET returned, changes no sign-on. The
+// view is shared: changed members are copies.
+func actionDefaults(typ string, d wire.SignOnPolicyActionData) wire.SignOnPolicyActionData {
+	off := false
+	registration := func() {
+		r := wire.ActionRegistration{}
+		if d.Registration != nil {
+			r = *d.Registration
+		}
+		if r.ConfirmIdentityProviderAttributes == nil {
+			r.ConfirmIdentityProviderAttributes = &off
+		}
+		d.Registration = &r
+	}
+	switch typ {
+	case "LOGIN", "IDENTIFIER_FIRST":
+		if d.Recovery == nil {
+			d.Recovery = &wire.ActionRecovery{Enabled: true}
+		}
+		registration()
+		if d.EnforceLockoutForIdentityProviders == nil {
+			d.EnforceLockoutForIdentityProviders = &off
+		}
+	case "IDENTITY_PROVIDER":
+		registration()
+		if d.PassUserContext == nil {
+			d.PassUserContext = &off
+		}
+	case "MULTI_FACTOR_AUTHENTICATION":
+		if d.NoDevicesMode == "" {
+			d.NoDevicesMode = "BLOCK"
+		}
+	case "AGREEMENT":
+		if d.DisableDeclineOption == nil {
+			d.DisableDeclineOption = &off
+		}
+	}
+	return d
 }
 
 // policyIn loads the policy named in the path, after the permission check.

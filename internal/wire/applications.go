@@ -31,7 +31,9 @@ type AccessControl struct {
 
 // ApplicationData is the long tail of an application kept in its JSON
 // column; responses embed it. grantTypes keeps its name: the token
-// endpoint reads it.
+// endpoint reads it. Booleans are always written, false included: PingOne
+// returns them, and its Terraform provider reads an absent one as null
+// where its plan said false.
 type ApplicationData struct {
 	Description                                   string          `json:"description,omitempty"`
 	HiddenFromAppPortal                           bool            `json:"hiddenFromAppPortal"`
@@ -45,7 +47,7 @@ type ApplicationData struct {
 	GrantTypes                                    []string        `json:"grantTypes"`
 	RedirectURIs                                  []string        `json:"redirectUris,omitempty"`
 	PostLogoutRedirectURIs                        []string        `json:"postLogoutRedirectUris,omitempty"`
-	AllowWildcardInRedirectURIs                   bool            `json:"allowWildcardInRedirectUris,omitempty"`
+	AllowWildcardInRedirectURIs                   bool            `json:"allowWildcardInRedirectUris"`
 	PkceEnforcement                               string          `json:"pkceEnforcement,omitempty"`
 	RequestScopesForMultipleResourcesEnabled      bool            `json:"requestScopesForMultipleResourcesEnabled"`
 	RefreshTokenDuration                          *int            `json:"refreshTokenDuration,omitempty"`
@@ -62,10 +64,10 @@ type ApplicationData struct {
 	CorsSettings                                  *CorsSettings   `json:"corsSettings,omitempty"`
 	Jwks                                          string          `json:"jwks,omitempty"`
 	JwksURL                                       string          `json:"jwksUrl,omitempty"`
-	RequireSignedRequestObject                    bool            `json:"requireSignedRequestObject,omitempty"`
-	SupportUnsignedRequestObject                  bool            `json:"supportUnsignedRequestObject,omitempty"`
-	IncludeX5t                                    bool            `json:"includeX5t,omitempty"`
-	OpSessionCheckEnabled                         bool            `json:"opSessionCheckEnabled,omitempty"`
+	RequireSignedRequestObject                    bool            `json:"requireSignedRequestObject"`
+	SupportUnsignedRequestObject                  bool            `json:"supportUnsignedRequestObject"`
+	IncludeX5t                                    bool            `json:"includeX5t"`
+	OpSessionCheckEnabled                         bool            `json:"opSessionCheckEnabled"`
 }
 
 // Application is an OIDC application. protocol, type, enabled, name and
