@@ -7,12 +7,15 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
@@ -57,8 +60,27 @@ func serve(args []string) error {
 	smtpAddr := fs.String("smtp-addr", env("GATEHOUSE_SMTP_ADDR", ""),
 		"SMTP server host:port for recovery and verification codes (GATEHOUSE_SMTP_ADDR); empty logs the codes instead")
 	smtpFrom := fs.String("smtp-from", env("GATEHOUSE_SMTP_FROM", "gatehouse@localhost"), "sender address of mail (GATEHOUSE_SMTP_FROM)")
+	tlsCert := fs.String("tls-cert", env("GATEHOUSE_TLS_CERT", ""), "TLS certificate chain, PEM (GATEHOUSE_TLS_CERT); with --tls-key the listener serves https")
+	tlsKey := fs.String("tls-key", env("GATEHOUSE_TLS_KEY", ""), "TLS private key, PEM (GATEHOUSE_TLS_KEY)")
+	devDefault, err := envBool("GATEHOUSE_TLS_DEV")
+	if err != nil {
+		return err
+	}
+	tlsDev := fs.Bool("tls-dev", devDefault,
+		"serve https with a development CA and certificate for the base URL's host, made beside the database (GATEHOUSE_TLS_DEV=true)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// Checked before anything starts, in the flags' own words.
+	if *tlsDev && (*tlsCert != "" || *tlsKey != "") {
+		return errors.New("--tls-dev makes its own certificate: use --tls-dev or --tls-cert with --tls-key, not both")
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: set both (GATEHOUSE_TLS_CERT, GATEHOUSE_TLS_KEY) or neither")
+	}
+	useTLS := *tlsDev || *tlsCert != ""
+	if useTLS && *baseURL != "" && !strings.HasPrefix(*baseURL, "https://") {
+		return fmt.Errorf("--base-url must be https://… when TLS is on (--tls-cert or --tls-dev), not %q", *baseURL)
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(logger)
@@ -73,7 +95,11 @@ func serve(args []string) error {
 	}
 	base := *baseURL
 	if base == "" {
-		base = "http://" + ln.Addr().String()
+		scheme := "http://"
+		if useTLS {
+			scheme = "https://"
+		}
+		base = scheme + ln.Addr().String()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -81,6 +107,7 @@ func serve(args []string) error {
 		Listen: *listen, DB: *db, BaseURL: base, BootstrapFile: *bootstrapFile,
 		AdminClientID: os.Getenv("GATEHOUSE_ADMIN_CLIENT_ID"), AdminClientSecret: os.Getenv("GATEHOUSE_ADMIN_CLIENT_SECRET"),
 		MasterKey: key, Logger: logger,
+		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSDev: *tlsDev,
 	}
 	if *smtpAddr != "" {
 		// The SMTP credentials come from the environment only, never a
@@ -94,7 +121,32 @@ func serve(args []string) error {
 		return err
 	}
 	defer srv.Close()
+	if useTLS {
+		// SIGHUP reloads the certificate (the files are also watched).
+		// Without TLS it keeps its default: it ends the process.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				srv.ReloadTLS("SIGHUP")
+			}
+		}()
+	}
 	return srv.Serve(ctx, ln)
+}
+
+// envBool reads a boolean env var; unset or empty is false.
+func envBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s must be true or false, not %q", name, v)
+	}
+	return b, nil
 }
 
 // masterKey resolves the key that seals secrets: GATEHOUSE_MASTER_KEY, else

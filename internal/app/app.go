@@ -57,6 +57,17 @@ type Config struct {
 	// FederationTimeout bounds each call to an external identity provider
 	// (default 10 s).
 	FederationTimeout time.Duration
+	// TLSCertFile and TLSKeyFile (PEM) make the listener serve https;
+	// TLSDev makes a development CA and a certificate for the base URL's
+	// host instead, kept beside the database. Either needs an https
+	// BaseURL.
+	TLSCertFile, TLSKeyFile string
+	TLSDev                  bool
+	// TLSReloadInterval is how often the certificate files are checked for
+	// a change (default 5 s).
+	TLSReloadInterval time.Duration
+	// Timeouts bound connections (see httpx.Timeouts for the defaults).
+	Timeouts httpx.Timeouts
 }
 
 // Server is an assembled Gatehouse.
@@ -68,6 +79,7 @@ type Server struct {
 	Admin   *Admin
 	Config  Config
 	log     *slog.Logger
+	tls     *httpx.Certificates // nil: plain http
 }
 
 // New opens the store, bootstraps the admin and builds the handler.
@@ -77,6 +89,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	sealer, err := secrets.New(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	certs, caFile, err := setupTLS(cfg, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +111,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(fmt.Errorf("bootstrap: %w", err))
 	}
+	admin.CAFile = caFile
 	wrote, err := writeBootstrapFile(cfg.BootstrapFile, admin, created)
 	if err != nil {
 		return fail(fmt.Errorf("write bootstrap file: %w", err))
@@ -102,6 +119,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if wrote {
 		cfg.Logger.Info("admin credentials written; get a token with client_credentials at "+admin.AuthPath+"/"+admin.EnvironmentID+"/as/token",
 			"file", cfg.BootstrapFile, "environmentId", admin.EnvironmentID, "clientId", admin.ClientID)
+	} else if caFile != "" && cfg.BootstrapFile != "" {
+		if err := addCAFile(cfg.BootstrapFile, caFile); err != nil {
+			// The log names the CA too: a bootstrap file the user edited
+			// into something else is not worth failing for.
+			cfg.Logger.Warn("could not add caFile to the bootstrap file", "file", cfg.BootstrapFile, "err", err)
+		}
 	}
 
 	wire.SetClassifier(classify)
@@ -152,7 +175,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	signon.New(st, conf, flows, cookies, cfg.Logger).Routes(mux)
 	api.Routes(mux)
 
-	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg, log: cfg.Logger}, nil
+	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
+		log: cfg.Logger, tls: certs}, nil
 }
 
 // classify maps domain errors to PingOne's error bodies.
@@ -188,22 +212,27 @@ func innerFilter(se *scim.Error) *wire.InnerError {
 func (s *Server) Close() error { return s.Store.Close() }
 
 // Serve listens on ln until ctx ends, then drains in-flight requests.
+// With TLS on, ln also answers CONNECT to the base URL (see httpx.Server)
+// and the certificate files are watched for a renewal.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	srv, err := httpx.NewServer(httpx.ServerOptions{Handler: s.Handler, Log: s.log, TLS: s.tls,
+		BaseURL: s.Config.BaseURL, Timeouts: s.Config.Timeouts})
+	if err != nil {
+		return err
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	pctx, stopPurge := context.WithCancel(ctx)
 	defer stopPurge()
 	go s.purge(pctx, time.Minute)
-	s.log.Info("gatehouse listening", "addr", ln.Addr().String(), "baseUrl", s.Config.BaseURL)
+	if s.tls != nil {
+		every := s.Config.TLSReloadInterval
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		go s.tls.Watch(pctx, every, s.log)
+	}
+	s.log.Info("gatehouse listening", "addr", ln.Addr().String(), "baseUrl", s.Config.BaseURL, "tls", s.tls != nil)
 	select {
 	case err := <-errc:
 		return err

@@ -31,6 +31,9 @@ type Admin struct {
 	ClientSecret  string `json:"clientSecret"`
 	AuthPath      string `json:"authPath"`
 	APIPath       string `json:"apiPath"`
+	// CAFile is the development CA's certificate (with TLS in development
+	// mode), for SSL_CERT_FILE.
+	CAFile string `json:"caFile,omitempty"`
 }
 
 type adminRecord struct {
@@ -175,12 +178,5 @@ func writeBootstrapFile(path string, a *Admin, created bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return false, err
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return false, err
-	}
-	return true, os.Rename(tmp, path)
+	return true, replaceFile(path, append(b, '\n'))
 }

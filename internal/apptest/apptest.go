@@ -7,19 +7,27 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -36,12 +44,21 @@ type Server struct {
 	*app.Server
 	URL     string // base URL: authPath
 	APIPath string
-	HTTP    *httptest.Server
+	HTTP    *httptest.Server // nil when the server runs its own listener (TLS)
+	Addr    string           // the listener's address
 	Dir     string
+	// Client makes the requests of Do and TokenFor (default
+	// http.DefaultClient; with TLS, one that trusts the server's CA).
+	Client *http.Client
 	// Mail holds the recovery and verification codes the server sent.
 	Mail  *notify.MemoryNotifier
 	token string
+	stop  func()
 }
+
+// Stop ends the server before the test does (a restart on the same
+// database); it runs once.
+func (s *Server) Stop() { s.stop() }
 
 // Options tune Start.
 type Options struct {
@@ -50,7 +67,23 @@ type Options struct {
 	Dir       string // where the bootstrap file goes; default t.TempDir()
 	// FederationTimeout bounds calls to external identity providers.
 	FederationTimeout time.Duration
+
+	// With TLS options the server runs as the binary runs it, app.Serve on
+	// its own listener (TLS, CONNECT, certificate reload), instead of
+	// httptest. RootCAs is what Client trusts with given files; with
+	// TLSDev it trusts the development CA. When the base URL's host is not
+	// the listener's address, Client reaches it through the listener as
+	// its HTTPS proxy (CONNECT).
+	TLSCertFile, TLSKeyFile string
+	TLSDev                  bool
+	TLSReloadInterval       time.Duration
+	RootCAs                 *x509.CertPool
+	Timeouts                httpx.Timeouts
+	// BaseURL overrides http(s):// + the listener's address.
+	BaseURL string
 }
+
+func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
 
 // Start runs a server until the test ends.
 func Start(t testing.TB, o Options) *Server {
@@ -69,26 +102,75 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + ln.Addr().String()
+	addr := ln.Addr().String()
+	base := o.BaseURL
+	if base == "" {
+		base = "http://" + addr
+		if o.tls() {
+			base = "https://" + addr
+		}
+	}
+	base = strings.TrimSuffix(base, "/")
 	mail := &notify.MemoryNotifier{}
 	srv, err := app.New(context.Background(), app.Config{
-		Listen: ln.Addr().String(), DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
+		Listen: addr, DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
 		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
 		FederationTimeout: o.FederationTimeout,
+		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
+		Timeouts: o.Timeouts,
 	})
 	if err != nil {
 		ln.Close()
 		t.Fatalf("start gatehouse: %v", err)
 	}
-	hs := httptest.NewUnstartedServer(srv.Handler)
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(func() {
-		hs.Close()
+	s := &Server{Server: srv, URL: base, APIPath: base + "/v1", Addr: addr, Dir: o.Dir, Mail: mail, Client: http.DefaultClient}
+	if !o.tls() {
+		hs := httptest.NewUnstartedServer(srv.Handler)
+		hs.Listener.Close()
+		hs.Listener = ln
+		hs.Start()
+		s.stop = sync.OnceFunc(func() {
+			hs.Close()
+			srv.Close()
+		})
+		t.Cleanup(s.stop)
+		s.HTTP = hs
+		return s
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	s.stop = sync.OnceFunc(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 		srv.Close()
 	})
-	return &Server{Server: srv, URL: base, APIPath: base + "/v1", HTTP: hs, Dir: o.Dir, Mail: mail}
+	t.Cleanup(s.stop)
+	roots := o.RootCAs
+	if o.TLSDev {
+		roots = x509.NewCertPool()
+		pem, err := os.ReadFile(srv.Admin.CAFile)
+		if err != nil || !roots.AppendCertsFromPEM(pem) {
+			t.Fatalf("development CA %q: %v", srv.Admin.CAFile, err)
+		}
+	}
+	s.Client = TLSClient(roots, base, addr)
+	return s
+}
+
+// TLSClient trusts only roots. When the base URL's host and port are not
+// the listener's address (addr), it reaches them through the listener as
+// its HTTPS proxy (CONNECT), as HTTPS_PROXY=http://addr does.
+func TLSClient(roots *x509.CertPool, base, addr string) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots}
+	tr.Proxy = nil
+	if u, err := url.Parse(base); err == nil && u.Host != addr {
+		tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: addr})
+	}
+	return &http.Client{Transport: tr}
 }
 
 // TokenFor gets a client_credentials token with x/oauth2, as PingOne's SDK
@@ -96,7 +178,7 @@ func Start(t testing.TB, o Options) *Server {
 func (s *Server) TokenFor(t testing.TB, envID, clientID, secret string) string {
 	t.Helper()
 	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, TokenURL: s.URL + "/" + envID + "/as/token"}
-	tok, err := cc.Token(context.Background())
+	tok, err := cc.Token(context.WithValue(context.Background(), oauth2.HTTPClient, s.Client))
 	if err != nil {
 		t.Fatalf("client_credentials token: %v", err)
 	}
@@ -191,7 +273,7 @@ func (s *Server) Do(t testing.TB, r Request) *Response {
 			req.Header.Add(k, v)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.Method, url, err)
 	}

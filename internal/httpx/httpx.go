@@ -1,6 +1,9 @@
 // Package httpx holds the middleware every request passes through: request
 // id, recovery, access log, metrics, and the router wrapper that answers
-// unknown routes and wrong methods in PingOne's error shape.
+// unknown routes and wrong methods in PingOne's error shape. It also holds
+// the listener (Server): plain HTTP, or TLS with certificates reloaded in
+// place (Certificates, EnsureDevCertificate) and CONNECT to the base URL
+// tunnelled to the TLS server on the same port.
 package httpx
 
 import (
