@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -119,11 +120,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if wrote {
 		cfg.Logger.Info("admin credentials written; get a token with client_credentials at "+admin.AuthPath+"/"+admin.EnvironmentID+"/as/token",
 			"file", cfg.BootstrapFile, "environmentId", admin.EnvironmentID, "clientId", admin.ClientID)
-	} else if caFile != "" && cfg.BootstrapFile != "" {
-		if err := addCAFile(cfg.BootstrapFile, caFile); err != nil {
-			// The log names the CA too: a bootstrap file the user edited
-			// into something else is not worth failing for.
-			cfg.Logger.Warn("could not add caFile to the bootstrap file", "file", cfg.BootstrapFile, "err", err)
+	} else if cfg.BootstrapFile != "" {
+		set := []bootstrapMember{{"authPath", admin.AuthPath}, {"apiPath", admin.APIPath}}
+		if caFile != "" {
+			set = append(set, bootstrapMember{"caFile", caFile})
+		}
+		if err := updateBootstrapFile(cfg.BootstrapFile, set); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// The log names the base URL and the CA too: a bootstrap file
+			// the user edited into something else is not worth failing for.
+			cfg.Logger.Warn("could not update the bootstrap file", "file", cfg.BootstrapFile, "err", err)
 		}
 	}
 

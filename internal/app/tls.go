@@ -79,9 +79,12 @@ func (s *Server) ReloadTLS(why string) error {
 	return s.tls.ReloadLogged(s.log, why)
 }
 
-// addCAFile sets caFile in an existing bootstrap file, keeping every other
-// field and their order: the file is the user's once written.
-func addCAFile(path, caFile string) error {
+// updateBootstrapFile sets the members of set that an existing bootstrap
+// file lacks or holds other values for, keeping every other member as it
+// is: the credentials never change after the first start, but the base URL
+// (authPath, apiPath) and the development CA (caFile) can, and a file that
+// still named the old ones would send a user to the wrong place.
+func updateBootstrapFile(path string, set []bootstrapMember) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -110,20 +113,26 @@ func addCAFile(path, caFile string) error {
 	if _, err := dec.Token(); err != nil {
 		return err
 	}
-	want := mustJSONBytes(caFile)
-	found := false
-	for i, f := range fields {
-		if f.key != "caFile" {
-			continue
+	changed := false
+	for _, m := range set {
+		want := mustJSONBytes(m.value)
+		found := false
+		for i, f := range fields {
+			if f.key != m.key {
+				continue
+			}
+			found = true
+			var have string
+			if json.Unmarshal(f.val, &have) != nil || have != m.value {
+				fields[i].val, changed = want, true
+			}
 		}
-		var have string
-		if json.Unmarshal(f.val, &have) == nil && have == caFile {
-			return nil
+		if !found {
+			fields, changed = append(fields, field{m.key, want}), true
 		}
-		fields[i].val, found = want, true
 	}
-	if !found {
-		fields = append(fields, field{"caFile", want})
+	if !changed {
+		return nil
 	}
 	var obj bytes.Buffer
 	obj.WriteByte('{')
@@ -143,6 +152,9 @@ func addCAFile(path, caFile string) error {
 	out.WriteByte('\n')
 	return replaceFile(path, out.Bytes())
 }
+
+// bootstrapMember is one member updateBootstrapFile keeps current.
+type bootstrapMember struct{ key, value string }
 
 // replaceFile writes path in one rename, mode 0600.
 func replaceFile(path string, b []byte) error {

@@ -134,19 +134,27 @@ func TestTLSDevelopmentCA(t *testing.T) {
 			if after["caFile"] != caFile {
 				t.Fatalf("caFile %q, want %q", after["caFile"], caFile)
 			}
-			// Appended, the rest byte for byte as it was.
+			// caFile appended and the base URL brought up to date (the
+			// https one), the rest byte for byte as it was.
 			quoted, _ := json.Marshal(caFile)
-			want := strings.TrimSuffix(string(beforeRaw), "\n}\n") + ",\n  \"caFile\": " + string(quoted) + "\n}\n"
+			want := strings.NewReplacer(
+				`"authPath": "`+plain.URL+`"`, `"authPath": "`+s.URL+`"`,
+				`"apiPath": "`+plain.URL+`/v1"`, `"apiPath": "`+s.URL+`/v1"`,
+			).Replace(strings.TrimSuffix(string(beforeRaw), "\n}\n")) + ",\n  \"caFile\": " + string(quoted) + "\n}\n"
+			if plain.URL == s.URL || !strings.HasPrefix(s.URL, "https://") {
+				t.Fatalf("base URLs %s and %s: the test needs the second to be another, https one", plain.URL, s.URL)
+			}
 			if string(afterRaw) != want {
 				t.Fatalf("bootstrap file:\n%s\nwant:\n%s", afterRaw, want)
 			}
 			delete(after, "caFile")
 			if len(after) != len(before) || len(before) != 5 {
-				t.Fatalf("bootstrap file changed beyond caFile:\n%v\n%v", before, after)
+				t.Fatalf("bootstrap file changed beyond caFile and the base URL:\n%v\n%v", before, after)
 			}
+			before["authPath"], before["apiPath"] = s.URL, s.URL+"/v1"
 			for k, v := range before {
 				if after[k] != v {
-					t.Fatalf("bootstrap file's %s changed: %q → %q", k, v, after[k])
+					t.Fatalf("bootstrap file's %s: %q, want %q", k, after[k], v)
 				}
 			}
 			if st, err := os.Stat(bootFile); err != nil || st.Mode().Perm() != 0o600 {
