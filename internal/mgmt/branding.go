@@ -26,10 +26,14 @@ func (a *API) brandingRoutes(mux *http.ServeMux) {
 
 func (a *API) renderBranding(envID string, b wire.BrandingSettings) wire.BrandingSettingsResponse {
 	envHref := a.APIPath + "/environments/" + envID
-	return wire.BrandingSettingsResponse{
+	out := wire.BrandingSettingsResponse{
 		Links: wire.Links{"self": {Href: envHref + "/brandingSettings"}, "environment": {Href: envHref}},
-		ID:    envID, Environment: wire.Ref{ID: envID}, BrandingSettings: b,
+		ID:    envID, Environment: wire.Ref{ID: envID}, CompanyName: b.CompanyName, PrimaryColor: b.PrimaryColor,
 	}
+	if b.Logo != nil {
+		out.Logo = &wire.BrandingLogoResponse{Href: b.Logo.Href, ID: b.Logo.ID}
+	}
+	return out
 }
 
 func (a *API) getBrandingSettings(w http.ResponseWriter, r *http.Request) error {

@@ -70,11 +70,14 @@ func brandingSameJSON(t *testing.T, what string, got []byte, want string) {
 
 // brandingBody is the resource Gatehouse must answer for envID with the
 // given settings members (a JSON object's inside, possibly empty).
+// companyName is always answered, "" when members has none: PingOne's
+// Terraform provider reads it back as its default "".
 func brandingBody(s *apptest.Server, envID, members string) string {
 	href := s.APIPath + "/environments/" + envID
-	if members != "" {
-		members = "," + members
+	if !strings.Contains(members, `"companyName":`) {
+		members = strings.TrimSuffix(`"companyName":"",`+members, ",")
 	}
+	members = "," + members
 	return `{"_links":{"self":{"href":"` + href + `/brandingSettings"},"environment":{"href":"` + href + `"}},` +
 		`"id":"` + envID + `","environment":{"id":"` + envID + `"}` + members + `}`
 }
@@ -179,7 +182,7 @@ func testBrandingSettings(t *testing.T, s *apptest.Server) {
 
 	// A logo without an id (Gatehouse has no image store), and null members.
 	put = brandingPut(t, s, env, map[string]any{"companyName": nil, "logo": map[string]any{"href": "https://cdn.example.com/l.svg"}, "primaryColor": nil})
-	brandingSameJSON(t, "PUT of a logo alone", put.Body, brandingBody(s, env, `"logo":{"href":"https://cdn.example.com/l.svg"}`))
+	brandingSameJSON(t, "PUT of a logo alone", put.Body, brandingBody(s, env, `"logo":{"href":"https://cdn.example.com/l.svg","id":""}`))
 
 	// Empty settings remove the key.
 	put = brandingPut(t, s, env, map[string]any{})
@@ -219,14 +222,14 @@ func TestBrandingSettingsAccepted(t *testing.T) {
 					`"companyName":"` + strings.Repeat("é", 256) + `"`},
 				{"name with HTML is kept as given", map[string]any{"companyName": `<b>"Acme" & Co</b>`}, `"companyName":"<b>\"Acme\" & Co</b>"`},
 				{"logo over http on 127.0.0.1", map[string]any{"logo": map[string]any{"href": "http://127.0.0.1:8080/logo.png"}},
-					`"logo":{"href":"http://127.0.0.1:8080/logo.png"}`},
+					`"logo":{"href":"http://127.0.0.1:8080/logo.png","id":""}`},
 				{"logo over http on localhost", map[string]any{"logo": map[string]any{"href": "http://localhost/logo.png"}},
-					`"logo":{"href":"http://localhost/logo.png"}`},
+					`"logo":{"href":"http://localhost/logo.png","id":""}`},
 				{"logo over http on ::1", map[string]any{"logo": map[string]any{"href": "http://[::1]:9000/logo.png"}},
-					`"logo":{"href":"http://[::1]:9000/logo.png"}`},
+					`"logo":{"href":"http://[::1]:9000/logo.png","id":""}`},
 				{"logo with query and upper-case scheme", map[string]any{"logo": map[string]any{"href": "HTTPS://cdn.example.com/l.png?v=2"}},
-					`"logo":{"href":"HTTPS://cdn.example.com/l.png?v=2"}`},
-				{"logo href of 1024 characters", map[string]any{"logo": map[string]any{"href": long}}, `"logo":{"href":"` + long + `"}`},
+					`"logo":{"href":"HTTPS://cdn.example.com/l.png?v=2","id":""}`},
+				{"logo href of 1024 characters", map[string]any{"logo": map[string]any{"href": long}}, `"logo":{"href":"` + long + `","id":""}`},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
+	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -108,16 +110,40 @@ func (a *API) getOrganization(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) renderLicense(l *store.License) wire.License {
+// licenseView is a license with the number of environments that use it.
+type licenseView struct {
+	*store.License
+	environments int
+}
+
+// viewLicense counts the environments of l's organization that use l.
+func (a *API) viewLicense(ctx context.Context, l *store.License) (*licenseView, error) {
+	_, n, err := a.Store.ListEnvironments(ctx, l.OrganizationID, store.Page{Limit: 1,
+		Filter: &scim.Compare{Attr: "license.id", Op: "eq", Value: scim.Value{Kind: scim.StringValue, Str: l.ID}}})
+	if err != nil {
+		return nil, err
+	}
+	return &licenseView{License: l, environments: n}, nil
+}
+
+// renderLicense shows a license. assignedEnvironmentsCount is always
+// there: PingOne's data model lists it as the read-only count of the
+// environments a license is assigned to.
+func (a *API) renderLicense(v *licenseView) wire.License {
+	l := v.License
+	n := v.environments
 	out := wire.License{
 		Links: wire.Links{"self": {Href: a.APIPath + "/organizations/" + l.OrganizationID + "/licenses/" + l.ID},
 			"organization": {Href: a.APIPath + "/organizations/" + l.OrganizationID}},
 		ID: l.ID, Name: l.Name, Package: l.Package, Status: l.Status, Organization: wire.Ref{ID: l.OrganizationID},
-		BeginsAt: wire.Time(l.CreatedAt),
+		BeginsAt: wire.Time(l.CreatedAt), AssignedEnvironmentsCount: &n,
 	}
 	_ = json.Unmarshal(l.Data, &struct {
 		Environments *wire.LicenseEnvironments `json:"environments"`
 	}{&out.Environments})
+	if out.Environments.Regions == nil {
+		out.Environments.Regions = []string{}
+	}
 	return out
 }
 
@@ -130,7 +156,14 @@ func (a *API) listLicenses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := renderAll(ls, a.renderLicense)
+	items := make([]any, len(ls))
+	for i := range ls {
+		v, err := a.viewLicense(r.Context(), &ls[i])
+		if err != nil {
+			return err
+		}
+		items[i] = a.renderLicense(v)
+	}
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/organizations/"+o.ID+"/licenses", "licenses", items))
 	return nil
 }
@@ -144,7 +177,11 @@ func (a *API) getLicense(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderLicense(l))
+	v, err := a.viewLicense(r.Context(), l)
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderLicense(v))
 	return nil
 }
 
@@ -168,8 +205,29 @@ func (a *API) renderEnv(e *config.Environment) wire.Environment {
 	return wire.Environment{
 		Links: a.envLinks(&e.Environment), ID: e.ID, Name: e.Name, Description: e.Description,
 		Organization: wire.Ref{ID: e.OrganizationID}, Type: e.Type, Region: e.Region, License: wire.Ref{ID: e.LicenseID},
-		Icon: d.Icon, CreatedAt: wire.Time(e.CreatedAt), UpdatedAt: wire.Time(e.UpdatedAt), BillOfMaterials: d.BillOfMaterials,
+		Icon: d.Icon, CreatedAt: wire.Time(e.CreatedAt), UpdatedAt: wire.Time(e.UpdatedAt), BillOfMaterials: bomOf(e),
 	}
+}
+
+// bomOf is an environment's bill of materials with what PingOne always
+// shows of one: products ([] when none) and its times. Every environment
+// is made with a bill; one stored without (or without its times) shows
+// the environment's.
+func bomOf(e *config.Environment) *wire.BillOfMaterials {
+	b := wire.BillOfMaterials{Products: []wire.Product{}}
+	if e.Settings.BillOfMaterials != nil {
+		b = *e.Settings.BillOfMaterials
+	}
+	if b.Products == nil {
+		b.Products = []wire.Product{}
+	}
+	if b.CreatedAt == nil {
+		b.CreatedAt = wire.TimePtr(e.CreatedAt)
+	}
+	if b.UpdatedAt == nil {
+		b.UpdatedAt = wire.TimePtr(e.UpdatedAt)
+	}
+	return &b
 }
 
 func (a *API) listEnvironments(w http.ResponseWriter, r *http.Request) error {
@@ -259,7 +317,9 @@ func validateBOM(prefix string, b *wire.BillOfMaterials) []wire.Detail {
 	return details
 }
 
-// normalizeBOM gives products the ids and descriptions PingOne adds.
+// normalizeBOM gives products the ids and descriptions PingOne adds. A
+// bill that asks for what prev holds keeps prev's updatedAt: a PUT of what
+// a GET returned changes nothing, its time of change included.
 func normalizeBOM(b *wire.BillOfMaterials, prev *wire.BillOfMaterials, now time.Time) *wire.BillOfMaterials {
 	if b == nil {
 		b = &wire.BillOfMaterials{Products: []wire.Product{{Type: "PING_ONE_BASE"}}}
@@ -284,6 +344,10 @@ func normalizeBOM(b *wire.BillOfMaterials, prev *wire.BillOfMaterials, now time.
 		out.Products = append(out.Products, p)
 	}
 	updated := wire.Time(now)
+	if prev != nil && prev.UpdatedAt != nil && prev.SolutionType == out.SolutionType &&
+		bytes.Equal(mustJSON(prev.Products), mustJSON(out.Products)) {
+		updated = *prev.UpdatedAt
+	}
 	out.CreatedAt, out.UpdatedAt = &created, &updated
 	return out
 }
@@ -393,10 +457,7 @@ func (a *API) deleteEnvironment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) renderBOM(env *config.Environment) *wire.BillOfMaterials {
-	b := env.Settings.BillOfMaterials
-	if b == nil {
-		b = &wire.BillOfMaterials{Products: []wire.Product{}}
-	}
+	b := bomOf(env)
 	b.Links = wire.Links{"self": {Href: a.APIPath + "/environments/" + env.ID + "/billOfMaterials"},
 		"environment": {Href: a.APIPath + "/environments/" + env.ID}}
 	return b

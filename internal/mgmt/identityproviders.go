@@ -3,6 +3,7 @@ package mgmt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,15 +27,15 @@ import (
 // with them. A provider is made with its CORE mapping, username from the
 // provider's sub claim, as PingOne makes it.
 //
-// The client secret is write-only here: a create or replace takes it, the
-// store keeps it sealed with the master key ("idp:"+id), and no response
-// carries it. PingOne itself returns it in clear (its Terraform provider
-// reads client_secret back and its import tests verify it), so a Terraform
-// plan against Gatehouse sees the secret as changed after apply; Gatehouse
-// chooses not to hand a credential back to every reader of the
-// configuration. A replace without it (or with it empty, as PingOne's SDK
-// echoes a provider it read, its clientSecret being a plain string) keeps
-// the stored one.
+// The client secret is kept sealed with the master key ("idp:"+id) and
+// returned in clear on every answer that carries a provider (create, read,
+// list, replace), as PingOne returns it: PingOne's Terraform provider reads
+// client_secret back and compares it with its configuration, and a
+// provider without it would fail every apply and be planned for
+// replacement on every run. Only actors that may read the environment's
+// configuration (roles.ReadConfig: identity providers) reach those
+// answers. A replace that sends the secret back keeps it working; one
+// without it, or with it empty, keeps the stored one.
 
 const (
 	idpOIDC = "OPENID_CONNECT"
@@ -90,7 +91,35 @@ func (a *API) idpHref(envID, id string) string {
 	return a.APIPath + "/environments/" + envID + "/identityProviders/" + id
 }
 
-func (a *API) renderIdentityProvider(p *config.IdentityProvider) wire.IdentityProvider {
+// idpView is a provider as the management API shows it: its decoded
+// settings and its client secret, opened.
+type idpView struct {
+	*config.IdentityProvider
+	secret string
+}
+
+// decodeIdentityProvider decodes p's settings and opens its secret. A
+// secret that does not open (another master key, a damaged row) fails the
+// read like damaged settings do: showing it empty would tell PingOne's
+// Terraform provider the secret had changed.
+func (a *API) decodeIdentityProvider(p *store.IdentityProvider) (*idpView, error) {
+	v, err := config.DecodeIdentityProvider(p)
+	if err != nil {
+		return nil, err
+	}
+	out := &idpView{IdentityProvider: v}
+	if len(p.ClientSecretSealed) > 0 {
+		b, err := a.Sealer.Open(p.ClientSecretSealed, "idp:"+p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("identity provider %s: client secret: %w", p.ID, err)
+		}
+		out.secret = string(b)
+	}
+	return out, nil
+}
+
+func (a *API) renderIdentityProvider(v *idpView) wire.IdentityProvider {
+	p := v.IdentityProvider
 	self := a.idpHref(p.EnvironmentID, p.ID)
 	d := p.Settings
 	if d.PkceMethod == "" {
@@ -103,14 +132,14 @@ func (a *API) renderIdentityProvider(p *config.IdentityProvider) wire.IdentityPr
 		Links: wire.Links{"self": {Href: self}, "environment": {Href: a.APIPath + "/environments/" + p.EnvironmentID},
 			"attributes": {Href: self + "/attributes"}},
 		ID: p.ID, Environment: wire.Ref{ID: p.EnvironmentID}, Name: p.Name, Enabled: p.Enabled, Type: p.Type,
-		IdentityProviderData: d, CreatedAt: wire.Time(p.CreatedAt), UpdatedAt: wire.Time(p.UpdatedAt),
+		IdentityProviderData: d, ClientSecret: v.secret, CreatedAt: wire.Time(p.CreatedAt), UpdatedAt: wire.Time(p.UpdatedAt),
 	}
 }
 
 // writeIdentityProvider answers with p; ?expand=attributes embeds its
 // attribute mappings, as PingOne does on create.
 func (a *API) writeIdentityProvider(ctx context.Context, w http.ResponseWriter, r *http.Request, status int, p *store.IdentityProvider) error {
-	v, err := config.DecodeIdentityProvider(p)
+	v, err := a.decodeIdentityProvider(p)
 	if err != nil {
 		return err
 	}
@@ -137,7 +166,7 @@ func (a *API) listIdentityProviders(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	items, err := renderDecoded(ps, config.DecodeIdentityProvider, a.renderIdentityProvider)
+	items, err := renderDecoded(ps, a.decodeIdentityProvider, a.renderIdentityProvider)
 	if err != nil {
 		return err
 	}

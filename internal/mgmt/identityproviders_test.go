@@ -56,8 +56,8 @@ func openIDPSecret(t *testing.T, s *apptest.Server, envID, id string) string {
 }
 
 // idpResponseKeys are the members of an OPENID_CONNECT provider, all
-// optional ones set: clientSecret is never among them.
-var idpResponseKeys = []string{"_links", "authorizationEndpoint", "clientId", "createdAt", "description", "discoveryEndpoint", "enabled",
+// optional ones set: clientSecret among them, as PingOne returns it.
+var idpResponseKeys = []string{"_links", "authorizationEndpoint", "clientId", "clientSecret", "createdAt", "description", "discoveryEndpoint", "enabled",
 	"environment", "icon", "id", "issuer", "jwksEndpoint", "loginButtonIcon", "name", "pkceMethod", "registration", "scopes",
 	"tokenEndpoint", "tokenEndpointAuthMethod", "type", "updatedAt", "userInfoEndpoint"}
 
@@ -87,13 +87,9 @@ func testIdentityProviderLifecycle(t *testing.T, c cfgAPI) {
 		"icon", map[string]any{"id": img, "href": "https://uploads.example.com/" + img + ".png"},
 		"loginButtonIcon", map[string]any{"id": img, "href": "https://uploads.example.com/" + img + ".png"},
 		"pkceMethod", "S256")
-	// seen collects every response body: none may carry the secret.
-	var seen [][]byte
 	do := func(method, path string, body any, status int) map[string]any {
 		t.Helper()
-		r := c.do(t, method, path, body)
-		seen = append(seen, r.Body)
-		return must(t, r, status)
+		return must(t, c.do(t, method, path, body), status)
 	}
 
 	created := do("POST", "/identityProviders", body, http.StatusCreated)
@@ -103,7 +99,7 @@ func testIdentityProviderLifecycle(t *testing.T, c cfgAPI) {
 	as := "https://auth.pingone.com/" + source + "/as"
 	wantFields(t, created, map[string]any{
 		"name": "IdentityProvider_1", "description": "New Custom OpenID Connect Provider in Destination Env", "enabled": true,
-		"type": "OPENID_CONNECT", "clientId": "client-" + source[:8], "authorizationEndpoint": as + "/authorize",
+		"type": "OPENID_CONNECT", "clientId": "client-" + source[:8], "clientSecret": secret, "authorizationEndpoint": as + "/authorize",
 		"tokenEndpoint": as + "/token", "userInfoEndpoint": as + "/userinfo", "jwksEndpoint": as + "/jwks", "issuer": as,
 		"discoveryEndpoint": as + "/.well-known/openid-configuration", "scopes": []string{"openid", "profile", "email"},
 		"tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC", "pkceMethod": "S256", "registration.population.id": pop,
@@ -170,12 +166,13 @@ func testIdentityProviderLifecycle(t *testing.T, c cfgAPI) {
 	c.fail(t, "PUT", "/identityProviders/"+minimal["id"].(string), cfgEcho(minimal, map[string]any{"name": "IDENTITYPROVIDER_1", "clientSecret": ""}), cfgNotUnique("name"))
 	newIDP(t, s, newEnv(t, s, "Elsewhere", "SANDBOX"), "IdentityProvider_1")
 
-	// PUT replaces: the SDK echoes the provider with clientSecret "" (a
-	// plain string in its model) and its read-only members; the secret stays.
+	// PUT replaces. A body with clientSecret "" (a plain string in the
+	// SDK's model, so a client that never read it sends it empty) keeps
+	// the secret, and the answer shows the one kept.
 	put := do("PUT", "/identityProviders/"+id, cfgEcho(created, map[string]any{"name": "Renamed", "clientSecret": "", "enabled": nil,
 		"userInfoEndpoint": nil, "icon": nil, "pkceMethod": nil, "scopes": []string{"openid", "email"}}), http.StatusOK)
 	wantFields(t, put, map[string]any{"id": id, "name": "Renamed", "enabled": false, "userInfoEndpoint": nil, "icon": nil, "pkceMethod": "NONE",
-		"scopes": []string{"openid", "email"}, "loginButtonIcon": body["loginButtonIcon"], "createdAt": created["createdAt"]})
+		"scopes": []string{"openid", "email"}, "loginButtonIcon": body["loginButtonIcon"], "createdAt": created["createdAt"], "clientSecret": secret})
 	checkTime(t, put, "updatedAt")
 	if got := openIDPSecret(t, s, c.env, id); got != secret {
 		t.Errorf("secret after a PUT without one = %q, want it kept", got)
@@ -188,20 +185,22 @@ func testIdentityProviderLifecycle(t *testing.T, c cfgAPI) {
 		t.Errorf("secret after a PUT without the member = %q, want it kept", got)
 	}
 	const rotated = "rotated-secret-9876543210"
-	do("PUT", "/identityProviders/"+id, cfgEcho(put, map[string]any{"clientSecret": rotated}), http.StatusOK)
+	if got := do("PUT", "/identityProviders/"+id, cfgEcho(put, map[string]any{"clientSecret": rotated}), http.StatusOK); got["clientSecret"] != rotated {
+		t.Errorf("PUT with a new secret answered clientSecret %v", got["clientSecret"])
+	}
 	if got := openIDPSecret(t, s, c.env, id); got != rotated {
 		t.Errorf("secret after a PUT with a new one = %q, want %q", got, rotated)
+	}
+	if got := do("GET", "/identityProviders/"+id, nil, http.StatusOK); got["clientSecret"] != rotated {
+		t.Errorf("GET after the rotation: clientSecret %v", got["clientSecret"])
 	}
 	// PUT does not touch the mappings.
 	if got := c.list(t, "/identityProviders/"+id+"/attributes", "attributes"); !cfgSameJSON(got, attrs) {
 		t.Errorf("mappings after PUT: %v", got)
 	}
-	do("GET", "/identityProviders", nil, http.StatusOK)
-	for i, b := range seen {
-		for _, sec := range []string{secret, rotated, "clientSecret"} {
-			if bytes.Contains(b, []byte(sec)) {
-				t.Errorf("response %d carries %q: %s", i, sec, trimBody(b))
-			}
+	for _, it := range c.list(t, "/identityProviders", "identityProviders") {
+		if it["id"] == id && it["clientSecret"] != rotated {
+			t.Errorf("list: clientSecret %v, want %q", it["clientSecret"], rotated)
 		}
 	}
 
@@ -548,6 +547,95 @@ func TestIdentityProviderReferences(t *testing.T) {
 				map[string]any{"type": "LOGIN", "priority": 1, "socialProviders": []any{map[string]any{"id": foreign}}}, http.StatusCreated)
 			c.ok(t, "DELETE", "/identityProviders/"+idp, nil, http.StatusNoContent)
 			other.fail(t, "DELETE", "/identityProviders/"+foreign, nil, cfgRequestFailed)
+		})
+	}
+}
+
+// TestIdentityProviderClientSecret: the client secret is answered in
+// clear on every answer that carries a provider, as PingOne answers it,
+// only to actors that may read identity providers, and stays sealed at
+// rest.
+func TestIdentityProviderClientSecret(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			env := newEnv(t, s, "IdP secret", "SANDBOX")
+			other := newEnv(t, s, "IdP secret elsewhere", "SANDBOX")
+			const secret = "secret-of-the-upstream-client-0123456789"
+			list := "/environments/" + env + "/identityProviders"
+			created := doNo5xx(t, s, apptest.Request{Method: "POST", URL: list, Token: s.AdminToken(t), Body: idpBody("Upstream", uuid.NewString(), secret)})
+			if created.Status != http.StatusCreated || created.JSON(t)["clientSecret"] != secret {
+				t.Fatalf("create: %d %s", created.Status, trimBody(created.Body))
+			}
+			id := created.JSON(t)["id"].(string)
+			one := list + "/" + id
+
+			// Sealed at rest: neither the secret column nor the settings
+			// hold the plaintext, and the column opens to it with the
+			// provider's own associated data only.
+			p, err := s.Store.GetIdentityProvider(context.Background(), env, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.ClientSecretSealed) == 0 || bytes.Contains(p.ClientSecretSealed, []byte(secret)) || bytes.Contains(p.Data, []byte(secret)) {
+				t.Errorf("the secret is stored in clear: sealed %q, data %s", p.ClientSecretSealed, p.Data)
+			}
+			if got := openIDPSecret(t, s, env, id); got != secret {
+				t.Errorf("the sealed secret opens to %q", got)
+			}
+			if _, err := s.Sealer.Open(p.ClientSecretSealed, "idp:"+uuid.NewString()); err == nil {
+				t.Error("the sealed secret opens for another provider")
+			}
+
+			configReader := s.Token(t, s.CreateWorker(t, env, "CLIENT_SECRET_BASIC", [3]string{roles.ConfigurationReadOnly.ID, roles.ScopeEnvironment, env}))
+			developer := s.Token(t, s.CreateWorker(t, env, "CLIENT_SECRET_BASIC", [3]string{roles.ClientApplicationDeveloper.ID, roles.ScopeEnvironment, env}))
+			dataAdmin := s.Token(t, s.CreateWorker(t, env, "CLIENT_SECRET_BASIC", [3]string{roles.IdentityDataAdmin.ID, roles.ScopeEnvironment, env}))
+			dataReader := s.Token(t, s.CreateWorker(t, env, "CLIENT_SECRET_BASIC", [3]string{roles.IdentityDataReadOnly.ID, roles.ScopeEnvironment, env}))
+			otherAdmin := s.Token(t, s.CreateWorker(t, other, "CLIENT_SECRET_BASIC", [3]string{roles.EnvironmentAdmin.ID, roles.ScopeEnvironment, other}))
+			// secretOf finds the provider in a read's answer.
+			secretOf := func(t *testing.T, url string, m map[string]any) any {
+				if url != list {
+					return m["clientSecret"]
+				}
+				items, _ := get(m, "_embedded.identityProviders").([]any)
+				if len(items) != 1 {
+					t.Fatalf("list: %v", m)
+				}
+				return items[0].(map[string]any)["clientSecret"]
+			}
+			for _, tc := range []struct {
+				name  string
+				token string
+				// status is the answer to every read; 200 carries the secret.
+				status int
+			}{
+				{"administrator", s.AdminToken(t), http.StatusOK},
+				{"configuration reader", configReader, http.StatusOK},
+				{"client application developer", developer, http.StatusOK},
+				{"identity data admin", dataAdmin, http.StatusForbidden},
+				{"identity data reader", dataReader, http.StatusForbidden},
+				{"another environment's admin", otherAdmin, http.StatusForbidden},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					for _, url := range []string{one, one + "?expand=attributes", list} {
+						r := doNo5xx(t, s, apptest.Request{Method: "GET", URL: url, Token: tc.token})
+						if r.Status != tc.status {
+							t.Fatalf("GET %s: %d, want %d: %s", url, r.Status, tc.status, trimBody(r.Body))
+						}
+						if tc.status != http.StatusOK {
+							checkAnswer(t, r, wantErr{403, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS", ""})
+							if bytes.Contains(r.Body, []byte(secret)) {
+								t.Errorf("GET %s: a refusal carries the secret: %s", url, r.Body)
+							}
+							continue
+						}
+						if got := secretOf(t, url, r.JSON(t)); got != secret {
+							t.Errorf("GET %s: clientSecret %v, want %q", url, got, secret)
+						}
+					}
+				})
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"context"
 	"mime"
 	"net/http"
 	"strings"
@@ -25,7 +26,10 @@ import (
 // ISSUANCE, OUTBOUND_MTLS) need certificate chains Gatehouse does not
 // issue. Import (multipart PKCS#12) is not supported.
 
-const maxValidityDays = 36500 // keeps expiry within X.509's 9999
+const (
+	maxValidityDays = 36500 // keeps expiry within X.509's 9999
+	keyUsageSigning = "SIGNING"
+)
 
 var (
 	keyAlgorithms = []string{"RSA", "EC"}
@@ -229,10 +233,12 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// updateKey makes a key the default of its usage type (the previous default
-// loses the flag in the same transaction). A key's usage cannot change, and
-// default:false on the default is ignored: an environment always keeps a
-// default signing key, which moves only by making another key the default.
+// updateKey moves a key's default flag. default:true makes it the default
+// of its usage type (the previous default loses the flag in the same
+// transaction). default:false on the default hands the flag to another
+// valid key of that usage (handDefaultOver): an environment always keeps
+// a default signing key, so the only valid signing key cannot give it up.
+// A key's usage cannot change; a body without default changes nothing.
 func (a *API) updateKey(w http.ResponseWriter, r *http.Request) error {
 	env, err := a.environment(r, roles.WriteConfig)
 	if err != nil {
@@ -256,16 +262,27 @@ func (a *API) updateKey(w http.ResponseWriter, r *http.Request) error {
 		case *req.UsageType != k.UsageType:
 			return wire.InvalidData(wire.InvalidValue("usageType", "The usage type of a key cannot be changed; create a key for the other usage."))
 		}
-		if req.Default == nil || !*req.Default || k.Default {
+		now := store.Now()
+		switch {
+		case req.Default == nil || *req.Default == k.Default:
 			return nil
-		}
-		if keys.Status(k, time.Now()) != "VALID" {
+		case !*req.Default:
+			handed, err := handDefaultOver(r.Context(), tx, k, now)
+			if err != nil {
+				return err
+			}
+			if !handed && k.UsageType == keyUsageSigning {
+				return wire.InvalidData(wire.InvalidValue("default",
+					"The environment's only valid signing key stays the default: create or make another signing key the default instead."))
+			}
+		case keys.Status(k, now) != "VALID":
 			return wire.InvalidData(wire.InvalidValue("default", "Only a currently valid key can be the default."))
+		default:
+			if err := tx.ClearDefaultKey(r.Context(), env.ID, k.UsageType, k.ID); err != nil {
+				return err
+			}
 		}
-		if err := tx.ClearDefaultKey(r.Context(), env.ID, k.UsageType, k.ID); err != nil {
-			return err
-		}
-		k.Default, k.UpdatedAt = true, store.Now()
+		k.Default, k.UpdatedAt = *req.Default, now
 		return tx.UpdateKey(r.Context(), k)
 	})
 	if err != nil {
@@ -276,19 +293,56 @@ func (a *API) updateKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// handDefaultOver gives k's default flag to another currently valid key of
+// its usage, the one made first (an environment's original key, unless it
+// expired), and reports whether there was one; k keeps the flag when there
+// is none. PingOne's Terraform provider turns a key's default off and
+// deletes keys it made the default, and expects both to succeed.
+func handDefaultOver(ctx context.Context, tx store.Store, k *store.Key, now time.Time) (bool, error) {
+	ks, err := tx.ListKeys(ctx, k.EnvironmentID) // oldest first
+	if err != nil {
+		return false, err
+	}
+	for i := range ks {
+		next := &ks[i]
+		if next.ID == k.ID || next.UsageType != k.UsageType || keys.Status(next, now) != "VALID" {
+			continue
+		}
+		// One default per usage: k's flag goes before next takes it.
+		if err := tx.ClearDefaultKey(ctx, k.EnvironmentID, k.UsageType, next.ID); err != nil {
+			return false, err
+		}
+		next.Default, next.UpdatedAt = true, now
+		return true, tx.UpdateKey(ctx, next)
+	}
+	return false, nil
+}
+
+// deleteKey removes a key. The default key hands its flag over first
+// (handDefaultOver); the only valid signing key, which signs the
+// environment's tokens, cannot go.
 func (a *API) deleteKey(w http.ResponseWriter, r *http.Request) error {
 	env, err := a.environment(r, roles.WriteConfig)
 	if err != nil {
 		return err
 	}
-	k, err := a.Store.GetKey(r.Context(), env.ID, r.PathValue("keyID"))
+	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		k, err := tx.GetKey(r.Context(), env.ID, r.PathValue("keyID"))
+		if err != nil {
+			return err
+		}
+		if k.Default {
+			handed, err := handDefaultOver(r.Context(), tx, k, store.Now())
+			if err != nil {
+				return err
+			}
+			if !handed && k.UsageType == keyUsageSigning {
+				return wire.RequestFailed("The environment's only valid signing key cannot be deleted. Create another signing key first.")
+			}
+		}
+		return tx.DeleteKey(r.Context(), env.ID, k.ID)
+	})
 	if err != nil {
-		return err
-	}
-	if k.Default {
-		return wire.RequestFailed("The default " + strings.ToLower(k.UsageType) + " key cannot be deleted. Make another key the default first.")
-	}
-	if err := a.Store.DeleteKey(r.Context(), env.ID, k.ID); err != nil {
 		return err
 	}
 	a.Keys.Invalidate(env.ID)

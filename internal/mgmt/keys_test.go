@@ -144,14 +144,28 @@ func testKeyRotation(t *testing.T, c cfgAPI) {
 		t.Errorf("jwks kids after rotation = %v", got)
 	}
 
-	// The default cannot be deleted; the old key can, and then its tokens die.
-	c.fail(t, "DELETE", "/keys/"+newID, nil, cfgRequestFailed)
+	// Turning the default off hands the flag back to the oldest valid
+	// signing key (as PingOne's Terraform provider does when a key's
+	// default goes from true to false); the new key then signs nothing.
+	wantFields(t, c.ok(t, "PUT", "/keys/"+newID, map[string]any{"usageType": "SIGNING", "default": false}, http.StatusOK),
+		map[string]any{"id": newID, "default": false})
+	wantFields(t, c.ok(t, "GET", "/keys/"+oldID, nil, http.StatusOK), map[string]any{"default": true})
+	if kid, _ := cfgJWTHeader(t, s.Token(t, worker)); kid != oldID {
+		t.Errorf("token after the default went back: kid %s, want %s", kid, oldID)
+	}
+	c.ok(t, "PUT", "/keys/"+newID, map[string]any{"usageType": "SIGNING", "default": true}, http.StatusOK)
+
+	// The old key can go, and then its tokens die. The only valid signing
+	// key left can neither go nor give its default up.
 	c.ok(t, "DELETE", "/keys/"+oldID, nil, http.StatusNoContent)
 	c.fail(t, "GET", "/keys/"+oldID, nil, cfgNotFound)
 	checkAnswer(t, asWorker.do(t, "GET", "/keys", nil), wantErr{http.StatusUnauthorized, "ACCESS_FAILED", "INVALID_TOKEN", ""})
 	if got := cfgJWKSKids(t, s, c.env); !slices.Equal(got, []string{newID}) {
 		t.Errorf("jwks kids after delete = %v", got)
 	}
+	c.fail(t, "DELETE", "/keys/"+newID, nil, cfgRequestFailed)
+	c.fail(t, "PUT", "/keys/"+newID, map[string]any{"usageType": "SIGNING", "default": false}, cfgBadValue("default"))
+	wantFields(t, c.ok(t, "GET", "/keys/"+newID, nil, http.StatusOK), map[string]any{"default": true})
 
 	// Creating a key as the default moves the flag too; ENCRYPTION keys
 	// are kept but never published for signatures.
@@ -168,6 +182,24 @@ func testKeyRotation(t *testing.T, c cfgAPI) {
 		t.Errorf("jwks kids with an encryption key = %v", got)
 	}
 	wantFields(t, c.ok(t, "GET", "/keys/"+rsa["id"].(string), nil, http.StatusOK), map[string]any{"default": true})
+
+	// Deleting the default signing key hands the flag to the oldest valid
+	// one left, which signs from then on.
+	c.ok(t, "DELETE", "/keys/"+rsa["id"].(string), nil, http.StatusNoContent)
+	wantFields(t, c.ok(t, "GET", "/keys/"+newID, nil, http.StatusOK), map[string]any{"default": true})
+	if kid, _ := cfgJWTHeader(t, s.Token(t, worker)); kid != newID {
+		t.Errorf("token after deleting the default: kid %s, want %s", kid, newID)
+	}
+	// Nothing signs with ENCRYPTION keys: the only one may give its default
+	// up, and a default one may be deleted.
+	encID := enc["id"].(string)
+	wantFields(t, c.ok(t, "PUT", "/keys/"+encID, map[string]any{"usageType": "ENCRYPTION", "default": false}, http.StatusOK),
+		map[string]any{"default": false})
+	c.ok(t, "PUT", "/keys/"+encID, map[string]any{"usageType": "ENCRYPTION", "default": true}, http.StatusOK)
+	c.ok(t, "DELETE", "/keys/"+encID, nil, http.StatusNoContent)
+	if got := c.list(t, "/keys", "keys"); len(got) != 1 || got[0]["id"] != newID || got[0]["default"] != true {
+		t.Errorf("keys at the end: %v", got)
+	}
 }
 
 func TestKeyBadInput(t *testing.T) {
@@ -219,7 +251,8 @@ func TestKeyBadInput(t *testing.T) {
 				{"another environment's key", "GET", "/keys/" + foreign, nil, cfgNotFound, nil},
 				{"PUT another environment's key", "PUT", "/keys/" + foreign, map[string]any{"usageType": "SIGNING", "default": true}, cfgNotFound, nil},
 				{"DELETE another environment's key", "DELETE", "/keys/" + foreign, nil, cfgNotFound, nil},
-				{"DELETE the default key", "DELETE", "/keys/" + key, nil, cfgRequestFailed, nil},
+				{"DELETE the only signing key", "DELETE", "/keys/" + key, nil, cfgRequestFailed, nil},
+				{"PUT default false on the only signing key", "PUT", "/keys/" + key, map[string]any{"usageType": "SIGNING", "default": false}, cfgBadValue("default"), nil},
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {

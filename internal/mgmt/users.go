@@ -98,9 +98,12 @@ func (a *API) renderUser(u *store.User, now time.Time) wire.User {
 	}
 }
 
+// userAccount is the account's state. canAuthenticate is false when the
+// account is locked or the user disabled, as PingOne's data model says;
+// PingOne's Terraform provider plans it from enabled and reads it back.
 func userAccount(u *store.User, now time.Time) wire.UserAccount {
 	if !credential.AccountLocked(u, now) {
-		return wire.UserAccount{CanAuthenticate: true, Status: identity.AccountOK}
+		return wire.UserAccount{CanAuthenticate: u.Enabled, Status: identity.AccountOK}
 	}
 	acc := wire.UserAccount{Status: identity.AccountLocked, LockedAt: wire.TimePtr(u.LockedAt), UnlockAt: wire.TimePtr(u.UnlockAt)}
 	if !u.UnlockAt.IsZero() {

@@ -256,7 +256,13 @@ func testUserLifecycle(t *testing.T, s *apptest.Server) {
 	}
 	wantFields(t, mfa, map[string]any{"mfaEnabled": true, "_links.self.href": self + "/mfaEnabled", "_links.user.href": self})
 	after := must(t, s.Do(t, apptest.Request{Method: "GET", URL: base + "/" + id, Token: tok}), 200)
-	wantFields(t, after, map[string]any{"enabled": false, "mfaEnabled": true, "population.id": other, "title": "Manager"})
+	// A disabled user cannot authenticate (PingOne's account data model;
+	// PingOne's Terraform provider plans canAuthenticate from enabled).
+	wantFields(t, after, map[string]any{"enabled": false, "mfaEnabled": true, "population.id": other, "title": "Manager",
+		"account.canAuthenticate": false, "account.status": "OK"})
+	must(t, s.Do(t, apptest.Request{Method: "PUT", URL: base + "/" + id + "/enabled", Token: tok, Body: map[string]any{"enabled": true}}), 200)
+	wantFields(t, must(t, s.Do(t, apptest.Request{Method: "GET", URL: base + "/" + id, Token: tok}), 200),
+		map[string]any{"enabled": true, "account.canAuthenticate": true, "account.status": "OK"})
 
 	// Lock and unlock, with no body and the SDK's two Content-Type values.
 	for _, c := range []struct{ ct, status string }{{"application/vnd.pingidentity.account.lock+json", "LOCKED"},

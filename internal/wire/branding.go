@@ -42,11 +42,23 @@ type BrandingLogo struct {
 }
 
 // BrandingSettingsResponse is the resource as GET and PUT answer it.
+// companyName is always there, "" when none was set: PingOne's Terraform
+// provider defaults company_name to "" and reads it back, so an absent one
+// would be an inconsistent result. The logo's id is always there with its
+// href, as in PingOne's SDK (both plain strings).
 type BrandingSettingsResponse struct {
-	Links       Links  `json:"_links"`
-	ID          string `json:"id"`
-	Environment Ref    `json:"environment"`
-	BrandingSettings
+	Links        Links                 `json:"_links"`
+	ID           string                `json:"id"`
+	Environment  Ref                   `json:"environment"`
+	CompanyName  string                `json:"companyName"`
+	Logo         *BrandingLogoResponse `json:"logo,omitempty"`
+	PrimaryColor string                `json:"primaryColor,omitempty"`
+}
+
+// BrandingLogoResponse is a logo as responses show it.
+type BrandingLogoResponse struct {
+	Href string `json:"href"`
+	ID   string `json:"id"`
 }
 
 // EnvironmentBranding decodes Data["branding"] of an environment. It answers

@@ -19,7 +19,8 @@ type IdentityProviderRegistration struct {
 // IdentityProviderData is what an OPENID_CONNECT provider keeps beyond its
 // name, type and enabled flag: it is the provider's JSON column, under
 // PingOne's names, and the runtime reads it to talk to the provider. The
-// client secret is not here: the store keeps it sealed on its own.
+// client secret is not here: the store keeps it sealed on its own, and only
+// the management API's read of a provider opens it.
 type IdentityProviderData struct {
 	Description             string                        `json:"description,omitempty"`
 	Registration            *IdentityProviderRegistration `json:"registration,omitempty"`
@@ -39,7 +40,11 @@ type IdentityProviderData struct {
 
 // IdentityProvider is the identity provider resource. PingOne's SDK decodes
 // it as a oneOf told apart by type; name, enabled and type are always sent.
-// The client secret is write-only: it is never part of a response.
+// clientSecret is always there too, in clear, as PingOne returns it: the
+// SDK's OPENID_CONNECT model holds it as a plain string and PingOne's
+// Terraform provider reads it back into its state (its import tests verify
+// the value), so a provider without it would be planned for replacement on
+// every run.
 type IdentityProvider struct {
 	Links       Links          `json:"_links"`
 	Embedded    map[string]any `json:"_embedded,omitempty"`
@@ -49,8 +54,9 @@ type IdentityProvider struct {
 	Enabled     bool           `json:"enabled"`
 	Type        string         `json:"type"`
 	IdentityProviderData
-	CreatedAt Time `json:"createdAt"`
-	UpdatedAt Time `json:"updatedAt"`
+	ClientSecret string `json:"clientSecret"`
+	CreatedAt    Time   `json:"createdAt"`
+	UpdatedAt    Time   `json:"updatedAt"`
 }
 
 type IdentityProviderIconRequest struct {
@@ -58,9 +64,9 @@ type IdentityProviderIconRequest struct {
 	Href *string `json:"href"`
 }
 
-// IdentityProviderRequest is a create or replace body. clientSecret may be
-// left out of a replace (or sent empty, as PingOne's SDK echoes a provider
-// it read): the stored secret is kept.
+// IdentityProviderRequest is a create or replace body. A replace that
+// sends the clientSecret a read returned keeps the secret working; one
+// that leaves it out or sends it empty keeps the stored secret.
 type IdentityProviderRequest struct {
 	Name         *string `json:"name"`
 	Description  *string `json:"description"`
