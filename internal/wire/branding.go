@@ -29,7 +29,9 @@ type BrandingSettings struct {
 	Logo        *BrandingLogo `json:"logo,omitempty"`
 	// PrimaryColor is a Gatehouse extension (PingOne's branding settings
 	// have no colour; its themes do): "#rrggbb", lower case, the accent of
-	// the hosted sign-on page. A PUT may send "#rgb" or upper case.
+	// the hosted sign-on page where the environment's default theme sets
+	// no button colour (the theme's wins, as on PingOne's pages). A PUT
+	// may send "#rgb" or upper case.
 	PrimaryColor string `json:"primaryColor,omitempty"`
 }
 
