@@ -27,7 +27,7 @@ import (
 // misses of one entry share one load.
 //
 // A record the store does not have (an environment, application, previous
-// secret or identity provider by an unknown id) is not remembered: it
+// secret, identity provider or default theme) is not remembered: it
 // costs a query each time, as without the cache, so that requests naming
 // random ids cannot push live entries out. A list of a parent the store
 // does not have (an application's grants or policy assignments, a
@@ -94,6 +94,7 @@ const (
 	kindSignOnPolicies
 	kindIdentityProvider
 	kindProviderAttributes
+	kindDefaultTheme
 )
 
 type entryKey struct {
@@ -212,6 +213,14 @@ func (c *Cache) IdentityProvider(ctx context.Context, envID, id string) (*Identi
 func (c *Cache) IdentityProviderAttributes(ctx context.Context, envID, id string) ([]store.IdentityProviderAttribute, error) {
 	return get(ctx, c, envID, entryKey{kindProviderAttributes, id}, func(ctx context.Context) ([]store.IdentityProviderAttribute, error) {
 		return c.st.ListIdentityProviderAttributes(ctx, envID, id)
+	})
+}
+
+// DefaultTheme is envID's default branding theme; store.ErrNotFound when
+// it has none.
+func (c *Cache) DefaultTheme(ctx context.Context, envID string) (*Theme, error) {
+	return get(ctx, c, envID, entryKey{kindDefaultTheme, ""}, func(ctx context.Context) (*Theme, error) {
+		return decodeFound(DecodeTheme)(c.st.GetDefaultTheme(ctx, envID))
 	})
 }
 

@@ -203,6 +203,9 @@ func TestCacheLocalInvalidation(t *testing.T) {
 			idp := &store.IdentityProvider{ID: uuid.NewString(), EnvironmentID: envID, Name: "Corp", Type: "OPENID_CONNECT", Enabled: true,
 				Data: json.RawMessage(`{"clientId":"rp"}`), CreatedAt: now, UpdatedAt: now}
 			must(t, f.st.CreateIdentityProvider(ctx, idp))
+			theme := &store.Theme{ID: uuid.NewString(), EnvironmentID: envID, Template: "focus", Default: true,
+				Data: json.RawMessage(`{"logoType":"NONE","backgroundType":"NONE","buttonColor":"#CB0020"}`), CreatedAt: now, UpdatedAt: now}
+			must(t, f.st.CreateTheme(ctx, theme))
 
 			cases := []struct {
 				name  string
@@ -294,6 +297,14 @@ func TestCacheLocalInvalidation(t *testing.T) {
 						IdentityProviderID: idp.ID, Name: "email", Value: "${providerAttributes.email}", Update: "EMPTY_ONLY", MappingType: "CUSTOM",
 						CreatedAt: now, UpdatedAt: now})
 				}, "1"},
+				{"DefaultTheme", func() (string, error) {
+					th, err := f.c.DefaultTheme(ctx, envID)
+					return fmt.Sprint(th.Template, " ", th.Settings.ButtonColor, " ", th.Look.Button), err
+				}, func() error {
+					x := *theme
+					x.Template, x.Data = "slate", json.RawMessage(`{"logoType":"NONE","backgroundType":"NONE","buttonColor":"#4A4A4A"}`)
+					return f.st.UpdateTheme(ctx, &x)
+				}, "slate #4A4A4A #4a4a4a"},
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {

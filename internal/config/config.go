@@ -1,6 +1,6 @@
 // Package config is an environment's configuration as the runtime reads it:
-// the environment, its applications, resources, sign-on policies and
-// identity providers, each with its settings (the record's JSON column)
+// the environment, its applications, resources, sign-on policies, identity
+// providers and default branding theme, each with its settings (the record's JSON column)
 // decoded once into PingOne's typed shape.
 //
 // A Decode function per kind decodes that kind's settings for the
@@ -141,6 +141,23 @@ type IdentityProvider struct {
 func DecodeIdentityProvider(p *store.IdentityProvider) (*IdentityProvider, error) {
 	out := &IdentityProvider{IdentityProvider: *p}
 	return decoded(out, decodeInto(&out.Settings, "identity provider", p.ID, p.Data))
+}
+
+// Theme is a branding theme with its configuration, and what the hosted
+// sign-on page takes from it: only what the management API would accept.
+type Theme struct {
+	store.Theme
+	Settings wire.ThemeConfiguration
+	Look     wire.ThemeLook
+}
+
+func DecodeTheme(t *store.Theme) (*Theme, error) {
+	out := &Theme{Theme: *t}
+	if err := decodeInto(&out.Settings, "theme", t.ID, t.Data); err != nil {
+		return nil, err
+	}
+	out.Look = wire.LookOf(t.Template, out.Settings)
+	return out, nil
 }
 
 // PasswordPolicy is a password policy with its rules as the management

@@ -83,6 +83,13 @@ func TestDecode(t *testing.T) {
 				return r
 			}(),
 			"password policy pp-1"},
+		{"theme", json.RawMessage(`{"name":"Brand","logoType":"NONE","backgroundType":"COLOR","backgroundColor":"#EDEDED","buttonColor":"#CB0020"}`),
+			func(d json.RawMessage) (any, error) {
+				v, err := DecodeTheme(&store.Theme{ID: "th-1", Template: "focus", Data: d})
+				return settingsOf(v, err, func(v *Theme) any { return v.Settings })
+			},
+			wire.ThemeConfiguration{Name: "Brand", LogoType: "NONE", BackgroundType: "COLOR", BackgroundColor: "#EDEDED", ButtonColor: "#CB0020"},
+			"theme th-1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +150,49 @@ func TestDecodeEnvironmentBranding(t *testing.T) {
 	}
 	if !reflect.DeepEqual(e.Branding, wire.BrandingSettings{}) || e.Settings.Branding == nil || e.Settings.Branding.PrimaryColor != "red" {
 		t.Errorf("branding breaking a rule: Branding = %+v, Settings.Branding = %+v; want none shown, the stored kept", e.Branding, e.Settings.Branding)
+	}
+}
+
+// What the sign-on page takes from a theme: colours in canonical form,
+// https images, the template's background for DEFAULT; anything the API
+// would refuse (a stored theme written some other way) is left out.
+func TestDecodeThemeLook(t *testing.T) {
+	cases := []struct {
+		name     string
+		template string
+		data     string
+		want     wire.ThemeLook
+	}{
+		{"colours", "focus", `{"logoType":"NONE","backgroundType":"COLOR","backgroundColor":"#ABC","bodyTextColor":"#4A4A4A",` +
+			`"buttonColor":"#CB0020","buttonTextColor":"#fff","cardColor":"#fcfcfc","headingTextColor":"#cb0020","linkTextColor":"#2996CC","footer":"© Acme"}`,
+			wire.ThemeLook{Button: "#cb0020", ButtonText: "#ffffff", BodyText: "#4a4a4a", HeadingText: "#cb0020", Link: "#2996cc", Card: "#fcfcfc",
+				Background: "#aabbcc", Footer: "© Acme"}},
+		{"template background", "default", `{"logoType":"NONE","backgroundType":"DEFAULT","backgroundColor":"#000000"}`,
+			wire.ThemeLook{Background: "#ededed"}},
+		{"template with an image background", "mural", `{"logoType":"NONE","backgroundType":"DEFAULT"}`, wire.ThemeLook{}},
+		{"no background", "focus", `{"logoType":"NONE","backgroundType":"NONE","backgroundColor":"#123456"}`, wire.ThemeLook{}},
+		{"images", "split", `{"logoType":"IMAGE","logo":{"href":"https://cdn.example/l.png","id":"x"},` +
+			`"backgroundType":"IMAGE","backgroundImage":{"href":"https://cdn.example/bg(1).jpg","id":"y"}}`,
+			wire.ThemeLook{Logo: "https://cdn.example/l.png", BackgroundImage: "https://cdn.example/bg(1).jpg"}},
+		{"a logo of logoType NONE", "split", `{"logoType":"NONE","logo":{"href":"https://cdn.example/l.png","id":"x"},"backgroundType":"NONE"}`,
+			wire.ThemeLook{}},
+		{"what the API refuses", "focus", `{"logoType":"IMAGE","logo":{"href":"javascript:alert(1)","id":"x"},` +
+			`"backgroundType":"IMAGE","backgroundImage":{"href":"https://cdn.example/a\");}body{color:red","id":"y"},` +
+			`"buttonColor":"red","buttonTextColor":"#fff;}body{x:y","cardColor":"#12345g","linkTextColor":"#1234","bodyTextColor":" #123456"}`,
+			wire.ThemeLook{}},
+		{"plain http", "focus", `{"logoType":"IMAGE","logo":{"href":"http://cdn.example/l.png","id":"x"},"backgroundType":"COLOR","backgroundColor":"blue"}`,
+			wire.ThemeLook{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			th, err := DecodeTheme(&store.Theme{ID: "th-1", Template: tc.template, Data: json.RawMessage(tc.data)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if th.Look != tc.want {
+				t.Errorf("Look = %+v\nwant %+v", th.Look, tc.want)
+			}
+		})
 	}
 }
 

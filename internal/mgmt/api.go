@@ -67,6 +67,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.identityProviderRoutes(mux)
 	a.linkedAccountRoutes(mux)
 	a.brandingRoutes(mux)
+	a.themeRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

@@ -109,7 +109,8 @@ func testIsolation(t *testing.T, s *apptest.Server) {
 	t.Run("A's environment admin cannot read or reveal B", func(t *testing.T) {
 		workerA := s.Token(t, s.CreateWorker(t, envA, "CLIENT_SECRET_BASIC", [3]string{roles.EnvironmentAdmin.ID, roles.ScopeEnvironment, envA}))
 		forbidden := wantErr{http.StatusForbidden, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS", ""}
-		for _, u := range []string{"/environments/" + envB, popsB, popsB + "/" + staffB, filtered(popsB, `name eq "Staff"`), "/environments/" + envB + "/billOfMaterials"} {
+		for _, u := range []string{"/environments/" + envB, popsB, popsB + "/" + staffB, filtered(popsB, `name eq "Staff"`), "/environments/" + envB + "/billOfMaterials",
+			"/environments/" + envB + "/themes"} {
 			checkAnswer(t, get(t, workerA, u), forbidden)
 		}
 		checkAnswer(t, get(t, workerA, popsA+"/"+staffA), wantErr{status: http.StatusOK})

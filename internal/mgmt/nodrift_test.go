@@ -258,6 +258,9 @@ func init() {
 		create: func(t *testing.T, s *apptest.Server, tok, envID string) string {
 			return "/environments/" + envID + "/populations/" + newPop(t, s, envID, "Drift population")
 		},
-		always: []string{"_links.self.href", "id", "environment.id", "name", "userCount", "createdAt", "updatedAt", "default"},
+		// PingOne gives every population its environment's default theme
+		// unless it names one, and "en" unless it names a language.
+		always: []string{"_links.self.href", "_links.environment.href", "_links.theme.href", "id", "environment.id", "name", "userCount",
+			"createdAt", "updatedAt", "default", "preferredLanguage", "theme.id"},
 	})
 }

@@ -30,11 +30,15 @@ func (a *API) renderPop(p *store.Population) wire.Population {
 		Links: wire.Links{"self": {Href: envHref + "/populations/" + p.ID}, "environment": {Href: envHref}},
 		ID:    p.ID, Environment: wire.Ref{ID: p.EnvironmentID}, Name: p.Name, Description: p.Description,
 		UserCount: p.UserCount, CreatedAt: wire.Time(p.CreatedAt), UpdatedAt: wire.Time(p.UpdatedAt),
-		PreferredLanguage: d.PreferredLanguage, Theme: d.Theme, AlternativeIdentifiers: d.AlternativeIdentifiers, Default: p.Default,
+		PreferredLanguage: d.PreferredLanguage, AlternativeIdentifiers: d.AlternativeIdentifiers, Default: p.Default,
 	}
 	if p.PasswordPolicyID != "" {
 		out.PasswordPolicy = &wire.Ref{ID: p.PasswordPolicyID}
 		out.Links["passwordPolicy"] = wire.Href{Href: envHref + "/passwordPolicies/" + p.PasswordPolicyID}
+	}
+	if p.EffectiveThemeID != "" {
+		out.Theme = &wire.Ref{ID: p.EffectiveThemeID}
+		out.Links["theme"] = wire.Href{Href: a.themeHref(p.EnvironmentID, p.EffectiveThemeID)}
 	}
 	return out
 }
@@ -77,7 +81,8 @@ func (a *API) getPopulation(w http.ResponseWriter, r *http.Request) error {
 }
 
 // applyPopulation validates req against st and writes it over p (PUT
-// replaces: absent optional fields reset).
+// replaces: absent optional fields reset; no theme is the environment's
+// default theme, whichever it is at the time).
 func applyPopulation(ctx context.Context, st store.Store, envID string, req *wire.PopulationRequest, p *store.Population) error {
 	var details []wire.Detail
 	if req.Name == nil || strings.TrimSpace(*req.Name) == "" {
@@ -100,14 +105,26 @@ func applyPopulation(ctx context.Context, st store.Store, envID string, req *wir
 			details = append(details, wire.InvalidValue("passwordPolicy.id", "The password policy does not exist in this environment."))
 		}
 	}
+	themeID := ""
+	if req.Theme != nil {
+		themeID = req.Theme.ID
+		if themeID == "" {
+			details = append(details, wire.Required("theme.id"))
+		} else if _, err := st.GetTheme(ctx, envID, themeID); err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			details = append(details, wire.InvalidValue("theme.id", "The theme does not exist in this environment."))
+		}
+	}
 	if len(details) > 0 {
 		return wire.InvalidData(details...)
 	}
-	d := wire.PopulationData{PreferredLanguage: "en", Theme: req.Theme, AlternativeIdentifiers: req.AlternativeIdentifiers}
+	d := wire.PopulationData{PreferredLanguage: "en", AlternativeIdentifiers: req.AlternativeIdentifiers}
 	if req.PreferredLanguage != nil && *req.PreferredLanguage != "" {
 		d.PreferredLanguage = *req.PreferredLanguage
 	}
-	p.Name, p.Description, p.PasswordPolicyID, p.Data = strings.TrimSpace(*req.Name), str(req.Description), policyID, mustJSON(d)
+	p.Name, p.Description, p.PasswordPolicyID, p.ThemeID, p.Data = strings.TrimSpace(*req.Name), str(req.Description), policyID, themeID, mustJSON(d)
 	// Unsetting the default is not a thing: an environment always has one,
 	// and making another population the default moves the flag.
 	if req.Default != nil && *req.Default {
@@ -136,7 +153,12 @@ func (a *API) createPopulation(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		return tx.CreatePopulation(r.Context(), p)
+		if err := tx.CreatePopulation(r.Context(), p); err != nil {
+			return err
+		}
+		// Read back: the theme shown is worked out by the store.
+		p, err = tx.GetPopulation(r.Context(), env.ID, p.ID)
+		return err
 	})
 	if err != nil {
 		return err
@@ -169,7 +191,11 @@ func (a *API) updatePopulation(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		return tx.UpdatePopulation(r.Context(), p)
+		if err := tx.UpdatePopulation(r.Context(), p); err != nil {
+			return err
+		}
+		p, err = tx.GetPopulation(r.Context(), env.ID, p.ID)
+		return err
 	})
 	if err != nil {
 		return err

@@ -418,13 +418,17 @@ func TestPopulationLifecycleAsSDK(t *testing.T) {
 				"_links.self.href":        s.APIPath + base + "/" + id,
 				"_links.environment.href": s.APIPath + "/environments/" + envID,
 			})
-			// Every key of PingOne's example response, except the theme
-			// (themes are a branding capability Gatehouse does not have).
+			// Every key of PingOne's example response, the theme (the
+			// environment's default) with its link among them.
 			for _, k := range keysOf(golden(t, "populations.create.response.json")) {
-				if _, ok := created[k]; !ok && k != "theme" {
+				if _, ok := created[k]; !ok {
 					t.Errorf("response lacks %q", k)
 				}
 			}
+			themes := must(t, s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + envID + "/themes?filter=default%20eq%20true", Token: tok}), 200)
+			defaultTheme := get(themes, "_embedded.themes").([]any)[0].(map[string]any)["id"]
+			wantFields(t, created, map[string]any{"theme.id": defaultTheme,
+				"_links.theme.href": s.APIPath + "/environments/" + envID + "/themes/" + defaultTheme.(string)})
 			must(t, s.Do(t, apptest.Request{Method: "POST", URL: base, Token: tok, Body: map[string]any{"name": "Contractors"}}), 201)
 			for i := 0; i < 3; i++ {
 				must(t, s.Do(t, apptest.Request{Method: "POST", URL: base, Token: tok, Body: map[string]any{"name": fmt.Sprintf("Team %d", i)}}), 201)

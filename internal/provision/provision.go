@@ -1,7 +1,8 @@
 // Package provision creates what PingOne puts in every new environment: the
 // Default population, the Standard, Basic and Passphrase password policies,
 // the openid and PingOne API resources with their scopes, the Single_Factor
-// and Multi_Factor sign-on policies, and a default signing key. The admin
+// and Multi_Factor sign-on policies, the "Ping Default" branding theme and a
+// default signing key. The admin
 // bootstrap and POST /environments share it, so both produce the same thing.
 package provision
 
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // PingOneAPIAudience is the audience of tokens for the PingOne API resource,
@@ -147,6 +149,19 @@ var PasswordPolicies = []struct {
 	}},
 }
 
+// DefaultThemeTemplate and DefaultTheme are the theme every environment
+// starts with as its default: PingOne's "Ping Default", with the values
+// PingOne's Terraform provider gives it when it recreates it (the name is
+// how the provider finds it). The schema migration that gave existing
+// environments theirs writes the same.
+const DefaultThemeTemplate = "default"
+
+var DefaultTheme = wire.ThemeConfiguration{
+	Name: "Ping Default", LogoType: wire.ThemeLogoNone, BackgroundType: wire.ThemeBackgroundDefault, BackgroundColor: "#ededed",
+	BodyTextColor: "#686f77", ButtonColor: "#007CBA", ButtonTextColor: "#ffffff", CardColor: "#ffffff",
+	HeadingTextColor: "#686f77", LinkTextColor: "#007CBA",
+}
+
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -174,6 +189,11 @@ func NewEnvironment(ctx context.Context, tx store.Store, env *store.Environment,
 		if p.Default {
 			standardID = pp.ID
 		}
+	}
+	theme := &store.Theme{ID: uuid.NewString(), EnvironmentID: env.ID, Template: DefaultThemeTemplate, Default: true,
+		Data: mustJSON(DefaultTheme), CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateTheme(ctx, theme); err != nil {
+		return err
 	}
 	pop := &store.Population{ID: uuid.NewString(), EnvironmentID: env.ID, Name: "Default", Description: "Default population",
 		Default: true, PasswordPolicyID: standardID, Data: mustJSON(map[string]any{"preferredLanguage": "en"}), CreatedAt: now, UpdatedAt: now}

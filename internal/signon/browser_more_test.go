@@ -583,12 +583,9 @@ func TestBrowserDarkMode(t *testing.T) {
 	b.shot("dark-wrong-password")
 	check(b.contrast(map[string]string{"error": "#error"}))
 
-	// A brand colour made for light pages must stay readable on dark ones.
-	r := x.s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + x.fx.EnvID + "/brandingSettings", Token: x.s.AdminToken(t),
-		Body: map[string]any{"primaryColor": "#C0392B"}})
-	if r.Status != http.StatusOK {
-		t.Fatalf("branding: %d %s", r.Status, r.Body)
-	}
+	// A brand colour made for light pages (a theme's) must stay readable
+	// on dark ones.
+	setDefaultTheme(t, x, map[string]any{"buttonColor": "#C0392B", "linkTextColor": "#C0392B"})
 	b.do("reload", chromedp.Reload())
 	b.waitStatus("USERNAME_PASSWORD_REQUIRED")
 	b.shot("dark-branded")

@@ -210,8 +210,13 @@ func TestPasswordRulesAndBranding(t *testing.T) {
 			t.Errorf("page lacks %s", want)
 		}
 	}
+	// The environment's default theme sets the button colour: the
+	// branding settings' colour stands in only where a theme sets none.
 	th := fetch(t, c, "GET", base+"/signon/theme.css", "", "")
-	if th.status != 200 || !strings.Contains(th.body, "--primary:#c0392b") {
+	if th.status != 200 || !strings.Contains(th.body, "--primary:#007cba;") || strings.Contains(th.body, "c0392b") {
 		t.Errorf("theme: %d %s", th.status, th.body)
+	}
+	if !strings.Contains(p.body, `<footer class="footer">Secured by Gatehouse</footer>`) {
+		t.Errorf("a theme without a footer: the page lacks Gatehouse's")
 	}
 }

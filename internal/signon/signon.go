@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -122,25 +123,92 @@ func (s *Service) asset(w http.ResponseWriter, r *http.Request) {
 
 var hexColor = regexp.MustCompile(`^#[0-9a-f]{6}$`)
 
-// theme is the environment's colour as CSS: a stylesheet, since the
-// Content-Security-Policy allows no inline style.
+// look is what the environment's default theme gives the page; none when
+// it has no default theme, or when the theme cannot be read (the page is
+// then shown unthemed rather than not at all, and the failure logged).
+func (s *Service) look(ctx context.Context, envID string) wire.ThemeLook {
+	th, err := s.Config.DefaultTheme(ctx, envID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log().ErrorContext(ctx, "sign-on page: the default theme", "env", envID, "err", err)
+		}
+		return wire.ThemeLook{}
+	}
+	return th.Look
+}
+
+// theme is the environment's look as CSS: a stylesheet, since the
+// Content-Security-Policy allows no inline style. The default theme wins
+// where it sets something; the branding settings' colour (a Gatehouse
+// extension) stands in for a theme's button colour only where there is
+// none.
+//
+// A theme is a light look, so its colours apply to the light scheme; the
+// dark scheme keeps its own colours but for the button, which takes the
+// theme's (the text on it too: the button looks the same on either), and
+// links, which take a lighter tint of the theme's on the dark card.
 func (s *Service) theme(w http.ResponseWriter, r *http.Request) {
 	env, err := s.Config.Environment(r.Context(), r.PathValue("envID"))
 	if err != nil {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return
 	}
-	b := env.Branding
+	l := s.look(r.Context(), env.ID)
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	secureHeaders(w)
-	if c := strings.ToLower(b.PrimaryColor); hexColor.MatchString(c) {
-		// The text on the colour follows the colour, not the colour scheme:
-		// the dark scheme's dark text is unreadable on a dark brand colour.
-		// On the dark scheme's dark card, links take a lighter tint.
-		fmt.Fprintf(w, ":root{--primary:%s;--primary-hover:color-mix(in srgb,%s 85%%,#000);--on-primary:%s}\n"+
-			"@media (prefers-color-scheme: dark){:root{--link:color-mix(in srgb,%s 50%%,#fff)}}\n", c, c, onColor(c), c)
+	primary := l.Button
+	if primary == "" {
+		primary = strings.ToLower(env.Branding.PrimaryColor)
 	}
+	if hexColor.MatchString(primary) {
+		on := l.ButtonText
+		if !hexColor.MatchString(on) {
+			// The text on the colour follows the colour, not the colour
+			// scheme: the dark scheme's dark text is unreadable on a dark
+			// brand colour.
+			on = onColor(primary)
+		}
+		link := l.Link
+		if !hexColor.MatchString(link) {
+			link = primary
+		}
+		fmt.Fprintf(w, ":root{--primary:%s;--primary-hover:color-mix(in srgb,%s 85%%,#000);--on-primary:%s}\n"+
+			"@media (prefers-color-scheme: dark){:root{--link:color-mix(in srgb,%s 50%%,#fff)}}\n", primary, primary, on, link)
+	}
+	var light []string
+	for _, v := range []struct{ name, color string }{
+		{"--link", l.Link}, {"--text", l.BodyText}, {"--heading", l.HeadingText}, {"--card", l.Card}, {"--bg", l.Background},
+	} {
+		if hexColor.MatchString(v.color) {
+			light = append(light, v.name+":"+v.color)
+		}
+	}
+	image := ""
+	if cssURL(l.BackgroundImage) {
+		image = `body{background-image:url("` + l.BackgroundImage + `");background-size:cover;background-position:center}`
+	}
+	if len(light) > 0 || image != "" {
+		fmt.Fprintf(w, "@media (prefers-color-scheme: light){:root{%s}%s}\n", strings.Join(light, ";"), image)
+	}
+}
+
+// cssURL reports whether u may go into url("…") as it is: an http(s) URL
+// with nothing that could end the string (the API refuses such URLs; this
+// keeps the stylesheet safe whatever is stored).
+func cssURL(u string) bool {
+	return (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) &&
+		!strings.ContainsFunc(u, func(r rune) bool { return r < 0x20 || r == 0x7f || strings.ContainsRune(`"\<>`, r) })
+}
+
+// footerTag matches a tag of a theme's footer, which PingOne lets hold a
+// little HTML.
+var footerTag = regexp.MustCompile(`<[^>]*>`)
+
+// footerText is a theme's footer as the page shows it: its text, without
+// tags (the template escapes it like any other text).
+func footerText(f string) string {
+	return strings.Join(strings.Fields(html.UnescapeString(footerTag.ReplaceAllString(f, " "))), " ")
 }
 
 // onColor is the text colour that reads best on the colour c (#rrggbb):
@@ -180,6 +248,7 @@ type rule struct {
 type view struct {
 	Title       string
 	BrandName   string
+	Footer      string // the default theme's footer ("": Gatehouse's)
 	Initial     string // the brand's first letter, when it has no logo
 	Themed      bool   // the environment exists: its theme.css applies
 	LogoURL     string
@@ -220,7 +289,7 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v := s.brand(env)
+	v := s.brand(env, s.look(ctx, env.ID))
 	flowID := r.URL.Query().Get("flowId")
 	if flowID == "" {
 		v.Heading, v.Message = "No sign-on in progress", "Return to the application you were using and sign on from there."
@@ -262,15 +331,19 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, v)
 }
 
-// brand starts a view with the environment's branding.
-func (s *Service) brand(env *config.Environment) *view {
+// brand starts a view with the environment's branding and the look of its
+// default theme: the theme's logo wins over the branding settings' one.
+func (s *Service) brand(env *config.Environment, l wire.ThemeLook) *view {
 	b := env.Branding
-	v := &view{EnvID: env.ID, Version: s.version, BrandName: env.Name, Actions: map[string]bool{}, Themed: true}
+	v := &view{EnvID: env.ID, Version: s.version, BrandName: env.Name, Actions: map[string]bool{}, Themed: true, Footer: footerText(l.Footer)}
 	if b.CompanyName != "" {
 		v.BrandName = b.CompanyName
 	}
 	if b.Logo != nil {
 		v.LogoURL = b.Logo.Href
+	}
+	if l.Logo != "" {
+		v.LogoURL = l.Logo
 	}
 	return v
 }

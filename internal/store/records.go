@@ -50,10 +50,31 @@ type Population struct {
 	Description      string
 	Default          bool
 	PasswordPolicyID string
-	Data             json.RawMessage // theme, preferredLanguage, alternativeIdentifiers
-	UserCount        int             // read-only, filled on reads
+	// ThemeID is the theme the population names, "" for the environment's
+	// default theme.
+	ThemeID string
+	Data    json.RawMessage // preferredLanguage, alternativeIdentifiers
+	// UserCount is read-only, filled on reads.
+	UserCount int
+	// EffectiveThemeID is read-only, filled on reads: ThemeID while that
+	// theme exists, else the environment's default theme ("" when there is
+	// none).
+	EffectiveThemeID string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+// Theme is a branding theme: a template and its configuration (PingOne's
+// colours, logo, background and footer) in Data. An environment has one
+// default theme.
+type Theme struct {
+	ID            string
+	EnvironmentID string
+	Template      string // default | focus | mural | slate | split
+	Default       bool
+	Data          json.RawMessage // the configuration, as PingOne names it
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 type Application struct {

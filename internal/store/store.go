@@ -74,7 +74,7 @@ type Store interface {
 	// applications and their secrets, grants and sign-on policy
 	// assignments, resources, scopes and resource attributes, sign-on
 	// policies and their actions, identity providers and their attribute
-	// mappings). ErrNotFound when there is no such environment.
+	// mappings, themes). ErrNotFound when there is no such environment.
 	ConfigVersion(ctx context.Context, envID string) (int64, error)
 	// WatchConfig calls fn after every commit that changed an environment's
 	// cached configuration, on the committing goroutine, so that this node
@@ -108,6 +108,20 @@ type Store interface {
 	// ClearDefaultPopulation unsets the default flag on every population of
 	// envID except keepID, so that setting a new default stays one write.
 	ClearDefaultPopulation(ctx context.Context, envID, keepID string) error
+
+	CreateTheme(ctx context.Context, t *Theme) error
+	GetTheme(ctx context.Context, envID, id string) (*Theme, error)
+	// GetDefaultTheme returns envID's default theme; ErrNotFound when it has
+	// none.
+	GetDefaultTheme(ctx context.Context, envID string) (*Theme, error)
+	ListThemes(ctx context.Context, envID string, p Page) ([]Theme, int, error)
+	UpdateTheme(ctx context.Context, t *Theme) error
+	// DeleteTheme removes the theme; the populations that named it go back
+	// to the environment's default theme in the same write.
+	DeleteTheme(ctx context.Context, envID, id string) error
+	// ClearDefaultTheme unsets the default flag on every theme of envID
+	// except keepID.
+	ClearDefaultTheme(ctx context.Context, envID, keepID string) error
 
 	CreateApplication(ctx context.Context, a *Application) error
 	GetApplication(ctx context.Context, envID, id string) (*Application, error)

@@ -29,7 +29,9 @@ type BrandingSettings struct {
 	Logo        *BrandingLogo `json:"logo,omitempty"`
 	// PrimaryColor is a Gatehouse extension (PingOne's branding settings
 	// have no colour; its themes do): "#rrggbb", lower case, the accent of
-	// the hosted sign-on page. A PUT may send "#rgb" or upper case.
+	// the hosted sign-on page where the environment's default theme sets
+	// no button colour (the theme's wins, as on PingOne's pages). A PUT
+	// may send "#rgb" or upper case.
 	PrimaryColor string `json:"primaryColor,omitempty"`
 }
 
@@ -103,7 +105,7 @@ func (b BrandingSettings) Normalize() (BrandingSettings, []Detail) {
 		out.Logo = &BrandingLogo{Href: b.Logo.Href, ID: b.Logo.ID}
 		if b.Logo.Href == "" {
 			details = append(details, Required("logo.href"))
-		} else if msg := checkLogoHref(b.Logo.Href); msg != "" {
+		} else if msg := checkImageHref("logo.href", b.Logo.Href); msg != "" {
 			details = append(details, InvalidValue("logo.href", msg))
 		}
 		switch {
@@ -125,16 +127,20 @@ func (b BrandingSettings) Normalize() (BrandingSettings, []Detail) {
 	return out, details
 }
 
-// checkLogoHref answers why href is not a logo URL the sign-on page may
-// load, or "". Plain http would be mixed content on an https page and open
-// to tampering in transit; loopback hosts are the exception for local
-// development.
-func checkLogoHref(href string) string {
-	const msg = "logo.href must be an absolute https URL (http is allowed for loopback hosts only)."
+// checkImageHref answers why href, the URL at target, is not an image URL
+// the sign-on page may load, or "". Plain http would be mixed content on an
+// https page and open to tampering in transit; loopback hosts are the
+// exception for local development. Quotes, backslashes and angle brackets,
+// which a URL must percent-encode anyway, are refused outright: none of
+// them can then end the CSS url("…") a background image is written in.
+func checkImageHref(target, href string) string {
+	msg := target + " must be an absolute https URL (http is allowed for loopback hosts only)."
 	if utf8.RuneCountInString(href) > BrandingLogoHrefMax {
-		return "logo.href must be at most 1024 characters."
+		return target + " must be at most 1024 characters."
 	}
-	if strings.ContainsFunc(href, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+	if strings.ContainsFunc(href, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`"\<>`, r)
+	}) {
 		return msg
 	}
 	u, err := url.Parse(href)
@@ -143,7 +149,7 @@ func checkLogoHref(href string) string {
 	}
 	// Credentials in a URL every visitor's browser fetches would leak them.
 	if u.User != nil {
-		return "logo.href must not carry user information."
+		return target + " must not carry user information."
 	}
 	switch u.Scheme {
 	case "https":

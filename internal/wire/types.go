@@ -86,6 +86,11 @@ type EnvironmentTypeRequest struct {
 	Type *string `json:"type"`
 }
 
+// Population is a population as the API answers it. PingOne gives every
+// population a theme: the one it names, or its environment's default theme
+// (theme and _links.theme follow the default when it moves). passwordPolicy
+// is there only when the population names one: PingOne's Terraform provider
+// reads it as set or null, with no default to compute.
 type Population struct {
 	Links                  Links    `json:"_links"`
 	ID                     string   `json:"id"`
@@ -113,9 +118,10 @@ type PopulationRequest struct {
 }
 
 // PopulationData is the long tail of a population kept in its JSON column.
+// (Rows written before themes existed may hold a "theme" member: it named
+// no theme, and is not read.)
 type PopulationData struct {
 	PreferredLanguage      string   `json:"preferredLanguage,omitempty"`
-	Theme                  *Ref     `json:"theme,omitempty"`
 	AlternativeIdentifiers []string `json:"alternativeIdentifiers,omitempty"`
 }
 

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -229,12 +230,19 @@ func (db *DB) rebind(q string) string {
 	return r
 }
 
+// sqliteUUID is a random (version 4) UUID in SQLite, which has no
+// function for one: migrations that seed rows need ids in SQL.
+const sqliteUUID = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+ substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`
+
 func (db *DB) ddl(s string) string {
 	var rep *strings.Replacer
 	if db.dialect == dialectPostgres {
-		rep = strings.NewReplacer("{{BOOL}}", "BOOLEAN", "{{BLOB}}", "BYTEA", "{{KEYTEXT}}", `TEXT COLLATE "C"`, "{{TRUE}}", "TRUE", "{{FALSE}}", "FALSE")
+		rep = strings.NewReplacer("{{BOOL}}", "BOOLEAN", "{{BLOB}}", "BYTEA", "{{KEYTEXT}}", `TEXT COLLATE "C"`, "{{TRUE}}", "TRUE", "{{FALSE}}", "FALSE",
+			"{{UUID}}", "gen_random_uuid()::text")
 	} else {
-		rep = strings.NewReplacer("{{BOOL}}", "INTEGER", "{{BLOB}}", "BLOB", "{{KEYTEXT}}", "TEXT", "{{TRUE}}", "1", "{{FALSE}}", "0")
+		rep = strings.NewReplacer("{{BOOL}}", "INTEGER", "{{BLOB}}", "BLOB", "{{KEYTEXT}}", "TEXT", "{{TRUE}}", "1", "{{FALSE}}", "0",
+			"{{UUID}}", sqliteUUID)
 	}
 	return rep.Replace(s)
 }
@@ -242,7 +250,11 @@ func (db *DB) ddl(s string) string {
 // migrate applies every embedded migration not yet recorded, each in its own
 // transaction. On PostgreSQL an advisory lock serialises nodes that start
 // together.
-func (db *DB) migrate(ctx context.Context) error {
+func (db *DB) migrate(ctx context.Context) error { return db.migrateTo(ctx, math.MaxInt) }
+
+// migrateTo applies the migrations up to version last (tests start from an
+// older schema this way).
+func (db *DB) migrateTo(ctx context.Context, last int) error {
 	w := db.writer.db
 	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -257,6 +269,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: bad name", base)
+		}
+		if version > last {
+			break
 		}
 		body, err := migrationFS.ReadFile(name)
 		if err != nil {

@@ -37,6 +37,9 @@ var filterLists = []filterList{
 	{"populations", populationList.filter, func(ctx context.Context, s *SQLStore, scope string, p store.Page) (int, error) {
 		return total(s.ListPopulations(ctx, scope, p))
 	}},
+	{"themes", themeList.filter, func(ctx context.Context, s *SQLStore, scope string, p store.Page) (int, error) {
+		return total(s.ListThemes(ctx, scope, p))
+	}},
 }
 
 func total[T any](_ []T, n int, err error) (int, error) { return n, err }

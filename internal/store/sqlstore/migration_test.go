@@ -2,11 +2,14 @@ package sqlstore
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
@@ -52,4 +55,76 @@ func TestMigrationVerifyStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMigrationThemes: migration 9 gives every environment that existed
+// before it a default theme, the one a new environment gets, and puts every
+// population on it (populations could name any theme id before, and none
+// named a theme that existed).
+func TestMigrationThemes(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			db, err := open(b.DSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &SQLStore{db: db}
+			t.Cleanup(func() { s.Close() })
+			if err := db.migrateTo(ctx, 8); err != nil {
+				t.Fatal(err)
+			}
+			envs := []*store.Environment{newTestEnv(t, s), newTestEnv(t, s)}
+			popID := uuid.NewString()
+			if _, err := db.writer.db.ExecContext(ctx, db.rebind(`INSERT INTO populations (id, environment_id, name, name_lc, description, is_default, password_policy_id, data, created_at, updated_at)
+ VALUES (?, ?, 'Staff', 'staff', '', ?, '', ?, 0, 0)`), popID, envs[0].ID, true, `{"preferredLanguage":"en","theme":{"id":"`+uuid.NewString()+`"}}`); err != nil {
+				t.Fatal(err)
+			}
+
+			if err := db.migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, e := range envs {
+				th, err := s.GetDefaultTheme(ctx, e.ID)
+				if err != nil {
+					t.Fatalf("GetDefaultTheme(%s): %v", e.ID, err)
+				}
+				if id, err := uuid.Parse(th.ID); err != nil || id.Version() != 4 || th.ID != id.String() || seen[th.ID] {
+					t.Errorf("theme id %q: want a new random UUID in lower case (%v)", th.ID, err)
+				}
+				seen[th.ID] = true
+				if th.Template != provision.DefaultThemeTemplate || !th.Default || !th.CreatedAt.Equal(e.CreatedAt) || !th.UpdatedAt.Equal(e.CreatedAt) {
+					t.Errorf("theme %+v: want the default template, default, as old as its environment (%v)", th, e.CreatedAt)
+				}
+				var got, want any
+				if err := errors.Join(json.Unmarshal(th.Data, &got), json.Unmarshal(provisionTheme(t), &want)); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("migrated theme configuration %s, want what a new environment gets: %s", th.Data, provisionTheme(t))
+				}
+				if _, total, err := s.ListThemes(ctx, e.ID, store.Page{}); err != nil || total != 1 {
+					t.Errorf("ListThemes: %d themes, %v; want 1", total, err)
+				}
+			}
+			pop, err := s.GetPopulation(ctx, envs[0].ID, popID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			def, _ := s.GetDefaultTheme(ctx, envs[0].ID)
+			if pop.ThemeID != "" || pop.EffectiveThemeID != def.ID {
+				t.Errorf("migrated population: theme %q effective %q, want none and the default %s", pop.ThemeID, pop.EffectiveThemeID, def.ID)
+			}
+		})
+	}
+}
+
+func provisionTheme(t *testing.T) []byte {
+	t.Helper()
+	b, err := json.Marshal(provision.DefaultTheme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

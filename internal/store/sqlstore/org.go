@@ -157,6 +157,11 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM users WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Themes before the environment row: their table references
+		// environments after config_versions does (see version.go).
+		if _, err := t.exec(ctx, `DELETE FROM themes WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

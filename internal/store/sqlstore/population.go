@@ -7,24 +7,29 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// The user count rides along as a correlated subquery so a page of
-// populations is one query, not one per row.
-const popCols = `p.id, p.environment_id, p.name, p.description, p.is_default, p.password_policy_id, p.data, p.created_at, p.updated_at,
- (SELECT COUNT(*) FROM users u WHERE u.population_id = p.id)`
+// The user count and the effective theme ride along as correlated
+// subqueries so a page of populations is one query, not one per row. A
+// theme id that names no theme of the environment (one deleted while a
+// write naming it ran) falls back to the default theme, as "" does.
+const popCols = `p.id, p.environment_id, p.name, p.description, p.is_default, p.password_policy_id, p.theme_id, p.data, p.created_at, p.updated_at,
+ (SELECT COUNT(*) FROM users u WHERE u.population_id = p.id),
+ COALESCE((SELECT t.id FROM themes t WHERE t.environment_id = p.environment_id AND t.id = p.theme_id),
+  (SELECT t.id FROM themes t WHERE t.environment_id = p.environment_id AND t.is_default), '')`
 
 func scanPop(r scanner) (store.Population, error) {
 	var p store.Population
 	var data string
 	var c, u int64
-	err := r.Scan(&p.ID, &p.EnvironmentID, &p.Name, &p.Description, &p.Default, &p.PasswordPolicyID, &data, &c, &u, &p.UserCount)
+	err := r.Scan(&p.ID, &p.EnvironmentID, &p.Name, &p.Description, &p.Default, &p.PasswordPolicyID, &p.ThemeID, &data, &c, &u,
+		&p.UserCount, &p.EffectiveThemeID)
 	p.Data, p.CreatedAt, p.UpdatedAt = []byte(data), fromMS(c), fromMS(u)
 	return p, err
 }
 
 func (s *SQLStore) CreatePopulation(ctx context.Context, p *store.Population) error {
-	_, err := s.exec(ctx, `INSERT INTO populations (id, environment_id, name, name_lc, description, is_default, password_policy_id, data, created_at, updated_at)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.EnvironmentID, p.Name, strings.ToLower(p.Name), p.Description, p.Default, p.PasswordPolicyID, jsonText(p.Data), ms(p.CreatedAt), ms(p.UpdatedAt))
+	_, err := s.exec(ctx, `INSERT INTO populations (id, environment_id, name, name_lc, description, is_default, password_policy_id, theme_id, data, created_at, updated_at)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.EnvironmentID, p.Name, strings.ToLower(p.Name), p.Description, p.Default, p.PasswordPolicyID, p.ThemeID, jsonText(p.Data), ms(p.CreatedAt), ms(p.UpdatedAt))
 	return mapErr(err, "population", "name")
 }
 
@@ -48,9 +53,9 @@ func (s *SQLStore) ListPopulations(ctx context.Context, envID string, pg store.P
 }
 
 func (s *SQLStore) UpdatePopulation(ctx context.Context, p *store.Population) error {
-	err := s.execOne(ctx, `UPDATE populations SET name = ?, name_lc = ?, description = ?, is_default = ?, password_policy_id = ?, data = ?, updated_at = ?
+	err := s.execOne(ctx, `UPDATE populations SET name = ?, name_lc = ?, description = ?, is_default = ?, password_policy_id = ?, theme_id = ?, data = ?, updated_at = ?
  WHERE environment_id = ? AND id = ?`,
-		p.Name, strings.ToLower(p.Name), p.Description, p.Default, p.PasswordPolicyID, jsonText(p.Data), ms(p.UpdatedAt), p.EnvironmentID, p.ID)
+		p.Name, strings.ToLower(p.Name), p.Description, p.Default, p.PasswordPolicyID, p.ThemeID, jsonText(p.Data), ms(p.UpdatedAt), p.EnvironmentID, p.ID)
 	return mapErr(err, "population", "name")
 }
 

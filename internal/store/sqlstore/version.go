@@ -19,9 +19,11 @@ import (
 // config_versions last (it is the last table made that references
 // environments, and PostgreSQL cascades in the order the references were
 // made), so the writer's bump goes through, it commits, and the delete
-// goes on. A table made later that references environments would be
-// cascaded after config_versions: a writer holding its rows would deadlock
-// with the delete (PostgreSQL then fails one of the two).
+// goes on. A table made later that references environments is cascaded
+// after config_versions: a writer holding its rows would deadlock with the
+// delete (PostgreSQL then fails one of the two). themes is such a table, so
+// DeleteEnvironment deletes its rows itself before the environment row,
+// waiting for a theme writer there instead (it commits, its bump included).
 //
 // Bumping last, in environment order, keeps the version rows locked (on
 // PostgreSQL) only for the moment before the commit: writers of one

@@ -303,6 +303,7 @@ func testEnvironmentDeleteCascades(t *testing.T, s store.Store) {
 	sop := newSignOnPolicy(t, s, envA.ID, "Single_Factor")
 	act := newAction(t, s, envA.ID, sop.ID, "LOGIN", 1)
 	key := newKey(t, s, envA.ID, "signing", "SIGNING")
+	theme := newTheme(t, s, envA.ID, "default", true)
 
 	// An actor of envB holds a role over envA and one over envB.
 	appB := newApp(t, s, envB.ID, "Worker B")
@@ -338,6 +339,8 @@ func testEnvironmentDeleteCascades(t *testing.T, s store.Store) {
 		gone("GetSignOnPolicyAction", err)
 		_, err = s.GetKey(ctx, envA.ID, key.ID)
 		gone("GetKey", err)
+		_, err = s.GetTheme(ctx, envA.ID, theme.ID)
+		gone("GetTheme", err)
 		_, err = s.GetRoleAssignment(ctx, envB.ID, appB.ID, raOverA.ID)
 		gone("GetRoleAssignment of another environment's actor over it", err)
 
@@ -390,6 +393,8 @@ func testEnvironmentDeleteCascades(t *testing.T, s store.Store) {
 		gone("GetRoleAssignment over the reborn environment", err)
 		_, err = s.GetKey(ctx, envA.ID, key.ID)
 		gone("GetKey (reborn environment)", err)
+		_, err = s.GetDefaultTheme(ctx, envA.ID)
+		gone("GetDefaultTheme (reborn environment)", err)
 	}()
 
 	// The other environment keeps its own rows.

@@ -54,6 +54,9 @@ var suite = []struct {
 	{"PopulationIsolation", testPopulationIsolation},
 	{"PopulationDefault", testPopulationDefault},
 	{"PopulationPaging", testPopulationPaging},
+	{"Themes", testThemes},
+	{"ThemeDefault", testThemeDefault},
+	{"PopulationThemes", testPopulationThemes},
 	{"Applications", testApplications},
 	{"ApplicationIsolation", testApplicationIsolation},
 	{"ApplicationDeleteRoleAssignments", testApplicationDeleteRoleAssignments},
@@ -294,7 +297,7 @@ func mkPopulation(envID, name string) *store.Population {
 	return &store.Population{
 		ID: newID(), EnvironmentID: envID, Name: name, Description: "population " + name,
 		PasswordPolicyID: newID(),
-		Data:             json.RawMessage(`{"preferredLanguage":"en","theme":{"id":"t-1"},"alternativeIdentifiers":["staff","crew"]}`),
+		Data:             json.RawMessage(`{"preferredLanguage":"en","alternativeIdentifiers":["staff","crew"]}`),
 		CreatedAt:        ts, UpdatedAt: ts,
 	}
 }

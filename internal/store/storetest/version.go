@@ -72,6 +72,7 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 	sopa := mkSOPA(env.ID, app.ID, pol.ID, 1)
 	idp := mkIDP(env.ID, "Provider")
 	idpAttr := mkIDPAttr(env.ID, idp.ID, "email", "email")
+	theme := mkTheme(env.ID, "focus")
 	later := func() time.Time { return now().Add(time.Minute) }
 
 	steps := []struct {
@@ -151,6 +152,14 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 			a.Update, a.UpdatedAt = "ALWAYS", later()
 			return s.UpdateIdentityProviderAttribute(ctx, &a)
 		}},
+		{"CreateTheme", func() error { return s.CreateTheme(ctx, theme) }},
+		{"UpdateTheme", func() error {
+			x := *theme
+			x.Default, x.UpdatedAt = true, later()
+			return s.UpdateTheme(ctx, &x)
+		}},
+		{"ClearDefaultTheme", func() error { return s.ClearDefaultTheme(ctx, env.ID, newID()) }},
+		{"DeleteTheme", func() error { return s.DeleteTheme(ctx, env.ID, theme.ID) }},
 		{"DeleteIdentityProviderAttribute", func() error { return s.DeleteIdentityProviderAttribute(ctx, env.ID, idp.ID, idpAttr.ID) }},
 		{"DeleteIdentityProvider", func() error { return s.DeleteIdentityProvider(ctx, env.ID, idp.ID) }},
 		{"DeleteSignOnPolicyAssignment", func() error { return s.DeleteSignOnPolicyAssignment(ctx, env.ID, app.ID, sopa.ID) }},
@@ -185,6 +194,8 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 	wantUnmoved(t, s, log, env.ID, "failed writes", func() {
 		wantErr(t, s.UpdateResource(ctx, mkResource(env.ID, "ghost")), store.ErrNotFound, "UpdateResource(unknown)")
 		wantErr(t, s.DeleteApplication(ctx, env.ID, newID()), store.ErrNotFound, "DeleteApplication(unknown)")
+		wantErr(t, s.UpdateTheme(ctx, mkTheme(env.ID, "slate")), store.ErrNotFound, "UpdateTheme(unknown)")
+		wantErr(t, s.DeleteTheme(ctx, env.ID, newID()), store.ErrNotFound, "DeleteTheme(unknown)")
 	})
 }
 
