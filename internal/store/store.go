@@ -122,6 +122,11 @@ type Store interface {
 	// ClearDefaultTheme unsets the default flag on every theme of envID
 	// except keepID.
 	ClearDefaultTheme(ctx context.Context, envID, keepID string) error
+	// LockThemes, inside Tx, makes the transactions that take it for envID
+	// run one after the other, so that what one reads of the themes (which
+	// is the default) is still true when it writes. Outside Tx it does
+	// nothing.
+	LockThemes(ctx context.Context, envID string) error
 
 	CreateApplication(ctx context.Context, a *Application) error
 	GetApplication(ctx context.Context, envID, id string) (*Application, error)

@@ -56,6 +56,7 @@ var suite = []struct {
 	{"PopulationPaging", testPopulationPaging},
 	{"Themes", testThemes},
 	{"ThemeDefault", testThemeDefault},
+	{"ThemeLock", testThemeLock},
 	{"PopulationThemes", testPopulationThemes},
 	{"Applications", testApplications},
 	{"ApplicationIsolation", testApplicationIsolation},
