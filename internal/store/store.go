@@ -234,6 +234,11 @@ type Store interface {
 	// ClearDefaultKey unsets the default flag on envID's keys of usageType
 	// except keepID.
 	ClearDefaultKey(ctx context.Context, envID, usageType, keepID string) error
+	// LockKeys, inside Tx, makes the transactions that take it for envID
+	// run one after the other, as LockThemes does for themes: a write that
+	// reads which key is the default, or which keys remain, acts on what
+	// is still true.
+	LockKeys(ctx context.Context, envID string) error
 
 	// CountUsers counts the users of a population (for userCount and for
 	// refusing to delete a population that still has users).

@@ -69,6 +69,7 @@ var suite = []struct {
 	{"SignOnPolicies", testSignOnPolicies},
 	{"SignOnPolicyActions", testSignOnPolicyActions},
 	{"Keys", testKeys},
+	{"KeyLock", testKeyLock},
 	{"ConfigExtras", testConfigExtras},
 	{"Tx", testTx},
 	{"TxPanic", testTxPanic},
