@@ -108,6 +108,9 @@ type Store interface {
 	// ClearDefaultPopulation unsets the default flag on every population of
 	// envID except keepID, so that setting a new default stays one write.
 	ClearDefaultPopulation(ctx context.Context, envID, keepID string) error
+	// LockPopulations, inside Tx, makes the transactions that take it for
+	// envID run one after the other, as LockThemes does for themes.
+	LockPopulations(ctx context.Context, envID string) error
 
 	CreateTheme(ctx context.Context, t *Theme) error
 	GetTheme(ctx context.Context, envID, id string) (*Theme, error)
