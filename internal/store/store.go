@@ -93,6 +93,9 @@ type Store interface {
 	CreateLicense(ctx context.Context, l *License) error
 	GetLicense(ctx context.Context, orgID, id string) (*License, error)
 	ListLicenses(ctx context.Context, orgID string) ([]License, error)
+	// CountEnvironmentsByLicense counts orgID's environments per license
+	// id, in one query.
+	CountEnvironmentsByLicense(ctx context.Context, orgID string) (map[string]int, error)
 
 	CreateEnvironment(ctx context.Context, e *Environment) error
 	GetEnvironment(ctx context.Context, id string) (*Environment, error)
