@@ -14,7 +14,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
-	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -116,16 +115,6 @@ type licenseView struct {
 	environments int
 }
 
-// viewLicense counts the environments of l's organization that use l.
-func (a *API) viewLicense(ctx context.Context, l *store.License) (*licenseView, error) {
-	_, n, err := a.Store.ListEnvironments(ctx, l.OrganizationID, store.Page{Limit: 1,
-		Filter: &scim.Compare{Attr: "license.id", Op: "eq", Value: scim.Value{Kind: scim.StringValue, Str: l.ID}}})
-	if err != nil {
-		return nil, err
-	}
-	return &licenseView{License: l, environments: n}, nil
-}
-
 // renderLicense shows a license. assignedEnvironmentsCount is always
 // there: PingOne's data model lists it as the read-only count of the
 // environments a license is assigned to.
@@ -156,13 +145,13 @@ func (a *API) listLicenses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	counts, err := a.Store.CountEnvironmentsByLicense(r.Context(), o.ID)
+	if err != nil {
+		return err
+	}
 	items := make([]any, len(ls))
 	for i := range ls {
-		v, err := a.viewLicense(r.Context(), &ls[i])
-		if err != nil {
-			return err
-		}
-		items[i] = a.renderLicense(v)
+		items[i] = a.renderLicense(&licenseView{License: &ls[i], environments: counts[ls[i].ID]})
 	}
 	wire.Write(w, http.StatusOK, wholeList(a.APIPath+"/organizations/"+o.ID+"/licenses", "licenses", items))
 	return nil
@@ -177,11 +166,11 @@ func (a *API) getLicense(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.viewLicense(r.Context(), l)
+	counts, err := a.Store.CountEnvironmentsByLicense(r.Context(), o.ID)
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderLicense(v))
+	wire.Write(w, http.StatusOK, a.renderLicense(&licenseView{License: l, environments: counts[l.ID]}))
 	return nil
 }
 

@@ -25,6 +25,10 @@ import (
 // listed but nothing uses them yet. PingOne's other usage types (SSL/TLS,
 // ISSUANCE, OUTBOUND_MTLS) need certificate chains Gatehouse does not
 // issue. Import (multipart PKCS#12) is not supported.
+//
+// Every write of keys takes the environment's key lock (store.LockKeys)
+// before it reads: two deletes at once cannot each see the other's key as
+// the one that stays, nor hand the default to a key being deleted.
 
 const (
 	maxValidityDays = 36500 // keeps expiry within X.509's 9999
@@ -218,6 +222,9 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockKeys(r.Context(), env.ID); err != nil {
+			return err
+		}
 		if k.Default {
 			if err := tx.ClearDefaultKey(r.Context(), env.ID, k.UsageType, k.ID); err != nil {
 				return err
@@ -250,6 +257,9 @@ func (a *API) updateKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	var k *store.Key
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockKeys(r.Context(), env.ID); err != nil {
+			return err
+		}
 		var err error
 		if k, err = tx.GetKey(r.Context(), env.ID, r.PathValue("keyID")); err != nil {
 			return err
@@ -327,6 +337,9 @@ func (a *API) deleteKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockKeys(r.Context(), env.ID); err != nil {
+			return err
+		}
 		k, err := tx.GetKey(r.Context(), env.ID, r.PathValue("keyID"))
 		if err != nil {
 			return err

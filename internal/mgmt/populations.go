@@ -14,6 +14,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
+// Every write of populations takes the environment's population lock
+// (store.LockPopulations) before it reads: the default flag it reads is the
+// flag it moves, and the default population is never deleted by a delete
+// that read it before it became the default.
 func (a *API) populationRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/environments/{envID}/populations", a.handle(a.listPopulations))
 	mux.Handle("POST /v1/environments/{envID}/populations", a.handle(a.createPopulation))
@@ -148,6 +152,9 @@ func (a *API) createPopulation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockPopulations(r.Context(), env.ID); err != nil {
+			return err
+		}
 		if p.Default {
 			if err := tx.ClearDefaultPopulation(r.Context(), env.ID, p.ID); err != nil {
 				return err
@@ -178,6 +185,9 @@ func (a *API) updatePopulation(w http.ResponseWriter, r *http.Request) error {
 	}
 	var p *store.Population
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockPopulations(r.Context(), env.ID); err != nil {
+			return err
+		}
 		var err error
 		if p, err = tx.GetPopulation(r.Context(), env.ID, r.PathValue("popID")); err != nil {
 			return err
@@ -209,20 +219,26 @@ func (a *API) deletePopulation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.Store.GetPopulation(r.Context(), env.ID, r.PathValue("popID"))
-	if err != nil {
-		return err
-	}
-	if p.Default {
-		return wire.RequestFailed("The default population cannot be deleted. Make another population the default first.")
-	}
-	if p.UserCount > 0 {
-		return wire.RequestFailed("The population cannot be deleted while it contains users.")
-	}
-	if err := a.Store.DeletePopulation(r.Context(), env.ID, p.ID); err != nil {
-		if errors.Is(err, store.ErrReferenced) {
+	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockPopulations(r.Context(), env.ID); err != nil {
+			return err
+		}
+		p, err := tx.GetPopulation(r.Context(), env.ID, r.PathValue("popID"))
+		if err != nil {
+			return err
+		}
+		if p.Default {
+			return wire.RequestFailed("The default population cannot be deleted. Make another population the default first.")
+		}
+		if p.UserCount > 0 {
 			return wire.RequestFailed("The population cannot be deleted while it contains users.")
 		}
+		return tx.DeletePopulation(r.Context(), env.ID, p.ID)
+	})
+	if errors.Is(err, store.ErrReferenced) {
+		return wire.RequestFailed("The population cannot be deleted while it contains users.")
+	}
+	if err != nil {
 		return err
 	}
 	wire.NoContent(w)

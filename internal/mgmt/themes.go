@@ -18,7 +18,9 @@ import (
 // default (default:true on a create or PUT, or PUT …/default, which is how
 // PingOne's Terraform provider does it) moves the flag, default:false never
 // leaves an environment without one, and the default theme cannot be
-// deleted.
+// deleted. Every write of themes takes the environment's theme lock
+// (store.LockThemes) before it reads: the flag it reads is the flag it
+// moves.
 
 func (a *API) themeRoutes(mux *http.ServeMux) {
 	base := "/v1/environments/{envID}/themes"
@@ -100,6 +102,9 @@ func (a *API) createTheme(w http.ResponseWriter, r *http.Request) error {
 	t := &store.Theme{ID: uuid.NewString(), EnvironmentID: env.ID, Template: template, Default: req.Default != nil && *req.Default,
 		Data: mustJSON(c), CreatedAt: now, UpdatedAt: now}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockThemes(r.Context(), env.ID); err != nil {
+			return err
+		}
 		if t.Default {
 			if err := tx.ClearDefaultTheme(r.Context(), env.ID, t.ID); err != nil {
 				return err
@@ -134,6 +139,9 @@ func (a *API) updateTheme(w http.ResponseWriter, r *http.Request) error {
 	}
 	var t *store.Theme
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockThemes(r.Context(), env.ID); err != nil {
+			return err
+		}
 		var err error
 		if t, err = tx.GetTheme(r.Context(), env.ID, r.PathValue("themeID")); err != nil {
 			return err
@@ -159,6 +167,9 @@ func (a *API) deleteTheme(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockThemes(r.Context(), env.ID); err != nil {
+			return err
+		}
 		t, err := tx.GetTheme(r.Context(), env.ID, r.PathValue("themeID"))
 		if err != nil {
 			return err
@@ -206,6 +217,9 @@ func (a *API) updateThemeDefault(w http.ResponseWriter, r *http.Request) error {
 	}
 	var t *store.Theme
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockThemes(r.Context(), env.ID); err != nil {
+			return err
+		}
 		var err error
 		if t, err = tx.GetTheme(r.Context(), env.ID, r.PathValue("themeID")); err != nil {
 			return err

@@ -93,6 +93,9 @@ type Store interface {
 	CreateLicense(ctx context.Context, l *License) error
 	GetLicense(ctx context.Context, orgID, id string) (*License, error)
 	ListLicenses(ctx context.Context, orgID string) ([]License, error)
+	// CountEnvironmentsByLicense counts orgID's environments per license
+	// id, in one query.
+	CountEnvironmentsByLicense(ctx context.Context, orgID string) (map[string]int, error)
 
 	CreateEnvironment(ctx context.Context, e *Environment) error
 	GetEnvironment(ctx context.Context, id string) (*Environment, error)
@@ -108,6 +111,9 @@ type Store interface {
 	// ClearDefaultPopulation unsets the default flag on every population of
 	// envID except keepID, so that setting a new default stays one write.
 	ClearDefaultPopulation(ctx context.Context, envID, keepID string) error
+	// LockPopulations, inside Tx, makes the transactions that take it for
+	// envID run one after the other, as LockThemes does for themes.
+	LockPopulations(ctx context.Context, envID string) error
 
 	CreateTheme(ctx context.Context, t *Theme) error
 	GetTheme(ctx context.Context, envID, id string) (*Theme, error)
@@ -122,6 +128,11 @@ type Store interface {
 	// ClearDefaultTheme unsets the default flag on every theme of envID
 	// except keepID.
 	ClearDefaultTheme(ctx context.Context, envID, keepID string) error
+	// LockThemes, inside Tx, makes the transactions that take it for envID
+	// run one after the other, so that what one reads of the themes (which
+	// is the default) is still true when it writes. Outside Tx it does
+	// nothing.
+	LockThemes(ctx context.Context, envID string) error
 
 	CreateApplication(ctx context.Context, a *Application) error
 	GetApplication(ctx context.Context, envID, id string) (*Application, error)
@@ -229,6 +240,11 @@ type Store interface {
 	// ClearDefaultKey unsets the default flag on envID's keys of usageType
 	// except keepID.
 	ClearDefaultKey(ctx context.Context, envID, usageType, keepID string) error
+	// LockKeys, inside Tx, makes the transactions that take it for envID
+	// run one after the other, as LockThemes does for themes: a write that
+	// reads which key is the default, or which keys remain, acts on what
+	// is still true.
+	LockKeys(ctx context.Context, envID string) error
 
 	// CountUsers counts the users of a population (for userCount and for
 	// refusing to delete a population that still has users).

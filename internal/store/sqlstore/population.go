@@ -78,3 +78,7 @@ func (s *SQLStore) CountUsers(ctx context.Context, envID, populationID string) (
 	}
 	return *n, nil
 }
+
+func (s *SQLStore) LockPopulations(ctx context.Context, envID string) error {
+	return s.lockEnvironment(ctx, "populations", envID)
+}

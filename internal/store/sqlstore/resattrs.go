@@ -106,3 +106,7 @@ func (s *SQLStore) ClearDefaultKey(ctx context.Context, envID, usageType, keepID
 	_, err := s.exec(ctx, `UPDATE signing_keys SET is_default = ? WHERE environment_id = ? AND usage_type = ? AND id <> ? AND is_default`, false, envID, usageType, keepID)
 	return err
 }
+
+func (s *SQLStore) LockKeys(ctx context.Context, envID string) error {
+	return s.lockEnvironment(ctx, "keys", envID)
+}

@@ -72,3 +72,7 @@ func (s *SQLStore) ClearDefaultTheme(ctx context.Context, envID, keepID string) 
 		return err
 	})
 }
+
+func (s *SQLStore) LockThemes(ctx context.Context, envID string) error {
+	return s.lockEnvironment(ctx, "themes", envID)
+}

@@ -122,3 +122,21 @@ func (db *DB) notify(changes []store.ConfigChange) {
 		}
 	}
 }
+
+// lockEnvironment makes the transactions that take the lock named what for
+// envID run one after the other, until each ends. A write that reads which
+// record holds an environment's default flag, then moves or removes it,
+// takes it before that read: PostgreSQL's row locks alone do not do it,
+// since a transaction that waited on the old default's row goes on without
+// seeing the new one (its statement's snapshot predates it) and then fails
+// the one-default index, or writes a flag it read before the other commit.
+// It is a transaction-scoped advisory lock: it needs no row to exist and
+// waits on no table a DeleteEnvironment holds. SQLite's transactions hold
+// the one writer already.
+func (s *SQLStore) lockEnvironment(ctx context.Context, what, envID string) error {
+	if s.tx == nil || s.db.dialect != dialectPostgres {
+		return nil
+	}
+	_, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, what+":"+envID)
+	return err
+}

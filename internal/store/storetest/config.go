@@ -686,3 +686,47 @@ func testLockSignOnPolicy(t *testing.T, s store.Store) {
 		t.Errorf("priorities after two locked writers = %v, want [1 2]", prios)
 	}
 }
+
+// testKeyLock: transactions that take LockKeys for one environment run one
+// after the other. Each deletes a key only while another one remains (as
+// the API keeps an environment's last signing key): however many run at
+// once, one key is left.
+func testKeyLock(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	env := newEnv(t, s)
+	must(t, s.LockKeys(ctx, env.ID), "LockKeys outside a transaction")
+	const n = 4
+	ks := make([]*store.Key, n)
+	for i := range ks {
+		ks[i] = newKey(t, s, env.ID, fmt.Sprintf("k%d", i), "SIGNING")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i, k := range ks {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Tx(ctx, func(tx store.Store) error {
+				if err := tx.LockKeys(ctx, env.ID); err != nil {
+					return err
+				}
+				left, err := tx.ListKeys(ctx, env.ID)
+				if err != nil || len(left) < 2 {
+					return err
+				}
+				// Hold the lock a moment: without it the others count
+				// this key as still there meanwhile.
+				time.Sleep(30 * time.Millisecond)
+				return tx.DeleteKey(ctx, env.ID, k.ID)
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		must(t, err, "a locked delete")
+	}
+	if left, err := s.ListKeys(ctx, env.ID); err != nil || len(left) != 1 {
+		t.Errorf("keys after the locked deletes: %d (%v), want 1", len(left), err)
+	}
+}

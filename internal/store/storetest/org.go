@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -88,6 +89,22 @@ func testLicenses(t *testing.T, s store.Store) {
 	checkSet(t, "ListLicenses(unknown)", list)
 
 	wantErr(t, s.CreateLicense(ctx, mkLicense(newID())), store.ErrReferenced, "CreateLicense in an unknown organization")
+
+	// Environments per license: an organization's own, one query.
+	newEnvIn(t, s, orgA.ID, a1.ID, "A1 one")
+	newEnvIn(t, s, orgA.ID, a1.ID, "A1 two")
+	newEnvIn(t, s, orgA.ID, a2.ID, "A2 one")
+	newEnvIn(t, s, orgB.ID, b1.ID, "B1 one")
+	for _, c := range []struct {
+		orgID string
+		want  map[string]int
+	}{{orgA.ID, map[string]int{a1.ID: 2, a2.ID: 1}}, {orgB.ID, map[string]int{b1.ID: 1}}, {newID(), map[string]int{}}} {
+		got, err := s.CountEnvironmentsByLicense(ctx, c.orgID)
+		must(t, err, "CountEnvironmentsByLicense")
+		if !maps.Equal(got, c.want) {
+			t.Errorf("CountEnvironmentsByLicense = %v, want %v", got, c.want)
+		}
+	}
 }
 
 func testEnvironments(t *testing.T, s store.Store) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,4 +197,65 @@ func testPopulationThemes(t *testing.T, s store.Store) {
 	must(t, s.UpdateTheme(ctx, &promoted), "UpdateTheme to default")
 	want[bare.ID], want[named.ID], want[dangling.ID] = [2]string{"", split.ID}, [2]string{"", split.ID}, [2]string{foreign.ID, split.ID}
 	check("after the default moved")
+}
+
+// testThemeLock: transactions that take LockThemes for one environment run
+// one after the other. Each moves the default as the API does (read the
+// default, clear the others, flag its own theme): every one succeeds, the
+// later ones having read the default the earlier ones left, and exactly
+// one default remains.
+func testThemeLock(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	env := newEnv(t, s)
+	newTheme(t, s, env.ID, "default", true)
+	must(t, s.LockThemes(ctx, env.ID), "LockThemes outside a transaction")
+
+	const n = 4
+	themes := make([]*store.Theme, n)
+	for i := range themes {
+		themes[i] = newTheme(t, s, env.ID, "focus", false)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	read := make([]string, n)
+	start := make(chan struct{})
+	for i, th := range themes {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Tx(ctx, func(tx store.Store) error {
+				if err := tx.LockThemes(ctx, env.ID); err != nil {
+					return err
+				}
+				def, err := tx.GetDefaultTheme(ctx, env.ID)
+				if err != nil {
+					return err
+				}
+				read[i] = def.ID
+				// Hold the lock a moment: without it the others read
+				// this same default meanwhile.
+				time.Sleep(30 * time.Millisecond)
+				if err := tx.ClearDefaultTheme(ctx, env.ID, th.ID); err != nil {
+					return err
+				}
+				x := *th
+				x.Default = true
+				return tx.UpdateTheme(ctx, &x)
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, err := range errs {
+		must(t, err, "a locked default switch")
+		if seen[read[i]] {
+			t.Errorf("two locked writers read the same default %s: the lock did not hold", read[i])
+		}
+		seen[read[i]] = true
+	}
+	list, total, err := s.ListThemes(ctx, env.ID, store.Page{Filter: filter(t, `default eq true`)})
+	must(t, err, "ListThemes default eq true")
+	if total != 1 || len(list) != 1 {
+		t.Errorf("%d default themes after the switches, want 1", total)
+	}
 }

@@ -1,0 +1,95 @@
+package sqlstore
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
+)
+
+// TestThemeLookupsUseIndexes: every way themes are looked up, and the
+// update that sends a deleted theme's populations back to the default,
+// reads an index on both databases rather than the whole table.
+// PostgreSQL is told to avoid sequential scans, so that the plan shows
+// whether an index could serve the query at all, however few rows the
+// tables hold.
+func TestThemeLookupsUseIndexes(t *testing.T) {
+	env, id := uuid.NewString(), uuid.NewString()
+	for _, tc := range []struct {
+		name, query string
+		args        []any
+		index       string // the index it must use; "" for any
+	}{
+		{"a theme", `SELECT ` + themeCols + ` FROM themes WHERE environment_id = ? AND id = ?`, []any{env, id}, ""},
+		{"the default theme", `SELECT ` + themeCols + ` FROM themes WHERE environment_id = ? AND is_default`, []any{env}, ""},
+		{"an environment's themes", `SELECT ` + themeCols + ` FROM themes WHERE environment_id = ? AND id > ? ORDER BY id LIMIT 10`, []any{env, id}, ""},
+		{"the populations of a deleted theme", `UPDATE populations SET theme_id = '' WHERE environment_id = ? AND theme_id = ?`, []any{env, id},
+			"populations_theme"},
+	} {
+		for _, b := range sqltest.Backends() {
+			t.Run(tc.name+"/"+b.Name, func(t *testing.T) {
+				s := openStore(t, b.DSN(t))
+				plan := explain(t, s, tc.query, tc.args...)
+				switch {
+				case tc.index != "" && !strings.Contains(plan, tc.index):
+					t.Errorf("plan does not use %s:\n%s", tc.index, plan)
+				case s.db.dialect == dialectPostgres && !strings.Contains(plan, "Index"):
+					t.Errorf("plan reads no index:\n%s", plan)
+				case s.db.dialect == dialectSQLite && !strings.Contains(plan, "USING"):
+					t.Errorf("plan reads no index:\n%s", plan)
+				}
+			})
+		}
+	}
+}
+
+// explain returns the database's plan of query, one line per step.
+func explain(t *testing.T, s *SQLStore, query string, args ...any) string {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := s.db.writer.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	prefix := "EXPLAIN QUERY PLAN "
+	if s.db.dialect == dialectPostgres {
+		prefix = "EXPLAIN "
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, s.db.rebind(prefix+query), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		// SQLite's detail is the last column; PostgreSQL's plan has one.
+		switch v := vals[len(vals)-1].(type) {
+		case string:
+			lines = append(lines, v)
+		case []byte:
+			lines = append(lines, string(v))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
