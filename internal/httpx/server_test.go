@@ -296,3 +296,39 @@ func TestServerNeedsHTTPSBase(t *testing.T) {
 		}
 	}
 }
+
+// TestServerPlainRedirect: a plain GET or HEAD on the TLS port is sent to
+// the same path and query on the base URL, whatever form its target takes,
+// and never to another host.
+func TestServerPlainRedirect(t *testing.T) {
+	s := startTLS(t, http.NotFoundHandler(), httpx.Timeouts{})
+	cases := []struct{ name, method, target, want string }{
+		{"a path and query", "GET", "/v1/environments?limit=1", "https://gatehouse.test/v1/environments?limit=1"},
+		{"HEAD", "HEAD", "/healthz", "https://gatehouse.test/healthz"},
+		{"absolute form", "GET", "http://other.example/x?y=1", "https://gatehouse.test/x?y=1"},
+		{"two slashes", "GET", "//other.example/x", "https://gatehouse.test//other.example/x"},
+		{"absolute form without slashes", "GET", "http:.other.example/x", "https://gatehouse.test/"},
+		{"absolute form, opaque with userinfo", "GET", "http:8443@other.example/x", "https://gatehouse.test/"},
+		{"asterisk", "GET", "*", "https://gatehouse.test/"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			method := c.method
+			conn, err := net.Dial("tcp", s.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(conn, method+" "+c.target+" HTTP/1.1\r\nHost: gatehouse.test\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != c.want {
+				t.Fatalf("%s %s: %d Location %q, want 308 %q", method, c.target, resp.StatusCode, resp.Header.Get("Location"), c.want)
+			}
+		})
+	}
+}
