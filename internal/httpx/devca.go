@@ -25,6 +25,8 @@ const (
 	DevCAKeyFile   = "gatehouse-dev-ca-key.pem"
 	DevCertFile    = "gatehouse-dev-cert.pem"
 	DevCertKeyFile = "gatehouse-dev-key.pem"
+	// devLockFile serialises starts that share the directory.
+	devLockFile = "gatehouse-dev-ca.lock"
 )
 
 const (
@@ -58,6 +60,14 @@ func EnsureDevCertificate(dir, host string, now time.Time) (DevTLS, error) {
 	if host == "" {
 		return d, errors.New("development TLS: the base URL has no host")
 	}
+	// Two starts at once (two nodes, or a restart that overlaps) would
+	// each make a CA, and could leave one's key beside the other's
+	// certificate: one at a time, the second finds what the first made.
+	unlock, err := lockFile(filepath.Join(dir, devLockFile))
+	if err != nil {
+		return d, fmt.Errorf("development TLS: %w", err)
+	}
+	defer unlock()
 	caKeyFile := filepath.Join(dir, DevCAKeyFile)
 	ca, caKey, err := loadDevCA(d.CAFile, caKeyFile, now)
 	if errors.Is(err, fs.ErrNotExist) {

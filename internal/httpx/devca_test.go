@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,5 +156,40 @@ func TestDevCertificate(t *testing.T) {
 	}
 	if _, err := httpx.EnsureDevCertificate(t.TempDir(), "", now); err == nil {
 		t.Fatal("no host accepted")
+	}
+}
+
+// TestDevCertificateConcurrentStarts: starts that share a directory and run
+// at once end with one CA, made by one of them, and a certificate it
+// issued; none fails.
+func TestDevCertificateConcurrentStarts(t *testing.T) {
+	now := time.Now()
+	for round := range 10 {
+		dir := t.TempDir()
+		results := make([]httpx.DevTLS, 6)
+		errs := make([]error, len(results))
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Go(func() { results[i], errs[i] = httpx.EnsureDevCertificate(dir, "gatehouse.test", now) })
+		}
+		wg.Wait()
+		newCA := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, start %d: %v", round, i, err)
+			}
+			if results[i].NewCA {
+				newCA++
+			}
+		}
+		if newCA != 1 {
+			t.Fatalf("round %d: %d starts made a CA", round, newCA)
+		}
+		if err := verifies(t, dir, "gatehouse.test", now); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if d, err := httpx.EnsureDevCertificate(dir, "gatehouse.test", now); err != nil || d.NewCA || d.NewCert {
+			t.Fatalf("round %d, the next start: %+v %v", round, d, err)
+		}
 	}
 }
