@@ -156,14 +156,29 @@ func updateBootstrapFile(path string, set []bootstrapMember) error {
 // bootstrapMember is one member updateBootstrapFile keeps current.
 type bootstrapMember struct{ key, value string }
 
-// replaceFile writes path in one rename, mode 0600.
+// replaceFile writes path in one rename, mode 0600. The temporary file is
+// one this call creates (never an existing file or a link someone left at a
+// name known in advance, which would receive the credentials), beside path
+// so that the rename stays on one file system.
 func replaceFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return err
+	tmp := f.Name()
+	if err = f.Chmod(0o600); err == nil {
+		if _, err = f.Write(b); err == nil {
+			err = f.Sync()
+		}
 	}
-	return os.Rename(tmp, path)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
