@@ -42,8 +42,14 @@ func setupTLS(cfg Config, now time.Time) (*httpx.Certificates, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		if d.NewCA {
-			cfg.Logger.Info("development TLS: made a CA", "caFile", d.CAFile)
+		switch {
+		case d.ReplacedCA != "":
+			// SSL_CERT_FILE names the same path and follows by itself; a
+			// system trust store holds the old CA until told otherwise.
+			cfg.Logger.Warn("development TLS: made a new CA, replacing the one there ("+d.ReplacedCA+
+				"); trust the new one wherever the old one was added to a trust store", "caFile", d.CAFile)
+		case d.NewCA:
+			cfg.Logger.Info("development TLS: made a CA for "+base.Hostname(), "caFile", d.CAFile)
 		}
 		if d.NewCert {
 			cfg.Logger.Info("development TLS: issued a certificate for "+base.Hostname(), "certFile", d.CertFile)
