@@ -96,8 +96,9 @@ func TestTLSFlags(t *testing.T) {
 
 // TestTLSGivenFilesAndSIGHUP serves given files (from the env vars) at the
 // default base URL, https:// + the listen address, and swaps in a renewed
-// pair on SIGHUP. The renewed files keep the old modification times, so
-// that only the signal, not the file watch, can have loaded them.
+// pair on SIGHUP: the log must say the signal, not the file watch, loaded
+// it (the renewed files also keep the old modification times, which slows
+// the watch down).
 func TestTLSGivenFilesAndSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	ca := apptest.NewTestCA(t)
@@ -137,7 +138,7 @@ func TestTLSGivenFilesAndSIGHUP(t *testing.T) {
 	}
 	var renewed string
 	keepTimes(func() { renewed = ca.Issue(t, "127.0.0.1", cert, key).String() })
-	hupUntil("TLS certificate reloaded", 1)
+	hupUntil("TLS certificate reloaded (SIGHUP)", 1)
 	if got := served(); got != renewed {
 		t.Fatalf("after SIGHUP serving %s, want %s", got, renewed)
 	}
@@ -145,7 +146,7 @@ func TestTLSGivenFilesAndSIGHUP(t *testing.T) {
 	// A certificate whose key is another's: the current pair stays.
 	other, _, _ := ca.IssuePEM(t, "127.0.0.1")
 	keepTimes(func() { os.WriteFile(cert, other, 0o644) })
-	hupUntil("TLS certificate not reloaded", 1)
+	hupUntil("TLS certificate not reloaded (SIGHUP)", 1)
 	if got := served(); got != renewed {
 		t.Fatalf("after a bad pair serving %s, want %s", got, renewed)
 	}

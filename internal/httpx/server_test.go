@@ -7,12 +7,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,5 +332,145 @@ func TestServerPlainRedirect(t *testing.T) {
 				t.Fatalf("%s %s: %d Location %q, want 308 %q", method, c.target, resp.StatusCode, resp.Header.Get("Location"), c.want)
 			}
 		})
+	}
+}
+
+// syncLog collects log lines for a test to wait on.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+// TestCertificatesWatchSeesAWriteInProgress: a renewal that rewrites the
+// certificate in place can be caught half written, and its last write can
+// leave the modification time as it was (file times are coarse): the watch
+// still loads the finished file.
+func TestCertificatesWatchSeesAWriteInProgress(t *testing.T) {
+	dir := t.TempDir()
+	ca := apptest.NewTestCA(t)
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	first := ca.Issue(t, "gatehouse.test", cert, key)
+	certs, err := httpx.LoadCertificates(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncLog
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go certs.Watch(ctx, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	serving := func() string {
+		c, _ := certs.GetCertificate(nil)
+		return c.Leaf.SerialNumber.String()
+	}
+
+	newCert, newKey, renewed := ca.IssuePEM(t, "gatehouse.test")
+	stamp := time.Now().Add(time.Minute).Truncate(time.Second)
+	write := func(path string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, stamp, stamp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(key, newKey)
+	write(cert, newCert[:len(newCert)/2])
+	for deadline := time.Now().Add(5 * time.Second); logs.count("TLS certificate not reloaded") == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watch did not try the half-written pair")
+		}
+	}
+	if serving() != first.String() {
+		t.Fatal("a half-written certificate replaced the one served")
+	}
+	write(cert, newCert)
+	for deadline := time.Now().Add(5 * time.Second); serving() != renewed.String(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serving %s, not the finished renewal %s", serving(), renewed)
+		}
+	}
+}
+
+// TestCertificatesWatchFollowsASwappedLink: Kubernetes renews a secret
+// volume by writing a new directory and swapping a link to it; the files
+// named are links through that one. The renewed files here have the old
+// ones' times and sizes, as files written within one tick of the clock
+// file times use can: only their identity tells them apart.
+func TestCertificatesWatchFollowsASwappedLink(t *testing.T) {
+	dir := t.TempDir()
+	ca := apptest.NewTestCA(t)
+	stamp := time.Now().Truncate(time.Second)
+	var sizes [2]int
+	version := func(name string) *big.Int {
+		t.Helper()
+		if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for range 100 {
+			certPEM, keyPEM, sn := ca.IssuePEM(t, "gatehouse.test")
+			if sizes[0] != 0 && (len(certPEM) != sizes[0] || len(keyPEM) != sizes[1]) {
+				continue
+			}
+			sizes = [2]int{len(certPEM), len(keyPEM)}
+			for f, b := range map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM} {
+				path := filepath.Join(dir, name, f)
+				if err := os.WriteFile(path, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chtimes(path, stamp, stamp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return sn
+		}
+		t.Fatal("no certificate of the same size")
+		return nil
+	}
+	point := func(name string) {
+		t.Helper()
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(name, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := version("..v1")
+	point("..v1")
+	for _, f := range []string{"tls.crt", "tls.key"} {
+		if err := os.Symlink(filepath.Join("..data", f), filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	certs, err := httpx.LoadCertificates(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go certs.Watch(ctx, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if got := certs.Leaf().SerialNumber; got.Cmp(first) != 0 {
+		t.Fatalf("serving %s, want %s", got, first)
+	}
+	renewed := version("..v2")
+	point("..v2")
+	for deadline := time.Now().Add(5 * time.Second); certs.Leaf().SerialNumber.Cmp(renewed) != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serving %s after the swap, want %s", certs.Leaf().SerialNumber, renewed)
+		}
 	}
 }
