@@ -69,7 +69,10 @@ func EnsureDevCertificate(dir, host string, now time.Time) (DevTLS, error) {
 	if host == "" {
 		return d, errors.New("development TLS: the base URL has no host")
 	}
-	host = strings.ToLower(host)
+	// One spelling of the name: clients verify a certificate for
+	// "gatehouse.test." against "gatehouse.test", and a name constraint
+	// cannot end in a dot.
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	// Two starts at once (two nodes, or a restart that overlaps) would
 	// each make a CA, and could leave one's key beside the other's
 	// certificate: one at a time, the second finds what the first made.

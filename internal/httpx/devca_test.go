@@ -131,8 +131,9 @@ func TestDevCertificate(t *testing.T) {
 		t.Fatal("the leaf verifies for another host")
 	}
 
-	// The same host a day later, in capitals too: nothing new.
-	for _, host := range []string{"gatehouse.test", "GATEHOUSE.TEST"} {
+	// The same host a day later, in capitals or with a final dot too:
+	// nothing new.
+	for _, host := range []string{"gatehouse.test", "GATEHOUSE.TEST", "gatehouse.test."} {
 		d, err = httpx.EnsureDevCertificate(dir, host, now.Add(24*time.Hour))
 		if err != nil || d.NewCA || d.NewCert {
 			t.Fatalf("again as %s: %+v %v", host, d, err)
