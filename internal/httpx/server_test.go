@@ -474,3 +474,76 @@ func TestCertificatesWatchFollowsASwappedLink(t *testing.T) {
 		}
 	}
 }
+
+// TestServerConnectTargets: only the base URL's host and port, however
+// spelled, is tunnelled, and the tunnel ends at the TLS server in the
+// process; every other form of target is refused.
+func TestServerConnectTargets(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "in process") })
+	s := startTLS(t, h, httpx.Timeouts{})
+	cases := []struct {
+		target, host string
+		status       int
+	}{
+		{"gatehouse.test:443", "gatehouse.test:443", 200},
+		{"GATEHOUSE.test:443", "", 200},
+		{"gatehouse.test:0443", "", 200},
+		{"gatehouse.test:443", "example.com:443", 200}, // the Host header does not count
+		{"example.com:443", "gatehouse.test:443", 403},
+		{"gatehouse.test.:443", "", 403},
+		{"gatehouse.test", "", 403},
+		{"gatehouse.test:8443", "", 403},
+		{"gatehouse.test:65979", "", 403},
+		{"http://gatehouse.test:443", "", 403},
+		{"/gatehouse.test:443", "gatehouse.test:443", 403},
+		{"127.0.0.1:443", "", 403},
+		{"[::1]:443", "", 403},
+		{"[::ffff:127.0.0.1]:443", "", 403},
+		{s.addr, s.addr, 403},
+		{"gatehouse%2etest:443", "", 400},
+	}
+	for _, c := range cases {
+		t.Run(c.target+" Host "+c.host, func(t *testing.T) {
+			conn, err := net.Dial("tcp", s.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			req := "CONNECT " + c.target + " HTTP/1.1\r\n"
+			if c.host != "" {
+				req += "Host: " + c.host + "\r\n"
+			}
+			io.WriteString(conn, req+"\r\n")
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, &http.Request{Method: "CONNECT"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != c.status {
+				t.Fatalf("%d, want %d", resp.StatusCode, c.status)
+			}
+			if c.status != 200 {
+				return
+			}
+			tc := tls.Client(&prefixed{conn, br}, &tls.Config{RootCAs: s.ca.Pool, ServerName: "gatehouse.test"})
+			io.WriteString(tc, "GET / HTTP/1.1\r\nHost: gatehouse.test\r\n\r\n")
+			resp, err = http.ReadResponse(bufio.NewReader(tc), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if string(b) != "in process" {
+				t.Fatalf("through the tunnel: %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+// prefixed reads what a bufio.Reader holds before the connection's rest.
+type prefixed struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *prefixed) Read(b []byte) (int, error) { return p.r.Read(b) }
