@@ -84,6 +84,17 @@ func serve(args []string) error {
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(logger)
+	// SIGHUP reloads the certificate (the files are also watched). It is
+	// caught from here on, since the start can take a while (migrations, a
+	// development CA): a renewal's reload signal then waits for the server
+	// rather than ending the process. Without TLS it keeps its default: it
+	// ends the process.
+	var hup chan os.Signal
+	if useTLS {
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 
 	key, err := masterKey(*db, *keyFile)
 	if err != nil {
@@ -121,12 +132,7 @@ func serve(args []string) error {
 		return err
 	}
 	defer srv.Close()
-	if useTLS {
-		// SIGHUP reloads the certificate (the files are also watched).
-		// Without TLS it keeps its default: it ends the process.
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
+	if hup != nil {
 		go func() {
 			for range hup {
 				srv.ReloadTLS("SIGHUP")

@@ -206,8 +206,13 @@ func TestServeRestartAndShutdown(t *testing.T) {
 			if admin.AuthPath != base || admin.APIPath != base+"/v1" || len(admin.ClientSecret) < 32 {
 				t.Fatalf("bootstrap file: %s", raw)
 			}
-			if !strings.Contains(p.stderr.String(), `"msg":"admin credentials written`) {
-				t.Errorf("no bootstrap hint in the log:\n%s", p.stderr)
+			// The child wrote the line before it listened, but the copy of
+			// its stderr into the buffer can lag behind.
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(p.stderr.String(), `"msg":"admin credentials written`); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Errorf("no bootstrap hint in the log:\n%s", p.stderr)
+					break
+				}
 			}
 			tok := token(t, admin)
 			status, body := call(t, "GET", base+"/v1/environments/"+admin.EnvironmentID, tok, nil)

@@ -96,8 +96,9 @@ func TestTLSFlags(t *testing.T) {
 
 // TestTLSGivenFilesAndSIGHUP serves given files (from the env vars) at the
 // default base URL, https:// + the listen address, and swaps in a renewed
-// pair on SIGHUP. The renewed files keep the old modification times, so
-// that only the signal, not the file watch, can have loaded them.
+// pair on SIGHUP: the log must say the signal, not the file watch, loaded
+// it (the renewed files also keep the old modification times, which slows
+// the watch down).
 func TestTLSGivenFilesAndSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	ca := apptest.NewTestCA(t)
@@ -137,7 +138,7 @@ func TestTLSGivenFilesAndSIGHUP(t *testing.T) {
 	}
 	var renewed string
 	keepTimes(func() { renewed = ca.Issue(t, "127.0.0.1", cert, key).String() })
-	hupUntil("TLS certificate reloaded", 1)
+	hupUntil("TLS certificate reloaded (SIGHUP)", 1)
 	if got := served(); got != renewed {
 		t.Fatalf("after SIGHUP serving %s, want %s", got, renewed)
 	}
@@ -145,7 +146,7 @@ func TestTLSGivenFilesAndSIGHUP(t *testing.T) {
 	// A certificate whose key is another's: the current pair stays.
 	other, _, _ := ca.IssuePEM(t, "127.0.0.1")
 	keepTimes(func() { os.WriteFile(cert, other, 0o644) })
-	hupUntil("TLS certificate not reloaded", 1)
+	hupUntil("TLS certificate not reloaded (SIGHUP)", 1)
 	if got := served(); got != renewed {
 		t.Fatalf("after a bad pair serving %s, want %s", got, renewed)
 	}
@@ -155,8 +156,8 @@ func TestTLSGivenFilesAndSIGHUP(t *testing.T) {
 
 // TestTLSDevBinary: --tls-dev keeps its CA beside the database and names it
 // in the bootstrap file and the log; a client trusting only that CA works,
-// on a restart too (GATEHOUSE_TLS_DEV), and through CONNECT with a base URL
-// whose host resolves nowhere (the HTTPS_PROXY case).
+// on a restart too (GATEHOUSE_TLS_DEV), and a new CA for a base URL whose
+// host resolves nowhere works through CONNECT (the HTTPS_PROXY case).
 func TestTLSDevBinary(t *testing.T) {
 	dir := t.TempDir()
 	os.Mkdir(filepath.Join(dir, "data"), 0o700)
@@ -185,15 +186,37 @@ func TestTLSDevBinary(t *testing.T) {
 	adminOverTLS(t, client, admin)
 	stop(t, p)
 
+	// The same host again: the same CA.
+	p = start(t, dir, []string{"GATEHOUSE_TLS_DEV=true"}, args...)
+	waitReadyTLS(t, p, client, base)
+	if b, _ := os.ReadFile(caFile); string(b) != string(caPEM) {
+		t.Fatal("the CA changed on restart")
+	}
+	adminOverTLS(t, client, admin)
+	stop(t, p)
+
+	// Another host: the CA is limited to its host, so a new one replaces
+	// it at the same path (what SSL_CERT_FILE names), and the log says so.
 	p = start(t, dir, []string{"GATEHOUSE_TLS_DEV=true", "GATEHOUSE_BASE_URL=https://gatehouse.test"}, args...)
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.stderr.String(), "gatehouse listening"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not listening:\n%s", p.stderr)
+		}
+	}
+	if !strings.Contains(p.stderr.String(), "made a new CA, replacing the one there (it could not issue a certificate for gatehouse.test)") {
+		t.Fatalf("no word of the new CA in the log:\n%s", p.stderr)
+	}
+	caPEM2, err := os.ReadFile(caFile)
+	if err != nil || string(caPEM2) == string(caPEM) {
+		t.Fatalf("the CA did not change with the host: %v", err)
+	}
+	roots = x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM2)
 	client = apptest.TLSClient(roots, "https://gatehouse.test", addr)
 	if client.Transport.(*http.Transport).Proxy == nil {
 		t.Fatal("the client does not use the listener as its proxy")
 	}
 	waitReadyTLS(t, p, client, "https://gatehouse.test")
-	if b, _ := os.ReadFile(caFile); string(b) != string(caPEM) {
-		t.Fatal("the CA changed on restart")
-	}
 	admin.AuthPath, admin.APIPath = "https://gatehouse.test", "https://gatehouse.test/v1"
 	adminOverTLS(t, client, admin)
 	stop(t, p)

@@ -42,8 +42,14 @@ func setupTLS(cfg Config, now time.Time) (*httpx.Certificates, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		if d.NewCA {
-			cfg.Logger.Info("development TLS: made a CA", "caFile", d.CAFile)
+		switch {
+		case d.ReplacedCA != "":
+			// SSL_CERT_FILE names the same path and follows by itself; a
+			// system trust store holds the old CA until told otherwise.
+			cfg.Logger.Warn("development TLS: made a new CA, replacing the one there ("+d.ReplacedCA+
+				"); trust the new one wherever the old one was added to a trust store", "caFile", d.CAFile)
+		case d.NewCA:
+			cfg.Logger.Info("development TLS: made a CA for "+base.Hostname(), "caFile", d.CAFile)
 		}
 		if d.NewCert {
 			cfg.Logger.Info("development TLS: issued a certificate for "+base.Hostname(), "certFile", d.CertFile)
@@ -156,14 +162,29 @@ func updateBootstrapFile(path string, set []bootstrapMember) error {
 // bootstrapMember is one member updateBootstrapFile keeps current.
 type bootstrapMember struct{ key, value string }
 
-// replaceFile writes path in one rename, mode 0600.
+// replaceFile writes path in one rename, mode 0600. The temporary file is
+// one this call creates (never an existing file or a link someone left at a
+// name known in advance, which would receive the credentials), beside path
+// so that the rename stays on one file system.
 func replaceFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return err
+	tmp := f.Name()
+	if err = f.Chmod(0o600); err == nil {
+		if _, err = f.Write(b); err == nil {
+			err = f.Sync()
+		}
 	}
-	return os.Rename(tmp, path)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }

@@ -101,10 +101,9 @@ func TestTLSWithGivenFiles(t *testing.T) {
 }
 
 // TestTLSDevelopmentCA starts without TLS, then with --tls-dev three times:
-// the CA is made once beside the database, named in the bootstrap file
-// (added to the existing file, nothing else in it changed), reused on the
-// next start, and issues a new certificate when the base URL's host
-// changes.
+// the CA is made beside the database, named in the bootstrap file (added to
+// the existing file, nothing else in it changed), reused on the next start,
+// and replaced by one for the new host when the base URL's host changes.
 func TestTLSDevelopmentCA(t *testing.T) {
 	for _, b := range sqltest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -195,18 +194,31 @@ func TestTLSDevelopmentCA(t *testing.T) {
 			adminCall(t, apptest.TLSClient(roots, s.URL, s.Addr), s.URL, adminOf(s))
 			s.Stop()
 
-			// Another host: a new certificate from the same CA, reached
-			// through CONNECT since gatehouse.test resolves nowhere.
+			// Another host: the CA can issue for its own host only, so a
+			// new one, at the same path, issues the certificate (reached
+			// through CONNECT since gatehouse.test resolves nowhere). The
+			// old CA is not trusted for it.
 			opts.BaseURL = "https://gatehouse.test"
 			s = apptest.Start(t, opts)
-			if b, _ := os.ReadFile(caFile); string(b) != string(caPEM) {
-				t.Fatal("the CA changed with the host")
+			caPEM3, err := os.ReadFile(caFile)
+			if err != nil || string(caPEM3) == string(caPEM) {
+				t.Fatalf("the CA did not change with the host: %v", err)
 			}
-			leaf3 := apptest.ServedCertificate(t, s.Addr, "gatehouse.test", roots)
+			if after, _ := readJSONFile(t, bootFile); after["caFile"] != caFile {
+				t.Fatalf("caFile %q, want %q", after["caFile"], caFile)
+			}
+			c, err := tls.Dial("tcp", s.Addr, &tls.Config{ServerName: "gatehouse.test", RootCAs: roots})
+			if err == nil {
+				c.Close()
+				t.Fatal("the previous host's CA is trusted for the new host")
+			}
+			roots3 := x509.NewCertPool()
+			roots3.AppendCertsFromPEM(caPEM3)
+			leaf3 := apptest.ServedCertificate(t, s.Addr, "gatehouse.test", roots3)
 			if leaf3.Equal(leaf1) || len(leaf3.DNSNames) != 1 || leaf3.DNSNames[0] != "gatehouse.test" || len(leaf3.IPAddresses) != 0 {
 				t.Fatalf("certificate for gatehouse.test: %v %v", leaf3.DNSNames, leaf3.IPAddresses)
 			}
-			adminCall(t, apptest.TLSClient(roots, s.URL, s.Addr), s.URL, adminOf(s))
+			adminCall(t, apptest.TLSClient(roots3, s.URL, s.Addr), s.URL, adminOf(s))
 		})
 	}
 }

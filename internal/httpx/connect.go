@@ -68,7 +68,14 @@ func (h *plainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		http.Redirect(w, r, h.base+r.URL.RequestURI(), http.StatusPermanentRedirect)
+		// Only a path (and query) is carried over to the base URL: the
+		// other request-target forms ("http:.example.com/", "*") appended
+		// to it would name another host.
+		uri := r.URL.RequestURI()
+		if r.URL.Opaque != "" || !strings.HasPrefix(uri, "/") {
+			uri = "/"
+		}
+		http.Redirect(w, r, h.base+uri, http.StatusPermanentRedirect)
 		return
 	}
 	wire.WriteError(w, &wire.Error{Status: http.StatusBadRequest, Code: wire.CodeInvalidRequest,

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,3 +298,252 @@ func TestServerNeedsHTTPSBase(t *testing.T) {
 		}
 	}
 }
+
+// TestServerPlainRedirect: a plain GET or HEAD on the TLS port is sent to
+// the same path and query on the base URL, whatever form its target takes,
+// and never to another host.
+func TestServerPlainRedirect(t *testing.T) {
+	s := startTLS(t, http.NotFoundHandler(), httpx.Timeouts{})
+	cases := []struct{ name, method, target, want string }{
+		{"a path and query", "GET", "/v1/environments?limit=1", "https://gatehouse.test/v1/environments?limit=1"},
+		{"HEAD", "HEAD", "/healthz", "https://gatehouse.test/healthz"},
+		{"absolute form", "GET", "http://other.example/x?y=1", "https://gatehouse.test/x?y=1"},
+		{"two slashes", "GET", "//other.example/x", "https://gatehouse.test//other.example/x"},
+		{"absolute form without slashes", "GET", "http:.other.example/x", "https://gatehouse.test/"},
+		{"absolute form, opaque with userinfo", "GET", "http:8443@other.example/x", "https://gatehouse.test/"},
+		{"asterisk", "GET", "*", "https://gatehouse.test/"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			method := c.method
+			conn, err := net.Dial("tcp", s.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(conn, method+" "+c.target+" HTTP/1.1\r\nHost: gatehouse.test\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != c.want {
+				t.Fatalf("%s %s: %d Location %q, want 308 %q", method, c.target, resp.StatusCode, resp.Header.Get("Location"), c.want)
+			}
+		})
+	}
+}
+
+// syncLog collects log lines for a test to wait on.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+// TestCertificatesWatchSeesAWriteInProgress: a renewal that rewrites the
+// certificate in place can be caught half written, and its last write can
+// leave the modification time as it was (file times are coarse): the watch
+// still loads the finished file.
+func TestCertificatesWatchSeesAWriteInProgress(t *testing.T) {
+	dir := t.TempDir()
+	ca := apptest.NewTestCA(t)
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	first := ca.Issue(t, "gatehouse.test", cert, key)
+	certs, err := httpx.LoadCertificates(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncLog
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go certs.Watch(ctx, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	serving := func() string {
+		c, _ := certs.GetCertificate(nil)
+		return c.Leaf.SerialNumber.String()
+	}
+
+	newCert, newKey, renewed := ca.IssuePEM(t, "gatehouse.test")
+	stamp := time.Now().Add(time.Minute).Truncate(time.Second)
+	write := func(path string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, stamp, stamp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(key, newKey)
+	write(cert, newCert[:len(newCert)/2])
+	for deadline := time.Now().Add(5 * time.Second); logs.count("TLS certificate not reloaded") == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watch did not try the half-written pair")
+		}
+	}
+	if serving() != first.String() {
+		t.Fatal("a half-written certificate replaced the one served")
+	}
+	write(cert, newCert)
+	for deadline := time.Now().Add(5 * time.Second); serving() != renewed.String(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serving %s, not the finished renewal %s", serving(), renewed)
+		}
+	}
+}
+
+// TestCertificatesWatchFollowsASwappedLink: Kubernetes renews a secret
+// volume by writing a new directory and swapping a link to it; the files
+// named are links through that one. The renewed files here have the old
+// ones' times and sizes, as files written within one tick of the clock
+// file times use can: only their identity tells them apart.
+func TestCertificatesWatchFollowsASwappedLink(t *testing.T) {
+	dir := t.TempDir()
+	ca := apptest.NewTestCA(t)
+	stamp := time.Now().Truncate(time.Second)
+	var sizes [2]int
+	version := func(name string) *big.Int {
+		t.Helper()
+		if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for range 100 {
+			certPEM, keyPEM, sn := ca.IssuePEM(t, "gatehouse.test")
+			if sizes[0] != 0 && (len(certPEM) != sizes[0] || len(keyPEM) != sizes[1]) {
+				continue
+			}
+			sizes = [2]int{len(certPEM), len(keyPEM)}
+			for f, b := range map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM} {
+				path := filepath.Join(dir, name, f)
+				if err := os.WriteFile(path, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chtimes(path, stamp, stamp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return sn
+		}
+		t.Fatal("no certificate of the same size")
+		return nil
+	}
+	point := func(name string) {
+		t.Helper()
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(name, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := version("..v1")
+	point("..v1")
+	for _, f := range []string{"tls.crt", "tls.key"} {
+		if err := os.Symlink(filepath.Join("..data", f), filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	certs, err := httpx.LoadCertificates(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go certs.Watch(ctx, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if got := certs.Leaf().SerialNumber; got.Cmp(first) != 0 {
+		t.Fatalf("serving %s, want %s", got, first)
+	}
+	renewed := version("..v2")
+	point("..v2")
+	for deadline := time.Now().Add(5 * time.Second); certs.Leaf().SerialNumber.Cmp(renewed) != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serving %s after the swap, want %s", certs.Leaf().SerialNumber, renewed)
+		}
+	}
+}
+
+// TestServerConnectTargets: only the base URL's host and port, however
+// spelled, is tunnelled, and the tunnel ends at the TLS server in the
+// process; every other form of target is refused.
+func TestServerConnectTargets(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "in process") })
+	s := startTLS(t, h, httpx.Timeouts{})
+	cases := []struct {
+		target, host string
+		status       int
+	}{
+		{"gatehouse.test:443", "gatehouse.test:443", 200},
+		{"GATEHOUSE.test:443", "", 200},
+		{"gatehouse.test:0443", "", 200},
+		{"gatehouse.test:443", "example.com:443", 200}, // the Host header does not count
+		{"example.com:443", "gatehouse.test:443", 403},
+		{"gatehouse.test.:443", "", 403},
+		{"gatehouse.test", "", 403},
+		{"gatehouse.test:8443", "", 403},
+		{"gatehouse.test:65979", "", 403},
+		{"http://gatehouse.test:443", "", 403},
+		{"/gatehouse.test:443", "gatehouse.test:443", 403},
+		{"127.0.0.1:443", "", 403},
+		{"[::1]:443", "", 403},
+		{"[::ffff:127.0.0.1]:443", "", 403},
+		{s.addr, s.addr, 403},
+		{"gatehouse%2etest:443", "", 400},
+	}
+	for _, c := range cases {
+		t.Run(c.target+" Host "+c.host, func(t *testing.T) {
+			conn, err := net.Dial("tcp", s.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			req := "CONNECT " + c.target + " HTTP/1.1\r\n"
+			if c.host != "" {
+				req += "Host: " + c.host + "\r\n"
+			}
+			io.WriteString(conn, req+"\r\n")
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, &http.Request{Method: "CONNECT"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != c.status {
+				t.Fatalf("%d, want %d", resp.StatusCode, c.status)
+			}
+			if c.status != 200 {
+				return
+			}
+			tc := tls.Client(&prefixed{conn, br}, &tls.Config{RootCAs: s.ca.Pool, ServerName: "gatehouse.test"})
+			io.WriteString(tc, "GET / HTTP/1.1\r\nHost: gatehouse.test\r\n\r\n")
+			resp, err = http.ReadResponse(bufio.NewReader(tc), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if string(b) != "in process" {
+				t.Fatalf("through the tunnel: %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+// prefixed reads what a bufio.Reader holds before the connection's rest.
+type prefixed struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *prefixed) Read(b []byte) (int, error) { return p.r.Read(b) }

@@ -22,7 +22,25 @@ type Certificates struct {
 	cur               atomic.Pointer[tls.Certificate]
 
 	mu   sync.Mutex // serialises reloads
-	seen [2]time.Time
+	seen [2]fileStamp
+}
+
+// fileStamp tells one version of a file from another without reading it.
+// File times are coarse, so the time alone is not enough: a file rewritten
+// in place can keep the time it had half written (its size tells), and a
+// renewal that puts other files in place within the same tick, with the
+// same sizes, is told by the files' identity.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+	fi   os.FileInfo // nil: the file cannot be read now
+}
+
+func (a fileStamp) same(b fileStamp) bool {
+	if a.fi == nil || b.fi == nil {
+		return a.fi == nil && b.fi == nil
+	}
+	return a.mod.Equal(b.mod) && a.size == b.size && os.SameFile(a.fi, b.fi)
 }
 
 // LoadCertificates reads the pair; a start with a pair that does not load
@@ -66,22 +84,24 @@ func (c *Certificates) Config() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: c.GetCertificate}
 }
 
-// stamps are the files' modification times; zero for a file that cannot be
-// read now (a renewal may be replacing it).
-func (c *Certificates) stamps() [2]time.Time {
-	var s [2]time.Time
+// stamps are the files' stamps; zero for a file that cannot be read now (a
+// renewal may be replacing it).
+func (c *Certificates) stamps() [2]fileStamp {
+	var s [2]fileStamp
 	for i, f := range []string{c.certFile, c.keyFile} {
 		if st, err := os.Stat(f); err == nil {
-			s[i] = st.ModTime()
+			s[i] = fileStamp{st.ModTime(), st.Size(), st}
 		}
 	}
 	return s
 }
 
-// Watch reloads the pair whenever either file's modification time changes,
-// checking every interval until ctx ends. A pair that fails to load is
-// logged once and tried again on the files' next change: a renewal that
-// writes the certificate before the key loads once both are written.
+// Watch reloads the pair whenever either file changes (its modification
+// time, size or identity), checking every interval until ctx ends. A pair
+// that fails to load is logged once and tried again on the files' next
+// change: a renewal that writes the certificate before the key loads once
+// both are written. Stat follows links, so a renewal that swaps a linked
+// directory (a Kubernetes secret volume) is seen too.
 func (c *Certificates) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -92,7 +112,7 @@ func (c *Certificates) Watch(ctx context.Context, every time.Duration, log *slog
 		case <-t.C:
 		}
 		now := c.stamps()
-		if now == c.seen || now[0].IsZero() || now[1].IsZero() {
+		if (now[0].same(c.seen[0]) && now[1].same(c.seen[1])) || now[0].fi == nil || now[1].fi == nil {
 			continue
 		}
 		c.seen = now
