@@ -297,21 +297,32 @@ func TestBadStarts(t *testing.T) {
 	waitReady(t, p, "http://"+addr)
 	stop(t, p)
 
-	cases := []struct {
-		name string
-		env  []string
-		args []string
-		want string
-	}{
+	badStarts(t, dir, nil, []badStart{
 		{"wrong master key", []string{"GATEHOUSE_MASTER_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32))}, nil, "master key does not match"},
 		{"bad master key", []string{"GATEHOUSE_MASTER_KEY=short"}, nil, "master key"},
 		{"unknown database", []string{"GATEHOUSE_DB=mysql://x"}, nil, "unsupported database"},
 		{"bad admin id", []string{"GATEHOUSE_DB=sqlite:other.db", "GATEHOUSE_ADMIN_CLIENT_ID=admin"}, nil, "must be a UUID"},
 		{"unknown flag", nil, []string{"--nope"}, "flag provided but not defined"},
-	}
+	})
+}
+
+// badStart is a start that must fail: its environment, its arguments and
+// what its output must say.
+type badStart struct {
+	name string
+	env  []string
+	args []string
+	want string
+}
+
+// badStarts runs the binary in dir once per case (after args common to
+// all) and checks that it exits non-zero saying what the case wants.
+func badStarts(t *testing.T, dir string, common []string, cases []badStart) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(binary, append([]string{"--listen", freeAddr(t)}, c.args...)...)
+			args := append(append([]string{"--listen", freeAddr(t)}, common...), c.args...)
+			cmd := exec.Command(binary, args...)
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), c.env...)
 			out, err := cmd.CombinedOutput()
