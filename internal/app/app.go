@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlstore.Open(ctx, cfg.DB)
+	st, err := sqlstore.Open(ctx, cfg.DB, sqlstore.WithLogger(cfg.Logger))
 	if err != nil {
 		return nil, err
 	}

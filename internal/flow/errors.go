@@ -33,9 +33,14 @@ func notAllowed(act, status string, ok []string) error {
 }
 
 // Decode reads an action's JSON object; an empty body is an empty object.
+// Text that is not UTF-8 and nesting too deep are refused first
+// (wire.CheckJSON), naming the field.
 func Decode(body []byte, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
+	}
+	if err := wire.CheckJSON(body); err != nil {
+		return err
 	}
 	// A NUL reaches no query: PostgreSQL refuses it in text, and that
 	// must be the client's 400, not a 500.

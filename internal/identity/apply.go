@@ -124,6 +124,7 @@ func (c *checker) fields(in *Input, u store.User) store.User {
 	if req.MFAEnabled != nil {
 		u.MFAEnabled = *req.MFAEnabled
 	}
+	c.details = append(c.details, checkCustom(in.Custom)...)
 	u.Data = encode(wire.UserData{UserProfile: prof, Custom: in.Custom})
 	return u
 }

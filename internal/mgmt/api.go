@@ -173,7 +173,8 @@ func contentType(r *http.Request, accepted []string) string {
 }
 
 // decode reads a JSON body of one of the accepted media types (default
-// application/json) into v.
+// application/json) into v, after wire.CheckJSON: text that is not UTF-8
+// and nesting too deep are refused, not decoded.
 func decode(r *http.Request, v any, accepted ...string) error {
 	if len(accepted) == 0 {
 		accepted = []string{"application/json"}
@@ -191,6 +192,9 @@ func decode(r *http.Request, v any, accepted ...string) error {
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return wire.InvalidRequest(wire.InvalidValue("", "A request body is required."))
+	}
+	if err := wire.CheckJSON(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	if err := dec.Decode(v); err != nil {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net/url"
 	"sort"
@@ -98,10 +99,24 @@ type DB struct {
 	watchers []func(store.ConfigChange)
 }
 
+// Option tunes Open.
+type Option func(*options)
+
+type options struct{ log *slog.Logger }
+
+// WithLogger sends what Open reports (database files it made private) to
+// log instead of slog.Default().
+func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
+
 // Open opens dsn: "sqlite:PATH", "sqlite::memory:" or "postgres://…" (also
 // "postgresql://…"), runs the embedded migrations and returns the store.
-func Open(ctx context.Context, dsn string) (*SQLStore, error) {
-	db, err := open(dsn)
+// A SQLite database's files are readable by their owner only.
+func Open(ctx context.Context, dsn string, opts ...Option) (*SQLStore, error) {
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, err := openWith(dsn, o)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +127,9 @@ func Open(ctx context.Context, dsn string) (*SQLStore, error) {
 	return &SQLStore{db: db}, nil
 }
 
-func open(dsn string) (*DB, error) {
+func open(dsn string) (*DB, error) { return openWith(dsn, options{log: slog.Default()}) }
+
+func openWith(dsn string, o options) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		sdb, err := sql.Open("pgx", dsn)
@@ -125,13 +142,13 @@ func open(dsn string) (*DB, error) {
 		p := newPool(sdb)
 		return &DB{dialect: dialectPostgres, writer: p, reader: p, rebound: map[string]string{}}, nil
 	case strings.HasPrefix(dsn, "sqlite:"):
-		return openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
+		return openSQLite(strings.TrimPrefix(dsn, "sqlite:"), o.log)
 	default:
 		return nil, fmt.Errorf("unsupported database %q: use sqlite:PATH, sqlite::memory: or postgres://…", dsn)
 	}
 }
 
-func openSQLite(path string) (*DB, error) {
+func openSQLite(path string, log *slog.Logger) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
 	}
@@ -151,6 +168,9 @@ func openSQLite(path string) (*DB, error) {
 		sdb.SetConnMaxLifetime(0)
 		p := newPool(sdb)
 		return &DB{dialect: dialectSQLite, writer: p, reader: p, rebound: map[string]string{}}, nil
+	}
+	if err := privateSQLiteFiles(path, log); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	// The path goes into a file: URI, where ? starts the query, # a
 	// fragment and % an escape: escape those so the file is the one named.
