@@ -68,6 +68,12 @@ func serve(args []string) error {
 	}
 	tlsDev := fs.Bool("tls-dev", devDefault,
 		"serve https with a development CA and certificate for the base URL's host, made beside the database (GATEHOUSE_TLS_DEV=true)")
+	privateDefault, err := envBool("GATEHOUSE_ALLOW_PRIVATE_OUTBOUND")
+	if err != nil {
+		return err
+	}
+	allowPrivateOutbound := fs.Bool("allow-private-outbound", privateDefault,
+		"let outbound requests (identity providers, jwksUrl) reach loopback and private addresses and use plain http: development and tests only (GATEHOUSE_ALLOW_PRIVATE_OUTBOUND=true)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,6 +126,7 @@ func serve(args []string) error {
 		MasterKey: key, Logger: logger,
 		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSDev: *tlsDev,
 	}
+	cfg.Outbound.AllowPrivate = *allowPrivateOutbound
 	if *smtpAddr != "" {
 		// The SMTP credentials come from the environment only, never a
 		// flag: flags show in process listings.

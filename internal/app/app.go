@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -69,6 +70,10 @@ type Config struct {
 	TLSReloadInterval time.Duration
 	// Timeouts bound connections (see httpx.Timeouts for the defaults).
 	Timeouts httpx.Timeouts
+	// Outbound configures the one client of requests to URLs tenants
+	// configure (identity providers, jwksUrl); AllowPrivate is
+	// --allow-private-outbound.
+	Outbound outbound.Options
 }
 
 // Server is an assembled Gatehouse.
@@ -135,7 +140,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	wire.SetClassifier(classify)
 	km := keys.NewManager(st, sealer, 10*time.Second)
 	conf := config.New(st, config.Options{})
-	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour, Config: conf}
+	out := newOutbound(cfg)
+	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour, Config: conf,
+		Outbound: out}
 	creds := &credential.Service{Store: st}
 	notifier := cfg.Notifier
 	if notifier == nil {
@@ -152,7 +159,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	auth.Flows, auth.Cookies = flows, cookies
 	fed := &federation.Service{Store: st, Config: conf, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.
-	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger})
+	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger, Client: out})
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds}
 
 	reg := prometheus.NewRegistry()
@@ -182,6 +189,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
 		log: cfg.Logger, tls: certs}, nil
+}
+
+// newOutbound builds the one client of requests to URLs tenants
+// configure, shared by federation and the auth service.
+func newOutbound(cfg Config) *outbound.Client {
+	o := cfg.Outbound
+	if o.Log == nil {
+		o.Log = cfg.Logger
+	}
+	if o.AllowPrivate {
+		cfg.Logger.Warn("outbound requests may reach loopback and private addresses and use plain http (--allow-private-outbound): " +
+			"any tenant administrator can make this server call its own network; use only for development and tests")
+	}
+	return outbound.New(o)
 }
 
 // classify maps domain errors to PingOne's error bodies.

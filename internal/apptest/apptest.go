@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 
@@ -81,6 +83,19 @@ type Options struct {
 	Timeouts                httpx.Timeouts
 	// BaseURL overrides http(s):// + the listener's address.
 	BaseURL string
+
+	// GuardOutbound runs the server as production does, its outbound
+	// requests refused at loopback and private addresses and plain http.
+	// Off by default: tests' fake identity providers and key servers run
+	// on 127.0.0.1, so the server starts with --allow-private-outbound
+	// unless a test of the guard asks for it.
+	GuardOutbound bool
+	// OutboundAllow lets the guard pass these addresses (a fake provider
+	// whose other endpoints the test points at refused addresses).
+	OutboundAllow []netip.AddrPort
+	// OutboundRootCAs is what outbound requests trust (a test's https
+	// key server); nil: the system's roots.
+	OutboundRootCAs *x509.CertPool
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -118,6 +133,7 @@ func Start(t testing.TB, o Options) *Server {
 		FederationTimeout: o.FederationTimeout,
 		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
 		Timeouts: o.Timeouts,
+		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
 	})
 	if err != nil {
 		ln.Close()

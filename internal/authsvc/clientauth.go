@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -301,7 +302,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, envID string, form 
 		if !ok {
 			return nil, invalidClient("The client assertion's signature is not valid.")
 		}
-	} else if oe := verifyWithClientKeys(ctx, &app.Settings, tok, now); oe != nil {
+	} else if oe := verifyWithClientKeys(ctx, s.clientJWKS(), &app.Settings, tok, now); oe != nil {
 		return nil, oe
 	}
 	// Only now that the client has proven itself may its jti be spent:
@@ -411,8 +412,9 @@ func triedBasic(r *http.Request) bool {
 }
 
 // verifyWithClientKeys checks a PRIVATE_KEY_JWT assertion against the
-// application's jwks, or the key set at its jwksUrl.
-func verifyWithClientKeys(ctx context.Context, data *wire.ApplicationData, tok *jwt.JSONWebToken, now time.Time) *oauthError {
+// application's jwks, or the key set at its jwksUrl (fetched through
+// keys).
+func verifyWithClientKeys(ctx context.Context, keys *jwksCache, data *wire.ApplicationData, tok *jwt.JSONWebToken, now time.Time) *oauthError {
 	h := tok.Headers[0]
 	switch {
 	case data.Jwks != "":
@@ -422,8 +424,13 @@ func verifyWithClientKeys(ctx context.Context, data *wire.ApplicationData, tok *
 		}
 		return verifyWithSet(tok, &set, h)
 	case data.JwksURL != "":
-		set, err := clientJWKS.get(ctx, data.JwksURL, now, false)
+		set, err := keys.get(ctx, data.JwksURL, now, false)
+		if re, ok := outbound.Refused(err); ok {
+			// The outbound client logged it, with the address.
+			return invalidClient("The application's jwksUrl was not fetched: " + re.Rule + ".")
+		}
 		if err != nil {
+			slog.WarnContext(ctx, "client authentication: the application's jwksUrl could not be fetched", "url", data.JwksURL, "err", err)
 			return invalidClient("The application's key set could not be fetched from its jwksUrl.")
 		}
 		oe := verifyWithSet(tok, set, h)
@@ -431,7 +438,7 @@ func verifyWithClientKeys(ctx context.Context, data *wire.ApplicationData, tok *
 			return oe
 		}
 		// An unknown kid may be a key the client has just rotated in.
-		if set, err = clientJWKS.get(ctx, data.JwksURL, now, true); err != nil {
+		if set, err = keys.get(ctx, data.JwksURL, now, true); err != nil {
 			return oe
 		}
 		return verifyWithSet(tok, set, h)
@@ -487,19 +494,21 @@ const (
 	jwksRefetchEvery = 10 * time.Second
 )
 
-// clientJWKS caches the key sets applications publish at their jwksUrl.
-// A URL names the same keys whoever asks, so one cache serves every
-// environment and every Service of the process; it holds one entry per
-// distinct jwksUrl, which only administrators can set.
-var clientJWKS = newJWKSCache(&http.Client{
-	Timeout: jwksFetchTimeout,
-	CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 || req.URL.Scheme != "https" {
-			return errors.New("jwksUrl redirects too often or away from https")
+// clientJWKS caches the key sets applications publish at their jwksUrl,
+// fetched through the Service's outbound client (which refuses addresses
+// only Gatehouse can reach). A URL names the same keys whoever asks, so
+// one cache serves every environment; it holds one entry per distinct
+// jwksUrl, which only administrators can set.
+func (s *Service) clientJWKS() *jwksCache {
+	s.jwksOnce.Do(func() {
+		c := s.Outbound
+		if c == nil {
+			c = outbound.New(outbound.Options{})
 		}
-		return nil
-	},
-})
+		s.jwksKeys = newJWKSCache(c.WithTimeout(jwksFetchTimeout).HTTP())
+	})
+	return s.jwksKeys
+}
 
 type jwksCache struct {
 	mu      sync.Mutex

@@ -27,22 +27,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
-// UseClientJWKSClient makes jwksUrl fetches go through c (one that trusts a
-// test's TLS server) until t ends. The HTTP tests of package authsvc_test
-// run the whole server and cannot reach its Service, hence the package
-// level hook.
-func UseClientJWKSClient(t testing.TB, c *http.Client) {
-	clientJWKS.mu.Lock()
-	old := clientJWKS.client
-	clientJWKS.client = c
-	clientJWKS.mu.Unlock()
-	t.Cleanup(func() {
-		clientJWKS.mu.Lock()
-		clientJWKS.client = old
-		clientJWKS.mu.Unlock()
-	})
-}
-
 // authFixture is a Service on a real store with one environment.
 type authFixture struct {
 	svc        *Service

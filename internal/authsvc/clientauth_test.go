@@ -20,7 +20,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
-	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 )
 
 const jwtBearerType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -149,12 +148,6 @@ func TestClientAssertions(t *testing.T) {
 
 	for _, b := range apptest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
-			env := s.Admin.EnvironmentID
-			other := createEnv(t, s, "Assertions other")
-			iss := s.URL + "/" + env + "/as"
-			tokenURL := iss + "/token"
-
 			// The jwksUrl must be https; the server trusts this one's
 			// certificate for the test.
 			keySrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +155,13 @@ func TestClientAssertions(t *testing.T) {
 				w.Write([]byte(jwksOf(t, ecPub)))
 			}))
 			t.Cleanup(keySrv.Close)
-			authsvc.UseClientJWKSClient(t, keySrv.Client())
+			roots := x509.NewCertPool()
+			roots.AddCert(keySrv.Certificate())
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t), OutboundRootCAs: roots})
+			env := s.Admin.EnvironmentID
+			other := createEnv(t, s, "Assertions other")
+			iss := s.URL + "/" + env + "/as"
+			tokenURL := iss + "/token"
 
 			hsID, hsSecret := createClientApp(t, s, env, assertionWorker("HS worker", "CLIENT_SECRET_JWT"))
 			pkID, _ := createClientApp(t, s, env, assertionWorker("PK worker", "PRIVATE_KEY_JWT", "jwks", jwksOf(t, rsaPub)))

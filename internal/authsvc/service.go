@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -42,6 +44,12 @@ type Service struct {
 	Cookies session.Cookies
 	// Config serves environments, applications and resources from memory.
 	Config *config.Cache
+	// Outbound fetches applications' jwksUrl (nil: a guarded client with
+	// the defaults).
+	Outbound *outbound.Client
+
+	jwksOnce sync.Once
+	jwksKeys *jwksCache
 }
 
 func (s *Service) now() time.Time {

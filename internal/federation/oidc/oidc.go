@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -37,6 +37,10 @@ type Protocol struct {
 	// Timeout bounds each call to a provider (token, userinfo, keys).
 	Timeout time.Duration
 	Log     *slog.Logger
+	// Client makes every call to a provider (nil: a guarded client with
+	// the defaults): a provider's endpoints are whatever a tenant
+	// administrator typed.
+	Client *outbound.Client
 
 	once   sync.Once
 	client *http.Client
@@ -57,11 +61,11 @@ func (p *Protocol) CallbackURL(envID string) string {
 
 func (p *Protocol) httpClient() *http.Client {
 	p.once.Do(func() {
-		t := p.Timeout
-		if t == 0 {
-			t = 10 * time.Second
+		c := p.Client
+		if c == nil {
+			c = outbound.New(outbound.Options{Log: p.Log})
 		}
-		p.client = &http.Client{Timeout: t}
+		p.client = c.WithTimeout(p.Timeout).HTTP()
 	})
 	return p.client
 }
@@ -196,6 +200,9 @@ func (p *Protocol) exchange(ctx context.Context, prov *federation.Provider, rem 
 		opts = append(opts, oauth2.VerifierOption(rem.Verifier))
 	}
 	tok, err := conf.Exchange(hctx, code, opts...)
+	if f := p.outboundFailure(ctx, prov, "token endpoint", err); f != nil {
+		return nil, f
+	}
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
@@ -210,9 +217,13 @@ func (p *Protocol) exchange(ctx context.Context, prov *federation.Provider, rem 
 	if raw == "" {
 		return nil, failure("server_error", "The identity provider %s returned no ID token.", prov.Name)
 	}
-	v := oidc.NewVerifier(c.Issuer, p.keySet(c.JwksEndpoint), &oidc.Config{ClientID: c.ClientID,
+	keys := &keyFetch{KeySet: p.keySet(c.JwksEndpoint)}
+	v := oidc.NewVerifier(c.Issuer, keys, &oidc.Config{ClientID: c.ClientID,
 		SupportedSigningAlgs: []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}})
 	idt, err := v.Verify(hctx, raw)
+	if f := p.outboundFailure(ctx, prov, "JWKS endpoint", keys.err); f != nil {
+		return nil, f
+	}
 	if err != nil {
 		return nil, failure("server_error", "The ID token of the identity provider %s is not valid: %v", prov.Name, err)
 	}
@@ -228,6 +239,9 @@ func (p *Protocol) exchange(ctx context.Context, prov *federation.Provider, rem 
 	}
 	if c.UserInfoEndpoint != "" {
 		ui, err := p.userinfo(hctx, c.UserInfoEndpoint, tok.AccessToken)
+		if f := p.outboundFailure(ctx, prov, "userinfo endpoint", err); f != nil {
+			return nil, f
+		}
 		if err != nil {
 			p.log().WarnContext(ctx, "identity provider userinfo failed", "providerId", prov.ID, "endpoint", c.UserInfoEndpoint, "err", err)
 			var ue *url.Error
@@ -246,6 +260,36 @@ func (p *Protocol) exchange(ctx context.Context, prov *federation.Provider, rem 
 		}
 	}
 	return claims, nil
+}
+
+// outboundFailure is the flow's failure when the outbound client refused
+// a call to the provider's endpoint (what), or its answer was too large;
+// nil for any other outcome. The message names the rule, not the address:
+// it reaches the browser and the application.
+func (p *Protocol) outboundFailure(ctx context.Context, prov *federation.Provider, what string, err error) *federation.Failure {
+	if re, ok := outbound.Refused(err); ok {
+		p.log().WarnContext(ctx, "identity provider call refused", "providerId", prov.ID, "endpoint", what, "err", re)
+		return failure("server_error", "The request to the %s of the identity provider %s was stopped: %s.", what, prov.Name, re.Rule)
+	}
+	if te, ok := outbound.TooLarge(err); ok {
+		p.log().WarnContext(ctx, "identity provider answer too large", "providerId", prov.ID, "endpoint", what, "err", te)
+		return failure("server_error", "The %s of the identity provider %s answered with more than %d bytes.", what, prov.Name, te.Limit)
+	}
+	return nil
+}
+
+// keyFetch keeps the last error of the provider's key set: go-oidc's
+// Verify flattens it into its message, and a refused fetch must be told
+// apart.
+type keyFetch struct {
+	oidc.KeySet
+	err error
+}
+
+func (k *keyFetch) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	b, err := k.KeySet.VerifySignature(ctx, jwt)
+	k.err = err
+	return b, err
 }
 
 // timedOut says so when err is a timeout.
@@ -273,9 +317,6 @@ func (p *Protocol) keySet(jwksURL string) *oidc.RemoteKeySet {
 	return ks
 }
 
-// maxUserInfoBytes bounds what a provider's userinfo may send.
-const maxUserInfoBytes = 1 << 20
-
 func (p *Protocol) userinfo(ctx context.Context, endpoint, accessToken string) (map[string]any, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", endpoint, nil)
 	if err != nil {
@@ -291,8 +332,12 @@ func (p *Protocol) userinfo(ctx context.Context, endpoint, accessToken string) (
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
+	// The outbound client bounds the body.
 	var out map[string]any
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxUserInfoBytes)).Decode(&out); err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		if _, ok := outbound.TooLarge(err); ok {
+			return nil, err
+		}
 		return nil, errors.New("the response is not a JSON object")
 	}
 	return out, nil
