@@ -60,6 +60,9 @@ func (s *Service) introspection(req *clientRequest, tok string) (any, *oauthErro
 	// of the token says which search to make.
 	if looksLikeJWT(tok) {
 		claims, err := s.liveAccessToken(ctx, env.ID, tok, now)
+		if err == nil {
+			_, err = s.tokenUser(ctx, env.ID, claims)
+		}
 		var refusal tokenRefusal
 		switch {
 		case errors.As(err, &refusal):
