@@ -96,6 +96,10 @@ type DB struct {
 
 	watchMu  sync.RWMutex
 	watchers []func(store.ConfigChange)
+
+	// listen hears other nodes' configuration changes (PostgreSQL); nil
+	// on SQLite.
+	listen *listener
 }
 
 // Open opens dsn: "sqlite:PATH", "sqlite::memory:" or "postgres://…" (also
@@ -108,6 +112,12 @@ func Open(ctx context.Context, dsn string) (*SQLStore, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.close()
 		return nil, err
+	}
+	if db.dialect == dialectPostgres {
+		if err := db.startListening(ctx, dsn); err != nil {
+			db.close()
+			return nil, err
+		}
 	}
 	return &SQLStore{db: db}, nil
 }
@@ -191,6 +201,7 @@ func openSQLite(path string) (*DB, error) {
 }
 
 func (db *DB) close() error {
+	db.stopListening()
 	err := db.writer.close()
 	if db.reader != db.writer {
 		if e := db.reader.close(); err == nil {
