@@ -141,6 +141,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	km := keys.NewManager(st, sealer, 10*time.Second)
 	conf := config.New(st, config.Options{})
 	out := newOutbound(cfg)
+	// Signing keys follow the configuration version as the cache sees it:
+	// another node's key change is seen within a second.
+	km.Follow(conf)
 	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour, Config: conf,
 		Outbound: out}
 	creds := &credential.Service{Store: st}

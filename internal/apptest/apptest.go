@@ -151,6 +151,11 @@ func Start(t testing.TB, o Options) *Server {
 		})
 		t.Cleanup(s.stop)
 		s.HTTP = hs
+		if u, err := url.Parse(base); err == nil && u.Host != addr {
+			// Several nodes share one base URL (behind a load balancer in
+			// production): this node's Client reaches it at its own address.
+			s.Client = &http.Client{Transport: DialTo(addr)}
+		}
 		return s
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -174,6 +179,18 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	s.Client = TLSClient(roots, base, addr)
 	return s
+}
+
+// DialTo is a transport that sends every request to addr, whatever host
+// the URL names: a node of several sharing one base URL.
+func DialTo(addr string) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	return tr
 }
 
 // TLSClient trusts only roots. When the base URL's host and port are not

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
@@ -44,13 +45,23 @@ func looksLikeJWT(tok string) bool { return strings.Count(tok, ".") == 2 }
 
 var inactive = map[string]bool{"active": false}
 
-// introspect is RFC 7662. Any client of the environment may introspect an
-// access token (resource servers introspect the tokens of other clients),
-// except a public one, which only learns about its own tokens; a refresh
-// token is described only to the client it was issued to. Everything else
-// is {"active":false}.
+// introspect is RFC 7662, with PingOne's rights: an application learns
+// about the access tokens issued to it, and, as the resource server, about
+// those whose audience names it (a resource whose audience is its client
+// id); a public client, which anyone may claim to be, only about its own.
+// A refresh token is described only to the client it was issued to.
+// Anything else, another client's token included, is {"active":false}:
+// the caller cannot tell a token it may not see from a dead one.
 func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 	s.serveTokenOperation(w, r, s.introspection)
+}
+
+// mayIntrospect says whether c may see an access token's claims.
+func mayIntrospect(c *client, claims *accesstoken.Claims) bool {
+	if claims.ClientID == c.app.ID {
+		return true
+	}
+	return c.method != methodNone && slices.Contains(claims.Audience, c.app.ID)
 }
 
 func (s *Service) introspection(req *clientRequest, tok string) (any, *oauthError) {
@@ -60,14 +71,18 @@ func (s *Service) introspection(req *clientRequest, tok string) (any, *oauthErro
 	// of the token says which search to make.
 	if looksLikeJWT(tok) {
 		claims, err := s.liveAccessToken(ctx, env.ID, tok, now)
+		if err == nil && !mayIntrospect(c, claims) {
+			return inactive, nil
+		}
+		if err == nil {
+			_, err = s.tokenUser(ctx, env.ID, claims)
+		}
 		var refusal tokenRefusal
 		switch {
 		case errors.As(err, &refusal):
 			return inactive, nil
 		case err != nil:
 			return nil, serverError()
-		case c.app.TokenEndpointAuthMethod == "NONE" && claims.ClientID != c.app.ID:
-			return inactive, nil
 		}
 		return accessIntrospection(claims), nil
 	}

@@ -37,6 +37,14 @@ func (fx *grantFixture) testIntrospect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A resource server introspects the tokens meant for it: a resource
+	// whose audience is its client id.
+	rs := fx.createClient(t, fx.env, map[string]any{"name": "Introspecting RS", "enabled": true, "protocol": "OPENID_CONNECT", "type": "WORKER",
+		"grantTypes": []string{"CLIENT_CREDENTIALS"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"})
+	forRS := fxGrant("")
+	forRS.Audience = []string{"https://rs.example.com", rs.id, fx.native.id}
+	rsTok, rsSID, _ := fx.signedOn(t, fx.web, fx.user, forRS)
+	rsAt := payload(t, rsTok.Access)
 
 	inactive := map[string]any{"active": false}
 	cases := []struct {
@@ -51,13 +59,21 @@ func (fx *grantFixture) testIntrospect(t *testing.T) {
 			"active": true, "token_type": "Bearer", "scope": g.Scope, "client_id": fx.web.id, "sub": fx.user, "aud": []any{pingOneAud},
 			"iss": fx.issuer(fx.env), "jti": at["jti"], "iat": at["iat"], "exp": at["exp"], "sid": sid, "auth_time": float64(g.AuthTime),
 			"acr": "Single_Factor", "amr": []any{"pwd"}, "env": fx.env, "org": fx.org}},
-		{name: "introspected by a resource server", client: fx.worker, token: user.Access, hint: "access_token", want: map[string]any{
-			"active": true, "token_type": "Bearer", "scope": g.Scope, "client_id": fx.web.id, "sub": fx.user, "aud": []any{pingOneAud},
-			"iss": fx.issuer(fx.env), "jti": at["jti"], "iat": at["iat"], "exp": at["exp"], "sid": sid, "auth_time": float64(g.AuthTime),
-			"acr": "Single_Factor", "amr": []any{"pwd"}, "env": fx.env, "org": fx.org}},
-		{name: "client_credentials token", token: cc, want: map[string]any{
+		{name: "introspected by the resource server it is for", client: rs, token: rsTok.Access, hint: "access_token", want: map[string]any{
+			"active": true, "token_type": "Bearer", "scope": forRS.Scope, "client_id": fx.web.id, "sub": fx.user,
+			"aud": []any{"https://rs.example.com", rs.id, fx.native.id}, "iss": fx.issuer(fx.env), "jti": rsAt["jti"], "iat": rsAt["iat"],
+			"exp": rsAt["exp"], "sid": rsSID, "auth_time": float64(forRS.AuthTime), "acr": "Single_Factor", "amr": []any{"pwd"}}},
+		{name: "introspected by the client it was issued to, beside the resource server", token: rsTok.Access, want: map[string]any{"active": true}},
+		// Another client of the environment learns nothing of a token that
+		// is neither its own nor meant for it: no claims, no hint that it
+		// is live.
+		{name: "another client's token", client: fx.worker, token: user.Access, hint: "access_token", want: inactive},
+		{name: "another client's token, by a resource server it is not for", client: rs, token: user.Access, want: inactive},
+		{name: "public client named in the audience", client: fx.native, token: rsTok.Access, want: inactive},
+		{name: "client_credentials token", client: fx.worker, token: cc, want: map[string]any{
 			"active": true, "token_type": "Bearer", "client_id": fx.worker.id, "sub": fx.worker.id, "aud": []any{pingOneAud},
 			"iss": fx.issuer(fx.env), "jti": ccClaims["jti"], "iat": ccClaims["iat"], "exp": ccClaims["exp"], "env": fx.env, "org": fx.org}},
+		{name: "another client's client_credentials token", token: cc, want: inactive},
 		{name: "refresh token", token: user.Refresh, hint: "refresh_token", want: map[string]any{
 			"active": true, "token_type": "refresh_token", "scope": g.Scope, "client_id": fx.web.id, "sub": fx.user, "iss": fx.issuer(fx.env),
 			"iat": float64(rt.CreatedAt.Unix()), "exp": float64(rt.ExpiresAt.Unix()), "sid": sid, "auth_time": float64(g.AuthTime)}},

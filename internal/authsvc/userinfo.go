@@ -22,10 +22,10 @@ func (e tokenRefusal) Error() string { return string(e) }
 
 // liveAccessToken verifies raw as an access token that envID issued and
 // that still holds: signed by one of envID's keys, envID's issuer,
-// unexpired, not revoked, and its session (when it names one) not ended.
-// A token of another environment fails the signature check: each
-// environment signs with its own keys. Errors other than tokenRefusal come
-// from the store.
+// unexpired, issued to an application that still exists and is enabled,
+// not revoked, and its session (when it names one) not ended. A token of
+// another environment fails the signature check: each environment signs
+// with its own keys. Errors other than tokenRefusal come from the store.
 func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now time.Time) (*accesstoken.Claims, error) {
 	if !validID(envID) {
 		return nil, tokenRefusal("The access token is invalid.")
@@ -52,6 +52,9 @@ func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now ti
 	case c.IssuedAt > now.Unix()+60:
 		return nil, tokenRefusal("The access token is not valid yet.")
 	}
+	if err := s.tokenApplication(ctx, envID, &c); err != nil {
+		return nil, err
+	}
 	revoked, err := s.Store.IsTokenRevoked(ctx, envID, c.ID)
 	if err != nil {
 		return nil, err
@@ -69,6 +72,50 @@ func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now ti
 		}
 	}
 	return &c, nil
+}
+
+// tokenUser is the user a live access token names, nil for an
+// application's own token (client_credentials: sub is the client). A user
+// deleted or disabled since refuses the token, as the user's session
+// would refuse a sign-on.
+func (s *Service) tokenUser(ctx context.Context, envID string, c *accesstoken.Claims) (*store.User, error) {
+	if c.Subject == "" || c.Subject == c.ClientID {
+		return nil, nil
+	}
+	refused := tokenRefusal("The user of the access token cannot sign on.")
+	if !validID(c.Subject) {
+		return nil, refused
+	}
+	user, err := s.Store.GetUser(ctx, envID, c.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !user.Enabled) {
+		return nil, refused
+	} else if err != nil {
+		return nil, err
+	}
+	return user, nil
+}
+
+// tokenApplication refuses a token whose application was deleted or
+// disabled since it was issued, as the management API refuses its own
+// tokens. The application comes from the configuration cache, which every
+// node keeps within a second of the store, so the check costs no query.
+// An application created after the token (one deleted and made again
+// under its id) does not inherit it.
+func (s *Service) tokenApplication(ctx context.Context, envID string, c *accesstoken.Claims) error {
+	refused := tokenRefusal("The application of the access token is disabled or no longer exists.")
+	if !validID(c.ClientID) {
+		return refused
+	}
+	app, err := s.Config.Application(ctx, envID, c.ClientID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return refused
+	case err != nil:
+		return err
+	case !app.Enabled || app.CreatedAt.Unix() > c.IssuedAt:
+		return refused
+	}
+	return nil
 }
 
 // userinfo is OpenID Connect Core §5.3: the claims of the token's user that
@@ -90,6 +137,10 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	c, err := s.liveAccessToken(ctx, envID, raw, now)
+	var user *store.User
+	if err == nil {
+		user, err = s.tokenUser(ctx, envID, c)
+	}
 	var refusal tokenRefusal
 	if errors.As(err, &refusal) {
 		writeBearerError(w, http.StatusUnauthorized, "invalid_token", string(refusal))
@@ -98,21 +149,13 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, serverError())
 		return
 	}
-	if c.Subject == "" || c.Subject == c.ClientID {
+	if user == nil {
 		writeBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token does not name a user.")
 		return
 	}
 	scopes := strings.Fields(c.Scope)
 	if !slices.Contains(scopes, "openid") {
 		writeBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token does not have the openid scope.")
-		return
-	}
-	user, err := s.Store.GetUser(ctx, envID, c.Subject)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !user.Enabled) {
-		writeBearerError(w, http.StatusUnauthorized, "invalid_token", "The user of the access token cannot sign on.")
-		return
-	} else if err != nil {
-		writeOAuthError(w, serverError())
 		return
 	}
 	claims, err := s.profileClaims(ctx, envID, user, scopes, forUserInfo)

@@ -40,6 +40,7 @@ func TestUserTokens(t *testing.T) {
 			t.Run("refresh grace period", fx.testRefreshGrace)
 			t.Run("userinfo", fx.testUserinfo)
 			t.Run("introspect", fx.testIntrospect)
+			t.Run("application disabled or deleted", fx.testApplicationGone)
 			t.Run("revoke", fx.testRevoke)
 			t.Run("signoff", fx.testSignoff)
 			t.Run("attribute mappings", fx.testMappings)

@@ -134,6 +134,20 @@ func (c *Cache) Len() int {
 	return c.lru.Len()
 }
 
+// Version is envID's configuration version as this node knows it: the
+// store's, read at most CheckEvery ago, or a later one a write reported.
+// store.ErrNotFound when there is no such environment. Caches kept beside
+// this one (the signing keys) compare it with the version they loaded at.
+func (c *Cache) Version(ctx context.Context, envID string) (int64, error) {
+	es, err := c.checked(ctx, envID)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return es.version, nil
+}
+
 // Environment is the environment envID names; store.ErrNotFound when none.
 func (c *Cache) Environment(ctx context.Context, envID string) (*Environment, error) {
 	return get(ctx, c, envID, entryKey{kindEnvironment, ""}, func(ctx context.Context) (*Environment, error) {

@@ -4,9 +4,14 @@
 // verification, and the JWKS document.
 //
 // Parsing a private key or building a signer per request would cost more
-// than the token itself, so both are cached per environment. The cache is
-// refreshed after ttl (another node may have rotated keys) and at once when a
-// token names a kid the cache does not know.
+// than the token itself, so both are cached per environment. Every write of
+// an environment's keys moves its configuration version (store.ConfigVersion),
+// and the cache follows that version (Follow): another node's key change is
+// seen as soon as this node sees the version move, within a second. A token
+// naming a kid the cache does not know checks the version at once, at most
+// every RecheckEvery per environment, so that tokens with made-up kids cannot
+// turn into a query each. After ttl the keys are read again regardless
+// (keys expire).
 package keys
 
 import (
@@ -25,6 +30,7 @@ import (
 	"math/big"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -163,17 +169,35 @@ func SerialInt64(k *store.Key) int64 {
 // envKeys is one environment's parsed signing material.
 type envKeys struct {
 	loaded time.Time
-	signer jose.Signer // the default SIGNING key's
-	kid    string
-	public map[string]jose.JSONWebKey
-	jwks   []byte // the JWKS document, encoded once
+	// version is the configuration version the keys reflect at least: read
+	// before the keys were.
+	version int64
+	signer  jose.Signer // the default SIGNING key's
+	kid     string
+	public  map[string]jose.JSONWebKey
+	jwks    []byte // the JWKS document, encoded once
+	// rechecked is when an unknown kid last made the version be read
+	// (Unix nanoseconds).
+	rechecked atomic.Int64
 }
+
+// Versions tells the manager an environment's configuration version as
+// this node knows it (config.Cache: the store's, at most a second old, or
+// newer when this node wrote); store.ErrNotFound for no environment.
+type Versions interface {
+	Version(ctx context.Context, envID string) (int64, error)
+}
+
+// RecheckEvery bounds how often, per environment, a token with an unknown
+// kid makes the manager read the configuration version from the store.
+const RecheckEvery = 100 * time.Millisecond
 
 // Manager caches parsed keys per environment.
 type Manager struct {
-	store  store.Store
-	sealer *secrets.Sealer
-	ttl    time.Duration
+	store    store.Store
+	sealer   *secrets.Sealer
+	ttl      time.Duration
+	versions Versions
 
 	mu   sync.Mutex
 	envs map[string]*envKeys
@@ -182,6 +206,12 @@ type Manager struct {
 func NewManager(s store.Store, sealer *secrets.Sealer, ttl time.Duration) *Manager {
 	return &Manager{store: s, sealer: sealer, ttl: ttl, envs: map[string]*envKeys{}}
 }
+
+// Follow makes the cache follow v's configuration versions: keys loaded
+// at an older version than v reports are read again. Call it before the
+// manager is used. Without it the keys are read again only after ttl, or
+// when a token names an unknown kid and the store's version moved.
+func (m *Manager) Follow(v Versions) { m.versions = v }
 
 // ErrNoKey means the environment has no usable signing key.
 var ErrNoKey = errors.New("keys: no signing key")
@@ -193,39 +223,73 @@ func (m *Manager) Invalidate(envID string) {
 	m.mu.Unlock()
 }
 
-func (m *Manager) get(ctx context.Context, envID string, force bool) (*envKeys, error) {
+// noKeys is what an unknown environment has.
+var noKeys = &envKeys{public: map[string]jose.JSONWebKey{}, jwks: []byte(`{"keys":[]}`)}
+
+// get returns envID's keys. unknownKid asks whether a kid the cached keys
+// lack may have been added since: the store's version is read then, at
+// most every RecheckEvery per environment.
+func (m *Manager) get(ctx context.Context, envID string, unknownKid bool) (*envKeys, error) {
+	v := int64(-1)
+	if m.versions != nil {
+		var err error
+		if v, err = m.versions.Version(ctx, envID); errors.Is(err, store.ErrNotFound) {
+			m.Invalidate(envID)
+			return noKeys, nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	m.mu.Lock()
 	ek := m.envs[envID]
 	m.mu.Unlock()
-	if ek != nil {
-		age := time.Since(ek.loaded)
-		// A forced reload (unknown kid) happens at most once a second, so
-		// tokens with made-up kids cannot turn into a query each.
-		if age < m.ttl && (!force || age < time.Second) {
+	if ek != nil && v <= ek.version && time.Since(ek.loaded) < m.ttl {
+		if !unknownKid {
 			return ek, nil
 		}
+		last := ek.rechecked.Load()
+		now := time.Now().UnixNano()
+		if now-last < int64(RecheckEvery) || !ek.rechecked.CompareAndSwap(last, now) {
+			return ek, nil
+		}
+		sv, err := m.store.ConfigVersion(ctx, envID)
+		if errors.Is(err, store.ErrNotFound) {
+			m.Invalidate(envID)
+			return noKeys, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if sv <= ek.version {
+			return ek, nil
+		}
+		v = sv
 	}
-	ek, err := m.load(ctx, envID)
+	loaded, err := m.load(ctx, envID, v)
 	if err != nil {
 		return nil, err
 	}
-	if len(ek.public) == 0 {
-		// Unknown environments are not cached: made-up ids must not grow
-		// the cache.
-		return ek, nil
+	if len(loaded.public) == 0 && m.versions == nil {
+		// Without versions an unknown environment looks like one without
+		// keys: made-up ids must not grow the cache.
+		return loaded, nil
 	}
 	m.mu.Lock()
-	m.envs[envID] = ek
+	// Two loads may race; the one that read the older version does not
+	// replace the other's keys.
+	if cur := m.envs[envID]; cur == nil || cur.version <= loaded.version {
+		m.envs[envID] = loaded
+	}
 	m.mu.Unlock()
-	return ek, nil
+	return loaded, nil
 }
 
-func (m *Manager) load(ctx context.Context, envID string) (*envKeys, error) {
+// load reads envID's keys, which reflect version at least.
+func (m *Manager) load(ctx context.Context, envID string, version int64) (*envKeys, error) {
 	ks, err := m.store.ListKeys(ctx, envID)
 	if err != nil {
 		return nil, err
 	}
-	ek := &envKeys{loaded: time.Now(), public: map[string]jose.JSONWebKey{}}
+	ek := &envKeys{loaded: time.Now(), version: version, public: map[string]jose.JSONWebKey{}}
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	now := time.Now()
 	for i := range ks {
@@ -319,7 +383,7 @@ func (m *Manager) Verify(ctx context.Context, envID string, tok *jwt.JSONWebToke
 	}
 	jwk, ok := ek.public[kid]
 	if !ok {
-		// Maybe rotated on another node since we loaded.
+		// Maybe added on another node since we loaded.
 		if ek, err = m.get(ctx, envID, true); err != nil {
 			return err
 		}

@@ -74,12 +74,16 @@ type Store interface {
 	// applications and their secrets, grants and sign-on policy
 	// assignments, resources, scopes and resource attributes, sign-on
 	// policies and their actions, identity providers and their attribute
-	// mappings, themes). ErrNotFound when there is no such environment.
+	// mappings, themes, signing keys). ErrNotFound when there is no such
+	// environment.
 	ConfigVersion(ctx context.Context, envID string) (int64, error)
 	// WatchConfig calls fn after every commit that changed an environment's
 	// cached configuration, on the committing goroutine, so that this node
 	// forgets what it cached before the write returns; fn must be quick and
-	// must not call the store. A rolled-back transaction calls nothing.
+	// must not call the store. A rolled-back transaction calls nothing. A
+	// store that hears of other nodes' commits (PostgreSQL's
+	// notifications) calls fn for them too, from its own goroutine, as they
+	// arrive; it may miss some, so a cache still compares versions.
 	WatchConfig(fn func(ConfigChange))
 
 	GetMeta(ctx context.Context, key string) (string, error)

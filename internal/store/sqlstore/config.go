@@ -232,11 +232,16 @@ func scanKey(r scanner) (store.Key, error) {
 	return k, err
 }
 
+// Signing keys are cached by every node (keys.Manager follows the
+// configuration version): each write of them is a configuration write.
+
 func (s *SQLStore) CreateKey(ctx context.Context, k *store.Key) error {
-	_, err := s.exec(ctx, `INSERT INTO signing_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.EnvironmentID, k.Name, k.Algorithm, k.KeyLength, k.SignatureAlgorithm, k.SubjectDN, k.IssuerDN, k.UsageType, k.Default,
-		k.SerialNumber, ms(k.StartsAt), ms(k.ExpiresAt), k.Certificate, k.PrivateKeySealed, ms(k.CreatedAt), ms(k.UpdatedAt))
-	return mapErr(err, "key", "default")
+	return s.configWrite(ctx, k.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO signing_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.EnvironmentID, k.Name, k.Algorithm, k.KeyLength, k.SignatureAlgorithm, k.SubjectDN, k.IssuerDN, k.UsageType, k.Default,
+			k.SerialNumber, ms(k.StartsAt), ms(k.ExpiresAt), k.Certificate, k.PrivateKeySealed, ms(k.CreatedAt), ms(k.UpdatedAt))
+		return mapErr(err, "key", "default")
+	})
 }
 
 func (s *SQLStore) GetKey(ctx context.Context, envID, id string) (*store.Key, error) {
@@ -248,11 +253,15 @@ func (s *SQLStore) ListKeys(ctx context.Context, envID string) ([]store.Key, err
 }
 
 func (s *SQLStore) UpdateKey(ctx context.Context, k *store.Key) error {
-	err := s.execOne(ctx, `UPDATE signing_keys SET name = ?, usage_type = ?, is_default = ?, updated_at = ? WHERE environment_id = ? AND id = ?`,
-		k.Name, k.UsageType, k.Default, ms(k.UpdatedAt), k.EnvironmentID, k.ID)
-	return mapErr(err, "key", "default")
+	return s.configWrite(ctx, k.EnvironmentID, func(t *SQLStore) error {
+		err := t.execOne(ctx, `UPDATE signing_keys SET name = ?, usage_type = ?, is_default = ?, updated_at = ? WHERE environment_id = ? AND id = ?`,
+			k.Name, k.UsageType, k.Default, ms(k.UpdatedAt), k.EnvironmentID, k.ID)
+		return mapErr(err, "key", "default")
+	})
 }
 
 func (s *SQLStore) DeleteKey(ctx context.Context, envID, id string) error {
-	return s.execOne(ctx, `DELETE FROM signing_keys WHERE environment_id = ? AND id = ?`, envID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM signing_keys WHERE environment_id = ? AND id = ?`, envID, id)
+	})
 }

@@ -97,6 +97,10 @@ type DB struct {
 
 	watchMu  sync.RWMutex
 	watchers []func(store.ConfigChange)
+
+	// listen hears other nodes' configuration changes (PostgreSQL); nil
+	// on SQLite.
+	listen *listener
 }
 
 // Option tunes Open.
@@ -123,6 +127,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*SQLStore, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.close()
 		return nil, err
+	}
+	if db.dialect == dialectPostgres {
+		if err := db.startListening(ctx, dsn); err != nil {
+			db.close()
+			return nil, err
+		}
 	}
 	return &SQLStore{db: db}, nil
 }
@@ -211,6 +221,7 @@ func openSQLite(path string, log *slog.Logger) (*DB, error) {
 }
 
 func (db *DB) close() error {
+	db.stopListening()
 	err := db.writer.close()
 	if db.reader != db.writer {
 		if e := db.reader.close(); err == nil {

@@ -103,8 +103,10 @@ func (s *SQLStore) LockSignOnPolicy(ctx context.Context, envID, id string) error
 }
 
 func (s *SQLStore) ClearDefaultKey(ctx context.Context, envID, usageType, keepID string) error {
-	_, err := s.exec(ctx, `UPDATE signing_keys SET is_default = ? WHERE environment_id = ? AND usage_type = ? AND id <> ? AND is_default`, false, envID, usageType, keepID)
-	return err
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `UPDATE signing_keys SET is_default = ? WHERE environment_id = ? AND usage_type = ? AND id <> ? AND is_default`, false, envID, usageType, keepID)
+		return err
+	})
 }
 
 func (s *SQLStore) LockKeys(ctx context.Context, envID string) error {

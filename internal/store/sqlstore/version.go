@@ -89,6 +89,10 @@ func (s *SQLStore) bumpVersions(ctx context.Context) ([]store.ConfigChange, erro
 	for id := range s.changes.deleted {
 		out = append(out, store.ConfigChange{EnvironmentID: id, Deleted: true})
 	}
+	// Other nodes hear of the changes when the transaction commits.
+	if err := s.announce(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

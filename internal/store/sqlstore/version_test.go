@@ -124,6 +124,21 @@ func TestConfigWriteDuringEnvironmentDelete(t *testing.T) {
 				return tx.UpdateTheme(t.Context(), &x)
 			}
 		}},
+		{"signing key", func(t *testing.T, s *SQLStore, env *store.Environment) func(tx *SQLStore) error {
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			k := &store.Key{ID: uuid.NewString(), EnvironmentID: env.ID, Name: "Signing", Algorithm: "RSA", KeyLength: 2048,
+				SignatureAlgorithm: "SHA256withRSA", UsageType: "SIGNING", SerialNumber: "1", StartsAt: now, ExpiresAt: now.AddDate(1, 0, 0),
+				Certificate: []byte{1}, PrivateKeySealed: []byte{1}, CreatedAt: now, UpdatedAt: now}
+			if err := s.CreateKey(t.Context(), k); err != nil {
+				t.Fatal(err)
+			}
+			// A key write is itself a configuration write.
+			return func(tx *SQLStore) error {
+				x := *k
+				x.Name = "held"
+				return tx.UpdateKey(t.Context(), &x)
+			}
+		}},
 	}
 	for _, b := range sqltest.Backends() {
 		for _, tc := range cases {

@@ -73,6 +73,7 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 	idp := mkIDP(env.ID, "Provider")
 	idpAttr := mkIDPAttr(env.ID, idp.ID, "email", "email")
 	theme := mkTheme(env.ID, "focus")
+	key := mkKey(env.ID, "Signing", "SIGNING")
 	later := func() time.Time { return now().Add(time.Minute) }
 
 	steps := []struct {
@@ -159,6 +160,14 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 			return s.UpdateTheme(ctx, &x)
 		}},
 		{"ClearDefaultTheme", func() error { return s.ClearDefaultTheme(ctx, env.ID, newID()) }},
+		{"CreateKey", func() error { return s.CreateKey(ctx, key) }},
+		{"UpdateKey", func() error {
+			k := *key
+			k.Default, k.UpdatedAt = true, later()
+			return s.UpdateKey(ctx, &k)
+		}},
+		{"ClearDefaultKey", func() error { return s.ClearDefaultKey(ctx, env.ID, "SIGNING", newID()) }},
+		{"DeleteKey", func() error { return s.DeleteKey(ctx, env.ID, key.ID) }},
 		{"DeleteTheme", func() error { return s.DeleteTheme(ctx, env.ID, theme.ID) }},
 		{"DeleteIdentityProviderAttribute", func() error { return s.DeleteIdentityProviderAttribute(ctx, env.ID, idp.ID, idpAttr.ID) }},
 		{"DeleteIdentityProvider", func() error { return s.DeleteIdentityProvider(ctx, env.ID, idp.ID) }},
@@ -196,6 +205,7 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 		wantErr(t, s.DeleteApplication(ctx, env.ID, newID()), store.ErrNotFound, "DeleteApplication(unknown)")
 		wantErr(t, s.UpdateTheme(ctx, mkTheme(env.ID, "slate")), store.ErrNotFound, "UpdateTheme(unknown)")
 		wantErr(t, s.DeleteTheme(ctx, env.ID, newID()), store.ErrNotFound, "DeleteTheme(unknown)")
+		wantErr(t, s.DeleteKey(ctx, env.ID, newID()), store.ErrNotFound, "DeleteKey(unknown)")
 	})
 }
 
@@ -225,7 +235,6 @@ func testConfigVersionOtherWrites(t *testing.T, s store.Store) {
 		pop := newPopulation(t, s, env.ID, "People")
 		newUser(t, s, env.ID, pop.ID, "someone")
 		newPasswordPolicy(t, s, env.ID, "Strict")
-		newKey(t, s, env.ID, "Signing", "SIGNING")
 		newRA(t, s, env.ID, app.ID, newID(), "ENVIRONMENT", env.ID)
 		must(t, s.TouchApplicationPreviousSecret(ctx, env.ID, app.ID, now()), "TouchApplicationPreviousSecret")
 	})
