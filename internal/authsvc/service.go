@@ -42,6 +42,8 @@ type Service struct {
 	Cookies session.Cookies
 	// Config serves environments, applications and resources from memory.
 	Config *config.Cache
+	// Limits bound failed client authentications; nil is none.
+	Limits *Limits
 }
 
 func (s *Service) now() time.Time {
