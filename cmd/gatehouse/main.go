@@ -68,7 +68,12 @@ func serve(args []string) error {
 	}
 	tlsDev := fs.Bool("tls-dev", devDefault,
 		"serve https with a development CA and certificate for the base URL's host, made beside the database (GATEHOUSE_TLS_DEV=true)")
+	limits := registerLimitFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	limitCfg, trustedProxies, err := limits.read()
+	if err != nil {
 		return err
 	}
 	// Checked before anything starts, in the flags' own words.
@@ -108,6 +113,7 @@ func serve(args []string) error {
 		AdminClientID: os.Getenv("GATEHOUSE_ADMIN_CLIENT_ID"), AdminClientSecret: os.Getenv("GATEHOUSE_ADMIN_CLIENT_SECRET"),
 		MasterKey: key, Logger: logger,
 		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSDev: *tlsDev,
+		Limits: limitCfg, TrustedProxies: trustedProxies,
 	}
 	if *smtpAddr != "" {
 		// The SMTP credentials come from the environment only, never a

@@ -29,6 +29,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 
@@ -81,6 +82,10 @@ type Options struct {
 	Timeouts                httpx.Timeouts
 	// BaseURL overrides http(s):// + the listener's address.
 	BaseURL string
+	// Limits replace the default rate limits (tests that probe a limit set
+	// a tight one); TrustedProxies are believed in X-Forwarded-For.
+	Limits         *ratelimit.Config
+	TrustedProxies httpx.TrustedProxies
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -117,7 +122,7 @@ func Start(t testing.TB, o Options) *Server {
 		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
 		FederationTimeout: o.FederationTimeout,
 		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
-		Timeouts: o.Timeouts,
+		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 	})
 	if err != nil {
 		ln.Close()
