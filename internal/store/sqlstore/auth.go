@@ -74,6 +74,8 @@ func (s *SQLStore) DeleteFlow(ctx context.Context, envID, id string) error {
 	return s.execOne(ctx, `DELETE FROM flows WHERE environment_id = ? AND id = ?`, envID, id)
 }
 
+const liveFlowsQuery = `SELECT COUNT(*) FROM (SELECT 1 FROM flows WHERE environment_id = ? AND expires_at > ? LIMIT ?) AS live`
+
 // CountLiveFlows reads the environment's flows through flows_env; the
 // LIMIT bounds the work however many there are, and the purge keeps
 // expired ones from piling up in between.
@@ -84,7 +86,7 @@ func (s *SQLStore) CountLiveFlows(ctx context.Context, envID string, now time.Ti
 	n, err := one(ctx, s, func(r scanner) (int, error) {
 		var n int
 		return n, r.Scan(&n)
-	}, `SELECT COUNT(*) FROM (SELECT 1 FROM flows WHERE environment_id = ? AND expires_at > ? LIMIT ?) AS live`, envID, ms(now), limit)
+	}, liveFlowsQuery, envID, ms(now), limit)
 	if err != nil {
 		return 0, err
 	}
