@@ -116,10 +116,10 @@ func (l *Limits) failed(k limitKeys, now time.Time) {
 		return
 	}
 	if k.addr != "" {
-		l.FailuresPerAddress.Allow(k.addr, now)
+		l.FailuresPerAddress.Charge(k.addr, now)
 	}
 	if k.client != "" {
-		l.FailuresPerClient.Allow(k.client, now)
+		l.FailuresPerClient.Charge(k.client, now)
 	}
 }
 

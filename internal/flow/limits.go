@@ -109,10 +109,10 @@ func (g *checkGuard) after(err error, now time.Time) {
 		return
 	}
 	if g.addr != "" {
-		g.l.CheckFailuresPerAddress.Allow(g.addr, now)
+		g.l.CheckFailuresPerAddress.Charge(g.addr, now)
 	}
 	if g.user != "" {
-		g.l.CheckFailuresPerUser.Allow(g.user, now)
+		g.l.CheckFailuresPerUser.Charge(g.user, now)
 	}
 }
 

@@ -203,9 +203,33 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
+// Charge takes a token whether or not one is left: it counts an event
+// that has happened (a failure), so requests that passed Check together
+// all count, and a bucket they overdraw stays empty until the debt is
+// paid. The debt is capped at one more full bucket, so that a burst of
+// others' failures cannot hold a key for long.
+func (l *Limiter) Charge(key string, now time.Time) {
+	if l == nil {
+		return
+	}
+	t := now.UnixNano()
+	s, h := l.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.m[h]
+	if e == nil {
+		e = s.add(h, t, l.perShard)
+		e.tat = t
+	} else {
+		s.touch(e)
+		e.tat = max(e.tat, t)
+	}
+	e.tat = min(e.tat+l.interval, t+2*l.window)
+}
+
 // Check reports what Allow would answer, taking nothing: callers that
-// count only failures ask before the work and Allow after it fails. A key
-// never limited costs no memory.
+// count only failures ask before the work and Charge after it fails. A
+// key never limited costs no memory.
 func (l *Limiter) Check(key string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0

@@ -124,6 +124,41 @@ func TestCheckTakesNothing(t *testing.T) {
 	}
 }
 
+// TestCharge: failures that passed Check together all count; the debt
+// they make keeps the key refused until it is paid, up to one more full
+// bucket.
+func TestCharge(t *testing.T) {
+	l := New(Rate{N: 2, Per: 10 * time.Second}, 0) // a token every 5 s
+	// Three requests pass Check at once with two tokens left, and fail.
+	for range 3 {
+		if ok, _ := l.Check("k", t0); !ok {
+			t.Fatal("Check refused a full bucket")
+		}
+	}
+	for range 3 {
+		l.Charge("k", t0)
+	}
+	ok, wait := l.Check("k", t0)
+	if ok || wait != 10*time.Second {
+		t.Fatalf("Check after three charges = %v, %v; want false, 10s (one token of debt)", ok, wait)
+	}
+	if ok, _ := l.Check("k", t0.Add(10*time.Second)); !ok {
+		t.Fatal("Check refused once the debt was paid")
+	}
+	// A flood of charges overdraws by one bucket at most.
+	for range 100 {
+		l.Charge("flood", t0)
+	}
+	if _, wait := l.Check("flood", t0); wait != 15*time.Second {
+		t.Fatalf("wait after 100 charges = %v, want 15s (two buckets, less the token a request needs)", wait)
+	}
+	if ok, _ := l.Allow("flood", t0.Add(15*time.Second)); !ok {
+		t.Fatal("the capped debt was not paid in 15s")
+	}
+	var nilL *Limiter
+	nilL.Charge("k", t0)
+}
+
 // TestReturn: a returned token can be taken again; returns never fill a
 // bucket past full, and a full bucket is forgotten.
 func TestReturn(t *testing.T) {
