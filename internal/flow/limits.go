@@ -152,7 +152,9 @@ func (l *Limits) startFlow(ctx context.Context, st store.Store, envID string, no
 		}
 	}
 	if err := l.live.reserve(ctx, st, envID, now); err != nil {
-		l.FlowsPerAddress.Return(source, now)
+		if source != "" {
+			l.FlowsPerAddress.Return(source, now)
+		}
 		return "", nil, err
 	}
 	return source, func() { l.finishFlow(envID, source, now) }, nil
