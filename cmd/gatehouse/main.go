@@ -74,7 +74,12 @@ func serve(args []string) error {
 	}
 	allowPrivateOutbound := fs.Bool("allow-private-outbound", privateDefault,
 		"let outbound requests (identity providers, jwksUrl) reach loopback and private addresses and use plain http: development and tests only (GATEHOUSE_ALLOW_PRIVATE_OUTBOUND=true)")
+	limits := registerLimitFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	limitCfg, trustedProxies, err := limits.read()
+	if err != nil {
 		return err
 	}
 	// Checked before anything starts, in the flags' own words.
@@ -125,6 +130,7 @@ func serve(args []string) error {
 		AdminClientID: os.Getenv("GATEHOUSE_ADMIN_CLIENT_ID"), AdminClientSecret: os.Getenv("GATEHOUSE_ADMIN_CLIENT_SECRET"),
 		MasterKey: key, Logger: logger,
 		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSDev: *tlsDev,
+		Limits: limitCfg, TrustedProxies: trustedProxies,
 	}
 	cfg.Outbound.AllowPrivate = *allowPrivateOutbound
 	if *smtpAddr != "" {

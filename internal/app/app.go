@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -74,6 +75,12 @@ type Config struct {
 	// configure (identity providers, jwksUrl); AllowPrivate is
 	// --allow-private-outbound.
 	Outbound outbound.Options
+
+	// Limits are the rate limits (see the README's "Rate limits"); nil
+	// is ratelimit.Defaults(). TrustedProxies are the reverse proxies
+	// whose X-Forwarded-For names the source address limits count.
+	Limits         *ratelimit.Config
+	TrustedProxies httpx.TrustedProxies
 }
 
 // Server is an assembled Gatehouse.
@@ -190,7 +197,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	signon.New(st, conf, flows, cookies, cfg.Logger).Routes(mux)
 	api.Routes(mux)
 
-	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
+	limits := applyLimits(cfg, auth, flows, api)
+	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
 		log: cfg.Logger, tls: certs}, nil
 }
 
@@ -212,7 +220,10 @@ func newOutbound(cfg Config) *outbound.Client {
 func classify(err error) *wire.Error {
 	var ue *store.UniqueError
 	var se *scim.Error
+	var rl *ratelimit.Error
 	switch {
+	case errors.As(err, &rl):
+		return wire.RequestLimited(rl.What, rl.Seconds(), time.Now())
 	case errors.As(err, &ue):
 		return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: ue.Field,
 			Message: "A " + ue.Resource + " with this " + ue.Field + " already exists."})

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 
@@ -96,6 +97,10 @@ type Options struct {
 	// OutboundRootCAs is what outbound requests trust (a test's https
 	// key server); nil: the system's roots.
 	OutboundRootCAs *x509.CertPool
+	// Limits replace the default rate limits (tests that probe a limit set
+	// a tight one); TrustedProxies are believed in X-Forwarded-For.
+	Limits         *ratelimit.Config
+	TrustedProxies httpx.TrustedProxies
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -132,8 +137,8 @@ func Start(t testing.TB, o Options) *Server {
 		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
 		FederationTimeout: o.FederationTimeout,
 		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
-		Timeouts: o.Timeouts,
 		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
+		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 	})
 	if err != nil {
 		ln.Close()

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -167,6 +168,12 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	var se *flow.StartError
 	if errors.As(err, &se) {
 		fail(&authzError{code: se.Code, description: se.Description})
+		return
+	}
+	var rl *ratelimit.Error
+	if errors.As(err, &rl) {
+		// Answered here, never redirected: the client would lose the 429.
+		s.limitedPage(w, r, rl)
 		return
 	}
 	if err != nil {

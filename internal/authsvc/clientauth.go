@@ -94,6 +94,7 @@ type clientRequest struct {
 	env    *store.Environment
 	form   url.Values
 	client *client
+	limits limitKeys
 }
 
 // readClientRequest reads what every client-authenticated endpoint reads
@@ -105,21 +106,37 @@ func (s *Service) readClientRequest(w http.ResponseWriter, r *http.Request) (*cl
 	if oe != nil {
 		return nil, oe
 	}
+	keys := s.limitKeysOf(r, form)
+	if oe := s.Limits.gate(keys, s.now()); oe != nil {
+		return nil, oe
+	}
 	env, err := s.Config.Environment(r.Context(), r.PathValue("envID"))
 	if errors.Is(err, store.ErrNotFound) {
+		s.Limits.failed(keys, s.now())
 		return nil, authFailed(triedBasic(r))
 	} else if err != nil {
 		return nil, serverError()
 	}
-	return &clientRequest{r: r, env: &env.Environment, form: form}, nil
+	return &clientRequest{r: r, env: &env.Environment, form: form, limits: keys}, nil
 }
 
 // authenticate authenticates the request's client with whichever method
-// the request uses, and keeps it.
+// the request uses, and keeps it. A failure counts against the limits of
+// its address and client; a success, against the client's request limit
+// when there is one.
 func (s *Service) authenticate(req *clientRequest) *oauthError {
 	c, oe := s.authenticateClient(req.r, req.env.ID, req.form)
+	if oe != nil {
+		if oe.status == http.StatusUnauthorized {
+			s.Limits.failed(req.limits, s.now())
+		}
+		return oe
+	}
+	if oe := s.Limits.request(req.env.ID, c.app.ID, s.now()); oe != nil {
+		return oe
+	}
 	req.client = c
-	return oe
+	return nil
 }
 
 // authFailed answers every failure that could tell whether a client id

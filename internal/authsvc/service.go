@@ -50,6 +50,8 @@ type Service struct {
 
 	jwksOnce sync.Once
 	jwksKeys *jwksCache
+	// Limits bound failed client authentications; nil is none.
+	Limits *Limits
 }
 
 func (s *Service) now() time.Time {

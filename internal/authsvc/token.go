@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 )
 
 // maxFormBytes bounds token request bodies.
@@ -20,6 +21,7 @@ type oauthError struct {
 	code        string
 	description string
 	basicAuth   bool // ask for Basic credentials again (invalid_client after Basic)
+	retryAfter  int  // seconds, sent as Retry-After (429s)
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
@@ -28,6 +30,9 @@ func (e *oauthError) Error() string { return e.code + ": " + e.description }
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	if e.basicAuth {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", error="invalid_client"`)
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	writeJSONNoStore(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
 }

@@ -38,6 +38,8 @@ type Engine struct {
 	Cookies     session.Cookies
 	Now         func() time.Time
 	Log         *slog.Logger
+	// Limits bound flows started and failed secret checks; nil is none.
+	Limits *Limits
 
 	reg registry
 }
@@ -139,10 +141,18 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	} else if req.Prompt == "none" {
 		return nil, &StartError{"login_required", "The user must sign on: there is no session that satisfies the sign-on policy."}
 	}
+	// Limited last: a request refused for its own faults costs no token.
+	source, release, err := e.Limits.startFlow(ctx, e.Store, in.Env.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	st.Source = source
 	if f.Data, err = json.Marshal(st); err != nil {
+		release()
 		return nil, err
 	}
 	if err := e.Store.CreateFlow(ctx, f); err != nil {
+		release()
 		return nil, err
 	}
 	return &Started{Flow: f, Token: token}, nil
@@ -368,6 +378,13 @@ func (e *Engine) Finish(ctx context.Context, f *store.Flow) error {
 	if errors.Is(err, store.ErrNotFound) {
 		// Another resume got there first: this one must not answer.
 		return ErrFlowNotFound
+	}
+	if err == nil && e.Limits != nil {
+		var st struct {
+			Source string `json:"source"`
+		}
+		_ = json.Unmarshal(f.Data, &st) // a flow without one gives nothing back
+		e.Limits.finishFlow(f.EnvironmentID, st.Source, e.now())
 	}
 	return err
 }

@@ -45,9 +45,17 @@ func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byt
 	}
 	if act == ActionSessionReset {
 		err = s.reset(ctx, body)
-	} else {
-		err = e.reg.byAction[act].Run(ctx, s, act, body)
+		return s.token, err
 	}
+	m := e.reg.byAction[act]
+	var g *checkGuard
+	if c, ok := m.(SecretChecker); ok && c.ChecksSecret(act) {
+		if g, err = e.Limits.beforeCheck(ctx, s.View, body, s.Now); err != nil {
+			return "", err
+		}
+	}
+	err = m.Run(ctx, s, act, body)
+	g.after(err, s.Now)
 	return s.token, err
 }
 

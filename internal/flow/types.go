@@ -116,6 +116,9 @@ type state struct {
 	// Error is why a FAILED flow failed, as resume reports it.
 	Error            string `json:"error,omitempty"`
 	ErrorDescription string `json:"errorDescription,omitempty"`
+	// Source is the address that started the flow, as rate limits key it:
+	// finishing the flow gives its token back.
+	Source string `json:"source,omitempty"`
 	// Methods holds each method's state, by method name.
 	Methods map[string]json.RawMessage `json:"methods,omitempty"`
 }

@@ -88,8 +88,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // Router wraps mux: it routes, labels metrics by route template, and turns
 // the mux's own 404 and 405 answers into PingOne error bodies. Unmatched
 // requests are labelled "unmatched" so that scanning random paths cannot
-// grow the metric's label set.
-func Router(mux *http.ServeMux, m *Metrics, log *slog.Logger) http.Handler {
+// grow the metric's label set. Each of inner (outermost first) wraps
+// what serves a request inside the request id, log, metrics and panic
+// recovery, so what it answers is logged and counted like any answer.
+func Router(mux *http.ServeMux, m *Metrics, log *slog.Logger, inner ...func(http.Handler) http.Handler) http.Handler {
+	wrap := func(h http.Handler) http.Handler {
+		for i := len(inner) - 1; i >= 0; i-- {
+			h = inner[i](h)
+		}
+		return h
+	}
+	matched := wrap(mux)
+	unmatched := wrap(pingOneFallback(mux))
+	badPath := wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { wire.WriteError(w, wire.NotFound("")) }))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -104,16 +115,16 @@ func Router(mux *http.ServeMux, m *Metrics, log *slog.Logger) http.Handler {
 		// the request itself still goes through mux.ServeHTTP.
 		_, pattern := mux.Handler(r)
 		route := pattern
-		var h http.Handler = mux
+		h := matched
 		if pattern == "" {
 			route = "unmatched"
-			h = pingOneFallback(mux)
+			h = unmatched
 		} else if !utf8.ValidString(r.URL.Path) || strings.IndexByte(r.URL.Path, 0) >= 0 {
 			// Ids are UUIDs: a path segment that is not UTF-8 or holds a NUL
 			// names nothing, and PostgreSQL would refuse it as a query
 			// argument (a 500) rather than find nothing.
 			route = "unmatched"
-			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { wire.WriteError(w, wire.NotFound("")) })
+			h = badPath
 		}
 		func() {
 			defer func() {

@@ -19,10 +19,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -42,6 +44,9 @@ type API struct {
 	// Credentials holds the password rules the sign-on flows share; nil
 	// means a service over Store with the default hasher.
 	Credentials *credential.Service
+	// RequestsPerClient, when set, bounds each client's requests (keyed
+	// as authsvc.ClientKey names it, so the token endpoint shares it).
+	RequestsPerClient *ratelimit.Limiter
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -105,6 +110,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			// its roles. The verifier refuses those already; this keeps it
 			// so whatever verifier is wired in.
 			wire.WriteErrorCtx(r.Context(), w, wire.Unauthorized())
+			return
+		}
+		if ok, wait := a.RequestsPerClient.Allow(claims.Env+"/"+claims.ClientID, time.Now()); !ok {
+			wire.WriteErrorCtx(r.Context(), w, &ratelimit.Error{What: "Too many requests from this client.", RetryAfter: wait})
 			return
 		}
 		app, err := a.Store.GetApplication(r.Context(), claims.Env, claims.ClientID)

@@ -302,6 +302,10 @@ type AuthStore interface {
 	// first, ErrNotFound when the flow is gone.
 	UpdateFlow(ctx context.Context, f *Flow) error
 	DeleteFlow(ctx context.Context, envID, id string) error
+	// CountLiveFlows counts envID's flows that expire after now, stopping
+	// at limit: the answer is min(count, limit), at the cost of at most
+	// limit rows.
+	CountLiveFlows(ctx context.Context, envID string, now time.Time, limit int) (int, error)
 
 	CreateSession(ctx context.Context, s *Session) error
 	GetSession(ctx context.Context, envID, id string) (*Session, error)

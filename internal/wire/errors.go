@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -33,6 +34,8 @@ const (
 	// The flow API's sign-on errors, as PingOne's clients match on them.
 	DetailInvalidCredentials = "INVALID_CREDENTIALS"
 	DetailPasswordLockedOut  = "PASSWORD_LOCKED_OUT"
+	// DetailLimitExceeded is PingOne's detail of a 429 REQUEST_LIMITED.
+	DetailLimitExceeded = "LIMIT_EXCEEDED"
 )
 
 // PingOne's messages, word for word where clients match on them.
@@ -60,6 +63,9 @@ type InnerError struct {
 	FailuresRemaining       *int     `json:"failuresRemaining,omitempty"`
 	SecondsUntilUnlock      *int     `json:"secondsUntilUnlock,omitempty"`
 	UnsatisfiedRequirements []string `json:"unsatisfiedRequirements,omitempty"`
+	// RetryAfter is when a rate-limited request may pass again (PingOne's
+	// 429 LIMIT_EXCEEDED detail), in the wire's time format.
+	RetryAfter string `json:"retryAfter,omitempty"`
 }
 
 // Detail is one entry of an error's details.
@@ -143,6 +149,18 @@ func TooLarge(limit int64) *Error {
 	return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeRequestTooLarge,
 		Message: "The request could not be completed. The request body is too large.",
 		Details: []Detail{{Code: DetailSizeLimit, Message: "The request body exceeds the maximum size.", InnerError: &InnerError{MaximumValue: &limit}}}}
+}
+
+// MsgRequestLimited is the message of every 429.
+const MsgRequestLimited = "The request could not be completed. Too many requests were made: retry after the delay Retry-After gives."
+
+// RequestLimited is PingOne's 429: REQUEST_LIMITED, one LIMIT_EXCEEDED
+// detail saying what was limited (why), Retry-After in seconds and, in
+// the detail, the time a retry may pass.
+func RequestLimited(why string, retryAfter int, now time.Time) *Error {
+	at := now.Add(time.Duration(retryAfter) * time.Second).UTC().Format(TimeFormat)
+	return &Error{Status: http.StatusTooManyRequests, Code: CodeRequestLimited, Message: MsgRequestLimited, RetryAfter: retryAfter,
+		Details: []Detail{{Code: DetailLimitExceeded, Message: why, InnerError: &InnerError{RetryAfter: at}}}}
 }
 
 func Unexpected() *Error {

@@ -40,6 +40,8 @@ func TestGoldenErrors(t *testing.T) {
 		{"error.405", wire.MethodNotAllowed("GET, POST"), 405, map[string]string{"Allow": "GET, POST"}},
 		{"error.413", wire.TooLarge(1 << 20), 413, nil},
 		{"error.415", wire.UnsupportedMediaType("text/plain"), 415, nil},
+		{"error.429", wire.RequestLimited("Too many failed sign-on attempts from this address.", 7,
+			time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.UTC)), 429, map[string]string{"Retry-After": "7"}},
 		{"error.500", errors.New("database exploded: secret internals"), 500, nil},
 	}
 	for _, c := range cases {

@@ -74,6 +74,25 @@ func (s *SQLStore) DeleteFlow(ctx context.Context, envID, id string) error {
 	return s.execOne(ctx, `DELETE FROM flows WHERE environment_id = ? AND id = ?`, envID, id)
 }
 
+const liveFlowsQuery = `SELECT COUNT(*) FROM (SELECT 1 FROM flows WHERE environment_id = ? AND expires_at > ? LIMIT ?) AS live`
+
+// CountLiveFlows reads the environment's flows through flows_env; the
+// LIMIT bounds the work however many there are, and the purge keeps
+// expired ones from piling up in between.
+func (s *SQLStore) CountLiveFlows(ctx context.Context, envID string, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	n, err := one(ctx, s, func(r scanner) (int, error) {
+		var n int
+		return n, r.Scan(&n)
+	}, liveFlowsQuery, envID, ms(now), limit)
+	if err != nil {
+		return 0, err
+	}
+	return *n, nil
+}
+
 // ---- sessions
 
 const sessionCols = `id, environment_id, user_id, token_hash, auth_time, amr, data, created_at, last_used_at, expires_at`

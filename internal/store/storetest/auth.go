@@ -24,6 +24,7 @@ func testAuthSuite(t *testing.T, s store.Store) {
 	}{
 		{"Flows", testFlows},
 		{"FlowUpdates", testFlowUpdates},
+		{"CountLiveFlows", testCountLiveFlows},
 		{"Sessions", testSessions},
 		{"SessionTokenUniqueness", testSessionTokenUniqueness},
 		{"AuthIsolation", testAuthIsolation},
@@ -197,6 +198,52 @@ func testFlows(t *testing.T, s store.Store) {
 	got, err := s.GetFlow(ctx, x.env.ID, bare.ID)
 	must(t, err, "GetFlow of another flow after delete")
 	checkRecord(t, "another flow after delete", got, bare)
+}
+
+// testCountLiveFlows: only the environment's unexpired flows count, and
+// the count stops at its limit.
+func testCountLiveFlows(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	x := newAuthEnv(t, s)
+	other := newAuthEnv(t, s)
+	ts := now()
+	count := func(env string, limit int) int {
+		t.Helper()
+		n, err := s.CountLiveFlows(ctx, env, ts, limit)
+		must(t, err, "CountLiveFlows")
+		return n
+	}
+	if n := count(x.env.ID, 100); n != 0 {
+		t.Fatalf("empty environment: %d live flows, want 0", n)
+	}
+	var live []*store.Flow
+	for range 7 {
+		live = append(live, newFlow(t, s, x))
+	}
+	for _, exp := range []time.Time{ts, ts.Add(-time.Minute)} { // expiring now is expired
+		f := mkFlow(x)
+		f.ExpiresAt = exp
+		must(t, s.CreateFlow(ctx, f), "CreateFlow (expired)")
+	}
+	for range 3 {
+		newFlow(t, s, other)
+	}
+	for _, tc := range []struct {
+		env   string
+		limit int
+		want  int
+	}{
+		{x.env.ID, 100, 7}, {x.env.ID, 7, 7}, {x.env.ID, 5, 5}, {x.env.ID, 1, 1}, {x.env.ID, 0, 0},
+		{other.env.ID, 100, 3}, {newID(), 100, 0},
+	} {
+		if n := count(tc.env, tc.limit); n != tc.want {
+			t.Errorf("CountLiveFlows(limit %d) = %d, want %d", tc.limit, n, tc.want)
+		}
+	}
+	must(t, s.DeleteFlow(ctx, x.env.ID, live[0].ID), "DeleteFlow")
+	if n := count(x.env.ID, 100); n != 6 {
+		t.Errorf("after a delete: %d live flows, want 6", n)
+	}
 }
 
 // testFlowUpdates runs steps in order over one stored flow: each case edits

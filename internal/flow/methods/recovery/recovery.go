@@ -34,6 +34,9 @@ func (*Method) Actions() []string {
 	return []string{wire.ActionPasswordForgot, wire.ActionPasswordSendRecoveryCode, wire.ActionPasswordRecover}
 }
 
+// ChecksSecret: password.recover checks the code the user types.
+func (*Method) ChecksSecret(action string) bool { return action == wire.ActionPasswordRecover }
+
 // Offers: password.forgot wherever the user is asked to sign on and the
 // policy action enables recovery.
 func (*Method) Offers(v *flow.View) []string {

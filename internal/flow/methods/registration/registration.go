@@ -34,6 +34,9 @@ func (*Method) Actions() []string {
 	return []string{wire.ActionUserRegister, wire.ActionUserVerify, wire.ActionUserSendVerificationCode}
 }
 
+// ChecksSecret: user.verify checks the code the user types.
+func (*Method) ChecksSecret(action string) bool { return action == wire.ActionUserVerify }
+
 // registers reports whether the flow offers user.register now: where the
 // user is asked who they are, and the policy action enables registration.
 func registers(v *flow.View) bool {

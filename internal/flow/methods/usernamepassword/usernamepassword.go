@@ -59,6 +59,9 @@ func (*Method) Actions() []string {
 
 func (*Method) Begins() []string { return []string{"LOGIN"} }
 
+// ChecksSecret: both actions check a password the user types.
+func (*Method) ChecksSecret(string) bool { return true }
+
 func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusUsernamePasswordRequired }
 
 func (*Method) Offers(v *flow.View) []string {
