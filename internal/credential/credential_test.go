@@ -354,7 +354,7 @@ func TestStatus(t *testing.T) {
 				u := f.user(t, f.popID, "status"+string(rune('a'+i)), right, c.status, c.changed)
 				if c.lock {
 					for n := 0; n < lockAfter; n++ {
-						if _, err := f.st.RecordPasswordFailure(context.Background(), f.envID, u.ID, lockAfter, lockFor, t0); err != nil {
+						if _, err := f.st.RecordPasswordFailure(context.Background(), f.envID, u.ID, lockAfter, lockFor, 0, t0); err != nil {
 							t.Fatal(err)
 						}
 					}

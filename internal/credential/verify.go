@@ -89,7 +89,7 @@ func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) 
 		if fresh, err = tx.GetUser(ctx, u.EnvironmentID, u.ID); err != nil { // the user before the password, as everywhere
 			return err
 		}
-		if after, err = tx.RecordPasswordFailure(ctx, u.EnvironmentID, u.ID, lockAfter, lockFor, now); err != nil {
+		if after, err = tx.RecordPasswordFailure(ctx, u.EnvironmentID, u.ID, lockAfter, lockFor, 0, now); err != nil {
 			return err
 		}
 		if PasswordLocked(after, now) && !AccountLocked(fresh, now) {
