@@ -2,7 +2,10 @@ package credential
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/identity"
@@ -89,7 +92,7 @@ func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) 
 		if fresh, err = tx.GetUser(ctx, u.EnvironmentID, u.ID); err != nil { // the user before the password, as everywhere
 			return err
 		}
-		if after, err = tx.RecordPasswordFailure(ctx, u.EnvironmentID, u.ID, lockAfter, lockFor, 0, now); err != nil {
+		if after, err = tx.RecordPasswordFailure(ctx, u.EnvironmentID, u.ID, lockAfter, lockFor, FailureWindow, now); err != nil {
 			return err
 		}
 		if PasswordLocked(after, now) && !AccountLocked(fresh, now) {
@@ -112,11 +115,58 @@ func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) 
 	return &WrongPasswordError{Remaining: remaining}
 }
 
-// VerifyUnknown spends the time of one verification and returns nil (or
-// the context's error). A sign-on that found no such user calls it so that
-// its answer does not reveal, by being fast, which usernames exist.
-func (s *Service) VerifyUnknown(ctx context.Context) error {
-	return s.hasher().VerifyNone(ctx, "")
+// FailureWindow is how long wrong passwords count toward a lockout: a
+// count whose last failure is this old starts over. Users' counts and
+// unknown usernames' age alike, so that waiting tells nothing either; and
+// an unknown username's count need be kept only this long (or to the end
+// of its lock).
+const FailureWindow = 24 * time.Hour
+
+// VerifyUnknown answers a password typed for a username that names no user
+// (or a user without a password) as Verify answers a wrong one for a user
+// under the environment's default password policy: it reads a count kept
+// for the lower-cased username, answers a locked one with a *LockedError
+// at once, and otherwise spends the time of one verification, counts the
+// failure and answers a *WrongPasswordError or, for the failure that
+// locks, a *LockedError with JustLocked set. The store's count is shared
+// by every node, as users' counts are.
+func (s *Service) VerifyUnknown(ctx context.Context, envID, username, plain string, now time.Time) error {
+	_, pol, err := s.EffectivePolicy(ctx, s.Store, envID, "")
+	if err != nil {
+		return err
+	}
+	key := UnknownUsernameKey(username)
+	cur, err := s.Store.GetUnknownUserFailures(ctx, envID, key, now)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if cur != nil && !cur.LockedUntil.IsZero() && cur.LockedUntil.After(now) {
+		return &LockedError{Until: cur.LockedUntil}
+	}
+	if err := s.hasher().VerifyNone(ctx, plain); err != nil {
+		return err
+	}
+	lockAfter, lockFor := pol.LockoutAfter()
+	after, err := s.Store.RecordUnknownUserFailure(ctx, envID, key, lockAfter, lockFor, FailureWindow, now)
+	if err != nil {
+		return err
+	}
+	if !after.LockedUntil.IsZero() && after.LockedUntil.After(now) {
+		return &LockedError{Until: after.LockedUntil, JustLocked: true}
+	}
+	remaining := -1
+	if lockAfter > 0 {
+		remaining = lockAfter - after.FailedCount
+	}
+	return &WrongPasswordError{Remaining: remaining}
+}
+
+// UnknownUsernameKey is what keys an unknown username's failure count: the
+// SHA-256 of the username as sign-on compares it (lower-cased), so that
+// names typed by mistake — sometimes passwords — are not kept in clear.
+func UnknownUsernameKey(username string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(username)))
+	return hex.EncodeToString(sum[:])
 }
 
 // openLockout opens an account that a password lockout locked (an
