@@ -69,6 +69,11 @@ type Config struct {
 	TLSReloadInterval time.Duration
 	// Timeouts bound connections (see httpx.Timeouts for the defaults).
 	Timeouts httpx.Timeouts
+
+	// MaxFlowPasswordAttempts caps the failed password checks of one
+	// sign-on flow: the one that reaches it fails the flow (0:
+	// flow.DefaultMaxPasswordAttempts; negative: no cap).
+	MaxFlowPasswordAttempts int
 }
 
 // Server is an assembled Gatehouse.
@@ -145,7 +150,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		notifier = notify.LogNotifier{Log: cfg.Logger}
 	}
 	cookies := session.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
-	flows := &flow.Engine{Store: st, Config: conf, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
+	flows := &flow.Engine{Store: st, Config: conf, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger,
+		MaxPasswordAttempts: cfg.MaxFlowPasswordAttempts}
 	// The sign-on methods, in the order the flow offers their actions.
 	ext := external.New(flows)
 	flows.Register(methods.Standard(ext)...)

@@ -81,6 +81,8 @@ type Options struct {
 	Timeouts                httpx.Timeouts
 	// BaseURL overrides http(s):// + the listener's address.
 	BaseURL string
+	// MaxFlowPasswordAttempts is app.Config's.
+	MaxFlowPasswordAttempts int
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -117,7 +119,7 @@ func Start(t testing.TB, o Options) *Server {
 		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
 		FederationTimeout: o.FederationTimeout,
 		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
-		Timeouts: o.Timeouts,
+		Timeouts: o.Timeouts, MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts,
 	})
 	if err != nil {
 		ln.Close()

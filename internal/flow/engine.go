@@ -38,6 +38,12 @@ type Engine struct {
 	Cookies     session.Cookies
 	Now         func() time.Time
 	Log         *slog.Logger
+	// MaxPasswordAttempts caps the failed password checks of one flow
+	// (wrong or locked, for known and unknown usernames alike): the one
+	// that reaches it fails the flow. Each costs a password hash, so a
+	// flow must not be a way to make unbounded guesses. 0 means
+	// DefaultMaxPasswordAttempts; negative, no cap.
+	MaxPasswordAttempts int
 
 	reg registry
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -117,3 +118,66 @@ func sameBody(t *testing.T, what string, a, b *resp) {
 	}
 }
 
+// TestFlowPasswordCap: a flow fails at its cap of failed password checks,
+// known and unknown usernames and locked answers alike, session.reset
+// notwithstanding: the check that reaches the cap answers the FAILED flow,
+// later actions are refused without a password being checked, and resume
+// reports access_denied. Below the cap the right password still signs on.
+func TestFlowPasswordCap(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		for _, c := range []struct {
+			option, cap int
+		}{{0, flow.DefaultMaxPasswordAttempts}, {3, 3}} {
+			t.Run(fmt.Sprintf("%s/cap=%d", be.Name, c.cap), func(t *testing.T) {
+				s := apptest.Start(t, apptest.Options{DSN: be.DSN(t), MaxFlowPasswordAttempts: c.option})
+				e := &env{s: s, fx: s.NewSignOn(t, apptest.SignOnOptions{})}
+				f, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+				for n := 1; n < c.cap; n++ {
+					username := "ghost." + uuid.NewString()[:8]
+					if n <= 3 {
+						username = e.fx.Username // a real user, never locked here
+					}
+					left := 4
+					if n <= 3 {
+						left = 5 - n
+					}
+					wantErr(t, f.post(t, ctCheck, creds(username, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(left))
+					if n == 1 {
+						f.step(t, ctReset, nil, wire.StatusUsernamePasswordRequired) // starts the sign-on over, not the count
+					}
+				}
+				r := f.post(t, ctCheck, creds("ghost."+uuid.NewString()[:8], wrongPassword))
+				if r.status != http.StatusOK {
+					t.Fatalf("the check that reaches the cap: %d %s", r.status, r.body)
+				}
+				m := r.obj(t)
+				wantMsg := fmt.Sprintf("The sign-on failed: %d wrong passwords were tried in it.", c.cap)
+				if m["status"] != flow.StatusFailed || !reflect.DeepEqual(m["error"], map[string]any{"code": "access_denied", "message": wantMsg}) {
+					t.Errorf("flow after the cap: status %v error %v", m["status"], m["error"])
+				}
+				wantLinks(t, m)
+				wantErr(t, f.post(t, ctCheck, creds(e.fx.Username, e.fx.Password)), http.StatusBadRequest, wire.CodeInvalidRequest, notAllowed())
+				if st := f.get(t)["status"]; st != flow.StatusFailed {
+					t.Errorf("GET: status %v", st)
+				}
+				// The refused right password was not counted: the user's count
+				// is the three wrong ones.
+				if pw := e.passwordState(t, e.fx.UserID); c.cap > 3 && pw["failedLoginCount"] != float64(3) {
+					t.Errorf("the user's password state %v, want 3 failures", pw)
+				}
+				res := send(t, f.c, "GET", e.base()+"/as/resume?flowId="+f.id, "", nil)
+				var oe map[string]string
+				if err := json.Unmarshal(res.body, &oe); err != nil || res.status != http.StatusBadRequest || oe["error"] != "access_denied" || oe["error_description"] != wantMsg {
+					t.Errorf("resume: %d %s", res.status, res.body)
+				}
+
+				// Below the cap, the right password completes.
+				g, _ := e.start(t, nil, wire.StatusUsernamePasswordRequired)
+				for n := 1; n < c.cap; n++ {
+					wantErr(t, g.post(t, ctCheck, creds("ghost."+uuid.NewString()[:8], wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
+				}
+				g.stepDone(t, ctCheck, creds(e.fx.Username, e.fx.Password), e.fx.UserID)
+			})
+		}
+	}
+}

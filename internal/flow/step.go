@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -72,6 +73,24 @@ func (s *Step) Fail(ctx context.Context, code, description string) error {
 	s.st.Error, s.st.ErrorDescription = code, description
 	s.SetStatus(StatusFailed)
 	return s.Save(ctx)
+}
+
+// PasswordFailed counts a failed password check (a wrong password, or one
+// for a locked password) in the flow and reports whether the flow has now
+// had as many as the engine allows: then it has failed, and resume
+// reports access_denied. The caller saves the flow.
+func (s *Step) PasswordFailed() (failed bool) {
+	s.st.Wrong++
+	max := s.e.MaxPasswordAttempts
+	if max == 0 {
+		max = DefaultMaxPasswordAttempts
+	}
+	if max < 0 || s.st.Wrong < max {
+		return false
+	}
+	s.st.Error, s.st.ErrorDescription = "access_denied", fmt.Sprintf("The sign-on failed: %d wrong passwords were tried in it.", s.st.Wrong)
+	s.SetStatus(StatusFailed)
+	return true
 }
 
 // Identify records the username the user gave, whether or not it names a

@@ -3,7 +3,8 @@
 // PASSWORD_REQUIRED once the user is identified), and the password change
 // a password that must change or has expired asks for. Wrong passwords
 // count and lock per the password policy; a username that names no user
-// is answered exactly as a wrong password for a real one.
+// is answered exactly as a wrong password for a real one. A flow fails
+// after the engine's cap of failed checks.
 package usernamepassword
 
 import (
@@ -23,6 +24,10 @@ const Name = "password"
 
 // Method is the username and password method.
 type Method struct{}
+
+// errFlowFailed ends an action whose failed check failed the flow: the
+// answer is the flow, FAILED.
+var errFlowFailed = errors.New("usernamepassword: the flow failed")
 
 func (*Method) Name() string { return Name }
 
@@ -54,10 +59,16 @@ func (*Method) Offers(v *flow.View) []string {
 }
 
 func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []byte) error {
+	var err error
 	if action == wire.ActionPasswordReset {
-		return m.reset(ctx, s, body)
+		err = m.reset(ctx, s, body)
+	} else {
+		err = m.check(ctx, s, body)
 	}
-	return m.check(ctx, s, body)
+	if errors.Is(err, errFlowFailed) {
+		return nil
+	}
+	return err
 }
 
 // Embed shows the rules a new password must meet where one is typed.
@@ -198,13 +209,16 @@ func (m *Method) verify(ctx context.Context, s *flow.Step, a *credential.Account
 	if !errors.As(err, &wrong) && !errors.As(err, &locked) {
 		return err
 	}
-	// A failed attempt is activity: it slides the flow's expiry (for
-	// every username alike, else the expiresAt a later GET shows would
-	// tell which usernames exist).
+	// A failed attempt counts toward the flow's cap, and it is activity:
+	// it slides the flow's expiry (for every username alike, else the
+	// expiresAt a later GET shows would tell which usernames exist).
+	failed := s.PasswordFailed()
 	if err := s.Save(ctx); err != nil {
 		return err
 	}
 	switch {
+	case failed:
+		return errFlowFailed
 	case wrong != nil:
 		if target == "password" {
 			return invalidCredentials(wrong.Remaining)
