@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -74,6 +75,9 @@ type Config struct {
 	// sign-on flow: the one that reaches it fails the flow (0:
 	// flow.DefaultMaxPasswordAttempts; negative: no cap).
 	MaxFlowPasswordAttempts int
+	// PasswordPool bounds password hashing: workers, waiting callers and
+	// their wait (zero values: password's defaults).
+	PasswordPool password.PoolOptions
 }
 
 // Server is an assembled Gatehouse.
@@ -141,7 +145,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	km := keys.NewManager(st, sealer, 10*time.Second)
 	conf := config.New(st, config.Options{})
 	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour, Config: conf}
-	creds := &credential.Service{Store: st}
+	creds := &credential.Service{Store: st, Hasher: password.NewPool(password.DefaultParams, cfg.PasswordPool)}
 	notifier := cfg.Notifier
 	if notifier == nil {
 		// Codes in the log let anyone who reads it recover any password:
@@ -205,6 +209,8 @@ func classify(err error) *wire.Error {
 	case errors.As(err, &se):
 		return wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidFilter, Target: "filter", Message: se.Message,
 			InnerError: innerFilter(se)})
+	case errors.Is(err, password.ErrBusy):
+		return wire.Unavailable("Too many password checks are waiting. Try again shortly.", 1)
 	case errors.Is(err, context.Canceled):
 		// The client went away; nothing will read this.
 		return &wire.Error{Status: 499, Code: wire.CodeInvalidRequest, Message: "The request was cancelled."}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 
@@ -81,8 +82,13 @@ type Options struct {
 	Timeouts                httpx.Timeouts
 	// BaseURL overrides http(s):// + the listener's address.
 	BaseURL string
-	// MaxFlowPasswordAttempts is app.Config's.
+	// MaxFlowPasswordAttempts and PasswordPool are app.Config's. A zero
+	// PasswordPool.MaxWait is a minute here, not the server's second: a
+	// test machine running many test binaries at once can keep a hash
+	// waiting that long, and only the tests of the pool's bounds want it
+	// refused.
 	MaxFlowPasswordAttempts int
+	PasswordPool            password.PoolOptions
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -114,12 +120,16 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	base = strings.TrimSuffix(base, "/")
 	mail := &notify.MemoryNotifier{}
+	pool := o.PasswordPool
+	if pool.MaxWait == 0 {
+		pool.MaxWait = time.Minute
+	}
 	srv, err := app.New(context.Background(), app.Config{
 		Listen: addr, DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
 		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
 		FederationTimeout: o.FederationTimeout,
 		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
-		Timeouts: o.Timeouts, MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts,
+		Timeouts: o.Timeouts, MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
 	})
 	if err != nil {
 		ln.Close()

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -179,5 +181,58 @@ func TestFlowPasswordCap(t *testing.T) {
 				g.stepDone(t, ctCheck, creds(e.fx.Username, e.fx.Password), e.fx.UserID)
 			})
 		}
+	}
+}
+
+// TestPasswordPoolBusy: with the password pool full (one worker, one
+// waiter, a short wait), checks beyond its bound are refused at once with
+// 503 SERVICE_UNAVAILABLE and Retry-After, in PingOne's error shape; a
+// refused check checked nothing and counted nothing.
+func TestPasswordPoolBusy(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t),
+				PasswordPool: password.PoolOptions{Workers: 1, MaxWaiting: 1, MaxWait: 5 * time.Millisecond}})
+			e := &env{s: s, fx: s.NewSignOn(t, apptest.SignOnOptions{})}
+			const n = 16
+			var busy *resp
+			var busyFlow *fl
+			var busyName string
+			for wave := 0; wave < 10 && busy == nil; wave++ {
+				flows, names := make([]*fl, n), make([]string, n)
+				for i := range n {
+					flows[i], _ = e.start(t, nil, wire.StatusUsernamePasswordRequired)
+					names[i] = "ghost." + uuid.NewString()[:8]
+				}
+				results := make([]*resp, n)
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() { results[i] = flows[i].post(t, ctCheck, creds(names[i], wrongPassword)) })
+				}
+				wg.Wait()
+				for i, r := range results {
+					switch r.status {
+					case http.StatusServiceUnavailable:
+						busy, busyFlow, busyName = r, flows[i], names[i]
+					case http.StatusBadRequest:
+						wantErr(t, r, http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
+					default:
+						t.Fatalf("a check got %d: %s", r.status, r.body)
+					}
+				}
+			}
+			if busy == nil {
+				t.Fatalf("no check was refused in 10 waves of %d", n)
+			}
+			wantErr(t, busy, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", nil)
+			if e := decodeError(t, busy); e.Message != "Too many password checks are waiting. Try again shortly." {
+				t.Errorf("message %q", e.Message)
+			}
+			if ra := busy.header.Get("Retry-After"); ra != "1" {
+				t.Errorf("Retry-After %q, want 1", ra)
+			}
+			// Nothing was counted: the name's first failure is still to come.
+			wantErr(t, busyFlow.post(t, ctCheck, creds(busyName, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -47,7 +48,9 @@ func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byt
 	if act == ActionSessionReset {
 		err = s.reset(ctx, body)
 	} else {
-		err = e.reg.byAction[act].Run(ctx, s, act, body)
+		// A flow that has seen wrong passwords waits behind fresh ones for
+		// the password pool: guessing must not slow everyone's sign-on.
+		err = e.reg.byAction[act].Run(password.WithPriority(ctx, s.st.Wrong), s, act, body)
 	}
 	return s.token, err
 }

@@ -6,7 +6,8 @@
 // parameters travel with the hash and can change without a migration. Every
 // hash and verification runs in a bounded pool (one slot per CPU): a storm of
 // sign-ons queues there instead of taking every core from the token endpoint
-// and the rest of the server.
+// and the rest of the server, and the queue itself is bounded in length, in
+// waiting time and in order (see Hasher).
 //
 // Passwords imported "pre-encoded" (PingOne accepts hashes on import and on
 // password.set) are verified in their own scheme: bcrypt and the salted SHA
@@ -14,6 +15,7 @@
 package password
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
@@ -27,6 +29,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -61,33 +65,213 @@ const (
 // ErrMalformed means an encoded hash could not be parsed.
 var ErrMalformed = errors.New("password: malformed hash")
 
-// Hasher hashes and verifies passwords in a bounded pool.
+// ErrBusy is the answer of a hash or verification that found no slot in
+// the pool in time: too many were waiting (and it ranked last), or its
+// wait ran out. It is a server at capacity, not a wrong password: the flow
+// and management APIs answer 503 with Retry-After.
+var ErrBusy = errors.New("password: too many password checks are waiting; try again shortly")
+
+// Defaults of PoolOptions.
+const (
+	DefaultMaxWaitingPerWorker = 32
+	DefaultMaxWait             = time.Second
+)
+
+// PoolOptions bound the hashing pool. Anyone can make the server hash (a
+// wrong password costs one), so both the callers waiting and their wait
+// are bounded: past them a caller gets ErrBusy at once rather than a slot
+// seconds later.
+type PoolOptions struct {
+	// Workers is how many hashes run at once (< 1: one per CPU).
+	Workers int
+	// MaxWaiting is how many callers may wait for a slot (< 1:
+	// DefaultMaxWaitingPerWorker per worker).
+	MaxWaiting int
+	// MaxWait is how long a caller may wait for a slot (<= 0:
+	// DefaultMaxWait).
+	MaxWait time.Duration
+}
+
+// Hasher hashes and verifies passwords in a bounded pool. Waiters are
+// served by priority (WithPriority; lower first), then in arrival order,
+// so that a sign-on's first password does not queue behind the guesses of
+// flows that have already failed many times; when the queue is full, a
+// newcomer that ranks before the last waiter takes its place (the last
+// gets ErrBusy), else the newcomer does.
 type Hasher struct {
-	params Params
-	slots  chan struct{}
+	params     Params
+	workers    int
+	maxWaiting int
+	maxWait    time.Duration
+
+	mu    sync.Mutex
+	busy  int // slots in use
+	queue waitQueue
+	seq   uint64
 }
 
 // NewHasher returns a Hasher running at most workers hashes at once
-// (workers < 1 means one per CPU).
+// (workers < 1 means one per CPU), with the default bounds on waiting.
 func NewHasher(p Params, workers int) *Hasher {
-	if workers < 1 {
-		workers = runtime.NumCPU()
+	return NewPool(p, PoolOptions{Workers: workers})
+}
+
+// NewPool returns a Hasher bounded by o.
+func NewPool(p Params, o PoolOptions) *Hasher {
+	if o.Workers < 1 {
+		o.Workers = runtime.NumCPU()
 	}
-	return &Hasher{params: p, slots: make(chan struct{}, workers)}
+	if o.MaxWaiting < 1 {
+		o.MaxWaiting = DefaultMaxWaitingPerWorker * o.Workers
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	return &Hasher{params: p, workers: o.Workers, maxWaiting: o.MaxWaiting, maxWait: o.MaxWait}
 }
 
 // Default is the process-wide hasher: one slot per CPU, DefaultParams.
 var Default = NewHasher(DefaultParams, 0)
 
-// run executes fn in a pool slot, or gives up when ctx ends while queued
-// (the client went away: its hash would be wasted work).
-func (h *Hasher) run(ctx context.Context, fn func()) error {
+type priorityKey struct{}
+
+// WithPriority ranks the hashes made under ctx in the pool's queue: lower
+// runs first (the default is 0). A sign-on flow passes how many wrong
+// passwords it has seen, so that guessing flows yield to fresh ones.
+func WithPriority(ctx context.Context, p int) context.Context {
+	return context.WithValue(ctx, priorityKey{}, p)
+}
+
+func priority(ctx context.Context) int {
+	p, _ := ctx.Value(priorityKey{}).(int)
+	return p
+}
+
+// waiter is a caller queued for a slot. ready gets nil when the slot is
+// handed to it, ErrBusy when a better-ranked newcomer took its place.
+type waiter struct {
+	prio  int
+	seq   uint64
+	index int // in the queue; -1 once out of it
+	ready chan error
+}
+
+func (w *waiter) before(o *waiter) bool {
+	if w.prio != o.prio {
+		return w.prio < o.prio
+	}
+	return w.seq < o.seq
+}
+
+// waitQueue is a heap of waiters, the next to serve first.
+type waitQueue []*waiter
+
+func (q waitQueue) Len() int           { return len(q) }
+func (q waitQueue) Less(i, j int) bool { return q[i].before(q[j]) }
+func (q waitQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *waitQueue) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*q)
+	*q = append(*q, w)
+}
+func (q *waitQueue) Pop() any {
+	old := *q
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	w.index = -1
+	return w
+}
+
+// last is the waiter that would be served last.
+func (q waitQueue) last() *waiter {
+	var l *waiter
+	for _, w := range q {
+		if l == nil || l.before(w) {
+			l = w
+		}
+	}
+	return l
+}
+
+// acquire takes a slot: at once when one is free and nobody waits, else
+// in the queue until one is handed over, the wait runs out (ErrBusy) or
+// ctx ends (the client went away: its hash would be wasted work).
+func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	if h.busy < h.workers && len(h.queue) == 0 {
+		h.busy++
+		h.mu.Unlock()
+		return nil
+	}
+	w := &waiter{prio: priority(ctx), seq: h.seq, ready: make(chan error, 1)}
+	h.seq++
+	if len(h.queue) >= h.maxWaiting {
+		last := h.queue.last()
+		if !w.before(last) {
+			h.mu.Unlock()
+			return ErrBusy
+		}
+		heap.Remove(&h.queue, last.index)
+		last.ready <- ErrBusy
+	}
+	heap.Push(&h.queue, w)
+	h.mu.Unlock()
+
+	timer := time.NewTimer(h.maxWait)
+	defer timer.Stop()
+	var err error
 	select {
-	case h.slots <- struct{}{}:
+	case err := <-w.ready:
+		return err
 	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timer.C:
+		err = ErrBusy
+	}
+	h.mu.Lock()
+	if w.index >= 0 {
+		heap.Remove(&h.queue, w.index)
+		h.mu.Unlock()
+		return err
+	}
+	h.mu.Unlock()
+	// The slot was handed over, or the place taken, as the wait ended.
+	if got := <-w.ready; got != nil {
+		return got
+	}
+	if ctx.Err() != nil {
+		h.release()
 		return ctx.Err()
 	}
-	defer func() { <-h.slots }()
+	return nil
+}
+
+// release hands the slot to the next waiter, or frees it.
+func (h *Hasher) release() {
+	h.mu.Lock()
+	if len(h.queue) > 0 {
+		w := heap.Pop(&h.queue).(*waiter)
+		h.mu.Unlock()
+		w.ready <- nil
+		return
+	}
+	h.busy--
+	h.mu.Unlock()
+}
+
+// run executes fn in a pool slot.
+func (h *Hasher) run(ctx context.Context, fn func()) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
 	fn()
 	return nil
 }

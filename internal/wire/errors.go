@@ -20,6 +20,7 @@ const (
 	CodeNotFound          = "NOT_FOUND"
 	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
 	CodeRequestLimited    = "REQUEST_LIMITED"
+	CodeUnavailable       = "SERVICE_UNAVAILABLE"
 	CodeUnexpectedError   = "UNEXPECTED_ERROR"
 	CodeUnsupportedMedia  = "INVALID_REQUEST"
 	CodeRequestTooLarge   = "INVALID_REQUEST"
@@ -78,7 +79,7 @@ type Error struct {
 	Code    string   `json:"code"`
 	Message string   `json:"message"`
 	Details []Detail `json:"details,omitempty"`
-	// RetryAfter, in seconds, is sent as Retry-After with 429s.
+	// RetryAfter, in seconds, is sent as Retry-After (429s, 503s).
 	RetryAfter int    `json:"-"`
 	Allow      string `json:"-"`
 }
@@ -143,6 +144,12 @@ func TooLarge(limit int64) *Error {
 	return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeRequestTooLarge,
 		Message: "The request could not be completed. The request body is too large.",
 		Details: []Detail{{Code: DetailSizeLimit, Message: "The request body exceeds the maximum size.", InnerError: &InnerError{MaximumValue: &limit}}}}
+}
+
+// Unavailable is 503: the server is at capacity; retry after retryAfter
+// seconds (PingOne's SDK honours Retry-After on 503s).
+func Unavailable(msg string, retryAfter int) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: msg, RetryAfter: retryAfter}
 }
 
 func Unexpected() *Error {
