@@ -2,6 +2,7 @@
 //
 //	gatehouse [serve] [flags]   migrate the schema and serve (default)
 //	gatehouse version           print the version
+//	gatehouse bench SCENARIO    run a load scenario in process and print figures (bench.go)
 package main
 
 import (
@@ -43,6 +44,13 @@ func main() {
 		fmt.Println("gatehouse", version)
 		return
 	}
+	if len(args) > 0 && args[0] == "bench" {
+		if err := bench(args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := serve(args); err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		os.Exit(1)
@@ -68,7 +76,15 @@ func serve(args []string) error {
 	}
 	tlsDev := fs.Bool("tls-dev", devDefault,
 		"serve https with a development CA and certificate for the base URL's host, made beside the database (GATEHOUSE_TLS_DEV=true)")
+	passwordLimits, err := passwordFlags(fs)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var limits app.Config
+	if err := passwordLimits(&limits); err != nil {
 		return err
 	}
 	// Checked before anything starts, in the flags' own words.
@@ -108,6 +124,7 @@ func serve(args []string) error {
 		AdminClientID: os.Getenv("GATEHOUSE_ADMIN_CLIENT_ID"), AdminClientSecret: os.Getenv("GATEHOUSE_ADMIN_CLIENT_SECRET"),
 		MasterKey: key, Logger: logger,
 		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSDev: *tlsDev,
+		MaxFlowPasswordAttempts: limits.MaxFlowPasswordAttempts, PasswordPool: limits.PasswordPool,
 	}
 	if *smtpAddr != "" {
 		// The SMTP credentials come from the environment only, never a
