@@ -236,3 +236,30 @@ func TestPasswordPoolBusy(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupCostsTheSame: user.lookup, and reading the flow after it, make
+// as many store queries for a known username as for an unknown one, so
+// that their time does not tell them apart (the flow reads its user only
+// where it shows it).
+func TestLookupCostsTheSame(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			e := &env{s: s, fx: s.NewSignOn(t, apptest.SignOnOptions{})}
+			e.assign(t, e.policy(t, "Identifier_First_"+uuid.NewString()[:8], map[string]any{"type": "IDENTIFIER_FIRST", "priority": 1}), 1)
+			var cost [2][2]int64
+			for i, username := range []string{e.fx.Username, "ghost." + uuid.NewString()[:8]} {
+				f, _ := e.start(t, nil, wire.StatusSignOnRequired)
+				f.get(t) // warm what reading a flow caches
+				q0 := s.Queries()
+				f.step(t, ctLookup, map[string]any{"username": username}, wire.StatusPasswordRequired)
+				q1 := s.Queries()
+				f.get(t)
+				cost[i] = [2]int64{q1 - q0, s.Queries() - q1}
+			}
+			if cost[0] != cost[1] {
+				t.Errorf("store queries of user.lookup and a read after it: known %v, unknown %v", cost[0], cost[1])
+			}
+		})
+	}
+}
