@@ -1,6 +1,7 @@
 package flow_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -231,7 +232,18 @@ func TestPasswordPoolBusy(t *testing.T) {
 			if ra := busy.header.Get("Retry-After"); ra != "1" {
 				t.Errorf("Retry-After %q, want 1", ra)
 			}
-			// Nothing was counted: the name's first failure is still to come.
+			// The refusal ranks the flow's next checks behind fresh flows'
+			// (the flow keeps it as it keeps its failed checks)...
+			stored, err := s.Store.GetFlow(context.Background(), e.fx.EnvID, busyFlow.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st struct{ Busy, Wrong int }
+			if err := json.Unmarshal(stored.Data, &st); err != nil || st.Busy != 1 || st.Wrong != 0 {
+				t.Errorf("the refused flow's state: %v %+v, want busy 1 and no failed check", err, st)
+			}
+			// ...but nothing was checked or counted: the name's first
+			// failure is still to come.
 			wantErr(t, busyFlow.post(t, ctCheck, creds(busyName, wrongPassword)), http.StatusBadRequest, wire.CodeInvalidData, badCreds(4))
 		})
 	}

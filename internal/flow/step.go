@@ -50,9 +50,31 @@ func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byt
 	} else {
 		// A flow that has seen wrong passwords waits behind fresh ones for
 		// the password pool: guessing must not slow everyone's sign-on.
-		err = e.reg.byAction[act].Run(password.WithPriority(ctx, s.st.Wrong), s, act, body)
+		err = e.reg.byAction[act].Run(password.WithPriority(ctx, s.st.Wrong+s.st.Busy), s, act, body)
+		if errors.Is(err, password.ErrBusy) {
+			e.countBusy(ctx, f)
+		}
 	}
 	return s.token, err
+}
+
+// countBusy records that the password pool refused one of f's checks
+// (see state.Busy). It reads the flow again, so that nothing the action
+// had changed before it was refused is saved; a flow that moved on
+// meanwhile is left as it is.
+func (e *Engine) countBusy(ctx context.Context, f *store.Flow) {
+	cur, err := e.Store.GetFlow(ctx, f.EnvironmentID, f.ID)
+	if err != nil {
+		return
+	}
+	s, err := e.newStep(cur)
+	if err != nil {
+		return
+	}
+	s.st.Busy++
+	if err := s.Save(ctx); err != nil && !errors.Is(err, ErrFlowNotFound) {
+		e.Logger().DebugContext(ctx, "counting a refused password check", "flow", f.ID, "err", err)
+	}
 }
 
 // Do runs fn as a step on f, outside the flow API: the external identity
