@@ -15,7 +15,6 @@
 package password
 
 import (
-	"container/heap"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
@@ -27,6 +26,7 @@ import (
 	"fmt"
 	"hash"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,21 +93,24 @@ type PoolOptions struct {
 }
 
 // Hasher hashes and verifies passwords in a bounded pool. Waiters are
-// served by priority (WithPriority; lower first), then in arrival order,
-// so that a sign-on's first password does not queue behind the guesses of
-// flows that have already failed many times; when the queue is full, a
-// newcomer that ranks before the last waiter takes its place (the last
-// gets ErrBusy), else the newcomer does.
+// served by priority (WithPriority; lower first), so that a sign-on's first
+// password does not queue behind the guesses of flows that have already
+// failed many times. Within a priority they are served in arrival order
+// while the queue moves; once the oldest of them has waited a tenth of
+// MaxWait, the newest first (adaptive LIFO): a burst then costs its own
+// waiters their wait, and those arriving after it are served at once. When
+// the queue is full a newcomer that ranks before the last waiter takes its
+// place (the last gets ErrBusy), else the newcomer does.
 type Hasher struct {
 	params     Params
 	workers    int
 	maxWaiting int
 	maxWait    time.Duration
+	lifoAfter  time.Duration
 
 	mu    sync.Mutex
-	busy  int // slots in use
-	queue waitQueue
-	seq   uint64
+	busy  int       // slots in use
+	queue []*waiter // in arrival order
 }
 
 // NewHasher returns a Hasher running at most workers hashes at once
@@ -127,7 +130,7 @@ func NewPool(p Params, o PoolOptions) *Hasher {
 	if o.MaxWait <= 0 {
 		o.MaxWait = DefaultMaxWait
 	}
-	return &Hasher{params: p, workers: o.Workers, maxWaiting: o.MaxWaiting, maxWait: o.MaxWait}
+	return &Hasher{params: p, workers: o.Workers, maxWaiting: o.MaxWaiting, maxWait: o.MaxWait, lifoAfter: o.MaxWait / 10}
 }
 
 // Default is the process-wide hasher: one slot per CPU, DefaultParams.
@@ -151,50 +154,54 @@ func priority(ctx context.Context) int {
 // handed to it, ErrBusy when a better-ranked newcomer took its place.
 type waiter struct {
 	prio  int
-	seq   uint64
-	index int // in the queue; -1 once out of it
+	since time.Time
 	ready chan error
 }
 
-func (w *waiter) before(o *waiter) bool {
-	if w.prio != o.prio {
-		return w.prio < o.prio
-	}
-	return w.seq < o.seq
-}
-
-// waitQueue is a heap of waiters, the next to serve first.
-type waitQueue []*waiter
-
-func (q waitQueue) Len() int           { return len(q) }
-func (q waitQueue) Less(i, j int) bool { return q[i].before(q[j]) }
-func (q waitQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
-}
-func (q *waitQueue) Push(x any) {
-	w := x.(*waiter)
-	w.index = len(*q)
-	*q = append(*q, w)
-}
-func (q *waitQueue) Pop() any {
-	old := *q
-	w := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	w.index = -1
-	return w
-}
-
-// last is the waiter that would be served last.
-func (q waitQueue) last() *waiter {
-	var l *waiter
-	for _, w := range q {
-		if l == nil || l.before(w) {
-			l = w
+// next is the index of the waiter to serve next: of the lowest priority,
+// the oldest, or the newest once the oldest has waited lifoAfter.
+func (h *Hasher) next(now time.Time) int {
+	best := -1
+	for i, w := range h.queue {
+		if best < 0 || w.prio < h.queue[best].prio {
+			best = i
 		}
 	}
-	return l
+	if best < 0 || now.Sub(h.queue[best].since) < h.lifoAfter {
+		return best // the queue is in arrival order: the first is the oldest
+	}
+	for i := len(h.queue) - 1; i > best; i-- {
+		if h.queue[i].prio == h.queue[best].prio {
+			return i
+		}
+	}
+	return best
+}
+
+// last is the index of the waiter that a newcomer of priority prio would
+// displace from a full queue, or -1 when the newcomer ranks last itself:
+// the oldest of the highest priority, when that priority is above prio,
+// or equal to it while its waiters are served newest first.
+func (h *Hasher) last(prio int, now time.Time) int {
+	worst := -1
+	for i, w := range h.queue {
+		if worst < 0 || w.prio > h.queue[worst].prio {
+			worst = i
+		}
+	}
+	switch w := h.queue[worst]; {
+	case w.prio > prio:
+		return worst
+	case w.prio == prio && now.Sub(w.since) >= h.lifoAfter:
+		return worst
+	}
+	return -1
+}
+
+func (h *Hasher) remove(i int) *waiter {
+	w := h.queue[i]
+	h.queue = append(h.queue[:i], h.queue[i+1:]...)
+	return w
 }
 
 // acquire takes a slot: at once when one is free and nobody waits, else
@@ -210,18 +217,17 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		h.mu.Unlock()
 		return nil
 	}
-	w := &waiter{prio: priority(ctx), seq: h.seq, ready: make(chan error, 1)}
-	h.seq++
+	now := time.Now()
+	w := &waiter{prio: priority(ctx), since: now, ready: make(chan error, 1)}
 	if len(h.queue) >= h.maxWaiting {
-		last := h.queue.last()
-		if !w.before(last) {
+		i := h.last(w.prio, now)
+		if i < 0 {
 			h.mu.Unlock()
 			return ErrBusy
 		}
-		heap.Remove(&h.queue, last.index)
-		last.ready <- ErrBusy
+		h.remove(i).ready <- ErrBusy
 	}
-	heap.Push(&h.queue, w)
+	h.queue = append(h.queue, w)
 	h.mu.Unlock()
 
 	timer := time.NewTimer(h.maxWait)
@@ -236,8 +242,8 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		err = ErrBusy
 	}
 	h.mu.Lock()
-	if w.index >= 0 {
-		heap.Remove(&h.queue, w.index)
+	if i := slices.Index(h.queue, w); i >= 0 {
+		h.remove(i)
 		h.mu.Unlock()
 		return err
 	}
@@ -256,8 +262,8 @@ func (h *Hasher) acquire(ctx context.Context) error {
 // release hands the slot to the next waiter, or frees it.
 func (h *Hasher) release() {
 	h.mu.Lock()
-	if len(h.queue) > 0 {
-		w := heap.Pop(&h.queue).(*waiter)
+	if i := h.next(time.Now()); i >= 0 {
+		w := h.remove(i)
 		h.mu.Unlock()
 		w.ready <- nil
 		return

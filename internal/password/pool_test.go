@@ -72,6 +72,58 @@ func TestPoolOrder(t *testing.T) {
 	waitFor(t, h, 0, 0)
 }
 
+// TestPoolAdaptiveLIFO: once the oldest waiter of a priority has waited
+// long, that priority's waiters are served newest first (a burst does not
+// hold up those after it); a full queue gives a newcomer the place of a
+// waiter of a higher priority first, else, in that state, of the oldest
+// of its own.
+func TestPoolAdaptiveLIFO(t *testing.T) {
+	h := NewPool(tiny, PoolOptions{Workers: 1, MaxWaiting: 4, MaxWait: time.Minute})
+	h.lifoAfter = 30 * time.Millisecond
+	release := fill(t, h)
+	var mu sync.Mutex
+	var served []string
+	results := map[string]chan error{}
+	queue := func(name string, prio int) {
+		results[name] = make(chan error, 1)
+		go func() {
+			results[name] <- h.run(WithPriority(context.Background(), prio), func() {
+				mu.Lock()
+				served = append(served, name)
+				mu.Unlock()
+			})
+		}()
+	}
+	for i, w := range []struct {
+		name string
+		prio int
+	}{{"burst-1", 0}, {"burst-2", 0}, {"burst-3", 0}, {"guess", 1}} {
+		queue(w.name, w.prio)
+		waitFor(t, h, 1, i+1)
+	}
+	time.Sleep(40 * time.Millisecond) // the burst has waited long
+	queue("after", 0)
+	if err := <-results["guess"]; !errors.Is(err, ErrBusy) {
+		t.Errorf("the waiter of a higher priority, displaced: %v, want ErrBusy", err)
+	}
+	waitFor(t, h, 1, 4)
+	queue("later", 0)
+	if err := <-results["burst-1"]; !errors.Is(err, ErrBusy) {
+		t.Errorf("the oldest of the burst, displaced: %v, want ErrBusy", err)
+	}
+	waitFor(t, h, 1, 4)
+	release()
+	for _, name := range []string{"burst-2", "burst-3", "after", "later"} {
+		if err := <-results[name]; err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if want := []string{"later", "after", "burst-3", "burst-2"}; !slices.Equal(served, want) {
+		t.Errorf("served %v, want %v", served, want)
+	}
+	waitFor(t, h, 0, 0)
+}
+
 // TestPoolBounds: a full queue refuses a newcomer that ranks last and
 // gives the place of the last waiter to one that ranks before it; a wait
 // that runs out and a caller that goes away leave the queue; every refusal
