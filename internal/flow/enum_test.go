@@ -238,9 +238,12 @@ func TestPasswordPoolBusy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var st struct{ Busy, Wrong int }
-			if err := json.Unmarshal(stored.Data, &st); err != nil || st.Busy != 1 || st.Wrong != 0 {
-				t.Errorf("the refused flow's state: %v %+v, want busy 1 and no failed check", err, st)
+			var st struct {
+				Refused bool
+				Wrong   int
+			}
+			if err := json.Unmarshal(stored.Data, &st); err != nil || !st.Refused || st.Wrong != 0 {
+				t.Errorf("the refused flow's state: %v %+v, want refused and no failed check", err, st)
 			}
 			// ...but nothing was checked or counted: the name's first
 			// failure is still to come.

@@ -50,19 +50,23 @@ func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byt
 	} else {
 		// A flow that has seen wrong passwords waits behind fresh ones for
 		// the password pool: guessing must not slow everyone's sign-on.
-		err = e.reg.byAction[act].Run(password.WithPriority(ctx, s.st.Wrong+s.st.Busy), s, act, body)
-		if errors.Is(err, password.ErrBusy) {
-			e.countBusy(ctx, f)
+		prio := s.st.Wrong
+		if s.st.Refused {
+			prio++
+		}
+		err = e.reg.byAction[act].Run(password.WithPriority(ctx, prio), s, act, body)
+		if errors.Is(err, password.ErrBusy) && !s.st.Refused {
+			e.markRefused(ctx, f)
 		}
 	}
 	return s.token, err
 }
 
-// countBusy records that the password pool refused one of f's checks
-// (see state.Busy). It reads the flow again, so that nothing the action
+// markRefused records that the password pool refused one of f's checks
+// (see state.Refused). It reads the flow again, so that nothing the action
 // had changed before it was refused is saved; a flow that moved on
 // meanwhile is left as it is.
-func (e *Engine) countBusy(ctx context.Context, f *store.Flow) {
+func (e *Engine) markRefused(ctx context.Context, f *store.Flow) {
 	cur, err := e.Store.GetFlow(ctx, f.EnvironmentID, f.ID)
 	if err != nil {
 		return
@@ -71,7 +75,7 @@ func (e *Engine) countBusy(ctx context.Context, f *store.Flow) {
 	if err != nil {
 		return
 	}
-	s.st.Busy++
+	s.st.Refused = true
 	if err := s.Save(ctx); err != nil && !errors.Is(err, ErrFlowNotFound) {
 		e.Logger().DebugContext(ctx, "counting a refused password check", "flow", f.ID, "err", err)
 	}

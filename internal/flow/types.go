@@ -119,11 +119,13 @@ type state struct {
 	// Wrong counts the failed password checks of the flow, across
 	// session.reset: the flow fails at the engine's cap.
 	Wrong int `json:"wrong,omitempty"`
-	// Busy counts the flow's password checks the password pool refused
-	// for want of capacity. Like Wrong, it ranks the flow's next checks
-	// behind fresh flows': a flow retrying into a full pool must not keep
-	// the first rank, or a flood of such flows would.
-	Busy int `json:"busy,omitempty"`
+	// Refused is set once the password pool has refused one of the
+	// flow's checks for want of capacity. Like a failed check it ranks
+	// the flow's next checks behind fresh flows': a flow retrying into a
+	// full pool must not keep the first rank, or a flood of such flows
+	// would. It is written once, so that refusals (which are cheap) never
+	// cost a write each.
+	Refused bool `json:"refused,omitempty"`
 	// Error is why a FAILED flow failed, as resume reports it.
 	Error            string `json:"error,omitempty"`
 	ErrorDescription string `json:"errorDescription,omitempty"`
