@@ -28,7 +28,11 @@ import (
 // changed or has expired still verifies) nor at an administrator's lock of
 // the account: callers decide what those mean. It updates a.Password and
 // a.User with what it wrote.
-func (s *Service) Verify(ctx context.Context, a *Account, plain string, now time.Time) error {
+//
+// also, when given, runs in the transaction that counts a wrong password
+// (a sign-on saves its flow there: one commit, not two); its error undoes
+// the count and is returned.
+func (s *Service) Verify(ctx context.Context, a *Account, plain string, now time.Time, also ...func(tx store.Store) error) error {
 	pw := a.Password
 	if pw == nil {
 		if err := s.hasher().VerifyNone(ctx, plain); err != nil {
@@ -50,7 +54,7 @@ func (s *Service) Verify(ctx context.Context, a *Account, plain string, now time
 	if ok {
 		return s.clearFailures(ctx, a, now)
 	}
-	return s.recordFailure(ctx, a, now)
+	return s.recordFailure(ctx, a, now, also)
 }
 
 func (s *Service) clearFailures(ctx context.Context, a *Account, now time.Time) error {
@@ -82,7 +86,7 @@ func (s *Service) clearFailures(ctx context.Context, a *Account, now time.Time) 
 	return nil
 }
 
-func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) error {
+func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time, also []func(tx store.Store) error) error {
 	u := a.User
 	lockAfter, lockFor := a.Policy.LockoutAfter()
 	var after *store.UserPassword
@@ -97,9 +101,11 @@ func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) 
 		}
 		if PasswordLocked(after, now) && !AccountLocked(fresh, now) {
 			fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, fresh.UpdatedAt = identity.AccountLocked, now, after.LockedUntil, now
-			return tx.UpdateUserAccount(ctx, u.EnvironmentID, u.ID, fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, now)
+			if err := tx.UpdateUserAccount(ctx, u.EnvironmentID, u.ID, fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, now); err != nil {
+				return err
+			}
 		}
-		return nil
+		return runAlso(tx, also)
 	})
 	if err != nil {
 		return err
@@ -122,6 +128,15 @@ func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) 
 // of its lock).
 const FailureWindow = 24 * time.Hour
 
+func runAlso(tx store.Store, also []func(tx store.Store) error) error {
+	for _, fn := range also {
+		if err := fn(tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // VerifyUnknown answers a password typed for a username that names no user
 // (or a user without a password) as Verify answers a wrong one for a user
 // under the environment's default password policy: it reads a count kept
@@ -129,8 +144,8 @@ const FailureWindow = 24 * time.Hour
 // at once, and otherwise spends the time of one verification, counts the
 // failure and answers a *WrongPasswordError or, for the failure that
 // locks, a *LockedError with JustLocked set. The store's count is shared
-// by every node, as users' counts are.
-func (s *Service) VerifyUnknown(ctx context.Context, envID, username, plain string, now time.Time) error {
+// by every node, as users' counts are; also is Verify's.
+func (s *Service) VerifyUnknown(ctx context.Context, envID, username, plain string, now time.Time, also ...func(tx store.Store) error) error {
 	_, pol, err := s.EffectivePolicy(ctx, s.Store, envID, "")
 	if err != nil {
 		return err
@@ -147,7 +162,14 @@ func (s *Service) VerifyUnknown(ctx context.Context, envID, username, plain stri
 		return err
 	}
 	lockAfter, lockFor := pol.LockoutAfter()
-	after, err := s.Store.RecordUnknownUserFailure(ctx, envID, key, lockAfter, lockFor, FailureWindow, now)
+	var after *store.UnknownUserFailures
+	err = s.Store.Tx(ctx, func(tx store.Store) error {
+		var err error
+		if after, err = tx.RecordUnknownUserFailure(ctx, envID, key, lockAfter, lockFor, FailureWindow, now); err != nil {
+			return err
+		}
+		return runAlso(tx, also)
+	})
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,10 @@ func (s *Step) Identify(username string) { s.st.Username = username }
 // gets REQUEST_FAILED and changes nothing.
 func (s *Step) Save(ctx context.Context) error { return s.saveIn(ctx, s.e.Store) }
 
+// SaveIn is Save inside tx, a transaction of the step's own (one that
+// counts a wrong password, say).
+func (s *Step) SaveIn(ctx context.Context, tx store.Store) error { return s.saveIn(ctx, tx) }
+
 func (s *Step) saveIn(ctx context.Context, st store.Store) error {
 	if err := s.encodeStates(); err != nil {
 		return err

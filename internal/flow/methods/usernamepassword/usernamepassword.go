@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -197,24 +198,31 @@ func SetNew(ctx context.Context, s *flow.Step, a *credential.Account, plain, cur
 // answered as a wrong password for a real user: see
 // credential.VerifyUnknown).
 func (m *Method) verify(ctx context.Context, s *flow.Step, a *credential.Account, username, plain, target string) error {
+	// A failed attempt counts toward the flow's cap, and it is activity:
+	// it slides the flow's expiry (for every username alike, else the
+	// expiresAt a later GET shows would tell which usernames exist). The
+	// flow is saved in the transaction that counts a wrong password.
+	failed, saved := false, false
+	save := func(tx store.Store) error {
+		failed, saved = s.PasswordFailed(), true
+		return s.SaveIn(ctx, tx)
+	}
 	creds := s.Engine().Credentials
 	var err error
 	if a == nil || a.Password == nil {
-		err = creds.VerifyUnknown(ctx, s.Flow.EnvironmentID, strings.TrimSpace(username), plain, s.Now)
+		err = creds.VerifyUnknown(ctx, s.Flow.EnvironmentID, strings.TrimSpace(username), plain, s.Now, save)
 	} else {
-		err = creds.Verify(ctx, a, plain, s.Now)
+		err = creds.Verify(ctx, a, plain, s.Now, save)
 	}
 	var wrong *credential.WrongPasswordError
 	var locked *credential.LockedError
 	if !errors.As(err, &wrong) && !errors.As(err, &locked) {
 		return err
 	}
-	// A failed attempt counts toward the flow's cap, and it is activity:
-	// it slides the flow's expiry (for every username alike, else the
-	// expiresAt a later GET shows would tell which usernames exist).
-	failed := s.PasswordFailed()
-	if err := s.Save(ctx); err != nil {
-		return err
+	if !saved { // locked already: nothing was counted, the flow is saved alone
+		if err := save(s.Engine().Store); err != nil {
+			return err
+		}
 	}
 	switch {
 	case failed:
