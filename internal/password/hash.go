@@ -100,7 +100,8 @@ type PoolOptions struct {
 // MaxWait, the newest first (adaptive LIFO): a burst then costs its own
 // waiters their wait, and those arriving after it are served at once. When
 // the queue is full a newcomer that ranks before the last waiter takes its
-// place (the last gets ErrBusy), else the newcomer does.
+// place (the last gets ErrBusy), else the newcomer does. With two workers or
+// more one is kept for priority 0 (see limit).
 type Hasher struct {
 	params     Params
 	workers    int
@@ -211,14 +212,15 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	prio := priority(ctx)
 	h.mu.Lock()
-	if h.busy < h.workers && len(h.queue) == 0 {
+	if h.busy < h.limit(prio) && len(h.queue) == 0 {
 		h.busy++
 		h.mu.Unlock()
 		return nil
 	}
 	now := time.Now()
-	w := &waiter{prio: priority(ctx), since: now, ready: make(chan error, 1)}
+	w := &waiter{prio: prio, since: now, ready: make(chan error, 1)}
 	if len(h.queue) >= h.maxWaiting {
 		i := h.last(w.prio, now)
 		if i < 0 {
@@ -228,6 +230,8 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		h.remove(i).ready <- ErrBusy
 	}
 	h.queue = append(h.queue, w)
+	// A slot kept for priority 0 may be free while others wait.
+	h.dispatch(now)
 	h.mu.Unlock()
 
 	timer := time.NewTimer(h.maxWait)
@@ -259,17 +263,37 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	return nil
 }
 
-// release hands the slot to the next waiter, or frees it.
+// release frees a slot and hands what is free to those waiting.
 func (h *Hasher) release() {
 	h.mu.Lock()
-	if i := h.next(time.Now()); i >= 0 {
-		w := h.remove(i)
-		h.mu.Unlock()
-		w.ready <- nil
-		return
-	}
 	h.busy--
+	h.dispatch(time.Now())
 	h.mu.Unlock()
+}
+
+// limit is how many slots may be in use for a caller of priority prio to
+// take one: with two workers or more, one is kept for priority 0 (fresh
+// sign-ons, administrators), so that a flood of guesses in flows that have
+// failed before never holds every core, nor keeps a fresh sign-on waiting
+// for a hash to end.
+func (h *Hasher) limit(prio int) int {
+	if prio > 0 && h.workers > 1 {
+		return h.workers - 1
+	}
+	return h.workers
+}
+
+// dispatch hands free slots to waiters, next first, while the next may
+// take one. h.mu is held.
+func (h *Hasher) dispatch(now time.Time) {
+	for len(h.queue) > 0 {
+		i := h.next(now)
+		if h.busy >= h.limit(h.queue[i].prio) {
+			return // the others rank after it and may take no more
+		}
+		h.busy++
+		h.remove(i).ready <- nil
+	}
 }
 
 // run executes fn in a pool slot.

@@ -224,3 +224,47 @@ func TestPoolChurn(t *testing.T) {
 	}
 	waitFor(t, h, 0, 0)
 }
+
+// TestPoolReserve: with two workers, checks of priority above 0 use one
+// slot at most; a check of priority 0 takes the other at once, even while
+// they wait.
+func TestPoolReserve(t *testing.T) {
+	h := NewPool(tiny, PoolOptions{Workers: 2, MaxWaiting: 8, MaxWait: time.Minute})
+	var running atomic.Int32
+	start := func(prio int) (done chan error, release func()) {
+		done, ch := make(chan error, 1), make(chan struct{})
+		go func() {
+			done <- h.run(WithPriority(context.Background(), prio), func() {
+				running.Add(1)
+				<-ch
+				running.Add(-1)
+			})
+		}()
+		return done, func() { close(ch) }
+	}
+	g1, releaseG1 := start(1)
+	waitFor(t, h, 1, 0)
+	g2, releaseG2 := start(2)
+	waitFor(t, h, 1, 1) // the second guess waits: the other slot is kept
+	fresh, releaseFresh := start(0)
+	waitFor(t, h, 2, 1) // the fresh check takes it at once
+	releaseG1()
+	if err := <-g1; err != nil {
+		t.Fatal(err)
+	}
+	// The fresh check still holds the kept slot: the guess waits on.
+	waitFor(t, h, 1, 1)
+	releaseFresh()
+	if err := <-fresh; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, h, 1, 0)
+	releaseG2()
+	if err := <-g2; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, h, 0, 0)
+	if n := running.Load(); n != 0 {
+		t.Errorf("%d still running", n)
+	}
+}
