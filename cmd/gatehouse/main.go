@@ -2,6 +2,7 @@
 //
 //	gatehouse [serve] [flags]   migrate the schema and serve (default)
 //	gatehouse version           print the version
+//	gatehouse bench SCENARIO    run a load scenario in process and print figures (bench.go)
 package main
 
 import (
@@ -43,6 +44,13 @@ func main() {
 		fmt.Println("gatehouse", version)
 		return
 	}
+	if len(args) > 0 && args[0] == "bench" {
+		if err := bench(args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := serve(args); err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		os.Exit(1)
@@ -75,11 +83,19 @@ func serve(args []string) error {
 	allowPrivateOutbound := fs.Bool("allow-private-outbound", privateDefault,
 		"let outbound requests (identity providers, jwksUrl) reach loopback and private addresses and use plain http: development and tests only (GATEHOUSE_ALLOW_PRIVATE_OUTBOUND=true)")
 	limits := registerLimitFlags(fs)
+	passwordLimits, err := passwordFlags(fs)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	limitCfg, trustedProxies, err := limits.read()
 	if err != nil {
+		return err
+	}
+	var pw app.Config
+	if err := passwordLimits(&pw); err != nil {
 		return err
 	}
 	// Checked before anything starts, in the flags' own words.
@@ -131,6 +147,7 @@ func serve(args []string) error {
 		MasterKey: key, Logger: logger,
 		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSDev: *tlsDev,
 		Limits: limitCfg, TrustedProxies: trustedProxies,
+		MaxFlowPasswordAttempts: pw.MaxFlowPasswordAttempts, PasswordPool: pw.PasswordPool,
 	}
 	cfg.Outbound.AllowPrivate = *allowPrivateOutbound
 	if *smtpAddr != "" {

@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -81,6 +82,14 @@ type Config struct {
 	// whose X-Forwarded-For names the source address limits count.
 	Limits         *ratelimit.Config
 	TrustedProxies httpx.TrustedProxies
+
+	// MaxFlowPasswordAttempts caps the failed password checks of one
+	// sign-on flow: the one that reaches it fails the flow (0:
+	// flow.DefaultMaxPasswordAttempts; negative: no cap).
+	MaxFlowPasswordAttempts int
+	// PasswordPool bounds password hashing: workers, waiting callers and
+	// their wait (zero values: password's defaults).
+	PasswordPool password.PoolOptions
 }
 
 // Server is an assembled Gatehouse.
@@ -153,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	km.Follow(conf)
 	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour, Config: conf,
 		Outbound: out}
-	creds := &credential.Service{Store: st}
+	creds := &credential.Service{Store: st, Hasher: password.NewPool(password.DefaultParams, cfg.PasswordPool)}
 	notifier := cfg.Notifier
 	if notifier == nil {
 		// Codes in the log let anyone who reads it recover any password:
@@ -162,7 +171,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		notifier = notify.LogNotifier{Log: cfg.Logger}
 	}
 	cookies := session.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
-	flows := &flow.Engine{Store: st, Config: conf, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger}
+	flows := &flow.Engine{Store: st, Config: conf, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger,
+		MaxPasswordAttempts: cfg.MaxFlowPasswordAttempts}
 	// The sign-on methods, in the order the flow offers their actions.
 	ext := external.New(flows)
 	flows.Register(methods.Standard(ext)...)
@@ -234,6 +244,8 @@ func classify(err error) *wire.Error {
 	case errors.As(err, &se):
 		return wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidFilter, Target: "filter", Message: se.Message,
 			InnerError: innerFilter(se)})
+	case errors.Is(err, password.ErrBusy):
+		return wire.Unavailable("Too many password checks are waiting. Try again shortly.", 1)
 	case errors.Is(err, context.Canceled):
 		// The client went away; nothing will read this.
 		return &wire.Error{Status: 499, Code: wire.CodeInvalidRequest, Message: "The request was cancelled."}

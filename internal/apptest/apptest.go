@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -101,6 +102,13 @@ type Options struct {
 	// a tight one); TrustedProxies are believed in X-Forwarded-For.
 	Limits         *ratelimit.Config
 	TrustedProxies httpx.TrustedProxies
+	// MaxFlowPasswordAttempts and PasswordPool are app.Config's. A zero
+	// PasswordPool.MaxWait is a minute here, not the server's second: a
+	// test machine running many test binaries at once can keep a hash
+	// waiting that long, and only the tests of the pool's bounds want it
+	// refused.
+	MaxFlowPasswordAttempts int
+	PasswordPool            password.PoolOptions
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -132,6 +140,10 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	base = strings.TrimSuffix(base, "/")
 	mail := &notify.MemoryNotifier{}
+	pool := o.PasswordPool
+	if pool.MaxWait == 0 {
+		pool.MaxWait = time.Minute
+	}
 	srv, err := app.New(context.Background(), app.Config{
 		Listen: addr, DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
 		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
@@ -139,6 +151,7 @@ func Start(t testing.TB, o Options) *Server {
 		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
 		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
 		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
+		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
 	})
 	if err != nil {
 		ln.Close()

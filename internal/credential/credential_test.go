@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -314,8 +315,9 @@ func TestLoadAndUnknownUsers(t *testing.T) {
 					t.Errorf("%s: err %v, want store.ErrNotFound", c.name, err)
 				}
 			}
-			if err := f.svc.VerifyUnknown(ctx); err != nil {
-				t.Errorf("VerifyUnknown: %v", err)
+			var wrong *credential.WrongPasswordError
+			if err := f.svc.VerifyUnknown(ctx, f.envID, "nobody", "anything", t0); !errors.As(err, &wrong) || wrong.Remaining != lockAfter-1 {
+				t.Errorf("VerifyUnknown: %v, want a wrong password with %d remaining", err, lockAfter-1)
 			}
 			na := f.load(t, noPw.ID)
 			if na.Password != nil || na.Status(t0) != credential.StatusNone {
@@ -323,6 +325,78 @@ func TestLoadAndUnknownUsers(t *testing.T) {
 			}
 			if err := f.svc.Verify(ctx, na, "anything", t0); !errors.Is(err, credential.ErrNoPassword) {
 				t.Errorf("Verify without a password: %v, want ErrNoPassword", err)
+			}
+		})
+	}
+}
+
+// TestVerifyUnknownAsVerify: wrong passwords for a username that names no
+// user get the answers a user's get, step for step — counting down,
+// locking, refusing while locked, a fresh count once the lock ran out or
+// the last failure is a day old — so that no sequence of answers tells
+// the two apart. Unknown usernames ignore case, as usernames do.
+func TestVerifyUnknownAsVerify(t *testing.T) {
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	lockedAt := at(5 * time.Second)
+	steps := []struct {
+		name string
+		at   time.Time
+	}{
+		{"first", at(time.Second)},
+		{"second", at(2 * time.Second)},
+		{"third", at(3 * time.Second)},
+		{"fourth", at(4 * time.Second)},
+		{"fifth locks", lockedAt},
+		{"locked", at(6 * time.Second)},
+		{"locked to the last millisecond", lockedAt.Add(lockFor - time.Millisecond)},
+		{"the lock ran out", lockedAt.Add(lockFor)},
+		{"counting again", lockedAt.Add(lockFor + time.Second)},
+		{"a day later the count starts over", lockedAt.Add(lockFor + time.Second + credential.FailureWindow)},
+	}
+	type answer struct {
+		kind      string
+		remaining int
+		until     time.Time
+		just      bool
+	}
+	read := func(err error) answer {
+		var wrong *credential.WrongPasswordError
+		var locked *credential.LockedError
+		switch {
+		case errors.As(err, &wrong):
+			return answer{kind: "wrong", remaining: wrong.Remaining}
+		case errors.As(err, &locked):
+			return answer{kind: "locked", until: locked.Until, just: locked.JustLocked}
+		}
+		return answer{kind: fmt.Sprint(err)}
+	}
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			ctx := context.Background()
+			u := f.user(t, f.popID, "real.user", right, credential.StatusOK, t0)
+			var got [2][]answer
+			for i, s := range steps {
+				got[0] = append(got[0], read(f.svc.Verify(ctx, f.load(t, u.ID), "nope", s.at)))
+				name := []string{"Ghost.User", "ghost.user", "GHOST.USER"}[i%3]
+				got[1] = append(got[1], read(f.svc.VerifyUnknown(ctx, f.envID, name, "nope", s.at)))
+			}
+			for i, s := range steps {
+				if got[0][i] != got[1][i] {
+					t.Errorf("%s: a user got %+v, an unknown username %+v", s.name, got[0][i], got[1][i])
+				}
+			}
+			want := []answer{{kind: "wrong", remaining: 4}, {kind: "wrong", remaining: 3}, {kind: "wrong", remaining: 2},
+				{kind: "wrong", remaining: 1}, {kind: "locked", until: lockedAt.Add(lockFor), just: true},
+				{kind: "locked", until: lockedAt.Add(lockFor)}, {kind: "locked", until: lockedAt.Add(lockFor)},
+				{kind: "wrong", remaining: 4}, {kind: "wrong", remaining: 3}, {kind: "wrong", remaining: 4}}
+			if !slices.Equal(got[1], want) {
+				t.Errorf("unknown username's answers\n%+v\nwant\n%+v", got[1], want)
+			}
+			// Another environment's count of the same name is its own.
+			g := setup(t, b)
+			if a := read(g.svc.VerifyUnknown(ctx, g.envID, "ghost.user", "nope", at(7*time.Second))); a != (answer{kind: "wrong", remaining: 4}) {
+				t.Errorf("the name in another environment: %+v", a)
 			}
 		})
 	}
@@ -354,7 +428,7 @@ func TestStatus(t *testing.T) {
 				u := f.user(t, f.popID, "status"+string(rune('a'+i)), right, c.status, c.changed)
 				if c.lock {
 					for n := 0; n < lockAfter; n++ {
-						if _, err := f.st.RecordPasswordFailure(context.Background(), f.envID, u.ID, lockAfter, lockFor, t0); err != nil {
+						if _, err := f.st.RecordPasswordFailure(context.Background(), f.envID, u.ID, lockAfter, lockFor, 0, t0); err != nil {
 							t.Fatal(err)
 						}
 					}

@@ -2,7 +2,10 @@ package credential
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/identity"
@@ -25,7 +28,11 @@ import (
 // changed or has expired still verifies) nor at an administrator's lock of
 // the account: callers decide what those mean. It updates a.Password and
 // a.User with what it wrote.
-func (s *Service) Verify(ctx context.Context, a *Account, plain string, now time.Time) error {
+//
+// also, when given, runs in the transaction that counts a wrong password
+// (a sign-on saves its flow there: one commit, not two); its error undoes
+// the count and is returned.
+func (s *Service) Verify(ctx context.Context, a *Account, plain string, now time.Time, also ...func(tx store.Store) error) error {
 	pw := a.Password
 	if pw == nil {
 		if err := s.hasher().VerifyNone(ctx, plain); err != nil {
@@ -47,7 +54,7 @@ func (s *Service) Verify(ctx context.Context, a *Account, plain string, now time
 	if ok {
 		return s.clearFailures(ctx, a, now)
 	}
-	return s.recordFailure(ctx, a, now)
+	return s.recordFailure(ctx, a, now, also)
 }
 
 func (s *Service) clearFailures(ctx context.Context, a *Account, now time.Time) error {
@@ -79,7 +86,7 @@ func (s *Service) clearFailures(ctx context.Context, a *Account, now time.Time) 
 	return nil
 }
 
-func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) error {
+func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time, also []func(tx store.Store) error) error {
 	u := a.User
 	lockAfter, lockFor := a.Policy.LockoutAfter()
 	var after *store.UserPassword
@@ -89,14 +96,16 @@ func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) 
 		if fresh, err = tx.GetUser(ctx, u.EnvironmentID, u.ID); err != nil { // the user before the password, as everywhere
 			return err
 		}
-		if after, err = tx.RecordPasswordFailure(ctx, u.EnvironmentID, u.ID, lockAfter, lockFor, now); err != nil {
+		if after, err = tx.RecordPasswordFailure(ctx, u.EnvironmentID, u.ID, lockAfter, lockFor, FailureWindow, now); err != nil {
 			return err
 		}
 		if PasswordLocked(after, now) && !AccountLocked(fresh, now) {
 			fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, fresh.UpdatedAt = identity.AccountLocked, now, after.LockedUntil, now
-			return tx.UpdateUserAccount(ctx, u.EnvironmentID, u.ID, fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, now)
+			if err := tx.UpdateUserAccount(ctx, u.EnvironmentID, u.ID, fresh.AccountStatus, fresh.LockedAt, fresh.UnlockAt, now); err != nil {
+				return err
+			}
 		}
-		return nil
+		return runAlso(tx, also)
 	})
 	if err != nil {
 		return err
@@ -112,11 +121,74 @@ func (s *Service) recordFailure(ctx context.Context, a *Account, now time.Time) 
 	return &WrongPasswordError{Remaining: remaining}
 }
 
-// VerifyUnknown spends the time of one verification and returns nil (or
-// the context's error). A sign-on that found no such user calls it so that
-// its answer does not reveal, by being fast, which usernames exist.
-func (s *Service) VerifyUnknown(ctx context.Context) error {
-	return s.hasher().VerifyNone(ctx, "")
+// FailureWindow is how long wrong passwords count toward a lockout: a
+// count whose last failure is this old starts over. Users' counts and
+// unknown usernames' age alike, so that waiting tells nothing either; and
+// an unknown username's count need be kept only this long (or to the end
+// of its lock).
+const FailureWindow = 24 * time.Hour
+
+func runAlso(tx store.Store, also []func(tx store.Store) error) error {
+	for _, fn := range also {
+		if err := fn(tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// VerifyUnknown answers a password typed for a username that names no user
+// (or a user without a password) as Verify answers a wrong one for a user
+// under the environment's default password policy: it reads a count kept
+// for the lower-cased username, answers a locked one with a *LockedError
+// at once, and otherwise spends the time of one verification, counts the
+// failure and answers a *WrongPasswordError or, for the failure that
+// locks, a *LockedError with JustLocked set. The store's count is shared
+// by every node, as users' counts are; also is Verify's.
+func (s *Service) VerifyUnknown(ctx context.Context, envID, username, plain string, now time.Time, also ...func(tx store.Store) error) error {
+	_, pol, err := s.EffectivePolicy(ctx, s.Store, envID, "")
+	if err != nil {
+		return err
+	}
+	key := UnknownUsernameKey(username)
+	cur, err := s.Store.GetUnknownUserFailures(ctx, envID, key, now)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if cur != nil && !cur.LockedUntil.IsZero() && cur.LockedUntil.After(now) {
+		return &LockedError{Until: cur.LockedUntil}
+	}
+	if err := s.hasher().VerifyNone(ctx, plain); err != nil {
+		return err
+	}
+	lockAfter, lockFor := pol.LockoutAfter()
+	var after *store.UnknownUserFailures
+	err = s.Store.Tx(ctx, func(tx store.Store) error {
+		var err error
+		if after, err = tx.RecordUnknownUserFailure(ctx, envID, key, lockAfter, lockFor, FailureWindow, now); err != nil {
+			return err
+		}
+		return runAlso(tx, also)
+	})
+	if err != nil {
+		return err
+	}
+	if !after.LockedUntil.IsZero() && after.LockedUntil.After(now) {
+		return &LockedError{Until: after.LockedUntil, JustLocked: true}
+	}
+	remaining := -1
+	if lockAfter > 0 {
+		remaining = lockAfter - after.FailedCount
+	}
+	return &WrongPasswordError{Remaining: remaining}
+}
+
+// UnknownUsernameKey is what keys an unknown username's failure count: the
+// SHA-256 of the username as sign-on compares it (lower-cased), so that
+// names typed by mistake — sometimes passwords — are not kept in clear.
+func UnknownUsernameKey(username string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(username)))
+	return hex.EncodeToString(sum[:])
 }
 
 // openLockout opens an account that a password lockout locked (an

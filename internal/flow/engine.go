@@ -40,6 +40,12 @@ type Engine struct {
 	Log         *slog.Logger
 	// Limits bound flows started and failed secret checks; nil is none.
 	Limits *Limits
+	// MaxPasswordAttempts caps the failed password checks of one flow
+	// (wrong or locked, for known and unknown usernames alike): the one
+	// that reaches it fails the flow. Each costs a password hash, so a
+	// flow must not be a way to make unbounded guesses. 0 means
+	// DefaultMaxPasswordAttempts; negative, no cap.
+	MaxPasswordAttempts int
 
 	reg registry
 }

@@ -217,8 +217,8 @@ func (v *View) AsksUsername() bool { return v.e.reg.byStatus[v.Flow.Status].Asks
 // user, or a username that names none (PASSWORD_REQUIRED, recovery).
 func (v *View) Identified() bool { return v.Flow.UserID != "" || v.st.Username != "" }
 
-// User is the flow's user while rendering (for Embedders); nil
-// elsewhere, or when the flow has none.
+// User is the flow's user while rendering a status in which the user has
+// authenticated (for Embedders); nil elsewhere, or when the flow has none.
 func (v *View) User() *store.User { return v.user }
 
 // MethodState is the state a method keeps in the flow under name, decoded

@@ -49,12 +49,13 @@ func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeRe
 	if f.SessionID != "" {
 		out.Session = &wire.Ref{ID: f.SessionID}
 	}
-	if f.UserID != "" {
-		u, err := e.Store.GetUser(ctx, f.EnvironmentID, f.UserID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	// The user is read only where the flow shows it: elsewhere (after
+	// user.lookup, say) the read would make a known username's answer
+	// slower than an unknown one's.
+	if e.authenticated(f.Status) {
+		if err := v.loadUser(ctx); err != nil {
 			return nil, err
 		}
-		v.user = u
 	}
 	switch u := v.user; {
 	case u != nil && e.authenticated(f.Status):
@@ -82,6 +83,9 @@ func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeRe
 // PasswordPolicy is the password policy a new password of the flow's
 // user (else of a new user) must meet, as the flow embeds it.
 func (v *View) PasswordPolicy(ctx context.Context) (json.RawMessage, error) {
+	if err := v.loadUser(ctx); err != nil {
+		return nil, err
+	}
 	popID := ""
 	if v.user != nil {
 		popID = v.user.PopulationID
@@ -96,4 +100,18 @@ func (v *View) PasswordPolicy(ctx context.Context) (json.RawMessage, error) {
 	}
 	m["id"], m["environment"], m["name"], m["default"] = pp.ID, wire.Ref{ID: pp.EnvironmentID}, pp.Name, pp.Default
 	return json.Marshal(m)
+}
+
+// loadUser reads the flow's user, once; none when the flow has none or
+// the user is gone.
+func (v *View) loadUser(ctx context.Context) error {
+	if v.user != nil || v.Flow.UserID == "" {
+		return nil
+	}
+	u, err := v.e.Store.GetUser(ctx, v.Flow.EnvironmentID, v.Flow.UserID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	v.user = u
+	return nil
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -54,9 +56,37 @@ func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byt
 			return "", err
 		}
 	}
-	err = m.Run(ctx, s, act, body)
+	// A flow that has seen wrong passwords waits behind fresh ones for
+	// the password pool: guessing must not slow everyone's sign-on.
+	prio := s.st.Wrong
+	if s.st.Refused {
+		prio++
+	}
+	err = m.Run(password.WithPriority(ctx, prio), s, act, body)
 	g.after(err, s.Now)
+	if errors.Is(err, password.ErrBusy) && !s.st.Refused {
+		e.markRefused(ctx, f)
+	}
 	return s.token, err
+}
+
+// markRefused records that the password pool refused one of f's checks
+// (see state.Refused). It reads the flow again, so that nothing the action
+// had changed before it was refused is saved; a flow that moved on
+// meanwhile is left as it is.
+func (e *Engine) markRefused(ctx context.Context, f *store.Flow) {
+	cur, err := e.Store.GetFlow(ctx, f.EnvironmentID, f.ID)
+	if err != nil {
+		return
+	}
+	s, err := e.newStep(cur)
+	if err != nil {
+		return
+	}
+	s.st.Refused = true
+	if err := s.Save(ctx); err != nil && !errors.Is(err, ErrFlowNotFound) {
+		e.Logger().DebugContext(ctx, "counting a refused password check", "flow", f.ID, "err", err)
+	}
 }
 
 // Do runs fn as a step on f, outside the flow API: the external identity
@@ -82,6 +112,24 @@ func (s *Step) Fail(ctx context.Context, code, description string) error {
 	return s.Save(ctx)
 }
 
+// PasswordFailed counts a failed password check (a wrong password, or one
+// for a locked password) in the flow and reports whether the flow has now
+// had as many as the engine allows: then it has failed, and resume
+// reports access_denied. The caller saves the flow.
+func (s *Step) PasswordFailed() (failed bool) {
+	s.st.Wrong++
+	max := s.e.MaxPasswordAttempts
+	if max == 0 {
+		max = DefaultMaxPasswordAttempts
+	}
+	if max < 0 || s.st.Wrong < max {
+		return false
+	}
+	s.st.Error, s.st.ErrorDescription = "access_denied", fmt.Sprintf("The sign-on failed: %d wrong passwords were tried in it.", s.st.Wrong)
+	s.SetStatus(StatusFailed)
+	return true
+}
+
 // Identify records the username the user gave, whether or not it names a
 // user (see Identifier); "" forgets it.
 func (s *Step) Identify(username string) { s.st.Username = username }
@@ -90,6 +138,10 @@ func (s *Step) Identify(username string) { s.st.Username = username }
 // its expiry. Two steps racing on one flow cannot both save: the loser
 // gets REQUEST_FAILED and changes nothing.
 func (s *Step) Save(ctx context.Context) error { return s.saveIn(ctx, s.e.Store) }
+
+// SaveIn is Save inside tx, a transaction of the step's own (one that
+// counts a wrong password, say).
+func (s *Step) SaveIn(ctx context.Context, tx store.Store) error { return s.saveIn(ctx, tx) }
 
 func (s *Step) saveIn(ctx context.Context, st store.Store) error {
 	if err := s.encodeStates(); err != nil {

@@ -31,6 +31,9 @@ const (
 	CodeLifetime = 15 * time.Minute
 	// maxCodeAttempts wrong codes void the code: a new one must be sent.
 	maxCodeAttempts = 5
+	// DefaultMaxPasswordAttempts is the default cap of failed password
+	// checks in one flow (Engine.MaxPasswordAttempts).
+	DefaultMaxPasswordAttempts = 10
 )
 
 // Request is the authorize request a flow serves: what resume needs to
@@ -113,6 +116,16 @@ type state struct {
 	// ForceAuth is set by prompt=login and max_age: the session's earlier
 	// sign-on does not count.
 	ForceAuth bool `json:"forceAuth,omitempty"`
+	// Wrong counts the failed password checks of the flow, across
+	// session.reset: the flow fails at the engine's cap.
+	Wrong int `json:"wrong,omitempty"`
+	// Refused is set once the password pool has refused one of the
+	// flow's checks for want of capacity. Like a failed check it ranks
+	// the flow's next checks behind fresh flows': a flow retrying into a
+	// full pool must not keep the first rank, or a flood of such flows
+	// would. It is written once, so that refusals (which are cheap) never
+	// cost a write each.
+	Refused bool `json:"refused,omitempty"`
 	// Error is why a FAILED flow failed, as resume reports it.
 	Error            string `json:"error,omitempty"`
 	ErrorDescription string `json:"errorDescription,omitempty"`

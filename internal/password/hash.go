@@ -6,7 +6,8 @@
 // parameters travel with the hash and can change without a migration. Every
 // hash and verification runs in a bounded pool (one slot per CPU): a storm of
 // sign-ons queues there instead of taking every core from the token endpoint
-// and the rest of the server.
+// and the rest of the server, and the queue itself is bounded in length, in
+// waiting time and in order (see Hasher).
 //
 // Passwords imported "pre-encoded" (PingOne accepts hashes on import and on
 // password.set) are verified in their own scheme: bcrypt and the salted SHA
@@ -25,8 +26,11 @@ import (
 	"fmt"
 	"hash"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -61,33 +65,243 @@ const (
 // ErrMalformed means an encoded hash could not be parsed.
 var ErrMalformed = errors.New("password: malformed hash")
 
-// Hasher hashes and verifies passwords in a bounded pool.
+// ErrBusy is the answer of a hash or verification that found no slot in
+// the pool in time: too many were waiting (and it ranked last), or its
+// wait ran out. It is a server at capacity, not a wrong password: the flow
+// and management APIs answer 503 with Retry-After.
+var ErrBusy = errors.New("password: too many password checks are waiting; try again shortly")
+
+// Defaults of PoolOptions.
+const (
+	DefaultMaxWaitingPerWorker = 32
+	DefaultMaxWait             = time.Second
+)
+
+// PoolOptions bound the hashing pool. Anyone can make the server hash (a
+// wrong password costs one), so both the callers waiting and their wait
+// are bounded: past them a caller gets ErrBusy at once rather than a slot
+// seconds later.
+type PoolOptions struct {
+	// Workers is how many hashes run at once (< 1: one per CPU).
+	Workers int
+	// MaxWaiting is how many callers may wait for a slot (< 1:
+	// DefaultMaxWaitingPerWorker per worker).
+	MaxWaiting int
+	// MaxWait is how long a caller may wait for a slot (<= 0:
+	// DefaultMaxWait).
+	MaxWait time.Duration
+}
+
+// Hasher hashes and verifies passwords in a bounded pool. Waiters are
+// served by priority (WithPriority; lower first), so that a sign-on's first
+// password does not queue behind the guesses of flows that have already
+// failed many times. Within a priority they are served in arrival order
+// while the queue moves; once the oldest of them has waited a tenth of
+// MaxWait, the newest first (adaptive LIFO): a burst then costs its own
+// waiters their wait, and those arriving after it are served at once. When
+// the queue is full a newcomer that ranks before the last waiter takes its
+// place (the last gets ErrBusy), else the newcomer does. With two workers or
+// more one is kept for priority 0 (see limit).
 type Hasher struct {
-	params Params
-	slots  chan struct{}
+	params     Params
+	workers    int
+	maxWaiting int
+	maxWait    time.Duration
+	lifoAfter  time.Duration
+
+	mu    sync.Mutex
+	busy  int       // slots in use
+	queue []*waiter // in arrival order
 }
 
 // NewHasher returns a Hasher running at most workers hashes at once
-// (workers < 1 means one per CPU).
+// (workers < 1 means one per CPU), with the default bounds on waiting.
 func NewHasher(p Params, workers int) *Hasher {
-	if workers < 1 {
-		workers = runtime.NumCPU()
+	return NewPool(p, PoolOptions{Workers: workers})
+}
+
+// NewPool returns a Hasher bounded by o.
+func NewPool(p Params, o PoolOptions) *Hasher {
+	if o.Workers < 1 {
+		o.Workers = runtime.NumCPU()
 	}
-	return &Hasher{params: p, slots: make(chan struct{}, workers)}
+	if o.MaxWaiting < 1 {
+		o.MaxWaiting = DefaultMaxWaitingPerWorker * o.Workers
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	return &Hasher{params: p, workers: o.Workers, maxWaiting: o.MaxWaiting, maxWait: o.MaxWait, lifoAfter: o.MaxWait / 10}
 }
 
 // Default is the process-wide hasher: one slot per CPU, DefaultParams.
 var Default = NewHasher(DefaultParams, 0)
 
-// run executes fn in a pool slot, or gives up when ctx ends while queued
-// (the client went away: its hash would be wasted work).
-func (h *Hasher) run(ctx context.Context, fn func()) error {
+type priorityKey struct{}
+
+// WithPriority ranks the hashes made under ctx in the pool's queue: lower
+// runs first (the default is 0). A sign-on flow passes how many wrong
+// passwords it has seen, so that guessing flows yield to fresh ones.
+func WithPriority(ctx context.Context, p int) context.Context {
+	return context.WithValue(ctx, priorityKey{}, p)
+}
+
+func priority(ctx context.Context) int {
+	p, _ := ctx.Value(priorityKey{}).(int)
+	return p
+}
+
+// waiter is a caller queued for a slot. ready gets nil when the slot is
+// handed to it, ErrBusy when a better-ranked newcomer took its place.
+type waiter struct {
+	prio  int
+	since time.Time
+	ready chan error
+}
+
+// next is the index of the waiter to serve next: of the lowest priority,
+// the oldest, or the newest once the oldest has waited lifoAfter.
+func (h *Hasher) next(now time.Time) int {
+	best := -1
+	for i, w := range h.queue {
+		if best < 0 || w.prio < h.queue[best].prio {
+			best = i
+		}
+	}
+	if best < 0 || now.Sub(h.queue[best].since) < h.lifoAfter {
+		return best // the queue is in arrival order: the first is the oldest
+	}
+	for i := len(h.queue) - 1; i > best; i-- {
+		if h.queue[i].prio == h.queue[best].prio {
+			return i
+		}
+	}
+	return best
+}
+
+// last is the index of the waiter that a newcomer of priority prio would
+// displace from a full queue, or -1 when the newcomer ranks last itself:
+// the oldest of the highest priority, when that priority is above prio,
+// or equal to it while its waiters are served newest first.
+func (h *Hasher) last(prio int, now time.Time) int {
+	worst := -1
+	for i, w := range h.queue {
+		if worst < 0 || w.prio > h.queue[worst].prio {
+			worst = i
+		}
+	}
+	switch w := h.queue[worst]; {
+	case w.prio > prio:
+		return worst
+	case w.prio == prio && now.Sub(w.since) >= h.lifoAfter:
+		return worst
+	}
+	return -1
+}
+
+func (h *Hasher) remove(i int) *waiter {
+	w := h.queue[i]
+	h.queue = append(h.queue[:i], h.queue[i+1:]...)
+	return w
+}
+
+// acquire takes a slot: at once when one is free and nobody waits, else
+// in the queue until one is handed over, the wait runs out (ErrBusy) or
+// ctx ends (the client went away: its hash would be wasted work).
+func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	prio := priority(ctx)
+	h.mu.Lock()
+	if h.busy < h.limit(prio) && len(h.queue) == 0 {
+		h.busy++
+		h.mu.Unlock()
+		return nil
+	}
+	now := time.Now()
+	w := &waiter{prio: prio, since: now, ready: make(chan error, 1)}
+	if len(h.queue) >= h.maxWaiting {
+		i := h.last(w.prio, now)
+		if i < 0 {
+			h.mu.Unlock()
+			return ErrBusy
+		}
+		h.remove(i).ready <- ErrBusy
+	}
+	h.queue = append(h.queue, w)
+	// A slot kept for priority 0 may be free while others wait.
+	h.dispatch(now)
+	h.mu.Unlock()
+
+	timer := time.NewTimer(h.maxWait)
+	defer timer.Stop()
+	var err error
 	select {
-	case h.slots <- struct{}{}:
+	case err := <-w.ready:
+		return err
 	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timer.C:
+		err = ErrBusy
+	}
+	h.mu.Lock()
+	if i := slices.Index(h.queue, w); i >= 0 {
+		h.remove(i)
+		h.mu.Unlock()
+		return err
+	}
+	h.mu.Unlock()
+	// The slot was handed over, or the place taken, as the wait ended.
+	if got := <-w.ready; got != nil {
+		return got
+	}
+	if ctx.Err() != nil {
+		h.release()
 		return ctx.Err()
 	}
-	defer func() { <-h.slots }()
+	return nil
+}
+
+// release frees a slot and hands what is free to those waiting.
+func (h *Hasher) release() {
+	h.mu.Lock()
+	h.busy--
+	h.dispatch(time.Now())
+	h.mu.Unlock()
+}
+
+// limit is how many slots may be in use for a caller of priority prio to
+// take one: with two workers or more, one is kept for priority 0 (fresh
+// sign-ons, administrators), so that a flood of guesses in flows that have
+// failed before never holds every core, nor keeps a fresh sign-on waiting
+// for a hash to end.
+func (h *Hasher) limit(prio int) int {
+	if prio > 0 && h.workers > 1 {
+		return h.workers - 1
+	}
+	return h.workers
+}
+
+// dispatch hands free slots to waiters, next first, while the next may
+// take one. h.mu is held.
+func (h *Hasher) dispatch(now time.Time) {
+	for len(h.queue) > 0 {
+		i := h.next(now)
+		if h.busy >= h.limit(h.queue[i].prio) {
+			return // the others rank after it and may take no more
+		}
+		h.busy++
+		h.remove(i).ready <- nil
+	}
+}
+
+// run executes fn in a pool slot.
+func (h *Hasher) run(ctx context.Context, fn func()) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
 	fn()
 	return nil
 }

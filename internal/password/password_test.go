@@ -156,9 +156,7 @@ func TestPoolBound(t *testing.T) {
 	for range 2 {
 		go h.run(context.Background(), func() { <-release })
 	}
-	for len(h.slots) < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, h, 2, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if _, err := h.Hash(ctx, "queued"); !errors.Is(err, context.DeadlineExceeded) {

@@ -282,6 +282,20 @@ type UserPassword struct {
 	UpdatedAt     time.Time
 }
 
+// UnknownUserFailures counts the wrong passwords typed for a username
+// that names no user, so that it counts down and locks as a user's
+// password does: otherwise the answers would tell which usernames exist.
+// It is keyed by a hash of the lower-cased username (typed usernames are
+// sometimes passwords) and kept until ExpiresAt.
+type UnknownUserFailures struct {
+	EnvironmentID string
+	UsernameHash  string
+	FailedCount   int
+	LockedUntil   time.Time // zero when not locked
+	UpdatedAt     time.Time // the last failure
+	ExpiresAt     time.Time
+}
+
 // PasswordHistoryEntry is an earlier password, kept for the policy's
 // history rule.
 type PasswordHistoryEntry struct {

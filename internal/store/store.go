@@ -276,8 +276,10 @@ type Store interface {
 	PutUserPassword(ctx context.Context, p *UserPassword) error
 	// RecordPasswordFailure counts one failed check atomically; the
 	// lockAfter-th consecutive failure locks the password for lockFor
-	// (lockAfter 0: never). A lock that ran out by now starts a new count.
-	RecordPasswordFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor time.Duration, now time.Time) (*UserPassword, error)
+	// (lockAfter 0: never). A lock that ran out by now starts a new count,
+	// and so does an unlocked count whose last failure is window or more
+	// before now (window 0: failures never age).
+	RecordPasswordFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor, window time.Duration, now time.Time) (*UserPassword, error)
 	// ClearPasswordFailures resets the count and the lock; it writes only
 	// when there is something to reset.
 	ClearPasswordFailures(ctx context.Context, envID, userID string) error
@@ -341,13 +343,23 @@ type AuthStore interface {
 	RevokeTokenID(ctx context.Context, envID, jti string, expiresAt time.Time) error
 	IsTokenRevoked(ctx context.Context, envID, jti string) (bool, error)
 
+	// GetUnknownUserFailures reads the failure count of a username that
+	// names no user (by the hash of its lower-cased form); ErrNotFound
+	// when there is none, or it has expired by now.
+	GetUnknownUserFailures(ctx context.Context, envID, usernameHash string, now time.Time) (*UnknownUserFailures, error)
+	// RecordUnknownUserFailure counts one failed password for a username
+	// that names no user exactly as RecordPasswordFailure counts one for
+	// a user (creating the count), and keeps the count until window
+	// after now, or the end of its lock if that is later.
+	RecordUnknownUserFailure(ctx context.Context, envID, usernameHash string, lockAfter int, lockFor, window time.Duration, now time.Time) (*UnknownUserFailures, error)
+
 	// UseOnce records key (a client assertion's jti, say) until expiresAt;
 	// ErrConflict when it is already recorded and unexpired.
 	UseOnce(ctx context.Context, envID, key string, expiresAt time.Time) error
 
 	// PurgeExpired deletes up to limit expired rows of each kind (flows,
-	// sessions, codes, refresh tokens, revocations, once-keys) and returns
-	// how many went.
+	// sessions, codes, refresh tokens, revocations, once-keys, unknown
+	// usernames' failure counts) and returns how many went.
 	PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
 

@@ -21,6 +21,7 @@ const (
 	CodeNotFound          = "NOT_FOUND"
 	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
 	CodeRequestLimited    = "REQUEST_LIMITED"
+	CodeUnavailable       = "SERVICE_UNAVAILABLE"
 	CodeUnexpectedError   = "UNEXPECTED_ERROR"
 	CodeUnsupportedMedia  = "INVALID_REQUEST"
 	CodeRequestTooLarge   = "INVALID_REQUEST"
@@ -84,7 +85,7 @@ type Error struct {
 	Code    string   `json:"code"`
 	Message string   `json:"message"`
 	Details []Detail `json:"details,omitempty"`
-	// RetryAfter, in seconds, is sent as Retry-After with 429s.
+	// RetryAfter, in seconds, is sent as Retry-After (429s, 503s).
 	RetryAfter int    `json:"-"`
 	Allow      string `json:"-"`
 }
@@ -161,6 +162,12 @@ func RequestLimited(why string, retryAfter int, now time.Time) *Error {
 	at := now.Add(time.Duration(retryAfter) * time.Second).UTC().Format(TimeFormat)
 	return &Error{Status: http.StatusTooManyRequests, Code: CodeRequestLimited, Message: MsgRequestLimited, RetryAfter: retryAfter,
 		Details: []Detail{{Code: DetailLimitExceeded, Message: why, InnerError: &InnerError{RetryAfter: at}}}}
+}
+
+// Unavailable is 503: the server is at capacity; retry after retryAfter
+// seconds (PingOne's SDK honours Retry-After on 503s).
+func Unavailable(msg string, retryAfter int) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: msg, RetryAfter: retryAfter}
 }
 
 func Unexpected() *Error {

@@ -340,6 +340,7 @@ var purgeTables = []struct{ table, key, expiry, also string }{
 	{"refresh_tokens", "token_hash", "expires_at", " AND access_expires_at <= ?"},
 	{"revoked_tokens", "environment_id, jti", "expires_at", ""},
 	{"used_once", "environment_id, once_key", "expires_at", ""},
+	{"unknown_user_failures", "environment_id, username_hash", "expires_at", ""},
 }
 
 func (s *SQLStore) PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error) {

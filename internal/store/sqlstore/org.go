@@ -181,6 +181,11 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM themes WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Made after config_versions too; its writers bump no version, but
+		// the delete keeps one order for every later table.
+		if _, err := t.exec(ctx, `DELETE FROM unknown_user_failures WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

@@ -191,16 +191,16 @@ func (s *SQLStore) PutUserPassword(ctx context.Context, p *store.UserPassword) e
 
 // RecordPasswordFailure counts a failure in one statement, so that
 // concurrent failures all count. A lock that has run out starts a fresh
-// count; the lockAfter-th failure locks until now+lockFor.
-func (s *SQLStore) RecordPasswordFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor time.Duration, now time.Time) (*store.UserPassword, error) {
+// count, as does an unlocked count whose last failure is window old; the
+// lockAfter-th failure locks until now+lockFor.
+func (s *SQLStore) RecordPasswordFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor, window time.Duration, now time.Time) (*store.UserPassword, error) {
 	if lockAfter <= 0 {
 		lockAfter = 1 << 30
 	}
 	n := ms(now)
-	const fresh = `(CASE WHEN locked_until <> 0 AND locked_until <= ? THEN 0 ELSE failed_count END)`
 	q := `UPDATE user_passwords SET
- failed_count = ` + fresh + ` + 1,
- locked_until = CASE WHEN ` + fresh + ` + 1 >= ? THEN ? WHEN locked_until <> 0 AND locked_until <= ? THEN 0 ELSE locked_until END,
+ failed_count = ` + freshCount("") + ` + 1,
+ locked_until = CASE WHEN ` + freshCount("") + ` + 1 >= ? THEN ? WHEN locked_until <> 0 AND locked_until <= ? THEN 0 ELSE locked_until END,
  updated_at = ?
  WHERE environment_id = ? AND user_id = ?
  RETURNING ` + pwCols
@@ -208,7 +208,8 @@ func (s *SQLStore) RecordPasswordFailure(ctx context.Context, envID, userID stri
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(ctx, []any{n, n, lockAfter, ms(now.Add(lockFor)), n, n, envID, userID})
+	aged := agedBefore(now, window)
+	rows, err := r.query(ctx, []any{n, aged, n, aged, lockAfter, ms(now.Add(lockFor)), n, n, envID, userID})
 	list, err := collect(rows, err, scanPassword)
 	if err != nil {
 		return nil, err
@@ -217,6 +218,29 @@ func (s *SQLStore) RecordPasswordFailure(ctx context.Context, envID, userID stri
 		return nil, store.ErrNotFound
 	}
 	return &list[0], nil
+}
+
+// freshCount is the failure count a new failure adds to: 0 when a lock has
+// run out or the count has aged, else the count. Its parameters are now and
+// agedBefore's cutoff; table qualifies the columns ("" for none).
+func freshCount(table string) string {
+	c := func(col string) string {
+		if table == "" {
+			return col
+		}
+		return table + "." + col
+	}
+	return `(CASE WHEN (` + c("locked_until") + ` <> 0 AND ` + c("locked_until") + ` <= ?) OR (` + c("locked_until") + ` = 0 AND ` +
+		c("updated_at") + ` <= ?) THEN 0 ELSE ` + c("failed_count") + ` END)`
+}
+
+// agedBefore is the time (unix ms) at or before which a last failure no
+// longer counts; without a window, none that a row can hold.
+func agedBefore(now time.Time, window time.Duration) int64 {
+	if window <= 0 {
+		return -1
+	}
+	return ms(now.Add(-window))
 }
 
 func (s *SQLStore) ClearPasswordFailures(ctx context.Context, envID, userID string) error {

@@ -35,6 +35,7 @@ func testAuthSuite(t *testing.T, s store.Store) {
 		{"Revocation", testRevocation},
 		{"RevokeTokenID", testRevokeTokenID},
 		{"UseOnce", testUseOnce},
+		{"UnknownUserFailures", testUnknownUserFailures},
 		{"AuthUserDelete", testAuthUserDelete},
 		{"AuthApplicationDelete", testAuthApplicationDelete},
 		{"AuthRaces", testAuthRaces},
@@ -1006,6 +1007,10 @@ func testAuthPurge(t *testing.T, s store.Store) {
 		must(t, s.RevokeTokenID(ctx, x.env.ID, jti, expires), "RevokeTokenID")
 		key := "jti-" + newID()
 		must(t, s.UseOnce(ctx, x.env.ID, key, expires), "UseOnce")
+		// An unknown username's count expires a window after its failure.
+		unknown := newHash()
+		_, err := s.RecordUnknownUserFailure(ctx, x.env.ID, unknown, 5, time.Minute, time.Hour, expires.Add(-time.Hour))
+		must(t, err, "RecordUnknownUserFailure")
 
 		rows := []row{
 			{"session", func() bool { _, err := s.GetSession(ctx, x.env.ID, sess.ID); return found(err) }},
@@ -1030,6 +1035,11 @@ func testAuthPurge(t *testing.T, s store.Store) {
 					t.Errorf("UseOnce: %v", err)
 				}
 				return err != nil
+			}},
+			{"unknown username's failures", func() bool {
+				// Read at the row's failure time: only the purge removes it then.
+				_, err := s.GetUnknownUserFailures(ctx, x.env.ID, unknown, expires.Add(-time.Hour))
+				return found(err)
 			}},
 		}
 		if expires.Before(clock) {
@@ -1096,10 +1106,14 @@ func testAuthEnvironmentDelete(t *testing.T, s store.Store) {
 		st.rt = newRefresh(t, s, x, st.sess.ID, st.code.GrantID)
 		must(t, s.RevokeTokenID(ctx, x.env.ID, st.jti, now().Add(time.Hour)), "RevokeTokenID")
 		must(t, s.UseOnce(ctx, x.env.ID, st.key, now().Add(time.Hour)), "UseOnce")
+		_, err := s.RecordUnknownUserFailure(ctx, x.env.ID, st.key, 5, time.Minute, time.Hour, now())
+		must(t, err, "RecordUnknownUserFailure")
 		return st
 	}
 	gone, kept := mk(), mk()
-	const rowsPerEnv = 6 // one flow, session, code, refresh token, revocation and once-key
+	// One flow, session, code, refresh token, revocation, once-key and
+	// unknown username's failure count.
+	const rowsPerEnv = 7
 
 	must(t, s.DeleteEnvironment(ctx, gone.x.env.ID), "DeleteEnvironment")
 	envID := gone.x.env.ID
@@ -1112,6 +1126,8 @@ func testAuthEnvironmentDelete(t *testing.T, s store.Store) {
 	_, err = s.GetRefreshToken(ctx, envID, gone.rt.TokenHash)
 	wantErr(t, err, store.ErrNotFound, "GetRefreshToken after DeleteEnvironment")
 	wantRevoked(t, s, envID, false, "revocation after DeleteEnvironment", gone.jti)
+	_, err = s.GetUnknownUserFailures(ctx, envID, gone.key, now())
+	wantErr(t, err, store.ErrNotFound, "GetUnknownUserFailures after DeleteEnvironment")
 
 	gotFlow, err := s.GetFlow(ctx, kept.x.env.ID, kept.flow.ID)
 	must(t, err, "GetFlow of the other environment")

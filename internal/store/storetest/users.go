@@ -29,6 +29,7 @@ func testUserSuite(t *testing.T, s store.Store) {
 		{"UserAccount", testUserAccount},
 		{"UserPasswords", testUserPasswords},
 		{"PasswordFailures", testPasswordFailures},
+		{"FailureCounts", testFailureCounts},
 		{"ConcurrentUsernames", testConcurrentUsernames},
 		{"ConcurrentPasswordFailures", testConcurrentPasswordFailures},
 		{"UserTx", testUserTx},
@@ -192,7 +193,7 @@ func testUserIsolation(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound, "GetUserPassword(A's user under B)")
 	cross := mkPassword(eB.ID, ua.ID)
 	wantErr(t, s.PutUserPassword(ctx, cross), store.ErrNotFound, "PutUserPassword(A's user under B)")
-	_, err = s.RecordPasswordFailure(ctx, eB.ID, ua.ID, 5, time.Minute, now())
+	_, err = s.RecordPasswordFailure(ctx, eB.ID, ua.ID, 5, time.Minute, 0, now())
 	wantErr(t, err, store.ErrNotFound, "RecordPasswordFailure(A's user under B)")
 	got2, err := s.GetUserPassword(ctx, eA.ID, ua.ID)
 	must(t, err, "GetUserPassword A")
@@ -384,7 +385,7 @@ func testPasswordFailures(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	e, pop := envWithPop(t, s)
 	u := newUser(t, s, e.ID, pop.ID, "guess")
-	_, err := s.RecordPasswordFailure(ctx, e.ID, u.ID, 3, time.Minute, now())
+	_, err := s.RecordPasswordFailure(ctx, e.ID, u.ID, 3, time.Minute, 0, now())
 	wantErr(t, err, store.ErrNotFound, "RecordPasswordFailure without a password")
 	must(t, s.PutUserPassword(ctx, mkPassword(e.ID, u.ID)), "PutUserPassword")
 
@@ -393,7 +394,7 @@ func testPasswordFailures(t *testing.T, s store.Store) {
 		count  int
 		locked bool
 	}{{1, false}, {2, false}, {3, true}} {
-		got, err := s.RecordPasswordFailure(ctx, e.ID, u.ID, 3, time.Minute, t0)
+		got, err := s.RecordPasswordFailure(ctx, e.ID, u.ID, 3, time.Minute, 0, t0)
 		must(t, err, "RecordPasswordFailure")
 		if got.FailedCount != want.count || got.LockedUntil.IsZero() == want.locked {
 			t.Fatalf("failure %d: count %d lockedUntil %v; want count %d locked %v", i+1, got.FailedCount, got.LockedUntil, want.count, want.locked)
@@ -404,7 +405,7 @@ func testPasswordFailures(t *testing.T, s store.Store) {
 	}
 	// After the lock ran out, counting starts again and the lock is gone.
 	later := t0.Add(2 * time.Minute)
-	got, err := s.RecordPasswordFailure(ctx, e.ID, u.ID, 3, time.Minute, later)
+	got, err := s.RecordPasswordFailure(ctx, e.ID, u.ID, 3, time.Minute, 0, later)
 	must(t, err, "RecordPasswordFailure after the lock")
 	if got.FailedCount != 1 || !got.LockedUntil.IsZero() {
 		t.Errorf("after the lock ran out: count %d lockedUntil %v, want 1 and none", got.FailedCount, got.LockedUntil)
@@ -419,7 +420,7 @@ func testPasswordFailures(t *testing.T, s store.Store) {
 	must(t, s.ClearPasswordFailures(ctx, e.ID, newID()), "ClearPasswordFailures for an unknown user")
 	// No lockout rule: failures only count.
 	for range 5 {
-		got, err = s.RecordPasswordFailure(ctx, e.ID, u.ID, 0, 0, later)
+		got, err = s.RecordPasswordFailure(ctx, e.ID, u.ID, 0, 0, 0, later)
 		must(t, err, "RecordPasswordFailure without lockout")
 	}
 	if got.FailedCount != 5 || !got.LockedUntil.IsZero() {
@@ -480,7 +481,7 @@ func testConcurrentPasswordFailures(t *testing.T, s store.Store) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = s.RecordPasswordFailure(ctx, e.ID, u.ID, 100, time.Minute, now())
+			_, errs[i] = s.RecordPasswordFailure(ctx, e.ID, u.ID, 100, time.Minute, 0, now())
 		})
 	}
 	wg.Wait()
@@ -511,7 +512,7 @@ func testUserTx(t *testing.T, s store.Store) {
 		if _, err := tx.GetUser(ctx, e.ID, u.ID); err != nil {
 			return err
 		}
-		if _, err := tx.RecordPasswordFailure(ctx, e.ID, u.ID, 3, time.Minute, now()); err != nil {
+		if _, err := tx.RecordPasswordFailure(ctx, e.ID, u.ID, 3, time.Minute, 0, now()); err != nil {
 			return err
 		}
 		return boom

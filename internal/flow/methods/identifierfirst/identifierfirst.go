@@ -7,9 +7,11 @@ package identifierfirst
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -43,11 +45,15 @@ func (*Method) Run(ctx context.Context, s *flow.Step, _ string, body []byte) err
 	}
 	username := strings.TrimSpace(req["username"])
 	s.Identify(username)
-	switch a, err := s.Account(ctx, username); {
+	// One lookup, whether or not the name is known: loading a known user's
+	// password and policy here would make its answer the slower.
+	u, err := s.Engine().Store.GetUserByUsername(ctx, s.Flow.EnvironmentID, username)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return err
-	case a != nil:
-		s.Flow.UserID = a.User.ID
+	default:
+		s.Flow.UserID = u.ID
 	}
 	s.SetStatus(wire.StatusPasswordRequired)
 	return s.Save(ctx)

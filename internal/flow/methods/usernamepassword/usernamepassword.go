@@ -3,7 +3,8 @@
 // PASSWORD_REQUIRED once the user is identified), and the password change
 // a password that must change or has expired asks for. Wrong passwords
 // count and lock per the password policy; a username that names no user
-// is answered exactly as a wrong password for a real one.
+// is answered exactly as a wrong password for a real one. A flow fails
+// after the engine's cap of failed checks.
 package usernamepassword
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -24,23 +26,9 @@ const Name = "password"
 // Method is the username and password method.
 type Method struct{}
 
-// state counts wrong passwords for usernames that name no user (one
-// count per lower-cased username, as real users have theirs), so that
-// their answers count down and lock like a real user's.
-type state struct {
-	Phantoms map[string]*phantom `json:"phantoms,omitempty"`
-}
-
-// phantom is the failure count of a username that names no user.
-type phantom struct {
-	Failures    int   `json:"failures,omitempty"`
-	LockedUntil int64 `json:"lockedUntil,omitempty"` // unix ms
-	LastAt      int64 `json:"lastAt"`                // unix ms, for eviction
-}
-
-// maxPhantoms bounds the counts a flow keeps: each costs a password hash
-// to add, but a flow must not grow without limit.
-const maxPhantoms = 20
+// errFlowFailed ends an action whose failed check failed the flow: the
+// answer is the flow, FAILED.
+var errFlowFailed = errors.New("usernamepassword: the flow failed")
 
 func (*Method) Name() string { return Name }
 
@@ -75,16 +63,17 @@ func (*Method) Offers(v *flow.View) []string {
 }
 
 func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []byte) error {
+	var err error
 	if action == wire.ActionPasswordReset {
-		return m.reset(ctx, s, body)
+		err = m.reset(ctx, s, body)
+	} else {
+		err = m.check(ctx, s, body)
 	}
-	return m.check(ctx, s, body)
+	if errors.Is(err, errFlowFailed) {
+		return nil
+	}
+	return err
 }
-
-// Reset keeps the failure counts when the sign-on starts over or
-// completes: otherwise starting over would reset an unknown username's
-// count, which a real user's count never is.
-func (*Method) Reset(*flow.View) {}
 
 // Embed shows the rules a new password must meet where one is typed.
 func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
@@ -208,107 +197,46 @@ func SetNew(ctx context.Context, s *flow.Step, a *credential.Account, plain, cur
 
 // verify checks a password the way usernamePassword.check and
 // password.reset do; target names the field in errors, username is the
-// name the user gave (it keys the count when a names no one).
+// name the user gave (it keys the count when a names no one, which is
+// answered as a wrong password for a real user: see
+// credential.VerifyUnknown).
 func (m *Method) verify(ctx context.Context, s *flow.Step, a *credential.Account, username, plain, target string) error {
-	if a == nil || a.Password == nil {
-		return m.phantomFailure(ctx, s, username, target)
+	// A failed attempt counts toward the flow's cap, and it is activity:
+	// it slides the flow's expiry (for every username alike, else the
+	// expiresAt a later GET shows would tell which usernames exist). The
+	// flow is saved in the transaction that counts a wrong password.
+	failed, saved := false, false
+	save := func(tx store.Store) error {
+		failed, saved = s.PasswordFailed(), true
+		return s.SaveIn(ctx, tx)
 	}
-	err := s.Engine().Credentials.Verify(ctx, a, plain, s.Now)
+	creds := s.Engine().Credentials
+	var err error
+	if a == nil || a.Password == nil {
+		err = creds.VerifyUnknown(ctx, s.Flow.EnvironmentID, strings.TrimSpace(username), plain, s.Now, save)
+	} else {
+		err = creds.Verify(ctx, a, plain, s.Now, save)
+	}
 	var wrong *credential.WrongPasswordError
 	var locked *credential.LockedError
-	if errors.As(err, &wrong) || errors.As(err, &locked) {
-		// A failed attempt is activity: it slides the flow's expiry, as a
-		// phantom failure (which must save its count) does. Otherwise the
-		// expiresAt a later GET shows would tell which usernames exist.
-		if err := s.Save(ctx); err != nil {
+	if !errors.As(err, &wrong) && !errors.As(err, &locked) {
+		return err
+	}
+	if !saved { // locked already: nothing was counted, the flow is saved alone
+		if err := save(s.Engine().Store); err != nil {
 			return err
 		}
 	}
 	switch {
-	case errors.As(err, &wrong):
+	case failed:
+		return errFlowFailed
+	case wrong != nil:
 		if target == "password" {
 			return invalidCredentials(wrong.Remaining)
 		}
 		return wire.InvalidData(wire.InvalidValue(target, "The current password is not correct."))
-	case errors.As(err, &locked):
-		return lockedOut(target, locked.Until, s.Now)
 	}
-	return err
-}
-
-// phantomFailure answers a password for a username that names no user (or
-// a user without a password) exactly as a wrong one: the same hashing
-// time, and a failure count in the flow, per username as a real user's is
-// per user, that locks like the environment's default password policy
-// would.
-func (m *Method) phantomFailure(ctx context.Context, s *flow.Step, username, target string) error {
-	e := s.Engine()
-	if err := e.Credentials.VerifyUnknown(ctx); err != nil {
-		return err
-	}
-	_, pol, err := e.Credentials.EffectivePolicy(ctx, e.Store, s.Flow.EnvironmentID, "")
-	if err != nil {
-		return err
-	}
-	st, err := flow.MethodState[state](s.View, Name)
-	if err != nil {
-		return err
-	}
-	after, lockFor := pol.LockoutAfter()
-	p := st.phantom(strings.ToLower(username), s.Now)
-	if p.LockedUntil > s.Now.UnixMilli() {
-		// Saved like a real user's locked attempt: see verify.
-		if err := s.Save(ctx); err != nil {
-			return err
-		}
-		return lockedOut(target, time.UnixMilli(p.LockedUntil), s.Now)
-	}
-	if p.LockedUntil != 0 {
-		// A lock that has run out starts a fresh count, as the store's does.
-		p.Failures, p.LockedUntil = 0, 0
-	}
-	p.Failures++
-	remaining := -1
-	if after > 0 {
-		remaining = after - p.Failures
-		if remaining <= 0 {
-			p.LockedUntil = s.Now.Add(lockFor).UnixMilli()
-		}
-	}
-	if err := s.Save(ctx); err != nil {
-		return err
-	}
-	if after > 0 && remaining <= 0 {
-		return lockedOut(target, s.Now.Add(lockFor), s.Now)
-	}
-	if target != "password" {
-		return wire.InvalidData(wire.InvalidValue(target, "The current password is not correct."))
-	}
-	return invalidCredentials(remaining)
-}
-
-// phantom is the failure count of an unknown username, made when new; the
-// least recently used one makes room when the flow keeps maxPhantoms.
-func (st *state) phantom(key string, now time.Time) *phantom {
-	if p := st.Phantoms[key]; p != nil {
-		p.LastAt = now.UnixMilli()
-		return p
-	}
-	if st.Phantoms == nil {
-		st.Phantoms = map[string]*phantom{}
-	}
-	for len(st.Phantoms) >= maxPhantoms {
-		oldest := ""
-		for k, p := range st.Phantoms {
-			if oldest == "" || p.LastAt < st.Phantoms[oldest].LastAt {
-				oldest = k
-			}
-		}
-		delete(st.Phantoms, oldest)
-	}
-	p := &phantom{LastAt: now.UnixMilli()}
-	st.Phantoms[key] = p
-	return p
+	return lockedOut(target, locked.Until, s.Now)
 }
 
 func invalidCredentials(remaining int) error {
