@@ -56,6 +56,8 @@ func TestLimitFlags(t *testing.T) {
 	}{
 		{"bad rate flag", nil, []string{"--limit-flows-per-address", "lots"}, `invalid value "lots" for flag -limit-flows-per-address`},
 		{"bad rate env", []string{"GATEHOUSE_LIMIT_CHECK_FAILURES_PER_USER=5/fortnight"}, nil, "GATEHOUSE_LIMIT_CHECK_FAILURES_PER_USER"},
+		{"bad code-send rate env", []string{"GATEHOUSE_LIMIT_CODE_SENDS_PER_USER=five/10m"}, nil, "GATEHOUSE_LIMIT_CODE_SENDS_PER_USER"},
+		{"bad registration rate flag", nil, []string{"--limit-registrations-per-address", "20/eon"}, `invalid value "20/eon" for flag -limit-registrations-per-address`},
 		{"bad count env", []string{"GATEHOUSE_LIMIT_LIVE_FLOWS_PER_ENVIRONMENT=many"}, nil, "GATEHOUSE_LIMIT_LIVE_FLOWS_PER_ENVIRONMENT must be a whole number"},
 		{"negative count", nil, []string{"--limit-max-keys", "-1"}, "cannot be negative"},
 		{"bad proxy", []string{"GATEHOUSE_TRUSTED_PROXIES=10.0.0.0/8,proxy.internal"}, nil, `--trusted-proxies: trusted proxy "proxy.internal"`},

@@ -46,8 +46,22 @@ func (s *Step) codeHash(kind, code string) string {
 // SendCode makes a code of m.Kind for u, sends it, and keeps it in c (the
 // method's state) once sent. With no user (a username that names none),
 // or one without an email address, it keeps a hash that no code matches
-// and sends nothing, so the answer does not tell.
+// and sends nothing, so the answer does not tell. Sends are limited per
+// source address and per recipient username (Limits), a username that
+// names no user counting as if it did.
 func (s *Step) SendCode(ctx context.Context, u *store.User, m CodeMail, c *Code) error {
+	name := s.Identifier()
+	if u != nil {
+		name = u.Username
+	}
+	recipient := recipientKey(s.Flow.EnvironmentID, name)
+	if recipient == "" && s.Flow.UserID != "" {
+		recipient = s.Flow.EnvironmentID + "/id/" + s.Flow.UserID
+	}
+	addr, err := s.e.Limits.sendCheck(ctx, recipient, true, s.Now)
+	if err != nil {
+		return err
+	}
 	code := newCode()
 	next := Code{Hash: s.codeHash(m.Kind, code), ExpiresAt: s.Now.Add(CodeLifetime).UnixMilli()}
 	if u == nil || u.Email == "" {
@@ -58,6 +72,7 @@ func (s *Step) SendCode(ctx context.Context, u *store.User, m CodeMail, c *Code)
 			Text: fmt.Sprintf("Hello %s,\n\nYour %s is %s. It expires in %d minutes.\n", u.Username, m.What, code, minutes)}
 		if err := s.e.Notifier.Notify(ctx, msg); err != nil {
 			s.e.Logger().ErrorContext(ctx, "sending a code failed", "kind", m.Kind, "user", u.ID, "err", err)
+			s.e.Limits.unsend(addr, recipient, s.Now)
 			return &wire.Error{Status: 503, Code: "SERVICE_UNAVAILABLE", Message: "The code could not be sent. Try again later."}
 		}
 	}

@@ -33,7 +33,13 @@ type Limits struct {
 	// FlowsPerAddress counts the flows a source address has started and
 	// not finished: Start takes a token, Finish gives it back.
 	FlowsPerAddress *ratelimit.Limiter
-	live            *liveFlows // nil: no cap
+	// CodeSendsPerAddress and CodeSendsPerUser count the codes flows send
+	// (SendCode), per source address and per recipient username.
+	CodeSendsPerAddress, CodeSendsPerUser *ratelimit.Limiter
+	// RegistrationsPerAddress counts the registrations that hash a
+	// password and store a user (BeginRegistration).
+	RegistrationsPerAddress *ratelimit.Limiter
+	live                    *liveFlows // nil: no cap
 }
 
 // NewLimits makes the limits c sets.
@@ -42,6 +48,9 @@ func NewLimits(c ratelimit.Config) *Limits {
 		CheckFailuresPerAddress: ratelimit.New(c.CheckFailuresPerAddress, c.MaxKeys),
 		CheckFailuresPerUser:    ratelimit.New(c.CheckFailuresPerUser, c.MaxKeys),
 		FlowsPerAddress:         ratelimit.New(c.FlowsPerAddress, c.MaxKeys),
+		CodeSendsPerAddress:     ratelimit.New(c.CodeSendsPerAddress, c.MaxKeys),
+		CodeSendsPerUser:        ratelimit.New(c.CodeSendsPerUser, c.MaxKeys),
+		RegistrationsPerAddress: ratelimit.New(c.RegistrationsPerAddress, c.MaxKeys),
 	}
 	if c.LiveFlowsPerEnvironment > 0 {
 		l.live = &liveFlows{max: c.LiveFlowsPerEnvironment, envs: map[string]*envFlows{}}
@@ -55,6 +64,9 @@ const (
 	whyChecksForUser     = "Too many failed sign-on attempts for this user."
 	whyFlowsFromAddress  = "Too many sign-ons in progress from this address."
 	whyLiveFlows         = "Too many sign-ons are in progress in this environment."
+	whySendsFromAddress  = "Too many codes sent from this address."
+	whySendsToUser       = "Too many codes sent to this user."
+	whyRegistrations     = "Too many registrations from this address."
 )
 
 // sourceKey is the request's source address as limits key it; "" when
@@ -136,6 +148,81 @@ func checkSubject(v *View, body []byte) string {
 		return env + "/id/" + v.Flow.UserID
 	}
 	return ""
+}
+
+// recipientKey keys the code-send limits: the recipient's username, the
+// same key whether or not it names a user (usernames are unique without
+// regard to case), so that the limit tells nothing about which exist.
+func recipientKey(envID, username string) string {
+	username = strings.TrimSpace(username)
+	if username == "" {
+		return ""
+	}
+	return envID + "/name/" + strings.ToLower(username)
+}
+
+// sendCheck refuses a code send to recipient (a recipientKey) when its
+// source address or its recipient has no sends left; take also takes a
+// token of each, at once (of sends racing, no more pass than there are
+// tokens). It returns the source address's key.
+func (l *Limits) sendCheck(ctx context.Context, recipient string, take bool, now time.Time) (string, error) {
+	if l == nil {
+		return "", nil
+	}
+	addr := sourceKey(ctx)
+	try := (*ratelimit.Limiter).Check
+	if take {
+		try = (*ratelimit.Limiter).Allow
+	}
+	if addr != "" {
+		if ok, wait := try(l.CodeSendsPerAddress, addr, now); !ok {
+			return "", &ratelimit.Error{What: whySendsFromAddress, RetryAfter: wait}
+		}
+	}
+	if recipient != "" {
+		if ok, wait := try(l.CodeSendsPerUser, recipient, now); !ok {
+			if take && addr != "" {
+				l.CodeSendsPerAddress.Return(addr, now)
+			}
+			return "", &ratelimit.Error{What: whySendsToUser, RetryAfter: wait}
+		}
+	}
+	return addr, nil
+}
+
+// unsend gives back what sendCheck took for a code that was not sent.
+func (l *Limits) unsend(addr, recipient string, now time.Time) {
+	if l == nil {
+		return
+	}
+	if addr != "" {
+		l.CodeSendsPerAddress.Return(addr, now)
+	}
+	if recipient != "" {
+		l.CodeSendsPerUser.Return(recipient, now)
+	}
+}
+
+// BeginRegistration admits a registration of username: refused when the
+// source address has no registrations left, or when the verification
+// code it will send could not be sent (checked first, so that no user is
+// stored whose code is then refused). It takes one registration, which
+// is not given back: the password hash it pays for is spent whether or
+// not the user is then stored.
+func (s *Step) BeginRegistration(ctx context.Context, username string) error {
+	l := s.e.Limits
+	if l == nil {
+		return nil
+	}
+	if _, err := l.sendCheck(ctx, recipientKey(s.Flow.EnvironmentID, username), false, s.Now); err != nil {
+		return err
+	}
+	if addr := sourceKey(ctx); addr != "" {
+		if ok, wait := l.RegistrationsPerAddress.Allow(addr, s.Now); !ok {
+			return &ratelimit.Error{What: whyRegistrations, RetryAfter: wait}
+		}
+	}
+	return nil
 }
 
 // startFlow takes what a new flow of envID costs: a token of its source

@@ -24,6 +24,17 @@ type Config struct {
 	// FlowsPerAddress bounds the flows one source address has started and
 	// not finished: authorize takes a token, resume gives it back.
 	FlowsPerAddress Rate
+	// CodeSendsPerAddress and CodeSendsPerUser bound the one-time codes
+	// sign-on flows send by email (password recovery, email
+	// verification), per source address and per recipient username
+	// (whether or not it names a user), so that no caller can flood a
+	// mailbox.
+	CodeSendsPerAddress Rate
+	CodeSendsPerUser    Rate
+	// RegistrationsPerAddress bounds the self-service registrations
+	// (user.register attempts that get as far as hashing the password and
+	// storing a user) per source address.
+	RegistrationsPerAddress Rate
 	// LiveFlowsPerEnvironment caps the unexpired flows of an environment;
 	// 0 is no cap.
 	LiveFlowsPerEnvironment int
@@ -47,6 +58,9 @@ func Defaults() Config {
 		CheckFailuresPerAddress:      Rate{N: 100, Per: time.Minute},      // then one every 0.6 s
 		CheckFailuresPerUser:         Rate{N: 50, Per: 10 * time.Minute},  // then one every 12 s
 		FlowsPerAddress:              Rate{N: 500, Per: time.Minute},      // unfinished; then 8 a second
+		CodeSendsPerAddress:          Rate{N: 50, Per: 10 * time.Minute},  // then one every 12 s
+		CodeSendsPerUser:             Rate{N: 5, Per: 10 * time.Minute},   // then one every 2 minutes
+		RegistrationsPerAddress:      Rate{N: 20, Per: time.Hour},         // then one every 3 minutes
 		LiveFlowsPerEnvironment:      100_000,
 		MaxKeys:                      DefaultMaxKeys,
 	}

@@ -142,6 +142,10 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	if len(vs) > 0 {
 		return flow.PasswordRejected("password", vs)
 	}
+	// Before the password's hash and the user are paid for.
+	if err := s.BeginRegistration(ctx, u.Username); err != nil {
+		return err
+	}
 	hash, err := e.Credentials.Hash(ctx, password)
 	if err != nil {
 		return err
