@@ -329,7 +329,9 @@ func TestCacheLocalInvalidation(t *testing.T) {
 func counted[T any](items []T, err error) (string, error) { return fmt.Sprint(len(items)), err }
 
 // Another node's write (a second store on the same database) is seen once
-// CheckEvery has passed, not before; a deleted environment is gone.
+// CheckEvery has passed, and on SQLite not before (on PostgreSQL the
+// writer's notification may bring it sooner: CheckEvery is the bound); a
+// deleted environment is gone.
 func TestCacheOtherNode(t *testing.T) {
 	for _, b := range sqltest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -344,8 +346,8 @@ func TestCacheOtherNode(t *testing.T) {
 			a.Enabled = false
 			must(t, other.UpdateApplication(ctx, &a))
 			f.clock.Add(time.Second / 2)
-			if !f.mustApp(t).Enabled {
-				t.Errorf("another node's write seen before CheckEvery")
+			if !f.mustApp(t).Enabled && b.Name == "sqlite" {
+				t.Errorf("another node's write seen before CheckEvery, with no notification to bring it")
 			}
 			f.clock.Add(time.Second / 2)
 			if f.mustApp(t).Enabled {
