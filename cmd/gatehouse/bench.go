@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 )
@@ -50,6 +52,7 @@ func bench(args []string) error {
 	duration := fs.Duration("duration", 12*time.Second, "how long the flood runs")
 	baseline := fs.Duration("baseline", 5*time.Second, "how long the real sign-ons run alone first")
 	flooders := fs.Int("flooders", 40, "clients looping wrong passwords")
+	addresses := fs.Int("flood-addresses", 40, "source addresses the flooders come from (1: one attacker's address, which the rate limits stop; the flooders' count: a distributed flood, which only the password work bounds can absorb)")
 	maxSignOns := fs.Int("max-signons", 10000, "at most this many real sign-ons per phase")
 	passwordLimits, err := passwordFlags(fs)
 	if err != nil {
@@ -62,17 +65,19 @@ func bench(args []string) error {
 	if err := passwordLimits(&cfg); err != nil {
 		return err
 	}
-	if *duration <= 0 || *duration > time.Hour || *baseline < 0 || *baseline > time.Hour || *flooders < 0 || *flooders > 10000 || *maxSignOns < 1 {
-		return errors.New("--duration and --baseline must be at most an hour, --flooders 0 to 10000, --max-signons at least 1")
+	if *duration <= 0 || *duration > time.Hour || *baseline < 0 || *baseline > time.Hour || *flooders < 0 || *flooders > 10000 ||
+		*maxSignOns < 1 || *addresses < 1 || *addresses > 65536 {
+		return errors.New("--duration and --baseline must be at most an hour, --flooders 0 to 10000, --flood-addresses 1 to 65536, --max-signons at least 1")
 	}
-	return signOnFlood(floodOptions{db: *db, duration: *duration, baseline: *baseline, flooders: *flooders, maxSignOns: *maxSignOns,
-		attempts: cfg.MaxFlowPasswordAttempts, pool: cfg.PasswordPool})
+	return signOnFlood(floodOptions{db: *db, duration: *duration, baseline: *baseline, flooders: *flooders, addresses: *addresses,
+		maxSignOns: *maxSignOns, attempts: cfg.MaxFlowPasswordAttempts, pool: cfg.PasswordPool})
 }
 
 type floodOptions struct {
 	db                 string
 	duration, baseline time.Duration
 	flooders           int
+	addresses          int
 	maxSignOns         int
 	attempts           int
 	pool               password.PoolOptions
@@ -105,7 +110,11 @@ func signOnFlood(o floodOptions) error {
 	defer stop()
 	srv, err := app.New(ctx, app.Config{Listen: ln.Addr().String(), DB: dsn, BaseURL: base, BootstrapFile: filepath.Join(dir, "admin.json"),
 		MasterKey: key, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		MaxFlowPasswordAttempts: o.attempts, PasswordPool: o.pool})
+		MaxFlowPasswordAttempts: o.attempts, PasswordPool: o.pool,
+		// Every client of the bench connects from 127.0.0.1; the source
+		// address the rate limits count is the one each names in
+		// X-Forwarded-For, as behind a reverse proxy.
+		TrustedProxies: httpx.TrustedProxies{netip.MustParsePrefix("127.0.0.1/32")}})
 	if err != nil {
 		ln.Close()
 		return err
@@ -135,8 +144,8 @@ func signOnFlood(o floodOptions) error {
 	if o.attempts >= 0 {
 		capText = fmt.Sprintf("a flow fails at %d failed checks", cmp.Or(o.attempts, flow.DefaultMaxPasswordAttempts))
 	}
-	fmt.Printf("gatehouse bench signon-flood: %s, %d CPUs (GOMAXPROCS %d); password pool: %d workers, %d waiting, %s wait; %s\n",
-		dbKind(dsn), runtime.NumCPU(), runtime.GOMAXPROCS(0), p.Workers, p.MaxWaiting, p.MaxWait, capText)
+	fmt.Printf("gatehouse bench signon-flood: %s, %d CPUs (GOMAXPROCS %d); password pool: %d workers, %d waiting, %s wait; %s; default rate limits; flooders from %d address(es), the real user from its own\n",
+		dbKind(dsn), runtime.NumCPU(), runtime.GOMAXPROCS(0), p.Workers, p.MaxWaiting, p.MaxWait, capText, o.addresses)
 
 	fx.signOn() // warm the caches and a connection
 	if o.baseline > 0 {
@@ -146,8 +155,8 @@ func signOnFlood(o floodOptions) error {
 	var f flood
 	fctx, fstop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for range o.flooders {
-		wg.Go(func() { f.run(fctx, fx) })
+	for i := range o.flooders {
+		wg.Go(func() { f.run(fctx, fx, floodAddress(i%o.addresses)) })
 	}
 	start := time.Now()
 	r := fx.signOns(o.duration, o.maxSignOns, fctx)
@@ -255,11 +264,33 @@ func benchJSON(c *http.Client, req *http.Request, want int, out any) error {
 	return nil
 }
 
-// browser is a client with its own cookies (a new one per sign-on: a
-// session would let the next sign-on skip the password).
-func (fx *fixture) browser() *http.Client {
+// realUser is the real user's source address; floodAddress(i) is the
+// i-th flooding one (both in ranges kept for documentation and benchmarks).
+var realUser = netip.MustParseAddr("203.0.113.7")
+
+func floodAddress(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+}
+
+// fromAddress names a source address in X-Forwarded-For, which the bench's
+// server believes of 127.0.0.1.
+type fromAddress struct {
+	base http.RoundTripper
+	addr string
+}
+
+func (t fromAddress) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", t.addr)
+	return t.base.RoundTrip(r)
+}
+
+// browser is a client at addr with its own cookies (a new one per
+// sign-on: a session would let the next sign-on skip the password).
+func (fx *fixture) browser(addr netip.Addr) *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return &http.Client{Transport: fx.tr, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Transport: fromAddress{fx.tr, addr.String()}, Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 type flowBody struct {
@@ -295,7 +326,7 @@ func call(c *http.Client, method, u, ct string, body []byte) (int, flowBody, err
 // signOn is one whole headless sign-on: "" when it got its code, else
 // what went wrong.
 func (fx *fixture) signOn() string {
-	c := fx.browser()
+	c := fx.browser(realUser)
 	st, fl, err := call(c, "GET", fx.authorize, "", nil)
 	if err != nil || st != http.StatusOK || fl.Status != "USERNAME_PASSWORD_REQUIRED" {
 		return fmt.Sprintf("authorize: %d %s %v", st, fl.Status+fl.Code, err)
@@ -379,10 +410,11 @@ func (f *flood) count(outcome string) {
 	f.mu.Unlock()
 }
 
-// run is one flooder: a flow, wrong passwords until it fails, another.
-func (f *flood) run(ctx context.Context, fx *fixture) {
+// run is one flooder at addr: a flow, wrong passwords until it fails,
+// another.
+func (f *flood) run(ctx context.Context, fx *fixture, addr netip.Addr) {
 	for ctx.Err() == nil {
-		c := fx.browser()
+		c := fx.browser(addr)
 		f.requests.Add(1)
 		f.authorizes.Add(1)
 		st, fl, err := call(c, "GET", fx.authorize, "", nil)
