@@ -145,7 +145,7 @@ func signOnFlood(o floodOptions) error {
 		capText = fmt.Sprintf("a flow fails at %d failed checks", cmp.Or(o.attempts, flow.DefaultMaxPasswordAttempts))
 	}
 	fmt.Printf("gatehouse bench signon-flood: %s, %d CPUs (GOMAXPROCS %d); password pool: %d workers, %d waiting, %s wait; %s; default rate limits; flooders from %d address(es), the real user from its own\n",
-		dbKind(dsn), runtime.NumCPU(), runtime.GOMAXPROCS(0), p.Workers, p.MaxWaiting, p.MaxWait, capText, o.addresses)
+		dbKind(dsn), runtime.NumCPU(), runtime.GOMAXPROCS(0), p.Workers, p.MaxWaiting, p.MaxWait, capText, min(o.addresses, max(o.flooders, 1)))
 
 	fx.signOn() // warm the caches and a connection
 	if o.baseline > 0 {

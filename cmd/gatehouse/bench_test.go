@@ -12,12 +12,12 @@ import (
 // own server, signs on, floods, and prints each phase's figures and the
 // flood's mix. Its figures are read, not judged here.
 func TestBenchCommand(t *testing.T) {
-	out, err := exec.Command(binary, "bench", "signon-flood", "--baseline", "300ms", "--duration", "700ms", "--flooders", "3").CombinedOutput()
+	out, err := exec.Command(binary, "bench", "signon-flood", "--baseline", "300ms", "--duration", "700ms", "--flooders", "3", "--flood-addresses", "2").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, want := range []string{
-		`(?m)^gatehouse bench signon-flood: SQLite, \d+ CPUs .*password pool: \d+ workers, \d+ waiting, 1s wait; a flow fails at 10 failed checks$`,
+		`(?m)^gatehouse bench signon-flood: SQLite, \d+ CPUs .*password pool: \d+ workers, \d+ waiting, 1s wait; a flow fails at 10 failed checks; default rate limits; flooders from 2 address\(es\), the real user from its own$`,
 		`(?m)^real sign-on, baseline, no flood \(300ms\): [1-9]\d* completed .* 0 failed; p50 \d+ ms  p90 \d+ ms  p99 \d+ ms  max \d+ ms$`,
 		`(?m)^real sign-on, under flood, 3 flooders \(700ms\): \d+ completed .*; p50 `,
 		`(?m)^flood: [1-9]\d* requests in .*: [1-9]\d* authorize, [1-9]\d* usernamePassword.check$`,
@@ -39,6 +39,7 @@ func TestBenchBadArguments(t *testing.T) {
 		{"no scenario", nil, []string{"bench"}, "usage: gatehouse bench signon-flood"},
 		{"unknown scenario", nil, []string{"bench", "nope"}, `unknown bench scenario "nope"`},
 		{"negative flooders", nil, []string{"bench", "signon-flood", "--flooders", "-1"}, "--flooders 0 to 10000"},
+		{"no flood addresses", nil, []string{"bench", "signon-flood", "--flood-addresses", "0"}, "--flood-addresses 1 to 65536"},
 		{"bad wait in the environment", []string{"GATEHOUSE_PASSWORD_HASH_WAIT=soon"}, []string{"bench", "signon-flood"}, "GATEHOUSE_PASSWORD_HASH_WAIT must be a duration"},
 		{"bad attempts for serve", []string{"GATEHOUSE_MAX_FLOW_PASSWORD_ATTEMPTS=ten"}, nil, "GATEHOUSE_MAX_FLOW_PASSWORD_ATTEMPTS must be a whole number"},
 		{"negative queue for serve", nil, []string{"--password-hash-queue", "-1"}, "must not be negative"},

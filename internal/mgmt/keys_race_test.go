@@ -3,7 +3,6 @@ package mgmt_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
@@ -32,16 +31,7 @@ func TestKeyDefaultRaces(t *testing.T) {
 						"usageType": "SIGNING", "validityPeriod": 30, "default": i == 0}, http.StatusCreated)
 					ids = append(ids, checkID(t, created, "id"))
 				}
-				type answer struct {
-					what   string
-					status int
-					code   string
-					body   string
-				}
-				var mu sync.Mutex
-				var answers []answer
-				var wg sync.WaitGroup
-				start := make(chan struct{})
+				rc := newRace(t, s)
 				for _, id := range ids {
 					for _, req := range []struct {
 						what, method string
@@ -51,22 +41,10 @@ func TestKeyDefaultRaces(t *testing.T) {
 						{"PUT default:true", "PUT", map[string]any{"default": true, "usageType": "SIGNING"}},
 						{"PUT default:false", "PUT", map[string]any{"default": false, "usageType": "SIGNING"}},
 					} {
-						wg.Go(func() {
-							<-start
-							r := s.Do(t, apptest.Request{Method: req.method, URL: c.url("/keys/" + id), Token: c.tok, Body: req.body})
-							code := ""
-							if r.Status >= 400 {
-								code, _ = r.JSON(t)["code"].(string)
-							}
-							mu.Lock()
-							answers = append(answers, answer{req.what, r.Status, code, trimBody(r.Body)})
-							mu.Unlock()
-						})
+						rc.send(req.what, apptest.Request{Method: req.method, URL: c.url("/keys/" + id), Token: c.tok, Body: req.body})
 					}
 				}
-				close(start)
-				wg.Wait()
-				for _, a := range answers {
+				for _, a := range rc.run() {
 					ok := a.status == http.StatusNotFound && a.code == "NOT_FOUND"
 					switch a.what {
 					case "DELETE":

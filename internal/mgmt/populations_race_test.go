@@ -3,7 +3,6 @@ package mgmt_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
@@ -27,41 +26,17 @@ func TestPopulationDefaultRaces(t *testing.T) {
 					ids[i] = newPop(t, s, env, fmt.Sprintf("Race %d.%d", round, i))
 				}
 				theme := checkID(t, themeCreate(t, s, env, tfTheme("focus", fmt.Sprintf("Race %d", round))), "id")
-				type answer struct {
-					what   string
-					status int
-					code   string
-					body   string
-				}
-				var mu sync.Mutex
-				var answers []answer
-				var wg sync.WaitGroup
-				start := make(chan struct{})
-				send := func(what string, req apptest.Request) {
-					wg.Go(func() {
-						<-start
-						r := s.Do(t, req)
-						code := ""
-						if r.Status >= 400 {
-							code, _ = r.JSON(t)["code"].(string)
-						}
-						mu.Lock()
-						answers = append(answers, answer{what, r.Status, code, trimBody(r.Body)})
-						mu.Unlock()
-					})
-				}
+				rc := newRace(t, s)
 				for i, id := range ids {
 					name := fmt.Sprintf("Race %d.%d", round, i)
-					send("PUT default:true", apptest.Request{Method: "PUT", URL: pops + "/" + id, Token: tok,
+					rc.send("PUT default:true", apptest.Request{Method: "PUT", URL: pops + "/" + id, Token: tok,
 						Body: map[string]any{"name": name, "default": true}})
-					send("PUT theme", apptest.Request{Method: "PUT", URL: pops + "/" + id, Token: tok,
+					rc.send("PUT theme", apptest.Request{Method: "PUT", URL: pops + "/" + id, Token: tok,
 						Body: map[string]any{"name": name, "theme": map[string]any{"id": theme}}})
-					send("DELETE", apptest.Request{Method: "DELETE", URL: pops + "/" + id, Token: tok})
+					rc.send("DELETE", apptest.Request{Method: "DELETE", URL: pops + "/" + id, Token: tok})
 				}
-				send("DELETE theme", apptest.Request{Method: "DELETE", URL: themesURL(env) + "/" + theme, Token: tok})
-				close(start)
-				wg.Wait()
-				for _, a := range answers {
+				rc.send("DELETE theme", apptest.Request{Method: "DELETE", URL: themesURL(env) + "/" + theme, Token: tok})
+				for _, a := range rc.run() {
 					ok := a.status == http.StatusNotFound && a.code == "NOT_FOUND"
 					switch a.what {
 					case "PUT default:true":

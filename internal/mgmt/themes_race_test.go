@@ -3,7 +3,6 @@ package mgmt_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
@@ -27,40 +26,16 @@ func TestThemeDefaultRaces(t *testing.T) {
 				for i := range ids {
 					ids[i] = checkID(t, themeCreate(t, s, env, tfTheme("focus", fmt.Sprintf("Race %d.%d", round, i))), "id")
 				}
-				type answer struct {
-					what   string
-					status int
-					code   string
-					body   string
-				}
-				var mu sync.Mutex
-				var answers []answer
-				var wg sync.WaitGroup
-				start := make(chan struct{})
-				send := func(what string, req apptest.Request) {
-					wg.Go(func() {
-						<-start
-						r := s.Do(t, req)
-						code := ""
-						if r.Status >= 400 {
-							code, _ = r.JSON(t)["code"].(string)
-						}
-						mu.Lock()
-						answers = append(answers, answer{what, r.Status, code, trimBody(r.Body)})
-						mu.Unlock()
-					})
-				}
+				rc := newRace(t, s)
 				for _, id := range ids {
 					u := themesURL(env) + "/" + id
-					send("PUT …/default", apptest.Request{Method: "PUT", URL: u + "/default", Token: tok, Body: map[string]any{"default": true}})
-					send("POST default:true", apptest.Request{Method: "POST", URL: themesURL(env), Token: tok,
+					rc.send("PUT …/default", apptest.Request{Method: "PUT", URL: u + "/default", Token: tok, Body: map[string]any{"default": true}})
+					rc.send("POST default:true", apptest.Request{Method: "POST", URL: themesURL(env), Token: tok,
 						Body: func() map[string]any { b := tfTheme("split", "Created default "+id); b["default"] = true; return b }()})
-					send("PUT default:false", apptest.Request{Method: "PUT", URL: u, Token: tok, Body: tfTheme("mural", "Replaced")})
-					send("DELETE", apptest.Request{Method: "DELETE", URL: u, Token: tok})
+					rc.send("PUT default:false", apptest.Request{Method: "PUT", URL: u, Token: tok, Body: tfTheme("mural", "Replaced")})
+					rc.send("DELETE", apptest.Request{Method: "DELETE", URL: u, Token: tok})
 				}
-				close(start)
-				wg.Wait()
-				for _, a := range answers {
+				for _, a := range rc.run() {
 					ok := false
 					switch a.what {
 					case "PUT …/default", "PUT default:false":
