@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 )
 
 // BenchmarkWrongPassword times usernamePassword.check with a wrong
@@ -21,13 +22,13 @@ import (
 // names no user (a new one each time, as an enumeration tries them),
 // alternately, each in a fresh flow, and reports both medians side by
 // side with the spread of the user's (the noise of the hash itself).
-// Lockout is off so that every check hashes.
+// Lockout and the rate limits are off so that every check hashes.
 //
 //	go test -run '^$' -bench WrongPassword -benchtime 200x ./internal/flow/
 func BenchmarkWrongPassword(b *testing.B) {
 	for _, be := range apptest.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
-			s := apptest.Start(b, apptest.Options{DSN: be.DSN(b)})
+			s := apptest.Start(b, apptest.Options{DSN: be.DSN(b), Limits: &ratelimit.Config{}})
 			fx := s.NewSignOn(b, apptest.SignOnOptions{})
 			adm := func(method, path string, body any) map[string]any {
 				r := s.Do(b, apptest.Request{Method: method, URL: "/environments/" + fx.EnvID + path, Body: body, Token: s.AdminToken(b)})
