@@ -541,6 +541,7 @@ type jwksEntry struct {
 	fetchedAt time.Time // last successful fetch
 	triedAt   time.Time // last attempt, successful or not
 	err       error     // of the last attempt
+	usedAt    time.Time // under jwksCache.mu
 }
 
 func newJWKSCache(c *http.Client) *jwksCache {
@@ -555,9 +556,18 @@ func (c *jwksCache) get(ctx context.Context, u string, now time.Time, refresh bo
 	c.mu.Lock()
 	e := c.entries[u]
 	if e == nil {
+		// A tenant may point jwksUrl anywhere, as often as it likes: URLs
+		// unused for jwksCacheFor go when a new one comes, so the map holds
+		// only those in use.
+		for k, old := range c.entries {
+			if now.Sub(old.usedAt) >= jwksCacheFor {
+				delete(c.entries, k)
+			}
+		}
 		e = &jwksEntry{}
 		c.entries[u] = e
 	}
+	e.usedAt = now
 	hc := c.client
 	c.mu.Unlock()
 

@@ -353,3 +353,30 @@ func TestClientJWKSCache(t *testing.T) {
 		t.Errorf("20 concurrent misses made %d requests, want 1", h)
 	}
 }
+
+// TestJWKSCacheSweep: a URL unused for jwksCacheFor leaves the cache when
+// another comes, so jwksUrl changes cannot grow it without bound.
+func TestJWKSCacheSweep(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"keys":[]}`))
+	}))
+	defer srv.Close()
+	c := newJWKSCache(srv.Client())
+	now := time.Now()
+	for i := range 3 {
+		c.get(context.Background(), srv.URL+"/old/"+string(rune('a'+i)), now, false)
+	}
+	c.get(context.Background(), srv.URL+"/fresh", now.Add(jwksCacheFor-time.Second), false)
+	if n := len(c.entries); n != 4 {
+		t.Fatalf("%d entries before any is stale, want 4", n)
+	}
+	c.get(context.Background(), srv.URL+"/new", now.Add(jwksCacheFor), false)
+	var got []string
+	for u := range c.entries {
+		got = append(got, strings.TrimPrefix(u, srv.URL))
+	}
+	if len(got) != 2 || c.entries[srv.URL+"/fresh"] == nil || c.entries[srv.URL+"/new"] == nil {
+		t.Fatalf("entries %v, want /fresh and /new", got)
+	}
+}
