@@ -45,8 +45,19 @@ type Protocol struct {
 	once   sync.Once
 	client *http.Client
 	mu     sync.Mutex
-	keys   map[string]*oidc.RemoteKeySet // by JWKS URL
+	keys   map[string]*keySetEntry // by JWKS URL
+	// now is the clock of the key sets' last use (nil: time.Now).
+	now func() time.Time
 }
+
+// keySetEntry is a provider's key set and when a sign-on last used it.
+type keySetEntry struct {
+	ks     *oidc.RemoteKeySet
+	usedAt time.Time
+}
+
+// keySetIdle is how long a key set no sign-on uses stays cached.
+const keySetIdle = 5 * time.Minute
 
 var _ federation.Protocol = (*Protocol)(nil)
 
@@ -304,17 +315,30 @@ func timedOut(err error) string {
 // keySet is the provider's JWKS, cached by URL: go-oidc keeps the keys and
 // refetches on an unknown kid.
 func (p *Protocol) keySet(jwksURL string) *oidc.RemoteKeySet {
+	now := time.Now()
+	if p.now != nil {
+		now = p.now()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.keys == nil {
-		p.keys = map[string]*oidc.RemoteKeySet{}
+		p.keys = map[string]*keySetEntry{}
 	}
-	ks, ok := p.keys[jwksURL]
+	e, ok := p.keys[jwksURL]
 	if !ok {
-		ks = oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), p.httpClient()), jwksURL)
-		p.keys[jwksURL] = ks
+		// Tenant administrators may point providers at any JWKS URL, as
+		// often as they like: key sets unused for keySetIdle go when a new
+		// URL comes, so the map holds only those in use.
+		for u, old := range p.keys {
+			if now.Sub(old.usedAt) >= keySetIdle {
+				delete(p.keys, u)
+			}
+		}
+		e = &keySetEntry{ks: oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), p.httpClient()), jwksURL)}
+		p.keys[jwksURL] = e
 	}
-	return ks
+	e.usedAt = now
+	return e.ks
 }
 
 func (p *Protocol) userinfo(ctx context.Context, endpoint, accessToken string) (map[string]any, error) {
