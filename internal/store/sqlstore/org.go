@@ -80,22 +80,7 @@ func (s *SQLStore) ListLicenses(ctx context.Context, orgID string) ([]store.Lice
 }
 
 func (s *SQLStore) CountEnvironmentsByLicense(ctx context.Context, orgID string) (map[string]int, error) {
-	type row struct {
-		id string
-		n  int
-	}
-	rows, err := many(ctx, s, func(r scanner) (row, error) {
-		var x row
-		return x, r.Scan(&x.id, &x.n)
-	}, `SELECT license_id, COUNT(*) FROM environments WHERE organization_id = ? GROUP BY license_id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.id] = r.n
-	}
-	return out, nil
+	return countBy(ctx, s, `SELECT license_id, COUNT(*) FROM environments WHERE organization_id = ? GROUP BY license_id`, orgID)
 }
 
 // ---- environments

@@ -62,22 +62,7 @@ func (s *SQLStore) ClearDefaultPasswordPolicy(ctx context.Context, envID, keepID
 }
 
 func (s *SQLStore) CountPopulationsByPasswordPolicy(ctx context.Context, envID string) (map[string]int, error) {
-	type row struct {
-		id string
-		n  int
-	}
-	rows, err := many(ctx, s, func(r scanner) (row, error) {
-		var x row
-		return x, r.Scan(&x.id, &x.n)
-	}, `SELECT password_policy_id, COUNT(*) FROM populations WHERE environment_id = ? GROUP BY password_policy_id`, envID)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.id] = r.n
-	}
-	return out, nil
+	return countBy(ctx, s, `SELECT password_policy_id, COUNT(*) FROM populations WHERE environment_id = ? GROUP BY password_policy_id`, envID)
 }
 
 func (s *SQLStore) ClearDefaultSignOnPolicy(ctx context.Context, envID, keepID string) error {

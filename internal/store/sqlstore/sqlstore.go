@@ -234,6 +234,27 @@ func many[T any](ctx context.Context, s *SQLStore, scan func(scanner) (T, error)
 	return collect(rows, err, scan)
 }
 
+// countBy runs a query of (key, COUNT(*)) rows grouped by key and returns
+// the counts by key: one statement, whatever the number of keys.
+func countBy(ctx context.Context, s *SQLStore, query string, args ...any) (map[string]int, error) {
+	type row struct {
+		key string
+		n   int
+	}
+	rows, err := many(ctx, s, func(r scanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.key, &x.n)
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.key] = r.n
+	}
+	return out, nil
+}
+
 // listing is what page needs to know of one list: the columns it selects,
 // the table and the scope every query of it keeps (an environment or an
 // organization), the id column it is ordered and paged by, the population
