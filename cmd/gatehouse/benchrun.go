@@ -87,6 +87,7 @@ type benchRunOptions struct {
 	scenarios     []string
 	json          bool
 	floorDuration time.Duration
+	signingKey    string
 }
 
 // benchRun parses `gatehouse bench [flags]` and runs it.
@@ -103,6 +104,7 @@ func benchRun(args []string) error {
 	concurrency := fs.Int("concurrency", 4*runtime.GOMAXPROCS(0), "clients sending requests at once, each waiting for its answer")
 	scenarios := fs.String("scenarios", strings.Join(benchScenarioNames, ","), "comma-separated scenarios to run")
 	asJSON := fs.Bool("json", false, "print the figures as JSON instead of a table")
+	signingKey := fs.String("signing-key", "RS256", "the bench environment's default signing key: RS256 (the RSA-2048 key every environment starts with) or ES256 (an EC P-256 key the bench creates and makes the default)")
 	floorDuration := fs.Duration("floor-duration", time.Second, "how long each signing floor is measured (hashing: twice that); 0 skips the floors")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -110,7 +112,10 @@ func benchRun(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; scenarios: signon-flood, or flags only (gatehouse bench --help)", fs.Arg(0))
 	}
-	o := benchRunOptions{duration: *duration, concurrency: *concurrency, json: *asJSON, floorDuration: *floorDuration}
+	o := benchRunOptions{duration: *duration, concurrency: *concurrency, json: *asJSON, floorDuration: *floorDuration, signingKey: *signingKey}
+	if o.signingKey != "RS256" && o.signingKey != "ES256" {
+		return fmt.Errorf("--signing-key is RS256 or ES256, not %q", o.signingKey)
+	}
 	if o.duration <= 0 || o.duration > time.Hour || o.concurrency < 1 || o.concurrency > 10000 || o.floorDuration < 0 || o.floorDuration > time.Minute {
 		return errors.New("--duration must be above 0 and at most an hour, --concurrency 1 to 10000, --floor-duration 0 to a minute")
 	}
@@ -258,7 +263,7 @@ func runBench(ctx context.Context, stop func(), o benchRunOptions) (rep *benchRe
 		progress.done()
 	}()
 	progress.line("setting up environment gatehouse-bench-" + t.tag)
-	if err := t.setup(ctx); err != nil {
+	if err := t.setup(ctx, o.signingKey); err != nil {
 		return rep, fmt.Errorf("setting up: %w", err)
 	}
 	progress.done()
@@ -317,7 +322,7 @@ func (t *benchTarget) api(ctx context.Context, token, method, path, ct string, b
 // setup creates the environment and what the scenarios use, as an
 // administrator would through /v1, then signs the user on once for the
 // token introspection reads.
-func (t *benchTarget) setup(ctx context.Context) error {
+func (t *benchTarget) setup(ctx context.Context, signingKey string) error {
 	tok, err := t.adminToken(ctx)
 	if err != nil {
 		return fmt.Errorf("admin token: %w", err)
@@ -359,6 +364,13 @@ func (t *benchTarget) setup(ctx context.Context) error {
 		"grantTypes": []string{"CLIENT_CREDENTIALS"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"}); err != nil {
 		return err
 	}
+	if signingKey == "ES256" {
+		if err := t.api(ctx, tok, "POST", e+"/keys", "application/json", map[string]any{"name": "bench-es256", "algorithm": "EC", "keyLength": 256,
+			"signatureAlgorithm": "SHA256withECDSA", "usageType": "SIGNING", "default": true, "subjectDN": "CN=gatehouse bench",
+			"validityPeriod": 30}, http.StatusCreated, nil); err != nil {
+			return fmt.Errorf("an ES256 signing key: %w", err)
+		}
+	}
 	t.redirect = "https://app.example.com/callback"
 	if t.web, err = newApp(map[string]any{"enabled": true, "name": "bench-web", "type": "WEB_APP", "protocol": "OPENID_CONNECT",
 		"grantTypes": []string{"AUTHORIZATION_CODE"}, "responseTypes": []string{"CODE"}, "redirectUris": []string{t.redirect},
@@ -389,6 +401,8 @@ func (t *benchTarget) setup(ctx context.Context) error {
 	t.userToken = toks.AccessToken
 	if t.alg = jwtAlg(toks.AccessToken); t.alg == "" {
 		return errors.New("the access token is not a JWT")
+	} else if t.alg != signingKey {
+		return fmt.Errorf("the environment's access tokens are signed with %s, not the %s of --signing-key", t.alg, signingKey)
 	}
 	return nil
 }

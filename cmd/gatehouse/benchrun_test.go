@@ -137,16 +137,18 @@ func TestBenchRun(t *testing.T) {
 }
 
 // TestBenchTable is the table an operator reads, for the scenarios asked
-// in --scenarios (in the bench's own order), with no floors measured.
+// in --scenarios (in the bench's own order), with no floors measured,
+// the environment signing with an EC key the bench made its default.
 func TestBenchTable(t *testing.T) {
 	s := benchServer(t, nil)
-	stdout, stderr, exit := runBench(t, s, "--duration", "200ms", "--concurrency", "2", "--floor-duration", "0", "--scenarios", "user_get, client_credentials")
+	stdout, stderr, exit := runBench(t, s, "--duration", "200ms", "--concurrency", "2", "--floor-duration", "0", "--scenarios", "user_get, client_credentials",
+		"--signing-key", "ES256")
 	if exit != 0 {
 		t.Fatalf("exit %d\n%s\n%s", exit, stdout, stderr)
 	}
 	for _, want := range []string{
-		`^gatehouse bench: http://127\.0\.0\.1:\d+, RS256 access tokens; 0\.2 s per scenario, concurrency 2; this machine: \d+ CPUs \(GOMAXPROCS \d+\)\n\n`,
-		`\n +scenario +ops/s +p50 +p99 +ops +errors +floor +ratio\n +client_credentials +[\d,]+ +[\d.]+ ms +[\d.]+ ms +[\d,]+ +0 +RS256 sign +-\n +user_get +[\d,]+ +[\d.]+ ms +[\d.]+ ms +[\d,]+ +0 +- +-\n$`,
+		`^gatehouse bench: http://127\.0\.0\.1:\d+, ES256 access tokens; 0\.2 s per scenario, concurrency 2; this machine: \d+ CPUs \(GOMAXPROCS \d+\)\n\n`,
+		`\n +scenario +ops/s +p50 +p99 +ops +errors +floor +ratio\n +client_credentials +[\d,]+ +[\d.]+ ms +[\d.]+ ms +[\d,]+ +0 +ES256 sign +-\n +user_get +[\d,]+ +[\d.]+ ms +[\d.]+ ms +[\d,]+ +0 +- +-\n$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(stdout) {
 			t.Errorf("output lacks %s:\n%s", want, stdout)
