@@ -78,6 +78,13 @@ func (rep *benchReport) add(r scenarioResult) {
 		r.ErrorKinds = nil
 	}
 	for kind := range r.ErrorKinds {
+		if strings.HasPrefix(kind, "503 ") && strings.Contains(kind, "password checks") {
+			hint := r.Scenario + ": 503s: the server's password hashing was full (more checks waiting than --password-hash-queue, or longer than --password-hash-wait): lower --concurrency to measure the hash-bound rate without refusals"
+			if !slices.Contains(rep.Hints, hint) {
+				rep.Hints = append(rep.Hints, hint)
+			}
+			continue
+		}
 		if !strings.HasPrefix(kind, "429 ") {
 			continue
 		}

@@ -231,3 +231,26 @@ func TestBenchHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchURLAndEnvironment: with no bootstrap file, the admin
+// credentials come from the environment and the server from --url.
+func TestBenchURLAndEnvironment(t *testing.T) {
+	s := benchServer(t, nil)
+	cmd := exec.Command(binary, "bench", "--url", s.URL+"/", "--duration", "100ms", "--concurrency", "1", "--floor-duration", "0", "--scenarios", "user_get", "--json")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_ENVIRONMENT_ID="+s.Admin.EnvironmentID, "GATEHOUSE_ADMIN_CLIENT_ID="+s.Admin.ClientID,
+		"GATEHOUSE_ADMIN_CLIENT_SECRET="+s.Admin.ClientSecret)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, &stderr)
+	}
+	var rep benchJSON
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.URL != s.URL || len(rep.Scenarios) != 1 || rep.Scenarios[0].Requests == 0 || rep.Scenarios[0].Errors != 0 {
+		t.Errorf("report: %+v", rep)
+	}
+}
