@@ -18,10 +18,25 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/password"
 )
 
-// benchFloor is a crypto rate of this machine, all cores.
+// benchFloor is a crypto rate of this machine, all cores: the highest
+// of its samples (before and after the scenarios).
 type benchFloor struct {
-	Name      string  `json:"name"`
-	PerSecond float64 `json:"perSecond"`
+	Name      string    `json:"name"`
+	PerSecond float64   `json:"perSecond"`
+	Samples   []float64 `json:"samples"`
+}
+
+// mergeFloors adds the samples of later to those of floors.
+func mergeFloors(floors, later []benchFloor) []benchFloor {
+	for _, l := range later {
+		for i := range floors {
+			if floors[i].Name == l.Name {
+				floors[i].Samples = append(floors[i].Samples, l.Samples...)
+				floors[i].PerSecond = max(floors[i].PerSecond, l.PerSecond)
+			}
+		}
+	}
+	return floors
 }
 
 // floorName is the floor a scenario of kind ("sign", "verify", "hash")
@@ -67,7 +82,8 @@ func measureFloors(ctx context.Context, d time.Duration, p *progress) ([]benchFl
 			failed = fmt.Errorf("measuring %s: %w", name, err)
 			return
 		}
-		out = append(out, benchFloor{Name: name, PerSecond: rate})
+		rate = round(rate, 1)
+		out = append(out, benchFloor{Name: name, PerSecond: rate, Samples: []float64{rate}})
 	}
 	for _, k := range []struct {
 		alg      jose.SignatureAlgorithm

@@ -61,18 +61,25 @@ var limitHints = []struct{ says, flag string }{
 	{"requests from this address", "--limit-requests-per-address off"},
 }
 
-// add puts r in the report with its floor, and a hint for each kind of
-// 429 it met.
-func (rep *benchReport) add(r scenarioResult) {
-	if name := floorName(r.floorKind, rep.SigningAlg); name != "" {
-		r.Floor = name
+// applyFloors names each scenario's floor and, where it was measured,
+// its ratio to it.
+func (rep *benchReport) applyFloors() {
+	for i := range rep.Scenarios {
+		r := &rep.Scenarios[i]
+		if r.Floor = floorName(r.floorKind, rep.SigningAlg); r.Floor == "" {
+			continue
+		}
 		for _, f := range rep.Floors {
-			if f.Name == name && f.PerSecond > 0 {
+			if f.Name == r.Floor && f.PerSecond > 0 {
 				r.FloorPerSecond = f.PerSecond
 				r.Ratio = round(r.PerSecond/f.PerSecond, 3)
 			}
 		}
 	}
+}
+
+// add puts r in the report, with a hint for each kind of refusal it met.
+func (rep *benchReport) add(r scenarioResult) {
 	r.PerSecond = round(r.PerSecond, 1)
 	if len(r.ErrorKinds) == 0 {
 		r.ErrorKinds = nil
@@ -116,7 +123,7 @@ func (rep *benchReport) printTable(w io.Writer) {
 		for _, f := range rep.Floors {
 			fs = append(fs, f.Name+" "+commas(f.PerSecond)+"/s")
 		}
-		fmt.Fprintf(w, "crypto floors, all cores: %s\n", strings.Join(fs, ", "))
+		fmt.Fprintf(w, "crypto floors, all cores, the higher of %d samples: %s\n", len(rep.Floors[0].Samples), strings.Join(fs, ", "))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

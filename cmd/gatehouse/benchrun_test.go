@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +29,7 @@ type benchJSON struct {
 	Floors          []struct {
 		Name      string
 		PerSecond float64
+		Samples   []float64
 	}
 	Scenarios []struct {
 		Scenario                      string
@@ -104,6 +106,9 @@ func TestBenchRun(t *testing.T) {
 	floors := map[string]float64{}
 	for _, f := range rep.Floors {
 		floors[f.Name] = f.PerSecond
+		if len(f.Samples) != 2 || f.PerSecond != max(f.Samples[0], f.Samples[1]) {
+			t.Errorf("floor %s: %v/s of samples %v", f.Name, f.PerSecond, f.Samples)
+		}
 	}
 	for _, name := range []string{"RS256 sign", "RS256 verify", "ES256 sign", "ES256 verify", "argon2id hash"} {
 		if floors[name] <= 0 {
@@ -118,7 +123,7 @@ func TestBenchRun(t *testing.T) {
 			t.Errorf("%s: %+v", sc.Scenario, sc)
 		}
 		f := wantFloor[sc.Scenario]
-		if sc.Floor != f || (f == "") != (sc.Ratio == 0) || sc.FloorPerSecond != floors[f] {
+		if sc.Floor != f || (f == "") != (sc.Ratio == 0) || sc.FloorPerSecond != floors[f] || (f != "" && math.Abs(sc.Ratio-sc.PerSecond/sc.FloorPerSecond) > 0.001) {
 			t.Errorf("%s: floor %q %v ratio %v, want floor %q", sc.Scenario, sc.Floor, sc.FloorPerSecond, sc.Ratio, f)
 		}
 		if !regexp.MustCompile(`(?m)^` + sc.Scenario + ` [\d,]+ ops/s, 0 errors$`).MatchString(stderr) {
