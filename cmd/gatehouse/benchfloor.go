@@ -126,14 +126,18 @@ func measureFloors(ctx context.Context, d time.Duration, p *progress) ([]benchFl
 }
 
 // parallelRate runs fn on every core for d and returns how many a second
-// it ran.
+// the cores can run: the count over the process's CPU time, times the
+// cores. Other work on the machine takes wall-clock time from the
+// measurement but no CPU time, so this is steadier than the count over
+// d; without a CPU clock it is the count over d.
 func parallelRate(ctx context.Context, d time.Duration, fn func() error) (float64, error) {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	var first atomic.Pointer[error]
-	start := time.Now()
+	procs := runtime.GOMAXPROCS(0)
+	cpu0, start := processCPU(), time.Now()
 	deadline := start.Add(d)
-	for range runtime.GOMAXPROCS(0) {
+	for range procs {
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				if err := fn(); err != nil {
@@ -148,5 +152,11 @@ func parallelRate(ctx context.Context, d time.Duration, fn func() error) (float6
 	if err := first.Load(); err != nil {
 		return 0, *err
 	}
-	return float64(n.Load()) / time.Since(start).Seconds(), nil
+	wall, cpu := time.Since(start), processCPU()-cpu0
+	// CPU time above the cores' share of the wall clock would be a clock
+	// gone wrong; below it is what other work on the machine took.
+	if cpu <= 0 || cpu > wall*time.Duration(procs) {
+		return float64(n.Load()) / wall.Seconds(), nil
+	}
+	return float64(n.Load()) * float64(procs) / cpu.Seconds(), nil
 }

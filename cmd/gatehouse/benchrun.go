@@ -38,8 +38,10 @@ clients, deletes the environment (also on error or Ctrl-C), and prints a
 table. Before and after the scenarios it measures the crypto floors of the
 machine it runs on, all cores, through the libraries the server uses:
 RS256 (RSA-2048) and ES256 JWT signing and verification (go-jose), and
-argon2id hashing with the server's default parameters; the higher of the
-two samples counts (other work on the machine only lowers a floor).
+argon2id hashing with the server's default parameters. A floor is what
+the cores can do: operations per CPU-second of this process times the
+cores (GOMAXPROCS), so other work on the machine barely moves it; the
+higher of the two samples counts.
 
 Scenarios (an op is one HTTP request, except signon):
   client_credentials  POST /as/token, grant_type=client_credentials (WORKER)
@@ -65,7 +67,7 @@ floor that bounds the scenario on one machine of this size:
   the others          none: they cost database work, not crypto
 The floors are measured in this process while the server is idle; when
 the server runs on this machine, the load generator shares its cores, and
-a ratio is only as steady as the machine is quiet.
+on a busy machine the ratios show the share of the cores the server got.
 
 Rate limits: the server's defaults bound unfinished sign-on flows per
 address (500/1m) and unexpired flows per environment (100000), which the
