@@ -54,9 +54,10 @@ Scenarios (an op is one HTTP request, except signon):
   user_list           GET  /v1/environments/{id}/users?filter=username sw "bench."&limit=100
   authorize           GET  /as/authorize (response_type=code), answered 302
 
-Columns: ops/s counts successful ops; p50 and p99 are their latencies;
-errors counts every failed op (429s among them). ratio is ops/s over the
-floor that bounds the scenario on one machine of this size:
+Columns: ops/s counts successful ops a second, p50 and p99 are their
+latencies; ops counts every op sent, errors those that failed (429s,
+503s and transport errors among them). ratio is ops/s over the floor that
+bounds the scenario on one machine of this size:
   client_credentials  signing rate of the access token's alg (one signature
                       per token): 0.8 means 80 % of the cores' signing
                       capacity turned into tokens

@@ -222,11 +222,18 @@ func TestBenchInterrupted(t *testing.T) {
 }
 
 // TestBenchHelp: --help explains every scenario, ratio and the rate
-// limits, and exits 0.
+// limits, exits 0, and is what the README shows.
 func TestBenchHelp(t *testing.T) {
 	out, err := exec.Command(binary, "bench", "--help").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```\n"+string(out)+"```\n") {
+		t.Errorf("the README's Benchmarks section does not show this help verbatim:\n%s", out)
 	}
 	for _, want := range []string{"usage: gatehouse bench [flags]", "client_credentials", "introspection", "signon", "user_create", "user_get",
 		"user_list", "authorize", "argon2id hash rate", "--limit-flows-per-address off", "-bootstrap-file", "-concurrency", "-duration",
