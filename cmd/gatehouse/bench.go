@@ -35,17 +35,19 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 )
 
-// bench runs a load scenario against a server it starts in this process
-// and prints what it measured.
+// bench measures a running server (benchrun.go), or runs a load scenario
+// against a server it starts in this process, and prints what it
+// measured.
 //
+//	gatehouse bench [--bootstrap-file F] [--duration 10s] [--concurrency N] [--scenarios a,b] [--json]
 //	gatehouse bench signon-flood [--db DSN] [--duration 10s] [--baseline 5s] [--flooders 40]
 func bench(args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: gatehouse bench signon-flood [flags]; scenarios: signon-flood")
+		return benchRun(args)
 	}
 	scenario, args := args[0], args[1:]
 	if scenario != "signon-flood" {
-		return fmt.Errorf("unknown bench scenario %q; scenarios: signon-flood", scenario)
+		return fmt.Errorf("unknown bench scenario %q; gatehouse bench [flags] measures a running server, gatehouse bench signon-flood a flood against one it starts (gatehouse bench --help)", scenario)
 	}
 	fs := flag.NewFlagSet("gatehouse bench signon-flood", flag.ContinueOnError)
 	db := fs.String("db", "", "database (an empty one: the bench creates an environment, an application and a user); default a temporary SQLite file")

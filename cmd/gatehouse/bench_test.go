@@ -36,7 +36,11 @@ func TestBenchBadArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no scenario", nil, []string{"bench"}, "usage: gatehouse bench signon-flood"},
+		{"no bootstrap file", nil, []string{"bench"}, "reading the admin credentials"},
+		{"unknown run scenario", nil, []string{"bench", "--scenarios", "signon,nope"}, `unknown scenario "nope" in --scenarios`},
+		{"no concurrency", nil, []string{"bench", "--concurrency", "0"}, "--concurrency 1 to 10000"},
+		{"unknown signing key", nil, []string{"bench", "--signing-key", "PS256"}, `--signing-key is RS256 or ES256, not "PS256"`},
+		{"stray argument", nil, []string{"bench", "--json", "run"}, `unexpected argument "run"`},
 		{"unknown scenario", nil, []string{"bench", "nope"}, `unknown bench scenario "nope"`},
 		{"negative flooders", nil, []string{"bench", "signon-flood", "--flooders", "-1"}, "--flooders 0 to 10000"},
 		{"no flood addresses", nil, []string{"bench", "signon-flood", "--flood-addresses", "0"}, "--flood-addresses 1 to 65536"},

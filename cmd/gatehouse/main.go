@@ -2,6 +2,7 @@
 //
 //	gatehouse [serve] [flags]   migrate the schema and serve (default)
 //	gatehouse version           print the version
+//	gatehouse bench [flags]     measure a running server (benchrun.go)
 //	gatehouse bench SCENARIO    run a load scenario in process and print figures (bench.go)
 package main
 
@@ -46,6 +47,9 @@ func main() {
 	}
 	if len(args) > 0 && args[0] == "bench" {
 		if err := bench(args[1:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return
+			}
 			fmt.Fprintln(os.Stderr, "gatehouse bench:", err)
 			os.Exit(1)
 		}
