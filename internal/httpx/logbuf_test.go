@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -219,5 +222,40 @@ func TestAccessLogBuffered(t *testing.T) {
 		if _, ok := m["time"].(string); !ok {
 			t.Errorf("time = %v, want a string", m["time"])
 		}
+	}
+}
+
+// What the access log costs a request, a line per request written to a
+// file straight or through LogBuffer (compare ns/op at -cpu 1):
+//
+//	go test -run '^$' -bench AccessLog -cpu 1 ./internal/httpx/
+func BenchmarkAccessLog(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/environments/{envID}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) })
+	for _, buffered := range []bool{false, true} {
+		name := "direct"
+		if buffered {
+			name = "buffered"
+		}
+		b.Run(name, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "access.log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			var out io.Writer = f
+			if buffered {
+				lb := httpx.NewLogBuffer(f, httpx.LogBufferOptions{})
+				defer lb.Close()
+				out = lb
+			}
+			h := httpx.Router(mux, nil, slog.New(slog.NewJSONHandler(out, nil)))
+			req := httptest.NewRequest("GET", "/v1/environments/e1", nil)
+			req.Header.Set("X-Request-Id", "req-1")
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+		})
 	}
 }
