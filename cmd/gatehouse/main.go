@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 )
@@ -113,7 +114,11 @@ func serve(args []string) error {
 	if useTLS && *baseURL != "" && !strings.HasPrefix(*baseURL, "https://") {
 		return fmt.Errorf("--base-url must be https://… when TLS is on (--tls-cert or --tls-dev), not %q", *baseURL)
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Every request logs a line: batched, they cost no system call each.
+	// Close runs on every return, so a clean shutdown loses none.
+	logs := httpx.NewLogBuffer(os.Stderr, httpx.LogBufferOptions{})
+	defer logs.Close()
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(logger)
 	// SIGHUP reloads the certificate (the files are also watched). It is
 	// caught from here on, since the start can take a while (migrations, a

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
@@ -282,6 +283,28 @@ func TestMultiNode(t *testing.T) {
 		if !activeOnB(fresh) {
 			t.Error("b refuses the remaining key's token")
 		}
+	})
+	t.Run("the management API on one node follows the other's application and role writes", func(t *testing.T) {
+		w := a.CreateWorker(t, fx.EnvID, "CLIENT_SECRET_BASIC", [3]string{roles.IdentityDataReadOnly.ID, "ENVIRONMENT", fx.EnvID})
+		bearer := http.Header{"Authorization": {"Bearer " + a.Token(t, w)}}
+		readOnB := func() int {
+			return onB.do("GET", base+"/v1/environments/"+fx.EnvID+"/users/"+fx.UserID, "", "", bearer).status
+		}
+		if got := readOnB(); got != http.StatusOK {
+			t.Fatalf("the worker reads a user on b: %d, want 200", got)
+		}
+		app := "/applications/" + w.ClientID
+		ras := mgmt(a, "GET", app+"/roleAssignments", nil, http.StatusOK)["_embedded"].(map[string]any)["roleAssignments"].([]any)
+		mgmt(a, "DELETE", app+"/roleAssignments/"+ras[0].(map[string]any)["id"].(string), nil, http.StatusNoContent)
+		within(t, "a removed role assignment refused", time.Now(), func() bool { return readOnB() == http.StatusForbidden })
+
+		mgmt(a, "POST", app+"/roleAssignments", map[string]any{"role": map[string]any{"id": roles.IdentityDataReadOnly.ID},
+			"scope": map[string]any{"id": fx.EnvID, "type": "ENVIRONMENT"}}, http.StatusCreated)
+		within(t, "a new role assignment honoured", time.Now(), func() bool { return readOnB() == http.StatusOK })
+
+		mgmt(a, "PUT", app, map[string]any{"enabled": false, "name": "worker-" + w.ClientID[:8], "type": "WORKER", "protocol": "OPENID_CONNECT",
+			"grantTypes": []string{"CLIENT_CREDENTIALS"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"}, http.StatusOK)
+		within(t, "a disabled application refused by /v1", time.Now(), func() bool { return readOnB() == http.StatusUnauthorized })
 	})
 
 }

@@ -30,9 +30,9 @@ import (
 // secret, identity provider or default theme) is not remembered: it
 // costs a query each time, as without the cache, so that requests naming
 // random ids cannot push live entries out. A list of a parent the store
-// does not have (an application's grants or policy assignments, a
-// provider's attribute mappings) is an empty list and is kept like any
-// other: callers ask for lists only of a parent they found. The number of
+// does not have (an application's grants or policy assignments or role
+// assignments, a provider's attribute mappings) is an empty list and is
+// kept like any other: callers ask for lists only of a parent they found. The number of
 // entries is bounded, the least recently used going first; so is the
 // number of states of environments holding no entries (see sweep).
 type Cache struct {
@@ -95,6 +95,7 @@ const (
 	kindIdentityProvider
 	kindProviderAttributes
 	kindDefaultTheme
+	kindRoleAssignments
 )
 
 type entryKey struct {
@@ -235,6 +236,14 @@ func (c *Cache) IdentityProviderAttributes(ctx context.Context, envID, id string
 func (c *Cache) DefaultTheme(ctx context.Context, envID string) (*Theme, error) {
 	return get(ctx, c, envID, entryKey{kindDefaultTheme, ""}, func(ctx context.Context) (*Theme, error) {
 		return decodeFound(DecodeTheme)(c.st.GetDefaultTheme(ctx, envID))
+	})
+}
+
+// RoleAssignments are the roles an actor of envID holds (a WORKER
+// application acting on the management API), as the store lists them.
+func (c *Cache) RoleAssignments(ctx context.Context, envID, actorID string) ([]store.RoleAssignment, error) {
+	return get(ctx, c, envID, entryKey{kindRoleAssignments, actorID}, func(ctx context.Context) ([]store.RoleAssignment, error) {
+		return c.st.ListRoleAssignments(ctx, envID, actorID)
 	})
 }
 

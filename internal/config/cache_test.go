@@ -206,6 +206,23 @@ func TestCacheLocalInvalidation(t *testing.T) {
 			theme := &store.Theme{ID: uuid.NewString(), EnvironmentID: envID, Template: "focus", Default: true,
 				Data: json.RawMessage(`{"logoType":"NONE","backgroundType":"NONE","buttonColor":"#CB0020"}`), CreatedAt: now, UpdatedAt: now}
 			must(t, f.st.CreateTheme(ctx, theme))
+			// Actors whose roles go with something else: a user deleted, an
+			// environment their role was over deleted.
+			pop := &store.Population{ID: uuid.NewString(), EnvironmentID: envID, Name: "Staff", CreatedAt: now, UpdatedAt: now}
+			must(t, f.st.CreatePopulation(ctx, pop))
+			user := &store.User{ID: uuid.NewString(), EnvironmentID: envID, PopulationID: pop.ID, Username: "helpdesk", Enabled: true,
+				AccountStatus: "OK", LifecycleStatus: "ACCOUNT_OK", IdentityProviderType: "PING_ONE", VerifyStatus: "NOT_INITIATED",
+				CreatedAt: now, UpdatedAt: now}
+			must(t, f.st.CreateUser(ctx, user))
+			other := f.newEnv(t, f.env.OrganizationID, f.env.LicenseID)
+			worker := f.newApp(t, envID, "worker")
+			role := func(actorType, actorID, scopeID string) *store.RoleAssignment {
+				return &store.RoleAssignment{ID: uuid.NewString(), EnvironmentID: envID, ActorType: actorType, ActorID: actorID,
+					RoleID: "role", ScopeType: "ENVIRONMENT", ScopeID: scopeID, CreatedAt: now}
+			}
+			must(t, f.st.CreateRoleAssignment(ctx, role("USER", user.ID, envID)))
+			must(t, f.st.CreateRoleAssignment(ctx, role("APPLICATION", worker.ID, other.ID)))
+			appRole := role("APPLICATION", appID, envID)
 
 			cases := []struct {
 				name  string
@@ -305,6 +322,18 @@ func TestCacheLocalInvalidation(t *testing.T) {
 					x.Template, x.Data = "slate", json.RawMessage(`{"logoType":"NONE","backgroundType":"NONE","buttonColor":"#4A4A4A"}`)
 					return f.st.UpdateTheme(ctx, &x)
 				}, "slate #4A4A4A #4a4a4a"},
+				{"RoleAssignments created", func() (string, error) { return counted(f.c.RoleAssignments(ctx, envID, appID)) }, func() error {
+					return f.st.CreateRoleAssignment(ctx, appRole)
+				}, "1"},
+				{"RoleAssignments deleted", func() (string, error) { return counted(f.c.RoleAssignments(ctx, envID, appID)) }, func() error {
+					return f.st.DeleteRoleAssignment(ctx, envID, appID, appRole.ID)
+				}, "0"},
+				{"RoleAssignments of a deleted user", func() (string, error) { return counted(f.c.RoleAssignments(ctx, envID, user.ID)) }, func() error {
+					return f.st.DeleteUser(ctx, envID, user.ID)
+				}, "0"},
+				{"RoleAssignments over a deleted environment", func() (string, error) { return counted(f.c.RoleAssignments(ctx, envID, worker.ID)) }, func() error {
+					return f.st.DeleteEnvironment(ctx, other.ID)
+				}, "0"},
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {

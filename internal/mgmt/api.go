@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -47,6 +48,10 @@ type API struct {
 	// RequestsPerClient, when set, bounds each client's requests (keyed
 	// as authsvc.ClientKey names it, so the token endpoint shares it).
 	RequestsPerClient *ratelimit.Limiter
+	// Config, when set, serves what every request reads and seldom
+	// changes (the actor's application and role assignments, the path's
+	// environment) from memory; nil reads them from Store.
+	Config *config.Cache
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -116,8 +121,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			wire.WriteErrorCtx(r.Context(), w, &ratelimit.Error{What: "Too many requests from this client.", RetryAfter: wait})
 			return
 		}
-		app, err := a.Store.GetApplication(r.Context(), claims.Env, claims.ClientID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !app.Enabled) {
+		enabled, err := a.actorEnabled(r.Context(), claims.Env, claims.ClientID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !enabled) {
 			wire.WriteErrorCtx(r.Context(), w, wire.Unauthorized())
 			return
 		}
@@ -125,7 +130,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			wire.WriteErrorCtx(r.Context(), w, err)
 			return
 		}
-		ras, err := a.Store.ListRoleAssignments(r.Context(), claims.Env, claims.ClientID)
+		ras, err := a.actorRoles(r.Context(), claims.Env, claims.ClientID)
 		if err != nil {
 			wire.WriteErrorCtx(r.Context(), w, err)
 			return
@@ -135,11 +140,63 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// actorEnabled says whether the actor's application exists (else
+// store.ErrNotFound) and is enabled. The cache forgets an application on
+// this node when it is written, and on others within a second: a disabled
+// application is refused at once here, within that second there.
+func (a *API) actorEnabled(ctx context.Context, envID, appID string) (bool, error) {
+	if a.Config != nil {
+		app, err := a.Config.Application(ctx, envID, appID)
+		if !errors.Is(err, config.ErrDamaged) {
+			return err == nil && app.Enabled, err
+		}
+		// Settings that do not decode do not matter here: the record does.
+	}
+	app, err := a.Store.GetApplication(ctx, envID, appID)
+	if err != nil {
+		return false, err
+	}
+	return app.Enabled, nil
+}
+
+// actorRoles are the actor's role assignments; role assignment writes are
+// configuration writes, so a removed role is gone from the cache when the
+// write returns (on other nodes within a second). The slice is shared:
+// nothing may change it.
+func (a *API) actorRoles(ctx context.Context, envID, appID string) ([]store.RoleAssignment, error) {
+	if a.Config != nil {
+		return a.Config.RoleAssignments(ctx, envID, appID)
+	}
+	return a.Store.ListRoleAssignments(ctx, envID, appID)
+}
+
+// pathEnvironment is the environment the path names. Reads take it from the
+// cache. Writes read the store: they write the environment, or what hangs
+// on it, back, and must not start from what another node's write made up
+// to a second old.
+func (a *API) pathEnvironment(r *http.Request) (*store.Environment, error) {
+	id := r.PathValue("envID")
+	if a.Config != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		e, err := a.Config.Environment(r.Context(), id)
+		if err == nil {
+			// A copy: handlers may change what they are given, the
+			// cache's value is shared.
+			rec := e.Environment
+			return &rec, nil
+		}
+		if !errors.Is(err, config.ErrDamaged) {
+			return nil, err
+		}
+		// Settings that do not decode fail only what reads them.
+	}
+	return a.Store.GetEnvironment(r.Context(), id)
+}
+
 // environment loads the environment named in the path and checks that the
 // actor holds perm over it. An unknown environment is 404 before any
 // permission check: PingOne's clients read 403 as "retry", 404 as "gone".
 func (a *API) environment(r *http.Request, perm string) (*store.Environment, error) {
-	env, err := a.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
+	env, err := a.pathEnvironment(r)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func (s *popScope) restrict(p store.Page) store.Page {
 // user outside the scope, it answers 404.
 func (a *API) userScope(r *http.Request, perm string) (*store.Environment, *popScope, error) {
 	ctx := r.Context()
-	env, err := a.Store.GetEnvironment(ctx, r.PathValue("envID"))
+	env, err := a.pathEnvironment(r)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,7 +68,7 @@ func (a *API) listPopulations(w http.ResponseWriter, r *http.Request) error {
 // getPopulation also answers an actor whose role is scoped to this
 // population.
 func (a *API) getPopulation(w http.ResponseWriter, r *http.Request) error {
-	env, err := a.Store.GetEnvironment(r.Context(), r.PathValue("envID"))
+	env, err := a.pathEnvironment(r)
 	if err != nil {
 		return err
 	}

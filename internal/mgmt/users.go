@@ -66,12 +66,13 @@ func (a *API) userHref(envID, id string) string {
 
 func (a *API) renderUser(u *store.User, now time.Time) wire.User {
 	envHref := a.APIPath + "/environments/" + u.EnvironmentID
-	self := a.userHref(u.EnvironmentID, u.ID)
+	self := envHref + "/users/" + u.ID
+	// The password links share one string.
+	pw := wire.Href{Href: self + "/password"}
 	links := wire.Links{
 		"self": {Href: self}, "environment": {Href: envHref}, "population": {Href: envHref + "/populations/" + u.PopulationID},
 		"devices": {Href: self + "/devices"}, "roleAssignments": {Href: self + "/roleAssignments"},
-		"password": {Href: self + "/password"}, "password.reset": {Href: self + "/password"}, "password.set": {Href: self + "/password"},
-		"password.check": {Href: self + "/password"}, "password.recover": {Href: self + "/password"},
+		"password": pw, "password.reset": pw, "password.set": pw, "password.check": pw, "password.recover": pw,
 		"linkedAccounts": {Href: self + "/linkedAccounts"}, "account.sendVerificationCode": {Href: self},
 		"memberOfGroups": {Href: self + "/memberOfGroups"},
 	}

@@ -74,8 +74,8 @@ type Store interface {
 	// applications and their secrets, grants and sign-on policy
 	// assignments, resources, scopes and resource attributes, sign-on
 	// policies and their actions, identity providers and their attribute
-	// mappings, themes, signing keys). ErrNotFound when there is no such
-	// environment.
+	// mappings, themes, signing keys, role assignments of the environment's
+	// actors). ErrNotFound when there is no such environment.
 	ConfigVersion(ctx context.Context, envID string) (int64, error)
 	// WatchConfig calls fn after every commit that changed an environment's
 	// cached configuration, on the committing goroutine, so that this node

@@ -96,33 +96,35 @@ type User struct {
 
 func (u User) MarshalJSON() ([]byte, error) {
 	type plain User // no methods: marshals field by field
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(plain(u)); err != nil {
+	if err := enc.Encode((*plain)(&u)); err != nil {
 		return nil, err
 	}
-	out := bytes.TrimRight(buf.Bytes(), "\n")
-	if len(u.Custom) == 0 {
-		return out, nil
-	}
-	names := make([]string, 0, len(u.Custom))
-	for k := range u.Custom {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	out = out[:len(out)-1] // the closing brace
-	for _, k := range names {
-		key, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
+	buf.Truncate(len(bytes.TrimRight(buf.Bytes(), "\n")))
+	if len(u.Custom) > 0 {
+		names := make([]string, 0, len(u.Custom))
+		for k := range u.Custom {
+			names = append(names, k)
 		}
-		out = append(out, ',')
-		out = append(out, key...)
-		out = append(out, ':')
-		out = append(out, u.Custom[k]...)
+		slices.Sort(names)
+		buf.Truncate(buf.Len() - 1) // the closing brace
+		for _, k := range names {
+			key, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			buf.WriteByte(',')
+			buf.Write(key)
+			buf.WriteByte(':')
+			buf.Write(u.Custom[k])
+		}
+		buf.WriteByte('}')
 	}
-	return append(out, '}'), nil
+	// A copy: the buffer goes back to the pool.
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 type UserLifecycleRequest struct {

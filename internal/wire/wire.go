@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -26,7 +27,10 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 type Time time.Time
 
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(TimeFormat) + `"`), nil
+	b := make([]byte, 0, len(TimeFormat)+2)
+	b = append(b, '"')
+	b = time.Time(t).UTC().AppendFormat(b, TimeFormat)
+	return append(b, '"'), nil
 }
 
 func (t *Time) UnmarshalJSON(b []byte) error {
@@ -76,8 +80,9 @@ type List struct {
 // Write sends v as JSON with status.
 func Write(w http.ResponseWriter, status int, v any) {
 	// PingOne writes hrefs with a plain "&", not "\u0026".
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		WriteError(w, errors.Join(errors.New("wire: encode response"), err))
@@ -88,6 +93,23 @@ func Write(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// buffers are the encoding buffers of responses: a response grows one to
+// its size, and the next reuses it rather than growing its own again.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return buffers.Get().(*bytes.Buffer) }
+
+// putBuffer takes buf back once nothing refers to its bytes (a
+// ResponseWriter copies what it is given). Buffers grown by a large
+// response (a page of a thousand users) are left to the collector.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return
+	}
+	buf.Reset()
+	buffers.Put(buf)
 }
 
 // NoContent answers 204 with no body.

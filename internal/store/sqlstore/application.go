@@ -65,10 +65,15 @@ func scanRA(r scanner) (store.RoleAssignment, error) {
 	return ra, err
 }
 
+// Role assignments are configuration: the management API serves an
+// application's from the cache, so each write of one bumps the version of
+// the actor's environment.
 func (s *SQLStore) CreateRoleAssignment(ctx context.Context, ra *store.RoleAssignment) error {
-	_, err := s.exec(ctx, `INSERT INTO role_assignments (`+raCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ra.ID, ra.EnvironmentID, ra.ActorType, ra.ActorID, ra.RoleID, ra.ScopeType, ra.ScopeID, ra.ReadOnly, ms(ra.CreatedAt))
-	return mapErr(err, "roleAssignment", "role")
+	return s.configWrite(ctx, ra.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO role_assignments (`+raCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ra.ID, ra.EnvironmentID, ra.ActorType, ra.ActorID, ra.RoleID, ra.ScopeType, ra.ScopeID, ra.ReadOnly, ms(ra.CreatedAt))
+		return mapErr(err, "roleAssignment", "role")
+	})
 }
 
 func (s *SQLStore) GetRoleAssignment(ctx context.Context, envID, actorID, id string) (*store.RoleAssignment, error) {
@@ -80,5 +85,7 @@ func (s *SQLStore) ListRoleAssignments(ctx context.Context, envID, actorID strin
 }
 
 func (s *SQLStore) DeleteRoleAssignment(ctx context.Context, envID, actorID, id string) error {
-	return s.execOne(ctx, `DELETE FROM role_assignments WHERE environment_id = ? AND actor_id = ? AND id = ?`, envID, actorID, id)
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM role_assignments WHERE environment_id = ? AND actor_id = ? AND id = ?`, envID, actorID, id)
+	})
 }

@@ -154,8 +154,19 @@ func (s *SQLStore) UpdateEnvironment(ctx context.Context, e *store.Environment) 
 func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 	return s.Tx(ctx, func(tx store.Store) error {
 		t := tx.(*SQLStore)
-		if _, err := t.exec(ctx, `DELETE FROM role_assignments WHERE scope_id = ?`, id); err != nil {
+		// Actors of other environments lose the roles they held over this
+		// one: their environments' configuration changes too.
+		holders, err := many(ctx, t, func(r scanner) (string, error) {
+			var env string
+			return env, r.Scan(&env)
+		}, `DELETE FROM role_assignments WHERE scope_id = ? RETURNING environment_id`, id)
+		if err != nil {
 			return err
+		}
+		for _, env := range holders {
+			if env != id {
+				t.changes.touch(env)
+			}
 		}
 		// Users first: their population reference is not a cascade.
 		if _, err := t.exec(ctx, `DELETE FROM users WHERE environment_id = ?`, id); err != nil {

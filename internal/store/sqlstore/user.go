@@ -127,8 +127,18 @@ func (s *SQLStore) DeleteUser(ctx context.Context, envID, id string) error {
 		if err := mapErr(t.execOne(ctx, `DELETE FROM users WHERE environment_id = ? AND id = ?`, envID, id), "user", "id"); err != nil {
 			return err
 		}
-		_, err := t.exec(ctx, `DELETE FROM role_assignments WHERE environment_id = ? AND actor_id = ?`, envID, id)
-		return err
+		res, err := t.exec(ctx, `DELETE FROM role_assignments WHERE environment_id = ? AND actor_id = ?`, envID, id)
+		if err != nil {
+			return err
+		}
+		// Only a user who held roles changes configuration: deleting the
+		// others must not empty the environment's cache.
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n > 0 {
+			t.changes.touch(envID)
+		}
+		return nil
 	})
 }
 

@@ -75,6 +75,11 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 	theme := mkTheme(env.ID, "focus")
 	key := mkKey(env.ID, "Signing", "SIGNING")
 	later := func() time.Time { return now().Add(time.Minute) }
+	// Role assignments are configuration (the management API caches the
+	// actor's); a user's go with the user.
+	ra := mkRA(env.ID, app.ID, newID(), "ENVIRONMENT", env.ID)
+	holder := newUser(t, s, env.ID, newPopulation(t, s, env.ID, "Staff").ID, "holder")
+	scoped := newEnv(t, s)
 
 	steps := []struct {
 		name  string
@@ -90,6 +95,11 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 			a := *app
 			a.Enabled, a.UpdatedAt = false, later()
 			return s.UpdateApplication(ctx, &a)
+		}},
+		{"CreateRoleAssignment", func() error { return s.CreateRoleAssignment(ctx, ra) }},
+		{"DeleteRoleAssignment", func() error { return s.DeleteRoleAssignment(ctx, env.ID, app.ID, ra.ID) }},
+		{"CreateRoleAssignment of a user over another environment", func() error {
+			return s.CreateRoleAssignment(ctx, mkRA(env.ID, holder.ID, newID(), "ENVIRONMENT", scoped.ID))
 		}},
 		{"RotateApplicationSecret keeping the previous", func() error {
 			return s.RotateApplicationSecret(ctx, env.ID, app.ID, []byte("second"), now().Add(time.Hour))
@@ -200,6 +210,22 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 		t.Errorf("another environment's version moved from %d to %d", other, v)
 	}
 
+	// Deleting an environment deletes the roles held over it: their
+	// holders' environment changes with it.
+	before := version(t, s, env.ID)
+	log.take()
+	must(t, s.DeleteEnvironment(ctx, scoped.ID), "DeleteEnvironment held over")
+	after := version(t, s, env.ID)
+	if got, want := log.take(), []store.ConfigChange{{EnvironmentID: env.ID, Version: after}, {EnvironmentID: scoped.ID, Deleted: true}}; after <= before || !slices.Equal(got, want) {
+		t.Errorf("DeleteEnvironment held over: version %d → %d, reported %+v, want %+v", before, after, got, want)
+	}
+	newRA(t, s, env.ID, holder.ID, newID(), "ENVIRONMENT", env.ID)
+	before = version(t, s, env.ID)
+	must(t, s.DeleteUser(ctx, env.ID, holder.ID), "DeleteUser")
+	if got := version(t, s, env.ID); got <= before {
+		t.Errorf("DeleteUser of a user who held a role: version %d → %d, want it to grow", before, got)
+	}
+
 	wantUnmoved(t, s, log, env.ID, "failed writes", func() {
 		wantErr(t, s.UpdateResource(ctx, mkResource(env.ID, "ghost")), store.ErrNotFound, "UpdateResource(unknown)")
 		wantErr(t, s.DeleteApplication(ctx, env.ID, newID()), store.ErrNotFound, "DeleteApplication(unknown)")
@@ -225,7 +251,8 @@ func wantUnmoved(t *testing.T, s store.Store, log *changeLog, envID, what string
 }
 
 // testConfigVersionOtherWrites: what no node caches leaves the version
-// alone, so that sign-ons and user administration never empty a cache.
+// alone, so that sign-ons and user administration never empty a cache
+// (a user's roles aside).
 func testConfigVersionOtherWrites(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	env := newEnv(t, s)
@@ -235,7 +262,8 @@ func testConfigVersionOtherWrites(t *testing.T, s store.Store) {
 		pop := newPopulation(t, s, env.ID, "People")
 		newUser(t, s, env.ID, pop.ID, "someone")
 		newPasswordPolicy(t, s, env.ID, "Strict")
-		newRA(t, s, env.ID, app.ID, newID(), "ENVIRONMENT", env.ID)
+		// A user without roles: user administration leaves caches alone.
+		must(t, s.DeleteUser(ctx, env.ID, newUser(t, s, env.ID, pop.ID, "another").ID), "DeleteUser")
 		must(t, s.TouchApplicationPreviousSecret(ctx, env.ID, app.ID, now()), "TouchApplicationPreviousSecret")
 	})
 }
