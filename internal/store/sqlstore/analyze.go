@@ -40,8 +40,9 @@ import (
 //     PostgreSQL plan for empty tables, where a table it knows nothing of is
 //     assumed to hold at least 10 pages and read through its indexes.
 //   - plan_cache_mode = force_custom_plan: it plans every run of every
-//     query to protect the few whose plan depends on a table's size; the
-//     user GET benchmark ran about 10 % slower with it.
+//     query to protect the few whose plan depends on a table's size, and
+//     planning is dear where a table has many indexes: GetUser (users has
+//     fourteen) took about twice as long with it.
 //   - SQLite: without sqlite_stat1 its planner assumes large tables and
 //     uses the indexes whatever their size, so growth changes no plan; an
 //     ANALYZE there made prefix pages slower (see BenchmarkUsers1M).
