@@ -101,6 +101,10 @@ type DB struct {
 	// listen hears other nodes' configuration changes (PostgreSQL); nil
 	// on SQLite.
 	listen *listener
+
+	// analyzer keeps PostgreSQL's statistics in step with the store's
+	// writes (analyze.go); nil on SQLite.
+	analyzer *analyzer
 }
 
 // Option tunes Open.
@@ -133,6 +137,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*SQLStore, error) {
 			db.close()
 			return nil, err
 		}
+		if db.analyzer, err = startAnalyzer(ctx, db.writer.db, o.log); err != nil {
+			db.close()
+			return nil, fmt.Errorf("table statistics: %w", err)
+		}
 	}
 	return &SQLStore{db: db}, nil
 }
@@ -149,6 +157,10 @@ func openWith(dsn string, o options) (*DB, error) {
 		sdb.SetMaxOpenConns(20)
 		sdb.SetMaxIdleConns(20)
 		sdb.SetConnMaxIdleTime(5 * time.Minute)
+		// Plans cached on a connection live as long as it does: a lifetime
+		// bounds those that no ANALYZE replans (analyze.go). Connections
+		// open on demand, so their ends are spread out.
+		sdb.SetConnMaxLifetime(connMaxLifetime)
 		p := newPool(sdb)
 		return &DB{dialect: dialectPostgres, writer: p, reader: p, rebound: map[string]string{}}, nil
 	case strings.HasPrefix(dsn, "sqlite:"):
@@ -220,8 +232,14 @@ func openSQLite(path string, log *slog.Logger) (*DB, error) {
 	return &DB{dialect: dialectSQLite, writer: newPool(wdb), reader: newPool(rdb), rebound: map[string]string{}}, nil
 }
 
+// connMaxLifetime is how long a PostgreSQL connection is used.
+const connMaxLifetime = 30 * time.Minute
+
 func (db *DB) close() error {
 	db.stopListening()
+	if db.analyzer != nil {
+		db.analyzer.close()
+	}
 	err := db.writer.close()
 	if db.reader != db.writer {
 		if e := db.reader.close(); err == nil {

@@ -20,6 +20,9 @@ type SQLStore struct {
 	// changes, inside Tx, are the environments whose cached configuration
 	// the transaction wrote: their versions move when it commits.
 	changes *configChanges
+	// writes, inside Tx, are the rows it wrote per table, counted for
+	// the analyzer when it commits.
+	writes *txWrites
 }
 
 var _ store.Store = (*SQLStore)(nil)
@@ -62,7 +65,7 @@ func (s *SQLStore) Tx(ctx context.Context, fn func(tx store.Store) error) error 
 			tx.Rollback()
 		}
 	}()
-	t := &SQLStore{db: s.db, tx: tx, changes: &configChanges{}}
+	t := &SQLStore{db: s.db, tx: tx, changes: &configChanges{}, writes: &txWrites{}}
 	err = fn(t)
 	var changed []store.ConfigChange
 	if err == nil {
@@ -75,6 +78,9 @@ func (s *SQLStore) Tx(ctx context.Context, fn func(tx store.Store) error) error 
 	}
 	if err := tx.Commit(); err != nil {
 		return err
+	}
+	if s.db.analyzer != nil {
+		t.writes.commit(s.db.analyzer)
 	}
 	s.db.notify(changed)
 	return nil
@@ -140,7 +146,11 @@ func (s *SQLStore) exec(ctx context.Context, query string, a ...any) (sql.Result
 	if err != nil {
 		return nil, err
 	}
-	return r.exec(ctx, args(a))
+	res, err := r.exec(ctx, args(a))
+	if err == nil {
+		s.countWrite(query, res)
+	}
+	return res, err
 }
 
 // execOne runs a write that must touch exactly one row.

@@ -69,5 +69,6 @@ func (s *SQLStore) RecordUnknownUserFailure(ctx context.Context, envID, username
 	if len(list) == 0 {
 		return nil, store.ErrNotFound
 	}
+	s.countRows(t, 1)
 	return &list[0], nil
 }
