@@ -70,12 +70,9 @@ func (s *Service) introspection(req *clientRequest, tok string) (any, *oauthErro
 	// token_type_hint only speeds a search up (RFC 7662 §2.1); the shape
 	// of the token says which search to make.
 	if looksLikeJWT(tok) {
-		claims, err := s.liveAccessToken(ctx, env.ID, tok, now)
+		claims, err := s.liveAccessToken(ctx, env.ID, tok, now, true)
 		if err == nil && !mayIntrospect(c, claims) {
 			return inactive, nil
-		}
-		if err == nil {
-			_, err = s.tokenUser(ctx, env.ID, claims)
 		}
 		var refusal tokenRefusal
 		switch {
