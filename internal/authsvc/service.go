@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,13 @@ func (s *Service) now() time.Time {
 
 // Issuer is an environment's issuer: {authPath}/{envId}/as.
 func (s *Service) Issuer(envID string) string { return s.AuthPath + "/" + envID + "/as" }
+
+// isIssuer is iss == s.Issuer(envID) without building the issuer: tokens
+// are checked on every use.
+func (s *Service) isIssuer(iss, envID string) bool {
+	rest, ok := strings.CutPrefix(iss, s.AuthPath)
+	return ok && len(rest) == len(envID)+4 && rest[0] == '/' && rest[1:len(envID)+1] == envID && rest[len(envID)+1:] == "/as"
+}
 
 // Routes registers the auth endpoints on mux.
 func (s *Service) Routes(mux *http.ServeMux) {
@@ -152,7 +160,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*accesstok
 	} else if err != nil {
 		return nil, err
 	}
-	if vc.Env != envID || vc.Issuer != s.Issuer(envID) || vc.ExpiresAt <= now || vc.IssuedAt > now+60 ||
+	if vc.Env != envID || !s.isIssuer(vc.Issuer, envID) || vc.ExpiresAt <= now || vc.IssuedAt > now+60 ||
 		!slices.Contains(vc.Audience, provision.PingOneAPIAudience) || vc.ClientID == "" ||
 		vc.Subject != vc.ClientID || vc.SessionID != "" || vc.ID == "" {
 		return nil, accesstoken.ErrInvalid

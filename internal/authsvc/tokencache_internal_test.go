@@ -40,3 +40,19 @@ func TestVerifiedTokensBounded(t *testing.T) {
 		t.Error("a dropped token was returned")
 	}
 }
+
+// TestIsIssuer: isIssuer answers as comparing with Issuer does.
+func TestIsIssuer(t *testing.T) {
+	s := &Service{AuthPath: "https://gatehouse.example"}
+	env := "8c4e5a3e-6f0e-4c59-9a3e-1f2d3c4b5a69"
+	for _, iss := range []string{
+		s.Issuer(env), s.Issuer(env) + "/", s.Issuer(env)[1:], "https://gatehouse.example/" + env + "/aS",
+		"https://gatehouse.example/" + env + "xas", "https://gatehouse.example." + env + "/as",
+		"https://gatehouse.example/" + env, "https://gatehouse.example", "", s.Issuer("other"),
+		"https://gatehouse.example/8c4e5a3e-6f0e-4c59-9a3e-1f2d3c4b5a6/as", "https://gatehouse.exampl/" + env + "/as",
+	} {
+		if got, want := s.isIssuer(iss, env), iss == s.Issuer(env); got != want {
+			t.Errorf("isIssuer(%q) = %v, want %v", iss, got, want)
+		}
+	}
+}

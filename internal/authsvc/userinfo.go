@@ -42,7 +42,7 @@ func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now ti
 		return nil, err
 	}
 	switch {
-	case c.Issuer != s.Issuer(envID):
+	case !s.isIssuer(c.Issuer, envID):
 		return nil, tokenRefusal("The access token was not issued by this environment.")
 	case c.ClientID == "" || c.ID == "":
 		// ID tokens are signed by the same keys; they are no access tokens.

@@ -787,6 +787,7 @@ func testAccessTokenState(t *testing.T, s store.Store) {
 		{"disabled user", x.env.ID, newID(), "", disabled.ID, store.TokenState{}},
 		{"unknown user", x.env.ID, newID(), "", newID(), store.TokenState{}},
 		{"another environment's view of it all", y.env.ID, revoked, live.ID, x.user.ID, store.TokenState{}},
+		{"an unknown environment", newID(), revoked, live.ID, x.user.ID, store.TokenState{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := s.AccessTokenState(ctx, c.env, c.jti, c.sess, c.user)
