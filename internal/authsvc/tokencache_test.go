@@ -207,3 +207,37 @@ func kidOfToken(t *testing.T, raw string) string {
 	}
 	return tok.Headers[0].KeyID
 }
+
+// testIntrospectionQueries: introspecting a token already seen costs one
+// store query, a user's token as an application's: the configuration
+// (environment, application, secret, keys) comes from memory, and
+// revocation, session and user from one statement. The configuration
+// cache may compare its version with the store's once a second, which the
+// bound allows for.
+func (fx *grantFixture) testIntrospectionQueries(t *testing.T) {
+	g := fxGrant("")
+	user, _, _ := fx.signedOn(t, fx.web, fx.user, g)
+	cc := fx.s.TokenFor(t, fx.env, fx.worker.id, fx.worker.secret)
+	for _, c := range []struct {
+		name   string
+		client oauthClient
+		token  string
+	}{{"user's token", fx.web, user.Access}, {"client_credentials token", fx.worker, cc}} {
+		t.Run(c.name, func(t *testing.T) {
+			if !fx.active(t, c.client, c.token) {
+				t.Fatal("inactive")
+			}
+			const n = 20
+			start, q0 := time.Now(), fx.s.Queries()
+			for range n {
+				if !fx.active(t, c.client, c.token) {
+					t.Fatal("inactive")
+				}
+			}
+			q := fx.s.Queries() - q0
+			if limit := int64(n + 2*(1+int(time.Since(start).Seconds()))); q < n || q > limit {
+				t.Errorf("%d introspections made %d queries, want %d to %d", n, q, n, limit)
+			}
+		})
+	}
+}

@@ -45,6 +45,7 @@ func TestUserTokens(t *testing.T) {
 			t.Run("signoff", fx.testSignoff)
 			t.Run("attribute mappings", fx.testMappings)
 			t.Run("cached tokens", fx.testCachedTokens)
+			t.Run("introspection queries", fx.testIntrospectionQueries)
 		})
 	}
 }
