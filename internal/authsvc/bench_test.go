@@ -103,13 +103,19 @@ func BenchmarkRS256(b *testing.B) {
 
 // BenchmarkIntrospect is the introspection of a user's access token (by
 // the client it was issued to) and of an application's client_credentials
-// token (by the application), through the handler and over real HTTP
-// (keep-alive connections, the load generator on the same cores): after
+// token (by the application), on SQLite and PostgreSQL, through the
+// handler and over real HTTP (keep-alive connections, the load generator
+// on the same cores): after
 // the first use a token costs its client authentication, no signature
 // verification, and one query (revocation, session and user). Run it with
 // -cpu 1,2.
 func BenchmarkIntrospect(b *testing.B) {
-	s := apptest.Start(b, apptest.Options{})
+	for _, be := range apptest.Backends() {
+		b.Run(be.Name, func(b *testing.B) { benchmarkIntrospect(b, apptest.Start(b, apptest.Options{DSN: be.DSN(b)})) })
+	}
+}
+
+func benchmarkIntrospect(b *testing.B, s *apptest.Server) {
 	fx := newGrantFixture(b, s)
 	sid, _ := fx.session(b, fx.env, fx.user)
 	code := fx.code(b, codeSpec{app: fx.web.id, user: fx.user, session: sid, grant: fxGrant("")})
