@@ -155,7 +155,7 @@ var _ accesstoken.Verifier = (*Service)(nil)
 func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*accesstoken.Claims, error) {
 	now := s.now().Unix()
 	envID, vc, err := s.verifiedAccessToken(ctx, "", raw, now)
-	if errors.Is(err, keys.ErrInvalidToken) {
+	if errors.Is(err, keys.ErrInvalidToken) || errors.Is(err, errMalformedToken) {
 		return nil, accesstoken.ErrInvalid
 	} else if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package authsvc
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"sync"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
@@ -111,13 +112,18 @@ func (v *verifiedTokens) len() int {
 	return n
 }
 
+// errMalformedToken is a token that does not even parse as a JWT signed
+// with one of keys.Algorithms.
+var errMalformedToken = errors.New("authsvc: malformed access token")
+
 // verifiedAccessToken returns raw's claims once its signature is known to
 // be one of envID's current keys' — from the cache when raw verified
 // before, and its key is still held; else by parsing and verifying it.
 // envID "" takes the environment the token names (the management API's
 // tokens); the claims' env must then be checked by the caller. The claims
 // are not judged here: the caller judges them on every use. A token that
-// does not verify is keys.ErrInvalidToken; other errors are the store's.
+// is no JWT is errMalformedToken, one that does not verify
+// keys.ErrInvalidToken; other errors are the store's.
 func (s *Service) verifiedAccessToken(ctx context.Context, envID, raw string, now int64) (string, *accesstoken.Claims, error) {
 	sum := sha256.Sum256([]byte(raw))
 	if t := s.tokens.get(&sum, now); t != nil && (envID == "" || envID == t.envID) {
@@ -133,7 +139,7 @@ func (s *Service) verifiedAccessToken(ctx context.Context, envID, raw string, no
 	}
 	tok, err := keys.Parse(raw)
 	if err != nil {
-		return "", nil, keys.ErrInvalidToken
+		return "", nil, errMalformedToken
 	}
 	if envID == "" {
 		// The environment, and so the key set, comes from the unverified
@@ -146,7 +152,7 @@ func (s *Service) verifiedAccessToken(ctx context.Context, envID, raw string, no
 		// reach the store as a query argument, where PostgreSQL would fail
 		// with a 500.
 		if err := tok.UnsafeClaimsWithoutVerification(&unsafe); err != nil || !validID(unsafe.Env) {
-			return "", nil, keys.ErrInvalidToken
+			return "", nil, errMalformedToken
 		}
 		envID = unsafe.Env
 	}

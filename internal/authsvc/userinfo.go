@@ -36,9 +36,12 @@ func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now ti
 		return nil, tokenRefusal("The access token is invalid.")
 	}
 	_, c, err := s.verifiedAccessToken(ctx, envID, raw, now.Unix())
-	if errors.Is(err, keys.ErrInvalidToken) {
+	switch {
+	case errors.Is(err, errMalformedToken):
+		return nil, tokenRefusal("The access token is malformed.")
+	case errors.Is(err, keys.ErrInvalidToken):
 		return nil, tokenRefusal("The access token was not issued by this environment.")
-	} else if err != nil {
+	case err != nil:
 		return nil, err
 	}
 	switch {
