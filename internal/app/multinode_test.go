@@ -306,5 +306,54 @@ func TestMultiNode(t *testing.T) {
 			"grantTypes": []string{"CLIENT_CREDENTIALS"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"}, http.StatusOK)
 		within(t, "a disabled application refused by /v1", time.Now(), func() bool { return readOnB() == http.StatusUnauthorized })
 	})
+	// Revocation is read from the store on every use, never from a cache:
+	// the very next request on the other node refuses the token, though
+	// that node has just verified (and remembered) it.
+	t.Run("a token revoked on one node is refused at once on the other", func(t *testing.T) {
+		worker := newClient(map[string]any{"name": "Revoked worker", "enabled": true, "type": "WORKER", "protocol": "OPENID_CONNECT",
+			"grantTypes": []string{"CLIENT_CREDENTIALS"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"})
+		h := onA.form("/"+fx.EnvID+"/as/token", worker, "grant_type", "client_credentials")
+		if h.status != http.StatusOK {
+			t.Fatalf("client_credentials on a: %d %s", h.status, h.body)
+		}
+		tok := h.json(t)["access_token"].(string)
+		introspected := func() map[string]any {
+			t.Helper()
+			h := onB.form("/"+fx.EnvID+"/as/introspect", worker, "token", tok)
+			if h.status != http.StatusOK {
+				t.Fatalf("introspect on b: %d %s", h.status, h.body)
+			}
+			return h.json(t)
+		}
+		adminClient := client{a.Admin.ClientID, a.Admin.ClientSecret}
+		adminTok := a.TokenFor(t, a.Admin.EnvironmentID, adminClient.id, adminClient.secret)
+		mgmtOnB := func() int {
+			return b.Do(t, apptest.Request{Method: "GET", URL: envPath, Token: adminTok}).Status
+		}
+		for range 2 { // the second use is served from what b remembers
+			if got := introspected(); got["active"] != true {
+				t.Fatalf("introspection on b before revocation: %v", got)
+			}
+			if st := mgmtOnB(); st != http.StatusOK {
+				t.Fatalf("management API on b before revocation: %d", st)
+			}
+		}
+
+		for _, r := range []struct {
+			env string
+			cl  client
+			tok string
+		}{{fx.EnvID, worker, tok}, {a.Admin.EnvironmentID, adminClient, adminTok}} {
+			if h := onA.form("/"+r.env+"/as/revoke", r.cl, "token", r.tok); h.status != http.StatusOK {
+				t.Fatalf("revoke on a: %d %s", h.status, h.body)
+			}
+		}
+		if got := introspected(); len(got) != 1 || got["active"] != false {
+			t.Errorf("introspection on b right after revocation on a: %v, want {active: false}", got)
+		}
+		if st := mgmtOnB(); st != http.StatusUnauthorized {
+			t.Errorf("management API on b right after revocation on a: %d, want 401", st)
+		}
+	})
 
 }

@@ -40,7 +40,7 @@ func (s *Service) revocation(req *clientRequest, tok string) (any, *oauthError) 
 }
 
 func (s *Service) revokeAccessToken(r *http.Request, envID string, c *client, tok string, now time.Time) error {
-	claims, err := s.liveAccessToken(r.Context(), envID, tok, now)
+	claims, err := s.liveAccessToken(r.Context(), envID, tok, now, false)
 	var refusal tokenRefusal
 	if errors.As(err, &refusal) {
 		return nil // nothing live to revoke

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,8 @@ type Service struct {
 
 	jwksOnce sync.Once
 	jwksKeys *jwksCache
+	// tokens are the access tokens whose signature verified.
+	tokens verifiedTokens
 	// Limits bound failed client authentications; nil is none.
 	Limits *Limits
 }
@@ -63,6 +66,13 @@ func (s *Service) now() time.Time {
 
 // Issuer is an environment's issuer: {authPath}/{envId}/as.
 func (s *Service) Issuer(envID string) string { return s.AuthPath + "/" + envID + "/as" }
+
+// isIssuer is iss == s.Issuer(envID) without building the issuer: tokens
+// are checked on every use.
+func (s *Service) isIssuer(iss, envID string) bool {
+	rest, ok := strings.CutPrefix(iss, s.AuthPath)
+	return ok && len(rest) == len(envID)+4 && rest[0] == '/' && rest[1:len(envID)+1] == envID && rest[len(envID)+1:] == "/as"
+}
 
 // Routes registers the auth endpoints on mux.
 func (s *Service) Routes(mux *http.ServeMux) {
@@ -143,40 +153,25 @@ var _ accesstoken.Verifier = (*Service)(nil)
 // a user's token would act with the user's roles in PingOne, and user
 // actors are not modelled yet, so it must not act with the application's.
 func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*accesstoken.Claims, error) {
-	// The environment, and so the key set, comes from the unverified
-	// payload; the signature check against that environment's keys and the
-	// issuer match then vouch for it.
-	tok, err := keys.Parse(raw)
-	if err != nil {
+	now := s.now().Unix()
+	envID, vc, err := s.verifiedAccessToken(ctx, "", raw, now)
+	if errors.Is(err, keys.ErrInvalidToken) || errors.Is(err, errMalformedToken) {
 		return nil, accesstoken.ErrInvalid
-	}
-	var unsafe struct {
-		Env string `json:"env"`
-	}
-	// Environment ids are UUIDs; anything else (a NUL, say) must not reach
-	// the store as a query argument, where PostgreSQL would fail with a 500.
-	if err := tok.UnsafeClaimsWithoutVerification(&unsafe); err != nil || !validID(unsafe.Env) {
-		return nil, accesstoken.ErrInvalid
-	}
-	envID := unsafe.Env
-	var c accesstoken.Claims
-	if err := s.Keys.Verify(ctx, envID, tok, &c); err != nil {
-		if errors.Is(err, keys.ErrInvalidToken) {
-			return nil, accesstoken.ErrInvalid
-		}
+	} else if err != nil {
 		return nil, err
 	}
-	now := s.now().Unix()
-	if c.Env != envID || c.Issuer != s.Issuer(envID) || c.ExpiresAt <= now || c.IssuedAt > now+60 ||
-		!slices.Contains(c.Audience, provision.PingOneAPIAudience) || c.ClientID == "" ||
-		c.Subject != c.ClientID || c.SessionID != "" || c.ID == "" {
+	if vc.Env != envID || !s.isIssuer(vc.Issuer, envID) || vc.ExpiresAt <= now || vc.IssuedAt > now+60 ||
+		!slices.Contains(vc.Audience, provision.PingOneAPIAudience) || vc.ClientID == "" ||
+		vc.Subject != vc.ClientID || vc.SessionID != "" || vc.ID == "" {
 		return nil, accesstoken.ErrInvalid
 	}
-	if revoked, err := s.Store.IsTokenRevoked(ctx, envID, c.ID); err != nil {
+	if revoked, err := s.Store.IsTokenRevoked(ctx, envID, vc.ID); err != nil {
 		return nil, err
 	} else if revoked {
 		return nil, accesstoken.ErrInvalid
 	}
+	// The claims are the cache's; the caller gets its own copy.
+	c := *vc
 	return &c, nil
 }
 

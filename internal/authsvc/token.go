@@ -69,12 +69,13 @@ func serverError() *oauthError {
 // parseForm reads an application/x-www-form-urlencoded body, refusing
 // repeated parameters as RFC 6749 §3.2 requires.
 func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, invalidRequest("Content-Type must be application/x-www-form-urlencoded.")
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" { // the common case costs no parse
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, invalidRequest("Content-Type must be application/x-www-form-urlencoded.")
+		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
+	if err := readPostForm(r); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, invalidRequest("The request body is too large.")

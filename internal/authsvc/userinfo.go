@@ -25,24 +25,27 @@ func (e tokenRefusal) Error() string { return string(e) }
 // unexpired, issued to an application that still exists and is enabled,
 // not revoked, and its session (when it names one) not ended. A token of
 // another environment fails the signature check: each environment signs
-// with its own keys. Errors other than tokenRefusal come from the store.
-func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now time.Time) (*accesstoken.Claims, error) {
+// with its own keys. With checkUser, the user it names (if any) must also
+// still be enabled, as tokenUser requires. Errors other than tokenRefusal
+// come from the store. The claims are shared: read them, never write.
+//
+// The signature is checked once per token (verifiedAccessToken remembers
+// it); everything else, on every use, in one store query.
+func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now time.Time, checkUser bool) (*accesstoken.Claims, error) {
 	if !validID(envID) {
 		return nil, tokenRefusal("The access token is invalid.")
 	}
-	tok, err := keys.Parse(raw)
-	if err != nil {
+	_, c, err := s.verifiedAccessToken(ctx, envID, raw, now.Unix())
+	switch {
+	case errors.Is(err, errMalformedToken):
 		return nil, tokenRefusal("The access token is malformed.")
-	}
-	var c accesstoken.Claims
-	if err := s.Keys.Verify(ctx, envID, tok, &c); err != nil {
-		if errors.Is(err, keys.ErrInvalidToken) {
-			return nil, tokenRefusal("The access token was not issued by this environment.")
-		}
+	case errors.Is(err, keys.ErrInvalidToken):
+		return nil, tokenRefusal("The access token was not issued by this environment.")
+	case err != nil:
 		return nil, err
 	}
 	switch {
-	case c.Issuer != s.Issuer(envID):
+	case !s.isIssuer(c.Issuer, envID):
 		return nil, tokenRefusal("The access token was not issued by this environment.")
 	case c.ClientID == "" || c.ID == "":
 		// ID tokens are signed by the same keys; they are no access tokens.
@@ -52,43 +55,50 @@ func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now ti
 	case c.IssuedAt > now.Unix()+60:
 		return nil, tokenRefusal("The access token is not valid yet.")
 	}
-	if err := s.tokenApplication(ctx, envID, &c); err != nil {
+	if err := s.tokenApplication(ctx, envID, c); err != nil {
 		return nil, err
 	}
-	revoked, err := s.Store.IsTokenRevoked(ctx, envID, c.ID)
-	if err != nil {
-		return nil, err
+	userID := ""
+	if checkUser && namesUser(c) {
+		if !validID(c.Subject) {
+			return nil, errUserRefused
+		}
+		userID = c.Subject
 	}
-	if revoked {
+	st, err := s.Store.AccessTokenState(ctx, envID, c.ID, c.SessionID, userID)
+	switch {
+	case err != nil:
+		return nil, err
+	case st.Revoked:
 		return nil, tokenRefusal("The access token has been revoked.")
+	case c.SessionID != "" && !st.SessionExpiresAt.After(now):
+		return nil, tokenRefusal("The session of the access token has ended.")
+	case userID != "" && !st.UserEnabled:
+		return nil, errUserRefused
 	}
-	if c.SessionID != "" {
-		sid, err := s.liveSessionID(ctx, envID, c.SessionID, now)
-		if err != nil {
-			return nil, err
-		}
-		if sid == "" {
-			return nil, tokenRefusal("The session of the access token has ended.")
-		}
-	}
-	return &c, nil
+	return c, nil
 }
+
+// namesUser says whether the token is a user's: an application's own
+// (client_credentials) token has the client as its subject.
+func namesUser(c *accesstoken.Claims) bool { return c.Subject != "" && c.Subject != c.ClientID }
+
+var errUserRefused = tokenRefusal("The user of the access token cannot sign on.")
 
 // tokenUser is the user a live access token names, nil for an
 // application's own token (client_credentials: sub is the client). A user
 // deleted or disabled since refuses the token, as the user's session
 // would refuse a sign-on.
 func (s *Service) tokenUser(ctx context.Context, envID string, c *accesstoken.Claims) (*store.User, error) {
-	if c.Subject == "" || c.Subject == c.ClientID {
+	if !namesUser(c) {
 		return nil, nil
 	}
-	refused := tokenRefusal("The user of the access token cannot sign on.")
 	if !validID(c.Subject) {
-		return nil, refused
+		return nil, errUserRefused
 	}
 	user, err := s.Store.GetUser(ctx, envID, c.Subject)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !user.Enabled) {
-		return nil, refused
+		return nil, errUserRefused
 	} else if err != nil {
 		return nil, err
 	}
@@ -136,7 +146,7 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	c, err := s.liveAccessToken(ctx, envID, raw, now)
+	c, err := s.liveAccessToken(ctx, envID, raw, now, false)
 	var user *store.User
 	if err == nil {
 		user, err = s.tokenUser(ctx, envID, c)

@@ -44,6 +44,8 @@ func TestUserTokens(t *testing.T) {
 			t.Run("revoke", fx.testRevoke)
 			t.Run("signoff", fx.testSignoff)
 			t.Run("attribute mappings", fx.testMappings)
+			t.Run("cached tokens", fx.testCachedTokens)
+			t.Run("introspection queries", fx.testIntrospectionQueries)
 		})
 	}
 }

@@ -376,23 +376,40 @@ func Parse(raw string) (*jwt.JSONWebToken, error) {
 // Verify checks tok's signature against envID's keys and decodes its claims
 // into out. It does not judge the claims (exp, iss…): the caller does.
 func (m *Manager) Verify(ctx context.Context, envID string, tok *jwt.JSONWebToken, out any) error {
-	kid := tok.Headers[0].KeyID
-	ek, err := m.get(ctx, envID, false)
+	jwk, ok, err := m.verificationKey(ctx, envID, tok.Headers[0].KeyID)
 	if err != nil {
 		return err
 	}
-	jwk, ok := ek.public[kid]
 	if !ok {
-		// Maybe added on another node since we loaded.
-		if ek, err = m.get(ctx, envID, true); err != nil {
-			return err
-		}
-		if jwk, ok = ek.public[kid]; !ok {
-			return ErrInvalidToken
-		}
+		return ErrInvalidToken
 	}
 	if err := tok.Claims(jwk.Key, out); err != nil {
 		return ErrInvalidToken
 	}
 	return nil
+}
+
+// Holds reports whether kid is still one of envID's verification keys,
+// as Verify would find it now: a token verified earlier under kid (and
+// remembered) stops holding once its key is deleted or has expired.
+func (m *Manager) Holds(ctx context.Context, envID, kid string) (bool, error) {
+	_, ok, err := m.verificationKey(ctx, envID, kid)
+	return ok, err
+}
+
+// verificationKey is envID's public key kid.
+func (m *Manager) verificationKey(ctx context.Context, envID, kid string) (jose.JSONWebKey, bool, error) {
+	ek, err := m.get(ctx, envID, false)
+	if err != nil {
+		return jose.JSONWebKey{}, false, err
+	}
+	jwk, ok := ek.public[kid]
+	if !ok {
+		// Maybe added on another node since we loaded.
+		if ek, err = m.get(ctx, envID, true); err != nil {
+			return jose.JSONWebKey{}, false, err
+		}
+		jwk, ok = ek.public[kid]
+	}
+	return jwk, ok, nil
 }

@@ -343,6 +343,17 @@ type Session struct {
 	ExpiresAt     time.Time
 }
 
+// TokenState is what the store knows of an access token's liveness: what
+// its signature and claims cannot say, read on every use of the token.
+type TokenState struct {
+	Revoked bool
+	// SessionExpiresAt is when the session the token names ends; zero
+	// when no session was asked about or it no longer exists.
+	SessionExpiresAt time.Time
+	// UserEnabled says that the user asked about exists and is enabled.
+	UserEnabled bool
+}
+
 // AuthCode is an authorization code, kept by its SHA-256 (hex). GrantID
 // names everything issued from it, so that a replay revokes it all.
 type AuthCode struct {

@@ -342,6 +342,10 @@ type AuthStore interface {
 	// RevokeTokenID denies one access token (by jti) until it expires.
 	RevokeTokenID(ctx context.Context, envID, jti string, expiresAt time.Time) error
 	IsTokenRevoked(ctx context.Context, envID, jti string) (bool, error)
+	// AccessTokenState reads in one statement whether jti is revoked,
+	// when session sessionID ends and whether user userID is enabled; an
+	// empty sessionID or userID asks nothing about it.
+	AccessTokenState(ctx context.Context, envID, jti, sessionID, userID string) (*TokenState, error)
 
 	// GetUnknownUserFailures reads the failure count of a username that
 	// names no user (by the hash of its lower-cased form); ErrNotFound

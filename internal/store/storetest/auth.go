@@ -34,6 +34,7 @@ func testAuthSuite(t *testing.T, s store.Store) {
 		{"RefreshSibling", testRefreshSibling},
 		{"Revocation", testRevocation},
 		{"RevokeTokenID", testRevokeTokenID},
+		{"AccessTokenState", testAccessTokenState},
 		{"UseOnce", testUseOnce},
 		{"UnknownUserFailures", testUnknownUserFailures},
 		{"AuthUserDelete", testAuthUserDelete},
@@ -754,6 +755,54 @@ func testRevokeTokenID(t *testing.T, s store.Store) {
 	}
 	wantRevoked(t, s, x.env.ID, false, "another jti", newID())
 	wantErr(t, s.RevokeTokenID(ctx, newID(), newID(), exp), store.ErrReferenced, "RevokeTokenID in an unknown environment")
+}
+
+// testAccessTokenState: the one read that says whether an access token
+// still holds answers each of its questions as the separate reads would,
+// in the environment asked about only.
+func testAccessTokenState(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	x := newAuthEnv(t, s)
+	y := newAuthEnv(t, s)
+	live := newSession(t, s, x.env.ID, x.user.ID)
+	ended := mkSession(x.env.ID, x.user.ID)
+	ended.ExpiresAt = now().Add(-time.Minute)
+	must(t, s.CreateSession(ctx, ended), "CreateSession (ended)")
+	disabled := newUser(t, s, x.env.ID, x.pop.ID, "bob")
+	disabled.Enabled = false
+	must(t, s.UpdateUser(ctx, disabled), "UpdateUser (disable)")
+	revoked, exp := newID(), now().Add(time.Hour)
+	must(t, s.RevokeTokenID(ctx, x.env.ID, revoked, exp), "RevokeTokenID")
+
+	for _, c := range []struct {
+		name                 string
+		env, jti, sess, user string
+		want                 store.TokenState
+	}{
+		{"nothing asked but the jti", x.env.ID, newID(), "", "", store.TokenState{}},
+		{"live session, enabled user", x.env.ID, newID(), live.ID, x.user.ID, store.TokenState{SessionExpiresAt: live.ExpiresAt, UserEnabled: true}},
+		{"revoked", x.env.ID, revoked, live.ID, x.user.ID, store.TokenState{Revoked: true, SessionExpiresAt: live.ExpiresAt, UserEnabled: true}},
+		{"ended session (its expiry, the caller judges it)", x.env.ID, newID(), ended.ID, "", store.TokenState{SessionExpiresAt: ended.ExpiresAt}},
+		{"unknown session", x.env.ID, newID(), newID(), "", store.TokenState{}},
+		{"disabled user", x.env.ID, newID(), "", disabled.ID, store.TokenState{}},
+		{"unknown user", x.env.ID, newID(), "", newID(), store.TokenState{}},
+		{"another environment's view of it all", y.env.ID, revoked, live.ID, x.user.ID, store.TokenState{}},
+		{"an unknown environment", newID(), revoked, live.ID, x.user.ID, store.TokenState{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := s.AccessTokenState(ctx, c.env, c.jti, c.sess, c.user)
+			must(t, err, "AccessTokenState")
+			if got.Revoked != c.want.Revoked || !got.SessionExpiresAt.Equal(c.want.SessionExpiresAt) || got.UserEnabled != c.want.UserEnabled {
+				t.Errorf("AccessTokenState = %+v, want %+v", *got, c.want)
+			}
+		})
+	}
+	must(t, s.DeleteSession(ctx, x.env.ID, live.ID), "DeleteSession")
+	got, err := s.AccessTokenState(ctx, x.env.ID, newID(), live.ID, x.user.ID)
+	must(t, err, "AccessTokenState after DeleteSession")
+	if !got.SessionExpiresAt.IsZero() || !got.UserEnabled {
+		t.Errorf("after DeleteSession: %+v, want no session, the user enabled", *got)
+	}
 }
 
 func testUseOnce(t *testing.T, s store.Store) {
