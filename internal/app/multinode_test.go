@@ -275,6 +275,10 @@ func TestMultiNode(t *testing.T) {
 		within(t, "a new key's token", at, func() bool { return activeOnB(fresh) })
 		jwks := func() string { return string(onB.do("GET", issuer+"/jwks", "", "", nil).body) }
 		within(t, "a new key in the JWKS", at, func() bool { return strings.Contains(jwks(), created["id"].(string)) })
+		within(t, "discovery names the new key's algorithm first", at, func() bool {
+			return strings.Contains(string(onB.do("GET", issuer+"/.well-known/openid-configuration", "", "", nil).body),
+				`"id_token_signing_alg_values_supported":["ES256","RS256"]`)
+		})
 
 		mgmt(a, "DELETE", "/keys/"+oldKid, nil, http.StatusNoContent)
 		at = time.Now()

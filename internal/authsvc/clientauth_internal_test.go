@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
@@ -57,7 +58,8 @@ func newAuthFixture(t *testing.T, dsn string) *authFixture {
 	if err := st.CreateLicense(ctx, lic); err != nil {
 		t.Fatal(err)
 	}
-	f := &authFixture{svc: &Service{Store: st, Config: config.New(st, config.Options{}), Sealer: sealer, AuthPath: "https://gatehouse.example"}}
+	f := &authFixture{svc: &Service{Store: st, Config: config.New(st, config.Options{}), Sealer: sealer, AuthPath: "https://gatehouse.example",
+		Keys: keys.NewManager(st, sealer, time.Hour)}}
 	for _, id := range []*string{&f.env, &f.other} {
 		*id = uuid.NewString()
 		env := &store.Environment{ID: *id, OrganizationID: org.ID, Name: "Env " + (*id)[:8], Type: "SANDBOX", Region: "EU",

@@ -110,6 +110,11 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return
 	}
+	algs, err := s.Keys.SigningAlgorithms(r.Context(), envID)
+	if err != nil {
+		wire.WriteErrorCtx(r.Context(), w, err)
+		return
+	}
 	iss := s.Issuer(envID)
 	wire.Write(w, http.StatusOK, map[string]any{
 		"issuer":                 iss,
@@ -132,8 +137,9 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"grant_types_supported":                 slices.Sorted(maps.Keys(grants)), // what the token endpoint serves
 		"subject_types_supported":               []string{"public"},
 		// Tokens are signed with the environment's default key, which an
-		// administrator may make RSA or EC of any size.
-		"id_token_signing_alg_values_supported": signingAlgs(),
+		// administrator may make RSA or EC of any size: the algorithms of
+		// its published keys, the default's first.
+		"id_token_signing_alg_values_supported": idTokenAlgs(algs),
 		"userinfo_signing_alg_values_supported": []string{"none"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"},
 		"claim_types_supported":                 []string{"normal"},
@@ -179,11 +185,15 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*accesstok
 // UUID in its canonical form. Anything else never reaches the store.
 func validID(id string) bool { return len(id) == 36 && uuid.Validate(id) == nil }
 
-// signingAlgs names every algorithm a signing key may use.
-func signingAlgs() []string {
-	out := make([]string, len(keys.Algorithms))
-	for i, a := range keys.Algorithms {
-		out[i] = string(a)
+// idTokenAlgs is what discovery lists for algorithms inUse (the
+// environment's keys'). OpenID Connect Discovery §3 requires RS256 in the
+// list, so it is added, last, when no published key signs RS256: a client
+// that takes the first entry gets the algorithm tokens are signed with.
+func idTokenAlgs(inUse []string) []string {
+	out := make([]string, 0, len(inUse)+1)
+	out = append(out, inUse...)
+	if !slices.Contains(out, "RS256") {
+		out = append(out, "RS256")
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -125,7 +124,13 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if slices.Contains(aud, provision.PingOneAPIAudience) {
 		at.Env, at.Org = m.env.ID, m.env.OrganizationID
 	}
-	access, err := s.Keys.Sign(ctx, m.env.ID, at)
+	// Both tokens are signed with the key of this moment: the ID token's
+	// at_hash uses the hash of its own algorithm.
+	signing, err := s.Keys.Signing(ctx, m.env.ID)
+	if err != nil {
+		return nil, err
+	}
+	access, err := signing.Sign(at)
 	if err != nil {
 		return nil, err
 	}
@@ -150,8 +155,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	}
 	id["env"] = m.env.ID
 	id["org"] = m.env.OrganizationID
-	// The ID token is signed with the same key as the access token.
-	id["at_hash"] = halfHash(access, algOf(access))
+	id["at_hash"] = halfHash(access, signing.Alg())
 	if g.Nonce != "" && !m.noNonce {
 		id["nonce"] = g.Nonce
 	}
@@ -164,7 +168,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if m.sessionID != "" {
 		id["sid"] = m.sessionID
 	}
-	if resp.IDToken, err = s.Keys.Sign(ctx, m.env.ID, id); err != nil {
+	if resp.IDToken, err = signing.Sign(id); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -188,20 +192,6 @@ func halfHash(v, alg string) string {
 		sum = h[:]
 	}
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
-}
-
-// algOf reads the alg of a JWT this server signed.
-func algOf(raw string) string {
-	head, _, _ := strings.Cut(raw, ".")
-	b, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil {
-		return ""
-	}
-	var h struct {
-		Alg string `json:"alg"`
-	}
-	_ = json.Unmarshal(b, &h)
-	return h.Alg
 }
 
 // firstRefreshToken is the record of a grant's first refresh token. The

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -172,10 +173,12 @@ type envKeys struct {
 	// version is the configuration version the keys reflect at least: read
 	// before the keys were.
 	version int64
-	signer  jose.Signer // the default SIGNING key's
-	kid     string
+	signing *Signing // the default SIGNING key's; nil for none
 	public  map[string]jose.JSONWebKey
-	jwks    []byte // the JWKS document, encoded once
+	// algs are the algorithms of the published keys, the default key's
+	// first.
+	algs []string
+	jwks []byte // the JWKS document, encoded once
 	// rechecked is when an unknown kid last made the version be read
 	// (Unix nanoseconds).
 	rechecked atomic.Int64
@@ -302,9 +305,11 @@ func (m *Manager) load(ctx context.Context, envID string, version int64) (*envKe
 			return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
 		}
 		thumb := sha1.Sum(k.Certificate)
+		alg := sigAlgs[k.SignatureAlgorithm]
 		jwk := jose.JSONWebKey{
 			Key:                       cert.PublicKey,
 			KeyID:                     k.ID,
+			Algorithm:                 string(alg),
 			Use:                       "sig",
 			Certificates:              []*x509.Certificate{cert},
 			CertificateThumbprintSHA1: thumb[:],
@@ -321,14 +326,22 @@ func (m *Manager) load(ctx context.Context, envID string, version int64) (*envKe
 				return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
 			}
 			signer, err := jose.NewSigner(jose.SigningKey{
-				Algorithm: sigAlgs[k.SignatureAlgorithm],
+				Algorithm: alg,
 				Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID},
 			}, (&jose.SignerOptions{}).WithType("JWT"))
 			if err != nil {
 				return nil, err
 			}
-			ek.signer, ek.kid = signer, k.ID
+			ek.signing = &Signing{signer: signer, kid: k.ID, alg: string(alg)}
 		}
+		if !slices.Contains(ek.algs, string(alg)) {
+			ek.algs = append(ek.algs, string(alg))
+		}
+	}
+	if ek.signing != nil {
+		// The default key's algorithm first: it signs what is issued now.
+		i := slices.Index(ek.algs, ek.signing.alg)
+		ek.algs = slices.Insert(slices.Delete(ek.algs, i, i+1), 0, ek.signing.alg)
 	}
 	if ek.jwks, err = json.Marshal(set); err != nil {
 		return nil, err
@@ -336,16 +349,72 @@ func (m *Manager) load(ctx context.Context, envID string, version int64) (*envKe
 	return ek, nil
 }
 
-// Sign serialises claims as a JWT signed with envID's default signing key.
-func (m *Manager) Sign(ctx context.Context, envID string, claims any) (string, error) {
-	ek, err := m.get(ctx, envID, false)
+// Signing is an environment's default signing key as it was when asked
+// for: tokens that refer to one another (an ID token's at_hash names the
+// hash of its own algorithm) are signed with one Signing, so that a
+// rotation between them cannot mix two keys' algorithms.
+type Signing struct {
+	signer jose.Signer
+	kid    string
+	alg    string
+}
+
+// Alg is the JWS algorithm the key signs with (RS256, ES256…).
+func (s *Signing) Alg() string { return s.alg }
+
+// KeyID is the key's id, the kid of the tokens it signs.
+func (s *Signing) KeyID() string { return s.kid }
+
+// Sign serialises claims, which must encode as a JSON object, as a JWT.
+//
+// The claims are encoded once and signed as they are: go-jose's JWT
+// builder would encode them, decode them into a map and encode that
+// again, which costs about as much as an ES256 signature.
+func (s *Signing) Sign(claims any) (string, error) {
+	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
-	if ek.signer == nil {
-		return "", ErrNoKey
+	if len(payload) == 0 || payload[0] != '{' {
+		return "", fmt.Errorf("keys: claims of type %T are not a JSON object", claims)
 	}
-	return jwt.Signed(ek.signer).Claims(claims).Serialize()
+	jws, err := s.signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
+
+// Signing returns envID's default signing key; ErrNoKey when it has none.
+func (m *Manager) Signing(ctx context.Context, envID string) (*Signing, error) {
+	ek, err := m.get(ctx, envID, false)
+	if err != nil {
+		return nil, err
+	}
+	if ek.signing == nil {
+		return nil, ErrNoKey
+	}
+	return ek.signing, nil
+}
+
+// Sign serialises claims as a JWT signed with envID's default signing key.
+func (m *Manager) Sign(ctx context.Context, envID string, claims any) (string, error) {
+	sg, err := m.Signing(ctx, envID)
+	if err != nil {
+		return "", err
+	}
+	return sg.Sign(claims)
+}
+
+// SigningAlgorithms returns the algorithms of envID's published signing keys,
+// the default key's first: those its tokens may be signed with now.
+// The slice is shared: callers must not modify it.
+func (m *Manager) SigningAlgorithms(ctx context.Context, envID string) ([]string, error) {
+	ek, err := m.get(ctx, envID, false)
+	if err != nil {
+		return nil, err
+	}
+	return ek.algs, nil
 }
 
 // JWKS returns envID's JWKS document: every unexpired signing key, so a
