@@ -88,7 +88,7 @@ func measurePages(b *testing.B, op func() error) {
 // seedUsers creates an environment of n users named user0000000 onwards
 // and returns it with the users' ids in id order. PostgreSQL is analyzed
 // after the load, as autovacuum would soon do.
-func seedUsers(b *testing.B, s *SQLStore, n int) (string, []string) {
+func seedUsers(b testing.TB, s *SQLStore, n int) (string, []string) {
 	ctx := context.Background()
 	now := store.Now()
 	org := &store.Organization{ID: uuid.NewString(), Name: "Bench", Type: "INTERNAL", CreatedAt: now, UpdatedAt: now}
