@@ -75,7 +75,10 @@ func TestPagesAcrossPlans(t *testing.T) {
 						t.Run(fmt.Sprintf("%s/%d-populations/limit-%d", filter, len(pops), limit), func(t *testing.T) {
 							var got []string
 							after := ""
-							for {
+							for pages := 0; ; pages++ {
+								if pages > len(want)+1 {
+									t.Fatalf("%d pages for %d users: the cursor does not advance", pages, len(want))
+								}
 								items, pageTotal, err := s.ListUsers(ctx, envID, store.Page{Filter: e, PopulationIDs: pops, After: after, Limit: limit})
 								if err != nil {
 									t.Fatal(err)
@@ -109,7 +112,7 @@ func TestPagesAcrossPlans(t *testing.T) {
 // the count; PostgreSQL plans both itself.
 func TestBroadPageWalks(t *testing.T) {
 	s := openStore(t, sqltest.SQLite(t))
-	envID, _ := seedUsers(t, s, 2000)
+	envID, _ := seedUsers(t, s, 3000)
 	for _, tc := range []struct {
 		filter  string
 		queries int64

@@ -276,16 +276,19 @@ type listing[T any] struct {
 // page (Gatehouse never runs ANALYZE there), and without them it picks the
 // filter's index whenever one serves the filter: it then reads and sorts
 // every match by id to return one page, which for a filter matching 20,000
-// users is 100 times the work of walking the scope in id order until the
+// users is 50 times the work of walking the scope in id order until the
 // page is full. Walking is only cheaper while matches are dense enough in
 // id order, though, and page knows the number of matches but not the
-// scope's size, so it walks in growing windows of the scope (bounded by an
-// index-only probe) and, once the rows walked reach walkShare of the
-// matches without filling the page, finishes with the filter's index and
-// the sort: at worst about 1/walkShare more work than sorting at once.
+// scope's size. So it walks only when the matches fill at least walkMin
+// pages, in windows of the scope bounded by an index-only probe: the first
+// of walkWindow pages' rows, the next sized from the matches seen so far.
+// Once the walk is expected to read more than a walkShare of the matches'
+// rows, it finishes with the filter's index and the sort, having spent at
+// most that share more than sorting at once would have.
 const (
-	walkShare  = 4 // the walk reads at most total/walkShare rows
-	walkWindow = 2 // the first window holds walkWindow × limit rows
+	walkMin    = 20 // walk when the matches fill this many pages
+	walkWindow = 2  // the first window holds this many pages' rows
+	walkShare  = 4  // the walk reads at most total/walkShare rows
 )
 
 // page lists one page of a filtered, cursor-paged collection ordered by id,
@@ -332,7 +335,7 @@ func page[T any](ctx context.Context, s *SQLStore, l *listing[T], p store.Page, 
 	items, after := []T{}, p.After
 	// An unrestricted list, or one of given ids, has nothing to choose.
 	restricted := p.Filter != nil || p.PopulationIDs != nil
-	if s.db.dialect == dialectSQLite && l.byID != "" && restricted && p.IDs == nil && total/walkShare >= walkWindow*limit {
+	if s.db.dialect == dialectSQLite && l.byID != "" && restricted && p.IDs == nil && total >= walkMin*limit {
 		var done bool
 		var err error
 		items, after, done, err = walk(ctx, s, l, where, a, scope, after, limit, total/walkShare)
@@ -360,9 +363,8 @@ func page[T any](ctx context.Context, s *SQLStore, l *listing[T], p store.Page, 
 }
 
 // walk reads l's scope in id order after the cursor after, through l.byID,
-// in windows that double in size, keeping the rows that match where, until
-// limit rows are found (done), the scope ends (done), or the rows walked
-// reach budget. It returns the rows found and the cursor to finish from.
+// in windows, keeping the rows that match where, until limit rows are found
+// (done), the scope ends (done), or the rows walked would exceed budget. It returns the rows found and the cursor to finish from.
 func walk[T any](ctx context.Context, s *SQLStore, l *listing[T], where string, a, scope []any, after string, limit, budget int) (items []T, next string, done bool, err error) {
 	table, cond, _ := strings.Cut(where, " WHERE ")
 	indexed := table + " INDEXED BY " + l.byID + " WHERE "
@@ -371,7 +373,7 @@ func walk[T any](ctx context.Context, s *SQLStore, l *listing[T], where string, 
 	// is cheap beside reading the rows.
 	probe := "SELECT " + l.id + " " + scopeTable + " INDEXED BY " + l.byID + " WHERE " + scopeCond + " AND " + l.id + " > ? ORDER BY " + l.id + " LIMIT 1 OFFSET ?"
 	items = []T{}
-	for window, walked := walkWindow*limit, 0; ; window *= 2 {
+	for window, walked := walkWindow*limit, 0; ; {
 		end := ""
 		err := s.queryRowDynamic(ctx, probe, append(append([]any{}, scope...), after, window-1)...).Scan(&end)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -394,7 +396,14 @@ func walk[T any](ctx context.Context, s *SQLStore, l *listing[T], where string, 
 			return items, "", true, nil
 		}
 		after, walked = end, walked+window
-		if walked+2*window > budget {
+		if len(items) == 0 {
+			return items, after, false, nil // too sparse to tell: sort
+		}
+		// The rows still to read at the density seen so far, and a quarter
+		// more so that a window rarely falls just short.
+		window = (limit - len(items)) * walked / len(items)
+		window += window/4 + 1
+		if walked+window > budget {
 			return items, after, false, nil
 		}
 	}
