@@ -107,12 +107,19 @@ func TestPagesAcrossPlans(t *testing.T) {
 }
 
 // TestBroadPageWalks: on SQLite a page of a filter matching far more users
-// than the page holds is read by walking the id index (a count, a probe of
-// the window and the walk), whereas a narrow one is one sorted read after
-// the count; PostgreSQL plans both itself.
+// than the page holds, whose index SQLite would read and sort, is read by
+// walking the id index instead (a count, a probe of the window and the
+// walk); a narrow filter, or one whose index yields id order already, is
+// one read after the count. (Whether SQLite sorts is asked once per query
+// text, so the first page of each runs one more statement.) PostgreSQL
+// plans pages itself.
 func TestBroadPageWalks(t *testing.T) {
 	s := openStore(t, sqltest.SQLite(t))
 	envID, _ := seedUsers(t, s, 3000)
+	var popID string
+	if err := s.db.writer.db.QueryRowContext(t.Context(), `SELECT id FROM populations WHERE environment_id = ?`, envID).Scan(&popID); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		filter  string
 		queries int64
@@ -120,17 +127,24 @@ func TestBroadPageWalks(t *testing.T) {
 		{`username sw "u"`, 3},
 		{`username sw "user00001"`, 2},
 		{`email eq "user0000001@example.com"`, 2},
+		{`enabled eq true`, 2},
+		{`population.id eq "` + popID + `"`, 2},
+		{`username co "1"`, 2},
 	} {
 		t.Run(tc.filter, func(t *testing.T) {
 			e, err := scim.Parse(tc.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
-			q0 := s.Queries()
-			if _, _, err := s.ListUsers(t.Context(), envID, store.Page{Filter: e, Limit: 101}); err != nil {
-				t.Fatal(err)
+			list := func() int64 {
+				q0 := s.Queries()
+				if _, _, err := s.ListUsers(t.Context(), envID, store.Page{Filter: e, Limit: 101}); err != nil {
+					t.Fatal(err)
+				}
+				return s.Queries() - q0
 			}
-			if q := s.Queries() - q0; q != tc.queries {
+			list() // learns the plan
+			if q := list(); q != tc.queries {
 				t.Errorf("%d queries, want %d", q, tc.queries)
 			}
 		})

@@ -279,12 +279,13 @@ type listing[T any] struct {
 // users is 50 times the work of walking the scope in id order until the
 // page is full. Walking is only cheaper while matches are dense enough in
 // id order, though, and page knows the number of matches but not the
-// scope's size. So it walks only when the matches fill at least walkMin
-// pages, in windows of the scope bounded by an index-only probe: the first
-// of walkWindow pages' rows, the next sized from the matches seen so far.
-// Once the walk is expected to read more than a walkShare of the matches'
-// rows, it finishes with the filter's index and the sort, having spent at
-// most that share more than sorting at once would have.
+// scope's size. So it walks only when SQLite's plan sorts and the matches
+// fill at least walkMin pages, in windows of the scope bounded by an
+// index-only probe: the first of walkWindow pages' rows, the next sized
+// from the matches seen so far. Once the walk is expected to read more
+// than a walkShare of the matches' rows, it finishes with the filter's
+// index and the sort, having spent at most that share more than sorting at
+// once would have.
 const (
 	walkMin    = 20 // walk when the matches fill this many pages
 	walkWindow = 2  // the first window holds this many pages' rows
@@ -332,39 +333,88 @@ func page[T any](ctx context.Context, s *SQLStore, l *listing[T], p store.Page, 
 	if limit <= 0 {
 		limit = 100
 	}
+	// An unrestricted list, or one of given ids, has no plan to choose.
+	choose := s.db.dialect == dialectSQLite && l.byID != "" && (p.Filter != nil || p.PopulationIDs != nil) && p.IDs == nil
+	sorted := func(after string, n int) string {
+		q := "SELECT " + l.cols + " " + where
+		if after != "" {
+			// A cursor is a range of the id index too, and without
+			// statistics SQLite takes it over the filter's index: the
+			// unary + keeps the filter's, as on the first page.
+			cmp := l.id
+			if choose {
+				cmp = "+" + l.id
+			}
+			q += " AND " + cmp + " > ?"
+		}
+		return q + fmt.Sprintf(" ORDER BY %s LIMIT %d", l.id, n)
+	}
+	withCursor := func(after string) []any {
+		if after == "" {
+			return a
+		}
+		return append(append([]any{}, a...), after)
+	}
 	items, after := []T{}, p.After
-	// An unrestricted list, or one of given ids, has nothing to choose.
-	restricted := p.Filter != nil || p.PopulationIDs != nil
-	if s.db.dialect == dialectSQLite && l.byID != "" && restricted && p.IDs == nil && total >= walkMin*limit {
-		var done bool
-		var err error
-		items, after, done, err = walk(ctx, s, l, where, a, scope, after, limit, total/walkShare)
-		if err != nil || done {
-			return items, total, err
+	if choose && total >= walkMin*limit {
+		sorts, err := s.sorts(ctx, sorted(after, limit), withCursor(after)...)
+		if err != nil {
+			return nil, 0, err
+		}
+		if sorts {
+			var done bool
+			items, after, done, err = walk(ctx, s, l, where, a, scope, after, limit, total/walkShare)
+			if err != nil || done {
+				return items, total, err
+			}
 		}
 	}
-	q := "SELECT " + l.cols + " " + where
-	if after != "" {
-		// On SQLite, a cursor is a range of the id index too, and without
-		// statistics SQLite takes it over the filter's: the unary + keeps
-		// the filter's index for the filter, as the first page has it.
-		// (Where no index serves the filter, SQLite walks the id index.)
-		cmp := l.id
-		if s.db.dialect == dialectSQLite && restricted {
-			cmp = "+" + l.id
-		}
-		q += " AND " + cmp + " > ?"
-		a = append(a, after)
-	}
-	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", l.id, limit-len(items))
-	rows, err := s.queryDynamic(ctx, q, a...)
+	rows, err := s.queryDynamic(ctx, sorted(after, limit-len(items)), withCursor(after)...)
 	more, err := collect(rows, err, l.scan)
 	return append(items, more...), total, err
 }
 
+// sorts reports whether SQLite's plan for the page query q sorts its rows
+// (rather than reading them in id order from an index). Without
+// statistics the plan depends on the query text alone, so it is asked once
+// per text; filters' shapes are many, so the answers kept are bounded.
+func (s *SQLStore) sorts(ctx context.Context, q string, args ...any) (bool, error) {
+	s.db.sortsMu.Lock()
+	v, ok := s.db.sorts[q]
+	s.db.sortsMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	rows, err := s.queryDynamic(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	sorts := false
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return false, err
+		}
+		sorts = sorts || strings.Contains(detail, "B-TREE FOR ORDER BY")
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	s.db.sortsMu.Lock()
+	if s.db.sorts == nil || len(s.db.sorts) >= 1000 {
+		s.db.sorts = map[string]bool{}
+	}
+	s.db.sorts[q] = sorts
+	s.db.sortsMu.Unlock()
+	return sorts, nil
+}
+
 // walk reads l's scope in id order after the cursor after, through l.byID,
 // in windows, keeping the rows that match where, until limit rows are found
-// (done), the scope ends (done), or the rows walked would exceed budget. It returns the rows found and the cursor to finish from.
+// (done), the scope ends (done), or the rows walked would exceed budget.
+// It returns the rows found and the cursor to finish from.
 func walk[T any](ctx context.Context, s *SQLStore, l *listing[T], where string, a, scope []any, after string, limit, budget int) (items []T, next string, done bool, err error) {
 	table, cond, _ := strings.Cut(where, " WHERE ")
 	indexed := table + " INDEXED BY " + l.byID + " WHERE "
