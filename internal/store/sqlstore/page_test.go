@@ -106,6 +106,57 @@ func TestPagesAcrossPlans(t *testing.T) {
 	}
 }
 
+// TestPopulationPagesAcrossPlans: the plans are page's, not the users
+// list's: populations paged by a filter that walks their id index give the
+// populations of a single page too.
+func TestPopulationPagesAcrossPlans(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s := openStore(t, b.DSN(t))
+			envID, _ := seedUsers(t, s, 0)
+			for i := range 300 {
+				now := store.Now()
+				if err := s.CreatePopulation(ctx, &store.Population{ID: uuid.NewString(), EnvironmentID: envID, Name: fmt.Sprintf("Pop %03d", i),
+					CreatedAt: now, UpdatedAt: now}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, filter := range []string{`name sw "pop"`, `name sw "pop 1"`, `name sw "pop 01"`} {
+				e, err := scim.Parse(filter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all, total, err := s.ListPopulations(ctx, envID, store.Page{Filter: e, Limit: 1000})
+				if err != nil || total != len(all) {
+					t.Fatalf("%s: %d populations, total %d, %v", filter, len(all), total, err)
+				}
+				var got []string
+				for after := ""; ; {
+					items, pageTotal, err := s.ListPopulations(ctx, envID, store.Page{Filter: e, After: after, Limit: 3})
+					if err != nil || pageTotal != total {
+						t.Fatalf("%s after %q: total %d, want %d, %v", filter, after, pageTotal, total, err)
+					}
+					for _, p := range items {
+						got = append(got, p.ID)
+					}
+					if len(items) < 3 || len(got) > total {
+						break
+					}
+					after = items[len(items)-1].ID
+				}
+				want := make([]string, len(all))
+				for i, p := range all {
+					want[i] = p.ID
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: paged %d populations, want %d; first difference at %d", filter, len(got), len(want), firstDiff(got, want))
+				}
+			}
+		})
+	}
+}
+
 // TestBroadPageWalks: on SQLite a page of a filter matching far more users
 // than the page holds, whose index SQLite would read and sort, is read by
 // walking the id index instead (a count, a probe of the window and the
