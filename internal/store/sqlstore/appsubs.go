@@ -11,7 +11,7 @@ import (
 )
 
 // applicationList is GET /applications.
-var applicationList = &listing[store.Application]{cols: appCols, from: `FROM applications WHERE environment_id = ?`, id: "id",
+var applicationList = &listing[store.Application]{cols: appCols, from: `FROM applications WHERE environment_id = ?`, id: "id", byID: "applications_env",
 	scan: scanApp, filter: &filterSchema{attrs: map[string]filterAttr{
 		"id":        {column: "id", ops: []string{"eq", "ne"}},
 		"type":      {column: "type", ops: []string{"eq", "ne"}},

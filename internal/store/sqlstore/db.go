@@ -95,6 +95,11 @@ type DB struct {
 	// report them per request: an authorize, a token).
 	queries atomic.Int64
 
+	// sorts remembers, by query text, whether SQLite sorts a page query's
+	// rows rather than reading them in id order (see page).
+	sortsMu sync.Mutex
+	sorts   map[string]bool
+
 	watchMu  sync.RWMutex
 	watchers []func(store.ConfigChange)
 

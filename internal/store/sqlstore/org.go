@@ -125,7 +125,7 @@ func (s *SQLStore) GetEnvironment(ctx context.Context, id string) (*store.Enviro
 }
 
 // environmentList is GET /environments, an organization's environments.
-var environmentList = &listing[store.Environment]{cols: envCols, from: `FROM environments WHERE organization_id = ?`, id: "id",
+var environmentList = &listing[store.Environment]{cols: envCols, from: `FROM environments WHERE organization_id = ?`, id: "id", byID: "environments_org",
 	scan: scanEnv, filter: &filterSchema{attrs: map[string]filterAttr{
 		"id":              {column: "id"},
 		"name":            {column: "name_lc", fold: true},

@@ -38,7 +38,7 @@ func (s *SQLStore) GetPopulation(ctx context.Context, envID, id string) (*store.
 }
 
 // populationList is GET /populations.
-var populationList = &listing[store.Population]{cols: popCols, from: `FROM populations p WHERE p.environment_id = ?`, id: "p.id",
+var populationList = &listing[store.Population]{cols: popCols, from: `FROM populations p WHERE p.environment_id = ?`, id: "p.id", byID: "populations_env",
 	scan: scanPop, filter: &filterSchema{attrs: map[string]filterAttr{
 		"id":                {column: "p.id"},
 		"name":              {column: "p.name_lc", fold: true},

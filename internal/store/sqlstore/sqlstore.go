@@ -267,17 +267,42 @@ func countBy(ctx context.Context, s *SQLStore, query string, args ...any) (map[s
 
 // listing is what page needs to know of one list: the columns it selects,
 // the table and the scope every query of it keeps (an environment or an
-// organization), the id column it is ordered and paged by, the population
-// column store.Page.PopulationIDs restricts ("" when the list takes no such
-// restriction), and the allow-list its filter is compiled against.
+// organization), the id column it is ordered and paged by, the index that
+// holds the scope in id order (byID, for walking it on SQLite; "" for
+// none), the population column store.Page.PopulationIDs restricts ("" when
+// the list takes no such restriction), and the allow-list its filter is
+// compiled against.
 type listing[T any] struct {
 	cols       string
-	from       string // "FROM … WHERE <scope>", its scope values passed to page
+	from       string // "FROM <table> [alias] WHERE <scope>", its scope values passed to page
 	id         string
+	byID       string
 	population string
 	filter     *filterSchema
 	scan       func(scanner) (T, error)
 }
+
+// SQLite has no statistics to choose between the two plans of a filtered
+// page (Gatehouse never runs ANALYZE there), and without them it picks the
+// filter's index whenever one serves the filter: it then reads and sorts
+// every match by id to return one page, which for a filter matching 20,000
+// users is 50 times the work of walking the scope in id order until the
+// page is full. Walking is only cheaper while matches are dense enough in
+// id order, though, and page knows the number of matches but not the
+// scope's size. So it walks only when SQLite's plan sorts and the matches
+// fill at least walkMin pages, in windows of the scope bounded by an
+// index-only probe: the first of walkWindow pages' rows, the next sized
+// from the matches seen so far. Once the walk is expected to read more
+// than a walkShare of the matches' rows, it finishes with the filter's
+// index and the sort, having spent at most that share more than sorting at
+// once would have. PostgreSQL, once its statistics know the users, makes
+// that choice itself (a broad filter walks users_env_id, a narrow one
+// sorts, at 20,000 users as at a million); it is not steered.
+const (
+	walkMin    = 20 // walk when the matches fill this many pages
+	walkWindow = 2  // the first window holds this many pages' rows
+	walkShare  = 4  // the walk reads at most total/walkShare rows
+)
 
 // page lists one page of a filtered, cursor-paged collection ordered by id,
 // and counts every match.
@@ -316,19 +341,134 @@ func page[T any](ctx context.Context, s *SQLStore, l *listing[T], p store.Page, 
 	if err := s.queryRowDynamic(ctx, "SELECT COUNT(*) "+where, a...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	q := "SELECT " + l.cols + " " + where
-	if p.After != "" {
-		q += " AND " + l.id + " > ?"
-		a = append(a, p.After)
-	}
 	limit := p.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", l.id, limit)
-	rows, err := s.queryDynamic(ctx, q, a...)
-	items, err := collect(rows, err, l.scan)
-	return items, total, err
+	// An unrestricted list, or one of given ids, has no plan to choose.
+	choose := s.db.dialect == dialectSQLite && l.byID != "" && (p.Filter != nil || p.PopulationIDs != nil) && p.IDs == nil
+	sorted := func(after string, n int) string {
+		q := "SELECT " + l.cols + " " + where
+		if after != "" {
+			// A cursor is a range of the id index too, and without
+			// statistics SQLite takes it over the filter's index: the
+			// unary + keeps the filter's, as on the first page.
+			cmp := l.id
+			if choose {
+				cmp = "+" + l.id
+			}
+			q += " AND " + cmp + " > ?"
+		}
+		return q + fmt.Sprintf(" ORDER BY %s LIMIT %d", l.id, n)
+	}
+	withCursor := func(after string) []any {
+		if after == "" {
+			return a
+		}
+		return append(append([]any{}, a...), after)
+	}
+	items, after := []T{}, p.After
+	if choose && total >= walkMin*limit {
+		sorts, err := s.sorts(ctx, sorted(after, limit), withCursor(after)...)
+		if err != nil {
+			return nil, 0, err
+		}
+		if sorts {
+			var done bool
+			items, after, done, err = walk(ctx, s, l, where, a, scope, after, limit, total/walkShare)
+			if err != nil || done {
+				return items, total, err
+			}
+		}
+	}
+	rows, err := s.queryDynamic(ctx, sorted(after, limit-len(items)), withCursor(after)...)
+	more, err := collect(rows, err, l.scan)
+	return append(items, more...), total, err
+}
+
+// sorts reports whether SQLite's plan for the page query q sorts its rows
+// (rather than reading them in id order from an index). Without
+// statistics the plan depends on the query text alone, so it is asked once
+// per text; filters' shapes are many, so the answers kept are bounded.
+func (s *SQLStore) sorts(ctx context.Context, q string, args ...any) (bool, error) {
+	s.db.sortsMu.Lock()
+	v, ok := s.db.sorts[q]
+	s.db.sortsMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	rows, err := s.queryDynamic(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	sorts := false
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return false, err
+		}
+		sorts = sorts || strings.Contains(detail, "B-TREE FOR ORDER BY")
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	s.db.sortsMu.Lock()
+	if s.db.sorts == nil || len(s.db.sorts) >= 1000 {
+		s.db.sorts = map[string]bool{}
+	}
+	s.db.sorts[q] = sorts
+	s.db.sortsMu.Unlock()
+	return sorts, nil
+}
+
+// walk reads l's scope in id order after the cursor after, through l.byID,
+// in windows, keeping the rows that match where, until limit rows are found
+// (done), the scope ends (done), or the rows walked would exceed budget.
+// It returns the rows found and the cursor to finish from.
+func walk[T any](ctx context.Context, s *SQLStore, l *listing[T], where string, a, scope []any, after string, limit, budget int) (items []T, next string, done bool, err error) {
+	table, cond, _ := strings.Cut(where, " WHERE ")
+	indexed := table + " INDEXED BY " + l.byID + " WHERE "
+	scopeTable, scopeCond, _ := strings.Cut(l.from, " WHERE ")
+	// The window's end: the id window rows on in the id index alone, which
+	// is cheap beside reading the rows.
+	probe := "SELECT " + l.id + " " + scopeTable + " INDEXED BY " + l.byID + " WHERE " + scopeCond + " AND " + l.id + " > ? ORDER BY " + l.id + " LIMIT 1 OFFSET ?"
+	items = []T{}
+	for window, walked := walkWindow*limit, 0; ; {
+		end := ""
+		err := s.queryRowDynamic(ctx, probe, append(append([]any{}, scope...), after, window-1)...).Scan(&end)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, "", false, err
+		}
+		q := "SELECT " + l.cols + " " + indexed + cond + " AND " + l.id + " > ?"
+		qa := append(append([]any{}, a...), after)
+		if end != "" {
+			q += " AND " + l.id + " <= ?"
+			qa = append(qa, end)
+		}
+		q += fmt.Sprintf(" ORDER BY %s LIMIT %d", l.id, limit-len(items))
+		rows, err := s.queryDynamic(ctx, q, qa...)
+		more, err := collect(rows, err, l.scan)
+		if err != nil {
+			return nil, "", false, err
+		}
+		items = append(items, more...)
+		if len(items) == limit || end == "" {
+			return items, "", true, nil
+		}
+		after, walked = end, walked+window
+		if len(items) == 0 {
+			return items, after, false, nil // too sparse to tell: sort
+		}
+		// The rows still to read at the density seen so far, and a quarter
+		// more so that a window rarely falls just short.
+		window = (limit - len(items)) * walked / len(items)
+		window += window/4 + 1
+		if walked+window > budget {
+			return items, after, false, nil
+		}
+	}
 }
 
 func jsonText(b []byte) string {

@@ -37,7 +37,7 @@ func (s *SQLStore) GetDefaultTheme(ctx context.Context, envID string) (*store.Th
 }
 
 // themeList is GET /themes.
-var themeList = &listing[store.Theme]{cols: themeCols, from: `FROM themes WHERE environment_id = ?`, id: "id",
+var themeList = &listing[store.Theme]{cols: themeCols, from: `FROM themes WHERE environment_id = ?`, id: "id", byID: "themes_env",
 	scan: scanTheme, filter: &filterSchema{attrs: map[string]filterAttr{
 		"id":       {column: "id"},
 		"default":  {column: "is_default", kind: boolAttr},

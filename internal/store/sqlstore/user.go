@@ -79,7 +79,7 @@ func (s *SQLStore) GetUserByUsername(ctx context.Context, envID, username string
 // status: a password lockout that has run out still matches LOCKED until the
 // user's next password check or unlock writes OK (reads of the user show OK
 // at once).
-var userList = &listing[store.User]{cols: userCols, from: `FROM users u WHERE u.environment_id = ?`, id: "u.id",
+var userList = &listing[store.User]{cols: userCols, from: `FROM users u WHERE u.environment_id = ?`, id: "u.id", byID: "users_env_id",
 	population: "u.population_id", scan: scanUser, filter: &filterSchema{attrs: map[string]filterAttr{
 		"id":                    {column: "u.id", ops: []string{"eq", "ne"}},
 		"username":              {column: "u.username_lc", fold: true},

@@ -28,6 +28,7 @@ import (
 //	email     the list path with filter=email eq "…" (page query + count)
 //	sw-page   a page of 100 with filter=username sw "…", the prefix matching
 //	          1,000 users (page query + count)
+//	sw-after  the same from a cursor anywhere in the id order (a next page)
 //
 // Each reports p50 and p99 latency in ms. Seeding takes a minute or two;
 // the SQLite database is kept in os.TempDir() keyed by the schema's
@@ -77,6 +78,21 @@ func BenchmarkUsers1M(b *testing.B) {
 					items, total, err := listFiltered(ctx, s, envID, `username sw "`+prefix+`"`, 100)
 					if err == nil && (total != 1000 || len(items) != 101) {
 						err = fmt.Errorf("sw %s: %d items, total %d", prefix, len(items), total)
+					}
+					return err
+				})
+			})
+			b.Run("sw-after", func(b *testing.B) {
+				measure(b, func() error {
+					prefix := fmt.Sprintf("user%04d", rng.IntN(n/1000))
+					e, err := scim.Parse(`username sw "` + prefix + `"`)
+					if err != nil {
+						return err
+					}
+					// A next-page link from anywhere in the id order.
+					items, total, err := s.ListUsers(ctx, envID, store.Page{Filter: e, After: uuid.NewString(), Limit: 101})
+					if err == nil && (total != 1000 || len(items) > 101) {
+						err = fmt.Errorf("sw %s after a cursor: %d items, total %d", prefix, len(items), total)
 					}
 					return err
 				})
