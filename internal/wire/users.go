@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"slices"
 )
 
@@ -95,36 +96,66 @@ type User struct {
 }
 
 func (u User) MarshalJSON() ([]byte, error) {
-	type plain User // no methods: marshals field by field
 	buf := getBuffer()
 	defer putBuffer(buf)
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode((*plain)(&u)); err != nil {
+	if err := u.appendJSON(buf, enc); err != nil {
 		return nil, err
-	}
-	buf.Truncate(len(bytes.TrimRight(buf.Bytes(), "\n")))
-	if len(u.Custom) > 0 {
-		names := make([]string, 0, len(u.Custom))
-		for k := range u.Custom {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		buf.Truncate(buf.Len() - 1) // the closing brace
-		for _, k := range names {
-			key, err := json.Marshal(k)
-			if err != nil {
-				return nil, err
-			}
-			buf.WriteByte(',')
-			buf.Write(key)
-			buf.WriteByte(':')
-			buf.Write(u.Custom[k])
-		}
-		buf.WriteByte('}')
 	}
 	// A copy: the buffer goes back to the pool.
 	return bytes.Clone(buf.Bytes()), nil
+}
+
+// appendJSON writes the user, compact, onto buf with enc (an encoder of
+// buf): the core members field by field, then the custom attributes in
+// name order. A custom value is kept as the client sent it, so it is
+// compacted here, as encoding/json compacts what MarshalJSON returns.
+func (u User) appendJSON(buf *bytes.Buffer, enc *json.Encoder) error {
+	type plain User // no methods: marshals field by field
+	// The links are most of a user's bytes, and encoding/json would scan
+	// MarshalJSON's output again: they are written here, and the rest
+	// encoded without them ("_links" is the first member).
+	links, err := u.Links.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	start := buf.Len()
+	u.Links = nil
+	if err := encodeValue(buf, enc, (*plain)(&u)); err != nil {
+		return err
+	}
+	const noLinks = `{"_links":null`
+	rest := buf.Bytes()[start+len(noLinks):]
+	if string(buf.Bytes()[start:start+len(noLinks)]) != noLinks {
+		return errors.New("wire: a user's links are not its first member")
+	}
+	out := append(append(append(make([]byte, 0, len(noLinks)+len(links)+len(rest)), `{"_links":`...), links...), rest...)
+	buf.Truncate(start)
+	buf.Write(out)
+	if len(u.Custom) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(u.Custom))
+	for k := range u.Custom {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	buf.Truncate(buf.Len() - 1) // the closing brace
+	for _, k := range names {
+		key, err := json.Marshal(k) // HTML escaped, as it always was
+		if err != nil {
+			return err
+		}
+		buf.WriteByte(',')
+		buf.Write(key)
+		buf.WriteByte(':')
+		if err := json.Compact(buf, u.Custom[k]); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte('}')
+	return nil
 }
 
 type UserLifecycleRequest struct {

@@ -84,7 +84,16 @@ func Write(w http.ResponseWriter, status int, v any) {
 	defer putBuffer(buf)
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	var err error
+	switch l := v.(type) {
+	case *List:
+		err = l.encode(buf, enc)
+	case List:
+		err = l.encode(buf, enc)
+	default:
+		err = enc.Encode(v)
+	}
+	if err != nil {
 		WriteError(w, errors.Join(errors.New("wire: encode response"), err))
 		return
 	}
@@ -105,7 +114,7 @@ func getBuffer() *bytes.Buffer { return buffers.Get().(*bytes.Buffer) }
 // ResponseWriter copies what it is given). Buffers grown by a large
 // response (a page of a thousand users) are left to the collector.
 func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > 64<<10 {
+	if buf.Cap() > 512<<10 {
 		return
 	}
 	buf.Reset()
