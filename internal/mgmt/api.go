@@ -121,7 +121,14 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			wire.WriteErrorCtx(r.Context(), w, &ratelimit.Error{What: "Too many requests from this client.", RetryAfter: wait})
 			return
 		}
-		enabled, err := a.actorEnabled(r.Context(), claims.Env, claims.ClientID)
+		// Reads take the actor from the configuration cache; writes from
+		// the store, as pathEnvironment does: on another node the cache
+		// may lag a write by up to a second, and a write authorized by a
+		// role already taken away can make it permanent (a new worker
+		// inherits its creator's roles, an actor assigns the roles it
+		// holds).
+		cached := r.Method == http.MethodGet || r.Method == http.MethodHead
+		enabled, err := a.actorEnabled(r.Context(), claims.Env, claims.ClientID, cached)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && !enabled) {
 			wire.WriteErrorCtx(r.Context(), w, wire.Unauthorized())
 			return
@@ -130,7 +137,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			wire.WriteErrorCtx(r.Context(), w, err)
 			return
 		}
-		ras, err := a.actorRoles(r.Context(), claims.Env, claims.ClientID)
+		ras, err := a.actorRoles(r.Context(), claims.Env, claims.ClientID, cached)
 		if err != nil {
 			wire.WriteErrorCtx(r.Context(), w, err)
 			return
@@ -143,9 +150,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 // actorEnabled says whether the actor's application exists (else
 // store.ErrNotFound) and is enabled. The cache forgets an application on
 // this node when it is written, and on others within a second: a disabled
-// application is refused at once here, within that second there.
-func (a *API) actorEnabled(ctx context.Context, envID, appID string) (bool, error) {
-	if a.Config != nil {
+// application is refused at once here, within that second there (reads
+// only: cached is false for writes, which read the store).
+func (a *API) actorEnabled(ctx context.Context, envID, appID string, cached bool) (bool, error) {
+	if a.Config != nil && cached {
 		app, err := a.Config.Application(ctx, envID, appID)
 		if !errors.Is(err, config.ErrDamaged) {
 			return err == nil && app.Enabled, err
@@ -162,9 +170,9 @@ func (a *API) actorEnabled(ctx context.Context, envID, appID string) (bool, erro
 // actorRoles are the actor's role assignments; role assignment writes are
 // configuration writes, so a removed role is gone from the cache when the
 // write returns (on other nodes within a second). The slice is shared:
-// nothing may change it.
-func (a *API) actorRoles(ctx context.Context, envID, appID string) ([]store.RoleAssignment, error) {
-	if a.Config != nil {
+// nothing may change it. Only reads (cached) take them from the cache.
+func (a *API) actorRoles(ctx context.Context, envID, appID string, cached bool) ([]store.RoleAssignment, error) {
+	if a.Config != nil && cached {
 		return a.Config.RoleAssignments(ctx, envID, appID)
 	}
 	return a.Store.ListRoleAssignments(ctx, envID, appID)
