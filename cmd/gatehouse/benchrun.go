@@ -106,7 +106,7 @@ func benchRun(args []string) error {
 		"the server's admin bootstrap file: environmentId, clientId, clientSecret, authPath, apiPath, caFile (GATEHOUSE_BOOTSTRAP_FILE); without it, GATEHOUSE_ADMIN_ENVIRONMENT_ID, GATEHOUSE_ADMIN_CLIENT_ID, GATEHOUSE_ADMIN_CLIENT_SECRET and --url")
 	base := fs.String("url", "", "the server's base URL (authPath; apiPath is it + /v1); default the bootstrap file's")
 	duration := fs.Duration("duration", 10*time.Second, "how long each scenario runs")
-	concurrency := fs.Int("concurrency", 4*runtime.GOMAXPROCS(0), "clients sending requests at once, each waiting for its answer")
+	concurrency := fs.Int("concurrency", 2*runtime.GOMAXPROCS(0), "clients sending requests at once, each waiting for its answer (default two per core: enough to keep the server busy, few enough that the sign-ons from one address stay within its password pool)")
 	scenarios := fs.String("scenarios", strings.Join(benchScenarioNames, ","), "comma-separated scenarios to run")
 	asJSON := fs.Bool("json", false, "print the figures as JSON instead of a table")
 	signingKey := fs.String("signing-key", "RS256", "the bench environment's default signing key: RS256 (the RSA-2048 key every environment starts with) or ES256 (an EC P-256 key the bench creates and makes the default)")
