@@ -110,6 +110,10 @@ type DB struct {
 	// analyzer keeps PostgreSQL's statistics in step with the store's
 	// writes (analyze.go); nil on SQLite.
 	analyzer *analyzer
+
+	// counts remembers list totals between writes (SQLite); nil on
+	// PostgreSQL, whose other nodes' writes this node does not see.
+	counts *countMemo
 }
 
 // Option tunes Open.
@@ -194,7 +198,7 @@ func openSQLite(path string, log *slog.Logger) (*DB, error) {
 		sdb.SetConnMaxIdleTime(0)
 		sdb.SetConnMaxLifetime(0)
 		p := newPool(sdb)
-		return &DB{dialect: dialectSQLite, writer: p, reader: p, rebound: map[string]string{}}, nil
+		return &DB{counts: newCountMemo(), dialect: dialectSQLite, writer: p, reader: p, rebound: map[string]string{}}, nil
 	}
 	if err := privateSQLiteFiles(path, log); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -234,7 +238,7 @@ func openSQLite(path string, log *slog.Logger) (*DB, error) {
 	}
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
-	return &DB{dialect: dialectSQLite, writer: newPool(wdb), reader: newPool(rdb), rebound: map[string]string{}}, nil
+	return &DB{counts: newCountMemo(), dialect: dialectSQLite, writer: newPool(wdb), reader: newPool(rdb), rebound: map[string]string{}}, nil
 }
 
 // connMaxLifetime is how long a PostgreSQL connection is used.

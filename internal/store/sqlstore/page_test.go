@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -157,6 +159,15 @@ func TestPopulationPagesAcrossPlans(t *testing.T) {
 	}
 }
 
+// touch writes something unrelated to users through the store, which
+// forgets every remembered total.
+func touch(t *testing.T, s *SQLStore, envID string) {
+	t.Helper()
+	if _, err := s.exec(t.Context(), `UPDATE environments SET updated_at = updated_at WHERE id = ?`, envID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestBroadPageWalks: on SQLite a page of a filter matching far more users
 // than the page holds, whose index SQLite would read and sort, is read by
 // walking the id index instead (a count, a probe of the window and the
@@ -195,8 +206,14 @@ func TestBroadPageWalks(t *testing.T) {
 				return s.Queries() - q0
 			}
 			list() // learns the plan
+			// The total is remembered until the next write: the same
+			// page again runs one statement less.
+			if q := list(); q != tc.queries-1 {
+				t.Errorf("repeated: %d queries, want %d", q, tc.queries-1)
+			}
+			touch(t, s, envID)
 			if q := list(); q != tc.queries {
-				t.Errorf("%d queries, want %d", q, tc.queries)
+				t.Errorf("after a write: %d queries, want %d", q, tc.queries)
 			}
 		})
 	}
@@ -217,4 +234,106 @@ func firstDiff(a, b []string) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestTotalsFollowWrites: a remembered total never outlives a write that
+// has returned — a rename, a create, a delete, a committed transaction —
+// and a rolled-back transaction changes nothing; under concurrent writes
+// the total after the last one is exact. (PostgreSQL remembers no totals.)
+func TestTotalsFollowWrites(t *testing.T) {
+	for _, dsn := range []string{sqltest.SQLite(t), "sqlite::memory:"} {
+		s := openStore(t, dsn)
+		ctx := t.Context()
+		envID, ids := seedUsers(t, s, 1000) // whole batches of 1,000
+		f, err := scim.Parse(`username sw "u"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := func() int {
+			t.Helper()
+			_, n, err := s.ListUsers(ctx, envID, store.Page{Filter: f, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		want := func(step string, n int) {
+			t.Helper()
+			for range 2 { // counted, then remembered
+				if got := total(); got != n {
+					t.Fatalf("%s: total %d, want %d", step, got, n)
+				}
+			}
+		}
+		want("seeded", 1000)
+
+		u, err := s.GetUser(ctx, envID, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Username = "zed"
+		if err := s.UpdateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		want("renamed out of the filter", 999)
+
+		newUser := func(name string) *store.User {
+			c := *u
+			c.ID, c.Username, c.Email = uuid.NewString(), name, name+"@example.com"
+			return &c
+		}
+		if err := s.CreateUser(ctx, newUser("u-created")); err != nil {
+			t.Fatal(err)
+		}
+		want("created", 1000)
+		if err := s.DeleteUser(ctx, envID, ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		want("deleted", 999)
+
+		errRollback := errors.New("roll back")
+		err = s.Tx(ctx, func(tx store.Store) error {
+			if err := tx.CreateUser(ctx, newUser("u-rolled-back")); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+		want("rolled back", 999)
+		if err := s.Tx(ctx, func(tx store.Store) error { return tx.CreateUser(ctx, newUser("u-committed")) }); err != nil {
+			t.Fatal(err)
+		}
+		want("committed", 1000)
+
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for range 2 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						total()
+					}
+				}
+			})
+		}
+		var writers sync.WaitGroup
+		for w := range 4 {
+			writers.Go(func() {
+				for i := range 25 {
+					if err := s.CreateUser(ctx, newUser(fmt.Sprintf("u-concurrent-%d-%d", w, i))); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		writers.Wait()
+		close(stop)
+		wg.Wait()
+		want("after concurrent writes", 1100)
+	}
 }

@@ -53,6 +53,7 @@ func (s *SQLStore) Tx(ctx context.Context, fn func(tx store.Store) error) error 
 		// Already in a transaction: join it, so services compose.
 		return fn(s)
 	}
+	defer s.db.counts.writing()()
 	tx, err := s.db.writer.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -142,6 +143,9 @@ func args(in []any) []any {
 }
 
 func (s *SQLStore) exec(ctx context.Context, query string, a ...any) (sql.Result, error) {
+	if s.tx == nil {
+		defer s.db.counts.writing()()
+	}
 	r, err := s.prepared(ctx, s.db.writer, query)
 	if err != nil {
 		return nil, err
@@ -337,8 +341,8 @@ func page[T any](ctx context.Context, s *SQLStore, l *listing[T], p store.Page, 
 			a = append(a, id)
 		}
 	}
-	var total int
-	if err := s.queryRowDynamic(ctx, "SELECT COUNT(*) "+where, a...).Scan(&total); err != nil {
+	total, err := s.count(ctx, "SELECT COUNT(*) "+where, a)
+	if err != nil {
 		return nil, 0, err
 	}
 	limit := p.Limit
@@ -469,6 +473,26 @@ func walk[T any](ctx context.Context, s *SQLStore, l *listing[T], where string, 
 			return items, after, false, nil
 		}
 	}
+}
+
+// count runs a page's COUNT(*), or takes its total from the memo when no
+// write has run since it was counted (SQLite only: see countMemo).
+func (s *SQLStore) count(ctx context.Context, query string, a []any) (int, error) {
+	var total int
+	if s.tx != nil || s.db.counts == nil {
+		err := s.queryRowDynamic(ctx, query, a...).Scan(&total)
+		return total, err
+	}
+	key := countKey(query, a)
+	total, tok, ok := s.db.counts.get(key)
+	if ok {
+		return total, nil
+	}
+	if err := s.queryRowDynamic(ctx, query, a...).Scan(&total); err != nil {
+		return 0, err
+	}
+	s.db.counts.put(key, tok, total)
+	return total, nil
 }
 
 func jsonText(b []byte) string {

@@ -53,6 +53,9 @@ func (s *SQLStore) RecordUnknownUserFailure(ctx context.Context, envID, username
  updated_at = excluded.updated_at,
  expires_at = excluded.expires_at
  RETURNING ` + unknownCols
+	if s.tx == nil {
+		defer s.db.counts.writing()()
+	}
 	r, err := s.prepared(ctx, s.db.writer, q)
 	if err != nil {
 		return nil, err

@@ -214,6 +214,9 @@ func (s *SQLStore) RecordPasswordFailure(ctx context.Context, envID, userID stri
  updated_at = ?
  WHERE environment_id = ? AND user_id = ?
  RETURNING ` + pwCols
+	if s.tx == nil {
+		defer s.db.counts.writing()()
+	}
 	r, err := s.prepared(ctx, s.db.writer, q)
 	if err != nil {
 		return nil, err
