@@ -123,6 +123,13 @@ func TestUserJSONAsBefore(t *testing.T) {
 		if err != nil || string(got) != want {
 			t.Errorf("MarshalJSON:\n got %s %v\nwant %s", got, err, want)
 		}
+		for _, v := range []any{u, &u} {
+			rec := httptest.NewRecorder()
+			Write(rec, 200, v)
+			if rec.Body.String() != want {
+				t.Errorf("%T alone:\n got %s\nwant %s", v, rec.Body, want)
+			}
+		}
 		rec := httptest.NewRecorder()
 		Write(rec, 200, List{Links: Links{}, Embedded: map[string]any{"users": []any{u}}, Count: 1, Size: 1})
 		if w := `{"_links":{},"_embedded":{"users":[` + want + `]},"count":1,"size":1}`; rec.Body.String() != w {

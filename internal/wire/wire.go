@@ -90,6 +90,8 @@ func Write(w http.ResponseWriter, status int, v any) {
 		err = l.encode(buf, enc)
 	case List:
 		err = l.encode(buf, enc)
+	case appender:
+		err = l.appendJSON(buf, enc)
 	default:
 		err = enc.Encode(v)
 	}

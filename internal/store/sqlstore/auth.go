@@ -295,14 +295,17 @@ func (s *SQLStore) RevokeTokenID(ctx context.Context, envID, jti string, expires
 }
 
 func (s *SQLStore) IsTokenRevoked(ctx context.Context, envID, jti string) (bool, error) {
-	_, err := one(ctx, s, func(sc scanner) (int, error) {
-		var n int
-		return n, sc.Scan(&n)
-	}, `SELECT 1 FROM revoked_tokens WHERE environment_id = ? AND jti = ?`, envID, jti)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	const q = `SELECT 1 FROM revoked_tokens WHERE environment_id = ? AND jti = ?`
+	return memoized(s, memoKey(q, envID, jti), func() (bool, error) {
+		_, err := one(ctx, s, func(sc scanner) (int, error) {
+			var n int
+			return n, sc.Scan(&n)
+		}, q, envID, jti)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	})
 }
 
 // AccessTokenState answers an access token's three liveness questions in
@@ -312,6 +315,20 @@ func (s *SQLStore) IsTokenRevoked(ctx context.Context, envID, jti string) (bool,
 // argument finds no row and reads as zero, as does everything in an
 // environment that is gone (its rows went with it).
 func (s *SQLStore) AccessTokenState(ctx context.Context, envID, jti, sessionID, userID string) (*store.TokenState, error) {
+	x, err := memoized(s, memoKey("token state", envID, jti, sessionID, userID), func() (store.TokenState, error) {
+		x, err := s.accessTokenState(ctx, envID, jti, sessionID, userID)
+		if err != nil {
+			return store.TokenState{}, err
+		}
+		return *x, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &x, nil // a copy: the memo's stays as read
+}
+
+func (s *SQLStore) accessTokenState(ctx context.Context, envID, jti, sessionID, userID string) (*store.TokenState, error) {
 	rows, err := s.query(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.environment_id = e.id AND r.jti = ?),
  (SELECT x.expires_at FROM sessions x WHERE x.environment_id = e.id AND x.id = ?),
  (SELECT u.enabled FROM users u WHERE u.environment_id = e.id AND u.id = ?)

@@ -111,9 +111,10 @@ type DB struct {
 	// writes (analyze.go); nil on SQLite.
 	analyzer *analyzer
 
-	// counts remembers list totals between writes (SQLite); nil on
-	// PostgreSQL, whose other nodes' writes this node does not see.
-	counts *countMemo
+	// reads remembers list totals and token liveness between writes
+	// (SQLite); nil on PostgreSQL, whose other nodes' writes this node
+	// does not see.
+	reads *readMemo
 }
 
 // Option tunes Open.
@@ -198,7 +199,7 @@ func openSQLite(path string, log *slog.Logger) (*DB, error) {
 		sdb.SetConnMaxIdleTime(0)
 		sdb.SetConnMaxLifetime(0)
 		p := newPool(sdb)
-		return &DB{counts: newCountMemo(), dialect: dialectSQLite, writer: p, reader: p, rebound: map[string]string{}}, nil
+		return &DB{reads: newReadMemo(), dialect: dialectSQLite, writer: p, reader: p, rebound: map[string]string{}}, nil
 	}
 	if err := privateSQLiteFiles(path, log); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -238,7 +239,7 @@ func openSQLite(path string, log *slog.Logger) (*DB, error) {
 	}
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
-	return &DB{counts: newCountMemo(), dialect: dialectSQLite, writer: newPool(wdb), reader: newPool(rdb), rebound: map[string]string{}}, nil
+	return &DB{reads: newReadMemo(), dialect: dialectSQLite, writer: newPool(wdb), reader: newPool(rdb), rebound: map[string]string{}}, nil
 }
 
 // connMaxLifetime is how long a PostgreSQL connection is used.

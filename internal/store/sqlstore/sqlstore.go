@@ -53,7 +53,7 @@ func (s *SQLStore) Tx(ctx context.Context, fn func(tx store.Store) error) error 
 		// Already in a transaction: join it, so services compose.
 		return fn(s)
 	}
-	defer s.db.counts.writing()()
+	defer s.db.reads.writing()()
 	tx, err := s.db.writer.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func args(in []any) []any {
 
 func (s *SQLStore) exec(ctx context.Context, query string, a ...any) (sql.Result, error) {
 	if s.tx == nil {
-		defer s.db.counts.writing()()
+		defer s.db.reads.writing()()
 	}
 	r, err := s.prepared(ctx, s.db.writer, query)
 	if err != nil {
@@ -476,23 +476,13 @@ func walk[T any](ctx context.Context, s *SQLStore, l *listing[T], where string, 
 }
 
 // count runs a page's COUNT(*), or takes its total from the memo when no
-// write has run since it was counted (SQLite only: see countMemo).
+// write has run since it was counted (SQLite only: see readMemo).
 func (s *SQLStore) count(ctx context.Context, query string, a []any) (int, error) {
-	var total int
-	if s.tx != nil || s.db.counts == nil {
+	return memoized(s, memoKey(query, a...), func() (int, error) {
+		var total int
 		err := s.queryRowDynamic(ctx, query, a...).Scan(&total)
 		return total, err
-	}
-	key := countKey(query, a)
-	total, tok, ok := s.db.counts.get(key)
-	if ok {
-		return total, nil
-	}
-	if err := s.queryRowDynamic(ctx, query, a...).Scan(&total); err != nil {
-		return 0, err
-	}
-	s.db.counts.put(key, tok, total)
-	return total, nil
+	})
 }
 
 func jsonText(b []byte) string {

@@ -54,7 +54,7 @@ func (s *SQLStore) RecordUnknownUserFailure(ctx context.Context, envID, username
  expires_at = excluded.expires_at
  RETURNING ` + unknownCols
 	if s.tx == nil {
-		defer s.db.counts.writing()()
+		defer s.db.reads.writing()()
 	}
 	r, err := s.prepared(ctx, s.db.writer, q)
 	if err != nil {

@@ -215,7 +215,7 @@ func (s *SQLStore) RecordPasswordFailure(ctx context.Context, envID, userID stri
  WHERE environment_id = ? AND user_id = ?
  RETURNING ` + pwCols
 	if s.tx == nil {
-		defer s.db.counts.writing()()
+		defer s.db.reads.writing()()
 	}
 	r, err := s.prepared(ctx, s.db.writer, q)
 	if err != nil {
