@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strconv"
 )
@@ -18,6 +19,10 @@ type appender interface {
 // encode writes l as encoding/json would (members in declaration order,
 // _embedded's keys sorted, HTML left unescaped), one item at a time.
 func (l *List) encode(buf *bytes.Buffer, enc *json.Encoder) error {
+	if l == nil {
+		buf.WriteString("null") // as encoding/json writes a nil pointer
+		return nil
+	}
 	links, err := l.Links.MarshalJSON()
 	if err != nil {
 		return err
@@ -65,7 +70,7 @@ func encodeItems(buf *bytes.Buffer, enc *json.Encoder, v any) error {
 			buf.WriteByte(',')
 		}
 		var err error
-		if a, ok := it.(appender); ok {
+		if a, ok := asAppender(it); ok {
 			err = a.appendJSON(buf, enc)
 		} else {
 			err = encodeValue(buf, enc, it)
@@ -76,6 +81,19 @@ func encodeItems(buf *bytes.Buffer, enc *json.Encoder, v any) error {
 	}
 	buf.WriteByte(']')
 	return nil
+}
+
+// asAppender is v as an appender, unless v is a nil pointer: encoding/json
+// writes that as null, where calling its value method would panic.
+func asAppender(v any) (appender, bool) {
+	a, ok := v.(appender)
+	if !ok {
+		return nil, false
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return nil, false
+	}
+	return a, true
 }
 
 // encodeValue is enc.Encode without the newline it ends with.

@@ -90,10 +90,12 @@ func Write(w http.ResponseWriter, status int, v any) {
 		err = l.encode(buf, enc)
 	case List:
 		err = l.encode(buf, enc)
-	case appender:
-		err = l.appendJSON(buf, enc)
 	default:
-		err = enc.Encode(v)
+		if a, ok := asAppender(v); ok {
+			err = a.appendJSON(buf, enc)
+		} else {
+			err = enc.Encode(v)
+		}
 	}
 	if err != nil {
 		WriteError(w, errors.Join(errors.New("wire: encode response"), err))
