@@ -114,6 +114,9 @@ func memoKey(query string, a ...any) string {
 	var b strings.Builder
 	b.WriteString(query)
 	for _, v := range a {
+		if t, ok := v.(time.Time); ok {
+			v = ms(t) // as the query gets it: no monotonic reading, no zone
+		}
 		fmt.Fprintf(&b, "\x00%T:%v", v, v)
 	}
 	return b.String()

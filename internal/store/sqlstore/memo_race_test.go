@@ -77,3 +77,17 @@ func TestTokenLivenessFollowsWrites(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// Two reads of one instant are one key however the instant was made (a
+// filter's time carries a monotonic reading and a zone; the query gets
+// milliseconds).
+func TestMemoKeyTimes(t *testing.T) {
+	now := time.Now()
+	same := time.UnixMilli(now.UnixMilli()).In(time.FixedZone("X", 3600))
+	if a, b := memoKey("q", "e", now.Truncate(time.Millisecond)), memoKey("q", "e", same); a != b {
+		t.Errorf("keys differ: %q %q", a, b)
+	}
+	if a, b := memoKey("q", "1"), memoKey("q", 1); a == b {
+		t.Errorf("a string and a number share key %q", a)
+	}
+}
