@@ -277,7 +277,7 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *config.Environme
 	if scope == "" {
 		return &authzError{code: "invalid_scope", description: "scope is required."}
 	}
-	aud, ttl, e := s.resolveScopes(ctx, env.ID, c, strings.Fields(scope))
+	aud, ttl, e := s.resolveScopes(ctx, env.ID, c.app, strings.Fields(scope))
 	if e != nil {
 		return e
 	}
@@ -285,24 +285,28 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *config.Environme
 	return nil
 }
 
+// multiResourceDesc refuses scopes of several resources to an application
+// that does not allow them.
+const multiResourceDesc = "The scopes belong to more than one resource; the application does not allow that."
+
 // resolveScopes maps the requested scopes to their resources: the openid
 // resource's scopes are every application's, other scopes need a grant.
 // Tokens are for one resource (besides openid) unless the application
 // allows several. It returns the audience and the access token lifetime.
 // A damaged resource or scope fails only the applications it is offered
 // to: the openid resource's fail every one.
-func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClient, names []string) ([]string, int, *authzError) {
+func (s *Service) resolveScopes(ctx context.Context, envID string, app *config.Application, names []string) ([]string, int, *authzError) {
 	// The client learns nothing of Gatehouse's own failures: the log is
 	// where the operator finds them (a damaged row, the store).
 	unexpected := func(err error) ([]string, int, *authzError) {
-		slog.ErrorContext(ctx, "authorize: the requested scopes cannot be resolved", "environment", envID, "application", c.app.ID, "err", err)
+		slog.ErrorContext(ctx, "authorize: the requested scopes cannot be resolved", "environment", envID, "application", app.ID, "err", err)
 		return nil, 0, &authzError{code: "server_error", description: "An unexpected error occurred.", internal: true}
 	}
 	catalog, err := s.Config.Resources(ctx, envID)
 	if err != nil {
 		return unexpected(err)
 	}
-	grants, err := s.Config.ApplicationGrants(ctx, envID, c.app.ID)
+	grants, err := s.Config.ApplicationGrants(ctx, envID, app.ID)
 	if err != nil {
 		return unexpected(err)
 	}
@@ -350,8 +354,8 @@ func (s *Service) resolveScopes(ctx context.Context, envID string, c *authzClien
 			used = append(used, ids[0])
 		}
 	}
-	if len(used) > 1 && !c.app.Settings.RequestScopesForMultipleResourcesEnabled {
-		return nil, 0, &authzError{code: "invalid_scope", description: "The scopes belong to more than one resource; the application does not allow that."}
+	if len(used) > 1 && !app.Settings.RequestScopesForMultipleResourcesEnabled {
+		return nil, 0, &authzError{code: "invalid_scope", description: multiResourceDesc}
 	}
 	ttl := 3600
 	if openid != nil && openid.AccessTokenValiditySeconds > 0 {

@@ -135,7 +135,7 @@ func TestGrantRefusedBeforeItRuns(t *testing.T) {
 	allowedAnswer := map[string]oauthAnswer{
 		"authorization_code": {status: 400, code: "invalid_request", desc: "code is required."},
 		"refresh_token":      {status: 400, code: "invalid_request", desc: "refresh_token is required."},
-		"client_credentials": {status: 400, code: "unauthorized_client", desc: "Only WORKER applications may use client_credentials for now."},
+		"client_credentials": {status: 400, code: "invalid_scope", desc: "No scope was requested and the application holds no custom resource's scopes."},
 		probeGrantType:       {status: 400, code: "invalid_request", desc: "probe is required."},
 	}
 	for gt := range grants {
