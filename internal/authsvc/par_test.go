@@ -225,6 +225,18 @@ func TestPushedAuthorizationRequests(t *testing.T) {
 						}
 					})
 				}
+				// Nothing was kept: a purge a day from now finds only what
+				// the earlier subtests left, which is gone after the first.
+				ctx := context.Background()
+				if _, err := s.Store.PurgeExpired(ctx, time.Now().Add(24*time.Hour), 100000); err != nil {
+					t.Fatal(err)
+				}
+				for _, tc := range []url.Values{with("scope", "openid p1:read:user"), with("redirect_uri", "https://evil.example.com/cb")} {
+					pushRequest(t, s, fx.EnvID, fx.AppID, fx.AppSecret, tc)
+				}
+				if n, err := s.Store.PurgeExpired(ctx, time.Now().Add(24*time.Hour), 100000); err != nil || n != 0 {
+					t.Fatalf("refused pushes stored %d rows (%v)", n, err)
+				}
 			})
 		})
 	}
