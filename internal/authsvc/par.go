@@ -12,6 +12,8 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -34,6 +36,8 @@ type pushedRequestResponse struct {
 	ExpiresIn  int    `json:"expires_in"`
 }
 
+const whyPushesFromAddress = "Too many authorization requests from this address."
+
 // par is POST /{envId}/as/par: the client authenticates as at the token
 // endpoint, and its authorization request is checked as authorize checks
 // it, then kept for one use at authorize.
@@ -53,6 +57,14 @@ func (s *Service) pushRequest(w http.ResponseWriter, r *http.Request) (*pushedRe
 	}
 	if oe := s.authenticate(cr); oe != nil {
 		return nil, oe
+	}
+	if cr.client.method == methodNone && s.Flows != nil && s.Flows.Limits != nil {
+		// A public client's push needs no secret: anyone may make one, so
+		// each counts as a sign-on flow started from its address, and
+		// what an address can make the server keep stays bounded.
+		if ok, wait := s.Flows.Limits.FlowsPerAddress.Allow(httpx.SourceKey(httpx.SourceOf(r)), s.now()); !ok {
+			return nil, limitedOAuth(&ratelimit.Error{What: whyPushesFromAddress, RetryAfter: wait})
+		}
 	}
 	ctx := r.Context()
 	app := cr.client.app

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 )
 
 const requestURIPrefix = "urn:ietf:params:oauth:request_uri:"
@@ -238,6 +239,57 @@ func TestPushedAuthorizationRequests(t *testing.T) {
 					t.Fatalf("refused pushes stored %d rows (%v)", n, err)
 				}
 			})
+		})
+	}
+}
+
+// TestPublicPushesBounded: a public client's push needs no secret, so
+// each counts against the flows one address may start
+// (--limit-flows-per-address); a confidential client's does not.
+func TestPublicPushesBounded(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			limits := ratelimit.Defaults()
+			limits.FlowsPerAddress = ratelimit.Rate{N: 2, Per: time.Hour}
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t), Limits: &limits})
+			fx := s.NewSignOn(t, apptest.SignOnOptions{})
+			created := s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + fx.EnvID + "/applications", Token: s.AdminToken(t), Body: map[string]any{
+				"enabled": true, "name": "Public", "type": "NATIVE_APP", "protocol": "OPENID_CONNECT", "grantTypes": []string{"AUTHORIZATION_CODE"},
+				"responseTypes": []string{"CODE"}, "redirectUris": []string{"https://public.example.com/cb"}, "tokenEndpointAuthMethod": "NONE"}})
+			if created.Status != http.StatusCreated {
+				t.Fatalf("app: %s", created.Body)
+			}
+			public := created.JSON(t)["id"].(string)
+			push := func(clientID string, basicSecret string) *hop {
+				form := url.Values{"response_type": {"code"}, "client_id": {clientID}, "scope": {"openid"}, "state": {"s"},
+					"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
+				if basicSecret == "" {
+					form.Set("redirect_uri", "https://public.example.com/cb")
+					h, err := http.PostForm(s.URL+"/"+fx.EnvID+"/as/par", form)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer h.Body.Close()
+					b, _ := io.ReadAll(h.Body)
+					return &hop{status: h.StatusCode, header: h.Header, body: b}
+				}
+				form.Set("redirect_uri", fx.RedirectURI)
+				return pushRequest(t, s, fx.EnvID, clientID, basicSecret, form)
+			}
+			for i := range 2 {
+				if h := push(public, ""); h.status != http.StatusCreated {
+					t.Fatalf("public push %d: %d %s", i, h.status, h.body)
+				}
+			}
+			h := push(public, "")
+			if h.status != http.StatusTooManyRequests || h.json(t)["error"] != "temporarily_unavailable" || h.header.Get("Retry-After") == "" {
+				t.Fatalf("third public push: %d %v %s", h.status, h.header, h.body)
+			}
+			for i := range 3 {
+				if h := push(fx.AppID, fx.AppSecret); h.status != http.StatusCreated {
+					t.Fatalf("confidential push %d: %d %s", i, h.status, h.body)
+				}
+			}
 		})
 	}
 }
