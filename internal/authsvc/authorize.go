@@ -21,8 +21,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
-// authorizeRoutes registers authorize and resume.
+// authorizeRoutes registers authorize, pushed authorization requests and
+// resume.
 func (s *Service) authorizeRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /{envID}/as/par", s.par)
 	mux.HandleFunc("GET /{envID}/as/authorize", s.authorize)
 	mux.HandleFunc("POST /{envID}/as/authorize", s.authorize)
 	mux.HandleFunc("GET /{envID}/as/resume", s.resume)
@@ -71,23 +73,9 @@ type authzClient struct {
 // authorizeClient checks client_id and redirect_uri. Until both are
 // known good nothing is redirected: the user sees an error instead.
 func (s *Service) authorizeClient(ctx context.Context, envID string, p url.Values, piFlow bool) (*authzClient, error) {
-	id := p.Get("client_id")
-	if id == "" {
-		return nil, wire.InvalidRequest(wire.Required("client_id"))
-	}
-	bad := wire.InvalidRequest(wire.InvalidValue("client_id", "The client_id names no enabled OpenID Connect application of this environment."))
-	if uuid.Validate(id) != nil || len(id) != 36 {
-		return nil, bad
-	}
-	app, err := s.Config.Application(ctx, envID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, bad
-	}
+	app, err := s.authorizeApp(ctx, envID, p.Get("client_id"))
 	if err != nil {
 		return nil, err
-	}
-	if !app.Enabled || app.Protocol != "OPENID_CONNECT" {
-		return nil, bad
 	}
 	c := &authzClient{app: app}
 	uris := app.Settings.RedirectURIs
@@ -112,6 +100,29 @@ func (s *Service) authorizeClient(ctx context.Context, envID string, p url.Value
 	return c, nil
 }
 
+// authorizeApp finds the enabled OpenID Connect application client_id
+// names.
+func (s *Service) authorizeApp(ctx context.Context, envID, id string) (*config.Application, error) {
+	if id == "" {
+		return nil, wire.InvalidRequest(wire.Required("client_id"))
+	}
+	bad := wire.InvalidRequest(wire.InvalidValue("client_id", "The client_id names no enabled OpenID Connect application of this environment."))
+	if uuid.Validate(id) != nil || len(id) != 36 {
+		return nil, bad
+	}
+	app, err := s.Config.Application(ctx, envID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !app.Enabled || app.Protocol != "OPENID_CONNECT" {
+		return nil, bad
+	}
+	return app, nil
+}
+
 var responseModes = []string{"query", "fragment", "form_post", "pi.flow"}
 
 func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
@@ -127,6 +138,13 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
+	pushed := p.Has("request_uri")
+	if pushed {
+		if p, err = s.pushedParams(ctx, env.ID, p); err != nil {
+			s.errorPage(w, r, err)
+			return
+		}
+	}
 	mode := p.Get("response_mode")
 	c, err := s.authorizeClient(ctx, env.ID, p, mode == "pi.flow")
 	if err != nil {
@@ -134,29 +152,15 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := flow.Request{ResponseMode: mode, RedirectURI: p.Get("redirect_uri"), State: p.Get("state")}
-	if req.ResponseMode == "" {
-		req.ResponseMode = "query"
-	}
 	fail := func(e *authzError) { s.authorizeError(w, r, c.redirect, &req, e) }
-	if !slices.Contains(responseModes, req.ResponseMode) {
-		req.ResponseMode = "query"
-		fail(&authzError{code: "invalid_request", description: "response_mode must be query, fragment, form_post or pi.flow."})
+	if !pushed && c.app.Settings.ParRequirement == "REQUIRED" {
+		if !slices.Contains(responseModes, req.ResponseMode) {
+			req.ResponseMode = "query"
+		}
+		fail(&authzError{code: "invalid_request", description: parRequiredDesc})
 		return
 	}
-	req.ResponseType, err = s.responseType(p.Get("response_type"), c)
-	if err != nil {
-		fail(err.(*authzError))
-		return
-	}
-	if p.Has("request") {
-		fail(&authzError{code: "request_not_supported", description: "Request objects are not supported."})
-		return
-	}
-	if p.Has("request_uri") {
-		fail(&authzError{code: "request_uri_not_supported", description: "request_uri is not supported."})
-		return
-	}
-	if e := s.authorizeParamsInto(ctx, env, c, p, &req); e != nil {
+	if e := s.checkAuthorizeParams(ctx, env, c, p, &req); e != nil {
 		fail(e)
 		return
 	}
@@ -201,6 +205,31 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, target, http.StatusFound)
 	}
+}
+
+// parRequiredDesc refuses an authorization request that was not pushed
+// to an application whose parRequirement is REQUIRED.
+const parRequiredDesc = "The application requires pushed authorization requests: send a request_uri from /as/par."
+
+// checkAuthorizeParams validates the authorization request's parameters
+// after its client into req, for authorize and for /as/par alike.
+func (s *Service) checkAuthorizeParams(ctx context.Context, env *config.Environment, c *authzClient, p url.Values, req *flow.Request) *authzError {
+	if req.ResponseMode == "" {
+		req.ResponseMode = "query"
+	}
+	if !slices.Contains(responseModes, req.ResponseMode) {
+		req.ResponseMode = "query"
+		return &authzError{code: "invalid_request", description: "response_mode must be query, fragment, form_post or pi.flow."}
+	}
+	rt, err := s.responseType(p.Get("response_type"), c)
+	if err != nil {
+		return err.(*authzError)
+	}
+	req.ResponseType = rt
+	if p.Has("request") {
+		return &authzError{code: "request_not_supported", description: "Request objects are not supported."}
+	}
+	return s.authorizeParamsInto(ctx, env, c, p, req)
 }
 
 // responseType checks response_type against what Gatehouse and the

@@ -125,8 +125,11 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"end_session_endpoint":   iss + "/signoff",
 		"introspection_endpoint": iss + "/introspect",
 		"revocation_endpoint":    iss + "/revoke",
-		// PAR, device authorization and request objects are not served:
-		// advertising them would send clients to a 404.
+		// RFC 9126: pushing is optional unless an application requires it.
+		"pushed_authorization_request_endpoint": iss + "/par",
+		// Device authorization and request objects are not served:
+		// advertising them would send clients to a 404. A request_uri is
+		// served only as /as/par hands it out, never fetched.
 		"claims_parameter_supported":            false,
 		"request_parameter_supported":           false,
 		"request_uri_parameter_supported":       false,

@@ -363,12 +363,16 @@ func (fx *grantFixture) testDiscovery(t *testing.T) {
 	d := r.JSON(t)
 	iss := fx.issuer(fx.env)
 	for k, want := range map[string]string{"userinfo_endpoint": iss + "/userinfo", "introspection_endpoint": iss + "/introspect",
-		"revocation_endpoint": iss + "/revoke", "end_session_endpoint": iss + "/signoff", "token_endpoint": iss + "/token"} {
+		"revocation_endpoint": iss + "/revoke", "end_session_endpoint": iss + "/signoff", "token_endpoint": iss + "/token",
+		"pushed_authorization_request_endpoint": iss + "/par"} {
 		if d[k] != want {
 			t.Errorf("%s = %v, want %s", k, d[k], want)
 		}
 	}
-	for _, k := range []string{"pushed_authorization_request_endpoint", "device_authorization_endpoint"} {
+	if d["require_pushed_authorization_requests"] != false {
+		t.Errorf("require_pushed_authorization_requests = %v", d["require_pushed_authorization_requests"])
+	}
+	for _, k := range []string{"device_authorization_endpoint"} {
 		if _, ok := d[k]; ok {
 			t.Errorf("%s advertised but not served", k)
 		}
@@ -395,7 +399,7 @@ func (fx *grantFixture) testDiscovery(t *testing.T) {
 		}
 	}
 	// Every advertised endpoint answers something other than 404/405.
-	for _, ep := range []string{"userinfo_endpoint", "introspection_endpoint", "revocation_endpoint", "end_session_endpoint"} {
+	for _, ep := range []string{"userinfo_endpoint", "introspection_endpoint", "revocation_endpoint", "end_session_endpoint", "pushed_authorization_request_endpoint"} {
 		u, _ := url.Parse(d[ep].(string))
 		m := "POST"
 		if ep == "userinfo_endpoint" || ep == "end_session_endpoint" {

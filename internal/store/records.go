@@ -373,6 +373,17 @@ type AuthCode struct {
 	ExpiresAt       time.Time
 }
 
+// PushedRequest is a pushed authorization request (RFC 9126), kept by the
+// SHA-256 (hex) of its request_uri until authorize takes it, once.
+type PushedRequest struct {
+	URIHash       string
+	EnvironmentID string
+	ApplicationID string
+	Data          json.RawMessage // the authorization request's parameters
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
 // RefreshToken is a refresh token, kept by its SHA-256 (hex). Tokens
 // rotate: each use marks the token rotated and issues its successor in the
 // same grant; FamilyExpiresAt bounds the whole chain.

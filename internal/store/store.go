@@ -323,6 +323,12 @@ type AuthStore interface {
 	// ErrConflict, so the caller can revoke what the first one issued.
 	RedeemAuthCode(ctx context.Context, envID, codeHash string, at time.Time, accessJTI string, accessExpiresAt time.Time) (*AuthCode, error)
 
+	CreatePushedRequest(ctx context.Context, p *PushedRequest) error
+	// TakePushedRequest deletes and returns the application's pushed
+	// request, expired or not (the caller judges the expiry); ErrNotFound
+	// when there is none for that application, or another take got it.
+	TakePushedRequest(ctx context.Context, envID, appID, uriHash string) (*PushedRequest, error)
+
 	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
 	GetRefreshToken(ctx context.Context, envID, tokenHash string) (*RefreshToken, error)
 	// RotateRefreshToken marks oldHash rotated at `at` and stores next, in
@@ -362,7 +368,7 @@ type AuthStore interface {
 	UseOnce(ctx context.Context, envID, key string, expiresAt time.Time) error
 
 	// PurgeExpired deletes up to limit expired rows of each kind (flows,
-	// sessions, codes, refresh tokens, revocations, once-keys, unknown
+	// sessions, codes, pushed requests, refresh tokens, revocations, once-keys, unknown
 	// usernames' failure counts) and returns how many went.
 	PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }

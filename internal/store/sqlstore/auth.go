@@ -152,6 +152,44 @@ func (s *SQLStore) CreateAuthCode(ctx context.Context, x *store.AuthCode) error 
 	return mapErr(err, "code", "code")
 }
 
+const pushedCols = `uri_hash, environment_id, application_id, data, created_at, expires_at`
+
+func scanPushed(r scanner) (store.PushedRequest, error) {
+	var x store.PushedRequest
+	var data string
+	var c, e int64
+	err := r.Scan(&x.URIHash, &x.EnvironmentID, &x.ApplicationID, &data, &c, &e)
+	x.Data, x.CreatedAt, x.ExpiresAt = []byte(data), fromMS(c), fromMS(e)
+	return x, err
+}
+
+func (s *SQLStore) CreatePushedRequest(ctx context.Context, x *store.PushedRequest) error {
+	_, err := s.exec(ctx, `INSERT INTO pushed_requests (`+pushedCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		x.URIHash, x.EnvironmentID, x.ApplicationID, jsonText(x.Data), ms(x.CreatedAt), ms(x.ExpiresAt))
+	return mapErr(err, "pushed request", "request_uri")
+}
+
+// TakePushedRequest reads the row, then deletes it: of two concurrent
+// takes only the one whose delete removed the row gets it.
+func (s *SQLStore) TakePushedRequest(ctx context.Context, envID, appID, uriHash string) (*store.PushedRequest, error) {
+	p, err := one(ctx, s, scanPushed, `SELECT `+pushedCols+` FROM pushed_requests WHERE environment_id = ? AND application_id = ? AND uri_hash = ?`, envID, appID, uriHash)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.exec(ctx, `DELETE FROM pushed_requests WHERE environment_id = ? AND application_id = ? AND uri_hash = ?`, envID, appID, uriHash)
+	if err != nil {
+		return nil, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, store.ErrNotFound
+	}
+	return p, nil
+}
+
 func (s *SQLStore) RedeemAuthCode(ctx context.Context, envID, codeHash string, at time.Time, accessJTI string, accessExpiresAt time.Time) (*store.AuthCode, error) {
 	res, err := s.exec(ctx, `UPDATE auth_codes SET used_at = ?, access_jti = ?, access_expires_at = ? WHERE environment_id = ? AND code_hash = ? AND used_at IS NULL`,
 		ms(at), accessJTI, ms(accessExpiresAt), envID, codeHash)
@@ -382,6 +420,7 @@ var purgeTables = []struct{ table, key, expiry, also string }{
 	// token issued with it has expired too: until then a revocation of its
 	// grant must still find that token's jti.
 	{"auth_codes", "code_hash", "expires_at", ""},
+	{"pushed_requests", "uri_hash", "expires_at", ""},
 	{"refresh_tokens", "token_hash", "expires_at", " AND access_expires_at <= ?"},
 	{"revoked_tokens", "environment_id, jti", "expires_at", ""},
 	{"used_once", "environment_id, once_key", "expires_at", ""},

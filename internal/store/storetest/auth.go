@@ -29,6 +29,7 @@ func testAuthSuite(t *testing.T, s store.Store) {
 		{"SessionTokenUniqueness", testSessionTokenUniqueness},
 		{"AuthIsolation", testAuthIsolation},
 		{"AuthCodes", testAuthCodes},
+		{"PushedRequests", testPushedRequests},
 		{"RefreshTokens", testRefreshTokens},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshSibling", testRefreshSibling},
@@ -477,6 +478,80 @@ func testAuthIsolation(t *testing.T, s store.Store) {
 }
 
 // ---- authorization codes
+
+func mkPushed(x authEnv) *store.PushedRequest {
+	return &store.PushedRequest{URIHash: newHash(), EnvironmentID: x.env.ID, ApplicationID: x.app.ID,
+		Data: json.RawMessage(`{"response_type":"code","scope":"openid"}`), CreatedAt: now(), ExpiresAt: now().Add(time.Minute)}
+}
+
+// testPushedRequests: a pushed request is taken once, only by its own
+// application in its own environment, expired or not.
+func testPushedRequests(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	x := newAuthEnv(t, s)
+	other := newApp(t, s, x.env.ID, "Other")
+	y := newAuthEnv(t, s)
+	p := mkPushed(x)
+	must(t, s.CreatePushedRequest(ctx, p), "CreatePushedRequest")
+	dup := mkPushed(x)
+	dup.URIHash = p.URIHash
+	wantUnique(t, s.CreatePushedRequest(ctx, dup), "pushed request", "request_uri", "CreatePushedRequest with a taken hash")
+	for _, tc := range []struct {
+		name string
+		edit func(p *store.PushedRequest)
+	}{
+		{"unknown environment", func(p *store.PushedRequest) { p.EnvironmentID = newID() }},
+		{"unknown application", func(p *store.PushedRequest) { p.ApplicationID = newID() }},
+	} {
+		q := mkPushed(x)
+		tc.edit(q)
+		wantErr(t, s.CreatePushedRequest(ctx, q), store.ErrReferenced, "CreatePushedRequest for an "+tc.name)
+	}
+	// Another application or environment neither gets it nor uses it up.
+	_, err := s.TakePushedRequest(ctx, x.env.ID, other.ID, p.URIHash)
+	wantErr(t, err, store.ErrNotFound, "TakePushedRequest by another application")
+	_, err = s.TakePushedRequest(ctx, y.env.ID, x.app.ID, p.URIHash)
+	wantErr(t, err, store.ErrNotFound, "TakePushedRequest in another environment")
+	got, err := s.TakePushedRequest(ctx, x.env.ID, x.app.ID, p.URIHash)
+	must(t, err, "TakePushedRequest")
+	checkRecord(t, "TakePushedRequest", got, *p)
+	_, err = s.TakePushedRequest(ctx, x.env.ID, x.app.ID, p.URIHash)
+	wantErr(t, err, store.ErrNotFound, "TakePushedRequest again")
+
+	// An expired request is still returned: the caller refuses it.
+	old := mkPushed(x)
+	old.ExpiresAt = now().Add(-time.Second)
+	must(t, s.CreatePushedRequest(ctx, old), "CreatePushedRequest(expired)")
+	got, err = s.TakePushedRequest(ctx, x.env.ID, x.app.ID, old.URIHash)
+	must(t, err, "TakePushedRequest(expired)")
+	checkRecord(t, "TakePushedRequest(expired)", got, *old)
+
+	// Of concurrent takes exactly one wins.
+	race := mkPushed(x)
+	must(t, s.CreatePushedRequest(ctx, race), "CreatePushedRequest(race)")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.TakePushedRequest(ctx, x.env.ID, x.app.ID, race.URIHash)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("TakePushedRequest(race): %v", err)
+			}
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("concurrent takes: %d won, want 1", wins)
+	}
+}
 
 func testAuthCodes(t *testing.T, s store.Store) {
 	ctx := t.Context()
@@ -1054,6 +1129,9 @@ func testAuthPurge(t *testing.T, s store.Store) {
 		must(t, s.CreateRefreshToken(ctx, r), "CreateRefreshToken")
 		jti := newID()
 		must(t, s.RevokeTokenID(ctx, x.env.ID, jti, expires), "RevokeTokenID")
+		par := mkPushed(x)
+		par.ExpiresAt = expires
+		must(t, s.CreatePushedRequest(ctx, par), "CreatePushedRequest")
 		key := "jti-" + newID()
 		must(t, s.UseOnce(ctx, x.env.ID, key, expires), "UseOnce")
 		// An unknown username's count expires a window after its failure.
@@ -1071,6 +1149,11 @@ func testAuthPurge(t *testing.T, s store.Store) {
 				return found(err)
 			}},
 			{"refresh token", func() bool { _, err := s.GetRefreshToken(ctx, x.env.ID, r.TokenHash); return found(err) }},
+			{"pushed request", func() bool {
+				// Taking it tells whether it is there; each is checked once.
+				_, err := s.TakePushedRequest(ctx, x.env.ID, x.app.ID, par.URIHash)
+				return found(err)
+			}},
 			{"revocation", func() bool {
 				ok, err := s.IsTokenRevoked(ctx, x.env.ID, jti)
 				must(t, err, "IsTokenRevoked")
