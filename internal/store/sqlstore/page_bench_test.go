@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
@@ -94,20 +92,7 @@ func measurePages(b *testing.B, op func() error) {
 // after the load, as autovacuum would soon do.
 func seedUsers(b testing.TB, s *SQLStore, n int) (string, []string) {
 	ctx := context.Background()
-	now := store.Now()
-	org := &store.Organization{ID: uuid.NewString(), Name: "Bench", Type: "INTERNAL", CreatedAt: now, UpdatedAt: now}
-	lic := &store.License{ID: uuid.NewString(), OrganizationID: org.ID, Name: "Bench", Package: "TRIAL", Status: "ACTIVE", CreatedAt: now, UpdatedAt: now}
-	env := &store.Environment{ID: uuid.NewString(), OrganizationID: org.ID, Name: "Bench", Type: "SANDBOX", Region: "NA", LicenseID: lic.ID,
-		Status: "ACTIVE", CreatedAt: now, UpdatedAt: now}
-	pop := &store.Population{ID: uuid.NewString(), EnvironmentID: env.ID, Name: "Default", Default: true, CreatedAt: now, UpdatedAt: now}
-	for _, err := range []error{s.CreateOrganization(ctx, org), s.CreateLicense(ctx, lic), s.CreateEnvironment(ctx, env), s.CreatePopulation(ctx, pop)} {
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := bulkInsertUsers(ctx, s, env.ID, pop.ID, n, now); err != nil {
-		b.Fatal(err)
-	}
+	envID := seedBenchUsers(b, s, n)
 	if s.db.dialect == dialectPostgres {
 		if _, err := s.db.writer.db.ExecContext(ctx, "ANALYZE"); err != nil {
 			b.Fatal(err)
@@ -116,9 +101,9 @@ func seedUsers(b testing.TB, s *SQLStore, n int) (string, []string) {
 	ids, err := many(ctx, s, func(r scanner) (string, error) {
 		var id string
 		return id, r.Scan(&id)
-	}, `SELECT id FROM users WHERE environment_id = ? ORDER BY id`, env.ID)
+	}, `SELECT id FROM users WHERE environment_id = ? ORDER BY id`, envID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return env.ID, ids
+	return envID, ids
 }

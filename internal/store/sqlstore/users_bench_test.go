@@ -152,13 +152,11 @@ const benchSeededKey = "bench.users1m.environment"
 
 // seedMillion returns the environment holding n users, creating them unless
 // an earlier run did.
-func seedMillion(b *testing.B, s *SQLStore, n int) string {
+// seedBenchUsers creates an organization, an environment with its default
+// population, and n users in it (whole batches of 1,000), and returns the
+// environment's id.
+func seedBenchUsers(b testing.TB, s *SQLStore, n int) string {
 	ctx := context.Background()
-	if envID, err := s.GetMeta(ctx, benchSeededKey); err == nil {
-		b.Logf("reusing %d seeded users", n)
-		return envID
-	}
-	start := time.Now()
 	now := store.Now()
 	org := &store.Organization{ID: uuid.NewString(), Name: "Bench", Type: "INTERNAL", CreatedAt: now, UpdatedAt: now}
 	lic := &store.License{ID: uuid.NewString(), OrganizationID: org.ID, Name: "Bench", Package: "TRIAL", Status: "ACTIVE", CreatedAt: now, UpdatedAt: now}
@@ -173,6 +171,17 @@ func seedMillion(b *testing.B, s *SQLStore, n int) string {
 	if err := bulkInsertUsers(ctx, s, env.ID, pop.ID, n, now); err != nil {
 		b.Fatal(err)
 	}
+	return env.ID
+}
+
+func seedMillion(b *testing.B, s *SQLStore, n int) string {
+	ctx := context.Background()
+	if envID, err := s.GetMeta(ctx, benchSeededKey); err == nil {
+		b.Logf("reusing %d seeded users", n)
+		return envID
+	}
+	start := time.Now()
+	envID := seedBenchUsers(b, s, n)
 	// Statistics as the server runs with them: PostgreSQL's autovacuum
 	// analyzes a table this size soon after the load; Gatehouse never runs
 	// ANALYZE on SQLite. (With ANALYZE's sqlite_stat4 samples, SQLite
@@ -183,11 +192,11 @@ func seedMillion(b *testing.B, s *SQLStore, n int) string {
 			b.Fatal(err)
 		}
 	}
-	if err := s.PutMeta(ctx, benchSeededKey, env.ID); err != nil {
+	if err := s.PutMeta(ctx, benchSeededKey, envID); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("seeded %d users in %v", n, time.Since(start).Round(time.Second))
-	return env.ID
+	return envID
 }
 
 // bulkInsertUsers writes n users in one transaction, 1,000 rows per INSERT:
