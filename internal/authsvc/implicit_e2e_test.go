@@ -3,6 +3,7 @@ package authsvc_test
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
 	"html"
@@ -42,6 +43,14 @@ type implicitClient struct {
 	base     string
 	provider *oidc.Provider
 	conf     oauth2.Config
+	// algs are the ID tokens' signing algorithms (RS256 when empty) and
+	// half their c_hash (halfSHA256 when nil).
+	algs []string
+	half func(string) string
+}
+
+func (ic *implicitClient) verifier() *oidc.IDTokenVerifier {
+	return ic.provider.Verifier(&oidc.Config{ClientID: ic.fx.AppID, SupportedSigningAlgs: ic.algs})
 }
 
 func newImplicitClient(t *testing.T, s *apptest.Server, fx *apptest.SignOn) *implicitClient {
@@ -148,7 +157,7 @@ func (ic *implicitClient) checkAuthorizeResponse(t *testing.T, responseType stri
 		}
 	}
 	if has("id_token") {
-		idt, err := ic.provider.Verifier(&oidc.Config{ClientID: ic.fx.AppID}).Verify(ctx, v.Get("id_token"))
+		idt, err := ic.verifier().Verify(ctx, v.Get("id_token"))
 		if err != nil {
 			t.Fatalf("id token: %v", err)
 		}
@@ -174,8 +183,11 @@ func (ic *implicitClient) checkAuthorizeResponse(t *testing.T, responseType stri
 			t.Errorf("at_hash %q without an access token", c.AtHash)
 		}
 		want := ""
-		if has("code") {
-			want = halfSHA256(v.Get("code"))
+		if half := ic.half; has("code") {
+			if half == nil {
+				half = halfSHA256
+			}
+			want = half(v.Get("code"))
 		}
 		if c.CHash != want {
 			t.Errorf("c_hash = %q, want %q", c.CHash, want)
@@ -189,7 +201,7 @@ func (ic *implicitClient) checkAuthorizeResponse(t *testing.T, responseType stri
 		if v.Get("access_token") == tok.AccessToken {
 			t.Error("the token endpoint handed out the authorization endpoint's access token again")
 		}
-		idt, err := ic.provider.Verifier(&oidc.Config{ClientID: ic.fx.AppID}).Verify(ctx, tok.Extra("id_token").(string))
+		idt, err := ic.verifier().Verify(ctx, tok.Extra("id_token").(string))
 		if err != nil {
 			t.Fatalf("token endpoint's id token: %v", err)
 		}
@@ -229,6 +241,29 @@ func TestImplicitAndHybridSignOn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestImplicitECKey: with an EC P-384 key as the environment's default,
+// the authorization endpoint's ID token is signed ES384 and its at_hash
+// and c_hash are halves of SHA-384 hashes.
+func TestImplicitECKey(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	fx := s.NewSignOn(t, apptest.SignOnOptions{App: implicitApp})
+	r := s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + fx.EnvID + "/keys", Token: s.AdminToken(t), Body: map[string]any{
+		"name": "EC", "algorithm": "EC", "keyLength": 384, "signatureAlgorithm": "SHA384withECDSA",
+		"subjectDN": "CN=EC, O=Example", "usageType": "SIGNING", "validityPeriod": 30, "default": true}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("key: %d %s", r.Status, r.Body)
+	}
+	ic := newImplicitClient(t, s, fx)
+	ic.algs = []string{"ES384"}
+	ic.half = func(v string) string {
+		h := sha512.Sum384([]byte(v))
+		return base64.RawURLEncoding.EncodeToString(h[:24])
+	}
+	c := browser(t)
+	h := ic.signOn(t, c, call(t, c, "GET", ic.authorizeURL("code id_token token", "ec", "n-ec"), "", ""))
+	ic.checkAuthorizeResponse(t, "code id_token token", fragment(t, h, fx.RedirectURI), "ec", "n-ec")
 }
 
 // TestImplicitResponseModes: pi.flow carries the tokens in the flow's
