@@ -506,3 +506,72 @@ func TestImplicitDiscovery(t *testing.T) {
 		t.Errorf("claims_supported = %q", got)
 	}
 }
+
+// TestImplicitUserDisabledDuringSignOn: a user disabled between the
+// password and resume gets no tokens and no code: the client hears
+// access_denied in the fragment, and nothing is stored for it.
+func TestImplicitUserDisabledDuringSignOn(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			fx := s.NewSignOn(t, apptest.SignOnOptions{App: implicitApp})
+			ic := newImplicitClient(t, s, fx)
+			c := browser(t)
+			h := call(t, c, "GET", ic.authorizeURL("code id_token", "st", "n"), "", "")
+			wantStatus(t, h, http.StatusFound)
+			loc, _ := url.Parse(h.header.Get("Location"))
+			flowID := loc.Query().Get("flowId")
+			wantStatus(t, call(t, c, "POST", ic.base+"/flows/"+flowID, ctUsernamePassword,
+				`{"username":"`+fx.Username+`","password":"`+fx.Password+`"}`), http.StatusOK)
+			r := s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + fx.EnvID + "/users/" + fx.UserID + "/enabled",
+				Token: s.AdminToken(t), Body: map[string]any{"enabled": false}})
+			if r.Status != http.StatusOK {
+				t.Fatalf("disable: %d %s", r.Status, r.Body)
+			}
+			v := fragment(t, call(t, c, "GET", ic.base+"/as/resume?flowId="+flowID, "", ""), fx.RedirectURI)
+			if !slices.Equal(paramNames(v), []string{"error", "error_description", "state"}) || v.Get("error") != "access_denied" ||
+				v.Get("error_description") != "The user cannot sign on." || v.Get("state") != "st" {
+				t.Fatalf("resume answered %v", v)
+			}
+			// No code was stored: nothing expires in the next 11 minutes.
+			if n, err := s.Store.PurgeExpired(context.Background(), time.Now().Add(11*time.Minute), 1000); err != nil || n != 0 {
+				t.Errorf("purged %d rows (%v): something was stored for the refused response", n, err)
+			}
+		})
+	}
+}
+
+// TestImplicitPushed: an implicit request pushed to /as/par is checked
+// there as authorize checks it, and its request_uri then signs on and
+// delivers the tokens.
+func TestImplicitPushed(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			fx := s.NewSignOn(t, apptest.SignOnOptions{App: implicitApp})
+			ic := newImplicitClient(t, s, fx)
+			form := func(kv ...string) url.Values {
+				v := url.Values{"response_type": {"id_token token"}, "client_id": {fx.AppID}, "redirect_uri": {fx.RedirectURI},
+					"scope": {"openid profile email"}, "state": {"par"}, "nonce": {"n-par"}}
+				for i := 0; i < len(kv); i += 2 {
+					if kv[i+1] == "" {
+						v.Del(kv[i])
+					} else {
+						v.Set(kv[i], kv[i+1])
+					}
+				}
+				return v
+			}
+			wantPARError(t, pushRequest(t, s, fx.EnvID, fx.AppID, fx.AppSecret, form("nonce", "")), http.StatusBadRequest,
+				"invalid_request", "nonce is required when response_type includes id_token.")
+			wantPARError(t, pushRequest(t, s, fx.EnvID, fx.AppID, fx.AppSecret, form("response_mode", "query")), http.StatusBadRequest,
+				"invalid_request", "response_mode query cannot carry tokens: use fragment, form_post or pi.flow.")
+			h := pushRequest(t, s, fx.EnvID, fx.AppID, fx.AppSecret, form())
+			wantStatus(t, h, http.StatusCreated)
+			uri := h.json(t)["request_uri"].(string)
+			c := browser(t)
+			h = ic.signOn(t, c, call(t, c, "GET", ic.base+"/as/authorize?"+url.Values{"client_id": {fx.AppID}, "request_uri": {uri}}.Encode(), "", ""))
+			ic.checkAuthorizeResponse(t, "id_token token", fragment(t, h, fx.RedirectURI), "par", "n-par")
+		})
+	}
+}
