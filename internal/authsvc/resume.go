@@ -22,8 +22,8 @@ import (
 const CodeLifetime = 10 * time.Minute
 
 // resume returns a finished flow to the application: its authorization
-// response (or error) by the flow's response mode. A flow still in progress
-// goes back to the sign-on page.
+// response (or error) by the flow's response mode. A flow still in
+// progress goes back to the sign-on page.
 func (s *Service) resume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	env, err := s.Config.Environment(ctx, r.PathValue("envID"))

@@ -112,7 +112,8 @@ type userMint struct {
 	now  time.Time
 }
 
-// mintUserTokens signs the access token and, with openid, the ID token.
+// mintUserTokens signs the access token and, with openid, the ID token
+// (either may be left out: noAccessToken, noIDToken).
 func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenResponse, error) {
 	g := m.grant
 	scope := g.Scope
@@ -188,9 +189,9 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	return resp, nil
 }
 
-// halfHash is OIDC's at_hash (Core §3.1.3.6) and c_hash (§3.3.2.11): the left half of the hash
-// of the value, base64url, with the hash of the signature algorithm the
-// tokens are signed with (the environment's signing key decides: SHA-256
+// halfHash is OIDC's at_hash (Core §3.1.3.6) and c_hash (§3.3.2.11): the
+// left half of the hash of the value, base64url, with the hash of the
+// signature algorithm the tokens are signed with (the environment's signing key decides: SHA-256
 // for RS256/ES256, SHA-384 and SHA-512 for the others).
 func halfHash(v, alg string) string {
 	var sum []byte
