@@ -191,8 +191,9 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 
 // halfHash is OIDC's at_hash (Core §3.1.3.6) and c_hash (§3.3.2.11): the
 // left half of the hash of the value, base64url, with the hash of the
-// signature algorithm the tokens are signed with (the environment's signing key decides: SHA-256
-// for RS256/ES256, SHA-384 and SHA-512 for the others).
+// signature algorithm the tokens are signed with (the environment's
+// signing key decides: SHA-256 for RS256/ES256, SHA-384 and SHA-512 for
+// the others).
 func halfHash(v, alg string) string {
 	var sum []byte
 	switch {
