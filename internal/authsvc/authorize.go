@@ -214,44 +214,62 @@ const parRequiredDesc = "The application requires pushed authorization requests:
 // checkAuthorizeParams validates the authorization request's parameters
 // after its client into req, for authorize and for /as/par alike.
 func (s *Service) checkAuthorizeParams(ctx context.Context, env *config.Environment, c *authzClient, p url.Values, req *flow.Request) *authzError {
-	if req.ResponseMode == "" {
-		req.ResponseMode = "query"
-	}
-	if !slices.Contains(responseModes, req.ResponseMode) {
+	if req.ResponseMode != "" && !slices.Contains(responseModes, req.ResponseMode) {
 		req.ResponseMode = "query"
 		return &authzError{code: "invalid_request", description: "response_mode must be query, fragment, form_post or pi.flow."}
 	}
-	rt, err := s.responseType(p.Get("response_type"), c)
-	if err != nil {
-		return err.(*authzError)
+	rt, e := checkResponseType(p, c, req)
+	if e != nil {
+		return e
 	}
-	req.ResponseType = rt
+	req.ResponseType = rt.name
 	if p.Has("request") {
 		return &authzError{code: "request_not_supported", description: "Request objects are not supported."}
 	}
-	return s.authorizeParamsInto(ctx, env, c, p, req)
+	return s.authorizeParamsInto(ctx, env, c, p, req, rt)
 }
 
-// responseType checks response_type against what Gatehouse and the
-// application allow. Only the code flow is served.
-func (s *Service) responseType(rt string, c *authzClient) (string, error) {
-	if rt == "" {
-		return "", &authzError{code: "invalid_request", description: "response_type is required."}
+// checkResponseType checks response_type against what Gatehouse serves
+// and the application allows, and the parameters the response type
+// itself requires; it settles the response mode.
+func checkResponseType(p url.Values, c *authzClient, req *flow.Request) (responseType, *authzError) {
+	v := p.Get("response_type")
+	rt, ok := lookupResponseType(v)
+	if req.ResponseMode == "" {
+		// An error about the response type itself goes back as the
+		// request's words would have: the query unless a token was asked.
+		req.ResponseMode = rt.defaultMode()
 	}
-	if rt != "code" {
-		return "", &authzError{code: "unsupported_response_type", description: "Only response_type code is supported."}
+	switch {
+	case v == "":
+		return rt, &authzError{code: "invalid_request", description: "response_type is required."}
+	case !ok:
+		return rt, &authzError{code: "unsupported_response_type", description: "response_type must be one of " + strings.Join(responseTypeNames(), ", ") + "."}
 	}
-	if len(c.app.Settings.ResponseTypes) > 0 && !slices.Contains(c.app.Settings.ResponseTypes, "CODE") {
-		return "", &authzError{code: "unauthorized_client", description: "The application does not allow response_type code."}
+	if why := rt.allowedBy(c.app.Settings.ResponseTypes, c.app.Settings.GrantTypes); why != "" {
+		return rt, &authzError{code: "unauthorized_client", description: why}
 	}
-	if !slices.Contains(c.app.Settings.GrantTypes, "AUTHORIZATION_CODE") {
-		return "", &authzError{code: "unauthorized_client", description: "The application does not have the AUTHORIZATION_CODE grant type."}
+	if rt.frontChannel() && req.ResponseMode == "query" {
+		// Multiple Response Types §2.1: tokens never go in a query
+		// string, where logs and Referer headers keep them.
+		return rt, &authzError{code: "invalid_request", description: "response_mode query cannot carry tokens: use fragment, form_post or pi.flow."}
+	}
+	if rt.idToken {
+		// OpenID Connect Core §3.2.2.1, §3.3.2.11: an ID token from the
+		// authorization endpoint is bound to the client's request by the
+		// nonce alone, and it is for OpenID Connect requests only.
+		if !slices.Contains(strings.Fields(p.Get("scope")), "openid") {
+			return rt, &authzError{code: "invalid_scope", description: "response_type id_token requires the openid scope."}
+		}
+		if p.Get("nonce") == "" {
+			return rt, &authzError{code: "invalid_request", description: "nonce is required when response_type includes id_token."}
+		}
 	}
 	return rt, nil
 }
 
 // authorizeParamsInto validates the rest of the request into req.
-func (s *Service) authorizeParamsInto(ctx context.Context, env *config.Environment, c *authzClient, p url.Values, req *flow.Request) *authzError {
+func (s *Service) authorizeParamsInto(ctx context.Context, env *config.Environment, c *authzClient, p url.Values, req *flow.Request, rt responseType) *authzError {
 	req.Nonce = p.Get("nonce")
 	req.LoginHint = p.Get("login_hint")
 	if len(req.State) > 2048 || len(req.Nonce) > 2048 || len(req.LoginHint) > 256 {
@@ -293,7 +311,10 @@ func (s *Service) authorizeParamsInto(ctx context.Context, env *config.Environme
 	} else if req.CodeChallengeMethod != "" {
 		return &authzError{code: "invalid_request", description: "code_challenge_method was sent without code_challenge."}
 	}
+	// PKCE binds a code to its client: a response without a code has
+	// nothing for it to bind.
 	switch enf := c.app.Settings.PkceEnforcement; {
+	case !rt.code:
 	case req.CodeChallenge == "" && (enf == "REQUIRED" || enf == "S256_REQUIRED"):
 		return &authzError{code: "invalid_request", description: "The application requires PKCE: send code_challenge."}
 	case req.CodeChallenge == "" && c.app.TokenEndpointAuthMethod == "NONE":

@@ -34,7 +34,7 @@ var scopeClaims = map[string]string{
 // claimsSupported is discovery's claims_supported: what Gatehouse itself
 // sets, then the standard claims the openid resource can map.
 var claimsSupported = func() []string {
-	out := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "env", "org"}
+	out := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "c_hash", "env", "org"}
 	profile := make([]string, 0, len(scopeClaims))
 	for k := range scopeClaims {
 		profile = append(profile, k)
@@ -45,7 +45,7 @@ var claimsSupported = func() []string {
 
 // reservedClaims are set by Gatehouse; no mapping may override them.
 var reservedClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "acr", "amr", "azp",
-	"sid", "at_hash", "client_id", "scope", "env", "org"}
+	"sid", "at_hash", "c_hash", "client_id", "scope", "env", "org"}
 
 // releasedBy reports whether a claim mapped under name is released by the
 // granted scopes. Claims outside the standard set (custom mappings of the

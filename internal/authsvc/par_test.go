@@ -213,7 +213,7 @@ func TestPushedAuthorizationRequests(t *testing.T) {
 					{"another client_id", fx.AppSecret, with("client_id", fx.EnvID), 401, "invalid_client", "client_id does not match the client of the Authorization header."},
 					{"unregistered redirect_uri", fx.AppSecret, with("redirect_uri", "https://evil.example.com/cb"), 400, "invalid_request", "The redirect_uri is not registered for the application."},
 					{"no response_type", fx.AppSecret, with("response_type", ""), 400, "invalid_request", "response_type is required."},
-					{"implicit", fx.AppSecret, with("response_type", "token"), 400, "unsupported_response_type", "Only response_type code is supported."},
+					{"response type the app lacks", fx.AppSecret, with("response_type", "token"), 400, "unauthorized_client", "The application does not allow response_type token."},
 					{"ungranted scope", fx.AppSecret, with("scope", "openid p1:read:user"), 400, "invalid_scope", "The scope p1:read:user is not granted to the application."},
 					{"request object", fx.AppSecret, with("request", "eyJ"), 400, "request_not_supported", "Request objects are not supported."},
 					{"bad challenge", fx.AppSecret, with("code_challenge", "abc"), 400, "invalid_request", "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]."},

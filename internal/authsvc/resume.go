@@ -21,9 +21,9 @@ import (
 // CodeLifetime is an authorization code's life (PingOne: 10 minutes).
 const CodeLifetime = 10 * time.Minute
 
-// resume returns a finished flow to the application: the authorization
-// code (or error) by the flow's response mode. A flow still in progress
-// goes back to the sign-on page.
+// resume returns a finished flow to the application: its authorization
+// response (or error) by the flow's response mode. A flow still in
+// progress goes back to the sign-on page.
 func (s *Service) resume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	env, err := s.Config.Environment(ctx, r.PathValue("envID"))
@@ -44,9 +44,10 @@ func (s *Service) resume(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, &env.Environment, f)
 }
 
-// answer ends a flow: a COMPLETED one gets its code, a FAILED one its
-// error; any other goes back to the sign-on page (pi.flow clients get the
-// flow, which says what it still needs).
+// answer ends a flow: a COMPLETED one gets what its response type lists
+// (issueAuthorization), a FAILED one its error; any other goes back to
+// the sign-on page (pi.flow clients get the flow, which says what it
+// still needs).
 func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Environment, f *store.Flow) {
 	ctx := r.Context()
 	req, acr, authTime, amr, err := flow.RequestOf(f)
@@ -103,28 +104,23 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Envi
 		s.errorPage(w, r, err)
 		return
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	code := uuid.NewString()
-	g := GrantData{RedirectURI: req.RedirectURI, Scope: req.Scope, Audience: req.Audience, Nonce: req.Nonce,
-		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod, AuthTime: authTime.Unix(),
-		ACR: acr, AMR: amr, AccessTokenTTL: req.AccessTokenTTL}
-	err = s.Store.CreateAuthCode(ctx, &store.AuthCode{CodeHash: hashSecret(code), EnvironmentID: env.ID, ApplicationID: app.ID,
-		UserID: f.UserID, SessionID: f.SessionID, GrantID: uuid.NewString(), Data: g.marshal(), CreatedAt: now, ExpiresAt: now.Add(CodeLifetime)})
+	res, err := s.issueAuthorization(ctx, env, app, f, req, acr, authTime, amr)
+	var ae *authzError
+	if errors.As(err, &ae) {
+		s.authorizeError(w, r, s.redirectOf(app, req), req, ae)
+		return
+	}
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
 	if req.PiFlow() {
-		out.AuthorizeResponse = &wire.AuthorizeResponse{Code: code, State: req.State}
+		out.AuthorizeResponse = res.wire(req.State)
 		w.Header().Set("Cache-Control", "no-store")
 		wire.Write(w, http.StatusOK, out)
 		return
 	}
-	params := url.Values{"code": {code}}
-	if req.State != "" {
-		params.Set("state", req.State)
-	}
-	s.sendToClient(w, r, s.redirectOf(app, req), req.ResponseMode, params)
+	s.sendToClient(w, r, s.redirectOf(app, req), req.ResponseMode, res.params(req.State))
 }
 
 // redirectOf is where a flow's answer goes: the redirect_uri it was

@@ -9,7 +9,6 @@ package authsvc
 import (
 	"context"
 	"errors"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -135,9 +134,9 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"request_uri_parameter_supported":       false,
 		"require_pushed_authorization_requests": false,
 		"scopes_supported":                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
-		"response_types_supported":              []string{"code"},
+		"response_types_supported":              responseTypeNames(),
 		"response_modes_supported":              []string{"pi.flow", "query", "fragment", "form_post"},
-		"grant_types_supported":                 slices.Sorted(maps.Keys(grants)), // what the token endpoint serves
+		"grant_types_supported":                 grantTypesSupported(), // what the token endpoint serves, and implicit
 		"subject_types_supported":               []string{"public"},
 		// Tokens are signed with the environment's default key, which an
 		// administrator may make RSA or EC of any size: the algorithms of

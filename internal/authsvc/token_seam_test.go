@@ -344,8 +344,9 @@ func TestClientEndpointPreamble(t *testing.T) {
 }
 
 // TestDiscoveryNamesEveryGrant: the discovery document's
-// grant_types_supported is exactly the grants the token endpoint serves,
-// so a grant registered without it (or named without being served) fails.
+// grant_types_supported is exactly the grants the token endpoint serves
+// and implicit (served at authorize), so a grant registered without it
+// (or named without being served) fails.
 func TestDiscoveryNamesEveryGrant(t *testing.T) {
 	f := newAuthFixture(t, sqltest.SQLite(t))
 	mux := http.NewServeMux()
@@ -361,7 +362,7 @@ func TestDiscoveryNamesEveryGrant(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := slices.Sorted(slices.Values(doc.GrantTypes)), slices.Sorted(maps.Keys(grants)); !slices.Equal(got, want) {
+	if got, want := slices.Sorted(slices.Values(doc.GrantTypes)), slices.Sorted(slices.Values(append(slices.Collect(maps.Keys(grants)), "implicit"))); !slices.Equal(got, want) {
 		t.Errorf("grant_types_supported = %v, the token endpoint serves %v", got, want)
 	}
 }

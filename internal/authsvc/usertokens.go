@@ -100,10 +100,20 @@ type userMint struct {
 	refreshToken    string // returned as is; "" for none
 	// noNonce leaves nonce out (OIDC Core §12.2: refreshed ID tokens).
 	noNonce bool
-	now     time.Time
+	// noAccessToken signs the ID token alone (response_type id_token and
+	// code id_token at the authorization endpoint).
+	noAccessToken bool
+	// noIDToken leaves the ID token out even with openid: response_type
+	// token and code token get theirs, if at all, from the token endpoint.
+	noIDToken bool
+	// code, when the ID token travels with an authorization code, is
+	// what its c_hash covers (OIDC Core §3.3.2.11).
+	code string
+	now  time.Time
 }
 
-// mintUserTokens signs the access token and, with openid, the ID token.
+// mintUserTokens signs the access token and, with openid, the ID token
+// (either may be left out: noAccessToken, noIDToken).
 func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenResponse, error) {
 	g := m.grant
 	scope := g.Scope
@@ -130,15 +140,15 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if err != nil {
 		return nil, err
 	}
-	access, err := signing.Sign(at)
-	if err != nil {
-		return nil, err
+	resp := &tokenResponse{RefreshToken: m.refreshToken}
+	if !m.noAccessToken {
+		if resp.AccessToken, err = signing.Sign(at); err != nil {
+			return nil, err
+		}
+		resp.TokenType, resp.ExpiresIn, resp.Scope = "Bearer", int(m.accessExpiresAt.Sub(m.now).Round(time.Second).Seconds()), scope
+		resp.accessJTI, resp.accessExpiresAt = m.accessJTI, m.accessExpiresAt
 	}
-	resp := &tokenResponse{
-		AccessToken: access, TokenType: "Bearer", ExpiresIn: int(m.accessExpiresAt.Sub(m.now).Round(time.Second).Seconds()),
-		Scope: scope, RefreshToken: m.refreshToken, accessJTI: m.accessJTI, accessExpiresAt: m.accessExpiresAt,
-	}
-	if !slices.Contains(scopes, "openid") {
+	if !slices.Contains(scopes, "openid") || m.noIDToken {
 		return resp, nil
 	}
 	id, err := s.profileClaims(ctx, m.env.ID, m.user, scopes, forIDToken)
@@ -155,7 +165,12 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	}
 	id["env"] = m.env.ID
 	id["org"] = m.env.OrganizationID
-	id["at_hash"] = halfHash(access, signing.Alg())
+	if resp.AccessToken != "" {
+		id["at_hash"] = halfHash(resp.AccessToken, signing.Alg())
+	}
+	if m.code != "" {
+		id["c_hash"] = halfHash(m.code, signing.Alg())
+	}
 	if g.Nonce != "" && !m.noNonce {
 		id["nonce"] = g.Nonce
 	}
@@ -174,10 +189,11 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	return resp, nil
 }
 
-// halfHash is OIDC's at_hash (Core §3.1.3.6): the left half of the hash
-// of the value, base64url, with the hash of the signature algorithm the
-// tokens are signed with (the environment's signing key decides: SHA-256
-// for RS256/ES256, SHA-384 and SHA-512 for the others).
+// halfHash is OIDC's at_hash (Core §3.1.3.6) and c_hash (§3.3.2.11): the
+// left half of the hash of the value, base64url, with the hash of the
+// signature algorithm the tokens are signed with (the environment's
+// signing key decides: SHA-256 for RS256/ES256, SHA-384 and SHA-512 for
+// the others).
 func halfHash(v, alg string) string {
 	var sum []byte
 	switch {

@@ -68,10 +68,19 @@ type FlowEmbedded struct {
 	IdentityProvider *SocialProvider `json:"identityProvider,omitempty"`
 }
 
-// AuthorizeResponse is what resume returns to a pi.flow client.
+// AuthorizeResponse is what resume returns to a pi.flow client: the
+// authorization response's parameters under their OAuth names, as a
+// redirect would carry them (the code, and for implicit and hybrid
+// response types the tokens; PingOne's clients read
+// authorizeResponse.access_token and authorizeResponse.id_token).
 type AuthorizeResponse struct {
-	Code  string `json:"code,omitempty"`
-	State string `json:"state,omitempty"`
+	Code        string `json:"code,omitempty"`
+	AccessToken string `json:"access_token,omitempty"`
+	TokenType   string `json:"token_type,omitempty"`
+	ExpiresIn   int    `json:"expires_in,omitempty"`
+	Scope       string `json:"scope,omitempty"`
+	IDToken     string `json:"id_token,omitempty"`
+	State       string `json:"state,omitempty"`
 }
 
 type Flow struct {
