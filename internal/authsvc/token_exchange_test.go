@@ -359,6 +359,23 @@ func TestTokenExchangeErrors(t *testing.T) {
 				})
 			}
 
+			// Tokens of an ended session cannot be exchanged.
+			ended := e.signOn(t, e.fx)
+			if err := e.s.Store.DeleteSession(ctx, env, e.verified(t, ended.AccessToken)["sid"].(string)); err != nil {
+				t.Fatal(err)
+			}
+			endedID, _ := ended.Extra("id_token").(string)
+			for _, c := range []struct{ tok, typ, desc string }{
+				{ended.AccessToken, typeAccessToken, "subject_token: The session of the access token has ended."},
+				{endedID, typeIDToken, "subject_token: The session of the ID token has ended."},
+			} {
+				r := e.post(t, e.exchanger, append([]string{"grant_type", grantTokenExchange}, subject(c.tok, c.typ)...)...)
+				want := map[string]any{"error": "invalid_request", "error_description": c.desc}
+				if r.Status != 400 || !jsonEqual(r.JSON(t), want) {
+					t.Errorf("ended session: %d %s, want %v", r.Status, r.Body, want)
+				}
+			}
+
 			// A disabled user's tokens cannot be exchanged.
 			dis := e.s.Do(t, apptest.Request{Method: "PUT", URL: e.envPath + "/users/" + e.fx.UserID + "/enabled", Token: e.admin,
 				Body: map[string]any{"enabled": false}})
