@@ -3,7 +3,9 @@ package authsvc_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -456,4 +458,52 @@ func TestTokenExchangeConfiguration(t *testing.T) {
 	if !found {
 		t.Errorf("grant_types_supported %v lacks %s", d.Grants, grantTokenExchange)
 	}
+}
+
+// BenchmarkTokenExchange is an exchange of the client's own token through
+// the handler: its signature remembered, one liveness statement, one
+// signature. Compare it with BenchmarkClientCredentials and BenchmarkRS256:
+//
+//	go test -run '^$' -bench 'TokenExchange|ClientCredentials|RS256' ./internal/authsvc/
+func BenchmarkTokenExchange(b *testing.B) {
+	s := apptest.Start(b, apptest.Options{})
+	admin, env := s.AdminToken(b), s.Admin.EnvironmentID
+	create := func(path string, body map[string]any) string {
+		r := s.Do(b, apptest.Request{Method: "POST", URL: "/environments/" + env + path, Token: admin, Body: body})
+		if r.Status != http.StatusCreated {
+			b.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
+		}
+		return r.JSON(b)["id"].(string)
+	}
+	res := create("/resources", map[string]any{"name": "Orders", "audience": ordersAudience, "accessTokenValiditySeconds": 600})
+	scope := create("/resources/"+res+"/scopes", map[string]any{"name": "orders:read"})
+	app := create("/applications", map[string]any{"enabled": true, "name": "Exchanger", "type": "SERVICE", "protocol": "OPENID_CONNECT",
+		"grantTypes": []string{"TOKEN_EXCHANGE", "CLIENT_CREDENTIALS"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"})
+	create("/applications/"+app+"/grants", map[string]any{"resource": map[string]string{"id": res}, "scopes": []map[string]string{{"id": scope}}})
+	sec := s.Do(b, apptest.Request{Method: "GET", URL: "/environments/" + env + "/applications/" + app + "/secret", Token: admin})
+	secret := sec.JSON(b)["secret"].(string)
+	c := clientcredentials.Config{ClientID: app, ClientSecret: secret, TokenURL: s.URL + "/" + env + "/as/token", Scopes: []string{"orders:read"}}
+	own, err := c.Token(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := url.Values{"grant_type": {grantTokenExchange}, "subject_token": {own.AccessToken},
+		"subject_token_type": {typeAccessToken}, "scope": {"orders:read"}}.Encode()
+	path := "/" + env + "/as/token"
+	b.ReportAllocs()
+	reportCPU(b)
+	q0 := s.Queries()
+	defer func() { b.ReportMetric(float64(s.Queries()-q0)/float64(b.N), "queries/op") }()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", path, strings.NewReader(body))
+			req.Header.Set("Content-Type", formType)
+			req.SetBasicAuth(app, secret)
+			rec := httptest.NewRecorder()
+			s.Handler.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	})
 }
