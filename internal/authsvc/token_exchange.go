@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // The token exchange grant type and the token types RFC 8693 §3 names
@@ -30,9 +31,9 @@ const (
 // subject rather than as it, an actor token), both issued by this
 // environment, and gets an access token for the custom resource whose
 // scopes it was granted and requested. The new token's subject is the
-// subject token's; its client is the one exchanging; an actor token
-// makes it carry an act claim. No refresh token is issued: the client
-// exchanges again.
+// subject token's (a user, or for machine to machine an application);
+// its client is the one exchanging; an actor token makes it carry an act
+// claim. No refresh token is issued: the client exchanges again.
 //
 // PingOne also accepts JWTs of trusted issuers (third-party subject
 // tokens, with urn:ietf:params:oauth:token-type:jwt); Gatehouse has no
@@ -82,13 +83,6 @@ func (tokenExchangeGrant) exchange(ctx context.Context, s *Service, req *tokenRe
 	if oe != nil {
 		return nil, oe
 	}
-	if subject.subject == subject.clientID && subject.clientID != app.ID {
-		// An application's own token names no user. Exchanged by another
-		// client, the new token's subject would be an application that is
-		// not its client, which Gatehouse's token checks would take for a
-		// user.
-		return nil, invalidRequest("subject_token: another application's own token cannot be exchanged; exchange a user's token, or the client's own.")
-	}
 	act := subject.act
 	if actorRaw != "" {
 		actor, oe := s.exchangeInput(ctx, env.ID, "actor_token", actorRaw, actorType, now)
@@ -116,6 +110,25 @@ func (tokenExchangeGrant) exchange(ctx context.Context, s *Service, req *tokenRe
 }
 
 func servedTokenType(t string) bool { return t == tokenTypeAccessToken || t == tokenTypeIDToken }
+
+// subjectApplication holds a token whose subject is no enabled user
+// against the application it may name instead: only an exchange of an
+// application's own token, by another client, makes such a token (its
+// sub the application, its client_id the exchanger). The application
+// must still exist, be enabled and be older than the token; anything
+// else is a user's token whose user cannot sign on.
+func (s *Service) subjectApplication(ctx context.Context, envID string, c *accesstoken.Claims) error {
+	app, err := s.Config.Application(ctx, envID, c.Subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errUserRefused
+	case err != nil:
+		return err
+	case !app.Enabled || app.CreatedAt.Unix() > c.IssuedAt:
+		return tokenRefusal("The application the access token is about is disabled or no longer exists.")
+	}
+	return nil
+}
 
 // exchangeTarget is the audience and lifetime of the token an exchange
 // issues: the one custom resource whose scopes the application was

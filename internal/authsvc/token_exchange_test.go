@@ -106,7 +106,9 @@ func (e *txEnv) introspect(t *testing.T, c clientcredentials.Config, raw string)
 // requested: the user's subject, its own client id, the resource's
 // audience and lifetime, the session of the subject token, no refresh
 // token; with an actor token, an act claim naming the actor, nested when
-// a delegated token is exchanged again; introspection says the same.
+// a delegated token is exchanged again; another application's own token
+// (machine to machine) gives a token about that application, which dies
+// with it; introspection says the same.
 func TestTokenExchange(t *testing.T) {
 	for _, be := range apptest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
@@ -210,6 +212,34 @@ func TestTokenExchange(t *testing.T) {
 				t.Errorf("own token exchanged: %v", in)
 			}
 
+			// Machine to machine: another application's own token, exchanged
+			// by the exchanger, is about that application; the new token
+			// lives while that application does.
+			other := e.app(t, "WORKER", "CLIENT_CREDENTIALS")
+			upstream, err := other.Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c = exchangeConfig(e.exchanger, "orders:read", "subject_token", upstream.AccessToken, "subject_token_type", typeAccessToken)
+			downstream, err := c.Token(ctx)
+			if err != nil {
+				t.Fatalf("machine to machine: %v", err)
+			}
+			if in := e.introspect(t, e.exchanger, downstream.AccessToken); in["active"] != true || in["sub"] != other.ClientID ||
+				in["client_id"] != e.exchanger.ClientID || !jsonEqual(in["aud"], []any{ordersAudience}) {
+				t.Errorf("machine to machine introspection %v", in)
+			}
+			if r := e.s.Do(t, apptest.Request{Method: "DELETE", URL: e.envPath + "/applications/" + other.ClientID, Token: e.admin}); r.Status != http.StatusNoContent {
+				t.Fatalf("delete: %d %s", r.Status, r.Body)
+			}
+			if in := e.introspect(t, e.exchanger, downstream.AccessToken); in["active"] != false {
+				t.Errorf("exchanged token of a deleted application: %v", in)
+			}
+			r = e.post(t, e.exchanger, "grant_type", grantTokenExchange, "subject_token", upstream.AccessToken, "subject_token_type", typeAccessToken, "scope", "orders:read")
+			if want := map[string]any{"error": "invalid_request", "error_description": "subject_token: The application of the access token is disabled or no longer exists."}; r.Status != 400 || !jsonEqual(r.JSON(t), want) {
+				t.Errorf("deleted application's token: %d %s, want %v", r.Status, r.Body, want)
+			}
+
 			// audience and resource naming the resource are accepted.
 			r = e.post(t, e.exchanger, "grant_type", grantTokenExchange, "subject_token", e.user.AccessToken, "subject_token_type", typeAccessToken,
 				"scope", "orders:read", "audience", ordersAudience, "resource", ordersAudience)
@@ -268,12 +298,6 @@ func TestTokenExchangeErrors(t *testing.T) {
 				ClientID: e.fx.AppID, Scope: "openid", IssuedAt: now.Add(-2 * time.Hour).Unix(), ExpiresAt: now.Add(-time.Hour).Unix(), ID: uuid.NewString()})
 			expiredID := sign(map[string]any{"iss": issuer, "sub": e.fx.UserID, "aud": e.fx.AppID,
 				"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()})
-			// Another application's own token.
-			other := e.app(t, "WORKER", "CLIENT_CREDENTIALS")
-			otherOwn, err := other.Token(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
 			// Applications without the grant, and one a public client
 			// cannot hold (the management API refuses it at configuration).
 			ccOnly := e.app(t, "WEB_APP", "CLIENT_CREDENTIALS")
@@ -330,8 +354,6 @@ func TestTokenExchangeErrors(t *testing.T) {
 					status: 400, code: "invalid_request", desc: "subject_token: The token is not an access token."},
 				{name: "access token said to be an ID token", kv: subject(at, typeIDToken),
 					status: 400, code: "invalid_request", desc: "subject_token: The token is not an ID token."},
-				{name: "another application's own token", kv: subject(otherOwn.AccessToken, typeAccessToken),
-					status: 400, code: "invalid_request", desc: "subject_token: another application's own token cannot be exchanged; exchange a user's token, or the client's own."},
 				{name: "scope of the resource not granted", kv: []string{"subject_token", at, "subject_token_type", typeAccessToken, "scope", "orders:write"},
 					status: 400, code: "invalid_scope", desc: "The scope orders:write is not granted to the application."},
 				{name: "unknown scope", kv: []string{"subject_token", at, "subject_token_type", typeAccessToken, "scope", "orders:read nope"},
