@@ -29,6 +29,17 @@ type Claims struct {
 	IssuedAt  int64    `json:"iat"`
 	ExpiresAt int64    `json:"exp"`
 	ID        string   `json:"jti"`
+	// Act is the actor of a token exchange (RFC 8693 §4.1): who acts for
+	// the subject. Only exchanged tokens carry it.
+	Act *Actor `json:"act,omitempty"`
+}
+
+// Actor is an act claim: the acting party's subject, and the actor
+// before it when the subject token was itself delegated (RFC 8693 §4.1:
+// the outermost actor is the current one).
+type Actor struct {
+	Subject string `json:"sub"`
+	Act     *Actor `json:"act,omitempty"`
 }
 
 // ErrInvalid is every reason an access token is refused. A verifier

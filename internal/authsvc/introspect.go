@@ -133,6 +133,9 @@ func (s *Service) introspection(req *clientRequest, tok string) (any, *oauthErro
 	return out, nil
 }
 
+// actor is an exchanged token's act claim.
+type actor = accesstoken.Actor
+
 // accessIntrospection is an active access token's introspection: RFC
 // 7662's members and PingOne's own claims, as the token carries them,
 // encoded at once. Its members are in the order of their names, as a map
@@ -140,6 +143,7 @@ func (s *Service) introspection(req *clientRequest, tok string) (any, *oauthErro
 func accessIntrospection(c *accesstoken.Claims) ([]byte, error) {
 	return json.Marshal(&struct {
 		ACR       string   `json:"acr,omitempty"`
+		Act       *actor   `json:"act,omitempty"`
 		Active    bool     `json:"active"`
 		AMR       []string `json:"amr,omitempty"`
 		Audience  []string `json:"aud"`
@@ -156,7 +160,7 @@ func accessIntrospection(c *accesstoken.Claims) ([]byte, error) {
 		Subject   string   `json:"sub"`
 		TokenType string   `json:"token_type"`
 	}{
-		ACR: c.ACR, Active: true, AMR: c.AMR, Audience: c.Audience, AuthTime: c.AuthTime, ClientID: c.ClientID, Env: c.Env,
+		ACR: c.ACR, Act: c.Act, Active: true, AMR: c.AMR, Audience: c.Audience, AuthTime: c.AuthTime, ClientID: c.ClientID, Env: c.Env,
 		ExpiresAt: c.ExpiresAt, IssuedAt: c.IssuedAt, Issuer: c.Issuer, ID: c.ID, Org: c.Org, Scope: c.Scope,
 		SessionID: c.SessionID, Subject: c.Subject, TokenType: "Bearer",
 	})

@@ -178,4 +178,6 @@ var grants = map[string]servedGrant{
 	"authorization_code": {grant: authorizationCodeGrant{}, allowedBy: "AUTHORIZATION_CODE", requires: []string{"code"}},
 	"client_credentials": {grant: clientCredentialsGrant{}, allowedBy: "CLIENT_CREDENTIALS", confidential: true},
 	"refresh_token":      {grant: refreshTokenGrant{}, allowedBy: "REFRESH_TOKEN", requires: []string{"refresh_token"}},
+	tokenExchangeGrantType: {grant: tokenExchangeGrant{}, allowedBy: "TOKEN_EXCHANGE",
+		requires: []string{"subject_token", "subject_token_type", "scope"}, confidential: true},
 }

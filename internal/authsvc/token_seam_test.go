@@ -138,6 +138,7 @@ func TestGrantRefusedBeforeItRuns(t *testing.T) {
 		"client_credentials": {status: 400, code: "invalid_scope", desc: "No scope was requested and the application holds no custom resource's scopes."},
 		probeGrantType:       {status: 400, code: "invalid_request", desc: "probe is required."},
 	}
+	allowedAnswer[tokenExchangeGrantType] = oauthAnswer{status: 400, code: "invalid_request", desc: "subject_token is required."}
 	for gt := range grants {
 		if _, ok := allowedAnswer[gt]; !ok {
 			t.Errorf("grant %s has no case: add its answer", gt)

@@ -74,7 +74,12 @@ func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now ti
 	case c.SessionID != "" && !st.SessionExpiresAt.After(now):
 		return nil, tokenRefusal("The session of the access token has ended.")
 	case userID != "" && !st.UserEnabled:
-		return nil, errUserRefused
+		// No enabled user: maybe an application, as in a token exchanged
+		// for another application's own token (token_exchange.go). Asked
+		// only here, a user's token costs nothing more.
+		if err := s.subjectApplication(ctx, envID, c); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

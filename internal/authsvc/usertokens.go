@@ -38,6 +38,8 @@ type tokenResponse struct {
 	Scope        string `json:"scope,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
+	// IssuedTokenType is RFC 8693's, for token exchange answers only.
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 
 	accessJTI       string
 	accessExpiresAt time.Time

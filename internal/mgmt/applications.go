@@ -407,6 +407,12 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 			v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "tokenEndpointAuthMethod",
 				Message: "The CLIENT_CREDENTIALS grant type needs a client that authenticates: tokenEndpointAuthMethod cannot be NONE.", InnerError: &wire.InnerError{AllowedValues: confidentialMethods}})
 		}
+		// PingOne: token exchange needs CLIENT_SECRET_BASIC, CLIENT_SECRET_POST,
+		// PRIVATE_KEY_JWT or CLIENT_SECRET_JWT.
+		if method == "NONE" && has("TOKEN_EXCHANGE") {
+			v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "tokenEndpointAuthMethod",
+				Message: "The TOKEN_EXCHANGE grant type needs a client that authenticates: tokenEndpointAuthMethod cannot be NONE.", InnerError: &wire.InnerError{AllowedValues: confidentialMethods}})
+		}
 	}
 	if typ != "" && method != "" {
 		switch {
