@@ -22,11 +22,14 @@ func jwksProblem(raw string) string {
 	}
 	for i, b := range set.Keys {
 		var k jose.JSONWebKey
-		if err := k.UnmarshalJSON(b); err != nil || !k.Valid() {
+		if err := k.UnmarshalJSON(b); err != nil {
 			return fmt.Sprintf("jwks keys[%d] is not a valid JSON Web Key.", i)
 		}
 		if _, symmetric := k.Key.([]byte); symmetric || !k.IsPublic() {
 			return fmt.Sprintf("jwks keys[%d] is not a public key: jwks holds public keys only.", i)
+		}
+		if !k.Valid() {
+			return fmt.Sprintf("jwks keys[%d] is not a valid JSON Web Key.", i)
 		}
 	}
 	return ""
