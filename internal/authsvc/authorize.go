@@ -139,11 +139,19 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pushed := p.Has("request_uri")
-	if pushed {
+	signedObject := false // the parameters came in a signed request object
+	switch {
+	case pushed:
 		if p, err = s.pushedParams(ctx, env.ID, p); err != nil {
 			s.errorPage(w, r, err)
 			return
 		}
+	case p.Has("request"):
+		obj, done := s.authorizeRequestObject(w, r, env, p)
+		if done {
+			return
+		}
+		p, signedObject = obj.params, obj.signed
 	}
 	mode := p.Get("response_mode")
 	c, err := s.authorizeClient(ctx, env.ID, p, mode == "pi.flow")
@@ -158,6 +166,14 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 			req.ResponseMode = "query"
 		}
 		fail(&authzError{code: "invalid_request", description: parRequiredDesc})
+		return
+	}
+	// A pushed request was held to this when it was pushed.
+	if !pushed && !signedObject && c.app.Settings.RequireSignedRequestObject {
+		if !slices.Contains(responseModes, req.ResponseMode) {
+			req.ResponseMode = "query"
+		}
+		fail(&authzError{code: "invalid_request", description: signedRequestObjectRequiredDesc})
 		return
 	}
 	if e := s.checkAuthorizeParams(ctx, env, c, p, &req); e != nil {
@@ -207,6 +223,38 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// authorizeRequestObject replaces an authorize request's parameters with
+// those of its request object (RFC 9101 §6.3: only the object's count,
+// and its client_id must be the request's). An object that fails is not
+// trusted for anything: its error goes to the redirect URI the request
+// itself names, checked as ever, with the request's own state, or is
+// shown when that URI is not known good. done reports that w was
+// answered.
+func (s *Service) authorizeRequestObject(w http.ResponseWriter, r *http.Request, env *config.Environment, p url.Values) (obj *requestObject, done bool) {
+	ctx := r.Context()
+	app, err := s.authorizeApp(ctx, env.ID, p.Get("client_id"))
+	if err != nil {
+		s.errorPage(w, r, err)
+		return nil, true
+	}
+	obj, why := s.verifyRequestObject(ctx, env.ID, app, p.Get("request"))
+	if why == "" {
+		return obj, false
+	}
+	mode := p.Get("response_mode")
+	c, err := s.authorizeClient(ctx, env.ID, p, mode == "pi.flow")
+	if err != nil {
+		s.errorPage(w, r, wire.InvalidRequest(wire.InvalidValue("request", why)))
+		return nil, true
+	}
+	req := flow.Request{ResponseMode: mode, State: p.Get("state")}
+	if !slices.Contains(responseModes, req.ResponseMode) {
+		req.ResponseMode = "query"
+	}
+	s.authorizeError(w, r, c.redirect, &req, &authzError{code: "invalid_request_object", description: why})
+	return nil, true
+}
+
 // parRequiredDesc refuses an authorization request that was not pushed
 // to an application whose parRequirement is REQUIRED.
 const parRequiredDesc = "The application requires pushed authorization requests: send a request_uri from /as/par."
@@ -223,9 +271,6 @@ func (s *Service) checkAuthorizeParams(ctx context.Context, env *config.Environm
 		return e
 	}
 	req.ResponseType = rt.name
-	if p.Has("request") {
-		return &authzError{code: "request_not_supported", description: "Request objects are not supported."}
-	}
 	return s.authorizeParamsInto(ctx, env, c, p, req, rt)
 }
 

@@ -69,7 +69,7 @@ func TestAuthorizeErrors(t *testing.T) {
 				{name: "bad max_age", url: base + "?" + with(ok, "max_age", "-1"), err: "invalid_request", desc: "max_age must be a non-negative integer."},
 				{name: "short code_challenge", url: base + "?" + with(ok, "code_challenge", "abc"), err: "invalid_request", desc: "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]."},
 				{name: "bad challenge method", url: base + "?" + with(ok, "code_challenge", challenge, "code_challenge_method", "S512"), err: "invalid_request", desc: "code_challenge_method must be S256 or plain."},
-				{name: "request object", url: base + "?" + with(ok, "request", "eyJ"), err: "request_not_supported", desc: "Request objects are not supported."},
+				{name: "malformed request object", url: base + "?" + with(ok, "request", "eyJ"), err: "invalid_request_object", desc: "The request object is not a valid JWT."},
 				{name: "acr_values naming no policy", url: base + "?" + with(ok, "acr_values", "Nope"), err: "invalid_request", desc: "acr_values names no sign-on policy assigned to the application."},
 			}
 			pkceBase := s.URL + "/" + pkce.EnvID + "/as/authorize"

@@ -319,8 +319,8 @@ func (s *Service) authenticateAssertion(ctx context.Context, envID string, form 
 		if !ok {
 			return nil, invalidClient("The client assertion's signature is not valid.")
 		}
-	} else if oe := verifyWithClientKeys(ctx, s.clientJWKS(), &app.Settings, tok, now); oe != nil {
-		return nil, oe
+	} else if why := verifyWithClientKeys(ctx, s.clientJWKS(), &app.Settings, tok, now, "client assertion"); why != "" {
+		return nil, invalidClient(why)
 	}
 	// Only now that the client has proven itself may its jti be spent:
 	// an unverified assertion must not burn a jti its client will use.
@@ -428,50 +428,51 @@ func triedBasic(r *http.Request) bool {
 	return strings.EqualFold(scheme, "Basic")
 }
 
-// verifyWithClientKeys checks a PRIVATE_KEY_JWT assertion against the
+// verifyWithClientKeys checks a JWT the client signed with its own keys
+// (a PRIVATE_KEY_JWT assertion, a request object) against the
 // application's jwks, or the key set at its jwksUrl (fetched through
-// keys).
-func verifyWithClientKeys(ctx context.Context, keys *jwksCache, data *wire.ApplicationData, tok *jwt.JSONWebToken, now time.Time) *oauthError {
+// keys). It answers why the JWT is refused, "" when it is not; what names
+// the JWT in that answer.
+func verifyWithClientKeys(ctx context.Context, keys *jwksCache, data *wire.ApplicationData, tok *jwt.JSONWebToken, now time.Time, what string) string {
 	h := tok.Headers[0]
 	switch {
 	case data.Jwks != "":
 		var set jose.JSONWebKeySet
 		if err := json.Unmarshal([]byte(data.Jwks), &set); err != nil {
-			return invalidClient("The application's jwks is not a valid JSON Web Key Set.")
+			return "The application's jwks is not a valid JSON Web Key Set."
 		}
-		return verifyWithSet(tok, &set, h)
+		why, _ := verifyWithSet(tok, &set, h, what)
+		return why
 	case data.JwksURL != "":
 		set, err := keys.get(ctx, data.JwksURL, now, false)
 		if re, ok := outbound.Refused(err); ok {
 			// The outbound client logged it, with the address.
-			return invalidClient("The application's jwksUrl was not fetched: " + re.Rule + ".")
+			return "The application's jwksUrl was not fetched: " + re.Rule + "."
 		}
 		if err != nil {
-			slog.WarnContext(ctx, "client authentication: the application's jwksUrl could not be fetched", "url", data.JwksURL, "err", err)
-			return invalidClient("The application's key set could not be fetched from its jwksUrl.")
+			slog.WarnContext(ctx, "the application's jwksUrl could not be fetched", "verifying", what, "url", data.JwksURL, "err", err)
+			return "The application's key set could not be fetched from its jwksUrl."
 		}
-		oe := verifyWithSet(tok, set, h)
-		if oe != errNoKey {
-			return oe
+		why, noKey := verifyWithSet(tok, set, h, what)
+		if !noKey {
+			return why
 		}
 		// An unknown kid may be a key the client has just rotated in.
 		if set, err = keys.get(ctx, data.JwksURL, now, true); err != nil {
-			return oe
+			return why
 		}
-		return verifyWithSet(tok, set, h)
+		why, _ = verifyWithSet(tok, set, h, what)
+		return why
 	default:
-		return invalidClient("The application has neither jwks nor jwksUrl to verify the client assertion with.")
+		return "The application has neither jwks nor jwksUrl to verify the " + what + " with."
 	}
 }
 
-// errNoKey is verifyWithSet's answer when no key could have signed the
-// assertion: the one case worth fetching a jwksUrl again for.
-var errNoKey = invalidClient("No key of the application's key set matches the client assertion's kid and alg.")
-
-// verifyWithSet tries the signing keys of set that fit the assertion's kid
-// and algorithm. A private key in the set is used by its public half;
-// symmetric keys never are.
-func verifyWithSet(tok *jwt.JSONWebToken, set *jose.JSONWebKeySet, h jose.Header) *oauthError {
+// verifyWithSet tries the signing keys of set that fit the JWT's kid and
+// algorithm. A private key in the set is used by its public half;
+// symmetric keys never are. noKey reports that no key could have signed
+// it: the one case worth fetching a jwksUrl again for.
+func verifyWithSet(tok *jwt.JSONWebToken, set *jose.JSONWebKeySet, h jose.Header, what string) (why string, noKey bool) {
 	alg := h.Algorithm
 	found := false
 	for _, k := range set.Keys {
@@ -493,13 +494,13 @@ func verifyWithSet(tok *jwt.JSONWebToken, set *jose.JSONWebKeySet, h jose.Header
 		}
 		found = true
 		if tok.Claims(pub.Key) == nil {
-			return nil
+			return "", false
 		}
 	}
 	if !found {
-		return errNoKey
+		return "No key of the application's key set matches the " + what + "'s kid and alg.", true
 	}
-	return invalidClient("The client assertion's signature is not valid.")
+	return "The " + what + "'s signature is not valid.", false
 }
 
 // Fetching a jwksUrl: bounded in time and size, cached, and refetched

@@ -83,6 +83,19 @@ func (s *Service) pushRequest(w http.ResponseWriter, r *http.Request) (*pushedRe
 		// RFC 9126 §2.1: a pushed request cannot point at another one.
 		return nil, invalidRequest("request_uri is not allowed in a pushed authorization request.")
 	}
+	signedObject := false
+	if p.Has("request") {
+		// RFC 9126 §3: a pushed request may be a request object, whose
+		// parameters are then the request's.
+		obj, why := s.verifyRequestObject(ctx, cr.env.ID, app, p.Get("request"))
+		if why != "" {
+			return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request_object", description: why}
+		}
+		p, signedObject = obj.params, obj.signed
+	}
+	if app.Settings.RequireSignedRequestObject && !signedObject {
+		return nil, invalidRequest(signedRequestObjectRequiredDesc)
+	}
 	env, err := s.Config.Environment(ctx, cr.env.ID)
 	if err != nil {
 		return nil, serverError()

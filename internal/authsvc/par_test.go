@@ -215,7 +215,7 @@ func TestPushedAuthorizationRequests(t *testing.T) {
 					{"no response_type", fx.AppSecret, with("response_type", ""), 400, "invalid_request", "response_type is required."},
 					{"response type the app lacks", fx.AppSecret, with("response_type", "token"), 400, "unauthorized_client", "The application does not allow response_type token."},
 					{"ungranted scope", fx.AppSecret, with("scope", "openid p1:read:user"), 400, "invalid_scope", "The scope p1:read:user is not granted to the application."},
-					{"request object", fx.AppSecret, with("request", "eyJ"), 400, "request_not_supported", "Request objects are not supported."},
+					{"malformed request object", fx.AppSecret, with("request", "eyJ"), 400, "invalid_request_object", "The request object is not a valid JWT."},
 					{"bad challenge", fx.AppSecret, with("code_challenge", "abc"), 400, "invalid_request", "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]."},
 				} {
 					t.Run(tc.name, func(t *testing.T) {

@@ -126,11 +126,11 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"revocation_endpoint":    iss + "/revoke",
 		// RFC 9126: pushing is optional unless an application requires it.
 		"pushed_authorization_request_endpoint": iss + "/par",
-		// Device authorization and request objects are not served:
-		// advertising them would send clients to a 404. A request_uri is
-		// served only as /as/par hands it out, never fetched.
+		// Device authorization is not served: advertising it would send
+		// clients to a 404. A request_uri is served only as /as/par hands
+		// it out, never fetched.
 		"claims_parameter_supported":            false,
-		"request_parameter_supported":           false,
+		"request_parameter_supported":           true,
 		"request_uri_parameter_supported":       false,
 		"require_pushed_authorization_requests": false,
 		"scopes_supported":                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
@@ -149,6 +149,9 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"code_challenge_methods_supported":      []string{"plain", "S256"},
 		// Exactly the algorithms client assertions may be signed with.
 		"token_endpoint_auth_signing_alg_values_supported": assertionSigningAlgs(),
+		// Exactly what a request object may be signed with; none only for
+		// applications that allow unsigned request objects.
+		"request_object_signing_alg_values_supported": requestObjectSigningAlgs(),
 	})
 }
 

@@ -390,8 +390,12 @@ func (fx *grantFixture) testDiscovery(t *testing.T) {
 	if got := strs("response_types_supported"); !slices.Equal(got, []string{"code", "id_token", "token", "id_token token", "code id_token", "code token", "code id_token token"}) {
 		t.Errorf("response_types_supported = %v", got)
 	}
-	if d["request_parameter_supported"] != false {
-		t.Errorf("request_parameter_supported = %v", d["request_parameter_supported"])
+	if d["request_parameter_supported"] != true || d["request_uri_parameter_supported"] != false {
+		t.Errorf("request_parameter_supported = %v, request_uri_parameter_supported = %v", d["request_parameter_supported"], d["request_uri_parameter_supported"])
+	}
+	if got, want := strs("request_object_signing_alg_values_supported"), []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
+		"PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "none"}; !slices.Equal(got, want) {
+		t.Errorf("request_object_signing_alg_values_supported = %v, want %v", got, want)
 	}
 	for _, c := range []string{"sub", "sid", "at_hash", "email", "address", "updated_at"} {
 		if !slices.Contains(strs("claims_supported"), c) {

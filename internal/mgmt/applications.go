@@ -433,18 +433,19 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 	case hasJwks && hasJwksURL:
 		v.add(wire.InvalidValue("jwks", "Set jwks or jwksUrl, not both."))
 	case hasJwks:
-		var set struct {
-			Keys []json.RawMessage `json:"keys"`
-		}
-		if err := json.Unmarshal([]byte(*req.Jwks), &set); err != nil || len(set.Keys) == 0 {
-			v.add(wire.InvalidValue("jwks", "jwks must be a JSON Web Key Set with at least one key."))
-		} else if len(*req.Jwks) > 50000 {
+		if len(*req.Jwks) > 50000 {
 			v.add(sizeLimit("jwks", 50000))
+		} else if why := jwksProblem(*req.Jwks); why != "" {
+			v.add(wire.InvalidValue("jwks", why))
 		}
 	case hasJwksURL:
 		v.url("jwksUrl", req.JwksURL, true)
 	case method == "PRIVATE_KEY_JWT":
 		v.add(wire.Detail{Code: wire.DetailRequiredValue, Target: "jwksUrl", Message: "PRIVATE_KEY_JWT needs the client's keys: set jwks or jwksUrl."})
+	case method == "NONE" && flag(req.RequireSignedRequestObject):
+		// A public client has no secret to sign with (HS*): without keys
+		// every authorization request it could send would be refused.
+		v.add(wire.InvalidValue("requireSignedRequestObject", "A public client (tokenEndpointAuthMethod NONE) can sign request objects only with its own keys: set jwks or jwksUrl."))
 	}
 	v.enum("pkceEnforcement", req.PkceEnforcement, pkceModes, false)
 	v.enum("parRequirement", req.ParRequirement, parModes, false)
