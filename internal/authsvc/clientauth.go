@@ -38,6 +38,27 @@ const (
 	methodNone          = "NONE"
 )
 
+// clientAuthMethods are the methods authenticateClient serves, as
+// PingOne's tokenEndpointAuthMethod names them and as discovery's
+// token_endpoint_auth_methods_supported (RFC 8414) does. A method is
+// served by a case of authenticateClient and a line here.
+var clientAuthMethods = []struct{ pingOne, oauth string }{
+	{methodBasic, "client_secret_basic"},
+	{methodPost, "client_secret_post"},
+	{methodSecretJWT, "client_secret_jwt"},
+	{methodPrivateKeyJWT, "private_key_jwt"},
+	{methodNone, "none"},
+}
+
+// authMethodsSupported is discovery's token_endpoint_auth_methods_supported.
+func authMethodsSupported() []string {
+	out := make([]string, len(clientAuthMethods))
+	for i, m := range clientAuthMethods {
+		out[i] = m.oauth
+	}
+	return out
+}
+
 // jwtBearer is the only client_assertion_type (RFC 7523 §2.2).
 const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
