@@ -177,9 +177,9 @@ func TestNativeAppMobileDefaults(t *testing.T) {
 				{"none", nil, defaults},
 				{"bundle only", map[string]any{"bundleId": "com.example.app"},
 					with(defaults, "bundleId", "com.example.app")},
-				{"all their own", map[string]any{"integrityDetection": map[string]any{"mode": "ENABLED", "cacheDuration": map[string]any{"amount": 24, "units": "HOURS"}},
+				{"all their own", map[string]any{"integrityDetection": map[string]any{"mode": "DISABLED", "cacheDuration": map[string]any{"amount": 24, "units": "HOURS"}},
 					"passcodeRefreshDuration": map[string]any{"duration": 45, "timeUnit": "SECONDS"}, "passcodeGracePeriod": 3},
-					map[string]any{"integrityDetection": map[string]any{"mode": "ENABLED", "cacheDuration": map[string]any{"amount": 24, "units": "HOURS"}},
+					map[string]any{"integrityDetection": map[string]any{"mode": "DISABLED", "cacheDuration": map[string]any{"amount": 24, "units": "HOURS"}},
 						"passcodeRefreshDuration": map[string]any{"duration": 45, "timeUnit": "SECONDS"}, "passcodeGracePeriod": 3}},
 			}
 			for i, c := range cases {
