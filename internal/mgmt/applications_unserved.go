@@ -27,7 +27,9 @@ import (
 // description, icon, hiddenFromAppPortal and targetLinkUri (the application
 // portal, which Gatehouse does not have), mobile's bundle and package ids,
 // passcode settings and universal link (PingOne MFA's mobile SDK), and
-// refreshTokenType OPAQUE (what Gatehouse's refresh tokens are).
+// refreshTokenType OPAQUE_TOKEN (what Gatehouse's refresh tokens are).
+// tags and template are not read at all (PingOne's PingFederate
+// integration and application templates).
 //
 // Refused unless false or unset: the CIBA grant, idpSignoff (PingOne's
 // /as/idpSignoff), opSessionCheckEnabled (session_state and the session
@@ -70,13 +72,13 @@ func refuseUnserved(v *appValidator, req *wire.ApplicationRequest) {
 	}
 	if t := req.RefreshTokenType; t != nil {
 		switch *t {
-		case "OPAQUE":
-		case "JWT":
+		case "OPAQUE_TOKEN":
+		case "JSON_WEB_TOKEN":
 			v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "refreshTokenType",
-				Message:    "Gatehouse issues opaque refresh tokens only: refreshTokenType must be OPAQUE.",
-				InnerError: &wire.InnerError{AllowedValues: []string{"OPAQUE"}}})
+				Message:    "Gatehouse issues opaque refresh tokens only: refreshTokenType must be OPAQUE_TOKEN.",
+				InnerError: &wire.InnerError{AllowedValues: []string{"OPAQUE_TOKEN"}}})
 		default:
-			v.add(wire.OneOf("refreshTokenType", []string{"JWT", "OPAQUE"}))
+			v.add(wire.OneOf("refreshTokenType", []string{"JSON_WEB_TOKEN", "OPAQUE_TOKEN"}))
 		}
 	}
 	if present(req.Signing) {

@@ -14,7 +14,7 @@ import (
 // serve is refused when it is configured — on create and on replace —
 // with PingOne's INVALID_DATA, one INVALID_VALUE detail naming it and
 // saying why, and nothing stored. The values PingOne's SDK and Terraform
-// provider send by default (false, unset, OPAQUE, DISABLED) are accepted.
+// provider send by default (false, unset, OPAQUE_TOKEN, DISABLED) are accepted.
 func TestApplicationSettingsNotServed(t *testing.T) {
 	for _, b := range apptest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -58,10 +58,10 @@ func runSettingsNotServed(t *testing.T, s *apptest.Server) {
 		{name: "mobile integrity detection", body: with(native, "mobile", map[string]any{"integrityDetection": map[string]any{"mode": "ENABLED",
 			"cacheDuration": map[string]any{"amount": 24, "units": "HOURS"}}}), put: nativeURL, target: "mobile.integrityDetection.mode",
 			message: "Gatehouse does not serve mobile integrity detection: mobile.integrityDetection.mode must be DISABLED."},
-		{name: "JWT refresh tokens", body: with(web, "refreshTokenType", "JWT"), put: webURL, target: "refreshTokenType",
-			message: "Gatehouse issues opaque refresh tokens only: refreshTokenType must be OPAQUE.", allowed: []string{"OPAQUE"}},
-		{name: "unknown refresh token type", body: with(web, "refreshTokenType", "SAML"), put: webURL, target: "refreshTokenType",
-			message: "Invalid value for attribute.", allowed: []string{"JWT", "OPAQUE"}},
+		{name: "JWT refresh tokens", body: with(web, "refreshTokenType", "JSON_WEB_TOKEN"), put: webURL, target: "refreshTokenType",
+			message: "Gatehouse issues opaque refresh tokens only: refreshTokenType must be OPAQUE_TOKEN.", allowed: []string{"OPAQUE_TOKEN"}},
+		{name: "unknown refresh token type", body: with(web, "refreshTokenType", "JWT"), put: webURL, target: "refreshTokenType",
+			message: "Invalid value for attribute.", allowed: []string{"JSON_WEB_TOKEN", "OPAQUE_TOKEN"}},
 		{name: "key rotation policy", body: with(web, "signing", map[string]any{"keyRotationPolicy": map[string]any{"id": uuid.NewString()}}), put: webURL,
 			target:  "signing",
 			message: "Gatehouse signs an application's tokens with the environment's default key: signing (a key rotation policy) cannot be set."},
@@ -119,8 +119,8 @@ func runSettingsNotServed(t *testing.T, s *apptest.Server) {
 			map[string]any{"idpSignoff": false, "opSessionCheckEnabled": false, "includeX5t": false, "signing": nil, "kerberos": nil, "accessControl": nil}},
 		{"JSON nulls", with(web, "signing", rawNull{}, "kerberos", rawNull{}, "mobile", rawNull{}),
 			map[string]any{"signing": nil, "kerberos": nil}},
-		{"x5t and opaque refresh tokens", with(web, "includeX5t", true, "refreshTokenType", "OPAQUE"),
-			map[string]any{"includeX5t": true, "refreshTokenType": "OPAQUE"}},
+		{"x5t and opaque refresh tokens", with(web, "includeX5t", true, "refreshTokenType", "OPAQUE_TOKEN"),
+			map[string]any{"includeX5t": true, "refreshTokenType": "OPAQUE_TOKEN"}},
 		{"integrity detection disabled", with(native, "mobile", map[string]any{"integrityDetection": map[string]any{"mode": "DISABLED"}, "bundleId": "com.example.app"}),
 			map[string]any{"mobile.integrityDetection.mode": "DISABLED", "mobile.bundleId": "com.example.app"}},
 		{"wildcard in the path and query", with(web, "allowWildcardInRedirectUris", true,

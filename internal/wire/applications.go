@@ -69,7 +69,7 @@ type ApplicationData struct {
 	IncludeX5t                                    bool            `json:"includeX5t"`
 	OpSessionCheckEnabled                         bool            `json:"opSessionCheckEnabled"`
 	// RefreshTokenType is kept as set: Gatehouse's refresh tokens are
-	// opaque, and JWT is refused when configured.
+	// opaque, and JSON_WEB_TOKEN is refused when configured.
 	RefreshTokenType string `json:"refreshTokenType,omitempty"`
 }
 
