@@ -8,6 +8,7 @@ import (
 
 // redirectAllowed reports whether uri is one of an application's
 // registered redirect (or post-logout) URIs. Matching is exact, except
+// for the port of a loopback redirect (loopbackAllowed), and except
 // that with allowWildcardInRedirectUris a registered URI holding one *
 // matches any URI that agrees with it around the * (PingOne's wildcard
 // redirect URIs). The management API allows the * only after the
@@ -18,10 +19,14 @@ func redirectAllowed(registered []string, allowWildcard bool, uri string) bool {
 	if slices.Contains(registered, uri) {
 		return true
 	}
-	if !allowWildcard || uri == "" {
+	u, err := url.Parse(uri)
+	if err != nil || uri == "" || strings.ContainsAny(uri, "#\\") {
 		return false
 	}
-	if _, err := url.Parse(uri); err != nil || strings.ContainsAny(uri, "#\\") {
+	if loopbackAllowed(registered, u) {
+		return true
+	}
+	if !allowWildcard {
 		return false
 	}
 	for _, pattern := range registered {
@@ -35,6 +40,35 @@ func redirectAllowed(registered []string, allowWildcard bool, uri string) bool {
 		if middle := uri[len(prefix) : len(uri)-len(suffix)]; !strings.Contains(middle, "..") {
 			return true
 		}
+	}
+	return false
+}
+
+// loopbackAllowed is RFC 8252 §7.3, which PingOne follows: a native
+// app's loopback redirect (http or https to 127.0.0.1, [::1] or
+// localhost) may name any port, the one its listener got from the
+// system; scheme, host, path and query still match exactly.
+func loopbackAllowed(registered []string, u *url.URL) bool {
+	if !isLoopback(u) {
+		return false
+	}
+	for _, r := range registered {
+		ru, err := url.Parse(r)
+		if err != nil || strings.Contains(r, "*") || !isLoopback(ru) {
+			continue
+		}
+		if ru.Scheme == u.Scheme && ru.Hostname() == u.Hostname() && ru.EscapedPath() == u.EscapedPath() &&
+			ru.RawQuery == u.RawQuery && ru.ForceQuery == u.ForceQuery {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopback(u *url.URL) bool {
+	switch u.Hostname() {
+	case "127.0.0.1", "::1", "localhost":
+		return (u.Scheme == "http" || u.Scheme == "https") && u.User == nil && u.Opaque == ""
 	}
 	return false
 }

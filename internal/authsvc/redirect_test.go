@@ -2,7 +2,8 @@ package authsvc
 
 import "testing"
 
-// TestRedirectAllowed: exact matching always; a registered URI with one
+// TestRedirectAllowed: exact matching always, loopback redirects on any
+// port (RFC 8252 §7.3); a registered URI with one
 // * matches around it only with allowWildcardInRedirectUris, and never
 // lets the * stand for a fragment, a dot segment or a backslash.
 func TestRedirectAllowed(t *testing.T) {
@@ -35,6 +36,31 @@ func TestRedirectAllowed(t *testing.T) {
 		if got := redirectAllowed(registered, c.wildcard, c.uri); got != c.want {
 			t.Errorf("redirectAllowed(%q, wildcard %v) = %v, want %v", c.uri, c.wildcard, got, c.want)
 		}
+	}
+	loopback := []string{"http://127.0.0.1/cb", "http://localhost:3000/callback?x=1", "http://[::1]:8080/cb"}
+	for _, c := range []struct {
+		uri  string
+		want bool
+	}{
+		{"http://127.0.0.1/cb", true},
+		{"http://127.0.0.1:51004/cb", true},
+		{"http://localhost:3000/callback?x=1", true},
+		{"http://localhost:49152/callback?x=1", true},
+		{"http://[::1]:61023/cb", true},
+		{"http://[::1]/cb", true},
+		{"https://127.0.0.1:51004/cb", false},          // another scheme
+		{"http://localhost:51004/cb", false},           // another host than the one registered
+		{"http://127.0.0.1:51004/cb/more", false},      // another path
+		{"http://localhost:49152/callback?x=2", false}, // another query
+		{"http://user@127.0.0.1:51004/cb", false},
+		{"http://127.0.0.1.evil.example:51004/cb", false},
+	} {
+		if got := redirectAllowed(loopback, false, c.uri); got != c.want {
+			t.Errorf("redirectAllowed(loopback, %q) = %v, want %v", c.uri, got, c.want)
+		}
+	}
+	if redirectAllowed([]string{"https://app.example.com/cb"}, false, "https://app.example.com:8443/cb") {
+		t.Error("a port other than the registered one matches for a host that is not a loopback")
 	}
 	if got := defaultRedirect([]string{"https://a.example.com/*", "https://b.example.com/cb"}); got != "https://b.example.com/cb" {
 		t.Errorf("defaultRedirect = %q, want the first URI that is not a pattern", got)
