@@ -6,17 +6,20 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 )
 
 // Application settings the management API accepts are served: includeX5t
 // puts the signing certificate's thumbprint in every token's header, and
-// wildcard redirect and post-logout URIs match as PingOne documents them.
+// wildcard redirect and post-logout URIs match as PingOne documents them,
+// and corsSettings let a single-page app read the token endpoint's answers.
 func TestServedApplicationSettings(t *testing.T) {
 	for _, be := range apptest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
@@ -25,6 +28,7 @@ func TestServedApplicationSettings(t *testing.T) {
 			fx.user = fx.createUser(t, fx.env, map[string]any{"username": "x5t.user", "email": "x5t@example.com"})["id"].(string)
 			t.Run("includeX5t", fx.testIncludeX5t)
 			t.Run("wildcard redirect URIs", fx.testWildcardRedirects)
+			t.Run("corsSettings at the token endpoint", fx.testTokenCORS)
 		})
 	}
 }
@@ -169,5 +173,75 @@ func (fx *grantFixture) testWildcardRedirects(t *testing.T) {
 		if r := signoff("https://app.example.com/elsewhere"); r.StatusCode != http.StatusBadRequest {
 			t.Errorf("post-logout URI outside the pattern: %d, want 400", r.StatusCode)
 		}
+	})
+}
+
+func (fx *grantFixture) testTokenCORS(t *testing.T) {
+	const allowed = "https://spa.example.com"
+	spa := func(name string, cors any) map[string]any {
+		b := map[string]any{"name": name, "enabled": true, "protocol": "OPENID_CONNECT", "type": "SINGLE_PAGE_APP",
+			"grantTypes": []string{"AUTHORIZATION_CODE", "REFRESH_TOKEN"}, "responseTypes": []string{"CODE"}, "redirectUris": []string{fxRedirect},
+			"tokenEndpointAuthMethod": "NONE", "pkceEnforcement": "S256_REQUIRED"}
+		if cors != nil {
+			b["corsSettings"] = cors
+		}
+		return b
+	}
+	withCORS := fx.createClient(t, fx.env, spa("SPA with CORS", map[string]any{"behavior": "ALLOW_SPECIFIC_ORIGINS", "origins": []string{allowed}}))
+	noOrigins := fx.createClient(t, fx.env, spa("SPA allowing no origins", map[string]any{"behavior": "ALLOW_NO_ORIGINS"}))
+	noCORS := fx.createClient(t, fx.env, spa("SPA without CORS", nil))
+	post := func(path, origin string, kv ...string) *apptest.Response {
+		return do(t, fx.s, apptest.Request{Method: "POST", URL: fx.s.URL + "/" + fx.env + path, ContentType: formType, Body: form(kv...),
+			Headers: http.Header{"Origin": {origin}}})
+	}
+	redeem := func(c oauthClient, origin string) *apptest.Response {
+		sid, _ := fx.session(t, fx.env, fx.user)
+		v := newVerifier()
+		g := fxGrant(v)
+		g.Scope, g.Audience = "openid offline_access", nil
+		code := fx.code(t, codeSpec{app: c.id, user: fx.user, session: sid, grant: g})
+		return post("/as/token", origin, "grant_type", "authorization_code", "code", code, "redirect_uri", fxRedirect,
+			"code_verifier", v, "client_id", c.id)
+	}
+	wantCORS := func(t *testing.T, r *apptest.Response, status int, acao string) {
+		t.Helper()
+		if r.Status != status {
+			t.Fatalf("status = %d, want %d: %s", r.Status, status, r.Body)
+		}
+		if got := r.Header.Get("Access-Control-Allow-Origin"); got != acao {
+			t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, acao)
+		}
+		if acao != "" && r.Header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Error("credentials are allowed: the token endpoint needs no cookie")
+		}
+	}
+	t.Run("allowed origin", func(t *testing.T) {
+		r := redeem(withCORS, allowed)
+		wantCORS(t, r, http.StatusOK, allowed)
+		if !slices.Contains(r.Header.Values("Vary"), "Origin") {
+			t.Errorf("Vary = %v, want Origin", r.Header.Values("Vary"))
+		}
+		var tok tokens
+		r.Decode(t, &tok)
+		// Refreshing and revoking from the page are readable too.
+		wantCORS(t, post("/as/token", allowed, "grant_type", "refresh_token", "refresh_token", tok.Refresh, "client_id", withCORS.id), http.StatusOK, allowed)
+		wantCORS(t, post("/as/revoke", allowed, "token", tok.Access, "client_id", withCORS.id), http.StatusOK, allowed)
+	})
+	t.Run("an error of the allowed origin's client", func(t *testing.T) {
+		r := post("/as/token", allowed, "grant_type", "authorization_code", "code", "no-such-code", "redirect_uri", fxRedirect,
+			"code_verifier", newVerifier(), "client_id", withCORS.id)
+		wantCORS(t, r, http.StatusBadRequest, allowed)
+	})
+	t.Run("another origin", func(t *testing.T) {
+		wantCORS(t, redeem(withCORS, "https://evil.example.com"), http.StatusOK, "")
+	})
+	t.Run("ALLOW_NO_ORIGINS", func(t *testing.T) {
+		wantCORS(t, redeem(noOrigins, allowed), http.StatusOK, "")
+	})
+	t.Run("no corsSettings", func(t *testing.T) {
+		wantCORS(t, redeem(noCORS, allowed), http.StatusOK, "")
+	})
+	t.Run("a client that did not authenticate", func(t *testing.T) {
+		wantCORS(t, post("/as/token", allowed, "grant_type", "authorization_code", "code", "x", "client_id", uuid.NewString()), http.StatusUnauthorized, "")
 	})
 }
