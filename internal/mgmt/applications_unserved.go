@@ -16,10 +16,12 @@ import (
 // Served at runtime: grantTypes AUTHORIZATION_CODE, REFRESH_TOKEN,
 // CLIENT_CREDENTIALS (DEVICE_CODE, TOKEN_EXCHANGE, IMPLICIT and the TOKEN
 // and ID_TOKEN response types as their grants arrive), responseTypes,
-// redirectUris and postLogoutRedirectUris (with allowWildcardInRedirectUris),
+// redirectUris and postLogoutRedirectUris (with allowWildcardInRedirectUris;
+// loopback redirects on any port),
 // tokenEndpointAuthMethod, jwks/jwksUrl, pkceEnforcement, parRequirement,
 // parTimeout, refresh token lifetimes and replay protection,
-// requestScopesForMultipleResourcesEnabled, corsSettings (flows),
+// requestScopesForMultipleResourcesEnabled, corsSettings (the flow API and
+// the token, introspect and revoke endpoints),
 // loginPageUrl, homePageUrl and initiateLoginUri (the sign-on page),
 // assignActorRoles (on create), includeX5t.
 //
