@@ -82,17 +82,16 @@ func (s *Service) authorizeClient(ctx context.Context, envID string, p url.Value
 	ru := p.Get("redirect_uri")
 	switch {
 	case ru != "":
-		if !slices.Contains(uris, ru) {
+		if !redirectAllowed(uris, app.Settings.AllowWildcardInRedirectURIs, ru) {
 			return nil, wire.InvalidRequest(wire.InvalidValue("redirect_uri", "The redirect_uri is not registered for the application."))
 		}
 		c.redirect = ru
 	case piFlow:
 		// pi.flow answers with JSON: no redirect is needed.
-		if len(uris) > 0 {
-			c.redirect = uris[0]
-		}
-	case len(uris) == 1:
-		// RFC 6749 §3.1.2.3: one registered URI may be left out.
+		c.redirect = defaultRedirect(uris)
+	case len(uris) == 1 && defaultRedirect(uris) != "":
+		// RFC 6749 §3.1.2.3: one registered URI may be left out (a
+		// wildcard pattern is not a URI to send anyone to).
 		c.redirect = uris[0]
 	default:
 		return nil, wire.InvalidRequest(wire.Required("redirect_uri"))

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -37,6 +38,27 @@ const (
 	methodPrivateKeyJWT = "PRIVATE_KEY_JWT"
 	methodNone          = "NONE"
 )
+
+// clientAuthMethods are the methods authenticateClient serves, as
+// PingOne's tokenEndpointAuthMethod names them and as discovery's
+// token_endpoint_auth_methods_supported (RFC 8414) does. A method is
+// served by a case of authenticateClient and a line here.
+var clientAuthMethods = []struct{ pingOne, oauth string }{
+	{methodBasic, "client_secret_basic"},
+	{methodPost, "client_secret_post"},
+	{methodSecretJWT, "client_secret_jwt"},
+	{methodPrivateKeyJWT, "private_key_jwt"},
+	{methodNone, "none"},
+}
+
+// authMethodsSupported is discovery's token_endpoint_auth_methods_supported.
+func authMethodsSupported() []string {
+	out := make([]string, len(clientAuthMethods))
+	for i, m := range clientAuthMethods {
+		out[i] = m.oauth
+	}
+	return out
+}
 
 // jwtBearer is the only client_assertion_type (RFC 7523 §2.2).
 const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -137,6 +159,23 @@ func (s *Service) authenticate(req *clientRequest) *oauthError {
 	}
 	req.client = c
 	return nil
+}
+
+// allowClientOrigin lets a browser application read the answer of an
+// endpoint its client authenticated to (a single-page app redeeming its
+// code, refreshing, revoking) when its corsSettings allow the request's
+// Origin. The request is a CORS simple request (a form POST), so there is
+// no preflight, and the client is known only now. Nothing is added
+// without an Origin, so server-side clients pay nothing.
+func allowClientOrigin(w http.ResponseWriter, req *clientRequest) {
+	origin := req.r.Header.Get("Origin")
+	if origin == "" || req.client == nil {
+		return
+	}
+	w.Header().Add("Vary", "Origin")
+	if flow.OriginAllowed(req.client.app.Settings.CorsSettings, origin) {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+	}
 }
 
 // authFailed answers every failure that could tell whether a client id

@@ -22,6 +22,9 @@ func (s *Service) serveTokenOperation(w http.ResponseWriter, r *http.Request,
 	if oe == nil {
 		oe = s.authenticate(req)
 	}
+	if oe == nil {
+		allowClientOrigin(w, req)
+	}
 	if oe == nil && req.form.Get("token") == "" {
 		oe = invalidRequest("token is required.")
 	}

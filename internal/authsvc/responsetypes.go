@@ -1,7 +1,6 @@
 package authsvc
 
 import (
-	"maps"
 	"slices"
 	"strings"
 )
@@ -36,15 +35,6 @@ func responseTypeNames() []string {
 	for i, rt := range responseTypes {
 		out[i] = rt.name
 	}
-	return out
-}
-
-// grantTypesSupported is discovery's grant_types_supported: the token
-// endpoint's grants, and implicit, which the authorization endpoint alone
-// serves (OpenID Connect Discovery §3 lists it there too).
-func grantTypesSupported() []string {
-	out := append(slices.Collect(maps.Keys(grants)), "implicit")
-	slices.Sort(out)
 	return out
 }
 

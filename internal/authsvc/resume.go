@@ -129,10 +129,7 @@ func (s *Service) redirectOf(app *config.Application, req *flow.Request) string 
 	if req.RedirectURI != "" {
 		return req.RedirectURI
 	}
-	if uris := app.Settings.RedirectURIs; len(uris) > 0 {
-		return uris[0]
-	}
-	return ""
+	return defaultRedirect(app.Settings.RedirectURIs)
 }
 
 func (s *Service) clientError(w http.ResponseWriter, r *http.Request, f *store.Flow, req *flow.Request, code, desc string) {

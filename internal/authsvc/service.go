@@ -9,6 +9,7 @@ package authsvc
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -115,7 +116,7 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iss := s.Issuer(envID)
-	wire.Write(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                 iss,
 		"authorization_endpoint": iss + "/authorize",
 		"token_endpoint":         iss + "/token",
@@ -136,14 +137,13 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
 		"response_types_supported":              responseTypeNames(),
 		"response_modes_supported":              []string{"pi.flow", "query", "fragment", "form_post"},
-		"grant_types_supported":                 grantTypesSupported(), // what the token endpoint serves, and implicit
 		"subject_types_supported":               []string{"public"},
 		// Tokens are signed with the environment's default key, which an
 		// administrator may make RSA or EC of any size: the algorithms of
 		// its published keys, the default's first.
 		"id_token_signing_alg_values_supported": idTokenAlgs(algs),
 		"userinfo_signing_alg_values_supported": []string{"none"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"},
+		"token_endpoint_auth_methods_supported": authMethodsSupported(), // what client authentication serves
 		"claim_types_supported":                 []string{"normal"},
 		"claims_supported":                      claimsSupported,
 		"code_challenge_methods_supported":      []string{"plain", "S256"},
@@ -152,7 +152,25 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		// Exactly what a request object may be signed with; none only for
 		// applications that allow unsigned request objects.
 		"request_object_signing_alg_values_supported": requestObjectSigningAlgs(),
-	})
+	}
+	// Derived from what is served, so that a grant or response type is
+	// advertised by being registered.
+	doc["grant_types_supported"] = grantTypesSupported(doc["response_types_supported"].([]string))
+	wire.Write(w, http.StatusOK, doc)
+}
+
+// grantTypesSupported is discovery's grant_types_supported: the grants
+// the token endpoint serves, and implicit when authorize answers with
+// tokens (OpenID Connect Discovery §3: a response type holding token or
+// id_token is the implicit grant).
+func grantTypesSupported(responseTypes []string) []string {
+	out := slices.Sorted(maps.Keys(grants))
+	if slices.ContainsFunc(responseTypes, func(rt string) bool {
+		return slices.ContainsFunc(strings.Fields(rt), func(t string) bool { return t == "token" || t == "id_token" })
+	}) {
+		out = append(out, "implicit")
+	}
+	return out
 }
 
 // Service verifies the PingOne API's bearer tokens for the management API.

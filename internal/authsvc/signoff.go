@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
@@ -73,7 +72,7 @@ func (s *Service) signoff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		u, err := url.Parse(plr)
-		if err != nil || !slices.Contains(app.Settings.PostLogoutRedirectURIs, plr) {
+		if err != nil || !redirectAllowed(app.Settings.PostLogoutRedirectURIs, app.Settings.AllowWildcardInRedirectURIs, plr) {
 			wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.InvalidValue("post_logout_redirect_uri",
 				"post_logout_redirect_uri is not one of the application's postLogoutRedirectUris.")))
 			return

@@ -134,6 +134,7 @@ func (s *Service) exchangeToken(w http.ResponseWriter, r *http.Request) (*tokenR
 	if oe := s.authenticate(cr); oe != nil {
 		return nil, oe
 	}
+	allowClientOrigin(w, cr)
 	if !slices.Contains(req.client.app.Settings.GrantTypes, g.allowedBy) {
 		return nil, unauthorizedClient("The application does not have the " + req.grantType + " grant type.")
 	}

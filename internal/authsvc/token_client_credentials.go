@@ -76,7 +76,7 @@ func (clientCredentialsGrant) exchange(ctx context.Context, s *Service, req *tok
 		Issuer: s.Issuer(env.ID), Subject: app.ID, Audience: aud, ClientID: app.ID, Scope: scope,
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(), ID: uuid.NewString(),
 	}
-	tok, err := s.Keys.Sign(ctx, env.ID, claims)
+	tok, err := s.signFor(ctx, env.ID, app, claims)
 	if err != nil {
 		return nil, serverError()
 	}
@@ -99,7 +99,7 @@ func (s *Service) workerToken(ctx context.Context, req *tokenRequest) (*tokenRes
 		ExpiresAt: now.Add(ttl).Unix(),
 		ID:        uuid.NewString(),
 	}
-	tok, err := s.Keys.Sign(ctx, env.ID, claims)
+	tok, err := s.signFor(ctx, env.ID, app, claims)
 	if err != nil {
 		return nil, serverError()
 	}

@@ -344,30 +344,6 @@ func TestClientEndpointPreamble(t *testing.T) {
 	}
 }
 
-// TestDiscoveryNamesEveryGrant: the discovery document's
-// grant_types_supported is exactly the grants the token endpoint serves
-// and implicit (served at authorize), so a grant registered without it
-// (or named without being served) fails.
-func TestDiscoveryNamesEveryGrant(t *testing.T) {
-	f := newAuthFixture(t, sqltest.SQLite(t))
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{envID}/as/.well-known/openid-configuration", f.svc.discovery)
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/"+f.env+"/as/.well-known/openid-configuration", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("discovery: %d %s", rec.Code, rec.Body)
-	}
-	var doc struct {
-		GrantTypes []string `json:"grant_types_supported"`
-	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := slices.Sorted(slices.Values(doc.GrantTypes)), slices.Sorted(slices.Values(append(slices.Collect(maps.Keys(grants)), "implicit"))); !slices.Equal(got, want) {
-		t.Errorf("grant_types_supported = %v, the token endpoint serves %v", got, want)
-	}
-}
-
 // TestConfidentialGrantRefusesPublicClients: a grant that needs a client
 // that proved itself (client_credentials) refuses a public client, even
 // one whose settings list the grant (the management API refuses that

@@ -138,7 +138,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	}
 	// Both tokens are signed with the key of this moment: the ID token's
 	// at_hash uses the hash of its own algorithm.
-	signing, err := s.Keys.Signing(ctx, m.env.ID)
+	signing, err := s.signingFor(ctx, m.env.ID, m.app)
 	if err != nil {
 		return nil, err
 	}

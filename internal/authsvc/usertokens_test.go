@@ -384,7 +384,7 @@ func (fx *grantFixture) testDiscovery(t *testing.T) {
 		}
 		return out
 	}
-	if got := strs("grant_types_supported"); !slices.Equal(got, []string{"authorization_code", "client_credentials", "implicit", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"}) {
+	if got := strs("grant_types_supported"); !slices.Equal(got, []string{"authorization_code", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange", "implicit"}) {
 		t.Errorf("grant_types_supported = %v", got)
 	}
 	if got := strs("response_types_supported"); !slices.Equal(got, []string{"code", "id_token", "token", "id_token token", "code id_token", "code token", "code id_token token"}) {

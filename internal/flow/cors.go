@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // Cross-origin use of the flow API follows the flow's application's
@@ -28,8 +29,14 @@ func (e *Engine) allowedOrigin(ctx context.Context, envID, appID, origin string)
 	if err != nil || !app.Enabled {
 		return false
 	}
-	cs := app.Settings.CorsSettings
-	if cs == nil || cs.Behavior != "ALLOW_SPECIFIC_ORIGINS" {
+	return OriginAllowed(app.Settings.CorsSettings, origin)
+}
+
+// OriginAllowed reports whether an application's corsSettings let origin
+// call PingOne's Authorization and Authentication APIs: only
+// ALLOW_SPECIFIC_ORIGINS names any, and no settings allow none.
+func OriginAllowed(cs *wire.CorsSettings, origin string) bool {
+	if cs == nil || cs.Behavior != "ALLOW_SPECIFIC_ORIGINS" || origin == "" {
 		return false
 	}
 	for _, o := range cs.Origins {

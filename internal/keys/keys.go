@@ -24,6 +24,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -332,7 +333,17 @@ func (m *Manager) load(ctx context.Context, envID string, version int64) (*envKe
 			if err != nil {
 				return nil, err
 			}
+			// The same key with its certificate's SHA-1 thumbprint in
+			// the header, for applications that ask for it (includeX5t).
+			x5tSigner, err := jose.NewSigner(jose.SigningKey{
+				Algorithm: alg,
+				Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID},
+			}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("x5t", base64.RawURLEncoding.EncodeToString(thumb[:])))
+			if err != nil {
+				return nil, err
+			}
 			ek.signing = &Signing{signer: signer, kid: k.ID, alg: string(alg)}
+			ek.signing.withX5t = &Signing{signer: x5tSigner, kid: k.ID, alg: string(alg)}
 		}
 		if !slices.Contains(ek.algs, string(alg)) {
 			ek.algs = append(ek.algs, string(alg))
@@ -357,6 +368,18 @@ type Signing struct {
 	signer jose.Signer
 	kid    string
 	alg    string
+	// withX5t signs with the same key, adding x5t to the header.
+	withX5t *Signing
+}
+
+// WithX5t is s, or with on the same key writing the SHA-1 thumbprint of
+// its certificate as x5t in the header of what it signs (RFC 7515
+// §4.1.7), as PingOne does for applications with includeX5t.
+func (s *Signing) WithX5t(on bool) *Signing {
+	if on && s.withX5t != nil {
+		return s.withX5t
+	}
+	return s
 }
 
 // Alg is the JWS algorithm the key signs with (RS256, ES256…).

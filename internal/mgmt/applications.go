@@ -58,7 +58,7 @@ var (
 	// they cannot keep a secret. A single-page app can only be one.
 	publicAppTypes = []string{"NATIVE_APP", "SINGLE_PAGE_APP", "CUSTOM_APP"}
 	// refreshableGrants are the grants that issue refresh tokens.
-	refreshableGrants = []string{"AUTHORIZATION_CODE", "DEVICE_CODE", "CIBA"}
+	refreshableGrants = []string{"AUTHORIZATION_CODE", "DEVICE_CODE"}
 )
 
 // PingOne's defaults and ranges for OIDC applications.
@@ -384,7 +384,7 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 	if grantsOK {
 		has := func(g string) bool { return slices.Contains(grants, g) }
 		if has("REFRESH_TOKEN") && !slices.ContainsFunc(refreshableGrants, has) {
-			v.add(wire.InvalidValue("grantTypes", "REFRESH_TOKEN requires AUTHORIZATION_CODE (or DEVICE_CODE or CIBA), the grants that issue refresh tokens."))
+			v.add(wire.InvalidValue("grantTypes", "REFRESH_TOKEN requires AUTHORIZATION_CODE (or DEVICE_CODE), the grants that issue refresh tokens."))
 		}
 		if responsesOK {
 			hasResp := func(t string) bool { return slices.Contains(responses, t) }
@@ -424,6 +424,7 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 				Message: "NONE is allowed only for NATIVE_APP, SINGLE_PAGE_APP and CUSTOM_APP applications.", InnerError: &wire.InnerError{AllowedValues: confidentialMethods}})
 		}
 	}
+	refuseUnserved(v, req)
 	if flag(req.RequireSignedRequestObject) && flag(req.SupportUnsignedRequestObject) {
 		v.add(wire.InvalidValue("supportUnsignedRequestObject", "requireSignedRequestObject and supportUnsignedRequestObject cannot both be true."))
 	}
@@ -556,6 +557,7 @@ func applyApplication(req *wire.ApplicationRequest, app *store.Application) wire
 		SupportUnsignedRequestObject: flag(req.SupportUnsignedRequestObject),
 		IncludeX5t:                   flag(req.IncludeX5t),
 		OpSessionCheckEnabled:        flag(req.OpSessionCheckEnabled),
+		RefreshTokenType:             str(req.RefreshTokenType),
 	}
 	if req.ParTimeout != nil {
 		d.ParTimeout = *req.ParTimeout
@@ -709,6 +711,16 @@ func (v *appValidator) redirectURI(target, s string, allowWildcard bool) {
 		v.add(wire.InvalidValue(target, "Wildcards in redirect URIs need allowWildcardInRedirectUris."))
 		return
 	}
+	// PingOne's wildcard rules: one *, after the authority, so that a
+	// pattern never matches another host.
+	if strings.Count(s, "*") > 1 {
+		v.add(wire.InvalidValue(target, "Only one wildcard is allowed in a redirect URI."))
+		return
+	}
+	if strings.Contains(s, "*") && !wildcardAfterAuthority(s) {
+		v.add(wire.InvalidValue(target, "A wildcard is allowed only in the path and query of a redirect URI, not in its scheme, host or port."))
+		return
+	}
 	u, err := url.Parse(strings.ReplaceAll(s, "*", "x"))
 	switch {
 	case err != nil || s == "" || hasSpaceOrControl(s) || u.Scheme == "" || (u.Host == "" && u.Path == "" && u.Opaque == ""):
@@ -720,6 +732,24 @@ func (v *appValidator) redirectURI(target, s string, allowWildcard bool) {
 	case (u.Scheme == "http" || u.Scheme == "https") && u.Host == "":
 		v.add(wire.InvalidValue(target, "An http or https redirect URI must name a host."))
 	}
+}
+
+// wildcardAfterAuthority reports whether the * of s comes after its
+// scheme and authority (scheme://authority, or scheme: alone for a
+// native app's private scheme).
+func wildcardAfterAuthority(s string) bool {
+	star := strings.IndexByte(s, '*')
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		end := strings.IndexAny(s[i+3:], "/?")
+		if end < 0 {
+			return false
+		}
+		start = i + 3 + end
+	} else if i := strings.IndexByte(s, ':'); i >= 0 {
+		start = i + 1
+	}
+	return star >= start
 }
 
 func hasSpaceOrControl(s string) bool {

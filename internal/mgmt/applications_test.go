@@ -691,9 +691,9 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 		{name: "javascript redirect URI", req: req("POST", appsX, with(webB, "redirectUris", []string{"javascript:alert(1)"})), want: invalid("INVALID_VALUE", "redirectUris[0]"), unchanged: []string{appsX}},
 		{name: "wildcard redirect URI without the flag", req: req("POST", appsX, with(webB, "redirectUris", []string{"https://*.example.com/cb"})),
 			want: invalid("INVALID_VALUE", "redirectUris[0]"), unchanged: []string{appsX}},
-		{name: "wildcard redirect URI with the flag", req: req("POST", appsX, with(webB, "redirectUris", []string{"https://*.example.com/cb"}, "allowWildcardInRedirectUris", true)),
+		{name: "wildcard redirect URI with the flag", req: req("POST", appsX, with(webB, "redirectUris", []string{"https://app.example.com/*/cb"}, "allowWildcardInRedirectUris", true)),
 			want: wantErr{status: 201}, check: func(t *testing.T, m map[string]any) {
-				wantFields(t, m, map[string]any{"allowWildcardInRedirectUris": true, "redirectUris": []string{"https://*.example.com/cb"}})
+				wantFields(t, m, map[string]any{"allowWildcardInRedirectUris": true, "redirectUris": []string{"https://app.example.com/*/cb"}})
 			}},
 		{name: "native private-scheme redirect URI", req: req("POST", appsX, with(webB, "type", "NATIVE_APP", "tokenEndpointAuthMethod", "NONE",
 			"redirectUris", []string{"com.example.app:/oauth2redirect"})), want: wantErr{status: 201}},

@@ -68,6 +68,9 @@ type ApplicationData struct {
 	SupportUnsignedRequestObject                  bool            `json:"supportUnsignedRequestObject"`
 	IncludeX5t                                    bool            `json:"includeX5t"`
 	OpSessionCheckEnabled                         bool            `json:"opSessionCheckEnabled"`
+	// RefreshTokenType is kept as set: Gatehouse's refresh tokens are
+	// opaque, and JSON_WEB_TOKEN is refused when configured.
+	RefreshTokenType string `json:"refreshTokenType,omitempty"`
 }
 
 // Application is an OIDC application. protocol, type, enabled, name and
@@ -130,6 +133,11 @@ type ApplicationRequest struct {
 	SupportUnsignedRequestObject                  *bool           `json:"supportUnsignedRequestObject"`
 	IncludeX5t                                    *bool           `json:"includeX5t"`
 	OpSessionCheckEnabled                         *bool           `json:"opSessionCheckEnabled"`
+	// Members Gatehouse does not serve: read so that a value that would
+	// change runtime behaviour is refused, never silently dropped.
+	RefreshTokenType *string         `json:"refreshTokenType"`
+	Signing          json.RawMessage `json:"signing"`
+	Kerberos         json.RawMessage `json:"kerberos"`
 }
 
 type PreviousSecret struct {
