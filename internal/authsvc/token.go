@@ -178,4 +178,5 @@ var grants = map[string]servedGrant{
 	"authorization_code": {grant: authorizationCodeGrant{}, allowedBy: "AUTHORIZATION_CODE", requires: []string{"code"}},
 	"client_credentials": {grant: clientCredentialsGrant{}, allowedBy: "CLIENT_CREDENTIALS", confidential: true},
 	"refresh_token":      {grant: refreshTokenGrant{}, allowedBy: "REFRESH_TOKEN", requires: []string{"refresh_token"}},
+	deviceCodeGrantType:  {grant: deviceCodeGrant{}, allowedBy: "DEVICE_CODE", requires: []string{"device_code"}},
 }

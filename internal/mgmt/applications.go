@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ var (
 	publicAppTypes = []string{"NATIVE_APP", "SINGLE_PAGE_APP", "CUSTOM_APP"}
 	// refreshableGrants are the grants that issue refresh tokens.
 	refreshableGrants = []string{"AUTHORIZATION_CODE", "DEVICE_CODE", "CIBA"}
+	// devicePathId is PingOne's short name of an application in its device
+	// verification URI: /{envId}/device/{devicePathId}.
+	devicePathID = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,50}$`)
 )
 
 // PingOne's defaults and ranges for OIDC applications.
@@ -443,6 +447,10 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 	v.enum("pkceEnforcement", req.PkceEnforcement, pkceModes, false)
 	v.enum("parRequirement", req.ParRequirement, parModes, false)
 	v.intRange("parTimeout", req.ParTimeout, 1, 600)
+	if p := req.DevicePathID; p != nil && *p != "" && !devicePathID.MatchString(*p) {
+		v.add(wire.InvalidValue("devicePathId", "devicePathId has 1 to 50 letters, digits, '_' and '-'."))
+	}
+	v.url("deviceCustomVerificationUri", req.DeviceCustomVerificationURI, false)
 	v.intRange("deviceTimeout", req.DeviceTimeout, 1, 3600)
 	v.intRange("devicePollingInterval", req.DevicePollingInterval, 1, 60)
 	v.intRange("refreshTokenDuration", req.RefreshTokenDuration, 60, maxDuration)
@@ -553,6 +561,7 @@ func applyApplication(req *wire.ApplicationRequest, app *store.Application) wire
 	if req.ParTimeout != nil {
 		d.ParTimeout = *req.ParTimeout
 	}
+	d.DevicePathID, d.DeviceCustomVerificationURI = str(req.DevicePathID), str(req.DeviceCustomVerificationURI)
 	if req.DeviceTimeout != nil {
 		d.DeviceTimeout = *req.DeviceTimeout
 	}
