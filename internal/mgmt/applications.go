@@ -255,6 +255,9 @@ func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := devicePathFree(r.Context(), tx, app.EnvironmentID, app.ID, d.DevicePathID); err != nil {
+			return err
+		}
 		if err := tx.CreateApplication(r.Context(), app); err != nil {
 			return err
 		}
@@ -307,6 +310,9 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
 		case len(app.SecretSealed) == 0:
 			_, app.SecretSealed = a.newSecret(app.ID)
 		}
+		if err := devicePathFree(r.Context(), tx, env.ID, app.ID, d.DevicePathID); err != nil {
+			return err
+		}
 		if err := tx.UpdateApplication(r.Context(), app); err != nil {
 			return err
 		}
@@ -338,6 +344,31 @@ func (a *API) deleteApplication(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ---- validation
+
+// devicePathFree refuses a devicePathId another application of the
+// environment has: PingOne's device verification page names one
+// application by it. Applications are few and this runs only when one is
+// written, so the environment's are read (in the write's transaction)
+// rather than indexed.
+func devicePathFree(ctx context.Context, tx store.Store, envID, appID, pathID string) error {
+	if pathID == "" {
+		return nil
+	}
+	apps, err := tx.ListApplications(ctx, envID)
+	if err != nil {
+		return err
+	}
+	for i := range apps {
+		if apps[i].ID == appID {
+			continue
+		}
+		if other, err := config.DecodeApplication(&apps[i]); err == nil && other.Settings.DevicePathID == pathID {
+			return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: "devicePathId",
+				Message: "Another application of the environment has this devicePathId."})
+		}
+	}
+	return nil
+}
 
 // validateApplication checks a create (current nil) or replace body.
 func validateApplication(req *wire.ApplicationRequest, current *store.Application) error {
