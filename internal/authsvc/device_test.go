@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 )
 
 const (
@@ -381,6 +382,27 @@ func TestDeviceAuthorizationErrors(t *testing.T) {
 				}
 			})
 
+			t.Run("single sign-on asks only for the code and consent", func(t *testing.T) {
+				c := browser(t)
+				first := authorizeDevice(t, s, fx, "openid")
+				id := startDeviceFlow(t, c, s, fx.EnvID, first["verification_uri_complete"].(string))
+				flowStep(t, c, s, fx.EnvID, id, ctUsernamePassword, `{"username":"`+fx.Username+`","password":"`+fx.Password+`"}`, "DAG_USER_CODE_REQUIRED")
+				// The same browser's session satisfies the policy for a second device.
+				second := authorizeDevice(t, s, fx, "openid")
+				id = startDeviceFlow(t, c, s, fx.EnvID, second["verification_uri"].(string))
+				h := call(t, c, "GET", base+"/flows/"+id, "", "")
+				wantStatus(t, h, http.StatusOK)
+				if st := h.json(t)["status"]; st != "DAG_USER_CODE_REQUIRED" {
+					t.Fatalf("a signed-on browser's device flow starts at %v", st)
+				}
+				flowStep(t, c, s, fx.EnvID, id, ctUserCodeVerify, `{"userCode":"`+second["user_code"].(string)+`"}`, "DAG_CONSENT_REQUIRED")
+				out := flowStep(t, c, s, fx.EnvID, id, ctDeviceConsent, `{"accept":true}`, "COMPLETED")
+				wantStatus(t, call(t, c, "GET", out["resumeUrl"].(string), "", ""), http.StatusFound)
+				wantStatus(t, pollDevice(t, s, fx, second["device_code"].(string)), http.StatusOK)
+				// The first device was never confirmed: still pending.
+				wantDeviceError(t, pollDevice(t, s, fx, first["device_code"].(string)), http.StatusBadRequest, "authorization_pending", pendingDesc)
+			})
+
 			t.Run("verification page", func(t *testing.T) {
 				c := browser(t)
 				// Without an application or a code: the code-entry screen.
@@ -423,4 +445,40 @@ func send(t *testing.T, req *http.Request) *hop {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return &hop{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// TestDeviceLimits: a public client's device authorizations count as
+// flows its address starts, and wrong user codes as failed secret
+// checks of the address, at the verification page and in the flow alike.
+func TestDeviceLimits(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			limits := ratelimit.Defaults()
+			limits.FlowsPerAddress = ratelimit.Rate{N: 2, Per: time.Hour}
+			limits.CheckFailuresPerAddress = ratelimit.Rate{N: 2, Per: time.Hour}
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t), Limits: &limits})
+			fx := newDeviceApp(t, s, nil)
+			base := s.URL + "/" + fx.EnvID
+			da := authorizeDevice(t, s, fx, "openid")
+			authorizeDevice(t, s, fx, "openid")
+			h := postForm(t, base+"/as/device_authorization", url.Values{"client_id": {fx.AppID}, "scope": {"openid"}})
+			if h.status != http.StatusTooManyRequests || h.header.Get("Retry-After") == "" {
+				t.Fatalf("third device authorization: %d %s", h.status, h.body)
+			}
+			wantDeviceError(t, h, http.StatusTooManyRequests, "temporarily_unavailable",
+				"Too many device authorizations from this address. Retry after the delay Retry-After gives.")
+
+			// Two wrong codes at the verification page spend the address's
+			// failures; the third attempt, even a right code, waits.
+			c := browser(t)
+			for range 2 {
+				h := call(t, c, "GET", base+"/device?user_code=BBBB-BBBB", "", "")
+				if got := h.header.Get("Location"); got != base+"/signon/?device=enter&error=invalid" {
+					t.Fatalf("Location %q", got)
+				}
+			}
+			h = call(t, c, "GET", base+"/device?user_code="+url.QueryEscape(da["user_code"].(string)), "", "")
+			wantDeviceError(t, h, http.StatusTooManyRequests, "temporarily_unavailable", "Too many wrong codes from this address. Retry after the delay Retry-After gives.")
+		})
+	}
 }

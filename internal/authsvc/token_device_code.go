@@ -17,6 +17,12 @@ import (
 // deviceCodeGrantType is RFC 8628's grant_type.
 const deviceCodeGrantType = "urn:ietf:params:oauth:grant-type:device_code"
 
+// pollJitter is how much earlier than its interval a poll may arrive and
+// still count as on time: a device that waits the interval between its
+// requests sees them arrive a little early or late by the network's
+// whim, and must not be slowed down for it.
+const pollJitter = 500 * time.Millisecond
+
 // slowDownStep is how much each slow_down adds to a device's polling
 // interval (RFC 8628 §3.5: 5 seconds).
 const slowDownStep = 5
@@ -118,7 +124,7 @@ func (deviceCodeGrant) exchange(ctx context.Context, s *Service, req *tokenReque
 // was too fast.
 func poll(ctx context.Context, s *Service, d *store.DeviceAuthorization, now time.Time) *oauthError {
 	interval := d.Interval
-	fast := !d.LastPolledAt.IsZero() && now.Sub(d.LastPolledAt) < time.Duration(interval)*time.Second
+	fast := !d.LastPolledAt.IsZero() && now.Sub(d.LastPolledAt) < time.Duration(interval)*time.Second-pollJitter
 	if fast {
 		interval += slowDownStep
 	}
