@@ -28,6 +28,7 @@ func (s *Service) authorizeRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{envID}/as/authorize", s.authorize)
 	mux.HandleFunc("POST /{envID}/as/authorize", s.authorize)
 	mux.HandleFunc("GET /{envID}/as/resume", s.resume)
+	s.deviceRoutes(mux)
 }
 
 // authzError is an authorize error once the redirect URI is trusted: it

@@ -55,6 +55,10 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Envi
 		s.errorPage(w, r, err)
 		return
 	}
+	if req.Device() && (f.Status == flow.StatusCompleted || f.Status == flow.StatusFailed) {
+		s.answerDevice(w, r, env, f)
+		return
+	}
 	switch f.Status {
 	case flow.StatusCompleted:
 	case flow.StatusFailed:

@@ -127,9 +127,10 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"revocation_endpoint":    iss + "/revoke",
 		// RFC 9126: pushing is optional unless an application requires it.
 		"pushed_authorization_request_endpoint": iss + "/par",
-		// Device authorization is not served: advertising it would send
-		// clients to a 404. A request_uri is served only as /as/par hands
-		// it out, never fetched.
+		// RFC 8628: the device authorization grant's first request.
+		"device_authorization_endpoint": iss + "/device_authorization",
+		// A request_uri is served only as /as/par hands it out, never
+		// fetched.
 		"claims_parameter_supported":            false,
 		"request_parameter_supported":           true,
 		"request_uri_parameter_supported":       false,

@@ -181,4 +181,5 @@ var grants = map[string]servedGrant{
 	"refresh_token":      {grant: refreshTokenGrant{}, allowedBy: "REFRESH_TOKEN", requires: []string{"refresh_token"}},
 	tokenExchangeGrantType: {grant: tokenExchangeGrant{}, allowedBy: "TOKEN_EXCHANGE",
 		requires: []string{"subject_token", "subject_token_type", "scope"}, confidential: true},
+	deviceCodeGrantType: {grant: deviceCodeGrant{}, allowedBy: "DEVICE_CODE", requires: []string{"device_code"}},
 }

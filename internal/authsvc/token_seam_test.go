@@ -136,6 +136,7 @@ func TestGrantRefusedBeforeItRuns(t *testing.T) {
 		"authorization_code": {status: 400, code: "invalid_request", desc: "code is required."},
 		"refresh_token":      {status: 400, code: "invalid_request", desc: "refresh_token is required."},
 		"client_credentials": {status: 400, code: "invalid_scope", desc: "No scope was requested and the application holds no custom resource's scopes."},
+		deviceCodeGrantType:  {status: 400, code: "invalid_request", desc: "device_code is required."},
 		probeGrantType:       {status: 400, code: "invalid_request", desc: "probe is required."},
 	}
 	allowedAnswer[tokenExchangeGrantType] = oauthAnswer{status: 400, code: "invalid_request", desc: "subject_token is required."}

@@ -364,18 +364,13 @@ func (fx *grantFixture) testDiscovery(t *testing.T) {
 	iss := fx.issuer(fx.env)
 	for k, want := range map[string]string{"userinfo_endpoint": iss + "/userinfo", "introspection_endpoint": iss + "/introspect",
 		"revocation_endpoint": iss + "/revoke", "end_session_endpoint": iss + "/signoff", "token_endpoint": iss + "/token",
-		"pushed_authorization_request_endpoint": iss + "/par"} {
+		"pushed_authorization_request_endpoint": iss + "/par", "device_authorization_endpoint": iss + "/device_authorization"} {
 		if d[k] != want {
 			t.Errorf("%s = %v, want %s", k, d[k], want)
 		}
 	}
 	if d["require_pushed_authorization_requests"] != false {
 		t.Errorf("require_pushed_authorization_requests = %v", d["require_pushed_authorization_requests"])
-	}
-	for _, k := range []string{"device_authorization_endpoint"} {
-		if _, ok := d[k]; ok {
-			t.Errorf("%s advertised but not served", k)
-		}
 	}
 	strs := func(k string) []string {
 		var out []string
@@ -384,7 +379,7 @@ func (fx *grantFixture) testDiscovery(t *testing.T) {
 		}
 		return out
 	}
-	if got := strs("grant_types_supported"); !slices.Equal(got, []string{"authorization_code", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange", "implicit"}) {
+	if got := strs("grant_types_supported"); !slices.Equal(got, []string{"authorization_code", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange", "implicit"}) {
 		t.Errorf("grant_types_supported = %v", got)
 	}
 	if got := strs("response_types_supported"); !slices.Equal(got, []string{"code", "id_token", "token", "id_token token", "code id_token", "code token", "code id_token token"}) {

@@ -96,6 +96,7 @@ const (
 	kindProviderAttributes
 	kindDefaultTheme
 	kindRoleAssignments
+	kindDevicePaths
 )
 
 type entryKey struct {
@@ -161,6 +162,25 @@ func (c *Cache) Environment(ctx context.Context, envID string) (*Environment, er
 func (c *Cache) Application(ctx context.Context, envID, appID string) (*Application, error) {
 	return get(ctx, c, envID, entryKey{kindApplication, appID}, func(ctx context.Context) (*Application, error) {
 		return decodeFound(DecodeApplication)(c.st.GetApplication(ctx, envID, appID))
+	})
+}
+
+// DevicePaths maps the devicePathId of envID's applications to their
+// ids: the device verification page at /{envId}/device/{devicePathId}
+// names an application by it. A damaged application is left out.
+func (c *Cache) DevicePaths(ctx context.Context, envID string) (map[string]string, error) {
+	return get(ctx, c, envID, entryKey{kindDevicePaths, ""}, func(ctx context.Context) (map[string]string, error) {
+		apps, err := c.st.ListApplications(ctx, envID)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]string{}
+		for i := range apps {
+			if a, err := DecodeApplication(&apps[i]); err == nil && a.Settings.DevicePathID != "" {
+				out[a.Settings.DevicePathID] = a.ID
+			}
+		}
+		return out, nil
 	})
 }
 

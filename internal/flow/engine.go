@@ -144,6 +144,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	if f.Status == StatusCompleted {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
+		f.Status = e.confirm(&View{Flow: f, e: e, st: st, states: map[string]any{}})
 	} else if req.Prompt == "none" {
 		return nil, &StartError{"login_required", "The user must sign on: there is no session that satisfies the sign-on policy."}
 	}
@@ -162,6 +163,19 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		return nil, err
 	}
 	return &Started{Flow: f, Token: token}, nil
+}
+
+// confirm is the status of a flow whose sign-on policy is satisfied:
+// what the first Confirmer asks, or COMPLETED.
+func (e *Engine) confirm(v *View) string {
+	for _, m := range e.reg.methods {
+		if c, ok := m.(Confirmer); ok {
+			if status := c.Confirm(v); status != "" {
+				return status
+			}
+		}
+	}
+	return StatusCompleted
 }
 
 // liveSession is the session the browser's token names, if it is live

@@ -75,6 +75,15 @@ type Holder interface {
 	Hold(ctx context.Context, s *Step, u *store.User) (status string, err error)
 }
 
+// Confirmer is a method that asks something more of a signed-on user once
+// the sign-on policy is satisfied and before the flow completes (a
+// device's user code and the user's consent to it). Confirm returns the
+// status to ask in, or "" to let the flow complete; a method that asks
+// moves the flow to COMPLETED itself (SetStatus and Save) when answered.
+type Confirmer interface {
+	Confirm(v *View) string
+}
+
 // Completer is a method that takes part in completing a sign-on, inside
 // its transaction (linking an external identity, say). It returns the
 // authentication methods to add to the sign-on's amr.

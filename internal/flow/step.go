@@ -278,6 +278,9 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 		s.Flow.UserID, s.Flow.SessionID, s.Flow.Binding = u.ID, sess.ID, sess.TokenHash
 		s.st.Held = nil
 		s.resetMethods()
+		if s.Flow.Status == StatusCompleted {
+			s.Flow.Status = s.e.confirm(s.View)
+		}
 		return s.saveIn(ctx, tx)
 	})
 	if err != nil {

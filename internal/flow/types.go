@@ -55,7 +55,17 @@ type Request struct {
 	AccessTokenTTL int      `json:"accessTokenTtl"`
 	// Policy, when set, is the sign-on policy acr_values picked.
 	Policy string `json:"policy,omitempty"`
+	// UserCode is the user code a device flow was started with (from the
+	// device's verification_uri_complete), offered to the user to confirm.
+	UserCode string `json:"userCode,omitempty"`
 }
+
+// ResponseTypeDevice marks the flow of a device authorization grant: it
+// ends with the device approved, not with an authorization response.
+const ResponseTypeDevice = "device_code"
+
+// Device reports whether the flow approves a device (RFC 8628).
+func (r *Request) Device() bool { return r.ResponseType == ResponseTypeDevice }
 
 // PiFlow reports whether the client drives the flow itself (200 JSON
 // instead of redirects).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ var (
 	publicAppTypes = []string{"NATIVE_APP", "SINGLE_PAGE_APP", "CUSTOM_APP"}
 	// refreshableGrants are the grants that issue refresh tokens.
 	refreshableGrants = []string{"AUTHORIZATION_CODE", "DEVICE_CODE"}
+	// devicePathId is PingOne's short name of an application in its device
+	// verification URI: /{envId}/device/{devicePathId}.
+	devicePathID = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,50}$`)
 )
 
 // PingOne's defaults and ranges for OIDC applications.
@@ -251,6 +255,9 @@ func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := devicePathFree(r.Context(), tx, app.EnvironmentID, app.ID, d.DevicePathID); err != nil {
+			return err
+		}
 		if err := tx.CreateApplication(r.Context(), app); err != nil {
 			return err
 		}
@@ -303,6 +310,9 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
 		case len(app.SecretSealed) == 0:
 			_, app.SecretSealed = a.newSecret(app.ID)
 		}
+		if err := devicePathFree(r.Context(), tx, env.ID, app.ID, d.DevicePathID); err != nil {
+			return err
+		}
 		if err := tx.UpdateApplication(r.Context(), app); err != nil {
 			return err
 		}
@@ -334,6 +344,31 @@ func (a *API) deleteApplication(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ---- validation
+
+// devicePathFree refuses a devicePathId another application of the
+// environment has: PingOne's device verification page names one
+// application by it. Applications are few and this runs only when one is
+// written, so the environment's are read (in the write's transaction)
+// rather than indexed.
+func devicePathFree(ctx context.Context, tx store.Store, envID, appID, pathID string) error {
+	if pathID == "" {
+		return nil
+	}
+	apps, err := tx.ListApplications(ctx, envID)
+	if err != nil {
+		return err
+	}
+	for i := range apps {
+		if apps[i].ID == appID {
+			continue
+		}
+		if other, err := config.DecodeApplication(&apps[i]); err == nil && other.Settings.DevicePathID == pathID {
+			return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: "devicePathId",
+				Message: "Another application of the environment has this devicePathId."})
+		}
+	}
+	return nil
+}
 
 // validateApplication checks a create (current nil) or replace body.
 func validateApplication(req *wire.ApplicationRequest, current *store.Application) error {
@@ -451,6 +486,10 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 	v.enum("pkceEnforcement", req.PkceEnforcement, pkceModes, false)
 	v.enum("parRequirement", req.ParRequirement, parModes, false)
 	v.intRange("parTimeout", req.ParTimeout, 1, 600)
+	if p := req.DevicePathID; p != nil && *p != "" && !devicePathID.MatchString(*p) {
+		v.add(wire.InvalidValue("devicePathId", "devicePathId has 1 to 50 letters, digits, '_' and '-'."))
+	}
+	v.url("deviceCustomVerificationUri", req.DeviceCustomVerificationURI, false)
 	v.intRange("deviceTimeout", req.DeviceTimeout, 1, 3600)
 	v.intRange("devicePollingInterval", req.DevicePollingInterval, 1, 60)
 	v.intRange("refreshTokenDuration", req.RefreshTokenDuration, 60, maxDuration)
@@ -562,6 +601,7 @@ func applyApplication(req *wire.ApplicationRequest, app *store.Application) wire
 	if req.ParTimeout != nil {
 		d.ParTimeout = *req.ParTimeout
 	}
+	d.DevicePathID, d.DeviceCustomVerificationURI = str(req.DevicePathID), str(req.DeviceCustomVerificationURI)
 	if req.DeviceTimeout != nil {
 		d.DeviceTimeout = *req.DeviceTimeout
 	}

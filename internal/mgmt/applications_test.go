@@ -708,6 +708,18 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 		{name: "rolling duration below duration", req: req("POST", appsX, with(webB, "refreshTokenDuration", 7200, "refreshTokenRollingDuration", 3600)),
 			want: invalid("INVALID_VALUE", "refreshTokenRollingDuration"), unchanged: []string{appsX}},
 		{name: "parTimeout out of range", req: req("POST", appsX, with(webB, "parTimeout", 601)), want: invalid("INVALID_VALUE", "parTimeout"), unchanged: []string{appsX}},
+		{name: "devicePathId with a space", req: req("POST", appsX, with(webB, "devicePathId", "living room")), want: invalid("INVALID_VALUE", "devicePathId"), unchanged: []string{appsX}},
+		{name: "devicePathId too long", req: req("POST", appsX, with(webB, "devicePathId", strings.Repeat("d", 51))), want: invalid("INVALID_VALUE", "devicePathId"), unchanged: []string{appsX}},
+		{name: "deviceCustomVerificationUri not a URL", req: req("POST", appsX, with(webB, "deviceCustomVerificationUri", "activate")), want: invalid("INVALID_VALUE", "deviceCustomVerificationUri"), unchanged: []string{appsX}},
+		{name: "deviceTimeout out of range", req: req("POST", appsX, with(webB, "deviceTimeout", 3601)), want: invalid("INVALID_VALUE", "deviceTimeout"), unchanged: []string{appsX}},
+		{name: "devicePollingInterval out of range", req: req("POST", appsX, with(webB, "devicePollingInterval", 61)), want: invalid("INVALID_VALUE", "devicePollingInterval"), unchanged: []string{appsX}},
+		{name: "device settings", req: req("POST", appsX, with(webB, "type", "NATIVE_APP", "tokenEndpointAuthMethod", "NONE", "grantTypes", []string{"DEVICE_CODE"},
+			"responseTypes", nil, "devicePathId", "tv_1", "deviceCustomVerificationUri", "https://tv.example.com/activate", "deviceTimeout", 900, "devicePollingInterval", 10)),
+			want: wantErr{status: 201}, check: func(t *testing.T, m map[string]any) {
+				wantFields(t, m, map[string]any{"devicePathId": "tv_1", "deviceCustomVerificationUri": "https://tv.example.com/activate", "deviceTimeout": 900, "devicePollingInterval": 10})
+			}},
+		{name: "devicePathId another application has", req: req("POST", appsX, with(webB, "devicePathId", "tv_1")),
+			want: invalid("UNIQUENESS_VIOLATION", "devicePathId"), unchanged: []string{appsX}},
 		{name: "bad homePageUrl", req: req("POST", appsX, with(webB, "homePageUrl", "ftp://example.com")), want: invalid("INVALID_VALUE", "homePageUrl"), unchanged: []string{appsX}},
 		{name: "CORS origins without behavior", req: req("POST", appsX, with(webB, "corsSettings", map[string]any{"origins": []string{"https://a.example.com"}})),
 			want: invalid("REQUIRED_VALUE", "corsSettings.behavior"), unchanged: []string{appsX}},

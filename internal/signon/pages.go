@@ -55,5 +55,23 @@ var pages = map[string]page{
 			}
 			return "You sign on to " + v.AppName + " with " + v.Provider.Name + "."
 		}},
+	wire.StatusDAGUserCodeRequired: {Heading: "Connect a device", Form: "device-code",
+		Message: text("Enter the code your device shows.")},
+	wire.StatusDAGConsentRequired: {Heading: "Allow the device?", Form: "device-consent",
+		Message: func(v *view) string {
+			return "A device wants to use " + v.AppName + " as " + v.Username + ". Allow it only if you started this on a device of yours."
+		}},
 	flow.StatusFailed: {Heading: "Sign-on failed", Form: "failed", Message: text("Return to the application to try again.")},
+}
+
+// devicePages are the device authorization grant's screens outside a
+// flow, by the device query parameter of /{envId}/signon/: the code entry
+// of /{envId}/device, and what the user sees once the device is approved
+// or denied.
+var devicePages = map[string]page{
+	"enter": {Heading: "Connect a device", Form: "device-enter", Message: text("Enter the code your device shows.")},
+	"done": {Heading: "Your device is connected",
+		Message: text("You can return to your device: it signs on by itself in a moment. You can close this window.")},
+	"denied": {Heading: "Device not connected",
+		Message: text("The device was not allowed to sign on. You can close this window.")},
 }

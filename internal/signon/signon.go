@@ -260,6 +260,7 @@ type view struct {
 	AppName     string
 	Username    string
 	LoginHint   string
+	UserCode    string // a device's user code, pre-filled
 	Actions     map[string]bool
 	Providers   []provider
 	Provider    *provider
@@ -291,6 +292,17 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.brand(env, s.look(ctx, env.ID))
 	flowID := r.URL.Query().Get("flowId")
+	if pg, ok := devicePages[r.URL.Query().Get("device")]; ok && flowID == "" {
+		v.Heading, v.form = pg.Heading, pg.Form
+		if pg.Message != nil {
+			v.Message = pg.Message(v)
+		}
+		if r.URL.Query().Get("error") == "invalid" {
+			v.ErrorText = "That code is invalid or has expired. Check it on your device and try again."
+		}
+		s.render(w, http.StatusOK, v)
+		return
+	}
 	if flowID == "" {
 		v.Heading, v.Message = "No sign-on in progress", "Return to the application you were using and sign on from there."
 		s.render(w, http.StatusBadRequest, v)
@@ -361,6 +373,7 @@ func (s *Service) fill(v *view, out *wire.Flow) {
 		if e.User != nil {
 			v.Username = e.User.Username
 		}
+		v.UserCode = e.UserCode
 		for _, p := range e.SocialProviders {
 			v.Providers = append(v.Providers, provider{Name: p.Name, Href: p.Links["authenticate"].Href})
 		}

@@ -384,6 +384,38 @@ type PushedRequest struct {
 	ExpiresAt     time.Time
 }
 
+// Device authorization statuses: PENDING until the user decides,
+// then APPROVED or DENIED; an APPROVED one becomes REDEEMED when the
+// device takes its tokens.
+const (
+	DevicePending  = "PENDING"
+	DeviceApproved = "APPROVED"
+	DeviceDenied   = "DENIED"
+	DeviceRedeemed = "REDEEMED"
+)
+
+// DeviceAuthorization is a device authorization (RFC 8628), kept by the
+// SHA-256 (hex) of its device_code and of its user_code: neither code is
+// stored.
+type DeviceAuthorization struct {
+	DeviceCodeHash string
+	UserCodeHash   string
+	EnvironmentID  string
+	ApplicationID  string
+	Status         string
+	// UserID and SessionID are the user who approved and the session of
+	// that sign-on; "" until then.
+	UserID    string
+	SessionID string
+	Data      json.RawMessage // scope, audience, token lifetime; auth_time, acr, amr once approved
+	// Interval is the polling interval in seconds the device must keep,
+	// grown by each slow_down; LastPolledAt the last poll (zero: none).
+	Interval     int
+	LastPolledAt time.Time
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
 // RefreshToken is a refresh token, kept by its SHA-256 (hex). Tokens
 // rotate: each use marks the token rotated and issues its successor in the
 // same grant; FamilyExpiresAt bounds the whole chain.

@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -329,6 +330,23 @@ type AuthStore interface {
 	// when there is none for that application, or another take got it.
 	TakePushedRequest(ctx context.Context, envID, appID, uriHash string) (*PushedRequest, error)
 
+	// CreateDeviceAuthorization fails with a UniqueError on user_code when
+	// the environment has a row with the same user code hash.
+	CreateDeviceAuthorization(ctx context.Context, d *DeviceAuthorization) error
+	GetDeviceAuthorization(ctx context.Context, envID, deviceCodeHash string) (*DeviceAuthorization, error)
+	GetDeviceAuthorizationByUserCode(ctx context.Context, envID, userCodeHash string) (*DeviceAuthorization, error)
+	// DecideDeviceAuthorization moves a PENDING row to status (APPROVED or
+	// DENIED) with the user, session and data of the decision;
+	// ErrConflict when it is no longer PENDING.
+	DecideDeviceAuthorization(ctx context.Context, envID, deviceCodeHash, status, userID, sessionID string, data json.RawMessage) error
+	// PollDeviceAuthorization records a poll at polledAt and the interval
+	// the device must keep from now on, only while the last poll recorded
+	// is still prevPolledAt: ErrConflict when another poll got there first.
+	PollDeviceAuthorization(ctx context.Context, envID, deviceCodeHash string, prevPolledAt, polledAt time.Time, interval int) error
+	// RedeemDeviceAuthorization moves an APPROVED row to REDEEMED, once:
+	// ErrConflict when it is not APPROVED.
+	RedeemDeviceAuthorization(ctx context.Context, envID, deviceCodeHash string) error
+
 	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
 	GetRefreshToken(ctx context.Context, envID, tokenHash string) (*RefreshToken, error)
 	// RotateRefreshToken marks oldHash rotated at `at` and stores next, in
@@ -368,7 +386,7 @@ type AuthStore interface {
 	UseOnce(ctx context.Context, envID, key string, expiresAt time.Time) error
 
 	// PurgeExpired deletes up to limit expired rows of each kind (flows,
-	// sessions, codes, pushed requests, refresh tokens, revocations, once-keys, unknown
+	// sessions, codes, pushed requests, device authorizations, refresh tokens, revocations, once-keys, unknown
 	// usernames' failure counts) and returns how many went.
 	PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }

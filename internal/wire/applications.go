@@ -55,6 +55,8 @@ type ApplicationData struct {
 	RefreshTokenRollingGracePeriodDuration        *int            `json:"refreshTokenRollingGracePeriodDuration,omitempty"`
 	AdditionalRefreshTokenReplayProtectionEnabled *bool           `json:"additionalRefreshTokenReplayProtectionEnabled,omitempty"`
 	IdpSignoff                                    bool            `json:"idpSignoff"`
+	DevicePathID                                  string          `json:"devicePathId,omitempty"`
+	DeviceCustomVerificationURI                   string          `json:"deviceCustomVerificationUri,omitempty"`
 	DeviceTimeout                                 int             `json:"deviceTimeout,omitempty"`
 	DevicePollingInterval                         int             `json:"devicePollingInterval,omitempty"`
 	ParRequirement                                string          `json:"parRequirement,omitempty"`
@@ -120,6 +122,8 @@ type ApplicationRequest struct {
 	RefreshTokenRollingGracePeriodDuration        *int            `json:"refreshTokenRollingGracePeriodDuration"`
 	AdditionalRefreshTokenReplayProtectionEnabled *bool           `json:"additionalRefreshTokenReplayProtectionEnabled"`
 	IdpSignoff                                    *bool           `json:"idpSignoff"`
+	DevicePathID                                  *string         `json:"devicePathId"`
+	DeviceCustomVerificationURI                   *string         `json:"deviceCustomVerificationUri"`
 	DeviceTimeout                                 *int            `json:"deviceTimeout"`
 	DevicePollingInterval                         *int            `json:"devicePollingInterval"`
 	ParRequirement                                *string         `json:"parRequirement"`

@@ -20,6 +20,10 @@ const (
 	StatusVerificationCodeRequired = "VERIFICATION_CODE_REQUIRED"
 	StatusExternalAuthRequired     = "EXTERNAL_AUTHENTICATION_REQUIRED"
 	StatusAccountLinkingRequired   = "ACCOUNT_LINKING_REQUIRED"
+	// The device authorization grant's statuses: the user code, then the
+	// user's consent to the device.
+	StatusDAGUserCodeRequired = "DAG_USER_CODE_REQUIRED"
+	StatusDAGConsentRequired  = "DAG_CONSENT_REQUIRED"
 
 	ActionUsernamePasswordCheck    = "usernamePassword.check"
 	ActionPasswordReset            = "password.reset"
@@ -30,6 +34,8 @@ const (
 	ActionUserRegister             = "user.register"
 	ActionUserVerify               = "user.verify"
 	ActionUserSendVerificationCode = "user.sendVerificationCode"
+	ActionDeviceUserCodeVerify     = "deviceAuthGrant.userCode.verify"
+	ActionDeviceConsent            = "deviceAuthGrant.consent"
 )
 
 type FlowUserName struct {
@@ -66,6 +72,10 @@ type FlowEmbedded struct {
 	// IdentityProvider is the provider of EXTERNAL_AUTHENTICATION_REQUIRED
 	// (with its authenticate link) and of ACCOUNT_LINKING_REQUIRED.
 	IdentityProvider *SocialProvider `json:"identityProvider,omitempty"`
+	// UserCode pre-fills DAG_USER_CODE_REQUIRED when the user came with
+	// the device's verification_uri_complete (a Gatehouse addition: PingOne
+	// pre-fills its hosted page the same way).
+	UserCode string `json:"userCode,omitempty"`
 }
 
 // AuthorizeResponse is what resume returns to a pi.flow client: the

@@ -4,6 +4,7 @@ package methods
 
 import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/device"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
@@ -14,5 +15,5 @@ import (
 // Standard are the methods, with ext, the external identity provider
 // method that federation also drives.
 func Standard(ext *external.Method) []flow.Method {
-	return []flow.Method{&usernamepassword.Method{}, &identifierfirst.Method{}, &recovery.Method{}, &registration.Method{}, ext}
+	return []flow.Method{&usernamepassword.Method{}, &identifierfirst.Method{}, &recovery.Method{}, &registration.Method{}, ext, &device.Method{}}
 }

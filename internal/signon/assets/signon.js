@@ -12,7 +12,7 @@
 
   var labels = {
     username: 'username', password: 'password', currentPassword: 'current password', newPassword: 'new password',
-    recoveryCode: 'recovery code', verificationCode: 'verification code', email: 'email address'
+    recoveryCode: 'recovery code', verificationCode: 'verification code', email: 'email address', userCode: 'code'
   };
   var ruleWords = {
     length: 'the length', minCharacters: 'the required kinds of characters', maxRepeatedCharacters: 'no long runs of one character',
@@ -110,7 +110,9 @@
   function bodyOf(form) {
     var body = {};
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (el.name && el.getAttribute('data-send') !== 'false') { body[el.name] = el.value; }
+      if (el.name && el.getAttribute('data-send') !== 'false') {
+        body[el.name] = el.getAttribute('data-type') === 'boolean' ? el.value === 'true' : el.value;
+      }
     });
     return body;
   }

@@ -185,6 +185,9 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM pushed_requests WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		if _, err := t.exec(ctx, `DELETE FROM device_authorizations WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

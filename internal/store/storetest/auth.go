@@ -30,6 +30,7 @@ func testAuthSuite(t *testing.T, s store.Store) {
 		{"AuthIsolation", testAuthIsolation},
 		{"AuthCodes", testAuthCodes},
 		{"PushedRequests", testPushedRequests},
+		{"DeviceAuthorizations", testDeviceAuthorizations},
 		{"RefreshTokens", testRefreshTokens},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshSibling", testRefreshSibling},
@@ -1132,6 +1133,9 @@ func testAuthPurge(t *testing.T, s store.Store) {
 		par := mkPushed(x)
 		par.ExpiresAt = expires
 		must(t, s.CreatePushedRequest(ctx, par), "CreatePushedRequest")
+		dev := mkDevice(x)
+		dev.ExpiresAt = expires
+		must(t, s.CreateDeviceAuthorization(ctx, dev), "CreateDeviceAuthorization")
 		key := "jti-" + newID()
 		must(t, s.UseOnce(ctx, x.env.ID, key, expires), "UseOnce")
 		// An unknown username's count expires a window after its failure.
@@ -1152,6 +1156,10 @@ func testAuthPurge(t *testing.T, s store.Store) {
 			{"pushed request", func() bool {
 				// Taking it tells whether it is there; each is checked once.
 				_, err := s.TakePushedRequest(ctx, x.env.ID, x.app.ID, par.URIHash)
+				return found(err)
+			}},
+			{"device authorization", func() bool {
+				_, err := s.GetDeviceAuthorization(ctx, x.env.ID, dev.DeviceCodeHash)
 				return found(err)
 			}},
 			{"revocation", func() bool {
