@@ -13,9 +13,11 @@ import (
 // False, zero and absent values are always accepted: PingOne's SDK and
 // Terraform provider send them by default.
 //
-// Served at runtime: grantTypes AUTHORIZATION_CODE, REFRESH_TOKEN,
-// CLIENT_CREDENTIALS (DEVICE_CODE, TOKEN_EXCHANGE, IMPLICIT and the TOKEN
-// and ID_TOKEN response types as their grants arrive), responseTypes,
+// Served at runtime: grantTypes AUTHORIZATION_CODE, IMPLICIT,
+// REFRESH_TOKEN, CLIENT_CREDENTIALS, DEVICE_CODE (with deviceTimeout,
+// devicePollingInterval, devicePathId and deviceCustomVerificationUri) and
+// TOKEN_EXCHANGE; responseTypes CODE, TOKEN and ID_TOKEN; request objects
+// (requireSignedRequestObject, supportUnsignedRequestObject);
 // redirectUris and postLogoutRedirectUris (with allowWildcardInRedirectUris;
 // loopback redirects on any port),
 // tokenEndpointAuthMethod, jwks/jwksUrl, pkceEnforcement, parRequirement,
