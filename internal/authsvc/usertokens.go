@@ -124,13 +124,18 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if slices.Contains(aud, provision.PingOneAPIAudience) {
 		at.Env, at.Org = m.env.ID, m.env.OrganizationID
 	}
+	// The custom resources' attribute mappings, evaluated for the user.
+	extra, err := s.resourceClaims(ctx, m.env.ID, m.app, aud, m.user)
+	if err != nil {
+		return nil, err
+	}
 	// Both tokens are signed with the key of this moment: the ID token's
 	// at_hash uses the hash of its own algorithm.
 	signing, err := s.Keys.Signing(ctx, m.env.ID)
 	if err != nil {
 		return nil, err
 	}
-	access, err := signing.Sign(at)
+	access, err := signing.Sign(withClaims{Claims: at, extra: extra})
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +146,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if !slices.Contains(scopes, "openid") {
 		return resp, nil
 	}
-	id, err := s.profileClaims(ctx, m.env.ID, m.user, scopes, forIDToken)
+	id, err := s.profileClaims(ctx, m.env.ID, m.app, m.user, scopes, forIDToken)
 	if err != nil {
 		return nil, err
 	}
