@@ -242,15 +242,28 @@ type equal struct {
 }
 
 func (n *equal) eval(s *scope) any {
-	x, y := n.a.eval(s), n.b.eval(s)
-	eq := false
-	switch {
-	case x == nil || y == nil:
-		eq = x == nil && y == nil
-	default:
-		eq = stringify(x) == stringify(y) && fmt.Sprintf("%T", normNum(x)) == fmt.Sprintf("%T", normNum(y))
+	return same(n.a.eval(s), n.b.eval(s)) != n.negate
+}
+
+// same is SpEL's ==: null equals only null, numbers by value whatever
+// their type, strings and booleans by value; other values (objects,
+// arrays) are never equal.
+func same(x, y any) bool {
+	x, y = normNum(x), normNum(y)
+	switch a := x.(type) {
+	case nil:
+		return y == nil
+	case string:
+		b, ok := y.(string)
+		return ok && a == b
+	case float64:
+		b, ok := y.(float64)
+		return ok && a == b
+	case bool:
+		b, ok := y.(bool)
+		return ok && a == b
 	}
-	return eq != n.negate
+	return false
 }
 
 func normNum(v any) any {
