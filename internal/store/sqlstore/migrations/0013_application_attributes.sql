@@ -3,6 +3,10 @@
 -- each mapped from an expression (${user.accountId}). A claim name is unique
 -- per application, whatever its case. oidc_scopes is a JSON array of scope
 -- ids: when not empty, the claim is released only with one of them.
+--
+-- DeleteEnvironment deletes an environment's mappings before the
+-- environment row: this table references environments after
+-- config_versions does (see version.go and 0009_themes.sql).
 
 CREATE TABLE application_attributes (
     id             TEXT PRIMARY KEY,
