@@ -4,16 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/identity"
+	"github.com/gatehouse-id/gatehouse/internal/mapping"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // The profile claims of ID tokens and userinfo come from the attribute
@@ -61,24 +59,25 @@ func releasedBy(name string, scopes []string) bool {
 	return slices.Contains(scopes, sc)
 }
 
-// openIDAttributes are the attribute mappings of envID's openid resource;
-// none when the environment has no such resource. A failure is logged
-// here: ID tokens and userinfo answer it as server_error and say no more.
-func (s *Service) openIDAttributes(ctx context.Context, envID string) ([]store.ResourceAttribute, error) {
+// openIDMappings are the attribute mappings of envID's openid resource,
+// with the catalog they come from; none when the environment has no such
+// resource. A failure is logged here: ID tokens and userinfo answer it as
+// server_error and say no more.
+func (s *Service) openIDMappings(ctx context.Context, envID string) ([]config.ResourceMapping, *config.Resources, error) {
 	catalog, err := s.Config.Resources(ctx, envID)
 	var r *config.Resource
 	if err == nil {
 		r, err = catalog.OpenID()
 	}
-	var attrs []store.ResourceAttribute
+	var attrs []config.ResourceMapping
 	if err == nil && r != nil {
-		attrs, err = catalog.Attributes(r.ID)
+		attrs, err = catalog.Mappings(r.ID)
 	}
 	if err != nil {
 		slog.ErrorContext(ctx, "claims: the openid resource's attribute mappings cannot be read", "environment", envID, "err", err)
-		return nil, err
+		return nil, nil, err
 	}
-	return attrs, nil
+	return attrs, catalog, nil
 }
 
 // Where a profile claim goes.
@@ -87,155 +86,185 @@ const (
 	forUserInfo
 )
 
+// mappingData is what expressions read: the user's document (nil for a
+// client's own token) and the application.
+func mappingData(app *config.Application, u *store.User) (*mapping.Data, error) {
+	d := &mapping.Data{Client: map[string]any{"id": app.ID, "name": app.Name}}
+	if u != nil {
+		doc, err := identity.Document(u)
+		if err != nil {
+			return nil, err
+		}
+		d.User = doc
+	}
+	return d, nil
+}
+
+// reserved reports whether a mapping may not set the claim name.
+func reserved(name string) bool {
+	return slices.Contains(reservedClaims, name) || strings.HasPrefix(name, "p1.")
+}
+
+// setClaim puts v under name; address.* parts go into the address object.
+func setClaim(out map[string]any, name string, v any) {
+	if part, isAddr := strings.CutPrefix(name, "address."); isAddr {
+		addr, _ := out["address"].(map[string]any)
+		if addr == nil {
+			addr = map[string]any{}
+			out["address"] = addr
+		}
+		addr[part] = v
+		return
+	}
+	out[name] = v
+}
+
 // profileClaims are u's claims released by scopes for an ID token or for
-// userinfo, as the openid resource maps them. Mappings that resolve to
-// nothing are left out.
-func (s *Service) profileClaims(ctx context.Context, envID string, u *store.User, scopes []string, target int) (map[string]any, error) {
+// userinfo: the openid resource's mappings per scope, then app's own
+// mappings. PingOne releases an application's mapping whatever the scopes
+// (with openid), or, when it names oidcScopes, only with one of them; it
+// overrides the openid resource's mapping of the same name. Mappings that
+// resolve to nothing are left out.
+func (s *Service) profileClaims(ctx context.Context, envID string, app *config.Application, u *store.User, scopes []string, target int) (map[string]any, error) {
 	out := map[string]any{}
 	if !slices.Contains(scopes, "openid") {
 		return out, nil
 	}
-	attrs, err := s.openIDAttributes(ctx, envID)
+	attrs, catalog, err := s.openIDMappings(ctx, envID)
 	if err != nil {
 		return nil, err
 	}
-	var doc map[string]any
+	appAttrs, err := s.Config.ApplicationAttributes(ctx, envID, app.ID)
+	if err != nil {
+		slog.ErrorContext(ctx, "claims: the application's attribute mappings cannot be read", "environment", envID, "application", app.ID, "err", err)
+		return nil, err
+	}
+	wanted := func(idToken, userInfo bool) bool {
+		return (target == forIDToken && idToken) || (target == forUserInfo && userInfo)
+	}
+	var data *mapping.Data
+	eval := func(e *mapping.Expr) (any, bool) {
+		if e == nil {
+			return nil, false
+		}
+		if data == nil {
+			if data, err = mappingData(app, u); err != nil {
+				return nil, false
+			}
+		}
+		return e.Eval(data)
+	}
+	overridden := func(name string) bool {
+		return slices.ContainsFunc(appAttrs, func(a config.ApplicationMapping) bool {
+			return a.MappingType != "CORE" && a.Name == name
+		})
+	}
 	for _, a := range attrs {
-		if (target == forIDToken && !a.IDToken) || (target == forUserInfo && !a.UserInfo) {
+		if !wanted(a.IDToken, a.UserInfo) || reserved(a.Name) || !releasedBy(a.Name, scopes) || overridden(a.Name) {
 			continue
 		}
-		if slices.Contains(reservedClaims, a.Name) || strings.HasPrefix(a.Name, "p1.") || !releasedBy(a.Name, scopes) {
+		if v, ok := eval(a.Expr); ok {
+			setClaim(out, a.Name, v)
+		}
+	}
+	for _, a := range appAttrs {
+		// The CORE mapping is sub: Gatehouse's subject stays the user's id.
+		if a.MappingType == "CORE" || !wanted(a.IDToken, a.UserInfo) || reserved(a.Name) || !scopeReleases(catalog, a.OIDCScopes, scopes) {
 			continue
 		}
-		if doc == nil {
-			if doc, err = identity.Document(u); err != nil {
-				return nil, err
-			}
+		if v, ok := eval(a.Expr); ok {
+			setClaim(out, a.Name, v)
 		}
-		v, ok := evalMapping(a.Value, doc)
-		if !ok {
-			continue
-		}
-		if part, isAddr := strings.CutPrefix(a.Name, "address."); isAddr {
-			addr, _ := out["address"].(map[string]any)
-			if addr == nil {
-				addr = map[string]any{}
-				out["address"] = addr
-			}
-			addr[part] = v
-			continue
-		}
-		out[a.Name] = v
+	}
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-var placeholderRE = regexp.MustCompile(`\$\{([^}]*)\}`)
-
-// evalMapping evaluates an attribute mapping's value against a user
-// document: a literal stands for itself; a value that is one ${…} keeps
-// the type of what it references (a boolean, a number, an object); text
-// around placeholders makes a string. It reports false when the mapping
-// yields nothing: no value, an unknown attribute, or an expression this
-// evaluator does not support (PingOne's mappings are SpEL; Gatehouse
-// understands attribute paths and #datetime.toUnixTimestamp).
-func evalMapping(value string, doc map[string]any) (any, bool) {
-	if value == "" {
-		return nil, false
+// scopeReleases says whether an application mapping limited to the scopes
+// ids is released by the granted scope names; no ids release it always.
+func scopeReleases(catalog *config.Resources, ids, granted []string) bool {
+	if len(ids) == 0 {
+		return true
 	}
-	locs := placeholderRE.FindAllStringSubmatchIndex(value, -1)
-	if len(locs) == 0 {
-		return value, true
-	}
-	if len(locs) == 1 && locs[0][0] == 0 && locs[0][1] == len(value) {
-		v, ok := evalExpr(value[locs[0][2]:locs[0][3]], doc)
-		if t, isTime := v.(time.Time); isTime {
-			return t.UTC().Format(wire.TimeFormat), ok
+	for _, id := range ids {
+		if sc := catalog.ScopeByID(id); sc != nil && slices.Contains(granted, sc.Name) {
+			return true
 		}
-		return v, ok
 	}
-	var b strings.Builder
-	prev, found := 0, false
-	for _, l := range locs {
-		b.WriteString(value[prev:l[0]])
-		if v, ok := evalExpr(value[l[2]:l[3]], doc); ok {
-			b.WriteString(stringify(v))
-			found = true
-		}
-		prev = l[1]
-	}
-	b.WriteString(value[prev:])
-	if !found {
-		return nil, false
-	}
-	return b.String(), true
+	return false
 }
 
-func stringify(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case time.Time:
-		return x.UTC().Format(wire.TimeFormat)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
+// resourceClaims are the claims the custom resources of an access token
+// map (PingOne's resource attributes): those of the resources app was
+// granted whose audience the token carries. A user's token evaluates
+// every mapping against the user; a client's own token (u nil) only those
+// that read no user — ${client.id}, literals, the request context — as a
+// client_credentials token has no user to read. The CORE sub mapping and
+// reserved claims never override what Gatehouse sets.
+func (s *Service) resourceClaims(ctx context.Context, envID string, app *config.Application, aud []string, u *store.User) (map[string]any, error) {
+	catalog, err := s.Config.Resources(ctx, envID)
+	if err != nil {
+		return nil, err
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// evalExpr evaluates one placeholder's body.
-func evalExpr(expr string, doc map[string]any) (any, bool) {
-	expr = strings.TrimSpace(expr)
-	if arg, ok := strings.CutPrefix(expr, "#datetime.toUnixTimestamp("); ok {
-		arg, ok = strings.CutSuffix(arg, ")")
-		if !ok {
-			return nil, false
+	grants, err := s.Config.ApplicationGrants(ctx, envID, app.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	var data *mapping.Data
+	for _, g := range grants {
+		r, err := catalog.Resource(g.ResourceID)
+		if err != nil {
+			return nil, err
 		}
-		v, ok := lookup(strings.TrimSpace(arg), doc)
-		if !ok {
-			return nil, false
+		if r == nil || r.Type != "CUSTOM" || !slices.Contains(aud, r.Audience) {
+			continue
 		}
-		switch t := v.(type) {
-		case time.Time:
-			return t.Unix(), true
-		case string:
-			if p, err := time.Parse(time.RFC3339Nano, t); err == nil {
-				return p.Unix(), true
+		attrs, err := catalog.Mappings(r.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range attrs {
+			if a.Type == "CORE" || a.Expr == nil || reserved(a.Name) || (u == nil && a.Expr.Roots()&mapping.RootUser != 0) {
+				continue
+			}
+			if data == nil {
+				if data, err = mappingData(app, u); err != nil {
+					return nil, err
+				}
+			}
+			if v, ok := a.Expr.Eval(data); ok {
+				if out == nil {
+					out = map[string]any{}
+				}
+				setClaim(out, a.Name, v)
 			}
 		}
-		return nil, false
 	}
-	return lookup(expr, doc)
+	return out, nil
 }
 
-// lookup resolves user.a.b… in doc. Empty strings and nulls are nothing.
-func lookup(path string, doc map[string]any) (any, bool) {
-	rest, ok := strings.CutPrefix(path, "user.")
-	if !ok || rest == "" {
-		return nil, false
+// withClaims is an access token's claims and the custom claims its
+// resources map, marshalled as one object. The custom claims never hold a
+// name the fixed claims use (resourceClaims leaves reserved names out).
+type withClaims struct {
+	accesstoken.Claims
+	extra map[string]any
+}
+
+func (c withClaims) MarshalJSON() ([]byte, error) {
+	fixed, err := json.Marshal(c.Claims)
+	if err != nil || len(c.extra) == 0 {
+		return fixed, err
 	}
-	var cur any = doc
-	for part := range strings.SplitSeq(rest, ".") {
-		m, isMap := cur.(map[string]any)
-		if !isMap {
-			return nil, false
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
-		}
+	extra, err := json.Marshal(c.extra)
+	if err != nil {
+		return nil, err
 	}
-	switch v := cur.(type) {
-	case nil:
-		return nil, false
-	case string:
-		return v, v != ""
-	case time.Time:
-		return v, !v.IsZero()
-	}
-	return cur, true
+	out := make([]byte, 0, len(fixed)+len(extra))
+	out = append(out, fixed[:len(fixed)-1]...)
+	out = append(out, ',')
+	return append(out, extra[1:]...), nil
 }

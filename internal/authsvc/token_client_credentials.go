@@ -76,7 +76,14 @@ func (clientCredentialsGrant) exchange(ctx context.Context, s *Service, req *tok
 		Issuer: s.Issuer(env.ID), Subject: app.ID, Audience: aud, ClientID: app.ID, Scope: scope,
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(), ID: uuid.NewString(),
 	}
-	tok, err := s.signFor(ctx, env.ID, app, claims)
+	// The resource's mappings that apply to a client (${client.id},
+	// literals): a client's own token has no user.
+	extra, err := s.resourceClaims(ctx, env.ID, app, aud, nil)
+	if err != nil {
+		slog.ErrorContext(ctx, "token: the resource's attribute mappings cannot be read", "environment", env.ID, "err", err)
+		return nil, serverError()
+	}
+	tok, err := s.signFor(ctx, env.ID, app, withClaims{Claims: claims, extra: extra})
 	if err != nil {
 		return nil, serverError()
 	}

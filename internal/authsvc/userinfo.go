@@ -173,7 +173,11 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token does not have the openid scope.")
 		return
 	}
-	claims, err := s.profileClaims(ctx, envID, user, scopes, forUserInfo)
+	app, err := s.Config.Application(ctx, envID, c.ClientID)
+	var claims map[string]any
+	if err == nil {
+		claims, err = s.profileClaims(ctx, envID, app, user, scopes, forUserInfo)
+	}
 	if err != nil {
 		writeOAuthError(w, serverError())
 		return

@@ -136,6 +136,11 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if slices.Contains(aud, provision.PingOneAPIAudience) {
 		at.Env, at.Org = m.env.ID, m.env.OrganizationID
 	}
+	// The custom resources' attribute mappings, evaluated for the user.
+	extra, err := s.resourceClaims(ctx, m.env.ID, m.app, aud, m.user)
+	if err != nil {
+		return nil, err
+	}
 	// Both tokens are signed with the key of this moment: the ID token's
 	// at_hash uses the hash of its own algorithm.
 	signing, err := s.signingFor(ctx, m.env.ID, m.app)
@@ -144,7 +149,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	}
 	resp := &tokenResponse{RefreshToken: m.refreshToken}
 	if !m.noAccessToken {
-		if resp.AccessToken, err = signing.Sign(at); err != nil {
+		if resp.AccessToken, err = signing.Sign(withClaims{Claims: at, extra: extra}); err != nil {
 			return nil, err
 		}
 		resp.TokenType, resp.ExpiresIn, resp.Scope = "Bearer", int(m.accessExpiresAt.Sub(m.now).Round(time.Second).Seconds()), scope
@@ -153,7 +158,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if !slices.Contains(scopes, "openid") || m.noIDToken {
 		return resp, nil
 	}
-	id, err := s.profileClaims(ctx, m.env.ID, m.user, scopes, forIDToken)
+	id, err := s.profileClaims(ctx, m.env.ID, m.app, m.user, scopes, forIDToken)
 	if err != nil {
 		return nil, err
 	}

@@ -97,6 +97,7 @@ const (
 	kindDefaultTheme
 	kindRoleAssignments
 	kindDevicePaths
+	kindAppAttributes
 )
 
 type entryKey struct {
@@ -197,6 +198,22 @@ func (c *Cache) ApplicationPreviousSecret(ctx context.Context, envID, appID stri
 func (c *Cache) ApplicationGrants(ctx context.Context, envID, appID string) ([]store.ApplicationGrant, error) {
 	return get(ctx, c, envID, entryKey{kindGrants, appID}, func(ctx context.Context) ([]store.ApplicationGrant, error) {
 		return c.st.ListApplicationGrants(ctx, envID, appID)
+	})
+}
+
+// ApplicationAttributes are an application's attribute mappings by name,
+// their expressions compiled.
+func (c *Cache) ApplicationAttributes(ctx context.Context, envID, appID string) ([]ApplicationMapping, error) {
+	return get(ctx, c, envID, entryKey{kindAppAttributes, appID}, func(ctx context.Context) ([]ApplicationMapping, error) {
+		attrs, err := c.st.ListApplicationAttributes(ctx, envID, appID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]ApplicationMapping, len(attrs))
+		for i := range attrs {
+			out[i] = ApplicationMapping{ApplicationAttribute: attrs[i], Expr: compiled(attrs[i].Value)}
+		}
+		return out, nil
 	})
 }
 

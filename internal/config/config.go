@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse-id/gatehouse/internal/mapping"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -187,6 +188,10 @@ type Resources struct {
 	openID string // the id of the OPENID_CONNECT resource, "" when none
 	scopes map[string][]Scope
 	attrs  map[string][]store.ResourceAttribute
+	// mappings are attrs with their expressions compiled; scopeByID
+	// indexes every decoded scope.
+	mappings  map[string][]ResourceMapping
+	scopeByID map[string]*Scope
 	// damaged are the decode errors of damaged resources by their id;
 	// damagedScopes those of damaged scopes by their resource's id.
 	damaged       map[string]error
@@ -228,13 +233,58 @@ func newResources(recs []store.Resource, scopeRecs []store.Scope, attrs []store.
 		}
 		c.scopes[resID] = append(c.scopes[resID], *s)
 	}
+	c.scopeByID = map[string]*Scope{}
+	for resID := range c.scopes {
+		for i := range c.scopes[resID] {
+			c.scopeByID[c.scopes[resID][i].ID] = &c.scopes[resID][i]
+		}
+	}
+	c.mappings = map[string][]ResourceMapping{}
 	for _, a := range attrs {
 		if known[a.ResourceID] {
 			c.attrs[a.ResourceID] = append(c.attrs[a.ResourceID], a)
+			c.mappings[a.ResourceID] = append(c.mappings[a.ResourceID], ResourceMapping{ResourceAttribute: a, Expr: compiled(a.Value)})
 		}
 	}
 	return c
 }
+
+// ResourceMapping is a resource's attribute mapping with its expression
+// compiled once, when the catalog is loaded.
+type ResourceMapping struct {
+	store.ResourceAttribute
+	// Expr is nil when the stored value does not compile (written before
+	// the management API checked expressions): it yields nothing.
+	Expr *mapping.Expr
+}
+
+// ApplicationMapping is an application's attribute mapping with its
+// expression compiled.
+type ApplicationMapping struct {
+	store.ApplicationAttribute
+	Expr *mapping.Expr // nil as in ResourceMapping
+}
+
+func compiled(value string) *mapping.Expr {
+	e, err := mapping.Compile(value)
+	if err != nil {
+		return nil
+	}
+	return e
+}
+
+// Mappings are a resource's attribute mappings by name, compiled, or the
+// error of the resource when damaged.
+func (c *Resources) Mappings(resourceID string) ([]ResourceMapping, error) {
+	if err := c.damaged[resourceID]; err != nil {
+		return nil, err
+	}
+	return c.mappings[resourceID], nil
+}
+
+// ScopeByID is the scope id names, whatever its resource; nil when none
+// (or when its resource's scopes are damaged).
+func (c *Resources) ScopeByID(id string) *Scope { return c.scopeByID[id] }
 
 // Resource is the resource id names, nil when there is none, or the error
 // of a damaged one.

@@ -102,6 +102,7 @@ func (a *API) applicationRoutes(mux *http.ServeMux) {
 	mux.Handle("POST "+base+"/{appID}/secret", a.handle(a.rotateApplicationSecret))
 	mux.Handle("DELETE "+base+"/{appID}/secret", a.handle(a.deletePreviousSecret))
 	a.appSubRoutes(mux)
+	a.appAttributeRoutes(mux)
 	a.roleRoutes(mux)
 	a.roleAssignmentRoutes(mux, applicationActor)
 }

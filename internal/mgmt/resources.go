@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/mapping"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -51,10 +52,6 @@ var (
 	// double quote or backslash.
 	scopeTokenRE = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 	claimNameRE  = regexp.MustCompile(`^[^\s\x00-\x1f]+$`)
-	// An expression references the user (${user.email},
-	// ${#datetime.toUnixTimestamp(user.updatedAt)}) or, for token
-	// fulfillment, the request context (${#root.context.requestData…}).
-	exprRefRE = regexp.MustCompile(`(^|[^A-Za-z0-9_.])(user\.[A-Za-z_]|#root\.context\.)`)
 )
 
 func (a *API) resourceRoutes(mux *http.ServeMux) {
@@ -624,28 +621,16 @@ func (a *API) getResourceAttribute(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// validExpression is a minimal check of a mapping's value: a literal (no
-// ${), or text whose every ${…} placeholder is closed and references the
-// user (user.*) or the request context (#root.context.*). Whether the
-// referenced attribute exists in the user schema is not checked: the
-// schema is not modelled yet.
-func validExpression(v string) bool {
-	rest := v
-	for {
-		i := strings.Index(rest, "${")
-		if i < 0 {
-			return true
-		}
-		j := strings.Index(rest[i+2:], "}")
-		if j < 0 {
-			return false
-		}
-		body := strings.TrimSpace(rest[i+2 : i+2+j])
-		if body == "" || !exprRefRE.MatchString(body) {
-			return false
-		}
-		rest = rest[i+2+j+1:]
+// expressionDetail checks a mapping's value when it is configured: a
+// literal, or text whose ${…} expressions the mapping engine compiles. An
+// expression Gatehouse cannot evaluate is refused here, never dropped
+// silently from tokens later. nil when the value is good.
+func expressionDetail(target, v string) *wire.Detail {
+	if _, err := mapping.Compile(v); err != nil {
+		d := wire.InvalidValue(target, "The value is not a valid expression: "+err.Error())
+		return &d
 	}
+	return nil
 }
 
 // applyResourceAttribute validates req and writes it over x; current is
@@ -679,10 +664,12 @@ func applyResourceAttribute(res *store.Resource, req *wire.ResourceAttributeRequ
 	switch {
 	case value == "" && !(builtIn && current.Type == attrPredefined):
 		details = append(details, wire.Required("value"))
-	case len(value) > 4096:
-		details = append(details, sizeLimit("value", 4096))
-	case !validExpression(value):
-		details = append(details, wire.InvalidValue("value", "The value must be a literal or ${…} expressions that reference user attributes, e.g. ${user.email}."))
+	case len(value) > mapping.MaxLength:
+		details = append(details, sizeLimit("value", mapping.MaxLength))
+	default:
+		if d := expressionDetail("value", value); d != nil {
+			details = append(details, *d)
+		}
 	}
 	idToken, userInfo := true, true
 	if res.Type == resourceOpenID {

@@ -188,6 +188,26 @@ type ResourceAttribute struct {
 	UpdatedAt     time.Time
 }
 
+// ApplicationAttribute maps a claim of an application's ID tokens and
+// userinfo to an expression over the user. MappingType is CORE (the sub
+// mapping every OpenID Connect application has: may be remapped, cannot
+// go) or CUSTOM. OIDCScopes are scope ids: when set, the claim is released
+// only with one of them.
+type ApplicationAttribute struct {
+	ID            string
+	EnvironmentID string
+	ApplicationID string
+	Name          string
+	Value         string
+	MappingType   string
+	Required      bool
+	IDToken       bool
+	UserInfo      bool
+	OIDCScopes    []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
 type PasswordPolicy struct {
 	ID            string
 	EnvironmentID string

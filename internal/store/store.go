@@ -205,6 +205,14 @@ type Store interface {
 	UpdateResourceAttribute(ctx context.Context, a *ResourceAttribute) error
 	DeleteResourceAttribute(ctx context.Context, envID, resourceID, id string) error
 
+	CreateApplicationAttribute(ctx context.Context, a *ApplicationAttribute) error
+	GetApplicationAttribute(ctx context.Context, envID, appID, id string) (*ApplicationAttribute, error)
+	// ListApplicationAttributes returns the application's attribute
+	// mappings by name.
+	ListApplicationAttributes(ctx context.Context, envID, appID string) ([]ApplicationAttribute, error)
+	UpdateApplicationAttribute(ctx context.Context, a *ApplicationAttribute) error
+	DeleteApplicationAttribute(ctx context.Context, envID, appID, id string) error
+
 	CreatePasswordPolicy(ctx context.Context, p *PasswordPolicy) error
 	GetPasswordPolicy(ctx context.Context, envID, id string) (*PasswordPolicy, error)
 	ListPasswordPolicies(ctx context.Context, envID string) ([]PasswordPolicy, error)

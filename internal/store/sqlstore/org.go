@@ -177,6 +177,10 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM themes WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Application attribute mappings likewise (migration 0013).
+		if _, err := t.exec(ctx, `DELETE FROM application_attributes WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		// Made after config_versions too; its writers bump no version, but
 		// the delete keeps one order for every later table.
 		if _, err := t.exec(ctx, `DELETE FROM unknown_user_failures WHERE environment_id = ?`, id); err != nil {

@@ -440,6 +440,7 @@ func testKeys(t *testing.T, s store.Store) {
 // password policy's populations, locking a sign-on policy.
 func testConfigExtras(t *testing.T, s store.Store) {
 	t.Run("ResourceAttributes", func(t *testing.T) { testResourceAttributes(t, s) })
+	t.Run("ApplicationAttributes", func(t *testing.T) { testApplicationAttributes(t, s) })
 	t.Run("DefaultFlags", func(t *testing.T) { testDefaultFlags(t, s) })
 	t.Run("PopulationsByPasswordPolicy", func(t *testing.T) { testPopulationsByPasswordPolicy(t, s) })
 	t.Run("LockSignOnPolicy", func(t *testing.T) { testLockSignOnPolicy(t, s) })

@@ -66,6 +66,7 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 	res := mkResource(env.ID, "api")
 	sc := mkScope(env.ID, res.ID, "read")
 	attr := mkResourceAttribute(env.ID, res.ID, "tenant", "${user.id}")
+	appAttr := mkApplicationAttribute(env.ID, app.ID, "tenant", "${user.id}")
 	grant := mkGrant(env.ID, app.ID, res.ID, sc.ID)
 	pol := mkSignOnPolicy(env.ID, "Policy")
 	act := mkAction(env.ID, pol.ID, "LOGIN", 1)
@@ -125,6 +126,12 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 			a := *attr
 			a.Value, a.UpdatedAt = "${user.email}", later()
 			return s.UpdateResourceAttribute(ctx, &a)
+		}},
+		{"CreateApplicationAttribute", func() error { return s.CreateApplicationAttribute(ctx, appAttr) }},
+		{"UpdateApplicationAttribute", func() error {
+			a := *appAttr
+			a.Value, a.UpdatedAt = "${user.email}", later()
+			return s.UpdateApplicationAttribute(ctx, &a)
 		}},
 		{"CreateApplicationGrant", func() error { return s.CreateApplicationGrant(ctx, grant) }},
 		{"UpdateApplicationGrant", func() error {
@@ -186,6 +193,7 @@ func testConfigVersionWrites(t *testing.T, s store.Store) {
 		{"DeleteSignOnPolicy", func() error { return s.DeleteSignOnPolicy(ctx, env.ID, pol.ID) }},
 		{"DeleteApplicationGrant", func() error { return s.DeleteApplicationGrant(ctx, env.ID, app.ID, grant.ID) }},
 		{"DeleteResourceAttribute", func() error { return s.DeleteResourceAttribute(ctx, env.ID, res.ID, attr.ID) }},
+		{"DeleteApplicationAttribute", func() error { return s.DeleteApplicationAttribute(ctx, env.ID, app.ID, appAttr.ID) }},
 		{"DeleteScope", func() error { return s.DeleteScope(ctx, env.ID, res.ID, sc.ID) }},
 		{"DeleteResource", func() error { return s.DeleteResource(ctx, env.ID, res.ID) }},
 		{"DeleteApplication", func() error { return s.DeleteApplication(ctx, env.ID, app.ID) }},

@@ -1,0 +1,312 @@
+package mgmt
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/mapping"
+	"github.com/gatehouse-id/gatehouse/internal/roles"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// Application attribute mappings: the claims an OpenID Connect
+// application's ID tokens and userinfo carry besides the openid
+// resource's. PingOne gives every OpenID Connect application a CORE
+// mapping, sub = ${user.id}, that may be remapped (and must stay
+// required) but not deleted; the rest are CUSTOM.
+
+// appReservedClaims are the names PingOne reserves for application
+// mappings (its terraform provider lists them), and env, which Gatehouse's
+// tokens carry too.
+var appReservedClaims = []string{"acr", "amr", "at_hash", "aud", "auth_time", "azp", "client_id", "env", "exp", "iat", "iss", "jti",
+	"nbf", "nonce", "org", "scope", "sid"}
+
+const (
+	attrMappingCore   = "CORE"
+	attrMappingCustom = "CUSTOM"
+	coreSubName       = "sub"
+	coreSubValue      = "${user.id}"
+)
+
+// coreSubNS names the CORE sub mappings' ids: one per application, the
+// same on every node, so that two first reads cannot make two.
+var coreSubNS = uuid.MustParse("6f1c2f8e-58a4-4b8e-9d36-1f1b7c0b6a11")
+
+func coreSubID(appID string) string { return uuid.NewSHA1(coreSubNS, []byte(appID)).String() }
+
+func (a *API) appAttributeRoutes(mux *http.ServeMux) {
+	const base = "/v1/environments/{envID}/applications/{appID}/attributes"
+	mux.Handle("GET "+base, a.handle(a.listAppAttributes))
+	mux.Handle("POST "+base, a.handle(a.createAppAttribute))
+	mux.Handle("GET "+base+"/{attrID}", a.handle(a.getAppAttribute))
+	mux.Handle("PUT "+base+"/{attrID}", a.handle(a.updateAppAttribute))
+	mux.Handle("DELETE "+base+"/{attrID}", a.handle(a.deleteAppAttribute))
+}
+
+func (a *API) renderAppAttribute(x *store.ApplicationAttribute) wire.ApplicationAttribute {
+	app := a.appHref(x.EnvironmentID, x.ApplicationID)
+	out := wire.ApplicationAttribute{
+		Links: wire.Links{"self": {Href: app + "/attributes/" + x.ID}, "application": {Href: app},
+			"environment": {Href: a.APIPath + "/environments/" + x.EnvironmentID}},
+		ID: x.ID, Environment: wire.Ref{ID: x.EnvironmentID}, Application: wire.Ref{ID: x.ApplicationID},
+		Name: x.Name, Value: x.Value, Required: x.Required, MappingType: x.MappingType,
+		CreatedAt: wire.Time(x.CreatedAt), UpdatedAt: wire.Time(x.UpdatedAt),
+	}
+	if x.MappingType != attrMappingCore {
+		idt, ui := x.IDToken, x.UserInfo
+		out.IDToken, out.UserInfo, out.OIDCScopes = &idt, &ui, x.OIDCScopes
+	}
+	return out
+}
+
+// attributeApp loads the path's application and makes sure its CORE sub
+// mapping exists: applications made before Gatehouse kept mappings get
+// theirs on first use.
+func (a *API) attributeApp(r *http.Request, perm string) (*store.Application, error) {
+	_, app, err := a.appOf(r, perm)
+	if err != nil {
+		return nil, err
+	}
+	if app.Protocol != "OPENID_CONNECT" {
+		return app, nil
+	}
+	ctx := r.Context()
+	_, err = a.Store.GetApplicationAttribute(ctx, app.EnvironmentID, app.ID, coreSubID(app.ID))
+	if !errors.Is(err, store.ErrNotFound) {
+		return app, err
+	}
+	now := store.Now()
+	err = a.Store.CreateApplicationAttribute(ctx, &store.ApplicationAttribute{ID: coreSubID(app.ID), EnvironmentID: app.EnvironmentID,
+		ApplicationID: app.ID, Name: coreSubName, Value: coreSubValue, MappingType: attrMappingCore, Required: true,
+		IDToken: true, UserInfo: true, CreatedAt: now, UpdatedAt: now})
+	var ue *store.UniqueError
+	if errors.As(err, &ue) {
+		// Another request made it first.
+		err = nil
+	}
+	return app, err
+}
+
+func (a *API) listAppAttributes(w http.ResponseWriter, r *http.Request) error {
+	app, err := a.attributeApp(r, roles.ReadApplication)
+	if err != nil {
+		return err
+	}
+	attrs, err := a.Store.ListApplicationAttributes(r.Context(), app.EnvironmentID, app.ID)
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, wholeList(a.appHref(app.EnvironmentID, app.ID)+"/attributes", "attributes", renderAll(attrs, a.renderAppAttribute)))
+	return nil
+}
+
+func (a *API) appAttribute(r *http.Request, perm string) (*store.Application, *store.ApplicationAttribute, error) {
+	app, err := a.attributeApp(r, perm)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := a.Store.GetApplicationAttribute(r.Context(), app.EnvironmentID, app.ID, r.PathValue("attrID"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, x, nil
+}
+
+func (a *API) getAppAttribute(w http.ResponseWriter, r *http.Request) error {
+	_, x, err := a.appAttribute(r, roles.ReadApplication)
+	if err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderAppAttribute(x))
+	return nil
+}
+
+// applyAppAttribute validates req and writes it over x; current is nil on
+// create. The CORE sub mapping takes a new value only: its name stays, it
+// stays required, and the OpenID Connect delivery settings do not apply.
+func (a *API) applyAppAttribute(ctx context.Context, app *store.Application, req *wire.ApplicationAttributeRequest, x, current *store.ApplicationAttribute) error {
+	if app.Protocol != "OPENID_CONNECT" {
+		return readOnly("Attribute mappings are served for OpenID Connect applications only.")
+	}
+	var details []wire.Detail
+	details = confName(details, "name", req.Name, 256)
+	name := ""
+	if req.Name != nil {
+		name = strings.TrimSpace(*req.Name)
+	}
+	core := current != nil && current.MappingType == attrMappingCore
+	switch lc := strings.ToLower(name); {
+	case name == "":
+	case core && !strings.EqualFold(name, current.Name):
+		details = append(details, wire.InvalidValue("name", "The name of the CORE attribute "+current.Name+" cannot be changed."))
+	case core:
+		name = current.Name
+	case slices.Contains(appReservedClaims, lc) || strings.HasPrefix(lc, "p1."):
+		details = append(details, wire.InvalidValue("name", "The claim name "+name+" is reserved."))
+	case !claimNameRE.MatchString(name):
+		details = append(details, wire.InvalidValue("name", "A claim name must not contain spaces or control characters."))
+	}
+	value := ""
+	if req.Value != nil {
+		value = strings.TrimSpace(*req.Value)
+	}
+	switch {
+	case value == "":
+		details = append(details, wire.Required("value"))
+	case len(value) > mapping.MaxLength:
+		details = append(details, sizeLimit("value", mapping.MaxLength))
+	default:
+		if d := expressionDetail("value", value); d != nil {
+			details = append(details, *d)
+		}
+	}
+	required := core
+	if req.Required != nil {
+		required = *req.Required
+	}
+	if core && !required {
+		details = append(details, wire.InvalidValue("required", "The CORE attribute "+current.Name+" must be required."))
+	}
+	if req.NameFormat != nil && *req.NameFormat != "" {
+		details = append(details, wire.InvalidValue("nameFormat", "nameFormat applies to SAML applications only."))
+	}
+	idToken, userInfo := true, true
+	var scopes []string
+	if !core {
+		if req.IDToken != nil {
+			idToken = *req.IDToken
+		}
+		if req.UserInfo != nil {
+			userInfo = *req.UserInfo
+		}
+		if !idToken && !userInfo {
+			details = append(details, wire.InvalidValue("idToken", "idToken and userInfo cannot both be false."))
+		}
+		var err error
+		if scopes, details, err = a.checkOIDCScopes(ctx, app, req.OIDCScopes, details); err != nil {
+			return err
+		}
+	}
+	// On the CORE mapping idToken, userInfo and oidcScopes do not apply;
+	// the SDK may send them back, so they are ignored rather than refused.
+	if len(details) > 0 {
+		return wire.InvalidData(details...)
+	}
+	x.Name, x.Value, x.Required, x.IDToken, x.UserInfo, x.OIDCScopes = name, value, required, idToken, userInfo, scopes
+	return nil
+}
+
+// checkOIDCScopes checks an attribute's oidcScopes: ids of scopes the
+// application may be granted — the openid resource's, or those of its
+// resource grants.
+func (a *API) checkOIDCScopes(ctx context.Context, app *store.Application, ids []string, details []wire.Detail) ([]string, []wire.Detail, error) {
+	if len(ids) == 0 {
+		return nil, details, nil
+	}
+	resources, err := a.Store.ListResources(ctx, app.EnvironmentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	openid := map[string]bool{}
+	for _, r := range resources {
+		if r.Type == resourceOpenID {
+			openid[r.ID] = true
+		}
+	}
+	scopes, err := a.Store.ListEnvironmentScopes(ctx, app.EnvironmentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	grants, err := a.Store.ListApplicationGrants(ctx, app.EnvironmentID, app.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	allowed := func(id string) bool {
+		i := slices.IndexFunc(scopes, func(s store.Scope) bool { return s.ID == id })
+		if i < 0 {
+			return false
+		}
+		if openid[scopes[i].ResourceID] {
+			return true
+		}
+		return slices.ContainsFunc(grants, func(g store.ApplicationGrant) bool {
+			return g.ResourceID == scopes[i].ResourceID && (g.ScopeIDs == nil || slices.Contains(g.ScopeIDs, id))
+		})
+	}
+	out := make([]string, 0, len(ids))
+	for i, id := range ids {
+		switch {
+		case slices.Contains(out, id):
+		case !allowed(id):
+			details = append(details, wire.InvalidValue("oidcScopes["+itoa(i)+"]",
+				"The scope "+id+" is neither an openid scope nor one granted to the application."))
+		default:
+			out = append(out, id)
+		}
+	}
+	return out, details, nil
+}
+
+func (a *API) createAppAttribute(w http.ResponseWriter, r *http.Request) error {
+	app, err := a.attributeApp(r, roles.WriteApplication)
+	if err != nil {
+		return err
+	}
+	var req wire.ApplicationAttributeRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	now := store.Now()
+	x := &store.ApplicationAttribute{ID: uuid.NewString(), EnvironmentID: app.EnvironmentID, ApplicationID: app.ID,
+		MappingType: attrMappingCustom, CreatedAt: now, UpdatedAt: now}
+	if err := a.applyAppAttribute(r.Context(), app, &req, x, nil); err != nil {
+		return err
+	}
+	if err := a.Store.CreateApplicationAttribute(r.Context(), x); err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusCreated, a.renderAppAttribute(x))
+	return nil
+}
+
+func (a *API) updateAppAttribute(w http.ResponseWriter, r *http.Request) error {
+	app, x, err := a.appAttribute(r, roles.WriteApplication)
+	if err != nil {
+		return err
+	}
+	var req wire.ApplicationAttributeRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	current := *x
+	if err := a.applyAppAttribute(r.Context(), app, &req, x, &current); err != nil {
+		return err
+	}
+	x.UpdatedAt = store.Now()
+	if err := a.Store.UpdateApplicationAttribute(r.Context(), x); err != nil {
+		return err
+	}
+	wire.Write(w, http.StatusOK, a.renderAppAttribute(x))
+	return nil
+}
+
+func (a *API) deleteAppAttribute(w http.ResponseWriter, r *http.Request) error {
+	app, x, err := a.appAttribute(r, roles.WriteApplication)
+	if err != nil {
+		return err
+	}
+	if x.MappingType == attrMappingCore {
+		return readOnly("The CORE attribute " + x.Name + " cannot be deleted; set its value instead.")
+	}
+	if err := a.Store.DeleteApplicationAttribute(r.Context(), app.EnvironmentID, app.ID, x.ID); err != nil {
+		return err
+	}
+	wire.NoContent(w)
+	return nil
+}
