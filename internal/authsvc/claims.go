@@ -204,6 +204,19 @@ func scopeReleases(catalog *config.Resources, ids, granted []string) bool {
 // client_credentials token has no user to read. The CORE sub mapping and
 // reserved claims never override what Gatehouse sets.
 func (s *Service) resourceClaims(ctx context.Context, envID string, app *config.Application, aud []string, u *store.User) (map[string]any, error) {
+	var user func() (*store.User, error)
+	if u != nil {
+		user = func() (*store.User, error) { return u, nil }
+	}
+	return s.resourceClaimsOf(ctx, envID, app, aud, user)
+}
+
+// resourceClaimsOf is resourceClaims with the user read only if a mapping
+// reads one: a token exchange knows its subject by id alone, and most
+// resources map no user attribute. user is nil for a client's own token;
+// it may answer a nil user (the subject is an application), and then the
+// mappings that read a user are left out as for a client.
+func (s *Service) resourceClaimsOf(ctx context.Context, envID string, app *config.Application, aud []string, user func() (*store.User, error)) (map[string]any, error) {
 	catalog, err := s.Config.Resources(ctx, envID)
 	if err != nil {
 		return nil, err
@@ -214,6 +227,7 @@ func (s *Service) resourceClaims(ctx context.Context, envID string, app *config.
 	}
 	var out map[string]any
 	var data *mapping.Data
+	var u *store.User
 	for _, g := range grants {
 		r, err := catalog.Resource(g.ResourceID)
 		if err != nil {
@@ -227,8 +241,23 @@ func (s *Service) resourceClaims(ctx context.Context, envID string, app *config.
 			return nil, err
 		}
 		for _, a := range attrs {
-			if a.Type == "CORE" || a.Expr == nil || reserved(a.Name) || (u == nil && a.Expr.Roots()&mapping.RootUser != 0) {
+			if a.Type == "CORE" || a.Expr == nil || reserved(a.Name) {
 				continue
+			}
+			if a.Expr.Roots()&mapping.RootUser != 0 {
+				if user == nil {
+					continue
+				}
+				if u == nil {
+					if u, err = user(); err != nil {
+						return nil, err
+					}
+					data = nil // read again, with the user
+				}
+				if u == nil {
+					user = nil
+					continue
+				}
 			}
 			if data == nil {
 				if data, err = mappingData(app, u); err != nil {

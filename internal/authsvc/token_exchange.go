@@ -101,7 +101,20 @@ func (tokenExchangeGrant) exchange(ctx context.Context, s *Service, req *tokenRe
 		SessionID: subject.sessionID, AuthTime: subject.authTime, ACR: subject.acr, AMR: subject.amr,
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(), ID: uuid.NewString(), Act: act,
 	}
-	tok, err := s.Keys.Sign(ctx, env.ID, claims)
+	// The resource's mappings, evaluated for the subject: a user is read
+	// only when a mapping reads one; an application subject has none.
+	extra, err := s.resourceClaimsOf(ctx, env.ID, app, aud, func() (*store.User, error) {
+		u, err := s.Store.GetUser(ctx, env.ID, subject.subject)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return u, err
+	})
+	if err != nil {
+		slog.ErrorContext(ctx, "token: the resource's attribute mappings cannot be read", "environment", env.ID, "err", err)
+		return nil, serverError()
+	}
+	tok, err := s.signFor(ctx, env.ID, app, withClaims{Claims: claims, extra: extra})
 	if err != nil {
 		return nil, serverError()
 	}

@@ -32,6 +32,7 @@ type txEnv struct {
 	*ccEnv
 	exchanger clientcredentials.Config // TOKEN_EXCHANGE and CLIENT_CREDENTIALS, granted orders:read
 	user      *oauth2.Token            // the fixture user's tokens at the web application (openid)
+	orders    string                   // the custom resource's id
 }
 
 func newTxEnv(t *testing.T, dsn string) *txEnv {
@@ -42,6 +43,7 @@ func newTxEnv(t *testing.T, dsn string) *txEnv {
 	orders, scopes := e.resource(t, "Orders", ordersAudience, 600, "orders:read", "orders:write")
 	e.exchanger = e.app(t, "SERVICE", "TOKEN_EXCHANGE", "CLIENT_CREDENTIALS")
 	e.grant(t, e.exchanger.ClientID, orders, scopes["orders:read"])
+	e.orders = orders
 	e.user = e.signOn(t, fx)
 	return e
 }
@@ -528,4 +530,42 @@ func BenchmarkTokenExchange(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestTokenExchangeCustomClaims: an exchanged token carries its resource's
+// attribute mappings, evaluated for the subject token's user; when the
+// subject is an application, the mappings that read a user are left out
+// and the client's still apply.
+func TestTokenExchangeCustomClaims(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			e := newTxEnv(t, be.DSN(t))
+			ctx := context.Background()
+			for name, value := range map[string]string{"who": "${user.username}", "via": "${client.id}", "tier": "gold"} {
+				e.create(t, "/resources/"+e.orders+"/attributes", map[string]any{"name": name, "value": value})
+			}
+			c := exchangeConfig(e.exchanger, "orders:read", "subject_token", e.user.AccessToken, "subject_token_type", typeAccessToken)
+			tok, err := c.Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cl := e.verified(t, tok.AccessToken); cl["who"] != e.fx.Username || cl["via"] != e.exchanger.ClientID || cl["tier"] != "gold" {
+				t.Errorf("user's exchanged token: who %v, via %v, tier %v; want %s, %s, gold", cl["who"], cl["via"], cl["tier"], e.fx.Username, e.exchanger.ClientID)
+			}
+
+			other := e.app(t, "WORKER", "CLIENT_CREDENTIALS")
+			upstream, err := other.Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c = exchangeConfig(e.exchanger, "orders:read", "subject_token", upstream.AccessToken, "subject_token_type", typeAccessToken)
+			tok, err = c.Token(ctx)
+			if err != nil {
+				t.Fatalf("machine to machine: %v", err)
+			}
+			if cl := e.verified(t, tok.AccessToken); cl["who"] != nil || cl["via"] != e.exchanger.ClientID || cl["tier"] != "gold" || cl["sub"] != other.ClientID {
+				t.Errorf("application's exchanged token: sub %v, who %v, via %v, tier %v", cl["sub"], cl["who"], cl["via"], cl["tier"])
+			}
+		})
+	}
 }
