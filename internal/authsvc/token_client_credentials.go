@@ -157,27 +157,38 @@ func (s *Service) customScopes(ctx context.Context, envID, appID string) (map[st
 	return out, nil
 }
 
-// refuseUserScopes refuses the openid resource's scopes: they are about a
-// user, and a client_credentials token has none.
-func (s *Service) refuseUserScopes(ctx context.Context, envID string, names []string) *oauthError {
+// openIDScopeIn is the first of names that is a scope of the openid
+// resource, or "". Grants that issue tokens for custom resources alone
+// refuse those scopes: they are about a user's profile.
+func (s *Service) openIDScopeIn(ctx context.Context, envID string, names []string) (string, *oauthError) {
 	catalog, err := s.Config.Resources(ctx, envID)
 	if err != nil {
 		slog.ErrorContext(ctx, "token: the resources cannot be read", "environment", envID, "err", err)
-		return serverError()
+		return "", serverError()
 	}
 	openid, err := catalog.OpenID()
 	if err != nil || openid == nil {
 		// resolveScopes reports a damaged openid resource.
-		return nil
+		return "", nil
 	}
 	scopes, err := catalog.Scopes(openid.ID)
 	if err != nil {
-		return nil
+		return "", nil
 	}
 	for _, sc := range scopes {
 		if slices.Contains(names, sc.Name) {
-			return invalidScope("The scope " + sc.Name + " is about a user; client_credentials tokens have none.")
+			return sc.Name, nil
 		}
 	}
-	return nil
+	return "", nil
+}
+
+// refuseUserScopes refuses the openid resource's scopes: they are about a
+// user, and a client_credentials token has none.
+func (s *Service) refuseUserScopes(ctx context.Context, envID string, names []string) *oauthError {
+	name, oe := s.openIDScopeIn(ctx, envID, names)
+	if oe == nil && name != "" {
+		oe = invalidScope("The scope " + name + " is about a user; client_credentials tokens have none.")
+	}
+	return oe
 }

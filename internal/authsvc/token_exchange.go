@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -181,25 +180,11 @@ func (s *Service) exchangeTarget(ctx context.Context, req *tokenRequest, names [
 // refuseOpenIDScopes refuses the openid resource's scopes in a token
 // exchange.
 func (s *Service) refuseOpenIDScopes(ctx context.Context, envID string, names []string) *oauthError {
-	catalog, err := s.Config.Resources(ctx, envID)
-	if err != nil {
-		slog.ErrorContext(ctx, "token exchange: the resources cannot be read", "environment", envID, "err", err)
-		return serverError()
+	name, oe := s.openIDScopeIn(ctx, envID, names)
+	if oe == nil && name != "" {
+		oe = invalidScope("The scope " + name + " is the openid resource's: token exchange issues access tokens for custom resources.")
 	}
-	openid, err := catalog.OpenID()
-	if err != nil || openid == nil {
-		return nil // resolveScopes reports a damaged openid resource
-	}
-	scopes, err := catalog.Scopes(openid.ID)
-	if err != nil {
-		return nil
-	}
-	for _, sc := range scopes {
-		if slices.Contains(names, sc.Name) {
-			return invalidScope("The scope " + sc.Name + " is the openid resource's: token exchange issues access tokens for custom resources.")
-		}
-	}
-	return nil
+	return oe
 }
 
 // exchangeInput verifies a subject or actor token (param names it in the
