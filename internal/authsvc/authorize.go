@@ -516,8 +516,10 @@ func appendParams(uri string, params url.Values, fragment bool) string {
 		return uri
 	}
 	if fragment {
-		u.Fragment = params.Encode()
-		return u.String()
+		// The parameters are encoded once, as a browser's location.hash
+		// is decoded once: setting u.Fragment would escape their escapes.
+		u.Fragment, u.RawFragment = "", ""
+		return u.String() + "#" + params.Encode()
 	}
 	q := u.Query()
 	for k, v := range params {

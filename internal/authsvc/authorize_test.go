@@ -178,7 +178,7 @@ func TestResponseModes(t *testing.T) {
 		h := call(t, c, "GET", base+"/as/resume?flowId="+id, "", "")
 		wantStatus(t, h, http.StatusFound)
 		loc, _ := url.Parse(h.header.Get("Location"))
-		frag, _ := url.ParseQuery(loc.Fragment)
+		frag, _ := url.ParseQuery(loc.EscapedFragment())
 		if loc.RawQuery != "" || frag.Get("code") == "" || frag.Get("state") != "f1" {
 			t.Fatalf("Location %s", loc)
 		}
