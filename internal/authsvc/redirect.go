@@ -37,11 +37,22 @@ func redirectAllowed(registered []string, allowWildcard bool, uri string) bool {
 		if len(uri) < len(prefix)+len(suffix) || !strings.HasPrefix(uri, prefix) || !strings.HasSuffix(uri, suffix) {
 			continue
 		}
-		if middle := uri[len(prefix) : len(uri)-len(suffix)]; !strings.Contains(middle, "..") {
+		if middle := uri[len(prefix) : len(uri)-len(suffix)]; !climbs(middle) {
 			return true
 		}
 	}
 	return false
+}
+
+// climbs reports whether what a wildcard stands for could leave the
+// registered path: a dot segment, written plainly or percent-encoded (a
+// browser reads %2e as a dot, WHATWG URL §4.4), an encoded slash or
+// backslash, or an encoded percent that a second decoding would turn
+// into one of those.
+func climbs(middle string) bool {
+	m := strings.ToLower(middle)
+	return strings.Contains(m, "..") || strings.Contains(m, "%2e") || strings.Contains(m, "%2f") ||
+		strings.Contains(m, "%5c") || strings.Contains(m, "%25")
 }
 
 // loopbackAllowed is RFC 8252 §7.3, which PingOne follows: a native

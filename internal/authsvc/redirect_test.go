@@ -5,7 +5,8 @@ import "testing"
 // TestRedirectAllowed: exact matching always, loopback redirects on any
 // port (RFC 8252 §7.3); a registered URI with one
 // * matches around it only with allowWildcardInRedirectUris, and never
-// lets the * stand for a fragment, a dot segment or a backslash.
+// lets the * stand for a fragment, a dot segment (plain or escaped), an
+// escaped slash or a backslash.
 func TestRedirectAllowed(t *testing.T) {
 	registered := []string{"https://www.example.com/th*/callback", "https://app.example.com/cb?tenant=*", "https://exact.example.com/cb"}
 	for _, c := range []struct {
@@ -24,6 +25,12 @@ func TestRedirectAllowed(t *testing.T) {
 		{"https://www.example.com/this/callback/more", true, false},
 		{"https://www.example.com/th/../admin/callback", true, false},
 		{"https://www.example.com/th%2F..%2F/callback", true, false}, // two dots are refused, escaped or not
+		{"https://www.example.com/th/%2e%2e/admin/callback", true, false}, // a browser reads %2e as a dot
+		{"https://www.example.com/th/.%2E/admin/callback", true, false},
+		{"https://www.example.com/th%2fx/callback", true, false},
+		{"https://www.example.com/th%5cx/callback", true, false},
+		{"https://www.example.com/th%252e%252e/callback", true, false},
+		{"https://www.example.com/th%20x/callback", true, true}, // other escapes stay in the path
 		{"https://www.example.com/this\\x/callback", true, false},
 		{"https://www.example.com/this#x/callback", true, false},
 		{"https://evil.example.com/this/callback", true, false},
