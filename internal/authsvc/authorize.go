@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -237,9 +238,24 @@ func (s *Service) authorizeRequestObject(w http.ResponseWriter, r *http.Request,
 		s.errorPage(w, r, err)
 		return nil, true
 	}
+	// An HS* object is keyed with the client secret, and authorize needs
+	// no authentication: each object would test a guess of the secret.
+	// Such guesses share the token endpoint's budget of failed client
+	// authentications, by address and by client.
+	var keys limitKeys
+	if secretSigned(p.Get("request")) {
+		keys = limitKeys{addr: httpx.SourceKey(httpx.SourceOf(r)), client: ClientKey(env.ID, app.ID)}
+		if rl := s.Limits.secretGate(keys, s.now()); rl != nil {
+			s.limitedPage(w, r, rl)
+			return nil, true
+		}
+	}
 	obj, why := s.verifyRequestObject(ctx, env.ID, app, p.Get("request"))
 	if why == "" {
 		return obj, false
+	}
+	if why == whyBadSecretSignature {
+		s.Limits.failed(keys, s.now())
 	}
 	mode := p.Get("response_mode")
 	c, err := s.authorizeClient(ctx, env.ID, p, mode == "pi.flow")

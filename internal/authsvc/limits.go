@@ -94,17 +94,26 @@ func claimedClientID(r *http.Request, form url.Values) string {
 // too then: letting them through would tell a guesser when a guess is
 // right.
 func (l *Limits) gate(k limitKeys, now time.Time) *oauthError {
+	if e := l.secretGate(k, now); e != nil {
+		return limitedOAuth(e)
+	}
+	return nil
+}
+
+// secretGate is gate's refusal itself, for the paths that answer it in
+// their own way (authorize shows a page to a browser).
+func (l *Limits) secretGate(k limitKeys, now time.Time) *ratelimit.Error {
 	if l == nil {
 		return nil
 	}
 	if k.addr != "" {
 		if ok, wait := l.FailuresPerAddress.Check(k.addr, now); !ok {
-			return limitedOAuth(&ratelimit.Error{What: whyAuthFromAddress, RetryAfter: wait})
+			return &ratelimit.Error{What: whyAuthFromAddress, RetryAfter: wait}
 		}
 	}
 	if k.client != "" {
 		if ok, wait := l.FailuresPerClient.Check(k.client, now); !ok {
-			return limitedOAuth(&ratelimit.Error{What: whyAuthOfClient, RetryAfter: wait})
+			return &ratelimit.Error{What: whyAuthOfClient, RetryAfter: wait}
 		}
 	}
 	return nil

@@ -107,6 +107,18 @@ func (s *Service) verifyRequestObject(ctx context.Context, envID string, app *co
 	return &requestObject{params: params, signed: signed}, ""
 }
 
+// whyBadSecretSignature refuses an HS* request object whose MAC the
+// client secret does not give: a wrong guess of the secret, which
+// authorize counts as a failed client authentication.
+const whyBadSecretSignature = "The request object's signature is not valid."
+
+// secretSigned reports whether raw's header names an HS* algorithm: its
+// signature is a check of the client secret.
+func secretSigned(raw string) bool {
+	h, ok := jwsHeader(raw)
+	return ok && slices.Contains(secretJWTAlgs, jose.SignatureAlgorithm(h.Alg))
+}
+
 // verifyRequestObjectSignature checks the signature with the client
 // secret (HS*, as PingOne documents) or the application's keys.
 func (s *Service) verifyRequestObjectSignature(ctx context.Context, app *config.Application, tok *jwt.JSONWebToken) string {
@@ -120,7 +132,7 @@ func (s *Service) verifyRequestObjectSignature(ctx context.Context, app *config.
 	// OIDC Core §10.1: the key is the octets of the client secret; the
 	// HMAC comparison inside go-jose is constant time.
 	if !s.withSecrets(ctx, app, func(secret []byte) bool { return tok.Claims(secret) == nil }) {
-		return "The request object's signature is not valid."
+		return whyBadSecretSignature
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 )
 
 // webAppBody is NewSignOn's application, named name, changed by kv.
@@ -335,6 +337,47 @@ func TestRequestObjects(t *testing.T) {
 					t.Fatalf("refused request objects stored %d rows (%v)", n, err)
 				}
 			})
+		})
+	}
+}
+
+// TestRequestObjectSecretGuessesLimited: an HS256 request object at
+// authorize is a check of the client secret by a caller who proved
+// nothing, so a wrong one counts as a failed client authentication: once
+// the client's budget is spent, authorize answers 429 whatever the
+// object (the right secret too, so the answer tells no guess apart), and
+// the token endpoint, which guards the same secret, is closed as well.
+func TestRequestObjectSecretGuessesLimited(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			lim := ratelimit.Defaults()
+			lim.ClientAuthFailuresPerAddress = ratelimit.Rate{N: 100, Per: time.Hour}
+			lim.ClientAuthFailuresPerClient = ratelimit.Rate{N: 3, Per: time.Hour}
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t), Limits: &lim})
+			fx := s.NewSignOn(t, apptest.SignOnOptions{})
+			iss := s.URL + "/" + fx.EnvID + "/as"
+			authorize := func(secret string) *hop {
+				obj := signJWT(t, jose.HS256, []byte(secret), "", map[string]any{"iss": fx.AppID, "aud": iss, "client_id": fx.AppID,
+					"response_type": "code", "redirect_uri": fx.RedirectURI, "scope": "openid", "exp": time.Now().Add(time.Minute).Unix()})
+				q := url.Values{"client_id": {fx.AppID}, "request": {obj}, "redirect_uri": {fx.RedirectURI}, "state": {"s1"}}
+				return call(t, browser(t), "GET", iss+"/authorize?"+q.Encode(), "", "")
+			}
+			for i := range 3 {
+				h := authorize(fmt.Sprintf("a-wrong-guess-of-the-secret-%02d-xxxxxxxxxx", i))
+				wantStatus(t, h, http.StatusFound)
+				if loc := h.header.Get("Location"); !strings.Contains(loc, "error=invalid_request_object") ||
+					!strings.Contains(loc, url.QueryEscape("The request object's signature is not valid.")) {
+					t.Fatalf("guess %d: %s", i, loc)
+				}
+			}
+			if h := authorize(fx.AppSecret); h.status != http.StatusTooManyRequests || h.header.Get("Retry-After") == "" {
+				t.Fatalf("right secret after the budget is spent: %d %s, want 429 with Retry-After", h.status, h.header.Get("Location"))
+			}
+			r := s.Do(t, apptest.Request{Method: "POST", URL: iss + "/token", ContentType: formType,
+				Body: form("grant_type", "authorization_code", "code", "x", "redirect_uri", fx.RedirectURI), Headers: basic(fx.AppID, fx.AppSecret)})
+			if r.Status != http.StatusTooManyRequests {
+				t.Fatalf("token endpoint after the guesses: %d %s, want 429", r.Status, r.Body)
+			}
 		})
 	}
 }
