@@ -41,10 +41,6 @@ var claimsSupported = func() []string {
 	return append(out, profile...)
 }()
 
-// reservedClaims are set by Gatehouse; no mapping may override them.
-var reservedClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "acr", "amr", "azp",
-	"sid", "at_hash", "c_hash", "client_id", "scope", "env", "org"}
-
 // releasedBy reports whether a claim mapped under name is released by the
 // granted scopes. Claims outside the standard set (custom mappings of the
 // openid resource) go with openid itself.
@@ -100,10 +96,9 @@ func mappingData(app *config.Application, u *store.User) (*mapping.Data, error) 
 	return d, nil
 }
 
-// reserved reports whether a mapping may not set the claim name.
-func reserved(name string) bool {
-	return slices.Contains(reservedClaims, name) || strings.HasPrefix(name, "p1.")
-}
+// reserved reports whether a mapping may not set the claim name (the
+// management API refuses such mappings; older ones are left out here).
+func reserved(name string) bool { return mapping.Reserved(name) }
 
 // setClaim puts v under name; address.* parts go into the address object.
 func setClaim(out map[string]any, name string, v any) {

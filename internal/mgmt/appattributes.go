@@ -21,12 +21,6 @@ import (
 // mapping, sub = ${user.id}, that may be remapped (and must stay
 // required) but not deleted; the rest are CUSTOM.
 
-// appReservedClaims are the names PingOne reserves for application
-// mappings (its terraform provider lists them), and env, which Gatehouse's
-// tokens carry too.
-var appReservedClaims = []string{"acr", "amr", "at_hash", "aud", "auth_time", "azp", "client_id", "env", "exp", "iat", "iss", "jti",
-	"nbf", "nonce", "org", "scope", "sid"}
-
 const (
 	attrMappingCore   = "CORE"
 	attrMappingCustom = "CUSTOM"
@@ -147,7 +141,7 @@ func (a *API) applyAppAttribute(ctx context.Context, app *store.Application, req
 		details = append(details, wire.InvalidValue("name", "The name of the CORE attribute "+current.Name+" cannot be changed."))
 	case core:
 		name = current.Name
-	case slices.Contains(appReservedClaims, lc) || strings.HasPrefix(lc, "p1."):
+	case lc != coreSubName && mapping.Reserved(lc): // a second sub is a uniqueness violation
 		details = append(details, wire.InvalidValue("name", "The claim name "+name+" is reserved."))
 	case !claimNameRE.MatchString(name):
 		details = append(details, wire.InvalidValue("name", "A claim name must not contain spaces or control characters."))

@@ -48,6 +48,15 @@ func TestResourceAttributeExpressions(t *testing.T) {
 					t.Errorf("%s: details = %v, want one with %q", tc.value, d, tc.msg)
 				}
 			}
+			// The names Gatehouse's tokens set are refused here, not
+			// dropped when a token is minted.
+			for _, name := range []string{"act", "nonce", "c_hash", "at_hash", "nbf", "azp", "may_act", "cnf", "Sub"} {
+				m := c.fail(t, "POST", base, map[string]any{"name": name, "value": "${client.id}"}, cfgBadValue("name"))
+				d := m["details"].([]any)
+				if want := "The claim name " + name + " is reserved."; len(d) != 1 || d[0].(map[string]any)["message"] != want {
+					t.Errorf("%s: details = %v, want one with %q", name, d, want)
+				}
+			}
 			if got := cfgNames(c.list(t, base, "attributes")); !slices.Equal(got, before) {
 				t.Errorf("after refusals: %v, want %v", got, before)
 			}

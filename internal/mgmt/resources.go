@@ -40,10 +40,6 @@ const (
 
 var introspectAuthMethods = []string{"CLIENT_SECRET_BASIC", "CLIENT_SECRET_POST", "NONE"}
 
-// reservedClaims are the token claims PingOne sets itself; no attribute
-// mapping may use them (p1.* is reserved as a prefix).
-var reservedClaims = []string{"acr", "amr", "aud", "auth_time", "client_id", "env", "exp", "iat", "iss", "jti", "org", "scope", "sid", "sub"}
-
 var (
 	// Custom PingOne API scopes are sub-scopes of the user scopes:
 	// p1:read:user:{suffix} and p1:update:user:{suffix}.
@@ -652,7 +648,7 @@ func applyResourceAttribute(res *store.Resource, req *wire.ResourceAttributeRequ
 	case builtIn && name != current.Name:
 		details = append(details, wire.InvalidValue("name", "The name of a "+current.Type+" attribute cannot be changed."))
 	case builtIn:
-	case slices.Contains(reservedClaims, lc) || strings.HasPrefix(lc, "p1."):
+	case mapping.Reserved(lc):
 		details = append(details, wire.InvalidValue("name", "The claim name "+name+" is reserved."))
 	case !claimNameRE.MatchString(name):
 		details = append(details, wire.InvalidValue("name", "A claim name must not contain spaces or control characters."))
