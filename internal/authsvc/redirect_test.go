@@ -24,7 +24,7 @@ func TestRedirectAllowed(t *testing.T) {
 		{"https://www.example.com/oidc/callback", true, false},
 		{"https://www.example.com/this/callback/more", true, false},
 		{"https://www.example.com/th/../admin/callback", true, false},
-		{"https://www.example.com/th%2F..%2F/callback", true, false}, // two dots are refused, escaped or not
+		{"https://www.example.com/th%2F..%2F/callback", true, false},      // two dots are refused, escaped or not
 		{"https://www.example.com/th/%2e%2e/admin/callback", true, false}, // a browser reads %2e as a dot
 		{"https://www.example.com/th/.%2E/admin/callback", true, false},
 		{"https://www.example.com/th%2fx/callback", true, false},
