@@ -21,6 +21,12 @@ import (
 // mapping, sub = ${user.id}, that may be remapped (and must stay
 // required) but not deleted; the rest are CUSTOM.
 
+// coreSubRemapped refuses a new value for a CORE sub mapping: Gatehouse
+// names a token's user by id everywhere (sessions, revocation,
+// introspection, userinfo), so a sub mapped to anything else would be
+// accepted and then not served.
+const coreSubRemapped = "Gatehouse's tokens name the user by id: the value of the CORE sub mapping must be ${user.id}."
+
 const (
 	attrMappingCore   = "CORE"
 	attrMappingCustom = "CUSTOM"
@@ -159,6 +165,9 @@ func (a *API) applyAppAttribute(ctx context.Context, app *store.Application, req
 		if d := expressionDetail("value", value); d != nil {
 			details = append(details, *d)
 		}
+	}
+	if core && value != "" && value != coreSubValue {
+		details = append(details, wire.InvalidValue("value", coreSubRemapped))
 	}
 	required := core
 	if req.Required != nil {

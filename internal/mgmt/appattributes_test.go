@@ -47,11 +47,15 @@ func TestApplicationAttributes(t *testing.T) {
 			if got := c.ok(t, "PUT", subPath, cfgEcho(sub, nil), http.StatusOK); got["value"] != "${user.id}" || got["createdAt"] != sub["createdAt"] {
 				t.Errorf("PUT of the sub as read = %v", got)
 			}
-			sub2 := c.ok(t, "PUT", subPath, cfgEcho(sub, map[string]any{"value": "${user.username}"}), http.StatusOK)
-			if sub2["value"] != "${user.username}" || sub2["mappingType"] != "CORE" || sub2["required"] != true {
-				t.Errorf("remapped sub = %v", sub2)
+			// Tokens name their user by id throughout: a sub mapped to
+			// anything else is refused, not accepted and then ignored.
+			m := c.fail(t, "PUT", subPath, cfgEcho(sub, map[string]any{"value": "${user.username}"}), cfgBadValue("value"))
+			if d := m["details"].([]any); len(d) != 1 || d[0].(map[string]any)["message"] != "Gatehouse's tokens name the user by id: the value of the CORE sub mapping must be ${user.id}." {
+				t.Errorf("remapped sub: %v", d)
 			}
-			c.ok(t, "PUT", subPath, cfgEcho(sub2, map[string]any{"value": "${user.id}"}), http.StatusOK)
+			if got := c.ok(t, "GET", subPath, nil, http.StatusOK); got["value"] != "${user.id}" || got["createdAt"] != sub["createdAt"] {
+				t.Errorf("sub after a refused remap = %v", got)
+			}
 
 			// A CUSTOM mapping with PingOne's defaults.
 			acct := c.ok(t, "POST", base, map[string]any{"name": "userAccountID", "value": "${user.accountId}", "required": true}, http.StatusCreated)

@@ -48,6 +48,13 @@ func TestResourceAttributeExpressions(t *testing.T) {
 					t.Errorf("%s: details = %v, want one with %q", tc.value, d, tc.msg)
 				}
 			}
+			// The CORE sub keeps ${user.id}: tokens name their user by id.
+			sub := c.named(t, base, "attributes", "sub")
+			m := c.fail(t, "PUT", base+"/"+sub["id"].(string), map[string]any{"name": "sub", "value": "${user.email}"}, cfgBadValue("value"))
+			if d := m["details"].([]any); len(d) != 1 || d[0].(map[string]any)["message"] != "Gatehouse's tokens name the user by id: the value of the CORE sub mapping must be ${user.id}." {
+				t.Errorf("remapped sub: %v", d)
+			}
+			c.ok(t, "PUT", base+"/"+sub["id"].(string), map[string]any{"name": "sub", "value": "${user.id}"}, http.StatusOK)
 			// The names Gatehouse's tokens set are refused here, not
 			// dropped when a token is minted.
 			for _, name := range []string{"act", "nonce", "c_hash", "at_hash", "nbf", "azp", "may_act", "cnf", "Sub"} {

@@ -667,6 +667,9 @@ func applyResourceAttribute(res *store.Resource, req *wire.ResourceAttributeRequ
 			details = append(details, *d)
 		}
 	}
+	if builtIn && current.Type == attrCore && current.Name == "sub" && value != "" && value != "${user.id}" {
+		details = append(details, wire.InvalidValue("value", coreSubRemapped))
+	}
 	idToken, userInfo := true, true
 	if res.Type == resourceOpenID {
 		if req.IDToken != nil {
