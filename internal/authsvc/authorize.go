@@ -326,6 +326,11 @@ func checkResponseType(p url.Values, c *authzClient, req *flow.Request) (respons
 			return rt, &authzError{code: "invalid_request", description: "nonce is required when response_type includes id_token."}
 		}
 	}
+	if rt.code && rt.token && !rt.idToken && p.Get("nonce") == "" && slices.Contains(strings.Fields(p.Get("scope")), "openid") {
+		// §3.3.2.11: the nonce is required throughout the hybrid flow,
+		// code token too, whose ID token the token endpoint issues.
+		return rt, &authzError{code: "invalid_request", description: "nonce is required for the hybrid response_type code token with the openid scope."}
+	}
 	return rt, nil
 }
 

@@ -430,6 +430,7 @@ func TestImplicitAuthorizeErrors(t *testing.T) {
 				{"id_token without nonce", full, "id_token", "", nil, "fragment", "invalid_request", "nonce is required when response_type includes id_token."},
 				{"id_token token without nonce", full, "id_token token", "", nil, "fragment", "invalid_request", "nonce is required when response_type includes id_token."},
 				{"code id_token without nonce", full, "code id_token", "", nil, "fragment", "invalid_request", "nonce is required when response_type includes id_token."},
+				{"code token without nonce", full, "code token", "", nil, "fragment", "invalid_request", "nonce is required for the hybrid response_type code token with the openid scope."},
 				{"id_token without openid", full, "id_token", "n", []string{"scope", "profile email"}, "fragment", "invalid_scope", "response_type id_token requires the openid scope."},
 				{"query mode for token", full, "token", "", []string{"response_mode", "query"}, "query", "invalid_request", "response_mode query cannot carry tokens: use fragment, form_post or pi.flow."},
 				{"query mode for code id_token", full, "code id_token", "n", []string{"response_mode", "query"}, "query", "invalid_request", "response_mode query cannot carry tokens: use fragment, form_post or pi.flow."},
