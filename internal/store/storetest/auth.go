@@ -31,6 +31,7 @@ func testAuthSuite(t *testing.T, s store.Store) {
 		{"AuthCodes", testAuthCodes},
 		{"PushedRequests", testPushedRequests},
 		{"DeviceAuthorizations", testDeviceAuthorizations},
+		{"AuthRequestsCascade", testAuthRequestsCascade},
 		{"RefreshTokens", testRefreshTokens},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshSibling", testRefreshSibling},

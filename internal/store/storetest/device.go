@@ -105,3 +105,34 @@ func testDeviceAuthorizations(t *testing.T, s store.Store) {
 		t.Errorf("concurrent redemptions: %d won, want 1", wins)
 	}
 }
+
+// testAuthRequestsCascade: deleting an application takes its device
+// authorizations and pushed requests along; deleting an environment takes
+// those and its application attribute mappings. Nothing a deleted
+// application asked for can be redeemed later.
+func testAuthRequestsCascade(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	x := newAuthEnv(t, s)
+	d, p := mkDevice(x), mkPushed(x)
+	must(t, s.CreateDeviceAuthorization(ctx, d), "CreateDeviceAuthorization")
+	must(t, s.CreatePushedRequest(ctx, p), "CreatePushedRequest")
+	must(t, s.DeleteApplication(ctx, x.env.ID, x.app.ID), "DeleteApplication")
+	_, err := s.GetDeviceAuthorization(ctx, x.env.ID, d.DeviceCodeHash)
+	wantErr(t, err, store.ErrNotFound, "GetDeviceAuthorization after DeleteApplication")
+	_, err = s.TakePushedRequest(ctx, x.env.ID, x.app.ID, p.URIHash)
+	wantErr(t, err, store.ErrNotFound, "TakePushedRequest after DeleteApplication")
+
+	y := newAuthEnv(t, s)
+	d, p = mkDevice(y), mkPushed(y)
+	attr := mkApplicationAttribute(y.env.ID, y.app.ID, "acct", "x")
+	must(t, s.CreateDeviceAuthorization(ctx, d), "CreateDeviceAuthorization")
+	must(t, s.CreatePushedRequest(ctx, p), "CreatePushedRequest")
+	must(t, s.CreateApplicationAttribute(ctx, attr), "CreateApplicationAttribute")
+	must(t, s.DeleteEnvironment(ctx, y.env.ID), "DeleteEnvironment")
+	_, err = s.GetDeviceAuthorizationByUserCode(ctx, y.env.ID, d.UserCodeHash)
+	wantErr(t, err, store.ErrNotFound, "GetDeviceAuthorizationByUserCode after DeleteEnvironment")
+	_, err = s.TakePushedRequest(ctx, y.env.ID, y.app.ID, p.URIHash)
+	wantErr(t, err, store.ErrNotFound, "TakePushedRequest after DeleteEnvironment")
+	_, err = s.GetApplicationAttribute(ctx, y.env.ID, y.app.ID, attr.ID)
+	wantErr(t, err, store.ErrNotFound, "GetApplicationAttribute after DeleteEnvironment")
+}
