@@ -110,6 +110,10 @@ func (s *Service) issueAuthorization(ctx context.Context, env *store.Environment
 	m := &userMint{env: env, app: app, user: user, sessionID: f.SessionID, grant: &g, accessJTI: accessJTI,
 		accessExpiresAt: accessExpiresAt, noAccessToken: !rt.token, noIDToken: !rt.idToken, code: res.code, now: now}
 	tr, err := s.mintUserTokens(ctx, m)
+	var mc *missingClaimError
+	if errors.As(err, &mc) {
+		return nil, &authzError{code: "access_denied", description: mc.description()}
+	}
 	if err != nil {
 		return nil, err
 	}
