@@ -89,20 +89,31 @@ func (s *Service) issueAuthorization(ctx context.Context, env *store.Environment
 		}
 		user = u
 	}
+	accessJTI, accessExpiresAt := uuid.NewString(), now.Add(g.accessTTL())
 	if rt.code {
 		res.code = uuid.NewString()
-		err := s.Store.CreateAuthCode(ctx, &store.AuthCode{CodeHash: hashSecret(res.code), EnvironmentID: env.ID, ApplicationID: app.ID,
-			UserID: f.UserID, SessionID: f.SessionID, GrantID: uuid.NewString(), Data: g.marshal(), CreatedAt: now, ExpiresAt: now.Add(CodeLifetime)})
-		if err != nil {
+		ac := &store.AuthCode{CodeHash: hashSecret(res.code), EnvironmentID: env.ID, ApplicationID: app.ID,
+			UserID: f.UserID, SessionID: f.SessionID, GrantID: uuid.NewString(), Data: g.marshal(), CreatedAt: now, ExpiresAt: now.Add(CodeLifetime)}
+		if rt.token {
+			// The access token issued beside the code belongs to its
+			// grant: a replay of the code must deny it too (RFC 6749
+			// §4.1.2), so the code's row names it.
+			ac.FrontAccessJTI, ac.FrontAccessExpiresAt = accessJTI, accessExpiresAt
+		}
+		if err := s.Store.CreateAuthCode(ctx, ac); err != nil {
 			return nil, err
 		}
 	}
 	if !rt.frontChannel() {
 		return res, nil
 	}
-	m := &userMint{env: env, app: app, user: user, sessionID: f.SessionID, grant: &g, accessJTI: uuid.NewString(),
-		accessExpiresAt: now.Add(g.accessTTL()), noAccessToken: !rt.token, noIDToken: !rt.idToken, code: res.code, now: now}
+	m := &userMint{env: env, app: app, user: user, sessionID: f.SessionID, grant: &g, accessJTI: accessJTI,
+		accessExpiresAt: accessExpiresAt, noAccessToken: !rt.token, noIDToken: !rt.idToken, code: res.code, now: now}
 	tr, err := s.mintUserTokens(ctx, m)
+	var mc *missingClaimError
+	if errors.As(err, &mc) {
+		return nil, &authzError{code: "access_denied", description: mc.description()}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package authsvc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -167,14 +168,44 @@ func (s *Service) profileClaims(ctx context.Context, envID string, app *config.A
 		if a.MappingType == "CORE" || !wanted(a.IDToken, a.UserInfo) || reserved(a.Name) || !scopeReleases(catalog, a.OIDCScopes, scopes) {
 			continue
 		}
-		if v, ok := eval(a.Expr); ok {
+		v, ok := eval(a.Expr)
+		switch {
+		case ok:
 			setClaim(out, a.Name, v)
+		case a.Required && target == forIDToken && err == nil:
+			return nil, &missingClaimError{name: a.Name}
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// missingClaimError: an application mapping marked required yields
+// nothing for the user. PingOne then refuses the ID token rather than
+// leave the claim out, as it does for a mapping not required; userinfo is
+// not concerned (PingOne documents the rule for ID tokens only).
+type missingClaimError struct{ name string }
+
+func (e *missingClaimError) Error() string {
+	return "claims: required claim " + e.name + " has no value"
+}
+
+func (e *missingClaimError) description() string {
+	return "The application requires the claim " + e.name + ", which has no value for the user."
+}
+
+// mintFailure is the token endpoint's answer to a failed mintUserTokens:
+// invalid_grant when the user lacks a required claim (the grant cannot
+// yield an ID token, and retrying will not change that), else
+// server_error.
+func mintFailure(err error) *oauthError {
+	var mc *missingClaimError
+	if errors.As(err, &mc) {
+		return invalidGrant(mc.description())
+	}
+	return serverError()
 }
 
 // scopeReleases says whether an application mapping limited to the scopes

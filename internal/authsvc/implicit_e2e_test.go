@@ -580,3 +580,133 @@ func TestImplicitPushed(t *testing.T) {
 		})
 	}
 }
+
+// TestHybridCodeReplay: in a hybrid response the authorization endpoint
+// issues an access token beside the code. RFC 6749 §4.1.2 asks that a
+// replayed code revoke the tokens issued from its authorization: the
+// replay denies that front-channel token as well as what the first
+// redemption issued, at introspection and at userinfo alike. The
+// redemption itself leaves it alone, another client's replay revokes
+// nothing, and another authorization of the same session keeps its
+// tokens.
+func TestHybridCodeReplay(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			fx := s.NewSignOn(t, apptest.SignOnOptions{App: implicitApp})
+			ic := newImplicitClient(t, s, fx)
+			otherID, otherSecret := createWebApp(t, s, fx.EnvID, implicitApp)
+
+			redeem := func(id, secret, code string) *apptest.Response {
+				t.Helper()
+				return do(t, s, apptest.Request{Method: "POST", URL: ic.base + "/as/token", ContentType: formType, Headers: basic(id, secret),
+					Body: form("grant_type", "authorization_code", "code", code, "redirect_uri", fx.RedirectURI)})
+			}
+			introspect := func(tok string) map[string]any {
+				t.Helper()
+				r := do(t, s, apptest.Request{Method: "POST", URL: ic.base + "/as/introspect", ContentType: formType,
+					Headers: basic(fx.AppID, fx.AppSecret), Body: form("token", tok)})
+				if r.Status != http.StatusOK {
+					t.Fatalf("introspect: %d %s", r.Status, r.Body)
+				}
+				return r.JSON(t)
+			}
+			userinfo := func(tok string) *apptest.Response {
+				t.Helper()
+				return do(t, s, apptest.Request{Method: "GET", URL: ic.base + "/as/userinfo", Headers: http.Header{"Authorization": {"Bearer " + tok}}})
+			}
+			wantActive := func(what, tok string) {
+				t.Helper()
+				if got := introspect(tok); got["active"] != true || got["sub"] != fx.UserID {
+					t.Errorf("%s: introspection %v, want active for %s", what, got, fx.UserID)
+				}
+			}
+			wantInactive := func(what, tok string) {
+				t.Helper()
+				if got := introspect(tok); len(got) != 1 || got["active"] != false {
+					t.Errorf("%s: introspection %v, want exactly {active:false}", what, got)
+				}
+			}
+			wantReplayRefused := func(r *apptest.Response) {
+				t.Helper()
+				wantOAuthError(t, r, http.StatusBadRequest, "invalid_grant")
+				if d := r.JSON(t)["error_description"]; d != "The authorization code has already been used." {
+					t.Errorf("error_description = %q", d)
+				}
+			}
+
+			for _, rt := range []string{"code token", "code id_token token"} {
+				t.Run(rt, func(t *testing.T) {
+					c := browser(t)
+					v := fragment(t, ic.signOn(t, c, call(t, c, "GET", ic.authorizeURL(rt, "st", "n"), "", "")), fx.RedirectURI)
+					front, code := v.Get("access_token"), v.Get("code")
+					if front == "" || code == "" {
+						t.Fatalf("%s response: %v", rt, v)
+					}
+					// Another authorization in the same session (single
+					// sign-on): a grant of its own.
+					v2 := fragment(t, call(t, c, "GET", ic.authorizeURL(rt, "st2", "n2"), "", ""), fx.RedirectURI)
+					front2 := v2.Get("access_token")
+
+					r := redeem(fx.AppID, fx.AppSecret, code)
+					if r.Status != http.StatusOK {
+						t.Fatalf("redemption: %d %s", r.Status, r.Body)
+					}
+					tok := r.JSON(t)
+					back, refresh := tok["access_token"].(string), tok["refresh_token"].(string)
+					wantActive("front-channel token after the redemption", front)
+					if ui := userinfo(front); ui.Status != http.StatusOK {
+						t.Errorf("userinfo with the front-channel token after the redemption: %d %s", ui.Status, ui.Body)
+					}
+
+					// Another client's replay is refused and revokes nothing.
+					wantReplayRefused(redeem(otherID, otherSecret, code))
+					wantActive("front-channel token after another client's replay", front)
+					wantActive("token endpoint's token after another client's replay", back)
+
+					wantReplayRefused(redeem(fx.AppID, fx.AppSecret, code))
+					wantInactive("front-channel token after the replay", front)
+					wantInactive("token endpoint's access token after the replay", back)
+					wantInactive("refresh token after the replay", refresh)
+					ui := userinfo(front)
+					const desc = "The access token has been revoked."
+					if ui.Status != http.StatusUnauthorized ||
+						ui.Header.Get("WWW-Authenticate") != `Bearer error="invalid_token", error_description="`+desc+`"` {
+						t.Errorf("userinfo with the front-channel token after the replay: %d %q %s", ui.Status, ui.Header.Get("WWW-Authenticate"), ui.Body)
+					} else if body := ui.JSON(t); len(body) != 2 || body["error"] != "invalid_token" || body["error_description"] != desc {
+						t.Errorf("userinfo error body: %s", ui.Body)
+					}
+
+					// The other authorization's tokens live on, and its
+					// code still redeems once.
+					wantActive("the other authorization's front-channel token", front2)
+					if r := redeem(fx.AppID, fx.AppSecret, v2.Get("code")); r.Status != http.StatusOK {
+						t.Errorf("the other authorization's code: %d %s", r.Status, r.Body)
+					}
+					wantActive("the other authorization's front-channel token after its redemption", front2)
+				})
+			}
+		})
+	}
+}
+
+// createWebApp adds, as an administrator, another web application with
+// the sign-on fixture's redirect URI and the members of extra, and
+// returns its client id and secret.
+func createWebApp(t *testing.T, s *apptest.Server, envID string, extra map[string]any) (id, secret string) {
+	t.Helper()
+	admin := s.AdminToken(t)
+	body := map[string]any{"enabled": true, "name": "Other_" + envID[:8], "type": "WEB_APP", "protocol": "OPENID_CONNECT",
+		"redirectUris": []string{"https://app.example.com/callback"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"}
+	maps.Copy(body, extra)
+	r := s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + envID + "/applications", Token: admin, Body: body})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create application: %d %s", r.Status, r.Body)
+	}
+	id = r.JSON(t)["id"].(string)
+	r = s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + envID + "/applications/" + id + "/secret", Token: admin})
+	if r.Status != http.StatusOK {
+		t.Fatalf("application secret: %d %s", r.Status, r.Body)
+	}
+	return id, r.JSON(t)["secret"].(string)
+}

@@ -99,7 +99,7 @@ func (authorizationCodeGrant) exchange(ctx context.Context, s *Service, req *tok
 	if err != nil {
 		// Nothing was delivered: leave nothing usable behind.
 		_ = s.Store.RevokeGrant(ctx, env.ID, ac.GrantID, now)
-		return nil, serverError()
+		return nil, mintFailure(err)
 	}
 	return resp, nil
 }

@@ -112,7 +112,7 @@ func (deviceCodeGrant) exchange(ctx context.Context, s *Service, req *tokenReque
 		accessJTI: jti, accessExpiresAt: now.Add(g.accessTTL()), refreshToken: refresh, now: now})
 	if err != nil {
 		_ = s.Store.RevokeGrant(ctx, env.ID, grantID, now)
-		return nil, serverError()
+		return nil, mintFailure(err)
 	}
 	return resp, nil
 }

@@ -103,7 +103,7 @@ func (refreshTokenGrant) exchange(ctx context.Context, s *Service, req *tokenReq
 	resp, err := s.mintUserTokens(ctx, &userMint{env: env, app: c.app, user: user, sessionID: sid, grant: &g, scope: scope,
 		accessJTI: jti, accessExpiresAt: accessExp, refreshToken: next, noNonce: true, now: now})
 	if err != nil {
-		return nil, serverError()
+		return nil, mintFailure(err)
 	}
 	return resp, nil
 }

@@ -389,8 +389,13 @@ type AuthCode struct {
 	// redemption, so that a replay can deny it until it expires.
 	AccessJTI       string
 	AccessExpiresAt time.Time
-	CreatedAt       time.Time
-	ExpiresAt       time.Time
+	// FrontAccessJTI and FrontAccessExpiresAt name the access token the
+	// authorization endpoint issued beside the code in a hybrid response
+	// ("code token"); "" and zero otherwise. A replay denies it too.
+	FrontAccessJTI       string
+	FrontAccessExpiresAt time.Time
+	CreatedAt            time.Time
+	ExpiresAt            time.Time
 }
 
 // PushedRequest is a pushed authorization request (RFC 9126), kept by the

@@ -326,6 +326,8 @@ type AuthStore interface {
 	UpdateSession(ctx context.Context, s *Session) error
 	DeleteSession(ctx context.Context, envID, id string) error
 
+	// CreateAuthCode stores an unredeemed code, with the access token
+	// issued beside it in a hybrid response when FrontAccessJTI is set.
 	CreateAuthCode(ctx context.Context, c *AuthCode) error
 	// RedeemAuthCode marks the code used, once, recording the access token
 	// issued for it. A second redemption returns the stored code with
@@ -367,7 +369,8 @@ type AuthStore interface {
 	// either sees next or makes this fail.
 	AddRefreshSibling(ctx context.Context, envID, oldHash string, next *RefreshToken) error
 	// RevokeGrant revokes every refresh token of the grant and denies the
-	// access tokens issued with them and with its code until they expire.
+	// access tokens issued with them and with its codes (on redemption, and
+	// beside a code in a hybrid response) until they expire.
 	RevokeGrant(ctx context.Context, envID, grantID string, at time.Time) error
 	// RevokeSessionGrants does RevokeGrant for every grant of a session.
 	RevokeSessionGrants(ctx context.Context, envID, sessionID string, at time.Time) error

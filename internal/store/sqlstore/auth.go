@@ -133,22 +133,31 @@ func (s *SQLStore) DeleteSession(ctx context.Context, envID, id string) error {
 
 // ---- authorization codes
 
-const codeCols = `code_hash, environment_id, application_id, user_id, session_id, grant_id, data, used_at, access_jti, access_expires_at, created_at, expires_at`
+const codeCols = `code_hash, environment_id, application_id, user_id, session_id, grant_id, data, used_at, access_jti, access_expires_at,
+ front_access_jti, front_access_expires_at, created_at, expires_at`
 
 func scanCode(r scanner) (store.AuthCode, error) {
 	var x store.AuthCode
 	var data string
-	var used, accExp sql.NullInt64
-	var jti sql.NullString
+	var used, accExp, frontExp sql.NullInt64
+	var jti, frontJTI sql.NullString
 	var c, e int64
-	err := r.Scan(&x.CodeHash, &x.EnvironmentID, &x.ApplicationID, &x.UserID, &x.SessionID, &x.GrantID, &data, &used, &jti, &accExp, &c, &e)
+	err := r.Scan(&x.CodeHash, &x.EnvironmentID, &x.ApplicationID, &x.UserID, &x.SessionID, &x.GrantID, &data, &used, &jti, &accExp,
+		&frontJTI, &frontExp, &c, &e)
 	x.Data, x.UsedAt, x.AccessJTI, x.AccessExpiresAt, x.CreatedAt, x.ExpiresAt = []byte(data), fromNullMS(used), jti.String, fromNullMS(accExp), fromMS(c), fromMS(e)
+	x.FrontAccessJTI, x.FrontAccessExpiresAt = frontJTI.String, fromNullMS(frontExp)
 	return x, err
 }
 
 func (s *SQLStore) CreateAuthCode(ctx context.Context, x *store.AuthCode) error {
-	_, err := s.exec(ctx, `INSERT INTO auth_codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?)`,
-		x.CodeHash, x.EnvironmentID, x.ApplicationID, x.UserID, x.SessionID, x.GrantID, jsonText(x.Data), ms(x.CreatedAt), ms(x.ExpiresAt))
+	// A code without a front-channel access token keeps both columns NULL,
+	// as access_jti is until redemption.
+	var frontJTI, frontExp any
+	if x.FrontAccessJTI != "" {
+		frontJTI, frontExp = x.FrontAccessJTI, ms(x.FrontAccessExpiresAt)
+	}
+	_, err := s.exec(ctx, `INSERT INTO auth_codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?, ?)`,
+		x.CodeHash, x.EnvironmentID, x.ApplicationID, x.UserID, x.SessionID, x.GrantID, jsonText(x.Data), frontJTI, frontExp, ms(x.CreatedAt), ms(x.ExpiresAt))
 	return mapErr(err, "code", "code")
 }
 
@@ -282,7 +291,8 @@ func (s *SQLStore) RevokeSessionGrants(ctx context.Context, envID, sessionID str
 }
 
 // revokeWhere revokes the refresh tokens whose col is val, and denies the
-// unexpired access tokens issued with them or with their codes. col is one
+// unexpired access tokens issued with them or with their codes: at the
+// code's redemption, and beside the code in a hybrid response. col is one
 // of two constants, never input.
 func (s *SQLStore) revokeWhere(ctx context.Context, envID, col, val string, at time.Time) error {
 	return s.Tx(ctx, func(tx store.Store) error {
@@ -311,9 +321,7 @@ func (s *SQLStore) revokeWhere(ctx context.Context, envID, col, val string, at t
 			err := sc.Scan(&x.jti, &x.exp)
 			return x, err
 		}
-		toks, err := many(ctx, t, scan, `SELECT access_jti, access_expires_at FROM refresh_tokens WHERE environment_id = ? AND `+col+` = ? AND access_expires_at > ?
- UNION ALL SELECT access_jti, access_expires_at FROM auth_codes WHERE environment_id = ? AND `+col+` = ? AND access_jti IS NOT NULL AND access_expires_at > ?`,
-			envID, val, ms(at), envID, val, ms(at))
+		toks, err := many(ctx, t, scan, liveAccessQuery(col), envID, val, ms(at), envID, val, ms(at), envID, val, ms(at))
 		if err != nil {
 			return err
 		}
@@ -324,6 +332,17 @@ func (s *SQLStore) revokeWhere(ctx context.Context, envID, col, val string, at t
 		}
 		return nil
 	})
+}
+
+// liveAccessQuery reads the unexpired access tokens whose refresh token
+// or code has col (grant_id or session_id) equal to the second argument:
+// each refresh token's, each redeemed code's, and each hybrid code's
+// front-channel one. Its arguments are (environment id, value, now)
+// three times over.
+func liveAccessQuery(col string) string {
+	return `SELECT access_jti, access_expires_at FROM refresh_tokens WHERE environment_id = ? AND ` + col + ` = ? AND access_expires_at > ?
+ UNION ALL SELECT access_jti, access_expires_at FROM auth_codes WHERE environment_id = ? AND ` + col + ` = ? AND access_jti IS NOT NULL AND access_expires_at > ?
+ UNION ALL SELECT front_access_jti, front_access_expires_at FROM auth_codes WHERE environment_id = ? AND ` + col + ` = ? AND front_access_jti IS NOT NULL AND front_access_expires_at > ?`
 }
 
 func (s *SQLStore) RevokeTokenID(ctx context.Context, envID, jti string, expiresAt time.Time) error {

@@ -606,6 +606,20 @@ func testAuthCodes(t *testing.T, s store.Store) {
 	got, err = s.RedeemAuthCode(ctx, x.env.ID, bare.CodeHash, at, jti+"-bare", exp)
 	must(t, err, "RedeemAuthCode(bare)")
 	checkRecord(t, "RedeemAuthCode(bare)", got, wantBare)
+
+	// A hybrid code keeps the access token issued beside it through its
+	// redemption and every replay.
+	hybrid := mkCode(x, sess.ID, newID())
+	hybrid.FrontAccessJTI, hybrid.FrontAccessExpiresAt = newID(), now().Add(30*time.Minute)
+	must(t, s.CreateAuthCode(ctx, hybrid), "CreateAuthCode with a front-channel access token")
+	wantHybrid := *hybrid
+	wantHybrid.UsedAt, wantHybrid.AccessJTI, wantHybrid.AccessExpiresAt = at, jti+"-hybrid", exp
+	got, err = s.RedeemAuthCode(ctx, x.env.ID, hybrid.CodeHash, at, jti+"-hybrid", exp)
+	must(t, err, "RedeemAuthCode(hybrid)")
+	checkRecord(t, "RedeemAuthCode(hybrid)", got, wantHybrid)
+	got, err = s.RedeemAuthCode(ctx, x.env.ID, hybrid.CodeHash, at.Add(time.Second), newID(), exp)
+	wantErr(t, err, store.ErrConflict, "RedeemAuthCode(hybrid) replay")
+	checkRecord(t, "RedeemAuthCode(hybrid) replay", got, wantHybrid)
 }
 
 // ---- refresh tokens
@@ -712,17 +726,20 @@ func testRefreshRotation(t *testing.T, s store.Store) {
 // ---- revocation
 
 // grantTokens is one grant's issued state: a redeemed code and a chain of
-// two refresh tokens (the first rotated) whose access tokens are live, and
-// a refresh token whose access token has already expired.
+// two refresh tokens (the first rotated) whose access tokens are live, a
+// hybrid code whose front-channel access token is live, and a refresh
+// token and a hybrid code whose access tokens have already expired.
 type grantTokens struct {
-	id      string
-	code    *store.AuthCode
-	refresh []*store.RefreshToken // live access tokens
-	expired *store.RefreshToken   // its access token expired before the revocation
+	id           string
+	code         *store.AuthCode
+	hybrid       *store.AuthCode       // its front-channel access token is live
+	refresh      []*store.RefreshToken // live access tokens
+	expired      *store.RefreshToken   // its access token expired before the revocation
+	expiredFront *store.AuthCode       // its front-channel access token expired before the revocation
 }
 
 func (g *grantTokens) liveJTIs() []string {
-	out := []string{g.code.AccessJTI}
+	out := []string{g.code.AccessJTI, g.hybrid.FrontAccessJTI}
 	for _, r := range g.refresh {
 		out = append(out, r.AccessJTI)
 	}
@@ -742,6 +759,14 @@ func newGrantTokens(t *testing.T, s store.Store, x authEnv, sessionID string) *g
 	g.code, err = s.RedeemAuthCode(ctx, x.env.ID, c.CodeHash, now(), newID(), now().Add(time.Hour))
 	must(t, err, "RedeemAuthCode")
 	newCode(t, s, x, sessionID, g.id) // never redeemed: it has no access token to deny
+	// Hybrid codes: never redeemed, yet the authorization endpoint issued
+	// an access token beside each.
+	g.hybrid = mkCode(x, sessionID, g.id)
+	g.hybrid.FrontAccessJTI, g.hybrid.FrontAccessExpiresAt = newID(), now().Add(time.Hour)
+	must(t, s.CreateAuthCode(ctx, g.hybrid), "CreateAuthCode(hybrid)")
+	g.expiredFront = mkCode(x, sessionID, g.id)
+	g.expiredFront.FrontAccessJTI, g.expiredFront.FrontAccessExpiresAt = newID(), now().Add(-time.Minute)
+	must(t, s.CreateAuthCode(ctx, g.expiredFront), "CreateAuthCode(hybrid, expired access token)")
 	r1 := newRefresh(t, s, x, sessionID, g.id)
 	r2 := mkRefresh(x, sessionID, g.id)
 	at := now()
@@ -810,6 +835,7 @@ func testRevocation(t *testing.T, s store.Store) {
 				wantRevoked(t, s, x.env.ID, revoked[i], what+" live access tokens", gt.liveJTIs()...)
 				// Nothing to deny for an access token that has already expired.
 				wantRevoked(t, s, x.env.ID, false, what+" expired access token", gt.expired.AccessJTI)
+				wantRevoked(t, s, x.env.ID, false, what+" expired front-channel access token", gt.expiredFront.FrontAccessJTI)
 				if revoked[i] {
 					err := s.RotateRefreshToken(ctx, x.env.ID, gt.refresh[1].TokenHash, now(), mkRefresh(x, gt.refresh[1].SessionID, gt.id))
 					wantErr(t, err, store.ErrConflict, what+": RotateRefreshToken after revocation")
