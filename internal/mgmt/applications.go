@@ -487,8 +487,16 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 	v.enum("pkceEnforcement", req.PkceEnforcement, pkceModes, false)
 	v.enum("parRequirement", req.ParRequirement, parModes, false)
 	v.intRange("parTimeout", req.ParTimeout, 1, 600)
-	if p := req.DevicePathID; p != nil && *p != "" && !devicePathID.MatchString(*p) {
-		v.add(wire.InvalidValue("devicePathId", "devicePathId has 1 to 50 letters, digits, '_' and '-'."))
+	if p := req.DevicePathID; p != nil && *p != "" {
+		switch {
+		case !devicePathID.MatchString(*p):
+			v.add(wire.InvalidValue("devicePathId", "devicePathId has 1 to 50 letters, digits, '_' and '-'."))
+		case len(*p) == 36 && uuid.Validate(*p) == nil:
+			// /device/{appIdentifier} reads a UUID as an application id
+			// first (authsvc.deviceApp), so such a path would name
+			// another application, or none.
+			v.add(wire.InvalidValue("devicePathId", "devicePathId cannot be a UUID: the device verification page reads a UUID as an application id."))
+		}
 	}
 	v.url("deviceCustomVerificationUri", req.DeviceCustomVerificationURI, false)
 	v.intRange("deviceTimeout", req.DeviceTimeout, 1, 3600)

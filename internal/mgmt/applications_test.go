@@ -624,6 +624,13 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 	}
 	worker := appWorkerBody("W")
 	webB := appWebBody("W")
+	detailMessage := func(want string) func(t *testing.T, m map[string]any) {
+		return func(t *testing.T, m map[string]any) {
+			if got := detailAt(t, m, 0)["message"]; got != want {
+				t.Errorf("details[0].message = %v, want %q", got, want)
+			}
+		}
+	}
 
 	cases := []appCase{
 		// -- required members and enums
@@ -710,6 +717,11 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 		{name: "parTimeout out of range", req: req("POST", appsX, with(webB, "parTimeout", 601)), want: invalid("INVALID_VALUE", "parTimeout"), unchanged: []string{appsX}},
 		{name: "devicePathId with a space", req: req("POST", appsX, with(webB, "devicePathId", "living room")), want: invalid("INVALID_VALUE", "devicePathId"), unchanged: []string{appsX}},
 		{name: "devicePathId too long", req: req("POST", appsX, with(webB, "devicePathId", strings.Repeat("d", 51))), want: invalid("INVALID_VALUE", "devicePathId"), unchanged: []string{appsX}},
+		{name: "devicePathId another application's id", req: req("POST", appsX, with(webB, "devicePathId", native)), want: invalid("INVALID_VALUE", "devicePathId"),
+			unchanged: []string{appsX}, check: detailMessage("devicePathId cannot be a UUID: the device verification page reads a UUID as an application id.")},
+		{name: "PUT devicePathId a UUID in capitals", req: req("PUT", webURL, with(webB, "devicePathId", strings.ToUpper(uuid.NewString()))), want: invalid("INVALID_VALUE", "devicePathId"),
+			unchanged: []string{webURL}, check: detailMessage("devicePathId cannot be a UUID: the device verification page reads a UUID as an application id.")},
+		{name: "devicePathId of 32 hex digits", req: req("POST", appsX, with(webB, "devicePathId", strings.ReplaceAll(uuid.NewString(), "-", ""))), want: wantErr{status: 201}},
 		{name: "deviceCustomVerificationUri not a URL", req: req("POST", appsX, with(webB, "deviceCustomVerificationUri", "activate")), want: invalid("INVALID_VALUE", "deviceCustomVerificationUri"), unchanged: []string{appsX}},
 		{name: "deviceTimeout out of range", req: req("POST", appsX, with(webB, "deviceTimeout", 3601)), want: invalid("INVALID_VALUE", "deviceTimeout"), unchanged: []string{appsX}},
 		{name: "devicePollingInterval out of range", req: req("POST", appsX, with(webB, "devicePollingInterval", 61)), want: invalid("INVALID_VALUE", "devicePollingInterval"), unchanged: []string{appsX}},
