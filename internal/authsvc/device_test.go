@@ -270,10 +270,16 @@ func TestDeviceRevokeKeepsApprovingSession(t *testing.T) {
 
 			// The other device the phone approved keeps its grant.
 			wantStatus(t, userinfo(other.AccessToken), http.StatusOK)
-			wantStatus(t, refresh(other.RefreshToken), http.StatusOK)
+			h = refresh(other.RefreshToken)
+			wantStatus(t, h, http.StatusOK)
+			// Its rotated refresh token is still a device grant's: revoked,
+			// it too ends only its own grant.
+			rotated, _ := h.json(t)["refresh_token"].(string)
+			wantStatus(t, postForm(t, base+"/as/revoke", url.Values{"client_id": {fx.AppID}, "token": {rotated}}), http.StatusOK)
+			wantDeviceError(t, refresh(rotated), http.StatusBadRequest, "invalid_grant", "The refresh token is invalid or has expired.")
 
 			// The phone is still signed on: a third device asks it only for
-			// the code and consent.
+			// the code and consent, and gets its tokens.
 			approve(false)
 		})
 	}
