@@ -199,6 +199,92 @@ func TestDeviceAuthorizationGrant(t *testing.T) {
 	}
 }
 
+// TestDeviceRevokeKeepsApprovingSession: a device that revokes its
+// refresh token at /as/revoke (what a TV does to sign out) revokes its own
+// grant, refresh and access token, and nothing else (RFC 7009 §2.1). The
+// grant's session is the one of the phone's browser that approved it,
+// another user agent: it stays signed on, and the other device it
+// approved keeps its tokens.
+func TestDeviceRevokeKeepsApprovingSession(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			fx := newDeviceApp(t, s, map[string]any{"devicePollingInterval": 1})
+			ctx := context.Background()
+			base := s.URL + "/" + fx.EnvID
+			conf := oauth2.Config{ClientID: fx.AppID, Scopes: []string{"openid"},
+				Endpoint: oauth2.Endpoint{DeviceAuthURL: base + "/as/device_authorization", TokenURL: base + "/as/token", AuthStyle: oauth2.AuthStyleInParams}}
+			phone := browser(t)
+			// approve has the phone approve a new device: it signs on the
+			// first time; afterwards its session must be enough, so that the
+			// flow asks only for the code.
+			approve := func(signOn bool) *oauth2.Token {
+				t.Helper()
+				da, err := conf.DeviceAuth(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := startDeviceFlow(t, phone, s, fx.EnvID, da.VerificationURIComplete)
+				if signOn {
+					flowStep(t, phone, s, fx.EnvID, id, ctUsernamePassword, `{"username":"`+fx.Username+`","password":"`+fx.Password+`"}`, "DAG_USER_CODE_REQUIRED")
+				} else {
+					h := call(t, phone, "GET", base+"/flows/"+id, "", "")
+					wantStatus(t, h, http.StatusOK)
+					if st := h.json(t)["status"]; st != "DAG_USER_CODE_REQUIRED" {
+						t.Fatalf("the phone's device flow starts at %v: its session was ended", st)
+					}
+				}
+				flowStep(t, phone, s, fx.EnvID, id, ctUserCodeVerify, `{"userCode":"`+da.UserCode+`"}`, "DAG_CONSENT_REQUIRED")
+				out := flowStep(t, phone, s, fx.EnvID, id, ctDeviceConsent, `{"accept":true}`, "COMPLETED")
+				wantStatus(t, call(t, phone, "GET", out["resumeUrl"].(string), "", ""), http.StatusFound)
+				tok, err := conf.DeviceAccessToken(ctx, da)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+			userinfo := func(access string) *hop {
+				req, _ := http.NewRequest("GET", base+"/as/userinfo", nil)
+				req.Header.Set("Authorization", "Bearer "+access)
+				return send(t, req)
+			}
+			refresh := func(rt string) *hop {
+				return postForm(t, base+"/as/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {fx.AppID}, "refresh_token": {rt}})
+			}
+			tv, other := approve(true), approve(false)
+
+			// The TV signs out.
+			h := postForm(t, base+"/as/revoke", url.Values{"client_id": {fx.AppID}, "token": {tv.RefreshToken}, "token_type_hint": {"refresh_token"}})
+			wantStatus(t, h, http.StatusOK)
+			if len(h.body) != 0 {
+				t.Fatalf("revoke answered %q", h.body)
+			}
+
+			// Its grant is gone: the refresh token and the access token.
+			wantDeviceError(t, refresh(tv.RefreshToken), http.StatusBadRequest, "invalid_grant", "The refresh token is invalid or has expired.")
+			h = userinfo(tv.AccessToken)
+			wantStatus(t, h, http.StatusUnauthorized)
+			if got, want := h.header.Get("WWW-Authenticate"), `Bearer error="invalid_token", error_description="The access token has been revoked."`; got != want {
+				t.Fatalf("userinfo with the revoked access token: WWW-Authenticate %q, want %q", got, want)
+			}
+
+			// The other device the phone approved keeps its grant.
+			wantStatus(t, userinfo(other.AccessToken), http.StatusOK)
+			h = refresh(other.RefreshToken)
+			wantStatus(t, h, http.StatusOK)
+			// Its rotated refresh token is still a device grant's: revoked,
+			// it too ends only its own grant.
+			rotated, _ := h.json(t)["refresh_token"].(string)
+			wantStatus(t, postForm(t, base+"/as/revoke", url.Values{"client_id": {fx.AppID}, "token": {rotated}}), http.StatusOK)
+			wantDeviceError(t, refresh(rotated), http.StatusBadRequest, "invalid_grant", "The refresh token is invalid or has expired.")
+
+			// The phone is still signed on: a third device asks it only for
+			// the code and consent, and gets its tokens.
+			approve(false)
+		})
+	}
+}
+
 // wantFlowError checks a PingOne error body of the flow API, exactly (but
 // its id).
 func wantFlowError(t *testing.T, h *hop, status int, code, message string, details ...map[string]any) {

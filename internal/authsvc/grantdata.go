@@ -23,6 +23,10 @@ type GrantData struct {
 	AMR                 []string `json:"amr,omitempty"`
 	// AccessTokenTTL is the resource's accessTokenValiditySeconds.
 	AccessTokenTTL int `json:"accessTokenTtl"`
+	// Device marks a device authorization grant (RFC 8628). Its session
+	// is the browser's that approved the device (a phone, say), not the
+	// device's own, so revoking the grant must leave that session be.
+	Device bool `json:"device,omitempty"`
 }
 
 func (g *GrantData) marshal() json.RawMessage {

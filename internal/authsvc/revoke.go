@@ -1,6 +1,7 @@
 package authsvc
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -11,7 +12,10 @@ import (
 
 // revoke is RFC 7009. A refresh token revokes its whole grant and ends the
 // session it was issued in (with every grant of that session); an access
-// token is denied by its jti until it expires. RFC 7009 §2.1 asks that the
+// token is denied by its jti until it expires. A device grant's refresh
+// token revokes its grant only: its session belongs to the browser that
+// approved the device, another user agent, whose sign-on and other grants
+// the device has no say over (RFC 7009 §2.1: the tokens of the same grant). RFC 7009 §2.1 asks that the
 // token was issued to the client revoking it: a token of another client,
 // like an unknown, expired or foreign one, is answered 200 and left alone
 // (§2.2: the client cannot act on the difference, and it must not learn
@@ -69,8 +73,16 @@ func (s *Service) revokeRefreshToken(r *http.Request, envID string, c *client, t
 	if err := s.Store.RevokeGrant(ctx, envID, rt.GrantID, now); err != nil {
 		return err
 	}
-	if rt.SessionID == "" {
+	if rt.SessionID == "" || deviceGrant(rt) {
 		return nil
 	}
 	return session.End(ctx, s.Store, envID, rt.SessionID, now)
+}
+
+// deviceGrant reports whether rt was issued by the device authorization
+// grant. A record whose data cannot be read is not one, so revoking it
+// still ends its session as before.
+func deviceGrant(rt *store.RefreshToken) bool {
+	var g GrantData
+	return json.Unmarshal(rt.Data, &g) == nil && g.Device
 }

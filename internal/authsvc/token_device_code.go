@@ -95,6 +95,7 @@ func (deviceCodeGrant) exchange(ctx context.Context, s *Service, req *tokenReque
 		}
 		if withRefresh {
 			refresh = newRefreshToken()
+			g.Device = true // what revocation asks of the refresh token and its successors
 			return tx.CreateRefreshToken(ctx, firstRefreshToken(refresh, c, d.UserID, d.SessionID, grantID, &g, jti, now.Add(g.accessTTL()), now))
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -256,9 +257,6 @@ func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		if err := devicePathFree(r.Context(), tx, app.EnvironmentID, app.ID, d.DevicePathID); err != nil {
-			return err
-		}
 		if err := tx.CreateApplication(r.Context(), app); err != nil {
 			return err
 		}
@@ -270,7 +268,7 @@ func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return devicePathTaken(err)
 	}
 	return writeDecoded(w, http.StatusCreated, app, config.DecodeApplication, a.renderApp)
 }
@@ -311,9 +309,6 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
 		case len(app.SecretSealed) == 0:
 			_, app.SecretSealed = a.newSecret(app.ID)
 		}
-		if err := devicePathFree(r.Context(), tx, env.ID, app.ID, d.DevicePathID); err != nil {
-			return err
-		}
 		if err := tx.UpdateApplication(r.Context(), app); err != nil {
 			return err
 		}
@@ -323,7 +318,7 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return devicePathTaken(err)
 	}
 	return writeDecoded(w, http.StatusOK, app, config.DecodeApplication, a.renderApp)
 }
@@ -346,29 +341,18 @@ func (a *API) deleteApplication(w http.ResponseWriter, r *http.Request) error {
 
 // ---- validation
 
-// devicePathFree refuses a devicePathId another application of the
-// environment has: PingOne's device verification page names one
-// application by it. Applications are few and this runs only when one is
-// written, so the environment's are read (in the write's transaction)
-// rather than indexed.
-func devicePathFree(ctx context.Context, tx store.Store, envID, appID, pathID string) error {
-	if pathID == "" {
-		return nil
+// devicePathTaken answers a write that lost its devicePathId to another
+// application of the environment: PingOne's device verification page
+// names one application by it. The database's unique index decides
+// (migration 15), so two concurrent writes cannot both take one path;
+// the transaction, and all it wrote, is rolled back.
+func devicePathTaken(err error) error {
+	var ue *store.UniqueError
+	if errors.As(err, &ue) && ue.Field == "devicePathId" {
+		return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: "devicePathId",
+			Message: "Another application of the environment has this devicePathId."})
 	}
-	apps, err := tx.ListApplications(ctx, envID)
-	if err != nil {
-		return err
-	}
-	for i := range apps {
-		if apps[i].ID == appID {
-			continue
-		}
-		if other, err := config.DecodeApplication(&apps[i]); err == nil && other.Settings.DevicePathID == pathID {
-			return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: "devicePathId",
-				Message: "Another application of the environment has this devicePathId."})
-		}
-	}
-	return nil
+	return err
 }
 
 // validateApplication checks a create (current nil) or replace body.
@@ -487,8 +471,16 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 	v.enum("pkceEnforcement", req.PkceEnforcement, pkceModes, false)
 	v.enum("parRequirement", req.ParRequirement, parModes, false)
 	v.intRange("parTimeout", req.ParTimeout, 1, 600)
-	if p := req.DevicePathID; p != nil && *p != "" && !devicePathID.MatchString(*p) {
-		v.add(wire.InvalidValue("devicePathId", "devicePathId has 1 to 50 letters, digits, '_' and '-'."))
+	if p := req.DevicePathID; p != nil && *p != "" {
+		switch {
+		case !devicePathID.MatchString(*p):
+			v.add(wire.InvalidValue("devicePathId", "devicePathId has 1 to 50 letters, digits, '_' and '-'."))
+		case len(*p) == 36 && uuid.Validate(*p) == nil:
+			// /device/{appIdentifier} reads a UUID as an application id
+			// first (authsvc.deviceApp), so such a path would name
+			// another application, or none.
+			v.add(wire.InvalidValue("devicePathId", "devicePathId cannot be a UUID: the device verification page reads a UUID as an application id."))
+		}
 	}
 	v.url("deviceCustomVerificationUri", req.DeviceCustomVerificationURI, false)
 	v.intRange("deviceTimeout", req.DeviceTimeout, 1, 3600)

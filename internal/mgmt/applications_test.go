@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -624,6 +626,13 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 	}
 	worker := appWorkerBody("W")
 	webB := appWebBody("W")
+	detailMessage := func(want string) func(t *testing.T, m map[string]any) {
+		return func(t *testing.T, m map[string]any) {
+			if got := detailAt(t, m, 0)["message"]; got != want {
+				t.Errorf("details[0].message = %v, want %q", got, want)
+			}
+		}
+	}
 
 	cases := []appCase{
 		// -- required members and enums
@@ -710,6 +719,11 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 		{name: "parTimeout out of range", req: req("POST", appsX, with(webB, "parTimeout", 601)), want: invalid("INVALID_VALUE", "parTimeout"), unchanged: []string{appsX}},
 		{name: "devicePathId with a space", req: req("POST", appsX, with(webB, "devicePathId", "living room")), want: invalid("INVALID_VALUE", "devicePathId"), unchanged: []string{appsX}},
 		{name: "devicePathId too long", req: req("POST", appsX, with(webB, "devicePathId", strings.Repeat("d", 51))), want: invalid("INVALID_VALUE", "devicePathId"), unchanged: []string{appsX}},
+		{name: "devicePathId another application's id", req: req("POST", appsX, with(webB, "devicePathId", native)), want: invalid("INVALID_VALUE", "devicePathId"),
+			unchanged: []string{appsX}, check: detailMessage("devicePathId cannot be a UUID: the device verification page reads a UUID as an application id.")},
+		{name: "PUT devicePathId a UUID in capitals", req: req("PUT", webURL, with(webB, "devicePathId", strings.ToUpper(uuid.NewString()))), want: invalid("INVALID_VALUE", "devicePathId"),
+			unchanged: []string{webURL}, check: detailMessage("devicePathId cannot be a UUID: the device verification page reads a UUID as an application id.")},
+		{name: "devicePathId of 32 hex digits", req: req("POST", appsX, with(webB, "devicePathId", strings.ReplaceAll(uuid.NewString(), "-", ""))), want: wantErr{status: 201}},
 		{name: "deviceCustomVerificationUri not a URL", req: req("POST", appsX, with(webB, "deviceCustomVerificationUri", "activate")), want: invalid("INVALID_VALUE", "deviceCustomVerificationUri"), unchanged: []string{appsX}},
 		{name: "deviceTimeout out of range", req: req("POST", appsX, with(webB, "deviceTimeout", 3601)), want: invalid("INVALID_VALUE", "deviceTimeout"), unchanged: []string{appsX}},
 		{name: "devicePollingInterval out of range", req: req("POST", appsX, with(webB, "devicePollingInterval", 61)), want: invalid("INVALID_VALUE", "devicePollingInterval"), unchanged: []string{appsX}},
@@ -719,7 +733,9 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 				wantFields(t, m, map[string]any{"devicePathId": "tv_1", "deviceCustomVerificationUri": "https://tv.example.com/activate", "deviceTimeout": 900, "devicePollingInterval": 10})
 			}},
 		{name: "devicePathId another application has", req: req("POST", appsX, with(webB, "devicePathId", "tv_1")),
-			want: invalid("UNIQUENESS_VIOLATION", "devicePathId"), unchanged: []string{appsX}},
+			want: invalid("UNIQUENESS_VIOLATION", "devicePathId"), unchanged: []string{appsX}, check: detailMessage("Another application of the environment has this devicePathId.")},
+		{name: "PUT devicePathId another application has", req: req("PUT", webURL, with(webB, "devicePathId", "tv_1")),
+			want: invalid("UNIQUENESS_VIOLATION", "devicePathId"), unchanged: []string{webURL}, check: detailMessage("Another application of the environment has this devicePathId.")},
 		{name: "bad homePageUrl", req: req("POST", appsX, with(webB, "homePageUrl", "ftp://example.com")), want: invalid("INVALID_VALUE", "homePageUrl"), unchanged: []string{appsX}},
 		{name: "CORS origins without behavior", req: req("POST", appsX, with(webB, "corsSettings", map[string]any{"origins": []string{"https://a.example.com"}})),
 			want: invalid("REQUIRED_VALUE", "corsSettings.behavior"), unchanged: []string{appsX}},
@@ -868,6 +884,111 @@ func appCreateSub(t testing.TB, s *apptest.Server, tok, u string, body any) stri
 		t.Fatalf("POST %s: %d %s", u, r.Status, trimBody(r.Body))
 	}
 	return r.JSON(t)["id"].(string)
+}
+
+// TestApplicationDevicePathRace: concurrent writes that give one
+// devicePathId to different applications of an environment — PUTs of
+// existing applications, POSTs of new ones — leave exactly one holding
+// it; every other gets PingOne's uniqueness error and changes nothing.
+func TestApplicationDevicePathRace(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			admin := s.AdminToken(t)
+			x := newEnv(t, s, "Device paths", "SANDBOX")
+			const n = 8
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = appCreate(t, s, admin, x, appWebBody("Web "+strconv.Itoa(i)))["id"].(string)
+			}
+			race := func(req func(i int) apptest.Request) []*apptest.Response {
+				out := make([]*apptest.Response, n)
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() {
+						<-start
+						out[i] = s.Do(t, req(i))
+					})
+				}
+				close(start)
+				wg.Wait()
+				return out
+			}
+			// lost checks a losing answer, exactly as the one-at-a-time
+			// refusal answers.
+			lost := func(t *testing.T, r *apptest.Response) {
+				t.Helper()
+				m := checkAnswer(t, r, wantErr{400, "INVALID_DATA", "UNIQUENESS_VIOLATION", "devicePathId"})
+				if m["message"] != "The request could not be completed. One or more validation errors were in the request." ||
+					detailAt(t, m, 0)["message"] != "Another application of the environment has this devicePathId." || len(m["details"].([]any)) != 1 {
+					t.Errorf("body %s", trimBody(r.Body))
+				}
+			}
+
+			t.Run("PUTs", func(t *testing.T) {
+				answers := race(func(i int) apptest.Request {
+					return apptest.Request{Method: "PUT", URL: appsPath(x) + "/" + ids[i], Token: admin,
+						Body: with(appWebBody("Living room "+strconv.Itoa(i)), "devicePathId", "living-room")}
+				})
+				winner := -1
+				for i, r := range answers {
+					if r.Status == http.StatusOK {
+						if winner >= 0 {
+							t.Fatalf("PUTs %d and %d both took the devicePathId", winner, i)
+						}
+						winner = i
+						continue
+					}
+					lost(t, r)
+				}
+				if winner < 0 {
+					t.Fatal("no PUT took the devicePathId")
+				}
+				// The losers are as they were: neither the path nor the new name.
+				for i, id := range ids {
+					m := s.Do(t, apptest.Request{Method: "GET", URL: appsPath(x) + "/" + id, Token: admin}).JSON(t)
+					want := map[string]any{"name": "Web " + strconv.Itoa(i), "devicePathId": nil}
+					if i == winner {
+						want = map[string]any{"name": "Living room " + strconv.Itoa(i), "devicePathId": "living-room"}
+					}
+					if m["name"] != want["name"] || m["devicePathId"] != want["devicePathId"] {
+						t.Errorf("application %d: name %v, devicePathId %v; want %v", i, m["name"], m["devicePathId"], want)
+					}
+				}
+			})
+
+			t.Run("POSTs", func(t *testing.T) {
+				// Workers, which take the creator's roles in the same
+				// transaction: a loser must leave no application behind.
+				answers := race(func(i int) apptest.Request {
+					return apptest.Request{Method: "POST", URL: appsPath(x), Token: admin,
+						Body: with(appWorkerBody("Kitchen "+strconv.Itoa(i)), "devicePathId", "kitchen")}
+				})
+				won := 0
+				for _, r := range answers {
+					if r.Status == http.StatusCreated {
+						won++
+						continue
+					}
+					lost(t, r)
+				}
+				if won != 1 {
+					t.Fatalf("%d POSTs took the devicePathId, want 1", won)
+				}
+				m := s.Do(t, apptest.Request{Method: "GET", URL: appsPath(x), Token: admin}).JSON(t)
+				var kitchens int
+				for _, a := range m["_embedded"].(map[string]any)["applications"].([]any) {
+					if strings.HasPrefix(a.(map[string]any)["name"].(string), "Kitchen") {
+						kitchens++
+					}
+				}
+				if kitchens != 1 {
+					t.Errorf("%d Kitchen applications after the race, want 1", kitchens)
+				}
+			})
+		})
+	}
 }
 
 // TestApplicationIsolation: two environments holding applications of the

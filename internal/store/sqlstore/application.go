@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -21,8 +23,21 @@ func (s *SQLStore) CreateApplication(ctx context.Context, a *store.Application) 
 	return s.configWrite(ctx, a.EnvironmentID, func(t *SQLStore) error {
 		_, err := t.exec(ctx, `INSERT INTO applications (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.EnvironmentID, a.Name, a.Protocol, a.Type, a.Enabled, a.TokenEndpointAuthMethod, a.SecretSealed, jsonText(a.Data), ms(a.CreatedAt), ms(a.UpdatedAt))
-		return mapErr(err, "application", "id")
+		return appUnique(err, "id")
 	})
+}
+
+// appUnique names the field of whichever unique constraint failed: the
+// devicePathId index (migration 15) or, else, field. Both databases name
+// the index in their message (PostgreSQL its constraint, SQLite an
+// expression index by its name).
+func appUnique(err error, field string) error {
+	mapped := mapErr(err, "application", field)
+	var ue *store.UniqueError
+	if errors.As(mapped, &ue) && strings.Contains(err.Error(), "applications_device_path") {
+		ue.Field = "devicePathId"
+	}
+	return mapped
 }
 
 func (s *SQLStore) GetApplication(ctx context.Context, envID, id string) (*store.Application, error) {
@@ -38,7 +53,7 @@ func (s *SQLStore) UpdateApplication(ctx context.Context, a *store.Application) 
 		err := t.execOne(ctx, `UPDATE applications SET name = ?, protocol = ?, type = ?, enabled = ?, token_endpoint_auth_method = ?, secret_sealed = ?, data = ?, updated_at = ?
  WHERE environment_id = ? AND id = ?`,
 			a.Name, a.Protocol, a.Type, a.Enabled, a.TokenEndpointAuthMethod, a.SecretSealed, jsonText(a.Data), ms(a.UpdatedAt), a.EnvironmentID, a.ID)
-		return mapErr(err, "application", "name")
+		return appUnique(err, "name")
 	})
 }
 

@@ -294,14 +294,16 @@ func (db *DB) rebind(q string) string {
 const sqliteUUID = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
  substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`
 
+// ddl fills a migration's dialect tokens. {{JSONB}} follows a TEXT column
+// of JSON that ->> reads: PostgreSQL must cast it, SQLite reads the text.
 func (db *DB) ddl(s string) string {
 	var rep *strings.Replacer
 	if db.dialect == dialectPostgres {
 		rep = strings.NewReplacer("{{BOOL}}", "BOOLEAN", "{{BLOB}}", "BYTEA", "{{KEYTEXT}}", `TEXT COLLATE "C"`, "{{TRUE}}", "TRUE", "{{FALSE}}", "FALSE",
-			"{{UUID}}", "gen_random_uuid()::text")
+			"{{UUID}}", "gen_random_uuid()::text", "{{JSONB}}", "::jsonb")
 	} else {
 		rep = strings.NewReplacer("{{BOOL}}", "INTEGER", "{{BLOB}}", "BLOB", "{{KEYTEXT}}", "TEXT", "{{TRUE}}", "1", "{{FALSE}}", "0",
-			"{{UUID}}", sqliteUUID)
+			"{{UUID}}", sqliteUUID, "{{JSONB}}", "")
 	}
 	return rep.Replace(s)
 }

@@ -128,3 +128,46 @@ func provisionTheme(t *testing.T) []byte {
 	}
 	return b
 }
+
+// TestMigrationDevicePath: migration 15 indexes the devicePathId of the
+// applications that exist before it (one per environment, any number
+// without one), and from then on refuses a second one in an environment.
+func TestMigrationDevicePath(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			db, err := open(b.DSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &SQLStore{db: db}
+			t.Cleanup(func() { s.Close() })
+			if err := db.migrateTo(ctx, 14); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			app := func(envID, data string) *store.Application {
+				return &store.Application{ID: uuid.NewString(), EnvironmentID: envID, Name: "App", Protocol: "OPENID_CONNECT", Type: "NATIVE_APP",
+					Enabled: true, TokenEndpointAuthMethod: "NONE", Data: json.RawMessage(data), CreatedAt: now, UpdatedAt: now}
+			}
+			envA, envB := newTestEnv(t, s), newTestEnv(t, s)
+			for _, a := range []*store.Application{app(envA.ID, `{"devicePathId":"tv"}`), app(envB.ID, `{"devicePathId":"tv"}`),
+				app(envA.ID, `{}`), app(envA.ID, `{"grantTypes":["DEVICE_CODE"]}`), app(envA.ID, ``)} {
+				if err := s.CreateApplication(ctx, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err = s.CreateApplication(ctx, app(envA.ID, `{"devicePathId":"tv"}`))
+			var ue *store.UniqueError
+			if !errors.As(err, &ue) || ue.Resource != "application" || ue.Field != "devicePathId" {
+				t.Fatalf("a second devicePathId tv after the migration: %v", err)
+			}
+			if err := s.CreateApplication(ctx, app(envA.ID, `{"devicePathId":"tv2"}`)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

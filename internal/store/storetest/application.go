@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"encoding/json"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,4 +151,140 @@ func testRoleAssignments(t *testing.T, s store.Store) {
 	checkSet(t, "ListRoleAssignments after delete", list, *ra2, *ra3)
 	// With the first gone, the grant may be made again.
 	must(t, s.CreateRoleAssignment(ctx, dup), "CreateRoleAssignment after the duplicate was deleted")
+}
+
+// withDevicePath is app with devicePathId path in its data, as the
+// management API writes it.
+func withDevicePath(t *testing.T, app *store.Application, path string) *store.Application {
+	t.Helper()
+	var d map[string]any
+	must(t, json.Unmarshal(app.Data, &d), "application data")
+	d["devicePathId"] = path
+	b, err := json.Marshal(d)
+	must(t, err, "application data")
+	app.Data = b
+	return app
+}
+
+// testApplicationDevicePath: a devicePathId is unique in its environment
+// (a UniqueError on devicePathId, and nothing written); another
+// environment may use it, applications without one never clash, and a
+// path given up is free again.
+func testApplicationDevicePath(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	envA, envB := newEnv(t, s), newEnv(t, s)
+	tv := withDevicePath(t, mkApp(envA.ID, "TV"), "tv")
+	must(t, s.CreateApplication(ctx, tv), "CreateApplication with a devicePathId")
+	plainA, plainB := newApp(t, s, envA.ID, "Plain"), newApp(t, s, envA.ID, "Plain too") // neither has one
+	must(t, s.CreateApplication(ctx, withDevicePath(t, mkApp(envB.ID, "TV"), "tv")), "the same devicePathId in another environment")
+
+	wantUnique(t, s.CreateApplication(ctx, withDevicePath(t, mkApp(envA.ID, "Copy"), "tv")), "application", "devicePathId", "CreateApplication with a taken devicePathId")
+	taker := *plainA
+	withDevicePath(t, &taker, "tv")
+	wantUnique(t, s.UpdateApplication(ctx, &taker), "application", "devicePathId", "UpdateApplication to a taken devicePathId")
+	// The path's case is its own: "TV" is another path.
+	must(t, s.CreateApplication(ctx, withDevicePath(t, mkApp(envA.ID, "Upper"), "TV")), "CreateApplication with the devicePathId in capitals")
+
+	list, err := s.ListApplications(ctx, envA.ID)
+	must(t, err, "ListApplications")
+	if len(list) != 4 {
+		t.Fatalf("%d applications after the refused writes, want 4", len(list))
+	}
+	got, err := s.GetApplication(ctx, envA.ID, plainA.ID)
+	must(t, err, "GetApplication")
+	checkRecord(t, "application whose update was refused", got, plainA)
+
+	// An application keeps its own path when written again.
+	again := *tv
+	again.Name = "TV 2"
+	must(t, s.UpdateApplication(ctx, &again), "UpdateApplication keeping its devicePathId")
+	// Given up, the path is free for another.
+	must(t, s.UpdateApplication(ctx, withDevicePath(t, &again, "tv-old")), "UpdateApplication to another devicePathId")
+	must(t, s.UpdateApplication(ctx, &taker), "UpdateApplication to a freed devicePathId")
+	must(t, s.DeleteApplication(ctx, envA.ID, taker.ID), "DeleteApplication")
+	must(t, s.UpdateApplication(ctx, withDevicePath(t, plainB, "tv")), "UpdateApplication to a devicePathId freed by a delete")
+}
+
+// testApplicationDevicePathRace: two transactions that give one
+// devicePathId to two applications: the second waits for the first (on
+// PostgreSQL, on the unique index) and then fails with a UniqueError,
+// writing nothing; so do many concurrent creates but one.
+func testApplicationDevicePathRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	env := newEnv(t, s)
+	first, second := newApp(t, s, env.ID, "First"), newApp(t, s, env.ID, "Second")
+	wrote, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // a failed check must not leave the first transaction open
+	errs := make(chan error, 1)
+	go func() {
+		errs <- s.Tx(ctx, func(tx store.Store) error {
+			up := *first
+			if err := tx.UpdateApplication(ctx, withDevicePath(t, &up, "tv")); err != nil {
+				close(wrote)
+				return err
+			}
+			close(wrote)
+			<-release // hold the transaction open while the other writes
+			return nil
+		})
+	}()
+	<-wrote
+	secondDone := make(chan error, 1)
+	go func() {
+		secondDone <- s.Tx(ctx, func(tx store.Store) error {
+			up := *second
+			up.Name = "Second, renamed"
+			if err := tx.UpdateApplication(ctx, withDevicePath(t, &up, "tv")); err != nil {
+				return err
+			}
+			// Written only if the path was free: a half-done write must not
+			// survive the refusal.
+			return tx.CreateRoleAssignment(ctx, mkRA(env.ID, second.ID, "role-env-admin", "ENVIRONMENT", env.ID))
+		})
+	}()
+	select {
+	case err := <-secondDone:
+		t.Fatalf("the second transaction ended (%v) before the first committed", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	free()
+	must(t, <-errs, "the first transaction")
+	wantUnique(t, <-secondDone, "application", "devicePathId", "the second transaction")
+	got, err := s.GetApplication(ctx, env.ID, second.ID)
+	must(t, err, "GetApplication")
+	checkRecord(t, "the losing application", got, second)
+	ras, err := s.ListRoleAssignments(ctx, env.ID, second.ID)
+	must(t, err, "ListRoleAssignments")
+	checkSet(t, "the losing transaction's role assignments", ras)
+
+	const n = 10
+	start := make(chan struct{})
+	created := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			created[i] = s.CreateApplication(ctx, withDevicePath(t, mkApp(env.ID, "Racer"), "racer"))
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for i, err := range created {
+		if err == nil {
+			won++
+			continue
+		}
+		wantUnique(t, err, "application", "devicePathId", "racer "+strconv.Itoa(i))
+	}
+	if won != 1 {
+		t.Errorf("%d racers took the devicePathId, want exactly 1", won)
+	}
+	list, err := s.ListApplications(ctx, env.ID)
+	must(t, err, "ListApplications")
+	if len(list) != 3 {
+		t.Errorf("%d applications after the race, want 3", len(list))
+	}
 }

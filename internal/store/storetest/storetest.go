@@ -61,6 +61,8 @@ var suite = []struct {
 	{"Applications", testApplications},
 	{"ApplicationIsolation", testApplicationIsolation},
 	{"ApplicationDeleteRoleAssignments", testApplicationDeleteRoleAssignments},
+	{"ApplicationDevicePath", testApplicationDevicePath},
+	{"ApplicationDevicePathRace", testApplicationDevicePathRace},
 	{"RoleAssignments", testRoleAssignments},
 	{"ApplicationSubresources", testApplicationSubresources},
 	{"Resources", testResources},
