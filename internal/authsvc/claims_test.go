@@ -52,7 +52,6 @@ func (fx *grantFixture) testMappings(t *testing.T) {
 	api("POST", base, map[string]any{"name": "job_title", "value": "${user.title}"})
 	api("POST", base, map[string]any{"name": "greeting", "value": "Hello ${user.name.given} ${user.name.family}!"})
 	api("POST", base, map[string]any{"name": "tenant", "value": "gatehouse"})
-	api("POST", base, map[string]any{"name": "request_thing", "value": "${#root.context.requestData.thing}"})
 	api("POST", base, map[string]any{"name": "no_value", "value": "${user.nickname}", "idToken": false, "userInfo": true})
 
 	u := fx.createUser(t, env, map[string]any{"username": "grace", "title": "Rear Admiral", "nickname": "Amazing Grace",
@@ -69,7 +68,7 @@ func (fx *grantFixture) testMappings(t *testing.T) {
 			t.Errorf("ID token %s = %v, want %v", k, id[k], want)
 		}
 	}
-	for _, k := range []string{"given_name", "request_thing", "no_value"} {
+	for _, k := range []string{"given_name", "no_value"} {
 		if _, ok := id[k]; ok {
 			t.Errorf("ID token has %s: %v", k, id[k])
 		}

@@ -34,15 +34,14 @@ func TestCustomClaims(t *testing.T) {
 			orders, scopes := cc.resource(t, "Orders", "https://api.orders.example.com", 900, "orders:read")
 			cc.grant(t, fx.AppID, orders, scopes["orders:read"])
 			for name, value := range map[string]string{
-				"mail":      "${user.email}",
-				"shout":     "${#string.upperCase(user.name.family)}",
-				"initials":  "${#string.substring(user.name.given, 0, 1) + #string.substring(user.name.family, 0, 1)}",
-				"hello":     "Hi ${user.name.given}!",
-				"caller":    "${client.id}",
-				"app_name":  "${application.name}",
-				"tier":      "gold",
-				"fallback":  "${user.nickname ?: 'no nickname'}",
-				"requested": "${#root.context.requestData.clientAssertion.custom1}",
+				"mail":     "${user.email}",
+				"shout":    "${#string.upperCase(user.name.family)}",
+				"initials": "${#string.substring(user.name.given, 0, 1) + #string.substring(user.name.family, 0, 1)}",
+				"hello":    "Hi ${user.name.given}!",
+				"caller":   "${client.id}",
+				"app_name": "${application.name}",
+				"tier":     "gold",
+				"fallback": "${user.nickname ?: 'no nickname'}",
 			} {
 				cc.create(t, "/resources/"+orders+"/attributes", map[string]any{"name": name, "value": value})
 			}
@@ -88,7 +87,7 @@ func TestCustomClaims(t *testing.T) {
 				}
 			}
 			at := cc.verified(t, tok.AccessToken)
-			checkClaims("access token", at, wantAccess, "requested", "accountRef", "family_name")
+			checkClaims("access token", at, wantAccess, "accountRef", "family_name")
 			if at["sub"] != fx.UserID || at["client_id"] != fx.AppID || !jsonEqual(at["aud"], []any{"https://api.orders.example.com"}) {
 				t.Errorf("access token's own claims: %v", at)
 			}
@@ -125,7 +124,7 @@ func TestCustomClaims(t *testing.T) {
 			if err != nil {
 				t.Fatalf("refresh: %v", err)
 			}
-			checkClaims("refreshed access token", cc.verified(t, refreshed.AccessToken), wantAccess, "requested")
+			checkClaims("refreshed access token", cc.verified(t, refreshed.AccessToken), wantAccess)
 			e.conf.Scopes = []string{oidc.ScopeOpenID, "phone"}
 			tok2 := e.signOn(t, "n-2")
 			var id2 map[string]any
@@ -149,7 +148,7 @@ func TestCustomClaims(t *testing.T) {
 			claims := cc.verified(t, ct.AccessToken)
 			checkClaims("client_credentials token", claims, map[string]any{"caller": web.ClientID, "app_name": "WEB_APP-cc", "tier": "gold",
 				"sub": web.ClientID, "client_id": web.ClientID},
-				"mail", "shout", "initials", "hello", "fallback", "requested")
+				"mail", "shout", "initials", "hello", "fallback")
 
 			// A mapping edited later shows in the next token: the cache
 			// drops the compiled catalog on write.

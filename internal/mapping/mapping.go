@@ -36,18 +36,14 @@ const (
 	// RootClient is ${client.…} / ${application.…}: the application the
 	// token is issued to.
 	RootClient
-	// RootContext is ${#root.context.…}: the token request's context.
-	RootContext
 )
 
 // Data is what an expression is evaluated against. User is the user's
 // document (identity.Document), nil when the token has no user; Client
-// holds the application's id and name; Context the request's context
-// (requestData, appConfig), nil when it has none.
+// holds the application's id and name.
 type Data struct {
-	User    map[string]any
-	Client  map[string]any
-	Context map[string]any
+	User   map[string]any
+	Client map[string]any
 }
 
 // Expr is a compiled mapping value.
@@ -195,8 +191,6 @@ func (n *path) eval(s *scope) any {
 		cur = s.d.User
 	case RootClient:
 		cur = s.d.Client
-	case RootContext:
-		cur = s.d.Context
 	}
 	for _, name := range n.names {
 		m, ok := cur.(map[string]any)

@@ -29,10 +29,6 @@ type parser struct {
 // clientFields are what ${client.…} and ${application.…} reach.
 var clientFields = []string{"id", "name"}
 
-// contextRoots are the parts of ${#root.context.…} PingOne documents for
-// token fulfillment.
-var contextRoots = []string{"requestData", "appConfig"}
-
 func (p *parser) placeholder() (node, error) {
 	p.skip()
 	if p.peek("}") {
@@ -312,15 +308,6 @@ func (p *parser) property(n node, name string) (node, error) {
 		return nil, errorf("The client's %s has no attribute %s.", pa.names[0], name)
 	}
 	pa.names = append(pa.names, name)
-	if pa.root == RootContext && len(pa.names) == 1 {
-		// #root.context.requestData, #root.context.appConfig.
-		if name != "context" {
-			return nil, errorf("#root has no %s: use user or context.", name)
-		}
-	}
-	if pa.root == RootContext && len(pa.names) == 2 && !slices.Contains(contextRoots, name) {
-		return nil, errorf("The context has no %s: use requestData or appConfig.", name)
-	}
 	return pa, nil
 }
 
@@ -412,7 +399,7 @@ func (p *parser) primary() (node, error) {
 		lib := p.name()
 		if lib == "root" {
 			if !p.peek(".") {
-				return nil, errorf("#root alone is not supported: use #root.user or #root.context.")
+				return nil, errorf("#root alone is not supported: use #root.user.")
 			}
 			p.eat(".")
 			switch p.name() {
@@ -420,10 +407,12 @@ func (p *parser) primary() (node, error) {
 				p.roots |= RootUser
 				return p.add(&path{root: RootUser})
 			case "context":
-				p.roots |= RootContext
-				return p.add(&path{root: RootContext, names: []string{"context"}})
+				// PingOne's request context (requestData, appConfig) is
+				// not given to mappings here: refused now rather than
+				// mapped to nothing in every token.
+				return nil, errorf("Gatehouse does not evaluate the request context (#root.context): map user, client or application attributes.")
 			}
-			return nil, errorf("#root has no such attribute: use #root.user or #root.context.")
+			return nil, errorf("#root has no such attribute: use #root.user.")
 		}
 		if !p.eat(".") {
 			return nil, errorf("The variable #%s is not supported.", lib)

@@ -29,7 +29,6 @@ func TestResourceAttributeExpressions(t *testing.T) {
 				"${client.id}",
 				"${application.name}",
 				"urn:${user.population.id}:${user.address.countryCode}",
-				"${#root.context.requestData.clientAssertion.custom1}",
 			} {
 				c.ok(t, "POST", base, map[string]any{"name": "ok" + itoaT(i), "value": v}, http.StatusCreated)
 			}
@@ -38,6 +37,7 @@ func TestResourceAttributeExpressions(t *testing.T) {
 			for _, tc := range []struct{ method, path, value, msg string }{
 				{"POST", base, "${#string.reverse(user.email)}", "The value is not a valid expression: The function #string.reverse is not supported."},
 				{"POST", base, "${T(java.lang.System).exit(0)}", "The value is not a valid expression: Unknown attribute source T: expressions reference user, client or application."},
+				{"POST", base, "${#root.context.requestData.clientAssertion.custom1}", "The value is not a valid expression: Gatehouse does not evaluate the request context (#root.context): map user, client or application attributes."},
 				{"POST", base, "${client.secret}", "The value is not a valid expression: The client has no attribute secret: use id or name."},
 				{"POST", base, "${1+1}", "The value is not a valid expression: Arithmetic is not supported: + concatenates strings."},
 				{"PUT", base + "/" + attr["id"].(string), "${user.email.getClass()}", "The value is not a valid expression: The method getClass() is not supported."},
