@@ -149,7 +149,22 @@ type shard struct {
 type entry struct {
 	hash       uint64
 	tat        int64
+	seen       int64 // the latest now the key was asked at
 	prev, next *entry
+}
+
+// at is the instant a request at t is judged at: never before the latest
+// one the key has seen. Callers read the clock before the work that ends
+// in Allow, so concurrent requests reach it out of order by the time
+// that work took; judged at its own earlier t, a request would find the
+// bucket a little fuller than it is and be refused a token that is there
+// (with a Retry-After of a millisecond).
+func (e *entry) at(t int64) int64 {
+	if e.seen > t {
+		return e.seen
+	}
+	e.seen = t
+	return t
 }
 
 // New returns a limiter of rate r holding at most maxKeys keys
@@ -185,6 +200,9 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.m[h]
+	if e != nil {
+		t = e.at(t)
+	}
 	tat := t
 	if e != nil && e.tat > t {
 		tat = e.tat
@@ -196,6 +214,7 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	if e == nil {
 		e = s.add(h, t, l.perShard)
+		e.seen = t
 	} else {
 		s.touch(e)
 	}
@@ -219,9 +238,10 @@ func (l *Limiter) Charge(key string, now time.Time) {
 	e := s.m[h]
 	if e == nil {
 		e = s.add(h, t, l.perShard)
-		e.tat = t
+		e.tat, e.seen = t, t
 	} else {
 		s.touch(e)
+		t = e.at(t)
 		e.tat = max(e.tat, t)
 	}
 	e.tat = min(e.tat+l.interval, t+2*l.window)
@@ -239,6 +259,9 @@ func (l *Limiter) Check(key string, now time.Time) (bool, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.m[h]
+	if e != nil {
+		t = max(t, e.seen)
+	}
 	if e == nil || e.tat <= t {
 		return true, 0
 	}
@@ -263,7 +286,7 @@ func (l *Limiter) Return(key string, now time.Time) {
 		return
 	}
 	e.tat -= l.interval
-	if e.tat <= t {
+	if e.tat <= max(t, e.seen) {
 		s.remove(e)
 	}
 }

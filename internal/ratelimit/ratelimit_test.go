@@ -337,3 +337,37 @@ func BenchmarkCheckParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestOutOfOrderClocks: requests read the clock before their work and
+// reach the limiter in another order. One judged at an instant before the
+// latest the key has seen is judged at that latest instant instead: the
+// bucket's last token is not refused to it (with a Retry-After of the
+// millisecond between the readings), and what it takes, checks or charges
+// is counted as ever.
+func TestOutOfOrderClocks(t *testing.T) {
+	l := New(Rate{N: 5, Per: 10 * time.Minute}, 0) // a token every 2 minutes
+	late := t0.Add(time.Millisecond)
+	for i := range 4 {
+		if ok, _ := l.Allow("k", late); !ok {
+			t.Fatalf("event %d refused", i+1)
+		}
+	}
+	if ok, retry := l.Check("k", t0); !ok {
+		t.Errorf("Check at an earlier reading = refused (%v), want the fifth token there", retry)
+	}
+	if ok, retry := l.Allow("k", t0); !ok {
+		t.Fatalf("Allow at an earlier reading = refused (%v), want the fifth token", retry)
+	}
+	if ok, retry := l.Allow("k", t0); ok || retry != 2*time.Minute {
+		t.Errorf("sixth = %v, %v; want refused for 2m0s", ok, retry)
+	}
+	// Charge and Return judge by the latest reading too.
+	l.Return("k", t0)
+	if ok, _ := l.Check("k", t0); !ok {
+		t.Error("a returned token is not there")
+	}
+	l.Charge("k", t0)
+	if ok, retry := l.Check("k", t0); ok || retry != 2*time.Minute {
+		t.Errorf("after Charge: %v, %v; want refused for 2m0s", ok, retry)
+	}
+}
