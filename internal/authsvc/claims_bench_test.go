@@ -67,22 +67,5 @@ func BenchmarkClientCredentialsCustomClaims(b *testing.B) {
 		b.Fatalf("claims: %v", c)
 	}
 
-	b.Run("handler", func(b *testing.B) {
-		b.ReportAllocs()
-		reportCPU(b)
-		q0 := s.Queries()
-		defer func() { b.ReportMetric(float64(s.Queries()-q0)/float64(b.N), "queries/op") }()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				req := httptest.NewRequest("POST", path, strings.NewReader(form))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth(app, secret)
-				rec := httptest.NewRecorder()
-				s.Handler.ServeHTTP(rec, req)
-				if rec.Code != 200 {
-					b.Fatalf("status %d: %s", rec.Code, rec.Body)
-				}
-			}
-		})
-	})
+	b.Run("handler", func(b *testing.B) { benchTokenHandler(b, s, path, form, app, secret) })
 }
