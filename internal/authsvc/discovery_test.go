@@ -101,7 +101,13 @@ func TestGrantTypesSupported(t *testing.T) {
 		if c.implicit {
 			want = append(slices.Clone(served), "implicit")
 		}
-		if got := grantTypesSupported(c.responseTypes); !slices.Equal(got, want) {
+		var served []responseType
+		for _, name := range c.responseTypes {
+			if rt, ok := lookupResponseType(name); ok {
+				served = append(served, rt)
+			}
+		}
+		if got := grantTypesSupported(served); !slices.Equal(got, want) {
 			t.Errorf("grantTypesSupported(%q) = %v, want %v", c.responseTypes, got, want)
 		}
 	}

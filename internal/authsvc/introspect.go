@@ -136,32 +136,29 @@ func (s *Service) introspection(req *clientRequest, tok string) (any, *oauthErro
 	return out, nil
 }
 
-// actor is an exchanged token's act claim.
-type actor = accesstoken.Actor
-
 // accessIntrospection is an active access token's introspection: RFC
 // 7662's members and PingOne's own claims, as the token carries them,
 // encoded at once. Its members are in the order of their names, as a map
 // of them was encoded before.
 func accessIntrospection(c *accesstoken.Claims) ([]byte, error) {
 	return json.Marshal(&struct {
-		ACR       string   `json:"acr,omitempty"`
-		Act       *actor   `json:"act,omitempty"`
-		Active    bool     `json:"active"`
-		AMR       []string `json:"amr,omitempty"`
-		Audience  []string `json:"aud"`
-		AuthTime  int64    `json:"auth_time,omitempty"`
-		ClientID  string   `json:"client_id"`
-		Env       string   `json:"env,omitempty"`
-		ExpiresAt int64    `json:"exp"`
-		IssuedAt  int64    `json:"iat"`
-		Issuer    string   `json:"iss"`
-		ID        string   `json:"jti"`
-		Org       string   `json:"org,omitempty"`
-		Scope     string   `json:"scope,omitempty"`
-		SessionID string   `json:"sid,omitempty"`
-		Subject   string   `json:"sub"`
-		TokenType string   `json:"token_type"`
+		ACR       string             `json:"acr,omitempty"`
+		Act       *accesstoken.Actor `json:"act,omitempty"`
+		Active    bool               `json:"active"`
+		AMR       []string           `json:"amr,omitempty"`
+		Audience  []string           `json:"aud"`
+		AuthTime  int64              `json:"auth_time,omitempty"`
+		ClientID  string             `json:"client_id"`
+		Env       string             `json:"env,omitempty"`
+		ExpiresAt int64              `json:"exp"`
+		IssuedAt  int64              `json:"iat"`
+		Issuer    string             `json:"iss"`
+		ID        string             `json:"jti"`
+		Org       string             `json:"org,omitempty"`
+		Scope     string             `json:"scope,omitempty"`
+		SessionID string             `json:"sid,omitempty"`
+		Subject   string             `json:"sub"`
+		TokenType string             `json:"token_type"`
 	}{
 		ACR: c.ACR, Act: c.Act, Active: true, AMR: c.AMR, Audience: c.Audience, AuthTime: c.AuthTime, ClientID: c.ClientID, Env: c.Env,
 		ExpiresAt: c.ExpiresAt, IssuedAt: c.IssuedAt, Issuer: c.Issuer, ID: c.ID, Org: c.Org, Scope: c.Scope,

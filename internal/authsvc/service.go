@@ -153,10 +153,10 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		// Exactly what a request object may be signed with; none only for
 		// applications that allow unsigned request objects.
 		"request_object_signing_alg_values_supported": requestObjectSigningAlgs(),
+		// Derived from what is served, so that a grant or response type is
+		// advertised by being registered.
+		"grant_types_supported": grantTypesSupported(responseTypes),
 	}
-	// Derived from what is served, so that a grant or response type is
-	// advertised by being registered.
-	doc["grant_types_supported"] = grantTypesSupported(doc["response_types_supported"].([]string))
 	wire.Write(w, http.StatusOK, doc)
 }
 
@@ -164,11 +164,9 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 // the token endpoint serves, and implicit when authorize answers with
 // tokens (OpenID Connect Discovery §3: a response type holding token or
 // id_token is the implicit grant).
-func grantTypesSupported(responseTypes []string) []string {
+func grantTypesSupported(served []responseType) []string {
 	out := slices.Sorted(maps.Keys(grants))
-	if slices.ContainsFunc(responseTypes, func(rt string) bool {
-		return slices.ContainsFunc(strings.Fields(rt), func(t string) bool { return t == "token" || t == "id_token" })
-	}) {
+	if slices.ContainsFunc(served, responseType.frontChannel) {
 		out = append(out, "implicit")
 	}
 	return out

@@ -43,7 +43,6 @@ type tokenExchangeGrant struct{}
 // exchangedToken is what a subject or actor token vouches for.
 type exchangedToken struct {
 	subject   string
-	clientID  string // the application the token was issued to (an ID token's audience)
 	sessionID string
 	authTime  int64
 	acr       string
@@ -196,7 +195,7 @@ func (s *Service) exchangeInput(ctx context.Context, envID, param, raw, typ stri
 	if typ == tokenTypeAccessToken {
 		var c *accesstoken.Claims
 		if c, err = s.liveAccessToken(ctx, envID, raw, now, true); err == nil {
-			x = &exchangedToken{subject: c.Subject, clientID: c.ClientID, sessionID: c.SessionID,
+			x = &exchangedToken{subject: c.Subject, sessionID: c.SessionID,
 				authTime: c.AuthTime, acr: c.ACR, amr: c.AMR, act: c.Act}
 			if x.subject == "" {
 				err = tokenRefusal("The access token names no subject.")
@@ -295,6 +294,6 @@ func (s *Service) liveIDToken(ctx context.Context, envID, raw string, now time.T
 	case !st.UserEnabled:
 		return nil, tokenRefusal("The user of the ID token cannot sign on.")
 	}
-	return &exchangedToken{subject: c.Subject, clientID: c.Audience[0], sessionID: c.SessionID,
+	return &exchangedToken{subject: c.Subject, sessionID: c.SessionID,
 		authTime: c.AuthTime, acr: c.ACR, amr: c.AMR}, nil
 }

@@ -136,11 +136,6 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if slices.Contains(aud, provision.PingOneAPIAudience) {
 		at.Env, at.Org = m.env.ID, m.env.OrganizationID
 	}
-	// The custom resources' attribute mappings, evaluated for the user.
-	extra, err := s.resourceClaims(ctx, m.env.ID, m.app, aud, m.user)
-	if err != nil {
-		return nil, err
-	}
 	// Both tokens are signed with the key of this moment: the ID token's
 	// at_hash uses the hash of its own algorithm.
 	signing, err := s.signingFor(ctx, m.env.ID, m.app)
@@ -149,6 +144,11 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	}
 	resp := &tokenResponse{RefreshToken: m.refreshToken}
 	if !m.noAccessToken {
+		// The custom resources' attribute mappings, evaluated for the user.
+		extra, err := s.resourceClaims(ctx, m.env.ID, m.app, aud, m.user)
+		if err != nil {
+			return nil, err
+		}
 		if resp.AccessToken, err = signing.Sign(withClaims{Claims: at, extra: extra}); err != nil {
 			return nil, err
 		}

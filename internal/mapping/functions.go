@@ -91,12 +91,19 @@ func toUnixTimestamp(a []any) any {
 	return nil
 }
 
+// The string functions PingOne's library and Java's string methods share.
+var (
+	upperCase = stringFn(func(s string) any { return strings.ToUpper(s) })
+	lowerCase = stringFn(func(s string) any { return strings.ToLower(s) })
+	trim      = stringFn(func(s string) any { return strings.TrimSpace(s) })
+)
+
 // libraries are PingOne's custom library functions Gatehouse serves, by
 // "#library.function".
 var libraries = map[string]*function{
-	"#string.upperCase":         {arity: []int{1}, run: stringFn(func(s string) any { return strings.ToUpper(s) })},
-	"#string.lowerCase":         {arity: []int{1}, run: stringFn(func(s string) any { return strings.ToLower(s) })},
-	"#string.trim":              {arity: []int{1}, run: stringFn(func(s string) any { return strings.TrimSpace(s) })},
+	"#string.upperCase":         {arity: []int{1}, run: upperCase},
+	"#string.lowerCase":         {arity: []int{1}, run: lowerCase},
+	"#string.trim":              {arity: []int{1}, run: trim},
 	"#string.substring":         {arity: []int{2, 3}, run: substring},
 	"#string.isNotEmpty":        {arity: []int{1}, run: func(a []any) any { s, _ := str(a[0]); return s != "" }},
 	"#string.isNotBlank":        {arity: []int{1}, run: func(a []any) any { s, _ := str(a[0]); return strings.TrimSpace(s) != "" }},
@@ -105,9 +112,9 @@ var libraries = map[string]*function{
 
 // methods are the methods of a string (Java's) an expression may call.
 var methods = map[string]*function{
-	"toUpperCase": {arity: []int{1}, run: stringFn(func(s string) any { return strings.ToUpper(s) })},
-	"toLowerCase": {arity: []int{1}, run: stringFn(func(s string) any { return strings.ToLower(s) })},
-	"trim":        {arity: []int{1}, run: stringFn(func(s string) any { return strings.TrimSpace(s) })},
+	"toUpperCase": {arity: []int{1}, run: upperCase},
+	"toLowerCase": {arity: []int{1}, run: lowerCase},
+	"trim":        {arity: []int{1}, run: trim},
 	"isEmpty": {arity: []int{1}, run: func(a []any) any {
 		s, ok := str(a[0])
 		return !ok || s == ""

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // MaxLength is the longest mapping value accepted.
@@ -138,7 +140,7 @@ func present(v any) (any, bool) {
 		if x.IsZero() {
 			return nil, false
 		}
-		return x.UTC().Format("2006-01-02T15:04:05.000Z"), true
+		return x.UTC().Format(wire.TimeFormat), true
 	}
 	return v, true
 }
@@ -150,7 +152,7 @@ func stringify(v any) string {
 	case string:
 		return x
 	case time.Time:
-		return x.UTC().Format("2006-01-02T15:04:05.000Z")
+		return x.UTC().Format(wire.TimeFormat)
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case int:

@@ -214,7 +214,6 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	if e == nil {
 		e = s.add(h, t, l.perShard)
-		e.seen = t
 	} else {
 		s.touch(e)
 	}
@@ -238,7 +237,7 @@ func (l *Limiter) Charge(key string, now time.Time) {
 	e := s.m[h]
 	if e == nil {
 		e = s.add(h, t, l.perShard)
-		e.tat, e.seen = t, t
+		e.tat = t
 	} else {
 		s.touch(e)
 		t = e.at(t)
@@ -330,7 +329,7 @@ func (s *shard) add(h uint64, now int64, limit int) *entry {
 	for len(s.m) >= limit {
 		s.remove(s.tail)
 	}
-	e := &entry{hash: h}
+	e := &entry{hash: h, seen: now}
 	s.m[h] = e
 	s.pushFront(e)
 	return e
