@@ -27,7 +27,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // PingOne's tokenEndpointAuthMethod values.
@@ -358,7 +357,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, envID string, form 
 		if !ok {
 			return nil, invalidClient("The client assertion's signature is not valid.")
 		}
-	} else if why := verifyWithClientKeys(ctx, s.clientJWKS(), &app.Settings, tok, now, "client assertion"); why != "" {
+	} else if why := verifyWithClientKeys(ctx, s.clientJWKS(), app, tok, now, "client assertion"); why != "" {
 		return nil, invalidClient(why)
 	}
 	// Only now that the client has proven itself may its jti be spent:
@@ -472,15 +471,14 @@ func triedBasic(r *http.Request) bool {
 // application's jwks, or the key set at its jwksUrl (fetched through
 // keys). It answers why the JWT is refused, "" when it is not; what names
 // the JWT in that answer.
-func verifyWithClientKeys(ctx context.Context, keys *jwksCache, data *wire.ApplicationData, tok *jwt.JSONWebToken, now time.Time, what string) string {
-	h := tok.Headers[0]
+func verifyWithClientKeys(ctx context.Context, keys *jwksCache, app *config.Application, tok *jwt.JSONWebToken, now time.Time, what string) string {
+	h, data := tok.Headers[0], &app.Settings
 	switch {
 	case data.Jwks != "":
-		var set jose.JSONWebKeySet
-		if err := json.Unmarshal([]byte(data.Jwks), &set); err != nil {
+		if app.InlineKeys == nil {
 			return "The application's jwks is not a valid JSON Web Key Set."
 		}
-		why, _ := verifyWithSet(tok, &set, h, what)
+		why, _ := verifyWithSet(tok, app.InlineKeys, h, what)
 		return why
 	case data.JwksURL != "":
 		set, err := keys.get(ctx, data.JwksURL, now, false)

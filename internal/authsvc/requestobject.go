@@ -124,7 +124,7 @@ func secretSigned(raw string) bool {
 func (s *Service) verifyRequestObjectSignature(ctx context.Context, app *config.Application, tok *jwt.JSONWebToken) string {
 	alg := jose.SignatureAlgorithm(tok.Headers[0].Algorithm)
 	if !slices.Contains(secretJWTAlgs, alg) {
-		return verifyWithClientKeys(ctx, s.clientJWKS(), &app.Settings, tok, s.now(), "request object")
+		return verifyWithClientKeys(ctx, s.clientJWKS(), app, tok, s.now(), "request object")
 	}
 	if app.TokenEndpointAuthMethod == methodNone || len(app.SecretSealed) == 0 {
 		return "The application has no client secret to verify an " + string(alg) + " request object with."

@@ -24,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/gatehouse-id/gatehouse/internal/mapping"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -91,11 +93,22 @@ func DecodeEnvironment(e *store.Environment) (*Environment, error) {
 type Application struct {
 	store.Application
 	Settings wire.ApplicationData
+	// InlineKeys is Settings.Jwks parsed once, as the application is
+	// cached: client assertions and request objects are verified with it
+	// on every request. Nil when there is no jwks or it does not parse.
+	InlineKeys *jose.JSONWebKeySet
 }
 
 func DecodeApplication(a *store.Application) (*Application, error) {
 	out := &Application{Application: *a}
-	return decoded(out, decodeInto(&out.Settings, "application", a.ID, a.Data))
+	out, err := decoded(out, decodeInto(&out.Settings, "application", a.ID, a.Data))
+	if err == nil && out.Settings.Jwks != "" {
+		var set jose.JSONWebKeySet
+		if json.Unmarshal([]byte(out.Settings.Jwks), &set) == nil {
+			out.InlineKeys = &set
+		}
+	}
+	return out, err
 }
 
 // Resource is a resource with its settings.
