@@ -269,7 +269,7 @@ func TestCacheLocalInvalidation(t *testing.T) {
 						return "", err
 					}
 					scopes, err1 := c.Scopes(res.ID)
-					attrs, err2 := c.Attributes(res.ID)
+					attrs, err2 := c.Mappings(res.ID)
 					return fmt.Sprint(len(scopes), len(attrs)), errors.Join(err1, err2)
 				}, func() error {
 					return f.st.Tx(ctx, func(tx store.Store) error {

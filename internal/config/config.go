@@ -200,9 +200,8 @@ type Resources struct {
 	byID   map[string]*Resource
 	openID string // the id of the OPENID_CONNECT resource, "" when none
 	scopes map[string][]Scope
-	attrs  map[string][]store.ResourceAttribute
-	// mappings are attrs with their expressions compiled; scopeByID
-	// indexes every decoded scope.
+	// mappings are the attribute mappings with their expressions
+	// compiled; scopeByID indexes every decoded scope.
 	mappings  map[string][]ResourceMapping
 	scopeByID map[string]*Scope
 	// damaged are the decode errors of damaged resources by their id;
@@ -213,7 +212,7 @@ type Resources struct {
 
 // newResources decodes and indexes what the store listed.
 func newResources(recs []store.Resource, scopeRecs []store.Scope, attrs []store.ResourceAttribute) *Resources {
-	c := &Resources{byID: make(map[string]*Resource, len(recs)), scopes: map[string][]Scope{}, attrs: map[string][]store.ResourceAttribute{},
+	c := &Resources{byID: make(map[string]*Resource, len(recs)), scopes: map[string][]Scope{},
 		damaged: map[string]error{}, damagedScopes: map[string]error{}}
 	known := make(map[string]bool, len(recs))
 	for i := range recs {
@@ -255,7 +254,6 @@ func newResources(recs []store.Resource, scopeRecs []store.Scope, attrs []store.
 	c.mappings = map[string][]ResourceMapping{}
 	for _, a := range attrs {
 		if known[a.ResourceID] {
-			c.attrs[a.ResourceID] = append(c.attrs[a.ResourceID], a)
 			c.mappings[a.ResourceID] = append(c.mappings[a.ResourceID], ResourceMapping{ResourceAttribute: a, Expr: compiled(a.Value)})
 		}
 	}
@@ -325,15 +323,6 @@ func (c *Resources) Scopes(resourceID string) ([]Scope, error) {
 		return nil, err
 	}
 	return c.scopes[resourceID], nil
-}
-
-// Attributes are a resource's attribute mappings by name, or the error of
-// the resource when damaged.
-func (c *Resources) Attributes(resourceID string) ([]store.ResourceAttribute, error) {
-	if err := c.damaged[resourceID]; err != nil {
-		return nil, err
-	}
-	return c.attrs[resourceID], nil
 }
 
 // SignOnPolicies is an environment's sign-on policies with their actions.

@@ -231,13 +231,13 @@ func TestCatalogs(t *testing.T) {
 	if got, err := c.Scopes("api"); err != nil || len(got) != 2 || got[0].Name != "read" || got[1].Name != "write" || got[1].Settings.SchemaAttributes[0] != "email" {
 		t.Errorf("Scopes(api) = %+v, %v", got, err)
 	}
-	oidcAttrs, err1 := c.Attributes("oidc")
-	apiAttrs, err2 := c.Attributes("api")
+	oidcAttrs, err1 := c.Mappings("oidc")
+	apiAttrs, err2 := c.Mappings("api")
 	if len(oidcAttrs) != 1 || oidcAttrs[0].Name != "email" || apiAttrs != nil || err1 != nil || err2 != nil {
 		t.Errorf("Attributes = %+v, %+v (%v, %v)", oidcAttrs, apiAttrs, err1, err2)
 	}
 	meanwhileScopes, err1 := c.Scopes("created-meanwhile")
-	meanwhileAttrs, err2 := c.Attributes("created-meanwhile")
+	meanwhileAttrs, err2 := c.Mappings("created-meanwhile")
 	if meanwhileScopes != nil || meanwhileAttrs != nil || err1 != nil || err2 != nil {
 		t.Errorf("scopes or attributes of a resource the catalog does not hold")
 	}
@@ -294,7 +294,7 @@ func TestCatalogsDamaged(t *testing.T) {
 		for _, id := range []string{"api", "oidc", "other"} {
 			_, out["Resource("+id+")"] = c.Resource(id)
 			_, out["Scopes("+id+")"] = c.Scopes(id)
-			_, out["Attributes("+id+")"] = c.Attributes(id)
+			_, out["Mappings("+id+")"] = c.Mappings(id)
 		}
 		return out
 	}
@@ -306,9 +306,9 @@ func TestCatalogsDamaged(t *testing.T) {
 	}{
 		{"a scope", newResources(rs(""), scopes("s3"), attrs), []string{"Scopes(api)"}, "scope s3"},
 		{"an openid scope", newResources(rs(""), scopes("s2"), attrs), []string{"Scopes(oidc)"}, "scope s2"},
-		{"a resource", newResources(rs("api"), scopes(""), attrs), []string{"Resource(api)", "Scopes(api)", "Attributes(api)"}, "resource api"},
+		{"a resource", newResources(rs("api"), scopes(""), attrs), []string{"Resource(api)", "Scopes(api)", "Mappings(api)"}, "resource api"},
 		{"the openid resource", newResources(rs("oidc"), scopes(""), attrs),
-			[]string{"OpenID", "Resource(oidc)", "Scopes(oidc)", "Attributes(oidc)"}, "resource oidc"},
+			[]string{"OpenID", "Resource(oidc)", "Scopes(oidc)", "Mappings(oidc)"}, "resource oidc"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
