@@ -44,6 +44,26 @@ type authzError struct {
 
 func (e *authzError) Error() string { return e.code + ": " + e.description }
 
+// oauth is e as the endpoints that answer RFC 6749 §5.2 bodies (token,
+// par, device_authorization) give it: 400 with its code, or server_error
+// for Gatehouse's own failure.
+func (e *authzError) oauth() *oauthError {
+	if e.internal {
+		return serverError()
+	}
+	return &oauthError{status: http.StatusBadRequest, code: e.code, description: e.description}
+}
+
+// tokenScopes is e as the grants that issue one custom resource's token
+// (client_credentials, token exchange) refuse scopes: several resources
+// are never allowed there, whatever the application's setting.
+func (e *authzError) tokenScopes() *oauthError {
+	if !e.internal && e.description == multiResourceDesc {
+		return invalidScope(errMultipleResources)
+	}
+	return e.oauth()
+}
+
 // authorizeParams reads the request's parameters: the query for GET, the
 // form for POST. Repeated parameters are refused (RFC 6749 §3.1).
 func authorizeParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {

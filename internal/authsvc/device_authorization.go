@@ -93,10 +93,7 @@ func (s *Service) authorizeDevice(w http.ResponseWriter, r *http.Request) (*devi
 	scope := strings.Join(strings.Fields(cr.form.Get("scope")), " ")
 	aud, ttl, e := s.resolveScopes(ctx, cr.env.ID, app, strings.Fields(scope))
 	if e != nil {
-		if e.internal {
-			return nil, serverError()
-		}
-		return nil, &oauthError{status: http.StatusBadRequest, code: e.code, description: e.description}
+		return nil, e.oauth()
 	}
 	timeout, interval := app.Settings.DeviceTimeout, app.Settings.DevicePollingInterval
 	if timeout <= 0 {
@@ -294,8 +291,9 @@ func (s *Service) appOfUserCode(r *http.Request, envID, code string) (*config.Ap
 // answerDevice ends a device flow at resume: a COMPLETED one approves
 // the device it confirmed with the sign-on's user, session, time and
 // methods; a FAILED one denies it. The browser then sees the end screen;
-// the device learns the answer when it polls.
-func (s *Service) answerDevice(w http.ResponseWriter, r *http.Request, env *store.Environment, f *store.Flow) {
+// the device learns the answer when it polls. acr, authTime and amr are
+// the sign-on's, as answer read them from the flow.
+func (s *Service) answerDevice(w http.ResponseWriter, r *http.Request, env *store.Environment, f *store.Flow, acr string, authTime time.Time, amr []string) {
 	ctx := r.Context()
 	page := s.AuthPath + "/" + env.ID + "/signon/?device="
 	v, err := s.Flows.View(f)
@@ -325,11 +323,6 @@ func (s *Service) answerDevice(w http.ResponseWriter, r *http.Request, env *stor
 	}
 	d, err := s.Store.GetDeviceAuthorization(ctx, env.ID, hash)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.errorPage(w, r, err)
-		return
-	}
-	_, acr, authTime, amr, err := flow.RequestOf(f)
-	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}

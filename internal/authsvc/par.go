@@ -138,10 +138,7 @@ func (s *Service) checkAuthorizeRequest(ctx context.Context, env *config.Environ
 	if e == nil {
 		return nil
 	}
-	if e.internal {
-		return serverError()
-	}
-	return &oauthError{status: http.StatusBadRequest, code: e.code, description: e.description}
+	return e.oauth()
 }
 
 // pushedParams replaces an authorize request naming a request_uri with the

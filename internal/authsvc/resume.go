@@ -56,7 +56,7 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Envi
 		return
 	}
 	if req.Device() && (f.Status == flow.StatusCompleted || f.Status == flow.StatusFailed) {
-		s.answerDevice(w, r, env, f)
+		s.answerDevice(w, r, env, f, acr, authTime, amr)
 		return
 	}
 	switch f.Status {

@@ -51,13 +51,7 @@ func (clientCredentialsGrant) exchange(ctx context.Context, s *Service, req *tok
 	}
 	aud, ttlSec, ae := s.resolveScopes(ctx, env.ID, app, names)
 	if ae != nil {
-		if ae.internal {
-			return nil, serverError()
-		}
-		if ae.description == multiResourceDesc {
-			return nil, invalidScope(errMultipleResources)
-		}
-		return nil, &oauthError{status: 400, code: ae.code, description: ae.description}
+		return nil, ae.tokenScopes()
 	}
 	if len(aud) != 1 {
 		// One custom resource per token, whatever the application's

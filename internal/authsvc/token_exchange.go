@@ -153,13 +153,7 @@ func (s *Service) exchangeTarget(ctx context.Context, req *tokenRequest, names [
 	}
 	aud, ttl, ae := s.resolveScopes(ctx, env.ID, app, names)
 	if ae != nil {
-		if ae.internal {
-			return nil, 0, serverError()
-		}
-		if ae.description == multiResourceDesc {
-			return nil, 0, invalidScope(errMultipleResources)
-		}
-		return nil, 0, &oauthError{status: 400, code: ae.code, description: ae.description}
+		return nil, 0, ae.tokenScopes()
 	}
 	if len(aud) != 1 {
 		return nil, 0, invalidScope(errMultipleResources)
