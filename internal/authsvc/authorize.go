@@ -183,17 +183,13 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	req := flow.Request{ResponseMode: mode, RedirectURI: p.Get("redirect_uri"), State: p.Get("state")}
 	fail := func(e *authzError) { s.authorizeError(w, r, c.redirect, &req, e) }
 	if !pushed && c.app.Settings.ParRequirement == "REQUIRED" {
-		if !slices.Contains(responseModes, req.ResponseMode) {
-			req.ResponseMode = "query"
-		}
+		req.ResponseMode = errorMode(p)
 		fail(&authzError{code: "invalid_request", description: parRequiredDesc})
 		return
 	}
 	// A pushed request was held to this when it was pushed.
 	if !pushed && !signedObject && c.app.Settings.RequireSignedRequestObject {
-		if !slices.Contains(responseModes, req.ResponseMode) {
-			req.ResponseMode = "query"
-		}
+		req.ResponseMode = errorMode(p)
 		fail(&authzError{code: "invalid_request", description: signedRequestObjectRequiredDesc})
 		return
 	}
@@ -283,12 +279,24 @@ func (s *Service) authorizeRequestObject(w http.ResponseWriter, r *http.Request,
 		s.errorPage(w, r, wire.InvalidRequest(wire.InvalidValue("request", why)))
 		return nil, true
 	}
-	req := flow.Request{ResponseMode: mode, State: p.Get("state")}
-	if !slices.Contains(responseModes, req.ResponseMode) {
-		req.ResponseMode = "query"
-	}
+	req := flow.Request{ResponseMode: errorMode(p), State: p.Get("state")}
 	s.authorizeError(w, r, c.redirect, &req, &authzError{code: "invalid_request_object", description: why})
 	return nil, true
+}
+
+// errorMode is where an authorize error goes before the request's
+// parameters are checked: the response_mode asked for when Gatehouse
+// serves it, the query when it does not, and with none the response
+// type's default — the fragment once the request asks for a token.
+func errorMode(p url.Values) string {
+	switch m := p.Get("response_mode"); {
+	case m == "":
+		rt, _ := lookupResponseType(p.Get("response_type"))
+		return rt.defaultMode()
+	case slices.Contains(responseModes, m):
+		return m
+	}
+	return "query"
 }
 
 // parRequiredDesc refuses an authorization request that was not pushed

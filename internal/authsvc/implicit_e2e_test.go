@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -709,4 +710,23 @@ func createWebApp(t *testing.T, s *apptest.Server, envID string, extra map[strin
 		t.Fatalf("application secret: %d %s", r.Status, r.Body)
 	}
 	return id, r.JSON(t)["secret"].(string)
+}
+
+// TestImplicitParRequiredInFragment: a refusal made before the request's
+// parameters are checked (parRequirement REQUIRED) still goes where the
+// response type sends its answers: the fragment for a token.
+func TestImplicitParRequiredInFragment(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	app := map[string]any{"parRequirement": "REQUIRED"}
+	for k, v := range implicitApp {
+		app[k] = v
+	}
+	fx := s.NewSignOn(t, apptest.SignOnOptions{App: app})
+	ic := newImplicitClient(t, s, fx)
+	v := fragment(t, call(t, browser(t), "GET", ic.authorizeURL("id_token token", "st", "n"), "", ""), fx.RedirectURI)
+	want := url.Values{"error": {"invalid_request"}, "state": {"st"},
+		"error_description": {"The application requires pushed authorization requests: send a request_uri from /as/par."}}
+	if !reflect.DeepEqual(v, want) {
+		t.Errorf("fragment %v, want %v", v, want)
+	}
 }
