@@ -138,17 +138,22 @@ func (s *Service) profileClaims(ctx context.Context, envID string, app *config.A
 	wanted := func(idToken, userInfo bool) bool {
 		return (target == forIDToken && idToken) || (target == forUserInfo && userInfo)
 	}
+	// The user's document is built once, and only if a mapping is
+	// released.
 	var data *mapping.Data
-	eval := func(e *mapping.Expr) (any, bool) {
+	eval := func(e *mapping.Expr) (any, bool, error) {
 		if e == nil {
-			return nil, false
+			return nil, false, nil
 		}
 		if data == nil {
-			if data, err = mappingData(app, u); err != nil {
-				return nil, false
+			d, err := mappingData(app, u)
+			if err != nil {
+				return nil, false, err
 			}
+			data = d
 		}
-		return e.Eval(data)
+		v, ok := e.Eval(data)
+		return v, ok, nil
 	}
 	overridden := func(name string) bool {
 		return slices.ContainsFunc(appAttrs, func(a config.ApplicationMapping) bool {
@@ -159,7 +164,11 @@ func (s *Service) profileClaims(ctx context.Context, envID string, app *config.A
 		if !wanted(a.IDToken, a.UserInfo) || reserved(a.Name) || !releasedBy(a.Name, scopes) || overridden(a.Name) {
 			continue
 		}
-		if v, ok := eval(a.Expr); ok {
+		v, ok, err := eval(a.Expr)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			setClaim(out, a.Name, v)
 		}
 	}
@@ -168,16 +177,15 @@ func (s *Service) profileClaims(ctx context.Context, envID string, app *config.A
 		if a.MappingType == "CORE" || !wanted(a.IDToken, a.UserInfo) || reserved(a.Name) || !scopeReleases(catalog, a.OIDCScopes, scopes) {
 			continue
 		}
-		v, ok := eval(a.Expr)
+		v, ok, err := eval(a.Expr)
 		switch {
+		case err != nil:
+			return nil, err
 		case ok:
 			setClaim(out, a.Name, v)
-		case a.Required && target == forIDToken && err == nil:
+		case a.Required && target == forIDToken:
 			return nil, &missingClaimError{name: a.Name}
 		}
-	}
-	if err != nil {
-		return nil, err
 	}
 	return out, nil
 }

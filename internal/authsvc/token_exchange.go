@@ -213,9 +213,6 @@ func (s *Service) exchangeInput(ctx context.Context, envID, param, raw, typ stri
 	return x, nil
 }
 
-// errNotIssuedHere is liveAccessToken's refusal of a token that no key of
-// the environment signed, or that does not decode as an access token.
-var errNotIssuedHere = tokenRefusal("The access token was not issued by this environment.")
 
 // isIDToken says whether raw is an ID token of envID, whatever its life.
 func (s *Service) isIDToken(ctx context.Context, envID, raw string) bool {

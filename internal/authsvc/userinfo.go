@@ -20,6 +20,10 @@ type tokenRefusal string
 
 func (e tokenRefusal) Error() string { return string(e) }
 
+// errNotIssuedHere is liveAccessToken's refusal of a token that no key of
+// the environment signed, or that does not decode as an access token.
+var errNotIssuedHere = tokenRefusal("The access token was not issued by this environment.")
+
 // liveAccessToken verifies raw as an access token that envID issued and
 // that still holds: signed by one of envID's keys, envID's issuer,
 // unexpired, issued to an application that still exists and is enabled,
@@ -40,13 +44,13 @@ func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now ti
 	case errors.Is(err, errMalformedToken):
 		return nil, tokenRefusal("The access token is malformed.")
 	case errors.Is(err, keys.ErrInvalidToken):
-		return nil, tokenRefusal("The access token was not issued by this environment.")
+		return nil, errNotIssuedHere
 	case err != nil:
 		return nil, err
 	}
 	switch {
 	case !s.isIssuer(c.Issuer, envID):
-		return nil, tokenRefusal("The access token was not issued by this environment.")
+		return nil, errNotIssuedHere
 	case c.ClientID == "" || c.ID == "":
 		// ID tokens are signed by the same keys; they are no access tokens.
 		return nil, tokenRefusal("The token is not an access token.")

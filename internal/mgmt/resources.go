@@ -667,7 +667,7 @@ func applyResourceAttribute(res *store.Resource, req *wire.ResourceAttributeRequ
 			details = append(details, *d)
 		}
 	}
-	if builtIn && current.Type == attrCore && current.Name == "sub" && value != "" && value != "${user.id}" {
+	if builtIn && current.Type == attrCore && current.Name == coreSubName && value != "" && value != coreSubValue {
 		details = append(details, wire.InvalidValue("value", coreSubRemapped))
 	}
 	idToken, userInfo := true, true
