@@ -1,8 +1,8 @@
 package mgmt
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -65,51 +65,47 @@ func (a *API) renderAppAttribute(x *store.ApplicationAttribute) wire.Application
 	return out
 }
 
-// attributeApp loads the path's application and makes sure its CORE sub
-// mapping exists: applications made before Gatehouse kept mappings get
-// theirs on first use.
-func (a *API) attributeApp(r *http.Request, perm string) (*store.Application, error) {
-	_, app, err := a.appOf(r, perm)
-	if err != nil {
-		return nil, err
-	}
-	if app.Protocol != "OPENID_CONNECT" {
-		return app, nil
-	}
-	ctx := r.Context()
-	_, err = a.Store.GetApplicationAttribute(ctx, app.EnvironmentID, app.ID, coreSubID(app.ID))
-	if !errors.Is(err, store.ErrNotFound) {
-		return app, err
-	}
-	now := store.Now()
-	err = a.Store.CreateApplicationAttribute(ctx, &store.ApplicationAttribute{ID: coreSubID(app.ID), EnvironmentID: app.EnvironmentID,
-		ApplicationID: app.ID, Name: coreSubName, Value: coreSubValue, MappingType: attrMappingCore, Required: true,
-		IDToken: true, UserInfo: true, CreatedAt: now, UpdatedAt: now})
-	var ue *store.UniqueError
-	if errors.As(err, &ue) {
-		// Another request made it first.
-		err = nil
-	}
-	return app, err
+// coreSub is an OpenID Connect application's CORE sub mapping. It is not
+// stored: its name, value and requirement are fixed (a token's subject is
+// the user's id throughout Gatehouse), so it is the application's from its
+// creation, never written, and reading it costs nothing.
+func coreSub(app *store.Application) *store.ApplicationAttribute {
+	return &store.ApplicationAttribute{ID: coreSubID(app.ID), EnvironmentID: app.EnvironmentID, ApplicationID: app.ID,
+		Name: coreSubName, Value: coreSubValue, MappingType: attrMappingCore, Required: true, IDToken: true, UserInfo: true,
+		CreatedAt: app.CreatedAt, UpdatedAt: app.CreatedAt}
 }
 
+func isOIDC(app *store.Application) bool { return app.Protocol == "OPENID_CONNECT" }
+
 func (a *API) listAppAttributes(w http.ResponseWriter, r *http.Request) error {
-	app, err := a.attributeApp(r, roles.ReadApplication)
+	_, app, err := a.appOf(r, roles.ReadApplication)
 	if err != nil {
 		return err
 	}
-	attrs, err := a.Store.ListApplicationAttributes(r.Context(), app.EnvironmentID, app.ID)
+	stored, err := a.Store.ListApplicationAttributes(r.Context(), app.EnvironmentID, app.ID)
 	if err != nil {
 		return err
+	}
+	// In the store's order (by name, then id), with the CORE sub among
+	// them; a CORE row an earlier build stored is the same mapping.
+	attrs := slices.DeleteFunc(stored, func(x store.ApplicationAttribute) bool { return x.MappingType == attrMappingCore })
+	if isOIDC(app) {
+		attrs = append(attrs, *coreSub(app))
+		slices.SortStableFunc(attrs, func(x, y store.ApplicationAttribute) int {
+			return cmp.Or(strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), strings.Compare(x.ID, y.ID))
+		})
 	}
 	wire.Write(w, http.StatusOK, wholeList(a.appHref(app.EnvironmentID, app.ID)+"/attributes", "attributes", renderAll(attrs, a.renderAppAttribute)))
 	return nil
 }
 
 func (a *API) appAttribute(r *http.Request, perm string) (*store.Application, *store.ApplicationAttribute, error) {
-	app, err := a.attributeApp(r, perm)
+	_, app, err := a.appOf(r, perm)
 	if err != nil {
 		return nil, nil, err
+	}
+	if id := r.PathValue("attrID"); isOIDC(app) && id == coreSubID(app.ID) {
+		return app, coreSub(app), nil
 	}
 	x, err := a.Store.GetApplicationAttribute(r.Context(), app.EnvironmentID, app.ID, r.PathValue("attrID"))
 	if err != nil {
@@ -257,7 +253,7 @@ func (a *API) checkOIDCScopes(ctx context.Context, app *store.Application, ids [
 }
 
 func (a *API) createAppAttribute(w http.ResponseWriter, r *http.Request) error {
-	app, err := a.attributeApp(r, roles.WriteApplication)
+	_, app, err := a.appOf(r, roles.WriteApplication)
 	if err != nil {
 		return err
 	}
@@ -270,6 +266,10 @@ func (a *API) createAppAttribute(w http.ResponseWriter, r *http.Request) error {
 		MappingType: attrMappingCustom, CreatedAt: now, UpdatedAt: now}
 	if err := a.applyAppAttribute(r.Context(), app, &req, x, nil); err != nil {
 		return err
+	}
+	if strings.EqualFold(x.Name, coreSubName) {
+		// The CORE sub holds the name, as a stored mapping would.
+		return &store.UniqueError{Resource: "applicationAttribute", Field: "name"}
 	}
 	if err := a.Store.CreateApplicationAttribute(r.Context(), x); err != nil {
 		return err
@@ -290,6 +290,14 @@ func (a *API) updateAppAttribute(w http.ResponseWriter, r *http.Request) error {
 	current := *x
 	if err := a.applyAppAttribute(r.Context(), app, &req, x, &current); err != nil {
 		return err
+	}
+	if current.MappingType == attrMappingCore {
+		// Nothing of the CORE sub can change: a valid PUT is answered as is.
+		wire.Write(w, http.StatusOK, a.renderAppAttribute(coreSub(app)))
+		return nil
+	}
+	if strings.EqualFold(x.Name, coreSubName) {
+		return &store.UniqueError{Resource: "applicationAttribute", Field: "name"}
 	}
 	x.UpdatedAt = store.Now()
 	if err := a.Store.UpdateApplicationAttribute(r.Context(), x); err != nil {

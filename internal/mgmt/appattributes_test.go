@@ -105,6 +105,7 @@ func TestApplicationAttributes(t *testing.T) {
 				{"space in name", "POST", base, map[string]any{"name": "a b", "value": "x"}, cfgBadValue("name"), ""},
 				{"taken name", "POST", base, map[string]any{"name": "USERACCOUNTID", "value": "x"}, cfgNotUnique("name"), ""},
 				{"a second sub", "POST", base, map[string]any{"name": "sub", "value": "x"}, cfgNotUnique("name"), ""},
+				{"renamed to sub", "PUT", acctPath, cfgEcho(acct, map[string]any{"name": "Sub"}), cfgNotUnique("name"), ""},
 				{"unknown function", "POST", base, map[string]any{"name": "x", "value": "${#string.reverse(user.email)}"}, cfgBadValue("value"),
 					"The value is not a valid expression: The function #string.reverse is not supported."},
 				{"unknown source", "POST", base, map[string]any{"name": "x", "value": "${session.id}"}, cfgBadValue("value"),
