@@ -213,7 +213,6 @@ func (s *Service) exchangeInput(ctx context.Context, envID, param, raw, typ stri
 	return x, nil
 }
 
-
 // isIDToken says whether raw is an ID token of envID, whatever its life.
 func (s *Service) isIDToken(ctx context.Context, envID, raw string) bool {
 	tok, err := keys.Parse(raw)
