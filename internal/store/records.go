@@ -287,6 +287,29 @@ type User struct {
 	UpdatedAt            time.Time
 }
 
+// MFADevice is a user's MFA device (PingOne's "devices" of a user): an
+// email address or a phone number that receives passcodes, or a TOTP
+// app's shared secret. Order ranks a user's devices (lower first).
+type MFADevice struct {
+	ID            string
+	EnvironmentID string
+	UserID        string
+	Type          string // EMAIL | SMS | VOICE | TOTP (FIDO2 next)
+	Status        string // ACTIVE | ACTIVATION_REQUIRED
+	Nickname      string
+	Email         string
+	Phone         string
+	// Secret is the TOTP secret, sealed (secrets.Sealer); nil for others.
+	Secret []byte
+	// TOTPStep is the last time step whose code was accepted: a code of it
+	// or an earlier step is a replay.
+	TOTPStep  int64
+	Order     int
+	Data      json.RawMessage // the long tail of PingOne's attributes
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 // UserPassword is a user's password state; a user without one has none
 // (PingOne's NO_PASSWORD). Hash is a PHC-style string or an imported
 // pre-encoded value, never a password.
