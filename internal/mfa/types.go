@@ -7,6 +7,7 @@
 package mfa
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -112,4 +113,27 @@ func (e *OTPError) Error() string {
 type Enrolment struct {
 	Secret string
 	KeyURI string
+}
+
+// OTP is a one-time passcode to deliver by email, SMS or voice, worded by
+// the environment's notification template of its purpose.
+type OTP struct {
+	EnvironmentID string
+	UserID        string
+	Channel       string // EMAIL | SMS | VOICE (the device type)
+	To            string // an email address, or a phone number in E.164
+	// Template is PingOne's template name: PurposeAuthentication or
+	// PurposePairing.
+	Template string
+	Locale   string // "" = the environment's default
+	Code     string
+	// Vars are the template's other variables (user.username, …).
+	Vars map[string]string
+}
+
+// Sender delivers one-time passcodes. The senders (SMTP, the log, phone
+// providers) live in internal/notify; the management API must not depend
+// on them, so the port is here.
+type Sender interface {
+	SendOTP(ctx context.Context, m OTP) error
 }

@@ -144,24 +144,3 @@ func (n *MemoryNotifier) Count() int {
 func tlsConfig(host string) *tls.Config {
 	return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 }
-
-// OTP is a one-time passcode for MFA to deliver by email, SMS or voice,
-// worded by the environment's notification template of its purpose.
-type OTP struct {
-	EnvironmentID string
-	UserID        string
-	Channel       string // EMAIL | SMS | VOICE
-	To            string // an email address, or a phone number in E.164
-	// Template is PingOne's template name: strong_authentication or
-	// device_pairing.
-	Template string
-	Locale   string // "" = the environment's default
-	Code     string
-	// Vars are the template's other variables (user.username, …).
-	Vars map[string]string
-}
-
-// OTPSender delivers one-time passcodes for MFA.
-type OTPSender interface {
-	SendOTP(ctx context.Context, m OTP) error
-}
