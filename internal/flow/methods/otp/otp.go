@@ -307,6 +307,9 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 		return err
 	}
 	u := a.User
+	if !u.Enabled {
+		return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidCredentials, Target: "otp", Message: "The user account is disabled."})
+	}
 	c, err := m.config(ctx, s.View)
 	if err != nil {
 		return err
