@@ -275,6 +275,11 @@ func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.U
 			return err
 		}
 		ch, err := m.MFA.Challenge(ctx, u, d, mp, mfa.PurposeAuthentication)
+		var oe *mfa.OTPError
+		if errors.As(err, &oe) {
+			undo()
+			return refused(oe, s.Now) // the user's MFA or the device is locked
+		}
 		if err != nil {
 			undo()
 			s.Engine().Logger().ErrorContext(ctx, "sending an MFA passcode failed", "user", u.ID, "device", d.ID, "err", err)
@@ -287,6 +292,10 @@ func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.U
 		st.Challenge = ch
 	} else {
 		ch, err := m.MFA.Challenge(ctx, u, d, mp, mfa.PurposeAuthentication)
+		var oe *mfa.OTPError
+		if errors.As(err, &oe) {
+			return refused(oe, s.Now)
+		}
 		if err != nil {
 			return err
 		}
