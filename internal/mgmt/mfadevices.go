@@ -14,8 +14,11 @@ import (
 
 // Media types of the MFA device endpoints.
 const (
-	ctDeviceActivate      = "application/vnd.pingidentity.device.activate+json"
-	ctDeviceSendCode      = "application/vnd.pingidentity.device.sendActivationCode+json"
+	ctDeviceActivate = "application/vnd.pingidentity.device.activate+json"
+	// ctDeviceSendCode is PingOne's device.sendActivationCode+json as
+	// mime.ParseMediaType returns it (lower case): media types match
+	// whatever their case.
+	ctDeviceSendCode      = "application/vnd.pingidentity.device.sendactivationcode+json"
 	ctDevicesReorder      = "application/vnd.pingidentity.devices.reorder+json"
 	ctDevicesOrderRemove  = "application/vnd.pingidentity.devices.order.remove+json"
 	defaultMaxDevices     = 5
