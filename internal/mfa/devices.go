@@ -147,8 +147,10 @@ func validate(in DeviceInput, m MethodPolicy) (DeviceInput, error) {
 // the device type's policy m. A TOTP device returns its Enrolment (secret
 // and otpauth:// key URI) here and never again; its secret is sealed at
 // rest. An EMAIL, SMS or VOICE device created ACTIVATION_REQUIRED is sent
-// a pairing passcode, kept (hashed) in the device until activation. When
-// sending fails nothing is written.
+// a pairing passcode, kept (hashed) in the device until activation. The
+// passcode is sent once the device is committed (no transaction waits on
+// a mail or SMS provider); when sending fails the device is deleted again
+// and the error returned.
 func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInput, st *Settings, m MethodPolicy) (*store.MFADevice, *Enrolment, error) {
 	in, err := validate(in, m)
 	if err != nil {
@@ -158,6 +160,7 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 	d := &store.MFADevice{ID: uuid.NewString(), EnvironmentID: u.EnvironmentID, UserID: u.ID, Type: in.Type, Status: in.Status,
 		Nickname: in.Nickname, Email: in.Email, Phone: in.Phone, Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
 	var enrol *Enrolment
+	var pairing *OTP
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
 		// The user's row lock makes concurrent creations count in turn.
 		if _, err := tx.GetUser(ctx, u.EnvironmentID, u.ID); err != nil {
@@ -188,10 +191,11 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 			d.Secret = s.Sealer.Seal([]byte(key.Secret()), secretAAD(d))
 			enrol = &Enrolment{Secret: key.Secret(), KeyURI: key.URL()}
 		case d.Status == StatusActivationRequired:
-			c, err := s.Challenge(ctx, u, d, withLifetime(pairingPolicy, m), PurposePairing)
+			c, msg, err := s.newChallenge(ctx, u, d, withLifetime(pairingPolicy, m), PurposePairing)
 			if err != nil {
 				return err
 			}
+			pairing = msg
 			if err := writeData(d, deviceData{Pairing: c}); err != nil {
 				return err
 			}
@@ -200,6 +204,14 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if pairing != nil {
+		if err := s.Sender.SendOTP(ctx, *pairing); err != nil {
+			if derr := s.Store.DeleteMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+				return nil, nil, errors.Join(err, derr)
+			}
+			return nil, nil, err
+		}
 	}
 	return d, enrol, nil
 }

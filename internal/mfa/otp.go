@@ -65,44 +65,54 @@ func passcodeMatches(hash, code string) bool {
 // cooling down after too many wrong passcodes, gets a LOCKED *OTPError and
 // nothing is sent.
 func (s *Service) Challenge(ctx context.Context, u *store.User, d *store.MFADevice, m MethodPolicy, purpose string) (*Challenge, error) {
+	c, msg, err := s.newChallenge(ctx, u, d, m, purpose)
+	if err != nil || msg == nil {
+		return c, err
+	}
+	if err := s.Sender.SendOTP(ctx, *msg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newChallenge makes a challenge and, for a device that receives its
+// passcode, the message that carries it; the caller sends it.
+func (s *Service) newChallenge(ctx context.Context, u *store.User, d *store.MFADevice, m MethodPolicy, purpose string) (*Challenge, *OTP, error) {
 	if d.UserID != u.ID || d.EnvironmentID != u.EnvironmentID {
-		return nil, store.ErrNotFound
+		return nil, nil, store.ErrNotFound
 	}
 	now := s.now()
 	if err := s.refuseLocked(ctx, u, d, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c := &Challenge{DeviceID: d.ID, Purpose: purpose}
 	if d.Type == TypeTOTP {
-		return c, nil
+		return c, nil, nil
 	}
 	to := d.Email
 	if d.Type != TypeEmail {
 		to = d.Phone
 	}
 	if to == "" || s.Sender == nil {
-		return nil, fmt.Errorf("mfa: device %s of type %s cannot receive a passcode", d.ID, d.Type)
+		return nil, nil, fmt.Errorf("mfa: device %s of type %s cannot receive a passcode", d.ID, d.Type)
 	}
 	code, err := newPasscode()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.Hash, err = newHash(code); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	life := m.OTPLifetime
 	if life <= 0 {
 		life = DefaultOTPLifetime
 	}
 	c.ExpiresAt, c.SentAt = now.Add(life).Unix(), now.Unix()
-	err = s.Sender.SendOTP(ctx, OTP{
+	msg := &OTP{
 		EnvironmentID: u.EnvironmentID, UserID: u.ID, Channel: d.Type, To: to, Template: purpose, Code: code,
 		Vars: map[string]string{"user.username": u.Username, "user.name.given": u.GivenName, "user.name.family": u.FamilyName},
-	})
-	if err != nil {
-		return nil, err
 	}
-	return c, nil
+	return c, msg, nil
 }
 
 // refuseLocked returns a LOCKED *OTPError while the user's MFA is locked

@@ -314,3 +314,28 @@ func testOwnership(t *testing.T, f *fixture) {
 		t.Errorf("second device over a maximum of one: %v", err)
 	}
 }
+
+type failingSender struct{}
+
+func (failingSender) SendOTP(context.Context, mfa.OTP) error { return errors.New("provider down") }
+
+// TestPairingSendFailure: when the pairing passcode cannot be sent, the
+// device is not kept.
+func TestPairingSendFailure(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, b.DSN(t))
+			ctx := context.Background()
+			svc := *f.svc
+			svc.Sender = failingSender{}
+			_, _, err := svc.CreateDevice(ctx, f.user, mfa.DeviceInput{Type: mfa.TypeEmail, Email: "erin@example.com", Status: mfa.StatusActivationRequired}, settings, method)
+			if err == nil {
+				t.Fatal("CreateDevice succeeded with a failing sender")
+			}
+			if n, err := svc.Store.CountMFADevices(ctx, f.user.EnvironmentID, f.user.ID); err != nil || n != 0 {
+				t.Errorf("devices after a failed send: %d, %v", n, err)
+			}
+		})
+	}
+}
