@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
@@ -58,6 +59,12 @@ type Config struct {
 	// Notifier sends recovery and verification codes; nil logs them (see
 	// SMTPConfig for mail).
 	Notifier notify.Notifier
+	// MFASender delivers MFA passcodes; nil sends email passcodes through
+	// Notifier and logs SMS and voice ones. MFAPolicies gives the MFA
+	// settings and device authentication policies (nil: PingOne's
+	// defaults).
+	MFASender   mfa.Sender
+	MFAPolicies mgmt.MFAPolicies
 	// FederationTimeout bounds each call to an external identity provider
 	// (default 10 s).
 	FederationTimeout time.Duration
@@ -180,8 +187,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	fed := &federation.Service{Store: st, Config: conf, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.
 	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger, Client: out})
+	mfaSender := cfg.MFASender
+	if mfaSender == nil {
+		mfaSender = notifierOTPs{notifier: notifier, log: cfg.Logger}
+	}
+	mfaSvc := &mfa.Service{Store: st, Sealer: sealer, Sender: mfaSender}
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds,
-		Config: conf}
+		Config: conf, MFA: mfaSvc, MFAPolicies: cfg.MFAPolicies}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -83,6 +83,9 @@ type Challenge struct {
 	Failures int `json:"failures,omitempty"`
 	// SentAt is when the passcode was last sent (resends are spaced).
 	SentAt int64 `json:"sentAt,omitempty"`
+	// Used marks a challenge spent: by its right passcode, or voided by
+	// too many wrong ones.
+	Used bool `json:"used,omitempty"`
 }
 
 // Reasons a passcode is refused.

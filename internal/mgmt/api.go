@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -52,6 +53,11 @@ type API struct {
 	// changes (the actor's application and role assignments, the path's
 	// environment) from memory; nil reads them from Store.
 	Config *config.Cache
+	// MFA holds the rules of users' MFA devices; MFAPolicies gives the
+	// MFA settings and device authentication policies they run under
+	// (nil: PingOne's defaults).
+	MFA         *mfa.Service
+	MFAPolicies MFAPolicies
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -78,6 +84,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.linkedAccountRoutes(mux)
 	a.brandingRoutes(mux)
 	a.themeRoutes(mux)
+	a.mfaDeviceRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

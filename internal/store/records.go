@@ -537,3 +537,13 @@ type ConfigChange struct {
 	Version       int64
 	Deleted       bool
 }
+
+// MFALockout is a user's MFA lockout state: wrong passcodes in a row and,
+// when they reached the MFA settings' count, until when the user's MFA
+// stays locked (zero: not locked).
+type MFALockout struct {
+	EnvironmentID string
+	UserID        string
+	Failures      int
+	LockedUntil   time.Time
+}

@@ -64,6 +64,7 @@ type Page struct {
 type Store interface {
 	AuthStore
 	FederationStore
+	MFAStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -436,4 +437,38 @@ type FederationStore interface {
 	DeleteLinkedAccount(ctx context.Context, envID, userID, id string) error
 	// FindLinkedAccount finds the link of a provider's subject.
 	FindLinkedAccount(ctx context.Context, envID, idpID, externalID string) (*LinkedAccount, error)
+}
+
+// MFAStore holds users' MFA devices and their MFA lockout. Every call
+// names the environment and the user: a device of another user or
+// environment is ErrNotFound.
+type MFAStore interface {
+	// CreateMFADevice fails with ErrNotFound when envID has no such user.
+	CreateMFADevice(ctx context.Context, d *MFADevice) error
+	GetMFADevice(ctx context.Context, envID, userID, id string) (*MFADevice, error)
+	// ListMFADevices returns the user's devices in the user's order: by
+	// Order (0, unordered, last), then oldest first.
+	ListMFADevices(ctx context.Context, envID, userID string) ([]MFADevice, error)
+	CountMFADevices(ctx context.Context, envID, userID string) (int, error)
+	// UpdateMFADevice writes every field but TOTPStep and CreatedAt.
+	UpdateMFADevice(ctx context.Context, d *MFADevice) error
+	DeleteMFADevice(ctx context.Context, envID, userID, id string) error
+	// SetMFADeviceOrder gives the devices of ids the orders 1…n and the
+	// user's other devices none (0); ids must all be the user's
+	// (ErrNotFound otherwise, nothing written). No ids removes the order.
+	SetMFADeviceOrder(ctx context.Context, envID, userID string, ids []string) error
+	// AdvanceMFATOTPStep records step as the device's last accepted TOTP
+	// step, only if it is later than the one recorded: ErrConflict when it
+	// is not (a replay, or a concurrent check that got there first).
+	AdvanceMFATOTPStep(ctx context.Context, envID, userID, id string, step int64) error
+	// GetMFALockout returns the user's lockout state; a zero state (no
+	// failures, not locked) when there is none.
+	GetMFALockout(ctx context.Context, envID, userID string) (*MFALockout, error)
+	// RecordMFAFailure counts one wrong passcode atomically; the
+	// lockAfter-th in a row locks the user's MFA until now+lockFor and
+	// starts the count again (lockAfter 0: never). A lock that ran out by
+	// now starts a new count. ErrNotFound when envID has no such user.
+	RecordMFAFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor time.Duration, now time.Time) (*MFALockout, error)
+	// ClearMFAFailures forgets the user's failures and lock.
+	ClearMFAFailures(ctx context.Context, envID, userID string) error
 }

@@ -85,6 +85,7 @@ var suite = []struct {
 	{"Federation", testFederationSuite},
 	{"ConfigVersions", testConfigVersions},
 	{"EnvironmentCatalogs", testEnvironmentCatalogs},
+	{"MFA", testMFASuite},
 }
 
 func testPing(t *testing.T, s store.Store) {
