@@ -64,6 +64,7 @@ type Page struct {
 type Store interface {
 	AuthStore
 	FederationStore
+	NotificationStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -436,4 +437,27 @@ type FederationStore interface {
 	DeleteLinkedAccount(ctx context.Context, envID, userID, id string) error
 	// FindLinkedAccount finds the link of a provider's subject.
 	FindLinkedAccount(ctx context.Context, envID, idpID, externalID string) (*LinkedAccount, error)
+}
+
+// NotificationStore holds what notifications are sent with: phone
+// delivery settings and notification template contents. Both are cached
+// configuration: every write bumps the environment's version.
+type NotificationStore interface {
+	CreatePhoneDeliverySettings(ctx context.Context, p *PhoneDeliverySettings) error
+	GetPhoneDeliverySettings(ctx context.Context, envID, id string) (*PhoneDeliverySettings, error)
+	// ListPhoneDeliverySettings returns envID's settings, oldest first.
+	ListPhoneDeliverySettings(ctx context.Context, envID string) ([]PhoneDeliverySettings, error)
+	UpdatePhoneDeliverySettings(ctx context.Context, p *PhoneDeliverySettings) error
+	DeletePhoneDeliverySettings(ctx context.Context, envID, id string) error
+
+	// CreateTemplateContent fails with a UniqueError on locale when the
+	// template already has a content of that delivery method, locale and
+	// variant (any case).
+	CreateTemplateContent(ctx context.Context, c *TemplateContent) error
+	GetTemplateContent(ctx context.Context, envID, template, id string) (*TemplateContent, error)
+	// ListTemplateContents returns the template's contents in envID, by
+	// delivery method, locale, variant and id.
+	ListTemplateContents(ctx context.Context, envID, template string) ([]TemplateContent, error)
+	UpdateTemplateContent(ctx context.Context, c *TemplateContent) error
+	DeleteTemplateContent(ctx context.Context, envID, template, id string) error
 }
