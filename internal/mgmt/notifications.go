@@ -462,5 +462,3 @@ func (a *API) deleteTemplateContent(w http.ResponseWriter, r *http.Request) erro
 	wire.NoContent(w)
 	return nil
 }
-
-
