@@ -110,8 +110,8 @@ type Server struct {
 	// through the notifier, SMS and voice through the environment's phone
 	// delivery settings.
 	OTPSender *notify.Dispatcher
-	log     *slog.Logger
-	tls     *httpx.Certificates // nil: plain http
+	log       *slog.Logger
+	tls       *httpx.Certificates // nil: plain http
 }
 
 // New opens the store, bootstraps the admin and builds the handler.
