@@ -15,7 +15,9 @@ func phoneURL(envID string) string {
 	return "/environments/" + envID + "/notificationsSettings/phoneDeliverySettings"
 }
 
-func contentsURL(envID, tpl string) string { return "/environments/" + envID + "/templates/" + tpl + "/contents" }
+func contentsURL(envID, tpl string) string {
+	return "/environments/" + envID + "/templates/" + tpl + "/contents"
+}
 
 // sdkCustomProvider is phone delivery settings as PingOne's SDK marshals
 // management.NotificationsSettingsPhoneDeliverySettingsCustom for the

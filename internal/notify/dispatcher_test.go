@@ -296,7 +296,7 @@ func testDispatcher(t *testing.T, s *apptest.Server, p *provider) {
 	r2 := s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + env + "/notificationsSettings/phoneDeliverySettings/" + id,
 		Token: s.AdminToken(t), Body: map[string]any{"provider": "CUSTOM_PROVIDER", "name": "Gateway",
 			"authentication": map[string]any{"method": "BEARER"},
-			"requests": []any{map[string]any{"deliveryMethod": "SMS", "method": "GET", "url": "https://127.0.0.1:1/?to=${to}&m=${message}"}}}})
+			"requests":       []any{map[string]any{"deliveryMethod": "SMS", "method": "GET", "url": "https://127.0.0.1:1/?to=${to}&m=${message}"}}}})
 	if r2.Status != http.StatusOK {
 		t.Fatalf("PUT to a refused address: %d %s", r2.Status, r2.Body)
 	}
