@@ -132,7 +132,7 @@ func testNotifications(t *testing.T, s *apptest.Server) {
 		switch c["deliveryMethod"] {
 		case "Email":
 			wantFields(t, c, map[string]any{"from": map[string]any{"name": "PingOne", "address": "noreply@pingidentity.com"}, "charset": "UTF-8",
-				"emailContentType": "text/html"})
+				"emailContentType": "text/plain"})
 		case "SMS":
 			defSMS = c["id"].(string)
 		case "Voice":

@@ -126,7 +126,7 @@ func (d *Dispatcher) SendOTP(ctx context.Context, m mfa.OTP) error {
 	}
 	if method == templates.Email {
 		msg := Message{Kind: t.Name, To: m.To, Subject: templates.Render(f.Subject, vars), Text: templates.Render(f.Body, vars),
-			Code: m.Code, EnvironmentID: m.EnvironmentID, UserID: m.UserID}
+			Code: m.Code, EnvironmentID: m.EnvironmentID, UserID: m.UserID, ContentType: f.ContentType}
 		if err := d.Email.Notify(ctx, msg); err != nil {
 			return &DeliveryError{Channel: mfa.TypeEmail, Provider: "EMAIL", Err: err}
 		}

@@ -136,7 +136,7 @@ func testDispatcher(t *testing.T, s *apptest.Server, p *provider) {
 	}
 	m, ok := mail.Last("alice@example.com")
 	if !ok || m.Subject != "Your sign-on passcode" || !strings.Contains(m.Text, "Hello alice,") || !strings.Contains(m.Text, ": 222333") ||
-		m.Kind != "strong_authentication" || m.Code != "222333" || m.EnvironmentID != env {
+		m.Kind != "strong_authentication" || m.Code != "222333" || m.EnvironmentID != env || m.ContentType != "text/plain" {
 		t.Errorf("email = %+v", m)
 	}
 
@@ -156,7 +156,7 @@ func testDispatcher(t *testing.T, s *apptest.Server, p *provider) {
 	if err := d.SendOTP(ctx, otp(env, mfa.TypeEmail, "alice@example.com", "654321")); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := mail.Last("alice@example.com"); m.Subject != "Acme code for alice" || m.Text != "<p>Code: 654321</p>" {
+	if m, _ := mail.Last("alice@example.com"); m.Subject != "Acme code for alice" || m.Text != "<p>Code: 654321</p>" || m.ContentType != "text/html" {
 		t.Errorf("customised email = %+v", m)
 	}
 	// A locale with its own content wins; one without falls back to en.

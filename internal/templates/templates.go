@@ -154,23 +154,24 @@ func DecodeFields(b []byte) Fields {
 	return f
 }
 
-// defaultTexts are the predefined contents, in DefaultLocale.
+// defaultTexts are the predefined contents, in DefaultLocale; their
+// emails are plain text.
 var defaultTexts = map[string]map[string]Fields{
 	StrongAuthentication: {
-		Email: {Subject: "Your sign-on passcode", Body: "Hello ${user.username},\n\nUse this passcode to finish signing on: ${otp}\n\nIf you did not try to sign on, ignore this message and consider changing your password."},
+		Email: {ContentType: "text/plain", Subject: "Your sign-on passcode", Body: "Hello ${user.username},\n\nUse this passcode to finish signing on: ${otp}\n\nIf you did not try to sign on, ignore this message and consider changing your password."},
 		SMS:   {Content: "Your sign-on passcode is ${otp}. Do not share it."},
 		Voice: {Content: "Hello. Your sign-on passcode is ${otp}. Again, your passcode is ${otp}."},
 	},
 	DevicePairing: {
-		Email: {Subject: "Confirm your new authentication method", Body: "Hello ${user.username},\n\nUse this passcode to finish adding this email address as an authentication method: ${otp}\n\nIf you did not ask for this, ignore this message."},
+		Email: {ContentType: "text/plain", Subject: "Confirm your new authentication method", Body: "Hello ${user.username},\n\nUse this passcode to finish adding this email address as an authentication method: ${otp}\n\nIf you did not ask for this, ignore this message."},
 		SMS:   {Content: "Your passcode to add this phone for sign-on is ${otp}."},
 		Voice: {Content: "Hello. Your passcode to add this phone for sign-on is ${otp}. Again, your passcode is ${otp}."},
 	},
 	RecoveryCode: {
-		Email: {Subject: "Reset your password", Body: "Hello ${user.username},\n\nUse this code to reset your password: ${code}\n\nIf you did not ask to reset your password, ignore this message."},
+		Email: {ContentType: "text/plain", Subject: "Reset your password", Body: "Hello ${user.username},\n\nUse this code to reset your password: ${code}\n\nIf you did not ask to reset your password, ignore this message."},
 	},
 	VerificationCode: {
-		Email: {Subject: "Verify your email address", Body: "Hello ${user.username},\n\nUse this code to verify your email address: ${code}"},
+		Email: {ContentType: "text/plain", Subject: "Verify your email address", Body: "Hello ${user.username},\n\nUse this code to verify your email address: ${code}"},
 	},
 }
 
