@@ -168,6 +168,18 @@ func testNotifications(t *testing.T, s *apptest.Server) {
 		wantFields(t, r, want)
 	}
 	wantFields(t, must(t, do(apptest.Request{Method: "GET", URL: contentsURL(env, "strong_authentication")}), http.StatusOK), map[string]any{"count": 6})
+	// A PUT of what a GET returned changes nothing but updatedAt.
+	for _, name := range []string{"email", "sms", "voice"} {
+		u := contentsURL(env, "strong_authentication") + "/" + ids[name]
+		var got map[string]any
+		json.Unmarshal(adminGet(t, s, u), &got)
+		back := must(t, do(apptest.Request{Method: "PUT", URL: u, Body: got}), http.StatusOK)
+		delete(got, "updatedAt")
+		delete(back, "updatedAt")
+		if a, b := mustMarshal(back), mustMarshal(got); a != b {
+			t.Errorf("PUT of the GET of the %s content changed it:\n%s\n%s", name, a, b)
+		}
+	}
 	// A second content of the same method and locale (any case) is a
 	// uniqueness violation; a variant makes another.
 	dup := map[string]any{"locale": "en", "deliveryMethod": "SMS", "content": "Again ${otp}"}
