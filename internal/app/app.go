@@ -97,6 +97,12 @@ type Config struct {
 	// PasswordPool bounds password hashing: workers, waiting callers and
 	// their wait (zero values: password's defaults).
 	PasswordPool password.PoolOptions
+
+	// PhoneSender delivers SMS and voice passcodes of environments
+	// without phone delivery settings; nil logs them. TwilioBaseURL
+	// replaces Twilio's API for CUSTOM_TWILIO settings (tests).
+	PhoneSender   notify.PhoneSender
+	TwilioBaseURL string
 }
 
 // Server is an assembled Gatehouse.
@@ -107,8 +113,12 @@ type Server struct {
 	Keys    *keys.Manager
 	Admin   *Admin
 	Config  Config
-	log     *slog.Logger
-	tls     *httpx.Certificates // nil: plain http
+	// OTPSender words and delivers MFA passcodes (mfa.Sender): email
+	// through the notifier, SMS and voice through the environment's phone
+	// delivery settings.
+	OTPSender *notify.Dispatcher
+	log       *slog.Logger
+	tls       *httpx.Certificates // nil: plain http
 }
 
 // New opens the store, bootstraps the admin and builds the handler.
@@ -177,6 +187,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger.Warn("no SMTP server is configured: password recovery and verification codes are written to this log; set --smtp-addr (GATEHOUSE_SMTP_ADDR) in production")
 		notifier = notify.LogNotifier{Log: cfg.Logger}
 	}
+	otpSender := notify.NewDispatcher(conf, sealer, notifier, out, cfg.Logger)
+	otpSender.TwilioBaseURL = cfg.TwilioBaseURL
+	if cfg.PhoneSender != nil {
+		otpSender.Phone = cfg.PhoneSender
+	}
 	cookies := session.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
 	flows := &flow.Engine{Store: st, Config: conf, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger,
 		MaxPasswordAttempts: cfg.MaxFlowPasswordAttempts}
@@ -222,7 +237,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	limits := applyLimits(cfg, auth, flows, api)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
-		log: cfg.Logger, tls: certs}, nil
+		OTPSender: otpSender, log: cfg.Logger, tls: certs}, nil
 }
 
 // newOutbound builds the one client of requests to URLs tenants

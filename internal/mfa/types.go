@@ -129,7 +129,9 @@ type OTP struct {
 	// PurposePairing.
 	Template string
 	Locale   string // "" = the environment's default
-	Code     string
+	// Variant names a template content variant ("" for none).
+	Variant string
+	Code    string
 	// Vars are the template's other variables (user.username, …).
 	Vars map[string]string
 }

@@ -85,6 +85,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.brandingRoutes(mux)
 	a.themeRoutes(mux)
 	a.mfaDeviceRoutes(mux)
+	a.notificationRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

@@ -547,3 +547,33 @@ type MFALockout struct {
 	Failures      int
 	LockedUntil   time.Time
 }
+
+// PhoneDeliverySettings are an environment's SMS and voice provider
+// (PingOne's notificationsSettings/phoneDeliverySettings): Provider is
+// CUSTOM_PROVIDER or CUSTOM_TWILIO, Data its configuration as JSON
+// (wire.PhoneDeliveryConfig) and Secret its credentials, sealed.
+type PhoneDeliverySettings struct {
+	ID            string
+	EnvironmentID string
+	Provider      string
+	Data          []byte
+	Secret        []byte
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// TemplateContent is an administrator's content of a notification
+// template for one delivery method (Email, SMS, Voice), locale and
+// variant ("" for none); Data holds the method's fields as JSON
+// (templates.Fields). The predefined contents are not stored.
+type TemplateContent struct {
+	ID             string
+	EnvironmentID  string
+	Template       string
+	DeliveryMethod string
+	Locale         string
+	Variant        string
+	Data           []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}

@@ -65,6 +65,7 @@ type Store interface {
 	AuthStore
 	FederationStore
 	MFAStore
+	NotificationStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -471,4 +472,27 @@ type MFAStore interface {
 	RecordMFAFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor time.Duration, now time.Time) (*MFALockout, error)
 	// ClearMFAFailures forgets the user's failures and lock.
 	ClearMFAFailures(ctx context.Context, envID, userID string) error
+}
+
+// NotificationStore holds what notifications are sent with: phone
+// delivery settings and notification template contents. Both are cached
+// configuration: every write bumps the environment's version.
+type NotificationStore interface {
+	CreatePhoneDeliverySettings(ctx context.Context, p *PhoneDeliverySettings) error
+	GetPhoneDeliverySettings(ctx context.Context, envID, id string) (*PhoneDeliverySettings, error)
+	// ListPhoneDeliverySettings returns envID's settings, oldest first.
+	ListPhoneDeliverySettings(ctx context.Context, envID string) ([]PhoneDeliverySettings, error)
+	UpdatePhoneDeliverySettings(ctx context.Context, p *PhoneDeliverySettings) error
+	DeletePhoneDeliverySettings(ctx context.Context, envID, id string) error
+
+	// CreateTemplateContent fails with a UniqueError on locale when the
+	// template already has a content of that delivery method, locale and
+	// variant (any case).
+	CreateTemplateContent(ctx context.Context, c *TemplateContent) error
+	GetTemplateContent(ctx context.Context, envID, template, id string) (*TemplateContent, error)
+	// ListTemplateContents returns the template's contents in envID, by
+	// delivery method, locale, variant and id.
+	ListTemplateContents(ctx context.Context, envID, template string) ([]TemplateContent, error)
+	UpdateTemplateContent(ctx context.Context, c *TemplateContent) error
+	DeleteTemplateContent(ctx context.Context, envID, template, id string) error
 }

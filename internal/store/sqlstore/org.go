@@ -177,6 +177,12 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM themes WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Notification settings and template contents likewise (0019).
+		for _, table := range []string{"phone_delivery_settings", "template_contents"} {
+			if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE environment_id = ?`, id); err != nil {
+				return err
+			}
+		}
 		// Application attribute mappings likewise (migration 0013).
 		if _, err := t.exec(ctx, `DELETE FROM application_attributes WHERE environment_id = ?`, id); err != nil {
 			return err

@@ -55,6 +55,7 @@ var suite = []struct {
 	{"PopulationDefault", testPopulationDefault},
 	{"PopulationPaging", testPopulationPaging},
 	{"Themes", testThemes},
+	{"Notifications", testNotifications},
 	{"ThemeDefault", testThemeDefault},
 	{"ThemeLock", testThemeLock},
 	{"PopulationThemes", testPopulationThemes},
