@@ -98,6 +98,8 @@ const (
 	kindRoleAssignments
 	kindDevicePaths
 	kindAppAttributes
+	kindDeviceAuthPolicies
+	kindMFASettings
 )
 
 type entryKey struct {
