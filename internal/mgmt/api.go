@@ -78,6 +78,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.linkedAccountRoutes(mux)
 	a.brandingRoutes(mux)
 	a.themeRoutes(mux)
+	a.mfaConfigRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the
