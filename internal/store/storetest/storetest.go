@@ -85,6 +85,8 @@ var suite = []struct {
 	{"Federation", testFederationSuite},
 	{"ConfigVersions", testConfigVersions},
 	{"EnvironmentCatalogs", testEnvironmentCatalogs},
+	{"DeviceAuthenticationPolicies", testDeviceAuthenticationPolicies},
+	{"MFASettings", testMFASettings},
 }
 
 func testPing(t *testing.T, s store.Store) {
