@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/roles"
 )
 
 // Bodies as PingOne's SDK mfa module marshals them: application/json, the
@@ -325,5 +326,46 @@ func TestMultiFactorPolicyDefaults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Who may read and write the MFA configuration: the configuration
+// permissions, as PingOne's Environment Admin (mfa create/read/update/
+// delete) and Configuration Read Only (mfa read) hold them; Identity Data
+// Admin has neither. Nothing a refused actor sends is written.
+func TestMFAConfigurationRoles(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	c := newCfgAPI(t, s, "MFA roles")
+	ro := s.Token(t, s.CreateWorker(t, c.env, "CLIENT_SECRET_BASIC", [3]string{roles.ConfigurationReadOnly.ID, roles.ScopeEnvironment, c.env}))
+	ida := s.Token(t, s.CreateWorker(t, c.env, "CLIENT_SECRET_BASIC", [3]string{roles.IdentityDataAdmin.ID, roles.ScopeEnvironment, c.env}))
+	admin := s.Token(t, s.CreateWorker(t, c.env, "CLIENT_SECRET_BASIC", [3]string{roles.EnvironmentAdmin.ID, roles.ScopeEnvironment, c.env}))
+	def := c.named(t, "/deviceAuthenticationPolicies", "deviceAuthenticationPolicies", "Default MFA Policy")["id"].(string)
+	settings := c.url("/mfaSettings")
+	pols := c.url("/deviceAuthenticationPolicies")
+	forbidden := wantErr{http.StatusForbidden, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS", ""}
+	cases := []struct {
+		name string
+		req  apptest.Request
+		want wantErr
+	}{
+		{"read only reads settings", apptest.Request{Method: "GET", URL: settings, Token: ro}, wantErr{status: 200}},
+		{"read only lists policies", apptest.Request{Method: "GET", URL: pols, Token: ro}, wantErr{status: 200}},
+		{"read only reads a policy", apptest.Request{Method: "GET", URL: pols + "/" + def, Token: ro}, wantErr{status: 200}},
+		{"read only updates settings", apptest.Request{Method: "PUT", URL: settings, Token: ro, Body: map[string]any{"pairing": map[string]any{"maxAllowedDevices": 2}}}, forbidden},
+		{"read only resets settings", apptest.Request{Method: "DELETE", URL: settings, Token: ro}, forbidden},
+		{"read only creates a policy", apptest.Request{Method: "POST", URL: pols, Token: ro, Body: policyBody("RO")}, forbidden},
+		{"read only updates a policy", apptest.Request{Method: "PUT", URL: pols + "/" + def, Token: ro, Body: policyBody("RO")}, forbidden},
+		{"read only deletes a policy", apptest.Request{Method: "DELETE", URL: pols + "/" + def, Token: ro}, forbidden},
+		{"identity data admin reads settings", apptest.Request{Method: "GET", URL: settings, Token: ida}, forbidden},
+		{"identity data admin lists policies", apptest.Request{Method: "GET", URL: pols, Token: ida}, forbidden},
+		{"environment admin updates settings", apptest.Request{Method: "PUT", URL: settings, Token: admin, Body: map[string]any{"pairing": map[string]any{"maxAllowedDevices": 3}}}, wantErr{status: 200}},
+		{"environment admin creates a policy", apptest.Request{Method: "POST", URL: pols, Token: admin, Body: policyBody("Admin's")}, wantErr{status: 201}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { checkAnswer(t, doNo5xx(t, s, tc.req), tc.want) })
+	}
+	wantFields(t, c.ok(t, "GET", "/mfaSettings", nil, http.StatusOK), map[string]any{"pairing.maxAllowedDevices": 3})
+	if n := len(c.list(t, "/deviceAuthenticationPolicies", "deviceAuthenticationPolicies")); n != 2 {
+		t.Errorf("%d policies, want the default and the admin's", n)
 	}
 }
