@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 )
 
@@ -255,6 +256,10 @@ func testDeviceAuthPolicies(t *testing.T, c, other cfgAPI) {
 		})
 	}
 	c.fail(t, "POST", "/deviceAuthenticationPolicies", `{"name":`, wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", ""})
+	// An oversized body (a stored-as-sent member stuffed past the limit).
+	huge := withPath(policyBody("Huge"), "mobile", map[string]any{"enabled": false, "pad": strings.Repeat("x", mgmt.MaxBodyBytes)})
+	c.fail(t, "POST", "/deviceAuthenticationPolicies", huge, wantErr{http.StatusRequestEntityTooLarge, "INVALID_REQUEST", "SIZE_LIMIT_EXCEEDED", ""})
+	c.fail(t, "PUT", "/deviceAuthenticationPolicies/"+id, huge, wantErr{http.StatusRequestEntityTooLarge, "INVALID_REQUEST", "SIZE_LIMIT_EXCEEDED", ""})
 	r := doNo5xx(t, c.s, apptest.Request{Method: "POST", URL: c.url("/deviceAuthenticationPolicies"), Token: c.tok, Body: policyBody("Typed"), ContentType: "text/plain"})
 	checkAnswer(t, r, wantErr{http.StatusUnsupportedMediaType, "", "", ""})
 	if n := len(c.list(t, "/deviceAuthenticationPolicies", "deviceAuthenticationPolicies")); n != 3 {
