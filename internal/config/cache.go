@@ -100,6 +100,8 @@ const (
 	kindAppAttributes
 	kindPhoneDelivery
 	kindTemplateContents
+	kindDeviceAuthPolicies
+	kindMFASettings
 )
 
 type entryKey struct {

@@ -52,7 +52,8 @@ type Policy struct {
 	// Methods holds the settings of each device type, by type.
 	Methods map[string]MethodPolicy
 	// Selection is authentication.deviceSelection: DEFAULT_TO_FIRST,
-	// PROMPT_TO_SELECT_DEVICE or ALWAYS_DISPLAY_DEVICES.
+	// PROMPT_TO_SELECT or ALWAYS_DISPLAY_DEVICES (PingOne's
+	// EnumMFADevicePolicySelection).
 	Selection string
 }
 

@@ -86,6 +86,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.themeRoutes(mux)
 	a.mfaDeviceRoutes(mux)
 	a.notificationRoutes(mux)
+	a.mfaConfigRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

@@ -577,3 +577,26 @@ type TemplateContent struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
+
+// DeviceAuthenticationPolicy is a PingOne MFA policy: which device types a
+// user may authenticate and pair with, and their passcode settings. Data
+// is everything but identity, name and the default flag, as PingOne shapes
+// it (wire.DeviceAuthenticationPolicyData). An environment has one default.
+type DeviceAuthenticationPolicy struct {
+	ID            string
+	EnvironmentID string
+	Name          string
+	Default       bool
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// MFASettings are an environment's MFA settings as PingOne shapes them
+// (wire.MFASettings without links); an environment that never set them
+// has none and runs on PingOne's defaults.
+type MFASettings struct {
+	EnvironmentID string
+	Data          json.RawMessage
+	UpdatedAt     time.Time
+}

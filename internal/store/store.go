@@ -247,6 +247,32 @@ type Store interface {
 	UpdateSignOnPolicyAction(ctx context.Context, a *SignOnPolicyAction) error
 	DeleteSignOnPolicyAction(ctx context.Context, envID, policyID, id string) error
 
+	// Device authentication policies (PingOne MFA policies) and MFA
+	// settings are cached configuration: every write bumps the version.
+	// CreateDeviceAuthenticationPolicy fails with a UniqueError on name
+	// (any case) or on default (a second default).
+	CreateDeviceAuthenticationPolicy(ctx context.Context, p *DeviceAuthenticationPolicy) error
+	// GetDeviceAuthenticationPolicy, inside Tx, locks the row for the rest
+	// of the transaction (a sign-on policy action naming it holds off its
+	// delete).
+	GetDeviceAuthenticationPolicy(ctx context.Context, envID, id string) (*DeviceAuthenticationPolicy, error)
+	// GetDefaultDeviceAuthenticationPolicy is ErrNotFound when envID has none.
+	GetDefaultDeviceAuthenticationPolicy(ctx context.Context, envID string) (*DeviceAuthenticationPolicy, error)
+	// ListDeviceAuthenticationPolicies returns envID's policies by id.
+	ListDeviceAuthenticationPolicies(ctx context.Context, envID string) ([]DeviceAuthenticationPolicy, error)
+	UpdateDeviceAuthenticationPolicy(ctx context.Context, p *DeviceAuthenticationPolicy) error
+	DeleteDeviceAuthenticationPolicy(ctx context.Context, envID, id string) error
+	// ClearDefaultDeviceAuthenticationPolicy unsets the default flag of
+	// every policy of envID but keepID.
+	ClearDefaultDeviceAuthenticationPolicy(ctx context.Context, envID, keepID string) error
+	// GetMFASettings is ErrNotFound when envID never set its settings.
+	GetMFASettings(ctx context.Context, envID string) (*MFASettings, error)
+	// PutMFASettings inserts or replaces envID's settings.
+	PutMFASettings(ctx context.Context, m *MFASettings) error
+	// DeleteMFASettings resets envID to the defaults (no error when there
+	// was nothing to delete).
+	DeleteMFASettings(ctx context.Context, envID string) error
+
 	CreateKey(ctx context.Context, k *Key) error
 	GetKey(ctx context.Context, envID, id string) (*Key, error)
 	ListKeys(ctx context.Context, envID string) ([]Key, error)

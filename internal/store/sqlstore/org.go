@@ -198,6 +198,13 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM device_authorizations WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// MFA configuration (migration 0017) likewise.
+		if _, err := t.exec(ctx, `DELETE FROM device_authentication_policies WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `DELETE FROM mfa_settings WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

@@ -210,7 +210,8 @@ func waitBlocked(t *testing.T, tx *SQLStore) error {
 // so that their cascade finds nothing to wait for.
 func TestConfigVersionsCascadeLast(t *testing.T) {
 	emptiedFirst := map[string]bool{"themes": true, "unknown_user_failures": true, "pushed_requests": true, "device_authorizations": true, "application_attributes": true,
-		"phone_delivery_settings": true, "template_contents": true}
+		"phone_delivery_settings": true, "template_contents": true,
+		"device_authentication_policies": true, "mfa_settings": true}
 	s := openStore(t, sqltest.Postgres(t))
 	// The triggers that cascade a delete of environments, in the order
 	// PostgreSQL fires them (by name).

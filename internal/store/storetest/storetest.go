@@ -87,6 +87,8 @@ var suite = []struct {
 	{"ConfigVersions", testConfigVersions},
 	{"EnvironmentCatalogs", testEnvironmentCatalogs},
 	{"MFA", testMFASuite},
+	{"DeviceAuthenticationPolicies", testDeviceAuthenticationPolicies},
+	{"MFASettings", testMFASettings},
 }
 
 func testPing(t *testing.T, s store.Store) {
