@@ -59,10 +59,12 @@ type Config struct {
 	// Notifier sends recovery and verification codes; nil logs them (see
 	// SMTPConfig for mail).
 	Notifier notify.Notifier
-	// MFASender delivers MFA passcodes; nil sends email passcodes through
-	// Notifier and logs SMS and voice ones. MFAPolicies gives the MFA
-	// settings and device authentication policies (nil: PingOne's
-	// defaults).
+	// MFASender delivers MFA passcodes; nil words them with the
+	// environment's notification templates and sends them by email through
+	// Notifier and by SMS and voice through the environment's phone
+	// delivery settings (or PhoneSender). MFAPolicies gives the MFA
+	// settings and device authentication policies (nil: the
+	// environment's own).
 	MFASender   mfa.Sender
 	MFAPolicies mgmt.MFAPolicies
 	// FederationTimeout bounds each call to an external identity provider
@@ -202,9 +204,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	fed := &federation.Service{Store: st, Config: conf, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.
 	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger, Client: out})
-	mfaSender := cfg.MFASender
-	if mfaSender == nil {
-		mfaSender = notifierOTPs{notifier: notifier, log: cfg.Logger}
+	var mfaSender mfa.Sender = otpSender
+	if cfg.MFASender != nil {
+		mfaSender = cfg.MFASender
 	}
 	mfaSvc := &mfa.Service{Store: st, Sealer: sealer, Sender: mfaSender}
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds,

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
@@ -58,6 +59,19 @@ type API struct {
 	// (nil: PingOne's defaults).
 	MFA         *mfa.Service
 	MFAPolicies MFAPolicies
+
+	ownConfig     *config.Cache
+	ownConfigOnce sync.Once
+}
+
+// config is the configuration cache; an API built without one gets its
+// own over Store.
+func (a *API) config() *config.Cache {
+	if a.Config != nil {
+		return a.Config
+	}
+	a.ownConfigOnce.Do(func() { a.ownConfig = config.New(a.Store, config.Options{}) })
+	return a.ownConfig
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error

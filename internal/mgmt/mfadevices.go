@@ -21,8 +21,6 @@ const (
 	ctDeviceSendCode      = "application/vnd.pingidentity.device.sendactivationcode+json"
 	ctDevicesReorder      = "application/vnd.pingidentity.devices.reorder+json"
 	ctDevicesOrderRemove  = "application/vnd.pingidentity.devices.order.remove+json"
-	defaultMaxDevices     = 5
-	defaultLockoutFailure = 5
 )
 
 // MFAPolicies gives the MFA settings of an environment and the settings
@@ -33,27 +31,14 @@ type MFAPolicies interface {
 	Method(ctx context.Context, envID, policyID, deviceType string) (mfa.MethodPolicy, error)
 }
 
-// defaultMFAPolicies are PingOne's defaults for an environment whose MFA
-// settings and policies are not configurable yet: five devices, five
-// wrong passcodes lock for ten minutes; email, SMS and voice enabled with
-// 30-minute passcodes, three failures and a two-minute cool-down; TOTP
-// off, as PingOne's default device authentication policy has it.
-type defaultMFAPolicies struct{}
-
-func (defaultMFAPolicies) Settings(context.Context, string) (*mfa.Settings, error) {
-	return &mfa.Settings{MaxDevices: defaultMaxDevices, LockoutFailures: defaultLockoutFailure, LockoutDuration: 10 * time.Minute}, nil
-}
-
-func (defaultMFAPolicies) Method(_ context.Context, _, _, typ string) (mfa.MethodPolicy, error) {
-	m := mfa.MethodPolicy{Enabled: typ != mfa.TypeTOTP, OTPLifetime: 30 * time.Minute, OTPFailures: 3, CoolDown: 2 * time.Minute}
-	return m, nil
-}
-
+// mfaPolicies are the environment's MFA settings and device
+// authentication policies from the configuration, unless a test gives
+// others.
 func (a *API) mfaPolicies() MFAPolicies {
 	if a.MFAPolicies != nil {
 		return a.MFAPolicies
 	}
-	return defaultMFAPolicies{}
+	return mfa.Configured{Config: a.config()}
 }
 
 func (a *API) mfaDeviceRoutes(mux *http.ServeMux) {

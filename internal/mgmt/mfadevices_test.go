@@ -359,7 +359,11 @@ func TestMFAPairingLockout(t *testing.T) {
 				r.Token = admin
 				return doNo5xx(t, s, r)
 			}
-			d := must(t, do(apptest.Request{Method: "POST", URL: devices, Body: map[string]any{"type": "SMS", "phone": "+15125550000", "status": "ACTIVATION_REQUIRED"}}), http.StatusCreated)
+			// PingOne's MFA settings lock nobody out until a lockout is set.
+			must(t, do(apptest.Request{Method: "PUT", URL: "/environments/" + x + "/mfaSettings", Body: map[string]any{
+				"pairing": map[string]any{"maxAllowedDevices": 5, "pairingKeyFormat": "ALPHANUMERIC"},
+				"lockout": map[string]any{"failureCount": 5, "durationSeconds": 600}}}), http.StatusOK)
+			d := must(t, do(apptest.Request{Method: "POST", URL: devices, Body: map[string]any{"type": "EMAIL", "email": "dave@example.com", "status": "ACTIVATION_REQUIRED"}}), http.StatusCreated)
 			id := d["id"].(string)
 			activate := func(otp string) map[string]any {
 				t.Helper()
@@ -400,9 +404,10 @@ func TestMFAPairingLockout(t *testing.T) {
 				t.Errorf("right code while locked: %v", det)
 			}
 			wantFields(t, must(t, do(apptest.Request{Method: "GET", URL: devices + "/" + id}), http.StatusOK), map[string]any{"status": "ACTIVATION_REQUIRED"})
-			// The default device authentication policy has TOTP off.
-			if r := do(apptest.Request{Method: "POST", URL: devices, Body: map[string]any{"type": "TOTP"}}); r.Status != 400 {
-				t.Errorf("TOTP under the default policy: %d %s", r.Status, r.Body)
+			// A device type the default device authentication policy
+			// disables cannot be paired: SMS is off in a new environment.
+			if r := do(apptest.Request{Method: "POST", URL: devices, Body: map[string]any{"type": "SMS", "phone": "+15125550000"}}); r.Status != 400 {
+				t.Errorf("SMS under the default policy: %d %s", r.Status, r.Body)
 			}
 		})
 	}
