@@ -18,9 +18,9 @@ const (
 	// ctDeviceSendCode is PingOne's device.sendActivationCode+json as
 	// mime.ParseMediaType returns it (lower case): media types match
 	// whatever their case.
-	ctDeviceSendCode      = "application/vnd.pingidentity.device.sendactivationcode+json"
-	ctDevicesReorder      = "application/vnd.pingidentity.devices.reorder+json"
-	ctDevicesOrderRemove  = "application/vnd.pingidentity.devices.order.remove+json"
+	ctDeviceSendCode     = "application/vnd.pingidentity.device.sendactivationcode+json"
+	ctDevicesReorder     = "application/vnd.pingidentity.devices.reorder+json"
+	ctDevicesOrderRemove = "application/vnd.pingidentity.devices.order.remove+json"
 )
 
 // MFAPolicies gives the MFA settings of an environment and the settings
