@@ -105,3 +105,14 @@ func (c *Cache) MFASettings(ctx context.Context, envID string) (*wire.MFASetting
 		return DecodeMFASettings(envID, m)
 	})
 }
+
+// NewUsersMFAEnabled is the mfaEnabled a user created in envID gets when
+// its creation does not say: the MFA settings' users.mfaEnabled (PingOne's
+// default: true).
+func (c *Cache) NewUsersMFAEnabled(ctx context.Context, envID string) (bool, error) {
+	s, err := c.MFASettings(ctx, envID)
+	if err != nil {
+		return false, err
+	}
+	return s.Users.MfaEnabled, nil
+}

@@ -334,6 +334,9 @@ func (s *Service) register(ctx context.Context, envID string, p *Provider, actio
 	case err != nil:
 		return nil, refused(p, err)
 	}
+	if u.MFAEnabled, err = s.Config.NewUsersMFAEnabled(ctx, envID); err != nil {
+		return nil, err
+	}
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err

@@ -304,6 +304,11 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	now := store.Now()
 	u := identity.New(env.ID, now)
+	// A user's mfaEnabled, unless the request sets it, is the MFA
+	// settings' default for new users.
+	if u.MFAEnabled, err = a.config().NewUsersMFAEnabled(ctx, env.ID); err != nil {
+		return err
+	}
 	if err := identity.Apply(ctx, a.Store, env.ID, in, u); err != nil {
 		return err
 	}

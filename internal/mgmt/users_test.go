@@ -83,7 +83,9 @@ func testUserLifecycle(t *testing.T, s *apptest.Server) {
 	checkTime(t, created, "updatedAt")
 	wantFields(t, created, map[string]any{
 		"username": "sharedTestUser", "email": "sharedTestUser@example.com", "environment.id": envID, "population.id": shared,
-		"enabled": true, "mfaEnabled": false, "verifyStatus": "NOT_INITIATED", "account.canAuthenticate": true, "account.status": "OK",
+		// mfaEnabled: the MFA settings' users.mfaEnabled, true by default
+		// (PingOne's example shows an environment where it was false).
+		"enabled": true, "mfaEnabled": true, "verifyStatus": "NOT_INITIATED", "account.canAuthenticate": true, "account.status": "OK",
 		"identityProvider.type": "PING_ONE", "lifecycle.status": "ACCOUNT_OK",
 		"_links.self.href": self, "_links.environment.href": envHref, "_links.population.href": envHref + "/populations/" + shared,
 		"_links.password.href": self + "/password",

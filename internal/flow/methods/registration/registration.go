@@ -130,6 +130,9 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	if err != nil {
 		return err
 	}
+	if u.MFAEnabled, err = e.Config.NewUsersMFAEnabled(ctx, s.Flow.EnvironmentID); err != nil {
+		return err
+	}
 	password := f["password"]
 	_, pol, err := e.Credentials.EffectivePolicy(ctx, e.Store, s.Flow.EnvironmentID, u.PopulationID)
 	if err != nil {
