@@ -76,6 +76,11 @@ type FlowEmbedded struct {
 	// the device's verification_uri_complete (a Gatehouse addition: PingOne
 	// pre-fills its hosted page the same way).
 	UserCode string `json:"userCode,omitempty"`
+	// Devices are the user's MFA devices (DEVICE_SELECTION_REQUIRED,
+	// OTP_REQUIRED); DeviceRegistration what a user without one may
+	// register (DEVICE_REGISTRATION_REQUIRED, a Gatehouse addition).
+	Devices            []FlowDevice            `json:"devices,omitempty"`
+	DeviceRegistration *FlowDeviceRegistration `json:"deviceRegistration,omitempty"`
 }
 
 // AuthorizeResponse is what resume returns to a pi.flow client: the
@@ -104,6 +109,10 @@ type Flow struct {
 	CreatedAt         Time               `json:"createdAt"`
 	ExpiresAt         Time               `json:"expiresAt"`
 	AuthorizeResponse *AuthorizeResponse `json:"authorizeResponse,omitempty"`
+	// BypassAllowed and SelectedDevice: the MFA statuses (OTP_REQUIRED
+	// names the device its passcode went to), as PingOne prints them.
+	BypassAllowed  *bool `json:"bypassAllowed,omitempty"`
+	SelectedDevice *Ref  `json:"selectedDevice,omitempty"`
 	// Error says why a FAILED flow failed (a Gatehouse addition: PingOne
 	// documents no body for it, and the sign-on page must say something).
 	Error *FlowError `json:"error,omitempty"`
@@ -112,4 +121,64 @@ type Flow struct {
 type FlowError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// The MULTI_FACTOR_AUTHENTICATION action's statuses and actions
+// (internal/flow/methods/mfa). DEVICE_SELECTION_REQUIRED lists the user's
+// devices (_embedded.devices) and takes device.select; OTP_REQUIRED names
+// the device a passcode was sent to (selectedDevice) and takes otp.check,
+// and device.select again: the same device resends its passcode, another
+// one switches to it. DEVICE_REGISTRATION_REQUIRED and device.register are
+// Gatehouse additions (PingOne's public flow API has no enrolment during
+// sign-on): a user without devices, whose policy lets them pair one,
+// registers a TOTP app or their email address, then activates it with
+// otp.check in OTP_REQUIRED.
+const (
+	StatusDeviceSelectionRequired    = "DEVICE_SELECTION_REQUIRED"
+	StatusOTPRequired                = "OTP_REQUIRED"
+	StatusDeviceRegistrationRequired = "DEVICE_REGISTRATION_REQUIRED"
+
+	ActionDeviceSelect   = "device.select"
+	ActionOTPCheck       = "otp.check"
+	ActionDeviceRegister = "device.register"
+
+	// Detail codes of a refused passcode: wrong (innerError
+	// failuresRemaining), expired (a new one must be sent), or the user's
+	// MFA locked (innerError secondsUntilUnlock).
+	DetailInvalidOTP = "INVALID_OTP"
+	DetailOTPExpired = "OTP_EXPIRED"
+	DetailMFALocked  = "LOCKED"
+	// DetailNoUsableDevices: the user has no device the policy allows and
+	// may not pair one.
+	DetailNoUsableDevices = "NO_USABLE_DEVICES"
+)
+
+// FlowDevice is one of the user's MFA devices as a flow shows it: its
+// email address or phone number masked (PingOne shows "*******01").
+// Properties carry a TOTP device's secret and key URI only while the
+// device being registered in this flow awaits its first code.
+type FlowDevice struct {
+	ID          string                `json:"id"`
+	Type        string                `json:"type"`
+	Status      string                `json:"status"`
+	Nickname    string                `json:"nickname,omitempty"`
+	UserRetries int                   `json:"userRetries"`
+	Email       string                `json:"email,omitempty"`
+	Phone       string                `json:"phone,omitempty"`
+	Properties  *FlowDeviceProperties `json:"properties,omitempty"`
+}
+
+// FlowDeviceProperties are a new TOTP device's secret (base32, for manual
+// entry) and its otpauth:// key URI (for a QR code).
+type FlowDeviceProperties struct {
+	Secret string `json:"secret"`
+	KeyURI string `json:"keyUri"`
+}
+
+// FlowDeviceRegistration is what DEVICE_REGISTRATION_REQUIRED offers: the
+// device types the user may register (TOTP, EMAIL), and the user's email
+// address, masked, that an EMAIL device would use.
+type FlowDeviceRegistration struct {
+	Types []string `json:"types"`
+	Email string   `json:"email,omitempty"`
 }
