@@ -12,7 +12,8 @@
 
   var labels = {
     username: 'username', password: 'password', currentPassword: 'current password', newPassword: 'new password',
-    recoveryCode: 'recovery code', verificationCode: 'verification code', email: 'email address', userCode: 'code'
+    recoveryCode: 'recovery code', verificationCode: 'verification code', email: 'email address', userCode: 'code',
+    otp: 'code'
   };
   var ruleWords = {
     length: 'the length', minCharacters: 'the required kinds of characters', maxRepeatedCharacters: 'no long runs of one character',
@@ -20,6 +21,8 @@
     excludesProfileData: 'not your name, username or email address', notSimilarToCurrent: 'not similar to your current password',
     history: 'not one of your recent passwords', minComplexity: 'more complexity'
   };
+
+  function attempts(n) { return n + ' attempt' + (n === 1 ? '' : 's'); }
 
   function mediaType(action) { return 'application/vnd.pingidentity.' + action + '+json'; }
 
@@ -80,6 +83,18 @@
       case 'PASSWORD_LOCKED_OUT':
         return 'Too many failed attempts: your account is locked for ' + duration(inner.secondsUntilUnlock || 0) +
           '. Try again then, or reset your password.';
+      // One-time passcodes (the MFA screens).
+      case 'INVALID_OTP':
+        if (typeof inner.failuresRemaining === 'number') {
+          return 'That code is incorrect. ' + attempts(inner.failuresRemaining) + ' left before verification is locked.';
+        }
+        return 'That code is incorrect. Check it and try again.';
+      case 'OTP_EXPIRED':
+        return document.getElementById('resend') ? 'That code has expired. Send a new code and enter it.' :
+          'That code has expired. Enter the code your app shows now.';
+      case 'LOCKED':
+        return 'Too many incorrect codes: verification is locked for ' + duration(inner.secondsUntilUnlock || 0) +
+          '. Try again then.';
       case 'ACCOUNT_LOCKED':
         return 'This account is locked. Contact your administrator.';
       case 'UNIQUENESS_VIOLATION':
@@ -95,6 +110,7 @@
           }).join('; ') + '.';
         }
         if (d.target === 'currentPassword') { return 'Your current password is incorrect.'; }
+        if (d.target === 'device.id') { return 'That device can no longer be used. Choose another one, or start over.'; }
         if (d.message) {
           return d.message.replace(/(\d+) attempt\(s\) remain/, function (_, n) {
             return n + ' attempt' + (n === '1' ? '' : 's') + ' left';
@@ -107,11 +123,15 @@
     return (d.message || (body && body.message)) || 'Something went wrong. Try again.';
   }
 
+  // bodyOf is the form as the action's JSON; a dotted name nests
+  // (device.id is {"device": {"id": …}}).
   function bodyOf(form) {
     var body = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (el.name && el.getAttribute('data-send') !== 'false') {
-        body[el.name] = el.getAttribute('data-type') === 'boolean' ? el.value === 'true' : el.value;
+        var keys = el.name.split('.'), o = body;
+        for (var i = 0; i < keys.length - 1; i++) { o = o[keys[i]] = o[keys[i]] || {}; }
+        o[keys[keys.length - 1]] = el.getAttribute('data-type') === 'boolean' ? el.value === 'true' : el.value;
       }
     });
     return body;
