@@ -27,6 +27,20 @@ type deviceView struct {
 	Pairing bool
 }
 
+// deviceChoices is a list of device buttons; Focus: the list is the
+// screen's task, so its first button takes the focus (the passcode
+// screen's list of other devices does not).
+type deviceChoices struct {
+	Devices []deviceView
+	Focus   bool
+}
+
+// DeviceChoices are the device selection screen's buttons.
+func (v *view) DeviceChoices() deviceChoices { return deviceChoices{Devices: v.Devices, Focus: true} }
+
+// OtherChoices are the passcode screen's other devices.
+func (v *view) OtherChoices() deviceChoices { return deviceChoices{Devices: v.Others} }
+
 // enrolView is a TOTP app's enrolment: the QR code of its key URI and the
 // secret for typing in by hand.
 type enrolView struct {

@@ -76,7 +76,7 @@ func TestMFADeviceSelection(t *testing.T) {
 		`<p class="message">Choose where to get your one-time code.</p>`,
 		`<ul class="choices" aria-labelledby="heading">`,
 		`<input type="hidden" name="device.id" value="dev-email">`+"\n"+
-			`<button type="submit" class="choice" id="device-dev-email"><span class="choice-name">Email</span><span class="choice-detail">a*****@example.com</span></button>`,
+			`<button type="submit" class="choice" id="device-dev-email" autofocus><span class="choice-name">Email</span><span class="choice-detail">a*****@example.com</span></button>`,
 		// A nickname names the device; its kind and number follow.
 		`<button type="submit" class="choice" id="device-dev-sms"><span class="choice-name">Work phone</span><span class="choice-detail">Text message, *******01</span></button>`,
 		`<button type="submit" class="choice" id="device-dev-totp"><span class="choice-name">Authenticator app</span></button>`,
@@ -117,7 +117,7 @@ func TestMFAOTPEntry(t *testing.T) {
 			for _, o := range tc.others {
 				wantAll(t, body, `id="device-`+o+`"`)
 			}
-			wantNone(t, body, `id="device-`+tc.device+`"`, `<svg`, `totp-secret`)
+			wantNone(t, body, `id="device-`+tc.device+`"`, `<svg`, `totp-secret`, `class="choice" id="device-`+tc.others[0]+`" autofocus`)
 		})
 	}
 	t.Run("a single device offers no other", func(t *testing.T) {
@@ -173,7 +173,7 @@ func TestMFADeviceRegistration(t *testing.T) {
 	body := renderFlow(t, f)
 	wantAll(t, body, `<h1 id="heading">Set up two-step verification</h1>`,
 		`<p class="message">Travel App asks for a second step when you sign on. Choose how you want to verify that it&#39;s you.</p>`,
-		`<input type="hidden" name="type" value="TOTP">`+"\n"+`<button type="submit" class="choice" id="register-TOTP"><span class="choice-name">Authenticator app</span>`,
+		`<input type="hidden" name="type" value="TOTP">`+"\n"+`<button type="submit" class="choice" id="register-TOTP" autofocus><span class="choice-name">Authenticator app</span>`,
 		`<input type="hidden" name="type" value="EMAIL">`+"\n"+`<button type="submit" class="choice" id="register-EMAIL"><span class="choice-name">Email</span><span class="choice-detail">Get a code at a*****@example.com</span></button>`,
 	)
 }
