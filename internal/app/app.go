@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/otp"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
@@ -175,7 +176,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxPasswordAttempts: cfg.MaxFlowPasswordAttempts}
 	// The sign-on methods, in the order the flow offers their actions.
 	ext := external.New(flows)
-	flows.Register(methods.Standard(ext)...)
+	mfaMethod := &otp.Method{Sealer: sealer}
+	flows.Register(methods.Standard(ext, mfaMethod)...)
 	auth.Flows, auth.Cookies = flows, cookies
 	fed := &federation.Service{Store: st, Config: conf, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.

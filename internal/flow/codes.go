@@ -98,3 +98,18 @@ func (s *Step) CheckCode(ctx context.Context, c *Code, kind, code, target string
 	}
 	return wire.InvalidData(wire.InvalidValue(target, fmt.Sprintf("The code is not correct. %d attempt(s) remain.", maxCodeAttempts-c.Attempts)))
 }
+
+// AllowSend admits one more code sent to u by a method that sends its own
+// (MFA passcodes), under the same limits as SendCode's, per source address
+// and per user. undo gives the send back when it did not happen.
+func (s *Step) AllowSend(ctx context.Context, u *store.User) (undo func(), err error) {
+	recipient := recipientKey(s.Flow.EnvironmentID, u.Username)
+	if recipient == "" {
+		recipient = s.Flow.EnvironmentID + "/id/" + u.ID
+	}
+	addr, err := s.e.Limits.sendCheck(ctx, recipient, true, s.Now)
+	if err != nil {
+		return nil, err
+	}
+	return func() { s.e.Limits.unsend(addr, recipient, s.Now) }, nil
+}

@@ -141,6 +141,12 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		sess = nil
 	}
 	f.Status = e.firstStatus(st, sess, now)
+	if sess != nil && f.Status != StatusCompleted && st.Step > 0 {
+		// The session satisfied the earlier actions: the flow goes on with
+		// its user and the methods it signed on with.
+		f.UserID, f.SessionID = sess.UserID, sess.ID
+		st.SignedOn, st.AuthTime, st.AMR = sess.UserID, sess.AuthTime.Unix(), sess.AMR
+	}
 	if f.Status == StatusCompleted {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
@@ -161,6 +167,25 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	if err := e.Store.CreateFlow(ctx, f); err != nil {
 		release()
 		return nil, err
+	}
+	if a := st.action(); a != nil && f.Status != StatusCompleted {
+		if _, ok := e.reg.byType[a.Type].(Entrant); ok {
+			// The session signed its user on with the earlier actions: the
+			// action that depends on the user (MFA) begins for that user.
+			var u *store.User
+			if sess != nil {
+				if u, err = e.Store.GetUser(ctx, in.Env.ID, sess.UserID); err != nil {
+					return nil, err
+				}
+			}
+			tok, err := e.Do(ctx, f, func(s *Step) error { return s.enter(ctx, u) })
+			if err != nil {
+				return nil, err
+			}
+			if tok != "" {
+				token = tok
+			}
+		}
 	}
 	return &Started{Flow: f, Token: token}, nil
 }
@@ -251,13 +276,12 @@ func (e *Engine) firstStatus(st *state, sess *store.Session, now time.Time) stri
 // condition decides; without one, the method that runs it does, or any
 // session does (single sign-on).
 func (e *Engine) satisfied(b Beginner, a *PolicyAction, sess *store.Session, now time.Time) bool {
-	c := a.Settings.Condition
-	if len(c) == 0 || string(c) == "null" {
-		if s, ok := b.(Satisfier); ok {
-			return s.SatisfiedBy(a, sess)
-		}
+	// A method that decides (a second factor wants its own method in the
+	// session's amr) decides first; then the condition, as for any action.
+	if s, ok := b.(Satisfier); ok && !s.SatisfiedBy(a, sess) {
+		return false
 	}
-	return !mustRun(c, sess, now)
+	return !mustRun(a.Settings.Condition, sess, now)
 }
 
 // mustRun evaluates an action's condition against a session: true when the
@@ -307,6 +331,11 @@ func mustRun(raw json.RawMessage, sess *store.Session, now time.Time) bool {
 	switch since.SecondsSince {
 	case "${session.lastSignOn.withAuthenticator.pwd.at}":
 		if !slices.Contains(sess.AMR, "pwd") {
+			return true
+		}
+		at = sess.AuthTime
+	case "${session.lastSignOn.withAuthenticator.mfa.at}":
+		if !slices.Contains(sess.AMR, "mfa") {
 			return true
 		}
 		at = sess.AuthTime

@@ -67,6 +67,22 @@ type Satisfier interface {
 	SatisfiedBy(a *PolicyAction, sess *store.Session) bool
 }
 
+// Entrant is a Beginner whose action's first status depends on the user
+// it signs on (their MFA devices, say): once a flow reaches its action,
+// after an earlier action signed u on or at the start with a session that
+// names u, Enter moves the flow on: it sets a status and saves, fails the
+// flow, or passes the action (Complete with no more methods). u is nil
+// when no earlier action has signed anyone on.
+type Entrant interface {
+	Enter(ctx context.Context, s *Step, u *store.User) error
+}
+
+// Decorator is a method that adds to the flow JSON outside _embedded (the
+// device an MFA passcode was sent to).
+type Decorator interface {
+	Decorate(ctx context.Context, v *View, out *wire.Flow) error
+}
+
 // Holder is a method that may hold a sign-on after the user has
 // authenticated and before it completes (an email address to verify,
 // say). Hold returns the status to hold the flow in, or "" to let it go

@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/otp"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -16,7 +17,7 @@ import (
 // the server registers them.
 func newEngine() *flow.Engine {
 	e := &flow.Engine{}
-	e.Register(methods.Standard(external.New(e))...)
+	e.Register(methods.Standard(external.New(e), &otp.Method{})...)
 	return e
 }
 

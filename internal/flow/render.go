@@ -74,6 +74,13 @@ func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeRe
 			}
 		}
 	}
+	for _, m := range e.reg.methods {
+		if d, ok := m.(Decorator); ok {
+			if err := d.Decorate(ctx, v, out); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if f.Status == StatusFailed {
 		out.Error = &wire.FlowError{Code: v.st.Error, Message: v.st.ErrorDescription}
 	}

@@ -287,7 +287,24 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 		return err
 	}
 	s.token = token
-	return nil
+	return s.enter(ctx, u)
+}
+
+// enter lets the method of the action the flow has just reached decide
+// its first status when it depends on the user (Entrant).
+func (s *Step) enter(ctx context.Context, u *store.User) error {
+	if s.Flow.Status == StatusCompleted || s.Flow.Status == StatusFailed {
+		return nil
+	}
+	a := s.st.action()
+	if a == nil {
+		return nil
+	}
+	en, ok := s.e.reg.byType[a.Type].(Entrant)
+	if !ok || s.Flow.Status != s.e.reg.byType[a.Type].BeginStatus(a) {
+		return nil
+	}
+	return en.Enter(ctx, s, u)
 }
 
 // reset is session.reset: the sign-on starts over at the policy's first
@@ -301,5 +318,8 @@ func (s *Step) reset(ctx context.Context, body []byte) error {
 	s.st.SignedOn, s.st.AuthTime, s.st.AMR, s.st.Held = "", 0, nil, nil
 	s.Flow.UserID = ""
 	s.Flow.Status = s.e.firstStatus(s.st, nil, s.Now)
-	return s.Save(ctx)
+	if err := s.Save(ctx); err != nil {
+		return err
+	}
+	return s.enter(ctx, nil)
 }

@@ -7,13 +7,15 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/device"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/otp"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/registration"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 )
 
 // Standard are the methods, with ext, the external identity provider
-// method that federation also drives.
-func Standard(ext *external.Method) []flow.Method {
-	return []flow.Method{&usernamepassword.Method{}, &identifierfirst.Method{}, &recovery.Method{}, &registration.Method{}, ext, &device.Method{}}
+// method that federation also drives, and mfa, the
+// MULTI_FACTOR_AUTHENTICATION method with the MFA domain it runs on.
+func Standard(ext *external.Method, mfa *otp.Method) []flow.Method {
+	return []flow.Method{&usernamepassword.Method{}, &identifierfirst.Method{}, &recovery.Method{}, &registration.Method{}, ext, mfa, &device.Method{}}
 }

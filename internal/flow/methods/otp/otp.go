@@ -1,0 +1,609 @@
+// Package otp is the sign-on method of PingOne's MULTI_FACTOR_AUTHENTICATION
+// action with one-time passcodes: once an earlier action has signed the
+// user on, the user proves one of their MFA devices (DEVICE_SELECTION_REQUIRED
+// with device.select, then OTP_REQUIRED with otp.check), as the action's
+// device authentication policy allows. A user without a usable device
+// registers one during sign-on where the policy lets them pair one
+// (DEVICE_REGISTRATION_REQUIRED with device.register, Gatehouse additions),
+// or passes (noDevicesMode BYPASS), or is refused (BLOCK). Passcodes are
+// single use, kept as the domain's challenges in the method's state, and
+// every wrong one counts into the user's MFA lockout (internal/mfa).
+package otp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// Name keys the method's state in flows.
+const Name = "mfa"
+
+// ActionType is the sign-on policy action the method runs.
+const ActionType = "MULTI_FACTOR_AUTHENTICATION"
+
+// Bounds of one flow: codes sent (each costs an email or an SMS), the
+// spacing of resends to one device, and devices registered.
+const (
+	maxSends         = 5
+	resendGap        = 30 * time.Second
+	maxRegistrations = 2
+)
+
+// AMR is what a passcode of a device type adds to the sign-on's amr (RFC
+// 8176): "otp" for every passcode, "sms" and "tel" for the channel of a
+// sent one, and "mfa", since the action always follows another factor.
+func AMR(deviceType string) []string {
+	out := []string{"otp"}
+	switch deviceType {
+	case mfa.TypeSMS:
+		out = append(out, "sms")
+	case mfa.TypeVoice:
+		out = append(out, "tel")
+	}
+	return append(out, "mfa")
+}
+
+// Devices is the MFA domain as the method uses it: *mfa.Service.
+type Devices interface {
+	Devices(ctx context.Context, envID, userID string) ([]store.MFADevice, error)
+	Device(ctx context.Context, envID, userID, deviceID string) (*store.MFADevice, error)
+	Challenge(ctx context.Context, u *store.User, d *store.MFADevice, m mfa.MethodPolicy, purpose string) (*mfa.Challenge, error)
+	Check(ctx context.Context, u *store.User, d *store.MFADevice, m mfa.MethodPolicy, s *mfa.Settings, c *mfa.Challenge, otp string) error
+	Locked(ctx context.Context, envID, userID string) (until time.Time, err error)
+	Activate(ctx context.Context, u *store.User, d *store.MFADevice, otp string, s *mfa.Settings) error
+}
+
+// Method is the MULTI_FACTOR_AUTHENTICATION method. Its fields are the
+// MFA domain and configuration; a method without them fails the flows
+// that reach its action.
+type Method struct {
+	MFA Devices
+	// Register makes u a device of type typ (TOTP, or EMAIL to the
+	// user's email address) awaiting activation: mfa.Service.CreateDevice.
+	Register func(ctx context.Context, u *store.User, typ string, s *mfa.Settings, m mfa.MethodPolicy) (*store.MFADevice, *mfa.Enrolment, error)
+	// Policy is the device authentication policy id names ("" = the
+	// environment's default); Settings the environment's MFA settings.
+	Policy   func(ctx context.Context, envID, id string) (*mfa.Policy, error)
+	Settings func(ctx context.Context, envID string) (*mfa.Settings, error)
+	// Sealer seals a new TOTP device's secret in the flow until the
+	// device's first code.
+	Sealer *secrets.Sealer
+}
+
+// State is what the method keeps in a flow.
+type State struct {
+	// Device is the selected device; Challenge its passcode (single use).
+	Device    string         `json:"device,omitempty"`
+	Challenge *mfa.Challenge `json:"challenge,omitempty"`
+	// Registered is the device registered in this flow, awaiting its
+	// first code; Enrolment its TOTP secret and key URI, sealed.
+	Registered string `json:"registered,omitempty"`
+	Enrolment  []byte `json:"enrolment,omitempty"`
+	// Sends, Registrations and Retries count the codes sent, the devices
+	// registered and the wrong codes of this flow.
+	Sends         int `json:"sends,omitempty"`
+	Registrations int `json:"registrations,omitempty"`
+	Retries       int `json:"retries,omitempty"`
+}
+
+func (*Method) Name() string { return Name }
+
+// Statuses: the user has signed on with an earlier factor in all of them.
+func (*Method) Statuses() []flow.Status {
+	return []flow.Status{
+		{Name: wire.StatusDeviceSelectionRequired, Authenticated: true},
+		{Name: wire.StatusOTPRequired, Authenticated: true},
+		{Name: wire.StatusDeviceRegistrationRequired, Authenticated: true},
+	}
+}
+
+func (*Method) Actions() []string {
+	return []string{wire.ActionDeviceSelect, wire.ActionOTPCheck, wire.ActionDeviceRegister}
+}
+
+func (*Method) Begins() []string { return []string{ActionType} }
+
+// BeginStatus: Enter decides for the user; until it has, the devices.
+func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusDeviceSelectionRequired }
+
+// ChecksSecret: a passcode is guessed like a password, so the engine's
+// failure limits (per address and per user) count wrong ones too.
+func (*Method) ChecksSecret(action string) bool { return action == wire.ActionOTPCheck }
+
+// SatisfiedBy: only a session that has signed on with a second factor.
+func (*Method) SatisfiedBy(_ *flow.PolicyAction, sess *store.Session) bool {
+	return slices.Contains(sess.AMR, "mfa")
+}
+
+func (*Method) Offers(v *flow.View) []string {
+	switch v.Status() {
+	case wire.StatusDeviceSelectionRequired:
+		return []string{wire.ActionDeviceSelect}
+	case wire.StatusDeviceRegistrationRequired:
+		return []string{wire.ActionDeviceRegister}
+	case wire.StatusOTPRequired:
+		st, err := flow.MethodState[State](v, Name)
+		if err == nil && st.Registered != "" {
+			// A device being registered: its code, or another type.
+			return []string{wire.ActionOTPCheck, wire.ActionDeviceRegister}
+		}
+		return []string{wire.ActionOTPCheck, wire.ActionDeviceSelect}
+	}
+	return nil
+}
+
+// config is what a step reads: the action's policy and the settings.
+type config struct {
+	pol *mfa.Policy
+	set *mfa.Settings
+}
+
+func (m *Method) config(ctx context.Context, v *flow.View) (*config, error) {
+	if m.MFA == nil || m.Policy == nil || m.Settings == nil {
+		return nil, errors.New("otp: the MFA method is not configured")
+	}
+	id := ""
+	if a := v.Action(); a != nil && len(a.Settings.DeviceAuthenticationPolicy) > 0 {
+		var ref struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(a.Settings.DeviceAuthenticationPolicy, &ref); err == nil {
+			id = ref.ID
+		}
+	}
+	pol, err := m.Policy(ctx, v.Flow.EnvironmentID, id)
+	if err != nil {
+		return nil, err
+	}
+	set, err := m.Settings(ctx, v.Flow.EnvironmentID)
+	if err != nil {
+		return nil, err
+	}
+	return &config{pol: pol, set: set}, nil
+}
+
+// usable are the devices a user may prove now: active, of a type the
+// policy enables, in the user's order.
+func usable(devs []store.MFADevice, pol *mfa.Policy) []store.MFADevice {
+	var out []store.MFADevice
+	for _, d := range devs {
+		if d.Status == mfa.StatusActive && pol.Method(d.Type).Enabled {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// registrable are the device types a user may register during sign-on:
+// TOTP, and EMAIL to the user's address, where the policy enables them and
+// does not disable their pairing, while the user has room for a device.
+func registrable(u *store.User, devs []store.MFADevice, c *config) []string {
+	if c.set.MaxDevices > 0 && len(devs) >= c.set.MaxDevices {
+		return nil
+	}
+	var out []string
+	for _, t := range []string{mfa.TypeTOTP, mfa.TypeEmail} {
+		mp := c.pol.Method(t)
+		if !mp.Enabled || mp.PairingDisabled || (t == mfa.TypeEmail && u.Email == "") {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// Enter begins the action for u, signed on by the earlier actions.
+func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
+	if u == nil {
+		return s.Fail(ctx, "access_denied", "The sign-on policy asks for a second factor before any first one.")
+	}
+	if !u.MFAEnabled {
+		// PingOne skips the MFA action for a user whose MFA is disabled.
+		return s.Complete(ctx, u, nil, nil)
+	}
+	c, err := m.config(ctx, s.View)
+	if err != nil {
+		return err
+	}
+	devs, err := m.MFA.Devices(ctx, u.EnvironmentID, u.ID)
+	if err != nil {
+		return err
+	}
+	st, err := flow.MethodState[State](s.View, Name)
+	if err != nil {
+		return err
+	}
+	ok := usable(devs, c.pol)
+	if len(ok) == 0 {
+		if v := s.Action(); v != nil && v.Settings.NoDevicesMode == "BYPASS" {
+			return s.Complete(ctx, u, nil, nil)
+		}
+		if len(registrable(u, devs, c)) > 0 {
+			s.SetStatus(wire.StatusDeviceRegistrationRequired)
+			return s.Save(ctx)
+		}
+		return s.Fail(ctx, "access_denied", "The user has no MFA device that the device authentication policy allows, and may not register one.")
+	}
+	s.SetStatus(wire.StatusDeviceSelectionRequired)
+	first := c.pol.Selection == "" || c.pol.Selection == "DEFAULT_TO_FIRST" ||
+		(c.pol.Selection == "PROMPT_TO_SELECT_DEVICE" && len(ok) == 1)
+	if first {
+		if until, err := m.MFA.Locked(ctx, u.EnvironmentID, u.ID); err != nil {
+			return err
+		} else if until.IsZero() {
+			// The user's first device gets its passcode at once; a send
+			// that fails or is refused leaves the choice to the user (and
+			// a retry): the first factor stays accepted.
+			if err := m.choose(ctx, s, st, u, &ok[0], c); err != nil {
+				s.Engine().Logger().WarnContext(ctx, "the first MFA passcode was not sent", "user", u.ID, "err", err)
+				st.Device, st.Challenge = "", nil
+				s.SetStatus(wire.StatusDeviceSelectionRequired)
+			}
+		}
+	}
+	return s.Save(ctx)
+}
+
+// choose selects d and sends its passcode (a TOTP app computes its own).
+// The caller saves the flow.
+func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.User, d *store.MFADevice, c *config) error {
+	mp := c.pol.Method(d.Type)
+	if d.Type != mfa.TypeTOTP {
+		if st.Challenge != nil && st.Device == d.ID && st.Challenge.SentAt > 0 {
+			if wait := time.Unix(st.Challenge.SentAt, 0).Add(resendGap).Sub(s.Now); wait > 0 {
+				return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidValue, Target: "device.id",
+					Message: fmt.Sprintf("A passcode was just sent to this device. Wait %d seconds before asking for another.", int(wait.Seconds())+1)})
+			}
+		}
+		if st.Sends >= maxSends {
+			return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidValue, Target: "device.id",
+				Message: "Too many passcodes were sent in this sign-on. Start over to get another."})
+		}
+		undo, err := s.AllowSend(ctx, u)
+		if err != nil {
+			return err
+		}
+		ch, err := m.MFA.Challenge(ctx, u, d, mp, mfa.PurposeAuthentication)
+		if err != nil {
+			undo()
+			s.Engine().Logger().ErrorContext(ctx, "sending an MFA passcode failed", "user", u.ID, "device", d.ID, "err", err)
+			return &wire.Error{Status: 503, Code: wire.CodeUnavailable, Message: "The passcode could not be sent. Try again later, or choose another device."}
+		}
+		if ch.SentAt == 0 {
+			ch.SentAt = s.Now.Unix()
+		}
+		st.Sends++
+		st.Challenge = ch
+	} else {
+		ch, err := m.MFA.Challenge(ctx, u, d, mp, mfa.PurposeAuthentication)
+		if err != nil {
+			return err
+		}
+		st.Challenge = ch
+	}
+	st.Device = d.ID
+	s.SetStatus(wire.StatusOTPRequired)
+	return nil
+}
+
+func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []byte) error {
+	st, err := flow.MethodState[State](s.View, Name)
+	if err != nil {
+		return err
+	}
+	a, err := s.UserAccount(ctx)
+	if err != nil {
+		return err
+	}
+	u := a.User
+	c, err := m.config(ctx, s.View)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case wire.ActionDeviceSelect:
+		return m.selectDevice(ctx, s, st, u, c, body)
+	case wire.ActionDeviceRegister:
+		return m.register(ctx, s, st, u, c, body)
+	}
+	return m.check(ctx, s, st, u, c, body)
+}
+
+var errUnknownDevice = wire.InvalidData(wire.Detail{Code: wire.DetailInvalidValue, Target: "device.id",
+	Message: "The device is not one of the user's devices that this sign-on accepts."})
+
+// selectDevice is device.select: {"device":{"id":…}}. Selecting the
+// device already selected sends a new passcode (PingOne's resend).
+func (m *Method) selectDevice(ctx context.Context, s *flow.Step, st *State, u *store.User, c *config, body []byte) error {
+	var req struct {
+		Device *struct {
+			ID *string `json:"id"`
+		} `json:"device"`
+	}
+	if err := flow.Decode(body, &req); err != nil {
+		return err
+	}
+	if req.Device == nil || req.Device.ID == nil || *req.Device.ID == "" {
+		return wire.InvalidData(wire.Required("device.id"))
+	}
+	id := *req.Device.ID
+	if len(id) > 64 {
+		return errUnknownDevice
+	}
+	d, err := m.MFA.Device(ctx, u.EnvironmentID, u.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errUnknownDevice
+	}
+	if err != nil {
+		return err
+	}
+	if d.Status != mfa.StatusActive || !c.pol.Method(d.Type).Enabled {
+		return errUnknownDevice
+	}
+	if until, err := m.MFA.Locked(ctx, u.EnvironmentID, u.ID); err != nil {
+		return err
+	} else if !until.IsZero() {
+		return locked(until, s.Now)
+	}
+	if err := m.choose(ctx, s, st, u, d, c); err != nil {
+		return err
+	}
+	return s.Save(ctx)
+}
+
+// register is device.register (a Gatehouse addition): {"type":"TOTP"} or
+// {"type":"EMAIL"}, a device awaiting its first code, which otp.check
+// gives.
+func (m *Method) register(ctx context.Context, s *flow.Step, st *State, u *store.User, c *config, body []byte) error {
+	req, err := flow.Fields(body, []string{"type"})
+	if err != nil {
+		return err
+	}
+	devs, err := m.MFA.Devices(ctx, u.EnvironmentID, u.ID)
+	if err != nil {
+		return err
+	}
+	types := registrable(u, devs, c)
+	if len(usable(devs, c.pol)) > 0 {
+		types = nil // registration is for users without a device
+	}
+	if !slices.Contains(types, req["type"]) {
+		d := wire.InvalidValue("type", "The device type cannot be registered here.")
+		if len(types) > 0 {
+			d.InnerError = &wire.InnerError{AllowedValues: types}
+		}
+		return wire.InvalidData(d)
+	}
+	if st.Registrations >= maxRegistrations {
+		return wire.InvalidData(wire.InvalidValue("type", "Too many devices were registered in this sign-on. Start over to register another."))
+	}
+	if until, err := m.MFA.Locked(ctx, u.EnvironmentID, u.ID); err != nil {
+		return err
+	} else if !until.IsZero() {
+		return locked(until, s.Now)
+	}
+	if m.Register == nil {
+		return errors.New("otp: device registration is not configured")
+	}
+	var undo func()
+	if req["type"] != mfa.TypeTOTP {
+		if st.Sends >= maxSends {
+			return wire.InvalidData(wire.InvalidValue("type", "Too many passcodes were sent in this sign-on. Start over to get another."))
+		}
+		if undo, err = s.AllowSend(ctx, u); err != nil {
+			return err
+		}
+		st.Sends++
+	}
+	d, enr, err := m.Register(ctx, u, req["type"], c.set, c.pol.Method(req["type"]))
+	if err != nil {
+		if undo != nil {
+			undo()
+		}
+		var we *wire.Error
+		if errors.As(err, &we) {
+			return err
+		}
+		s.Engine().Logger().ErrorContext(ctx, "registering an MFA device failed", "user", u.ID, "type", req["type"], "err", err)
+		return &wire.Error{Status: 503, Code: wire.CodeUnavailable, Message: "The device could not be registered. Try again later."}
+	}
+	st.Registrations++
+	st.Registered, st.Device, st.Challenge, st.Enrolment = d.ID, d.ID, nil, nil
+	if enr != nil && m.Sealer != nil {
+		b, err := json.Marshal(wire.FlowDeviceProperties{Secret: enr.Secret, KeyURI: enr.KeyURI})
+		if err != nil {
+			return err
+		}
+		st.Enrolment = m.Sealer.Seal(b, enrolmentAAD(s.Flow, d.ID))
+	}
+	s.SetStatus(wire.StatusOTPRequired)
+	return s.Save(ctx)
+}
+
+func enrolmentAAD(f *store.Flow, deviceID string) string {
+	return "flow-mfa-enrolment:" + f.EnvironmentID + "/" + f.ID + "/" + deviceID
+}
+
+// check is otp.check: {"otp":"123456"} for the selected device, or the
+// first code of the device registered in this flow, which activates it.
+func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.User, c *config, body []byte) error {
+	req, err := flow.Fields(body, []string{"otp"})
+	if err != nil {
+		return err
+	}
+	otp := strings.TrimSpace(req["otp"])
+	if len(otp) > 16 {
+		return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidOTP, Target: "otp", Message: "The passcode is not correct."})
+	}
+	d, err := m.MFA.Device(ctx, u.EnvironmentID, u.ID, st.Device)
+	if errors.Is(err, store.ErrNotFound) {
+		// The device went while the flow waited: choose again.
+		*st = State{Sends: st.Sends, Registrations: st.Registrations, Retries: st.Retries}
+		s.SetStatus(wire.StatusDeviceSelectionRequired)
+		if err := s.Save(ctx); err != nil {
+			return err
+		}
+		return errUnknownDevice
+	}
+	if err != nil {
+		return err
+	}
+	if st.Registered == d.ID && d.Status != mfa.StatusActive {
+		err = m.MFA.Activate(ctx, u, d, otp, c.set)
+	} else {
+		if st.Challenge == nil || st.Challenge.DeviceID != d.ID {
+			return wire.InvalidData(wire.Detail{Code: wire.DetailOTPExpired, Target: "otp",
+				Message: "No passcode is pending for the device. Select the device again to get one."})
+		}
+		err = m.MFA.Check(ctx, u, d, c.pol.Method(d.Type), c.set, st.Challenge, otp)
+	}
+	var oe *mfa.OTPError
+	if errors.As(err, &oe) {
+		st.Retries++
+		if oe.Reason == mfa.ReasonExpired || oe.Reason == mfa.ReasonUsed {
+			st.Challenge = nil
+		}
+		if err := s.Save(ctx); err != nil {
+			return err
+		}
+		return refused(oe, s.Now)
+	}
+	if err != nil {
+		return err
+	}
+	return s.Complete(ctx, u, AMR(d.Type), nil)
+}
+
+// refused is PingOne's answer to a refused passcode.
+func refused(oe *mfa.OTPError, now time.Time) error {
+	switch oe.Reason {
+	case mfa.ReasonLocked:
+		return locked(oe.Until, now)
+	case mfa.ReasonExpired, mfa.ReasonUsed:
+		return wire.InvalidData(wire.Detail{Code: wire.DetailOTPExpired, Target: "otp",
+			Message: "The passcode has expired. Select the device again to get a new one."})
+	}
+	rem := max(oe.Remaining, 0)
+	return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidOTP, Target: "otp",
+		Message:    fmt.Sprintf("The passcode is not correct. %d attempt(s) remain.", rem),
+		InnerError: &wire.InnerError{FailuresRemaining: &rem}})
+}
+
+func locked(until, now time.Time) error {
+	secs := max(int(until.Sub(now).Seconds()+0.999), 1)
+	return wire.InvalidData(wire.Detail{Code: wire.DetailMFALocked, Target: "otp",
+		Message:    fmt.Sprintf("Too many wrong passcodes: multi-factor authentication is locked. Try again in %d seconds.", secs),
+		InnerError: &wire.InnerError{SecondsUntilUnlock: &secs}})
+}
+
+// Embed shows the user's devices, masked, and what a user without one may
+// register.
+func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
+	status := v.Status()
+	if status != wire.StatusDeviceSelectionRequired && status != wire.StatusOTPRequired && status != wire.StatusDeviceRegistrationRequired {
+		return nil
+	}
+	u := v.User()
+	if u == nil {
+		return nil
+	}
+	c, err := m.config(ctx, v)
+	if err != nil {
+		return err
+	}
+	devs, err := m.MFA.Devices(ctx, u.EnvironmentID, u.ID)
+	if err != nil {
+		return err
+	}
+	st, err := flow.MethodState[State](v, Name)
+	if err != nil {
+		return err
+	}
+	if status == wire.StatusDeviceRegistrationRequired {
+		out.DeviceRegistration = &wire.FlowDeviceRegistration{Types: registrable(u, devs, c), Email: MaskEmail(u.Email)}
+		if out.DeviceRegistration.Types == nil {
+			out.DeviceRegistration.Types = []string{}
+		}
+		return nil
+	}
+	shown := usable(devs, c.pol)
+	for _, d := range devs {
+		if d.ID == st.Registered && d.Status != mfa.StatusActive {
+			shown = append(shown, d)
+		}
+	}
+	out.Devices = make([]wire.FlowDevice, 0, len(shown))
+	for _, d := range shown {
+		fd := wire.FlowDevice{ID: d.ID, Type: d.Type, Status: d.Status, Nickname: d.Nickname,
+			Email: MaskEmail(d.Email), Phone: MaskPhone(d.Phone)}
+		if d.ID == st.Device {
+			fd.UserRetries = st.Retries
+		}
+		if d.ID == st.Registered && d.Status != mfa.StatusActive && len(st.Enrolment) > 0 && m.Sealer != nil {
+			b, err := m.Sealer.Open(st.Enrolment, enrolmentAAD(v.Flow, d.ID))
+			if err != nil {
+				return err
+			}
+			var p wire.FlowDeviceProperties
+			if err := json.Unmarshal(b, &p); err != nil {
+				return err
+			}
+			fd.Properties = &p
+		}
+		out.Devices = append(out.Devices, fd)
+	}
+	return nil
+}
+
+// Decorate names the device a passcode is pending for.
+func (m *Method) Decorate(ctx context.Context, v *flow.View, out *wire.Flow) error {
+	switch v.Status() {
+	case wire.StatusOTPRequired:
+		st, err := flow.MethodState[State](v, Name)
+		if err != nil {
+			return err
+		}
+		if st.Device != "" {
+			out.SelectedDevice = &wire.Ref{ID: st.Device}
+		}
+		fallthrough
+	case wire.StatusDeviceSelectionRequired:
+		no := false
+		out.BypassAllowed = &no
+	}
+	return nil
+}
+
+// MaskPhone shows a phone number's last two digits only, as PingOne does
+// ("*******01").
+func MaskPhone(p string) string {
+	if p == "" {
+		return ""
+	}
+	r := []rune(p)
+	if len(r) <= 2 {
+		return strings.Repeat("*", len(r))
+	}
+	return strings.Repeat("*", len(r)-2) + string(r[len(r)-2:])
+}
+
+// MaskEmail shows an address's first character and its domain.
+func MaskEmail(e string) string {
+	at := strings.LastIndexByte(e, '@')
+	if at < 1 {
+		return ""
+	}
+	r := []rune(e[:at])
+	return string(r[0]) + "*****" + e[at:]
+}
