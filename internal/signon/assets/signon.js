@@ -85,6 +85,9 @@
           '. Try again then, or reset your password.';
       // One-time passcodes (the MFA screens).
       case 'INVALID_OTP':
+        if (inner.failuresRemaining === 0) {
+          return 'That code is incorrect, and no attempts are left. Try again later, or start over.';
+        }
         if (typeof inner.failuresRemaining === 'number') {
           return 'That code is incorrect. ' + attempts(inner.failuresRemaining) + ' left before verification is locked.';
         }
@@ -110,7 +113,13 @@
           }).join('; ') + '.';
         }
         if (d.target === 'currentPassword') { return 'Your current password is incorrect.'; }
-        if (d.target === 'device.id') { return 'That device can no longer be used. Choose another one, or start over.'; }
+        if (d.target === 'device.id') {
+          // The server spaces the codes it sends, and bounds them.
+          var wait = /Wait (\d+) seconds?/.exec(d.message || '');
+          if (wait) { return 'We just sent a code. Wait ' + duration(parseInt(wait[1], 10)) + ' before you ask for another.'; }
+          if (/^Too many/.test(d.message || '')) { return 'Too many codes were sent in this sign-on. Start over to get another.'; }
+          return 'That device cannot be used now. Choose another one, or start over.';
+        }
         if (d.message) {
           return d.message.replace(/(\d+) attempt\(s\) remain/, function (_, n) {
             return n + ' attempt' + (n === '1' ? '' : 's') + ' left';
