@@ -182,6 +182,15 @@ func TestBrowserMFATOTP(t *testing.T) {
 			if docs {
 				docShot(t, b, "mfa-totp-enrol")
 			}
+			// On a 360 px phone the QR code and the key fit: no sideways
+			// scrolling.
+			b.do("a phone's screen", chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+			if sw := eval[int](b, `document.documentElement.scrollWidth`); sw > 360 {
+				t.Errorf("on a 360 px screen the enrolment page is %d px wide", sw)
+			}
+			b.shot("totp-enrol-phone")
+			b.do("a desktop's screen", chromedp.EmulateViewport(int64(desktop.width), int64(desktop.height)))
+
 			code, step := totpAt(t, secret, time.Now())
 			b.typeInto("#otp", code)
 			b.submit("otp.check")
