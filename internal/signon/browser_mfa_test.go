@@ -1,8 +1,12 @@
 package signon_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -176,6 +180,14 @@ func TestBrowserMFATOTP(t *testing.T) {
 			if !regexp.MustCompile(`^[A-Z2-7]{16,}$`).MatchString(secret) || !strings.Contains(grouped, " ") {
 				t.Fatalf("the key for manual entry reads %q: want base32 in groups", grouped)
 			}
+			// What a phone's camera reads from the page is the key shown
+			// for typing in.
+			if uri, ok := scanQR(t, b); ok {
+				key, err := otp.NewKeyFromURL(uri)
+				if err != nil || key.Type() != "totp" || key.Secret() != secret || key.Period() != 30 || key.Digits() != otp.DigitsSix {
+					t.Errorf("the page's QR code reads %q (%v), want a TOTP key URI with the secret %s shown for typing in", uri, err, secret)
+				}
+			}
 			otpField(t, b)
 			noError(t, b)
 			b.shot("totp-enrol")
@@ -244,14 +256,15 @@ func TestBrowserMFATOTP(t *testing.T) {
 			}
 			b2.shot("wrong-code")
 
-			// A code of a later step signs on.
-			now := time.Now()
-			if now.Unix()/30 <= step {
-				wait := time.Unix((step+1)*30, 0).Sub(now) + 200*time.Millisecond
-				t.Logf("waiting %v for the next TOTP step", wait.Round(time.Millisecond))
-				time.Sleep(wait)
+			// A code of a later step than the enrolment's signs on: the
+			// next step's while the clock is still in the enrolment's (the
+			// server allows one step of clock skew either way), so that the
+			// test need not wait for the app's next code.
+			when := time.Now()
+			if when.Unix()/30 <= step {
+				when = time.Unix((step+1)*30, 0)
 			}
-			fresh, _ := totpAt(t, secret, time.Now())
+			fresh, _ := totpAt(t, secret, when)
 			b2.typeInto("#otp", fresh)
 			b2.submit("otp.check")
 			exchange(t, x.s, x.fx.EnvID, x.fx.AppID, x.fx.AppSecret, x.app.RedirectURI(), b2.landed(x.app, state2))
@@ -259,7 +272,37 @@ func TestBrowserMFATOTP(t *testing.T) {
 	}
 }
 
-// emailDevice gives the user an active email device at their address
+// scanQR reads the QR code on the page as a camera would, from a
+// screenshot, with zbar; ok is false when zbar is not installed (outside
+// CI, which installs it).
+func scanQR(t *testing.T, b *browser) (uri string, ok bool) {
+	t.Helper()
+	zbar, err := exec.LookPath("zbarimg")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("zbarimg is not installed: the page's QR code cannot be read (.ci/run installs zbar-tools)")
+		}
+		t.Log("SKIPPING the QR code's scan: zbarimg is not installed (apt-get install zbar-tools)")
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "page.png")
+	if err := os.WriteFile(file, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(zbar, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", file).Output()
+	if err != nil {
+		t.Fatalf("zbarimg found no QR code on the page: %v", err)
+	}
+	return strings.TrimRight(string(out), "\n"), true
+}
+
+// mfaDevices gives the user an active email device at their address
 // and, when withPhone, an SMS device after it.
 func (x *site) mfaDevices(t *testing.T, withPhone bool) (emailID, smsID string) {
 	t.Helper()
@@ -272,9 +315,9 @@ func (x *site) mfaDevices(t *testing.T, withPhone bool) (emailID, smsID string) 
 	return emailID, smsID
 }
 
-// promptToSelect makes the environment's default device authentication
+// alwaysDisplayDevices makes the environment's default device authentication
 // policy ask the user which device to use.
-func (x *site) promptToSelect(t *testing.T) {
+func (x *site) alwaysDisplayDevices(t *testing.T) {
 	t.Helper()
 	pols := x.api(t, "GET", "/deviceAuthenticationPolicies", nil, http.StatusOK)
 	for _, p := range pols["_embedded"].(map[string]any)["deviceAuthenticationPolicies"].([]any) {
@@ -282,7 +325,7 @@ func (x *site) promptToSelect(t *testing.T) {
 		if p["default"] != true {
 			continue
 		}
-		p["authentication"] = map[string]any{"deviceSelection": "PROMPT_TO_SELECT_DEVICE"}
+		p["authentication"] = map[string]any{"deviceSelection": "ALWAYS_DISPLAY_DEVICES"}
 		x.api(t, "PUT", "/deviceAuthenticationPolicies/"+p["id"].(string), p, http.StatusOK)
 		return
 	}
@@ -311,7 +354,7 @@ func TestBrowserMFAEmail(t *testing.T) {
 			b := newBrowser(t, desktop)
 			x := newSiteOn(t, be.DSN(t))
 			x.useMultiFactor(t)
-			x.promptToSelect(t)
+			x.alwaysDisplayDevices(t)
 			emailID, smsID := x.mfaDevices(t, true)
 			phone := "+15555550101"
 			docs := be.Name == "sqlite"
@@ -367,10 +410,103 @@ func TestBrowserMFAEmail(t *testing.T) {
 				t.Errorf("an early resend says %q: want how long to wait", msg)
 			}
 			noRawCodes(t, "the early resend's message", msg)
+			b.shot("early-resend")
 
 			b.typeInto("#otp", first)
 			b.submit("otp.check")
 			exchange(t, x.s, x.fx.EnvID, x.fx.AppID, x.fx.AppSecret, x.app.RedirectURI(), b.landed(x.app, state))
 		})
+	}
+}
+
+// wrongCodes enters wrong codes and checks that each says one attempt
+// fewer is left, down to 1; it returns the last message.
+func wrongCodes(t *testing.T, b *browser, wrong string, from int) string {
+	t.Helper()
+	msg := ""
+	for left := from; left >= 1; left-- {
+		msg = enterCode(t, b, wrong, msg)
+		if want := fmt.Sprintf("That code is incorrect. %s left before verification is locked.", plural(left, "attempt")); msg != want {
+			t.Fatalf("a wrong code: the page says %q, want %q", msg, want)
+		}
+	}
+	return msg
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// TestBrowserMFAWrongCodes: the default policy voids an emailed code after
+// 3 wrong ones; the page counts the attempts down, says when the code is
+// void, and calls it expired after that.
+func TestBrowserMFAWrongCodes(t *testing.T) {
+	b := newBrowser(t, desktop)
+	x := newSite(t)
+	x.useMultiFactor(t)
+	x.mfaDevices(t, false)
+
+	state := "st-" + randomString(4)
+	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
+	signOnWith(b, x.fx.Username, x.fx.Password)
+	// The only device gets its code at once.
+	b.waitStatus("OTP_REQUIRED")
+	right := mailedCode(t, x, "")
+	n, _ := strconv.Atoi(right)
+	wrong := fmt.Sprintf("%06d", (n+1)%1000000)
+
+	msg := wrongCodes(t, b, wrong, 2)
+	b.shot("one-attempt-left")
+	msg = enterCode(t, b, wrong, msg)
+	if want := "That code is incorrect, and too many wrong codes were entered for it. Send a new code and enter it."; msg != want {
+		t.Errorf("the last wrong code: the page says %q, want %q", msg, want)
+	}
+	b.shot("code-void")
+	msg = enterCode(t, b, right, msg)
+	if want := "That code has expired. Send a new code and enter it."; msg != want {
+		t.Errorf("the void code: the page says %q, want %q", msg, want)
+	}
+	b.shot("code-expired")
+	if got := x.app.last(); got != nil {
+		t.Errorf("the application was reached with a void code: %v", got)
+	}
+}
+
+// TestBrowserMFALocked: with the MFA settings' lockout, wrong codes count
+// down to it; the lock is said with its length, and even the right code is
+// refused while it lasts.
+func TestBrowserMFALocked(t *testing.T) {
+	b := newBrowser(t, desktop)
+	x := newSite(t)
+	x.useMultiFactor(t)
+	x.mfaDevices(t, false)
+	set := x.api(t, "GET", "/mfaSettings", nil, http.StatusOK)
+	delete(set, "_links")
+	set["lockout"] = map[string]any{"failureCount": 2, "durationSeconds": 600}
+	x.api(t, "PUT", "/mfaSettings", set, http.StatusOK)
+
+	state := "st-" + randomString(4)
+	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
+	signOnWith(b, x.fx.Username, x.fx.Password)
+	b.waitStatus("OTP_REQUIRED")
+	right := mailedCode(t, x, "")
+	n, _ := strconv.Atoi(right)
+	wrong := fmt.Sprintf("%06d", (n+1)%1000000)
+
+	msg := wrongCodes(t, b, wrong, 1)
+	msg = enterCode(t, b, wrong, msg)
+	if want := "Too many incorrect codes: verification is locked for 10 minutes. Try again then."; msg != want {
+		t.Errorf("the lock: the page says %q, want %q", msg, want)
+	}
+	b.shot("locked")
+	docShot(t, b, "mfa-locked")
+	if next := enterCode(t, b, right, "That code"); next != msg {
+		t.Errorf("the right code while locked: the page says %q, want %q", next, msg)
+	}
+	if got := x.app.last(); got != nil {
+		t.Errorf("the application was reached while verification is locked: %v", got)
 	}
 }

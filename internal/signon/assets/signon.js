@@ -86,7 +86,9 @@
       // One-time passcodes (the MFA screens).
       case 'INVALID_OTP':
         if (inner.failuresRemaining === 0) {
-          return 'That code is incorrect, and no attempts are left. Try again later, or start over.';
+          // The code is void: a sent one can be replaced.
+          return document.getElementById('resend') ? 'That code is incorrect, and too many wrong codes were entered for it. Send a new code and enter it.' :
+            'That code is incorrect, and no attempts are left. Try again in a few minutes, or start over.';
         }
         if (typeof inner.failuresRemaining === 'number') {
           return 'That code is incorrect. ' + attempts(inner.failuresRemaining) + ' left before verification is locked.';
