@@ -510,3 +510,63 @@ func TestBrowserMFALocked(t *testing.T) {
 		t.Errorf("the application was reached while verification is locked: %v", got)
 	}
 }
+
+// TestBrowserMFAEmailRegistration: a user without a device registers their
+// email address during sign-on, with the code mailed to it; the next
+// sign-on mails a code to the device.
+func TestBrowserMFAEmailRegistration(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			b := newBrowser(t, desktop)
+			x := newSiteOn(t, be.DSN(t))
+			x.useMultiFactor(t)
+
+			state := "st-" + randomString(4)
+			signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
+			signOnWith(b, x.fx.Username, x.fx.Password)
+			b.waitStatus("DEVICE_REGISTRATION_REQUIRED")
+			masked := x.fx.Email[:1] + "*****" + x.fx.Email[strings.LastIndexByte(x.fx.Email, '@'):]
+			if d := b.text("#register-EMAIL .choice-detail"); d != "Get a code at "+masked {
+				t.Errorf("the email choice reads %q", d)
+			}
+			// Keyboard: Tab from the first choice to the email one.
+			b.do("press Tab", chromedp.KeyEvent(kb.Tab))
+			if f := b.focused(); f != "register-EMAIL" {
+				t.Fatalf("Tab moved the focus to %q, want the email choice", f)
+			}
+			b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+
+			b.waitStatus("OTP_REQUIRED")
+			if h := b.text("h1"); h != "Check your email" {
+				t.Errorf("the email registration's heading is %q", h)
+			}
+			if msg := b.text(".message"); msg != "We sent a code to "+masked+". Enter it to finish setting up email verification." {
+				t.Errorf("the email registration says %q", msg)
+			}
+			if n := eval[int](b, `document.querySelectorAll('#resend, #qr').length`); n != 0 {
+				t.Errorf("the email registration shows a resend or a QR code")
+			}
+			otpField(t, b)
+			b.shot("email-registration")
+			pairing := mailedCode(t, x, "")
+			b.typeInto("#otp", pairing)
+			b.submit("otp.check")
+			exchange(t, x.s, x.fx.EnvID, x.fx.AppID, x.fx.AppSecret, x.app.RedirectURI(), b.landed(x.app, state))
+
+			b2 := b.another(desktop)
+			state2 := "st-" + randomString(4)
+			signOnPage(t, b2, x.base(), x.fx.AppID, x.app.RedirectURI(), state2, "USERNAME_PASSWORD_REQUIRED")
+			signOnWith(b2, x.fx.Username, x.fx.Password)
+			b2.waitStatus("OTP_REQUIRED")
+			if msg := b2.text(".message"); msg != "We sent a code to "+masked+"." {
+				t.Errorf("the next sign-on says %q", msg)
+			}
+			if !b2.visible("#resend") {
+				t.Errorf("the next sign-on offers no new code")
+			}
+			b2.typeInto("#otp", mailedCode(t, x, pairing))
+			b2.submit("otp.check")
+			exchange(t, x.s, x.fx.EnvID, x.fx.AppID, x.fx.AppSecret, x.app.RedirectURI(), b2.landed(x.app, state2))
+		})
+	}
+}

@@ -158,12 +158,14 @@ func TestMFATOTPEnrolment(t *testing.T) {
 }
 
 func TestMFAEmailPairing(t *testing.T) {
-	f := mfaFlow(wire.StatusOTPRequired, "otp.check", "device.select")
+	f := mfaFlow(wire.StatusOTPRequired, "otp.check", "device.register")
 	f.Embedded.Devices = []wire.FlowDevice{{ID: "dev-new", Type: "EMAIL", Status: "ACTIVATION_REQUIRED", Email: "a*****@example.com"}}
 	f.SelectedDevice = &wire.Ref{ID: "dev-new"}
 	body := renderFlow(t, f)
 	wantAll(t, body, `<h1 id="heading">Check your email</h1>`,
-		`<p class="message">We sent a code to a*****@example.com. Enter it to finish setting up email verification.</p>`, `id="resend"`)
+		`<p class="message">We sent a code to a*****@example.com. Enter it to finish setting up email verification.</p>`)
+	// The flow offers no resend for a device being registered.
+	wantNone(t, body, `id="resend"`, `Use another device`)
 }
 
 func TestMFADeviceRegistration(t *testing.T) {
