@@ -412,7 +412,33 @@ func TestBrowserMFAEmail(t *testing.T) {
 			noRawCodes(t, "the early resend's message", msg)
 			b.shot("early-resend")
 
-			b.typeInto("#otp", first)
+			// Another device, from the disclosure under the form, by
+			// keyboard: the phone, then the email again (a new code).
+			for _, to := range []struct{ id, heading string }{{smsID, "Check your phone"}, {emailID, "Check your email"}} {
+				b.do("focus the disclosure", chromedp.Evaluate[chromedp.Void](`document.querySelector('.others summary').focus()`))
+				b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+				if !eval[bool](b, `document.querySelector('details.others').open`) {
+					b.fail("Enter did not open the list of other devices")
+				}
+				b.do("press Tab", chromedp.KeyEvent(kb.Tab))
+				if f := b.focused(); f != "device-"+to.id {
+					t.Fatalf("Tab moved the focus to %q, want the other device", f)
+				}
+				if to.id == smsID {
+					b.shot("other-devices")
+				}
+				b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+				b.waitFor("the "+to.heading+" screen", `document.readyState === 'complete' && document.querySelector('h1')?.innerText === `+q(to.heading))
+			}
+			if msg := b.text(".message"); !strings.HasPrefix(msg, "We sent a code to ") {
+				t.Errorf("back on the email device the page says %q", msg)
+			}
+			// The first code was replaced.
+			second := mailedCode(t, x, first)
+			if msg := enterCode(t, b, first, ""); !strings.HasPrefix(msg, "That code is incorrect.") {
+				t.Errorf("the replaced code: the page says %q", msg)
+			}
+			b.typeInto("#otp", second)
 			b.submit("otp.check")
 			exchange(t, x.s, x.fx.EnvID, x.fx.AppID, x.fx.AppSecret, x.app.RedirectURI(), b.landed(x.app, state))
 		})
