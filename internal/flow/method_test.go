@@ -277,3 +277,128 @@ func TestOldFlowShape(t *testing.T) {
 		t.Errorf("step: %v, want ErrFlowNotFound", err)
 	}
 }
+
+// entrant is secondFactor as a method whose first status depends on the
+// user (Entrant) and that adds to the flow JSON outside _embedded
+// (Decorator), as MFA does.
+type entrant struct {
+	secondFactor
+	entered []string // the users Enter was given ("" for none)
+	pass    bool     // Enter passes the action
+}
+
+// Enter counts as the first try, so that one right code completes: the
+// state it saved must survive.
+func (m *entrant) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
+	id := ""
+	if u != nil {
+		id = u.ID
+	}
+	m.entered = append(m.entered, id)
+	if m.pass {
+		return s.Complete(ctx, u, nil, nil)
+	}
+	st, err := flow.MethodState[secondFactorState](s.View, "secondFactor")
+	if err != nil {
+		return err
+	}
+	st.Tries = 1
+	return s.Save(ctx)
+}
+
+func (*entrant) Decorate(_ context.Context, v *flow.View, out *wire.Flow) error {
+	if v.Status() == statusSecondFactor {
+		out.SelectedDevice = &wire.Ref{ID: "device-of-the-test"}
+	}
+	return nil
+}
+
+// TestEntrantSeam: a method whose action depends on the user is entered
+// with the user the password signed on, and again with the session's user
+// when a new flow rides a session that satisfies the password action only;
+// a condition that the session meets does not waive a second factor the
+// session lacks; and an Entrant may pass its action.
+func TestEntrantSeam(t *testing.T) {
+	ctx := context.Background()
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			m := &entrant{}
+			x := newSeamFixture(t, be.DSN(t), m)
+			// A condition the fresh session meets (signed on less than an
+			// hour ago) must not skip the second factor.
+			admin := x.s.AdminToken(t)
+			pol := x.policyID(t, "Multi_Factor")
+			acts := x.s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + x.fx.EnvID + "/signOnPolicies/" + pol + "/actions", Token: admin})
+			for _, a := range acts.JSON(t)["_embedded"].(map[string]any)["actions"].([]any) {
+				if a := a.(map[string]any); a["type"] == "MULTI_FACTOR_AUTHENTICATION" {
+					r := x.s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + x.fx.EnvID + "/signOnPolicies/" + pol + "/actions/" + a["id"].(string),
+						Token: admin, Body: map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "priority": 2, "noDevicesMode": "BLOCK",
+							"condition": map[string]any{"secondsSince": "${session.lastSignOn.at}", "greater": 3600}}})
+					if r.Status != http.StatusOK {
+						t.Fatalf("condition: %d %s", r.Status, r.Body)
+					}
+				}
+			}
+			x.restart(t)
+			if err := x.step(t, wire.ActionUsernamePasswordCheck, `{"username":"`+x.fx.Username+`","password":"`+x.fx.Password+`"}`); err != nil {
+				t.Fatal(err)
+			}
+			if x.f.Status != statusSecondFactor || !slices.Equal(m.entered, []string{x.fx.UserID}) {
+				t.Fatalf("after the password: %s, entered %v", x.f.Status, m.entered)
+			}
+			out, err := x.e.Render(ctx, x.f, nil)
+			if err != nil || out.SelectedDevice == nil || out.SelectedDevice.ID != "device-of-the-test" {
+				t.Fatalf("Decorate not applied: %+v %v", out, err)
+			}
+			pwdOnly := x.cookie
+
+			// A new flow riding the password-only session begins at the
+			// second factor, for the session's user.
+			again, err := x.e.Start(ctx, flow.Start{Env: x.env, App: x.app, Token: pwdOnly, Request: flow.Request{ResponseType: "code", ResponseMode: "pi.flow", Scope: "openid"}})
+			if err != nil || again.Flow.Status != statusSecondFactor || again.Flow.UserID != x.fx.UserID || len(m.entered) != 2 || m.entered[1] != x.fx.UserID {
+				t.Fatalf("second flow: %v %+v entered %v", err, again, m.entered)
+			}
+			x.f, x.cookie = again.Flow, again.Token
+			if err := x.step(t, actionSecondFactor, `{"code":"right"}`); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, amr, err := flow.RequestOf(x.f); err != nil || x.f.Status != flow.StatusCompleted || !slices.Equal(amr, []string{"pwd", "otp"}) {
+				t.Errorf("status %s amr %v (%v), want COMPLETED [pwd otp]", x.f.Status, amr, err)
+			}
+
+			// An Entrant that passes: the password completes the flow.
+			m.pass = true
+			x.restart(t)
+			if err := x.step(t, wire.ActionUsernamePasswordCheck, `{"username":"`+x.fx.Username+`","password":"`+x.fx.Password+`"}`); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, amr, _ := flow.RequestOf(x.f); x.f.Status != flow.StatusCompleted || !slices.Equal(amr, []string{"pwd"}) {
+				t.Errorf("passed: status %s amr %v", x.f.Status, amr)
+			}
+		})
+	}
+}
+
+func (x *seamFixture) policyID(t *testing.T, name string) string {
+	t.Helper()
+	pols := x.s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + x.fx.EnvID + "/signOnPolicies", Token: x.s.AdminToken(t)})
+	for _, p := range pols.JSON(t)["_embedded"].(map[string]any)["signOnPolicies"].([]any) {
+		if p := p.(map[string]any); p["name"] == name {
+			return p["id"].(string)
+		}
+	}
+	t.Fatalf("no policy %s", name)
+	return ""
+}
+
+// restart starts a new flow in a new browser, with a fresh configuration
+// cache.
+func (x *seamFixture) restart(t *testing.T) {
+	t.Helper()
+	x.e.Config = config.New(x.s.Store, config.Options{})
+	started, err := x.e.Start(context.Background(), flow.Start{Env: x.env, App: x.app, Request: flow.Request{ResponseType: "code", ResponseMode: "pi.flow", Scope: "openid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.f, x.cookie = started.Flow, started.Token
+}

@@ -275,6 +275,11 @@ func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.U
 			return err
 		}
 		ch, err := m.MFA.Challenge(ctx, u, d, mp, mfa.PurposeAuthentication)
+		var oe *mfa.OTPError
+		if errors.As(err, &oe) {
+			undo()
+			return refused(oe, s.Now) // the user's MFA or the device is locked
+		}
 		if err != nil {
 			undo()
 			s.Engine().Logger().ErrorContext(ctx, "sending an MFA passcode failed", "user", u.ID, "device", d.ID, "err", err)
@@ -287,6 +292,10 @@ func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.U
 		st.Challenge = ch
 	} else {
 		ch, err := m.MFA.Challenge(ctx, u, d, mp, mfa.PurposeAuthentication)
+		var oe *mfa.OTPError
+		if errors.As(err, &oe) {
+			return refused(oe, s.Now)
+		}
 		if err != nil {
 			return err
 		}
@@ -307,6 +316,9 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 		return err
 	}
 	u := a.User
+	if !u.Enabled {
+		return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidCredentials, Target: "otp", Message: "The user account is disabled."})
+	}
 	c, err := m.config(ctx, s.View)
 	if err != nil {
 		return err
