@@ -211,6 +211,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		mfaSender = cfg.MFASender
 	}
 	mfaSvc := &mfa.Service{Store: st, Sealer: sealer, Sender: mfaSender}
+	wireMFAFlow(mfaMethod, mfaSvc, conf)
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds,
 		Config: conf, MFA: mfaSvc, MFAPolicies: cfg.MFAPolicies}
 

@@ -260,7 +260,7 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.User, d *store.MFADevice, c *config) error {
 	mp := c.pol.Method(d.Type)
 	if d.Type != mfa.TypeTOTP {
-		if st.Challenge != nil && st.Device == d.ID && st.Challenge.SentAt > 0 {
+		if st.Challenge != nil && st.Device == d.ID && st.Challenge.SentAt > 0 && !st.Challenge.Used {
 			if wait := time.Unix(st.Challenge.SentAt, 0).Add(resendGap).Sub(s.Now); wait > 0 {
 				return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidValue, Target: "device.id",
 					Message: fmt.Sprintf("A passcode was just sent to this device. Wait %d seconds before asking for another.", int(wait.Seconds())+1)})
@@ -424,8 +424,14 @@ func (m *Method) register(ctx context.Context, s *flow.Step, st *State, u *store
 			undo()
 		}
 		var we *wire.Error
-		if errors.As(err, &we) {
+		var ie *mfa.InputError
+		switch {
+		case errors.As(err, &we):
 			return err
+		case errors.As(err, &ie):
+			return wire.InvalidData(wire.InvalidValue("type", "The device cannot be registered: "+ie.Message))
+		case errors.Is(err, mfa.ErrTooManyDevices):
+			return wire.InvalidData(wire.InvalidValue("type", "The user has as many MFA devices as the MFA settings allow."))
 		}
 		s.Engine().Logger().ErrorContext(ctx, "registering an MFA device failed", "user", u.ID, "type", req["type"], "err", err)
 		return &wire.Error{Status: 503, Code: wire.CodeUnavailable, Message: "The device could not be registered. Try again later."}
