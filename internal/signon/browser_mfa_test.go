@@ -316,7 +316,8 @@ func (x *site) mfaDevices(t *testing.T, withPhone bool) (emailID, smsID string) 
 }
 
 // alwaysDisplayDevices makes the environment's default device authentication
-// policy ask the user which device to use.
+// policy ask the user which device to use, and enables SMS (a new
+// environment's policy, like PingOne's, has it disabled).
 func (x *site) alwaysDisplayDevices(t *testing.T) {
 	t.Helper()
 	pols := x.api(t, "GET", "/deviceAuthenticationPolicies", nil, http.StatusOK)
@@ -326,6 +327,8 @@ func (x *site) alwaysDisplayDevices(t *testing.T) {
 			continue
 		}
 		p["authentication"] = map[string]any{"deviceSelection": "ALWAYS_DISPLAY_DEVICES"}
+		p["sms"].(map[string]any)["enabled"] = true
+		delete(p, "_links")
 		x.api(t, "PUT", "/deviceAuthenticationPolicies/"+p["id"].(string), p, http.StatusOK)
 		return
 	}
