@@ -98,8 +98,11 @@
         return document.getElementById('resend') ? 'That code has expired. Send a new code and enter it.' :
           'That code has expired. Enter the code your app shows now.';
       case 'LOCKED':
-        return 'Too many incorrect codes: verification is locked for ' + duration(inner.secondsUntilUnlock || 0) +
-          '. Try again then.';
+        // To the nearest minute: a 10-minute lock is counted from a
+        // moment before the answer, so it can read 601 seconds.
+        var secs = inner.secondsUntilUnlock || 0;
+        return 'Too many incorrect codes: verification is locked for ' +
+          (secs < 60 ? duration(secs) : duration(60 * Math.max(1, Math.round(secs / 60)))) + '. Try again then.';
       case 'ACCOUNT_LOCKED':
         return 'This account is locked. Contact your administrator.';
       case 'UNIQUENESS_VIOLATION':
