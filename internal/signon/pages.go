@@ -14,7 +14,10 @@ import (
 // registration, start over) show by themselves.
 type page struct {
 	Heading string
-	Message func(v *view) string
+	// HeadingOf words the heading from the view, where it depends on
+	// more than the status; it wins over Heading.
+	HeadingOf func(v *view) string
+	Message   func(v *view) string
 	// Form names the template form/<Form>; "" shows none.
 	Form string
 	// Submit labels the form's button where the form serves several
@@ -60,6 +63,17 @@ var pages = map[string]page{
 	wire.StatusDAGConsentRequired: {Heading: "Allow the device?", Form: "device-consent",
 		Message: func(v *view) string {
 			return "A device wants to use " + v.AppName + " as " + v.Username + ". Allow it only if you started this on a device of yours."
+		}},
+	wire.StatusDeviceSelectionRequired: {Heading: "Verify that it's you", Form: "device-selection",
+		Message: text("Choose where to get your one-time code.")},
+	wire.StatusOTPRequired: {HeadingOf: otpHeading, Form: "otp", Message: otpMessage},
+	wire.StatusDeviceRegistrationRequired: {Heading: "Set up two-step verification", Form: "device-registration",
+		Message: func(v *view) string {
+			who := v.AppName
+			if who == "" {
+				who = v.BrandName
+			}
+			return who + " asks for a second step when you sign on. Choose how you want to verify that it's you."
 		}},
 	flow.StatusFailed: {Heading: "Sign-on failed", Form: "failed", Message: text("Return to the application to try again.")},
 }

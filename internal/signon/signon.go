@@ -277,6 +277,16 @@ type view struct {
 	// ResetLabel labels the button that starts over ("": none).
 	ResetLabel string
 	form       string
+
+	// The MFA screens (mfa.go): the user's devices (the selected one
+	// apart), the TOTP app being enrolled, and the kinds of device a user
+	// without one may register; Others are the devices the passcode
+	// screen offers instead of the selected one.
+	Devices       []deviceView
+	Selected      *deviceView
+	Others        []deviceView
+	Enrol         *enrolView
+	Registrations []registrationView
 }
 
 func (s *Service) page(w http.ResponseWriter, r *http.Request) {
@@ -387,11 +397,15 @@ func (s *Service) fill(v *view, out *wire.Flow) {
 			v.Rules = slices.DeleteFunc(v.Rules, func(r rule) bool { return r.Key == "notSimilarToCurrent" || r.Key == "history" })
 		}
 	}
+	s.fillMFA(v, out)
 	pg, ok := pages[out.Status]
 	if !ok {
 		pg = page{Heading: "Sign on"}
 	}
 	v.Heading, v.ResetLabel, v.Submit = pg.Heading, "Start over", pg.Submit
+	if pg.HeadingOf != nil {
+		v.Heading = pg.HeadingOf(v)
+	}
 	if pg.Message != nil {
 		v.Message = pg.Message(v)
 	}

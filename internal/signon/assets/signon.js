@@ -12,7 +12,8 @@
 
   var labels = {
     username: 'username', password: 'password', currentPassword: 'current password', newPassword: 'new password',
-    recoveryCode: 'recovery code', verificationCode: 'verification code', email: 'email address', userCode: 'code'
+    recoveryCode: 'recovery code', verificationCode: 'verification code', email: 'email address', userCode: 'code',
+    otp: 'code'
   };
   var ruleWords = {
     length: 'the length', minCharacters: 'the required kinds of characters', maxRepeatedCharacters: 'no long runs of one character',
@@ -20,6 +21,8 @@
     excludesProfileData: 'not your name, username or email address', notSimilarToCurrent: 'not similar to your current password',
     history: 'not one of your recent passwords', minComplexity: 'more complexity'
   };
+
+  function attempts(n) { return n + ' attempt' + (n === 1 ? '' : 's'); }
 
   function mediaType(action) { return 'application/vnd.pingidentity.' + action + '+json'; }
 
@@ -80,6 +83,26 @@
       case 'PASSWORD_LOCKED_OUT':
         return 'Too many failed attempts: your account is locked for ' + duration(inner.secondsUntilUnlock || 0) +
           '. Try again then, or reset your password.';
+      // One-time passcodes (the MFA screens).
+      case 'INVALID_OTP':
+        if (inner.failuresRemaining === 0) {
+          // The code is void: a sent one can be replaced.
+          return document.getElementById('resend') ? 'That code is incorrect, and too many wrong codes were entered for it. Send a new code and enter it.' :
+            'That code is incorrect, and no attempts are left. Try again in a few minutes, or start over.';
+        }
+        if (typeof inner.failuresRemaining === 'number') {
+          return 'That code is incorrect. ' + attempts(inner.failuresRemaining) + ' left before verification is locked.';
+        }
+        return 'That code is incorrect. Check it and try again.';
+      case 'OTP_EXPIRED':
+        return document.getElementById('resend') ? 'That code has expired. Send a new code and enter it.' :
+          'That code has expired. Enter the code your app shows now.';
+      case 'LOCKED':
+        // To the nearest minute: a 10-minute lock is counted from a
+        // moment before the answer, so it can read 601 seconds.
+        var secs = inner.secondsUntilUnlock || 0;
+        return 'Too many incorrect codes: verification is locked for ' +
+          (secs < 60 ? duration(secs) : duration(60 * Math.max(1, Math.round(secs / 60)))) + '. Try again then.';
       case 'ACCOUNT_LOCKED':
         return 'This account is locked. Contact your administrator.';
       case 'UNIQUENESS_VIOLATION':
@@ -95,6 +118,13 @@
           }).join('; ') + '.';
         }
         if (d.target === 'currentPassword') { return 'Your current password is incorrect.'; }
+        if (d.target === 'device.id') {
+          // The server spaces the codes it sends, and bounds them.
+          var wait = /Wait (\d+) seconds?/.exec(d.message || '');
+          if (wait) { return 'We just sent a code. Wait ' + duration(parseInt(wait[1], 10)) + ' before you ask for another.'; }
+          if (/^Too many/.test(d.message || '')) { return 'Too many codes were sent in this sign-on. Start over to get another.'; }
+          return 'That device cannot be used now. Choose another one, or start over.';
+        }
         if (d.message) {
           return d.message.replace(/(\d+) attempt\(s\) remain/, function (_, n) {
             return n + ' attempt' + (n === '1' ? '' : 's') + ' left';
@@ -107,11 +137,15 @@
     return (d.message || (body && body.message)) || 'Something went wrong. Try again.';
   }
 
+  // bodyOf is the form as the action's JSON; a dotted name nests
+  // (device.id is {"device": {"id": …}}).
   function bodyOf(form) {
     var body = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (el.name && el.getAttribute('data-send') !== 'false') {
-        body[el.name] = el.getAttribute('data-type') === 'boolean' ? el.value === 'true' : el.value;
+        var keys = el.name.split('.'), o = body;
+        for (var i = 0; i < keys.length - 1; i++) { o = o[keys[i]] = o[keys[i]] || {}; }
+        o[keys[keys.length - 1]] = el.getAttribute('data-type') === 'boolean' ? el.value === 'true' : el.value;
       }
     });
     return body;
