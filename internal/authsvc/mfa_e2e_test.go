@@ -700,3 +700,31 @@ func TestMFASelection(t *testing.T) {
 		})
 	}
 }
+
+// TestMFAPromptToSelect: PROMPT_TO_SELECT sends a lone device its
+// passcode at once and asks a user with two devices to choose.
+func TestMFAPromptToSelect(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newMFAFixture(t, be.DSN(t))
+			x.editPolicy(t, func(p map[string]any) {
+				p["authentication"] = map[string]any{"deviceSelection": "PROMPT_TO_SELECT"}
+				p["sms"].(map[string]any)["enabled"] = true
+			})
+			email := x.device(t, x.fx.UserID, map[string]any{"type": "EMAIL", "email": x.fx.Email, "status": "ACTIVE"})
+			f := x.signOn(t, x.fx.Username)
+			if f.status() != "OTP_REQUIRED" || f.last["selectedDevice"].(map[string]any)["id"] != email {
+				t.Fatalf("one device: %s %v", f.status(), f.last["selectedDevice"])
+			}
+			f.post(t, "otp.check", `{"otp":"`+x.mailedCode(t, x.fx.Email)+`"}`, http.StatusOK)
+			if _, amr := f.finish(t); !slices.Equal(amr, wantAMREmail) {
+				t.Errorf("amr %v", amr)
+			}
+			x.device(t, x.fx.UserID, map[string]any{"type": "SMS", "phone": "+15125550199", "status": "ACTIVE"})
+			f = x.signOn(t, x.fx.Username)
+			if f.status() != "DEVICE_SELECTION_REQUIRED" || len(f.devices()) != 2 || f.last["selectedDevice"] != nil {
+				t.Fatalf("two devices: %s %v %v", f.status(), f.devices(), f.last["selectedDevice"])
+			}
+		})
+	}
+}

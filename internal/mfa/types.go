@@ -57,6 +57,15 @@ type Policy struct {
 	Selection string
 }
 
+// Device selection of a policy (authentication.deviceSelection): the
+// first device gets its passcode at once; the user chooses unless there is
+// one device; the user always chooses.
+const (
+	SelectDefaultToFirst = "DEFAULT_TO_FIRST"
+	SelectPromptToSelect = "PROMPT_TO_SELECT"
+	SelectAlwaysDisplay  = "ALWAYS_DISPLAY_DEVICES"
+)
+
 // Method returns the settings of device type typ; a type the policy does
 // not name is disabled.
 func (p *Policy) Method(typ string) MethodPolicy { return p.Methods[typ] }

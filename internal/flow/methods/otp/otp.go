@@ -237,7 +237,7 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 	}
 	s.SetStatus(wire.StatusDeviceSelectionRequired)
 	first := c.pol.Selection == "" || c.pol.Selection == "DEFAULT_TO_FIRST" ||
-		(c.pol.Selection == "PROMPT_TO_SELECT_DEVICE" && len(ok) == 1)
+		(c.pol.Selection == mfa.SelectPromptToSelect && len(ok) == 1)
 	if first {
 		if until, err := m.MFA.Locked(ctx, u.EnvironmentID, u.ID); err != nil {
 			return err
