@@ -64,6 +64,7 @@ type Page struct {
 type Store interface {
 	AuthStore
 	FederationStore
+	DeviceAuthenticationStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -397,7 +398,8 @@ type AuthStore interface {
 	UseOnce(ctx context.Context, envID, key string, expiresAt time.Time) error
 
 	// PurgeExpired deletes up to limit expired rows of each kind (flows,
-	// sessions, codes, pushed requests, device authorizations, refresh tokens, revocations, once-keys, unknown
+	// sessions, codes, pushed requests, device authorizations, device
+	// authentications, refresh tokens, revocations, once-keys, unknown
 	// usernames' failure counts) and returns how many went.
 	PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
@@ -436,4 +438,18 @@ type FederationStore interface {
 	DeleteLinkedAccount(ctx context.Context, envID, userID, id string) error
 	// FindLinkedAccount finds the link of a provider's subject.
 	FindLinkedAccount(ctx context.Context, envID, idpID, externalID string) (*LinkedAccount, error)
+}
+
+// DeviceAuthenticationStore holds device authentications, which expire
+// (PurgeExpired removes them) and go with their user.
+type DeviceAuthenticationStore interface {
+	// CreateDeviceAuthentication fails with ErrReferenced when the
+	// environment, application or user does not exist.
+	CreateDeviceAuthentication(ctx context.Context, d *DeviceAuthentication) error
+	GetDeviceAuthentication(ctx context.Context, envID, id string) (*DeviceAuthentication, error)
+	// UpdateDeviceAuthentication writes the status, data, update time and
+	// expiry only if the stored version is still d.Version, then increments
+	// d.Version; ErrConflict when another step got there first, ErrNotFound
+	// when it is gone.
+	UpdateDeviceAuthentication(ctx context.Context, d *DeviceAuthentication) error
 }

@@ -85,6 +85,7 @@ var suite = []struct {
 	{"Federation", testFederationSuite},
 	{"ConfigVersions", testConfigVersions},
 	{"EnvironmentCatalogs", testEnvironmentCatalogs},
+	{"DeviceAuthentications", testDeviceAuthentications},
 }
 
 func testPing(t *testing.T, s store.Store) {
