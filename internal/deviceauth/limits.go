@@ -39,11 +39,11 @@ func NewLimits(c ratelimit.Config) *Limits {
 
 // What each refusal tells the caller.
 const (
-	whyStarts          = "Too many device authentications started from this address."
-	whySendsAddress    = "Too many passcodes sent from this address."
-	whySendsUser       = "Too many passcodes sent to this user."
-	whyChecksAddress   = "Too many wrong passcodes from this address."
-	whyChecksForUser   = "Too many wrong passcodes for this user."
+	whyStarts        = "Too many device authentications started from this address."
+	whySendsAddress  = "Too many passcodes sent from this address."
+	whySendsUser     = "Too many passcodes sent to this user."
+	whyChecksAddress = "Too many wrong passcodes from this address."
+	whyChecksForUser = "Too many wrong passcodes for this user."
 )
 
 func sourceKey(ctx context.Context) string {
