@@ -31,13 +31,14 @@ type mfaFixture struct {
 	sent     map[string][]string // passcodes by device id, oldest first
 	failures map[string]int
 	locked   map[string]time.Time
+	used     map[string]bool // spent challenges, by hash (mfa.Challenge.Used once merged)
 	pol      mfa.Policy
 	set      mfa.Settings
 	sendErr  error
 }
 
 func newMFAFixture(t *testing.T, e *env) *mfaFixture {
-	return &mfaFixture{e: e, sent: map[string][]string{}, failures: map[string]int{}, locked: map[string]time.Time{},
+	return &mfaFixture{e: e, sent: map[string][]string{}, failures: map[string]int{}, locked: map[string]time.Time{}, used: map[string]bool{},
 		pol: mfa.Policy{ID: uuid.NewString(), Name: "Default MFA Policy", Selection: "DEFAULT_TO_FIRST", Methods: map[string]mfa.MethodPolicy{
 			mfa.TypeEmail: {Enabled: true, OTPLifetime: 30 * time.Minute, OTPFailures: 3, CoolDown: 2 * time.Minute},
 			mfa.TypeSMS:   {Enabled: true, OTPLifetime: 30 * time.Minute, OTPFailures: 3, CoolDown: 2 * time.Minute},
@@ -149,11 +150,15 @@ func (m *fakeMFA) Check(_ context.Context, u *store.User, d *store.MFADevice, p 
 	if until := m.locked[u.ID]; until.After(now) {
 		return &mfa.OTPError{Reason: mfa.ReasonLocked, Until: until}
 	}
+	if m.used[c.Hash] {
+		return &mfa.OTPError{Reason: mfa.ReasonUsed}
+	}
 	if now.Unix() >= c.ExpiresAt {
 		return &mfa.OTPError{Reason: mfa.ReasonExpired}
 	}
-	if c.Failures < p.OTPFailures && subtle.ConstantTimeCompare([]byte(hash(otp)), []byte(c.Hash)) == 1 {
+	if subtle.ConstantTimeCompare([]byte(hash(otp)), []byte(c.Hash)) == 1 {
 		m.failures[u.ID] = 0
+		m.used[c.Hash] = true
 		return nil
 	}
 	c.Failures++
@@ -161,7 +166,11 @@ func (m *fakeMFA) Check(_ context.Context, u *store.User, d *store.MFADevice, p 
 	if m.failures[u.ID] >= s.LockoutFailures {
 		m.failures[u.ID] = 0
 		m.locked[u.ID] = now.Add(s.LockoutDuration)
+		m.used[c.Hash] = true
 		return &mfa.OTPError{Reason: mfa.ReasonLocked, Until: m.locked[u.ID]}
+	}
+	if c.Failures >= p.OTPFailures {
+		m.used[c.Hash] = true
 	}
 	return &mfa.OTPError{Reason: mfa.ReasonInvalid, Remaining: max(0, min(p.OTPFailures-c.Failures, s.LockoutFailures-m.failures[u.ID]))}
 }

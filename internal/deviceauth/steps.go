@@ -368,22 +368,39 @@ func (s *Service) checkOTPOnce(ctx context.Context, d *store.DeviceAuthenticatio
 			return nil
 		})
 	case errors.As(checked, &oe) && oe.Reason == mfa.ReasonLocked:
+		// The user's MFA locked fails the device authentication; a device
+		// cooling down after too many wrong passcodes leaves the others.
+		until, err := s.MFA.Locked(ctx, d.EnvironmentID, u.ID)
+		if err != nil {
+			return err
+		}
+		if until.IsZero() {
+			return s.failStep(ctx, d, st, lockedError(oe.Until, now), keep(st, &ch))
+		}
 		msg := "Multi-factor authentication is locked for the user."
-		return s.failStep(ctx, d, st, lockedError(oe.Until, now), func(cur *state) {
+		return s.failStep(ctx, d, st, lockedError(until, now), func(cur *state) {
 			cur.Challenge = nil
 			cur.Error = &wire.FlowError{Code: DetailLocked, Message: msg}
 			d.Status = StatusFailed
 		})
 	case errors.As(checked, &oe):
-		// Wrong, expired or used: the challenge keeps its count of
-		// failures (Check counted this one into it).
-		return s.failStep(ctx, d, st, otpError(oe, now), func(cur *state) {
-			if sameChallenge(cur.Challenge, st.Challenge) {
-				cur.Challenge.Failures = max(cur.Challenge.Failures, ch.Failures)
-			}
-		})
+		// Wrong, expired or used: the challenge keeps what Check counted
+		// into it (its failures, and whether it is void).
+		return s.failStep(ctx, d, st, otpError(oe, now), keep(st, &ch))
 	}
 	return checked
+}
+
+// keep stores what Check counted into the challenge it checked, if that
+// challenge is still the outstanding one.
+func keep(st *state, checked *mfa.Challenge) func(*state) {
+	return func(cur *state) {
+		if sameChallenge(cur.Challenge, st.Challenge) {
+			c := *checked
+			c.Failures = max(c.Failures, cur.Challenge.Failures)
+			cur.Challenge = &c
+		}
+	}
 }
 
 // errUsed answers a check whose passcode another request used first.
@@ -547,6 +564,11 @@ func (s *Service) challenge(ctx context.Context, u *store.User, dev *store.MFADe
 	c, err := s.MFA.Challenge(ctx, u, dev, p.Method(dev.Type), mfa.PurposeAuthentication)
 	if err != nil {
 		undo()
+		var oe *mfa.OTPError
+		if errors.As(err, &oe) {
+			// The user's MFA is locked, or the device cools down.
+			return nil, otpError(oe, now)
+		}
 		var we *wire.Error
 		if errors.As(err, &we) || errors.Is(err, context.Canceled) {
 			return nil, err
