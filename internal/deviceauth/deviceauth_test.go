@@ -51,7 +51,7 @@ func TestEmailOTP(t *testing.T) {
 		}
 		if da["status"] != "OTP_REQUIRED" || da["environment"].(map[string]any)["id"] != e.envID ||
 			da["user"].(map[string]any)["id"] != uid || da["selectedDevice"].(map[string]any)["id"] != dev ||
-			da["policy"].(map[string]any)["id"] != e.mfa.pol.ID {
+			da["policy"].(map[string]any)["id"] != e.mfa.policyID() {
 			t.Errorf("device authentication = %s", r.body)
 		}
 		devs := da["_embedded"].(map[string]any)["devices"].([]any)

@@ -47,6 +47,8 @@ func newMFAFixture(t *testing.T, e *env) *mfaFixture {
 		set: mfa.Settings{MaxDevices: 5, LockoutFailures: 5, LockoutDuration: 10 * time.Minute}}
 }
 
+func (f *mfaFixture) policyID() string { return f.pol.ID }
+
 func (f *mfaFixture) port() deviceauth.MFA { return (*fakeMFA)(f) }
 
 func (f *mfaFixture) policy(_ context.Context, envID, id string) (*mfa.Policy, error) {

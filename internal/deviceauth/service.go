@@ -159,10 +159,11 @@ func (s *Service) authenticate(r *http.Request) (*caller, error) {
 		// A user's token never acts with its application's roles.
 		return nil, wire.Unauthorized()
 	}
-	app, err := s.Config.Application(ctx, claims.Env, claims.ClientID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !app.Enabled) {
+	enabled, err := s.actorEnabled(ctx, claims.Env, claims.ClientID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !enabled) {
+		// A token of an application deleted or disabled since stops at once.
 		return nil, wire.Unauthorized()
-	} else if err != nil && !errors.Is(err, config.ErrDamaged) {
+	} else if err != nil {
 		return nil, err
 	}
 	ras, err := s.Config.RoleAssignments(ctx, claims.Env, claims.ClientID)
@@ -173,6 +174,21 @@ func (s *Service) authenticate(r *http.Request) (*caller, error) {
 		return nil, wire.Forbidden()
 	}
 	return &caller{env: env, appID: claims.ClientID}, nil
+}
+
+// actorEnabled says whether the token's application exists and is
+// enabled; settings that do not decode do not matter here, the record
+// does.
+func (s *Service) actorEnabled(ctx context.Context, envID, appID string) (bool, error) {
+	app, err := s.Config.Application(ctx, envID, appID)
+	if !errors.Is(err, config.ErrDamaged) {
+		return err == nil && app.Enabled, err
+	}
+	rec, err := s.Store.GetApplication(ctx, envID, appID)
+	if err != nil {
+		return false, err
+	}
+	return rec.Enabled, nil
 }
 
 // mediaType is the request's media type, "" when it has none that parses.
