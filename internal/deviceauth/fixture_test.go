@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/deviceauth"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -37,7 +38,7 @@ type mfaFixture struct {
 	sendErr  error
 }
 
-func newMFAFixture(t *testing.T, e *env) *mfaFixture {
+func newMFAFixture(t *testing.T, e *env, _ *config.Cache) *mfaFixture {
 	return &mfaFixture{e: e, sent: map[string][]string{}, failures: map[string]int{}, locked: map[string]time.Time{}, used: map[string]bool{},
 		pol: mfa.Policy{ID: uuid.NewString(), Name: "Default MFA Policy", Selection: "DEFAULT_TO_FIRST", Methods: map[string]mfa.MethodPolicy{
 			mfa.TypeEmail: {Enabled: true, OTPLifetime: 30 * time.Minute, OTPFailures: 3, CoolDown: 2 * time.Minute},

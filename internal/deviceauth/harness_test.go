@@ -77,7 +77,7 @@ func newEnv(t *testing.T, dsn string, o harnessOptions) *env {
 	verifier := &authsvc.Service{Store: srv.Store, Keys: srv.Keys, Sealer: srv.Sealer, AuthPath: srv.URL, Config: conf}
 	c := &clock{t: time.Now().UTC()}
 	e := &env{t: t, srv: srv, envID: x.EnvID, popID: x.PopulationID, token: srv.Token(t, w), clock: c}
-	e.mfa = newMFAFixture(t, e)
+	e.mfa = newMFAFixture(t, e, conf)
 	mux := http.NewServeMux()
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
