@@ -240,9 +240,11 @@ func TestLimits(t *testing.T) {
 		uid := e.user("ada")
 		dev := e.mfa.device(uid, mfa.TypeEmail)
 		id := e.startFor(uid)["id"].(string)
+		e.clock.Add(time.Minute)
 		if r := e.selectDevice(id, dev); r.status != http.StatusOK {
 			t.Fatalf("select: %d %s", r.status, r.body)
 		}
+		e.clock.Add(time.Minute)
 		r := e.selectDevice(id, dev)
 		wantError(t, r, http.StatusTooManyRequests, "REQUEST_LIMITED", "LIMIT_EXCEEDED", "")
 		if r.header.Get("Retry-After") == "" || e.mfa.sends(dev) != 2 {

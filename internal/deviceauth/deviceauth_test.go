@@ -161,7 +161,13 @@ func TestDeviceSelection(t *testing.T) {
 			t.Errorf("masked phone = %v", d["phone"])
 		}
 		first := e.mfa.code(sms)
-		// Selecting it again resends: the first code is void.
+		// Selecting it again at once is refused; 30 seconds on it resends,
+		// and the first code is void.
+		wantError(t, e.selectDevice(id, sms), http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "device.id")
+		if e.mfa.sends(sms) != 1 {
+			t.Errorf("a refused resend sent a passcode")
+		}
+		e.clock.Add(30 * time.Second)
 		if r := e.selectDevice(id, sms); r.status != http.StatusOK {
 			t.Fatalf("reselect: %d %s", r.status, r.body)
 		}

@@ -143,7 +143,7 @@ func (m *fakeMFA) Challenge(_ context.Context, u *store.User, d *store.MFADevice
 	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	code := fmt.Sprintf("%06d", n.Int64())
 	m.sent[d.ID] = append(m.sent[d.ID], code)
-	return &mfa.Challenge{DeviceID: d.ID, Purpose: purpose, Hash: hash(code), ExpiresAt: now.Add(p.OTPLifetime).Unix(), SentAt: now.UnixNano()}, nil
+	return &mfa.Challenge{DeviceID: d.ID, Purpose: purpose, Hash: hash(code), ExpiresAt: now.Add(p.OTPLifetime).Unix(), SentAt: now.Unix()}, nil
 }
 
 func (m *fakeMFA) Check(_ context.Context, u *store.User, d *store.MFADevice, p mfa.MethodPolicy, s *mfa.Settings, c *mfa.Challenge, otp string) error {

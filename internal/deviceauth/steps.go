@@ -27,6 +27,10 @@ type state struct {
 	Error     *wire.FlowError `json:"error,omitempty"`
 }
 
+// ResendSpacing is how long a device's passcode stands before
+// device.select of the same device sends another, as in sign-on flows.
+const ResendSpacing = 30 * time.Second
+
 // maxIDBytes bounds an id a body names: ids are UUIDs, and a longer value
 // names nothing.
 const maxIDBytes = 128
@@ -275,6 +279,11 @@ func (s *Service) selectDevice(ctx context.Context, d *store.DeviceAuthenticatio
 	dev, err := s.pick(ctx, u, &st.Policy, *ref.ID, "device.id")
 	if err != nil {
 		return err
+	}
+	if c := st.Challenge; c != nil && c.DeviceID == dev.ID && dev.Type != mfa.TypeTOTP && c.SentAt > 0 &&
+		now.Before(time.Unix(c.SentAt, 0).Add(ResendSpacing)) {
+		return wire.InvalidData(wire.InvalidValue("device.id",
+			fmt.Sprintf("A passcode was sent to this device less than %d seconds ago: wait before asking for another.", int(ResendSpacing.Seconds()))))
 	}
 	c, err := s.challenge(ctx, u, dev, &st.Policy, now)
 	if err != nil {
