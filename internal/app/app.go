@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
@@ -58,6 +59,14 @@ type Config struct {
 	// Notifier sends recovery and verification codes; nil logs them (see
 	// SMTPConfig for mail).
 	Notifier notify.Notifier
+	// MFASender delivers MFA passcodes; nil words them with the
+	// environment's notification templates and sends them by email through
+	// Notifier and by SMS and voice through the environment's phone
+	// delivery settings (or PhoneSender). MFAPolicies gives the MFA
+	// settings and device authentication policies (nil: the
+	// environment's own).
+	MFASender   mfa.Sender
+	MFAPolicies mgmt.MFAPolicies
 	// FederationTimeout bounds each call to an external identity provider
 	// (default 10 s).
 	FederationTimeout time.Duration
@@ -90,6 +99,12 @@ type Config struct {
 	// PasswordPool bounds password hashing: workers, waiting callers and
 	// their wait (zero values: password's defaults).
 	PasswordPool password.PoolOptions
+
+	// PhoneSender delivers SMS and voice passcodes of environments
+	// without phone delivery settings; nil logs them. TwilioBaseURL
+	// replaces Twilio's API for CUSTOM_TWILIO settings (tests).
+	PhoneSender   notify.PhoneSender
+	TwilioBaseURL string
 }
 
 // Server is an assembled Gatehouse.
@@ -100,8 +115,12 @@ type Server struct {
 	Keys    *keys.Manager
 	Admin   *Admin
 	Config  Config
-	log     *slog.Logger
-	tls     *httpx.Certificates // nil: plain http
+	// OTPSender words and delivers MFA passcodes (mfa.Sender): email
+	// through the notifier, SMS and voice through the environment's phone
+	// delivery settings.
+	OTPSender *notify.Dispatcher
+	log       *slog.Logger
+	tls       *httpx.Certificates // nil: plain http
 }
 
 // New opens the store, bootstraps the admin and builds the handler.
@@ -170,6 +189,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger.Warn("no SMTP server is configured: password recovery and verification codes are written to this log; set --smtp-addr (GATEHOUSE_SMTP_ADDR) in production")
 		notifier = notify.LogNotifier{Log: cfg.Logger}
 	}
+	otpSender := notify.NewDispatcher(conf, sealer, notifier, out, cfg.Logger)
+	otpSender.TwilioBaseURL = cfg.TwilioBaseURL
+	if cfg.PhoneSender != nil {
+		otpSender.Phone = cfg.PhoneSender
+	}
 	cookies := session.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
 	flows := &flow.Engine{Store: st, Config: conf, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger,
 		MaxPasswordAttempts: cfg.MaxFlowPasswordAttempts}
@@ -180,8 +204,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	fed := &federation.Service{Store: st, Config: conf, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.
 	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger, Client: out})
+	var mfaSender mfa.Sender = otpSender
+	if cfg.MFASender != nil {
+		mfaSender = cfg.MFASender
+	}
+	mfaSvc := &mfa.Service{Store: st, Sealer: sealer, Sender: mfaSender}
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds,
-		Config: conf}
+		Config: conf, MFA: mfaSvc, MFAPolicies: cfg.MFAPolicies}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -210,7 +239,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	limits := applyLimits(cfg, auth, flows, api)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
-		log: cfg.Logger, tls: certs}, nil
+		OTPSender: otpSender, log: cfg.Logger, tls: certs}, nil
 }
 
 // newOutbound builds the one client of requests to URLs tenants

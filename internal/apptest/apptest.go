@@ -29,6 +29,8 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/password"
@@ -92,6 +94,9 @@ type Options struct {
 	// on 127.0.0.1, so the server starts with --allow-private-outbound
 	// unless a test of the guard asks for it.
 	GuardOutbound bool
+	// MFASender and MFAPolicies are app.Config's.
+	MFASender   mfa.Sender
+	MFAPolicies mgmt.MFAPolicies
 	// OutboundAllow lets the guard pass these addresses (a fake provider
 	// whose other endpoints the test points at refused addresses).
 	OutboundAllow []netip.AddrPort
@@ -152,6 +157,7 @@ func Start(t testing.TB, o Options) *Server {
 		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
 		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
+		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies,
 	})
 	if err != nil {
 		ln.Close()

@@ -98,6 +98,10 @@ const (
 	kindRoleAssignments
 	kindDevicePaths
 	kindAppAttributes
+	kindPhoneDelivery
+	kindTemplateContents
+	kindDeviceAuthPolicies
+	kindMFASettings
 )
 
 type entryKey struct {
@@ -281,6 +285,22 @@ func (c *Cache) DefaultTheme(ctx context.Context, envID string) (*Theme, error) 
 func (c *Cache) RoleAssignments(ctx context.Context, envID, actorID string) ([]store.RoleAssignment, error) {
 	return get(ctx, c, envID, entryKey{kindRoleAssignments, actorID}, func(ctx context.Context) ([]store.RoleAssignment, error) {
 		return c.st.ListRoleAssignments(ctx, envID, actorID)
+	})
+}
+
+// PhoneDeliverySettings are envID's phone delivery settings, oldest
+// first, as the store lists them (credentials still sealed).
+func (c *Cache) PhoneDeliverySettings(ctx context.Context, envID string) ([]store.PhoneDeliverySettings, error) {
+	return get(ctx, c, envID, entryKey{kindPhoneDelivery, ""}, func(ctx context.Context) ([]store.PhoneDeliverySettings, error) {
+		return c.st.ListPhoneDeliverySettings(ctx, envID)
+	})
+}
+
+// TemplateContents are the contents administrators made for template in
+// envID, as the store lists them.
+func (c *Cache) TemplateContents(ctx context.Context, envID, template string) ([]store.TemplateContent, error) {
+	return get(ctx, c, envID, entryKey{kindTemplateContents, template}, func(ctx context.Context) ([]store.TemplateContent, error) {
+		return c.st.ListTemplateContents(ctx, envID, template)
 	})
 }
 

@@ -52,7 +52,8 @@ type Policy struct {
 	// Methods holds the settings of each device type, by type.
 	Methods map[string]MethodPolicy
 	// Selection is authentication.deviceSelection: DEFAULT_TO_FIRST,
-	// PROMPT_TO_SELECT_DEVICE or ALWAYS_DISPLAY_DEVICES.
+	// PROMPT_TO_SELECT or ALWAYS_DISPLAY_DEVICES (PingOne's
+	// EnumMFADevicePolicySelection).
 	Selection string
 }
 
@@ -83,6 +84,9 @@ type Challenge struct {
 	Failures int `json:"failures,omitempty"`
 	// SentAt is when the passcode was last sent (resends are spaced).
 	SentAt int64 `json:"sentAt,omitempty"`
+	// Used marks a challenge spent: by its right passcode, or voided by
+	// too many wrong ones.
+	Used bool `json:"used,omitempty"`
 }
 
 // Reasons a passcode is refused.
@@ -126,7 +130,9 @@ type OTP struct {
 	// PurposePairing.
 	Template string
 	Locale   string // "" = the environment's default
-	Code     string
+	// Variant names a template content variant ("" for none).
+	Variant string
+	Code    string
 	// Vars are the template's other variables (user.username, …).
 	Vars map[string]string
 }

@@ -19,12 +19,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -52,6 +54,24 @@ type API struct {
 	// changes (the actor's application and role assignments, the path's
 	// environment) from memory; nil reads them from Store.
 	Config *config.Cache
+	// MFA holds the rules of users' MFA devices; MFAPolicies gives the
+	// MFA settings and device authentication policies they run under
+	// (nil: PingOne's defaults).
+	MFA         *mfa.Service
+	MFAPolicies MFAPolicies
+
+	ownConfig     *config.Cache
+	ownConfigOnce sync.Once
+}
+
+// config is the configuration cache; an API built without one gets its
+// own over Store.
+func (a *API) config() *config.Cache {
+	if a.Config != nil {
+		return a.Config
+	}
+	a.ownConfigOnce.Do(func() { a.ownConfig = config.New(a.Store, config.Options{}) })
+	return a.ownConfig
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -78,6 +98,9 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.linkedAccountRoutes(mux)
 	a.brandingRoutes(mux)
 	a.themeRoutes(mux)
+	a.mfaDeviceRoutes(mux)
+	a.notificationRoutes(mux)
+	a.mfaConfigRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

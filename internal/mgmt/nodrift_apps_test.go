@@ -343,8 +343,9 @@ func init() {
 				return map[string]any{"type": "IDENTITY_PROVIDER", "priority": 1, "identityProvider": map[string]any{"id": newIDP(t, s, envID, "Drift upstream")}}
 			})},
 		driftCase{name: "action MULTI_FACTOR_AUTHENTICATION", always: joinPaths(actionAlways, []string{"noDevicesMode", "deviceAuthenticationPolicy.id"}),
-			create: driftAction("Drift_mfa", func(*testing.T, *apptest.Server, string) map[string]any {
-				return map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "priority": 2, "deviceAuthenticationPolicy": map[string]any{"id": uuid.NewString()}}
+			create: driftAction("Drift_mfa", func(t *testing.T, s *apptest.Server, envID string) map[string]any {
+				dap := driftNamed(t, s, s.AdminToken(t), "/environments/"+envID+"/deviceAuthenticationPolicies", "deviceAuthenticationPolicies", "Default MFA Policy")
+				return map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "priority": 2, "deviceAuthenticationPolicy": map[string]any{"id": dap}}
 			})},
 		driftCase{name: "action PROGRESSIVE_PROFILING", always: joinPaths(actionAlways, []string{"attributes[].name", "attributes[].required",
 			"preventMultiplePromptsPerFlow", "promptIntervalSeconds", "promptText"}),
@@ -357,7 +358,7 @@ func init() {
 				return map[string]any{"type": "AGREEMENT", "priority": 2, "agreement": map[string]any{"id": uuid.NewString()}}
 			})},
 		driftCase{name: "action LOGIN of Single_Factor", always: loginAlways, create: predefinedAction("Single_Factor", "LOGIN")},
-		driftCase{name: "action MULTI_FACTOR_AUTHENTICATION of Multi_Factor", always: joinPaths(actionAlways, []string{"noDevicesMode"}),
+		driftCase{name: "action MULTI_FACTOR_AUTHENTICATION of Multi_Factor", always: joinPaths(actionAlways, []string{"noDevicesMode", "deviceAuthenticationPolicy.id"}),
 			create: predefinedAction("Multi_Factor", "MULTI_FACTOR_AUTHENTICATION")},
 	)
 

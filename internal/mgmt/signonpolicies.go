@@ -31,9 +31,9 @@ import (
 //
 // The identity providers an action names (socialProviders, discoveryRules,
 // identityProvider) and registration populations must exist in the
-// environment. Agreements and device authentication policies are not
-// modelled yet: their ids are required where PingOne requires them but not
-// checked to exist.
+// environment, and so must the device authentication policy an MFA action
+// names. Agreements are not modelled yet: their ids are required where
+// PingOne requires them but not checked to exist.
 
 const maxActionsPerPolicy = 20 // PingOne's limit
 
@@ -449,8 +449,21 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 			return d, nil, err
 		}
 	case "MULTI_FACTOR_AUTHENTICATION":
-		// Kept as sent until MFA is enforced by the sign-on flow.
+		// Kept as sent; the policy it names must be one of the
+		// environment's (none named: the environment's default).
 		d.DeviceAuthenticationPolicy = rawObject(&details, "deviceAuthenticationPolicy", req.DeviceAuthenticationPolicy)
+		if d.DeviceAuthenticationPolicy != nil {
+			var ref struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(d.DeviceAuthenticationPolicy, &ref); strings.TrimSpace(ref.ID) == "" {
+				details = append(details, wire.Required("deviceAuthenticationPolicy.id"))
+			} else if ok, err := deviceAuthPolicyExists(ctx, st, envID, ref.ID); err != nil {
+				return d, nil, err
+			} else if !ok {
+				details = append(details, wire.InvalidValue("deviceAuthenticationPolicy.id", "The device authentication policy does not exist in this environment."))
+			}
+		}
 		if req.NoDevicesMode != nil {
 			if !oneOf(*req.NoDevicesMode, noDevices) {
 				details = append(details, wire.OneOf("noDevicesMode", noDevices))

@@ -71,9 +71,14 @@ func testSignOnPolicyLifecycle(t *testing.T, c cfgAPI) {
 	wantFields(t, login, map[string]any{"type": "LOGIN", "priority": 1, "recovery.enabled": true, "registration.enabled": false,
 		"socialProviders": []map[string]any{{"id": idp}}, "condition": nil})
 	mfaBody := map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "priority": 5, "noDevicesMode": "BYPASS",
-		"deviceAuthenticationPolicy": map[string]any{"id": uuid.NewString()},
+		"deviceAuthenticationPolicy": map[string]any{"id": c.named(t, "/deviceAuthenticationPolicies", "deviceAuthenticationPolicies", "Default MFA Policy")["id"]},
 		"condition":                  map[string]any{"or": []any{map[string]any{"ipRange": []string{"10.0.0.0/8"}, "contains": "${flow.request.http.remoteIp}"}}},
 		"applications":               []any{map[string]any{"id": uuid.NewString(), "autoEnrollment": map[string]any{"enabled": true}}}}
+	// The policy an MFA action names must be one of the environment's.
+	unknown := map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "priority": 5, "deviceAuthenticationPolicy": map[string]any{"id": uuid.NewString()}}
+	c.fail(t, "POST", acts, unknown, wantErr{http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "deviceAuthenticationPolicy.id"})
+	unknown["deviceAuthenticationPolicy"] = map[string]any{}
+	c.fail(t, "POST", acts, unknown, wantErr{http.StatusBadRequest, "INVALID_DATA", "REQUIRED_VALUE", "deviceAuthenticationPolicy.id"})
 	mfa := c.ok(t, "POST", acts, mfaBody, http.StatusCreated)
 	for _, k := range []string{"noDevicesMode", "deviceAuthenticationPolicy", "condition", "applications"} {
 		if !cfgSameJSON(mfa[k], mfaBody[k]) {

@@ -25,6 +25,9 @@ type Message struct {
 	Code          string
 	EnvironmentID string
 	UserID        string
+	// ContentType is the body's: text/plain (when "") or text/html (a
+	// notification template's email content may be HTML).
+	ContentType string
 }
 
 // Notifier delivers messages to users.
@@ -99,7 +102,7 @@ func (n SMTPNotifier) Notify(ctx context.Context, m Message) error {
 		return err
 	}
 	body := "From: " + n.From + "\r\nTo: " + m.To + "\r\nSubject: " + m.Subject +
-		"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + strings.ReplaceAll(m.Text, "\n", "\r\n")
+		"\r\nMIME-Version: 1.0\r\nContent-Type: " + bodyType(m.ContentType) + "; charset=utf-8\r\n\r\n" + strings.ReplaceAll(m.Text, "\n", "\r\n")
 	if _, err := w.Write([]byte(body)); err != nil {
 		return err
 	}
@@ -143,4 +146,13 @@ func (n *MemoryNotifier) Count() int {
 
 func tlsConfig(host string) *tls.Config {
 	return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+}
+
+// bodyType is the Content-Type of a message body: text/html when asked,
+// else text/plain (never a caller's raw value in a header).
+func bodyType(ct string) string {
+	if strings.EqualFold(strings.TrimSpace(ct), "text/html") {
+		return "text/html"
+	}
+	return "text/plain"
 }

@@ -1,7 +1,8 @@
 // Package provision creates what PingOne puts in every new environment: the
 // Default population, the Standard, Basic and Passphrase password policies,
 // the openid and PingOne API resources with their scopes, the Single_Factor
-// and Multi_Factor sign-on policies, the "Ping Default" branding theme and a
+// and Multi_Factor sign-on policies, the "Ping Default" branding theme, the
+// default device authentication policy ("Default MFA Policy") and a
 // default signing key. The admin
 // bootstrap and POST /environments share it, so both produce the same thing.
 package provision
@@ -225,6 +226,11 @@ func NewEnvironment(ctx context.Context, tx store.Store, env *store.Environment,
 			}
 		}
 	}
+	dap := &store.DeviceAuthenticationPolicy{ID: uuid.NewString(), EnvironmentID: env.ID, Name: DefaultDeviceAuthenticationPolicyName,
+		Default: true, Data: mustJSON(DefaultDeviceAuthenticationPolicy()), CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateDeviceAuthenticationPolicy(ctx, dap); err != nil {
+		return err
+	}
 	login := mustJSON(map[string]any{"recovery": map[string]bool{"enabled": true}, "registration": map[string]bool{"enabled": false}})
 	policies := []struct {
 		name, desc string
@@ -235,7 +241,7 @@ func NewEnvironment(ctx context.Context, tx store.Store, env *store.Environment,
 			[]store.SignOnPolicyAction{{Type: "LOGIN", Priority: 1, Data: login}}},
 		{"Multi_Factor", "A sign-on policy that requires username and password followed by a second factor", false,
 			[]store.SignOnPolicyAction{{Type: "LOGIN", Priority: 1, Data: login},
-				{Type: "MULTI_FACTOR_AUTHENTICATION", Priority: 2, Data: mustJSON(map[string]any{"noDevicesMode": "BLOCK"})}}},
+				{Type: "MULTI_FACTOR_AUTHENTICATION", Priority: 2, Data: multiFactorAction(dap.ID)}}},
 	}
 	for _, p := range policies {
 		sop := &store.SignOnPolicy{ID: uuid.NewString(), EnvironmentID: env.ID, Name: p.name, Description: p.desc, Default: p.def,

@@ -538,6 +538,69 @@ type ConfigChange struct {
 	Deleted       bool
 }
 
+// MFALockout is a user's MFA lockout state: wrong passcodes in a row and,
+// when they reached the MFA settings' count, until when the user's MFA
+// stays locked (zero: not locked).
+type MFALockout struct {
+	EnvironmentID string
+	UserID        string
+	Failures      int
+	LockedUntil   time.Time
+}
+
+// PhoneDeliverySettings are an environment's SMS and voice provider
+// (PingOne's notificationsSettings/phoneDeliverySettings): Provider is
+// CUSTOM_PROVIDER or CUSTOM_TWILIO, Data its configuration as JSON
+// (wire.PhoneDeliveryConfig) and Secret its credentials, sealed.
+type PhoneDeliverySettings struct {
+	ID            string
+	EnvironmentID string
+	Provider      string
+	Data          []byte
+	Secret        []byte
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// TemplateContent is an administrator's content of a notification
+// template for one delivery method (Email, SMS, Voice), locale and
+// variant ("" for none); Data holds the method's fields as JSON
+// (templates.Fields). The predefined contents are not stored.
+type TemplateContent struct {
+	ID             string
+	EnvironmentID  string
+	Template       string
+	DeliveryMethod string
+	Locale         string
+	Variant        string
+	Data           []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// DeviceAuthenticationPolicy is a PingOne MFA policy: which device types a
+// user may authenticate and pair with, and their passcode settings. Data
+// is everything but identity, name and the default flag, as PingOne shapes
+// it (wire.DeviceAuthenticationPolicyData). An environment has one default.
+type DeviceAuthenticationPolicy struct {
+	ID            string
+	EnvironmentID string
+	Name          string
+	Default       bool
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// MFASettings are an environment's MFA settings as PingOne shapes them
+// (wire.MFASettings without links); an environment that never set them
+// has none and runs on PingOne's defaults.
+type MFASettings struct {
+	EnvironmentID string
+	Data          json.RawMessage
+	UpdatedAt     time.Time
+}
+
 // DeviceAuthentication is one of PingOne's device authentications
 // (/{envId}/deviceAuthentications): an MFA-only flow of one user, started
 // by an application without authorize. Data holds the flow's state (the

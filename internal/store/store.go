@@ -64,6 +64,8 @@ type Page struct {
 type Store interface {
 	AuthStore
 	FederationStore
+	MFAStore
+	NotificationStore
 	DeviceAuthenticationStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
@@ -245,6 +247,32 @@ type Store interface {
 	ListEnvironmentSignOnPolicyActions(ctx context.Context, envID string) ([]SignOnPolicyAction, error)
 	UpdateSignOnPolicyAction(ctx context.Context, a *SignOnPolicyAction) error
 	DeleteSignOnPolicyAction(ctx context.Context, envID, policyID, id string) error
+
+	// Device authentication policies (PingOne MFA policies) and MFA
+	// settings are cached configuration: every write bumps the version.
+	// CreateDeviceAuthenticationPolicy fails with a UniqueError on name
+	// (any case) or on default (a second default).
+	CreateDeviceAuthenticationPolicy(ctx context.Context, p *DeviceAuthenticationPolicy) error
+	// GetDeviceAuthenticationPolicy, inside Tx, locks the row for the rest
+	// of the transaction (a sign-on policy action naming it holds off its
+	// delete).
+	GetDeviceAuthenticationPolicy(ctx context.Context, envID, id string) (*DeviceAuthenticationPolicy, error)
+	// GetDefaultDeviceAuthenticationPolicy is ErrNotFound when envID has none.
+	GetDefaultDeviceAuthenticationPolicy(ctx context.Context, envID string) (*DeviceAuthenticationPolicy, error)
+	// ListDeviceAuthenticationPolicies returns envID's policies by id.
+	ListDeviceAuthenticationPolicies(ctx context.Context, envID string) ([]DeviceAuthenticationPolicy, error)
+	UpdateDeviceAuthenticationPolicy(ctx context.Context, p *DeviceAuthenticationPolicy) error
+	DeleteDeviceAuthenticationPolicy(ctx context.Context, envID, id string) error
+	// ClearDefaultDeviceAuthenticationPolicy unsets the default flag of
+	// every policy of envID but keepID.
+	ClearDefaultDeviceAuthenticationPolicy(ctx context.Context, envID, keepID string) error
+	// GetMFASettings is ErrNotFound when envID never set its settings.
+	GetMFASettings(ctx context.Context, envID string) (*MFASettings, error)
+	// PutMFASettings inserts or replaces envID's settings.
+	PutMFASettings(ctx context.Context, m *MFASettings) error
+	// DeleteMFASettings resets envID to the defaults (no error when there
+	// was nothing to delete).
+	DeleteMFASettings(ctx context.Context, envID string) error
 
 	CreateKey(ctx context.Context, k *Key) error
 	GetKey(ctx context.Context, envID, id string) (*Key, error)
@@ -438,6 +466,63 @@ type FederationStore interface {
 	DeleteLinkedAccount(ctx context.Context, envID, userID, id string) error
 	// FindLinkedAccount finds the link of a provider's subject.
 	FindLinkedAccount(ctx context.Context, envID, idpID, externalID string) (*LinkedAccount, error)
+}
+
+// MFAStore holds users' MFA devices and their MFA lockout. Every call
+// names the environment and the user: a device of another user or
+// environment is ErrNotFound.
+type MFAStore interface {
+	// CreateMFADevice fails with ErrNotFound when envID has no such user.
+	CreateMFADevice(ctx context.Context, d *MFADevice) error
+	GetMFADevice(ctx context.Context, envID, userID, id string) (*MFADevice, error)
+	// ListMFADevices returns the user's devices in the user's order: by
+	// Order (0, unordered, last), then oldest first.
+	ListMFADevices(ctx context.Context, envID, userID string) ([]MFADevice, error)
+	CountMFADevices(ctx context.Context, envID, userID string) (int, error)
+	// UpdateMFADevice writes every field but TOTPStep and CreatedAt.
+	UpdateMFADevice(ctx context.Context, d *MFADevice) error
+	DeleteMFADevice(ctx context.Context, envID, userID, id string) error
+	// SetMFADeviceOrder gives the devices of ids the orders 1…n and the
+	// user's other devices none (0); ids must all be the user's
+	// (ErrNotFound otherwise, nothing written). No ids removes the order.
+	SetMFADeviceOrder(ctx context.Context, envID, userID string, ids []string) error
+	// AdvanceMFATOTPStep records step as the device's last accepted TOTP
+	// step, only if it is later than the one recorded: ErrConflict when it
+	// is not (a replay, or a concurrent check that got there first).
+	AdvanceMFATOTPStep(ctx context.Context, envID, userID, id string, step int64) error
+	// GetMFALockout returns the user's lockout state; a zero state (no
+	// failures, not locked) when there is none.
+	GetMFALockout(ctx context.Context, envID, userID string) (*MFALockout, error)
+	// RecordMFAFailure counts one wrong passcode atomically; the
+	// lockAfter-th in a row locks the user's MFA until now+lockFor and
+	// starts the count again (lockAfter 0: never). A lock that ran out by
+	// now starts a new count. ErrNotFound when envID has no such user.
+	RecordMFAFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor time.Duration, now time.Time) (*MFALockout, error)
+	// ClearMFAFailures forgets the user's failures and lock.
+	ClearMFAFailures(ctx context.Context, envID, userID string) error
+}
+
+// NotificationStore holds what notifications are sent with: phone
+// delivery settings and notification template contents. Both are cached
+// configuration: every write bumps the environment's version.
+type NotificationStore interface {
+	CreatePhoneDeliverySettings(ctx context.Context, p *PhoneDeliverySettings) error
+	GetPhoneDeliverySettings(ctx context.Context, envID, id string) (*PhoneDeliverySettings, error)
+	// ListPhoneDeliverySettings returns envID's settings, oldest first.
+	ListPhoneDeliverySettings(ctx context.Context, envID string) ([]PhoneDeliverySettings, error)
+	UpdatePhoneDeliverySettings(ctx context.Context, p *PhoneDeliverySettings) error
+	DeletePhoneDeliverySettings(ctx context.Context, envID, id string) error
+
+	// CreateTemplateContent fails with a UniqueError on locale when the
+	// template already has a content of that delivery method, locale and
+	// variant (any case).
+	CreateTemplateContent(ctx context.Context, c *TemplateContent) error
+	GetTemplateContent(ctx context.Context, envID, template, id string) (*TemplateContent, error)
+	// ListTemplateContents returns the template's contents in envID, by
+	// delivery method, locale, variant and id.
+	ListTemplateContents(ctx context.Context, envID, template string) ([]TemplateContent, error)
+	UpdateTemplateContent(ctx context.Context, c *TemplateContent) error
+	DeleteTemplateContent(ctx context.Context, envID, template, id string) error
 }
 
 // DeviceAuthenticationStore holds device authentications, which expire

@@ -171,3 +171,60 @@ func TestMigrationDevicePath(t *testing.T) {
 		})
 	}
 }
+
+// Migration 0017 gives every environment made before it the default
+// device authentication policy a new environment gets.
+func TestMigrationDeviceAuthenticationPolicies(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			db, err := open(b.DSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &SQLStore{db: db}
+			t.Cleanup(func() { s.Close() })
+			if err := db.migrateTo(ctx, 16); err != nil {
+				t.Fatal(err)
+			}
+			envs := []*store.Environment{newTestEnv(t, s), newTestEnv(t, s)}
+			if err := db.migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(provision.DefaultDeviceAuthenticationPolicy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, e := range envs {
+				p, err := s.GetDefaultDeviceAuthenticationPolicy(ctx, e.ID)
+				if err != nil {
+					t.Fatalf("GetDefaultDeviceAuthenticationPolicy(%s): %v", e.ID, err)
+				}
+				if id, err := uuid.Parse(p.ID); err != nil || id.Version() != 4 || p.ID != id.String() || seen[p.ID] {
+					t.Errorf("policy id %q: want a new random UUID in lower case (%v)", p.ID, err)
+				}
+				seen[p.ID] = true
+				if p.Name != provision.DefaultDeviceAuthenticationPolicyName || !p.CreatedAt.Equal(e.CreatedAt) || !p.UpdatedAt.Equal(e.CreatedAt) {
+					t.Errorf("policy %+v: want %q, as old as its environment (%v)", p, provision.DefaultDeviceAuthenticationPolicyName, e.CreatedAt)
+				}
+				var gotV, wantV any
+				if err := errors.Join(json.Unmarshal(p.Data, &gotV), json.Unmarshal(want, &wantV)); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(gotV, wantV) {
+					t.Errorf("migrated policy %s, want what a new environment gets: %s", p.Data, want)
+				}
+				if ps, err := s.ListDeviceAuthenticationPolicies(ctx, e.ID); err != nil || len(ps) != 1 {
+					t.Errorf("ListDeviceAuthenticationPolicies: %d, %v; want 1", len(ps), err)
+				}
+				// The name is taken whatever its case, as for a policy made by the API.
+				dup := &store.DeviceAuthenticationPolicy{ID: uuid.NewString(), EnvironmentID: e.ID, Name: "DEFAULT mfa POLICY", Data: json.RawMessage(`{}`)}
+				var ue *store.UniqueError
+				if err := s.CreateDeviceAuthenticationPolicy(ctx, dup); !errors.As(err, &ue) || ue.Field != "name" {
+					t.Errorf("a second %q: %v, want a name uniqueness error", dup.Name, err)
+				}
+			}
+		})
+	}
+}

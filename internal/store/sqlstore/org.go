@@ -177,6 +177,12 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM themes WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Notification settings and template contents likewise (0019).
+		for _, table := range []string{"phone_delivery_settings", "template_contents"} {
+			if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE environment_id = ?`, id); err != nil {
+				return err
+			}
+		}
 		// Application attribute mappings likewise (migration 0013).
 		if _, err := t.exec(ctx, `DELETE FROM application_attributes WHERE environment_id = ?`, id); err != nil {
 			return err
@@ -190,6 +196,13 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 			return err
 		}
 		if _, err := t.exec(ctx, `DELETE FROM device_authorizations WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
+		// MFA configuration (migration 0017) likewise.
+		if _, err := t.exec(ctx, `DELETE FROM device_authentication_policies WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `DELETE FROM mfa_settings WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {

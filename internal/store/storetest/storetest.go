@@ -55,6 +55,7 @@ var suite = []struct {
 	{"PopulationDefault", testPopulationDefault},
 	{"PopulationPaging", testPopulationPaging},
 	{"Themes", testThemes},
+	{"Notifications", testNotifications},
 	{"ThemeDefault", testThemeDefault},
 	{"ThemeLock", testThemeLock},
 	{"PopulationThemes", testPopulationThemes},
@@ -85,6 +86,9 @@ var suite = []struct {
 	{"Federation", testFederationSuite},
 	{"ConfigVersions", testConfigVersions},
 	{"EnvironmentCatalogs", testEnvironmentCatalogs},
+	{"MFA", testMFASuite},
+	{"DeviceAuthenticationPolicies", testDeviceAuthenticationPolicies},
+	{"MFASettings", testMFASettings},
 	{"DeviceAuthentications", testDeviceAuthentications},
 }
 

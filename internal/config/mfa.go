@@ -1,0 +1,107 @@
+package config
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// MFA configuration: device authentication policies and MFA settings, as
+// the management API renders them (without links). The values are shared
+// by every reader: never modify them.
+
+// DeviceAuthenticationPolicies are an environment's policies by id, and
+// its default.
+type DeviceAuthenticationPolicies struct {
+	ByID    map[string]*wire.DeviceAuthenticationPolicy
+	Default *wire.DeviceAuthenticationPolicy
+}
+
+// DecodeDeviceAuthenticationPolicy reads a stored policy in PingOne's
+// shape (without links).
+func DecodeDeviceAuthenticationPolicy(p *store.DeviceAuthenticationPolicy) (*wire.DeviceAuthenticationPolicy, error) {
+	out := &wire.DeviceAuthenticationPolicy{ID: p.ID, Environment: wire.Ref{ID: p.EnvironmentID}, Name: p.Name, Default: p.Default,
+		CreatedAt: wire.Time(p.CreatedAt), UpdatedAt: wire.Time(p.UpdatedAt)}
+	if err := json.Unmarshal(p.Data, &out.DeviceAuthenticationPolicyData); err != nil {
+		return nil, fmt.Errorf("config: device authentication policy %s: %w", p.ID, err)
+	}
+	return out, nil
+}
+
+// DeviceAuthenticationPolicy is the policy id of envID, or its default
+// when id is ""; store.ErrNotFound when there is no such policy.
+func (c *Cache) DeviceAuthenticationPolicy(ctx context.Context, envID, id string) (*wire.DeviceAuthenticationPolicy, error) {
+	all, err := get(ctx, c, envID, entryKey{kindDeviceAuthPolicies, ""}, func(ctx context.Context) (*DeviceAuthenticationPolicies, error) {
+		ps, err := c.st.ListDeviceAuthenticationPolicies(ctx, envID)
+		if err != nil {
+			return nil, err
+		}
+		out := &DeviceAuthenticationPolicies{ByID: make(map[string]*wire.DeviceAuthenticationPolicy, len(ps))}
+		for i := range ps {
+			p, err := DecodeDeviceAuthenticationPolicy(&ps[i])
+			if err != nil {
+				return nil, err
+			}
+			out.ByID[p.ID] = p
+			if p.Default {
+				out.Default = p
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := all.Default
+	if id != "" {
+		p = all.ByID[id]
+	}
+	if p == nil {
+		return nil, store.ErrNotFound
+	}
+	return p, nil
+}
+
+// DefaultMFASettings are PingOne's MFA settings of an environment that
+// never set them (or reset them): 5 devices a user, no MFA lockout set,
+// no phone extensions, MFA on for new users.
+func DefaultMFASettings() wire.MFASettings {
+	return wire.MFASettings{
+		Pairing:        wire.MFAPairing{MaxAllowedDevices: 5, PairingKeyFormat: "ALPHANUMERIC"},
+		Users:          wire.MFAUsers{MfaEnabled: true},
+		Authentication: wire.MFADeviceSelection{DeviceSelection: "DEFAULT_TO_FIRST"},
+	}
+}
+
+// DecodeMFASettings reads stored settings; nil (none stored) gives the
+// defaults.
+func DecodeMFASettings(envID string, m *store.MFASettings) (*wire.MFASettings, error) {
+	out := DefaultMFASettings()
+	if m != nil {
+		if err := json.Unmarshal(m.Data, &out); err != nil {
+			return nil, fmt.Errorf("config: MFA settings of %s: %w", envID, err)
+		}
+		out.UpdatedAt = wire.TimePtr(m.UpdatedAt)
+	}
+	out.Environment = &wire.Ref{ID: envID}
+	out.Links = nil
+	return &out, nil
+}
+
+// MFASettings are envID's MFA settings, the defaults when never set.
+func (c *Cache) MFASettings(ctx context.Context, envID string) (*wire.MFASettings, error) {
+	return get(ctx, c, envID, entryKey{kindMFASettings, ""}, func(ctx context.Context) (*wire.MFASettings, error) {
+		m, err := c.st.GetMFASettings(ctx, envID)
+		if errors.Is(err, store.ErrNotFound) {
+			m, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return DecodeMFASettings(envID, m)
+	})
+}

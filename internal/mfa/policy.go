@@ -1,0 +1,65 @@
+package mfa
+
+import (
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// unit turns a PingOne {duration, timeUnit} into a duration: SECONDS or
+// MINUTES (the management API accepts nothing else).
+func unit(p wire.TimePeriod) time.Duration {
+	if p.TimeUnit == "SECONDS" {
+		return time.Duration(p.Duration) * time.Second
+	}
+	return time.Duration(p.Duration) * time.Minute
+}
+
+func offline(p wire.OfflineDevicePolicy) MethodPolicy {
+	return MethodPolicy{
+		Enabled:           p.Enabled,
+		PairingDisabled:   p.PairingDisabled,
+		PromptForNickname: p.PromptForNicknameOnPairing,
+		OTPLifetime:       unit(p.OTP.LifeTime),
+		OTPFailures:       p.OTP.Failure.Count,
+		CoolDown:          unit(p.OTP.Failure.CoolDown),
+	}
+}
+
+// PolicyOf is a device authentication policy as a flow runs it: the
+// settings of EMAIL, SMS, VOICE and TOTP. A TOTP code has no lifetime of
+// its own (its window is the authenticator's), so OTPLifetime is 0.
+func PolicyOf(p *wire.DeviceAuthenticationPolicy) *Policy {
+	return &Policy{
+		ID:   p.ID,
+		Name: p.Name,
+		Methods: map[string]MethodPolicy{
+			TypeEmail: offline(p.Email),
+			TypeSMS:   offline(p.SMS),
+			TypeVoice: offline(p.Voice),
+			TypeTOTP: {
+				Enabled:           p.TOTP.Enabled,
+				PairingDisabled:   p.TOTP.PairingDisabled,
+				PromptForNickname: p.TOTP.PromptForNicknameOnPairing,
+				OTPFailures:       p.TOTP.OTP.Failure.Count,
+				CoolDown:          unit(p.TOTP.OTP.Failure.CoolDown),
+			},
+		},
+		Selection: p.Authentication.DeviceSelection,
+	}
+}
+
+// SettingsOf are an environment's MFA settings as a flow runs them. No
+// lockout set (PingOne returns none by default) is LockoutFailures 0: the
+// environment does not lock a user's MFA, the policy's per-device failure
+// count still blocks a device.
+func SettingsOf(s *wire.MFASettings) *Settings {
+	out := &Settings{MaxDevices: s.Pairing.MaxAllowedDevices}
+	if s.Lockout != nil {
+		out.LockoutFailures = s.Lockout.FailureCount
+		if s.Lockout.DurationSeconds != nil {
+			out.LockoutDuration = time.Duration(*s.Lockout.DurationSeconds) * time.Second
+		}
+	}
+	return out
+}
