@@ -114,6 +114,7 @@ func TestDeviceSelection(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		uid := e.user("ada")
 		email := e.mfa.device(uid, mfa.TypeEmail)
+		e.mfa.enable(mfa.TypeSMS)
 		sms := e.mfa.device(uid, mfa.TypeSMS)
 		bob := e.user("bob")
 		bobs := e.mfa.device(bob, mfa.TypeEmail)

@@ -2,186 +2,196 @@ package deviceauth_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
-	"slices"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/pquerna/otp/totp"
 
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/deviceauth"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
-	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// mfaFixture stands for the MFA domain (devices, passcodes, the lockout)
-// until it is merged: the same contract, kept in memory, with the
-// passcodes it "sent" readable by the test.
+// mfaFixture is the real MFA domain (mfa.Service over the server's store,
+// on the test's clock) with a sender that keeps what it sends, and the
+// real configuration: devices are made, and the policy and settings
+// changed, through the management API as PingOne's clients do.
 type mfaFixture struct {
-	e        *env
-	mu       sync.Mutex
-	devices  []store.MFADevice
-	sent     map[string][]string // passcodes by device id, oldest first
-	failures map[string]int
-	locked   map[string]time.Time
-	used     map[string]bool // spent challenges, by hash (mfa.Challenge.Used once merged)
-	pol      mfa.Policy
-	set      mfa.Settings
-	sendErr  error
+	e       *env
+	svc     *mfa.Service
+	conf    *config.Cache
+	mu      sync.Mutex
+	sent    []mfa.OTP
+	to      map[string]string // device id → its address
+	n       int
+	sendErr error
 }
 
-func newMFAFixture(t *testing.T, e *env, _ *config.Cache) *mfaFixture {
-	return &mfaFixture{e: e, sent: map[string][]string{}, failures: map[string]int{}, locked: map[string]time.Time{}, used: map[string]bool{},
-		pol: mfa.Policy{ID: uuid.NewString(), Name: "Default MFA Policy", Selection: "DEFAULT_TO_FIRST", Methods: map[string]mfa.MethodPolicy{
-			mfa.TypeEmail: {Enabled: true, OTPLifetime: 30 * time.Minute, OTPFailures: 3, CoolDown: 2 * time.Minute},
-			mfa.TypeSMS:   {Enabled: true, OTPLifetime: 30 * time.Minute, OTPFailures: 3, CoolDown: 2 * time.Minute},
-			mfa.TypeTOTP:  {Enabled: false},
-		}},
-		set: mfa.Settings{MaxDevices: 5, LockoutFailures: 5, LockoutDuration: 10 * time.Minute}}
+func newMFAFixture(t *testing.T, e *env, conf *config.Cache) *mfaFixture {
+	f := &mfaFixture{e: e, conf: conf, to: map[string]string{}}
+	f.svc = &mfa.Service{Store: e.srv.Store, Sealer: e.srv.Sealer, Sender: f, Now: e.clock.Now}
+	// PingOne's defaults lock nobody out; these tests want a lockout.
+	f.admin("PUT", "/environments/"+e.envID+"/mfaSettings", map[string]any{
+		"pairing": map[string]any{"maxAllowedDevices": 5, "pairingKeyFormat": "ALPHANUMERIC"},
+		"lockout": map[string]any{"failureCount": 5, "durationSeconds": 600}}, http.StatusOK)
+	return f
 }
 
-func (f *mfaFixture) policyID() string { return f.pol.ID }
-
-func (f *mfaFixture) port() deviceauth.MFA { return (*fakeMFA)(f) }
-
-func (f *mfaFixture) policy(_ context.Context, envID, id string) (*mfa.Policy, error) {
-	if envID != f.e.envID || (id != "" && id != f.pol.ID) {
-		return nil, store.ErrNotFound
+func (f *mfaFixture) admin(method, path string, body any, want int) map[string]any {
+	f.e.t.Helper()
+	r := f.e.srv.Do(f.e.t, apptest.Request{Method: method, URL: path, Token: f.e.srv.AdminToken(f.e.t), Body: body})
+	if r.Status != want {
+		f.e.t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
 	}
-	p := f.pol
-	return &p, nil
+	return r.JSON(f.e.t)
 }
 
-func (f *mfaFixture) settings(context.Context, string) (*mfa.Settings, error) {
-	s := f.set
-	return &s, nil
-}
-
-// otpLifetime sets the policy's passcode lifetime of typ.
-func (f *mfaFixture) otpLifetime(typ string, d time.Duration) {
-	m := f.pol.Methods[typ]
-	m.OTPLifetime = d
-	f.pol.Methods[typ] = m
-}
-
-// device gives userID an ACTIVE device of typ.
-func (f *mfaFixture) device(userID, typ string) string {
+// SendOTP is the fixture's mfa.Sender.
+func (f *mfaFixture) SendOTP(_ context.Context, m mfa.OTP) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	d := store.MFADevice{ID: uuid.NewString(), EnvironmentID: f.e.envID, UserID: userID, Type: typ, Status: mfa.StatusActive,
-		Order: len(f.devices)}
-	switch typ {
-	case mfa.TypeEmail:
-		d.Email = "ada.lovelace@example.com"
-	default:
-		d.Phone = "+15555550101"
+	if f.sendErr != nil {
+		return f.sendErr
 	}
-	f.devices = append(f.devices, d)
-	return d.ID
+	f.sent = append(f.sent, m)
+	return nil
+}
+
+func (f *mfaFixture) port() deviceauth.MFA { return f.svc }
+
+func (f *mfaFixture) policy(ctx context.Context, envID, id string) (*mfa.Policy, error) {
+	p, err := f.conf.DeviceAuthenticationPolicy(ctx, envID, id)
+	if err != nil {
+		return nil, err
+	}
+	return mfa.PolicyOf(p), nil
+}
+
+func (f *mfaFixture) settings(ctx context.Context, envID string) (*mfa.Settings, error) {
+	s, err := f.conf.MFASettings(ctx, envID)
+	if err != nil {
+		return nil, err
+	}
+	return mfa.SettingsOf(s), nil
+}
+
+func (f *mfaFixture) policyID() string {
+	p, err := f.policy(context.Background(), f.e.envID, "")
+	if err != nil {
+		f.e.t.Fatal(err)
+	}
+	return p.ID
+}
+
+// editPolicy changes the settings of typ in the default policy, as an
+// administrator would: GET, edit, PUT.
+func (f *mfaFixture) editPolicy(typ string, edit func(m map[string]any)) {
+	path := "/environments/" + f.e.envID + "/deviceAuthenticationPolicies/" + f.policyID()
+	p := f.admin("GET", path, nil, http.StatusOK)
+	edit(p[strings.ToLower(typ)].(map[string]any))
+	f.admin("PUT", path, p, http.StatusOK)
+}
+
+// otpLifetime sets the default policy's passcode lifetime of typ.
+func (f *mfaFixture) otpLifetime(typ string, d time.Duration) {
+	f.editPolicy(typ, func(m map[string]any) {
+		m["otp"].(map[string]any)["lifeTime"] = map[string]any{"duration": int(d / time.Minute), "timeUnit": "MINUTES"}
+	})
+}
+
+// enable enables typ in the default policy (PingOne's default leaves SMS
+// and voice off).
+func (f *mfaFixture) enable(typ string) {
+	f.editPolicy(typ, func(m map[string]any) { m["enabled"] = true })
+}
+
+// device gives userID an ACTIVE EMAIL or SMS device (an administrator's
+// creation: active at once, nothing sent), each with an address of its own.
+func (f *mfaFixture) device(userID, typ string) string {
+	f.e.t.Helper()
+	f.mu.Lock()
+	f.n++
+	n := f.n
+	f.mu.Unlock()
+	body := map[string]any{"type": typ}
+	to := fmt.Sprintf("ada.%d@example.com", n)
+	if typ == mfa.TypeEmail {
+		body["email"] = to
+	} else {
+		to = fmt.Sprintf("+1555%05d01", n)
+		body["phone"] = to
+	}
+	d := f.admin("POST", "/environments/"+f.e.envID+"/users/"+userID+"/devices", body, http.StatusCreated)
+	if d["status"] != "ACTIVE" {
+		f.e.t.Fatalf("device: %v", d)
+	}
+	id := d["id"].(string)
+	f.mu.Lock()
+	f.to[id] = to
+	f.mu.Unlock()
+	return id
+}
+
+// totpDevice gives userID an active TOTP device, paired through the MFA
+// domain (an authenticator app's secret) and activated with a code of its
+// clock's step, and returns it with its secret.
+func (f *mfaFixture) totpDevice(userID string) (string, string) {
+	f.e.t.Helper()
+	ctx := context.Background()
+	u, err := f.e.srv.Store.GetUser(ctx, f.e.envID, userID)
+	if err != nil {
+		f.e.t.Fatal(err)
+	}
+	s, err := f.settings(ctx, f.e.envID)
+	if err != nil {
+		f.e.t.Fatal(err)
+	}
+	d, enrol, err := f.svc.CreateDevice(ctx, u, mfa.DeviceInput{Type: mfa.TypeTOTP}, s, mfa.MethodPolicy{Enabled: true})
+	if err != nil {
+		f.e.t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(enrol.Secret, f.e.clock.Now())
+	if err != nil {
+		f.e.t.Fatal(err)
+	}
+	if err := f.svc.Activate(ctx, u, d, code, s); err != nil {
+		f.e.t.Fatalf("activate TOTP: %v", err)
+	}
+	return d.ID, enrol.Secret
+}
+
+func (f *mfaFixture) sentTo(deviceID string) []mfa.OTP {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []mfa.OTP
+	for _, m := range f.sent {
+		if m.To == f.to[deviceID] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // code is the last passcode sent to deviceID.
 func (f *mfaFixture) code(deviceID string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s := f.sent[deviceID]
+	f.e.t.Helper()
+	s := f.sentTo(deviceID)
 	if len(s) == 0 {
 		f.e.t.Fatalf("no passcode was sent to device %s", deviceID)
 	}
-	return s[len(s)-1]
+	last := s[len(s)-1]
+	if last.Template != mfa.PurposeAuthentication || last.EnvironmentID != f.e.envID {
+		f.e.t.Errorf("passcode sent as %+v", last)
+	}
+	return last.Code
 }
 
-func (f *mfaFixture) sends(deviceID string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.sent[deviceID])
-}
-
-type fakeMFA mfaFixture
-
-func (m *fakeMFA) Devices(_ context.Context, envID, userID string) ([]store.MFADevice, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []store.MFADevice
-	for _, d := range m.devices {
-		if d.EnvironmentID == envID && d.UserID == userID {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-func (m *fakeMFA) Device(ctx context.Context, envID, userID, id string) (*store.MFADevice, error) {
-	ds, _ := m.Devices(ctx, envID, userID)
-	i := slices.IndexFunc(ds, func(d store.MFADevice) bool { return d.ID == id })
-	if i < 0 {
-		return nil, store.ErrNotFound
-	}
-	return &ds[i], nil
-}
-
-func hash(code string) string {
-	s := sha256.Sum256([]byte(code))
-	return hex.EncodeToString(s[:])
-}
-
-func (m *fakeMFA) Challenge(_ context.Context, u *store.User, d *store.MFADevice, p mfa.MethodPolicy, purpose string) (*mfa.Challenge, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.sendErr != nil {
-		return nil, m.sendErr
-	}
-	now := m.e.clock.Now()
-	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	code := fmt.Sprintf("%06d", n.Int64())
-	m.sent[d.ID] = append(m.sent[d.ID], code)
-	return &mfa.Challenge{DeviceID: d.ID, Purpose: purpose, Hash: hash(code), ExpiresAt: now.Add(p.OTPLifetime).Unix(), SentAt: now.Unix()}, nil
-}
-
-func (m *fakeMFA) Check(_ context.Context, u *store.User, d *store.MFADevice, p mfa.MethodPolicy, s *mfa.Settings, c *mfa.Challenge, otp string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.e.clock.Now()
-	if until := m.locked[u.ID]; until.After(now) {
-		return &mfa.OTPError{Reason: mfa.ReasonLocked, Until: until}
-	}
-	if m.used[c.Hash] {
-		return &mfa.OTPError{Reason: mfa.ReasonUsed}
-	}
-	if now.Unix() >= c.ExpiresAt {
-		return &mfa.OTPError{Reason: mfa.ReasonExpired}
-	}
-	if subtle.ConstantTimeCompare([]byte(hash(otp)), []byte(c.Hash)) == 1 {
-		m.failures[u.ID] = 0
-		m.used[c.Hash] = true
-		return nil
-	}
-	c.Failures++
-	m.failures[u.ID]++
-	if m.failures[u.ID] >= s.LockoutFailures {
-		m.failures[u.ID] = 0
-		m.locked[u.ID] = now.Add(s.LockoutDuration)
-		m.used[c.Hash] = true
-		return &mfa.OTPError{Reason: mfa.ReasonLocked, Until: m.locked[u.ID]}
-	}
-	if c.Failures >= p.OTPFailures {
-		m.used[c.Hash] = true
-	}
-	return &mfa.OTPError{Reason: mfa.ReasonInvalid, Remaining: max(0, min(p.OTPFailures-c.Failures, s.LockoutFailures-m.failures[u.ID]))}
-}
-
-func (m *fakeMFA) Locked(_ context.Context, envID, userID string) (time.Time, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.locked[userID], nil
-}
+func (f *mfaFixture) sends(deviceID string) int { return len(f.sentTo(deviceID)) }
 
 var errProvider = errors.New("provider down")

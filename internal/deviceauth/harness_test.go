@@ -82,8 +82,9 @@ func newEnv(t *testing.T, dsn string, o harnessOptions) *env {
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 	e.base = hs.URL
-	e.svc = &deviceauth.Service{Store: srv.Store, Config: conf, Tokens: verifier, MFA: e.mfa.port(), AuthPath: hs.URL,
-		Policy: e.mfa.policy, Settings: e.mfa.settings, Now: c.Now}
+	// Policy and Settings are left to the configuration cache, as the
+	// server wires them.
+	e.svc = &deviceauth.Service{Store: srv.Store, Config: conf, Tokens: verifier, MFA: e.mfa.port(), AuthPath: hs.URL, Now: c.Now}
 	if o.limits != nil {
 		e.svc.Limits = deviceauth.NewLimits(*o.limits)
 	}

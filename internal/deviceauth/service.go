@@ -79,7 +79,7 @@ type Service struct {
 	AuthPath string // base URL, no trailing slash
 	// Policy is the environment's device authentication policy id (""
 	// is the default); store.ErrNotFound for an unknown one. Settings are
-	// the environment's MFA settings.
+	// the environment's MFA settings. Nil: the configuration cache's.
 	Policy   func(ctx context.Context, envID, id string) (*mfa.Policy, error)
 	Settings func(ctx context.Context, envID string) (*mfa.Settings, error)
 	// Limits bound what callers can make it do; nil limits nothing.

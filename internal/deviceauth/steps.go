@@ -74,7 +74,7 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request, c *caller) error
 	if in.Policy != nil {
 		policyID = in.Policy.ID
 	}
-	p, err := s.Policy(ctx, envID, policyID)
+	p, err := s.policy(ctx, envID, policyID)
 	if errors.Is(err, store.ErrNotFound) {
 		return wire.NotFound("The device authentication policy was not found.")
 	} else if err != nil {
@@ -357,7 +357,7 @@ func (s *Service) checkOTPOnce(ctx context.Context, d *store.DeviceAuthenticatio
 	} else if err != nil {
 		return err
 	}
-	settings, err := s.Settings(ctx, d.EnvironmentID)
+	settings, err := s.settings(ctx, d.EnvironmentID)
 	if err != nil {
 		return err
 	}
