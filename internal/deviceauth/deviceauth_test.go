@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 )
 
@@ -251,5 +252,42 @@ func TestExpiredAndLockout(t *testing.T) {
 		// A device authentication idle past its life is gone.
 		e.clock.Add(16 * time.Minute)
 		wantError(t, e.call("GET", e.path(id), "", nil), http.StatusNotFound, "NOT_FOUND", "", "")
+	})
+}
+
+// TestPolicyTypes: only device types the policy enables are offered or
+// taken; a policy given by id is run, another environment's is not found.
+func TestPolicyTypes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		uid := e.user("ada")
+		e.mfa.enable(mfa.TypeSMS)
+		sms := e.mfa.device(uid, mfa.TypeSMS)
+		email := e.mfa.device(uid, mfa.TypeEmail)
+		e.mfa.editPolicy(mfa.TypeSMS, func(m map[string]any) { m["enabled"] = false })
+		// The SMS device is first, but the policy no longer allows it.
+		da := e.startFor(uid)
+		if da["selectedDevice"].(map[string]any)["id"] != email {
+			t.Errorf("selected %v, want the email device", da["selectedDevice"])
+		}
+		if devs := da["_embedded"].(map[string]any)["devices"].([]any); len(devs) != 1 || devs[0].(map[string]any)["id"] != email {
+			t.Errorf("devices = %v, want the email device only", devs)
+		}
+		if e.mfa.sends(sms) != 0 {
+			t.Errorf("a passcode went to a device of a disabled type")
+		}
+		wantError(t, e.start(map[string]any{"user": map[string]any{"id": uid}, "selectedDevice": map[string]any{"id": sms}}),
+			http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "selectedDevice.id")
+		wantError(t, e.selectDevice(da["id"].(string), sms), http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "device.id")
+		// The policy named by id, and another environment's.
+		pid := e.mfa.policyID()
+		if r := e.start(map[string]any{"user": map[string]any{"id": uid}, "policy": map[string]any{"id": pid}}); r.status != http.StatusCreated ||
+			r.json(t)["policy"].(map[string]any)["id"] != pid {
+			t.Errorf("start with the policy's id: %d %s", r.status, r.body)
+		}
+		other := e.srv.NewSignOn(t, apptest.SignOnOptions{})
+		op := e.srv.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + other.EnvID + "/deviceAuthenticationPolicies", Token: e.srv.AdminToken(t)})
+		foreign := op.JSON(t)["_embedded"].(map[string]any)["deviceAuthenticationPolicies"].([]any)[0].(map[string]any)["id"].(string)
+		wantError(t, e.start(map[string]any{"user": map[string]any{"id": uid}, "policy": map[string]any{"id": foreign}}),
+			http.StatusNotFound, "NOT_FOUND", "", "")
 	})
 }
