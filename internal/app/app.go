@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/deviceauth"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/federation/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -239,8 +240,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	fed.Routes(mux)
 	signon.New(st, conf, flows, cookies, cfg.Logger).Routes(mux)
 	api.Routes(mux)
+	// Device authentications: PingOne's MFA-only flow, beside the auth
+	// service's routes, over the same MFA domain as the flows'.
+	devAuth := &deviceauth.Service{Store: st, Config: conf, Tokens: auth, MFA: mfaSvc, AuthPath: cfg.BaseURL}
+	devAuth.Routes(mux)
 
 	limits := applyLimits(cfg, auth, flows, api)
+	devAuth.Limits = deviceauth.NewLimits(limitsOf(cfg))
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
 		OTPSender: otpSender, log: cfg.Logger, tls: certs}, nil
 }

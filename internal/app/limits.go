@@ -19,10 +19,7 @@ import (
 // (X-Forwarded-For believed from cfg.TrustedProxies only), then the
 // per-address limit on all requests when one is set.
 func applyLimits(cfg Config, auth *authsvc.Service, flows *flow.Engine, api *mgmt.API) []func(http.Handler) http.Handler {
-	lc := ratelimit.Defaults()
-	if cfg.Limits != nil {
-		lc = *cfg.Limits
-	}
+	lc := limitsOf(cfg)
 	perClient := ratelimit.New(lc.RequestsPerClient, lc.MaxKeys)
 	auth.Limits = authsvc.NewLimits(lc)
 	auth.Limits.RequestsPerClient = perClient
@@ -33,6 +30,14 @@ func applyLimits(cfg Config, auth *authsvc.Service, flows *flow.Engine, api *mgm
 		mw = append(mw, limitRequests(l))
 	}
 	return mw
+}
+
+// limitsOf is cfg.Limits, else ratelimit.Defaults().
+func limitsOf(cfg Config) ratelimit.Config {
+	if cfg.Limits != nil {
+		return *cfg.Limits
+	}
+	return ratelimit.Defaults()
 }
 
 // limitRequests bounds all requests per source address, but the probes

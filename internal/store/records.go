@@ -600,3 +600,21 @@ type MFASettings struct {
 	Data          json.RawMessage
 	UpdatedAt     time.Time
 }
+
+// DeviceAuthentication is one of PingOne's device authentications
+// (/{envId}/deviceAuthentications): an MFA-only flow of one user, started
+// by an application without authorize. Data holds the flow's state (the
+// policy, the selected device, the outstanding passcode challenge);
+// Version guards every step as a flow's does.
+type DeviceAuthentication struct {
+	ID            string
+	EnvironmentID string
+	ApplicationID string
+	UserID        string
+	Status        string
+	Version       int
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ExpiresAt     time.Time
+}

@@ -66,6 +66,7 @@ type Store interface {
 	FederationStore
 	MFAStore
 	NotificationStore
+	DeviceAuthenticationStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -425,7 +426,8 @@ type AuthStore interface {
 	UseOnce(ctx context.Context, envID, key string, expiresAt time.Time) error
 
 	// PurgeExpired deletes up to limit expired rows of each kind (flows,
-	// sessions, codes, pushed requests, device authorizations, refresh tokens, revocations, once-keys, unknown
+	// sessions, codes, pushed requests, device authorizations, device
+	// authentications, refresh tokens, revocations, once-keys, unknown
 	// usernames' failure counts) and returns how many went.
 	PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
@@ -521,4 +523,18 @@ type NotificationStore interface {
 	ListTemplateContents(ctx context.Context, envID, template string) ([]TemplateContent, error)
 	UpdateTemplateContent(ctx context.Context, c *TemplateContent) error
 	DeleteTemplateContent(ctx context.Context, envID, template, id string) error
+}
+
+// DeviceAuthenticationStore holds device authentications, which expire
+// (PurgeExpired removes them) and go with their user.
+type DeviceAuthenticationStore interface {
+	// CreateDeviceAuthentication fails with ErrReferenced when the
+	// environment, application or user does not exist.
+	CreateDeviceAuthentication(ctx context.Context, d *DeviceAuthentication) error
+	GetDeviceAuthentication(ctx context.Context, envID, id string) (*DeviceAuthentication, error)
+	// UpdateDeviceAuthentication writes the status, data, update time and
+	// expiry only if the stored version is still d.Version, then increments
+	// d.Version; ErrConflict when another step got there first, ErrNotFound
+	// when it is gone.
+	UpdateDeviceAuthentication(ctx context.Context, d *DeviceAuthentication) error
 }

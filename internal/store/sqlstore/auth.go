@@ -441,6 +441,7 @@ var purgeTables = []struct{ table, key, expiry, also string }{
 	{"auth_codes", "code_hash", "expires_at", ""},
 	{"pushed_requests", "uri_hash", "expires_at", ""},
 	{"device_authorizations", "device_code_hash", "expires_at", ""},
+	{"device_authentications", "id", "expires_at", ""},
 	{"refresh_tokens", "token_hash", "expires_at", " AND access_expires_at <= ?"},
 	{"revoked_tokens", "environment_id, jti", "expires_at", ""},
 	{"used_once", "environment_id, once_key", "expires_at", ""},

@@ -198,6 +198,11 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM device_authorizations WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Device authentications (migration 0020) likewise; deleting the
+		// users above took those of users already.
+		if _, err := t.exec(ctx, `DELETE FROM device_authentications WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		// MFA configuration (migration 0017) likewise.
 		if _, err := t.exec(ctx, `DELETE FROM device_authentication_policies WHERE environment_id = ?`, id); err != nil {
 			return err

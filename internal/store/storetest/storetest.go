@@ -89,6 +89,7 @@ var suite = []struct {
 	{"MFA", testMFASuite},
 	{"DeviceAuthenticationPolicies", testDeviceAuthenticationPolicies},
 	{"MFASettings", testMFASettings},
+	{"DeviceAuthentications", testDeviceAuthentications},
 }
 
 func testPing(t *testing.T, s store.Store) {
