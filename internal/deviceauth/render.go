@@ -3,8 +3,8 @@ package deviceauth
 import (
 	"context"
 	"net/http"
-	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -44,40 +44,11 @@ func (s *Service) write(_ context.Context, w http.ResponseWriter, code int, d *s
 		list := make([]wire.DeviceAuthenticationDevice, len(devices))
 		for i, dev := range devices {
 			list[i] = wire.DeviceAuthenticationDevice{ID: dev.ID, Type: dev.Type, Status: dev.Status, Nickname: dev.Nickname,
-				Email: maskEmail(dev.Email), Phone: maskPhone(dev.Phone)}
+				Email: mfa.MaskEmail(dev.Email), Phone: mfa.MaskPhone(dev.Phone)}
 		}
 		out.Embedded = &wire.DeviceAuthenticationEmbedded{Devices: list}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	wire.Write(w, code, out)
 	return nil
-}
-
-// maskEmail hides most of an address's local part as PingOne does
-// ("ab****@ping.com"): at most two of its characters, and at most half
-// of them, stay.
-func maskEmail(e string) string {
-	if e == "" {
-		return ""
-	}
-	local, domain, ok := strings.Cut(e, "@")
-	if !ok {
-		return "****"
-	}
-	r := []rune(local)
-	keep := min(2, (len(r)+1)/2)
-	if len(r) <= 1 {
-		keep = 0
-	}
-	return string(r[:keep]) + "****@" + domain
-}
-
-// maskPhone keeps a number's last two digits ("*******01").
-func maskPhone(p string) string {
-	if p == "" {
-		return ""
-	}
-	r := []rune(p)
-	keep := min(2, len(r)-1)
-	return strings.Repeat("*", len(r)-keep) + string(r[len(r)-keep:])
 }

@@ -549,7 +549,7 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 		return err
 	}
 	if status == wire.StatusDeviceRegistrationRequired {
-		out.DeviceRegistration = &wire.FlowDeviceRegistration{Types: registrable(u, devs, c), Email: MaskEmail(u.Email)}
+		out.DeviceRegistration = &wire.FlowDeviceRegistration{Types: registrable(u, devs, c), Email: mfa.MaskEmail(u.Email)}
 		if out.DeviceRegistration.Types == nil {
 			out.DeviceRegistration.Types = []string{}
 		}
@@ -564,7 +564,7 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 	out.Devices = make([]wire.FlowDevice, 0, len(shown))
 	for _, d := range shown {
 		fd := wire.FlowDevice{ID: d.ID, Type: d.Type, Status: d.Status, Nickname: d.Nickname,
-			Email: MaskEmail(d.Email), Phone: MaskPhone(d.Phone)}
+			Email: mfa.MaskEmail(d.Email), Phone: mfa.MaskPhone(d.Phone)}
 		if d.ID == st.Device {
 			fd.UserRetries = st.Retries
 		}
@@ -601,27 +601,4 @@ func (m *Method) Decorate(ctx context.Context, v *flow.View, out *wire.Flow) err
 		out.BypassAllowed = &no
 	}
 	return nil
-}
-
-// MaskPhone shows a phone number's last two digits only, as PingOne does
-// ("*******01").
-func MaskPhone(p string) string {
-	if p == "" {
-		return ""
-	}
-	r := []rune(p)
-	if len(r) <= 2 {
-		return strings.Repeat("*", len(r))
-	}
-	return strings.Repeat("*", len(r)-2) + string(r[len(r)-2:])
-}
-
-// MaskEmail shows an address's first character and its domain.
-func MaskEmail(e string) string {
-	at := strings.LastIndexByte(e, '@')
-	if at < 1 {
-		return ""
-	}
-	r := []rune(e[:at])
-	return string(r[0]) + "*****" + e[at:]
 }

@@ -11,24 +11,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
-func TestMask(t *testing.T) {
-	for _, tc := range []struct{ in, phone, email string }{
-		{"", "", ""},
-		{"+15125550101", "**********01", ""},
-		{"7", "*", ""},
-		{"joey.x@example.com", "****************om", "j*****@example.com"},
-		{"@example.com", "**********om", ""},
-		{"élan@example.org", "**************rg", "é*****@example.org"},
-	} {
-		if got := MaskPhone(tc.in); got != tc.phone {
-			t.Errorf("MaskPhone(%q) = %q, want %q", tc.in, got, tc.phone)
-		}
-		if got := MaskEmail(tc.in); got != tc.email {
-			t.Errorf("MaskEmail(%q) = %q, want %q", tc.in, got, tc.email)
-		}
-	}
-}
-
 func TestAMR(t *testing.T) {
 	for typ, want := range map[string][]string{
 		mfa.TypeEmail: {"otp", "mfa"},
