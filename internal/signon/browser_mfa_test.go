@@ -19,6 +19,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 )
 
 // The MFA screens in a browser, on both databases: a user without a
@@ -369,8 +370,7 @@ func TestBrowserMFAEmail(t *testing.T) {
 			noError(t, b)
 			// One button per device, in the user's order, masked.
 			got := eval[[]string](b, `[...document.querySelectorAll('button.choice')].map(e => e.id + ': ' + e.innerText.replace(/\s+/g, ' ').trim())`)
-			at := strings.LastIndexByte(x.fx.Email, '@')
-			want := []string{"device-" + emailID + ": Email " + x.fx.Email[:1] + "*****" + x.fx.Email[at:], "device-" + smsID + ": Text message " + strings.Repeat("*", len(phone)-2) + "01"}
+			want := []string{"device-" + emailID + ": Email " + mfa.MaskEmail(x.fx.Email), "device-" + smsID + ": Text message " + strings.Repeat("*", len(phone)-2) + "01"}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("the device buttons are %q, want %q", got, want)
 			}
@@ -397,7 +397,7 @@ func TestBrowserMFAEmail(t *testing.T) {
 			if h := b.text("h1"); h != "Check your email" {
 				t.Errorf("the email code screen's heading is %q", h)
 			}
-			if msg := b.text(".message"); !strings.HasPrefix(msg, "We sent a code to "+x.fx.Email[:1]+"*****") {
+			if msg := b.text(".message"); !strings.HasPrefix(msg, "We sent a code to "+mfa.MaskEmail(x.fx.Email)) {
 				t.Errorf("the email code screen says %q", msg)
 			}
 			otpField(t, b)
@@ -554,7 +554,7 @@ func TestBrowserMFAEmailRegistration(t *testing.T) {
 			signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
 			signOnWith(b, x.fx.Username, x.fx.Password)
 			b.waitStatus("DEVICE_REGISTRATION_REQUIRED")
-			masked := x.fx.Email[:1] + "*****" + x.fx.Email[strings.LastIndexByte(x.fx.Email, '@'):]
+			masked := mfa.MaskEmail(x.fx.Email)
 			if d := b.text("#register-EMAIL .choice-detail"); d != "Get a code at "+masked {
 				t.Errorf("the email choice reads %q", d)
 			}
