@@ -34,9 +34,14 @@ type mfaFixture struct {
 	mfaPolID string
 }
 
-func newMFAFixture(t *testing.T, dsn string) *mfaFixture {
+func newMFAFixture(t testing.TB, dsn string, opts ...apptest.Options) *mfaFixture {
 	t.Helper()
-	s := apptest.Start(t, apptest.Options{DSN: dsn})
+	o := apptest.Options{}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.DSN = dsn
+	s := apptest.Start(t, o)
 	x := &mfaFixture{s: s, fx: s.NewSignOn(t, apptest.SignOnOptions{}), admin: s.AdminToken(t)}
 	env := "/environments/" + x.fx.EnvID
 	pols := s.Do(t, apptest.Request{Method: "GET", URL: env + "/signOnPolicies", Token: x.admin})
@@ -66,7 +71,7 @@ func newMFAFixture(t *testing.T, dsn string) *mfaFixture {
 	return x
 }
 
-func (x *mfaFixture) setMFAEnabled(t *testing.T, userID string, on bool) {
+func (x *mfaFixture) setMFAEnabled(t testing.TB, userID string, on bool) {
 	t.Helper()
 	r := x.s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + x.fx.EnvID + "/users/" + userID + "/mfaEnabled",
 		Token: x.admin, Body: map[string]any{"mfaEnabled": on}})
@@ -76,7 +81,7 @@ func (x *mfaFixture) setMFAEnabled(t *testing.T, userID string, on bool) {
 }
 
 // device creates an active device of userID as an administrator does.
-func (x *mfaFixture) device(t *testing.T, userID string, body map[string]any) string {
+func (x *mfaFixture) device(t testing.TB, userID string, body map[string]any) string {
 	t.Helper()
 	r := x.s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + x.fx.EnvID + "/users/" + userID + "/devices",
 		Token: x.admin, Body: body})
