@@ -290,6 +290,11 @@ func (s *Service) selectDevice(ctx context.Context, d *store.DeviceAuthenticatio
 		return err
 	}
 	return s.save(ctx, d, st, func(st *state) error {
+		// A TOTP app's code is not replaced by selecting its device again:
+		// the wrong codes entered so far still count toward its cool-down.
+		if old := st.Challenge; old != nil && old.DeviceID == dev.ID && dev.Type == mfa.TypeTOTP {
+			c.Failures = old.Failures
+		}
 		st.DeviceID, st.Challenge = dev.ID, c
 		d.Status = StatusOTPRequired
 		return nil

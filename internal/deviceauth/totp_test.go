@@ -50,3 +50,33 @@ func TestTOTP(t *testing.T) {
 		}
 	})
 }
+
+// TestTOTPReselect: selecting a TOTP device again does not forget the
+// wrong codes entered for it: the third wrong code cools the device down
+// and its right code is then refused.
+func TestTOTPReselect(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		uid := e.user("ada")
+		dev, secret := e.mfa.totpDevice(uid)
+		e.clock.Add(time.Minute)
+		id := e.startFor(uid)["id"].(string)
+		code, err := totp.GenerateCode(secret, e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		for range 2 {
+			wantError(t, e.checkOTP(id, wrong), http.StatusBadRequest, "INVALID_DATA", "INVALID_OTP", "otp")
+		}
+		if r := e.selectDevice(id, dev); r.status != http.StatusOK {
+			t.Fatalf("device.select: %d %s", r.status, r.body)
+		}
+		e.checkOTP(id, wrong)
+		if r := e.checkOTP(id, code); r.status == http.StatusOK {
+			t.Fatalf("the right code after three wrong ones across a re-select: %d %s", r.status, r.body)
+		}
+	})
+}
