@@ -85,6 +85,11 @@ func TestBadStart(t *testing.T) {
 		dev := e.mfa.device(uid, mfa.TypeEmail)
 		bare := e.user("bare") // no device
 		off := e.srv.CreateUser(t, e.envID, e.popID, "off", "off@example.com", "Off", "User", "Gatehouse-Test-Pass-9!")
+		// New users have MFA on (the MFA settings' default): turn it off.
+		if r := e.srv.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + e.envID + "/users/" + off + "/mfaEnabled",
+			Token: e.srv.AdminToken(t), Body: map[string]any{"mfaEnabled": false}}); r.Status != http.StatusOK {
+			t.Fatalf("disable MFA: %d %s", r.Status, r.Body)
+		}
 		e.mfa.device(off, mfa.TypeEmail)
 		disabled := e.user("gone")
 		e.mfa.device(disabled, mfa.TypeEmail)
