@@ -26,6 +26,7 @@ func testMFASuite(t *testing.T, s store.Store) {
 		{"MFALockoutConcurrent", testMFALockoutConcurrent},
 		{"MFADeviceNickname", testMFADeviceNickname},
 		{"MFADeviceLockedUpdate", testMFADeviceLockedUpdate},
+		{"MFAEnvironmentDelete", testMFAEnvironmentDelete},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, s) })
 	}
@@ -363,5 +364,46 @@ func testMFADeviceLockedUpdate(t *testing.T, s store.Store) {
 	// so none of them carries back the name from before the rename.
 	if got.Nickname != "renamed" {
 		t.Errorf("nickname = %q, want the concurrent rename kept", got.Nickname)
+	}
+}
+
+// testMFAEnvironmentDelete: deleting an environment deletes its users'
+// MFA devices and lockouts and leaves another environment's alone.
+func testMFAEnvironmentDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	type state struct {
+		env, user string
+		dev       *store.MFADevice
+	}
+	mk := func(name string) state {
+		e, pop := envWithPop(t, s)
+		u := newUser(t, s, e.ID, pop.ID, name)
+		d := mkMFADevice(e.ID, u.ID, "SMS", now())
+		must(t, s.CreateMFADevice(ctx, d), "CreateMFADevice")
+		_, err := s.RecordMFAFailure(ctx, e.ID, u.ID, 5, time.Minute, now())
+		must(t, err, "RecordMFAFailure")
+		return state{e.ID, u.ID, d}
+	}
+	gone, kept := mk("gone"), mk("kept")
+	must(t, s.DeleteEnvironment(ctx, gone.env), "DeleteEnvironment")
+	_, err := s.GetMFADevice(ctx, gone.env, gone.user, gone.dev.ID)
+	wantErr(t, err, store.ErrNotFound, "GetMFADevice after DeleteEnvironment")
+	if list, err := s.ListMFADevices(ctx, gone.env, gone.user); err != nil || len(list) != 0 {
+		t.Errorf("ListMFADevices after DeleteEnvironment = %d devices, %v", len(list), err)
+	}
+	if l, err := s.GetMFALockout(ctx, gone.env, gone.user); err != nil || l.Failures != 0 || !l.LockedUntil.IsZero() {
+		t.Errorf("GetMFALockout after DeleteEnvironment = %+v, %v", l, err)
+	}
+	// The device's id is free again: nothing of the old row is left.
+	again := *gone.dev
+	again.EnvironmentID, again.UserID = kept.env, kept.user
+	must(t, s.CreateMFADevice(ctx, &again), "CreateMFADevice with the deleted device's id")
+	must(t, s.DeleteMFADevice(ctx, kept.env, kept.user, again.ID), "DeleteMFADevice")
+
+	if _, err := s.GetMFADevice(ctx, kept.env, kept.user, kept.dev.ID); err != nil {
+		t.Errorf("the other environment's device: %v", err)
+	}
+	if l, err := s.GetMFALockout(ctx, kept.env, kept.user); err != nil || l.Failures != 1 {
+		t.Errorf("the other environment's lockout = %+v, %v", l, err)
 	}
 }
