@@ -235,52 +235,69 @@ func (s *Service) Activate(ctx context.Context, u *store.User, d *store.MFADevic
 	if d.Status != StatusActivationRequired {
 		return ErrNotActivationRequired
 	}
-	dd := readData(d)
-	c := dd.Pairing
-	if d.Type == TypeTOTP {
-		c = &Challenge{DeviceID: d.ID, Purpose: PurposePairing}
-	}
-	if c == nil {
-		c = &Challenge{DeviceID: d.ID, Purpose: PurposePairing, Used: true}
-	}
-	checkErr := s.Check(ctx, u, d, pairingPolicy, st, c, otp)
-	if checkErr != nil {
-		var oe *OTPError
-		if !errors.As(checkErr, &oe) || d.Type == TypeTOTP || dd.Pairing == nil {
-			return checkErr
-		}
-		// Keep the pairing code's failures (and its voiding).
-		fresh, err := s.Store.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
+	// The device is read again with its row locked, and the pairing code
+	// checked and its failures written in the same transaction: checks of
+	// one device take turns, so every wrong code is counted, the code is
+	// spent once, and a device activates once.
+	var checkErr error
+	var out store.MFADevice
+	err := s.Store.Tx(ctx, func(tx store.Store) error {
+		ts := *s
+		ts.Store = tx
+		fresh, err := tx.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
 		if err != nil {
 			return err
 		}
-		fd := readData(fresh)
-		fd.Pairing = c
-		if err := writeData(fresh, fd); err != nil {
+		if fresh.Status != StatusActivationRequired {
+			return ErrNotActivationRequired
+		}
+		dd := readData(fresh)
+		c := dd.Pairing
+		if fresh.Type == TypeTOTP {
+			c = &Challenge{DeviceID: fresh.ID, Purpose: PurposePairing}
+		}
+		if c == nil {
+			c = &Challenge{DeviceID: fresh.ID, Purpose: PurposePairing, Used: true}
+		}
+		checkErr = ts.Check(ctx, u, fresh, pairingPolicy, st, c, otp)
+		var oe *OTPError
+		if checkErr != nil && !errors.As(checkErr, &oe) {
+			return checkErr
+		}
+		if checkErr != nil && (fresh.Type == TypeTOTP || dd.Pairing == nil) {
+			// Nothing of the device's to keep; the user's count of
+			// failures commits.
+			out = *fresh
+			return nil
+		}
+		// Check may have written the device (a cool-down): start from
+		// what it wrote.
+		again, err := tx.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
+		if err != nil {
 			return err
 		}
-		fresh.UpdatedAt = s.now()
-		if err := s.Store.UpdateMFADevice(ctx, fresh); err != nil {
+		ad := readData(again)
+		if checkErr != nil {
+			ad.Pairing = c // keep the pairing code's failures (and its voiding)
+			again.UpdatedAt = s.now()
+		} else {
+			ad.Pairing = nil
+			again.Status, again.UpdatedAt = StatusActive, s.now().Truncate(time.Millisecond)
+		}
+		if err := writeData(again, ad); err != nil {
 			return err
 		}
-		*d = *fresh
-		return checkErr
-	}
-	fresh, err := s.Store.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
+		if err := tx.UpdateMFADevice(ctx, again); err != nil {
+			return err
+		}
+		out = *again
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	fd := readData(fresh)
-	fd.Pairing = nil
-	if err := writeData(fresh, fd); err != nil {
-		return err
-	}
-	fresh.Status, fresh.UpdatedAt = StatusActive, s.now().Truncate(time.Millisecond)
-	if err := s.Store.UpdateMFADevice(ctx, fresh); err != nil {
-		return err
-	}
-	*d = *fresh
-	return nil
+	*d = out
+	return checkErr
 }
 
 // ResendPairing sends device d, awaiting activation, a new pairing
@@ -289,26 +306,64 @@ func (s *Service) ResendPairing(ctx context.Context, u *store.User, d *store.MFA
 	if d.Status != StatusActivationRequired || d.Type == TypeTOTP {
 		return ErrNoPairingCode
 	}
-	c, err := s.Challenge(ctx, u, d, withLifetime(pairingPolicy, m), PurposePairing)
+	// d may be a copy read before the device was activated: send nothing
+	// to a device that no longer awaits activation.
+	cur, err := s.Store.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
 	if err != nil {
 		return err
 	}
-	dd := readData(d)
-	dd.Pairing = c
-	if err := writeData(d, dd); err != nil {
+	if cur.Status != StatusActivationRequired {
+		return ErrNoPairingCode
+	}
+	c, err := s.Challenge(ctx, u, cur, withLifetime(pairingPolicy, m), PurposePairing)
+	if err != nil {
 		return err
 	}
-	d.UpdatedAt = s.now().Truncate(time.Millisecond)
-	return s.Store.UpdateMFADevice(ctx, d)
+	var out store.MFADevice
+	err = s.Store.Tx(ctx, func(tx store.Store) error {
+		fresh, err := tx.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
+		if err != nil {
+			return err
+		}
+		// Activated since: the code just sent pairs nothing.
+		if fresh.Status != StatusActivationRequired {
+			return ErrNoPairingCode
+		}
+		fd := readData(fresh)
+		fd.Pairing = c
+		if err := writeData(fresh, fd); err != nil {
+			return err
+		}
+		fresh.UpdatedAt = s.now().Truncate(time.Millisecond)
+		if err := tx.UpdateMFADevice(ctx, fresh); err != nil {
+			return err
+		}
+		out = *fresh
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*d = out
+	return nil
 }
 
-// SetNickname renames device d.
+// SetNickname renames device d. Only the nickname is written: d may have
+// been read before a concurrent activation, cool-down or reorder.
 func (s *Service) SetNickname(ctx context.Context, d *store.MFADevice, nickname string) error {
 	if utf8.RuneCountInString(nickname) > MaxNickname {
 		return &InputError{Target: "nickname", Message: "The nickname is too long."}
 	}
-	d.Nickname, d.UpdatedAt = nickname, s.now().Truncate(time.Millisecond)
-	return s.Store.UpdateMFADevice(ctx, d)
+	at := s.now().Truncate(time.Millisecond)
+	if err := s.Store.SetMFADeviceNickname(ctx, d.EnvironmentID, d.UserID, d.ID, nickname, at); err != nil {
+		return err
+	}
+	fresh, err := s.Store.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
+	if err != nil {
+		return err
+	}
+	*d = *fresh
+	return nil
 }
 
 // SetOrder ranks the user's devices: ids first, in that order; none

@@ -239,13 +239,33 @@ func (s *Service) wrong(ctx context.Context, u *store.User, d *store.MFADevice, 
 	return &OTPError{Reason: ReasonInvalid, Remaining: remaining}
 }
 
-// coolDown records on the device until when it takes no passcode.
+// coolDown records on the device until when it takes no passcode. It
+// writes the device as it is now (d may be an older copy), under its row
+// lock, changing only the cool-down, and never shortens one.
 func (s *Service) coolDown(ctx context.Context, d *store.MFADevice, until time.Time) error {
-	dd := readData(d)
-	dd.CoolDownUntil = until.Unix()
-	if err := writeData(d, dd); err != nil {
+	var out store.MFADevice
+	err := s.Store.Tx(ctx, func(tx store.Store) error {
+		fresh, err := tx.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
+		if err != nil {
+			return err
+		}
+		fd := readData(fresh)
+		if until.Unix() > fd.CoolDownUntil {
+			fd.CoolDownUntil = until.Unix()
+		}
+		if err := writeData(fresh, fd); err != nil {
+			return err
+		}
+		fresh.UpdatedAt = s.now()
+		if err := tx.UpdateMFADevice(ctx, fresh); err != nil {
+			return err
+		}
+		out = *fresh
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	d.UpdatedAt = s.now()
-	return s.Store.UpdateMFADevice(ctx, d)
+	*d = out
+	return nil
 }

@@ -500,6 +500,12 @@ type MFAStore interface {
 	RecordMFAFailure(ctx context.Context, envID, userID string, lockAfter int, lockFor time.Duration, now time.Time) (*MFALockout, error)
 	// ClearMFAFailures forgets the user's failures and lock.
 	ClearMFAFailures(ctx context.Context, envID, userID string) error
+
+	// GetMFADevice, inside Tx, locks the device's row until the
+	// transaction ends: read-modify-writes of a device (its status and
+	// Data) read it there and write it with UpdateMFADevice.
+	// SetMFADeviceNickname writes only the nickname and updatedAt.
+	SetMFADeviceNickname(ctx context.Context, envID, userID, id, nickname string, at time.Time) error
 }
 
 // NotificationStore holds what notifications are sent with: phone

@@ -41,8 +41,10 @@ func (s *SQLStore) CreateMFADevice(ctx context.Context, d *store.MFADevice) erro
 	return err
 }
 
+// GetMFADevice locks the row inside a transaction (see forUpdate), so
+// that read-modify-writes of one device's data take turns.
 func (s *SQLStore) GetMFADevice(ctx context.Context, envID, userID, id string) (*store.MFADevice, error) {
-	return one(ctx, s, scanMFADevice, `SELECT `+mfaDeviceCols+` FROM mfa_devices WHERE environment_id = ? AND user_id = ? AND id = ?`, envID, userID, id)
+	return one(ctx, s, scanMFADevice, `SELECT `+mfaDeviceCols+` FROM mfa_devices WHERE environment_id = ? AND user_id = ? AND id = ?`+s.forUpdate(), envID, userID, id)
 }
 
 func (s *SQLStore) ListMFADevices(ctx context.Context, envID, userID string) ([]store.MFADevice, error) {
@@ -66,6 +68,13 @@ func (s *SQLStore) UpdateMFADevice(ctx context.Context, d *store.MFADevice) erro
  WHERE environment_id = ? AND user_id = ? AND id = ?`,
 		d.Type, d.Status, d.Nickname, d.Email, d.Phone, d.Secret, d.Order, jsonText(d.Data), ms(d.UpdatedAt),
 		d.EnvironmentID, d.UserID, d.ID)
+}
+
+// SetMFADeviceNickname writes the nickname alone, so that a rename never
+// carries back a status or data read before a concurrent write.
+func (s *SQLStore) SetMFADeviceNickname(ctx context.Context, envID, userID, id, nickname string, at time.Time) error {
+	return s.execOne(ctx, `UPDATE mfa_devices SET nickname = ?, updated_at = ? WHERE environment_id = ? AND user_id = ? AND id = ?`,
+		nickname, ms(at), envID, userID, id)
 }
 
 func (s *SQLStore) DeleteMFADevice(ctx context.Context, envID, userID, id string) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,9 @@ func testMFASuite(t *testing.T, s store.Store) {
 		{"MFATOTPStepRace", testMFATOTPStepRace},
 		{"MFALockout", testMFALockout},
 		{"MFALockoutConcurrent", testMFALockoutConcurrent},
+		{"MFADeviceNickname", testMFADeviceNickname},
+		{"MFADeviceLockedUpdate", testMFADeviceLockedUpdate},
+		{"MFAEnvironmentDelete", testMFAEnvironmentDelete},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, s) })
 	}
@@ -284,5 +288,122 @@ func testMFALockoutConcurrent(t *testing.T, s store.Store) {
 	must(t, err, "GetMFALockout")
 	if l.Failures != n {
 		t.Errorf("Failures = %d after %d concurrent failures", l.Failures, n)
+	}
+}
+
+// testMFADeviceNickname: SetMFADeviceNickname writes the nickname and
+// updatedAt alone, and reaches no other user's or environment's device.
+func testMFADeviceNickname(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e, pop := envWithPop(t, s)
+	e2, pop2 := envWithPop(t, s)
+	u := newUser(t, s, e.ID, pop.ID, "nick")
+	u2 := newUser(t, s, e.ID, pop.ID, "nick2")
+	u3 := newUser(t, s, e2.ID, pop2.ID, "nick3")
+	d := mkMFADevice(e.ID, u.ID, "EMAIL", now())
+	d.Status, d.Order, d.Data = "ACTIVATION_REQUIRED", 2, json.RawMessage(`{"pairing":{"failures":1}}`)
+	must(t, s.CreateMFADevice(ctx, d), "CreateMFADevice")
+	at := now().Add(time.Minute)
+	must(t, s.SetMFADeviceNickname(ctx, e.ID, u.ID, d.ID, "work", at), "SetMFADeviceNickname")
+	got, err := s.GetMFADevice(ctx, e.ID, u.ID, d.ID)
+	must(t, err, "GetMFADevice")
+	if got.Nickname != "work" || !got.UpdatedAt.Equal(at) || got.Status != "ACTIVATION_REQUIRED" || got.Order != 2 ||
+		string(got.Data) != `{"pairing":{"failures":1}}` || got.Email != d.Email || !got.CreatedAt.Equal(d.CreatedAt) {
+		t.Errorf("after SetMFADeviceNickname: %+v", got)
+	}
+	for _, c := range []struct{ env, user, id string }{{e.ID, u2.ID, d.ID}, {e2.ID, u.ID, d.ID}, {e2.ID, u3.ID, d.ID}, {e.ID, u.ID, newID()}} {
+		wantErr(t, s.SetMFADeviceNickname(ctx, c.env, c.user, c.id, "x", at), store.ErrNotFound, "SetMFADeviceNickname foreign or unknown")
+	}
+	if got, _ := s.GetMFADevice(ctx, e.ID, u.ID, d.ID); got.Nickname != "work" {
+		t.Errorf("nickname after foreign writes = %q", got.Nickname)
+	}
+}
+
+// testMFADeviceLockedUpdate: read-modify-writes of one device, each
+// reading it with GetMFADevice inside Tx, take turns: concurrent ones
+// lose none of their writes, and a rename at the same time is kept.
+func testMFADeviceLockedUpdate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e, pop := envWithPop(t, s)
+	u := newUser(t, s, e.ID, pop.ID, "locked")
+	d := mkMFADevice(e.ID, u.ID, "EMAIL", now())
+	d.Data = json.RawMessage(`{"n":0}`)
+	must(t, s.CreateMFADevice(ctx, d), "CreateMFADevice")
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make([]error, n+1)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.Tx(ctx, func(tx store.Store) error {
+				cur, err := tx.GetMFADevice(ctx, e.ID, u.ID, d.ID)
+				if err != nil {
+					return err
+				}
+				var v struct{ N int }
+				if err := json.Unmarshal(cur.Data, &v); err != nil {
+					return err
+				}
+				// Give the others time to read the same row.
+				time.Sleep(5 * time.Millisecond)
+				cur.Data = json.RawMessage(`{"n":` + strconv.Itoa(v.N+1) + `}`)
+				return tx.UpdateMFADevice(ctx, cur)
+			})
+		})
+	}
+	wg.Go(func() { errs[n] = s.SetMFADeviceNickname(ctx, e.ID, u.ID, d.ID, "renamed", now()) })
+	wg.Wait()
+	for _, err := range errs {
+		must(t, err, "concurrent device writes")
+	}
+	got, err := s.GetMFADevice(ctx, e.ID, u.ID, d.ID)
+	must(t, err, "GetMFADevice")
+	if string(got.Data) != `{"n":12}` {
+		t.Errorf("data after %d locked read-modify-writes = %s, want {\"n\":12}", n, got.Data)
+	}
+	// Each update writes the device whole, but reads it under the lock,
+	// so none of them carries back the name from before the rename.
+	if got.Nickname != "renamed" {
+		t.Errorf("nickname = %q, want the concurrent rename kept", got.Nickname)
+	}
+}
+
+// testMFAEnvironmentDelete: deleting an environment deletes its users'
+// MFA devices and lockouts and leaves another environment's alone.
+func testMFAEnvironmentDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	type state struct {
+		env, user string
+		dev       *store.MFADevice
+	}
+	mk := func(name string) state {
+		e, pop := envWithPop(t, s)
+		u := newUser(t, s, e.ID, pop.ID, name)
+		d := mkMFADevice(e.ID, u.ID, "SMS", now())
+		must(t, s.CreateMFADevice(ctx, d), "CreateMFADevice")
+		_, err := s.RecordMFAFailure(ctx, e.ID, u.ID, 5, time.Minute, now())
+		must(t, err, "RecordMFAFailure")
+		return state{e.ID, u.ID, d}
+	}
+	gone, kept := mk("gone"), mk("kept")
+	must(t, s.DeleteEnvironment(ctx, gone.env), "DeleteEnvironment")
+	_, err := s.GetMFADevice(ctx, gone.env, gone.user, gone.dev.ID)
+	wantErr(t, err, store.ErrNotFound, "GetMFADevice after DeleteEnvironment")
+	if list, err := s.ListMFADevices(ctx, gone.env, gone.user); err != nil || len(list) != 0 {
+		t.Errorf("ListMFADevices after DeleteEnvironment = %d devices, %v", len(list), err)
+	}
+	if l, err := s.GetMFALockout(ctx, gone.env, gone.user); err != nil || l.Failures != 0 || !l.LockedUntil.IsZero() {
+		t.Errorf("GetMFALockout after DeleteEnvironment = %+v, %v", l, err)
+	}
+	// The device's id is free again: nothing of the old row is left.
+	again := *gone.dev
+	again.EnvironmentID, again.UserID = kept.env, kept.user
+	must(t, s.CreateMFADevice(ctx, &again), "CreateMFADevice with the deleted device's id")
+	must(t, s.DeleteMFADevice(ctx, kept.env, kept.user, again.ID), "DeleteMFADevice")
+
+	if _, err := s.GetMFADevice(ctx, kept.env, kept.user, kept.dev.ID); err != nil {
+		t.Errorf("the other environment's device: %v", err)
+	}
+	if l, err := s.GetMFALockout(ctx, kept.env, kept.user); err != nil || l.Failures != 1 {
+		t.Errorf("the other environment's lockout = %+v, %v", l, err)
 	}
 }
