@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -329,16 +328,14 @@ func mustRun(raw json.RawMessage, sess *store.Session, now time.Time) bool {
 	}
 	var at time.Time
 	switch since.SecondsSince {
-	case "${session.lastSignOn.withAuthenticator.pwd.at}":
-		if !slices.Contains(sess.AMR, "pwd") {
+	case "${session.lastSignOn.withAuthenticator.pwd.at}", "${session.lastSignOn.withAuthenticator.mfa.at}":
+		// The method's own time: a later sign-on with another method
+		// does not renew it.
+		method := strings.TrimSuffix(strings.TrimPrefix(since.SecondsSince, "${session.lastSignOn.withAuthenticator."), ".at}")
+		var ok bool
+		if at, ok = session.MethodAt(sess, method); !ok {
 			return true
 		}
-		at = sess.AuthTime
-	case "${session.lastSignOn.withAuthenticator.mfa.at}":
-		if !slices.Contains(sess.AMR, "mfa") {
-			return true
-		}
-		at = sess.AuthTime
 	case "${session.lastSignOn.at}":
 		at = sess.AuthTime
 	default:

@@ -274,7 +274,7 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 			}
 		}
 		s.st.Step++
-		s.Flow.Status = s.e.firstStatus(s.st, sess, s.Now)
+		s.Flow.Status = s.e.firstStatus(s.st, s.judged(sess), s.Now)
 		s.Flow.UserID, s.Flow.SessionID, s.Flow.Binding = u.ID, sess.ID, sess.TokenHash
 		s.st.Held = nil
 		s.resetMethods()
@@ -288,6 +288,25 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 	}
 	s.token = token
 	return s.enter(ctx, u)
+}
+
+// judged is the session the flow's later actions are judged against. A
+// sign-on forced anew (prompt=login, max_age) counts only what this flow
+// has proved: the session's amr keeps the methods of earlier sign-ons (an
+// old "mfa"), which must not waive an action the user was asked to pass
+// again.
+func (s *Step) judged(sess *store.Session) *store.Session {
+	if sess == nil || !s.st.ForceAuth {
+		return sess
+	}
+	j := *sess
+	j.AMR = nil
+	for _, m := range sess.AMR {
+		if slices.Contains(s.st.AMR, m) {
+			j.AMR = append(j.AMR, m)
+		}
+	}
+	return &j
 }
 
 // enter lets the method of the action the flow has just reached decide
