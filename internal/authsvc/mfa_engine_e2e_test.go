@@ -182,3 +182,38 @@ func TestMFAAtIsTheSecondFactorsTime(t *testing.T) {
 		})
 	}
 }
+
+// TestMFAPassKeepsTheSignOn: a user whose MFA is disabled, or who has no
+// device under noDevicesMode BYPASS, passes the action without signing on
+// again: the sign-on's time stays the password's.
+func TestMFAPassKeepsTheSignOn(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newMFAFixture(t, be.DSN(t))
+			x.assign(t, x.policyByName(t, "Single_Factor"), 2)
+			for _, tc := range []struct {
+				name  string
+				setup func()
+			}{
+				{"BYPASS", func() { x.setMFAAction(t, map[string]any{"noDevicesMode": "BYPASS"}) }},
+				{"MFA disabled", func() {
+					x.setMFAAction(t, map[string]any{"noDevicesMode": "BLOCK"})
+					x.setMFAEnabled(t, x.fx.UserID, false)
+				}},
+			} {
+				tc.setup()
+				f, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "Single_Factor")
+				f.password(t, x.fx.Username)
+				_, at, _, _ := f.claims(t)
+				time.Sleep(1100 * time.Millisecond)
+				g, _ := x.authorize(t, f.c, http.StatusOK, "acr_values", "Multi_Factor")
+				if g.status() != "COMPLETED" {
+					t.Fatalf("%s: %s", tc.name, g.status())
+				}
+				if _, at2, acr, amr := g.claims(t); at2 != at || acr != "Multi_Factor" || !slices.Equal(amr, []string{"pwd"}) {
+					t.Errorf("%s: auth_time %d (password at %d) acr %q amr %v", tc.name, at2, at, acr, amr)
+				}
+			}
+		})
+	}
+}
