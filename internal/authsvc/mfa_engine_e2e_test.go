@@ -217,3 +217,64 @@ func TestMFAPassKeepsTheSignOn(t *testing.T) {
 		})
 	}
 }
+
+// TestMFAFirstAction: a policy whose only action is MFA runs for the
+// session's user: the passcode it sends signs them on.
+func TestMFAFirstAction(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newMFAFixture(t, be.DSN(t))
+			x.assign(t, x.policyByName(t, "Single_Factor"), 2)
+			x.assign(t, x.newPolicy(t, "MFA_Only", map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "noDevicesMode": "BLOCK"}), 3)
+			x.device(t, x.fx.UserID, map[string]any{"type": "EMAIL", "email": x.fx.Email, "status": "ACTIVE"})
+
+			// Without a session there is nobody to ask.
+			if g, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "MFA_Only"); g.status() != "FAILED" {
+				t.Errorf("without a session: %s", g.status())
+			}
+
+			f, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "Single_Factor")
+			f.password(t, x.fx.Username)
+			f.finish(t)
+			g, _ := x.authorize(t, f.c, http.StatusOK, "acr_values", "MFA_Only")
+			if g.status() != "OTP_REQUIRED" {
+				t.Fatalf("MFA_Only: %s", g.status())
+			}
+			g.post(t, "otp.check", `{"otp":"`+x.mailedCode(t, x.fx.Email)+`"}`, http.StatusOK)
+			if sub, _, acr, amr := g.claims(t); sub != x.fx.UserID || acr != "MFA_Only" || !slices.Equal(amr, wantAMREmail) {
+				t.Errorf("sub %s acr %q amr %v", sub, acr, amr)
+			}
+		})
+	}
+}
+
+// TestLoginAfterIdentifierFirstAnotherUser: a session whose user's
+// password is too old for the LOGIN action does not bind the sign-on to
+// that user: another person types their own username and password.
+func TestLoginAfterIdentifierFirstAnotherUser(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newMFAFixture(t, be.DSN(t))
+			x.assign(t, x.policyByName(t, "Single_Factor"), 2)
+			x.assign(t, x.newPolicy(t, "Idf_Login", map[string]any{"type": "IDENTIFIER_FIRST"},
+				map[string]any{"type": "LOGIN", "condition": map[string]any{"secondsSince": "${session.lastSignOn.withAuthenticator.pwd.at}", "greater": 1}}), 3)
+			other := x.s.CreateUser(t, x.fx.EnvID, x.fx.PopulationID, "other."+x.fx.Username, "other."+x.fx.Email, "O", "Ther", x.fx.Password)
+
+			f, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "Single_Factor")
+			f.password(t, x.fx.Username)
+			f.finish(t)
+			time.Sleep(2100 * time.Millisecond)
+			g, _ := x.authorize(t, f.c, http.StatusOK, "acr_values", "Idf_Login")
+			if g.status() != "USERNAME_PASSWORD_REQUIRED" {
+				t.Fatalf("Idf_Login: %s", g.status())
+			}
+			if emb, _ := g.last["_embedded"].(map[string]any); emb["user"] != nil {
+				t.Errorf("the session's user is shown before the password: %v", emb["user"])
+			}
+			g.password(t, "other."+x.fx.Username)
+			if sub, _, acr, amr := g.claims(t); sub != other || acr != "Idf_Login" || !slices.Equal(amr, []string{"pwd"}) {
+				t.Errorf("sub %s (other %s) acr %q amr %v", sub, other, acr, amr)
+			}
+		})
+	}
+}

@@ -140,9 +140,16 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		sess = nil
 	}
 	f.Status = e.firstStatus(st, sess, now)
-	if sess != nil && f.Status != StatusCompleted && st.Step > 0 {
-		// The session satisfied the earlier actions: the flow goes on with
-		// its user and the methods it signed on with.
+	// The action reached depends on the user (MFA): it begins for the
+	// session's user, who the session says has passed the earlier actions
+	// (or, at the policy's first action, who the browser's session names).
+	// Any other action asks whoever is at the browser: the flow is not
+	// bound to the session's user, so that another person may sign on.
+	entrant := false
+	if a := st.action(); a != nil && f.Status != StatusCompleted {
+		_, entrant = e.reg.byType[a.Type].(Entrant)
+	}
+	if sess != nil && entrant {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.SignedOn, st.AuthTime, st.AMR = sess.UserID, sess.AuthTime.Unix(), sess.AMR
 	}
@@ -151,7 +158,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
 		f.Status = e.confirm(&View{Flow: f, e: e, st: st, states: map[string]any{}})
 	} else if req.Prompt == "none" {
-		return nil, &StartError{"login_required", "The user must sign on: there is no session that satisfies the sign-on policy."}
+		return nil, errLoginRequired
 	}
 	// Limited last: a request refused for its own faults costs no token.
 	source, release, err := e.Limits.startFlow(ctx, e.Store, in.Env.ID, now)
@@ -167,27 +174,26 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		release()
 		return nil, err
 	}
-	if a := st.action(); a != nil && f.Status != StatusCompleted {
-		if _, ok := e.reg.byType[a.Type].(Entrant); ok {
-			// The session signed its user on with the earlier actions: the
-			// action that depends on the user (MFA) begins for that user.
-			var u *store.User
-			if sess != nil {
-				if u, err = e.Store.GetUser(ctx, in.Env.ID, sess.UserID); err != nil {
-					return nil, err
-				}
-			}
-			tok, err := e.Do(ctx, f, func(s *Step) error { return s.enter(ctx, u) })
-			if err != nil {
+	if entrant {
+		var u *store.User
+		if sess != nil {
+			if u, err = e.Store.GetUser(ctx, in.Env.ID, sess.UserID); err != nil {
 				return nil, err
 			}
-			if tok != "" {
-				token = tok
-			}
+		}
+		tok, err := e.Do(ctx, f, func(s *Step) error { return s.enter(ctx, u) })
+		if err != nil {
+			return nil, err
+		}
+		if tok != "" {
+			token = tok
 		}
 	}
 	return &Started{Flow: f, Token: token}, nil
 }
+
+// errLoginRequired answers prompt=none when the user would have to act.
+var errLoginRequired = &StartError{"login_required", "The user must sign on: there is no session that satisfies the sign-on policy."}
 
 // confirm is the status of a flow whose sign-on policy is satisfied:
 // what the first Confirmer asks, or COMPLETED.
