@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,6 +214,46 @@ func TestMFAPassKeepsTheSignOn(t *testing.T) {
 				if _, at2, acr, amr := g.claims(t); at2 != at || acr != "Multi_Factor" || !slices.Equal(amr, []string{"pwd"}) {
 					t.Errorf("%s: auth_time %d (password at %d) acr %q amr %v", tc.name, at2, at, acr, amr)
 				}
+			}
+		})
+	}
+}
+
+// TestMFAPromptNone: prompt=none signs on a user the MFA action passes
+// (MFA disabled, or BYPASS without devices) with the session alone; a user
+// who must prove a device gets login_required, and no passcode is sent.
+func TestMFAPromptNone(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newMFAFixture(t, be.DSN(t))
+			x.assign(t, x.policyByName(t, "Single_Factor"), 2)
+			login := func() *http.Client {
+				f, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "Single_Factor")
+				f.password(t, x.fx.Username)
+				f.finish(t)
+				return f.c
+			}
+			x.setMFAAction(t, map[string]any{"noDevicesMode": "BYPASS"})
+			if g, _ := x.authorize(t, login(), http.StatusOK, "acr_values", "Multi_Factor", "prompt", "none"); g.status() != "COMPLETED" {
+				t.Errorf("BYPASS: %s", g.status())
+			} else if _, _, _, amr := g.claims(t); !slices.Equal(amr, []string{"pwd"}) {
+				t.Errorf("BYPASS: amr %v", amr)
+			}
+			x.setMFAAction(t, map[string]any{"noDevicesMode": "BLOCK"})
+			x.setMFAEnabled(t, x.fx.UserID, false)
+			if g, _ := x.authorize(t, login(), http.StatusOK, "acr_values", "Multi_Factor", "prompt", "none"); g.status() != "COMPLETED" {
+				t.Errorf("MFA disabled: %s", g.status())
+			}
+
+			x.setMFAEnabled(t, x.fx.UserID, true)
+			x.device(t, x.fx.UserID, map[string]any{"type": "EMAIL", "email": x.fx.Email, "status": "ACTIVE"})
+			c := login()
+			sent := x.s.Mail.Count()
+			h := call(t, c, "GET", x.conf.AuthCodeURL("st-none", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+				oauth2.SetAuthURLParam("response_mode", "pi.flow"), oauth2.SetAuthURLParam("acr_values", "Multi_Factor"),
+				oauth2.SetAuthURLParam("prompt", "none")), "", "")
+			if !strings.Contains(string(h.body)+h.header.Get("Location"), "login_required") || x.s.Mail.Count() != sent {
+				t.Errorf("a device to prove: %d %s %s, %d mails", h.status, h.header.Get("Location"), h.body, x.s.Mail.Count()-sent)
 			}
 		})
 	}

@@ -157,7 +157,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
 		f.Status = e.confirm(&View{Flow: f, e: e, st: st, states: map[string]any{}})
-	} else if req.Prompt == "none" {
+	} else if req.Prompt == "none" && (sess == nil || !entrant) {
 		return nil, errLoginRequired
 	}
 	// Limited last: a request refused for its own faults costs no token.
@@ -181,12 +181,21 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 				return nil, err
 			}
 		}
+		// Under prompt=none the Entrant decides without reaching the user
+		// (View.Silent): it may pass its action (MFA disabled, BYPASS);
+		// anything it would ask of the user is login_required.
 		tok, err := e.Do(ctx, f, func(s *Step) error { return s.enter(ctx, u) })
 		if err != nil {
 			return nil, err
 		}
 		if tok != "" {
 			token = tok
+		}
+		if req.Prompt == "none" && f.Status != StatusCompleted {
+			if err := e.Finish(ctx, f); err != nil && !errors.Is(err, ErrFlowNotFound) {
+				return nil, err
+			}
+			return nil, errLoginRequired
 		}
 	}
 	return &Started{Flow: f, Token: token}, nil

@@ -230,6 +230,12 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 		if v := s.Action(); v != nil && v.Settings.NoDevicesMode == "BYPASS" {
 			return s.Pass(ctx, u)
 		}
+	}
+	if s.Silent() {
+		// prompt=none: the user would have to act; nothing is sent.
+		return nil
+	}
+	if len(ok) == 0 {
 		if len(registrable(u, devs, c)) > 0 {
 			s.SetStatus(wire.StatusDeviceRegistrationRequired)
 			return s.Save(ctx)
