@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -141,9 +140,16 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		sess = nil
 	}
 	f.Status = e.firstStatus(st, sess, now)
-	if sess != nil && f.Status != StatusCompleted && st.Step > 0 {
-		// The session satisfied the earlier actions: the flow goes on with
-		// its user and the methods it signed on with.
+	// The action reached depends on the user (MFA): it begins for the
+	// session's user, who the session says has passed the earlier actions
+	// (or, at the policy's first action, who the browser's session names).
+	// Any other action asks whoever is at the browser: the flow is not
+	// bound to the session's user, so that another person may sign on.
+	entrant := false
+	if a := st.action(); a != nil && f.Status != StatusCompleted {
+		_, entrant = e.reg.byType[a.Type].(Entrant)
+	}
+	if sess != nil && entrant {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.SignedOn, st.AuthTime, st.AMR = sess.UserID, sess.AuthTime.Unix(), sess.AMR
 	}
@@ -151,8 +157,8 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
 		f.Status = e.confirm(&View{Flow: f, e: e, st: st, states: map[string]any{}})
-	} else if req.Prompt == "none" {
-		return nil, &StartError{"login_required", "The user must sign on: there is no session that satisfies the sign-on policy."}
+	} else if req.Prompt == "none" && (sess == nil || !entrant) {
+		return nil, errLoginRequired
 	}
 	// Limited last: a request refused for its own faults costs no token.
 	source, release, err := e.Limits.startFlow(ctx, e.Store, in.Env.ID, now)
@@ -168,27 +174,35 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		release()
 		return nil, err
 	}
-	if a := st.action(); a != nil && f.Status != StatusCompleted {
-		if _, ok := e.reg.byType[a.Type].(Entrant); ok {
-			// The session signed its user on with the earlier actions: the
-			// action that depends on the user (MFA) begins for that user.
-			var u *store.User
-			if sess != nil {
-				if u, err = e.Store.GetUser(ctx, in.Env.ID, sess.UserID); err != nil {
-					return nil, err
-				}
-			}
-			tok, err := e.Do(ctx, f, func(s *Step) error { return s.enter(ctx, u) })
-			if err != nil {
+	if entrant {
+		var u *store.User
+		if sess != nil {
+			if u, err = e.Store.GetUser(ctx, in.Env.ID, sess.UserID); err != nil {
 				return nil, err
 			}
-			if tok != "" {
-				token = tok
+		}
+		// Under prompt=none the Entrant decides without reaching the user
+		// (View.Silent): it may pass its action (MFA disabled, BYPASS);
+		// anything it would ask of the user is login_required.
+		tok, err := e.Do(ctx, f, func(s *Step) error { return s.enter(ctx, u) })
+		if err != nil {
+			return nil, err
+		}
+		if tok != "" {
+			token = tok
+		}
+		if req.Prompt == "none" && f.Status != StatusCompleted {
+			if err := e.Finish(ctx, f); err != nil && !errors.Is(err, ErrFlowNotFound) {
+				return nil, err
 			}
+			return nil, errLoginRequired
 		}
 	}
 	return &Started{Flow: f, Token: token}, nil
 }
+
+// errLoginRequired answers prompt=none when the user would have to act.
+var errLoginRequired = &StartError{"login_required", "The user must sign on: there is no session that satisfies the sign-on policy."}
 
 // confirm is the status of a flow whose sign-on policy is satisfied:
 // what the first Confirmer asks, or COMPLETED.
@@ -329,16 +343,14 @@ func mustRun(raw json.RawMessage, sess *store.Session, now time.Time) bool {
 	}
 	var at time.Time
 	switch since.SecondsSince {
-	case "${session.lastSignOn.withAuthenticator.pwd.at}":
-		if !slices.Contains(sess.AMR, "pwd") {
+	case "${session.lastSignOn.withAuthenticator.pwd.at}", "${session.lastSignOn.withAuthenticator.mfa.at}":
+		// The method's own time: a later sign-on with another method
+		// does not renew it.
+		method := strings.TrimSuffix(strings.TrimPrefix(since.SecondsSince, "${session.lastSignOn.withAuthenticator."), ".at}")
+		var ok bool
+		if at, ok = session.MethodAt(sess, method); !ok {
 			return true
 		}
-		at = sess.AuthTime
-	case "${session.lastSignOn.withAuthenticator.mfa.at}":
-		if !slices.Contains(sess.AMR, "mfa") {
-			return true
-		}
-		at = sess.AuthTime
 	case "${session.lastSignOn.at}":
 		at = sess.AuthTime
 	default:

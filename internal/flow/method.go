@@ -238,6 +238,12 @@ func (v *View) SigningOn() bool { return v.e.reg.byStatus[v.Flow.Status].SignOn 
 // are (Status.AsksUsername).
 func (v *View) AsksUsername() bool { return v.e.reg.byStatus[v.Flow.Status].AsksUsername }
 
+// Silent reports whether the flow must not reach the user (prompt=none):
+// an Entrant then decides only whether its action passes, and sends
+// nothing (a passcode); a flow that still asks something of the user is
+// answered with login_required.
+func (v *View) Silent() bool { return v.st.Request.Prompt == "none" }
+
 // Identified reports whether the flow already knows whom it signs on: a
 // user, or a username that names none (PASSWORD_REQUIRED, recovery).
 func (v *View) Identified() bool { return v.Flow.UserID != "" || v.st.Username != "" }

@@ -274,7 +274,7 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 			}
 		}
 		s.st.Step++
-		s.Flow.Status = s.e.firstStatus(s.st, sess, s.Now)
+		s.Flow.Status = s.e.firstStatus(s.st, s.judged(sess), s.Now)
 		s.Flow.UserID, s.Flow.SessionID, s.Flow.Binding = u.ID, sess.ID, sess.TokenHash
 		s.st.Held = nil
 		s.resetMethods()
@@ -288,6 +288,51 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 	}
 	s.token = token
 	return s.enter(ctx, u)
+}
+
+// Pass moves the flow past its current action without signing u on again
+// (an MFA action that a user whose MFA is disabled, or who has no device
+// under noDevicesMode BYPASS, passes): the flow keeps its sign-on's time
+// and methods, and the session its time and token. The flow goes on to
+// the next action the session does not satisfy.
+func (s *Step) Pass(ctx context.Context, u *store.User) error {
+	sess, err := session.ByID(ctx, s.e.Store, s.Flow.EnvironmentID, s.Flow.SessionID, s.Now)
+	if err != nil {
+		return err
+	}
+	if sess != nil && sess.UserID != u.ID {
+		sess = nil // another user's: it satisfies nothing of this sign-on
+	}
+	s.st.Step++
+	s.Flow.Status = s.e.firstStatus(s.st, s.judged(sess), s.Now)
+	s.st.Held = nil
+	s.resetMethods()
+	if s.Flow.Status == StatusCompleted {
+		s.Flow.Status = s.e.confirm(s.View)
+	}
+	if err := s.Save(ctx); err != nil {
+		return err
+	}
+	return s.enter(ctx, u)
+}
+
+// judged is the session the flow's later actions are judged against. A
+// sign-on forced anew (prompt=login, max_age) counts only what this flow
+// has proved: the session's amr keeps the methods of earlier sign-ons (an
+// old "mfa"), which must not waive an action the user was asked to pass
+// again.
+func (s *Step) judged(sess *store.Session) *store.Session {
+	if sess == nil || !s.st.ForceAuth {
+		return sess
+	}
+	j := *sess
+	j.AMR = nil
+	for _, m := range sess.AMR {
+		if slices.Contains(s.st.AMR, m) {
+			j.AMR = append(j.AMR, m)
+		}
+	}
+	return &j
 }
 
 // enter lets the method of the action the flow has just reached decide

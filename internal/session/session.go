@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -157,6 +158,11 @@ func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, 
 			sess.AMR = append(sess.AMR, m)
 		}
 	}
+	if len(methods) > 0 {
+		if sess.Data, err = withMethodTimes(sess.Data, methods, now); err != nil {
+			return nil, "", err
+		}
+	}
 	if isNew {
 		err = tx.CreateSession(ctx, sess)
 	} else {
@@ -166,6 +172,57 @@ func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, 
 		return nil, "", err
 	}
 	return sess, token, nil
+}
+
+// data is what a session keeps in its Data.
+type data struct {
+	// MethodsAt is when the session last signed on with each method of
+	// its amr (unix seconds): a policy condition on one method's time
+	// (${session.lastSignOn.withAuthenticator.mfa.at}) must not read a
+	// later sign-on with another method.
+	MethodsAt map[string]int64 `json:"methodsAt,omitempty"`
+}
+
+// withMethodTimes is raw with methods' times set to now; other keys of raw
+// are kept.
+func withMethodTimes(raw json.RawMessage, methods []string, now time.Time) (json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(raw) > 0 && json.Unmarshal(raw, &m) != nil {
+		m = map[string]json.RawMessage{} // damaged: start over rather than fail every sign-on
+	}
+	var d data
+	if v, ok := m["methodsAt"]; ok {
+		_ = json.Unmarshal(v, &d.MethodsAt) // a damaged record is rewritten
+	}
+	if d.MethodsAt == nil {
+		d.MethodsAt = map[string]int64{}
+	}
+	for _, meth := range methods {
+		d.MethodsAt[meth] = now.Unix()
+	}
+	b, err := json.Marshal(d.MethodsAt)
+	if err != nil {
+		return nil, err
+	}
+	m["methodsAt"] = b
+	return json.Marshal(m)
+}
+
+// MethodAt is when sess last signed on with method (an amr value). A
+// session made before the times were kept has none: then its last
+// sign-on's time, the best it knows. ok is false when method is not in
+// the session's amr.
+func MethodAt(sess *store.Session, method string) (at time.Time, ok bool) {
+	if !slices.Contains(sess.AMR, method) {
+		return time.Time{}, false
+	}
+	var d data
+	if len(sess.Data) > 0 && json.Unmarshal(sess.Data, &d) == nil {
+		if t, ok := d.MethodsAt[method]; ok {
+			return time.Unix(t, 0).UTC(), true
+		}
+	}
+	return sess.AuthTime, true
 }
 
 // End signs a session off: every grant made in it is revoked and it is

@@ -209,8 +209,9 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 		return s.Fail(ctx, "access_denied", "The sign-on policy asks for a second factor before any first one.")
 	}
 	if !u.MFAEnabled {
-		// PingOne skips the MFA action for a user whose MFA is disabled.
-		return s.Complete(ctx, u, nil, nil)
+		// PingOne skips the MFA action for a user whose MFA is disabled;
+		// the sign-on stays the first factor's, at its time.
+		return s.Pass(ctx, u)
 	}
 	c, err := m.config(ctx, s.View)
 	if err != nil {
@@ -227,8 +228,14 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 	ok := usable(devs, c.pol)
 	if len(ok) == 0 {
 		if v := s.Action(); v != nil && v.Settings.NoDevicesMode == "BYPASS" {
-			return s.Complete(ctx, u, nil, nil)
+			return s.Pass(ctx, u)
 		}
+	}
+	if s.Silent() {
+		// prompt=none: the user would have to act; nothing is sent.
+		return nil
+	}
+	if len(ok) == 0 {
 		if len(registrable(u, devs, c)) > 0 {
 			s.SetStatus(wire.StatusDeviceRegistrationRequired)
 			return s.Save(ctx)
