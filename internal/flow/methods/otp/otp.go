@@ -95,6 +95,11 @@ type State struct {
 	Sends         int `json:"sends,omitempty"`
 	Registrations int `json:"registrations,omitempty"`
 	Retries       int `json:"retries,omitempty"`
+	// Failures are the wrong codes of each TOTP device in this flow since
+	// its last cool-down: a re-select starts a new challenge, and would
+	// otherwise start its count at zero, so the device would never cool
+	// down (an email or SMS re-select is bounded by maxSends instead).
+	Failures map[string]int `json:"failures,omitempty"`
 }
 
 func (*Method) Name() string { return Name }
@@ -299,6 +304,7 @@ func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.U
 		if err != nil {
 			return err
 		}
+		ch.Failures = st.Failures[d.ID]
 		st.Challenge = ch
 	}
 	st.Device = d.ID
@@ -467,7 +473,7 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	d, err := m.MFA.Device(ctx, u.EnvironmentID, u.ID, st.Device)
 	if errors.Is(err, store.ErrNotFound) {
 		// The device went while the flow waited: choose again.
-		*st = State{Sends: st.Sends, Registrations: st.Registrations, Retries: st.Retries}
+		*st = State{Sends: st.Sends, Registrations: st.Registrations, Retries: st.Retries, Failures: st.Failures}
 		s.SetStatus(wire.StatusDeviceSelectionRequired)
 		if err := s.Save(ctx); err != nil {
 			return err
@@ -489,6 +495,17 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	var oe *mfa.OTPError
 	if errors.As(err, &oe) {
 		st.Retries++
+		if d.Type == mfa.TypeTOTP && st.Challenge != nil && st.Challenge.DeviceID == d.ID {
+			if st.Failures == nil {
+				st.Failures = map[string]int{}
+			}
+			st.Failures[d.ID] = st.Challenge.Failures
+			if oe.Reason == mfa.ReasonLocked && st.Challenge.Used {
+				// The device cools down (or the user's MFA is locked):
+				// that spends the count.
+				delete(st.Failures, d.ID)
+			}
+		}
 		if oe.Reason == mfa.ReasonExpired || oe.Reason == mfa.ReasonUsed {
 			st.Challenge = nil
 		}
