@@ -520,6 +520,17 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	}
 	if st.Registered == d.ID && d.Status != mfa.StatusActive {
 		err = m.MFA.Activate(ctx, u, d, otp, c.set)
+	} else if st.Registered == d.ID && (st.Challenge == nil || st.Challenge.DeviceID != d.ID) {
+		// The device registered in this flow was activated elsewhere (the
+		// user's other sign-on, say): it is a device like any other now,
+		// proven after a selection.
+		*st = State{Sends: st.Sends, Registrations: st.Registrations, Retries: st.Retries, Failures: st.Failures}
+		s.SetStatus(wire.StatusDeviceSelectionRequired)
+		if err := s.Save(ctx); err != nil {
+			return err
+		}
+		return wire.InvalidData(wire.Detail{Code: wire.DetailOTPExpired, Target: "otp",
+			Message: "The device was activated elsewhere. Select a device to get a passcode."})
 	} else {
 		if st.Challenge == nil || st.Challenge.DeviceID != d.ID {
 			return wire.InvalidData(wire.Detail{Code: wire.DetailOTPExpired, Target: "otp",
