@@ -16,7 +16,7 @@ func wireMFAFlow(m *otp.Method, svc *mfa.Service, conf *config.Cache) {
 	cfg := mfa.Configured{Config: conf}
 	m.MFA = svc
 	m.Register = func(ctx context.Context, u *store.User, typ string, s *mfa.Settings, mp mfa.MethodPolicy) (*store.MFADevice, *mfa.Enrolment, error) {
-		in := mfa.DeviceInput{Type: typ, Status: mfa.StatusActivationRequired}
+		in := mfa.DeviceInput{Type: typ, Status: mfa.StatusActivationRequired, SignOn: true}
 		if typ == mfa.TypeEmail {
 			in.Email = u.Email
 		}

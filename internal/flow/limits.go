@@ -88,10 +88,11 @@ type checkGuard struct {
 }
 
 // beforeCheck refuses the action when its source address or its user has
-// no failures left. The user is the username the action sends, else the
-// one the flow was given, else the flow's user: keyed alike whether or
-// not it names a user, so that the limit tells nothing about which
-// usernames exist.
+// no failures left. The user is the flow's user once it has one (never
+// what the body names: a second factor's guesses all count against the
+// user who signed on), else the username the action sends, else the one
+// the flow was given: keyed alike whether or not it names a user, so that
+// the limit tells nothing about which usernames exist.
 func (l *Limits) beforeCheck(ctx context.Context, v *View, body []byte, now time.Time) (*checkGuard, error) {
 	if l == nil {
 		return nil, nil
@@ -129,6 +130,13 @@ func (g *checkGuard) after(err error, now time.Time) {
 }
 
 func checkSubject(v *View, body []byte) string {
+	env := v.Flow.EnvironmentID
+	if v.Flow.UserID != "" {
+		// The flow has its user: the check is of that user's secret (a
+		// second factor, say), whatever the body names, so a caller cannot
+		// spread its guesses over keys of its choosing.
+		return env + "/id/" + v.Flow.UserID
+	}
 	var b struct {
 		Username any `json:"username"`
 	}
@@ -140,12 +148,8 @@ func checkSubject(v *View, body []byte) string {
 	if name == "" {
 		name = v.Identifier()
 	}
-	env := v.Flow.EnvironmentID
-	switch {
-	case name != "":
+	if name != "" {
 		return env + "/name/" + strings.ToLower(name)
-	case v.Flow.UserID != "":
-		return env + "/id/" + v.Flow.UserID
 	}
 	return ""
 }

@@ -27,6 +27,14 @@ type DeviceInput struct {
 	// not the user); ACTIVATION_REQUIRED makes the user prove the device
 	// first. TOTP devices always start ACTIVATION_REQUIRED.
 	Status string
+	// SignOn marks a device the user registers during sign-on. It
+	// replaces the user's earlier device of its type registered during a
+	// sign-on and still awaiting activation (an abandoned enrolment), and
+	// the device limit counts only the user's other devices that are not
+	// awaiting activation, so abandoned enrolments never lock the user
+	// out of registering. The management API counts every device, as
+	// PingOne does.
+	SignOn bool
 }
 
 // Types are the device types this release creates.
@@ -49,6 +57,14 @@ type deviceData struct {
 	// CoolDownUntil (unix seconds) blocks passcodes after too many wrong
 	// ones (the policy's otp.failure.coolDown).
 	CoolDownUntil int64 `json:"coolDownUntil,omitempty"`
+	// SignOn marks a device registered during a sign-on (DeviceInput.SignOn).
+	SignOn bool `json:"signOn,omitempty"`
+}
+
+// SignOnPending says whether d was registered during a sign-on and
+// still awaits activation: an enrolment a later sign-on replaces.
+func SignOnPending(d *store.MFADevice) bool {
+	return d.Status == StatusActivationRequired && readData(d).SignOn
 }
 
 func readData(d *store.MFADevice) deviceData {
@@ -113,7 +129,7 @@ func validate(in DeviceInput, m MethodPolicy) (DeviceInput, error) {
 	if utf8.RuneCountInString(in.Nickname) > MaxNickname {
 		return in, &InputError{Target: "nickname", Message: "The nickname is too long."}
 	}
-	out := DeviceInput{Type: in.Type, Nickname: in.Nickname, Status: in.Status}
+	out := DeviceInput{Type: in.Type, Nickname: in.Nickname, Status: in.Status, SignOn: in.SignOn}
 	switch in.Type {
 	case TypeEmail:
 		if in.Email == "" {
@@ -166,13 +182,26 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 		if _, err := tx.GetUser(ctx, u.EnvironmentID, u.ID); err != nil {
 			return err
 		}
-		if st != nil && st.MaxDevices > 0 {
+		if in.SignOn {
+			n, err := s.replaceSignOnPending(ctx, tx, u, in.Type)
+			if err != nil {
+				return err
+			}
+			if st != nil && st.MaxDevices > 0 && n >= st.MaxDevices {
+				return ErrTooManyDevices
+			}
+		} else if st != nil && st.MaxDevices > 0 {
 			n, err := tx.CountMFADevices(ctx, u.EnvironmentID, u.ID)
 			if err != nil {
 				return err
 			}
 			if n >= st.MaxDevices {
 				return ErrTooManyDevices
+			}
+		}
+		if in.SignOn {
+			if err := writeData(d, deviceData{SignOn: true}); err != nil {
+				return err
 			}
 		}
 		switch {
@@ -196,7 +225,7 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 				return err
 			}
 			pairing = msg
-			if err := writeData(d, deviceData{Pairing: c}); err != nil {
+			if err := writeData(d, deviceData{Pairing: c, SignOn: in.SignOn}); err != nil {
 				return err
 			}
 		}
@@ -214,6 +243,36 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 		}
 	}
 	return d, enrol, nil
+}
+
+// replaceSignOnPending deletes, in tx, u's devices of type typ that a
+// sign-on registered and that still await activation, and returns how
+// many of u's other devices are not awaiting activation: what the device
+// limit counts during sign-on.
+func (s *Service) replaceSignOnPending(ctx context.Context, tx store.Store, u *store.User, typ string) (int, error) {
+	devs, err := tx.ListMFADevices(ctx, u.EnvironmentID, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range devs {
+		d := &devs[i]
+		switch {
+		case d.Type == typ && SignOnPending(d):
+			if err := tx.DeleteMFADevice(ctx, u.EnvironmentID, u.ID, d.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return 0, err
+			}
+		case d.Status != StatusActivationRequired:
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DeleteDevice deletes the user's device id: a device registered during
+// a sign-on whose flow then failed to record it.
+func (s *Service) DeleteDevice(ctx context.Context, envID, userID, id string) error {
+	return s.Store.DeleteMFADevice(ctx, envID, userID, id)
 }
 
 // withLifetime is p with m's passcode lifetime.

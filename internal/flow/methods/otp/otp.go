@@ -62,6 +62,7 @@ type Devices interface {
 	Check(ctx context.Context, u *store.User, d *store.MFADevice, m mfa.MethodPolicy, s *mfa.Settings, c *mfa.Challenge, otp string) error
 	Locked(ctx context.Context, envID, userID string) (until time.Time, err error)
 	Activate(ctx context.Context, u *store.User, d *store.MFADevice, otp string, s *mfa.Settings) error
+	DeleteDevice(ctx context.Context, envID, userID, id string) error
 }
 
 // Method is the MULTI_FACTOR_AUTHENTICATION method. Its fields are the
@@ -95,6 +96,11 @@ type State struct {
 	Sends         int `json:"sends,omitempty"`
 	Registrations int `json:"registrations,omitempty"`
 	Retries       int `json:"retries,omitempty"`
+	// Failures are the wrong codes of each TOTP device in this flow since
+	// its last cool-down: a re-select starts a new challenge, and would
+	// otherwise start its count at zero, so the device would never cool
+	// down (an email or SMS re-select is bounded by maxSends instead).
+	Failures map[string]int `json:"failures,omitempty"`
 }
 
 func (*Method) Name() string { return Name }
@@ -185,11 +191,27 @@ func usable(devs []store.MFADevice, pol *mfa.Policy) []store.MFADevice {
 	return out
 }
 
+// hasDevices says whether the user has a device other than an enrolment
+// a sign-on left awaiting activation: an ACTIVE device of any type (one
+// the policy disables too), or one an administrator created awaiting
+// activation. Such a user is not "without devices": registering during
+// sign-on would let the first factor alone enrol a second one.
+func hasDevices(devs []store.MFADevice) bool {
+	for i := range devs {
+		if !mfa.SignOnPending(&devs[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // registrable are the device types a user may register during sign-on:
 // TOTP, and EMAIL to the user's address, where the policy enables them and
-// does not disable their pairing, while the user has room for a device.
+// does not disable their pairing, and only for a user without devices
+// (hasDevices). Enrolments a sign-on left pending are replaced, so they
+// take no room.
 func registrable(u *store.User, devs []store.MFADevice, c *config) []string {
-	if c.set.MaxDevices > 0 && len(devs) >= c.set.MaxDevices {
+	if hasDevices(devs) {
 		return nil
 	}
 	var out []string
@@ -237,6 +259,7 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 	}
 	if len(ok) == 0 {
 		if len(registrable(u, devs, c)) > 0 {
+			// Only a user without devices registers one (hasDevices).
 			s.SetStatus(wire.StatusDeviceRegistrationRequired)
 			return s.Save(ctx)
 		}
@@ -306,6 +329,7 @@ func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.U
 		if err != nil {
 			return err
 		}
+		ch.Failures = st.Failures[d.ID]
 		st.Challenge = ch
 	}
 	st.Device = d.ID
@@ -394,9 +418,6 @@ func (m *Method) register(ctx context.Context, s *flow.Step, st *State, u *store
 		return err
 	}
 	types := registrable(u, devs, c)
-	if len(usable(devs, c.pol)) > 0 {
-		types = nil // registration is for users without a device
-	}
 	if !slices.Contains(types, req["type"]) {
 		d := wire.InvalidValue("type", "The device type cannot be registered here.")
 		if len(types) > 0 {
@@ -414,6 +435,15 @@ func (m *Method) register(ctx context.Context, s *flow.Step, st *State, u *store
 	}
 	if m.Register == nil {
 		return errors.New("otp: device registration is not configured")
+	}
+	// The registration is counted and the flow saved before the device is
+	// made: of parallel registrations in one flow only the one whose save
+	// wins goes on, and the others make no device.
+	st.Registrations++
+	st.Registered, st.Device, st.Challenge, st.Enrolment = "", "", nil, nil
+	s.SetStatus(wire.StatusDeviceRegistrationRequired)
+	if err := s.Save(ctx); err != nil {
+		return err
 	}
 	var undo func()
 	if req["type"] != mfa.TypeTOTP {
@@ -443,17 +473,28 @@ func (m *Method) register(ctx context.Context, s *flow.Step, st *State, u *store
 		s.Engine().Logger().ErrorContext(ctx, "registering an MFA device failed", "user", u.ID, "type", req["type"], "err", err)
 		return &wire.Error{Status: 503, Code: wire.CodeUnavailable, Message: "The device could not be registered. Try again later."}
 	}
-	st.Registrations++
 	st.Registered, st.Device, st.Challenge, st.Enrolment = d.ID, d.ID, nil, nil
 	if enr != nil && m.Sealer != nil {
 		b, err := json.Marshal(wire.FlowDeviceProperties{Secret: enr.Secret, KeyURI: enr.KeyURI})
 		if err != nil {
-			return err
+			return m.discard(ctx, s, d, err)
 		}
 		st.Enrolment = m.Sealer.Seal(b, enrolmentAAD(s.Flow, d.ID))
 	}
 	s.SetStatus(wire.StatusOTPRequired)
-	return s.Save(ctx)
+	if err := s.Save(ctx); err != nil {
+		return m.discard(ctx, s, d, err)
+	}
+	return nil
+}
+
+// discard deletes device d, registered in a step that then failed to
+// record it in the flow: nothing else would ever remove it.
+func (m *Method) discard(ctx context.Context, s *flow.Step, d *store.MFADevice, cause error) error {
+	if err := m.MFA.DeleteDevice(ctx, d.EnvironmentID, d.UserID, d.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.Engine().Logger().ErrorContext(ctx, "deleting an unrecorded MFA device failed", "user", d.UserID, "device", d.ID, "err", err)
+	}
+	return cause
 }
 
 func enrolmentAAD(f *store.Flow, deviceID string) string {
@@ -474,7 +515,7 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	d, err := m.MFA.Device(ctx, u.EnvironmentID, u.ID, st.Device)
 	if errors.Is(err, store.ErrNotFound) {
 		// The device went while the flow waited: choose again.
-		*st = State{Sends: st.Sends, Registrations: st.Registrations, Retries: st.Retries}
+		*st = State{Sends: st.Sends, Registrations: st.Registrations, Retries: st.Retries, Failures: st.Failures}
 		s.SetStatus(wire.StatusDeviceSelectionRequired)
 		if err := s.Save(ctx); err != nil {
 			return err
@@ -486,6 +527,17 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	}
 	if st.Registered == d.ID && d.Status != mfa.StatusActive {
 		err = m.MFA.Activate(ctx, u, d, otp, c.set)
+	} else if st.Registered == d.ID && (st.Challenge == nil || st.Challenge.DeviceID != d.ID) {
+		// The device registered in this flow was activated elsewhere (the
+		// user's other sign-on, say): it is a device like any other now,
+		// proven after a selection.
+		*st = State{Sends: st.Sends, Registrations: st.Registrations, Retries: st.Retries, Failures: st.Failures}
+		s.SetStatus(wire.StatusDeviceSelectionRequired)
+		if err := s.Save(ctx); err != nil {
+			return err
+		}
+		return wire.InvalidData(wire.Detail{Code: wire.DetailOTPExpired, Target: "otp",
+			Message: "The device was activated elsewhere. Select a device to get a passcode."})
 	} else {
 		if st.Challenge == nil || st.Challenge.DeviceID != d.ID {
 			return wire.InvalidData(wire.Detail{Code: wire.DetailOTPExpired, Target: "otp",
@@ -496,6 +548,17 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	var oe *mfa.OTPError
 	if errors.As(err, &oe) {
 		st.Retries++
+		if d.Type == mfa.TypeTOTP && st.Challenge != nil && st.Challenge.DeviceID == d.ID {
+			if st.Failures == nil {
+				st.Failures = map[string]int{}
+			}
+			st.Failures[d.ID] = st.Challenge.Failures
+			if oe.Reason == mfa.ReasonLocked && st.Challenge.Used {
+				// The device cools down (or the user's MFA is locked):
+				// that spends the count.
+				delete(st.Failures, d.ID)
+			}
+		}
 		if oe.Reason == mfa.ReasonExpired || oe.Reason == mfa.ReasonUsed {
 			st.Challenge = nil
 		}

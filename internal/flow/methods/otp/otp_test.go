@@ -80,13 +80,22 @@ func TestUsableAndRegistrable(t *testing.T) {
 	if got := registrable(&store.User{}, nil, c); !slices.Equal(got, []string{mfa.TypeTOTP}) {
 		t.Errorf("without an email address: %v", got)
 	}
-	c.set.MaxDevices = 4
-	if got := registrable(u, devs, c); got != nil {
-		t.Errorf("at the device limit: %v", got)
+	// A user with devices registers none: an active one of a type the
+	// policy disables, or one an administrator created awaiting
+	// activation, is a device too.
+	for _, d := range devs {
+		if got := registrable(u, []store.MFADevice{d}, c); got != nil {
+			t.Errorf("with device %s (%s %s): %v", d.ID, d.Type, d.Status, got)
+		}
 	}
-	c.set.MaxDevices = 5
+	// An enrolment a sign-on left pending does not count: the next
+	// registration replaces it.
+	pending := []store.MFADevice{{ID: "e", Type: mfa.TypeTOTP, Status: mfa.StatusActivationRequired, Data: []byte(`{"signOn":true}`)}}
+	if got := registrable(u, pending, c); !slices.Equal(got, []string{mfa.TypeTOTP, mfa.TypeEmail}) {
+		t.Errorf("with a sign-on's pending enrolment: %v", got)
+	}
 	c.pol.Methods[mfa.TypeTOTP] = mfa.MethodPolicy{Enabled: true, PairingDisabled: true}
-	if got := registrable(u, devs, c); !slices.Equal(got, []string{mfa.TypeEmail}) {
+	if got := registrable(u, pending, c); !slices.Equal(got, []string{mfa.TypeEmail}) {
 		t.Errorf("TOTP pairing disabled: %v", got)
 	}
 }
