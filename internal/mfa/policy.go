@@ -19,7 +19,7 @@ func offline(p wire.OfflineDevicePolicy) MethodPolicy {
 	return MethodPolicy{
 		Enabled:           p.Enabled,
 		PairingDisabled:   p.PairingDisabled,
-		PromptForNickname: p.PromptForNicknameOnPairing,
+		PromptForNickname: p.PromptForNicknameOnPairing != nil && *p.PromptForNicknameOnPairing,
 		OTPLifetime:       unit(p.OTP.LifeTime),
 		OTPFailures:       p.OTP.Failure.Count,
 		CoolDown:          unit(p.OTP.Failure.CoolDown),
@@ -40,7 +40,7 @@ func PolicyOf(p *wire.DeviceAuthenticationPolicy) *Policy {
 			TypeTOTP: {
 				Enabled:           p.TOTP.Enabled,
 				PairingDisabled:   p.TOTP.PairingDisabled,
-				PromptForNickname: p.TOTP.PromptForNicknameOnPairing,
+				PromptForNickname: p.TOTP.PromptForNicknameOnPairing != nil && *p.TOTP.PromptForNicknameOnPairing,
 				OTPFailures:       p.TOTP.OTP.Failure.Count,
 				CoolDown:          unit(p.TOTP.OTP.Failure.CoolDown),
 			},

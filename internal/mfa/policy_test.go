@@ -12,15 +12,16 @@ func offlineP(enabled bool, life wire.TimePeriod, count int, cool wire.TimePerio
 }
 
 func TestPolicyOf(t *testing.T) {
+	yes := true
 	p := &wire.DeviceAuthenticationPolicy{ID: "p1", Name: "Strict", DeviceAuthenticationPolicyData: wire.DeviceAuthenticationPolicyData{
 		Authentication: wire.MFADeviceSelection{DeviceSelection: "PROMPT_TO_SELECT"},
 		SMS:            offlineP(true, wire.TimePeriod{Duration: 90, TimeUnit: "SECONDS"}, 2, wire.TimePeriod{Duration: 1, TimeUnit: "MINUTES"}),
 		Voice:          offlineP(false, wire.TimePeriod{Duration: 30, TimeUnit: "MINUTES"}, 3, wire.TimePeriod{}),
 		Email:          offlineP(true, wire.TimePeriod{Duration: 10, TimeUnit: "MINUTES"}, 7, wire.TimePeriod{Duration: 30, TimeUnit: "SECONDS"}),
-		TOTP: wire.TOTPPolicy{Enabled: true, PairingDisabled: true, PromptForNicknameOnPairing: true,
+		TOTP: wire.TOTPPolicy{Enabled: true, PairingDisabled: true, PromptForNicknameOnPairing: &yes,
 			OTP: wire.TOTPOTP{Failure: wire.OTPFailure{Count: 3, CoolDown: wire.TimePeriod{Duration: 2, TimeUnit: "MINUTES"}}}},
 	}}
-	p.Email.PromptForNicknameOnPairing = true
+	p.Email.PromptForNicknameOnPairing = &yes
 	got := PolicyOf(p)
 	if got.ID != "p1" || got.Name != "Strict" || got.Selection != "PROMPT_TO_SELECT" || len(got.Methods) != 4 {
 		t.Fatalf("PolicyOf = %+v", got)

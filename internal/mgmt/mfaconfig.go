@@ -273,6 +273,15 @@ func failure(details *[]wire.Detail, target string, f *wire.OTPFailureRequest) w
 
 func wflag(b *wire.Bool) bool { return b != nil && bool(*b) }
 
+// optFlag keeps an optional flag absent when not sent.
+func optFlag(b *wire.Bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := bool(*b)
+	return &v
+}
+
 func offlineDevice(details *[]wire.Detail, target string, d *wire.OfflineDeviceRequest) wire.OfflineDevicePolicy {
 	var out wire.OfflineDevicePolicy
 	if d == nil {
@@ -282,7 +291,7 @@ func offlineDevice(details *[]wire.Detail, target string, d *wire.OfflineDeviceR
 	if d.Enabled == nil {
 		*details = append(*details, wire.Required(target+".enabled"))
 	}
-	out.Enabled, out.PairingDisabled, out.PromptForNicknameOnPairing = wflag(d.Enabled), wflag(d.PairingDisabled), wflag(d.PromptForNicknameOnPairing)
+	out.Enabled, out.PairingDisabled, out.PromptForNicknameOnPairing = wflag(d.Enabled), wflag(d.PairingDisabled), optFlag(d.PromptForNicknameOnPairing)
 	if d.OTP == nil {
 		*details = append(*details, wire.Required(target+".otp"))
 		return out
@@ -332,7 +341,7 @@ func deviceAuthPolicyOf(req *wire.DeviceAuthenticationPolicyRequest) (wire.Devic
 			details = append(details, wire.Required("totp.enabled"))
 		}
 		out.TOTP = wire.TOTPPolicy{Enabled: wflag(t.Enabled), PairingDisabled: wflag(t.PairingDisabled),
-			PromptForNicknameOnPairing: wflag(t.PromptForNicknameOnPairing), PasscodeGracePeriod: 5, URIParameters: t.URIParameters}
+			PromptForNicknameOnPairing: optFlag(t.PromptForNicknameOnPairing), PasscodeGracePeriod: 5, URIParameters: t.URIParameters}
 		if t.PasscodeGracePeriod != nil {
 			if *t.PasscodeGracePeriod < 1 || *t.PasscodeGracePeriod > gracePeriodMax {
 				details = append(details, confRange("totp.passcodeGracePeriod", 1, gracePeriodMax))
