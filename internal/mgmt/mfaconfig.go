@@ -315,7 +315,7 @@ func deviceAuthPolicyOf(req *wire.DeviceAuthenticationPolicyRequest) (wire.Devic
 	details = confName(details, "name", req.Name, 256)
 	out := wire.DeviceAuthenticationPolicyData{
 		Authentication:        wire.MFADeviceSelection{DeviceSelection: "DEFAULT_TO_FIRST"},
-		NewDeviceNotification: "EMAIL_THEN_SMS", // PingOne's default when absent
+		NewDeviceNotification: "NONE", // PingOne's default when absent
 		IgnoreUserLock:        wflag(req.IgnoreUserLock),
 	}
 	if req.Authentication != nil && req.Authentication.DeviceSelection != nil {

@@ -192,7 +192,7 @@ func testDeviceAuthPolicies(t *testing.T, c, other cfgAPI) {
 	wantFields(t, ex, map[string]any{"name": "useCaseDeviceAuthPolicy", "default": false, "forSignOnPolicy": false,
 		"sms.enabled": true, "sms.pairingDisabled": false, "sms.otp.lifeTime": map[string]any{"duration": 30, "timeUnit": "MINUTES"},
 		"sms.otp.otpLength": 6, "voice.enabled": false, "totp.passcodeGracePeriod": 5, "totp.otp.failure.count": 3,
-		"authentication.deviceSelection": "DEFAULT_TO_FIRST", "newDeviceNotification": "EMAIL_THEN_SMS", "ignoreUserLock": false,
+		"authentication.deviceSelection": "DEFAULT_TO_FIRST", "newDeviceNotification": "NONE", "ignoreUserLock": false,
 		"securityKey": nil, "platform": nil, "_links.self.href": base + "/" + exID,
 		// Optional and not Computed in Terraform's pingone_mfa_device_policy:
 		// absent when not sent, as its acceptance tests check.
