@@ -28,10 +28,13 @@ import (
 // come.
 
 var (
-	timeUnits             = []string{"MINUTES", "SECONDS"}
-	deviceSelections      = []string{"DEFAULT_TO_FIRST", "PROMPT_TO_SELECT", "ALWAYS_DISPLAY_DEVICES"}
-	newDeviceNotification = []string{"NONE", "EMAIL_THEN_SMS", "SMS_THEN_EMAIL"}
-	pairingKeyFormats     = []string{"NUMERIC", "ALPHANUMERIC"}
+	timeUnits        = []string{"MINUTES", "SECONDS"}
+	deviceSelections = []string{"DEFAULT_TO_FIRST", "PROMPT_TO_SELECT", "ALWAYS_DISPLAY_DEVICES"}
+	// The MFA settings take only these two (the SDK's
+	// EnumMFASettingsDeviceSelection); ALWAYS_DISPLAY_DEVICES is a policy's.
+	settingsDeviceSelections = []string{"DEFAULT_TO_FIRST", "PROMPT_TO_SELECT"}
+	newDeviceNotification    = []string{"NONE", "EMAIL_THEN_SMS", "SMS_THEN_EMAIL"}
+	pairingKeyFormats        = []string{"NUMERIC", "ALPHANUMERIC"}
 )
 
 // PingOne's ranges.
@@ -135,8 +138,8 @@ func mfaSettingsOf(req *wire.MFASettingsRequest) (wire.MFASettings, error) {
 		out.Users.MfaEnabled = bool(*req.Users.MfaEnabled)
 	}
 	if req.Authentication != nil && req.Authentication.DeviceSelection != nil {
-		if !oneOf(*req.Authentication.DeviceSelection, deviceSelections) {
-			details = append(details, wire.OneOf("authentication.deviceSelection", deviceSelections))
+		if !oneOf(*req.Authentication.DeviceSelection, settingsDeviceSelections) {
+			details = append(details, wire.OneOf("authentication.deviceSelection", settingsDeviceSelections))
 		}
 		out.Authentication.DeviceSelection = *req.Authentication.DeviceSelection
 	}

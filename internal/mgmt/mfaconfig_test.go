@@ -121,6 +121,8 @@ func testMFASettings(t *testing.T, c cfgAPI) {
 		{"lockout without count", map[string]any{"lockout": map[string]any{"durationSeconds": 5}}, wantErr{400, "INVALID_DATA", "REQUIRED_VALUE", "lockout.failureCount"}},
 		{"negative lockout", map[string]any{"lockout": map[string]any{"failureCount": -1}}, wantErr{400, "INVALID_DATA", "INVALID_VALUE", "lockout.failureCount"}},
 		{"device selection", map[string]any{"authentication": map[string]any{"deviceSelection": "ANY"}}, wantErr{400, "INVALID_DATA", "INVALID_VALUE", "authentication.deviceSelection"}},
+		// A policy's value, not the settings' (SDK EnumMFASettingsDeviceSelection).
+		{"always display devices", map[string]any{"authentication": map[string]any{"deviceSelection": "ALWAYS_DISPLAY_DEVICES"}}, wantErr{400, "INVALID_DATA", "INVALID_VALUE", "authentication.deviceSelection"}},
 		{"wrong type", `{"pairing":{"maxAllowedDevices":"five"}}`, wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", "pairing.maxAllowedDevices"}},
 		{"malformed", `{"pairing":`, wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", ""}},
 	}
