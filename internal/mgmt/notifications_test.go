@@ -167,6 +167,20 @@ func testNotifications(t *testing.T, s *apptest.Server) {
 		r := must(t, do(apptest.Request{Method: "GET", URL: contentsURL(env, "strong_authentication") + "/" + ids[name]}), http.StatusOK)
 		wantFields(t, r, want)
 	}
+	// from and replyTo are Optional and not Computed in Terraform's
+	// pingone_notification_template_content: absent when not sent (the
+	// sender still sends from PingOne's default); charset and
+	// emailContentType take their defaults.
+	bare := map[string]any{"locale": "de", "deliveryMethod": "Email", "subject": "Code", "body": "Code ${otp}"}
+	bc := must(t, do(apptest.Request{Method: "POST", URL: contentsURL(env, "strong_authentication"), Body: bare}), http.StatusCreated)
+	bareWant := map[string]any{"from": nil, "replyTo": nil, "charset": "UTF-8", "emailContentType": "text/html", "subject": "Code"}
+	wantFields(t, bc, bareWant)
+	bg := must(t, do(apptest.Request{Method: "GET", URL: contentsURL(env, "strong_authentication") + "/" + checkID(t, bc, "id")}), http.StatusOK)
+	wantFields(t, bg, bareWant)
+	if _, ok := bg["from"]; ok {
+		t.Errorf("from returned though not sent: %v", bg["from"])
+	}
+	must(t, do(apptest.Request{Method: "DELETE", URL: contentsURL(env, "strong_authentication") + "/" + checkID(t, bc, "id")}), http.StatusNoContent)
 	wantFields(t, must(t, do(apptest.Request{Method: "GET", URL: contentsURL(env, "strong_authentication")}), http.StatusOK), map[string]any{"count": 6})
 	// A PUT of what a GET returned changes nothing but updatedAt.
 	for _, name := range []string{"email", "sms", "voice"} {
