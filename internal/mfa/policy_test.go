@@ -43,7 +43,7 @@ func TestPolicyOf(t *testing.T) {
 }
 
 func TestSettingsOf(t *testing.T) {
-	d := 600
+	d, zero := 600, 0
 	cases := []struct {
 		name string
 		in   wire.MFASettings
@@ -52,8 +52,14 @@ func TestSettingsOf(t *testing.T) {
 		{"defaults: no lockout", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 5}}, Settings{MaxDevices: 5}},
 		{"lockout", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 15}, Lockout: &wire.MFALockout{FailureCount: 6, DurationSeconds: &d}},
 			Settings{MaxDevices: 15, LockoutFailures: 6, LockoutDuration: 10 * time.Minute}},
+		// A count without a duration (or with 0) still locks: for the
+		// default duration, not for no time at all.
 		{"lockout without duration", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 1}, Lockout: &wire.MFALockout{FailureCount: 3}},
-			Settings{MaxDevices: 1, LockoutFailures: 3}},
+			Settings{MaxDevices: 1, LockoutFailures: 3, LockoutDuration: 900 * time.Second}},
+		{"lockout of 0 seconds", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 1}, Lockout: &wire.MFALockout{FailureCount: 3, DurationSeconds: &zero}},
+			Settings{MaxDevices: 1, LockoutFailures: 3, LockoutDuration: 900 * time.Second}},
+		{"lockout count 0", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 1}, Lockout: &wire.MFALockout{FailureCount: 0}},
+			Settings{MaxDevices: 1}},
 	}
 	for _, tc := range cases {
 		if got := SettingsOf(&tc.in); *got != tc.want {
