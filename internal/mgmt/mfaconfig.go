@@ -404,6 +404,12 @@ func (a *API) createDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
 		if p.Default {
+			// Writers moving the default run one after the other: else
+			// two clear at once, and the second insert meets the first's
+			// default.
+			if err := tx.LockDeviceAuthenticationPolicies(r.Context(), env.ID); err != nil {
+				return err
+			}
 			if err := tx.ClearDefaultDeviceAuthenticationPolicy(r.Context(), env.ID, p.ID); err != nil {
 				return err
 			}
@@ -427,6 +433,11 @@ func (a *API) updateDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 	}
 	var p *store.DeviceAuthenticationPolicy
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		// The lock comes before the row: a writer moving the default
+		// holds it, and taking them in one order cannot deadlock.
+		if err := tx.LockDeviceAuthenticationPolicies(r.Context(), env.ID); err != nil {
+			return err
+		}
 		var err error
 		if p, err = tx.GetDeviceAuthenticationPolicy(r.Context(), env.ID, r.PathValue("policyID")); err != nil {
 			return err

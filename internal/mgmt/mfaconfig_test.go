@@ -2,9 +2,11 @@ package mgmt_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -381,5 +383,46 @@ func TestMFAConfigurationRoles(t *testing.T) {
 	wantFields(t, c.ok(t, "GET", "/mfaSettings", nil, http.StatusOK), map[string]any{"pairing.maxAllowedDevices": 3})
 	if n := len(c.list(t, "/deviceAuthenticationPolicies", "deviceAuthenticationPolicies")); n != 2 {
 		t.Errorf("%d policies, want the default and the admin's", n)
+	}
+}
+
+// Concurrent "make this the default" writes: each is answered 201 (none a
+// false uniqueness error from the one-default index) and one default
+// remains.
+func TestDeviceAuthPolicyConcurrentDefaults(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			c := newCfgAPI(t, s, "Concurrent defaults")
+			const n = 6
+			codes := make([]int, n)
+			bodies := make([]string, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					r := c.do(t, "POST", "/deviceAuthenticationPolicies", withPath(policyBody(fmt.Sprintf("Default %d", i)), "default", true))
+					codes[i], bodies[i] = r.Status, string(r.Body)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i := range n {
+				if codes[i] != http.StatusCreated {
+					t.Errorf("create %d: %d %s", i, codes[i], bodies[i])
+				}
+			}
+			defaults := 0
+			for _, p := range c.list(t, "/deviceAuthenticationPolicies", "deviceAuthenticationPolicies") {
+				if p["default"] == true {
+					defaults++
+				}
+			}
+			if defaults != 1 {
+				t.Errorf("%d default policies, want 1", defaults)
+			}
+		})
 	}
 }
