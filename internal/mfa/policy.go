@@ -19,7 +19,7 @@ func offline(p wire.OfflineDevicePolicy) MethodPolicy {
 	return MethodPolicy{
 		Enabled:           p.Enabled,
 		PairingDisabled:   p.PairingDisabled,
-		PromptForNickname: p.PromptForNicknameOnPairing,
+		PromptForNickname: p.PromptForNicknameOnPairing != nil && *p.PromptForNicknameOnPairing,
 		OTPLifetime:       unit(p.OTP.LifeTime),
 		OTPFailures:       p.OTP.Failure.Count,
 		CoolDown:          unit(p.OTP.Failure.CoolDown),
@@ -40,7 +40,7 @@ func PolicyOf(p *wire.DeviceAuthenticationPolicy) *Policy {
 			TypeTOTP: {
 				Enabled:           p.TOTP.Enabled,
 				PairingDisabled:   p.TOTP.PairingDisabled,
-				PromptForNickname: p.TOTP.PromptForNicknameOnPairing,
+				PromptForNickname: p.TOTP.PromptForNicknameOnPairing != nil && *p.TOTP.PromptForNicknameOnPairing,
 				OTPFailures:       p.TOTP.OTP.Failure.Count,
 				CoolDown:          unit(p.TOTP.OTP.Failure.CoolDown),
 			},
@@ -55,11 +55,20 @@ func PolicyOf(p *wire.DeviceAuthenticationPolicy) *Policy {
 // count still blocks a device.
 func SettingsOf(s *wire.MFASettings) *Settings {
 	out := &Settings{MaxDevices: s.Pairing.MaxAllowedDevices}
-	if s.Lockout != nil {
+	if s.Lockout != nil && s.Lockout.FailureCount > 0 {
 		out.LockoutFailures = s.Lockout.FailureCount
-		if s.Lockout.DurationSeconds != nil {
-			out.LockoutDuration = time.Duration(*s.Lockout.DurationSeconds) * time.Second
+		out.LockoutDuration = DefaultLockoutDuration
+		if d := s.Lockout.DurationSeconds; d != nil && *d > 0 {
+			out.LockoutDuration = time.Duration(*d) * time.Second
 		}
 	}
 	return out
 }
+
+// DefaultLockoutDuration is how long a lockout with a failure count but no
+// durationSeconds (or 0) locks. PingOne accepts such a lockout (the
+// Terraform provider sends one, and reads no duration back) and documents
+// no MFA default; a lock of no time would never lock, so Gatehouse locks
+// for PingOne's password lockout default (900 seconds). The settings
+// still return no durationSeconds.
+const DefaultLockoutDuration = 900 * time.Second

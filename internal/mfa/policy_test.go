@@ -12,15 +12,16 @@ func offlineP(enabled bool, life wire.TimePeriod, count int, cool wire.TimePerio
 }
 
 func TestPolicyOf(t *testing.T) {
+	yes := true
 	p := &wire.DeviceAuthenticationPolicy{ID: "p1", Name: "Strict", DeviceAuthenticationPolicyData: wire.DeviceAuthenticationPolicyData{
 		Authentication: wire.MFADeviceSelection{DeviceSelection: "PROMPT_TO_SELECT"},
 		SMS:            offlineP(true, wire.TimePeriod{Duration: 90, TimeUnit: "SECONDS"}, 2, wire.TimePeriod{Duration: 1, TimeUnit: "MINUTES"}),
 		Voice:          offlineP(false, wire.TimePeriod{Duration: 30, TimeUnit: "MINUTES"}, 3, wire.TimePeriod{}),
 		Email:          offlineP(true, wire.TimePeriod{Duration: 10, TimeUnit: "MINUTES"}, 7, wire.TimePeriod{Duration: 30, TimeUnit: "SECONDS"}),
-		TOTP: wire.TOTPPolicy{Enabled: true, PairingDisabled: true, PromptForNicknameOnPairing: true,
+		TOTP: wire.TOTPPolicy{Enabled: true, PairingDisabled: true, PromptForNicknameOnPairing: &yes,
 			OTP: wire.TOTPOTP{Failure: wire.OTPFailure{Count: 3, CoolDown: wire.TimePeriod{Duration: 2, TimeUnit: "MINUTES"}}}},
 	}}
-	p.Email.PromptForNicknameOnPairing = true
+	p.Email.PromptForNicknameOnPairing = &yes
 	got := PolicyOf(p)
 	if got.ID != "p1" || got.Name != "Strict" || got.Selection != "PROMPT_TO_SELECT" || len(got.Methods) != 4 {
 		t.Fatalf("PolicyOf = %+v", got)
@@ -42,7 +43,7 @@ func TestPolicyOf(t *testing.T) {
 }
 
 func TestSettingsOf(t *testing.T) {
-	d := 600
+	d, zero := 600, 0
 	cases := []struct {
 		name string
 		in   wire.MFASettings
@@ -51,8 +52,14 @@ func TestSettingsOf(t *testing.T) {
 		{"defaults: no lockout", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 5}}, Settings{MaxDevices: 5}},
 		{"lockout", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 15}, Lockout: &wire.MFALockout{FailureCount: 6, DurationSeconds: &d}},
 			Settings{MaxDevices: 15, LockoutFailures: 6, LockoutDuration: 10 * time.Minute}},
+		// A count without a duration (or with 0) still locks: for the
+		// default duration, not for no time at all.
 		{"lockout without duration", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 1}, Lockout: &wire.MFALockout{FailureCount: 3}},
-			Settings{MaxDevices: 1, LockoutFailures: 3}},
+			Settings{MaxDevices: 1, LockoutFailures: 3, LockoutDuration: 900 * time.Second}},
+		{"lockout of 0 seconds", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 1}, Lockout: &wire.MFALockout{FailureCount: 3, DurationSeconds: &zero}},
+			Settings{MaxDevices: 1, LockoutFailures: 3, LockoutDuration: 900 * time.Second}},
+		{"lockout count 0", wire.MFASettings{Pairing: wire.MFAPairing{MaxAllowedDevices: 1}, Lockout: &wire.MFALockout{FailureCount: 0}},
+			Settings{MaxDevices: 1}},
 	}
 	for _, tc := range cases {
 		if got := SettingsOf(&tc.in); *got != tc.want {

@@ -28,10 +28,13 @@ import (
 // come.
 
 var (
-	timeUnits             = []string{"MINUTES", "SECONDS"}
-	deviceSelections      = []string{"DEFAULT_TO_FIRST", "PROMPT_TO_SELECT", "ALWAYS_DISPLAY_DEVICES"}
-	newDeviceNotification = []string{"NONE", "EMAIL_THEN_SMS", "SMS_THEN_EMAIL"}
-	pairingKeyFormats     = []string{"NUMERIC", "ALPHANUMERIC"}
+	timeUnits        = []string{"MINUTES", "SECONDS"}
+	deviceSelections = []string{"DEFAULT_TO_FIRST", "PROMPT_TO_SELECT", "ALWAYS_DISPLAY_DEVICES"}
+	// The MFA settings take only these two (the SDK's
+	// EnumMFASettingsDeviceSelection); ALWAYS_DISPLAY_DEVICES is a policy's.
+	settingsDeviceSelections = []string{"DEFAULT_TO_FIRST", "PROMPT_TO_SELECT"}
+	newDeviceNotification    = []string{"NONE", "EMAIL_THEN_SMS", "SMS_THEN_EMAIL"}
+	pairingKeyFormats        = []string{"NUMERIC", "ALPHANUMERIC"}
 )
 
 // PingOne's ranges.
@@ -135,8 +138,8 @@ func mfaSettingsOf(req *wire.MFASettingsRequest) (wire.MFASettings, error) {
 		out.Users.MfaEnabled = bool(*req.Users.MfaEnabled)
 	}
 	if req.Authentication != nil && req.Authentication.DeviceSelection != nil {
-		if !oneOf(*req.Authentication.DeviceSelection, deviceSelections) {
-			details = append(details, wire.OneOf("authentication.deviceSelection", deviceSelections))
+		if !oneOf(*req.Authentication.DeviceSelection, settingsDeviceSelections) {
+			details = append(details, wire.OneOf("authentication.deviceSelection", settingsDeviceSelections))
 		}
 		out.Authentication.DeviceSelection = *req.Authentication.DeviceSelection
 	}
@@ -273,6 +276,15 @@ func failure(details *[]wire.Detail, target string, f *wire.OTPFailureRequest) w
 
 func wflag(b *wire.Bool) bool { return b != nil && bool(*b) }
 
+// optFlag keeps an optional flag absent when not sent.
+func optFlag(b *wire.Bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := bool(*b)
+	return &v
+}
+
 func offlineDevice(details *[]wire.Detail, target string, d *wire.OfflineDeviceRequest) wire.OfflineDevicePolicy {
 	var out wire.OfflineDevicePolicy
 	if d == nil {
@@ -282,7 +294,7 @@ func offlineDevice(details *[]wire.Detail, target string, d *wire.OfflineDeviceR
 	if d.Enabled == nil {
 		*details = append(*details, wire.Required(target+".enabled"))
 	}
-	out.Enabled, out.PairingDisabled, out.PromptForNicknameOnPairing = wflag(d.Enabled), wflag(d.PairingDisabled), wflag(d.PromptForNicknameOnPairing)
+	out.Enabled, out.PairingDisabled, out.PromptForNicknameOnPairing = wflag(d.Enabled), wflag(d.PairingDisabled), optFlag(d.PromptForNicknameOnPairing)
 	if d.OTP == nil {
 		*details = append(*details, wire.Required(target+".otp"))
 		return out
@@ -306,7 +318,7 @@ func deviceAuthPolicyOf(req *wire.DeviceAuthenticationPolicyRequest) (wire.Devic
 	details = confName(details, "name", req.Name, 256)
 	out := wire.DeviceAuthenticationPolicyData{
 		Authentication:        wire.MFADeviceSelection{DeviceSelection: "DEFAULT_TO_FIRST"},
-		NewDeviceNotification: "EMAIL_THEN_SMS", // PingOne's default when absent
+		NewDeviceNotification: "NONE", // PingOne's default when absent
 		IgnoreUserLock:        wflag(req.IgnoreUserLock),
 	}
 	if req.Authentication != nil && req.Authentication.DeviceSelection != nil {
@@ -332,7 +344,7 @@ func deviceAuthPolicyOf(req *wire.DeviceAuthenticationPolicyRequest) (wire.Devic
 			details = append(details, wire.Required("totp.enabled"))
 		}
 		out.TOTP = wire.TOTPPolicy{Enabled: wflag(t.Enabled), PairingDisabled: wflag(t.PairingDisabled),
-			PromptForNicknameOnPairing: wflag(t.PromptForNicknameOnPairing), PasscodeGracePeriod: 5, URIParameters: t.URIParameters}
+			PromptForNicknameOnPairing: optFlag(t.PromptForNicknameOnPairing), PasscodeGracePeriod: 5, URIParameters: t.URIParameters}
 		if t.PasscodeGracePeriod != nil {
 			if *t.PasscodeGracePeriod < 1 || *t.PasscodeGracePeriod > gracePeriodMax {
 				details = append(details, confRange("totp.passcodeGracePeriod", 1, gracePeriodMax))
@@ -392,6 +404,12 @@ func (a *API) createDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
 		if p.Default {
+			// Writers moving the default run one after the other: else
+			// two clear at once, and the second insert meets the first's
+			// default.
+			if err := tx.LockDeviceAuthenticationPolicies(r.Context(), env.ID); err != nil {
+				return err
+			}
 			if err := tx.ClearDefaultDeviceAuthenticationPolicy(r.Context(), env.ID, p.ID); err != nil {
 				return err
 			}
@@ -415,6 +433,11 @@ func (a *API) updateDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 	}
 	var p *store.DeviceAuthenticationPolicy
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		// The lock comes before the row: a writer moving the default
+		// holds it, and taking them in one order cannot deadlock.
+		if err := tx.LockDeviceAuthenticationPolicies(r.Context(), env.ID); err != nil {
+			return err
+		}
 		var err error
 		if p, err = tx.GetDeviceAuthenticationPolicy(r.Context(), env.ID, r.PathValue("policyID")); err != nil {
 			return err

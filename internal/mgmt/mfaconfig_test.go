@@ -2,9 +2,11 @@ package mgmt_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -121,6 +123,8 @@ func testMFASettings(t *testing.T, c cfgAPI) {
 		{"lockout without count", map[string]any{"lockout": map[string]any{"durationSeconds": 5}}, wantErr{400, "INVALID_DATA", "REQUIRED_VALUE", "lockout.failureCount"}},
 		{"negative lockout", map[string]any{"lockout": map[string]any{"failureCount": -1}}, wantErr{400, "INVALID_DATA", "INVALID_VALUE", "lockout.failureCount"}},
 		{"device selection", map[string]any{"authentication": map[string]any{"deviceSelection": "ANY"}}, wantErr{400, "INVALID_DATA", "INVALID_VALUE", "authentication.deviceSelection"}},
+		// A policy's value, not the settings' (SDK EnumMFASettingsDeviceSelection).
+		{"always display devices", map[string]any{"authentication": map[string]any{"deviceSelection": "ALWAYS_DISPLAY_DEVICES"}}, wantErr{400, "INVALID_DATA", "INVALID_VALUE", "authentication.deviceSelection"}},
 		{"wrong type", `{"pairing":{"maxAllowedDevices":"five"}}`, wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", "pairing.maxAllowedDevices"}},
 		{"malformed", `{"pairing":`, wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", ""}},
 	}
@@ -192,8 +196,15 @@ func testDeviceAuthPolicies(t *testing.T, c, other cfgAPI) {
 	wantFields(t, ex, map[string]any{"name": "useCaseDeviceAuthPolicy", "default": false, "forSignOnPolicy": false,
 		"sms.enabled": true, "sms.pairingDisabled": false, "sms.otp.lifeTime": map[string]any{"duration": 30, "timeUnit": "MINUTES"},
 		"sms.otp.otpLength": 6, "voice.enabled": false, "totp.passcodeGracePeriod": 5, "totp.otp.failure.count": 3,
-		"authentication.deviceSelection": "DEFAULT_TO_FIRST", "newDeviceNotification": "EMAIL_THEN_SMS", "ignoreUserLock": false,
-		"securityKey": nil, "platform": nil, "_links.self.href": base + "/" + exID})
+		"authentication.deviceSelection": "DEFAULT_TO_FIRST", "newDeviceNotification": "NONE", "ignoreUserLock": false,
+		"securityKey": nil, "platform": nil, "_links.self.href": base + "/" + exID,
+		// Optional and not Computed in Terraform's pingone_mfa_device_policy:
+		// absent when not sent, as its acceptance tests check.
+		"sms.promptForNicknameOnPairing": nil, "voice.promptForNicknameOnPairing": nil,
+		"email.promptForNicknameOnPairing": nil, "totp.promptForNicknameOnPairing": nil, "totp.uriParameters": nil})
+	if _, ok := ex["sms"].(map[string]any)["promptForNicknameOnPairing"]; ok {
+		t.Errorf("sms.promptForNicknameOnPairing returned though not sent")
+	}
 	// Mobile is stored and returned as sent (Gatehouse does not serve it).
 	if !cfgSameJSON(ex["mobile"], exSent["mobile"]) {
 		t.Errorf("mobile = %v, sent %v", ex["mobile"], exSent["mobile"])
@@ -372,5 +383,46 @@ func TestMFAConfigurationRoles(t *testing.T) {
 	wantFields(t, c.ok(t, "GET", "/mfaSettings", nil, http.StatusOK), map[string]any{"pairing.maxAllowedDevices": 3})
 	if n := len(c.list(t, "/deviceAuthenticationPolicies", "deviceAuthenticationPolicies")); n != 2 {
 		t.Errorf("%d policies, want the default and the admin's", n)
+	}
+}
+
+// Concurrent "make this the default" writes: each is answered 201 (none a
+// false uniqueness error from the one-default index) and one default
+// remains.
+func TestDeviceAuthPolicyConcurrentDefaults(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			c := newCfgAPI(t, s, "Concurrent defaults")
+			const n = 6
+			codes := make([]int, n)
+			bodies := make([]string, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					r := c.do(t, "POST", "/deviceAuthenticationPolicies", withPath(policyBody(fmt.Sprintf("Default %d", i)), "default", true))
+					codes[i], bodies[i] = r.Status, string(r.Body)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i := range n {
+				if codes[i] != http.StatusCreated {
+					t.Errorf("create %d: %d %s", i, codes[i], bodies[i])
+				}
+			}
+			defaults := 0
+			for _, p := range c.list(t, "/deviceAuthenticationPolicies", "deviceAuthenticationPolicies") {
+				if p["default"] == true {
+					defaults++
+				}
+			}
+			if defaults != 1 {
+				t.Errorf("%d default policies, want 1", defaults)
+			}
+		})
 	}
 }

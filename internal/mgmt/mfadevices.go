@@ -98,11 +98,15 @@ func (a *API) getMFADevice(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// postMFADevices creates a device (application/json) or sets the user's
-// device order (devices.reorder+json).
+// postMFADevices creates a device (application/json), sets the user's
+// device order (devices.reorder+json) or removes it
+// (devices.order.remove+json, PingOne's documented "Remove Device Order").
 func (a *API) postMFADevices(w http.ResponseWriter, r *http.Request) error {
-	if contentType(r, []string{ctDevicesReorder}) != "" {
+	switch contentType(r, []string{ctDevicesReorder, ctDevicesOrderRemove}) {
+	case ctDevicesReorder:
 		return a.setMFADeviceOrder(w, r)
+	case ctDevicesOrderRemove:
+		return a.removeMFADeviceOrder(w, r)
 	}
 	u, err := a.deviceUser(r, roles.WriteUser)
 	if err != nil {
@@ -167,7 +171,8 @@ func (a *API) setMFADeviceOrder(w http.ResponseWriter, r *http.Request) error {
 }
 
 // removeMFADeviceOrder serves DELETE …/devices (PingOne's SDK sends it
-// with no body and no content type, or as devices.order.remove+json).
+// with no body and no content type, or as devices.order.remove+json) and
+// the POST PingOne documents; a body, if any, is ignored.
 func (a *API) removeMFADeviceOrder(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get("Content-Type") != "" && contentType(r, []string{ctDevicesOrderRemove, ctJSON}) == "" {
 		return wire.UnsupportedMediaType(r.Header.Get("Content-Type"))

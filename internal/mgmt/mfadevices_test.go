@@ -309,6 +309,13 @@ func testMFADevices(t *testing.T, s *apptest.Server, out *otpOutbox) {
 	if got := list(); !slices.Equal(got, all) {
 		t.Errorf("order removed (vendor type) = %v, want %v", got, all)
 	}
+	// "Remove Device Order" as PingOne documents it: a POST with the
+	// devices.order.remove+json content type.
+	must(t, reorder(pendID), http.StatusOK)
+	must(t, do(apptest.Request{Method: "POST", URL: devices, ContentType: ctDevicesOrderRemove, Body: `{}`}), http.StatusNoContent)
+	if got := list(); !slices.Equal(got, all) {
+		t.Errorf("order removed (POST) = %v, want %v", got, all)
+	}
 
 	// The MFA settings' maximum of five devices.
 	must(t, create(users+alice, map[string]any{"type": "VOICE", "phone": "+442071838750"}), http.StatusCreated)

@@ -258,6 +258,9 @@ func (a *API) renderContent(envID string, c templates.Content, created, updated 
 		Default: c.Default, Locale: c.Locale, DeliveryMethod: c.DeliveryMethod, Variant: c.Variant,
 	}
 	f := templates.WithDefaults(c.DeliveryMethod, c.Fields)
+	if c.Fields.From == nil {
+		f.From = nil // not sent: absent, as stored
+	}
 	switch c.DeliveryMethod {
 	case templates.Email:
 		body := f.Body
@@ -382,8 +385,13 @@ func decodeContent(r *http.Request, t *templates.Template) (templates.Content, e
 		return c, wire.InvalidData(ds...)
 	}
 	// Stored with PingOne's defaults filled, so that reads show what
-	// sends use.
+	// sends use; but an email's from stays absent when not sent (Terraform
+	// holds it Optional, not Computed), and the sender fills it then.
+	sent := c.Fields.From
 	c.Fields = templates.WithDefaults(c.DeliveryMethod, c.Fields)
+	if sent == nil {
+		c.Fields.From = nil
+	}
 	return c, nil
 }
 

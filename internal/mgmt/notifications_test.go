@@ -3,6 +3,7 @@ package mgmt_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -167,6 +168,20 @@ func testNotifications(t *testing.T, s *apptest.Server) {
 		r := must(t, do(apptest.Request{Method: "GET", URL: contentsURL(env, "strong_authentication") + "/" + ids[name]}), http.StatusOK)
 		wantFields(t, r, want)
 	}
+	// from and replyTo are Optional and not Computed in Terraform's
+	// pingone_notification_template_content: absent when not sent (the
+	// sender still sends from PingOne's default); charset and
+	// emailContentType take their defaults.
+	bare := map[string]any{"locale": "de", "deliveryMethod": "Email", "subject": "Code", "body": "Code ${otp}"}
+	bc := must(t, do(apptest.Request{Method: "POST", URL: contentsURL(env, "strong_authentication"), Body: bare}), http.StatusCreated)
+	bareWant := map[string]any{"from": nil, "replyTo": nil, "charset": "UTF-8", "emailContentType": "text/html", "subject": "Code"}
+	wantFields(t, bc, bareWant)
+	bg := must(t, do(apptest.Request{Method: "GET", URL: contentsURL(env, "strong_authentication") + "/" + checkID(t, bc, "id")}), http.StatusOK)
+	wantFields(t, bg, bareWant)
+	if _, ok := bg["from"]; ok {
+		t.Errorf("from returned though not sent: %v", bg["from"])
+	}
+	must(t, do(apptest.Request{Method: "DELETE", URL: contentsURL(env, "strong_authentication") + "/" + checkID(t, bc, "id")}), http.StatusNoContent)
 	wantFields(t, must(t, do(apptest.Request{Method: "GET", URL: contentsURL(env, "strong_authentication")}), http.StatusOK), map[string]any{"count": 6})
 	// A PUT of what a GET returned changes nothing but updatedAt.
 	for _, name := range []string{"email", "sms", "voice"} {
@@ -249,7 +264,8 @@ func withField(m map[string]any, path string, v any) map[string]any {
 	parts := strings.Split(path, ".")
 	for _, p := range parts[:len(parts)-1] {
 		if i := strings.Index(p, "["); i >= 0 {
-			cur = cur[p[:i]].([]any)[0].(map[string]any)
+			n, _ := strconv.Atoi(strings.TrimSuffix(p[i+1:], "]"))
+			cur = cur[p[:i]].([]any)[n].(map[string]any)
 			continue
 		}
 		cur = cur[p].(map[string]any)
@@ -288,6 +304,10 @@ func testNotificationErrors(t *testing.T, s *apptest.Server) {
 		{"url not absolute", withField(base, "requests[0].url", "/send?to=${to}&m=${message}"), "", wantErr{400, "INVALID_DATA", "INVALID_VALUE", "requests[0].url"}},
 		{"url with credentials", withField(base, "requests[0].url", "https://u:p@gw.example.com/?to=${to}&m=${message}"), "", wantErr{400, "INVALID_DATA", "INVALID_VALUE", "requests[0].url"}},
 		{"header injection", withField(base, "requests[0].headers", map[string]any{"X-A": "a\r\nX-B: b"}), "", wantErr{400, "INVALID_DATA", "INVALID_VALUE", "requests[0].headers"}},
+		// A POST body is JSON or form encoded, named by its Content-Type (as
+		// PingOne's custom provider requires): variables are escaped for it.
+		{"POST body as XML", withField(base, "requests[1].headers", map[string]any{"Content-Type": "text/xml"}), "", wantErr{400, "INVALID_DATA", "INVALID_VALUE", "requests[1].headers"}},
+		{"POST body without a content type", withField(base, "requests[1].headers", nil), "", wantErr{400, "INVALID_DATA", "INVALID_VALUE", "requests[1].headers"}},
 		{"no authentication", withField(base, "authentication", nil), "", wantErr{400, "INVALID_DATA", "REQUIRED_VALUE", "authentication"}},
 		{"unknown auth method", withField(base, "authentication.method", "DIGEST"), "", wantErr{400, "INVALID_DATA", "INVALID_VALUE", "authentication.method"}},
 		{"bearer without token", withField(base, "authentication", map[string]any{"method": "BEARER"}), "", wantErr{400, "INVALID_DATA", "REQUIRED_VALUE", "authentication.authToken"}},

@@ -75,14 +75,18 @@ func (p *customProvider) SendPhone(ctx context.Context, m PhoneMessage) error {
 	vars["message"] = message
 	u := substitute(p.req.URL, vars, url.QueryEscape)
 	var body io.Reader
-	ctype := header(p.req.Headers, "Content-Type")
 	if p.req.Method == http.MethodPost && p.req.Body != "" {
-		esc := func(s string) string { return s }
-		switch {
-		case strings.Contains(ctype, "json"):
+		var esc func(string) string
+		switch wire.PhoneBodyEscaping(p.req.Headers) {
+		case "json":
 			esc = jsonEscape
-		case strings.Contains(ctype, "x-www-form-urlencoded"):
+		case "form":
 			esc = url.QueryEscape
+		default:
+			// Settings stored before the management API required the
+			// type: unescaped variables could alter the request, so
+			// nothing is sent.
+			return fail(0, fmt.Errorf("the provider's POST body has no JSON or form Content-Type"))
 		}
 		body = strings.NewReader(substitute(p.req.Body, vars, esc))
 	}
@@ -200,13 +204,4 @@ func substitute(s string, vars map[string]string, esc func(string) string) strin
 func jsonEscape(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b[1 : len(b)-1])
-}
-
-func header(h map[string]string, name string) string {
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return strings.ToLower(v)
-		}
-	}
-	return ""
 }

@@ -14,7 +14,7 @@ const DefaultDeviceAuthenticationPolicyName = "Default MFA Policy"
 // passcodes valid 30 minutes, 6 digits, 3 wrong ones block the device
 // with no cool-down.
 func offlineDefault(enabled bool) wire.OfflineDevicePolicy {
-	return wire.OfflineDevicePolicy{Enabled: enabled, OTP: wire.OfflineDeviceOTP{
+	return wire.OfflineDevicePolicy{Enabled: enabled, PromptForNicknameOnPairing: new(bool), OTP: wire.OfflineDeviceOTP{
 		LifeTime:  wire.TimePeriod{Duration: 30, TimeUnit: "MINUTES"},
 		Failure:   wire.OTPFailure{Count: 3, CoolDown: wire.TimePeriod{Duration: 0, TimeUnit: "MINUTES"}},
 		OTPLength: 6,
@@ -32,7 +32,7 @@ func DefaultDeviceAuthenticationPolicy() wire.DeviceAuthenticationPolicyData {
 		SMS:                   offlineDefault(false),
 		Voice:                 offlineDefault(false),
 		Email:                 offlineDefault(true),
-		TOTP: wire.TOTPPolicy{Enabled: true, PasscodeGracePeriod: 5,
+		TOTP: wire.TOTPPolicy{Enabled: true, PromptForNicknameOnPairing: new(bool), PasscodeGracePeriod: 5,
 			OTP: wire.TOTPOTP{Failure: wire.OTPFailure{Count: 3, CoolDown: wire.TimePeriod{Duration: 2, TimeUnit: "MINUTES"}}}},
 		Mobile: json.RawMessage(`{"enabled":true,"otp":{"failure":{"count":3,"coolDown":{"duration":2,"timeUnit":"MINUTES"}}}}`),
 	}

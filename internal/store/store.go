@@ -266,6 +266,11 @@ type Store interface {
 	// ClearDefaultDeviceAuthenticationPolicy unsets the default flag of
 	// every policy of envID but keepID.
 	ClearDefaultDeviceAuthenticationPolicy(ctx context.Context, envID, keepID string) error
+	// LockDeviceAuthenticationPolicies, inside Tx, makes the transactions
+	// that take it for envID run one after the other, as LockThemes does
+	// for themes: moving the default is then never refused by another
+	// writer's default in flight.
+	LockDeviceAuthenticationPolicies(ctx context.Context, envID string) error
 	// GetMFASettings is ErrNotFound when envID never set its settings.
 	GetMFASettings(ctx context.Context, envID string) (*MFASettings, error)
 	// PutMFASettings inserts or replaces envID's settings.

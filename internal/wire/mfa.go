@@ -87,10 +87,13 @@ type OfflineDeviceOTP struct {
 }
 
 // OfflineDevicePolicy is the sms, voice and email member of a policy.
+// PromptForNicknameOnPairing is absent unless sent (or part of the
+// provisioned default): Terraform's pingone_mfa_device_policy holds it
+// Optional and not Computed, and checks it stays absent when not set.
 type OfflineDevicePolicy struct {
 	Enabled                    bool             `json:"enabled"`
 	PairingDisabled            bool             `json:"pairingDisabled"`
-	PromptForNicknameOnPairing bool             `json:"promptForNicknameOnPairing"`
+	PromptForNicknameOnPairing *bool            `json:"promptForNicknameOnPairing,omitempty"`
 	OTP                        OfflineDeviceOTP `json:"otp"`
 }
 
@@ -102,7 +105,7 @@ type TOTPOTP struct {
 type TOTPPolicy struct {
 	Enabled                    bool              `json:"enabled"`
 	PairingDisabled            bool              `json:"pairingDisabled"`
-	PromptForNicknameOnPairing bool              `json:"promptForNicknameOnPairing"`
+	PromptForNicknameOnPairing *bool             `json:"promptForNicknameOnPairing,omitempty"`
 	PasscodeGracePeriod        int               `json:"passcodeGracePeriod"`
 	URIParameters              map[string]string `json:"uriParameters,omitempty"`
 	OTP                        TOTPOTP           `json:"otp"`

@@ -285,6 +285,13 @@ func normalizeHTTPRequest(q PhoneDeliveryHTTPRequest, at string) (PhoneDeliveryH
 			break
 		}
 	}
+	if q.Method == "POST" && q.Body != "" && PhoneBodyEscaping(q.Headers) == "" {
+		// PingOne's custom provider takes a POST body that is JSON or
+		// form encoded, named by the Content-Type header: the variables
+		// (a user's name among them) are escaped for it, and for nothing
+		// else.
+		bad("headers", "A POST request with a body needs a Content-Type header of application/json or application/x-www-form-urlencoded.")
+	}
 	if len(q.BeforeTag) > PhoneTagMax || len(q.AfterTag) > PhoneTagMax {
 		bad("beforeTag", "beforeTag and afterTag must be at most 256 characters.")
 	}
@@ -441,3 +448,22 @@ type TemplateContent struct {
 // their record, so that a sealed value copied to another record does not
 // open.
 func PhoneSecretAAD(envID, id string) string { return "phoneDelivery:" + envID + ":" + id }
+
+// PhoneBodyEscaping is how a custom provider's POST body escapes the
+// variables it holds, by the request's Content-Type header: "json" or
+// "form", or "" when the type is neither (such a body is refused).
+func PhoneBodyEscaping(headers map[string]string) string {
+	for k, v := range headers {
+		if !strings.EqualFold(k, "Content-Type") {
+			continue
+		}
+		mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ";")
+		switch mt = strings.TrimSpace(mt); {
+		case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+			return "json"
+		case mt == "application/x-www-form-urlencoded":
+			return "form"
+		}
+	}
+	return ""
+}

@@ -296,14 +296,16 @@ const sqliteUUID = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4
 
 // ddl fills a migration's dialect tokens. {{JSONB}} follows a TEXT column
 // of JSON that ->> reads: PostgreSQL must cast it, SQLite reads the text.
+// A line that begins {{PG}} (or {{SQLITE}}) runs on that dialect only (the
+// other reads a comment), for the JSON edits their functions differ in.
 func (db *DB) ddl(s string) string {
 	var rep *strings.Replacer
 	if db.dialect == dialectPostgres {
 		rep = strings.NewReplacer("{{BOOL}}", "BOOLEAN", "{{BLOB}}", "BYTEA", "{{KEYTEXT}}", `TEXT COLLATE "C"`, "{{TRUE}}", "TRUE", "{{FALSE}}", "FALSE",
-			"{{UUID}}", "gen_random_uuid()::text", "{{JSONB}}", "::jsonb")
+			"{{UUID}}", "gen_random_uuid()::text", "{{JSONB}}", "::jsonb", "{{PG}}", "", "{{SQLITE}}", "--")
 	} else {
 		rep = strings.NewReplacer("{{BOOL}}", "INTEGER", "{{BLOB}}", "BLOB", "{{KEYTEXT}}", "TEXT", "{{TRUE}}", "1", "{{FALSE}}", "0",
-			"{{UUID}}", sqliteUUID, "{{JSONB}}", "")
+			"{{UUID}}", sqliteUUID, "{{JSONB}}", "", "{{PG}}", "--", "{{SQLITE}}", "")
 	}
 	return rep.Replace(s)
 }

@@ -104,3 +104,10 @@ func (s *SQLStore) DeleteMFASettings(ctx context.Context, envID string) error {
 		return err
 	})
 }
+
+// LockDeviceAuthenticationPolicies takes envID's device authentication
+// policy lock for the rest of the transaction (PostgreSQL; SQLite runs
+// one writer at a time already).
+func (s *SQLStore) LockDeviceAuthenticationPolicies(ctx context.Context, envID string) error {
+	return s.lockEnvironment(ctx, "deviceAuthenticationPolicies", envID)
+}

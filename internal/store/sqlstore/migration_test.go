@@ -228,3 +228,77 @@ func TestMigrationDeviceAuthenticationPolicies(t *testing.T) {
 		})
 	}
 }
+
+// Migration 0021 names the environment's default device authentication
+// policy on the MULTI_FACTOR_AUTHENTICATION actions that name none (the
+// Multi_Factor policy's action of environments made before 0017), and
+// leaves every other action alone.
+func TestMigrationMFAActionPolicy(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			db, err := open(b.DSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &SQLStore{db: db}
+			t.Cleanup(func() { s.Close() })
+			if err := db.migrateTo(ctx, 20); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			env, bare := newTestEnv(t, s), newTestEnv(t, s)
+			def := &store.DeviceAuthenticationPolicy{ID: uuid.NewString(), EnvironmentID: env.ID, Name: "Default MFA Policy", Default: true,
+				Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
+			other := &store.DeviceAuthenticationPolicy{ID: uuid.NewString(), EnvironmentID: env.ID, Name: "Other", Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
+			if err := errors.Join(s.CreateDeviceAuthenticationPolicy(ctx, def), s.CreateDeviceAuthenticationPolicy(ctx, other)); err != nil {
+				t.Fatal(err)
+			}
+			type act struct {
+				env, typ, data, want string
+			}
+			acts := []act{
+				{env.ID, "MULTI_FACTOR_AUTHENTICATION", `{"noDevicesMode":"BLOCK"}`, `{"noDevicesMode":"BLOCK","deviceAuthenticationPolicy":{"id":"` + def.ID + `"}}`},
+				{env.ID, "MULTI_FACTOR_AUTHENTICATION", `{}`, `{"deviceAuthenticationPolicy":{"id":"` + def.ID + `"}}`},
+				{env.ID, "MULTI_FACTOR_AUTHENTICATION", `{"deviceAuthenticationPolicy":{"id":""}}`, `{"deviceAuthenticationPolicy":{"id":"` + def.ID + `"}}`},
+				{env.ID, "MULTI_FACTOR_AUTHENTICATION", `{"deviceAuthenticationPolicy":{"id":"` + other.ID + `"},"noDevicesMode":"BYPASS"}`,
+					`{"deviceAuthenticationPolicy":{"id":"` + other.ID + `"},"noDevicesMode":"BYPASS"}`},
+				{env.ID, "LOGIN", `{"registration":{"enabled":false}}`, `{"registration":{"enabled":false}}`},
+				// No default policy in this environment: nothing to name.
+				{bare.ID, "MULTI_FACTOR_AUTHENTICATION", `{"noDevicesMode":"BLOCK"}`, `{"noDevicesMode":"BLOCK"}`},
+			}
+			ids := make([]*store.SignOnPolicyAction, len(acts))
+			pols := map[string]string{}
+			for i, a := range acts {
+				if pols[a.env] == "" {
+					p := &store.SignOnPolicy{ID: uuid.NewString(), EnvironmentID: a.env, Name: "Multi_Factor", CreatedAt: now, UpdatedAt: now}
+					if err := s.CreateSignOnPolicy(ctx, p); err != nil {
+						t.Fatal(err)
+					}
+					pols[a.env] = p.ID
+				}
+				ids[i] = &store.SignOnPolicyAction{ID: uuid.NewString(), EnvironmentID: a.env, SignOnPolicyID: pols[a.env], Type: a.typ, Priority: i + 1,
+					Data: json.RawMessage(a.data), CreatedAt: now, UpdatedAt: now}
+				if err := s.CreateSignOnPolicyAction(ctx, ids[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for i, a := range acts {
+				got, err := s.GetSignOnPolicyAction(ctx, a.env, pols[a.env], ids[i].ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var gotV, wantV any
+				if err := errors.Join(json.Unmarshal(got.Data, &gotV), json.Unmarshal([]byte(a.want), &wantV)); err != nil {
+					t.Fatalf("%s: %v", got.Data, err)
+				}
+				if !reflect.DeepEqual(gotV, wantV) {
+					t.Errorf("action %d (%s %s) = %s, want %s", i, a.typ, a.data, got.Data, a.want)
+				}
+			}
+		})
+	}
+}

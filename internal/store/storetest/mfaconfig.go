@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,4 +142,54 @@ func testMFASettings(t *testing.T, s store.Store) {
 	must(t, s.DeleteEnvironment(ctx, envA.ID), "DeleteEnvironment")
 	_, err = s.GetMFASettings(ctx, envA.ID)
 	wantErr(t, err, store.ErrNotFound, "settings of a deleted environment")
+}
+
+// testDeviceAuthenticationPolicyLock: transactions that take
+// LockDeviceAuthenticationPolicies for one environment run one after the
+// other. Each creates a policy as the default, as the API does (clear
+// the others, insert its own): every one succeeds (none meets another's
+// default in flight) and exactly one default remains.
+func testDeviceAuthenticationPolicyLock(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	env := newEnv(t, s)
+	must(t, s.LockDeviceAuthenticationPolicies(ctx, env.ID), "LockDeviceAuthenticationPolicies outside a transaction")
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			p := mkDAP(env.ID, fmt.Sprintf("default %d", i))
+			p.Default = true
+			errs[i] = s.Tx(ctx, func(tx store.Store) error {
+				if err := tx.LockDeviceAuthenticationPolicies(ctx, env.ID); err != nil {
+					return err
+				}
+				if err := tx.ClearDefaultDeviceAuthenticationPolicy(ctx, env.ID, p.ID); err != nil {
+					return err
+				}
+				// Hold the lock a moment: without it the others clear
+				// meanwhile and then meet this default.
+				time.Sleep(30 * time.Millisecond)
+				return tx.CreateDeviceAuthenticationPolicy(ctx, p)
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		must(t, err, "a locked default create")
+	}
+	list, err := s.ListDeviceAuthenticationPolicies(ctx, env.ID)
+	must(t, err, "ListDeviceAuthenticationPolicies")
+	defaults := 0
+	for _, p := range list {
+		if p.Default {
+			defaults++
+		}
+	}
+	if len(list) != n || defaults != 1 {
+		t.Errorf("%d policies, %d defaults; want %d and 1", len(list), defaults, n)
+	}
 }

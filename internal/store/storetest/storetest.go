@@ -88,6 +88,7 @@ var suite = []struct {
 	{"EnvironmentCatalogs", testEnvironmentCatalogs},
 	{"MFA", testMFASuite},
 	{"DeviceAuthenticationPolicies", testDeviceAuthenticationPolicies},
+	{"DeviceAuthenticationPolicyLock", testDeviceAuthenticationPolicyLock},
 	{"MFASettings", testMFASettings},
 	{"DeviceAuthentications", testDeviceAuthentications},
 }
