@@ -80,3 +80,24 @@ func TestTOTPReselect(t *testing.T) {
 		}
 	})
 }
+
+// TestPromptToSelect: a policy that prompts to select sends a lone
+// device its passcode at once, as sign-on flows do, and asks a user with
+// two devices to choose.
+func TestPromptToSelect(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		path := "/environments/" + e.envID + "/deviceAuthenticationPolicies/" + e.mfa.policyID()
+		p := e.mfa.admin("GET", path, nil, http.StatusOK)
+		p["authentication"] = map[string]any{"deviceSelection": "PROMPT_TO_SELECT"}
+		e.mfa.admin("PUT", path, p, http.StatusOK)
+		uid := e.user("ada")
+		dev := e.mfa.device(uid, "EMAIL")
+		if da := e.startFor(uid); da["status"] != "OTP_REQUIRED" || da["selectedDevice"].(map[string]any)["id"] != dev {
+			t.Fatalf("one device: %v", da)
+		}
+		e.mfa.device(uid, "EMAIL")
+		if da := e.startFor(uid); da["status"] != "DEVICE_SELECTION_REQUIRED" || da["selectedDevice"] != nil {
+			t.Fatalf("two devices: %v", da)
+		}
+	})
+}
