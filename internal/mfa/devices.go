@@ -174,7 +174,7 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 	}
 	now := s.now().Truncate(time.Millisecond)
 	d := &store.MFADevice{ID: uuid.NewString(), EnvironmentID: u.EnvironmentID, UserID: u.ID, Type: in.Type, Status: in.Status,
-		Nickname: in.Nickname, Email: in.Email, Phone: in.Phone, Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
+		Nickname: in.Nickname, Email: in.Email, Phone: in.Phone, CreatedAt: now, UpdatedAt: now}
 	var enrol *Enrolment
 	var pairing *OTP
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
@@ -199,11 +199,7 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 				return ErrTooManyDevices
 			}
 		}
-		if in.SignOn {
-			if err := writeData(d, deviceData{SignOn: true}); err != nil {
-				return err
-			}
-		}
+		dd := deviceData{SignOn: in.SignOn}
 		switch {
 		case d.Type == TypeTOTP:
 			if s.Sealer == nil {
@@ -224,10 +220,10 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 			if err != nil {
 				return err
 			}
-			pairing = msg
-			if err := writeData(d, deviceData{Pairing: c, SignOn: in.SignOn}); err != nil {
-				return err
-			}
+			dd.Pairing, pairing = c, msg
+		}
+		if err := writeData(d, dd); err != nil {
+			return err
 		}
 		return tx.CreateMFADevice(ctx, d)
 	})

@@ -116,10 +116,10 @@ func (a *API) postMFADevices(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	in := mfa.DeviceInput{Type: mfaStr(req.Type), Status: mfaStr(req.Status), Nickname: mfaStr(req.Nickname), Email: mfaStr(req.Email), Phone: mfaStr(req.Phone)}
+	in := mfa.DeviceInput{Type: str(req.Type), Status: str(req.Status), Nickname: str(req.Nickname), Email: str(req.Email), Phone: str(req.Phone)}
 	policyID := ""
 	if req.Policy != nil {
-		policyID = mfaStr(req.Policy.ID)
+		policyID = str(req.Policy.ID)
 	}
 	ctx := r.Context()
 	st, err := a.mfaPolicies().Settings(ctx, u.EnvironmentID)
@@ -156,7 +156,7 @@ func (a *API) setMFADeviceOrder(w http.ResponseWriter, r *http.Request) error {
 	}
 	ids := make([]string, len(req.Order))
 	for i, ref := range req.Order {
-		if ids[i] = mfaStr(ref.ID); ids[i] == "" {
+		if ids[i] = str(ref.ID); ids[i] == "" {
 			return wire.InvalidData(wire.Required("order.id"))
 		}
 	}
@@ -204,10 +204,6 @@ func (a *API) mfaDeviceAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.mfaPolicies().Settings(ctx, u.EnvironmentID)
-	if err != nil {
-		return err
-	}
 	if ct == ctDeviceSendCode {
 		m, err := a.mfaPolicies().Method(ctx, u.EnvironmentID, "", d.Type)
 		if err != nil {
@@ -225,6 +221,10 @@ func (a *API) mfaDeviceAction(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.OTP == nil || *req.OTP == "" {
 		return wire.InvalidData(wire.Required("otp"))
+	}
+	st, err := a.mfaPolicies().Settings(ctx, u.EnvironmentID)
+	if err != nil {
+		return err
 	}
 	if err := a.MFA.Activate(ctx, u, d, *req.OTP, st); err != nil {
 		return mfaError(err)
@@ -307,12 +307,4 @@ func mfaError(err error) error {
 		return wire.InvalidRequest(wire.InvalidValue("status", "The device has no pairing code to send."))
 	}
 	return err
-}
-
-// mfaStr is *p, or "" for an absent member.
-func mfaStr(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
