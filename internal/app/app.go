@@ -245,8 +245,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	devAuth := &deviceauth.Service{Store: st, Config: conf, Tokens: auth, MFA: mfaSvc, AuthPath: cfg.BaseURL}
 	devAuth.Routes(mux)
 
-	limits := applyLimits(cfg, auth, flows, api)
-	devAuth.Limits = deviceauth.NewLimits(limitsOf(cfg))
+	limits := applyLimits(cfg, auth, flows, api, devAuth)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
 		OTPSender: otpSender, log: cfg.Logger, tls: certs}, nil
 }

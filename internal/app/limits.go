@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
+	"github.com/gatehouse-id/gatehouse/internal/deviceauth"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
@@ -13,31 +14,27 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
-// applyLimits gives the auth service, the flow engine and the management
-// API their rate limits (cfg.Limits, else ratelimit.Defaults()) and
+// applyLimits gives the auth service, the flow engine, the management
+// API and the device authentications their rate limits (cfg.Limits, else ratelimit.Defaults()) and
 // returns the middleware every request passes first: its source address
 // (X-Forwarded-For believed from cfg.TrustedProxies only), then the
 // per-address limit on all requests when one is set.
-func applyLimits(cfg Config, auth *authsvc.Service, flows *flow.Engine, api *mgmt.API) []func(http.Handler) http.Handler {
-	lc := limitsOf(cfg)
+func applyLimits(cfg Config, auth *authsvc.Service, flows *flow.Engine, api *mgmt.API, devAuth *deviceauth.Service) []func(http.Handler) http.Handler {
+	lc := ratelimit.Defaults()
+	if cfg.Limits != nil {
+		lc = *cfg.Limits
+	}
 	perClient := ratelimit.New(lc.RequestsPerClient, lc.MaxKeys)
 	auth.Limits = authsvc.NewLimits(lc)
 	auth.Limits.RequestsPerClient = perClient
 	api.RequestsPerClient = perClient
 	flows.Limits = flow.NewLimits(lc)
+	devAuth.Limits = deviceauth.NewLimits(lc)
 	mw := []func(http.Handler) http.Handler{httpx.WithSource(cfg.TrustedProxies)}
 	if l := ratelimit.New(lc.RequestsPerAddress, lc.MaxKeys); l != nil {
 		mw = append(mw, limitRequests(l))
 	}
 	return mw
-}
-
-// limitsOf is cfg.Limits, else ratelimit.Defaults().
-func limitsOf(cfg Config) ratelimit.Config {
-	if cfg.Limits != nil {
-		return *cfg.Limits
-	}
-	return ratelimit.Defaults()
 }
 
 // limitRequests bounds all requests per source address, but the probes

@@ -26,18 +26,15 @@ func scanMFADevice(r scanner) (store.MFADevice, error) {
 }
 
 func (s *SQLStore) CreateMFADevice(ctx context.Context, d *store.MFADevice) error {
-	_, err := s.exec(ctx, `INSERT INTO mfa_devices (`+mfaDeviceCols+`) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	// The INSERT … SELECT writes nothing (ErrNotFound) when the user is
+	// not envID's.
+	err := s.execOne(ctx, `INSERT INTO mfa_devices (`+mfaDeviceCols+`) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
  WHERE EXISTS (SELECT 1 FROM users WHERE environment_id = ? AND id = ?)`,
 		d.ID, d.EnvironmentID, d.UserID, d.Type, d.Status, d.Nickname, d.Email, d.Phone, d.Secret, d.TOTPStep, d.Order,
 		jsonText(d.Data), ms(d.CreatedAt), ms(d.UpdatedAt), d.EnvironmentID, d.UserID)
-	if err = mapErr(err, "device", "id"); err != nil {
-		if errors.Is(err, store.ErrReferenced) {
-			return store.ErrNotFound
-		}
-		return err
+	if err = mapErr(err, "device", "id"); errors.Is(err, store.ErrReferenced) {
+		return store.ErrNotFound
 	}
-	// The INSERT … SELECT wrote nothing when the user is not envID's.
-	_, err = s.GetMFADevice(ctx, d.EnvironmentID, d.UserID, d.ID)
 	return err
 }
 
