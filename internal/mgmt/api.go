@@ -52,7 +52,8 @@ type API struct {
 	RequestsPerClient *ratelimit.Limiter
 	// Config, when set, serves what every request reads and seldom
 	// changes (the actor's application and role assignments, the path's
-	// environment) from memory; nil reads them from Store.
+	// environment) from memory; nil reads them from Store (and the MFA
+	// configuration from a cache of the API's own: see config).
 	Config *config.Cache
 	// MFA holds the rules of users' MFA devices; MFAPolicies gives the
 	// MFA settings and device authentication policies they run under

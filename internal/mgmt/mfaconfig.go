@@ -463,14 +463,12 @@ func (a *API) updateDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 // MULTI_FACTOR_AUTHENTICATION action names ("" when none).
 func mfaActionPolicyID(data json.RawMessage) string {
 	var d struct {
-		DeviceAuthenticationPolicy struct {
-			ID string `json:"id"`
-		} `json:"deviceAuthenticationPolicy"`
+		DeviceAuthenticationPolicy json.RawMessage `json:"deviceAuthenticationPolicy"`
 	}
 	if json.Unmarshal(data, &d) != nil {
 		return ""
 	}
-	return d.DeviceAuthenticationPolicy.ID
+	return wire.RefID(d.DeviceAuthenticationPolicy)
 }
 
 // deleteDeviceAuthPolicy refuses the default policy and a policy a

@@ -357,16 +357,10 @@ func decodeContent(r *http.Request, t *templates.Template) (templates.Content, e
 	if len(ds) > 0 {
 		return templates.Content{}, wire.InvalidData(ds...)
 	}
-	v := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	c := templates.Content{Template: t.Name, DeliveryMethod: req.DeliveryMethod, Locale: req.Locale, Variant: v(req.Variant)}
+	c := templates.Content{Template: t.Name, DeliveryMethod: req.DeliveryMethod, Locale: req.Locale, Variant: str(req.Variant)}
 	switch req.DeliveryMethod {
 	case templates.Email:
-		c.Fields = templates.Fields{Subject: v(req.Subject), Body: v(req.Body), Charset: v(req.Charset), ContentType: v(req.EmailContentType)}
+		c.Fields = templates.Fields{Subject: str(req.Subject), Body: str(req.Body), Charset: str(req.Charset), ContentType: str(req.EmailContentType)}
 		if req.From != nil {
 			c.Fields.From = &templates.Address{Name: req.From.Name, Address: req.From.Address}
 		}
@@ -374,9 +368,9 @@ func decodeContent(r *http.Request, t *templates.Template) (templates.Content, e
 			c.Fields.ReplyTo = &templates.Address{Name: req.ReplyTo.Name, Address: req.ReplyTo.Address}
 		}
 	case templates.SMS:
-		c.Fields = templates.Fields{Content: v(req.Content), Sender: v(req.Sender)}
+		c.Fields = templates.Fields{Content: str(req.Content), Sender: str(req.Sender)}
 	case templates.Voice:
-		c.Fields = templates.Fields{Content: v(req.Content), Voice: v(req.Voice)}
+		c.Fields = templates.Fields{Content: str(req.Content), Voice: str(req.Voice)}
 	}
 	for _, p := range templates.Check(t, &c) {
 		ds = append(ds, wire.InvalidValue(p.Field, p.Message))

@@ -453,12 +453,9 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 		// environment's (none named: the environment's default).
 		d.DeviceAuthenticationPolicy = rawObject(&details, "deviceAuthenticationPolicy", req.DeviceAuthenticationPolicy)
 		if d.DeviceAuthenticationPolicy != nil {
-			var ref struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(d.DeviceAuthenticationPolicy, &ref); strings.TrimSpace(ref.ID) == "" {
+			if id := wire.RefID(d.DeviceAuthenticationPolicy); strings.TrimSpace(id) == "" {
 				details = append(details, wire.Required("deviceAuthenticationPolicy.id"))
-			} else if ok, err := deviceAuthPolicyExists(ctx, st, envID, ref.ID); err != nil {
+			} else if ok, err := deviceAuthPolicyExists(ctx, st, envID, id); err != nil {
 				return d, nil, err
 			} else if !ok {
 				details = append(details, wire.InvalidValue("deviceAuthenticationPolicy.id", "The device authentication policy does not exist in this environment."))

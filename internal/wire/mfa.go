@@ -199,3 +199,11 @@ type DeviceAuthenticationPolicyRequest struct {
 	RememberMe            json.RawMessage       `json:"rememberMe"`
 	NotificationsPolicy   json.RawMessage       `json:"notificationsPolicy"`
 }
+
+// RefID is the id of a {"id": …} object kept as sent ("" when it has
+// none), such as an MFA action's deviceAuthenticationPolicy.
+func RefID(raw json.RawMessage) string {
+	var r Ref
+	_ = json.Unmarshal(raw, &r)
+	return r.ID
+}

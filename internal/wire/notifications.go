@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -181,10 +183,10 @@ func (r *PhoneDeliverySettingsRequest) Normalize(prev *PhoneDeliveryConfig, prev
 			break
 		}
 		var d []Detail
-		q, d = normalizeHTTPRequest(q, "requests["+itoa(i)+"]")
+		q, d = normalizeHTTPRequest(q, "requests["+strconv.Itoa(i)+"]")
 		ds = append(ds, d...)
 		if seen[q.DeliveryMethod] && q.DeliveryMethod != "" {
-			bad("requests["+itoa(i)+"].deliveryMethod", "requests holds one request per deliveryMethod.")
+			bad("requests["+strconv.Itoa(i)+"].deliveryMethod", "requests holds one request per deliveryMethod.")
 		}
 		seen[q.DeliveryMethod] = true
 		c.Requests = append(c.Requests, q)
@@ -257,8 +259,8 @@ func normalizeHTTPRequest(q PhoneDeliveryHTTPRequest, at string) (PhoneDeliveryH
 	if q.URL == "" {
 		ds = append(ds, Required(at+".url"))
 	} else if u, err := url.Parse(strings.NewReplacer("${", "", "}", "").Replace(q.URL)); err != nil || len(q.URL) > PhoneURLMax ||
-		(u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		bad("url", "url must be an absolute https URL without credentials, at most 2048 characters.")
+		(u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname()))) || u.Host == "" || u.User != nil {
+		bad("url", "url must be an absolute https URL (http only for localhost) without credentials, at most 2048 characters.")
 	}
 	if len(q.Body) > PhoneBodyMax {
 		bad("body", "body must be at most 8192 bytes.")
@@ -307,7 +309,7 @@ func normalizeNumbers(ns []PhoneDeliveryNumber, ds []Detail) ([]PhoneDeliveryNum
 	}
 	var out []PhoneDeliveryNumber
 	for i, n := range ns {
-		at := "numbers[" + itoa(i) + "]"
+		at := "numbers[" + strconv.Itoa(i) + "]"
 		if n.Number == "" {
 			ds = append(ds, Required(at+".number"))
 		} else if len(n.Number) > 32 || !phoneChars(n.Number) {
@@ -338,13 +340,6 @@ func normalizeNumbers(ns []PhoneDeliveryNumber, ds []Detail) ([]PhoneDeliveryNum
 		out = append(out, n)
 	}
 	return out, ds
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }
 
 func printable(s string) bool {
@@ -466,4 +461,11 @@ func PhoneBodyEscaping(headers map[string]string) string {
 		}
 	}
 	return ""
+}
+
+// loopbackHost reports whether host is this machine, where a provider may
+// take plain http (the outbound client refuses it anywhere else).
+func loopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()
 }

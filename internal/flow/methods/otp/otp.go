@@ -161,12 +161,7 @@ func (m *Method) config(ctx context.Context, v *flow.View) (*config, error) {
 	}
 	id := ""
 	if a := v.Action(); a != nil && len(a.Settings.DeviceAuthenticationPolicy) > 0 {
-		var ref struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(a.Settings.DeviceAuthenticationPolicy, &ref); err == nil {
-			id = ref.ID
-		}
+		id = wire.RefID(a.Settings.DeviceAuthenticationPolicy)
 	}
 	pol, err := m.Policy(ctx, v.Flow.EnvironmentID, id)
 	if err != nil {
