@@ -41,17 +41,17 @@ const (
 // application/vnd.pingidentity.<action>+json. cancel.push.authentication
 // is PingOne's "change device": back to device selection.
 const (
-	ActionDeviceSelect = "device.select"
-	ActionOTPCheck     = "otp.check"
+	ActionDeviceSelect = wire.ActionDeviceSelect
+	ActionOTPCheck     = wire.ActionOTPCheck
 	ActionCancel       = "cancel.push.authentication"
 )
 
 // Detail codes of refusals, as the sign-on flow names them.
 const (
-	DetailInvalidOTP      = "INVALID_OTP"
-	DetailOTPExpired      = "OTP_EXPIRED"
-	DetailLocked          = "LOCKED"
-	DetailNoUsableDevices = "NO_USABLE_DEVICES"
+	DetailInvalidOTP      = wire.DetailInvalidOTP
+	DetailOTPExpired      = wire.DetailOTPExpired
+	DetailLocked          = wire.DetailMFALocked
+	DetailNoUsableDevices = wire.DetailNoUsableDevices
 )
 
 // MFA is what device authentications need of the MFA domain; *mfa.Service

@@ -96,8 +96,7 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request, c *caller) error
 		if dev, err = s.pick(ctx, u, p, in.SelectedDevice.ID, "selectedDevice.id"); err != nil {
 			return err
 		}
-	case p.Selection == "" || p.Selection == mfa.SelectDefaultToFirst ||
-		(p.Selection == mfa.SelectPromptToSelect && len(usable) == 1):
+	case p.SendsFirst(len(usable)):
 		dev = &usable[0]
 	}
 	if dev != nil {

@@ -126,7 +126,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	}
 	f := &store.Flow{ID: uuid.NewString(), EnvironmentID: in.Env.ID, ApplicationID: in.App.ID, Binding: session.HashToken(token),
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(FlowIdle)}
-	sess, err := e.liveSession(ctx, in.Env.ID, in.Token, now)
+	sess, sessUser, err := e.liveSession(ctx, in.Env.ID, in.Token, now)
 	if err != nil {
 		return nil, err
 	}
@@ -177,9 +177,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	if entrant {
 		var u *store.User
 		if sess != nil {
-			if u, err = e.Store.GetUser(ctx, in.Env.ID, sess.UserID); err != nil {
-				return nil, err
-			}
+			u = sessUser
 		}
 		// Under prompt=none the Entrant decides without reaching the user
 		// (View.Silent): it may pass its action (MFA disabled, BYPASS);
@@ -219,22 +217,22 @@ func (e *Engine) confirm(v *View) string {
 
 // liveSession is the session the browser's token names, if it is live
 // and its user can still sign on.
-func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.Time) (*store.Session, error) {
+func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.Time) (*store.Session, *store.User, error) {
 	sess, err := session.ByToken(ctx, e.Store, envID, token, now)
 	if sess == nil || err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	u, err := e.Store.GetUser(ctx, envID, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !u.Enabled || credential.AccountLocked(u, now) {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return sess, nil
+	return sess, u, nil
 }
 
 // policy picks the sign-on policy: the first of acr_values that names a

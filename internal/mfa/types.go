@@ -66,6 +66,12 @@ const (
 	SelectAlwaysDisplay  = "ALWAYS_DISPLAY_DEVICES"
 )
 
+// SendsFirst reports whether, with n usable devices, the first gets its
+// passcode at once instead of the user choosing.
+func (p *Policy) SendsFirst(n int) bool {
+	return p.Selection == "" || p.Selection == SelectDefaultToFirst || (p.Selection == SelectPromptToSelect && n == 1)
+}
+
 // Method returns the settings of device type typ; a type the policy does
 // not name is disabled.
 func (p *Policy) Method(typ string) MethodPolicy { return p.Methods[typ] }

@@ -134,10 +134,6 @@ func (s *Service) fillMFA(v *view, out *wire.Flow) {
 				if r.Email != "" {
 					rv.Detail = "Get a code at " + r.Email
 				}
-			case "SMS":
-				rv.Detail = "Get a code by text message"
-			case "VOICE":
-				rv.Detail = "Get a code by phone call"
 			}
 			v.Registrations = append(v.Registrations, rv)
 		}

@@ -278,7 +278,7 @@ type view struct {
 	ResetLabel string
 	form       string
 
-	// The MFA screens (mfa.go): the user's devices (the selected one
+	// The MFA screens (otp.go): the user's devices (the selected one
 	// apart), the TOTP app being enrolled, and the kinds of device a user
 	// without one may register; Others are the devices the passcode
 	// screen offers instead of the selected one.

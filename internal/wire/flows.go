@@ -124,7 +124,7 @@ type FlowError struct {
 }
 
 // The MULTI_FACTOR_AUTHENTICATION action's statuses and actions
-// (internal/flow/methods/mfa). DEVICE_SELECTION_REQUIRED lists the user's
+// (internal/flow/methods/otp). DEVICE_SELECTION_REQUIRED lists the user's
 // devices (_embedded.devices) and takes device.select; OTP_REQUIRED names
 // the device a passcode was sent to (selectedDevice) and takes otp.check,
 // and device.select again: the same device resends its passcode, another

@@ -261,8 +261,7 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 		return s.Fail(ctx, "access_denied", "The user has no MFA device that the device authentication policy allows, and may not register one.")
 	}
 	s.SetStatus(wire.StatusDeviceSelectionRequired)
-	first := c.pol.Selection == "" || c.pol.Selection == "DEFAULT_TO_FIRST" ||
-		(c.pol.Selection == mfa.SelectPromptToSelect && len(ok) == 1)
+	first := c.pol.SendsFirst(len(ok))
 	if first {
 		if until, err := m.MFA.Locked(ctx, u.EnvironmentID, u.ID); err != nil {
 			return err
@@ -388,11 +387,6 @@ func (m *Method) selectDevice(ctx context.Context, s *flow.Step, st *State, u *s
 	}
 	if d.Status != mfa.StatusActive || !c.pol.Method(d.Type).Enabled {
 		return errUnknownDevice
-	}
-	if until, err := m.MFA.Locked(ctx, u.EnvironmentID, u.ID); err != nil {
-		return err
-	} else if !until.IsZero() {
-		return locked(until, s.Now)
 	}
 	if err := m.choose(ctx, s, st, u, d, c); err != nil {
 		return err
