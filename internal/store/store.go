@@ -479,6 +479,9 @@ type FederationStore interface {
 type MFAStore interface {
 	// CreateMFADevice fails with ErrNotFound when envID has no such user.
 	CreateMFADevice(ctx context.Context, d *MFADevice) error
+	// GetMFADevice, inside Tx, locks the device's row until the
+	// transaction ends: read-modify-writes of a device (its status and
+	// Data) read it there and write it with UpdateMFADevice.
 	GetMFADevice(ctx context.Context, envID, userID, id string) (*MFADevice, error)
 	// ListMFADevices returns the user's devices in the user's order: by
 	// Order (0, unordered, last), then oldest first.
@@ -506,9 +509,6 @@ type MFAStore interface {
 	// ClearMFAFailures forgets the user's failures and lock.
 	ClearMFAFailures(ctx context.Context, envID, userID string) error
 
-	// GetMFADevice, inside Tx, locks the device's row until the
-	// transaction ends: read-modify-writes of a device (its status and
-	// Data) read it there and write it with UpdateMFADevice.
 	// SetMFADeviceNickname writes only the nickname and updatedAt.
 	SetMFADeviceNickname(ctx context.Context, envID, userID, id, nickname string, at time.Time) error
 }
