@@ -273,14 +273,8 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 				s.st.AMR = append(s.st.AMR, m)
 			}
 		}
-		s.st.Step++
-		s.Flow.Status = s.e.firstStatus(s.st, s.judged(sess), s.Now)
 		s.Flow.UserID, s.Flow.SessionID, s.Flow.Binding = u.ID, sess.ID, sess.TokenHash
-		s.st.Held = nil
-		s.resetMethods()
-		if s.Flow.Status == StatusCompleted {
-			s.Flow.Status = s.e.confirm(s.View)
-		}
+		s.advance(sess)
 		return s.saveIn(ctx, tx)
 	})
 	if err != nil {
@@ -303,6 +297,18 @@ func (s *Step) Pass(ctx context.Context, u *store.User) error {
 	if sess != nil && sess.UserID != u.ID {
 		sess = nil // another user's: it satisfies nothing of this sign-on
 	}
+	s.advance(sess)
+	if err := s.Save(ctx); err != nil {
+		return err
+	}
+	return s.enter(ctx, u)
+}
+
+// advance moves past the action just done: to the first later one that
+// sess (judged as the sign-on allows) does not satisfy, or to what a
+// Confirmer asks, or COMPLETED; the methods' state of the action is
+// dropped.
+func (s *Step) advance(sess *store.Session) {
 	s.st.Step++
 	s.Flow.Status = s.e.firstStatus(s.st, s.judged(sess), s.Now)
 	s.st.Held = nil
@@ -310,10 +316,6 @@ func (s *Step) Pass(ctx context.Context, u *store.User) error {
 	if s.Flow.Status == StatusCompleted {
 		s.Flow.Status = s.e.confirm(s.View)
 	}
-	if err := s.Save(ctx); err != nil {
-		return err
-	}
-	return s.enter(ctx, u)
 }
 
 // judged is the session the flow's later actions are judged against. A
