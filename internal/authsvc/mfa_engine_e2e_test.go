@@ -87,11 +87,11 @@ func (f *mfaFlow) password(t *testing.T, username string) {
 }
 
 // claims resumes a COMPLETED flow and exchanges the code: the ID token's
-// sub, auth_time, acr and amr.
+// sub, auth_time, acr and amr, verified by go-oidc.
 func (f *mfaFlow) claims(t *testing.T) (sub string, authTime int64, acr string, amr []string) {
 	t.Helper()
 	if f.status() != "COMPLETED" {
-		t.Fatalf("claims: status %s", f.status())
+		t.Fatalf("finish: status %s", f.status())
 	}
 	h := call(t, f.c, "GET", f.last["resumeUrl"].(string), "", "")
 	wantStatus(t, h, http.StatusOK)
