@@ -518,17 +518,62 @@ func checkAuthData(rpIDHash []byte, flags protocol.AuthenticatorFlags, rp RP, uv
 	return nil
 }
 
-// unwrap takes a credential sent as a JSON string (PingOne's attestation
-// and assertion members) as the JSON it holds.
+// unwrap reads a credential as clients send it: the PublicKeyCredential
+// JSON, or that JSON as a JSON string (PingOne's attestation and
+// assertion members). Ping's sample page encodes the binary members with
+// btoa (standard base64, padded) and sends a missing user handle as "";
+// they are turned into the base64url go-webauthn reads.
 func unwrap(b []byte) []byte {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if json.Unmarshal(b, &s) == nil {
-			return []byte(s)
+			b = []byte(s)
 		}
 	}
-	return b
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return b
+	}
+	var resp map[string]json.RawMessage
+	if json.Unmarshal(m["response"], &resp) != nil {
+		return b
+	}
+	if string(resp["userHandle"]) == `""` {
+		delete(resp, "userHandle")
+	}
+	for _, k := range []string{"clientDataJSON", "attestationObject", "authenticatorData", "signature", "userHandle"} {
+		if v, ok := resp[k]; ok {
+			resp[k] = urlBase64(v)
+		}
+	}
+	for _, k := range []string{"id", "rawId"} {
+		if v, ok := m[k]; ok {
+			m[k] = urlBase64(v)
+		}
+	}
+	r, err := json.Marshal(resp)
+	if err != nil {
+		return b
+	}
+	m["response"] = r
+	out, err := json.Marshal(m)
+	if err != nil {
+		return b
+	}
+	return out
+}
+
+// urlBase64 is a base64 JSON string in the URL alphabet without padding;
+// anything else is left as it is.
+func urlBase64(raw json.RawMessage) json.RawMessage {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return raw
+	}
+	s = strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(s), "=")
+	out, _ := json.Marshal(s)
+	return out
 }
 
 // libraryDetail is go-webauthn's reason for a refusal, without the

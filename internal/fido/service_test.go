@@ -143,11 +143,15 @@ func TestService(t *testing.T) {
 
 func testRegisterAndAssert(t *testing.T, f *fixture) {
 	ctx := context.Background()
-	for _, att := range []string{"none", "packed"} {
-		t.Run(att, func(t *testing.T) {
+	for _, tc := range []struct {
+		att  string
+		ping bool // answers encoded as PingOne's sample page encodes them
+	}{{"none", false}, {"packed", false}, {"packed", true}} {
+		att := tc.att
+		t.Run(att+map[bool]string{true: "/PingEncoding"}[tc.ping], func(t *testing.T) {
 			a := &fidotest.Authenticator{AAGUID: uuid.New()}
 			pol := &fido.Policy{Attestation: fido.AttestationDirect, UserVerification: fido.Preferred, BackupAllowed: true}
-			d := f.register(t, f.user, a, pol, fidotest.CreateOptions{Attestation: att, Counter: 5, Flags: fidotest.Flags{UV: true}})
+			d := f.register(t, f.user, a, pol, fidotest.CreateOptions{Attestation: att, Counter: 5, Flags: fidotest.Flags{UV: true}, PingEncoding: tc.ping})
 			c := fido.CredentialOf(d)
 			if d.Status != "ACTIVE" || c == nil || c.ID != a.Credentials()[0].IDString() || c.AttestationFormat != att ||
 				c.SignCount != 5 || c.RPID != "login.example.test" || c.AAGUID != uuid.UUID(a.AAGUID).String() || !c.UserVerified {
@@ -162,7 +166,7 @@ func testRegisterAndAssert(t *testing.T, f *fixture) {
 			if json.Unmarshal(opts, &o) != nil || o["rpId"] != "login.example.test" || len(o["allowCredentials"].([]any)) == 0 {
 				t.Fatalf("options %s", opts)
 			}
-			answer, err := a.Get(opts, fidotest.GetOptions{Origin: origin})
+			answer, err := a.Get(opts, fidotest.GetOptions{Origin: origin, PingEncoding: tc.ping})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -99,6 +99,9 @@ type CreateOptions struct {
 	Counter uint32
 	// CeremonyType replaces "webauthn.create" in the client data.
 	CeremonyType string
+	// PingEncoding answers as PingOne's sample page does: the JSON as a
+	// JSON string, binary members in standard base64 with padding.
+	PingEncoding bool
 }
 
 // GetOptions tune Get.
@@ -118,6 +121,8 @@ type GetOptions struct {
 	// credential's answer.
 	NoUserHandle bool
 	CeremonyType string
+	// PingEncoding: see CreateOptions; a missing user handle is "".
+	PingEncoding bool
 }
 
 // options are the members of WebAuthn options this authenticator reads.
@@ -227,6 +232,23 @@ func sign(k *ecdsa.PrivateKey, authData, clientDataJSON []byte) ([]byte, error) 
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
+// encoder is how an answer's binary members are written.
+func encoder(ping bool) func([]byte) string {
+	if ping {
+		return base64.StdEncoding.EncodeToString
+	}
+	return b64
+}
+
+// finish is the answer's JSON, as a JSON string for PingEncoding.
+func finish(v any, ping bool) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || !ping {
+		return b, err
+	}
+	return json.Marshal(string(b))
+}
+
 // Create answers creation options (navigator.credentials.create) with a
 // new credential: it returns the PublicKeyCredential JSON and the
 // credential, which the authenticator keeps for Get.
@@ -281,18 +303,19 @@ func (a *Authenticator) Create(opts []byte, o CreateOptions) ([]byte, *Credentia
 	if err != nil {
 		return nil, nil, err
 	}
-	resp := map[string]any{"clientDataJSON": b64(cdj), "attestationObject": b64(obj)}
+	enc := encoder(o.PingEncoding)
+	resp := map[string]any{"clientDataJSON": enc(cdj), "attestationObject": enc(obj)}
 	if o.Transports != nil {
 		resp["transports"] = o.Transports
 	}
 	out := map[string]any{
-		"id": b64(id), "rawId": b64(id), "type": "public-key", "response": resp,
+		"id": b64(id), "rawId": enc(id), "type": "public-key", "response": resp,
 		"clientExtensionResults": map[string]any{"credProps": map[string]any{"rk": o.Resident}},
 	}
 	if o.Attachment != "" {
 		out["authenticatorAttachment"] = o.Attachment
 	}
-	b, err := json.Marshal(out)
+	b, err := finish(out, o.PingEncoding)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -375,11 +398,17 @@ func (a *Authenticator) Get(opts []byte, o GetOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := map[string]any{"clientDataJSON": b64(cdj), "authenticatorData": b64(ad), "signature": b64(sig)}
-	if c.Resident && !o.NoUserHandle {
-		resp["userHandle"] = b64(c.UserHandle)
+	enc := encoder(o.PingEncoding)
+	resp := map[string]any{"clientDataJSON": enc(cdj), "authenticatorData": enc(ad), "signature": enc(sig)}
+	switch {
+	case c.Resident && !o.NoUserHandle:
+		resp["userHandle"] = enc(c.UserHandle)
+	case o.PingEncoding:
+		resp["userHandle"] = ""
 	}
-	return json.Marshal(map[string]any{
-		"id": b64(c.ID), "rawId": b64(c.ID), "type": "public-key", "response": resp, "clientExtensionResults": map[string]any{},
-	})
+	out := map[string]any{"id": b64(c.ID), "rawId": enc(c.ID), "type": "public-key", "response": resp}
+	if !o.PingEncoding {
+		out["clientExtensionResults"] = map[string]any{}
+	}
+	return finish(out, o.PingEncoding)
 }
