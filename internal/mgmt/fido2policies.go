@@ -62,13 +62,14 @@ func (a *API) fido2PolicyRoutes(mux *http.ServeMux) {
 }
 
 // baseHost is the host of the base URL: the relying party of a policy
-// that leaves it to Gatehouse.
+// that leaves it to Gatehouse. Lower case, as hosts compare and relying
+// party IDs are written.
 func (a *API) baseHost() string {
 	u, err := url.Parse(a.APIPath)
 	if err != nil {
 		return ""
 	}
-	return u.Hostname()
+	return strings.ToLower(u.Hostname())
 }
 
 func (a *API) renderFIDO2Policy(p *wire.FIDO2Policy) wire.FIDO2Policy {
@@ -261,14 +262,17 @@ func (a *API) fido2PolicyOf(req *wire.FIDO2PolicyRequest) (wire.FIDO2PolicyData,
 		}
 	}
 
+	// The base URL's host is what GET renders for "": it is taken back
+	// before the domain checks, which an IPv6 address would fail.
 	switch rp := req.RelyingPartyID; {
 	case rp == nil || strings.TrimSpace(*rp) == "":
 		details = append(details, wire.Required("relyingPartyId"))
+	case *rp == a.baseHost():
 	case len(*rp) > fido2RelyingPartyIDMax:
 		details = append(details, sizeLimit("relyingPartyId", fido2RelyingPartyIDMax))
 	case !fido2RelyingPartyIDs.MatchString(*rp):
 		details = append(details, wire.InvalidValue("relyingPartyId", "The relying party ID must be a domain name in lower case, such as example.com."))
-	case *rp != a.baseHost():
+	default:
 		out.RelyingPartyID = *rp
 	}
 

@@ -490,3 +490,33 @@ func TestFIDO2PolicyConcurrentDefaults(t *testing.T) {
 		})
 	}
 }
+
+// A relying party left to Gatehouse reads as the base URL's host, and a
+// PUT of what GET returned keeps it so, whatever that host looks like: a
+// name in mixed case (hosts are case-insensitive) or an IPv6 address.
+func TestFIDO2PolicyRelyingPartyOfBaseHost(t *testing.T) {
+	for _, tc := range []struct{ base, host string }{
+		{"http://Login.Example.TEST", "login.example.test"},
+		{"http://[::1]:9", "::1"},
+	} {
+		for _, b := range apptest.Backends() {
+			t.Run(b.Name+" "+tc.base, func(t *testing.T) {
+				testFIDO2BaseHost(t, apptest.Start(t, apptest.Options{DSN: b.DSN(t), BaseURL: tc.base}), tc.host)
+			})
+		}
+	}
+}
+
+func testFIDO2BaseHost(t *testing.T, s *apptest.Server, host string) {
+	c := newCfgAPI(t, s, "Base host")
+	passkeys := c.named(t, "/fido2Policies", "fido2Policies", "Passkeys")
+	id := passkeys["id"].(string)
+	wantFields(t, passkeys, map[string]any{"relyingPartyId": host})
+	put := c.ok(t, "PUT", "/fido2Policies/"+id, passkeys, http.StatusOK)
+	if !cfgSameJSON(stripIdentity(put), stripIdentity(passkeys)) {
+		t.Errorf("PUT of GET changed the default: %v, was %v", put, passkeys)
+	}
+	// Sent as a new policy's, it is left to Gatehouse too.
+	p := c.ok(t, "POST", "/fido2Policies", withPath(fido2Minimal("Base"), "relyingPartyId", host), http.StatusCreated)
+	wantFields(t, p, map[string]any{"relyingPartyId": host})
+}

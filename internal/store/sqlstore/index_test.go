@@ -129,3 +129,36 @@ func explain(t *testing.T, s *SQLStore, query string, args ...any) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestFIDO2LookupsUseIndexes: an assertion finds its device by credential
+// id, and FIDO2 policies are read by id, as the default and as an
+// environment's list, through indexes on both databases.
+func TestFIDO2LookupsUseIndexes(t *testing.T) {
+	env, id := uuid.NewString(), uuid.NewString()
+	for _, tc := range []struct {
+		name, query string
+		args        []any
+		index       string
+	}{
+		{"a device by credential", `SELECT ` + mfaDeviceCols + ` FROM mfa_devices WHERE environment_id = ? AND credential_id = ?`, []any{env, "Y3JlZA"},
+			"mfa_devices_credential"},
+		{"a FIDO2 policy", `SELECT ` + fido2PolicyCols + ` FROM fido2_policies WHERE environment_id = ? AND id = ?`, []any{env, id}, ""},
+		{"the default FIDO2 policy", `SELECT ` + fido2PolicyCols + ` FROM fido2_policies WHERE environment_id = ? AND is_default`, []any{env}, ""},
+		{"an environment's FIDO2 policies", `SELECT ` + fido2PolicyCols + ` FROM fido2_policies WHERE environment_id = ? ORDER BY id`, []any{env}, ""},
+	} {
+		for _, b := range sqltest.Backends() {
+			t.Run(tc.name+"/"+b.Name, func(t *testing.T) {
+				s := openStore(t, b.DSN(t))
+				plan := explain(t, s, tc.query, tc.args...)
+				switch {
+				case tc.index != "" && !strings.Contains(plan, tc.index):
+					t.Errorf("plan does not use %s:\n%s", tc.index, plan)
+				case s.db.dialect == dialectPostgres && !strings.Contains(plan, "Index"):
+					t.Errorf("plan reads no index:\n%s", plan)
+				case s.db.dialect == dialectSQLite && !strings.Contains(plan, "USING"):
+					t.Errorf("plan reads no index:\n%s", plan)
+				}
+			})
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // TestMigrationVerifyStatus: migration 8 gives users that email
@@ -332,6 +333,24 @@ func TestMigrationFIDO2Policies(t *testing.T) {
 					`"promptForNicknameOnPairing":false,"fido2PolicyId":null,"failure":{"count":3,"coolDown":{"duration":2,"timeUnit":"MINUTES"}}}}`},
 				{envs[0].ID, false, `{"sms":{"enabled":false}}`, `{"sms":{"enabled":false}}`},
 				{envs[1].ID, true, `{"fido2":{"enabled":false}}`, `{"fido2":{"enabled":false}}`},
+				// A fido2 member kept as sent keeps what the API now takes;
+				// what it would refuse (and could not be read back as
+				// PingOne's shape) reads as PingOne's default, and a FIDO2
+				// policy named before there were any is the default.
+				{envs[1].ID, false, `{"fido2":{"enabled":"yes","pairingDisabled":true,"promptForNicknameOnPairing":1,` +
+					`"fido2PolicyId":"` + uuid.NewString() + `","failure":{"count":"3","coolDown":{"duration":2.5,"timeUnit":"MINUTES"}}}}`,
+					`{"fido2":{"pairingDisabled":true,"failure":{}}}`},
+				{envs[1].ID, false, `{"fido2":{"enabled":true,"failure":{"count":9,"coolDown":{"duration":60,"timeUnit":"MINUTES"}}}}`,
+					`{"fido2":{"enabled":true,"failure":{}}}`},
+				{envs[1].ID, false, `{"fido2":{"enabled":false,"promptForNicknameOnPairing":true,"fido2PolicyId":null,` +
+					`"failure":{"count":7,"coolDown":{"duration":1800,"timeUnit":"SECONDS"}}}}`,
+					`{"fido2":{"enabled":false,"promptForNicknameOnPairing":true,"fido2PolicyId":null,"failure":{"count":7,"coolDown":{"duration":1800,"timeUnit":"SECONDS"}}}}`},
+				{envs[1].ID, false, `{"fido2":{"enabled":true,"failure":"often"}}`, `{"fido2":{"enabled":true}}`},
+				{envs[1].ID, false, `{"fido2":{"enabled":true,"failure":{"count":3.0,"coolDown":{"duration":"2","timeUnit":"MINUTES"}}}}`,
+					`{"fido2":{"enabled":true,"failure":{}}}`},
+				{envs[1].ID, false, `{"fido2":{"enabled":null,"failure":{"count":1,"coolDown":{"duration":2,"timeUnit":"HOURS"}}}}`,
+					`{"fido2":{"failure":{"count":1}}}`},
+				{envs[1].ID, false, `{"fido2":{"enabled":true,"failure":{"coolDown":[2,"MINUTES"]}}}`, `{"fido2":{"enabled":true,"failure":{}}}`},
 			}
 			ids := make([]string, len(daps))
 			for i, d := range daps {
@@ -355,6 +374,10 @@ func TestMigrationFIDO2Policies(t *testing.T) {
 				}
 				if !reflect.DeepEqual(gotV, wantV) {
 					t.Errorf("device authentication policy %d after the migration = %s, want %s", i, p.Data, d.want)
+				}
+				var typed wire.DeviceAuthenticationPolicyData
+				if err := json.Unmarshal(p.Data, &typed); err != nil {
+					t.Errorf("device authentication policy %d after the migration does not read as PingOne's shape: %v", i, err)
 				}
 			}
 			defaults := provision.DefaultFIDO2Policies()

@@ -47,6 +47,56 @@ FROM environments;
 {{SQLITE}}    json('{"enabled":true,"pairingDisabled":false,"promptForNicknameOnPairing":false,"fido2PolicyId":null,"failure":{"count":3,"coolDown":{"duration":2,"timeUnit":"MINUTES"}}}'))
 {{SQLITE}}WHERE is_default AND json_type(data, '$.fido2') IS NULL;
 
+-- Until now a device authentication policy's fido2 member was kept as
+-- sent, any object: what the API now takes stays, what it would refuse
+-- goes (and reads as PingOne's default), so that every policy reads as
+-- PingOne's shape and a PUT of what GET returns is taken. A fido2PolicyId
+-- names no FIDO2 policy (there were none): it goes too, for the default.
+{{PG}}UPDATE device_authentication_policies SET data = (data::jsonb #- '{fido2,enabled}')::text
+{{PG}}WHERE jsonb_typeof(data::jsonb #> '{fido2,enabled}') <> 'boolean';
+{{PG}}UPDATE device_authentication_policies SET data = (data::jsonb #- '{fido2,pairingDisabled}')::text
+{{PG}}WHERE jsonb_typeof(data::jsonb #> '{fido2,pairingDisabled}') <> 'boolean';
+{{PG}}UPDATE device_authentication_policies SET data = (data::jsonb #- '{fido2,promptForNicknameOnPairing}')::text
+{{PG}}WHERE jsonb_typeof(data::jsonb #> '{fido2,promptForNicknameOnPairing}') <> 'boolean';
+{{PG}}UPDATE device_authentication_policies SET data = (data::jsonb #- '{fido2,fido2PolicyId}')::text
+{{PG}}WHERE jsonb_typeof(data::jsonb #> '{fido2,fido2PolicyId}') <> 'null';
+{{PG}}UPDATE device_authentication_policies SET data = (data::jsonb #- '{fido2,failure}')::text
+{{PG}}WHERE jsonb_typeof(data::jsonb #> '{fido2,failure}') <> 'object';
+{{PG}}UPDATE device_authentication_policies SET data = (data::jsonb #- '{fido2,failure,count}')::text
+{{PG}}WHERE (data::jsonb #> '{fido2,failure,count}') IS NOT NULL
+{{PG}}  AND NOT COALESCE(jsonb_typeof(data::jsonb #> '{fido2,failure,count}') = 'number'
+{{PG}}    AND (data::jsonb #>> '{fido2,failure,count}') IN ('1', '2', '3', '4', '5', '6', '7'), FALSE);
+{{PG}}UPDATE device_authentication_policies SET data = (data::jsonb #- '{fido2,failure,coolDown}')::text
+{{PG}}WHERE (data::jsonb #> '{fido2,failure,coolDown}') IS NOT NULL
+{{PG}}  AND NOT COALESCE(jsonb_typeof(data::jsonb #> '{fido2,failure,coolDown,duration}') = 'number'
+{{PG}}    AND jsonb_typeof(data::jsonb #> '{fido2,failure,coolDown,timeUnit}') = 'string'
+{{PG}}    AND CASE WHEN (data::jsonb #>> '{fido2,failure,coolDown,duration}') !~ '^[0-9]{1,4}$' THEN FALSE
+{{PG}}      WHEN (data::jsonb #>> '{fido2,failure,coolDown,timeUnit}') = 'MINUTES'
+{{PG}}        THEN (data::jsonb #>> '{fido2,failure,coolDown,duration}')::int BETWEEN 2 AND 30
+{{PG}}      WHEN (data::jsonb #>> '{fido2,failure,coolDown,timeUnit}') = 'SECONDS'
+{{PG}}        THEN (data::jsonb #>> '{fido2,failure,coolDown,duration}')::int BETWEEN 120 AND 1800
+{{PG}}      ELSE FALSE END, FALSE);
+{{SQLITE}}UPDATE device_authentication_policies SET data = json_remove(data, '$.fido2.enabled')
+{{SQLITE}}WHERE json_type(data, '$.fido2.enabled') NOT IN ('true', 'false');
+{{SQLITE}}UPDATE device_authentication_policies SET data = json_remove(data, '$.fido2.pairingDisabled')
+{{SQLITE}}WHERE json_type(data, '$.fido2.pairingDisabled') NOT IN ('true', 'false');
+{{SQLITE}}UPDATE device_authentication_policies SET data = json_remove(data, '$.fido2.promptForNicknameOnPairing')
+{{SQLITE}}WHERE json_type(data, '$.fido2.promptForNicknameOnPairing') NOT IN ('true', 'false');
+{{SQLITE}}UPDATE device_authentication_policies SET data = json_remove(data, '$.fido2.fido2PolicyId')
+{{SQLITE}}WHERE json_type(data, '$.fido2.fido2PolicyId') <> 'null';
+{{SQLITE}}UPDATE device_authentication_policies SET data = json_remove(data, '$.fido2.failure')
+{{SQLITE}}WHERE json_type(data, '$.fido2.failure') <> 'object';
+{{SQLITE}}UPDATE device_authentication_policies SET data = json_remove(data, '$.fido2.failure.count')
+{{SQLITE}}WHERE json_type(data, '$.fido2.failure.count') IS NOT NULL
+{{SQLITE}}  AND NOT (json_type(data, '$.fido2.failure.count') IS 'integer' AND json_extract(data, '$.fido2.failure.count') BETWEEN 1 AND 7);
+{{SQLITE}}UPDATE device_authentication_policies SET data = json_remove(data, '$.fido2.failure.coolDown')
+{{SQLITE}}WHERE json_type(data, '$.fido2.failure.coolDown') IS NOT NULL
+{{SQLITE}}  AND NOT (json_type(data, '$.fido2.failure.coolDown.duration') IS 'integer'
+{{SQLITE}}    AND ((json_extract(data, '$.fido2.failure.coolDown.timeUnit') IS 'MINUTES'
+{{SQLITE}}        AND json_extract(data, '$.fido2.failure.coolDown.duration') BETWEEN 2 AND 30)
+{{SQLITE}}      OR (json_extract(data, '$.fido2.failure.coolDown.timeUnit') IS 'SECONDS'
+{{SQLITE}}        AND json_extract(data, '$.fido2.failure.coolDown.duration') BETWEEN 120 AND 1800)));
+
 -- A FIDO2 device's credential id (base64url, no padding): an assertion
 -- finds its device by it, and one credential is one device of an
 -- environment. NULL for every other type.
