@@ -217,8 +217,9 @@ func (s *Service) BeginRegistration(ctx context.Context, u *store.User, existing
 // d of u: attestation is the PublicKeyCredential JSON that
 // navigator.credentials.create returned (or that JSON as a JSON string,
 // as PingOne takes it), origin the page's origin as the client reports
-// it. Accepted, it sets d's credential (d.CredentialID, its Data's fido2
-// part) and d.Status ACTIVE; the caller writes d. Refused, d is as it
+// it. d must await activation: a registered device is refused. Accepted,
+// it sets d's credential (d.CredentialID, its Data's fido2 part) and
+// d.Status ACTIVE; the caller writes d. Refused, d is as it
 // was and the error is an *Error.
 func (s *Service) FinishRegistration(ctx context.Context, u *store.User, d *store.MFADevice, sess *Session, origin string, attestation []byte, pol *Policy, rp RP) error {
 	if pol == nil {
@@ -230,6 +231,11 @@ func (s *Service) FinishRegistration(ctx context.Context, u *store.User, d *stor
 	const target = "attestation"
 	if err := s.checkSession(sess, CeremonyRegistration, u.EnvironmentID, rp, target); err != nil {
 		return err
+	}
+	// A device proven already keeps its key: registering again would
+	// swap in whatever key answered this ceremony.
+	if d.Status == statusActive || d.CredentialID != "" {
+		return refuse(KindSession, target, "The FIDO2 device is registered already; no registration of it is in progress.")
 	}
 	if sess.UserID != u.ID {
 		return refuse(KindSession, target, "The registration was begun for another user.")

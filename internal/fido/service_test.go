@@ -137,6 +137,7 @@ func TestService(t *testing.T) {
 			t.Run("Discoverable", func(t *testing.T) { testDiscoverable(t, f) })
 			t.Run("AssertionRefused", func(t *testing.T) { testAssertionRefused(t, f) })
 			t.Run("RegistrationRefused", func(t *testing.T) { testRegistrationRefused(t, f) })
+			t.Run("ActiveNotRegisteredAgain", func(t *testing.T) { testActiveNotRegisteredAgain(t, f) })
 		})
 	}
 }
@@ -416,6 +417,33 @@ func testRegistrationRefused(t *testing.T, f *fixture) {
 				t.Errorf("device changed: %+v", d)
 			}
 		})
+	}
+}
+
+// testActiveNotRegisteredAgain: a registration answered for a device
+// that is ACTIVE already (a flow's or a replayed activation) is refused
+// and leaves the device as it was: accepted, it would put another key in
+// place of the one the device was proven with.
+func testActiveNotRegisteredAgain(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	pol := &fido.Policy{UserVerification: fido.Preferred, BackupAllowed: true}
+	d := f.register(t, f.user, &fidotest.Authenticator{}, pol, fidotest.CreateOptions{})
+	before := row(t, f, d)
+	opts, sess, err := f.svc.BeginRegistration(ctx, f.user, nil, pol, f.rp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, _, err := (&fidotest.Authenticator{}).Create(opts, fidotest.CreateOptions{Origin: origin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := before
+	err = f.svc.FinishRegistration(ctx, f.user, &active, sess, origin, att, pol, f.rp)
+	if k := kindOf(t, err); k != fido.KindSession {
+		t.Errorf("refused as %s (%v), want %s", k, err, fido.KindSession)
+	}
+	if active.CredentialID != before.CredentialID || !bytes.Equal(active.Data, before.Data) {
+		t.Errorf("the active device's credential was replaced:\nbefore %+v\nafter  %+v", before, active)
 	}
 }
 

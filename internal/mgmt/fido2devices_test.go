@@ -317,6 +317,13 @@ func testFIDO2Devices(t *testing.T, s *apptest.Server, pols *fido2Policies) {
 	before := stored(x, x.alice, devID)
 	refused(t, activate(x, x.alice, devID, map[string]any{"origin": fido2Origin, "attestation": attString}), 400, "INVALID_REQUEST", "INVALID_VALUE", "status")
 	unchanged(t, before, stored(x, x.alice, devID))
+	// The same authenticator again: the options exclude its credential,
+	// so it refuses, as a browser does.
+	again, againOpts := create(x, x.alice, nil)
+	if _, _, err := key.Create([]byte(againOpts), fidotest.CreateOptions{Origin: fido2Origin, Resident: true, Flags: passkeyFlags}); !errors.Is(err, fidotest.ErrExcluded) {
+		t.Errorf("registering the same authenticator twice: %v", err)
+	}
+	must(t, do(apptest.Request{Method: "DELETE", URL: devices + "/" + again["id"].(string)}), http.StatusNoContent)
 
 	// A security key under the Security Keys policy: direct (packed)
 	// attestation, cross-platform, no user verification asked.

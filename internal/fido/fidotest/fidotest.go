@@ -261,6 +261,9 @@ func (a *Authenticator) Create(opts []byte, o CreateOptions) ([]byte, *Credentia
 	if o.RPID != "" {
 		rpID = o.RPID
 	}
+	if a.holds(rpID, in.Exclude) {
+		return nil, nil, ErrExcluded
+	}
 	challenge := []byte(in.Challenge)
 	if o.Challenge != nil {
 		challenge = o.Challenge
@@ -323,6 +326,27 @@ func (a *Authenticator) Create(opts []byte, o CreateOptions) ([]byte, *Credentia
 	a.creds = append(a.creds, c)
 	a.mu.Unlock()
 	return b, c, nil
+}
+
+// ErrExcluded is Create's refusal of options whose excludeCredentials
+// name a credential the authenticator holds for the relying party (the
+// browser's InvalidStateError): one authenticator is registered once.
+var ErrExcluded = errors.New("fidotest: the authenticator holds an excluded credential")
+
+// holds says whether one of exclude is a credential of rpID here.
+func (a *Authenticator) holds(rpID string, exclude []struct {
+	ID binJSON `json:"id"`
+}) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, d := range exclude {
+		for _, c := range a.creds {
+			if c.RPID == rpID && string(c.ID) == string(d.ID) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Credentials are the credentials the authenticator holds.
