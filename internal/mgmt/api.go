@@ -105,6 +105,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.mfaDeviceRoutes(mux)
 	a.notificationRoutes(mux)
 	a.mfaConfigRoutes(mux)
+	a.fido2PolicyRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the
