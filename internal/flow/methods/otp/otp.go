@@ -518,6 +518,17 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 	return m.check(ctx, s, st, u, c, body)
 }
 
+// CheckCompatibility refuses a compatibility (device.select,
+// assertion.check) that is none of PingOne's values; absent is fine.
+func CheckCompatibility(c *string) error {
+	if c != nil && !slices.Contains(wire.Compatibilities, *c) {
+		d := wire.InvalidValue("compatibility", "compatibility must be one of "+strings.Join(wire.Compatibilities, ", ")+".")
+		d.InnerError = &wire.InnerError{AllowedValues: wire.Compatibilities}
+		return wire.InvalidData(d)
+	}
+	return nil
+}
+
 var errUnknownDevice = wire.InvalidData(wire.Detail{Code: wire.DetailInvalidValue, Target: "device.id",
 	Message: "The device is not one of the user's devices that this sign-on accepts."})
 
@@ -528,12 +539,18 @@ func (m *Method) selectDevice(ctx context.Context, s *flow.Step, st *State, u *s
 		Device *struct {
 			ID *string `json:"id"`
 		} `json:"device"`
+		// Compatibility is what the browser can do with FIDO2 (PingOne's
+		// member of device.select); it chooses nothing here.
+		Compatibility *string `json:"compatibility"`
 	}
 	if err := flow.Decode(body, &req); err != nil {
 		return err
 	}
 	if req.Device == nil || req.Device.ID == nil || *req.Device.ID == "" {
 		return wire.InvalidData(wire.Required("device.id"))
+	}
+	if err := CheckCompatibility(req.Compatibility); err != nil {
+		return err
 	}
 	id := *req.Device.ID
 	if len(id) > 64 {
@@ -788,8 +805,7 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 	}
 	out.Devices = make([]wire.FlowDevice, 0, len(shown))
 	for _, d := range shown {
-		fd := wire.FlowDevice{ID: d.ID, Type: d.Type, Status: d.Status, Nickname: d.Nickname,
-			Email: mfa.MaskEmail(d.Email), Phone: mfa.MaskPhone(d.Phone)}
+		fd := FlowDevice(&d)
 		if d.ID == st.Device {
 			fd.UserRetries = st.Retries
 		}
@@ -807,6 +823,13 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 		out.Devices = append(out.Devices, fd)
 	}
 	return nil
+}
+
+// FlowDevice is device d as a flow lists it: its email address or phone
+// number masked.
+func FlowDevice(d *store.MFADevice) wire.FlowDevice {
+	return wire.FlowDevice{ID: d.ID, Type: d.Type, Status: d.Status, Nickname: d.Nickname,
+		Email: mfa.MaskEmail(d.Email), Phone: mfa.MaskPhone(d.Phone)}
 }
 
 // Decorate names the device a passcode is pending for.
