@@ -91,16 +91,23 @@ type Usernameless interface {
 
 // Proved completes the action for u, who has just proven a device with
 // amr: "mfa" joins when an earlier factor signed u on in this flow (or the
-// session it rides on), and u's count of wrong MFA proofs clears with the
-// sign-on.
+// session it rides on), and u's count of wrong MFA proofs clears. As the
+// first factor (passwordless), the device is how the user authenticated:
+// a method may hold the sign-on first, as after a password (an email
+// address to verify).
 func Proved(ctx context.Context, s *flow.Step, u *store.User, amr []string) error {
+	clear := func(tx store.Store) error { return tx.ClearMFAFailures(ctx, u.EnvironmentID, u.ID) }
+	if s.SignedOn() != u.ID {
+		if err := clear(s.Engine().Store); err != nil {
+			return err
+		}
+		return s.Authenticated(ctx, u, amr...)
+	}
 	out := slices.Clone(amr)
-	if s.SignedOn() == u.ID && !slices.Contains(out, "mfa") {
+	if !slices.Contains(out, "mfa") {
 		out = append(out, "mfa")
 	}
-	return s.Complete(ctx, u, out, func(tx store.Store) error {
-		return tx.ClearMFAFailures(ctx, u.EnvironmentID, u.ID)
-	})
+	return s.Complete(ctx, u, out, clear)
 }
 
 // Devices is the MFA domain as the method uses it: *mfa.Service.
