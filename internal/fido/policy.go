@@ -142,7 +142,8 @@ func NewRP(baseURL string, p *Policy, name string) (RP, error) {
 	id := strings.ToLower(u.Hostname())
 	if p != nil && p.RPID != "" {
 		id = strings.ToLower(p.RPID)
-	} else if net.ParseIP(id) != nil {
+	}
+	if net.ParseIP(id) != nil {
 		return RP{}, &Error{Reason: wire.DetailInvalidValue, Kind: KindRelyingParty,
 			Message: "The environment's base URL is an IP address; FIDO2 needs a domain name as its relying party ID (set the FIDO2 policy's relyingPartyId, or serve Gatehouse on a domain name)."}
 	}

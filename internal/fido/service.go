@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // statusActive is the MFA device status of a registered credential.
@@ -491,7 +492,8 @@ func (s *Service) checkSession(sess *Session, ceremony, envID string, rp RP, tar
 // to another challenge: go-webauthn checks them too, but these say which.
 func checkClient(clientOrigin, clientChallenge, origin string, sess *Session, rp RP, target string) error {
 	if origin == "" {
-		return &Error{Reason: "REQUIRED_VALUE", Target: "origin", Kind: KindOrigin, Message: "A value is required for origin."}
+		d := wire.Required("origin")
+		return &Error{Reason: d.Code, Target: d.Target, Kind: KindOrigin, Message: d.Message}
 	}
 	if !rp.Allows(origin) {
 		return refuse(KindOrigin, "origin", "The origin "+strconv.Quote(origin)+" is not one of the relying party's ("+rp.ID+").")

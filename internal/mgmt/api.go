@@ -61,7 +61,7 @@ type API struct {
 	MFA         *mfa.Service
 	MFAPolicies MFAPolicies
 	// FIDO2Policies gives the FIDO2 policies FIDO2 devices register
-	// under (nil: the store's).
+	// under (nil: the configuration's).
 	FIDO2Policies FIDO2Policies
 
 	ownConfig     *config.Cache

@@ -3,7 +3,6 @@ package mgmt
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -25,28 +24,7 @@ func (a *API) fido2Policies() FIDO2Policies {
 	if a.FIDO2Policies != nil {
 		return a.FIDO2Policies
 	}
-	return storedFIDO2Policies{a.Store}
-}
-
-// storedFIDO2Policies reads FIDO2 policies from the store.
-type storedFIDO2Policies struct{ st store.Store }
-
-func (s storedFIDO2Policies) FIDO2Policy(ctx context.Context, envID, id string) (*wire.FIDO2Policy, error) {
-	var p *store.FIDO2Policy
-	var err error
-	if id == "" {
-		p, err = s.st.GetDefaultFIDO2Policy(ctx, envID)
-	} else {
-		p, err = s.st.GetFIDO2Policy(ctx, envID, id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := &wire.FIDO2Policy{ID: p.ID, Environment: wire.Ref{ID: p.EnvironmentID}, Name: p.Name, Default: p.Default}
-	if err := json.Unmarshal(p.Data, &out.FIDO2PolicyData); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return a.config()
 }
 
 // fido is the WebAuthn domain over the API's store.

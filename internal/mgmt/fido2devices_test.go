@@ -548,3 +548,46 @@ func testFIDO2Assertions(t *testing.T, s *apptest.Server, x, y *fido2Env, rp fid
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestFIDO2DevicesConfigured: without a test's policies, FIDO2 devices
+// register under the environment's default device authentication policy
+// (FIDO2 enabled, PingOne's default) and its default FIDO2 policy, read
+// through the configuration: a change to the policy applies to the next
+// registration.
+func TestFIDO2DevicesConfigured(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t), BaseURL: fido2Base})
+			admin := s.AdminToken(t)
+			x := newFIDO2Env(t, s, "FIDO2 configured")
+			devices := x.users + x.alice + "/devices"
+			key := &fidotest.Authenticator{}
+			register := func(t *testing.T, wantRPID string) {
+				t.Helper()
+				d := must(t, doNo5xx(t, s, apptest.Request{Method: "POST", URL: devices, Token: admin, Body: map[string]any{"type": "FIDO2"}}), http.StatusCreated)
+				opts := d["publicKeyCredentialCreationOptions"].(string)
+				var o map[string]any
+				json.Unmarshal([]byte(opts), &o)
+				wantFields(t, o, map[string]any{"rp.id": wantRPID, "rp.name": "FIDO2 configured", "attestation": "none",
+					"authenticatorSelection.residentKey": "required", "authenticatorSelection.userVerification": "required"})
+				att, _, err := key.Create([]byte(opts), fidotest.CreateOptions{Origin: fido2Origin, Resident: true, Flags: passkeyFlags})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := doNo5xx(t, s, apptest.Request{Method: "POST", URL: devices + "/" + d["id"].(string), Token: admin, ContentType: ctDeviceActivate,
+					Body: map[string]any{"origin": fido2Origin, "attestation": string(att)}})
+				wantFields(t, must(t, r, http.StatusOK), map[string]any{"status": "ACTIVE", "rp.id": wantRPID})
+			}
+			register(t, fido2RPID)
+
+			// The default FIDO2 policy names a parent domain: the next
+			// registration's relying party is it.
+			pol := "/environments/" + x.id + "/fido2Policies/" + x.passkeys.ID
+			p := must(t, doNo5xx(t, s, apptest.Request{Method: "GET", URL: pol, Token: admin}), http.StatusOK)
+			p["relyingPartyId"] = "gatehouse.test"
+			must(t, doNo5xx(t, s, apptest.Request{Method: "PUT", URL: pol, Token: admin, Body: p}), http.StatusOK)
+			register(t, "gatehouse.test")
+		})
+	}
+}
