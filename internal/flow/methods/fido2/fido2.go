@@ -449,8 +449,13 @@ func (m *Method) signOn(ctx context.Context, s *flow.Step, st *State, body []byt
 	}
 	var fe *fido.Error
 	if errors.As(ferr, &fe) {
-		if err := m.begin(ctx, c, st, nil, nil); err != nil {
-			return err
+		if pol.Method(mfa.TypeFIDO2).Enabled {
+			if err := m.begin(ctx, c, st, nil, nil); err != nil {
+				return err
+			}
+		} else {
+			// FIDO2 was turned off since: no more passkey tries.
+			*st = State{}
 		}
 		if err := s.Save(ctx); err != nil {
 			return err
