@@ -353,13 +353,13 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 			s.SetStatus(wire.StatusDeviceRegistrationRequired)
 			return s.Save(ctx)
 		}
-		return s.Fail(ctx, "access_denied", errNoDevices)
+		return s.Fail(ctx, "access_denied", noDevices)
 	}
 	return m.offer(ctx, s, st, u, ok, c)
 }
 
-// errNoDevices is why the flow of a user who cannot prove a device fails.
-const errNoDevices = "The user has no MFA device that the device authentication policy allows, and may not register one."
+// noDevices is why the flow of a user who cannot prove a device fails.
+const noDevices = "The user has no MFA device that the device authentication policy allows, and may not register one."
 
 // askUser is the first factor's first status: SIGN_ON_REQUIRED, where
 // user.lookup names the user (flow.FirstFactor) and a Usernameless
@@ -411,7 +411,7 @@ func (m *Method) Identify(ctx context.Context, s *flow.Step, _ string, u *store.
 		ok = usable(devs, c.pol)
 	}
 	if len(ok) == 0 {
-		return s.Fail(ctx, "access_denied", errNoDevices)
+		return s.Fail(ctx, "access_denied", noDevices)
 	}
 	s.Flow.UserID = u.ID
 	return m.offer(ctx, s, st, u, ok, c)
