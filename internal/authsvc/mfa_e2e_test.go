@@ -386,13 +386,14 @@ func TestMFANoDevices(t *testing.T) {
 	for _, be := range apptest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
 			x := newMFAFixture(t, be.DSN(t))
-			// BLOCK (the default policy's): registration, TOTP or email.
+			// BLOCK (the default policy's): registration, TOTP, email or
+			// FIDO2 (a new environment's default policy enables FIDO2).
 			f := x.signOn(t, x.fx.Username)
 			if f.status() != "DEVICE_REGISTRATION_REQUIRED" || !slices.Equal(f.links(), []string{"device.register", "session.reset"}) {
 				t.Fatalf("BLOCK without devices: %s %v", f.status(), f.links())
 			}
 			reg := f.last["_embedded"].(map[string]any)["deviceRegistration"].(map[string]any)
-			if types, _ := reg["types"].([]any); len(types) != 2 || types[0] != "TOTP" || types[1] != "EMAIL" {
+			if types, _ := reg["types"].([]any); len(types) != 3 || types[0] != "TOTP" || types[1] != "EMAIL" || types[2] != "FIDO2" {
 				t.Errorf("deviceRegistration %v", reg)
 			}
 			wantDetail(t, f.post(t, "device.register", `{"type":"SMS"}`, http.StatusBadRequest), "INVALID_VALUE", "type")
@@ -631,7 +632,7 @@ func TestMFARegistration(t *testing.T) {
 			// No pairing allowed: BLOCK fails the flow of a user without
 			// devices.
 			x.editPolicy(t, func(p map[string]any) {
-				for _, k := range []string{"email", "totp"} {
+				for _, k := range []string{"email", "totp", "fido2"} {
 					p[k].(map[string]any)["pairingDisabled"] = true
 				}
 			})
