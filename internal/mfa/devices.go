@@ -75,10 +75,23 @@ func readData(d *store.MFADevice) deviceData {
 	return dd
 }
 
+// writeData writes dd as d's Data, keeping the "fido2" member: a FIDO2
+// device's credential, which internal/fido keeps there.
 func writeData(d *store.MFADevice, dd deviceData) error {
 	b, err := json.Marshal(dd)
 	if err != nil {
 		return err
+	}
+	var old map[string]json.RawMessage
+	if len(d.Data) > 0 && json.Unmarshal(d.Data, &old) == nil && old["fido2"] != nil {
+		m := map[string]json.RawMessage{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		m["fido2"] = old["fido2"]
+		if b, err = json.Marshal(m); err != nil {
+			return err
+		}
 	}
 	d.Data = b
 	return nil

@@ -231,6 +231,12 @@ func NewEnvironment(ctx context.Context, tx store.Store, env *store.Environment,
 	if err := tx.CreateDeviceAuthenticationPolicy(ctx, dap); err != nil {
 		return err
 	}
+	for _, f := range DefaultFIDO2Policies() {
+		if err := tx.CreateFIDO2Policy(ctx, &store.FIDO2Policy{ID: uuid.NewString(), EnvironmentID: env.ID, Name: f.Name, Default: f.Default,
+			Data: mustJSON(f.Data), CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+	}
 	login := mustJSON(map[string]any{"recovery": map[string]bool{"enabled": true}, "registration": map[string]bool{"enabled": false}})
 	policies := []struct {
 		name, desc string

@@ -294,7 +294,7 @@ type MFADevice struct {
 	ID            string
 	EnvironmentID string
 	UserID        string
-	Type          string // EMAIL | SMS | VOICE | TOTP (FIDO2 next)
+	Type          string // EMAIL | SMS | VOICE | TOTP | FIDO2
 	Status        string // ACTIVE | ACTIVATION_REQUIRED
 	Nickname      string
 	Email         string
@@ -303,11 +303,14 @@ type MFADevice struct {
 	Secret []byte
 	// TOTPStep is the last time step whose code was accepted: a code of it
 	// or an earlier step is a replay.
-	TOTPStep  int64
-	Order     int
-	Data      json.RawMessage // the long tail of PingOne's attributes
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	TOTPStep int64
+	// CredentialID is a FIDO2 device's WebAuthn credential id, base64url
+	// without padding; "" for every other type. Unique per environment.
+	CredentialID string
+	Order        int
+	Data         json.RawMessage // the long tail of PingOne's attributes
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // UserPassword is a user's password state; a user without one has none
@@ -583,6 +586,20 @@ type TemplateContent struct {
 // is everything but identity, name and the default flag, as PingOne shapes
 // it (wire.DeviceAuthenticationPolicyData). An environment has one default.
 type DeviceAuthenticationPolicy struct {
+	ID            string
+	EnvironmentID string
+	Name          string
+	Default       bool
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// FIDO2Policy is a PingOne FIDO2 policy: how passkeys and security keys
+// register and assert. Data is everything but identity, name and the
+// default flag, as PingOne shapes it (wire.FIDO2PolicyData). An
+// environment has one default.
+type FIDO2Policy struct {
 	ID            string
 	EnvironmentID string
 	Name          string

@@ -67,6 +67,7 @@ type Store interface {
 	MFAStore
 	NotificationStore
 	DeviceAuthenticationStore
+	FIDO2PolicyStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -477,8 +478,14 @@ type FederationStore interface {
 // names the environment and the user: a device of another user or
 // environment is ErrNotFound.
 type MFAStore interface {
-	// CreateMFADevice fails with ErrNotFound when envID has no such user.
+	// CreateMFADevice fails with ErrNotFound when envID has no such user,
+	// and with a UniqueError on credentialId when the device's credential
+	// is another device's of envID (UpdateMFADevice too).
 	CreateMFADevice(ctx context.Context, d *MFADevice) error
+	// GetMFADeviceByCredential finds envID's device whose CredentialID is
+	// credentialID, whoever's it is (ErrNotFound when none); inside Tx it
+	// locks the row as GetMFADevice does.
+	GetMFADeviceByCredential(ctx context.Context, envID, credentialID string) (*MFADevice, error)
 	// GetMFADevice, inside Tx, locks the device's row until the
 	// transaction ends: read-modify-writes of a device (its status and
 	// Data) read it there and write it with UpdateMFADevice.
@@ -511,6 +518,32 @@ type MFAStore interface {
 
 	// SetMFADeviceNickname writes only the nickname and updatedAt.
 	SetMFADeviceNickname(ctx context.Context, envID, userID, id, nickname string, at time.Time) error
+}
+
+// FIDO2PolicyStore holds PingOne's FIDO2 policies: cached configuration,
+// every write bumps the environment's version. The methods mirror those of
+// device authentication policies.
+type FIDO2PolicyStore interface {
+	// CreateFIDO2Policy fails with a UniqueError on name (any case) or on
+	// default (a second default).
+	CreateFIDO2Policy(ctx context.Context, p *FIDO2Policy) error
+	// GetFIDO2Policy, inside Tx, locks the row for the rest of the
+	// transaction (a device authentication policy naming it holds off its
+	// delete).
+	GetFIDO2Policy(ctx context.Context, envID, id string) (*FIDO2Policy, error)
+	// GetDefaultFIDO2Policy is ErrNotFound when envID has none.
+	GetDefaultFIDO2Policy(ctx context.Context, envID string) (*FIDO2Policy, error)
+	// ListFIDO2Policies returns envID's policies by id.
+	ListFIDO2Policies(ctx context.Context, envID string) ([]FIDO2Policy, error)
+	UpdateFIDO2Policy(ctx context.Context, p *FIDO2Policy) error
+	DeleteFIDO2Policy(ctx context.Context, envID, id string) error
+	// ClearDefaultFIDO2Policy unsets the default flag of every policy of
+	// envID but keepID.
+	ClearDefaultFIDO2Policy(ctx context.Context, envID, keepID string) error
+	// LockFIDO2Policies, inside Tx, makes the transactions that take it
+	// for envID run one after the other (see
+	// LockDeviceAuthenticationPolicies).
+	LockFIDO2Policies(ctx context.Context, envID string) error
 }
 
 // NotificationStore holds what notifications are sent with: phone

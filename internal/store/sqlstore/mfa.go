@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -10,15 +12,16 @@ import (
 
 // ---- users' MFA devices and MFA lockout
 
-const mfaDeviceCols = `id, environment_id, user_id, type, status, nickname, email, phone, secret, totp_step, sort_order, data, created_at, updated_at`
+const mfaDeviceCols = `id, environment_id, user_id, type, status, nickname, email, phone, secret, totp_step, sort_order, data, created_at, updated_at, credential_id`
 
 func scanMFADevice(r scanner) (store.MFADevice, error) {
 	var d store.MFADevice
 	var data string
+	var cred sql.NullString
 	var c, u int64
 	err := r.Scan(&d.ID, &d.EnvironmentID, &d.UserID, &d.Type, &d.Status, &d.Nickname, &d.Email, &d.Phone, &d.Secret,
-		&d.TOTPStep, &d.Order, &data, &c, &u)
-	d.Data, d.CreatedAt, d.UpdatedAt = []byte(data), fromMS(c), fromMS(u)
+		&d.TOTPStep, &d.Order, &data, &c, &u, &cred)
+	d.Data, d.CreatedAt, d.UpdatedAt, d.CredentialID = []byte(data), fromMS(c), fromMS(u), cred.String
 	if len(d.Secret) == 0 {
 		d.Secret = nil
 	}
@@ -28,14 +31,42 @@ func scanMFADevice(r scanner) (store.MFADevice, error) {
 func (s *SQLStore) CreateMFADevice(ctx context.Context, d *store.MFADevice) error {
 	// The INSERT … SELECT writes nothing (ErrNotFound) when the user is
 	// not envID's.
-	err := s.execOne(ctx, `INSERT INTO mfa_devices (`+mfaDeviceCols+`) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	err := s.execOne(ctx, `INSERT INTO mfa_devices (`+mfaDeviceCols+`) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
  WHERE EXISTS (SELECT 1 FROM users WHERE environment_id = ? AND id = ?)`,
 		d.ID, d.EnvironmentID, d.UserID, d.Type, d.Status, d.Nickname, d.Email, d.Phone, d.Secret, d.TOTPStep, d.Order,
-		jsonText(d.Data), ms(d.CreatedAt), ms(d.UpdatedAt), d.EnvironmentID, d.UserID)
-	if err = mapErr(err, "device", "id"); errors.Is(err, store.ErrReferenced) {
+		jsonText(d.Data), ms(d.CreatedAt), ms(d.UpdatedAt), credentialID(d.CredentialID), d.EnvironmentID, d.UserID)
+	if err = mfaDeviceErr(err); errors.Is(err, store.ErrReferenced) {
 		return store.ErrNotFound
 	}
 	return err
+}
+
+// credentialID stores "" (no credential) as NULL, which the unique index
+// on credentials skips.
+func credentialID(id string) any {
+	if id == "" {
+		return nil
+	}
+	return id
+}
+
+// mfaDeviceErr names what a unique violation hit: the credential (its
+// index is mfa_devices_credential on PostgreSQL, its column credential_id
+// on SQLite) or else the id.
+func mfaDeviceErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "credential") {
+		return mapErr(err, "device", "credentialId")
+	}
+	return mapErr(err, "device", "id")
+}
+
+// GetMFADeviceByCredential locks the row inside a transaction, as
+// GetMFADevice does.
+func (s *SQLStore) GetMFADeviceByCredential(ctx context.Context, envID, credentialID string) (*store.MFADevice, error) {
+	if credentialID == "" {
+		return nil, store.ErrNotFound
+	}
+	return one(ctx, s, scanMFADevice, `SELECT `+mfaDeviceCols+` FROM mfa_devices WHERE environment_id = ? AND credential_id = ?`+s.forUpdate(), envID, credentialID)
 }
 
 // GetMFADevice locks the row inside a transaction (see forUpdate), so
@@ -61,10 +92,11 @@ func (s *SQLStore) CountMFADevices(ctx context.Context, envID, userID string) (i
 }
 
 func (s *SQLStore) UpdateMFADevice(ctx context.Context, d *store.MFADevice) error {
-	return s.execOne(ctx, `UPDATE mfa_devices SET type = ?, status = ?, nickname = ?, email = ?, phone = ?, secret = ?, sort_order = ?, data = ?, updated_at = ?
+	err := s.execOne(ctx, `UPDATE mfa_devices SET type = ?, status = ?, nickname = ?, email = ?, phone = ?, secret = ?, sort_order = ?, data = ?, updated_at = ?, credential_id = ?
  WHERE environment_id = ? AND user_id = ? AND id = ?`,
-		d.Type, d.Status, d.Nickname, d.Email, d.Phone, d.Secret, d.Order, jsonText(d.Data), ms(d.UpdatedAt),
+		d.Type, d.Status, d.Nickname, d.Email, d.Phone, d.Secret, d.Order, jsonText(d.Data), ms(d.UpdatedAt), credentialID(d.CredentialID),
 		d.EnvironmentID, d.UserID, d.ID)
+	return mfaDeviceErr(err)
 }
 
 // SetMFADeviceNickname writes the nickname alone, so that a rename never

@@ -302,3 +302,73 @@ func TestMigrationMFAActionPolicy(t *testing.T) {
 		})
 	}
 }
+
+// Migration 0022 gives every environment made before it the FIDO2
+// policies a new environment gets, Passkeys the default.
+func TestMigrationFIDO2Policies(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			db, err := open(b.DSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &SQLStore{db: db}
+			t.Cleanup(func() { s.Close() })
+			if err := db.migrateTo(ctx, 21); err != nil {
+				t.Fatal(err)
+			}
+			envs := []*store.Environment{newTestEnv(t, s), newTestEnv(t, s)}
+			if err := db.migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defaults := provision.DefaultFIDO2Policies()
+			seen := map[string]bool{}
+			for _, e := range envs {
+				ps, err := s.ListFIDO2Policies(ctx, e.ID)
+				if err != nil || len(ps) != len(defaults) {
+					t.Fatalf("ListFIDO2Policies(%s): %d, %v; want %d", e.ID, len(ps), err, len(defaults))
+				}
+				byName := map[string]store.FIDO2Policy{}
+				for _, p := range ps {
+					byName[p.Name] = p
+				}
+				for _, d := range defaults {
+					p, ok := byName[d.Name]
+					if !ok {
+						t.Errorf("no %q policy among %+v", d.Name, ps)
+						continue
+					}
+					if id, err := uuid.Parse(p.ID); err != nil || id.Version() != 4 || p.ID != id.String() || seen[p.ID] {
+						t.Errorf("policy id %q: want a new random UUID in lower case (%v)", p.ID, err)
+					}
+					seen[p.ID] = true
+					if p.Default != d.Default || !p.CreatedAt.Equal(e.CreatedAt) || !p.UpdatedAt.Equal(e.CreatedAt) {
+						t.Errorf("policy %+v: want default %v, as old as its environment (%v)", p, d.Default, e.CreatedAt)
+					}
+					want, err := json.Marshal(d.Data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var gotV, wantV any
+					if err := errors.Join(json.Unmarshal(p.Data, &gotV), json.Unmarshal(want, &wantV)); err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(gotV, wantV) {
+						t.Errorf("migrated %q %s, want what a new environment gets: %s", d.Name, p.Data, want)
+					}
+				}
+				def, err := s.GetDefaultFIDO2Policy(ctx, e.ID)
+				if err != nil || def.Name != "Passkeys" {
+					t.Errorf("GetDefaultFIDO2Policy = %+v, %v; want Passkeys", def, err)
+				}
+				// The names are taken whatever their case, as for a policy made by the API.
+				dup := &store.FIDO2Policy{ID: uuid.NewString(), EnvironmentID: e.ID, Name: "SECURITY keys", Data: json.RawMessage(`{}`)}
+				var ue *store.UniqueError
+				if err := s.CreateFIDO2Policy(ctx, dup); !errors.As(err, &ue) || ue.Field != "name" {
+					t.Errorf("a second %q: %v, want a name uniqueness error", dup.Name, err)
+				}
+			}
+		})
+	}
+}

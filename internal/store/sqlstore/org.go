@@ -210,6 +210,10 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM mfa_settings WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// FIDO2 policies (migration 0022) likewise.
+		if _, err := t.exec(ctx, `DELETE FROM fido2_policies WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

@@ -27,6 +27,8 @@ func testMFASuite(t *testing.T, s store.Store) {
 		{"MFADeviceNickname", testMFADeviceNickname},
 		{"MFADeviceLockedUpdate", testMFADeviceLockedUpdate},
 		{"MFAEnvironmentDelete", testMFAEnvironmentDelete},
+		{"MFADeviceCredentials", testMFADeviceCredentials},
+		{"MFADeviceCredentialLock", testMFADeviceCredentialLock},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, s) })
 	}

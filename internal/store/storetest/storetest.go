@@ -89,6 +89,8 @@ var suite = []struct {
 	{"MFA", testMFASuite},
 	{"DeviceAuthenticationPolicies", testDeviceAuthenticationPolicies},
 	{"DeviceAuthenticationPolicyLock", testDeviceAuthenticationPolicyLock},
+	{"FIDO2Policies", testFIDO2Policies},
+	{"FIDO2PolicyLock", testFIDO2PolicyLock},
 	{"MFASettings", testMFASettings},
 	{"DeviceAuthentications", testDeviceAuthentications},
 }
