@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/fido2"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/otp"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
@@ -93,6 +94,10 @@ type Config struct {
 	// whose X-Forwarded-For names the source address limits count.
 	Limits         *ratelimit.Config
 	TrustedProxies httpx.TrustedProxies
+
+	// FlowClock is the sign-on flows' clock (their steps, expiries and
+	// FIDO2 challenges); nil is the system's. Tests move it on.
+	FlowClock func() time.Time
 
 	// MaxFlowPasswordAttempts caps the failed password checks of one
 	// sign-on flow: the one that reaches it fails the flow (0:
@@ -198,11 +203,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cookies := session.Cookies{Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
 	flows := &flow.Engine{Store: st, Config: conf, Credentials: creds, Notifier: notifier, AuthPath: cfg.BaseURL, Cookies: cookies, Log: cfg.Logger,
-		MaxPasswordAttempts: cfg.MaxFlowPasswordAttempts}
+		MaxPasswordAttempts: cfg.MaxFlowPasswordAttempts, Now: cfg.FlowClock}
 	// The sign-on methods, in the order the flow offers their actions.
 	ext := external.New(flows)
 	mfaMethod := &otp.Method{Sealer: sealer}
-	flows.Register(methods.Standard(ext, mfaMethod)...)
+	fidoMethod := &fido2.Method{}
+	flows.Register(methods.Standard(ext, mfaMethod, fidoMethod)...)
 	auth.Flows, auth.Cookies = flows, cookies
 	fed := &federation.Service{Store: st, Config: conf, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.
@@ -212,7 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		mfaSender = cfg.MFASender
 	}
 	mfaSvc := &mfa.Service{Store: st, Sealer: sealer, Sender: mfaSender}
-	wireMFAFlow(mfaMethod, mfaSvc, conf)
+	wireMFAFlow(mfaMethod, fidoMethod, mfaSvc, conf)
 	api := &mgmt.API{Store: st, Keys: km, Sealer: sealer, Tokens: auth, APIPath: cfg.BaseURL + "/v1", Credentials: creds,
 		Config: conf, MFA: mfaSvc, MFAPolicies: cfg.MFAPolicies}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/fido2"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/otp"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -12,7 +13,7 @@ import (
 
 // wireMFAFlow gives the sign-on flow's MULTI_FACTOR_AUTHENTICATION method
 // the MFA domain and the cached MFA configuration.
-func wireMFAFlow(m *otp.Method, svc *mfa.Service, conf *config.Cache) {
+func wireMFAFlow(m *otp.Method, f *fido2.Method, svc *mfa.Service, conf *config.Cache) {
 	cfg := mfa.Configured{Config: conf}
 	m.MFA = svc
 	m.Register = func(ctx context.Context, u *store.User, typ string, s *mfa.Settings, mp mfa.MethodPolicy) (*store.MFADevice, *mfa.Enrolment, error) {
@@ -31,4 +32,5 @@ func wireMFAFlow(m *otp.Method, svc *mfa.Service, conf *config.Cache) {
 		return p, err
 	}
 	m.Settings = cfg.Settings
+	f.MFA, f.Config, f.FIDO2Policy = svc, m.Config, conf.FIDO2Policy
 }

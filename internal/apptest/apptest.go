@@ -114,6 +114,8 @@ type Options struct {
 	// refused.
 	MaxFlowPasswordAttempts int
 	PasswordPool            password.PoolOptions
+	// FlowClock is app.Config's: the sign-on flows' clock.
+	FlowClock func() time.Time
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -157,7 +159,7 @@ func Start(t testing.TB, o Options) *Server {
 		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
 		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
-		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies,
+		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock,
 	})
 	if err != nil {
 		ln.Close()

@@ -269,8 +269,8 @@ func TestMFAFirstAction(t *testing.T) {
 			x.assign(t, x.newPolicy(t, "MFA_Only", map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "noDevicesMode": "BLOCK"}), 3)
 			x.device(t, x.fx.UserID, map[string]any{"type": "EMAIL", "email": x.fx.Email, "status": "ACTIVE"})
 
-			// Without a session there is nobody to ask.
-			if g, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "MFA_Only"); g.status() != "FAILED" {
+			// Without a session the action asks who the user is (passwordless).
+			if g, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "MFA_Only"); g.status() != "SIGN_ON_REQUIRED" {
 				t.Errorf("without a session: %s", g.status())
 			}
 

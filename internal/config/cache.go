@@ -102,6 +102,7 @@ const (
 	kindTemplateContents
 	kindDeviceAuthPolicies
 	kindMFASettings
+	kindFIDO2Policies
 )
 
 type entryKey struct {

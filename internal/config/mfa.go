@@ -21,13 +21,29 @@ type DeviceAuthenticationPolicies struct {
 	Default *wire.DeviceAuthenticationPolicy
 }
 
+// DefaultFIDO2Method is PingOne's fido2 member of a device authentication
+// policy that leaves it out: disabled, the environment's default FIDO2
+// policy, 3 failures block for 2 minutes.
+func DefaultFIDO2Method() wire.FIDO2MethodPolicy {
+	return wire.FIDO2MethodPolicy{Failure: wire.OTPFailure{Count: 3, CoolDown: wire.TimePeriod{Duration: 2, TimeUnit: "MINUTES"}}}
+}
+
 // DecodeDeviceAuthenticationPolicy reads a stored policy in PingOne's
-// shape (without links).
+// shape (without links). A policy stored before FIDO2 was served has no
+// fido2 member, or one kept as sent: what it lacks reads as the default.
 func DecodeDeviceAuthenticationPolicy(p *store.DeviceAuthenticationPolicy) (*wire.DeviceAuthenticationPolicy, error) {
 	out := &wire.DeviceAuthenticationPolicy{ID: p.ID, Environment: wire.Ref{ID: p.EnvironmentID}, Name: p.Name, Default: p.Default,
 		CreatedAt: wire.Time(p.CreatedAt), UpdatedAt: wire.Time(p.UpdatedAt)}
+	out.FIDO2 = DefaultFIDO2Method()
 	if err := json.Unmarshal(p.Data, &out.DeviceAuthenticationPolicyData); err != nil {
 		return nil, fmt.Errorf("config: device authentication policy %s: %w", p.ID, err)
+	}
+	def := DefaultFIDO2Method().Failure
+	if f := &out.FIDO2.Failure; f.Count == 0 {
+		f.Count = def.Count
+	}
+	if f := &out.FIDO2.Failure.CoolDown; f.TimeUnit == "" {
+		*f = def.CoolDown
 	}
 	return out, nil
 }

@@ -34,6 +34,7 @@ type deviceData struct {
 	AttestationType   string `json:"attestationType,omitempty"`
 	Attachment        string `json:"attachment,omitempty"`
 	RPID              string `json:"rpId,omitempty"`
+	RPName            string `json:"rpName,omitempty"`
 	// LastChallenge is the challenge of the last accepted assertion: an
 	// assertion answering it again is a replay, even from an
 	// authenticator whose counter stays 0.
@@ -90,7 +91,7 @@ func Pending(d *store.MFADevice) *Session {
 type Credential struct {
 	// ID is the credential id, base64url without padding.
 	ID                string
-	RPID              string
+	RPID, RPName      string
 	AAGUID            string
 	Attachment        string
 	AttestationFormat string
@@ -107,7 +108,7 @@ func CredentialOf(d *store.MFADevice) *Credential {
 	if len(dd.PublicKey) == 0 || d.CredentialID == "" {
 		return nil
 	}
-	return &Credential{ID: d.CredentialID, RPID: dd.RPID, AAGUID: dd.AAGUID, Attachment: dd.Attachment,
+	return &Credential{ID: d.CredentialID, RPID: dd.RPID, RPName: dd.RPName, AAGUID: dd.AAGUID, Attachment: dd.Attachment,
 		AttestationFormat: dd.AttestationFormat, Transports: dd.Transports, UserVerified: dd.UV,
 		BackupEligible: dd.BE, BackedUp: dd.BS, SignCount: dd.SignCount}
 }
@@ -129,6 +130,7 @@ type Session struct {
 	// Challenge is the challenge, base64url without padding.
 	Challenge     string `json:"challenge"`
 	RPID          string `json:"rpId"`
+	RPName        string `json:"rpName,omitempty"`
 	EnvironmentID string `json:"environmentId"`
 	// UserID is the user the ceremony is for; "" for a discoverable
 	// assertion (the user is whoever the credential names).

@@ -207,7 +207,7 @@ func (s *Service) BeginRegistration(ctx context.Context, u *store.User, existing
 	if err != nil {
 		return nil, nil, err
 	}
-	return out, &Session{Ceremony: CeremonyRegistration, Challenge: sd.Challenge, RPID: rp.ID, EnvironmentID: u.EnvironmentID,
+	return out, &Session{Ceremony: CeremonyRegistration, Challenge: sd.Challenge, RPID: rp.ID, RPName: rp.Name, EnvironmentID: u.EnvironmentID,
 		UserID: u.ID, UserVerification: string(sd.UserVerification), PolicyID: pol.ID,
 		Expires: s.now().Add(pol.timeout()).Unix()}, nil
 }
@@ -271,7 +271,7 @@ func (s *Service) FinishRegistration(ctx context.Context, u *store.User, d *stor
 	dd := deviceData{PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount, AAGUID: aaguid.String(),
 		UV: cred.Flags.UserVerified, BE: cred.Flags.BackupEligible, BS: cred.Flags.BackupState,
 		AttestationFormat: cred.AttestationFormat, AttestationType: cred.AttestationType,
-		Attachment: string(p.AuthenticatorAttachment), RPID: rp.ID}
+		Attachment: string(p.AuthenticatorAttachment), RPID: rp.ID, RPName: rp.Name}
 	for _, t := range cred.Transport {
 		dd.Transports = append(dd.Transports, string(t))
 	}
@@ -336,7 +336,7 @@ func (s *Service) BeginAssertion(ctx context.Context, u *store.User, devs []stor
 	if h := hints(pol); len(h) > 0 {
 		opts = append(opts, webauthn.WithAssertionPublicKeyCredentialHints(h))
 	}
-	sess := &Session{Ceremony: CeremonyAssertion, RPID: rp.ID, UserVerification: string(enforced), PolicyID: pol.ID,
+	sess := &Session{Ceremony: CeremonyAssertion, RPID: rp.ID, RPName: rp.Name, UserVerification: string(enforced), PolicyID: pol.ID,
 		Expires: s.now().Add(pol.timeout()).Unix()}
 	var assertion *protocol.CredentialAssertion
 	var sd *webauthn.SessionData

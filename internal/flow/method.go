@@ -77,6 +77,18 @@ type Entrant interface {
 	Enter(ctx context.Context, s *Step, u *store.User) error
 }
 
+// FirstFactor is an Entrant that can sign a user on alone, its action
+// first in the policy or after actions that signed nobody on (PingOne's
+// MFA-only, passwordless, sign-on policy): Enter(nil) then asks who the
+// user is in SIGN_ON_REQUIRED, and user.lookup hands Identify the username
+// typed and the user it names (nil when none). Identify moves the flow on
+// as Enter does; it must answer a username that names nobody exactly as
+// one whose user cannot sign on this way.
+type FirstFactor interface {
+	Entrant
+	Identify(ctx context.Context, s *Step, username string, u *store.User) error
+}
+
 // Decorator is a method that adds to the flow JSON outside _embedded (the
 // device an MFA passcode was sent to).
 type Decorator interface {
@@ -247,6 +259,24 @@ func (v *View) Silent() bool { return v.st.Request.Prompt == "none" }
 // Identified reports whether the flow already knows whom it signs on: a
 // user, or a username that names none (PASSWORD_REQUIRED, recovery).
 func (v *View) Identified() bool { return v.Flow.UserID != "" || v.st.Username != "" }
+
+// SignedOn is the user the flow's completed actions (or, for a flow
+// started on a session, the session) signed on; "" when none has. A
+// factor proven by another user is not a factor of this one.
+func (v *View) SignedOn() string { return v.st.SignedOn }
+
+// unproven reports whether the flow's user was named but has proven
+// nothing yet: a first factor (FirstFactor) is under way. Its statuses
+// (the devices to choose from) are Authenticated for a second factor; a
+// first one shows only the username typed.
+func (v *View) unproven() bool {
+	a := v.st.action()
+	if a == nil || v.Flow.UserID == "" || v.st.SignedOn == v.Flow.UserID {
+		return false
+	}
+	_, ff := v.e.reg.byType[a.Type].(FirstFactor)
+	return ff
+}
 
 // User is the flow's user while rendering a status in which the user has
 // authenticated (for Embedders); nil elsewhere, or when the flow has none.

@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/fido2"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/otp"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -17,7 +18,7 @@ import (
 // the server registers them.
 func newEngine() *flow.Engine {
 	e := &flow.Engine{}
-	e.Register(methods.Standard(external.New(e), &otp.Method{})...)
+	e.Register(methods.Standard(external.New(e), &otp.Method{}, &fido2.Method{})...)
 	return e
 }
 

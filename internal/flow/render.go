@@ -58,7 +58,7 @@ func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeRe
 		}
 	}
 	switch u := v.user; {
-	case u != nil && e.authenticated(f.Status):
+	case u != nil && e.authenticated(f.Status) && !v.unproven():
 		fu := &wire.FlowUser{ID: u.ID, Username: u.Username}
 		if u.GivenName != "" || u.FamilyName != "" {
 			fu.Name = &wire.FlowUserName{Given: u.GivenName, Family: u.FamilyName}

@@ -130,6 +130,18 @@ func (s *Step) PasswordFailed() (failed bool) {
 	return true
 }
 
+// FirstFactor is the method of the flow's action when it runs as the
+// first factor (see FirstFactor): nil when the action is not a
+// FirstFactor, or an earlier action has signed the flow's user on.
+func (s *Step) FirstFactor() FirstFactor {
+	a := s.st.action()
+	if a == nil || s.st.SignedOn != "" {
+		return nil
+	}
+	ff, _ := s.e.reg.byType[a.Type].(FirstFactor)
+	return ff
+}
+
 // Identify records the username the user gave, whether or not it names a
 // user (see Identifier); "" forgets it.
 func (s *Step) Identify(username string) { s.st.Username = username }

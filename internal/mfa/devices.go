@@ -35,10 +35,13 @@ type DeviceInput struct {
 	// out of registering. The management API counts every device, as
 	// PingOne does.
 	SignOn bool
+	// Data is the new device's Data: a FIDO2 device's registration in
+	// progress (internal/fido's), which activation answers.
+	Data json.RawMessage
 }
 
 // Types are the device types this release creates.
-var Types = []string{TypeEmail, TypeSMS, TypeVoice, TypeTOTP}
+var Types = []string{TypeEmail, TypeSMS, TypeVoice, TypeTOTP, TypeFIDO2}
 
 // Statuses are the statuses a new device may ask for.
 var Statuses = []string{StatusActive, StatusActivationRequired}
@@ -142,7 +145,7 @@ func validate(in DeviceInput, m MethodPolicy) (DeviceInput, error) {
 	if utf8.RuneCountInString(in.Nickname) > MaxNickname {
 		return in, &InputError{Target: "nickname", Message: "The nickname is too long."}
 	}
-	out := DeviceInput{Type: in.Type, Nickname: in.Nickname, Status: in.Status, SignOn: in.SignOn}
+	out := DeviceInput{Type: in.Type, Nickname: in.Nickname, Status: in.Status, SignOn: in.SignOn, Data: in.Data}
 	switch in.Type {
 	case TypeEmail:
 		if in.Email == "" {
@@ -161,9 +164,9 @@ func validate(in DeviceInput, m MethodPolicy) (DeviceInput, error) {
 			return in, &InputError{Target: "phone", Message: "The phone number must be in international format, with its country code (+15125551234)."}
 		}
 		out.Phone = p
-	case TypeTOTP:
-		// A TOTP device is proven by a code of its app: it is never
-		// created ACTIVE.
+	case TypeTOTP, TypeFIDO2:
+		// A TOTP device is proven by a code of its app, a FIDO2 device
+		// by its authenticator's attestation: neither is created ACTIVE.
 		out.Status = StatusActivationRequired
 	}
 	if out.Status == "" {
@@ -187,7 +190,7 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 	}
 	now := s.now().Truncate(time.Millisecond)
 	d := &store.MFADevice{ID: uuid.NewString(), EnvironmentID: u.EnvironmentID, UserID: u.ID, Type: in.Type, Status: in.Status,
-		Nickname: in.Nickname, Email: in.Email, Phone: in.Phone, CreatedAt: now, UpdatedAt: now}
+		Nickname: in.Nickname, Email: in.Email, Phone: in.Phone, Data: in.Data, CreatedAt: now, UpdatedAt: now}
 	var enrol *Enrolment
 	var pairing *OTP
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
@@ -228,6 +231,8 @@ func (s *Service) CreateDevice(ctx context.Context, u *store.User, in DeviceInpu
 			}
 			d.Secret = s.Sealer.Seal([]byte(key.Secret()), secretAAD(d))
 			enrol = &Enrolment{Secret: key.Secret(), KeyURI: key.URL()}
+		case d.Type == TypeFIDO2:
+			// in.Data holds its registration; nothing is sent.
 		case d.Status == StatusActivationRequired:
 			c, msg, err := s.newChallenge(ctx, u, d, withLifetime(pairingPolicy, m), PurposePairing)
 			if err != nil {
@@ -371,7 +376,7 @@ func (s *Service) Activate(ctx context.Context, u *store.User, d *store.MFADevic
 // ResendPairing sends device d, awaiting activation, a new pairing
 // passcode in place of the last one.
 func (s *Service) ResendPairing(ctx context.Context, u *store.User, d *store.MFADevice, m MethodPolicy) error {
-	if d.Status != StatusActivationRequired || d.Type == TypeTOTP {
+	if d.Status != StatusActivationRequired || d.Type == TypeTOTP || d.Type == TypeFIDO2 {
 		return ErrNoPairingCode
 	}
 	// d may be a copy read before the device was activated: send nothing

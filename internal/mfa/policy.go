@@ -26,8 +26,22 @@ func offline(p wire.OfflineDevicePolicy) MethodPolicy {
 	}
 }
 
+func fido2(p wire.FIDO2MethodPolicy) MethodPolicy {
+	out := MethodPolicy{
+		Enabled:           p.Enabled,
+		PairingDisabled:   p.PairingDisabled,
+		PromptForNickname: p.PromptForNicknameOnPairing != nil && *p.PromptForNicknameOnPairing,
+		OTPFailures:       p.Failure.Count,
+		CoolDown:          unit(p.Failure.CoolDown),
+	}
+	if p.FIDO2PolicyID != nil {
+		out.FIDO2PolicyID = *p.FIDO2PolicyID
+	}
+	return out
+}
+
 // PolicyOf is a device authentication policy as a flow runs it: the
-// settings of EMAIL, SMS, VOICE and TOTP. A TOTP code has no lifetime of
+// settings of EMAIL, SMS, VOICE, TOTP and FIDO2. A TOTP code has no lifetime of
 // its own (its window is the authenticator's), so OTPLifetime is 0.
 func PolicyOf(p *wire.DeviceAuthenticationPolicy) *Policy {
 	return &Policy{
@@ -44,6 +58,7 @@ func PolicyOf(p *wire.DeviceAuthenticationPolicy) *Policy {
 				OTPFailures:       p.TOTP.OTP.Failure.Count,
 				CoolDown:          unit(p.TOTP.OTP.Failure.CoolDown),
 			},
+			TypeFIDO2: fido2(p.FIDO2),
 		},
 		Selection: p.Authentication.DeviceSelection,
 	}

@@ -18,6 +18,7 @@ const (
 	TypeSMS   = "SMS"
 	TypeVoice = "VOICE"
 	TypeTOTP  = "TOTP"
+	TypeFIDO2 = "FIDO2"
 )
 
 // Device statuses.
@@ -44,6 +45,9 @@ type MethodPolicy struct {
 	// OTPFailures wrong passcodes block the device for CoolDown.
 	OTPFailures int
 	CoolDown    time.Duration
+	// FIDO2PolicyID is the FIDO2 policy of the FIDO2 method ("" = the
+	// environment's default).
+	FIDO2PolicyID string
 }
 
 // Policy is a device authentication policy as a flow runs it.

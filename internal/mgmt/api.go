@@ -60,6 +60,9 @@ type API struct {
 	// (nil: PingOne's defaults).
 	MFA         *mfa.Service
 	MFAPolicies MFAPolicies
+	// FIDO2Policies gives the FIDO2 policies FIDO2 devices register
+	// under (nil: the store's).
+	FIDO2Policies FIDO2Policies
 
 	ownConfig     *config.Cache
 	ownConfigOnce sync.Once
@@ -102,6 +105,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.mfaDeviceRoutes(mux)
 	a.notificationRoutes(mux)
 	a.mfaConfigRoutes(mux)
+	a.fido2PolicyRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

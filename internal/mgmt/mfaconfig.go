@@ -22,10 +22,10 @@ import (
 // Environment Admin and Configuration Read Only roles have their mfa
 // permissions.
 //
-// Gatehouse runs the SMS, voice, email and TOTP methods of a policy; the
-// mobile, fido2, oathToken, whatsApp, rememberMe and notificationsPolicy
-// members are objects stored and returned as sent, for the methods to
-// come.
+// Gatehouse runs the SMS, voice, email, TOTP and FIDO2 methods of a
+// policy; the mobile, oathToken, whatsApp, rememberMe and
+// notificationsPolicy members are objects stored and returned as sent,
+// for the methods to come.
 
 var (
 	timeUnits        = []string{"MINUTES", "SECONDS"}
@@ -362,7 +362,7 @@ func deviceAuthPolicyOf(req *wire.DeviceAuthenticationPolicyRequest) (wire.Devic
 		details = append(details, wire.Required("mobile"))
 	}
 	out.Mobile = rawObject(&details, "mobile", req.Mobile)
-	out.FIDO2 = rawObject(&details, "fido2", req.FIDO2)
+	out.FIDO2 = fido2Method(&details, req.FIDO2)
 	out.OathToken = rawObject(&details, "oathToken", req.OathToken)
 	out.WhatsApp = rawObject(&details, "whatsApp", req.WhatsApp)
 	out.RememberMe = rawObject(&details, "rememberMe", req.RememberMe)
@@ -414,6 +414,11 @@ func (a *API) createDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 				return err
 			}
 		}
+		// After the lock, as in an update: the two take the lock and the
+		// FIDO2 policy's row in one order.
+		if err := checkFIDO2PolicyRef(r.Context(), tx, env.ID, &req); err != nil {
+			return err
+		}
 		return tx.CreateDeviceAuthenticationPolicy(r.Context(), p)
 	})
 	if err != nil {
@@ -443,6 +448,9 @@ func (a *API) updateDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 		if err := applyDeviceAuthPolicy(&req, p); err != nil {
+			return err
+		}
+		if err := checkFIDO2PolicyRef(r.Context(), tx, env.ID, &req); err != nil {
 			return err
 		}
 		p.UpdatedAt = store.Now()

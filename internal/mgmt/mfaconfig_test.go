@@ -215,7 +215,10 @@ func testDeviceAuthPolicies(t *testing.T, c, other cfgAPI) {
 	p := c.ok(t, "POST", "/deviceAuthenticationPolicies", body, http.StatusCreated)
 	id := checkID(t, p, "id")
 	wantFields(t, p, map[string]any{"name": "Strict", "default": false, "totp.otp.failure.coolDown": map[string]any{"duration": 90, "timeUnit": "SECONDS"},
-		"authentication.deviceSelection": "PROMPT_TO_SELECT", "fido2": map[string]any{"enabled": false}, "environment.id": c.env})
+		"authentication.deviceSelection": "PROMPT_TO_SELECT", "environment.id": c.env,
+		// fido2 sent as {"enabled": false}: PingOne's defaults fill the rest.
+		"fido2": map[string]any{"enabled": false, "pairingDisabled": false, "fido2PolicyId": nil,
+			"failure": map[string]any{"count": 3, "coolDown": map[string]any{"duration": 2, "timeUnit": "MINUTES"}}}})
 	for _, k := range []string{"sms", "voice", "email", "totp", "mobile"} {
 		if !cfgSameJSON(p[k], body[k]) {
 			t.Errorf("%s = %v, sent %v", k, p[k], body[k])

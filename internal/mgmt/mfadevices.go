@@ -53,15 +53,75 @@ func (a *API) mfaDeviceRoutes(mux *http.ServeMux) {
 	mux.Handle("PUT "+one+"/nickname", a.handle(a.putMFADeviceNickname))
 }
 
+// devicePairing is how the management API pairs devices of some types:
+// PingOne's two steps (create, then activate) differ by type: a passcode
+// sent or computed for the OTP types, a WebAuthn ceremony for FIDO2.
+type devicePairing interface {
+	// create makes a device of u as req asks (in is req as the MFA
+	// domain takes it), under the MFA settings st and the type's
+	// settings m in the device authentication policy; it returns the
+	// creation's response.
+	create(ctx context.Context, u *store.User, req *wire.MFADeviceRequest, in mfa.DeviceInput, st *mfa.Settings, m mfa.MethodPolicy) (wire.MFADevice, error)
+	// activate proves d, awaiting activation, with req; d becomes what
+	// was written.
+	activate(ctx context.Context, u *store.User, d *store.MFADevice, req *wire.MFADeviceActivateRequest) error
+	// render adds the members of the type to a device's rendering.
+	render(d *store.MFADevice, out *wire.MFADevice)
+}
+
+// pairings are the device types paired otherwise than with a passcode.
+var pairings = map[string]func(*API) devicePairing{
+	mfa.TypeFIDO2: func(a *API) devicePairing { return fido2Pairing{a} },
+}
+
+func (a *API) pairing(typ string) devicePairing {
+	if p, ok := pairings[typ]; ok {
+		return p(a)
+	}
+	return otpPairing{a}
+}
+
 func (a *API) renderMFADevice(d *store.MFADevice) wire.MFADevice {
 	user := a.userHref(d.EnvironmentID, d.UserID)
-	return wire.MFADevice{
+	out := wire.MFADevice{
 		Links: wire.Links{"self": {Href: user + "/devices/" + d.ID}, "user": {Href: user},
 			"environment": {Href: a.APIPath + "/environments/" + d.EnvironmentID}},
 		ID: d.ID, Environment: wire.Ref{ID: d.EnvironmentID}, User: wire.Ref{ID: d.UserID}, Type: d.Type, Status: d.Status,
 		Nickname: d.Nickname, Email: d.Email, Phone: d.Phone, CreatedAt: wire.Time(d.CreatedAt), UpdatedAt: wire.Time(d.UpdatedAt),
 	}
+	a.pairing(d.Type).render(d, &out)
+	return out
 }
+
+// otpPairing pairs EMAIL, SMS and VOICE devices (a pairing passcode sent
+// unless the device is created ACTIVE) and TOTP devices (a code of the
+// app, whose secret the creation returns once).
+type otpPairing struct{ a *API }
+
+func (p otpPairing) create(ctx context.Context, u *store.User, _ *wire.MFADeviceRequest, in mfa.DeviceInput, st *mfa.Settings, m mfa.MethodPolicy) (wire.MFADevice, error) {
+	d, enrol, err := p.a.MFA.CreateDevice(ctx, u, in, st, m)
+	if err != nil {
+		return wire.MFADevice{}, mfaError(err)
+	}
+	out := p.a.renderMFADevice(d)
+	if enrol != nil {
+		out.Secret, out.KeyURI = enrol.Secret, enrol.KeyURI
+	}
+	return out, nil
+}
+
+func (p otpPairing) activate(ctx context.Context, u *store.User, d *store.MFADevice, req *wire.MFADeviceActivateRequest) error {
+	if req.OTP == nil || *req.OTP == "" {
+		return wire.InvalidData(wire.Required("otp"))
+	}
+	st, err := p.a.mfaPolicies().Settings(ctx, u.EnvironmentID)
+	if err != nil {
+		return err
+	}
+	return mfaError(p.a.MFA.Activate(ctx, u, d, *req.OTP, st))
+}
+
+func (otpPairing) render(*store.MFADevice, *wire.MFADevice) {}
 
 // deviceUser resolves the path's environment and user for perm.
 func (a *API) deviceUser(r *http.Request, perm string) (*store.User, error) {
@@ -130,13 +190,9 @@ func (a *API) postMFADevices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return mfaError(err)
 	}
-	d, enrol, err := a.MFA.CreateDevice(ctx, u, in, st, m)
+	out, err := a.pairing(in.Type).create(ctx, u, &req, in, st, m)
 	if err != nil {
-		return mfaError(err)
-	}
-	out := a.renderMFADevice(d)
-	if enrol != nil {
-		out.Secret, out.KeyURI = enrol.Secret, enrol.KeyURI
+		return err
 	}
 	wire.Write(w, http.StatusCreated, out)
 	return nil
@@ -188,8 +244,8 @@ func (a *API) removeMFADeviceOrder(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// mfaDeviceAction serves POST …/devices/{id}: activation with a passcode,
-// or a new pairing passcode.
+// mfaDeviceAction serves POST …/devices/{id}: activation (with a
+// passcode, or a FIDO2 device's attestation), or a new pairing passcode.
 func (a *API) mfaDeviceAction(w http.ResponseWriter, r *http.Request) error {
 	ct := contentType(r, []string{ctDeviceActivate, ctDeviceSendCode})
 	if ct == "" {
@@ -219,15 +275,8 @@ func (a *API) mfaDeviceAction(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req, ctDeviceActivate); err != nil {
 		return err
 	}
-	if req.OTP == nil || *req.OTP == "" {
-		return wire.InvalidData(wire.Required("otp"))
-	}
-	st, err := a.mfaPolicies().Settings(ctx, u.EnvironmentID)
-	if err != nil {
+	if err := a.pairing(d.Type).activate(ctx, u, d, &req); err != nil {
 		return err
-	}
-	if err := a.MFA.Activate(ctx, u, d, *req.OTP, st); err != nil {
-		return mfaError(err)
 	}
 	wire.Write(w, http.StatusOK, a.renderMFADevice(d))
 	return nil

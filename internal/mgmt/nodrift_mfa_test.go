@@ -16,7 +16,8 @@ var (
 	dapAlways = joinPaths([]string{"_links.self.href", "_links.environment.href", "id", "environment.id", "name", "default", "forSignOnPolicy",
 		"authentication.deviceSelection", "newDeviceNotification", "ignoreUserLock", "createdAt", "updatedAt", "mobile.enabled",
 		"totp.enabled", "totp.pairingDisabled", "totp.promptForNicknameOnPairing", "totp.passcodeGracePeriod", "totp.otp.failure.count",
-		"totp.otp.failure.coolDown.duration", "totp.otp.failure.coolDown.timeUnit"},
+		"totp.otp.failure.coolDown.duration", "totp.otp.failure.coolDown.timeUnit", "fido2.enabled", "fido2.pairingDisabled",
+		"fido2.fido2PolicyId", "fido2.failure.count", "fido2.failure.coolDown.duration", "fido2.failure.coolDown.timeUnit"},
 		prefixed("sms.", offlineAlways), prefixed("voice.", offlineAlways), prefixed("email.", offlineAlways))
 	mfaSettingsAlways = []string{"_links.self.href", "_links.environment.href", "environment.id", "pairing.maxAllowedDevices",
 		"pairing.pairingKeyFormat", "phoneExtensions.enabled", "users.mfaEnabled", "authentication.deviceSelection"}

@@ -22,9 +22,11 @@ func offlineDefault(enabled bool) wire.OfflineDevicePolicy {
 }
 
 // DefaultDeviceAuthenticationPolicy is what PingOne's default MFA policy
-// holds: in a new PingOne environment it enables email and disables SMS
-// and voice (which need a paid phone provider). Migration 0017 writes the same document (as JSON) for the
-// environments made before it; a test holds the two equal.
+// holds: in a new PingOne environment it enables email, TOTP and FIDO2
+// (with the environment's default FIDO2 policy) and disables SMS and
+// voice (which need a paid phone provider). Migrations 0017 and 0022 write
+// the same document (as JSON) for the environments made before them; a
+// test holds the two equal.
 func DefaultDeviceAuthenticationPolicy() wire.DeviceAuthenticationPolicyData {
 	return wire.DeviceAuthenticationPolicyData{
 		Authentication:        wire.MFADeviceSelection{DeviceSelection: "DEFAULT_TO_FIRST"},
@@ -35,6 +37,8 @@ func DefaultDeviceAuthenticationPolicy() wire.DeviceAuthenticationPolicyData {
 		TOTP: wire.TOTPPolicy{Enabled: true, PromptForNicknameOnPairing: new(bool), PasscodeGracePeriod: 5,
 			OTP: wire.TOTPOTP{Failure: wire.OTPFailure{Count: 3, CoolDown: wire.TimePeriod{Duration: 2, TimeUnit: "MINUTES"}}}},
 		Mobile: json.RawMessage(`{"enabled":true,"otp":{"failure":{"count":3,"coolDown":{"duration":2,"timeUnit":"MINUTES"}}}}`),
+		FIDO2: wire.FIDO2MethodPolicy{Enabled: true, PromptForNicknameOnPairing: new(bool),
+			Failure: wire.OTPFailure{Count: 3, CoolDown: wire.TimePeriod{Duration: 2, TimeUnit: "MINUTES"}}},
 	}
 }
 

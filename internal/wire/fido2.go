@@ -1,7 +1,5 @@
 package wire
 
-import "encoding/json"
-
 // PingOne's FIDO2 policies (…/fido2Policies): how passkeys and security
 // keys are registered and asserted. Responses carry every member PingOne
 // always returns; description and publicKeyCredentialHints only when set,
@@ -70,10 +68,17 @@ type FIDO2Policy struct {
 	Name        string `json:"name"`
 	Default     bool   `json:"default"`
 	FIDO2PolicyData
-	// DeviceAuthenticationPolicies answers ?expand=deviceAuthenticationPolicies.
-	DeviceAuthenticationPolicies []FIDO2PolicyUse `json:"deviceAuthenticationPolicies,omitempty"`
-	CreatedAt                    Time             `json:"createdAt"`
-	UpdatedAt                    Time             `json:"updatedAt"`
+	// Embedded answers ?expand=deviceAuthenticationPolicies.
+	Embedded  *FIDO2PolicyEmbedded `json:"_embedded,omitempty"`
+	CreatedAt Time                 `json:"createdAt"`
+	UpdatedAt Time                 `json:"updatedAt"`
+}
+
+// FIDO2PolicyEmbedded lists the device authentication policies that use
+// a FIDO2 policy (PingOne's _embedded.deviceAuthenticationPolicies: the
+// SDK's model has no member for them, so they travel under _embedded).
+type FIDO2PolicyEmbedded struct {
+	DeviceAuthenticationPolicies []FIDO2PolicyUse `json:"deviceAuthenticationPolicies"`
 }
 
 // FIDO2PolicyUse is a device authentication policy that uses a FIDO2
@@ -125,10 +130,12 @@ type FIDO2UserAttributeRequest struct {
 
 // FIDO2MethodPolicy is the fido2 member of a device authentication
 // policy. FIDO2PolicyID nil is the environment's default FIDO2 policy.
+// PromptForNicknameOnPairing is absent unless sent, as for the other
+// methods (the Terraform provider holds it optional and not computed).
 type FIDO2MethodPolicy struct {
 	Enabled                    bool       `json:"enabled"`
 	PairingDisabled            bool       `json:"pairingDisabled"`
-	PromptForNicknameOnPairing bool       `json:"promptForNicknameOnPairing"`
+	PromptForNicknameOnPairing *bool      `json:"promptForNicknameOnPairing,omitempty"`
 	FIDO2PolicyID              *string    `json:"fido2PolicyId"`
 	Failure                    OTPFailure `json:"failure"`
 }
@@ -138,6 +145,6 @@ type FIDO2MethodRequest struct {
 	Enabled                    *Bool              `json:"enabled"`
 	PairingDisabled            *Bool              `json:"pairingDisabled"`
 	PromptForNicknameOnPairing *Bool              `json:"promptForNicknameOnPairing"`
-	FIDO2PolicyID              json.RawMessage    `json:"fido2PolicyId"`
+	FIDO2PolicyID              *string            `json:"fido2PolicyId"`
 	Failure                    *OTPFailureRequest `json:"failure"`
 }

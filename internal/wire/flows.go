@@ -113,6 +113,14 @@ type Flow struct {
 	// names the device its passcode went to), as PingOne prints them.
 	BypassAllowed  *bool `json:"bypassAllowed,omitempty"`
 	SelectedDevice *Ref  `json:"selectedDevice,omitempty"`
+	// PublicKeyCredentialRequestOptions (ASSERTION_REQUIRED, and
+	// SIGN_ON_REQUIRED when a passkey may sign on without a username) and
+	// PublicKeyCredentialCreationOptions (FIDO2_ACTIVATION_REQUIRED) are
+	// the options for navigator.credentials.get and .create, as PingOne
+	// prints them: a JSON string, binary members as arrays of signed
+	// bytes.
+	PublicKeyCredentialRequestOptions  string `json:"publicKeyCredentialRequestOptions,omitempty"`
+	PublicKeyCredentialCreationOptions string `json:"publicKeyCredentialCreationOptions,omitempty"`
 	// Error says why a FAILED flow failed (a Gatehouse addition: PingOne
 	// documents no body for it, and the sign-on page must say something).
 	Error *FlowError `json:"error,omitempty"`
@@ -152,6 +160,32 @@ const (
 	// may not pair one.
 	DetailNoUsableDevices = "NO_USABLE_DEVICES"
 )
+
+// FIDO2 in flows (internal/flow/methods/fido2). ASSERTION_REQUIRED asks
+// for an assertion of the selected FIDO2 device (selectedDevice,
+// publicKeyCredentialRequestOptions) and takes assertion.check
+// {"origin","assertion","compatibility"}, and device.select when the user
+// has another device. FIDO2_ACTIVATION_REQUIRED and device.activate are
+// Gatehouse additions (the FIDO2 device registered during sign-on:
+// publicKeyCredentialCreationOptions, then {"origin","attestation"}, the
+// body of PingOne's device activation). compatibility is what the browser
+// can do: WebAuthn with a platform authenticator, WebAuthn with security
+// keys only, or no WebAuthn.
+const (
+	StatusAssertionRequired       = "ASSERTION_REQUIRED"
+	StatusFIDO2ActivationRequired = "FIDO2_ACTIVATION_REQUIRED"
+
+	ActionAssertionCheck = "assertion.check"
+	ActionDeviceActivate = "device.activate"
+
+	CompatibilityFull            = "FULL"
+	CompatibilitySecurityKeyOnly = "SECURITY_KEY_ONLY"
+	CompatibilityNone            = "NONE"
+)
+
+// Compatibilities are the values of compatibility (assertion.check,
+// device.select).
+var Compatibilities = []string{CompatibilityFull, CompatibilitySecurityKeyOnly, CompatibilityNone}
 
 // FlowDevice is one of the user's MFA devices as a flow shows it: its
 // email address or phone number masked (PingOne shows "*******01").

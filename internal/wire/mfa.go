@@ -113,8 +113,8 @@ type TOTPPolicy struct {
 
 // DeviceAuthenticationPolicyData is what a policy holds besides its
 // identity: stored as one JSON document. The methods Gatehouse does not
-// serve yet (mobile, fido2, oathToken, whatsApp, rememberMe, a
-// notification policy) are kept as sent.
+// serve yet (mobile, oathToken, whatsApp, rememberMe, a notification
+// policy) are kept as sent.
 type DeviceAuthenticationPolicyData struct {
 	Authentication        MFADeviceSelection  `json:"authentication"`
 	NewDeviceNotification string              `json:"newDeviceNotification"`
@@ -124,7 +124,7 @@ type DeviceAuthenticationPolicyData struct {
 	Email                 OfflineDevicePolicy `json:"email"`
 	TOTP                  TOTPPolicy          `json:"totp"`
 	Mobile                json.RawMessage     `json:"mobile"`
-	FIDO2                 json.RawMessage     `json:"fido2,omitempty"`
+	FIDO2                 FIDO2MethodPolicy   `json:"fido2"`
 	OathToken             json.RawMessage     `json:"oathToken,omitempty"`
 	WhatsApp              json.RawMessage     `json:"whatsApp,omitempty"`
 	RememberMe            json.RawMessage     `json:"rememberMe,omitempty"`
@@ -193,7 +193,7 @@ type DeviceAuthenticationPolicyRequest struct {
 	Email                 *OfflineDeviceRequest `json:"email"`
 	TOTP                  *TOTPRequest          `json:"totp"`
 	Mobile                json.RawMessage       `json:"mobile"`
-	FIDO2                 json.RawMessage       `json:"fido2"`
+	FIDO2                 *FIDO2MethodRequest   `json:"fido2"`
 	OathToken             json.RawMessage       `json:"oathToken"`
 	WhatsApp              json.RawMessage       `json:"whatsApp"`
 	RememberMe            json.RawMessage       `json:"rememberMe"`

@@ -6,6 +6,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/device"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/flow/methods/fido2"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/identifierfirst"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/otp"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/recovery"
@@ -14,8 +15,10 @@ import (
 )
 
 // Standard are the methods, with ext, the external identity provider
-// method that federation also drives, and mfa, the
-// MULTI_FACTOR_AUTHENTICATION method with the MFA domain it runs on.
-func Standard(ext *external.Method, mfa *otp.Method) []flow.Method {
-	return []flow.Method{&usernamepassword.Method{}, &identifierfirst.Method{}, &recovery.Method{}, &registration.Method{}, ext, mfa, &device.Method{}}
+// method that federation also drives, mfa, the
+// MULTI_FACTOR_AUTHENTICATION method with the MFA domain it runs on, and
+// fido, the FIDO2 method, which becomes mfa's Factor for FIDO2 devices.
+func Standard(ext *external.Method, mfa *otp.Method, fido *fido2.Method) []flow.Method {
+	mfa.Factors = append(mfa.Factors, fido)
+	return []flow.Method{&usernamepassword.Method{}, &identifierfirst.Method{}, &recovery.Method{}, &registration.Method{}, ext, mfa, fido, &device.Method{}}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -319,8 +320,42 @@ func TestMigrationFIDO2Policies(t *testing.T) {
 				t.Fatal(err)
 			}
 			envs := []*store.Environment{newTestEnv(t, s), newTestEnv(t, s)}
+			// Device authentication policies: the default gets PingOne's
+			// fido2 member, unless it has one; the others are left alone.
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			daps := []struct {
+				env        string
+				def        bool
+				data, want string
+			}{
+				{envs[0].ID, true, `{"sms":{"enabled":true}}`, `{"sms":{"enabled":true},"fido2":{"enabled":true,"pairingDisabled":false,` +
+					`"promptForNicknameOnPairing":false,"fido2PolicyId":null,"failure":{"count":3,"coolDown":{"duration":2,"timeUnit":"MINUTES"}}}}`},
+				{envs[0].ID, false, `{"sms":{"enabled":false}}`, `{"sms":{"enabled":false}}`},
+				{envs[1].ID, true, `{"fido2":{"enabled":false}}`, `{"fido2":{"enabled":false}}`},
+			}
+			ids := make([]string, len(daps))
+			for i, d := range daps {
+				ids[i] = uuid.NewString()
+				if err := s.CreateDeviceAuthenticationPolicy(ctx, &store.DeviceAuthenticationPolicy{ID: ids[i], EnvironmentID: d.env,
+					Name: "P" + strconv.Itoa(i), Default: d.def, Data: json.RawMessage(d.data), CreatedAt: now, UpdatedAt: now}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := db.migrate(ctx); err != nil {
 				t.Fatal(err)
+			}
+			for i, d := range daps {
+				p, err := s.GetDeviceAuthenticationPolicy(ctx, d.env, ids[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				var gotV, wantV any
+				if err := errors.Join(json.Unmarshal(p.Data, &gotV), json.Unmarshal([]byte(d.want), &wantV)); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(gotV, wantV) {
+					t.Errorf("device authentication policy %d after the migration = %s, want %s", i, p.Data, d.want)
+				}
 			}
 			defaults := provision.DefaultFIDO2Policies()
 			seen := map[string]bool{}

@@ -2,7 +2,9 @@
 // IDENTIFIER_FIRST action: the user gives a username first
 // (SIGN_ON_REQUIRED), then the username and password method asks for the
 // password (PASSWORD_REQUIRED). A username that names no user goes on as
-// if it did.
+// if it did. An action that signs the user on alone (flow.FirstFactor:
+// passwordless MFA) asks for the username in SIGN_ON_REQUIRED too, and
+// takes it from here.
 package identifierfirst
 
 import (
@@ -50,9 +52,14 @@ func (*Method) Run(ctx context.Context, s *flow.Step, _ string, body []byte) err
 	u, err := s.Engine().Store.GetUserByUsername(ctx, s.Flow.EnvironmentID, username)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		u = nil
 	case err != nil:
 		return err
-	default:
+	}
+	if ff := s.FirstFactor(); ff != nil {
+		return ff.Identify(ctx, s, username, u)
+	}
+	if u != nil {
 		s.Flow.UserID = u.ID
 	}
 	s.SetStatus(wire.StatusPasswordRequired)

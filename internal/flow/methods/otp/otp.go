@@ -8,6 +8,17 @@
 // or passes (noDevicesMode BYPASS), or is refused (BLOCK). Passcodes are
 // single use, kept as the domain's challenges in the method's state, and
 // every wrong one counts into the user's MFA lockout (internal/mfa).
+//
+// Device types the method does not prove itself (FIDO2) belong to
+// Factors: the method selects their devices and registers them during
+// sign-on through the Factor, which proves them in statuses of its own
+// and completes with Proved.
+//
+// A policy whose MFA action comes before any factor (PingOne's
+// passwordless, MFA-only, sign-on policy) makes the action the first
+// factor (flow.FirstFactor): it asks for the username (SIGN_ON_REQUIRED,
+// user.lookup), then for a device; it then registers nothing, never
+// passes a user without a device, and a passcode adds no "mfa".
 package otp
 
 import (
@@ -19,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -42,7 +54,7 @@ const (
 
 // AMR is what a passcode of a device type adds to the sign-on's amr (RFC
 // 8176): "otp" for every passcode, "sms" and "tel" for the channel of a
-// sent one, and "mfa", since the action always follows another factor.
+// sent one. Proved adds "mfa" after an earlier factor.
 func AMR(deviceType string) []string {
 	out := []string{"otp"}
 	switch deviceType {
@@ -51,7 +63,44 @@ func AMR(deviceType string) []string {
 	case mfa.TypeVoice:
 		out = append(out, "tel")
 	}
-	return append(out, "mfa")
+	return out
+}
+
+// A Factor proves MFA devices of its types (FIDO2) in statuses it owns:
+// the method hands it a device the user selected, or a device type to
+// register during sign-on. A Factor completes the action with Proved.
+type Factor interface {
+	DeviceTypes() []string
+	// Prove asks u to prove device d (ACTIVE, of a type of the Factor's,
+	// enabled by pol): it sets its status; the caller saves the flow. An
+	// error leaves the choice to the user.
+	Prove(ctx context.Context, s *flow.Step, u *store.User, d *store.MFADevice, pol *mfa.Policy) error
+	// Enrol registers a device of the Factor's for u (device.register),
+	// signed on by an earlier factor and without devices: it sets its
+	// status and saves the flow.
+	Enrol(ctx context.Context, s *flow.Step, u *store.User, pol *mfa.Policy) error
+}
+
+// Usernameless is a Factor that can find the user itself (a discoverable
+// FIDO2 credential): when the action asks who the user is, it may offer
+// its own way in beside user.lookup, in the same step (it keeps its own
+// state; the caller saves).
+type Usernameless interface {
+	Usernameless(ctx context.Context, s *flow.Step, pol *mfa.Policy) error
+}
+
+// Proved completes the action for u, who has just proven a device with
+// amr: "mfa" joins when an earlier factor signed u on in this flow (or the
+// session it rides on), and u's count of wrong MFA proofs clears with the
+// sign-on.
+func Proved(ctx context.Context, s *flow.Step, u *store.User, amr []string) error {
+	out := slices.Clone(amr)
+	if s.SignedOn() == u.ID && !slices.Contains(out, "mfa") {
+		out = append(out, "mfa")
+	}
+	return s.Complete(ctx, u, out, func(tx store.Store) error {
+		return tx.ClearMFAFailures(ctx, u.EnvironmentID, u.ID)
+	})
 }
 
 // Devices is the MFA domain as the method uses it: *mfa.Service.
@@ -80,6 +129,18 @@ type Method struct {
 	// Sealer seals a new TOTP device's secret in the flow until the
 	// device's first code.
 	Sealer *secrets.Sealer
+	// Factors prove the device types the method does not (FIDO2).
+	Factors []Factor
+}
+
+// factor is the Factor of device type typ; nil for the method's own.
+func (m *Method) factor(typ string) Factor {
+	for _, f := range m.Factors {
+		if slices.Contains(f.DeviceTypes(), typ) {
+			return f
+		}
+	}
+	return nil
 }
 
 // State is what the method keeps in a flow.
@@ -155,6 +216,17 @@ type config struct {
 	set *mfa.Settings
 }
 
+// Config is the device authentication policy of the flow's action (the
+// action's, else the environment's default) and the environment's MFA
+// settings, for Factors.
+func (m *Method) Config(ctx context.Context, v *flow.View) (*mfa.Policy, *mfa.Settings, error) {
+	c, err := m.config(ctx, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.pol, c.set, nil
+}
+
 func (m *Method) config(ctx context.Context, v *flow.View) (*config, error) {
 	if m.MFA == nil || m.Policy == nil || m.Settings == nil {
 		return nil, errors.New("otp: the MFA method is not configured")
@@ -174,8 +246,10 @@ func (m *Method) config(ctx context.Context, v *flow.View) (*config, error) {
 	return &config{pol: pol, set: set}, nil
 }
 
-// usable are the devices a user may prove now: active, of a type the
+// Usable are the devices a user may prove now: active, of a type the
 // policy enables, in the user's order.
+func Usable(devs []store.MFADevice, pol *mfa.Policy) []store.MFADevice { return usable(devs, pol) }
+
 func usable(devs []store.MFADevice, pol *mfa.Policy) []store.MFADevice {
 	var out []store.MFADevice
 	for _, d := range devs {
@@ -201,16 +275,29 @@ func hasDevices(devs []store.MFADevice) bool {
 }
 
 // registrable are the device types a user may register during sign-on:
-// TOTP, and EMAIL to the user's address, where the policy enables them and
-// does not disable their pairing, and only for a user without devices
-// (hasDevices). Enrolments a sign-on left pending are replaced, so they
-// take no room.
-func registrable(u *store.User, devs []store.MFADevice, c *config) []string {
+// TOTP, EMAIL to the user's address, and the Factors' types, where the
+// policy enables them and does not disable their pairing, and only for a
+// user without devices (hasDevices) whom an earlier factor signed on:
+// registering as the first factor would let anyone who knows a username
+// enrol a device for it. Enrolments a sign-on left pending are replaced,
+// so they take no room.
+func (m *Method) registrable(v *flow.View, u *store.User, devs []store.MFADevice, c *config) []string {
+	if v.SignedOn() != u.ID {
+		return nil
+	}
+	var more []string
+	for _, f := range m.Factors {
+		more = append(more, f.DeviceTypes()...)
+	}
+	return registrable(u, devs, c, more)
+}
+
+func registrable(u *store.User, devs []store.MFADevice, c *config, more []string) []string {
 	if hasDevices(devs) {
 		return nil
 	}
 	var out []string
-	for _, t := range []string{mfa.TypeTOTP, mfa.TypeEmail} {
+	for _, t := range append([]string{mfa.TypeTOTP, mfa.TypeEmail}, more...) {
 		mp := c.pol.Method(t)
 		if !mp.Enabled || mp.PairingDisabled || (t == mfa.TypeEmail && u.Email == "") {
 			continue
@@ -220,10 +307,11 @@ func registrable(u *store.User, devs []store.MFADevice, c *config) []string {
 	return out
 }
 
-// Enter begins the action for u, signed on by the earlier actions.
+// Enter begins the action for u, signed on by the earlier actions; with
+// none (u nil) the action is the first factor, and asks who the user is.
 func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 	if u == nil {
-		return s.Fail(ctx, "access_denied", "The sign-on policy asks for a second factor before any first one.")
+		return m.askUser(ctx, s)
 	}
 	if !u.MFAEnabled {
 		// PingOne skips the MFA action for a user whose MFA is disabled;
@@ -253,13 +341,79 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 		return nil
 	}
 	if len(ok) == 0 {
-		if len(registrable(u, devs, c)) > 0 {
+		if len(m.registrable(s.View, u, devs, c)) > 0 {
 			// Only a user without devices registers one (hasDevices).
 			s.SetStatus(wire.StatusDeviceRegistrationRequired)
 			return s.Save(ctx)
 		}
-		return s.Fail(ctx, "access_denied", "The user has no MFA device that the device authentication policy allows, and may not register one.")
+		return s.Fail(ctx, "access_denied", errNoDevices)
 	}
+	return m.offer(ctx, s, st, u, ok, c)
+}
+
+// errNoDevices is why the flow of a user who cannot prove a device fails.
+const errNoDevices = "The user has no MFA device that the device authentication policy allows, and may not register one."
+
+// askUser is the first factor's first status: SIGN_ON_REQUIRED, where
+// user.lookup names the user (flow.FirstFactor) and a Usernameless
+// Factor may offer its own way in. prompt=none asks nothing.
+func (m *Method) askUser(ctx context.Context, s *flow.Step) error {
+	if s.Silent() {
+		return nil
+	}
+	c, err := m.config(ctx, s.View)
+	if err != nil {
+		return err
+	}
+	for _, f := range m.Factors {
+		if un, ok := f.(Usernameless); ok {
+			if err := un.Usernameless(ctx, s, c.pol); err != nil {
+				return err
+			}
+		}
+	}
+	s.SetStatus(wire.StatusSignOnRequired)
+	return s.Save(ctx)
+}
+
+// Identify is user.lookup when the action is the first factor: the user
+// u names (nil for none) proves a device. Nobody may register one here,
+// nor pass without one (noDevicesMode BYPASS, MFA disabled): that would
+// sign on with nothing. A username that names nobody, or a user who
+// cannot sign on, fails the flow exactly as a user without devices does,
+// after the same reads.
+func (m *Method) Identify(ctx context.Context, s *flow.Step, _ string, u *store.User) error {
+	c, err := m.config(ctx, s.View)
+	if err != nil {
+		return err
+	}
+	id := ""
+	if u != nil {
+		id = u.ID
+	}
+	devs, err := m.MFA.Devices(ctx, s.Flow.EnvironmentID, id)
+	if err != nil {
+		return err
+	}
+	st, err := flow.MethodState[State](s.View, Name)
+	if err != nil {
+		return err
+	}
+	var ok []store.MFADevice
+	if u != nil && u.Enabled && u.MFAEnabled && !credential.AccountLocked(u, s.Now) {
+		ok = usable(devs, c.pol)
+	}
+	if len(ok) == 0 {
+		return s.Fail(ctx, "access_denied", errNoDevices)
+	}
+	s.Flow.UserID = u.ID
+	return m.offer(ctx, s, st, u, ok, c)
+}
+
+// offer asks u to prove one of the usable devices ok: the policy's device
+// selection picks the first at once, or lets the user choose
+// (DEVICE_SELECTION_REQUIRED). It saves the flow.
+func (m *Method) offer(ctx context.Context, s *flow.Step, st *State, u *store.User, ok []store.MFADevice, c *config) error {
 	s.SetStatus(wire.StatusDeviceSelectionRequired)
 	first := c.pol.SendsFirst(len(ok))
 	if first {
@@ -279,9 +433,16 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 	return s.Save(ctx)
 }
 
-// choose selects d and sends its passcode (a TOTP app computes its own).
-// The caller saves the flow.
+// choose selects d and sends its passcode (a TOTP app computes its own),
+// or hands d to its Factor. The caller saves the flow.
 func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.User, d *store.MFADevice, c *config) error {
+	if f := m.factor(d.Type); f != nil {
+		if err := f.Prove(ctx, s, u, d, c.pol); err != nil {
+			return err
+		}
+		st.Device, st.Challenge = d.ID, nil
+		return nil
+	}
 	mp := c.pol.Method(d.Type)
 	if d.Type != mfa.TypeTOTP {
 		if st.Challenge != nil && st.Device == d.ID && st.Challenge.SentAt > 0 && !st.Challenge.Used {
@@ -357,6 +518,17 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 	return m.check(ctx, s, st, u, c, body)
 }
 
+// CheckCompatibility refuses a compatibility (device.select,
+// assertion.check) that is none of PingOne's values; absent is fine.
+func CheckCompatibility(c *string) error {
+	if c != nil && !slices.Contains(wire.Compatibilities, *c) {
+		d := wire.InvalidValue("compatibility", "compatibility must be one of "+strings.Join(wire.Compatibilities, ", ")+".")
+		d.InnerError = &wire.InnerError{AllowedValues: wire.Compatibilities}
+		return wire.InvalidData(d)
+	}
+	return nil
+}
+
 var errUnknownDevice = wire.InvalidData(wire.Detail{Code: wire.DetailInvalidValue, Target: "device.id",
 	Message: "The device is not one of the user's devices that this sign-on accepts."})
 
@@ -367,12 +539,18 @@ func (m *Method) selectDevice(ctx context.Context, s *flow.Step, st *State, u *s
 		Device *struct {
 			ID *string `json:"id"`
 		} `json:"device"`
+		// Compatibility is what the browser can do with FIDO2 (PingOne's
+		// member of device.select); it chooses nothing here.
+		Compatibility *string `json:"compatibility"`
 	}
 	if err := flow.Decode(body, &req); err != nil {
 		return err
 	}
 	if req.Device == nil || req.Device.ID == nil || *req.Device.ID == "" {
 		return wire.InvalidData(wire.Required("device.id"))
+	}
+	if err := CheckCompatibility(req.Compatibility); err != nil {
+		return err
 	}
 	id := *req.Device.ID
 	if len(id) > 64 {
@@ -406,7 +584,7 @@ func (m *Method) register(ctx context.Context, s *flow.Step, st *State, u *store
 	if err != nil {
 		return err
 	}
-	types := registrable(u, devs, c)
+	types := m.registrable(s.View, u, devs, c)
 	if !slices.Contains(types, req["type"]) {
 		d := wire.InvalidValue("type", "The device type cannot be registered here.")
 		if len(types) > 0 {
@@ -421,6 +599,11 @@ func (m *Method) register(ctx context.Context, s *flow.Step, st *State, u *store
 		return err
 	} else if !until.IsZero() {
 		return locked(until, s.Now)
+	}
+	if f := m.factor(req["type"]); f != nil {
+		st.Registrations++
+		st.Registered, st.Device, st.Challenge, st.Enrolment = "", "", nil, nil
+		return f.Enrol(ctx, s, u, c.pol)
 	}
 	if m.Register == nil {
 		return errors.New("otp: device registration is not configured")
@@ -559,7 +742,7 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	if err != nil {
 		return err
 	}
-	return s.Complete(ctx, u, AMR(d.Type), nil)
+	return Proved(ctx, s, u, AMR(d.Type))
 }
 
 // refused is PingOne's answer to a refused passcode.
@@ -608,7 +791,7 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 		return err
 	}
 	if status == wire.StatusDeviceRegistrationRequired {
-		out.DeviceRegistration = &wire.FlowDeviceRegistration{Types: registrable(u, devs, c), Email: mfa.MaskEmail(u.Email)}
+		out.DeviceRegistration = &wire.FlowDeviceRegistration{Types: m.registrable(v, u, devs, c), Email: mfa.MaskEmail(u.Email)}
 		if out.DeviceRegistration.Types == nil {
 			out.DeviceRegistration.Types = []string{}
 		}
@@ -622,8 +805,7 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 	}
 	out.Devices = make([]wire.FlowDevice, 0, len(shown))
 	for _, d := range shown {
-		fd := wire.FlowDevice{ID: d.ID, Type: d.Type, Status: d.Status, Nickname: d.Nickname,
-			Email: mfa.MaskEmail(d.Email), Phone: mfa.MaskPhone(d.Phone)}
+		fd := FlowDevice(&d)
 		if d.ID == st.Device {
 			fd.UserRetries = st.Retries
 		}
@@ -641,6 +823,13 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 		out.Devices = append(out.Devices, fd)
 	}
 	return nil
+}
+
+// FlowDevice is device d as a flow lists it: its email address or phone
+// number masked.
+func FlowDevice(d *store.MFADevice) wire.FlowDevice {
+	return wire.FlowDevice{ID: d.ID, Type: d.Type, Status: d.Status, Nickname: d.Nickname,
+		Email: mfa.MaskEmail(d.Email), Phone: mfa.MaskPhone(d.Phone)}
 }
 
 // Decorate names the device a passcode is pending for.

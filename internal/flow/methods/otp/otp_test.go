@@ -13,10 +13,10 @@ import (
 
 func TestAMR(t *testing.T) {
 	for typ, want := range map[string][]string{
-		mfa.TypeEmail: {"otp", "mfa"},
-		mfa.TypeTOTP:  {"otp", "mfa"},
-		mfa.TypeSMS:   {"otp", "sms", "mfa"},
-		mfa.TypeVoice: {"otp", "tel", "mfa"},
+		mfa.TypeEmail: {"otp"},
+		mfa.TypeTOTP:  {"otp"},
+		mfa.TypeSMS:   {"otp", "sms"},
+		mfa.TypeVoice: {"otp", "tel"},
 	} {
 		if got := AMR(typ); !slices.Equal(got, want) {
 			t.Errorf("AMR(%s) = %v, want %v", typ, got, want)
@@ -74,28 +74,28 @@ func TestUsableAndRegistrable(t *testing.T) {
 	}
 	u := &store.User{Email: "a@example.com"}
 	c := &config{pol: pol, set: &mfa.Settings{MaxDevices: 5}}
-	if got := registrable(u, nil, c); !slices.Equal(got, []string{mfa.TypeTOTP, mfa.TypeEmail}) {
+	if got := registrable(u, nil, c, nil); !slices.Equal(got, []string{mfa.TypeTOTP, mfa.TypeEmail}) {
 		t.Errorf("registrable = %v", got)
 	}
-	if got := registrable(&store.User{}, nil, c); !slices.Equal(got, []string{mfa.TypeTOTP}) {
+	if got := registrable(&store.User{}, nil, c, nil); !slices.Equal(got, []string{mfa.TypeTOTP}) {
 		t.Errorf("without an email address: %v", got)
 	}
 	// A user with devices registers none: an active one of a type the
 	// policy disables, or one an administrator created awaiting
 	// activation, is a device too.
 	for _, d := range devs {
-		if got := registrable(u, []store.MFADevice{d}, c); got != nil {
+		if got := registrable(u, []store.MFADevice{d}, c, nil); got != nil {
 			t.Errorf("with device %s (%s %s): %v", d.ID, d.Type, d.Status, got)
 		}
 	}
 	// An enrolment a sign-on left pending does not count: the next
 	// registration replaces it.
 	pending := []store.MFADevice{{ID: "e", Type: mfa.TypeTOTP, Status: mfa.StatusActivationRequired, Data: []byte(`{"signOn":true}`)}}
-	if got := registrable(u, pending, c); !slices.Equal(got, []string{mfa.TypeTOTP, mfa.TypeEmail}) {
+	if got := registrable(u, pending, c, nil); !slices.Equal(got, []string{mfa.TypeTOTP, mfa.TypeEmail}) {
 		t.Errorf("with a sign-on's pending enrolment: %v", got)
 	}
 	c.pol.Methods[mfa.TypeTOTP] = mfa.MethodPolicy{Enabled: true, PairingDisabled: true}
-	if got := registrable(u, pending, c); !slices.Equal(got, []string{mfa.TypeEmail}) {
+	if got := registrable(u, pending, c, nil); !slices.Equal(got, []string{mfa.TypeEmail}) {
 		t.Errorf("TOTP pairing disabled: %v", got)
 	}
 }

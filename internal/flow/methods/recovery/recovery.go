@@ -50,9 +50,11 @@ func (*Method) Offers(v *flow.View) []string {
 }
 
 // enabled: PingOne's LOGIN and IDENTIFIER_FIRST actions offer password
-// recovery unless their recovery.enabled is false.
+// recovery unless their recovery.enabled is false. No other action does:
+// a passwordless one (MULTI_FACTOR_AUTHENTICATION asking for the
+// username) must not sign on with a password recovered.
 func enabled(a *flow.PolicyAction) bool {
-	return a != nil && (a.Settings.Recovery == nil || a.Settings.Recovery.Enabled)
+	return a != nil && (a.Type == "LOGIN" || a.Type == "IDENTIFIER_FIRST") && (a.Settings.Recovery == nil || a.Settings.Recovery.Enabled)
 }
 
 // Embed shows the rules the new password must meet.

@@ -35,6 +35,18 @@ SELECT {{UUID}}, id, 'Security Keys', 'security keys', {{FALSE}},
  created_at, created_at
 FROM environments;
 
+-- The default device authentication policy of an environment made before
+-- this migration gets the fido2 member a new environment's has
+-- (provision.DefaultDeviceAuthenticationPolicy): FIDO2 enabled, with the
+-- environment's default FIDO2 policy. A policy that has a fido2 member
+-- (kept as sent until now) keeps it.
+{{PG}}UPDATE device_authentication_policies SET data = jsonb_set(data::jsonb, '{fido2}',
+{{PG}}    '{"enabled":true,"pairingDisabled":false,"promptForNicknameOnPairing":false,"fido2PolicyId":null,"failure":{"count":3,"coolDown":{"duration":2,"timeUnit":"MINUTES"}}}'::jsonb)::text
+{{PG}}WHERE is_default AND (data::jsonb -> 'fido2') IS NULL;
+{{SQLITE}}UPDATE device_authentication_policies SET data = json_set(data, '$.fido2',
+{{SQLITE}}    json('{"enabled":true,"pairingDisabled":false,"promptForNicknameOnPairing":false,"fido2PolicyId":null,"failure":{"count":3,"coolDown":{"duration":2,"timeUnit":"MINUTES"}}}'))
+{{SQLITE}}WHERE is_default AND json_type(data, '$.fido2') IS NULL;
+
 -- A FIDO2 device's credential id (base64url, no padding): an assertion
 -- finds its device by it, and one credential is one device of an
 -- environment. NULL for every other type.
