@@ -213,7 +213,34 @@ func (a *authenticator) presence(on bool) {
 // to another browser.
 func (a *authenticator) add(c *webauthn.Credential) {
 	a.b.t.Helper()
-	cdpCall(a.b, webauthn.AddCredential, webauthn.AddCredentialParams{AuthenticatorID: a.id, Credential: c})
+	cdpCall(a.b, addCredential, addCredentialParams{AuthenticatorID: a.id, Credential: storedCredential{
+		CredentialID: c.CredentialID, IsResidentCredential: c.IsResidentCredential, RpID: c.RpID, PrivateKey: c.PrivateKey,
+		UserHandle: c.UserHandle, SignCount: c.SignCount, BackupEligibility: c.BackupEligibility, BackupState: c.BackupState,
+		UserName: c.UserName, UserDisplayName: c.UserDisplayName,
+	}})
+}
+
+// addCredential is WebAuthn.addCredential without the credential
+// manager members cdproto always sends, which Chromium refuses for an
+// authenticator without that extension.
+var addCredential = cdp.Command[addCredentialParams, cdp.Empty]{Method: webauthn.CommandAddCredential}
+
+type addCredentialParams struct {
+	AuthenticatorID webauthn.AuthenticatorID `json:"authenticatorId"`
+	Credential      storedCredential         `json:"credential"`
+}
+
+type storedCredential struct {
+	CredentialID         []byte  `json:"credentialId"`
+	IsResidentCredential bool    `json:"isResidentCredential"`
+	RpID                 string  `json:"rpId"`
+	PrivateKey           []byte  `json:"privateKey"`
+	UserHandle           []byte  `json:"userHandle,omitempty"`
+	SignCount            float64 `json:"signCount"`
+	BackupEligibility    bool    `json:"backupEligibility"`
+	BackupState          bool    `json:"backupState"`
+	UserName             string  `json:"userName,omitempty"`
+	UserDisplayName      string  `json:"userDisplayName,omitempty"`
 }
 
 // only is the one credential the authenticator holds.

@@ -1,10 +1,6 @@
 package signon
 
-import (
-	"encoding/json"
-
-	"github.com/gatehouse-id/gatehouse/internal/wire"
-)
+import "github.com/gatehouse-id/gatehouse/internal/wire"
 
 // The FIDO2 method's screens: a passkey or security key as a factor
 // (ASSERTION_REQUIRED), one made during sign-on
@@ -13,26 +9,10 @@ import (
 // ceremonies' options go to the script as they are: it converts PingOne's
 // signed byte arrays for the browser.
 
-const (
-	statusAssertionRequired       = "ASSERTION_REQUIRED"
-	statusFIDO2ActivationRequired = "FIDO2_ACTIVATION_REQUIRED"
-)
-
 // webauthnOptions are the flow's ceremony options, as JSON strings ("":
 // none).
 func webauthnOptions(out *wire.Flow) (request, creation string) {
-	raw, err := json.Marshal(out)
-	if err != nil {
-		return "", ""
-	}
-	var o struct {
-		Request  string `json:"publicKeyCredentialRequestOptions"`
-		Creation string `json:"publicKeyCredentialCreationOptions"`
-	}
-	if json.Unmarshal(raw, &o) != nil {
-		return "", ""
-	}
-	return o.Request, o.Creation
+	return out.PublicKeyCredentialRequestOptions, out.PublicKeyCredentialCreationOptions
 }
 
 // assertionMessage says what the passkey screen waits for, naming the

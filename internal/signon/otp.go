@@ -116,7 +116,7 @@ func (s *Service) fillMFA(v *view, out *wire.Flow) {
 		}
 		v.Devices = append(v.Devices, dv)
 	}
-	if out.Status == wire.StatusOTPRequired || out.Status == statusAssertionRequired {
+	if out.Status == wire.StatusOTPRequired || out.Status == wire.StatusAssertionRequired {
 		// Other devices are offered only once active: a device being
 		// registered is finished on its own screen.
 		for _, d := range v.Devices {

@@ -74,8 +74,8 @@ var pages = map[string]page{
 			}
 			return who + " asks for a second step when you sign on. Choose how you want to verify that it's you."
 		}},
-	statusAssertionRequired: {Heading: "Use your passkey or security key", Form: "assertion", Message: assertionMessage},
-	statusFIDO2ActivationRequired: {Heading: "Set up a passkey", Form: "fido2-activation",
+	wire.StatusAssertionRequired: {Heading: "Use your passkey or security key", Form: "assertion", Message: assertionMessage},
+	wire.StatusFIDO2ActivationRequired: {Heading: "Set up a passkey", Form: "fido2-activation",
 		Message: func(v *view) string {
 			return "Your browser will ask you to create a passkey for " + v.BrandName +
 				" with your fingerprint, face or screen lock, or to use a security key. You will use it each time you sign on."
