@@ -22,9 +22,6 @@
     history: 'not one of your recent passwords', minComplexity: 'more complexity'
   };
 
-  // passkeyScreen: the page asks for a passkey, not a code.
-  function passkeyScreen() { return document.querySelector('form[data-webauthn]:not([data-optional])') !== null; }
-
   function attempts(n) { return n + ' attempt' + (n === 1 ? '' : 's'); }
 
   function mediaType(action) { return 'application/vnd.pingidentity.' + action + '+json'; }
@@ -104,7 +101,7 @@
         // To the nearest minute: a 10-minute lock is counted from a
         // moment before the answer, so it can read 601 seconds.
         var secs = inner.secondsUntilUnlock || 0;
-        return (passkeyScreen() ? 'Too many failed attempts' : 'Too many incorrect codes') + ': verification is locked for ' +
+        return (d.target === 'assertion' ? 'Too many failed attempts' : 'Too many incorrect codes') + ': verification is locked for ' +
           (secs < 60 ? duration(secs) : duration(60 * Math.max(1, Math.round(secs / 60)))) + '. Try again then.';
       case 'ACCOUNT_LOCKED':
         return 'This account is locked. Contact your administrator.';
