@@ -10,7 +10,8 @@ import (
 
 // The MULTI_FACTOR_AUTHENTICATION method's screens: device selection,
 // passcode entry (with the enrolment of a TOTP app when the selected
-// device awaits its first code) and the choice of a first device.
+// device awaits its first code) and the choice of a first device; the
+// FIDO2 method's screens (a passkey or security key) are in fido2.go.
 
 // deviceView is one of the user's MFA devices as a button names it.
 type deviceView struct {
@@ -61,6 +62,7 @@ var kinds = map[string]string{
 	"SMS":   "Text message",
 	"VOICE": "Voice call",
 	"TOTP":  "Authenticator app",
+	"FIDO2": "Passkey or security key",
 }
 
 func kindOf(typ string) string {
@@ -71,7 +73,7 @@ func kindOf(typ string) string {
 }
 
 func deviceOf(d wire.FlowDevice) deviceView {
-	v := deviceView{ID: d.ID, Type: d.Type, Name: kindOf(d.Type), Sent: d.Type != "TOTP",
+	v := deviceView{ID: d.ID, Type: d.Type, Name: kindOf(d.Type), Sent: d.Type != "TOTP" && d.Type != "FIDO2",
 		Pairing: d.Status == "ACTIVATION_REQUIRED"}
 	switch d.Type {
 	case "EMAIL":
@@ -114,7 +116,7 @@ func (s *Service) fillMFA(v *view, out *wire.Flow) {
 		}
 		v.Devices = append(v.Devices, dv)
 	}
-	if out.Status == wire.StatusOTPRequired {
+	if out.Status == wire.StatusOTPRequired || out.Status == wire.StatusAssertionRequired {
 		// Other devices are offered only once active: a device being
 		// registered is finished on its own screen.
 		for _, d := range v.Devices {
@@ -129,6 +131,8 @@ func (s *Service) fillMFA(v *view, out *wire.Flow) {
 			switch t {
 			case "TOTP":
 				rv.Detail = "Use an app on your phone, such as Google Authenticator or Microsoft Authenticator"
+			case "FIDO2":
+				rv.Detail = "Use your fingerprint, face or screen lock, or a security key"
 			case "EMAIL":
 				rv.Detail = "Get a code by email"
 				if r.Email != "" {

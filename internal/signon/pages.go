@@ -64,9 +64,8 @@ var pages = map[string]page{
 		Message: func(v *view) string {
 			return "A device wants to use " + v.AppName + " as " + v.Username + ". Allow it only if you started this on a device of yours."
 		}},
-	wire.StatusDeviceSelectionRequired: {Heading: "Verify that it's you", Form: "device-selection",
-		Message: text("Choose where to get your one-time code.")},
-	wire.StatusOTPRequired: {HeadingOf: otpHeading, Form: "otp", Message: otpMessage},
+	wire.StatusDeviceSelectionRequired: {Heading: "Verify that it's you", Form: "device-selection", Message: selectionMessage},
+	wire.StatusOTPRequired:             {HeadingOf: otpHeading, Form: "otp", Message: otpMessage},
 	wire.StatusDeviceRegistrationRequired: {Heading: "Set up two-step verification", Form: "device-registration",
 		Message: func(v *view) string {
 			who := v.AppName
@@ -74,6 +73,12 @@ var pages = map[string]page{
 				who = v.BrandName
 			}
 			return who + " asks for a second step when you sign on. Choose how you want to verify that it's you."
+		}},
+	wire.StatusAssertionRequired: {Heading: "Use your passkey or security key", Form: "assertion", Message: assertionMessage},
+	wire.StatusFIDO2ActivationRequired: {Heading: "Set up a passkey", Form: "fido2-activation",
+		Message: func(v *view) string {
+			return "Your browser will ask you to create a passkey for " + v.BrandName +
+				" with your fingerprint, face or screen lock, or to use a security key. You will use it each time you sign on."
 		}},
 	flow.StatusFailed: {Heading: "Sign-on failed", Form: "failed", Message: text("Return to the application to try again.")},
 }

@@ -287,6 +287,10 @@ type view struct {
 	Others        []deviceView
 	Enrol         *enrolView
 	Registrations []registrationView
+
+	// The FIDO2 screens (fido2.go): the ceremony options the flow gives
+	// the browser, as JSON strings.
+	RequestOptions, CreationOptions string
 }
 
 func (s *Service) page(w http.ResponseWriter, r *http.Request) {
@@ -398,6 +402,7 @@ func (s *Service) fill(v *view, out *wire.Flow) {
 		}
 	}
 	s.fillMFA(v, out)
+	v.RequestOptions, v.CreationOptions = webauthnOptions(out)
 	pg, ok := pages[out.Status]
 	if !ok {
 		pg = page{Heading: "Sign on"}

@@ -13,7 +13,7 @@
   var labels = {
     username: 'username', password: 'password', currentPassword: 'current password', newPassword: 'new password',
     recoveryCode: 'recovery code', verificationCode: 'verification code', email: 'email address', userCode: 'code',
-    otp: 'code'
+    otp: 'code', assertion: 'passkey', attestation: 'passkey'
   };
   var ruleWords = {
     length: 'the length', minCharacters: 'the required kinds of characters', maxRepeatedCharacters: 'no long runs of one character',
@@ -101,7 +101,7 @@
         // To the nearest minute: a 10-minute lock is counted from a
         // moment before the answer, so it can read 601 seconds.
         var secs = inner.secondsUntilUnlock || 0;
-        return 'Too many incorrect codes: verification is locked for ' +
+        return (d.target === 'assertion' ? 'Too many failed attempts' : 'Too many incorrect codes') + ': verification is locked for ' +
           (secs < 60 ? duration(secs) : duration(60 * Math.max(1, Math.round(secs / 60)))) + '. Try again then.';
       case 'ACCOUNT_LOCKED':
         return 'This account is locked. Contact your administrator.';
@@ -118,6 +118,14 @@
           }).join('; ') + '.';
         }
         if (d.target === 'currentPassword') { return 'Your current password is incorrect.'; }
+        if (d.target === 'assertion') {
+          if (typeof inner.failuresRemaining === 'number') {
+            return 'That passkey or security key was not accepted. ' + attempts(inner.failuresRemaining) + ' left before verification is locked.';
+          }
+          return 'That passkey or security key was not accepted. Try again with one registered to your account.';
+        }
+        if (d.target === 'attestation') { return 'The passkey could not be set up. Try again, or use another passkey or security key.'; }
+        if (d.target === 'origin') { return 'Passkeys cannot be used at this address. Contact your administrator.'; }
         if (d.target === 'device.id') {
           // The server spaces the codes it sends, and bounds them.
           var wait = /Wait (\d+) seconds?/.exec(d.message || '');
@@ -184,13 +192,29 @@
     var action = form.getAttribute('data-action');
     if (!action) { return; }
     ev.preventDefault();
+    if (form.hasAttribute('data-webauthn')) {
+      ceremony(form);
+      return;
+    }
     clearError();
     if (!check(form)) { return; }
+    var body = bodyOf(form);
+    if (form.hasAttribute('data-compat')) {
+      // The server may hide devices this browser cannot use.
+      compatibility.then(function (c) { body.compatibility = c; send(form, action, body); });
+      return;
+    }
+    send(form, action, body);
+  }
+
+  // send posts the action's body; the page then moves on, or says why
+  // not (refused, when given, runs after a refusal is shown).
+  function send(form, action, body, refused) {
     busy(form, true);
     fetch(flowURL, {
       method: 'POST', credentials: 'same-origin', cache: 'no-store',
       headers: { 'Content-Type': mediaType(action), 'Accept': 'application/json' },
-      body: JSON.stringify(bodyOf(form))
+      body: JSON.stringify(body)
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (body) {
         if (resp.ok) {
@@ -213,12 +237,225 @@
         busy(form, false);
         var d = (body.details && body.details[0]) || {};
         showError(describe(resp.status, body), fieldFor(form, d.target));
+        if (refused) { refused(); }
       });
     }).catch(function () {
       busy(form, false);
       showError('The sign-on service could not be reached. Check your connection and try again.');
     });
   }
+
+  // ---- passkeys and security keys (WebAuthn)
+
+  // PingOne prints a ceremony's options as a JSON string whose binary
+  // members are arrays of signed bytes (Java's byte[]); base64url (or
+  // base64) strings are taken too.
+  function bytesOf(v) {
+    var out, i;
+    if (Array.isArray(v)) {
+      out = new Uint8Array(v.length);
+      for (i = 0; i < v.length; i++) { out[i] = v[i] & 0xff; }
+      return out.buffer;
+    }
+    if (typeof v === 'string') {
+      var bin = atob(v.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, ''));
+      out = new Uint8Array(bin.length);
+      for (i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+      return out.buffer;
+    }
+    throw new TypeError('not binary');
+  }
+
+  // b64url is what the flow API takes back: base64url without padding.
+  function b64url(buf) {
+    var b = new Uint8Array(buf), s = '';
+    for (var i = 0; i < b.length; i++) { s += String.fromCharCode(b[i]); }
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function credentialList(list) {
+    return (list || []).map(function (c) {
+      var o = { type: c.type || 'public-key', id: bytesOf(c.id) };
+      if (c.transports) { o.transports = c.transports; }
+      return o;
+    });
+  }
+
+  // publicKeyOf turns the options string into what navigator.credentials
+  // takes; members it does not know pass as they are.
+  function publicKeyOf(kind, text) {
+    var o = JSON.parse(text);
+    o.challenge = bytesOf(o.challenge);
+    if (typeof o.timeout === 'string') { o.timeout = Number(o.timeout); }
+    if (kind === 'create') {
+      o.user = { id: bytesOf(o.user.id), name: o.user.name, displayName: o.user.displayName || o.user.name };
+      // PingOne prints the algorithms as strings ("-7").
+      o.pubKeyCredParams = (o.pubKeyCredParams || []).map(function (p) { return { type: p.type || 'public-key', alg: Number(p.alg) }; });
+      o.excludeCredentials = credentialList(o.excludeCredentials);
+    } else {
+      o.allowCredentials = credentialList(o.allowCredentials);
+    }
+    return o;
+  }
+
+  // credentialJSON is the browser's answer as the flow API reads it.
+  function credentialJSON(cred) {
+    var r = cred.response, resp = { clientDataJSON: b64url(r.clientDataJSON) };
+    if (r.attestationObject) {
+      resp.attestationObject = b64url(r.attestationObject);
+      if (typeof r.getTransports === 'function') { resp.transports = r.getTransports(); }
+    } else {
+      resp.authenticatorData = b64url(r.authenticatorData);
+      resp.signature = b64url(r.signature);
+      resp.userHandle = r.userHandle ? b64url(r.userHandle) : '';
+    }
+    var out = { id: cred.id, rawId: b64url(cred.rawId), type: cred.type, response: resp,
+      clientExtensionResults: typeof cred.getClientExtensionResults === 'function' ? cred.getClientExtensionResults() : {} };
+    if (cred.authenticatorAttachment) { out.authenticatorAttachment = cred.authenticatorAttachment; }
+    return JSON.stringify(out);
+  }
+
+  var webAuthn = !!(window.PublicKeyCredential && navigator.credentials && navigator.credentials.get);
+
+  // compatibility is what this browser can use, in PingOne's words:
+  // FULL with a platform authenticator that verifies the user (a
+  // passkey on this device), SECURITY_KEY_ONLY without one, NONE
+  // without WebAuthn.
+  var compatibility = !webAuthn ? Promise.resolve('NONE') :
+    typeof PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable !== 'function' ? Promise.resolve('SECURITY_KEY_ONLY') :
+      PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable().then(function (ok) {
+        return ok ? 'FULL' : 'SECURITY_KEY_ONLY';
+      }, function () { return 'SECURITY_KEY_ONLY'; });
+
+  var noWebAuthn = 'This browser cannot use passkeys.';
+
+  // refusal words what the browser said when the ceremony did not
+  // happen; null when the page itself called it off.
+  function refusal(err, creating) {
+    switch (err && err.name) {
+      case 'NotAllowedError':
+        return 'The passkey request was cancelled or timed out. Try again.';
+      case 'InvalidStateError':
+        return creating ? 'That passkey or security key is already registered. Use another one.' :
+          'The passkey request was cancelled or timed out. Try again.';
+      case 'SecurityError':
+        return 'Passkeys cannot be used at this address. Contact your administrator.';
+      case 'NotSupportedError':
+        return creating ? 'This browser or security key cannot create the kind of passkey this sign-on needs.' :
+          'This browser or security key cannot be used for this sign-on.';
+      case 'AbortError':
+        return null;
+    }
+    return 'The passkey could not be used. Try again.';
+  }
+
+  var statusLine = document.getElementById('passkey-status');
+
+  function say(text) {
+    if (statusLine) { statusLine.textContent = text; }
+  }
+
+  // The autofill request (conditional mediation) waits in the username
+  // field's suggestions; it is called off before the button's request.
+  var autofill = null;
+
+  // ceremony asks the browser for a passkey (data-webauthn="get") or to
+  // make one ("create"), and sends its answer with the form's action.
+  function ceremony(form) {
+    var kind = form.getAttribute('data-webauthn');
+    clearError();
+    if (!webAuthn) {
+      showError(noWebAuthn);
+      return;
+    }
+    var pk;
+    try {
+      pk = publicKeyOf(kind, form.getAttribute('data-options'));
+    } catch (e) {
+      showError('The passkey request could not be read. Start over and try again.');
+      return;
+    }
+    busy(form, true);
+    var start = function () {
+      say(kind === 'create' ? 'Follow your browser\'s steps to create a passkey.' :
+        'Follow your browser\'s steps to use your passkey or security key.');
+      return kind === 'create' ? navigator.credentials.create({ publicKey: pk }) : navigator.credentials.get({ publicKey: pk });
+    };
+    var pending = autofill ? autofill.stop().then(start) : start();
+    pending.then(function (cred) { answer(form, kind, cred); }, function (err) {
+      busy(form, false);
+      say('');
+      var text = refusal(err, kind === 'create');
+      if (text) { showError(text); }
+    });
+  }
+
+  // answer sends the credential the browser gave.
+  function answer(form, kind, cred) {
+    say('');
+    compatibility.then(function (c) {
+      var body = { origin: window.location.origin };
+      if (kind === 'create') {
+        body.attestation = credentialJSON(cred);
+      } else {
+        body.assertion = credentialJSON(cred);
+        body.compatibility = c;
+      }
+      send(form, form.getAttribute('data-action'), body, function () { renew(form); });
+    });
+  }
+
+  // renew reads the flow's fresh options after a refused answer: the
+  // server never takes a challenge twice.
+  function renew(form) {
+    var member = form.getAttribute('data-webauthn') === 'create' ? 'publicKeyCredentialCreationOptions' : 'publicKeyCredentialRequestOptions';
+    fetch(flowURL, { credentials: 'same-origin', cache: 'no-store', headers: { 'Accept': 'application/json' } })
+      .then(function (resp) { return resp.ok ? resp.json() : {}; })
+      .then(function (flow) {
+        if (typeof flow[member] === 'string') {
+          form.setAttribute('data-options', flow[member]);
+          if (form.hasAttribute('data-autofill')) { startAutofill(form); }
+        }
+      }, function () { /* the next try says what is wrong */ });
+  }
+
+  // startAutofill offers the user's passkeys among the username field's
+  // suggestions, where the browser can.
+  function startAutofill(form) {
+    if (!webAuthn || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') { return; }
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+      if (!ok || autofill) { return; }
+      var pk;
+      try { pk = publicKeyOf('get', form.getAttribute('data-options')); } catch (e) { return; }
+      var ctl = new AbortController();
+      var done = navigator.credentials.get({ mediation: 'conditional', publicKey: pk, signal: ctl.signal });
+      var settled = done.then(function () {}, function () {});
+      autofill = { stop: function () { autofill = null; ctl.abort(); return settled; } };
+      done.then(function (cred) {
+        autofill = null;
+        clearError();
+        busy(form, true);
+        answer(form, 'get', cred);
+      }, function () { /* called off, or nothing chosen: the button stays */ });
+    }, function () {});
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('form[data-webauthn]'), function (form) {
+    if (!webAuthn) {
+      // A choice the browser cannot make is not offered; a screen that
+      // is nothing but it says why.
+      if (form.hasAttribute('data-optional')) {
+        Array.prototype.forEach.call(document.querySelectorAll('[data-passkey-only]'), function (el) { el.hidden = true; });
+        form.hidden = true;
+      } else {
+        busy(form, true);
+        showError(noWebAuthn);
+      }
+      return;
+    }
+    if (form.hasAttribute('data-autofill')) { startAutofill(form); }
+    if (form.hasAttribute('data-autostart')) { ceremony(form); }
+  });
 
   // ---- password rules, checked as the user types
 
