@@ -54,7 +54,7 @@ func newFIDOFixture(t *testing.T, dsn string) *fidoFixture {
 
 // enableFIDO2 turns FIDO2 on in envID's default device authentication
 // policy and puts every FIDO2 policy of envID on localhost.
-func (x *fidoFixture) enableFIDO2(t *testing.T, envID string) {
+func (x *fidoFixture) enableFIDO2(t testing.TB, envID string) {
 	t.Helper()
 	env := "/environments/" + envID
 	r := x.s.Do(t, apptest.Request{Method: "GET", URL: env + "/deviceAuthenticationPolicies", Token: x.admin})
@@ -80,7 +80,7 @@ func (x *fidoFixture) enableFIDO2(t *testing.T, envID string) {
 
 // registerKey registers a FIDO2 device of userID (in envID) through the
 // management API's two steps, with a credential of key.
-func (x *fidoFixture) registerKey(t *testing.T, envID, userID string, key *fidotest.Authenticator, o fidotest.CreateOptions) (string, *fidotest.Credential) {
+func (x *fidoFixture) registerKey(t testing.TB, envID, userID string, key *fidotest.Authenticator, o fidotest.CreateOptions) (string, *fidotest.Credential) {
 	t.Helper()
 	devices := "/environments/" + envID + "/users/" + userID + "/devices"
 	r := x.s.Do(t, apptest.Request{Method: "POST", URL: devices, Token: x.admin, Body: map[string]any{"type": "FIDO2"}})

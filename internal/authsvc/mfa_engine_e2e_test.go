@@ -32,7 +32,7 @@ func (x *mfaFixture) policyByName(t *testing.T, name string) string {
 }
 
 // newPolicy creates a sign-on policy with actions, in order.
-func (x *mfaFixture) newPolicy(t *testing.T, name string, actions ...map[string]any) string {
+func (x *mfaFixture) newPolicy(t testing.TB, name string, actions ...map[string]any) string {
 	t.Helper()
 	env := "/environments/" + x.fx.EnvID
 	r := x.s.Do(t, apptest.Request{Method: "POST", URL: env + "/signOnPolicies", Token: x.admin, Body: map[string]any{"name": name}})
@@ -51,7 +51,7 @@ func (x *mfaFixture) newPolicy(t *testing.T, name string, actions ...map[string]
 
 // assign assigns a policy to the fixture's application, so that acr_values
 // may name it.
-func (x *mfaFixture) assign(t *testing.T, policyID string, priority int) {
+func (x *mfaFixture) assign(t testing.TB, policyID string, priority int) {
 	t.Helper()
 	r := x.s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + x.fx.EnvID + "/applications/" + x.fx.AppID + "/signOnPolicyAssignments",
 		Token: x.admin, Body: map[string]any{"priority": priority, "signOnPolicy": map[string]string{"id": policyID}}})

@@ -17,7 +17,7 @@ import (
 
 // passwordless assigns an MFA-only policy named name to the fixture's
 // application (acr_values picks it).
-func (x *mfaFixture) passwordless(t *testing.T, name string, priority int, action map[string]any) {
+func (x *mfaFixture) passwordless(t testing.TB, name string, priority int, action map[string]any) {
 	t.Helper()
 	action["type"] = "MULTI_FACTOR_AUTHENTICATION"
 	x.assign(t, x.newPolicy(t, name, action), priority)

@@ -45,7 +45,7 @@ type fixture struct {
 	strangerEnvs string
 }
 
-func setup(t *testing.T, dsn string) *fixture {
+func setup(t testing.TB, dsn string) *fixture {
 	t.Helper()
 	s := apptest.Start(t, apptest.Options{DSN: dsn})
 	admin := s.AdminToken(t)
@@ -88,7 +88,7 @@ func setup(t *testing.T, dsn string) *fixture {
 
 // register registers a credential of a for u under pol, as the
 // management API's two steps do, and stores the device.
-func (f *fixture) register(t *testing.T, u *store.User, a *fidotest.Authenticator, pol *fido.Policy, o fidotest.CreateOptions) *store.MFADevice {
+func (f *fixture) register(t testing.TB, u *store.User, a *fidotest.Authenticator, pol *fido.Policy, o fidotest.CreateOptions) *store.MFADevice {
 	t.Helper()
 	ctx := context.Background()
 	opts, sess, err := f.svc.BeginRegistration(ctx, u, nil, pol, f.rp)
