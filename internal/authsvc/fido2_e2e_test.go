@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -559,6 +560,69 @@ func TestFIDO2DeviceDeleted(t *testing.T) {
 			del()
 			if g := x.signOn(t, x.fx.Username); g.status() != "OTP_REQUIRED" {
 				t.Errorf("with an email device: %s", g.status())
+			}
+		})
+	}
+}
+
+// TestFIDO2DoublePost: one assertion posted many times at once (a
+// double-clicking page, or an attacker racing the user) signs on at most
+// once: the others are refused (400, or 401 once the winner rotated the
+// browser's cookie), none is a 500. Should a refusal's fresh challenge
+// beat the winner's save, nobody signs on and the flow asks again.
+func TestFIDO2DoublePost(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newFIDOFixture(t, be.DSN(t))
+			x.passwordless(t, "Passwordless", 2, map[string]any{"noDevicesMode": "BLOCK"})
+			x.registerKey(t, x.fx.EnvID, x.fx.UserID, x.key, passkey)
+			for _, tc := range []struct {
+				name   string
+				lookup bool
+			}{{"usernameless", false}, {"after user.lookup", true}} {
+				f, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "Passwordless")
+				if tc.lookup {
+					f.post(t, "user.lookup", `{"username":"`+x.fx.Username+`"}`, http.StatusOK)
+				}
+				body := credBody(t, fidoOrigin, "assertion", f.getAssertion(t, x.key, uv))
+				const n = 6
+				codes := make([]int, n)
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						req, _ := http.NewRequest("POST", f.url, strings.NewReader(body))
+						req.Header.Set("Content-Type", "application/vnd.pingidentity.assertion.check+json")
+						resp, err := f.c.Do(req)
+						if err != nil {
+							codes[i] = -1
+							return
+						}
+						resp.Body.Close()
+						codes[i] = resp.StatusCode
+					}()
+				}
+				wg.Wait()
+				ok := 0
+				for _, c := range codes {
+					switch c {
+					case http.StatusOK:
+						ok++
+					case http.StatusBadRequest, http.StatusUnauthorized:
+					default:
+						t.Errorf("%s: a post answered %d", tc.name, c)
+					}
+				}
+				if ok > 1 {
+					t.Errorf("%s: %d posts signed on, want at most 1 (%v)", tc.name, ok, codes)
+				}
+				if f.get(t); ok == 0 {
+					f.assert(t, x.key, uv, http.StatusOK)
+				}
+				if sub, _, _, _ := f.claims(t); sub != x.fx.UserID {
+					t.Errorf("%s: sub %s", tc.name, sub)
+				}
 			}
 		})
 	}

@@ -144,3 +144,35 @@ func TestPasswordlessRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestPasswordlessSessionNoMFA: a browser signed on by a passcode alone
+// has proven one factor. A later sign-on that rides its session and asks
+// for the same device again (the passwordless policy once more, or the
+// Multi_Factor policy, whose LOGIN the session satisfies) proves no
+// second factor: the amr must not say "mfa".
+func TestPasswordlessSessionNoMFA(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newMFAFixture(t, be.DSN(t))
+			x.passwordless(t, "Passwordless", 2, map[string]any{"noDevicesMode": "BLOCK"})
+			x.device(t, x.fx.UserID, map[string]any{"type": "EMAIL", "email": x.fx.Email, "status": "ACTIVE"})
+			c := browser(t)
+			f, _ := x.authorize(t, c, http.StatusOK, "acr_values", "Passwordless")
+			f.post(t, "user.lookup", `{"username":"`+x.fx.Username+`"}`, http.StatusOK)
+			f.post(t, "otp.check", `{"otp":"`+x.mailedCode(t, x.fx.Email)+`"}`, http.StatusOK)
+			if _, _, _, amr := f.claims(t); !slices.Equal(amr, []string{"otp"}) {
+				t.Fatalf("passwordless amr %v", amr)
+			}
+			for _, policy := range []string{"Passwordless", "Multi_Factor"} {
+				g, _ := x.authorize(t, c, http.StatusOK, "acr_values", policy)
+				if g.status() != "OTP_REQUIRED" {
+					t.Fatalf("%s on the passwordless session: %s", policy, g.status())
+				}
+				g.post(t, "otp.check", `{"otp":"`+x.mailedCode(t, x.fx.Email)+`"}`, http.StatusOK)
+				if sub, _, acr, amr := g.claims(t); sub != x.fx.UserID || acr != policy || !slices.Equal(amr, []string{"otp"}) {
+					t.Errorf("%s on the passwordless session: sub %s acr %q amr %v, want [otp]", policy, sub, acr, amr)
+				}
+			}
+		})
+	}
+}

@@ -265,6 +265,10 @@ func (v *View) Identified() bool { return v.Flow.UserID != "" || v.st.Username !
 // factor proven by another user is not a factor of this one.
 func (v *View) SignedOn() string { return v.st.SignedOn }
 
+// SignedOnWith is the amr of the sign-on SignedOn names: every method the
+// flow (or the session it rides on) has signed its user on with.
+func (v *View) SignedOnWith() []string { return slices.Clone(v.st.AMR) }
+
 // unproven reports whether the flow's user was named but has proven
 // nothing yet: a first factor (FirstFactor) is under way. Its statuses
 // (the devices to choose from) are Authenticated for a second factor; a

@@ -95,6 +95,10 @@ type Usernameless interface {
 // first factor (passwordless), the device is how the user authenticated:
 // a method may hold the sign-on first, as after a password (an email
 // address to verify).
+//
+// An earlier sign-on counts as a factor only when it was more than MFA
+// devices: a session a passcode alone signed on (passwordless) rides into
+// later sign-ons, and proving a device again there is one factor twice.
 func Proved(ctx context.Context, s *flow.Step, u *store.User, amr []string) error {
 	clear := func(tx store.Store) error { return tx.ClearMFAFailures(ctx, u.EnvironmentID, u.ID) }
 	if s.SignedOn() != u.ID {
@@ -104,11 +108,19 @@ func Proved(ctx context.Context, s *flow.Step, u *store.User, amr []string) erro
 		return s.Authenticated(ctx, u, amr...)
 	}
 	out := slices.Clone(amr)
-	if !slices.Contains(out, "mfa") {
+	if !slices.Contains(out, "mfa") && slices.ContainsFunc(s.SignedOnWith(), otherFactor) {
 		out = append(out, "mfa")
 	}
 	return s.Complete(ctx, u, out, clear)
 }
+
+// deviceAMR are the amr values an MFA device's proof gives (passcodes and
+// FIDO2 keys), and "mfa", which only they add.
+var deviceAMR = []string{"otp", "sms", "tel", "hwk", "swk", "mfa"}
+
+// otherFactor says whether amr value m is a factor other than an MFA
+// device (a password, an external identity provider).
+func otherFactor(m string) bool { return !slices.Contains(deviceAMR, m) }
 
 // Devices is the MFA domain as the method uses it: *mfa.Service.
 type Devices interface {
