@@ -252,6 +252,11 @@ func TestFIDO2Enrolment(t *testing.T) {
 				len(ds) != 1 || ds[0]["type"] != "FIDO2" || ds[0]["status"] != "ACTIVATION_REQUIRED" {
 				t.Fatalf("after device.register: %s %v %v", f.status(), f.links(), ds)
 			}
+			// The types device.register takes instead, for the page's way back.
+			if reg, _ := f.last["_embedded"].(map[string]any)["deviceRegistration"].(map[string]any); reg == nil ||
+				!slices.Equal(reg["types"].([]any), []any{"TOTP", "EMAIL", "FIDO2"}) {
+				t.Errorf("FIDO2_ACTIVATION_REQUIRED's deviceRegistration: %v", reg)
+			}
 			dev := ds[0]["id"].(string)
 			opts := f.last["publicKeyCredentialCreationOptions"].(string)
 			var o struct {

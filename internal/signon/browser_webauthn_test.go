@@ -48,6 +48,7 @@ type ceremonyPage struct {
 	sess    *fido.Session
 	options string
 	refuse  int              // answers to refuse before verifying
+	vanish  bool             // refuse the next answer: the selected device went away
 	device  *store.MFADevice // registered, then asserted
 	bodies  []map[string]any // what the script posted
 	proved  *store.MFADevice // the last verified assertion's device
@@ -161,6 +162,13 @@ func (p *ceremonyPage) answer(w http.ResponseWriter, r *http.Request) {
 	origin, _ := body["origin"].(string)
 	ctx := context.Background()
 	w.Header().Set("Content-Type", "application/json")
+	if p.vanish {
+		// As the flow says it, once it has gone back to device selection.
+		p.vanish = false
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"id":"e0","code":"INVALID_DATA","message":"refused","details":[{"code":"INVALID_VALUE","target":"device.id","message":"The device is not one of the user's devices that this sign-on accepts. Select a device again."}]}`)
+		return
+	}
 	if p.refuse > 0 {
 		// Refused as the flow refuses a wrong assertion: with a fresh
 		// challenge for the next try.
@@ -317,6 +325,49 @@ func TestBrowserWebAuthnScript(t *testing.T) {
 			if p.proved == nil || p.proved.UserID != p.user.ID {
 				t.Errorf("the discoverable assertion proved %+v", p.proved)
 			}
+
+			// Two clicks are one prompt and one answer (the browser's
+			// calls are counted where the page after keeps them).
+			p.mu.Lock()
+			posts := len(p.bodies)
+			p.mu.Unlock()
+			b.navigate(p.base + "/page/discover")
+			b.waitFor("the script", `document.readyState === 'complete'`)
+			eval[string](b, `(function () {
+				var get = navigator.credentials.get.bind(navigator.credentials);
+				navigator.credentials.get = function (o) { sessionStorage.calls = Number(sessionStorage.calls || 0) + 1; return get(o); };
+				var f = document.querySelector('#passkey-form');
+				f.requestSubmit(); f.requestSubmit();
+				return '';
+			})()`)
+			p.done(b)
+			p.mu.Lock()
+			posts = len(p.bodies) - posts
+			p.mu.Unlock()
+			if calls := eval[string](b, `sessionStorage.calls || '0'`); calls != "1" || posts != 1 {
+				t.Errorf("two clicks: %s browser requests and %d answers, want one of each", calls, posts)
+			}
+
+			// The selected device went away as the user answered: the
+			// page reloads into the flow's next screen, which says why,
+			// once.
+			p.mu.Lock()
+			p.vanish = true
+			p.mu.Unlock()
+			b.navigate(p.base + "/page/get")
+			b.waitFor("the script", `document.readyState === 'complete'`)
+			eval[string](b, `window.before = true; ''`)
+			b.do("use the passkey", chromedp.Click(chromedp.CSS("#passkey")))
+			b.waitFor("the next screen with the reason", `window.before === undefined && document.readyState === 'complete' && !document.querySelector('#error').hidden`)
+			if msg := b.text("#error"); msg != "That device cannot be used now. Choose another one, or start over." {
+				t.Errorf("after the device went away the page says %q", msg)
+			}
+			if f := b.focused(); f != "error" {
+				t.Errorf("the reason does not take the focus: %q has it", f)
+			}
+			b.navigate(p.base + "/page/get")
+			b.waitFor("the script", `document.readyState === 'complete'`)
+			noError(t, b)
 		})
 	}
 }

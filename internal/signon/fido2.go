@@ -34,3 +34,19 @@ func selectionMessage(v *view) string {
 	}
 	return "Choose where to get your one-time code."
 }
+
+// OtherRegistrations are the kinds of device the passkey set-up screen
+// offers instead: a user whose browser cannot make a passkey, or who
+// changes their mind, is not stuck there (nil: none).
+func (v *view) OtherRegistrations() *registrationChoices {
+	var others []registrationView
+	for _, r := range v.Registrations {
+		if r.Type != "FIDO2" {
+			others = append(others, r)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	return &registrationChoices{Registrations: others}
+}

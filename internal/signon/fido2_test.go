@@ -37,7 +37,7 @@ func TestFIDO2Assertion(t *testing.T) {
 		`<h1 id="heading">Use your passkey or security key</h1>`,
 		`<p class="message">Use your passkey or security key to verify that it&#39;s you. When your browser asks, use your fingerprint, face or screen lock, or touch your security key.</p>`,
 		`<form data-action="assertion.check" data-webauthn="get" data-options="`+attr(requestOptions)+`" data-autostart id="passkey-form">`,
-		`<button type="submit" class="primary" id="passkey" autofocus>Use passkey or security key</button>`,
+		`<button type="submit" class="primary" id="passkey" autofocus>Use your passkey or security key</button>`,
 		`<p id="passkey-status" class="hint" aria-live="polite"></p>`,
 		`<summary>Choose another method</summary>`,
 		`<button type="submit" class="choice" id="device-dev-email"><span class="choice-name">Email</span>`,
@@ -72,6 +72,33 @@ func TestFIDO2Activation(t *testing.T) {
 	)
 	// Made only by a click: no prompt the user did not ask for.
 	wantNone(t, body, `data-autostart`)
+
+	t.Run("the other kinds of device stay a choice", func(t *testing.T) {
+		f := mfaFlow(wire.StatusFIDO2ActivationRequired, "device.activate", "device.register")
+		f.Embedded.Devices = []wire.FlowDevice{{ID: "dev-new", Type: "FIDO2", Status: "ACTIVATION_REQUIRED"}}
+		f.Embedded.DeviceRegistration = &wire.FlowDeviceRegistration{Types: []string{"TOTP", "EMAIL", "FIDO2"}, Email: "a***@example.com"}
+		setOptions(f, "", creationOptions)
+		body := renderFlow(t, f)
+		wantAll(t, body,
+			`<details class="others">`+"\n"+`<summary>Choose another method</summary>`,
+			// Not the screen's task: no focus taken from the passkey button.
+			`<ul class="choices">`+"\n"+`<li><form data-action="device.register" class="choice-form">`+"\n"+`<input type="hidden" name="type" value="TOTP">`+"\n"+
+				`<button type="submit" class="choice" id="register-TOTP"><span class="choice-name">Authenticator app</span>`,
+			`<button type="submit" class="choice" id="register-EMAIL"><span class="choice-name">Email</span><span class="choice-detail">Get a code at a***@example.com</span></button>`,
+		)
+		wantNone(t, body, `id="register-FIDO2"`)
+		if n := strings.Count(body, "autofocus"); n != 1 {
+			t.Errorf("%d elements ask for the focus, want the passkey button alone", n)
+		}
+
+		// Without device.register, or with nothing else to register, no choice.
+		delete(f.Links, "device.register")
+		wantNone(t, renderFlow(t, f), `Choose another method`)
+		f = mfaFlow(wire.StatusFIDO2ActivationRequired, "device.activate", "device.register")
+		f.Embedded.DeviceRegistration = &wire.FlowDeviceRegistration{Types: []string{"FIDO2"}}
+		setOptions(f, "", creationOptions)
+		wantNone(t, renderFlow(t, f), `Choose another method`)
+	})
 }
 
 func TestFIDO2SignOnPasskey(t *testing.T) {

@@ -42,6 +42,18 @@ func (v *view) DeviceChoices() deviceChoices { return deviceChoices{Devices: v.D
 // OtherChoices are the passcode screen's other devices.
 func (v *view) OtherChoices() deviceChoices { return deviceChoices{Devices: v.Others} }
 
+// registrationChoices is a list of the kinds of device to register; Focus
+// as in deviceChoices.
+type registrationChoices struct {
+	Registrations []registrationView
+	Focus         bool
+}
+
+// RegistrationChoices are the device registration screen's buttons.
+func (v *view) RegistrationChoices() registrationChoices {
+	return registrationChoices{Registrations: v.Registrations, Focus: true}
+}
+
 // enrolView is a TOTP app's enrolment: the QR code of its key URI and the
 // secret for typing in by hand.
 type enrolView struct {

@@ -192,6 +192,9 @@
     var action = form.getAttribute('data-action');
     if (!action) { return; }
     ev.preventDefault();
+    // One request per form at a time: a second click or Enter is not a
+    // second action (nor a second passkey prompt).
+    if (form.getAttribute('aria-busy') === 'true') { return; }
     if (form.hasAttribute('data-webauthn')) {
       ceremony(form);
       return;
@@ -201,6 +204,7 @@
     var body = bodyOf(form);
     if (form.hasAttribute('data-compat')) {
       // The server may hide devices this browser cannot use.
+      busy(form, true);
       compatibility.then(function (c) { body.compatibility = c; send(form, action, body); });
       return;
     }
@@ -237,12 +241,41 @@
         busy(form, false);
         var d = (body.details && body.details[0]) || {};
         showError(describe(resp.status, body), fieldFor(form, d.target));
+        if (vanished(d)) {
+          // The flow went back to choosing a device: its screen, with
+          // the reason.
+          carry(errorBox.textContent);
+          window.location.reload();
+          return;
+        }
         if (refused) { refused(); }
       });
     }).catch(function () {
       busy(form, false);
       showError('The sign-on service could not be reached. Check your connection and try again.');
     });
+  }
+
+  // vanished: the selected device went away (deleted, disabled) and the
+  // flow now asks for another; the server's spacing of sent codes is the
+  // same target but keeps the screen.
+  function vanished(d) {
+    var m = d.message || '';
+    return d.code === 'INVALID_VALUE' && d.target === 'device.id' && !/Wait \d+ seconds?/.test(m) && !/^Too many/.test(m);
+  }
+
+  // carry keeps a message across the reload into the flow's next screen,
+  // for this flow only; carried takes it back.
+  var carryKey = 'gatehouse.signon.message';
+  function carry(text) {
+    try { sessionStorage.setItem(carryKey, JSON.stringify({ flow: flowURL, text: text })); } catch (e) { /* the next screen says less */ }
+  }
+  function carried() {
+    try {
+      var v = JSON.parse(sessionStorage.getItem(carryKey) || 'null');
+      sessionStorage.removeItem(carryKey);
+      return v && v.flow === flowURL && typeof v.text === 'string' ? v.text : '';
+    } catch (e) { return ''; }
   }
 
   // ---- passkeys and security keys (WebAuthn)
@@ -330,10 +363,13 @@
   var noWebAuthn = 'This browser cannot use passkeys.';
 
   // refusal words what the browser said when the ceremony did not
-  // happen; null when the page itself called it off.
+  // happen. The page calls off only the autofill request, never this
+  // one: an AbortError here is the browser's (another request, the tab
+  // hidden), a cancellation to the user.
   function refusal(err, creating) {
     switch (err && err.name) {
       case 'NotAllowedError':
+      case 'AbortError':
         return 'The passkey request was cancelled or timed out. Try again.';
       case 'InvalidStateError':
         return creating ? 'That passkey or security key is already registered. Use another one.' :
@@ -343,8 +379,9 @@
       case 'NotSupportedError':
         return creating ? 'This browser or security key cannot create the kind of passkey this sign-on needs.' :
           'This browser or security key cannot be used for this sign-on.';
-      case 'AbortError':
-        return null;
+      case 'ConstraintError':
+        return creating ? 'This browser or security key cannot create the kind of passkey this sign-on needs.' :
+          'This passkey or security key cannot verify that it\'s you. Use one with a fingerprint, face, screen lock or PIN.';
     }
     return 'The passkey could not be used. Try again.';
   }
@@ -356,13 +393,16 @@
   }
 
   // The autofill request (conditional mediation) waits in the username
-  // field's suggestions; it is called off before the button's request.
+  // field's suggestions; it is called off, and its end awaited, before the
+  // button's request: Chromium refuses a modal request while it is
+  // pending.
   var autofill = null;
 
   // ceremony asks the browser for a passkey (data-webauthn="get") or to
   // make one ("create"), and sends its answer with the form's action.
   function ceremony(form) {
     var kind = form.getAttribute('data-webauthn');
+    if (form.getAttribute('aria-busy') === 'true') { return; }
     clearError();
     if (!webAuthn) {
       showError(noWebAuthn);
@@ -385,8 +425,9 @@
     pending.then(function (cred) { answer(form, kind, cred); }, function (err) {
       busy(form, false);
       say('');
-      var text = refusal(err, kind === 'create');
-      if (text) { showError(text); }
+      showError(refusal(err, kind === 'create'));
+      // The passkeys go back among the username's suggestions.
+      if (form.hasAttribute('data-autofill')) { startAutofill(form); }
     });
   }
 
@@ -406,38 +447,58 @@
   }
 
   // renew reads the flow's fresh options after a refused answer: the
-  // server never takes a challenge twice.
+  // server never takes a challenge twice, so the button waits for them
+  // (a try with the spent one would be refused, and may count). A flow
+  // that moved on shows its own screen, with the reason.
   function renew(form) {
     var member = form.getAttribute('data-webauthn') === 'create' ? 'publicKeyCredentialCreationOptions' : 'publicKeyCredentialRequestOptions';
+    busy(form, true);
     fetch(flowURL, { credentials: 'same-origin', cache: 'no-store', headers: { 'Accept': 'application/json' } })
-      .then(function (resp) { return resp.ok ? resp.json() : {}; })
+      .then(function (resp) { return resp.ok ? resp.json() : { status: resp.status === 404 ? 'gone' : '' }; })
       .then(function (flow) {
+        if (flow.status && flow.status !== main.getAttribute('data-status')) {
+          carry(errorBox.textContent);
+          window.location.reload();
+          return;
+        }
+        busy(form, false);
         if (typeof flow[member] === 'string') {
           form.setAttribute('data-options', flow[member]);
           if (form.hasAttribute('data-autofill')) { startAutofill(form); }
         }
-      }, function () { /* the next try says what is wrong */ });
+      }, function () { busy(form, false); /* the next try says what is wrong */ });
   }
 
   // startAutofill offers the user's passkeys among the username field's
   // suggestions, where the browser can.
+  // The request is known (autofill) from the start, before the browser
+  // says whether it can: a click in between still calls it off first.
   function startAutofill(form) {
-    if (!webAuthn || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') { return; }
-    PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
-      if (!ok || autofill) { return; }
+    if (!webAuthn || autofill || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') { return; }
+    var ctl = new AbortController(), stopped = false, settled;
+    var self = {
+      stop: function () {
+        stopped = true;
+        if (autofill === self) { autofill = null; }
+        ctl.abort();
+        return settled;
+      }
+    };
+    var end = function () { if (autofill === self) { autofill = null; } };
+    autofill = self;
+    settled = PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
       var pk;
-      try { pk = publicKeyOf('get', form.getAttribute('data-options')); } catch (e) { return; }
-      var ctl = new AbortController();
-      var done = navigator.credentials.get({ mediation: 'conditional', publicKey: pk, signal: ctl.signal });
-      var settled = done.then(function () {}, function () {});
-      autofill = { stop: function () { autofill = null; ctl.abort(); return settled; } };
-      done.then(function (cred) {
-        autofill = null;
+      try { pk = ok && !stopped && publicKeyOf('get', form.getAttribute('data-options')); } catch (e) { pk = null; }
+      if (!pk) { end(); return; }
+      return navigator.credentials.get({ mediation: 'conditional', publicKey: pk, signal: ctl.signal }).then(function (cred) {
+        end();
+        // A passkey chosen as the button's request began: that one goes on.
+        if (stopped || form.getAttribute('aria-busy') === 'true') { return; }
         clearError();
         busy(form, true);
         answer(form, 'get', cred);
-      }, function () { /* called off, or nothing chosen: the button stays */ });
-    }, function () {});
+      }, end); // called off, or nothing chosen: the button stays
+    }, end);
   }
 
   Array.prototype.forEach.call(document.querySelectorAll('form[data-webauthn]'), function (form) {
@@ -549,5 +610,8 @@
   toggle('register', 'register-form');
 
   document.addEventListener('submit', submit);
-  if (!errorBox.hidden && errorBox.textContent) { errorBox.focus(); }
+  var kept = carried();
+  if (kept && errorBox.hidden) {
+    showError(kept);
+  } else if (!errorBox.hidden && errorBox.textContent) { errorBox.focus(); }
 }());

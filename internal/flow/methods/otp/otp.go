@@ -787,10 +787,13 @@ func locked(until, now time.Time) error {
 }
 
 // Embed shows the user's devices, masked, and what a user without one may
-// register.
+// register: also while a Factor's device is being registered
+// (FIDO2_ACTIVATION_REQUIRED offers device.register for another type),
+// whose devices the Factor lists.
 func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
 	status := v.Status()
-	if status != wire.StatusDeviceSelectionRequired && status != wire.StatusOTPRequired && status != wire.StatusDeviceRegistrationRequired {
+	registering := status == wire.StatusDeviceRegistrationRequired || status == wire.StatusFIDO2ActivationRequired
+	if status != wire.StatusDeviceSelectionRequired && status != wire.StatusOTPRequired && !registering {
 		return nil
 	}
 	u := v.User()
@@ -809,7 +812,7 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 	if err != nil {
 		return err
 	}
-	if status == wire.StatusDeviceRegistrationRequired {
+	if registering {
 		out.DeviceRegistration = &wire.FlowDeviceRegistration{Types: m.registrable(v, u, devs, c), Email: mfa.MaskEmail(u.Email)}
 		if out.DeviceRegistration.Types == nil {
 			out.DeviceRegistration.Types = []string{}
