@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -628,6 +630,82 @@ func TestFIDO2DoublePost(t *testing.T) {
 				if sub, _, _, _ := f.claims(t); sub != x.fx.UserID {
 					t.Errorf("%s: sub %s", tc.name, sub)
 				}
+			}
+		})
+	}
+}
+
+// leaveRP leaves the relying party of every FIDO2 policy of the fixture's
+// environment to Gatehouse, as a PUT of the base URL's host does: here an
+// IP address, which no relying party can be.
+func (x *fidoFixture) leaveRP(t *testing.T) {
+	t.Helper()
+	u, err := url.Parse(x.s.URL)
+	if err != nil || net.ParseIP(u.Hostname()) == nil {
+		t.Fatalf("the test server's base URL %q is not on an IP address", x.s.URL)
+	}
+	env := "/environments/" + x.fx.EnvID
+	r := x.s.Do(t, apptest.Request{Method: "GET", URL: env + "/fido2Policies", Token: x.admin})
+	for _, p := range r.JSON(t)["_embedded"].(map[string]any)["fido2Policies"].([]any) {
+		p := p.(map[string]any)
+		p["relyingPartyId"] = u.Hostname()
+		if r := x.s.Do(t, apptest.Request{Method: "PUT", URL: env + "/fido2Policies/" + p["id"].(string), Token: x.admin, Body: p}); r.Status != http.StatusOK {
+			t.Fatalf("FIDO2 policy: %d %s", r.Status, r.Body)
+		}
+	}
+}
+
+// TestFIDO2NoRelyingParty: on a base URL whose host is an IP address,
+// with the FIDO2 policies leaving the relying party to Gatehouse, FIDO2
+// cannot run: a flow offers no FIDO2 registration and no passkey sign-on
+// without a username, and a user whose first device is a FIDO2 key (kept
+// from when a relying party was named) is asked for another device's
+// passcode instead of being stopped at a key that cannot answer.
+func TestFIDO2NoRelyingParty(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newFIDOFixture(t, be.DSN(t))
+			key, _ := x.registerKey(t, x.fx.EnvID, x.fx.UserID, x.key, passkey)
+			email := x.device(t, x.fx.UserID, map[string]any{"type": "EMAIL", "email": x.fx.Email})
+			other := x.s.CreateUser(t, x.fx.EnvID, x.fx.PopulationID, "new."+x.fx.Username, "new."+x.fx.Email, "N", "Ew", x.fx.Password)
+			x.setMFAEnabled(t, other, true)
+			keyOnly := x.s.CreateUser(t, x.fx.EnvID, x.fx.PopulationID, "key."+x.fx.Username, "key."+x.fx.Email, "K", "Ey", x.fx.Password)
+			x.setMFAEnabled(t, keyOnly, true)
+			x.registerKey(t, x.fx.EnvID, keyOnly, &fidotest.Authenticator{}, passkey)
+			x.passwordless(t, "Passwordless", 2, map[string]any{"noDevicesMode": "BLOCK"})
+			x.leaveRP(t)
+
+			f := x.signOn(t, x.fx.Username)
+			if f.status() != "OTP_REQUIRED" || f.last["selectedDevice"].(map[string]any)["id"] != email {
+				t.Fatalf("the key first: %s %v", f.status(), f.last["selectedDevice"])
+			}
+			if ds := f.devices(); len(ds) != 1 || ds[0]["id"] != email {
+				t.Errorf("_embedded.devices %v, want the email device only", ds)
+			}
+			wantDetail(t, f.post(t, "device.select", `{"device":{"id":"`+key+`"}}`, http.StatusBadRequest), "INVALID_VALUE", "device.id")
+			f.post(t, "otp.check", `{"otp":"`+x.mailedCode(t, x.fx.Email)+`"}`, http.StatusOK)
+			if acr, amr := f.finish(t); acr != "Multi_Factor" || !slices.Equal(amr, wantAMREmail) {
+				t.Errorf("acr %q amr %v", acr, amr)
+			}
+
+			g := x.signOn(t, "new."+x.fx.Username)
+			reg := g.last["_embedded"].(map[string]any)["deviceRegistration"].(map[string]any)
+			if g.status() != "DEVICE_REGISTRATION_REQUIRED" || !slices.Equal(reg["types"].([]any), []any{"TOTP", "EMAIL"}) {
+				t.Fatalf("without devices: %s %v", g.status(), reg)
+			}
+			wantDetail(t, g.post(t, "device.register", `{"type":"FIDO2"}`, http.StatusBadRequest), "INVALID_VALUE", "type")
+
+			h, _ := x.authorize(t, browser(t), http.StatusOK, "acr_values", "Passwordless")
+			if h.status() != "SIGN_ON_REQUIRED" || !slices.Equal(h.links(), []string{"session.reset", "user.lookup"}) || h.last["publicKeyCredentialRequestOptions"] != nil {
+				t.Errorf("passwordless: %s %v", h.status(), h.links())
+			}
+
+			// A user whose only device is a key that cannot be asked for
+			// is not without devices: BYPASS does not waive their MFA.
+			x.setMFAAction(t, map[string]any{"noDevicesMode": "BYPASS"})
+			k := x.signOn(t, "key."+x.fx.Username)
+			if k.status() != "FAILED" || k.last["error"].(map[string]any)["code"] != "access_denied" {
+				t.Errorf("a key only, BYPASS: %s %v", k.status(), k.last["error"])
 			}
 		})
 	}

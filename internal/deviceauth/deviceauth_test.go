@@ -1,6 +1,8 @@
 package deviceauth_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/google/uuid"
 )
 
 func keys(m map[string]any) []string {
@@ -289,5 +293,40 @@ func TestPolicyTypes(t *testing.T) {
 		foreign := op.JSON(t)["_embedded"].(map[string]any)["deviceAuthenticationPolicies"].([]any)[0].(map[string]any)["id"].(string)
 		wantError(t, e.start(map[string]any{"user": map[string]any{"id": uid}, "policy": map[string]any{"id": foreign}}),
 			http.StatusNotFound, "NOT_FOUND", "", "")
+	})
+}
+
+// TestFIDO2NotOffered: the default policy enables FIDO2, but a
+// device authentication proves passcodes only, so an active FIDO2 device
+// is neither offered, picked first, nor selectable — never a passcode
+// "sent" to a security key — and a user with only a FIDO2 device has no
+// usable device.
+func TestFIDO2NotOffered(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		uid := e.user("ada")
+		key := &store.MFADevice{ID: uuid.NewString(), EnvironmentID: e.envID, UserID: uid, Type: mfa.TypeFIDO2,
+			Status: mfa.StatusActive, CredentialID: "Y3JlZGVudGlhbA", Data: json.RawMessage(`{}`),
+			CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+		if err := e.srv.Store.CreateMFADevice(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, e.start(map[string]any{"user": map[string]any{"id": uid}}),
+			http.StatusBadRequest, "INVALID_DATA", "NO_USABLE_DEVICES", "user.id")
+
+		email := e.mfa.device(uid, mfa.TypeEmail)
+		if err := e.srv.Store.SetMFADeviceOrder(ctx, e.envID, uid, []string{key.ID, email}); err != nil {
+			t.Fatal(err)
+		}
+		da := e.startFor(uid)
+		if da["status"] != "OTP_REQUIRED" || da["selectedDevice"].(map[string]any)["id"] != email {
+			t.Errorf("start = %v, want the email device selected", da)
+		}
+		if devs := da["_embedded"].(map[string]any)["devices"].([]any); len(devs) != 1 || devs[0].(map[string]any)["id"] != email {
+			t.Errorf("devices = %v, want the email device only", devs)
+		}
+		wantError(t, e.start(map[string]any{"user": map[string]any{"id": uid}, "selectedDevice": map[string]any{"id": key.ID}}),
+			http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "selectedDevice.id")
+		wantError(t, e.selectDevice(da["id"].(string), key.ID), http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "device.id")
 	})
 }

@@ -535,8 +535,7 @@ func otpError(oe *mfa.OTPError, now time.Time) error {
 		InnerError: &wire.InnerError{FailuresRemaining: &left}})
 }
 
-// usableDevices are the user's active devices of the types the policy
-// enables, in the user's order.
+// usableDevices are the user's usable devices, in the user's order.
 func (s *Service) usableDevices(ctx context.Context, u *store.User, p *mfa.Policy) ([]store.MFADevice, error) {
 	all, err := s.MFA.Devices(ctx, u.EnvironmentID, u.ID)
 	if err != nil {
@@ -545,8 +544,12 @@ func (s *Service) usableDevices(ctx context.Context, u *store.User, p *mfa.Polic
 	return slices.DeleteFunc(all, func(d store.MFADevice) bool { return !usable(&d, p) }), nil
 }
 
+// usable: active, of a type the policy enables, and proved by a
+// passcode. A FIDO2 device is not offered here: device authentications
+// have no assertion step (PingOne's ASSERTION_REQUIRED), and a passcode
+// "sent" to a security key could only fail.
 func usable(d *store.MFADevice, p *mfa.Policy) bool {
-	return d.Status == mfa.StatusActive && p.Method(d.Type).Enabled
+	return d.Status == mfa.StatusActive && d.Type != mfa.TypeFIDO2 && p.Method(d.Type).Enabled
 }
 
 // pick is the user's device id (target names the body's member): not the

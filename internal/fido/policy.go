@@ -144,7 +144,7 @@ func NewRP(baseURL string, p *Policy, name string) (RP, error) {
 		id = strings.ToLower(p.RPID)
 	}
 	if net.ParseIP(id) != nil {
-		return RP{}, &Error{Reason: wire.DetailInvalidValue, Kind: KindRelyingParty,
+		return RP{}, &Error{Reason: wire.DetailInvalidValue, Kind: KindRelyingParty, Target: "relyingPartyId",
 			Message: "The environment's base URL is an IP address; FIDO2 needs a domain name as its relying party ID (set the FIDO2 policy's relyingPartyId, or serve Gatehouse on a domain name)."}
 	}
 	if name == "" {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/metadata"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
@@ -308,10 +309,32 @@ func acceptable(pol *Policy, p *protocol.ParsedCredentialCreationData, cred *web
 		return refuse(KindPolicy, target, "The FIDO2 policy requires a discoverable credential (passkey) and the authenticator created another kind.")
 	}
 	aaguid, _ := uuid.FromBytes(cred.Authenticator.AAGUID)
+	if pol.MDSOption == MDSSpecific && !certified(cred.AttestationType) {
+		// Without a certificate the AAGUID is whatever the authenticator
+		// (or software posing as one) chose to say.
+		kind := "none"
+		if cred.AttestationType == string(metadata.BasicSurrogate) {
+			kind = "self"
+		}
+		return refuse(KindPolicy, target, "The FIDO2 policy allows only listed authenticator models, and this authenticator's attestation ("+kind+
+			") does not prove its model (AAGUID "+aaguid.String()+"); use an authenticator that attests with a certificate.")
+	}
 	if !pol.allowsAAGUID(aaguid.String()) {
 		return refuse(KindPolicy, target, "The FIDO2 policy does not allow this authenticator model (AAGUID "+aaguid.String()+").")
 	}
 	return nil
+}
+
+// certified says whether a verified attestation of type t came with a
+// certificate (x5c) that signed it and names the model. Gatehouse holds no
+// FIDO metadata, so the chain is not anchored to the vendor's root: this
+// keeps honest authenticators to a list, it does not stop a forger.
+func certified(t string) bool {
+	switch metadata.AuthenticatorAttestationType(t) {
+	case metadata.BasicFull, metadata.AttCA, metadata.AnonCA:
+		return true
+	}
+	return false
 }
 
 // BeginAssertion starts an assertion under policy pol: of one of u's
@@ -427,8 +450,8 @@ func (s *Service) FinishAssertion(ctx context.Context, envID string, sess *Sessi
 		if dd.LastChallenge != "" && dd.LastChallenge == sess.Challenge {
 			return refuse(KindReplay, target, "The challenge was already answered; start the sign-on again.")
 		}
-		if pol.EnforceMDS && !pol.allowsAAGUID(dd.AAGUID) {
-			return refuse(KindPolicy, target, "The FIDO2 policy no longer allows this authenticator model (AAGUID "+dd.AAGUID+").")
+		if pol.EnforceMDS && (!pol.allowsAAGUID(dd.AAGUID) || (pol.MDSOption == MDSSpecific && !certified(dd.AttestationType))) {
+			return refuse(KindPolicy, target, "The FIDO2 policy no longer allows this authenticator model (AAGUID "+dd.AAGUID+"), or its registration did not prove the model.")
 		}
 		if pol.EnforceBackup && !pol.BackupAllowed && flags.HasBackupEligible() {
 			return refuse(KindPolicy, target, "The FIDO2 policy does not allow backed-up (synced) passkeys.")

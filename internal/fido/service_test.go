@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,6 +139,7 @@ func TestService(t *testing.T) {
 			t.Run("AssertionRefused", func(t *testing.T) { testAssertionRefused(t, f) })
 			t.Run("RegistrationRefused", func(t *testing.T) { testRegistrationRefused(t, f) })
 			t.Run("ActiveNotRegisteredAgain", func(t *testing.T) { testActiveNotRegisteredAgain(t, f) })
+			t.Run("AllowList", func(t *testing.T) { testAllowList(t, f) })
 		})
 	}
 }
@@ -461,5 +463,92 @@ func same(t *testing.T, a, b store.MFADevice) {
 	t.Helper()
 	if a.Status != b.Status || a.CredentialID != b.CredentialID || !bytes.Equal(a.Data, b.Data) || !a.UpdatedAt.Equal(b.UpdatedAt) {
 		t.Errorf("device written:\nbefore %+v\nafter  %+v", a, b)
+	}
+}
+
+// testAllowList: Gatehouse has no FIDO metadata service, so under SPECIFIC
+// only an attestation certificate (x5c) vouches for the AAGUID — and even
+// that is not anchored to a vendor's root. An answer without one (none,
+// or self attestation) is refused whatever AAGUID it claims; CERTIFIED and
+// GLOBAL are not enforced.
+func testAllowList(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	listed, unlisted := uuid.New(), uuid.New()
+	specific := fido.Policy{Attestation: fido.AttestationDirect, MDSOption: fido.MDSSpecific, AllowedAAGUIDs: []string{listed.String()}}
+	for _, tc := range []struct {
+		name        string
+		mds         string // "" = specific
+		attestation string
+		aaguid      uuid.UUID
+		refused     string // the message's start; "" = registered
+	}{
+		{"none, a listed AAGUID", "", "none", listed, "The FIDO2 policy allows only listed authenticator models, and this authenticator's attestation (none)"},
+		{"self, a listed AAGUID", "", "packed", listed, "The FIDO2 policy allows only listed authenticator models, and this authenticator's attestation (self)"},
+		{"certificate, a listed AAGUID", "", "packed-x5c", listed, ""},
+		{"certificate, an unlisted AAGUID", "", "packed-x5c", unlisted, "The FIDO2 policy does not allow this authenticator model"},
+		{"CERTIFIED, no attestation", "CERTIFIED", "none", unlisted, ""},
+		{"GLOBAL, no attestation", "GLOBAL", "none", unlisted, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pol := specific
+			if tc.mds != "" {
+				pol.MDSOption = tc.mds
+			}
+			opts, sess, err := f.svc.BeginRegistration(ctx, f.other, nil, &pol, f.rp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			att, _, err := (&fidotest.Authenticator{AAGUID: tc.aaguid}).Create(opts, fidotest.CreateOptions{Origin: origin, Attestation: tc.attestation})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := &store.MFADevice{ID: uuid.NewString(), EnvironmentID: f.other.EnvironmentID, UserID: f.other.ID, Type: fido.DeviceType, Status: "ACTIVATION_REQUIRED"}
+			err = f.svc.FinishRegistration(ctx, f.other, d, sess, origin, att, &pol, f.rp)
+			if tc.refused == "" {
+				if err != nil || d.Status != "ACTIVE" {
+					t.Fatalf("FinishRegistration: %v (%+v)", err, d)
+				}
+				return
+			}
+			var e *fido.Error
+			if k := kindOf(t, err); k != fido.KindPolicy || !errors.As(err, &e) || e.Target != "attestation" || !strings.HasPrefix(e.Message, tc.refused) {
+				t.Errorf("refused as %s: %v, want %q", k, err, tc.refused)
+			}
+			if d.Status != "ACTIVATION_REQUIRED" || d.CredentialID != "" || d.Data != nil {
+				t.Errorf("device changed: %+v", d)
+			}
+		})
+	}
+
+	// Enforced at sign-on, a key registered without a certificate (under
+	// another policy, or before) proves nothing either.
+	enforced := specific
+	enforced.EnforceMDS = true
+	for _, tc := range []struct {
+		attestation string
+		refused     bool
+	}{{"none", true}, {"packed", true}, {"packed-x5c", false}} {
+		t.Run("sign-on after "+tc.attestation, func(t *testing.T) {
+			a := &fidotest.Authenticator{AAGUID: listed}
+			d := f.register(t, f.other, a, &fido.Policy{}, fidotest.CreateOptions{Attestation: tc.attestation})
+			opts, sess, err := f.svc.BeginAssertion(ctx, f.other, []store.MFADevice{*d}, &enforced, f.rp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := a.Get(opts, fidotest.GetOptions{Origin: origin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.svc.FinishAssertion(ctx, f.other.EnvironmentID, sess, origin, answer, &enforced, f.rp)
+			if !tc.refused {
+				if err != nil {
+					t.Fatalf("FinishAssertion: %v", err)
+				}
+				return
+			}
+			if k := kindOf(t, err); k != fido.KindPolicy {
+				t.Errorf("refused as %s: %v", k, err)
+			}
+		})
 	}
 }

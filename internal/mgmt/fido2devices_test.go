@@ -598,3 +598,33 @@ func TestFIDO2DevicesConfigured(t *testing.T) {
 		})
 	}
 }
+
+// TestFIDO2DevicesIPBase: a base URL whose host is an IP address (the
+// default) cannot be a relying party; with the FIDO2 policy leaving the
+// relying party to Gatehouse, a FIDO2 device is refused with PingOne's
+// 400 saying so, and nothing is written.
+func TestFIDO2DevicesIPBase(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t), BaseURL: "http://127.0.0.1:8080"})
+			admin := s.AdminToken(t)
+			x := newFIDO2Env(t, s, "FIDO2 on an IP address")
+			devices := x.users + x.alice + "/devices"
+			e := must(t, doNo5xx(t, s, apptest.Request{Method: "POST", URL: devices, Token: admin, Body: map[string]any{"type": "FIDO2"}}), http.StatusBadRequest)
+			ds, _ := e["details"].([]any)
+			if e["code"] != "INVALID_DATA" || len(ds) != 1 {
+				t.Fatalf("error = %v", e)
+			}
+			d := ds[0].(map[string]any)
+			if d["code"] != "INVALID_VALUE" || d["target"] != "relyingPartyId" ||
+				d["message"] != "The environment's base URL is an IP address; FIDO2 needs a domain name as its relying party ID (set the FIDO2 policy's relyingPartyId, or serve Gatehouse on a domain name)." {
+				t.Errorf("detail = %v", d)
+			}
+			l := must(t, doNo5xx(t, s, apptest.Request{Method: "GET", URL: devices, Token: admin}), http.StatusOK)
+			if n := len(l["_embedded"].(map[string]any)["devices"].([]any)); n != 0 {
+				t.Errorf("devices after a refused creation: %d", n)
+			}
+		})
+	}
+}

@@ -12,13 +12,18 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
@@ -85,7 +90,10 @@ type CreateOptions struct {
 	RPID string
 	// Challenge replaces the options' challenge in the client data.
 	Challenge []byte
-	// Attestation is "none" (default) or "packed" (self-attestation).
+	// Attestation is "none" (default), "packed" (self-attestation) or
+	// "packed-x5c" (basic attestation: an attestation key of its own and
+	// a certificate for it, made here, naming the authenticator's AAGUID;
+	// it chains to no vendor's root).
 	Attestation string
 	Flags
 	// Resident makes the credential discoverable (a passkey); the answer
@@ -295,6 +303,17 @@ func (a *Authenticator) Create(opts []byte, o CreateOptions) ([]byte, *Credentia
 			return nil, nil, err
 		}
 		stmt = map[string]any{"alg": int64(webauthncose.AlgES256), "sig": sig}
+	case "packed-x5c":
+		format = "packed"
+		attKey, cert, err := a.attestationCert()
+		if err != nil {
+			return nil, nil, err
+		}
+		sig, err := sign(attKey, ad, cdj)
+		if err != nil {
+			return nil, nil, err
+		}
+		stmt = map[string]any{"alg": int64(webauthncose.AlgES256), "sig": sig, "x5c": []any{cert}}
 	default:
 		return nil, nil, errors.New("fidotest: attestation " + format + " is not made here")
 	}
@@ -326,6 +345,35 @@ func (a *Authenticator) Create(opts []byte, o CreateOptions) ([]byte, *Credentia
 	a.creds = append(a.creds, c)
 	a.mu.Unlock()
 	return b, c, nil
+}
+
+// attestationCert is a fresh attestation key and its self-signed
+// certificate, shaped as WebAuthn's packed format requires of one
+// (subject C, O, OU "Authenticator Attestation", CN; not a CA) and naming
+// the authenticator's AAGUID in FIDO's extension.
+func (a *Authenticator) attestationCert() (*ecdsa.PrivateKey, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	aaguid, err := asn1.Marshal(a.AAGUID[:])
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"Gatehouse Tests"},
+			OrganizationalUnit: []string{"Authenticator Attestation"}, CommonName: "fidotest"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		BasicConstraintsValid: true,
+		ExtraExtensions:       []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 45724, 1, 1, 4}, Value: aaguid}},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, der, nil
 }
 
 // ErrExcluded is Create's refusal of options whose excludeCredentials

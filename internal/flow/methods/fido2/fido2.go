@@ -133,10 +133,23 @@ type ceremony struct {
 }
 
 func (m *Method) ceremony(ctx context.Context, s *flow.Step, pol *mfa.Policy) (*ceremony, error) {
-	if m.MFA == nil || m.Config == nil || m.FIDO2Policy == nil {
-		return nil, errors.New("fido2: the FIDO2 method is not configured")
+	fp, rp, err := m.relyingParty(ctx, s.View, pol)
+	if err != nil {
+		return nil, err
 	}
-	env := s.Flow.EnvironmentID
+	// The step's clock: a challenge expires by the flow's time.
+	now := s.Now
+	return &ceremony{svc: &fido.Service{Store: s.Engine().Store, Now: func() time.Time { return now }}, pol: fp, rp: rp}, nil
+}
+
+// relyingParty is the FIDO2 policy of the device authentication policy
+// and the environment's relying party under it; a *fido.Error's wire
+// error when there is none to be had.
+func (m *Method) relyingParty(ctx context.Context, v *flow.View, pol *mfa.Policy) (*fido.Policy, fido.RP, error) {
+	if m.MFA == nil || m.Config == nil || m.FIDO2Policy == nil {
+		return nil, fido.RP{}, errors.New("fido2: the FIDO2 method is not configured")
+	}
+	env := v.Flow.EnvironmentID
 	id := pol.Method(mfa.TypeFIDO2).FIDO2PolicyID
 	w, err := m.FIDO2Policy(ctx, env, id)
 	if errors.Is(err, store.ErrNotFound) && id != "" {
@@ -144,20 +157,33 @@ func (m *Method) ceremony(ctx context.Context, s *flow.Step, pol *mfa.Policy) (*
 		w, err = m.FIDO2Policy(ctx, env, "")
 	}
 	if err != nil {
-		return nil, err
+		return nil, fido.RP{}, err
 	}
 	fp := fido.PolicyOf(w)
 	name := ""
-	if e, err := s.Engine().Config.Environment(ctx, env); err == nil {
+	if e, err := v.Engine().Config.Environment(ctx, env); err == nil {
 		name = e.Name
 	}
-	rp, err := fido.NewRP(s.Engine().AuthPath, fp, name)
+	rp, err := fido.NewRP(v.Engine().AuthPath, fp, name)
 	if err != nil {
-		return nil, fido.WireError(err)
+		return nil, fido.RP{}, fido.WireError(err)
 	}
-	// The step's clock: a challenge expires by the flow's time.
-	now := s.Now
-	return &ceremony{svc: &fido.Service{Store: s.Engine().Store, Now: func() time.Time { return now }}, pol: fp, rp: rp}, nil
+	return fp, rp, nil
+}
+
+// Available says whether FIDO2 can run under pol at all: not without a
+// relying party (a base URL on an IP address, with the FIDO2 policy
+// leaving the relying party to Gatehouse). The MFA method then treats
+// FIDO2 as disabled, so a sign-on never stops at a key that cannot
+// answer. Another failure (the store) is left to the ceremony to report.
+func (m *Method) Available(ctx context.Context, v *flow.View, pol *mfa.Policy) bool {
+	_, _, err := m.relyingParty(ctx, v, pol)
+	var we *wire.Error
+	if errors.As(err, &we) {
+		v.Engine().Logger().DebugContext(ctx, "FIDO2 is not offered: no relying party", "environment", v.Flow.EnvironmentID, "err", err)
+		return false
+	}
+	return true
 }
 
 // Prove asks u for an assertion of device d (ASSERTION_REQUIRED). The
@@ -210,10 +236,7 @@ func (m *Method) Usernameless(ctx context.Context, s *flow.Step, pol *mfa.Policy
 	}
 	c, err := m.ceremony(ctx, s, pol)
 	if err != nil {
-		// No relying party (a base URL without a domain name): the user
-		// signs on with a username.
-		s.Engine().Logger().WarnContext(ctx, "a passkey sign-on without a username is not offered", "err", err)
-		return nil
+		return err
 	}
 	if c.pol.ResidentKey != fido.Preferred && c.pol.ResidentKey != fido.Required {
 		return nil

@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -87,6 +88,14 @@ type Factor interface {
 // state; the caller saves).
 type Usernameless interface {
 	Usernameless(ctx context.Context, s *flow.Step, pol *mfa.Policy) error
+}
+
+// Available is a Factor that may be unable to run at all under a device
+// authentication policy (FIDO2 without a relying party: a base URL on an
+// IP address): its device types then count as disabled by the policy —
+// not offered, not registrable, no way in without a username.
+type Available interface {
+	Available(ctx context.Context, v *flow.View, pol *mfa.Policy) bool
 }
 
 // Proved completes the action for u, who has just proven a device with
@@ -233,6 +242,9 @@ func (*Method) Offers(v *flow.View) []string {
 type config struct {
 	pol *mfa.Policy
 	set *mfa.Settings
+	// off are the device types the policy enables that a Factor cannot
+	// run now (Available): pol has them disabled.
+	off []string
 }
 
 // Config is the device authentication policy of the flow's action (the
@@ -262,7 +274,27 @@ func (m *Method) config(ctx context.Context, v *flow.View) (*config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &config{pol: pol, set: set}, nil
+	c := &config{pol: pol, set: set}
+	for _, f := range m.Factors {
+		a, ok := f.(Available)
+		if !ok || !slices.ContainsFunc(f.DeviceTypes(), func(t string) bool { return pol.Method(t).Enabled }) || a.Available(ctx, v, pol) {
+			continue
+		}
+		if c.pol == pol {
+			// The policy may be the configuration's: edit a copy.
+			cp := *pol
+			cp.Methods = maps.Clone(pol.Methods)
+			c.pol = &cp
+		}
+		for _, t := range f.DeviceTypes() {
+			if mp := c.pol.Methods[t]; mp.Enabled {
+				mp.Enabled = false
+				c.pol.Methods[t] = mp
+				c.off = append(c.off, t)
+			}
+		}
+	}
+	return c, nil
 }
 
 // Usable are the devices a user may prove now: active, of a type the
@@ -277,6 +309,13 @@ func usable(devs []store.MFADevice, pol *mfa.Policy) []store.MFADevice {
 		}
 	}
 	return out
+}
+
+// holdsOff says whether devs has an active device of a type in off.
+func holdsOff(devs []store.MFADevice, off []string) bool {
+	return slices.ContainsFunc(devs, func(d store.MFADevice) bool {
+		return d.Status == mfa.StatusActive && slices.Contains(off, d.Type)
+	})
 }
 
 // hasDevices says whether the user has a device other than an enrolment
@@ -350,7 +389,9 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 		return err
 	}
 	ok := usable(devs, c.pol)
-	if len(ok) == 0 {
+	if len(ok) == 0 && !holdsOff(devs, c.off) {
+		// A user whose key cannot be asked for now (off) is not without
+		// devices: a server's configuration does not waive their MFA.
 		if v := s.Action(); v != nil && v.Settings.NoDevicesMode == "BYPASS" {
 			return s.Pass(ctx, u)
 		}
