@@ -390,6 +390,23 @@ func (a *API) applyFIDO2Policy(req *wire.FIDO2PolicyRequest, p *store.FIDO2Polic
 	return nil
 }
 
+// fido2PolicySet runs the FIDO2 policies' writes. The default's delete
+// is refused with the message PingOne's Terraform provider matches to
+// leave it in place.
+var fido2PolicySet = defaultedPolicies[store.FIDO2Policy]{
+	lock:         store.Store.LockFIDO2Policies,
+	read:         store.Store.GetFIDO2Policy,
+	clearDefault: store.Store.ClearDefaultFIDO2Policy,
+	insert:       store.Store.CreateFIDO2Policy,
+	write:        store.Store.UpdateFIDO2Policy,
+	remove:       store.Store.DeleteFIDO2Policy,
+	head:         func(p *store.FIDO2Policy) (string, bool) { return p.ID, p.Default },
+	touch:        func(p *store.FIDO2Policy) { p.UpdatedAt = store.Now() },
+	refuseDefault: func() error {
+		return constraintFailed("You cannot delete the default policy. Make another FIDO2 policy the default first.")
+	},
+}
+
 func (a *API) createFIDO2Policy(w http.ResponseWriter, r *http.Request) error {
 	env, err := a.environment(r, roles.WriteConfig)
 	if err != nil {
@@ -404,20 +421,7 @@ func (a *API) createFIDO2Policy(w http.ResponseWriter, r *http.Request) error {
 	if err := a.applyFIDO2Policy(&req, p); err != nil {
 		return err
 	}
-	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		if p.Default {
-			// Writers moving the default run one after the other (see
-			// createDeviceAuthPolicy).
-			if err := tx.LockFIDO2Policies(r.Context(), env.ID); err != nil {
-				return err
-			}
-			if err := tx.ClearDefaultFIDO2Policy(r.Context(), env.ID, p.ID); err != nil {
-				return err
-			}
-		}
-		return tx.CreateFIDO2Policy(r.Context(), p)
-	})
-	if err != nil {
+	if err := fido2PolicySet.create(r.Context(), a.Store, env.ID, p, nil); err != nil {
 		return err
 	}
 	return writeDecoded(w, http.StatusCreated, p, config.DecodeFIDO2Policy, a.renderFIDO2Policy)
@@ -432,27 +436,8 @@ func (a *API) updateFIDO2Policy(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	var p *store.FIDO2Policy
-	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		// The lock comes before the row, as for device authentication
-		// policies.
-		if err := tx.LockFIDO2Policies(r.Context(), env.ID); err != nil {
-			return err
-		}
-		var err error
-		if p, err = tx.GetFIDO2Policy(r.Context(), env.ID, r.PathValue("policyID")); err != nil {
-			return err
-		}
-		if err := a.applyFIDO2Policy(&req, p); err != nil {
-			return err
-		}
-		p.UpdatedAt = store.Now()
-		if p.Default {
-			if err := tx.ClearDefaultFIDO2Policy(r.Context(), env.ID, p.ID); err != nil {
-				return err
-			}
-		}
-		return tx.UpdateFIDO2Policy(r.Context(), p)
+	p, err := fido2PolicySet.update(r.Context(), a.Store, env.ID, r.PathValue("policyID"), func(_ store.Store, p *store.FIDO2Policy) error {
+		return a.applyFIDO2Policy(&req, p)
 	})
 	if err != nil {
 		return err
@@ -460,24 +445,15 @@ func (a *API) updateFIDO2Policy(w http.ResponseWriter, r *http.Request) error {
 	return writeDecoded(w, http.StatusOK, p, config.DecodeFIDO2Policy, a.renderFIDO2Policy)
 }
 
-// deleteFIDO2Policy refuses the default policy (with the message PingOne's
-// Terraform provider matches to leave it in place) and a policy a device
-// authentication policy names. Reading the policy first locks it: a
-// device authentication policy being written that names it waits, and
-// then finds it gone.
+// deleteFIDO2Policy refuses the default policy and a policy a device
+// authentication policy names; the read under the delete holds off a
+// device authentication policy being written that names it.
 func (a *API) deleteFIDO2Policy(w http.ResponseWriter, r *http.Request) error {
 	env, err := a.environment(r, roles.WriteConfig)
 	if err != nil {
 		return err
 	}
-	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		p, err := tx.GetFIDO2Policy(r.Context(), env.ID, r.PathValue("policyID"))
-		if err != nil {
-			return err
-		}
-		if p.Default {
-			return constraintFailed("You cannot delete the default policy. Make another FIDO2 policy the default first.")
-		}
+	err = fido2PolicySet.delete(r.Context(), a.Store, env.ID, r.PathValue("policyID"), func(tx store.Store, p *store.FIDO2Policy) error {
 		daps, err := tx.ListDeviceAuthenticationPolicies(r.Context(), env.ID)
 		if err != nil {
 			return err
@@ -491,7 +467,7 @@ func (a *API) deleteFIDO2Policy(w http.ResponseWriter, r *http.Request) error {
 				return constraintFailed("The FIDO2 policy is used by the device authentication policy " + d.Name + " and cannot be deleted.")
 			}
 		}
-		return tx.DeleteFIDO2Policy(r.Context(), env.ID, p.ID)
+		return nil
 	})
 	if err != nil {
 		return err

@@ -388,6 +388,21 @@ func applyDeviceAuthPolicy(req *wire.DeviceAuthenticationPolicyRequest, p *store
 	return nil
 }
 
+// deviceAuthPolicySet runs the device authentication policies' writes.
+var deviceAuthPolicySet = defaultedPolicies[store.DeviceAuthenticationPolicy]{
+	lock:         store.Store.LockDeviceAuthenticationPolicies,
+	read:         store.Store.GetDeviceAuthenticationPolicy,
+	clearDefault: store.Store.ClearDefaultDeviceAuthenticationPolicy,
+	insert:       store.Store.CreateDeviceAuthenticationPolicy,
+	write:        store.Store.UpdateDeviceAuthenticationPolicy,
+	remove:       store.Store.DeleteDeviceAuthenticationPolicy,
+	head:         func(p *store.DeviceAuthenticationPolicy) (string, bool) { return p.ID, p.Default },
+	touch:        func(p *store.DeviceAuthenticationPolicy) { p.UpdatedAt = store.Now() },
+	refuseDefault: func() error {
+		return wire.RequestFailed("The default device authentication policy cannot be deleted. Make another policy the default first.")
+	},
+}
+
 func (a *API) createDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) error {
 	env, err := a.environment(r, roles.WriteConfig)
 	if err != nil {
@@ -402,24 +417,10 @@ func (a *API) createDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 	if err := applyDeviceAuthPolicy(&req, p); err != nil {
 		return err
 	}
-	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		if p.Default {
-			// Writers moving the default run one after the other: else
-			// two clear at once, and the second insert meets the first's
-			// default.
-			if err := tx.LockDeviceAuthenticationPolicies(r.Context(), env.ID); err != nil {
-				return err
-			}
-			if err := tx.ClearDefaultDeviceAuthenticationPolicy(r.Context(), env.ID, p.ID); err != nil {
-				return err
-			}
-		}
-		// After the lock, as in an update: the two take the lock and the
-		// FIDO2 policy's row in one order.
-		if err := checkFIDO2PolicyRef(r.Context(), tx, env.ID, &req); err != nil {
-			return err
-		}
-		return tx.CreateDeviceAuthenticationPolicy(r.Context(), p)
+	// The FIDO2 policy named is checked after the lock, as in an update:
+	// the two take the lock and the FIDO2 policy's row in one order.
+	err = deviceAuthPolicySet.create(r.Context(), a.Store, env.ID, p, func(tx store.Store) error {
+		return checkFIDO2PolicyRef(r.Context(), tx, env.ID, &req)
 	})
 	if err != nil {
 		return err
@@ -436,30 +437,11 @@ func (a *API) updateDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	var p *store.DeviceAuthenticationPolicy
-	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		// The lock comes before the row: a writer moving the default
-		// holds it, and taking them in one order cannot deadlock.
-		if err := tx.LockDeviceAuthenticationPolicies(r.Context(), env.ID); err != nil {
-			return err
-		}
-		var err error
-		if p, err = tx.GetDeviceAuthenticationPolicy(r.Context(), env.ID, r.PathValue("policyID")); err != nil {
-			return err
-		}
+	p, err := deviceAuthPolicySet.update(r.Context(), a.Store, env.ID, r.PathValue("policyID"), func(tx store.Store, p *store.DeviceAuthenticationPolicy) error {
 		if err := applyDeviceAuthPolicy(&req, p); err != nil {
 			return err
 		}
-		if err := checkFIDO2PolicyRef(r.Context(), tx, env.ID, &req); err != nil {
-			return err
-		}
-		p.UpdatedAt = store.Now()
-		if p.Default {
-			if err := tx.ClearDefaultDeviceAuthenticationPolicy(r.Context(), env.ID, p.ID); err != nil {
-				return err
-			}
-		}
-		return tx.UpdateDeviceAuthenticationPolicy(r.Context(), p)
+		return checkFIDO2PolicyRef(r.Context(), tx, env.ID, &req)
 	})
 	if err != nil {
 		return err
@@ -487,14 +469,7 @@ func (a *API) deleteDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		p, err := tx.GetDeviceAuthenticationPolicy(r.Context(), env.ID, r.PathValue("policyID"))
-		if err != nil {
-			return err
-		}
-		if p.Default {
-			return wire.RequestFailed("The default device authentication policy cannot be deleted. Make another policy the default first.")
-		}
+	err = deviceAuthPolicySet.delete(r.Context(), a.Store, env.ID, r.PathValue("policyID"), func(tx store.Store, p *store.DeviceAuthenticationPolicy) error {
 		acts, err := tx.ListEnvironmentSignOnPolicyActions(r.Context(), env.ID)
 		if err != nil {
 			return err
@@ -504,7 +479,7 @@ func (a *API) deleteDeviceAuthPolicy(w http.ResponseWriter, r *http.Request) err
 				return wire.RequestFailed("The device authentication policy is used by a sign-on policy action and cannot be deleted.")
 			}
 		}
-		return tx.DeleteDeviceAuthenticationPolicy(r.Context(), env.ID, p.ID)
+		return nil
 	})
 	if err != nil {
 		return err
