@@ -207,6 +207,20 @@ func (s *Step) UserAccount(ctx context.Context) (*credential.Account, error) {
 	return a, err
 }
 
+// LoadUser loads the flow's user, who must exist, as UserAccount does but
+// without the password and its policy, which methods proving a device do
+// not use: ErrFlowNotFound when the flow has none or the user is gone.
+func (s *Step) LoadUser(ctx context.Context) (*store.User, error) {
+	if s.Flow.UserID == "" {
+		return nil, ErrFlowNotFound
+	}
+	u, err := s.e.Store.GetUser(ctx, s.Flow.EnvironmentID, s.Flow.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrFlowNotFound
+	}
+	return u, err
+}
+
 // Authenticated moves on once the user has proven who they are with amr:
 // a method that must hold the sign-on first (an email to verify) holds
 // it; otherwise the sign-on completes.

@@ -319,11 +319,10 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 	if action == wire.ActionAssertionCheck && s.Status() == wire.StatusSignOnRequired {
 		return m.signOn(ctx, s, st, body)
 	}
-	a, err := s.UserAccount(ctx)
+	u, err := s.LoadUser(ctx)
 	if err != nil {
 		return err
 	}
-	u := a.User
 	target := "assertion"
 	if action == wire.ActionDeviceActivate {
 		target = "attestation"

@@ -516,11 +516,10 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 	if err != nil {
 		return err
 	}
-	a, err := s.UserAccount(ctx)
+	u, err := s.LoadUser(ctx)
 	if err != nil {
 		return err
 	}
-	u := a.User
 	if !u.Enabled {
 		return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidCredentials, Target: "otp", Message: "The user account is disabled."})
 	}
