@@ -20,11 +20,11 @@ import (
 //	go test -run '^$' -bench 'SignOn|FlowStep' ./internal/authsvc/
 
 type benchClient struct {
-	b *testing.B
+	b testing.TB
 	c *http.Client
 }
 
-func newBenchClient(b *testing.B) *benchClient {
+func newBenchClient(b testing.TB) *benchClient {
 	jar, _ := cookiejar.New(nil)
 	return &benchClient{b: b, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: benchTransport}}

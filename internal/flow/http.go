@@ -39,7 +39,7 @@ func (e *Engine) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.allowCORS(w, r, f)
-	e.write(w, r, f, "")
+	e.write(w, r, f, "", nil)
 }
 
 func (e *Engine) post(w http.ResponseWriter, r *http.Request) {
@@ -71,16 +71,18 @@ func (e *Engine) post(w http.ResponseWriter, r *http.Request) {
 	}
 	// Before the step: an allowed page must also read the step's errors.
 	e.allowCORS(w, r, f)
-	token, err := e.Step(r.Context(), f, act, body)
+	s, err := e.step(r.Context(), f, act, body)
 	if err != nil {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return
 	}
-	e.write(w, r, f, token)
+	e.write(w, r, f, s.token, s.given)
 }
 
-func (e *Engine) write(w http.ResponseWriter, r *http.Request, f *store.Flow, token string) {
-	out, err := e.Render(r.Context(), f, nil)
+// write answers with the flow; handed is what the step just run handed
+// its answer (Step.Hand).
+func (e *Engine) write(w http.ResponseWriter, r *http.Request, f *store.Flow, token string, handed map[string]any) {
+	out, err := e.render(r.Context(), f, nil, handed)
 	if err != nil {
 		wire.WriteErrorCtx(r.Context(), w, err)
 		return

@@ -210,6 +210,9 @@ type View struct {
 	states map[string]any
 	// user is the flow's user, once Render has loaded it.
 	user *store.User
+	// handed is what the step whose answer is being rendered handed it
+	// (Step.Hand).
+	handed map[string]any
 }
 
 func (e *Engine) view(f *store.Flow) (*View, error) {
@@ -285,6 +288,10 @@ func (v *View) unproven() bool {
 // User is the flow's user while rendering a status in which the user has
 // authenticated (for Embedders); nil elsewhere, or when the flow has none.
 func (v *View) User() *store.User { return v.user }
+
+// Handed is what the step whose answer is being rendered handed it under
+// key (Step.Hand); nil elsewhere (a GET, the step itself).
+func (v *View) Handed(key string) any { return v.handed[key] }
 
 // MethodState is the state a method keeps in the flow under name, decoded
 // once per step: a zero T when the flow has none. Changes are saved with

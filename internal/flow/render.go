@@ -27,10 +27,16 @@ func (e *Engine) ResumeURL(envID, flowID string) string {
 // Render is the flow as PingOne's flow API returns it; ar is the
 // authorization response resume adds for pi.flow clients.
 func (e *Engine) Render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeResponse) (*wire.Flow, error) {
+	return e.render(ctx, f, ar, nil)
+}
+
+// render is Render answering a step that handed it handed (Step.Hand).
+func (e *Engine) render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeResponse, handed map[string]any) (*wire.Flow, error) {
 	v, err := e.view(f)
 	if err != nil {
 		return nil, err
 	}
+	v.handed = handed
 	self := e.FlowURL(f.EnvironmentID, f.ID)
 	out := &wire.Flow{
 		Links:             wire.Links{"self": {Href: self}, "signOnPage": {Href: e.SignOnPageURL(f.EnvironmentID, f.ID)}},

@@ -24,6 +24,8 @@ type Step struct {
 	Now time.Time
 	// token is the new ST value once the step signed the user on.
 	token string
+	// given is what the step hands the rendering of its answer (Hand).
+	given map[string]any
 }
 
 func (e *Engine) newStep(f *store.Flow) (*Step, error) {
@@ -37,23 +39,31 @@ func (e *Engine) newStep(f *store.Flow) (*Step, error) {
 // Step runs an action on a flow loaded by Load. It returns the new ST
 // cookie value when the step signed the user on ("" otherwise).
 func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byte) (string, error) {
+	s, err := e.step(ctx, f, act, body)
+	if s == nil {
+		return "", err
+	}
+	return s.token, err
+}
+
+// step is Step, returning the step run (nil when none ran).
+func (e *Engine) step(ctx context.Context, f *store.Flow, act string, body []byte) (*Step, error) {
 	s, err := e.newStep(f)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	ok, allowed := e.offersAction(s.View, act)
 	if !allowed {
-		return "", notAllowed(act, f.Status, ok)
+		return nil, notAllowed(act, f.Status, ok)
 	}
 	if act == ActionSessionReset {
-		err = s.reset(ctx, body)
-		return s.token, err
+		return s, s.reset(ctx, body)
 	}
 	m := e.reg.byAction[act]
 	var g *checkGuard
 	if c, ok := m.(SecretChecker); ok && c.ChecksSecret(act) {
 		if g, err = e.Limits.beforeCheck(ctx, s.View, body, s.Now); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	// A flow that has seen wrong passwords waits behind fresh ones for
@@ -67,7 +77,18 @@ func (e *Engine) Step(ctx context.Context, f *store.Flow, act string, body []byt
 	if errors.Is(err, password.ErrBusy) && !s.st.Refused {
 		e.markRefused(ctx, f)
 	}
-	return s.token, err
+	return s, err
+}
+
+// Hand gives the rendering of the flow API's answer to this step what the
+// step has read for it (the devices a status lists), under key, so that
+// the answer need not read it again. Only that answer sees it (Handed): a
+// later read of the flow reads afresh.
+func (s *Step) Hand(key string, val any) {
+	if s.given == nil {
+		s.given = map[string]any{}
+	}
+	s.given[key] = val
 }
 
 // markRefused records that the password pool refused one of f's checks
@@ -205,6 +226,20 @@ func (s *Step) UserAccount(ctx context.Context) (*credential.Account, error) {
 		return nil, ErrFlowNotFound
 	}
 	return a, err
+}
+
+// LoadUser loads the flow's user, who must exist, as UserAccount does but
+// without the password and its policy, which methods proving a device do
+// not use: ErrFlowNotFound when the flow has none or the user is gone.
+func (s *Step) LoadUser(ctx context.Context) (*store.User, error) {
+	if s.Flow.UserID == "" {
+		return nil, ErrFlowNotFound
+	}
+	u, err := s.e.Store.GetUser(ctx, s.Flow.EnvironmentID, s.Flow.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrFlowNotFound
+	}
+	return u, err
 }
 
 // Authenticated moves on once the user has proven who they are with amr:

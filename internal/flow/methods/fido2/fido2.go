@@ -188,7 +188,7 @@ func (m *Method) Available(ctx context.Context, v *flow.View, pol *mfa.Policy) b
 
 // Prove asks u for an assertion of device d (ASSERTION_REQUIRED). The
 // caller saves the flow.
-func (m *Method) Prove(ctx context.Context, s *flow.Step, u *store.User, d *store.MFADevice, pol *mfa.Policy) error {
+func (m *Method) Prove(ctx context.Context, s *flow.Step, u *store.User, d *store.MFADevice, usable []store.MFADevice, pol *mfa.Policy) error {
 	c, err := m.ceremony(ctx, s, pol)
 	if err != nil {
 		return err
@@ -197,17 +197,19 @@ func (m *Method) Prove(ctx context.Context, s *flow.Step, u *store.User, d *stor
 	if err != nil {
 		return err
 	}
-	devs, err := m.MFA.Devices(ctx, u.EnvironmentID, u.ID)
-	if err != nil {
-		return err
-	}
 	if err := m.begin(ctx, c, st, u, d); err != nil {
 		return err
 	}
-	st.Others = len(otp.Usable(devs, pol)) > 1
+	st.Others = len(usable) > 1
+	// The step's answer lists them (Embed): no need to read them again.
+	s.Hand(handedUsable, usable)
 	s.SetStatus(wire.StatusAssertionRequired)
 	return nil
 }
+
+// handedUsable keys the usable devices Prove hands the rendering of its
+// step's answer.
+const handedUsable = "fido2.usable"
 
 // begin starts an assertion of d (u's), or with d nil a passkey sign-on
 // without a username.
@@ -342,11 +344,10 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 	if action == wire.ActionAssertionCheck && s.Status() == wire.StatusSignOnRequired {
 		return m.signOn(ctx, s, st, body)
 	}
-	a, err := s.UserAccount(ctx)
+	u, err := s.LoadUser(ctx)
 	if err != nil {
 		return err
 	}
-	u := a.User
 	target := "assertion"
 	if action == wire.ActionDeviceActivate {
 		target = "attestation"
@@ -635,7 +636,8 @@ func locked(until, now time.Time) error {
 		InnerError: &wire.InnerError{SecondsUntilUnlock: &secs}})
 }
 
-// Embed lists the user's devices where one is proven or registered.
+// Embed lists the user's devices where one is proven or registered: as
+// the step just run read them, when it did (Prove).
 func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
 	status := v.Status()
 	if status != wire.StatusAssertionRequired && status != wire.StatusFIDO2ActivationRequired {
@@ -645,24 +647,27 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 	if u == nil || m.MFA == nil || m.Config == nil {
 		return nil
 	}
-	pol, _, err := m.Config(ctx, v)
-	if err != nil {
-		return err
-	}
-	devs, err := m.MFA.Devices(ctx, u.EnvironmentID, u.ID)
-	if err != nil {
-		return err
-	}
 	st, err := flow.MethodState[State](v, Name)
 	if err != nil {
 		return err
 	}
-	shown := otp.Usable(devs, pol)
-	if status == wire.StatusFIDO2ActivationRequired {
-		shown = nil
-		for _, d := range devs {
-			if d.ID == st.Device {
-				shown = append(shown, d)
+	shown, handed := v.Handed(handedUsable).([]store.MFADevice)
+	if !handed || status != wire.StatusAssertionRequired {
+		pol, _, err := m.Config(ctx, v)
+		if err != nil {
+			return err
+		}
+		devs, err := m.MFA.Devices(ctx, u.EnvironmentID, u.ID)
+		if err != nil {
+			return err
+		}
+		shown = otp.Usable(devs, pol)
+		if status == wire.StatusFIDO2ActivationRequired {
+			shown = nil
+			for _, d := range devs {
+				if d.ID == st.Device {
+					shown = append(shown, d)
+				}
 			}
 		}
 	}

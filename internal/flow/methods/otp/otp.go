@@ -74,8 +74,9 @@ type Factor interface {
 	DeviceTypes() []string
 	// Prove asks u to prove device d (ACTIVE, of a type of the Factor's,
 	// enabled by pol): it sets its status; the caller saves the flow. An
-	// error leaves the choice to the user.
-	Prove(ctx context.Context, s *flow.Step, u *store.User, d *store.MFADevice, pol *mfa.Policy) error
+	// error leaves the choice to the user. usable are the devices u may
+	// prove now (Usable), d among them, as the method has just read them.
+	Prove(ctx context.Context, s *flow.Step, u *store.User, d *store.MFADevice, usable []store.MFADevice, pol *mfa.Policy) error
 	// Enrol registers a device of the Factor's for u (device.register),
 	// signed on by an earlier factor and without devices: it sets its
 	// status and saves the flow.
@@ -483,7 +484,7 @@ func (m *Method) offer(ctx context.Context, s *flow.Step, st *State, u *store.Us
 			// The user's first device gets its passcode at once; a send
 			// that fails or is refused leaves the choice to the user (and
 			// a retry): the first factor stays accepted.
-			if err := m.choose(ctx, s, st, u, &ok[0], c); err != nil {
+			if err := m.choose(ctx, s, st, u, &ok[0], ok, c); err != nil {
 				s.Engine().Logger().WarnContext(ctx, "the first MFA passcode was not sent", "user", u.ID, "err", err)
 				st.Device, st.Challenge = "", nil
 				s.SetStatus(wire.StatusDeviceSelectionRequired)
@@ -493,11 +494,19 @@ func (m *Method) offer(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	return s.Save(ctx)
 }
 
-// choose selects d and sends its passcode (a TOTP app computes its own),
-// or hands d to its Factor. The caller saves the flow.
-func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.User, d *store.MFADevice, c *config) error {
+// choose selects d, one of the usable devices ok (nil when not read yet),
+// and sends its passcode (a TOTP app computes its own), or hands d to its
+// Factor. The caller saves the flow.
+func (m *Method) choose(ctx context.Context, s *flow.Step, st *State, u *store.User, d *store.MFADevice, ok []store.MFADevice, c *config) error {
 	if f := m.factor(d.Type); f != nil {
-		if err := f.Prove(ctx, s, u, d, c.pol); err != nil {
+		if ok == nil {
+			devs, err := m.MFA.Devices(ctx, u.EnvironmentID, u.ID)
+			if err != nil {
+				return err
+			}
+			ok = usable(devs, c.pol)
+		}
+		if err := f.Prove(ctx, s, u, d, ok, c.pol); err != nil {
 			return err
 		}
 		st.Device, st.Challenge = d.ID, nil
@@ -557,11 +566,10 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 	if err != nil {
 		return err
 	}
-	a, err := s.UserAccount(ctx)
+	u, err := s.LoadUser(ctx)
 	if err != nil {
 		return err
 	}
-	u := a.User
 	if !u.Enabled {
 		return wire.InvalidData(wire.Detail{Code: wire.DetailInvalidCredentials, Target: "otp", Message: "The user account is disabled."})
 	}
@@ -626,7 +634,7 @@ func (m *Method) selectDevice(ctx context.Context, s *flow.Step, st *State, u *s
 	if d.Status != mfa.StatusActive || !c.pol.Method(d.Type).Enabled {
 		return errUnknownDevice
 	}
-	if err := m.choose(ctx, s, st, u, d, c); err != nil {
+	if err := m.choose(ctx, s, st, u, d, nil, c); err != nil {
 		return err
 	}
 	return s.Save(ctx)
