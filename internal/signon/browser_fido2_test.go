@@ -262,7 +262,7 @@ func synced(b *browser, a *authenticator) (*browser, *authenticator) {
 	return b2, a2
 }
 
-// amr is the ID token's amr claim, sorted as it came.
+// amr is the ID token's amr claim, in its order.
 func amr(claims map[string]any) []string {
 	var out []string
 	list, _ := claims["amr"].([]any)
@@ -271,15 +271,6 @@ func amr(claims map[string]any) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-func has(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 // fido2Devices are the user's FIDO2 devices as the management API lists

@@ -2,6 +2,7 @@ package signon_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -75,7 +76,7 @@ func TestBrowserPasskey(t *testing.T) {
 			b.do("desktop", chromedp.EmulateViewport(int64(desktop.width), int64(desktop.height)))
 			b.do("create the passkey", chromedp.Click(chromedp.CSS("#passkey")))
 			claims := tokenClaims(t, x, b.landed(x.app, state))
-			if got := amr(claims); !has(got, "pwd") || !has(got, "swk") || !has(got, "mfa") || has(got, "hwk") {
+			if got := amr(claims); !slices.Contains(got, "pwd") || !slices.Contains(got, "swk") || !slices.Contains(got, "mfa") || slices.Contains(got, "hwk") {
 				t.Errorf("amr after a password and a new synced passkey: %v, want pwd, swk and mfa", got)
 			}
 			// The authenticator holds a discoverable credential for
@@ -112,7 +113,7 @@ func TestBrowserPasskey(t *testing.T) {
 			a2.userVerified(true)
 			b2.do("use the passkey", chromedp.Click(chromedp.CSS("#passkey")))
 			claims = tokenClaims(t, x, b2.landed(x.app, state))
-			if got := amr(claims); !has(got, "pwd") || !has(got, "swk") || !has(got, "mfa") {
+			if got := amr(claims); !slices.Contains(got, "pwd") || !slices.Contains(got, "swk") || !slices.Contains(got, "mfa") {
 				t.Errorf("amr after a password and a passkey: %v", got)
 			}
 
@@ -138,7 +139,7 @@ func TestBrowserPasskey(t *testing.T) {
 			b3.typeInto("#username", x.fx.Username)
 			b3.submit("user.lookup")
 			claims = tokenClaims(t, x, b3.landed(x.app, state))
-			if got := amr(claims); has(got, "pwd") || !has(got, "swk") || !has(got, "mfa") {
+			if got := amr(claims); slices.Contains(got, "pwd") || !slices.Contains(got, "swk") || !slices.Contains(got, "mfa") {
 				t.Errorf("amr after a username and a verified passkey: %v, want swk and mfa without pwd", got)
 			}
 
@@ -201,7 +202,7 @@ func TestBrowserSecurityKey(t *testing.T) {
 			b.do("choose a passkey or security key", chromedp.Click(chromedp.CSS("#register-FIDO2")))
 			b.waitStatus("FIDO2_ACTIVATION_REQUIRED")
 			b.do("register the key", chromedp.Click(chromedp.CSS("#passkey")))
-			if got := amr(tokenClaims(t, x, b.landed(x.app, state))); !has(got, "hwk") || has(got, "swk") {
+			if got := amr(tokenClaims(t, x, b.landed(x.app, state))); !slices.Contains(got, "hwk") || slices.Contains(got, "swk") {
 				t.Errorf("amr after registering a device-bound key: %v, want hwk", got)
 			}
 			if c := key.only(); c.BackupEligibility {
@@ -239,7 +240,7 @@ func TestBrowserSecurityKey(t *testing.T) {
 			// A touch, then the page again: it asks once more by itself.
 			key2.presence(true)
 			b2.do("reload", chromedp.Reload())
-			if got := amr(tokenClaims(t, x, b2.landed(x.app, state))); !has(got, "pwd") || !has(got, "hwk") || !has(got, "mfa") {
+			if got := amr(tokenClaims(t, x, b2.landed(x.app, state))); !slices.Contains(got, "pwd") || !slices.Contains(got, "hwk") || !slices.Contains(got, "mfa") {
 				t.Errorf("amr after a password and a security key: %v, want pwd, hwk and mfa", got)
 			}
 

@@ -1,19 +1,11 @@
 package signon
 
-import "github.com/gatehouse-id/gatehouse/internal/wire"
-
 // The FIDO2 method's screens: a passkey or security key as a factor
 // (ASSERTION_REQUIRED), one made during sign-on
 // (FIDO2_ACTIVATION_REQUIRED), and the passkey button beside the username
 // of a passwordless policy's first screen (SIGN_ON_REQUIRED). The
 // ceremonies' options go to the script as they are: it converts PingOne's
 // signed byte arrays for the browser.
-
-// webauthnOptions are the flow's ceremony options, as JSON strings ("":
-// none).
-func webauthnOptions(out *wire.Flow) (request, creation string) {
-	return out.PublicKeyCredentialRequestOptions, out.PublicKeyCredentialCreationOptions
-}
 
 // assertionMessage says what the passkey screen waits for, naming the
 // device when the user named it.

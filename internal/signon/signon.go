@@ -289,7 +289,7 @@ type view struct {
 	Registrations []registrationView
 
 	// The FIDO2 screens (fido2.go): the ceremony options the flow gives
-	// the browser, as JSON strings.
+	// the browser, as JSON strings ("": none).
 	RequestOptions, CreationOptions string
 }
 
@@ -402,7 +402,7 @@ func (s *Service) fill(v *view, out *wire.Flow) {
 		}
 	}
 	s.fillMFA(v, out)
-	v.RequestOptions, v.CreationOptions = webauthnOptions(out)
+	v.RequestOptions, v.CreationOptions = out.PublicKeyCredentialRequestOptions, out.PublicKeyCredentialCreationOptions
 	pg, ok := pages[out.Status]
 	if !ok {
 		pg = page{Heading: "Sign on"}

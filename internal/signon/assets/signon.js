@@ -203,7 +203,8 @@
     if (!check(form)) { return; }
     var body = bodyOf(form);
     if (form.hasAttribute('data-compat')) {
-      // The server may hide devices this browser cannot use.
+      // PingOne's device.select carries what this browser can do with
+      // FIDO2; Gatehouse checks it and chooses nothing by it.
       busy(form, true);
       compatibility.then(function (c) { body.compatibility = c; send(form, action, body); });
       return;
