@@ -122,6 +122,13 @@ func validEmail(s string) bool {
 	return err == nil && a.Address == s && len(s) <= 254
 }
 
+// CheckDevice refuses in as CreateDevice would, writing nothing: for a
+// caller with work to do before the device is made.
+func CheckDevice(in DeviceInput, m MethodPolicy) error {
+	_, err := validate(in, m)
+	return err
+}
+
 // validate checks in and returns the device's normalised fields.
 func validate(in DeviceInput, m MethodPolicy) (DeviceInput, error) {
 	if in.Type == "" {

@@ -62,8 +62,10 @@ func (p fido2Pairing) policy(ctx context.Context, envID, id string) (*fido.Polic
 }
 
 func (p fido2Pairing) create(ctx context.Context, u *store.User, req *wire.MFADeviceRequest, in mfa.DeviceInput, st *mfa.Settings, m mfa.MethodPolicy) (wire.MFADevice, error) {
-	if !m.Enabled {
-		return wire.MFADevice{}, wire.InvalidData(wire.InvalidValue("type", "The device type FIDO2 is not enabled in the device authentication policy."))
+	// The input is refused before the ceremony begins, so that a
+	// disabled method is not answered with its relying party's troubles.
+	if err := mfa.CheckDevice(in, m); err != nil {
+		return wire.MFADevice{}, mfaError(err)
 	}
 	pol, rp, err := p.policy(ctx, u.EnvironmentID, m.FIDO2PolicyID)
 	if err != nil {

@@ -309,8 +309,9 @@ func (a *API) fido2PolicyOf(req *wire.FIDO2PolicyRequest) (wire.FIDO2PolicyData,
 }
 
 // fido2DisplayNameAttributes checks the user display name attributes: one
-// to six, username among them, each once; name with its subattributes
-// (given and family, or formatted), no other with any.
+// to six, username among them, each once; name with one or more of its
+// subattributes, each once, no other attribute with any. (PingOne asks
+// given and family, or formatted; which of them is not checked here.)
 func fido2DisplayNameAttributes(details *[]wire.Detail, req *struct {
 	Attributes []wire.FIDO2UserAttributeRequest `json:"attributes"`
 }) []wire.FIDO2UserAttribute {
