@@ -649,8 +649,19 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 	if err != nil {
 		return err
 	}
-	shown, handed := v.Handed(handedUsable).([]store.MFADevice)
-	if !handed || status != wire.StatusAssertionRequired {
+	var shown []store.MFADevice
+	if status == wire.StatusFIDO2ActivationRequired {
+		// Only the device being registered.
+		d, err := m.MFA.Device(ctx, u.EnvironmentID, u.ID, st.Device)
+		switch {
+		case err == nil:
+			shown = []store.MFADevice{*d}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	} else if devs, handed := v.Handed(handedUsable).([]store.MFADevice); handed {
+		shown = devs
+	} else {
 		pol, _, err := m.Config(ctx, v)
 		if err != nil {
 			return err
@@ -660,14 +671,6 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 			return err
 		}
 		shown = otp.Usable(devs, pol)
-		if status == wire.StatusFIDO2ActivationRequired {
-			shown = nil
-			for _, d := range devs {
-				if d.ID == st.Device {
-					shown = append(shown, d)
-				}
-			}
-		}
 	}
 	out.Devices = make([]wire.FlowDevice, 0, len(shown))
 	for i := range shown {
