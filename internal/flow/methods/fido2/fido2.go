@@ -588,30 +588,28 @@ func (m *Method) activate(ctx context.Context, s *flow.Step, st *State, c *cerem
 }
 
 // amr is what an assertion of device d adds to the sign-on's amr (RFC
-// 8176; PingOne documents none): "hwk" for a device-bound key, "swk" for
-// a synced passkey (backup eligible), and "mfa" when the ceremony required
-// user verification, which the authenticator then did: a key and a PIN or
-// biometric are two factors.
+// 8176; PingOne documents none): keyAMR, with the user verified when the
+// ceremony required it, which the authenticator then did.
 func amr(d *store.MFADevice, sess *fido.Session) []string {
+	return keyAMR(d, sess != nil && sess.UserVerification == "required")
+}
+
+// registered is the amr of a device just registered: keyAMR, with the
+// user verified as its attestation was signed.
+func registered(d *store.MFADevice) []string {
+	c := fido.CredentialOf(d)
+	return keyAMR(d, c != nil && c.UserVerified)
+}
+
+// keyAMR is "hwk" for a device-bound key, "swk" for a synced passkey
+// (backup eligible), and "mfa" when the user was verified: a key and a
+// PIN or biometric are two factors.
+func keyAMR(d *store.MFADevice, verified bool) []string {
 	out := []string{"hwk"}
 	if c := fido.CredentialOf(d); c != nil && c.BackupEligible {
 		out[0] = "swk"
 	}
-	if sess != nil && sess.UserVerification == "required" {
-		out = append(out, "mfa")
-	}
-	return out
-}
-
-// registered is the amr of a device just registered: its attestation
-// was signed with the user verified or not.
-func registered(d *store.MFADevice) []string {
-	out := []string{"hwk"}
-	c := fido.CredentialOf(d)
-	if c != nil && c.BackupEligible {
-		out[0] = "swk"
-	}
-	if c != nil && c.UserVerified {
+	if verified {
 		out = append(out, "mfa")
 	}
 	return out
@@ -651,8 +649,19 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 	if err != nil {
 		return err
 	}
-	shown, handed := v.Handed(handedUsable).([]store.MFADevice)
-	if !handed || status != wire.StatusAssertionRequired {
+	var shown []store.MFADevice
+	if status == wire.StatusFIDO2ActivationRequired {
+		// Only the device being registered.
+		d, err := m.MFA.Device(ctx, u.EnvironmentID, u.ID, st.Device)
+		switch {
+		case err == nil:
+			shown = []store.MFADevice{*d}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	} else if devs, handed := v.Handed(handedUsable).([]store.MFADevice); handed {
+		shown = devs
+	} else {
 		pol, _, err := m.Config(ctx, v)
 		if err != nil {
 			return err
@@ -662,14 +671,6 @@ func (m *Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded
 			return err
 		}
 		shown = otp.Usable(devs, pol)
-		if status == wire.StatusFIDO2ActivationRequired {
-			shown = nil
-			for _, d := range devs {
-				if d.ID == st.Device {
-					shown = append(shown, d)
-				}
-			}
-		}
 	}
 	out.Devices = make([]wire.FlowDevice, 0, len(shown))
 	for i := range shown {
