@@ -14,13 +14,6 @@ import (
 // the management API renders them (without links). The values are shared
 // by every reader: never modify them.
 
-// DeviceAuthenticationPolicies are an environment's policies by id, and
-// its default.
-type DeviceAuthenticationPolicies struct {
-	ByID    map[string]*wire.DeviceAuthenticationPolicy
-	Default *wire.DeviceAuthenticationPolicy
-}
-
 // DefaultFIDO2Method is PingOne's fido2 member of a device authentication
 // policy that leaves it out: disabled, the environment's default FIDO2
 // policy, 3 failures block for 2 minutes.
@@ -51,35 +44,8 @@ func DecodeDeviceAuthenticationPolicy(p *store.DeviceAuthenticationPolicy) (*wir
 // DeviceAuthenticationPolicy is the policy id of envID, or its default
 // when id is ""; store.ErrNotFound when there is no such policy.
 func (c *Cache) DeviceAuthenticationPolicy(ctx context.Context, envID, id string) (*wire.DeviceAuthenticationPolicy, error) {
-	all, err := get(ctx, c, envID, entryKey{kindDeviceAuthPolicies, ""}, func(ctx context.Context) (*DeviceAuthenticationPolicies, error) {
-		ps, err := c.st.ListDeviceAuthenticationPolicies(ctx, envID)
-		if err != nil {
-			return nil, err
-		}
-		out := &DeviceAuthenticationPolicies{ByID: make(map[string]*wire.DeviceAuthenticationPolicy, len(ps))}
-		for i := range ps {
-			p, err := DecodeDeviceAuthenticationPolicy(&ps[i])
-			if err != nil {
-				return nil, err
-			}
-			out.ByID[p.ID] = p
-			if p.Default {
-				out.Default = p
-			}
-		}
-		return out, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	p := all.Default
-	if id != "" {
-		p = all.ByID[id]
-	}
-	if p == nil {
-		return nil, store.ErrNotFound
-	}
-	return p, nil
+	return oneOrDefault(ctx, c, envID, id, kindDeviceAuthPolicies, c.st.ListDeviceAuthenticationPolicies, DecodeDeviceAuthenticationPolicy,
+		func(p *wire.DeviceAuthenticationPolicy) (string, bool) { return p.ID, p.Default })
 }
 
 // DefaultMFASettings are PingOne's MFA settings of an environment that
