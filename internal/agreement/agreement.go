@@ -223,3 +223,48 @@ func Accept(ctx context.Context, st store.Store, envID, userID string, p *Prompt
 			AgreementID: p.AgreementID, LanguageID: p.LanguageID, RevisionID: p.RevisionID, ConsentedAt: at, ExpiresAt: ExpiresAt(d, at)})
 	})
 }
+
+// UserLocales are the locales a user's profile prefers, most preferred
+// first: preferredLanguage, then locale (PingOne's order before the
+// browser's).
+func UserLocales(u *store.User) []string {
+	var d struct {
+		PreferredLanguage string `json:"preferredLanguage"`
+		Locale            string `json:"locale"`
+	}
+	_ = json.Unmarshal(u.Data, &d) // a profile without them prefers nothing
+	var out []string
+	for _, l := range []string{d.PreferredLanguage, d.Locale} {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// HasDefaultContent says whether langs (an agreement's) hold what PingOne
+// requires to enable the agreement: an enabled language of the default
+// locale with an effective revision at now. revs are the agreement's
+// revisions as the store lists them.
+func HasDefaultContent(langs []store.AgreementLanguage, revs []store.AgreementRevision, now time.Time) bool {
+	current := CurrentRevisions(revs, now)
+	for _, l := range langs {
+		if _, ok := current[l.ID]; ok && l.Enabled && normTag(l.Locale) == DefaultLocale {
+			return true
+		}
+	}
+	return false
+}
+
+// NotValidAfter is when revision r stops being valid among its
+// language's revisions revs (ordered by effective time): when the first
+// later revision that requires consent again becomes effective. Zero
+// when none does.
+func NotValidAfter(r *store.AgreementRevision, revs []store.AgreementRevision) time.Time {
+	for _, n := range revs {
+		if n.LanguageID == r.LanguageID && n.EffectiveAt.After(r.EffectiveAt) && n.RequireReconsent {
+			return n.EffectiveAt
+		}
+	}
+	return time.Time{}
+}

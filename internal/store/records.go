@@ -703,3 +703,9 @@ type AgreementConsent struct {
 	LanguageEnabled  bool
 	ReconsentFrom    time.Time
 }
+
+// AgreementConsentCount is how many users consented to an agreement (and
+// did not revoke it), and how many of those consents expired.
+type AgreementConsentCount struct {
+	Total, Expired int
+}

@@ -48,6 +48,26 @@ func (s *SQLStore) DeleteAgreement(ctx context.Context, envID, id string) error 
 	return s.execOne(ctx, `DELETE FROM agreements WHERE environment_id = ? AND id = ?`, envID, id)
 }
 
+func (s *SQLStore) CountAgreementConsents(ctx context.Context, envID string, now time.Time) (map[string]store.AgreementConsentCount, error) {
+	type row struct {
+		id             string
+		total, expired int
+	}
+	rows, err := many(ctx, s, func(r scanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.total, &x.expired)
+	}, `SELECT agreement_id, COUNT(*), COUNT(CASE WHEN expires_at <= ? THEN 1 END) FROM agreement_consents
+ WHERE environment_id = ? AND revoked_at IS NULL GROUP BY agreement_id`, ms(now), envID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.AgreementConsentCount, len(rows))
+	for _, x := range rows {
+		out[x.id] = store.AgreementConsentCount{Total: x.total, Expired: x.expired}
+	}
+	return out, nil
+}
+
 // agreementInUseQuery reads the expression index of migration 0025, which
 // differs by dialect as the JSON functions do.
 func (s *SQLStore) agreementInUseQuery() string {
