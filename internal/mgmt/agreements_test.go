@@ -108,7 +108,7 @@ func testAgreements(t *testing.T, c cfgAPI) {
 	enID := checkID(t, en, "id")
 	enPath := base + "/languages/" + enID
 	wantFields(t, en, map[string]any{"agreement.id": id, "locale": "en", "displayName": "Terms (en)", "enabled": false,
-		"userExperience": map[string]any{"acceptCheckboxText": "I accept.", "continueButtonText": "Continue", "declineButtonText": "Decline"},
+		"userExperience":  map[string]any{"acceptCheckboxText": "I accept.", "continueButtonText": "Continue", "declineButtonText": "Decline"},
 		"currentRevision": nil, "_links.self.href": api + enPath, "_links.agreement.href": api + base, "_links.revisions.href": api + enPath + "/revisions"})
 	c.fail(t, "POST", base+"/languages", agreementLanguageBody("EN"), wantErr{http.StatusBadRequest, "INVALID_DATA", "UNIQUENESS_VIOLATION", "locale"})
 	frID := checkID(t, c.ok(t, "POST", base+"/languages", map[string]any{"displayName": "Conditions", "locale": "fr-CA"}, http.StatusCreated), "id")
@@ -219,7 +219,9 @@ func TestAgreementErrors(t *testing.T) {
 			missing := uuid.NewString()
 			long := strings.Repeat("x", 32001)
 			notFound := wantErr{http.StatusNotFound, "NOT_FOUND", "", ""}
-			invalid := func(detail, target string) wantErr { return wantErr{http.StatusBadRequest, "INVALID_DATA", detail, target} }
+			invalid := func(detail, target string) wantErr {
+				return wantErr{http.StatusBadRequest, "INVALID_DATA", detail, target}
+			}
 			for _, tc := range []struct {
 				name, method, path string
 				body               any
