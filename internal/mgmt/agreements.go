@@ -25,7 +25,8 @@ import (
 // row lock so that two writers cannot each make half of a broken state:
 // an agreement is enabled only with an enabled language of the
 // environment's default locale that has an effective revision, and is
-// neither disabled nor deleted while a sign-on policy action names it; a
+// neither disabled nor deleted while a sign-on policy action names it,
+// nor deleted once a user answered it (PingOne keeps that history); a
 // language is enabled only with an effective revision; a revision never
 // changes, and one already effective is never deleted, nor a language
 // that has one, so that what users consented to stays.
@@ -61,6 +62,7 @@ var (
 const (
 	msgAgreementNoDefault      = "The agreement can not be enabled without supporting the default language configured for the environment."
 	msgAgreementInUse          = "The agreement is referenced by a sign-on policy action and can not be disabled or deleted."
+	msgAgreementConsented      = "The agreement has user consents and can not be deleted: their history is kept. Disable it instead."
 	msgLanguageNoRevision      = "The agreement language can not be enabled without an effective revision."
 	msgLanguageEffective       = "Agreement language with effective revision can not be deleted."
 	msgLanguageDefaultRequired = "The agreement is enabled: its language for the default language configured for the environment must stay enabled with an effective revision."
@@ -332,6 +334,13 @@ func (a *API) deleteAgreement(w http.ResponseWriter, r *http.Request) error {
 		}
 		if err := checkAgreementUnused(r.Context(), tx, x); err != nil {
 			return err
+		}
+		consented, err := tx.AgreementHasConsents(r.Context(), env.ID, x.ID)
+		if err != nil {
+			return err
+		}
+		if consented {
+			return constraintFailed(msgAgreementConsented)
 		}
 		return tx.DeleteAgreement(r.Context(), env.ID, x.ID)
 	})

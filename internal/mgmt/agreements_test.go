@@ -355,6 +355,11 @@ func testAgreementConsents(t *testing.T, c, otherEnv cfgAPI) {
 		t.Errorf("GET after revoke = %v, want %v", got, revoked)
 	}
 	wantFields(t, c.ok(t, "GET", f.base, nil, http.StatusOK), map[string]any{"totalConsents": 0})
+	// An agreement users answered is kept, even revoked: only disabled.
+	m := c.fail(t, "DELETE", f.base, nil, constraint)
+	if msg, _ := detailAt(t, m, 0)["message"].(string); !strings.Contains(msg, "consents") {
+		t.Errorf("message = %q, want one about the consents", msg)
+	}
 	p, err = agreement.Pending(ctx, c.s.Store, c.env, f.id, alice, nil, time.Now())
 	if err != nil || p == nil || !p.Reconsent {
 		t.Fatalf("Pending after revoke = %+v, %v; want the revision asked again", p, err)

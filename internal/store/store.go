@@ -602,6 +602,9 @@ type AgreementStore interface {
 	// DeleteAgreement removes the agreement with its languages,
 	// revisions and consents.
 	DeleteAgreement(ctx context.Context, envID, id string) error
+	// AgreementHasConsents says whether any user of envID answered the
+	// agreement (a revoked consent counts: its history is kept).
+	AgreementHasConsents(ctx context.Context, envID, id string) (bool, error)
 	// CountAgreementConsents counts, per agreement of envID, the users
 	// whose consent is not revoked, and among them those whose consent
 	// expired by now: one grouped query.

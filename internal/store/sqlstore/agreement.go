@@ -78,10 +78,19 @@ func (s *SQLStore) agreementInUseQuery() string {
 }
 
 func (s *SQLStore) AgreementInUse(ctx context.Context, envID, id string) (bool, error) {
+	return s.exists(ctx, s.agreementInUseQuery(), envID, id)
+}
+
+func (s *SQLStore) AgreementHasConsents(ctx context.Context, envID, id string) (bool, error) {
+	return s.exists(ctx, `SELECT 1 FROM agreement_consents WHERE agreement_id = ? AND environment_id = ? LIMIT 1`, id, envID)
+}
+
+// exists says whether query (a SELECT 1 … LIMIT 1) finds a row.
+func (s *SQLStore) exists(ctx context.Context, query string, a ...any) (bool, error) {
 	_, err := one(ctx, s, func(r scanner) (int, error) {
 		var n int
 		return n, r.Scan(&n)
-	}, s.agreementInUseQuery(), envID, id)
+	}, query, a...)
 	switch err {
 	case nil:
 		return true, nil
