@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/agreement"
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -400,5 +402,101 @@ func testAgreementConsents(t *testing.T, c, otherEnv cfgAPI) {
 	c.ok(t, "DELETE", c.s.APIPath+"/environments/"+c.env, nil, http.StatusNoContent)
 	if _, err := c.s.Store.GetAgreement(ctx, c.env, f.id); err == nil {
 		t.Error("the deleted environment's agreement is still there")
+	}
+}
+
+// TestAgreementConsentsPopulationScoped: consents are user data: a
+// population-scoped administrator reads and revokes those of its
+// population's users, another population's users do not exist for it,
+// and a read-only role cannot revoke.
+func TestAgreementConsentsPopulationScoped(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			c := newCfgAPI(t, s, "Scoped consents")
+			f := newAgreementFixture(t, c, "Terms")
+			p1, p2 := newPop(t, s, c.env, "P1"), newPop(t, s, c.env, "P2")
+			u1 := s.CreateUser(t, c.env, p1, "one", "one@example.com", "One", "O", "Secret-Passw0rd!")
+			u2 := s.CreateUser(t, c.env, p2, "two", "two@example.com", "Two", "T", "Secret-Passw0rd!")
+			for _, u := range []string{u1, u2} {
+				p, err := agreement.Pending(ctx, s.Store, c.env, f.id, u, nil, time.Now())
+				if err != nil || p == nil {
+					t.Fatalf("Pending = %v, %v", p, err)
+				}
+				if err := agreement.Accept(ctx, s.Store, c.env, u, p, store.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			worker := func(role roles.Role) string {
+				return s.Token(t, s.CreateWorker(t, c.env, "CLIENT_SECRET_BASIC", [3]string{role.ID, roles.ScopePopulation, p1}))
+			}
+			popAdmin, popReader := worker(roles.IdentityDataAdmin), worker(roles.IdentityDataReadOnly)
+			do := func(tok, method, path string) *apptest.Response {
+				r := apptest.Request{Method: method, URL: c.url(path), Token: tok}
+				if method == "POST" {
+					r.Headers = http.Header{"Content-Type": {"application/vnd.pingidentity.consent.revoke+json"}}
+				}
+				return doNo5xx(t, s, r)
+			}
+			one, two := "/users/"+u1+"/agreementConsents", "/users/"+u2+"/agreementConsents"
+			wantFields(t, must(t, do(popReader, "GET", one+"/"+f.id), http.StatusOK), map[string]any{"status": "ACCEPTED"})
+			for _, r := range []*apptest.Response{do(popAdmin, "GET", two), do(popAdmin, "GET", two+"/"+f.id), do(popAdmin, "POST", two+"/"+f.id)} {
+				checkAnswer(t, r, wantErr{http.StatusNotFound, "NOT_FOUND", "", ""})
+			}
+			checkAnswer(t, do(popReader, "POST", one+"/"+f.id), wantErr{http.StatusForbidden, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS", ""})
+			wantFields(t, c.ok(t, "GET", two+"/"+f.id, nil, http.StatusOK), map[string]any{"status": "ACCEPTED"})
+			wantFields(t, c.ok(t, "GET", one+"/"+f.id, nil, http.StatusOK), map[string]any{"status": "ACCEPTED"})
+			wantFields(t, must(t, do(popAdmin, "POST", one+"/"+f.id), http.StatusOK), map[string]any{"status": "PENDING"})
+			// Agreements themselves are configuration.
+			checkAnswer(t, do(popAdmin, "GET", "/agreements"), wantErr{http.StatusForbidden, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS", ""})
+		})
+	}
+}
+
+// TestAgreementLanguageRace: of parallel creates of one locale (in
+// different cases) exactly one wins; the others are PingOne's uniqueness
+// error, never a 500.
+func TestAgreementLanguageRace(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			c := newCfgAPI(t, s, "Language race")
+			id := checkID(t, c.ok(t, "POST", "/agreements", agreementBody("Terms"), http.StatusCreated), "id")
+			const n = 20
+			statuses := make(chan *apptest.Response, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					locale := "de-AT"
+					if i%2 == 1 {
+						locale = "DE-at"
+					}
+					statuses <- s.Do(t, apptest.Request{Method: "POST", URL: c.url("/agreements/" + id + "/languages"), Token: c.tok,
+						Body: agreementLanguageBody(locale)})
+				}()
+			}
+			wg.Wait()
+			close(statuses)
+			created := 0
+			for r := range statuses {
+				switch r.Status {
+				case http.StatusCreated:
+					created++
+				default:
+					checkAnswer(t, r, wantErr{http.StatusBadRequest, "INVALID_DATA", "UNIQUENESS_VIOLATION", "locale"})
+				}
+			}
+			if created != 1 {
+				t.Errorf("%d creates won, want 1", created)
+			}
+			if l := c.list(t, "/agreements/"+id+"/languages", "languages"); len(l) != 1 {
+				t.Errorf("%d languages, want 1", len(l))
+			}
+		})
 	}
 }
