@@ -394,3 +394,36 @@ func TestLocales(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingQueries: Pending costs a fixed number of queries whatever the
+// number of languages and revisions — two when consent holds (the
+// agreement, the consent), five when it asks (and the languages, the
+// revisions without their text, the chosen revision's text).
+func TestPendingQueries(t *testing.T) {
+	eachBackend(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		t0 := store.Now()
+		a := w.agreement(t, true, nil)
+		for _, loc := range []string{"en", "fr", "de", "es", "it"} {
+			l := w.language(t, a, loc, true)
+			for i := range 10 {
+				w.revision(t, l, t0.Add(-time.Duration(i+1)*time.Minute), false, loc+" text")
+			}
+		}
+		st := w.st.(*sqlstore.SQLStore)
+		count := func(locales []string) (*agreement.Prompt, int64) {
+			before := st.Queries()
+			p, err := agreement.Pending(ctx, w.st, w.env, a.ID, w.user, locales, t0)
+			must(t, err)
+			return p, st.Queries() - before
+		}
+		p, n := count([]string{"de"})
+		if p == nil || p.Locale != "de" || n != 5 {
+			t.Errorf("Pending asking: prompt %+v in %d queries, want de in 5", p, n)
+		}
+		must(t, agreement.Accept(ctx, w.st, w.env, w.user, p, t0))
+		if p, n = count([]string{"de"}); p != nil || n != 2 {
+			t.Errorf("Pending with consent: prompt %+v in %d queries, want none in 2", p, n)
+		}
+	})
+}
