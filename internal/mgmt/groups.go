@@ -673,3 +673,42 @@ func (a *API) removeUserMembership(w http.ResponseWriter, r *http.Request) error
 	wire.NoContent(w)
 	return nil
 }
+
+// includeGroups reads a user read's ?include= (PingOne's
+// EnumUserRequestInclude): memberOfGroupIDs, memberOfGroupNames.
+func includeGroups(r *http.Request) (ids, names bool, err error) {
+	for _, v := range r.URL.Query()["include"] {
+		for _, part := range strings.Split(v, ",") {
+			switch strings.TrimSpace(part) {
+			case "memberOfGroupIDs":
+				ids = true
+			case "memberOfGroupNames":
+				names = true
+			default:
+				return false, false, wire.InvalidRequest(wire.Detail{Code: wire.DetailInvalidValue, Target: "include",
+					Message: "Unsupported include value.", InnerError: &wire.InnerError{AllowedValues: []string{"memberOfGroupIDs", "memberOfGroupNames"}}})
+			}
+		}
+	}
+	return ids, names, nil
+}
+
+// addUserGroups adds the groups the user belongs to, directly or nested,
+// by name: one query.
+func (a *API) addUserGroups(ctx context.Context, out *wire.User, ids, names bool) error {
+	gs, err := a.Store.UserGroups(ctx, out.Environment.ID, out.ID)
+	if err != nil {
+		return err
+	}
+	idList, nameList := make([]string, len(gs)), make([]string, len(gs))
+	for i, g := range gs {
+		idList[i], nameList[i] = g.ID, g.Name
+	}
+	if ids {
+		out.MemberOfGroupIDs = &idList
+	}
+	if names {
+		out.MemberOfGroupNames = &nameList
+	}
+	return nil
+}

@@ -229,6 +229,17 @@ func testGroupMembershipsAPI(t *testing.T, c, other groupAPI) {
 	wantFields(t, one, map[string]any{"id": all, "type": "INDIRECT", "_embedded.group.name": "All"})
 	c.fail(t, "GET", "/users/"+bob+"/memberOfGroups/"+sales, nil, cfgNotFound)
 
+	// A user read with include: the groups it belongs to, nested ones too.
+	withGroups := c.ok(t, "GET", "/users/"+ann+"?include=memberOfGroupIDs,memberOfGroupNames", nil, http.StatusOK)
+	wantFields(t, withGroups, map[string]any{"memberOfGroupIDs": []string{all, emea, sales}, "memberOfGroupNames": []string{"All", "EMEA", "Sales"}})
+	wantFields(t, c.ok(t, "GET", "/users/"+ann+"?include=memberOfGroupNames", nil, http.StatusOK),
+		map[string]any{"memberOfGroupIDs": nil, "memberOfGroupNames": []string{"All", "EMEA", "Sales"}})
+	wantFields(t, c.ok(t, "GET", "/users/"+ann, nil, http.StatusOK), map[string]any{"memberOfGroupIDs": nil, "memberOfGroupNames": nil})
+	c.fail(t, "GET", "/users/"+ann+"?include=groups", nil, wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", "include"})
+	// A PUT that echoes them back ignores them.
+	echo := c.ok(t, "PUT", "/users/"+ann, withGroups, http.StatusOK)
+	wantFields(t, echo, map[string]any{"memberOfGroupIDs": nil, "memberOfGroupNames": nil, "username": "ann"})
+
 	// Counts.
 	wantFields(t, c.ok(t, "GET", "/groups/"+all+"?include=totalMemberCounts", nil, http.StatusOK),
 		map[string]any{"directMemberCounts.users": 1, "totalMemberCounts.users": 2})

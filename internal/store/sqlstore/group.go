@@ -164,6 +164,11 @@ func scanString(r scanner) (string, error) {
 // refuse but a reader need not trust.
 const groupDescendants = `down(id) AS (%s UNION SELECT n.group_id FROM group_nestings n JOIN down ON n.parent_id = down.id)`
 
+// groupsUnder is the ids of the groups a filter on groups g (its one %s)
+// selects and of every group nested in them: the users filter
+// memberOfGroups[…].
+var groupsUnder = `WITH RECURSIVE ` + strings.Replace(groupDescendants, "%s", `SELECT g.id FROM groups g WHERE %s`, 1) + ` SELECT id FROM down`
+
 func (s *SQLStore) CountGroupMembers(ctx context.Context, envID string, ids []string, total bool) (map[string]store.GroupMemberCounts, error) {
 	out := map[string]store.GroupMemberCounts{}
 	if len(ids) == 0 {
@@ -195,10 +200,16 @@ func (s *SQLStore) CountGroupMembers(ctx context.Context, envID string, ids []st
 		return out, nil
 	}
 	// Every user of a group or of a group nested in it, once: one walk
-	// down per group asked for (a GET of one group asks for one).
+	// down per group asked for (a GET of one group asks for one). As in
+	// the users filter, PostgreSQL gets the walk as an array, so that it
+	// reads the memberships of those groups alone.
+	in = `IN (` + groupsUnder + `)`
+	if s.db.dialect == dialectPostgres {
+		in = `= ANY(ARRAY(` + groupsUnder + `))`
+	}
+	q := strings.Replace(`SELECT COUNT(DISTINCT m.user_id) FROM group_memberships m WHERE m.group_id `+in, "%s", `g.environment_id = ? AND g.id = ?`, 1)
 	for _, id := range ids {
-		n, err := one(ctx, s, scanInt, `WITH RECURSIVE `+strings.Replace(groupDescendants, "%s", `SELECT id FROM groups WHERE environment_id = ? AND id = ?`, 1)+`
- SELECT COUNT(DISTINCT m.user_id) FROM group_memberships m WHERE m.group_id IN (SELECT id FROM down)`, envID, id)
+		n, err := one(ctx, s, scanInt, q, envID, id)
 		if err != nil {
 			return nil, err
 		}

@@ -102,10 +102,14 @@ var userList = &listing[store.User]{cols: userCols, from: `FROM users u WHERE u.
 		// through a group nested in it (migration 0023). The walk is not
 		// tied to the user row, so it runs once per query; a group id of
 		// another environment reaches only that environment's users, whom
-		// the list's scope leaves out.
-		"memberOfGroups": {template: `u.id IN (SELECT gm.user_id FROM group_memberships gm WHERE gm.group_id IN (WITH RECURSIVE ` +
-			strings.Replace(groupDescendants, "%s", `SELECT g.id FROM groups g WHERE %s`, 1) + ` SELECT id FROM down))`,
-			inner: &filterSchema{attrs: map[string]filterAttr{"id": {column: "g.id", ops: []string{"eq"}}}}},
+		// the list's scope leaves out. PostgreSQL guesses a recursive
+		// walk's size (a hundred groups, a fifth of the users) and then
+		// reads whole tables; as arrays computed first, the groups' and
+		// then the users' ids are looked up through their indexes.
+		"memberOfGroups": {
+			template: `u.id IN (SELECT gm.user_id FROM group_memberships gm WHERE gm.group_id IN (` + groupsUnder + `))`,
+			postgres: `u.id = ANY(ARRAY(SELECT gm.user_id FROM group_memberships gm WHERE gm.group_id = ANY(ARRAY(` + groupsUnder + `))))`,
+			inner:    &filterSchema{attrs: map[string]filterAttr{"id": {column: "g.id", ops: []string{"eq"}}}}},
 	}}}
 
 func (s *SQLStore) ListUsers(ctx context.Context, envID string, pg store.Page) ([]store.User, int, error) {
