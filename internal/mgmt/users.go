@@ -271,11 +271,20 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ids, names, err := includeGroups(r)
+	if err != nil {
+		return err
+	}
 	u, err := a.Store.GetUser(r.Context(), env.ID, r.PathValue("userID"))
 	if err != nil {
 		return err
 	}
 	out := a.renderUser(u, store.Now())
+	if ids || names {
+		if err := a.addUserGroups(r.Context(), &out, ids, names); err != nil {
+			return err
+		}
+	}
 	if expand {
 		pops, err := a.populationsByID(r.Context(), env.ID, []store.User{*u})
 		if err != nil {

@@ -91,6 +91,11 @@ type User struct {
 	UpdatedAt        Time                 `json:"updatedAt"`
 	Username         string               `json:"username"`
 	VerifyStatus     string               `json:"verifyStatus,omitempty"`
+	// The groups the user belongs to (directly or through nested
+	// groups), on a read with include=memberOfGroupIDs or
+	// memberOfGroupNames.
+	MemberOfGroupIDs   *[]string `json:"memberOfGroupIDs,omitempty"`
+	MemberOfGroupNames *[]string `json:"memberOfGroupNames,omitempty"`
 	UserProfile
 	Custom map[string]json.RawMessage `json:"-"`
 }

@@ -76,6 +76,9 @@ type filterSchema struct {
 // valuePathSchema describes one attribute usable as attr[filter].
 type valuePathSchema struct {
 	template string
+	// postgres, when set, replaces template on PostgreSQL: the same
+	// rows, in a form its planner estimates well.
+	postgres string
 	inner    *filterSchema
 }
 
@@ -107,7 +110,13 @@ func filterErrorf(format string, args ...any) *scim.Error {
 // one per "?" in order. The SQL is the same for SQLite and PostgreSQL; the
 // store rebinds "?" to "$n" for PostgreSQL.
 func (s *filterSchema) compile(e scim.Expr) (sql string, args []any, err error) {
-	c := &compiler{}
+	return s.compileFor(e, false)
+}
+
+// compileFor is compile for PostgreSQL when pg is set: value paths that
+// have a PostgreSQL form take it.
+func (s *filterSchema) compileFor(e scim.Expr, pg bool) (sql string, args []any, err error) {
+	c := &compiler{pg: pg}
 	frag, _, err := c.expr(s, e)
 	if err != nil {
 		return "", nil, err
@@ -117,6 +126,7 @@ func (s *filterSchema) compile(e scim.Expr) (sql string, args []any, err error) 
 
 type compiler struct {
 	args []any
+	pg   bool
 }
 
 func (c *compiler) arg(v any) { c.args = append(c.args, v) }
@@ -184,7 +194,11 @@ func (c *compiler) valuePath(s *filterSchema, x *scim.ValuePath) (string, bool, 
 	if !ok {
 		return "", false, s.unknownAttribute(x.Attr)
 	}
-	if strings.Count(vp.template, "%s") != 1 || strings.Contains(vp.template, "?") {
+	template := vp.template
+	if c.pg && vp.postgres != "" {
+		template = vp.postgres
+	}
+	if strings.Count(template, "%s") != 1 || strings.Contains(template, "?") {
 		// A "?" in the template would shift every argument after it.
 		return "", false, schemaErrorf("value path %q: template must contain exactly one %%s and no ?", name)
 	}
@@ -193,7 +207,7 @@ func (c *compiler) valuePath(s *filterSchema, x *scim.ValuePath) (string, bool, 
 		return "", false, err
 	}
 	// Parenthesised because the template is opaque: it may contain OR.
-	return "(" + strings.Replace(vp.template, "%s", inner, 1) + ")", true, nil
+	return "(" + strings.Replace(template, "%s", inner, 1) + ")", true, nil
 }
 
 func (c *compiler) present(s *filterSchema, x *scim.Present) (string, bool, error) {

@@ -316,7 +316,7 @@ func page[T any](ctx context.Context, s *SQLStore, l *listing[T], p store.Page, 
 	// does not take is refused before any query runs, even on a page that
 	// could be answered without one.
 	if p.Filter != nil {
-		frag, fa, err := l.filter.compile(p.Filter)
+		frag, fa, err := l.filter.compileFor(p.Filter, s.db.dialect == dialectPostgres)
 		if err != nil {
 			return nil, 0, err
 		}

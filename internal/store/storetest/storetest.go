@@ -96,6 +96,7 @@ var suite = []struct {
 	{"Agreements", testAgreements},
 	{"AgreementConsents", testAgreementConsents},
 	{"AgreementInUse", testAgreementInUse},
+	{"Groups", testGroupSuite},
 }
 
 func testPing(t *testing.T, s store.Store) {
