@@ -451,6 +451,32 @@ func regexDetail(a *wire.SchemaAttribute) wire.Detail {
 		InnerError: &wire.InnerError{AllowedPattern: a.RegexValidation.Pattern}}
 }
 
+// UniqueValuesOf are the values u holds of the STRING attribute a, as
+// its uniqueness compares them (without regard to case), each once.
+func UniqueValuesOf(a *wire.SchemaAttribute, u *store.User) []string {
+	d, err := Decode(u)
+	if err != nil {
+		return nil
+	}
+	var vs []string
+	if a.SchemaType == wire.SchemaCustom {
+		vs = stringValues(d.Custom[a.Name])
+	} else if standardText(a.Name) {
+		if v := standardValue(u, &d, a.Name, nil); v != "" {
+			vs = []string{v}
+		}
+	}
+	seen := map[string]bool{}
+	out := vs[:0]
+	for _, v := range vs {
+		if k := strings.ToLower(v); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // stringValues are the strings of a STRING attribute's value: one, or
 // each of an array's.
 func stringValues(raw json.RawMessage) []string {

@@ -569,7 +569,7 @@ type SchemaStore interface {
 	// of another).
 	LockSchema(ctx context.Context, envID string) error
 	// ClaimUniqueValues replaces every value users of envID claimed of
-	// attribute attrID with vals (user id → value); a UniqueError on the
+	// attribute attrID with vals (value → user id); a UniqueError on the
 	// attribute's name when two users hold one value. Making an attribute
 	// unique fills it from the users it already has.
 	ClaimUniqueValues(ctx context.Context, envID, attrID, name string, vals map[string]string) error

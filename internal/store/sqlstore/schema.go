@@ -63,7 +63,7 @@ func (s *SQLStore) ClaimUniqueValues(ctx context.Context, envID, attrID, name st
 		if _, err := t.exec(ctx, `DELETE FROM user_unique_values WHERE environment_id = ? AND attribute_id = ?`, envID, attrID); err != nil {
 			return err
 		}
-		for userID, v := range vals {
+		for v, userID := range vals {
 			if _, err := t.exec(ctx, `INSERT INTO user_unique_values (environment_id, attribute_id, value, user_id) VALUES (?, ?, ?, ?)`,
 				envID, attrID, v, userID); err != nil {
 				return mapErr(err, "user", name)
