@@ -558,15 +558,18 @@ type SchemaStore interface {
 	// GetSchemaAttribute, inside Tx, locks the row for the rest of the
 	// transaction.
 	GetSchemaAttribute(ctx context.Context, envID, id string) (*SchemaAttribute, error)
-	// ListSchemaAttributes returns envID's attributes by name.
+	// ListSchemaAttributes returns envID's attributes by name. Inside Tx
+	// it holds off LockSchema of envID (another transaction's schema
+	// change) until the transaction ends.
 	ListSchemaAttributes(ctx context.Context, envID string) ([]SchemaAttribute, error)
 	UpdateSchemaAttribute(ctx context.Context, a *SchemaAttribute) error
 	// DeleteSchemaAttribute removes the attribute and the values users
 	// claimed of it.
 	DeleteSchemaAttribute(ctx context.Context, envID, id string) error
 	// LockSchema, inside Tx, makes the transactions that take it for
-	// envID run one after the other (a schema change against the checks
-	// of another).
+	// envID run one after the other, and after every transaction that
+	// read envID's schema (a schema change against the user writes that
+	// checked the old one).
 	LockSchema(ctx context.Context, envID string) error
 	// ClaimUniqueValues replaces every value users of envID claimed of
 	// attribute attrID with vals (value → user id); a UniqueError on the

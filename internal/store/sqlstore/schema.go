@@ -32,6 +32,16 @@ func (s *SQLStore) GetSchemaAttribute(ctx context.Context, envID, id string) (*s
 }
 
 func (s *SQLStore) ListSchemaAttributes(ctx context.Context, envID string) ([]store.SchemaAttribute, error) {
+	if s.tx != nil && s.db.dialect == dialectPostgres {
+		// Inside a transaction the schema read holds off a schema change
+		// (LockSchema) until the transaction ends, and waits for one under
+		// way: a user written by the schema it read cannot escape an
+		// attribute being made unique meanwhile. SQLite's one writer
+		// serialises them already.
+		if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, "schema:"+envID); err != nil {
+			return nil, err
+		}
+	}
 	return many(ctx, s, scanSchemaAttribute, `SELECT `+schemaAttrCols+` FROM schema_attributes WHERE environment_id = ? ORDER BY name_lc`, envID)
 }
 

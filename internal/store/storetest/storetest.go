@@ -93,6 +93,7 @@ var suite = []struct {
 	{"FIDO2PolicyLock", testFIDO2PolicyLock},
 	{"MFASettings", testMFASettings},
 	{"DeviceAuthentications", testDeviceAuthentications},
+	{"Schema", testSchemaSuite},
 }
 
 func testPing(t *testing.T, s store.Store) {
