@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -109,6 +110,18 @@ func (s *Schema) ByID(id string) *wire.SchemaAttribute {
 		}
 	}
 	return nil
+}
+
+// Filterable are the custom attributes a user list's filter may compare:
+// the enabled, single-valued STRING ones.
+func (s *Schema) Filterable() []string {
+	var out []string
+	for _, a := range s.Attributes {
+		if a.SchemaType == wire.SchemaCustom && a.Enabled && a.Type == wire.AttrString && !a.MultiValued {
+			out = append(out, a.Name)
+		}
+	}
+	return out
 }
 
 // Custom is how many custom attributes of type typ the schema has.
@@ -309,6 +322,12 @@ func (s *Schema) checkSchema(u *store.User, d *wire.UserData, old *wire.UserData
 	for _, name := range names {
 		a := s.byName[name]
 		switch {
+		case (a == nil || a.SchemaType != wire.SchemaCustom) && old != nil && sameJSON(old.Custom[name], d.Custom[name]):
+			// A value the user kept from before its attribute was deleted
+			// (a PUT of what GET returned): it goes, as PingOne's user no
+			// longer has it.
+			delete(d.Custom, name)
+			continue
 		case a == nil || a.SchemaType != wire.SchemaCustom:
 			ds = append(ds, wire.InvalidValue(name, msgNotInSchema))
 			continue
@@ -475,6 +494,16 @@ func UniqueValuesOf(a *wire.SchemaAttribute, u *store.User) []string {
 		}
 	}
 	return out
+}
+
+// sameJSON reports whether two JSON values are the same value, however
+// spaced.
+func sameJSON(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	var x, y bytes.Buffer
+	return json.Compact(&x, a) == nil && json.Compact(&y, b) == nil && bytes.Equal(x.Bytes(), y.Bytes())
 }
 
 // stringValues are the strings of a STRING attribute's value: one, or

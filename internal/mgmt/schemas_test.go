@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -263,6 +264,37 @@ func TestUserSchemaValidation(t *testing.T) {
 			// holds may stay.
 			wantFields(t, must(t, s.Do(t, apptest.Request{Method: "GET", URL: joe, Token: tok}), 200),
 				map[string]any{"code": "ABC-1", "prefs.color": "blue", "tags": []any{"a", "b"}})
+
+			// Filters on custom attributes: the enabled single-valued STRING
+			// ones, compared as stored, the same on both databases.
+			userCreate(t, s, env, map[string]any{"username": "ann", "shirtSize": "S", "code": "ABD-7"})
+			userCreate(t, s, env, map[string]any{"username": "bob"})
+			for _, fc := range []struct {
+				filter string
+				want   []string
+			}{
+				{`shirtSize eq "M"`, []string{"joe"}},
+				{`code sw "AB"`, []string{"ann", "joe"}},
+				{`code sw "ABC"`, []string{"joe"}},
+				{`shirtSize pr`, []string{"ann", "joe"}},
+				{`shirtSize ne "M"`, []string{"ann", "bob"}}, // SCIM: ne matches users without a value
+				{`(shirtSize eq "S") OR (username eq "bob")`, []string{"ann", "bob"}},
+				{`shirtSize eq "m"`, nil},
+			} {
+				list := must(t, s.Do(t, apptest.Request{Method: "GET", URL: userFilterURL(users, fc.filter), Token: tok}), 200)
+				var names []string
+				for _, it := range get(list, "_embedded.users").([]any) {
+					names = append(names, it.(map[string]any)["username"].(string))
+				}
+				slices.Sort(names)
+				if !slices.Equal(names, fc.want) {
+					t.Errorf("filter %s: %v, want %v", fc.filter, names, fc.want)
+				}
+			}
+			for _, bad := range []string{`tags eq "a"`, `prefs pr`, `legacy eq "x"`, `favourite eq "x"`, `shirtSize co "M"`} {
+				checkAnswer(t, s.Do(t, apptest.Request{Method: "GET", URL: userFilterURL(users, bad), Token: tok}),
+					wantErr{400, "INVALID_REQUEST", "INVALID_FILTER", "filter"})
+			}
 		})
 	}
 }

@@ -239,8 +239,18 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := store.Now()
 	var pops map[string]*store.Population
+	var custom []string
+	if r.URL.Query().Has("filter") {
+		// A filter may compare the schema's custom attributes.
+		sch, err := a.config().UserSchema(r.Context(), env.ID)
+		if err != nil {
+			return err
+		}
+		custom = sch.Filterable()
+	}
 	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/users", "users", nil,
 		func(p store.Page) ([]store.User, int, error) {
+			p.Custom = custom
 			users, total, err := a.Store.ListUsers(r.Context(), env.ID, scope.restrict(p))
 			if err == nil && expand {
 				pops, err = a.populationsByID(r.Context(), env.ID, users)

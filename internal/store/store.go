@@ -57,6 +57,11 @@ type Page struct {
 	// empty non-nil slice matches nothing. Lists of anything but users
 	// refuse it with an error rather than ignore a restriction.
 	PopulationIDs []string
+	// Custom, for ListUsers, names the custom attributes of the
+	// environment's schema a filter may compare (enabled, single-valued
+	// STRING ones): their values are compared as stored, with eq, ne, sw
+	// and pr. Other lists ignore it.
+	Custom []string
 }
 
 // Store is the whole persistence contract. Every method that reads or writes

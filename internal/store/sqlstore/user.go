@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"time"
 
@@ -113,7 +114,40 @@ var userList = &listing[store.User]{cols: userCols, from: `FROM users u WHERE u.
 	}}}
 
 func (s *SQLStore) ListUsers(ctx context.Context, envID string, pg store.Page) ([]store.User, int, error) {
-	return page(ctx, s, userList, pg, envID)
+	if len(pg.Custom) == 0 || pg.Filter == nil {
+		return page(ctx, s, userList, pg, envID)
+	}
+	l := *userList
+	f := &filterSchema{attrs: make(map[string]filterAttr, len(userList.filter.attrs)+len(pg.Custom)), valuePaths: userList.filter.valuePaths}
+	for k, v := range userList.filter.attrs {
+		f.attrs[k] = v
+	}
+	for _, name := range pg.Custom {
+		if _, builtin := f.attrs[name]; builtin || !customAttrName.MatchString(name) {
+			continue
+		}
+		f.attrs[name] = filterAttr{column: s.customColumn(name), ops: []string{"eq", "ne", "sw", "pr"}}
+	}
+	l.filter = f
+	return page(ctx, s, &l, pg, envID)
+}
+
+// customAttrName is what a custom attribute's name is (identity's rule):
+// only such a name is written into a filter's SQL, and only one the
+// environment's schema has (store.Page.Custom), never the filter's text.
+var customAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+
+// customColumn is the stored value of the custom attribute name, a JSON
+// string in the user's data column, as each dialect extracts it. It is
+// compared as stored (no case folding: SQLite's lower() folds ASCII alone,
+// so folding would differ between the databases), byte-wise as the
+// other columns (see filter.go). No index serves it: such a filter reads
+// the environment's users.
+func (s *SQLStore) customColumn(name string) string {
+	if s.db.dialect == dialectPostgres {
+		return `((u.data::jsonb #>> '{custom,` + name + `}') COLLATE "C")`
+	}
+	return `(CASE WHEN json_type(u.data, '$.custom.` + name + `') = 'text' THEN json_extract(u.data, '$.custom.` + name + `') END)`
 }
 
 func (s *SQLStore) UpdateUser(ctx context.Context, u *store.User) error {
