@@ -370,3 +370,37 @@ func TestUniqueAttributeRace(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemaIsolation: one environment's schema reaches nothing of
+// another's: its custom attributes are unknown there, and a unique value
+// is unique within its environment only.
+func TestSchemaIsolation(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			tok := s.AdminToken(t)
+			envA, envB := newEnv(t, s, "Schema A", "SANDBOX"), newEnv(t, s, "Schema B", "SANDBOX")
+			if userSchema(t, s, envA) == userSchema(t, s, envB) {
+				t.Fatal("two environments share a schema id")
+			}
+			for _, env := range []string{envA, envB} {
+				must(t, s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + env + "/schemas/" + userSchema(t, s, env) + "/attributes", Token: tok,
+					Body: map[string]any{"name": "badge", "type": "STRING", "enabled": true, "unique": true}}), 201)
+			}
+			must(t, s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + envA + "/schemas/" + userSchema(t, s, envA) + "/attributes", Token: tok,
+				Body: map[string]any{"name": "onlyA", "type": "STRING", "enabled": true}}), 201)
+			userCreate(t, s, envA, map[string]any{"username": "a", "badge": "B-1", "onlyA": "x"})
+			userCreate(t, s, envB, map[string]any{"username": "b", "badge": "B-1"})
+			checkAnswer(t, s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + envB + "/users", Token: tok,
+				Body: map[string]any{"username": "c", "onlyA": "x"}}), wantErr{400, "INVALID_DATA", "INVALID_VALUE", "onlyA"})
+			// An attribute id of A under B's schema is unknown there.
+			la := must(t, s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + envA + "/schemas/" + userSchema(t, s, envA) + "/attributes", Token: tok}), 200)
+			for _, it := range get(la, "_embedded.attributes").([]any) {
+				id := it.(map[string]any)["id"].(string)
+				checkAnswer(t, s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + envB + "/schemas/" + userSchema(t, s, envB) + "/attributes/" + id,
+					Token: tok, Body: it}), wantErr{404, "NOT_FOUND", "", ""})
+			}
+		})
+	}
+}
