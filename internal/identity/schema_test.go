@@ -133,3 +133,25 @@ func TestSchemaEveryEntryPoint(t *testing.T) {
 		})
 	})
 }
+
+// TestSchemaRequired: a required custom attribute (PingOne's API does not
+// set the flag; its admin console does) must have a value on every write.
+func TestSchemaRequired(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ctx context.Context, w *world) {
+		data, _ := json.Marshal(wire.SchemaAttributeRules{Type: wire.AttrString, Enabled: true, Required: true})
+		now := store.Now()
+		if err := w.st.CreateSchemaAttribute(ctx, &store.SchemaAttribute{ID: uuid.NewString(), EnvironmentID: w.env, Name: "badgeNo",
+			SchemaType: wire.SchemaCustom, Data: data, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		u := identity.New(w.env, t0)
+		wantDetails(t, identity.Apply(ctx, w.st, w.env, input(t, `{"username":"req"}`), u), "REQUIRED_VALUE badgeNo")
+		_, err := identity.Register(ctx, w.st, w.env, "", identity.Registration{Username: "r", Email: "r@example.com"}, t0)
+		wantDetails(t, err, "REQUIRED_VALUE badgeNo")
+		in := input(t, `{"username":"req"}`)
+		in.Custom = map[string]json.RawMessage{"badgeNo": json.RawMessage(`"B-7"`)}
+		if err := identity.Apply(ctx, w.st, w.env, in, u); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
