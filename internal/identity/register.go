@@ -83,11 +83,7 @@ func NewExternal(ctx context.Context, st store.Store, envID, populationID string
 	if d := CheckAttribute("username", "username", u.Username); d != nil {
 		return nil, wire.InvalidData(*d)
 	}
-	if u.Unique == nil {
-		// No mapped value changed the new user: its unique values are
-		// still to be claimed (none, or the subject's username alone).
-		u.Unique = []store.UniqueValue{}
-	}
+
 	pop, err := ResolvePopulation(ctx, st, envID, populationID)
 	if err != nil {
 		return nil, err

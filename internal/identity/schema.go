@@ -383,7 +383,23 @@ func (s *Schema) checkSchema(u *store.User, d *wire.UserData, old *wire.UserData
 		}
 	}
 	u.Unique = unique
+	if !s.anyUnique() {
+		// No attribute of the schema is unique, so the user holds no
+		// claims: the write need not replace them.
+		u.Unique = nil
+	}
 	return ds
+}
+
+// anyUnique reports whether a standard or custom attribute is unique
+// (core ones are the users table's).
+func (s *Schema) anyUnique() bool {
+	for _, a := range s.Attributes {
+		if a.Unique && a.SchemaType != wire.SchemaCore {
+			return true
+		}
+	}
+	return false
 }
 
 // checkValue is every problem of raw as a value of a: its type and
