@@ -295,6 +295,25 @@ func TestUserSchemaValidation(t *testing.T) {
 				checkAnswer(t, s.Do(t, apptest.Request{Method: "GET", URL: userFilterURL(users, bad), Token: tok}),
 					wantErr{400, "INVALID_REQUEST", "INVALID_FILTER", "filter"})
 			}
+
+			// A disabled attribute is not shown, nor a deleted one; a PUT of
+			// what GET then returns is taken and drops their values.
+			al := must(t, s.Do(t, apptest.Request{Method: "GET", URL: attrs, Token: tok}), 200)
+			idOf := map[string]string{}
+			for _, it := range get(al, "_embedded.attributes").([]any) {
+				idOf[get(it.(map[string]any), "name").(string)] = get(it.(map[string]any), "id").(string)
+			}
+			must(t, s.Do(t, apptest.Request{Method: "PATCH", URL: attrs + "/" + idOf["prefs"], Token: tok, Body: map[string]any{"enabled": false}}), 200)
+			must(t, s.Do(t, apptest.Request{Method: "DELETE", URL: attrs + "/" + idOf["code"], Token: tok}), 204)
+			shownResp := s.Do(t, apptest.Request{Method: "GET", URL: joe, Token: tok})
+			seen := must(t, shownResp, 200)
+			wantFields(t, seen, map[string]any{"prefs": nil, "code": nil, "shirtSize": "M"})
+			var back map[string]any
+			_ = json.Unmarshal(shownResp.Body, &back)
+			must(t, s.Do(t, apptest.Request{Method: "PUT", URL: joe, Token: tok, Body: back}), 200)
+			must(t, s.Do(t, apptest.Request{Method: "PATCH", URL: attrs + "/" + idOf["prefs"], Token: tok, Body: map[string]any{"enabled": true}}), 200)
+			wantFields(t, must(t, s.Do(t, apptest.Request{Method: "GET", URL: joe, Token: tok}), 200),
+				map[string]any{"prefs": nil, "shirtSize": "M", "tags": []any{"a", "b"}})
 		})
 	}
 }
