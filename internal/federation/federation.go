@@ -338,6 +338,9 @@ func (s *Service) register(ctx context.Context, envID string, p *Provider, actio
 		return nil, err
 	}
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
+		if err := identity.Claim(ctx, tx, u); err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}

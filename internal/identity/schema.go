@@ -486,6 +486,34 @@ func regexDetail(a *wire.SchemaAttribute) wire.Detail {
 		InnerError: &wire.InnerError{AllowedPattern: a.RegexValidation.Pattern}}
 }
 
+// Claim sets u.Unique by envID's schema as st reads it now, from the
+// values u holds. A write whose rules ran outside its transaction (a
+// create hashes its password between the two) calls it in the transaction,
+// so that an attribute made unique meanwhile is not missed: the schema
+// read there holds off a schema change until the write commits.
+func Claim(ctx context.Context, st store.Store, u *store.User) error {
+	sch, err := LoadSchema(ctx, st, u.EnvironmentID)
+	if err != nil {
+		return err
+	}
+	if !sch.anyUnique() {
+		u.Unique = nil
+		return nil
+	}
+	claims := []store.UniqueValue{}
+	for i := range sch.Attributes {
+		a := &sch.Attributes[i]
+		if !a.Unique || !a.Enabled || a.SchemaType == wire.SchemaCore {
+			continue
+		}
+		for _, v := range UniqueValuesOf(a, u) {
+			claims = append(claims, store.UniqueValue{AttributeID: a.ID, Name: a.Name, Value: v})
+		}
+	}
+	u.Unique = claims
+	return nil
+}
+
 // UniqueValuesOf are the values u holds of the STRING attribute a, as
 // its uniqueness compares them (without regard to case), each once.
 func UniqueValuesOf(a *wire.SchemaAttribute, u *store.User) []string {

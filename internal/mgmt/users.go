@@ -349,6 +349,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	err = a.Store.Tx(ctx, func(tx store.Store) error {
+		if err := identity.Claim(ctx, tx, u); err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}

@@ -107,12 +107,15 @@ func (s *SQLStore) ScanUsers(ctx context.Context, envID string, fn func([]store.
 // claimUserValues replaces the values u claims of unique attributes with
 // u.Unique (nil: leaves them). A value another user holds is a UniqueError
 // naming the attribute.
-func (t *SQLStore) claimUserValues(ctx context.Context, u *store.User) error {
+func (t *SQLStore) claimUserValues(ctx context.Context, u *store.User, created bool) error {
 	if u.Unique == nil {
 		return nil
 	}
-	if _, err := t.exec(ctx, `DELETE FROM user_unique_values WHERE user_id = ?`, u.ID); err != nil {
-		return err
+	// A new user has no claims to replace.
+	if !created {
+		if _, err := t.exec(ctx, `DELETE FROM user_unique_values WHERE user_id = ?`, u.ID); err != nil {
+			return err
+		}
 	}
 	for _, v := range u.Unique {
 		if _, err := t.exec(ctx, `INSERT INTO user_unique_values (environment_id, attribute_id, value, user_id) VALUES (?, ?, ?, ?)`,

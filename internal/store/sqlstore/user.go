@@ -51,7 +51,7 @@ func (s *SQLStore) CreateUser(ctx context.Context, u *store.User) error {
 			if err := t.insertUser(ctx, u); err != nil {
 				return err
 			}
-			return t.claimUserValues(ctx, u)
+			return t.claimUserValues(ctx, u, true)
 		})
 	}
 	return s.insertUser(ctx, u)
@@ -157,7 +157,7 @@ func (s *SQLStore) UpdateUser(ctx context.Context, u *store.User) error {
 			if err := t.updateUser(ctx, u); err != nil {
 				return err
 			}
-			return t.claimUserValues(ctx, u)
+			return t.claimUserValues(ctx, u, false)
 		})
 	}
 	return s.updateUser(ctx, u)

@@ -154,6 +154,9 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 		return err
 	}
 	err = e.Store.Tx(ctx, func(tx store.Store) error {
+		if err := identity.Claim(ctx, tx, u); err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
