@@ -103,6 +103,7 @@ const (
 	kindDeviceAuthPolicies
 	kindMFASettings
 	kindFIDO2Policies
+	kindUserSchema
 )
 
 type entryKey struct {

@@ -288,7 +288,7 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 			return "", err
 		}
 		probe := *u
-		if _, err := identity.ApplyAttributes(&probe, attrs, false); err != nil {
+		if _, err := identity.ApplyAttributes(ctx, s.Store, &probe, attrs, false); err != nil {
 			return "", refused(p, err)
 		}
 		return s.External.SignOn(ctx, f, u, attrs)
@@ -338,6 +338,9 @@ func (s *Service) register(ctx context.Context, envID string, p *Provider, actio
 		return nil, err
 	}
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
+		if err := identity.Claim(ctx, tx, u); err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}

@@ -108,6 +108,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.fido2PolicyRoutes(mux)
 	a.agreementRoutes(mux)
 	a.groupRoutes(mux)
+	a.schemaRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

@@ -226,6 +226,17 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }
 
+// shown drops from out the custom attributes the schema does not show:
+// those of disabled attributes and of deleted ones (PingOne returns
+// neither; a write drops them for good).
+func shown(sch *identity.Schema, out *wire.User) {
+	for name := range out.Custom {
+		if a := sch.Attribute(name); a == nil || a.SchemaType != wire.SchemaCustom || !a.Enabled {
+			delete(out.Custom, name)
+		}
+	}
+}
+
 // ---- handlers
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
@@ -239,8 +250,16 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := store.Now()
 	var pops map[string]*store.Population
+	// A filter may compare the schema's custom attributes; the schema also
+	// says which custom attributes a user shows.
+	sch, err := a.config().UserSchema(r.Context(), env.ID)
+	if err != nil {
+		return err
+	}
+	custom := sch.Filterable()
 	list, err := pageOf(r, a.APIPath+"/environments/"+env.ID+"/users", "users", nil,
 		func(p store.Page) ([]store.User, int, error) {
+			p.Custom = custom
 			users, total, err := a.Store.ListUsers(r.Context(), env.ID, scope.restrict(p))
 			if err == nil && expand {
 				pops, err = a.populationsByID(r.Context(), env.ID, users)
@@ -250,6 +269,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 		func(u *store.User) string { return u.ID },
 		func(u *store.User) any {
 			out := a.renderUser(u, now)
+			shown(sch, &out)
 			if expand {
 				a.embedPopulation(&out, pops)
 			}
@@ -280,6 +300,11 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := a.renderUser(u, store.Now())
+	sch, err := a.config().UserSchema(r.Context(), env.ID)
+	if err != nil {
+		return err
+	}
+	shown(sch, &out)
 	if ids || names {
 		if err := a.addUserGroups(r.Context(), &out, ids, names); err != nil {
 			return err
@@ -333,6 +358,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	err = a.Store.Tx(ctx, func(tx store.Store) error {
+		if err := identity.Claim(ctx, tx, u); err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}

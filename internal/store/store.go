@@ -57,6 +57,11 @@ type Page struct {
 	// empty non-nil slice matches nothing. Lists of anything but users
 	// refuse it with an error rather than ignore a restriction.
 	PopulationIDs []string
+	// Custom, for ListUsers, names the custom attributes of the
+	// environment's schema a filter may compare (enabled, single-valued
+	// STRING ones): their values are compared as stored, with eq, ne, sw
+	// and pr. Other lists ignore it.
+	Custom []string
 }
 
 // Store is the whole persistence contract. Every method that reads or writes
@@ -70,6 +75,7 @@ type Store interface {
 	FIDO2PolicyStore
 	AgreementStore
 	GroupStore
+	SchemaStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -610,6 +616,40 @@ type GroupStore interface {
 	// ListGroupNestings returns the groups groupID is a direct member of,
 	// by parent id.
 	ListGroupNestings(ctx context.Context, envID, groupID string) ([]GroupNesting, error)
+}
+
+// SchemaStore holds the attributes of environments' user schemas that
+// differ from PingOne's defaults, and the values users claim of the unique
+// ones (written with the users, see User.Unique). Schema attributes are
+// cached configuration: every write bumps the environment's version.
+type SchemaStore interface {
+	// CreateSchemaAttribute fails with a UniqueError on name when envID
+	// has an attribute of that name in any case.
+	CreateSchemaAttribute(ctx context.Context, a *SchemaAttribute) error
+	// GetSchemaAttribute, inside Tx, locks the row for the rest of the
+	// transaction.
+	GetSchemaAttribute(ctx context.Context, envID, id string) (*SchemaAttribute, error)
+	// ListSchemaAttributes returns envID's attributes by name. Inside Tx
+	// it holds off LockSchema of envID (another transaction's schema
+	// change) until the transaction ends.
+	ListSchemaAttributes(ctx context.Context, envID string) ([]SchemaAttribute, error)
+	UpdateSchemaAttribute(ctx context.Context, a *SchemaAttribute) error
+	// DeleteSchemaAttribute removes the attribute and the values users
+	// claimed of it.
+	DeleteSchemaAttribute(ctx context.Context, envID, id string) error
+	// LockSchema, inside Tx, makes the transactions that take it for
+	// envID run one after the other, and after every transaction that
+	// read envID's schema (a schema change against the user writes that
+	// checked the old one).
+	LockSchema(ctx context.Context, envID string) error
+	// ClaimUniqueValues replaces every value users of envID claimed of
+	// attribute attrID with vals (value → user id); a UniqueError on the
+	// attribute's name when two users hold one value. Making an attribute
+	// unique fills it from the users it already has.
+	ClaimUniqueValues(ctx context.Context, envID, attrID, name string, vals map[string]string) error
+	// ScanUsers calls fn with every user of envID, a page at a time, in id
+	// order; fn's error stops the scan and is returned.
+	ScanUsers(ctx context.Context, envID string, fn func([]User) error) error
 }
 
 // NotificationStore holds what notifications are sent with: phone

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"time"
 
@@ -44,6 +45,19 @@ func timeIfSet(v int64) time.Time {
 func lc(s string) string { return strings.ToLower(s) }
 
 func (s *SQLStore) CreateUser(ctx context.Context, u *store.User) error {
+	if u.Unique != nil {
+		return s.Tx(ctx, func(tx store.Store) error {
+			t := tx.(*SQLStore)
+			if err := t.insertUser(ctx, u); err != nil {
+				return err
+			}
+			return t.claimUserValues(ctx, u, true)
+		})
+	}
+	return s.insertUser(ctx, u)
+}
+
+func (s *SQLStore) insertUser(ctx context.Context, u *store.User) error {
 	_, err := s.exec(ctx, `INSERT INTO users (id, environment_id, population_id, username, username_lc, email, email_lc, given_name, given_name_lc,
  family_name, family_name_lc, external_id, enabled, account_status, locked_at, unlock_at, lifecycle_status, idp_type, idp_id, mfa_enabled,
  verify_status, data, created_at, updated_at)
@@ -113,7 +127,40 @@ var userList = &listing[store.User]{cols: userCols, from: `FROM users u WHERE u.
 	}}}
 
 func (s *SQLStore) ListUsers(ctx context.Context, envID string, pg store.Page) ([]store.User, int, error) {
-	return page(ctx, s, userList, pg, envID)
+	if len(pg.Custom) == 0 || pg.Filter == nil {
+		return page(ctx, s, userList, pg, envID)
+	}
+	l := *userList
+	f := &filterSchema{attrs: make(map[string]filterAttr, len(userList.filter.attrs)+len(pg.Custom)), valuePaths: userList.filter.valuePaths}
+	for k, v := range userList.filter.attrs {
+		f.attrs[k] = v
+	}
+	for _, name := range pg.Custom {
+		if _, builtin := f.attrs[name]; builtin || !customAttrName.MatchString(name) {
+			continue
+		}
+		f.attrs[name] = filterAttr{column: s.customColumn(name), ops: []string{"eq", "ne", "sw", "pr"}}
+	}
+	l.filter = f
+	return page(ctx, s, &l, pg, envID)
+}
+
+// customAttrName is what a custom attribute's name is (identity's rule):
+// only such a name is written into a filter's SQL, and only one the
+// environment's schema has (store.Page.Custom), never the filter's text.
+var customAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+
+// customColumn is the stored value of the custom attribute name, a JSON
+// string in the user's data column, as each dialect extracts it. It is
+// compared as stored (no case folding: SQLite's lower() folds ASCII alone,
+// so folding would differ between the databases), byte-wise as the
+// other columns (see filter.go). No index serves it: such a filter reads
+// the environment's users.
+func (s *SQLStore) customColumn(name string) string {
+	if s.db.dialect == dialectPostgres {
+		return `((u.data::jsonb #>> '{custom,` + name + `}') COLLATE "C")`
+	}
+	return `(CASE WHEN json_type(u.data, '$.custom.` + name + `') = 'text' THEN json_extract(u.data, '$.custom.` + name + `') END)`
 }
 
 // UpdateUser also ends the user's memberships of another population's
@@ -125,9 +172,14 @@ func (s *SQLStore) UpdateUser(ctx context.Context, u *store.User) error {
 		if err := t.updateUser(ctx, u); err != nil {
 			return err
 		}
-		_, err := t.exec(ctx, `DELETE FROM group_memberships WHERE user_id = ? AND group_id IN
- (SELECT id FROM groups WHERE environment_id = ? AND population_id <> '' AND population_id <> ?)`, u.ID, u.EnvironmentID, u.PopulationID)
-		return err
+		if _, err := t.exec(ctx, `DELETE FROM group_memberships WHERE user_id = ? AND group_id IN
+ (SELECT id FROM groups WHERE environment_id = ? AND population_id <> '' AND population_id <> ?)`, u.ID, u.EnvironmentID, u.PopulationID); err != nil {
+			return err
+		}
+		if u.Unique != nil {
+			return t.claimUserValues(ctx, u, false)
+		}
+		return nil
 	})
 }
 

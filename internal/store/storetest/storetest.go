@@ -97,6 +97,7 @@ var suite = []struct {
 	{"AgreementConsents", testAgreementConsents},
 	{"AgreementInUse", testAgreementInUse},
 	{"Groups", testGroupSuite},
+	{"Schema", testSchemaSuite},
 }
 
 func testPing(t *testing.T, s store.Store) {
