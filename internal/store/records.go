@@ -639,3 +639,35 @@ type DeviceAuthentication struct {
 	UpdatedAt     time.Time
 	ExpiresAt     time.Time
 }
+
+// Group is one of PingOne's groups: environment-wide (PopulationID "") or
+// of one population, which it keeps for life. Name is unique among the
+// groups a user of a population may join — the population's and the
+// environment-wide ones — whatever its case.
+type Group struct {
+	ID, EnvironmentID string
+	PopulationID      string // "" = environment-wide
+	Name, ExternalID  string
+	Data              json.RawMessage // description, userFilter, customData … (PingOne's long tail)
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// UserGroup is a group a user belongs to; Direct is true for a direct
+// membership, false for one through nested groups only.
+type UserGroup struct {
+	ID, Name string
+	Direct   bool
+}
+
+// GroupMemberCounts are a group's users: Direct counts its direct members,
+// Total every user who belongs to it directly or through nested groups.
+type GroupMemberCounts struct {
+	Direct, Total int
+}
+
+// GroupNesting says GroupID is a member of ParentID.
+type GroupNesting struct {
+	GroupID, ParentID, EnvironmentID string
+	CreatedAt                        time.Time
+}

@@ -69,6 +69,7 @@ type Store interface {
 	DeviceAuthenticationStore
 	FIDO2PolicyStore
 	SessionStore
+	GroupStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -560,6 +561,70 @@ type FIDO2PolicyStore interface {
 	// for envID run one after the other (see
 	// LockDeviceAuthenticationPolicies).
 	LockFIDO2Policies(ctx context.Context, envID string) error
+}
+
+// ErrGroupPopulation refuses a membership or a nesting that would put
+// users of one population in another population's group.
+var ErrGroupPopulation = errors.New("store: group of another population")
+
+// ErrGroupCycle refuses a nesting that would make a group a member of
+// itself.
+var ErrGroupCycle = errors.New("store: group nesting cycle")
+
+// GroupStore holds PingOne's groups, users' memberships and the nesting of
+// groups. Nothing here is cached configuration, except that deleting a
+// group drops its role assignments (which are).
+type GroupStore interface {
+	// CreateGroup fails with a UniqueError on name when the name (any
+	// case) is taken among the groups of its population or the
+	// environment-wide ones (for an environment-wide group: among every
+	// group of the environment); ErrReferenced when envID has no such
+	// population.
+	CreateGroup(ctx context.Context, g *Group) error
+	GetGroup(ctx context.Context, envID, id string) (*Group, error)
+	// ListGroups pages envID's groups by id. Page.PopulationIDs keeps the
+	// groups of those populations.
+	ListGroups(ctx context.Context, envID string, p Page) ([]Group, int, error)
+	// UpdateGroup writes name, externalId and data; the population stays.
+	UpdateGroup(ctx context.Context, g *Group) error
+	// DeleteGroup removes the group with its memberships, its nestings
+	// (either side) and its role assignments.
+	DeleteGroup(ctx context.Context, envID, id string) error
+	// CountGroupMembers counts the members of each of ids, in one query
+	// (Total only when total is true; ids without members are absent).
+	CountGroupMembers(ctx context.Context, envID string, ids []string, total bool) (map[string]GroupMemberCounts, error)
+
+	// AddGroupMember makes userID a direct member of groupID: a
+	// UniqueError on id when it is one already, ErrNotFound when envID has
+	// no such user or group.
+	AddGroupMember(ctx context.Context, envID, userID, groupID string, at time.Time) error
+	// RemoveGroupMember ends a direct membership (ErrNotFound if none).
+	RemoveGroupMember(ctx context.Context, envID, userID, groupID string) error
+	// ListUserGroupsPage pages the groups userID belongs to, directly or
+	// through nested groups, by group id; filters take id, name and type
+	// (DIRECT or INDIRECT).
+	ListUserGroupsPage(ctx context.Context, envID, userID string, p Page) ([]UserGroup, int, error)
+	// UserGroups is every group userID belongs to in envID, directly or
+	// through nested groups (a group that is a member of another), in one
+	// query, ordered by name then id. Direct is true for direct membership.
+	UserGroups(ctx context.Context, envID, userID string) ([]UserGroup, error)
+	// UserHasRoleAssignment says whether userID holds any admin role
+	// assignment, directly or through a group it belongs to (directly or
+	// nested) — PingOne's accessControl.role ADMIN_USERS_ONLY test. One
+	// query.
+	UserHasRoleAssignment(ctx context.Context, envID, userID string) (bool, error)
+
+	// NestGroup makes groupID a member of parentID: ErrGroupCycle when
+	// parentID is groupID or already a member of it (directly or nested),
+	// under concurrency too; a UniqueError on id when the nesting exists;
+	// ErrNotFound when envID has no such group.
+	NestGroup(ctx context.Context, envID, groupID, parentID string, at time.Time) error
+	// UnnestGroup removes the nesting (ErrNotFound if none).
+	UnnestGroup(ctx context.Context, envID, groupID, parentID string) error
+	GetGroupNesting(ctx context.Context, envID, groupID, parentID string) (*GroupNesting, error)
+	// ListGroupNestings returns the groups groupID is a direct member of,
+	// by parent id.
+	ListGroupNestings(ctx context.Context, envID, groupID string) ([]GroupNesting, error)
 }
 
 // NotificationStore holds what notifications are sent with: phone

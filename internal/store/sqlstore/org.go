@@ -214,6 +214,11 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM fido2_policies WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Groups (migration 0023) likewise, after the users: their
+		// memberships and nestings go with them.
+		if _, err := t.exec(ctx, `DELETE FROM groups WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

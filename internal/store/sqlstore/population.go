@@ -59,8 +59,16 @@ func (s *SQLStore) UpdatePopulation(ctx context.Context, p *store.Population) er
 	return mapErr(err, "population", "name")
 }
 
+// DeletePopulation deletes the population's groups with it (migration
+// 0023): a population group cannot outlive its population.
 func (s *SQLStore) DeletePopulation(ctx context.Context, envID, id string) error {
-	return mapErr(s.execOne(ctx, `DELETE FROM populations WHERE environment_id = ? AND id = ?`, envID, id), "population", "id")
+	return s.Tx(ctx, func(tx store.Store) error {
+		t := tx.(*SQLStore)
+		if err := mapErr(t.execOne(ctx, `DELETE FROM populations WHERE environment_id = ? AND id = ?`, envID, id), "population", "id"); err != nil {
+			return err
+		}
+		return t.deleteGroupsOf(ctx, envID, id)
+	})
 }
 
 func (s *SQLStore) ClearDefaultPopulation(ctx context.Context, envID, keepID string) error {

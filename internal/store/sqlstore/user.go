@@ -97,13 +97,37 @@ var userList = &listing[store.User]{cols: userCols, from: `FROM users u WHERE u.
 		"verifyStatus":          {column: "u.verify_status", ops: []string{"eq", "ne"}},
 		"createdAt":             {column: "u.created_at", kind: timeAttr},
 		"updatedAt":             {column: "u.updated_at", kind: timeAttr},
+	}, valuePaths: map[string]valuePathSchema{
+		// memberOfGroups[id eq "…"]: members of the group directly or
+		// through a group nested in it (migration 0023). The walk is not
+		// tied to the user row, so it runs once per query; a group id of
+		// another environment reaches only that environment's users, whom
+		// the list's scope leaves out.
+		"memberOfGroups": {template: `u.id IN (SELECT gm.user_id FROM group_memberships gm WHERE gm.group_id IN (WITH RECURSIVE ` +
+			strings.Replace(groupDescendants, "%s", `SELECT g.id FROM groups g WHERE %s`, 1) + ` SELECT id FROM down))`,
+			inner: &filterSchema{attrs: map[string]filterAttr{"id": {column: "g.id", ops: []string{"eq"}}}}},
 	}}}
 
 func (s *SQLStore) ListUsers(ctx context.Context, envID string, pg store.Page) ([]store.User, int, error) {
 	return page(ctx, s, userList, pg, envID)
 }
 
+// UpdateUser also ends the user's memberships of another population's
+// groups: PingOne removes a user who changes population from the groups of
+// the population left.
 func (s *SQLStore) UpdateUser(ctx context.Context, u *store.User) error {
+	return s.Tx(ctx, func(tx store.Store) error {
+		t := tx.(*SQLStore)
+		if err := t.updateUser(ctx, u); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, `DELETE FROM group_memberships WHERE user_id = ? AND group_id IN
+ (SELECT id FROM groups WHERE environment_id = ? AND population_id <> '' AND population_id <> ?)`, u.ID, u.EnvironmentID, u.PopulationID)
+		return err
+	})
+}
+
+func (s *SQLStore) updateUser(ctx context.Context, u *store.User) error {
 	err := s.execOne(ctx, `UPDATE users SET population_id = ?, username = ?, username_lc = ?, email = ?, email_lc = ?, given_name = ?, given_name_lc = ?,
  family_name = ?, family_name_lc = ?, external_id = ?, enabled = ?, lifecycle_status = ?, idp_type = ?, idp_id = ?, mfa_enabled = ?,
  verify_status = ?, data = ?, updated_at = ?

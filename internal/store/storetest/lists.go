@@ -138,7 +138,7 @@ func testListFilters(t *testing.T, s store.Store) {
 			SupportedOperators: []string{"eq", "ne", "pr"}}},
 		{"users", users, `name eq "x"`, scim.Error{Message: `Unsupported attribute "name" in filter`,
 			SupportedAttributes: []string{"account.status", "createdAt", "email", "enabled", "externalId", "id", "identityProvider.id",
-				"identityProvider.type", "lifecycle.status", "mfaEnabled", "name.family", "name.given", "population.id", "updatedAt",
+				"identityProvider.type", "lifecycle.status", "memberOfGroups", "mfaEnabled", "name.family", "name.given", "population.id", "updatedAt",
 				"username", "verifyStatus"}}},
 		{"users", users, `externalId co "x"`, scim.Error{Message: `Unsupported operator "co" for attribute "externalId"`,
 			SupportedOperators: []string{"eq", "ne", "sw", "pr"}}},

@@ -93,6 +93,7 @@ var suite = []struct {
 	{"FIDO2PolicyLock", testFIDO2PolicyLock},
 	{"MFASettings", testMFASettings},
 	{"DeviceAuthentications", testDeviceAuthentications},
+	{"Groups", testGroupSuite},
 }
 
 func testPing(t *testing.T, s store.Store) {
