@@ -54,6 +54,13 @@ func (refreshTokenGrant) exchange(ctx context.Context, s *Service, req *tokenReq
 		}
 		return nil, invalidGrant("The user of the refresh token cannot sign on.")
 	}
+	// A user the application no longer admits (removed from its group)
+	// cannot refresh; the grant stays, for when they are admitted again.
+	if ok, err := s.admitted(ctx, env.ID, c.app, user.ID); err != nil {
+		return nil, serverError()
+	} else if !ok {
+		return nil, notAdmittedGrant()
+	}
 	// PingOne judges a refresh token by its session too: one whose session
 	// ended (signed off, idle or past its maximum lifetime, deleted through
 	// the API) is refused. A refresh is activity in the session.

@@ -157,6 +157,16 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
 		f.Status = e.confirm(&View{Flow: f, e: e, st: st, states: map[string]any{}})
+		if f.Status == StatusCompleted {
+			ok, err := e.admits(ctx, e.Store, in.Env.ID, in.App.ID, f.UserID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				st.refuse()
+				f.Status = StatusFailed
+			}
+		}
 	} else if req.Prompt == "none" && (sess == nil || !entrant) {
 		return nil, errLoginRequired
 	}

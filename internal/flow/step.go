@@ -177,6 +177,9 @@ func (s *Step) Save(ctx context.Context) error { return s.saveIn(ctx, s.e.Store)
 func (s *Step) SaveIn(ctx context.Context, tx store.Store) error { return s.saveIn(ctx, tx) }
 
 func (s *Step) saveIn(ctx context.Context, st store.Store) error {
+	if err := s.admit(ctx, st); err != nil {
+		return err
+	}
 	if err := s.encodeStates(); err != nil {
 		return err
 	}
