@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -53,19 +54,9 @@ func (a *API) userScope(r *http.Request, perm string) (*store.Environment, *popS
 	if roles.Allowed(assignments, perm, roles.Target{OrgID: env.OrganizationID, EnvID: env.ID}) {
 		return env, nil, nil
 	}
-	scope := &popScope{}
-	if ids := roles.GrantedPopulations(assignments, perm); len(ids) > 0 {
-		// Only the populations of this environment count.
-		pops, _, err := a.Store.ListPopulations(ctx, env.ID, store.Page{IDs: ids, Limit: len(ids)})
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, p := range pops {
-			scope.ids = append(scope.ids, p.ID)
-		}
-	}
-	if len(scope.ids) == 0 {
-		return nil, nil, wire.Forbidden()
+	scope, err := a.grantedScope(ctx, env, perm)
+	if err != nil {
+		return nil, nil, err
 	}
 	if id := r.PathValue("userID"); id != "" {
 		u, err := a.Store.GetUser(ctx, env.ID, id)
@@ -77,4 +68,24 @@ func (a *API) userScope(r *http.Request, perm string) (*store.Environment, *popS
 		}
 	}
 	return env, scope, nil
+}
+
+// grantedScope is the populations of env that the actor's
+// population-scoped roles reach with perm; 403 when there are none.
+func (a *API) grantedScope(ctx context.Context, env *store.Environment, perm string) (*popScope, error) {
+	scope := &popScope{}
+	if ids := roles.GrantedPopulations(actorFrom(ctx).Assignments, perm); len(ids) > 0 {
+		// Only the populations of this environment count.
+		pops, _, err := a.Store.ListPopulations(ctx, env.ID, store.Page{IDs: ids, Limit: len(ids)})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pops {
+			scope.ids = append(scope.ids, p.ID)
+		}
+	}
+	if len(scope.ids) == 0 {
+		return nil, wire.Forbidden()
+	}
+	return scope, nil
 }

@@ -227,6 +227,8 @@ func (a *API) renderRA(k roleActor, ra *store.RoleAssignment, readOnly bool) wir
 		out.Application = &wire.Ref{ID: ra.ActorID}
 	case "user":
 		out.User = &wire.Ref{ID: ra.ActorID}
+	case "group":
+		out.Group = &wire.Ref{ID: ra.ActorID}
 	}
 	return out
 }

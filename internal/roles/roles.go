@@ -30,6 +30,8 @@ const (
 	WritePopulation   = "identity:write:population"
 	ReadUser          = "identity:read:user"
 	WriteUser         = "identity:write:user"
+	ReadGroup         = "identity:read:group"  // groups, their nesting and memberships
+	WriteGroup        = "identity:write:group" // PingOne: Identity Data Admin; the others read
 	ReadApplication   = "applications:read:application"
 	WriteApplication  = "applications:write:application"
 	ReadConfig        = "config:read:configuration" // policies, resources, keys, identity providers
@@ -53,8 +55,8 @@ var (
 		Description:  "Manages environments: their configuration, applications, identity data and roles.",
 		ApplicableTo: []string{ScopeOrganization, ScopeEnvironment},
 		Permissions: []string{ReadOrganization, ReadLicense, CreateEnvironment, ReadEnvironment, UpdateEnvironment, DeleteEnvironment,
-			ReadPopulation, WritePopulation, ReadUser, WriteUser, ReadApplication, WriteApplication, ReadConfig, WriteConfig,
-			ReadRole, WriteRoleAssign},
+			ReadPopulation, WritePopulation, ReadUser, WriteUser, ReadGroup, WriteGroup, ReadApplication, WriteApplication, ReadConfig,
+			WriteConfig, ReadRole, WriteRoleAssign},
 	}
 	OrganizationAdmin = Role{
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e02", Name: "Organization Admin",
@@ -67,19 +69,20 @@ var (
 		Description:  "Manages users and populations.",
 		ApplicableTo: []string{ScopeEnvironment, ScopePopulation},
 		// It may assign the identity-data roles (PingOne's "Can Assign").
-		Permissions: []string{ReadOrganization, ReadEnvironment, ReadPopulation, WritePopulation, ReadUser, WriteUser, ReadRole, WriteRoleAssign},
+		Permissions: []string{ReadOrganization, ReadEnvironment, ReadPopulation, WritePopulation, ReadUser, WriteUser, ReadGroup, WriteGroup,
+			ReadRole, WriteRoleAssign},
 	}
 	IdentityDataReadOnly = Role{
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e04", Name: "Identity Data Read Only",
 		Description:  "Reads users and populations.",
 		ApplicableTo: []string{ScopeEnvironment, ScopePopulation},
-		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadPopulation, ReadUser, ReadRole},
+		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadPopulation, ReadUser, ReadGroup, ReadRole},
 	}
 	ClientApplicationDeveloper = Role{
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e05", Name: "Client Application Developer",
 		Description:  "Manages applications, resources and their grants.",
 		ApplicableTo: []string{ScopeEnvironment},
-		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadApplication, WriteApplication, ReadConfig, ReadRole},
+		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadGroup, ReadApplication, WriteApplication, ReadConfig, ReadRole},
 	}
 	ConfigurationReadOnly = Role{
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e06", Name: "Configuration Read Only",

@@ -34,6 +34,7 @@ type RoleAssignment struct {
 	Environment Ref                 `json:"environment"`
 	Application *Ref                `json:"application,omitempty"`
 	User        *Ref                `json:"user,omitempty"`
+	Group       *Ref                `json:"group,omitempty"`
 	ReadOnly    bool                `json:"readOnly"`
 }
 

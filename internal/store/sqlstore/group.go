@@ -263,7 +263,7 @@ func scanUserGroup(r scanner) (store.UserGroup, error) {
 	return g, err
 }
 
-var userGroupList = &listing[store.UserGroup]{cols: userGroupCols, from: userGroupsFrom, id: "g.id", scan: scanUserGroup,
+var userGroupList = &listing[store.UserGroup]{cols: userGroupCols, from: userGroupsFrom, id: "g.id", population: "g.population_id", scan: scanUserGroup,
 	filter: &filterSchema{attrs: map[string]filterAttr{
 		"id":   {column: "g.id", ops: []string{"eq", "ne"}},
 		"name": {column: "g.name_lc", fold: true},
