@@ -294,3 +294,40 @@ func TestApplicationAccessControl(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenExchangeAccessControl: an exchanging application's
+// accessControl holds for the user a subject token names: outside its
+// group, invalid_grant; in it, the exchange goes through. An application's
+// own token exchanged is no user to admit.
+func TestTokenExchangeAccessControl(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			e := newTxEnv(t, be.DSN(t))
+			staff := e.create(t, "/groups", map[string]any{"name": "Staff"})
+			app := e.s.Do(t, apptest.Request{Method: "GET", URL: e.envPath + "/applications/" + e.exchanger.ClientID, Token: e.admin}).JSON(t)
+			for _, k := range []string{"_links", "id", "environment", "createdAt", "updatedAt"} {
+				delete(app, k)
+			}
+			app["accessControl"] = map[string]any{"group": map[string]any{"type": "ANY_GROUP", "groups": []any{map[string]any{"id": staff}}}}
+			if r := e.s.Do(t, apptest.Request{Method: "PUT", URL: e.envPath + "/applications/" + e.exchanger.ClientID, Token: e.admin, Body: app}); r.Status != http.StatusOK {
+				t.Fatalf("accessControl: %d %s", r.Status, r.Body)
+			}
+			exchange := func(subject string) *apptest.Response {
+				return e.post(t, e.exchanger, "grant_type", grantTokenExchange, "subject_token", subject,
+					"subject_token_type", typeAccessToken, "scope", "orders:read")
+			}
+			r := exchange(e.user.AccessToken)
+			if b := r.JSON(t); r.Status != http.StatusBadRequest || b["error"] != "invalid_grant" ||
+				b["error_description"] != "The user is not authorized to access the application." {
+				t.Errorf("a user outside the group: %d %v", r.Status, b)
+			}
+			if r := e.s.Do(t, apptest.Request{Method: "POST", URL: e.envPath + "/users/" + e.fx.UserID + "/memberOfGroups", Token: e.admin,
+				Body: map[string]any{"id": staff}}); r.Status != http.StatusCreated {
+				t.Fatalf("join: %d %s", r.Status, r.Body)
+			}
+			if r := exchange(e.user.AccessToken); r.Status != http.StatusOK {
+				t.Errorf("a member: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}

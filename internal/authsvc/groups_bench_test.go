@@ -27,6 +27,7 @@ import (
 //
 //	refresh   a refresh_token grant: an ID token and an access token with
 //	          the 50 groups each (the groups read once, in one query)
+//	groups-query  the store's query of the user's 50 groups alone
 //	userinfo  userinfo with the 50 groups
 //
 // Each reports ns/op and statements/op (the store's statements per
@@ -86,6 +87,18 @@ func BenchmarkGroupClaims(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					issue()
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(s.Queries()-q0)/float64(b.N), "statements/op")
+			})
+			b.Run("groups-query", func(b *testing.B) {
+				ctx := context.Background()
+				q0 := s.Queries()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if gs, err := s.Store.UserGroups(ctx, e.fx.EnvID, e.fx.UserID); err != nil || len(gs) != 50 {
+						b.Fatalf("UserGroups: %d %v", len(gs), err)
+					}
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(s.Queries()-q0)/float64(b.N), "statements/op")
