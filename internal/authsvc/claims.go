@@ -100,18 +100,16 @@ func mappingData(app *config.Application, u *store.User) (*mapping.Data, error) 
 // addGroups puts the groups u belongs to, directly or through nested
 // groups (PingOne's members of a nested group are members of the groups
 // it is in), into d's user document as memberOfGroupNames and
-// memberOfGroupIDs: one query, made only for a mapping that names them. A
-// user in no group has neither, so that the claim is left out.
+// memberOfGroupIDs: one query, made only for a mapping that names them,
+// and once for all the tokens of one response (withGroupsOnce). A user in
+// no group has neither, so that the claim is left out.
 func (s *Service) addGroups(ctx context.Context, envID string, d *mapping.Data, u *store.User) error {
 	if u == nil || d.User == nil {
 		return nil
 	}
-	gs, err := s.Store.UserGroups(ctx, envID, u.ID)
-	if err != nil {
+	gs, err := s.userGroups(ctx, envID, u.ID)
+	if err != nil || len(gs) == 0 {
 		return err
-	}
-	if len(gs) == 0 {
-		return nil
 	}
 	names, ids := make([]any, len(gs)), make([]any, len(gs))
 	for i, g := range gs {
@@ -119,6 +117,37 @@ func (s *Service) addGroups(ctx context.Context, envID string, d *mapping.Data, 
 	}
 	d.User[mapping.GroupNames], d.User[mapping.GroupIDs] = names, ids
 	return nil
+}
+
+// groupsOnce holds a user's groups once read, for the rest of a response.
+type groupsOnce struct {
+	userID string
+	groups []store.UserGroup
+	read   bool
+}
+
+type groupsOnceKey struct{}
+
+// withGroupsOnce lets the claims of every token of one response (an access
+// token's resource mappings, then the ID token's) share one read of the
+// user's groups.
+func withGroupsOnce(ctx context.Context) context.Context {
+	return context.WithValue(ctx, groupsOnceKey{}, &groupsOnce{})
+}
+
+func (s *Service) userGroups(ctx context.Context, envID, userID string) ([]store.UserGroup, error) {
+	once, _ := ctx.Value(groupsOnceKey{}).(*groupsOnce)
+	if once != nil && once.read && once.userID == userID {
+		return once.groups, nil
+	}
+	gs, err := s.Store.UserGroups(ctx, envID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if once != nil {
+		once.userID, once.groups, once.read = userID, gs, true
+	}
+	return gs, nil
 }
 
 // reserved reports whether a mapping may not set the claim name (the
