@@ -95,8 +95,10 @@ type Config struct {
 	Limits         *ratelimit.Config
 	TrustedProxies httpx.TrustedProxies
 
-	// FlowClock is the sign-on flows' clock (their steps, expiries and
-	// FIDO2 challenges); nil is the system's. Tests move it on.
+	// FlowClock is the sign-on clock: the flows' (their steps, expiries
+	// and FIDO2 challenges), the sessions' (idle timeout and maximum
+	// lifetime) and the auth service's, which judges sessions and dates
+	// the tokens issued in them; nil is the system's. Tests move it on.
 	FlowClock func() time.Time
 
 	// MaxFlowPasswordAttempts caps the failed password checks of one
@@ -187,7 +189,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// another node's key change is seen within a second.
 	km.Follow(conf)
 	auth := &authsvc.Service{Store: st, Keys: km, Sealer: sealer, AuthPath: cfg.BaseURL, AccessTokenTTL: time.Hour, Config: conf,
-		Outbound: out}
+		Outbound: out, Now: cfg.FlowClock}
 	creds := &credential.Service{Store: st, Hasher: password.NewPool(password.DefaultParams, cfg.PasswordPool)}
 	notifier := cfg.Notifier
 	if notifier == nil {

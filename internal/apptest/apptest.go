@@ -114,7 +114,8 @@ type Options struct {
 	// refused.
 	MaxFlowPasswordAttempts int
 	PasswordPool            password.PoolOptions
-	// FlowClock is app.Config's: the sign-on flows' clock.
+	// FlowClock is app.Config's: the sign-on clock (flows, sessions, the
+	// auth service).
 	FlowClock func() time.Time
 }
 

@@ -220,8 +220,9 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	s.Cookies.Set(w, env.ID, started.Token)
 	f := started.Flow
 	switch {
-	case f.Status == flow.StatusCompleted && !req.PiFlow():
-		// Single sign-on: the session satisfies the policy.
+	case (f.Status == flow.StatusCompleted || f.Status == flow.StatusFailed) && !req.PiFlow():
+		// Single sign-on: the session satisfies the policy (or its user is
+		// not admitted to the application, which then hears so).
 		s.answer(w, r, &env.Environment, f)
 	case req.PiFlow():
 		out, err := s.Flows.Render(ctx, f, nil)

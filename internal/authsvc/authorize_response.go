@@ -71,6 +71,13 @@ func (s *Service) issueAuthorization(ctx context.Context, env *store.Environment
 	if !ok {
 		return nil, &authzError{code: "unsupported_response_type", description: "The flow's response_type is not served."}
 	}
+	// The flow checked the application's accessControl when it completed;
+	// a membership may have ended since.
+	if ok, err := s.admitted(ctx, env.ID, app, f.UserID); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, errNotAdmitted
+	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	g := GrantData{RedirectURI: req.RedirectURI, Scope: req.Scope, Audience: req.Audience, Nonce: req.Nonce,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod, AuthTime: authTime.Unix(),

@@ -97,6 +97,59 @@ func mappingData(app *config.Application, u *store.User) (*mapping.Data, error) 
 	return d, nil
 }
 
+// addGroups puts the groups u belongs to, directly or through nested
+// groups (PingOne's members of a nested group are members of the groups
+// it is in), into d's user document as memberOfGroupNames and
+// memberOfGroupIDs: one query, made only for a mapping that names them,
+// and once for all the tokens of one response (withGroupsOnce). A user in
+// no group has neither, so that the claim is left out.
+func (s *Service) addGroups(ctx context.Context, envID string, d *mapping.Data, u *store.User) error {
+	if u == nil || d.User == nil {
+		return nil
+	}
+	gs, err := s.userGroups(ctx, envID, u.ID)
+	if err != nil || len(gs) == 0 {
+		return err
+	}
+	names, ids := make([]any, len(gs)), make([]any, len(gs))
+	for i, g := range gs {
+		names[i], ids[i] = g.Name, g.ID
+	}
+	d.User[mapping.GroupNames], d.User[mapping.GroupIDs] = names, ids
+	return nil
+}
+
+// groupsOnce holds a user's groups once read, for the rest of a response.
+type groupsOnce struct {
+	userID string
+	groups []store.UserGroup
+	read   bool
+}
+
+type groupsOnceKey struct{}
+
+// withGroupsOnce lets the claims of every token of one response (an access
+// token's resource mappings, then the ID token's) share one read of the
+// user's groups.
+func withGroupsOnce(ctx context.Context) context.Context {
+	return context.WithValue(ctx, groupsOnceKey{}, &groupsOnce{})
+}
+
+func (s *Service) userGroups(ctx context.Context, envID, userID string) ([]store.UserGroup, error) {
+	once, _ := ctx.Value(groupsOnceKey{}).(*groupsOnce)
+	if once != nil && once.read && once.userID == userID {
+		return once.groups, nil
+	}
+	gs, err := s.Store.UserGroups(ctx, envID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if once != nil {
+		once.userID, once.groups, once.read = userID, gs, true
+	}
+	return gs, nil
+}
+
 // reserved reports whether a mapping may not set the claim name (the
 // management API refuses such mappings; older ones are left out here).
 func reserved(name string) bool { return mapping.Reserved(name) }
@@ -141,6 +194,7 @@ func (s *Service) profileClaims(ctx context.Context, envID string, app *config.A
 	// The user's document is built once, and only if a mapping is
 	// released.
 	var data *mapping.Data
+	groups := false
 	eval := func(e *mapping.Expr) (any, bool, error) {
 		if e == nil {
 			return nil, false, nil
@@ -151,6 +205,12 @@ func (s *Service) profileClaims(ctx context.Context, envID string, app *config.A
 				return nil, false, err
 			}
 			data = d
+		}
+		if e.Roots()&mapping.RootGroups != 0 && !groups {
+			if err := s.addGroups(ctx, envID, data, u); err != nil {
+				return nil, false, err
+			}
+			groups = true
 		}
 		v, ok := e.Eval(data)
 		return v, ok, nil
@@ -262,6 +322,7 @@ func (s *Service) resourceClaimsOf(ctx context.Context, envID string, app *confi
 	var out map[string]any
 	var data *mapping.Data
 	var u *store.User
+	groups := false
 	for _, g := range grants {
 		r, err := catalog.Resource(g.ResourceID)
 		if err != nil {
@@ -297,6 +358,13 @@ func (s *Service) resourceClaimsOf(ctx context.Context, envID string, app *confi
 				if data, err = mappingData(app, u); err != nil {
 					return nil, err
 				}
+				groups = false
+			}
+			if a.Expr.Roots()&mapping.RootGroups != 0 && !groups && u != nil {
+				if err := s.addGroups(ctx, envID, data, u); err != nil {
+					return nil, err
+				}
+				groups = true
 			}
 			if v, ok := a.Expr.Eval(data); ok {
 				if out == nil {

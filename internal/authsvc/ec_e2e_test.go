@@ -28,7 +28,7 @@ type ecEnv struct {
 	conf   oauth2.Config
 }
 
-func newECEnv(t *testing.T, s *apptest.Server) *ecEnv {
+func newECEnv(t testing.TB, s *apptest.Server) *ecEnv {
 	fx := s.NewSignOn(t, apptest.SignOnOptions{})
 	w := s.CreateWorker(t, fx.EnvID, "CLIENT_SECRET_BASIC", [3]string{roles.EnvironmentAdmin.ID, roles.ScopeEnvironment, fx.EnvID})
 	base := s.URL + "/" + fx.EnvID + "/as"
@@ -55,7 +55,7 @@ func (e *ecEnv) makeDefault(t *testing.T, algorithm string, length int, sigAlg s
 
 // signOn runs a headless sign-on and redeems its code with PKCE through
 // x/oauth2.
-func (e *ecEnv) signOn(t *testing.T, nonce string) *oauth2.Token {
+func (e *ecEnv) signOn(t testing.TB, nonce string) *oauth2.Token {
 	t.Helper()
 	base := e.s.URL + "/" + e.fx.EnvID
 	c := browser(t)

@@ -17,7 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 )
 
-func browser(t *testing.T) *http.Client { return apptest.Browser(t) }
+func browser(t testing.TB) *http.Client { return apptest.Browser(t) }
 
 type hop struct {
 	status int
@@ -25,7 +25,7 @@ type hop struct {
 	body   []byte
 }
 
-func (h *hop) json(t *testing.T) map[string]any {
+func (h *hop) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(h.body, &m); err != nil {
@@ -34,7 +34,7 @@ func (h *hop) json(t *testing.T) map[string]any {
 	return m
 }
 
-func call(t *testing.T, c *http.Client, method, u, contentType, body string) *hop {
+func call(t testing.TB, c *http.Client, method, u, contentType, body string) *hop {
 	t.Helper()
 	req, err := http.NewRequest(method, u, strings.NewReader(body))
 	if err != nil {
@@ -54,7 +54,7 @@ func call(t *testing.T, c *http.Client, method, u, contentType, body string) *ho
 	return &hop{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-func wantStatus(t *testing.T, h *hop, want int) {
+func wantStatus(t testing.TB, h *hop, want int) {
 	t.Helper()
 	if h.status != want {
 		t.Fatalf("status %d, want %d: %s", h.status, want, h.body)

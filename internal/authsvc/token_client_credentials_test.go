@@ -24,7 +24,7 @@ type ccEnv struct {
 	admin, envPath string
 }
 
-func (e *ccEnv) create(t *testing.T, path string, body map[string]any) string {
+func (e *ccEnv) create(t testing.TB, path string, body map[string]any) string {
 	t.Helper()
 	r := e.s.Do(t, apptest.Request{Method: "POST", URL: e.envPath + path, Token: e.admin, Body: body})
 	if r.Status != http.StatusCreated {
@@ -35,7 +35,7 @@ func (e *ccEnv) create(t *testing.T, path string, body map[string]any) string {
 
 // resource creates a custom resource with scopes and returns its id and
 // the scope ids by name.
-func (e *ccEnv) resource(t *testing.T, name, audience string, ttl int, scopes ...string) (string, map[string]string) {
+func (e *ccEnv) resource(t testing.TB, name, audience string, ttl int, scopes ...string) (string, map[string]string) {
 	t.Helper()
 	id := e.create(t, "/resources", map[string]any{"name": name, "audience": audience, "accessTokenValiditySeconds": ttl})
 	ids := map[string]string{}
@@ -64,7 +64,7 @@ func (e *ccEnv) app(t *testing.T, typ string, grantTypes ...string) clientcreden
 		TokenURL: e.s.URL + "/" + e.fx.EnvID + "/as/token", AuthStyle: oauth2.AuthStyleInHeader}
 }
 
-func (e *ccEnv) grant(t *testing.T, appID, resID string, scopeIDs ...string) {
+func (e *ccEnv) grant(t testing.TB, appID, resID string, scopeIDs ...string) {
 	t.Helper()
 	var scopes []map[string]string
 	for _, id := range scopeIDs {

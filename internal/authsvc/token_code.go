@@ -94,6 +94,12 @@ func (authorizationCodeGrant) exchange(ctx context.Context, s *Service, req *tok
 		}
 		return nil, invalidGrant("The user of the authorization code cannot sign on.")
 	}
+	if ok, err := s.admitted(ctx, env.ID, c.app, user.ID); err != nil || !ok {
+		if rerr := s.Store.RevokeGrant(ctx, env.ID, ac.GrantID, now); rerr != nil || err != nil {
+			return nil, serverError()
+		}
+		return nil, notAdmittedGrant()
+	}
 	resp, err := s.mintUserTokens(ctx, &userMint{env: env, app: c.app, user: user, sessionID: ac.SessionID, grant: &g,
 		accessJTI: jti, accessExpiresAt: now.Add(g.accessTTL()), refreshToken: refresh, now: now})
 	if err != nil {

@@ -74,6 +74,11 @@ func (deviceCodeGrant) exchange(ctx context.Context, s *Service, req *tokenReque
 	} else if err != nil {
 		return nil, serverError()
 	}
+	if ok, err := s.admitted(ctx, env.ID, c.app, user.ID); err != nil {
+		return nil, serverError()
+	} else if !ok {
+		return nil, notAdmittedGrant()
+	}
 	withRefresh := slices.Contains(c.app.Settings.GrantTypes, "REFRESH_TOKEN")
 	jti, grantID := uuid.NewString(), uuid.NewString()
 	var refresh string

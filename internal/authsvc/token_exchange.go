@@ -10,7 +10,9 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/access"
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -81,6 +83,9 @@ func (tokenExchangeGrant) exchange(ctx context.Context, s *Service, req *tokenRe
 	if oe != nil {
 		return nil, oe
 	}
+	if oe := s.exchangeAdmits(ctx, env.ID, app, subject.subject); oe != nil {
+		return nil, oe
+	}
 	act := subject.act
 	if actorRaw != "" {
 		actor, oe := s.exchangeInput(ctx, env.ID, "actor_token", actorRaw, actorType, now)
@@ -118,6 +123,29 @@ func (tokenExchangeGrant) exchange(ctx context.Context, s *Service, req *tokenRe
 	}
 	return &tokenResponse{AccessToken: tok, IssuedTokenType: tokenTypeAccessToken, TokenType: "Bearer",
 		ExpiresIn: int(ttl / time.Second), Scope: scope}, nil
+}
+
+// exchangeAdmits holds a user subject against the exchanging application's
+// accessControl: a token for a user the application does not admit is
+// refused as any of its grants would be. A subject that is an application
+// (an exchanged client token) is no user to admit.
+func (s *Service) exchangeAdmits(ctx context.Context, envID string, app *config.Application, subject string) *oauthError {
+	if !access.Restricted(app.Settings.AccessControl) {
+		return nil
+	}
+	if _, err := s.Config.Application(ctx, envID, subject); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return serverError()
+	}
+	ok, err := s.admitted(ctx, envID, app, subject)
+	if err != nil {
+		return serverError()
+	}
+	if !ok {
+		return notAdmittedGrant()
+	}
+	return nil
 }
 
 func servedTokenType(t string) bool { return t == tokenTypeAccessToken || t == tokenTypeIDToken }

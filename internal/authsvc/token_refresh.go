@@ -54,11 +54,28 @@ func (refreshTokenGrant) exchange(ctx context.Context, s *Service, req *tokenReq
 		}
 		return nil, invalidGrant("The user of the refresh token cannot sign on.")
 	}
-	// A refresh outlives the browser session; the new tokens name the
-	// session only while it lasts.
-	sid, err := s.liveSessionID(ctx, env.ID, old.SessionID, now)
-	if err != nil {
+	// A user the application no longer admits (removed from its group)
+	// cannot refresh; the grant stays, for when they are admitted again.
+	if ok, err := s.admitted(ctx, env.ID, c.app, user.ID); err != nil {
 		return nil, serverError()
+	} else if !ok {
+		return nil, notAdmittedGrant()
+	}
+	// PingOne judges a refresh token by its session too: one whose session
+	// ended (signed off, idle or past its maximum lifetime, deleted through
+	// the API) is refused. A refresh is activity in the session.
+	sid := old.SessionID
+	if sid != "" {
+		sess, err := session.ByID(ctx, s.Store, env.ID, sid, now)
+		if err != nil {
+			return nil, serverError()
+		}
+		if sess == nil {
+			return nil, invalidGrant("The session of the refresh token has ended.")
+		}
+		if err := s.touchSession(ctx, env.ID, sess, now); err != nil {
+			return nil, serverError()
+		}
 	}
 
 	next := newRefreshToken()
@@ -140,11 +157,12 @@ func narrowScope(granted string, form url.Values) (string, *oauthError) {
 	return strings.Join(out, " "), nil
 }
 
-// liveSessionID is sessionID when that session is still live, else "".
-func (s *Service) liveSessionID(ctx context.Context, envID, sessionID string, now time.Time) (string, error) {
-	sess, err := session.ByID(ctx, s.Store, envID, sessionID, now)
-	if sess == nil || err != nil {
-		return "", err
+// touchSession records a use of a live session of envID at now: its idle
+// timeout starts over (session.Touch).
+func (s *Service) touchSession(ctx context.Context, envID string, sess *store.Session, now time.Time) error {
+	env, err := s.Config.Environment(ctx, envID)
+	if err != nil {
+		return err
 	}
-	return sess.ID, nil
+	return session.Touch(ctx, s.Store, sess, session.LifetimesOf(env.Sessions), now)
 }

@@ -36,56 +36,64 @@ var errNotIssuedHere = tokenRefusal("The access token was not issued by this env
 // The signature is checked once per token (verifiedAccessToken remembers
 // it); everything else, on every use, in one store query.
 func (s *Service) liveAccessToken(ctx context.Context, envID, raw string, now time.Time, checkUser bool) (*accesstoken.Claims, error) {
+	c, _, err := s.liveAccessTokenState(ctx, envID, raw, now, checkUser)
+	return c, err
+}
+
+// liveAccessTokenState is liveAccessToken with what the store said of the
+// token: its session's times, for a use of the token that keeps the
+// session alive.
+func (s *Service) liveAccessTokenState(ctx context.Context, envID, raw string, now time.Time, checkUser bool) (*accesstoken.Claims, *store.TokenState, error) {
 	if !validID(envID) {
-		return nil, tokenRefusal("The access token is invalid.")
+		return nil, nil, tokenRefusal("The access token is invalid.")
 	}
 	_, c, err := s.verifiedAccessToken(ctx, envID, raw, now.Unix())
 	switch {
 	case errors.Is(err, errMalformedToken):
-		return nil, tokenRefusal("The access token is malformed.")
+		return nil, nil, tokenRefusal("The access token is malformed.")
 	case errors.Is(err, keys.ErrInvalidToken):
-		return nil, errNotIssuedHere
+		return nil, nil, errNotIssuedHere
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
 	switch {
 	case !s.isIssuer(c.Issuer, envID):
-		return nil, errNotIssuedHere
+		return nil, nil, errNotIssuedHere
 	case c.ClientID == "" || c.ID == "":
 		// ID tokens are signed by the same keys; they are no access tokens.
-		return nil, tokenRefusal("The token is not an access token.")
+		return nil, nil, tokenRefusal("The token is not an access token.")
 	case c.ExpiresAt <= now.Unix():
-		return nil, tokenRefusal("The access token has expired.")
+		return nil, nil, tokenRefusal("The access token has expired.")
 	case c.IssuedAt > now.Unix()+60:
-		return nil, tokenRefusal("The access token is not valid yet.")
+		return nil, nil, tokenRefusal("The access token is not valid yet.")
 	}
 	if err := s.tokenApplication(ctx, envID, c); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	userID := ""
 	if checkUser && namesUser(c) {
 		if !validID(c.Subject) {
-			return nil, errUserRefused
+			return nil, nil, errUserRefused
 		}
 		userID = c.Subject
 	}
 	st, err := s.Store.AccessTokenState(ctx, envID, c.ID, c.SessionID, userID)
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	case st.Revoked:
-		return nil, tokenRefusal("The access token has been revoked.")
+		return nil, nil, tokenRefusal("The access token has been revoked.")
 	case c.SessionID != "" && !st.SessionExpiresAt.After(now):
-		return nil, tokenRefusal("The session of the access token has ended.")
+		return nil, nil, tokenRefusal("The session of the access token has ended.")
 	case userID != "" && !st.UserEnabled:
 		// No enabled user: maybe an application, as in a token exchanged
 		// for another application's own token (token_exchange.go). Asked
 		// only here, a user's token costs nothing more.
 		if err := s.subjectApplication(ctx, envID, c); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return c, nil
+	return c, st, nil
 }
 
 // namesUser says whether the token is a user's: an application's own
@@ -155,10 +163,16 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	c, err := s.liveAccessToken(ctx, envID, raw, now, false)
+	c, st, err := s.liveAccessTokenState(ctx, envID, raw, now, false)
 	var user *store.User
 	if err == nil {
 		user, err = s.tokenUser(ctx, envID, c)
+	}
+	if err == nil && user != nil && c.SessionID != "" {
+		// A userinfo request is activity in the session: its idle
+		// timeout starts over.
+		err = s.touchSession(ctx, envID, &store.Session{ID: c.SessionID, EnvironmentID: envID,
+			AuthTime: st.SessionAuthTime, LastUsedAt: st.SessionUsedAt, ExpiresAt: st.SessionExpiresAt}, now)
 	}
 	var refusal tokenRefusal
 	if errors.As(err, &refusal) {

@@ -143,6 +143,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 		return nil, err
 	}
 	resp := &tokenResponse{RefreshToken: m.refreshToken}
+	ctx = withGroupsOnce(ctx)
 	if !m.noAccessToken {
 		// The custom resources' attribute mappings, evaluated for the user.
 		extra, err := s.resourceClaims(ctx, m.env.ID, m.app, aud, m.user)

@@ -163,7 +163,7 @@ func (fx *grantFixture) session(t testing.TB, envID, userID string) (id, cookie 
 	now := store.Now()
 	cookie = session.NewToken()
 	sess := &store.Session{ID: session.NewID(), EnvironmentID: envID, UserID: userID, TokenHash: session.HashToken(cookie),
-		AuthTime: now, AMR: []string{"pwd"}, Data: json.RawMessage(`{}`), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(session.Lifetime)}
+		AuthTime: now, AMR: []string{"pwd"}, Data: json.RawMessage(`{}`), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}
 	if err := fx.s.Store.CreateSession(context.Background(), sess); err != nil {
 		t.Fatal(err)
 	}

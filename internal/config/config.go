@@ -77,6 +77,10 @@ type Environment struct {
 	// Branding is what the hosted sign-on page shows: the stored branding,
 	// or none when it breaks a rule the management API enforces.
 	Branding wire.BrandingSettings
+	// Sessions is how long the environment's sessions live: the stored
+	// settings, or the defaults when there are none or they break a rule
+	// the management API enforces.
+	Sessions wire.SessionSettings
 }
 
 func DecodeEnvironment(e *store.Environment) (*Environment, error) {
@@ -85,6 +89,10 @@ func DecodeEnvironment(e *store.Environment) (*Environment, error) {
 		return nil, err
 	}
 	out.Branding = wire.ShownBranding(out.Settings.Branding)
+	out.Sessions = wire.DefaultSessionSettings()
+	if s := out.Settings.Sessions; s != nil && s.Valid() {
+		out.Sessions = *s
+	}
 	return out, nil
 }
 

@@ -157,6 +157,16 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
 		f.Status = e.confirm(&View{Flow: f, e: e, st: st, states: map[string]any{}})
+		if f.Status == StatusCompleted {
+			ok, err := e.admits(ctx, e.Store, in.Env.ID, in.App.ID, f.UserID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				st.refuse()
+				f.Status = StatusFailed
+			}
+		}
 	} else if req.Prompt == "none" && (sess == nil || !entrant) {
 		return nil, errLoginRequired
 	}
@@ -215,8 +225,18 @@ func (e *Engine) confirm(v *View) string {
 	return StatusCompleted
 }
 
+// sessionLifetimes is how long envID's sessions live.
+func (e *Engine) sessionLifetimes(ctx context.Context, envID string) (session.Lifetimes, error) {
+	env, err := e.Config.Environment(ctx, envID)
+	if err != nil {
+		return session.Lifetimes{}, err
+	}
+	return session.LifetimesOf(env.Sessions), nil
+}
+
 // liveSession is the session the browser's token names, if it is live
-// and its user can still sign on.
+// and its user can still sign on. A flow that finds it uses it: its idle
+// timeout starts over.
 func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.Time) (*store.Session, *store.User, error) {
 	sess, err := session.ByToken(ctx, e.Store, envID, token, now)
 	if sess == nil || err != nil {
@@ -231,6 +251,13 @@ func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.
 	}
 	if !u.Enabled || credential.AccountLocked(u, now) {
 		return nil, nil, nil
+	}
+	life, err := e.sessionLifetimes(ctx, envID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := session.Touch(ctx, e.Store, sess, life, now); err != nil {
+		return nil, nil, err
 	}
 	return sess, u, nil
 }

@@ -177,6 +177,9 @@ func (s *Step) Save(ctx context.Context) error { return s.saveIn(ctx, s.e.Store)
 func (s *Step) SaveIn(ctx context.Context, tx store.Store) error { return s.saveIn(ctx, tx) }
 
 func (s *Step) saveIn(ctx context.Context, st store.Store) error {
+	if err := s.admit(ctx, st); err != nil {
+		return err
+	}
 	if err := s.encodeStates(); err != nil {
 		return err
 	}
@@ -286,7 +289,11 @@ func (s *Step) Release(ctx context.Context, u *store.User) error {
 // past the policy actions the new sign-on satisfies.
 func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also func(tx store.Store) error) error {
 	var token string
-	err := s.e.Store.Tx(ctx, func(tx store.Store) error {
+	life, err := s.e.sessionLifetimes(ctx, s.Flow.EnvironmentID)
+	if err != nil {
+		return err
+	}
+	err = s.e.Store.Tx(ctx, func(tx store.Store) error {
 		if also != nil {
 			if err := also(tx); err != nil {
 				return err
@@ -304,7 +311,7 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 			}
 			methods = append(methods, more...)
 		}
-		sess, tok, err := session.SignOn(ctx, tx, s.Flow.EnvironmentID, s.Flow.Binding, u.ID, methods, s.Now)
+		sess, tok, err := session.SignOn(ctx, tx, s.Flow.EnvironmentID, s.Flow.Binding, u.ID, methods, life, s.Now)
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,18 @@ const (
 	// RootClient is ${client.…} / ${application.…}: the application the
 	// token is issued to.
 	RootClient
+	// RootGroups is ${user.memberOfGroupNames} / ${user.memberOfGroupIDs}:
+	// the groups the user belongs to, which are not in the user's document
+	// and are read only for an expression that names them (set with
+	// RootUser).
+	RootGroups
+)
+
+// The user attributes that list the groups a user belongs to, directly or
+// through nested groups (PingOne's group membership claims).
+const (
+	GroupNames = "memberOfGroupNames"
+	GroupIDs   = "memberOfGroupIDs"
 )
 
 // Data is what an expression is evaluated against. User is the user's

@@ -306,6 +306,8 @@ func (p *parser) property(n node, name string) (node, error) {
 		return nil, errorf("The client has no attribute %s: use id or name.", name)
 	case pa.root == RootClient && len(pa.names) > 0:
 		return nil, errorf("The client's %s has no attribute %s.", pa.names[0], name)
+	case pa.root == RootUser && len(pa.names) == 0 && (name == GroupNames || name == GroupIDs):
+		p.roots |= RootGroups
 	}
 	pa.names = append(pa.names, name)
 	return pa, nil

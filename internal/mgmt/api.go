@@ -107,6 +107,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.mfaConfigRoutes(mux)
 	a.fido2PolicyRoutes(mux)
 	a.agreementRoutes(mux)
+	a.sessionRoutes(mux)
 	a.groupRoutes(mux)
 	a.schemaRoutes(mux)
 }

@@ -257,6 +257,9 @@ func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := checkAccessGroups(r.Context(), tx, env.ID, req.AccessControl); err != nil {
+			return err
+		}
 		if err := tx.CreateApplication(r.Context(), app); err != nil {
 			return err
 		}
@@ -289,6 +292,9 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if err := validateApplication(&req, app); err != nil {
+			return err
+		}
+		if err := checkAccessGroups(r.Context(), tx, env.ID, req.AccessControl); err != nil {
 			return err
 		}
 		prev, err := config.DecodeApplication(app)

@@ -37,7 +37,7 @@ import (
 //
 // Refused unless false or unset: the CIBA grant, idpSignoff (PingOne's
 // /as/idpSignoff), opSessionCheckEnabled (session_state and the session
-// check iframe), accessControl (who may sign on), mobile integrity
+// check iframe), mobile integrity
 // detection, refreshTokenType JWT, signing (key rotation policies) and
 // kerberos (certificate-based authentication).
 func refuseUnserved(v *appValidator, req *wire.ApplicationRequest) {
@@ -53,14 +53,6 @@ func refuseUnserved(v *appValidator, req *wire.ApplicationRequest) {
 	if flag(req.OpSessionCheckEnabled) {
 		v.add(wire.InvalidValue("opSessionCheckEnabled",
 			"Gatehouse does not serve OpenID Connect session management (session_state): opSessionCheckEnabled must be false."))
-	}
-	if ac := req.AccessControl; ac != nil {
-		if ac.Role != nil {
-			v.add(wire.InvalidValue("accessControl.role", "Gatehouse does not restrict sign-on to administrators: accessControl.role cannot be set."))
-		}
-		if ac.Group != nil {
-			v.add(wire.InvalidValue("accessControl.group", "Gatehouse does not restrict sign-on by group membership: accessControl.group cannot be set."))
-		}
 	}
 	if present(req.Mobile) {
 		var m struct {

@@ -41,6 +41,7 @@ func runSettingsNotServed(t *testing.T, s *apptest.Server) {
 		message string
 		allowed []string // innerError.allowedValues, when there are any
 	}
+	unknownGroup := uuid.NewString()
 	cases := []refused{
 		{name: "CIBA grant", body: with(web, "grantTypes", []string{"AUTHORIZATION_CODE", "CIBA"}), put: webURL,
 			target: "grantTypes", message: "Gatehouse does not serve the CIBA grant."},
@@ -50,11 +51,9 @@ func runSettingsNotServed(t *testing.T, s *apptest.Server) {
 			target: "idpSignoff", message: "Gatehouse does not serve IdP sign-off (/as/idpSignoff): idpSignoff must be false."},
 		{name: "opSessionCheckEnabled", body: with(web, "opSessionCheckEnabled", true), put: webURL, target: "opSessionCheckEnabled",
 			message: "Gatehouse does not serve OpenID Connect session management (session_state): opSessionCheckEnabled must be false."},
-		{name: "access control by admin role", body: with(web, "accessControl", map[string]any{"role": map[string]any{"type": "ADMIN_USERS_ONLY"}}), put: webURL,
-			target: "accessControl.role", message: "Gatehouse does not restrict sign-on to administrators: accessControl.role cannot be set."},
-		{name: "access control by group", body: with(web, "accessControl", map[string]any{"group": map[string]any{"type": "ANY_GROUP",
-			"groups": []any{map[string]any{"id": uuid.NewString()}}}}), put: webURL,
-			target: "accessControl.group", message: "Gatehouse does not restrict sign-on by group membership: accessControl.group cannot be set."},
+		{name: "access control by a group the environment does not have", body: with(web, "accessControl", map[string]any{"group": map[string]any{"type": "ANY_GROUP",
+			"groups": []any{map[string]any{"id": unknownGroup}}}}), put: webURL,
+			target: "accessControl.group.groups[0].id", message: "The group " + unknownGroup + " does not exist in this environment."},
 		{name: "mobile integrity detection", body: with(native, "mobile", map[string]any{"integrityDetection": map[string]any{"mode": "ENABLED",
 			"cacheDuration": map[string]any{"amount": 24, "units": "HOURS"}}}), put: nativeURL, target: "mobile.integrityDetection.mode",
 			message: "Gatehouse does not serve mobile integrity detection: mobile.integrityDetection.mode must be DISABLED."},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // PingOne's session cookies. ST is the session token; ST-NO-SS carries the
@@ -25,10 +26,36 @@ import (
 const (
 	CookieST     = "ST"
 	CookieSTNoSS = "ST-NO-SS"
-	// Lifetime is the cookie's Max-Age and the session's life, as PingOne
-	// sets them (30 days).
-	Lifetime = 30 * 24 * time.Hour
+	// cookieLifetime is the cookie's Max-Age. The session's own idle
+	// timeout and maximum lifetime (Lifetimes) decide when it ends; the
+	// cookie outlives it and names a session that is no longer live.
+	cookieLifetime = 366 * 24 * time.Hour
+	// touchEvery bounds the writes that keep a session alive: a session
+	// used again within it is not rewritten (its idle expiry moves on at
+	// most this much late).
+	touchEvery = time.Minute
 )
+
+// Lifetimes is how long an environment's sessions live: Idle after their
+// last use, Max after the sign-on that began or renewed them.
+type Lifetimes struct {
+	Idle, Max time.Duration
+}
+
+// LifetimesOf is the environment's session settings as Lifetimes.
+func LifetimesOf(s wire.SessionSettings) Lifetimes {
+	return Lifetimes{Idle: time.Duration(s.IdleTimeoutInMinutes) * time.Minute, Max: time.Duration(s.MaxLifetimeInMinutes) * time.Minute}
+}
+
+// expiry is when a session signed on at authTime and last used at usedAt
+// ends.
+func (l Lifetimes) expiry(authTime, usedAt time.Time) time.Time {
+	end := authTime.Add(l.Max)
+	if idle := usedAt.Add(l.Idle); idle.Before(end) {
+		end = idle
+	}
+	return end
+}
 
 // Cookies sets and reads the ST cookies of one deployment.
 type Cookies struct {
@@ -71,7 +98,7 @@ func HashToken(v string) string {
 
 // Set writes both cookies, scoped to the environment's paths.
 func (c Cookies) Set(w http.ResponseWriter, envID, token string) {
-	c.write(w, envID, token, int(Lifetime.Seconds()))
+	c.write(w, envID, token, int(cookieLifetime.Seconds()))
 }
 
 // Clear expires both cookies.
@@ -133,9 +160,9 @@ func NewID() string { return uuid.NewString() }
 // SignOn signs userID on in the browser whose current ST hashes to
 // binding, inside tx: the browser's session is renewed for this user (or
 // replaced when it was another user's, whose grants end with it), methods
-// join its amr, and its token rotates. It returns the session and the new
-// ST value to set.
-func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, methods []string, now time.Time) (*store.Session, string, error) {
+// join its amr, its token rotates and its lifetime starts over. It returns
+// the session and the new ST value to set.
+func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, methods []string, life Lifetimes, now time.Time) (*store.Session, string, error) {
 	token := NewToken()
 	sess, err := tx.GetSessionByToken(ctx, envID, binding)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -152,7 +179,7 @@ func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, 
 	if isNew {
 		sess = &store.Session{ID: NewID(), EnvironmentID: envID, UserID: userID, CreatedAt: now, Data: []byte("{}")}
 	}
-	sess.TokenHash, sess.AuthTime, sess.LastUsedAt, sess.ExpiresAt = HashToken(token), now, now, now.Add(Lifetime)
+	sess.TokenHash, sess.AuthTime, sess.LastUsedAt, sess.ExpiresAt = HashToken(token), now, now, life.expiry(now, now)
 	for _, m := range methods {
 		if !slices.Contains(sess.AMR, m) {
 			sess.AMR = append(sess.AMR, m)
@@ -172,6 +199,22 @@ func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, 
 		return nil, "", err
 	}
 	return sess, token, nil
+}
+
+// Touch records a use of sess at now (a silent sign-on, a refresh, a
+// userinfo request): its idle expiry moves on, never past its maximum
+// lifetime. A session used within the last minute is left as it is, so
+// that a busy session costs no write per request. sess must be live.
+func Touch(ctx context.Context, st store.Store, sess *store.Session, life Lifetimes, now time.Time) error {
+	if now.Sub(sess.LastUsedAt) < touchEvery {
+		return nil
+	}
+	exp := life.expiry(sess.AuthTime, now)
+	if err := st.TouchSession(ctx, sess.EnvironmentID, sess.ID, now, exp); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	sess.LastUsedAt, sess.ExpiresAt = now, exp
+	return nil
 }
 
 // data is what a session keeps in its Data.

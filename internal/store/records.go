@@ -402,6 +402,10 @@ type TokenState struct {
 	// SessionExpiresAt is when the session the token names ends; zero
 	// when no session was asked about or it no longer exists.
 	SessionExpiresAt time.Time
+	// SessionUsedAt and SessionAuthTime are the session's last use and
+	// last sign-on (zero as SessionExpiresAt is): what keeping it alive
+	// needs, read in the same statement.
+	SessionUsedAt, SessionAuthTime time.Time
 	// UserEnabled says that the user asked about exists and is enabled.
 	UserEnabled bool
 }

@@ -74,6 +74,7 @@ type Store interface {
 	DeviceAuthenticationStore
 	FIDO2PolicyStore
 	AgreementStore
+	SessionStore
 	GroupStore
 	SchemaStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
@@ -448,6 +449,21 @@ type AuthStore interface {
 
 // FederationStore holds external identity providers, their attribute
 // mappings and the accounts linked to them.
+// SessionStore is what the user sessions API and session lifetimes add to
+// the sessions of AuthStore.
+type SessionStore interface {
+	// ListUserSessions returns userID's sessions in envID, ended ones
+	// included until purged, the most recently active first (then by id),
+	// in one query.
+	ListUserSessions(ctx context.Context, envID, userID string) ([]Session, error)
+	// TouchSession records a use of a session: its last use and its new
+	// expiry, and nothing else. ErrNotFound when it is gone.
+	TouchSession(ctx context.Context, envID, id string, usedAt, expiresAt time.Time) error
+	// EndUserSession revokes every grant of userID's session and deletes it, in one
+	// transaction; ErrNotFound when envID has no such session of userID.
+	EndUserSession(ctx context.Context, envID, userID, id string, at time.Time) error
+}
+
 type FederationStore interface {
 	// CreateIdentityProvider fails with a UniqueError on name when the
 	// environment already has a provider of that name (any case).

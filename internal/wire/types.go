@@ -131,4 +131,6 @@ type EnvironmentData struct {
 	BillOfMaterials *BillOfMaterials `json:"billOfMaterials,omitempty"`
 	// Branding rides along so that rewriting icon or billOfMaterials keeps it.
 	Branding *BrandingSettings `json:"branding,omitempty"`
+	// Sessions are the session settings (sessions.go); absent: defaults.
+	Sessions *SessionSettings `json:"sessions,omitempty"`
 }

@@ -387,9 +387,9 @@ func (s *SQLStore) AccessTokenState(ctx context.Context, envID, jti, sessionID, 
 
 func (s *SQLStore) accessTokenState(ctx context.Context, envID, jti, sessionID, userID string) (*store.TokenState, error) {
 	rows, err := s.query(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.environment_id = e.id AND r.jti = ?),
- (SELECT x.expires_at FROM sessions x WHERE x.environment_id = e.id AND x.id = ?),
- (SELECT u.enabled FROM users u WHERE u.environment_id = e.id AND u.id = ?)
- FROM environments e WHERE e.id = ?`, jti, sessionID, userID, envID)
+ (SELECT u.enabled FROM users u WHERE u.environment_id = e.id AND u.id = ?),
+ x.expires_at, x.last_used_at, x.auth_time
+ FROM environments e LEFT JOIN sessions x ON x.environment_id = e.id AND x.id = ? WHERE e.id = ?`, jti, userID, sessionID, envID)
 	if err != nil {
 		return nil, err
 	}
@@ -398,12 +398,13 @@ func (s *SQLStore) accessTokenState(ctx context.Context, envID, jti, sessionID, 
 	if !rows.Next() {
 		return &x, rows.Err()
 	}
-	var exp sql.NullInt64
+	var exp, used, auth sql.NullInt64
 	var enabled sql.NullBool
-	if err := rows.Scan(&x.Revoked, &exp, &enabled); err != nil {
+	if err := rows.Scan(&x.Revoked, &enabled, &exp, &used, &auth); err != nil {
 		return nil, err
 	}
-	x.SessionExpiresAt, x.UserEnabled = fromNullMS(exp), enabled.Valid && enabled.Bool
+	x.SessionExpiresAt, x.SessionUsedAt, x.SessionAuthTime = fromNullMS(exp), fromNullMS(used), fromNullMS(auth)
+	x.UserEnabled = enabled.Valid && enabled.Bool
 	return &x, rows.Close()
 }
 

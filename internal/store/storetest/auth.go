@@ -883,9 +883,12 @@ func testAccessTokenState(t *testing.T, s store.Store) {
 		want                 store.TokenState
 	}{
 		{"nothing asked but the jti", x.env.ID, newID(), "", "", store.TokenState{}},
-		{"live session, enabled user", x.env.ID, newID(), live.ID, x.user.ID, store.TokenState{SessionExpiresAt: live.ExpiresAt, UserEnabled: true}},
-		{"revoked", x.env.ID, revoked, live.ID, x.user.ID, store.TokenState{Revoked: true, SessionExpiresAt: live.ExpiresAt, UserEnabled: true}},
-		{"ended session (its expiry, the caller judges it)", x.env.ID, newID(), ended.ID, "", store.TokenState{SessionExpiresAt: ended.ExpiresAt}},
+		{"live session, enabled user", x.env.ID, newID(), live.ID, x.user.ID, store.TokenState{SessionExpiresAt: live.ExpiresAt,
+			SessionUsedAt: live.LastUsedAt, SessionAuthTime: live.AuthTime, UserEnabled: true}},
+		{"revoked", x.env.ID, revoked, live.ID, x.user.ID, store.TokenState{Revoked: true, SessionExpiresAt: live.ExpiresAt,
+			SessionUsedAt: live.LastUsedAt, SessionAuthTime: live.AuthTime, UserEnabled: true}},
+		{"ended session (its expiry, the caller judges it)", x.env.ID, newID(), ended.ID, "", store.TokenState{SessionExpiresAt: ended.ExpiresAt,
+			SessionUsedAt: ended.LastUsedAt, SessionAuthTime: ended.AuthTime}},
 		{"unknown session", x.env.ID, newID(), newID(), "", store.TokenState{}},
 		{"disabled user", x.env.ID, newID(), "", disabled.ID, store.TokenState{}},
 		{"unknown user", x.env.ID, newID(), "", newID(), store.TokenState{}},
@@ -895,7 +898,8 @@ func testAccessTokenState(t *testing.T, s store.Store) {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := s.AccessTokenState(ctx, c.env, c.jti, c.sess, c.user)
 			must(t, err, "AccessTokenState")
-			if got.Revoked != c.want.Revoked || !got.SessionExpiresAt.Equal(c.want.SessionExpiresAt) || got.UserEnabled != c.want.UserEnabled {
+			if got.Revoked != c.want.Revoked || !got.SessionExpiresAt.Equal(c.want.SessionExpiresAt) || got.UserEnabled != c.want.UserEnabled ||
+				!got.SessionUsedAt.Equal(c.want.SessionUsedAt) || !got.SessionAuthTime.Equal(c.want.SessionAuthTime) {
 				t.Errorf("AccessTokenState = %+v, want %+v", *got, c.want)
 			}
 		})
