@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -484,13 +485,22 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 		if len(req.Attributes) == 0 {
 			details = append(details, wire.Required("attributes"))
 		}
+		seen := map[string]bool{}
 		for i, at := range req.Attributes {
 			t := "attributes[" + itoa(i) + "]"
 			var out wire.ProfilingAttribute
-			if at.Name == nil || strings.TrimSpace(*at.Name) == "" {
+			switch {
+			case at.Name == nil || strings.TrimSpace(*at.Name) == "":
 				details = append(details, wire.Required(t+".name"))
-			} else {
+			case !identity.Promptable(strings.TrimSpace(*at.Name)):
+				// PingOne asks only for standard and custom string
+				// attributes: not core ones (username), not JSON ones.
+				details = append(details, wire.OneOf(t+".name", identity.PromptableNames()))
+			case seen[strings.TrimSpace(*at.Name)]:
+				details = append(details, wire.InvalidValue(t+".name", "The action already asks for "+strings.TrimSpace(*at.Name)+"."))
+			default:
 				out.Name = strings.TrimSpace(*at.Name)
+				seen[out.Name] = true
 			}
 			if at.Required == nil {
 				details = append(details, wire.Required(t+".required"))

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 )
 
 func TestSignOnPolicyLifecycleAsSDK(t *testing.T) {
@@ -199,6 +200,12 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 							t.Errorf("targets = %v", targets)
 						}
 					}},
+				{"progressive profiling of a core attribute", "POST", acts, profilingBody(map[string]any{"name": "username", "required": true}),
+					cfgBadValue("attributes[0].name"), func(t *testing.T, m map[string]any) { cfgWantAllowed(t, m, identity.PromptableNames()...) }},
+				{"progressive profiling of an unknown attribute", "POST", acts, profilingBody(map[string]any{"name": "shoeSize", "required": false}),
+					cfgBadValue("attributes[0].name"), nil},
+				{"progressive profiling of an attribute twice", "POST", acts, profilingBody(map[string]any{"name": "nickname", "required": false},
+					map[string]any{"name": "nickname", "required": true}), cfgBadValue("attributes[1].name"), nil},
 				{"agreement without agreement", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3}, cfgRequired("agreement.id"), nil},
 				{"unknown policy", "GET", "/signOnPolicies/" + uuid.NewString(), nil, cfgNotFound, nil},
 				{"another environment's policy", "GET", "/signOnPolicies/" + foreignPol, nil, cfgNotFound, nil},
@@ -229,4 +236,10 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 			c.fail(t, "POST", acts, map[string]any{"type": "LOGIN", "priority": 21}, wantErr{400, "INVALID_DATA", "SIZE_LIMIT_EXCEEDED", "priority"})
 		})
 	}
+}
+
+// profilingBody is a PROGRESSIVE_PROFILING action asking for attrs.
+func profilingBody(attrs ...map[string]any) map[string]any {
+	return map[string]any{"type": "PROGRESSIVE_PROFILING", "priority": 3, "attributes": attrs,
+		"preventMultiplePromptsPerFlow": true, "promptIntervalSeconds": 60, "promptText": "More, please."}
 }
