@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -265,6 +266,82 @@ func TestProgressiveProfilingOncePerFlow(t *testing.T) {
 				if u := x.user(t); u["nickname"] != "Joe" || u["title"] != "Dr" {
 					t.Errorf("user nickname %v title %v", u["nickname"], u["title"])
 				}
+			}
+		})
+	}
+}
+
+// actionID is the id of the fixture policy's first action of typ.
+func (x *mfaFixture) actionID(t *testing.T, typ string) string {
+	t.Helper()
+	r := x.s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + x.fx.EnvID + "/signOnPolicies/" + x.mfaPolID + "/actions", Token: x.admin})
+	for _, a := range r.JSON(t)["_embedded"].(map[string]any)["actions"].([]any) {
+		if a := a.(map[string]any); a["type"] == typ {
+			return a["id"].(string)
+		}
+	}
+	t.Fatalf("no %s action", typ)
+	return ""
+}
+
+func (x *mfaFixture) putAction(t *testing.T, id string, body map[string]any) {
+	t.Helper()
+	r := x.s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + x.fx.EnvID + "/signOnPolicies/" + x.mfaPolID + "/actions/" + id,
+		Token: x.admin, Body: body})
+	if r.Status != http.StatusOK {
+		t.Fatalf("action: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestProgressiveProfilingPromptNone: prompt=none never shows the prompt.
+// A session whose user lacks only optional attributes signs on silently;
+// one who lacks a required attribute gets login_required, since the user
+// must be asked.
+func TestProgressiveProfilingPromptNone(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newActionsFixture(t, be.DSN(t), profiling(false, 0, "More.", attr("nickname", false)))
+			f := x.signOn(t, x.fx.Username)
+			f.post(t, "user.update", `{}`, http.StatusOK)
+			if f.status() != "COMPLETED" {
+				t.Fatalf("skip: %s", f.status())
+			}
+			if g, _ := x.authorize(t, f.c, http.StatusOK, "prompt", "none"); g.status() != "COMPLETED" {
+				t.Errorf("optional only: %s", g.status())
+			}
+			act := profiling(false, 0, "More.", attr("nickname", true))
+			act["priority"] = 2
+			x.putAction(t, x.actionID(t, "PROGRESSIVE_PROFILING"), act)
+			h := call(t, f.c, "GET", x.conf.AuthCodeURL("st-none", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+				oauth2.SetAuthURLParam("response_mode", "pi.flow"), oauth2.SetAuthURLParam("prompt", "none")), "", "")
+			if h.status != http.StatusBadRequest || !strings.Contains(string(h.body), `"error":"login_required"`) {
+				t.Errorf("required: %d %s", h.status, h.body)
+			}
+			// Without prompt=none the same browser is asked.
+			if g, _ := x.authorize(t, f.c, http.StatusOK); g.status() != "PROFILE_DATA_REQUIRED" {
+				t.Errorf("required, interactive: %s", g.status())
+			}
+		})
+	}
+}
+
+// TestProgressiveProfilingFirstAction: a policy that asks for profile data
+// before any action has signed the user on fails its flows (there is
+// nobody to ask), with an error resume reports to the application.
+func TestProgressiveProfilingFirstAction(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newActionsFixture(t, be.DSN(t))
+			act := profiling(false, 0, "More.", attr("nickname", true))
+			act["priority"] = 1
+			x.putAction(t, x.actionID(t, "LOGIN"), act)
+			f, _ := x.authorize(t, browser(t), http.StatusOK)
+			if f.status() != "FAILED" {
+				t.Fatalf("status %s", f.status())
+			}
+			h := call(t, f.c, "GET", f.last["resumeUrl"].(string), "", "")
+			if !strings.Contains(string(h.body)+h.header.Get("Location"), "invalid_request") {
+				t.Errorf("resume: %d %s %s", h.status, h.header.Get("Location"), h.body)
 			}
 		})
 	}
