@@ -635,3 +635,71 @@ type DeviceAuthentication struct {
 	UpdatedAt     time.Time
 	ExpiresAt     time.Time
 }
+
+// ---- Agreements (migration 0025)
+
+// Agreement is a PingOne agreement. Data holds what no rule reads:
+// description and reconsentPeriodDays, as PingOne shapes them
+// (wire.AgreementData).
+type Agreement struct {
+	ID            string
+	EnvironmentID string
+	Name          string
+	Enabled       bool
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// AgreementLanguage is one locale of an agreement (unique per agreement
+// whatever its case). Data holds displayName and userExperience
+// (wire.AgreementLanguageData).
+type AgreementLanguage struct {
+	ID            string
+	EnvironmentID string
+	AgreementID   string
+	Locale        string
+	Enabled       bool
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// AgreementRevision is one text of an agreement language, shown from
+// EffectiveAt (unique per language) on. It never changes once written.
+// Text is filled by GetAgreementRevision only: lists leave it empty.
+type AgreementRevision struct {
+	ID               string
+	EnvironmentID    string
+	AgreementID      string
+	LanguageID       string
+	EffectiveAt      time.Time
+	ContentType      string // text/html | text/plain
+	RequireReconsent bool
+	Text             string
+	CreatedAt        time.Time
+}
+
+// AgreementConsent is a user's latest consent to an agreement: the
+// language and revision accepted, when, until when (zero: no expiry) and
+// when it was revoked (zero: it was not).
+//
+// The store fills the rest when it reads a consent, from the rows it
+// names, so that whether it still holds is decided without reading
+// them again: whether the agreement and the language are enabled, and
+// ReconsentFrom, the effective time of the first later revision of the
+// language that requires consent again (zero: there is none).
+type AgreementConsent struct {
+	EnvironmentID string
+	UserID        string
+	AgreementID   string
+	LanguageID    string
+	RevisionID    string
+	ConsentedAt   time.Time
+	ExpiresAt     time.Time
+	RevokedAt     time.Time
+
+	AgreementEnabled bool
+	LanguageEnabled  bool
+	ReconsentFrom    time.Time
+}

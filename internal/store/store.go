@@ -68,6 +68,7 @@ type Store interface {
 	NotificationStore
 	DeviceAuthenticationStore
 	FIDO2PolicyStore
+	AgreementStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -581,4 +582,69 @@ type DeviceAuthenticationStore interface {
 	// d.Version; ErrConflict when another step got there first, ErrNotFound
 	// when it is gone.
 	UpdateDeviceAuthentication(ctx context.Context, d *DeviceAuthentication) error
+}
+
+// AgreementStore holds PingOne's agreements, their languages and
+// revisions, and users' consents. Every call names the environment (and
+// the agreement, and the language): a row of another is ErrNotFound. The
+// flow reads agreements as it runs, not through the configuration cache,
+// so writes bump no configuration version.
+type AgreementStore interface {
+	CreateAgreement(ctx context.Context, a *Agreement) error
+	// GetAgreement, inside Tx, locks the row for the rest of the
+	// transaction: writers of its languages and revisions take it first,
+	// so that what one reads of them (is the default language enabled?)
+	// is still true when it writes.
+	GetAgreement(ctx context.Context, envID, id string) (*Agreement, error)
+	// ListAgreements returns envID's agreements by id.
+	ListAgreements(ctx context.Context, envID string) ([]Agreement, error)
+	UpdateAgreement(ctx context.Context, a *Agreement) error
+	// DeleteAgreement removes the agreement with its languages,
+	// revisions and consents.
+	DeleteAgreement(ctx context.Context, envID, id string) error
+	// AgreementInUse says whether a sign-on policy action of envID names
+	// the agreement.
+	AgreementInUse(ctx context.Context, envID, id string) (bool, error)
+
+	// CreateAgreementLanguage fails with a UniqueError on locale when the
+	// agreement has a language of that locale (any case), and with
+	// ErrNotFound when envID has no such agreement (UpdateAgreementLanguage
+	// too, for the locale).
+	CreateAgreementLanguage(ctx context.Context, l *AgreementLanguage) error
+	GetAgreementLanguage(ctx context.Context, envID, agreementID, id string) (*AgreementLanguage, error)
+	// ListAgreementLanguages returns the agreement's languages by locale
+	// (lower-cased), then id.
+	ListAgreementLanguages(ctx context.Context, envID, agreementID string) ([]AgreementLanguage, error)
+	UpdateAgreementLanguage(ctx context.Context, l *AgreementLanguage) error
+	// DeleteAgreementLanguage removes the language with its revisions
+	// and the consents given in it.
+	DeleteAgreementLanguage(ctx context.Context, envID, agreementID, id string) error
+
+	// CreateAgreementRevision fails with a UniqueError on effectiveAt when
+	// the language has a revision effective at the same time, and with
+	// ErrNotFound when envID has no such agreement language.
+	CreateAgreementRevision(ctx context.Context, r *AgreementRevision) error
+	// GetAgreementRevision reads the revision with its text.
+	GetAgreementRevision(ctx context.Context, envID, agreementID, languageID, id string) (*AgreementRevision, error)
+	// ListAgreementRevisions returns the revisions of the agreement's
+	// languages (of one language when languageID is not ""), by
+	// language id, then effective time, without their text: one query
+	// for every language of an agreement.
+	ListAgreementRevisions(ctx context.Context, envID, agreementID, languageID string) ([]AgreementRevision, error)
+	DeleteAgreementRevision(ctx context.Context, envID, agreementID, languageID, id string) error
+
+	// PutAgreementConsent records c as the user's consent to the
+	// agreement, replacing any earlier one (a revoked one included);
+	// ErrNotFound when envID has no such user, agreement, language or
+	// revision (of that agreement and language).
+	PutAgreementConsent(ctx context.Context, c *AgreementConsent) error
+	// GetAgreementConsent returns the user's consent to the agreement,
+	// revoked or not, with the fields the store fills.
+	GetAgreementConsent(ctx context.Context, envID, userID, agreementID string) (*AgreementConsent, error)
+	// ListAgreementConsents returns the user's consents by agreement id,
+	// as GetAgreementConsent does, in one query.
+	ListAgreementConsents(ctx context.Context, envID, userID string) ([]AgreementConsent, error)
+	// RevokeAgreementConsent marks the user's consent revoked at `at`;
+	// ErrNotFound when there is none.
+	RevokeAgreementConsent(ctx context.Context, envID, userID, agreementID string, at time.Time) error
 }

@@ -162,3 +162,42 @@ func TestFIDO2LookupsUseIndexes(t *testing.T) {
 		}
 	}
 }
+
+// TestAgreementLookupsUseIndexes: agreements, their languages, revisions
+// and consents are read through indexes on both databases, and the check
+// that a sign-on policy action names an agreement reads the expression
+// index of migration 0025, not every action.
+func TestAgreementLookupsUseIndexes(t *testing.T) {
+	env, id := uuid.NewString(), uuid.NewString()
+	for _, b := range sqltest.Backends() {
+		s := openStore(t, b.DSN(t))
+		for _, tc := range []struct {
+			name, query string
+			args        []any
+			index       string
+		}{
+			{"an agreement", `SELECT ` + agreementCols + ` FROM agreements WHERE environment_id = ? AND id = ?`, []any{env, id}, ""},
+			{"an environment's agreements", `SELECT ` + agreementCols + ` FROM agreements WHERE environment_id = ? ORDER BY id`, []any{env},
+				"agreements_environment"},
+			{"an agreement's languages", `SELECT ` + agreementLanguageCols + ` FROM agreement_languages WHERE environment_id = ? AND agreement_id = ? ORDER BY locale_lc, id`,
+				[]any{env, id}, ""},
+			{"an agreement's revisions", `SELECT ` + agreementRevisionCols + ` FROM agreement_revisions WHERE environment_id = ? AND agreement_id = ? ORDER BY language_id, effective_at`,
+				[]any{env, id}, "agreement_revisions_agreement"},
+			{"a user's consent", agreementConsentSelect + ` WHERE c.environment_id = ? AND c.user_id = ? AND c.agreement_id = ?`, []any{env, id, id}, ""},
+			{"a user's consents", agreementConsentSelect + ` WHERE c.environment_id = ? AND c.user_id = ? ORDER BY c.agreement_id`, []any{env, id}, ""},
+			{"an action naming an agreement", s.agreementInUseQuery(), []any{env, id}, "sign_on_policy_actions_agreement"},
+		} {
+			t.Run(tc.name+"/"+b.Name, func(t *testing.T) {
+				plan := explain(t, s, tc.query, tc.args...)
+				switch {
+				case tc.index != "" && !strings.Contains(plan, tc.index):
+					t.Errorf("plan does not use %s:\n%s", tc.index, plan)
+				case s.db.dialect == dialectPostgres && !strings.Contains(plan, "Index"):
+					t.Errorf("plan reads no index:\n%s", plan)
+				case s.db.dialect == dialectSQLite && !strings.Contains(plan, "USING"):
+					t.Errorf("plan reads no index:\n%s", plan)
+				}
+			})
+		}
+	}
+}

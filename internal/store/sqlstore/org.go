@@ -214,6 +214,13 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM fido2_policies WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Agreements (migration 0025) likewise, consents before what they
+		// name.
+		for _, table := range []string{"agreement_consents", "agreement_revisions", "agreement_languages", "agreements"} {
+			if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE environment_id = ?`, id); err != nil {
+				return err
+			}
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

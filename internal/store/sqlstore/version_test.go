@@ -211,7 +211,8 @@ func waitBlocked(t *testing.T, tx *SQLStore) error {
 func TestConfigVersionsCascadeLast(t *testing.T) {
 	emptiedFirst := map[string]bool{"themes": true, "unknown_user_failures": true, "pushed_requests": true, "device_authorizations": true, "application_attributes": true,
 		"phone_delivery_settings": true, "template_contents": true,
-		"device_authentication_policies": true, "mfa_settings": true, "device_authentications": true, "fido2_policies": true}
+		"device_authentication_policies": true, "mfa_settings": true, "device_authentications": true, "fido2_policies": true,
+		"agreements": true, "agreement_languages": true, "agreement_revisions": true, "agreement_consents": true}
 	s := openStore(t, sqltest.Postgres(t))
 	// The triggers that cascade a delete of environments, in the order
 	// PostgreSQL fires them (by name).

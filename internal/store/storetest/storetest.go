@@ -93,6 +93,9 @@ var suite = []struct {
 	{"FIDO2PolicyLock", testFIDO2PolicyLock},
 	{"MFASettings", testMFASettings},
 	{"DeviceAuthentications", testDeviceAuthentications},
+	{"Agreements", testAgreements},
+	{"AgreementConsents", testAgreementConsents},
+	{"AgreementInUse", testAgreementInUse},
 }
 
 func testPing(t *testing.T, s store.Store) {
