@@ -33,8 +33,7 @@ import (
 // The identity providers an action names (socialProviders, discoveryRules,
 // identityProvider) and registration populations must exist in the
 // environment, and so must the device authentication policy an MFA action
-// names. Agreements are not modelled yet: their ids are required where
-// PingOne requires them but not checked to exist.
+// names, and the agreement an AGREEMENT action names.
 
 const maxActionsPerPolicy = 20 // PingOne's limit
 
@@ -526,6 +525,17 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 		}
 	case "AGREEMENT":
 		d.Agreement = refID(&details, "agreement", req.Agreement, true)
+		if d.Agreement != nil {
+			// In the action's transaction the read also holds off the
+			// agreement's delete (AgreementInUse).
+			_, err := st.GetAgreement(ctx, envID, d.Agreement.ID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				details = append(details, wire.InvalidValue("agreement.id", "The agreement does not exist in this environment."))
+			case err != nil:
+				return d, nil, err
+			}
+		}
 		d.DisableDeclineOption = req.DisableDeclineOption
 	}
 	return d, details, nil

@@ -97,7 +97,7 @@ func testSignOnPolicyLifecycle(t *testing.T, c cfgAPI) {
 	// Priorities are unique within a policy; another policy may reuse them.
 	c.fail(t, "POST", acts, map[string]any{"type": "LOGIN", "priority": 5}, cfgNotUnique("priority"))
 	c.ok(t, "POST", "/signOnPolicies/"+single["id"].(string)+"/actions", map[string]any{"type": "AGREEMENT", "priority": 5,
-		"agreement": map[string]any{"id": uuid.NewString()}}, http.StatusCreated)
+		"agreement": map[string]any{"id": actionAgreement(t, c.s, c.env)}}, http.StatusCreated)
 	// PingOne's example of a fractional priority.
 	r := c.do(t, "POST", acts, `{"type":"LOGIN","priority":1.5}`)
 	m := checkAnswer(t, r, wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", "priority"})
@@ -207,6 +207,10 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 				{"progressive profiling of an attribute twice", "POST", acts, profilingBody(map[string]any{"name": "nickname", "required": false},
 					map[string]any{"name": "nickname", "required": true}), cfgBadValue("attributes[1].name"), nil},
 				{"agreement without agreement", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3}, cfgRequired("agreement.id"), nil},
+				{"agreement unknown", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3, "agreement": map[string]any{"id": uuid.NewString()}},
+					cfgBadValue("agreement.id"), nil},
+				{"another environment's agreement", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3,
+					"agreement": map[string]any{"id": actionAgreement(t, s, other.env)}}, cfgBadValue("agreement.id"), nil},
 				{"unknown policy", "GET", "/signOnPolicies/" + uuid.NewString(), nil, cfgNotFound, nil},
 				{"another environment's policy", "GET", "/signOnPolicies/" + foreignPol, nil, cfgNotFound, nil},
 				{"actions of another environment's policy", "GET", "/signOnPolicies/" + foreignPol + "/actions", nil, cfgNotFound, nil},
@@ -230,8 +234,9 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 				t.Errorf("the other environment's policy has %d actions", n)
 			}
 			// At most 20 actions per policy.
+			ag := actionAgreement(t, s, c.env)
 			for p := 3; p <= 20; p++ {
-				c.ok(t, "POST", acts, map[string]any{"type": "AGREEMENT", "priority": p, "agreement": map[string]any{"id": "a"}}, http.StatusCreated)
+				c.ok(t, "POST", acts, map[string]any{"type": "AGREEMENT", "priority": p, "agreement": map[string]any{"id": ag}}, http.StatusCreated)
 			}
 			c.fail(t, "POST", acts, map[string]any{"type": "LOGIN", "priority": 21}, wantErr{400, "INVALID_DATA", "SIZE_LIMIT_EXCEEDED", "priority"})
 		})
