@@ -1,14 +1,18 @@
 package signon_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // withActions gives x's application a sign-on policy of LOGIN and then
@@ -132,5 +136,104 @@ func TestBrowserProgressiveProfilingSkip(t *testing.T) {
 	b.landed(x.app, state)
 	if u := x.user(t); u["nickname"] != nil {
 		t.Errorf("skipping wrote nickname %v", u["nickname"])
+	}
+}
+
+// siteAgreement makes an enabled agreement in x's environment with an
+// English language and one revision in force (text/html), and gives the
+// application LOGIN then AGREEMENT: the agreement's id.
+func siteAgreement(t *testing.T, x *site, text string, disableDecline bool) string {
+	t.Helper()
+	ctx, now := t.Context(), time.Now().UTC().Truncate(time.Millisecond)
+	a := &store.Agreement{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID, Name: "Terms", Enabled: true, Data: json.RawMessage(`{}`), CreatedAt: now, UpdatedAt: now}
+	l := &store.AgreementLanguage{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID, AgreementID: a.ID, Locale: "en", Enabled: true,
+		Data: json.RawMessage(`{"displayName":"Terms of Service"}`), CreatedAt: now, UpdatedAt: now}
+	r := &store.AgreementRevision{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID, AgreementID: a.ID, LanguageID: l.ID,
+		EffectiveAt: now.Add(-time.Hour), ContentType: "text/html", Text: text, CreatedAt: now}
+	for _, err := range []error{x.s.Store.CreateAgreement(ctx, a), x.s.Store.CreateAgreementLanguage(ctx, l), x.s.Store.CreateAgreementRevision(ctx, r)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	withActions(t, x, map[string]any{"type": "AGREEMENT", "agreement": map[string]any{"id": a.ID}, "disableDeclineOption": disableDecline})
+	return a.ID
+}
+
+const agreementText = `<p>These terms govern your use of the service. By accepting them you agree to <b>use it lawfully</b> and to keep your account safe.</p>` +
+	`<ul><li>Keep your password to yourself.</li><li>Tell us at once if you think someone else uses your account.</li></ul>` +
+	`<h3>Your data</h3><p>We keep the data you give us only as long as your account exists, and never sell it.</p>` +
+	`<h3>Changes</h3><p>When these terms change we will ask you to accept them again the next time you sign on.</p>` +
+	`<p>Markup that could run or fetch stays text: <script>window.agreed = true</script> <img src="x" onerror="window.agreed = true"></p>`
+
+// TestBrowserAgreement: after the password the page shows the
+// agreement's current revision, its plain markup kept and anything that
+// could run or fetch shown as text; accepting goes on to the application
+// and records the user's consent. The screen is copied to
+// docs/signon-agreement.png when GATEHOUSE_DOCS_SCREENSHOTS=1.
+func TestBrowserAgreement(t *testing.T) {
+	b := newBrowser(t, desktop)
+	x := newSite(t)
+	agID := siteAgreement(t, x, agreementText, false)
+	state := "st-" + randomString(4)
+	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
+	signOnWith(b, x.fx.Username, x.fx.Password)
+	b.waitStatus("AGREEMENT_CONSENT_REQUIRED")
+	if h := b.text("h1"); h != "Review the agreement" {
+		t.Errorf("heading %q", h)
+	}
+	if n := b.text("#agreement-name"); n != "Terms of Service" {
+		t.Errorf("agreement name %q", n)
+	}
+	if n := eval[int](b, `document.querySelectorAll('.agreement-text b, .agreement-text li, .agreement-text h3').length`); n != 5 {
+		t.Errorf("the agreement's markup: %d of its b, li and h3 elements shown, want 5", n)
+	}
+	if n := eval[int](b, `document.querySelectorAll('.agreement script, .agreement img').length`); n != 0 {
+		t.Errorf("the agreement's text made %d script or img elements", n)
+	}
+	if txt := b.text(".agreement-text"); !strings.Contains(txt, "<script>window.agreed = true</script>") {
+		t.Errorf("the script is not shown as text: %q", txt)
+	}
+	if eval[bool](b, `window.agreed === true`) {
+		t.Errorf("the agreement's markup ran")
+	}
+	if !b.visible("#agreement-decline") {
+		t.Errorf("no way to decline")
+	}
+	noError(t, b)
+	b.shot("agreement")
+	docShot(t, b, "signon-agreement")
+	b.do("accept", chromedp.Click(chromedp.CSS(`#agreement-accept button`)))
+	b.landed(x.app, state)
+	c, err := x.s.Store.GetAgreementConsent(t.Context(), x.fx.EnvID, x.fx.UserID, agID)
+	if err != nil || c.RevokedAt != (time.Time{}) {
+		t.Errorf("consent %+v %v", c, err)
+	}
+}
+
+// TestBrowserAgreementDecline: declining ends the sign-on with a page
+// that says so, and the application gets access_denied; with
+// disableDeclineOption there is no way to decline.
+func TestBrowserAgreementDecline(t *testing.T) {
+	b := newBrowser(t, viewport{360, 740, true})
+	x := newSite(t)
+	siteAgreement(t, x, "Plain terms.\nSecond line.", false)
+	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), "st-decline", "USERNAME_PASSWORD_REQUIRED")
+	signOnWith(b, x.fx.Username, x.fx.Password)
+	b.waitStatus("AGREEMENT_CONSENT_REQUIRED")
+	b.shot("agreement-mobile")
+	b.do("decline", chromedp.Click(chromedp.CSS(`#agreement-decline button`)))
+	b.waitStatus("FAILED")
+	if h := b.text("h1"); h != "Sign-on failed" {
+		t.Errorf("heading %q", h)
+	}
+
+	y := newSite(t)
+	siteAgreement(t, y, "Terms you cannot decline.", true)
+	c := b.another(desktop)
+	signOnPage(t, c, y.base(), y.fx.AppID, y.app.RedirectURI(), "st-nodecline", "USERNAME_PASSWORD_REQUIRED")
+	signOnWith(c, y.fx.Username, y.fx.Password)
+	c.waitStatus("AGREEMENT_CONSENT_REQUIRED")
+	if c.visible("#agreement-decline") {
+		t.Errorf("a decline button under disableDeclineOption")
 	}
 }
