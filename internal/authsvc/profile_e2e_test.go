@@ -2,6 +2,7 @@ package authsvc_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"slices"
@@ -9,9 +10,12 @@ import (
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/google/uuid"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // newActionsFixture is an environment whose application signs on with a
@@ -342,6 +346,48 @@ func TestProgressiveProfilingFirstAction(t *testing.T) {
 			h := call(t, f.c, "GET", f.last["resumeUrl"].(string), "", "")
 			if !strings.Contains(string(h.body)+h.header.Get("Location"), "invalid_request") {
 				t.Errorf("resume: %d %s %s", h.status, h.header.Get("Location"), h.body)
+			}
+		})
+	}
+}
+
+// TestProgressiveProfilingCustomAttribute: a custom STRING attribute of the
+// user schema is asked for with its display name and allowed values, and
+// the schema's rules decide what user.update may write: a value outside
+// enumeratedValues is refused at the attribute, an allowed one is stored
+// as the user's.
+func TestProgressiveProfilingCustomAttribute(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newActionsFixture(t, be.DSN(t))
+			now := store.Now()
+			data, _ := json.Marshal(wire.SchemaAttributeRules{Type: wire.AttrString, Enabled: true, DisplayName: "Shoe colour",
+				EnumeratedValues: []wire.SchemaEnumeratedValue{{Value: "red"}, {Value: "blue"}, {Value: "green", Archived: true}}})
+			if err := x.s.Store.CreateSchemaAttribute(t.Context(), &store.SchemaAttribute{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID,
+				Name: "shoeColour", SchemaType: wire.SchemaCustom, Data: data, CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			act := profiling(false, 0, "Pick one.", attr("shoeColour", true))
+			act["priority"] = 2
+			r := x.s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + x.fx.EnvID + "/signOnPolicies/" + x.mfaPolID + "/actions", Token: x.admin, Body: act})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("action: %d %s", r.Status, r.Body)
+			}
+			f := x.signOn(t, x.fx.Username)
+			want := []any{map[string]any{"name": "shoeColour", "displayName": "Shoe colour", "required": true, "enumeratedValues": []any{"red", "blue"}}}
+			if f.status() != "PROFILE_DATA_REQUIRED" || !reflect.DeepEqual(embedded(f)["attributes"], want) {
+				t.Fatalf("%s %v", f.status(), embedded(f)["attributes"])
+			}
+			wantDetail(t, f.post(t, "user.update", `{"shoeColour":"purple"}`, http.StatusBadRequest), "INVALID_VALUE", "shoeColour")
+			f.post(t, "user.update", `{"shoeColour":"red"}`, http.StatusOK)
+			if f.status() != "COMPLETED" {
+				t.Fatalf("after user.update: %s", f.status())
+			}
+			if u := x.user(t); u["shoeColour"] != "red" {
+				t.Errorf("user shoeColour %v", u["shoeColour"])
+			}
+			if g := f.again(t); g.status() != "COMPLETED" {
+				t.Errorf("second sign-on: %s", g.status())
 			}
 		})
 	}

@@ -288,7 +288,7 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 			return "", err
 		}
 		probe := *u
-		if _, err := identity.ApplyAttributes(&probe, attrs, false); err != nil {
+		if _, err := identity.ApplyAttributes(ctx, s.Store, &probe, attrs, false); err != nil {
 			return "", refused(p, err)
 		}
 		return s.External.SignOn(ctx, f, u, attrs)

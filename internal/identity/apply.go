@@ -134,8 +134,17 @@ func (c *checker) fields(in *Input, u store.User) store.User {
 // INVALID_DATA with a detail per problem. An absent population keeps u's
 // (the environment's default for a new user). st may be a transaction.
 func Apply(ctx context.Context, st store.Store, envID string, in *Input, u *store.User) error {
+	sch, err := LoadSchema(ctx, st, envID)
+	if err != nil {
+		return err
+	}
+	old, err := Decode(u)
+	if err != nil {
+		return err
+	}
 	var c checker
 	next := c.fields(in, *u)
+	c.schema(sch, &next, &old)
 	popID := u.PopulationID
 	if p := in.Population; p != nil {
 		if p.ID == "" {
@@ -161,6 +170,28 @@ func Apply(ctx context.Context, st store.Store, envID string, in *Input, u *stor
 	}
 	*u = next
 	return nil
+}
+
+// schema checks next (as fields made it) against the environment's
+// schema and writes back what the schema drops; old is the user's profile
+// before the write.
+func (c *checker) schema(sch *Schema, next *store.User, old *wire.UserData) {
+	d, err := Decode(next)
+	if err != nil {
+		panic(err) // fields encoded it
+	}
+	reported := map[string]bool{}
+	for _, dt := range c.details {
+		reported[dt.Target] = true
+	}
+	// An attribute already refused (its size, its text) has one problem
+	// reported, not a second from the schema.
+	for _, dt := range sch.checkSchema(next, &d, old) {
+		if !reported[dt.Target] {
+			c.details = append(c.details, dt)
+		}
+	}
+	next.Data = encode(d)
 }
 
 // ResolvePopulation is the id of population id of the environment, or of

@@ -42,6 +42,7 @@ func TestNew(t *testing.T) {
 
 func TestApply(t *testing.T) {
 	eachBackend(t, func(t *testing.T, ctx context.Context, w *world) {
+		defineCustom(t, ctx, w.st, w.env, "STRING", false, "shirtSize")
 		t.Run("create with defaults", func(t *testing.T) {
 			u := identity.New(w.env, t0)
 			in := input(t, `{"username": "Ada Lovelace", "email": "ada@example.com", "name": {"given": "Ada", "middle": "King"}, "nickname": "Countess"}`)
@@ -116,6 +117,7 @@ func TestRegister(t *testing.T) {
 		want := *identity.New(w.env, t0)
 		want.ID, want.PopulationID, want.Username, want.Email, want.GivenName, want.FamilyName = u.ID, w.other, reg.Username, reg.Email, "Nia", "Newcomer"
 		want.LifecycleStatus, want.Data = "VERIFICATION_REQUIRED", json.RawMessage(`{}`)
+		want.Unique = []store.UniqueValue{} // no unique attribute: none claimed
 		if !reflect.DeepEqual(*u, want) {
 			t.Errorf("Register = %+v\nwant %+v", *u, want)
 		}
@@ -162,6 +164,7 @@ func TestNewExternal(t *testing.T) {
 		want := *identity.New(w.env, t0)
 		want.ID, want.PopulationID, want.Username, want.Email, want.GivenName = u.ID, w.other, "jane doe", "jane@example.org", "Jane"
 		want.IdentityProviderType, want.IdentityProviderID, want.Data = "OPENID_CONNECT", "idp-1", json.RawMessage(`{"nickname":"JD"}`)
+		want.Unique = []store.UniqueValue{}
 		if !reflect.DeepEqual(*u, want) {
 			t.Errorf("NewExternal = %+v\nwant %+v", *u, want)
 		}
@@ -209,14 +212,14 @@ func TestCheckAttributes(t *testing.T) {
 func TestApplyAttributesRefuses(t *testing.T) {
 	u := &store.User{Username: "joey", Email: "old@example.com", Data: json.RawMessage(`{"nickname":"J"}`)}
 	before := *u
-	changed, err := identity.ApplyAttributes(u, []identity.Attribute{{Name: "nickname", Value: "Jo", Update: identity.Always},
+	changed, err := identity.ApplyAttributes(context.Background(), noSchema{}, u, []identity.Attribute{{Name: "nickname", Value: "Jo", Update: identity.Always},
 		{Name: "email", Value: "new@@example.com", Update: identity.Always}}, false)
 	wantDetails(t, err, "INVALID_VALUE email")
 	if changed || !reflect.DeepEqual(*u, before) {
 		t.Errorf("changed %v: %+v", changed, u)
 	}
 	damaged := &store.User{ID: "u1", Data: json.RawMessage(`{"nickname":`)}
-	if _, err := identity.ApplyAttributes(damaged, []identity.Attribute{{Name: "nickname", Value: "Jo", Update: identity.Always}}, false); err == nil ||
+	if _, err := identity.ApplyAttributes(context.Background(), noSchema{}, damaged, []identity.Attribute{{Name: "nickname", Value: "Jo", Update: identity.Always}}, false); err == nil ||
 		!strings.Contains(err.Error(), "user u1: stored profile") {
 		t.Errorf("a damaged profile: %v", err)
 	}
@@ -226,7 +229,7 @@ func TestApplyAttributesRefuses(t *testing.T) {
 	// A value that is not written (EMPTY_ONLY, and the user has one) is not
 	// checked: the user keeps their own, and the rest applies.
 	u = &store.User{Username: "maryam", GivenName: "Maryam", Data: json.RawMessage(`{}`)}
-	changed, err = identity.ApplyAttributes(u, []identity.Attribute{{Name: "name.given", Value: "Maryam\u200cSadat", Update: identity.EmptyOnly},
+	changed, err = identity.ApplyAttributes(context.Background(), noSchema{}, u, []identity.Attribute{{Name: "name.given", Value: "Maryam\u200cSadat", Update: identity.EmptyOnly},
 		{Name: "nickname", Value: "M", Update: identity.EmptyOnly}}, false)
 	if err != nil || !changed || u.GivenName != "Maryam" || !strings.Contains(string(u.Data), `"nickname":"M"`) {
 		t.Errorf("an unwritten value refused the rest: changed %v, %v, %+v", changed, err, u)

@@ -1,6 +1,9 @@
 package identity
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -116,20 +119,36 @@ func CheckAttributes(attrs []Attribute, withUsername bool) error {
 
 // ApplyAttributes writes attrs to u: ALWAYS ones that differ, EMPTY_ONLY
 // ones the user has no value for (see writable for what is skipped). It
-// reports whether anything changed. Only the values it would write are
-// checked: one the rules refuse leaves u unchanged and is an INVALID_DATA
-// error naming the attribute, while a value that is not written (the
-// user keeps their own) does not stop the rest. A stored profile that
-// cannot be read is an error too, as a write would lose it.
-func ApplyAttributes(u *store.User, attrs []Attribute, withUsername bool) (bool, error) {
+// reports whether anything changed. Besides the attributes of
+// AttributeNames, attrs may name the enabled custom attributes of the
+// environment's schema (a STRING attribute takes the value as it is, a
+// JSON one the value's JSON). Only the values it would write are
+// checked, by the rules of every user and the schema's: one refused
+// leaves u unchanged and is an INVALID_DATA error naming the attribute,
+// while a value that is not written (the user keeps their own) does not
+// stop the rest. A stored profile that cannot be read is an error too, as
+// a write would lose it. st may be a transaction: the schema is read in it.
+func ApplyAttributes(ctx context.Context, st store.Store, u *store.User, attrs []Attribute, withUsername bool) (bool, error) {
 	d, err := Decode(u)
 	if err != nil {
 		return false, err
 	}
+	sch, err := LoadSchema(ctx, st, u.EnvironmentID)
+	if err != nil {
+		return false, err
+	}
+	old, _ := Decode(u)
 	next := *u
 	var c checker
 	changed := false
+	written := map[string]bool{}
 	for _, a := range attrs {
+		if custom := sch.writableCustom(a); custom != nil {
+			if applyCustom(&d, custom, a, &c) {
+				changed, written[a.Name] = true, true
+			}
+			continue
+		}
 		if !writable(a, withUsername) {
 			continue
 		}
@@ -140,7 +159,16 @@ func ApplyAttributes(u *store.User, attrs []Attribute, withUsername bool) (bool,
 		c.add(CheckAttribute(a.Name, a.Name, a.Value))
 		v := a.Value
 		field(&next, &d, a.Name, &v)
-		changed = true
+		changed, written[a.Name] = true, true
+	}
+	if changed && len(c.details) == 0 {
+		// The schema's rules, reported only at what this write changes:
+		// values the user already held are not this write's problem.
+		for _, dt := range sch.checkSchema(&next, &d, &old) {
+			if written[dt.Target] {
+				c.details = append(c.details, dt)
+			}
+		}
 	}
 	if len(c.details) > 0 {
 		return false, wire.InvalidData(c.details...)
@@ -150,4 +178,39 @@ func ApplyAttributes(u *store.User, attrs []Attribute, withUsername bool) (bool,
 		*u = next
 	}
 	return changed, nil
+}
+
+// writableCustom is the enabled custom attribute a names, when a holds a
+// value for one.
+func (s *Schema) writableCustom(a Attribute) *wire.SchemaAttribute {
+	if a.Value == "" || slices.Contains(AttributeNames, a.Name) {
+		return nil
+	}
+	sa := s.byName[a.Name]
+	if sa == nil || sa.SchemaType != wire.SchemaCustom || !sa.Enabled {
+		return nil
+	}
+	return sa
+}
+
+// applyCustom writes a's value to the custom attribute sa by a's update
+// rule and reports whether it changed anything.
+func applyCustom(d *wire.UserData, sa *wire.SchemaAttribute, a Attribute, c *checker) bool {
+	raw := json.RawMessage(a.Value)
+	if sa.Type != wire.AttrJSON {
+		raw, _ = json.Marshal(a.Value)
+	} else if !json.Valid(raw) {
+		dt := wire.InvalidValue(a.Name, msgNotObject)
+		c.add(&dt)
+		return false
+	}
+	cur, has := d.Custom[a.Name]
+	if has && (a.Update != Always || bytes.Equal(cur, raw)) {
+		return false
+	}
+	if d.Custom == nil {
+		d.Custom = map[string]json.RawMessage{}
+	}
+	d.Custom[a.Name] = raw
+	return true
 }

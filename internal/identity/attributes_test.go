@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -45,7 +46,7 @@ func TestApplyAttributes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u := base()
 			before := string(u.Data)
-			got, err := ApplyAttributes(u, tc.attrs, tc.username)
+			got, err := ApplyAttributes(context.Background(), schemaOnly{}, u, tc.attrs, tc.username)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,4 +72,15 @@ func want(t *testing.T, got, w any) {
 	if got != w {
 		t.Errorf("got %v, want %v", got, w)
 	}
+}
+
+// schemaOnly is a store that holds a user schema and nothing else: what
+// the rules read of an environment.
+type schemaOnly struct {
+	store.Store
+	attrs []store.SchemaAttribute
+}
+
+func (s schemaOnly) ListSchemaAttributes(context.Context, string) ([]store.SchemaAttribute, error) {
+	return s.attrs, nil
 }

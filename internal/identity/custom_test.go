@@ -46,7 +46,7 @@ func TestCustomAttributeBounds(t *testing.T) {
 	many := func(n int) map[string]json.RawMessage {
 		m := map[string]json.RawMessage{}
 		for i := range n {
-			m[fmt.Sprintf("attr%03d", i)] = json.RawMessage(`1`)
+			m[fmt.Sprintf("attr%03d", i)] = json.RawMessage(`"1"`)
 		}
 		return m
 	}
@@ -59,7 +59,7 @@ func TestCustomAttributeBounds(t *testing.T) {
 		inner  int64    // the maximumValue of the first detail
 	}{
 		{"depth 32", map[string]json.RawMessage{"deep": nestedValue(identity.MaxCustomDepth)}, nil, 0},
-		{"depth 33", map[string]json.RawMessage{"deep": nestedValue(identity.MaxCustomDepth + 1), "fine": json.RawMessage(`[1]`)},
+		{"depth 33", map[string]json.RawMessage{"deep": nestedValue(identity.MaxCustomDepth + 1), "fine": json.RawMessage(`[{"k":1}]`)},
 			[]string{"INVALID_VALUE deep"}, identity.MaxCustomDepth},
 		{"200 attributes", many(identity.MaxCustomAttributes), nil, 0},
 		{"201 attributes", many(identity.MaxCustomAttributes + 1), []string{"SIZE_LIMIT_EXCEEDED attr200"}, identity.MaxCustomAttributes},
@@ -73,6 +73,14 @@ func TestCustomAttributeBounds(t *testing.T) {
 			[]string{"INVALID_VALUE a", "INVALID_VALUE b"}, 0},
 	}
 	eachBackend(t, func(t *testing.T, ctx context.Context, w *world) {
+		// The schema defines them all (the store does not count them).
+		strs := []string{"blob", "a", "b", "shirt"}
+		for i := range identity.MaxCustomAttributes + 1 {
+			strs = append(strs, fmt.Sprintf("attr%03d", i))
+		}
+		defineCustom(t, ctx, w.st, w.env, "STRING", false, strs...)
+		defineCustom(t, ctx, w.st, w.env, "JSON", false, "deep")
+		defineCustom(t, ctx, w.st, w.env, "JSON", true, "fine")
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				u := identity.New(w.env, t0)

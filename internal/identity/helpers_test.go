@@ -76,3 +76,25 @@ func eachBackend(t *testing.T, fn func(t *testing.T, ctx context.Context, w *wor
 		})
 	}
 }
+
+// noSchema is a store whose environments changed nothing of PingOne's user
+// schema, and that holds nothing else.
+type noSchema struct{ store.Store }
+
+func (noSchema) ListSchemaAttributes(context.Context, string) ([]store.SchemaAttribute, error) {
+	return nil, nil
+}
+
+// defineCustom adds custom attributes of type typ to envID's user schema,
+// enabled, as the management API would.
+func defineCustom(t *testing.T, ctx context.Context, st store.Store, envID, typ string, multi bool, names ...string) {
+	t.Helper()
+	now := store.Now()
+	for _, n := range names {
+		data, _ := json.Marshal(wire.SchemaAttributeRules{Type: typ, Enabled: true, MultiValued: multi})
+		if err := st.CreateSchemaAttribute(ctx, &store.SchemaAttribute{ID: uuid.NewString(), EnvironmentID: envID, Name: n,
+			SchemaType: wire.SchemaCustom, Data: data, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -29,8 +29,13 @@ func Register(ctx context.Context, st store.Store, envID, populationID string, r
 	if r.GivenName != "" || r.FamilyName != "" {
 		in.Name = &wire.UserName{Given: r.GivenName, Family: r.FamilyName}
 	}
+	sch, err := LoadSchema(ctx, st, envID)
+	if err != nil {
+		return nil, err
+	}
 	var c checker
 	u := c.fields(in, *New(envID, now))
+	c.schema(sch, &u, nil)
 	if r.Email == "" {
 		// The code that verifies the account goes to this address: a
 		// registration without one could never be verified (a blank one
@@ -69,7 +74,7 @@ type External struct {
 func NewExternal(ctx context.Context, st store.Store, envID, populationID string, x External, now time.Time) (*store.User, error) {
 	u := New(envID, now)
 	u.IdentityProviderType, u.IdentityProviderID = x.ProviderType, x.ProviderID
-	if _, err := ApplyAttributes(u, x.Attributes, true); err != nil {
+	if _, err := ApplyAttributes(ctx, st, u, x.Attributes, true); err != nil {
 		return nil, err
 	}
 	if u.Username == "" {
@@ -77,6 +82,11 @@ func NewExternal(ctx context.Context, st store.Store, envID, populationID string
 	}
 	if d := CheckAttribute("username", "username", u.Username); d != nil {
 		return nil, wire.InvalidData(*d)
+	}
+	if u.Unique == nil {
+		// No mapped value changed the new user: its unique values are
+		// still to be claimed (none, or the subject's username alone).
+		u.Unique = []store.UniqueValue{}
 	}
 	pop, err := ResolvePopulation(ctx, st, envID, populationID)
 	if err != nil {

@@ -106,6 +106,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.notificationRoutes(mux)
 	a.mfaConfigRoutes(mux)
 	a.fido2PolicyRoutes(mux)
+	a.schemaRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

@@ -29,11 +29,11 @@ func maximum(want int) func(t *testing.T, r *apptest.Response, m map[string]any)
 	}
 }
 
-// customBody is a user body with n custom attributes attr000… set to 1.
+// customBody is a user body with n custom attributes attr000… set to "1".
 func customBody(username string, n int) map[string]any {
 	b := map[string]any{"username": username}
 	for i := range n {
-		b[fmt.Sprintf("attr%03d", i)] = 1
+		b[fmt.Sprintf("attr%03d", i)] = "1"
 	}
 	return b
 }
@@ -57,6 +57,12 @@ func bodyBoundCases(t *testing.T, s *apptest.Server) {
 	env := newEnv(t, s, "Bounds", "SANDBOX")
 	users := "/environments/" + env + "/users"
 	pops := "/environments/" + env + "/populations"
+	strs := []string{"shirt", "blob", "zzz"}
+	for i := range identity.MaxCustomAttributes + 1 {
+		strs = append(strs, fmt.Sprintf("attr%03d", i))
+	}
+	defineAttributes(t, s, env, "STRING", false, strs...)
+	defineAttributes(t, s, env, "JSON", false, "nested", "prefs")
 	joe := users + "/" + userCreate(t, s, env, map[string]any{"username": "joe", "name": map[string]any{"given": "Joe"}})["id"].(string)
 	full := users + "/" + userCreate(t, s, env, customBody("full", identity.MaxCustomAttributes))["id"].(string)
 	const importType = "application/vnd.pingidentity.user.import+json"
@@ -109,7 +115,7 @@ func bodyBoundCases(t *testing.T, s *apptest.Server) {
 			want: badData(wire.DetailSizeLimit, "attr200"), unchanged: []string{users}, check: maximum(identity.MaxCustomAttributes)},
 		{name: "a 201st custom attribute by patch", req: apptest.Request{Method: "PATCH", URL: full, Body: map[string]any{"zzz": true}},
 			want: badData(wire.DetailSizeLimit, "zzz"), unchanged: []string{full}},
-		{name: "a changed one of 200 by patch", req: apptest.Request{Method: "PATCH", URL: full, Body: map[string]any{"attr007": 7}},
+		{name: "a changed one of 200 by patch", req: apptest.Request{Method: "PATCH", URL: full, Body: map[string]any{"attr007": "7"}},
 			want: wantErr{status: 200}},
 		// "blob" and a string value of n-6 characters are n bytes.
 		{name: "16 KiB of custom attributes", req: apptest.Request{Method: "POST", URL: users,

@@ -165,7 +165,7 @@ func (a *API) createLinkedAccount(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			return err
 		}
-		changed, err := identity.ApplyAttributes(u, attrs, true)
+		changed, err := identity.ApplyAttributes(r.Context(), tx, u, attrs, true)
 		if err != nil {
 			return err
 		}

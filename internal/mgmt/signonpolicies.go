@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -484,6 +485,14 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 		if len(req.Attributes) == 0 {
 			details = append(details, wire.Required("attributes"))
 		}
+		askable, err := identity.ProfileAttributes(ctx, st, envID)
+		if err != nil {
+			return d, nil, err
+		}
+		names := make([]string, len(askable))
+		for i, sa := range askable {
+			names[i] = sa.Name
+		}
 		seen := map[string]bool{}
 		for i, at := range req.Attributes {
 			t := "attributes[" + itoa(i) + "]"
@@ -491,10 +500,11 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 			switch {
 			case at.Name == nil || strings.TrimSpace(*at.Name) == "":
 				details = append(details, wire.Required(t+".name"))
-			case !identity.Promptable(strings.TrimSpace(*at.Name)):
-				// PingOne asks only for standard and custom string
-				// attributes: not core ones (username), not JSON ones.
-				details = append(details, wire.OneOf(t+".name", identity.PromptableNames()))
+			case !slices.Contains(names, strings.TrimSpace(*at.Name)):
+				// PingOne asks only for enabled standard and custom string
+				// attributes of the schema: not core ones (username), not
+				// JSON ones.
+				details = append(details, wire.OneOf(t+".name", names))
 			case seen[strings.TrimSpace(*at.Name)]:
 				details = append(details, wire.InvalidValue(t+".name", "The action already asks for "+strings.TrimSpace(*at.Name)+"."))
 			default:

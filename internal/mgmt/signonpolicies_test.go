@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
-	"github.com/gatehouse-id/gatehouse/internal/identity"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 func TestSignOnPolicyLifecycleAsSDK(t *testing.T) {
@@ -147,6 +147,10 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 			foreignPol := other.named(t, "/signOnPolicies", "signOnPolicies", "Single_Factor")["id"].(string)
 			foreignAct := other.list(t, "/signOnPolicies/"+foreignPol+"/actions", "actions")[0]["id"].(string)
 			foreignPop := other.list(t, "/populations", "populations")[0]["id"].(string)
+			defineAttributes(t, s, c.env, wire.AttrString, false, "shoeColour")
+			defineAttributes(t, s, c.env, wire.AttrJSON, false, "preferences")
+			defineAttributes(t, s, c.env, wire.AttrString, true, "tags")
+			defineAttributes(t, s, other.env, wire.AttrString, false, "otherColour")
 			before := adminGet(t, s, c.url(acts))
 			cases := []struct {
 				name   string
@@ -201,11 +205,29 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 						}
 					}},
 				{"progressive profiling of a core attribute", "POST", acts, profilingBody(map[string]any{"name": "username", "required": true}),
-					cfgBadValue("attributes[0].name"), func(t *testing.T, m map[string]any) { cfgWantAllowed(t, m, identity.PromptableNames()...) }},
+					cfgBadValue("attributes[0].name"), func(t *testing.T, m map[string]any) {
+						got := strList(innerOf(t, detailAt(t, m, 0))["allowedValues"])
+						for _, want := range []string{"email", "name.given", "mobilePhone", "nickname", "shoeColour"} {
+							if !slices.Contains(got, want) {
+								t.Errorf("allowedValues %v lack %s", got, want)
+							}
+						}
+						for _, not := range []string{"username", "id", "preferences", "tags"} {
+							if slices.Contains(got, not) {
+								t.Errorf("allowedValues %v hold %s", got, not)
+							}
+						}
+					}},
+				{"progressive profiling of a JSON attribute", "POST", acts, profilingBody(map[string]any{"name": "preferences", "required": false}),
+					cfgBadValue("attributes[0].name"), nil},
+				{"progressive profiling of a multi-valued attribute", "POST", acts, profilingBody(map[string]any{"name": "tags", "required": false}),
+					cfgBadValue("attributes[0].name"), nil},
 				{"progressive profiling of an unknown attribute", "POST", acts, profilingBody(map[string]any{"name": "shoeSize", "required": false}),
 					cfgBadValue("attributes[0].name"), nil},
 				{"progressive profiling of an attribute twice", "POST", acts, profilingBody(map[string]any{"name": "nickname", "required": false},
 					map[string]any{"name": "nickname", "required": true}), cfgBadValue("attributes[1].name"), nil},
+				{"progressive profiling of another environment's attribute", "POST", acts, profilingBody(map[string]any{"name": "otherColour", "required": false}),
+					cfgBadValue("attributes[0].name"), nil},
 				{"agreement without agreement", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3}, cfgRequired("agreement.id"), nil},
 				{"agreement unknown", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3, "agreement": map[string]any{"id": uuid.NewString()}},
 					cfgBadValue("agreement.id"), nil},

@@ -68,6 +68,8 @@ func TestUserLifecycleAsSDK(t *testing.T) {
 func testUserLifecycle(t *testing.T, s *apptest.Server) {
 	tok := s.AdminToken(t)
 	envID := newEnv(t, s, "Users", "SANDBOX")
+	defineAttributes(t, s, envID, "STRING", false, "accountId", "team")
+	defineAttributes(t, s, envID, "JSON", true, "badges")
 	shared := newPop(t, s, envID, "Shared")
 	other := newPop(t, s, envID, "Other")
 	base := "/environments/" + envID + "/users"
@@ -130,13 +132,13 @@ func testUserLifecycle(t *testing.T, s *apptest.Server) {
 	delete(imp, "population")
 	imp["lifecycle"] = map[string]any{"status": "VERIFICATION_REQUIRED"}
 	imp["accountId"] = "5"
-	imp["badges"] = []any{"gold", 2.5, map[string]any{"nested": true}}
+	imp["badges"] = []any{map[string]any{"name": "gold"}, map[string]any{"level": 2.5}, map[string]any{"nested": true}}
 	importedResp := s.Do(t, apptest.Request{Method: "POST", URL: base, Token: tok, Body: imp,
 		ContentType: "application/vnd.pingidentity.user.import+json"})
 	importedR := must(t, importedResp, 201)
 	importedID := checkID(t, importedR, "id")
 	wantFields(t, importedR, map[string]any{"username": "import-user_1", "name.given": "Test", "name.family": "User",
-		"lifecycle.status": "VERIFICATION_REQUIRED", "accountId": "5", "badges": []any{"gold", 2.5, map[string]any{"nested": true}}})
+		"lifecycle.status": "VERIFICATION_REQUIRED", "accountId": "5", "badges": []any{map[string]any{"name": "gold"}, map[string]any{"level": 2.5}, map[string]any{"nested": true}}})
 	defPop := importedR["population"].(map[string]any)["id"].(string)
 	if defPop == shared || defPop == other || !uuidRE.MatchString(defPop) {
 		t.Errorf("imported user's population %s, want the default", defPop)

@@ -18,6 +18,8 @@ import (
 type profileField struct {
 	Name, ID, Label, Type, Autocomplete string
 	Required                            bool
+	// Options are the values the schema allows: a choice, not free text.
+	Options []string
 }
 
 // inputs are the input type and autocomplete token of attributes that
@@ -61,7 +63,7 @@ func fillActions(v *view, out *wire.Flow) {
 				in = [2]string{"text", "off"}
 			}
 			v.Profile = append(v.Profile, profileField{Name: a.Name, ID: "profile-" + strings.ReplaceAll(a.Name, ".", "-"),
-				Label: a.DisplayName, Type: in[0], Autocomplete: in[1], Required: a.Required})
+				Label: a.DisplayName, Type: in[0], Autocomplete: in[1], Required: a.Required, Options: a.EnumeratedValues})
 			if a.Required {
 				v.ProfileSkippable = false
 			}

@@ -3,6 +3,7 @@ package signon_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 // withActions gives x's application a sign-on policy of LOGIN and then
@@ -113,6 +115,45 @@ func TestBrowserProgressiveProfiling(t *testing.T) {
 	b.landed(x.app, state)
 	if u := x.user(t); u["mobilePhone"] != "+1 512 555 0100" || u["nickname"] != "Joe" || u["timezone"] != nil {
 		t.Errorf("user mobilePhone %v nickname %v timezone %v", u["mobilePhone"], u["nickname"], u["timezone"])
+	}
+}
+
+// TestBrowserProgressiveProfilingChoice: a custom attribute whose schema
+// lists its values is a choice among them (archived ones left out); an
+// unchosen required one is caught before sending, a chosen one reaches
+// the user.
+func TestBrowserProgressiveProfilingChoice(t *testing.T) {
+	b := newBrowser(t, desktop)
+	x := newSite(t)
+	now := store.Now()
+	data, _ := json.Marshal(wire.SchemaAttributeRules{Type: wire.AttrString, Enabled: true, DisplayName: "Shoe colour",
+		EnumeratedValues: []wire.SchemaEnumeratedValue{{Value: "red"}, {Value: "blue"}, {Value: "green", Archived: true}}})
+	if err := x.s.Store.CreateSchemaAttribute(t.Context(), &store.SchemaAttribute{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID,
+		Name: "shoeColour", SchemaType: wire.SchemaCustom, Data: data, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	withActions(t, x, map[string]any{"type": "PROGRESSIVE_PROFILING", "preventMultiplePromptsPerFlow": true, "promptIntervalSeconds": 0,
+		"promptText": "One question.", "attributes": []any{map[string]any{"name": "shoeColour", "required": true}}})
+	state := "st-" + randomString(4)
+	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
+	signOnWith(b, x.fx.Username, x.fx.Password)
+	b.waitStatus("PROFILE_DATA_REQUIRED")
+	if l := b.labelOf("profile-shoeColour"); l != "Shoe colour" {
+		t.Errorf("label %q", l)
+	}
+	if opts := eval[[]string](b, `[...document.querySelectorAll('#profile-shoeColour option')].map(o => o.value)`); !slices.Equal(opts, []string{"", "red", "blue"}) {
+		t.Errorf("options %v", opts)
+	}
+	b.shot("profile-choice")
+	b.submit("user.update")
+	if msg := showsError(t, b); msg != "Choose your shoe colour." {
+		t.Errorf("nothing chosen: %q", msg)
+	}
+	b.do("choose", chromedp.SetValue(chromedp.CSS(`#profile-shoeColour`), "blue"))
+	b.submit("user.update")
+	b.landed(x.app, state)
+	if u := x.user(t); u["shoeColour"] != "blue" {
+		t.Errorf("user shoeColour %v", u["shoeColour"])
 	}
 }
 

@@ -285,6 +285,12 @@ type User struct {
 	Data                 json.RawMessage
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
+	// Unique, when non-nil, is every value the user holds of the
+	// environment's unique schema attributes: CreateUser and UpdateUser
+	// replace the user's claimed values with these in the same write, so
+	// two users cannot hold one value. nil leaves the claimed values as
+	// they are (writes that do not touch the profile). Reads leave it nil.
+	Unique []UniqueValue
 }
 
 // MFADevice is a user's MFA device (PingOne's "devices" of a user): an
@@ -702,4 +708,31 @@ type AgreementConsent struct {
 	AgreementEnabled bool
 	LanguageEnabled  bool
 	ReconsentFrom    time.Time
+}
+
+// ---- user schema (migration 0024)
+
+// SchemaAttribute is an attribute of an environment's user schema that
+// the environment changed: a custom attribute, or a standard one whose
+// mutable flags were set. Core and standard attributes nobody changed
+// have no row: they are PingOne's defaults (identity knows them). Name is
+// unique per environment whatever its case. Data is the rest as PingOne
+// shapes it (wire.SchemaAttributeRules).
+type SchemaAttribute struct {
+	ID            string
+	EnvironmentID string
+	Name          string
+	SchemaType    string // STANDARD | CUSTOM
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// UniqueValue is a value a user holds of a unique schema attribute:
+// Value is how it compares (the store keeps one per attribute and
+// environment), Name the attribute's name for the error that names it.
+type UniqueValue struct {
+	AttributeID string
+	Name        string
+	Value       string
 }

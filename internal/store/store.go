@@ -69,6 +69,7 @@ type Store interface {
 	DeviceAuthenticationStore
 	FIDO2PolicyStore
 	AgreementStore
+	SchemaStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -545,6 +546,37 @@ type FIDO2PolicyStore interface {
 	// for envID run one after the other (see
 	// LockDeviceAuthenticationPolicies).
 	LockFIDO2Policies(ctx context.Context, envID string) error
+}
+
+// SchemaStore holds the attributes of environments' user schemas that
+// differ from PingOne's defaults, and the values users claim of the unique
+// ones (written with the users, see User.Unique). Schema attributes are
+// cached configuration: every write bumps the environment's version.
+type SchemaStore interface {
+	// CreateSchemaAttribute fails with a UniqueError on name when envID
+	// has an attribute of that name in any case.
+	CreateSchemaAttribute(ctx context.Context, a *SchemaAttribute) error
+	// GetSchemaAttribute, inside Tx, locks the row for the rest of the
+	// transaction.
+	GetSchemaAttribute(ctx context.Context, envID, id string) (*SchemaAttribute, error)
+	// ListSchemaAttributes returns envID's attributes by name.
+	ListSchemaAttributes(ctx context.Context, envID string) ([]SchemaAttribute, error)
+	UpdateSchemaAttribute(ctx context.Context, a *SchemaAttribute) error
+	// DeleteSchemaAttribute removes the attribute and the values users
+	// claimed of it.
+	DeleteSchemaAttribute(ctx context.Context, envID, id string) error
+	// LockSchema, inside Tx, makes the transactions that take it for
+	// envID run one after the other (a schema change against the checks
+	// of another).
+	LockSchema(ctx context.Context, envID string) error
+	// ClaimUniqueValues replaces every value users of envID claimed of
+	// attribute attrID with vals (value → user id); a UniqueError on the
+	// attribute's name when two users hold one value. Making an attribute
+	// unique fills it from the users it already has.
+	ClaimUniqueValues(ctx context.Context, envID, attrID, name string, vals map[string]string) error
+	// ScanUsers calls fn with every user of envID, a page at a time, in id
+	// order; fn's error stops the scan and is returned.
+	ScanUsers(ctx context.Context, envID string, fn func([]User) error) error
 }
 
 // NotificationStore holds what notifications are sent with: phone

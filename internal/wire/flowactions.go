@@ -21,12 +21,14 @@ const (
 )
 
 // FlowProfileAttribute is one attribute PROFILE_DATA_REQUIRED asks for:
-// its path in the user resource, the name the user reads, and whether
-// the flow can go on without it.
+// its path in the user resource, the name the user reads (the schema's
+// displayName), whether the flow can go on without it, and the values the
+// schema allows when it lists them (a Gatehouse addition).
 type FlowProfileAttribute struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"displayName"`
-	Required    bool   `json:"required"`
+	Name             string   `json:"name"`
+	DisplayName      string   `json:"displayName"`
+	Required         bool     `json:"required"`
+	EnumeratedValues []string `json:"enumeratedValues,omitempty"`
 }
 
 // FlowAgreement is the agreement AGREEMENT_CONSENT_REQUIRED asks the

@@ -221,6 +221,11 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 				return err
 			}
 		}
+		// The user schema (migration 0024) likewise; deleting the users
+		// above took the values they claimed.
+		if _, err := t.exec(ctx, `DELETE FROM schema_attributes WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

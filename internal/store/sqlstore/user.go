@@ -44,6 +44,19 @@ func timeIfSet(v int64) time.Time {
 func lc(s string) string { return strings.ToLower(s) }
 
 func (s *SQLStore) CreateUser(ctx context.Context, u *store.User) error {
+	if u.Unique != nil {
+		return s.Tx(ctx, func(tx store.Store) error {
+			t := tx.(*SQLStore)
+			if err := t.insertUser(ctx, u); err != nil {
+				return err
+			}
+			return t.claimUserValues(ctx, u)
+		})
+	}
+	return s.insertUser(ctx, u)
+}
+
+func (s *SQLStore) insertUser(ctx context.Context, u *store.User) error {
 	_, err := s.exec(ctx, `INSERT INTO users (id, environment_id, population_id, username, username_lc, email, email_lc, given_name, given_name_lc,
  family_name, family_name_lc, external_id, enabled, account_status, locked_at, unlock_at, lifecycle_status, idp_type, idp_id, mfa_enabled,
  verify_status, data, created_at, updated_at)
@@ -104,6 +117,19 @@ func (s *SQLStore) ListUsers(ctx context.Context, envID string, pg store.Page) (
 }
 
 func (s *SQLStore) UpdateUser(ctx context.Context, u *store.User) error {
+	if u.Unique != nil {
+		return s.Tx(ctx, func(tx store.Store) error {
+			t := tx.(*SQLStore)
+			if err := t.updateUser(ctx, u); err != nil {
+				return err
+			}
+			return t.claimUserValues(ctx, u)
+		})
+	}
+	return s.updateUser(ctx, u)
+}
+
+func (s *SQLStore) updateUser(ctx context.Context, u *store.User) error {
 	err := s.execOne(ctx, `UPDATE users SET population_id = ?, username = ?, username_lc = ?, email = ?, email_lc = ?, given_name = ?, given_name_lc = ?,
  family_name = ?, family_name_lc = ?, external_id = ?, enabled = ?, lifecycle_status = ?, idp_type = ?, idp_id = ?, mfa_enabled = ?,
  verify_status = ?, data = ?, updated_at = ?

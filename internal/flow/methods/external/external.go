@@ -345,7 +345,7 @@ func applyAttributes(ctx context.Context, tx store.Store, envID, userID string, 
 	if err != nil {
 		return err
 	}
-	changed, err := identity.ApplyAttributes(u, attrs, false)
+	changed, err := identity.ApplyAttributes(ctx, tx, u, attrs, false)
 	if err != nil || !changed {
 		return err
 	}

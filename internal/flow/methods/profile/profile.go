@@ -73,17 +73,39 @@ func (*Method) Offers(v *flow.View) []string {
 	return nil
 }
 
-// missing are the attributes of action a that u has no value for.
-func missing(u *store.User, a *flow.PolicyAction) ([]wire.FlowProfileAttribute, error) {
+// missing are the attributes of action a that u has no value for, with
+// the schema's display names and allowed values. An attribute the schema
+// no longer lets a flow ask for (a custom attribute disabled since) is
+// left out: the user could not give it. st may be a transaction.
+func missing(ctx context.Context, st store.Store, u *store.User, a *flow.PolicyAction) ([]wire.FlowProfileAttribute, error) {
+	schema, err := identity.ProfileAttributes(ctx, st, u.EnvironmentID)
+	if err != nil {
+		return nil, err
+	}
 	var out []wire.FlowProfileAttribute
 	for _, at := range a.Settings.Attributes {
+		i := slices.IndexFunc(schema, func(sa wire.SchemaAttribute) bool { return sa.Name == at.Name })
+		if i < 0 {
+			continue
+		}
 		v, err := identity.Value(u, at.Name)
 		if err != nil {
 			return nil, err
 		}
-		if strings.TrimSpace(v) == "" {
-			out = append(out, wire.FlowProfileAttribute{Name: at.Name, DisplayName: identity.DisplayName(at.Name), Required: at.Required})
+		if strings.TrimSpace(v) != "" {
+			continue
 		}
+		sa := schema[i]
+		fa := wire.FlowProfileAttribute{Name: at.Name, DisplayName: sa.DisplayName, Required: at.Required}
+		if fa.DisplayName == "" {
+			fa.DisplayName = at.Name
+		}
+		for _, ev := range sa.EnumeratedValues {
+			if !ev.Archived {
+				fa.EnumeratedValues = append(fa.EnumeratedValues, ev.Value)
+			}
+		}
+		out = append(out, fa)
 	}
 	return out, nil
 }
@@ -108,7 +130,7 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 		return s.Fail(ctx, "invalid_request", errNoUser)
 	}
 	a := s.Action()
-	miss, err := missing(u, a)
+	miss, err := missing(ctx, s.Engine().Store, u, a)
 	if err != nil {
 		return err
 	}
@@ -168,7 +190,7 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 	if err != nil {
 		return err
 	}
-	miss, err := missing(u, s.Action())
+	miss, err := missing(ctx, s.Engine().Store, u, s.Action())
 	if err != nil {
 		return err
 	}
@@ -199,11 +221,13 @@ func (m *Method) Run(ctx context.Context, s *flow.Step, action string, body []by
 	if len(details) > 0 {
 		return wire.InvalidData(sortDetails(details)...)
 	}
-	changed, err := identity.ApplyAttributes(u, attrs, false)
-	if err != nil {
-		return err
-	}
 	err = s.Engine().Store.Tx(ctx, func(tx store.Store) error {
+		// The schema's rules (a custom attribute's enumerated values or
+		// pattern, a unique value) are checked in the write's transaction.
+		changed, err := identity.ApplyAttributes(ctx, tx, u, attrs, false)
+		if err != nil {
+			return err
+		}
 		if changed {
 			u.UpdatedAt = s.Now
 			if err := tx.UpdateUser(ctx, u); err != nil {
@@ -262,12 +286,12 @@ func sortDetails(ds []wire.Detail) []wire.Detail {
 }
 
 // Embed adds the prompt and the attributes asked for.
-func (*Method) Embed(_ context.Context, v *flow.View, out *wire.FlowEmbedded) error {
+func (*Method) Embed(ctx context.Context, v *flow.View, out *wire.FlowEmbedded) error {
 	u, a := v.User(), v.Action()
 	if v.Status() != wire.StatusProfileDataRequired || u == nil || a == nil {
 		return nil
 	}
-	miss, err := missing(u, a)
+	miss, err := missing(ctx, v.Engine().Store, u, a)
 	if err != nil {
 		return err
 	}

@@ -162,6 +162,11 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	})
 	var ue *store.UniqueError
 	if errors.As(err, &ue) {
+		if ue.Field != "username" {
+			// A unique attribute of the schema (an email address another
+			// user holds, say).
+			return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: ue.Field, Message: "The " + ue.Field + " is already in use."})
+		}
 		return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: "username", Message: "The username is already in use."})
 	}
 	if err != nil {
