@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -222,4 +224,97 @@ func Accept(ctx context.Context, st store.Store, envID, userID string, p *Prompt
 		return tx.PutAgreementConsent(ctx, &store.AgreementConsent{EnvironmentID: envID, UserID: userID,
 			AgreementID: p.AgreementID, LanguageID: p.LanguageID, RevisionID: p.RevisionID, ConsentedAt: at, ExpiresAt: ExpiresAt(d, at)})
 	})
+}
+
+// Locales are the locales to choose a user's language by, in PingOne's
+// order: the user's profile (UserLocales), then the browser's
+// Accept-Language (AcceptLanguage); the default language comes after
+// them in MatchLanguage.
+func Locales(u *store.User, acceptLanguage string) []string {
+	return append(UserLocales(u), AcceptLanguage(acceptLanguage)...)
+}
+
+// AcceptLanguage reads an Accept-Language header (RFC 9110 §12.5.4) into
+// its language tags, most preferred first: by q (default 1; q=0 and "*"
+// are left out), in header order among equals. At most 16 are read.
+func AcceptLanguage(h string) []string {
+	type tag struct {
+		tag string
+		q   float64
+	}
+	var tags []tag
+	for _, part := range strings.Split(h, ",") {
+		if len(tags) == 16 {
+			break
+		}
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.TrimSpace(name)
+		if name == "" || name == "*" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0
+				}
+				q = f
+			}
+		}
+		if q > 0 {
+			tags = append(tags, tag{name, q})
+		}
+	}
+	sort.SliceStable(tags, func(i, j int) bool { return tags[i].q > tags[j].q })
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = t.tag
+	}
+	return out
+}
+
+// UserLocales are the locales a user's profile prefers, most preferred
+// first: preferredLanguage, then locale (PingOne's order before the
+// browser's).
+func UserLocales(u *store.User) []string {
+	var d struct {
+		PreferredLanguage string `json:"preferredLanguage"`
+		Locale            string `json:"locale"`
+	}
+	_ = json.Unmarshal(u.Data, &d) // a profile without them prefers nothing
+	var out []string
+	for _, l := range []string{d.PreferredLanguage, d.Locale} {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// HasDefaultContent says whether langs (an agreement's) hold what PingOne
+// requires to enable the agreement: an enabled language of the default
+// locale with an effective revision at now. revs are the agreement's
+// revisions as the store lists them.
+func HasDefaultContent(langs []store.AgreementLanguage, revs []store.AgreementRevision, now time.Time) bool {
+	current := CurrentRevisions(revs, now)
+	for _, l := range langs {
+		if _, ok := current[l.ID]; ok && l.Enabled && normTag(l.Locale) == DefaultLocale {
+			return true
+		}
+	}
+	return false
+}
+
+// NotValidAfter is when revision r stops being valid among its
+// language's revisions revs (ordered by effective time): when the first
+// later revision that requires consent again becomes effective. Zero
+// when none does.
+func NotValidAfter(r *store.AgreementRevision, revs []store.AgreementRevision) time.Time {
+	for _, n := range revs {
+		if n.LanguageID == r.LanguageID && n.EffectiveAt.After(r.EffectiveAt) && n.RequireReconsent {
+			return n.EffectiveAt
+		}
+	}
+	return time.Time{}
 }

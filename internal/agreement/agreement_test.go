@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -368,6 +369,28 @@ func TestExpiresAt(t *testing.T) {
 	} {
 		if got := agreement.ExpiresAt(wire.AgreementData{ReconsentPeriodDays: tc.days}, t0); !got.Equal(tc.want) {
 			t.Errorf("ExpiresAt(%v) = %s, want %s", tc.days, got, tc.want)
+		}
+	}
+}
+
+// TestLocales: the profile's preferred language and locale, then the
+// browser's languages by preference.
+func TestLocales(t *testing.T) {
+	for _, tc := range []struct {
+		data, accept string
+		want         []string
+	}{
+		{`{}`, "", nil},
+		{`{"preferredLanguage":"fr","locale":"fr-CA"}`, "", []string{"fr", "fr-CA"}},
+		{`{"locale":"de-DE"}`, "en-US,en;q=0.9", []string{"de-DE", "en-US", "en"}},
+		{`{}`, "da, en-gb;q=0.8, en;q=0.7", []string{"da", "en-gb", "en"}},
+		{`{}`, "en;q=0.5, fr;q=0.9, *;q=0.1, es;q=0", []string{"fr", "en"}},
+		{`{}`, "it;q=bad, pt", []string{"pt"}},
+		{`{}`, " , ;q=1", nil},
+	} {
+		got := agreement.Locales(&store.User{Data: json.RawMessage(tc.data)}, tc.accept)
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("Locales(%s, %q) = %v, want %v", tc.data, tc.accept, got, tc.want)
 		}
 	}
 }

@@ -107,6 +107,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.mfaConfigRoutes(mux)
 	a.fido2PolicyRoutes(mux)
 	a.schemaRoutes(mux)
+	a.agreementRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

@@ -2,13 +2,18 @@ package mgmt_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/agreement"
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // TestIsolation proves that two environments holding populations of the
@@ -106,11 +111,15 @@ func testIsolation(t *testing.T, s *apptest.Server) {
 		}
 	})
 
+	t.Run("A's agreements cannot be reached under B", func(t *testing.T) {
+		testAgreementIsolation(t, s, envA, envB, staffA)
+	})
+
 	t.Run("A's environment admin cannot read or reveal B", func(t *testing.T) {
 		workerA := s.Token(t, s.CreateWorker(t, envA, "CLIENT_SECRET_BASIC", [3]string{roles.EnvironmentAdmin.ID, roles.ScopeEnvironment, envA}))
 		forbidden := wantErr{http.StatusForbidden, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS", ""}
 		for _, u := range []string{"/environments/" + envB, popsB, popsB + "/" + staffB, filtered(popsB, `name eq "Staff"`), "/environments/" + envB + "/billOfMaterials",
-			"/environments/" + envB + "/themes"} {
+			"/environments/" + envB + "/themes", "/environments/" + envB + "/agreements"} {
 			checkAnswer(t, get(t, workerA, u), forbidden)
 		}
 		checkAnswer(t, get(t, workerA, popsA+"/"+staffA), wantErr{status: http.StatusOK})
@@ -137,4 +146,82 @@ func testIsolation(t *testing.T, s *apptest.Server) {
 			t.Errorf("admin filter id eq B: count %d ids %v", count, ids)
 		}
 	})
+}
+
+// testAgreementIsolation: A's agreement, its language, revision and text,
+// and a user's consent to it, are 404 through B's paths (read, write,
+// delete and revoke alike) and stay as they were; B's lists hold none of
+// A's.
+func testAgreementIsolation(t *testing.T, s *apptest.Server, envA, envB, popA string) {
+	ctx := context.Background()
+	a := newAgreementFixture(t, cfgAPI{s: s, tok: s.AdminToken(t), env: envA}, "Terms")
+	b := newAgreementFixture(t, cfgAPI{s: s, tok: s.AdminToken(t), env: envB}, "Terms")
+	alice := s.CreateUser(t, envA, popA, "agreeing", "agreeing@example.com", "Agreeing", "A", "Secret-Passw0rd!")
+	p, err := agreement.Pending(ctx, s.Store, envA, a.id, alice, nil, time.Now())
+	if err != nil || p == nil {
+		t.Fatalf("Pending = %v, %v", p, err)
+	}
+	if err := agreement.Accept(ctx, s.Store, envA, alice, p, store.Now()); err != nil {
+		t.Fatal(err)
+	}
+	inA, inB := "/environments/"+envA, "/environments/"+envB
+	readable := []string{a.base, a.enPath, a.revisionsP + "/" + a.revision, a.revisionsP + "/" + a.revision + "/text", a.revisionsP,
+		"/users/" + alice + "/agreementConsents/" + a.id, "/users/" + alice + "/agreementConsents"}
+	before := map[string][]byte{}
+	for _, path := range readable {
+		before[path] = adminGet(t, s, inA+path)
+	}
+	admin := s.AdminToken(t)
+	notFound := wantErr{http.StatusNotFound, "NOT_FOUND", "", ""}
+	for _, req := range []apptest.Request{
+		{Method: "GET", URL: inB + a.base},
+		{Method: "PUT", URL: inB + a.base, Body: agreementBody("Hijacked")},
+		{Method: "DELETE", URL: inB + a.base},
+		{Method: "GET", URL: inB + a.base + "/languages"},
+		{Method: "POST", URL: inB + a.base + "/languages", Body: agreementLanguageBody("de")},
+		{Method: "GET", URL: inB + a.enPath},
+		{Method: "PUT", URL: inB + a.enPath, Body: agreementLanguageBody("en")},
+		{Method: "DELETE", URL: inB + a.base + "/languages/" + a.fr},
+		{Method: "GET", URL: inB + a.revisionsP},
+		{Method: "POST", URL: inB + a.revisionsP, Body: agreementRevisionBody(time.Now().Add(time.Hour), true, "Hijacked")},
+		{Method: "GET", URL: inB + a.revisionsP + "/" + a.revision},
+		{Method: "GET", URL: inB + a.revisionsP + "/" + a.revision + "/text"},
+		{Method: "DELETE", URL: inB + a.revisionsP + "/" + a.revision},
+		// B's agreement with A's language and revision ids.
+		{Method: "GET", URL: inB + b.base + "/languages/" + a.en},
+		{Method: "GET", URL: inB + b.enPath + "/revisions/" + a.revision},
+		// A's user through B, and B's agreement for A's user.
+		{Method: "GET", URL: inB + "/users/" + alice + "/agreementConsents"},
+		{Method: "GET", URL: inB + "/users/" + alice + "/agreementConsents/" + a.id},
+		{Method: "GET", URL: inA + "/users/" + alice + "/agreementConsents/" + b.id},
+		{Method: "POST", URL: inB + "/users/" + alice + "/agreementConsents/" + a.id,
+			Headers: http.Header{"Content-Type": {"application/vnd.pingidentity.consent.revoke+json"}}},
+		{Method: "POST", URL: inA + "/users/" + alice + "/agreementConsents/" + b.id,
+			Headers: http.Header{"Content-Type": {"application/vnd.pingidentity.consent.revoke+json"}}},
+	} {
+		req.Token = admin
+		checkAnswer(t, doNo5xx(t, s, req), notFound)
+	}
+	for _, path := range readable {
+		if after := adminGet(t, s, inA+path); !bytes.Equal(withoutAggregation(t, before[path]), withoutAggregation(t, after)) {
+			t.Errorf("%s changed:\nbefore %s\nafter  %s", path, trimBody(before[path]), trimBody(after))
+		}
+	}
+	r := doNo5xx(t, s, apptest.Request{Method: "GET", URL: inB + "/agreements", Token: admin})
+	if count, _, ids := listIDs(t, r, "agreements"); count != 1 || !slices.Equal(ids, []string{b.id}) {
+		t.Errorf("B's agreements: count %d ids %v, want only %s", count, ids, b.id)
+	}
+}
+
+// withoutAggregation drops consentsAggregatedAt (the time of the read)
+// from a body.
+func withoutAggregation(t *testing.T, body []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "consentsAggregatedAt")
+	out, _ := json.Marshal(m)
+	return out
 }

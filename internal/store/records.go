@@ -710,6 +710,12 @@ type AgreementConsent struct {
 	ReconsentFrom    time.Time
 }
 
+// AgreementConsentCount is how many users consented to an agreement (and
+// did not revoke it), and how many of those consents expired.
+type AgreementConsentCount struct {
+	Total, Expired int
+}
+
 // ---- user schema (migration 0024)
 
 // SchemaAttribute is an attribute of an environment's user schema that

@@ -634,6 +634,13 @@ type AgreementStore interface {
 	// DeleteAgreement removes the agreement with its languages,
 	// revisions and consents.
 	DeleteAgreement(ctx context.Context, envID, id string) error
+	// AgreementHasConsents says whether any user of envID answered the
+	// agreement (a revoked consent counts: its history is kept).
+	AgreementHasConsents(ctx context.Context, envID, id string) (bool, error)
+	// CountAgreementConsents counts, per agreement of envID, the users
+	// whose consent is not revoked, and among them those whose consent
+	// expired by now: one grouped query.
+	CountAgreementConsents(ctx context.Context, envID string, now time.Time) (map[string]AgreementConsentCount, error)
 	// AgreementInUse says whether a sign-on policy action of envID names
 	// the agreement.
 	AgreementInUse(ctx context.Context, envID, id string) (bool, error)

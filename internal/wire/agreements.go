@@ -34,7 +34,7 @@ type Agreement struct {
 // PingOne computes (id, counts, links) is ignored when sent back.
 type AgreementRequest struct {
 	Name                *string  `json:"name"`
-	Enabled             *bool    `json:"enabled"`
+	Enabled             *Bool    `json:"enabled"`
 	Description         *string  `json:"description"`
 	ReconsentPeriodDays *float64 `json:"reconsentPeriodDays"`
 }
@@ -70,7 +70,7 @@ type AgreementLanguage struct {
 type AgreementLanguageRequest struct {
 	Locale         *string                  `json:"locale"`
 	DisplayName    *string                  `json:"displayName"`
-	Enabled        *bool                    `json:"enabled"`
+	Enabled        *Bool                    `json:"enabled"`
 	UserExperience *AgreementUserExperience `json:"userExperience"`
 }
 
@@ -91,7 +91,7 @@ type AgreementRevision struct {
 type AgreementRevisionRequest struct {
 	ContentType      *string `json:"contentType"`
 	EffectiveAt      *Time   `json:"effectiveAt"`
-	RequireReconsent *bool   `json:"requireReconsent"`
+	RequireReconsent *Bool   `json:"requireReconsent"`
 	Text             *string `json:"text"`
 }
 

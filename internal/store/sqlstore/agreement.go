@@ -48,6 +48,26 @@ func (s *SQLStore) DeleteAgreement(ctx context.Context, envID, id string) error 
 	return s.execOne(ctx, `DELETE FROM agreements WHERE environment_id = ? AND id = ?`, envID, id)
 }
 
+func (s *SQLStore) CountAgreementConsents(ctx context.Context, envID string, now time.Time) (map[string]store.AgreementConsentCount, error) {
+	type row struct {
+		id             string
+		total, expired int
+	}
+	rows, err := many(ctx, s, func(r scanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.total, &x.expired)
+	}, `SELECT agreement_id, COUNT(*), COUNT(CASE WHEN expires_at <= ? THEN 1 END) FROM agreement_consents
+ WHERE environment_id = ? AND revoked_at IS NULL GROUP BY agreement_id`, ms(now), envID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.AgreementConsentCount, len(rows))
+	for _, x := range rows {
+		out[x.id] = store.AgreementConsentCount{Total: x.total, Expired: x.expired}
+	}
+	return out, nil
+}
+
 // agreementInUseQuery reads the expression index of migration 0025, which
 // differs by dialect as the JSON functions do.
 func (s *SQLStore) agreementInUseQuery() string {
@@ -58,10 +78,19 @@ func (s *SQLStore) agreementInUseQuery() string {
 }
 
 func (s *SQLStore) AgreementInUse(ctx context.Context, envID, id string) (bool, error) {
+	return s.exists(ctx, s.agreementInUseQuery(), envID, id)
+}
+
+func (s *SQLStore) AgreementHasConsents(ctx context.Context, envID, id string) (bool, error) {
+	return s.exists(ctx, `SELECT 1 FROM agreement_consents WHERE agreement_id = ? AND environment_id = ? LIMIT 1`, id, envID)
+}
+
+// exists says whether query (a SELECT 1 … LIMIT 1) finds a row.
+func (s *SQLStore) exists(ctx context.Context, query string, a ...any) (bool, error) {
 	_, err := one(ctx, s, func(r scanner) (int, error) {
 		var n int
 		return n, r.Scan(&n)
-	}, s.agreementInUseQuery(), envID, id)
+	}, query, a...)
 	switch err {
 	case nil:
 		return true, nil

@@ -186,6 +186,8 @@ func TestAgreementLookupsUseIndexes(t *testing.T) {
 			{"a user's consent", agreementConsentSelect + ` WHERE c.environment_id = ? AND c.user_id = ? AND c.agreement_id = ?`, []any{env, id, id}, ""},
 			{"a user's consents", agreementConsentSelect + ` WHERE c.environment_id = ? AND c.user_id = ? ORDER BY c.agreement_id`, []any{env, id}, ""},
 			{"an action naming an agreement", s.agreementInUseQuery(), []any{env, id}, "sign_on_policy_actions_agreement"},
+			{"a consent to an agreement", `SELECT 1 FROM agreement_consents WHERE agreement_id = ? AND environment_id = ? LIMIT 1`, []any{id, env},
+				"agreement_consents_agreement"},
 		} {
 			t.Run(tc.name+"/"+b.Name, func(t *testing.T) {
 				plan := explain(t, s, tc.query, tc.args...)

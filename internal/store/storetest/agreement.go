@@ -184,6 +184,24 @@ func testAgreementConsents(t *testing.T, s store.Store) {
 
 	_, err := s.GetAgreementConsent(ctx, env.ID, alice.ID, a.ID)
 	wantErr(t, err, store.ErrNotFound, "GetAgreementConsent with none")
+	hasConsents := func(envID string, want bool, what string) {
+		t.Helper()
+		got, err := s.AgreementHasConsents(ctx, envID, a.ID)
+		must(t, err, "AgreementHasConsents")
+		if got != want {
+			t.Errorf("AgreementHasConsents %s = %v, want %v", what, got, want)
+		}
+	}
+	counts := func(at time.Time, want store.AgreementConsentCount, what string) {
+		t.Helper()
+		got, err := s.CountAgreementConsents(ctx, env.ID, at)
+		must(t, err, "CountAgreementConsents")
+		if got[a.ID] != want || len(got) > 1 {
+			t.Errorf("CountAgreementConsents %s = %v, want %v for %s only", what, got, want, a.ID)
+		}
+	}
+	hasConsents(env.ID, false, "with none")
+	counts(now(), store.AgreementConsentCount{}, "with none")
 	at := now()
 	c := &store.AgreementConsent{EnvironmentID: env.ID, UserID: alice.ID, AgreementID: a.ID, LanguageID: en.ID, RevisionID: r1.ID,
 		ConsentedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
@@ -194,8 +212,15 @@ func testAgreementConsents(t *testing.T, s store.Store) {
 	must(t, err, "GetAgreementConsent")
 	checkRecord(t, "GetAgreementConsent: reconsent from the first later revision that asks", got, want)
 
+	hasConsents(env.ID, true, "with one")
+	hasConsents(envB.ID, false, "through another environment")
+	counts(at, store.AgreementConsentCount{Total: 1}, "before the expiry")
+	counts(at.Add(24*time.Hour), store.AgreementConsentCount{Total: 1, Expired: 1}, "at the expiry")
+
 	// A later consent replaces the earlier one, and a revoked one.
 	must(t, s.RevokeAgreementConsent(ctx, env.ID, alice.ID, a.ID, at.Add(time.Second)), "RevokeAgreementConsent")
+	hasConsents(env.ID, true, "with a revoked one")
+	counts(at, store.AgreementConsentCount{}, "with a revoked one")
 	got, err = s.GetAgreementConsent(ctx, env.ID, alice.ID, a.ID)
 	must(t, err, "GetAgreementConsent after revoke")
 	revoked := want

@@ -70,7 +70,7 @@ CREATE TABLE agreement_consents (
 );
 -- The cascades from agreements, languages and revisions find their
 -- consents through these.
-CREATE INDEX agreement_consents_agreement ON agreement_consents (agreement_id);
+CREATE INDEX agreement_consents_agreement ON agreement_consents (agreement_id, environment_id);
 CREATE INDEX agreement_consents_language ON agreement_consents (language_id);
 CREATE INDEX agreement_consents_revision ON agreement_consents (revision_id);
 CREATE INDEX agreement_consents_user ON agreement_consents (user_id);
