@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -78,6 +79,23 @@ func (x *mfaFixture) consent(t *testing.T, agreementID string) *store.AgreementC
 	return c
 }
 
+// consentAPI is the user's consent state for the agreement as the
+// management API reports it (…/users/{id}/agreementConsents/{agreementId}).
+func (x *mfaFixture) consentAPI(t *testing.T, agreementID string) map[string]any {
+	t.Helper()
+	r := x.s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + x.fx.EnvID + "/users/" + x.fx.UserID + "/agreementConsents/" + agreementID, Token: x.admin})
+	if r.Status != http.StatusOK {
+		t.Fatalf("agreementConsents: %d %s", r.Status, r.Body)
+	}
+	return r.JSON(t)
+}
+
+func revisionOf(c map[string]any) any {
+	lc, _ := c["lastConsent"].(map[string]any)
+	rev, _ := lc["revision"].(map[string]any)
+	return rev["id"]
+}
+
 // TestAgreementConsent is the issue's acceptance path: after the password
 // the flow shows the agreement's current revision (AGREEMENT_CONSENT_
 // REQUIRED, _embedded.agreement with the agreement, language and revision
@@ -118,6 +136,9 @@ func TestAgreementConsent(t *testing.T) {
 			if c == nil || c.RevisionID != rev1 || c.LanguageID != langID || c.ConsentedAt.Before(before) || !c.ExpiresAt.IsZero() {
 				t.Fatalf("consent %+v", c)
 			}
+			if api := x.consentAPI(t, agID); api["status"] != "ACCEPTED" || revisionOf(api) != rev1 {
+				t.Errorf("agreementConsents: %v", api)
+			}
 			if id, _ := f.tokens(t); id["sub"] != x.fx.UserID {
 				t.Errorf("sub %v", id["sub"])
 			}
@@ -126,6 +147,9 @@ func TestAgreementConsent(t *testing.T) {
 				t.Errorf("consent holds: %s", g.status())
 			}
 			rev2 := revise(t, x, agID, langID, time.Now().Add(-time.Second), true, "Terms, second edition.")
+			if api := x.consentAPI(t, agID); api["status"] != "PENDING" {
+				t.Errorf("agreementConsents after a revision requiring consent: %v", api)
+			}
 			g := f.again(t)
 			if g.status() != "AGREEMENT_CONSENT_REQUIRED" {
 				t.Fatalf("a revision requiring consent: %s", g.status())
@@ -137,9 +161,21 @@ func TestAgreementConsent(t *testing.T) {
 			if c := x.consent(t, agID); g.status() != "COMPLETED" || c == nil || c.RevisionID != rev2 {
 				t.Fatalf("after accepting again: %s %+v", g.status(), c)
 			}
+			if api := x.consentAPI(t, agID); api["status"] != "ACCEPTED" || revisionOf(api) != rev2 {
+				t.Errorf("agreementConsents after accepting again: %v", api)
+			}
 			revise(t, x, agID, langID, time.Now().Add(-time.Millisecond*500), false, "Terms, typo fixed.")
 			if h := f.again(t); h.status() != "COMPLETED" {
 				t.Errorf("a revision without reconsent: %s", h.status())
+			}
+			// An administrator revokes the consent: the next sign-on asks.
+			r := x.s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + x.fx.EnvID + "/users/" + x.fx.UserID + "/agreementConsents/" + agID,
+				Token: x.admin, ContentType: "application/vnd.pingidentity.consent.revoke+json", Body: map[string]any{}})
+			if r.Status != http.StatusOK {
+				t.Fatalf("revoke: %d %s", r.Status, r.Body)
+			}
+			if h := f.again(t); h.status() != "AGREEMENT_CONSENT_REQUIRED" {
+				t.Errorf("after a revocation: %s", h.status())
 			}
 		})
 	}
@@ -198,6 +234,71 @@ func TestAgreementPromptNone(t *testing.T) {
 			_, h := x.authorize(t, f.c, http.StatusBadRequest, "prompt", "none")
 			if !strings.Contains(string(h.body), `"error":"login_required"`) {
 				t.Errorf("a new revision: %s", h.body)
+			}
+		})
+	}
+}
+
+// TestAgreementLanguage: the agreement is shown in the user's language
+// (preferredLanguage), else the browser's (ui_locales, then
+// Accept-Language), else the environment's default; the consent records
+// the language shown.
+func TestAgreementLanguage(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x, agID, enID, _ := newAgreementFixture(t, be.DSN(t), false)
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			fr := &store.AgreementLanguage{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID, AgreementID: agID, Locale: "fr", Enabled: true,
+				Data: json.RawMessage(`{"displayName":"Conditions d'utilisation"}`), CreatedAt: now, UpdatedAt: now}
+			if err := x.s.Store.CreateAgreementLanguage(t.Context(), fr); err != nil {
+				t.Fatal(err)
+			}
+			frRev := revise(t, x, agID, fr.ID, now.Add(-time.Hour), false, "Conditions.")
+			shown := func(f *mfaFlow) (string, any) {
+				a, _ := embedded(f)["agreement"].(map[string]any)
+				return a["locale"].(string), a["revision"].(map[string]any)["id"]
+			}
+			signOn := func(header string, params ...string) *mfaFlow {
+				c := browser(t)
+				f := &mfaFlow{x: x, c: c, verifier: oauth2.GenerateVerifier()}
+				opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.verifier), oauth2.SetAuthURLParam("response_mode", "pi.flow")}
+				for i := 0; i+1 < len(params); i += 2 {
+					opts = append(opts, oauth2.SetAuthURLParam(params[i], params[i+1]))
+				}
+				req, _ := http.NewRequest("GET", x.conf.AuthCodeURL("st-lang", opts...), nil)
+				req.Header.Set("Accept-Language", header)
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var fl map[string]any
+				json.NewDecoder(resp.Body).Decode(&fl)
+				resp.Body.Close()
+				f.url = fl["_links"].(map[string]any)["self"].(map[string]any)["href"].(string)
+				f.password(t, x.fx.Username)
+				return f
+			}
+			if loc, rev := shown(signOn("fr-CA,fr;q=0.9,en;q=0.5")); loc != "fr" || rev != frRev {
+				t.Errorf("Accept-Language fr-CA: %s %v", loc, rev)
+			}
+			if loc, _ := shown(signOn("fr-CA", "ui_locales", "en")); loc != "en" {
+				t.Errorf("ui_locales en before Accept-Language fr: %s", loc)
+			}
+			if loc, _ := shown(signOn("de")); loc != "en" {
+				t.Errorf("Accept-Language de: %s, want the default language", loc)
+			}
+			r := x.s.Do(t, apptest.Request{Method: "PATCH", URL: "/environments/" + x.fx.EnvID + "/users/" + x.fx.UserID, Token: x.admin,
+				Body: map[string]any{"preferredLanguage": "fr"}})
+			if r.Status != http.StatusOK {
+				t.Fatalf("user: %d %s", r.Status, r.Body)
+			}
+			f := signOn("en")
+			if loc, _ := shown(f); loc != "fr" {
+				t.Errorf("preferredLanguage fr before Accept-Language en: %s", loc)
+			}
+			f.post(t, "user.consent", `{"accept":true}`, http.StatusOK)
+			if c := x.consent(t, agID); c == nil || c.LanguageID != fr.ID || c.RevisionID != frRev || c.LanguageID == enID {
+				t.Errorf("consent %+v", c)
 			}
 		})
 	}

@@ -16,7 +16,6 @@ import (
 
 	agree "github.com/gatehouse-id/gatehouse/internal/agreement"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -64,17 +63,6 @@ func (*Method) Offers(v *flow.View) []string {
 	return nil
 }
 
-// locales are the languages u reads, most preferred first.
-func locales(u *store.User) []string {
-	var out []string
-	for _, name := range []string{"preferredLanguage", "locale"} {
-		if v, err := identity.Value(u, name); err == nil && v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // Enter shows u the agreement when their consent does not hold, or
 // passes the action.
 func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
@@ -86,7 +74,9 @@ func (m *Method) Enter(ctx context.Context, s *flow.Step, u *store.User) error {
 	if a.Settings.Agreement != nil {
 		id = a.Settings.Agreement.ID
 	}
-	p, err := agree.Pending(ctx, s.Engine().Store, s.Flow.EnvironmentID, id, u.ID, locales(u), s.Now)
+	// PingOne's order: the user's languages, then the browser's.
+	locales := append(agree.UserLocales(u), s.Request().Languages...)
+	p, err := agree.Pending(ctx, s.Engine().Store, s.Flow.EnvironmentID, id, u.ID, locales, s.Now)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return s.Fail(ctx, "server_error", "The sign-on policy names an agreement that does not exist.")
