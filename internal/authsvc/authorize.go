@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/agreement"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -201,6 +202,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	if v := strings.TrimSpace(p.Get("acr_values")); v != "" {
 		acr = strings.Fields(v)
 	}
+	req.SetLanguages(append(strings.Fields(p.Get("ui_locales")), agreement.AcceptLanguage(r.Header.Get("Accept-Language"))...)...)
 	started, err := s.Flows.Start(ctx, flow.Start{Env: &env.Environment, App: &c.app.Application, Request: req, ACRValues: acr, Token: s.Cookies.Token(r)})
 	var se *flow.StartError
 	if errors.As(err, &se) {

@@ -2,6 +2,8 @@ package flow
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -58,6 +60,33 @@ type Request struct {
 	// UserCode is the user code a device flow was started with (from the
 	// device's verification_uri_complete), offered to the user to confirm.
 	UserCode string `json:"userCode,omitempty"`
+	// Languages are the browser's languages, most preferred first
+	// (ui_locales, then Accept-Language), for methods that show the user
+	// text in their language (an agreement).
+	Languages []string `json:"languages,omitempty"`
+}
+
+// MaxLanguages bounds Request.Languages, and maxLanguageLen each of them
+// (a BCP 47 tag is short): a request cannot grow every flow's state.
+const (
+	MaxLanguages   = 16
+	maxLanguageLen = 35
+)
+
+// SetLanguages sets r.Languages from tags, most preferred first, leaving
+// out empty and overlong ones and duplicates, at most MaxLanguages.
+func (r *Request) SetLanguages(tags ...string) {
+	r.Languages = nil
+	for _, t := range tags {
+		t = strings.TrimSpace(t)
+		if t == "" || len(t) > maxLanguageLen || slices.Contains(r.Languages, t) {
+			continue
+		}
+		if len(r.Languages) == MaxLanguages {
+			return
+		}
+		r.Languages = append(r.Languages, t)
+	}
 }
 
 // ResponseTypeDevice marks the flow of a device authorization grant: it

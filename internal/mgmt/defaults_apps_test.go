@@ -218,6 +218,7 @@ func TestActionsStoredBeforeDefaults(t *testing.T) {
 			envID := newEnv(t, s, "Old actions", "SANDBOX")
 			ctx := context.Background()
 			idp := newIDP(t, s, envID, "Upstream")
+			ag := actionAgreement(t, s, envID)
 			cases := []struct {
 				name string
 				body map[string]any
@@ -238,8 +239,8 @@ func TestActionsStoredBeforeDefaults(t *testing.T) {
 						"registration": map[string]any{"enabled": false, "confirmIdentityProviderAttributes": false}}},
 				{"MULTI_FACTOR_AUTHENTICATION", map[string]any{"type": "MULTI_FACTOR_AUTHENTICATION", "priority": 1}, `{}`,
 					map[string]any{"noDevicesMode": "BLOCK", "registration": nil}},
-				{"AGREEMENT", map[string]any{"type": "AGREEMENT", "priority": 1, "agreement": map[string]any{"id": "5a6f7c9e-0d3b-4a5e-9f1a-2b3c4d5e6f70"}},
-					`{"agreement":{"id":"5a6f7c9e-0d3b-4a5e-9f1a-2b3c4d5e6f70"}}`, map[string]any{"disableDeclineOption": false}},
+				{"AGREEMENT", map[string]any{"type": "AGREEMENT", "priority": 1, "agreement": map[string]any{"id": ag}},
+					`{"agreement":{"id":"` + ag + `"}}`, map[string]any{"disableDeclineOption": false}},
 				{"PROGRESSIVE_PROFILING", map[string]any{"type": "PROGRESSIVE_PROFILING", "priority": 1, "attributes": []any{map[string]any{"name": "email", "required": true}},
 					"preventMultiplePromptsPerFlow": false, "promptIntervalSeconds": 0, "promptText": "More"},
 					`{"attributes":[{"name":"email","required":true}],"preventMultiplePromptsPerFlow":false,"promptIntervalSeconds":0,"promptText":"More"}`,

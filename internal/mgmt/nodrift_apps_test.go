@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 )
 
@@ -354,8 +352,8 @@ func init() {
 					"preventMultiplePromptsPerFlow": true, "promptIntervalSeconds": 7776000, "promptText": "Tell us more"}
 			})},
 		driftCase{name: "action AGREEMENT", always: joinPaths(actionAlways, []string{"agreement.id", "disableDeclineOption"}),
-			create: driftAction("Drift_agreement", func(*testing.T, *apptest.Server, string) map[string]any {
-				return map[string]any{"type": "AGREEMENT", "priority": 2, "agreement": map[string]any{"id": uuid.NewString()}}
+			create: driftAction("Drift_agreement", func(t *testing.T, s *apptest.Server, envID string) map[string]any {
+				return map[string]any{"type": "AGREEMENT", "priority": 2, "agreement": map[string]any{"id": actionAgreement(t, s, envID)}}
 			})},
 		driftCase{name: "action LOGIN of Single_Factor", always: loginAlways, create: predefinedAction("Single_Factor", "LOGIN")},
 		driftCase{name: "action MULTI_FACTOR_AUTHENTICATION of Multi_Factor", always: joinPaths(actionAlways, []string{"noDevicesMode", "deviceAuthenticationPolicy.id"}),

@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
@@ -32,8 +34,7 @@ import (
 // The identity providers an action names (socialProviders, discoveryRules,
 // identityProvider) and registration populations must exist in the
 // environment, and so must the device authentication policy an MFA action
-// names. Agreements are not modelled yet: their ids are required where
-// PingOne requires them but not checked to exist.
+// names, and the agreement an AGREEMENT action names.
 
 const maxActionsPerPolicy = 20 // PingOne's limit
 
@@ -484,13 +485,31 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 		if len(req.Attributes) == 0 {
 			details = append(details, wire.Required("attributes"))
 		}
+		askable, err := identity.ProfileAttributes(ctx, st, envID)
+		if err != nil {
+			return d, nil, err
+		}
+		names := make([]string, len(askable))
+		for i, sa := range askable {
+			names[i] = sa.Name
+		}
+		seen := map[string]bool{}
 		for i, at := range req.Attributes {
 			t := "attributes[" + itoa(i) + "]"
 			var out wire.ProfilingAttribute
-			if at.Name == nil || strings.TrimSpace(*at.Name) == "" {
+			switch {
+			case at.Name == nil || strings.TrimSpace(*at.Name) == "":
 				details = append(details, wire.Required(t+".name"))
-			} else {
+			case !slices.Contains(names, strings.TrimSpace(*at.Name)):
+				// PingOne asks only for enabled standard and custom string
+				// attributes of the schema: not core ones (username), not
+				// JSON ones.
+				details = append(details, wire.OneOf(t+".name", names))
+			case seen[strings.TrimSpace(*at.Name)]:
+				details = append(details, wire.InvalidValue(t+".name", "The action already asks for "+strings.TrimSpace(*at.Name)+"."))
+			default:
 				out.Name = strings.TrimSpace(*at.Name)
+				seen[out.Name] = true
 			}
 			if at.Required == nil {
 				details = append(details, wire.Required(t+".required"))
@@ -516,6 +535,17 @@ func (a *API) actionData(ctx context.Context, st store.Store, envID, typ string,
 		}
 	case "AGREEMENT":
 		d.Agreement = refID(&details, "agreement", req.Agreement, true)
+		if d.Agreement != nil {
+			// In the action's transaction the read also holds off the
+			// agreement's delete (AgreementInUse).
+			_, err := st.GetAgreement(ctx, envID, d.Agreement.ID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				details = append(details, wire.InvalidValue("agreement.id", "The agreement does not exist in this environment."))
+			case err != nil:
+				return d, nil, err
+			}
+		}
 		d.DisableDeclineOption = req.DisableDeclineOption
 	}
 	return d, details, nil

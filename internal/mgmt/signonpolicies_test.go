@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
 func TestSignOnPolicyLifecycleAsSDK(t *testing.T) {
@@ -96,7 +97,7 @@ func testSignOnPolicyLifecycle(t *testing.T, c cfgAPI) {
 	// Priorities are unique within a policy; another policy may reuse them.
 	c.fail(t, "POST", acts, map[string]any{"type": "LOGIN", "priority": 5}, cfgNotUnique("priority"))
 	c.ok(t, "POST", "/signOnPolicies/"+single["id"].(string)+"/actions", map[string]any{"type": "AGREEMENT", "priority": 5,
-		"agreement": map[string]any{"id": uuid.NewString()}}, http.StatusCreated)
+		"agreement": map[string]any{"id": actionAgreement(t, c.s, c.env)}}, http.StatusCreated)
 	// PingOne's example of a fractional priority.
 	r := c.do(t, "POST", acts, `{"type":"LOGIN","priority":1.5}`)
 	m := checkAnswer(t, r, wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", "priority"})
@@ -146,6 +147,10 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 			foreignPol := other.named(t, "/signOnPolicies", "signOnPolicies", "Single_Factor")["id"].(string)
 			foreignAct := other.list(t, "/signOnPolicies/"+foreignPol+"/actions", "actions")[0]["id"].(string)
 			foreignPop := other.list(t, "/populations", "populations")[0]["id"].(string)
+			defineAttributes(t, s, c.env, wire.AttrString, false, "shoeColour")
+			defineAttributes(t, s, c.env, wire.AttrJSON, false, "preferences")
+			defineAttributes(t, s, c.env, wire.AttrString, true, "tags")
+			defineAttributes(t, s, other.env, wire.AttrString, false, "otherColour")
 			before := adminGet(t, s, c.url(acts))
 			cases := []struct {
 				name   string
@@ -199,7 +204,35 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 							t.Errorf("targets = %v", targets)
 						}
 					}},
+				{"progressive profiling of a core attribute", "POST", acts, profilingBody(map[string]any{"name": "username", "required": true}),
+					cfgBadValue("attributes[0].name"), func(t *testing.T, m map[string]any) {
+						got := strList(innerOf(t, detailAt(t, m, 0))["allowedValues"])
+						for _, want := range []string{"email", "name.given", "mobilePhone", "nickname", "shoeColour"} {
+							if !slices.Contains(got, want) {
+								t.Errorf("allowedValues %v lack %s", got, want)
+							}
+						}
+						for _, not := range []string{"username", "id", "preferences", "tags"} {
+							if slices.Contains(got, not) {
+								t.Errorf("allowedValues %v hold %s", got, not)
+							}
+						}
+					}},
+				{"progressive profiling of a JSON attribute", "POST", acts, profilingBody(map[string]any{"name": "preferences", "required": false}),
+					cfgBadValue("attributes[0].name"), nil},
+				{"progressive profiling of a multi-valued attribute", "POST", acts, profilingBody(map[string]any{"name": "tags", "required": false}),
+					cfgBadValue("attributes[0].name"), nil},
+				{"progressive profiling of an unknown attribute", "POST", acts, profilingBody(map[string]any{"name": "shoeSize", "required": false}),
+					cfgBadValue("attributes[0].name"), nil},
+				{"progressive profiling of an attribute twice", "POST", acts, profilingBody(map[string]any{"name": "nickname", "required": false},
+					map[string]any{"name": "nickname", "required": true}), cfgBadValue("attributes[1].name"), nil},
+				{"progressive profiling of another environment's attribute", "POST", acts, profilingBody(map[string]any{"name": "otherColour", "required": false}),
+					cfgBadValue("attributes[0].name"), nil},
 				{"agreement without agreement", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3}, cfgRequired("agreement.id"), nil},
+				{"agreement unknown", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3, "agreement": map[string]any{"id": uuid.NewString()}},
+					cfgBadValue("agreement.id"), nil},
+				{"another environment's agreement", "POST", acts, map[string]any{"type": "AGREEMENT", "priority": 3,
+					"agreement": map[string]any{"id": actionAgreement(t, s, other.env)}}, cfgBadValue("agreement.id"), nil},
 				{"unknown policy", "GET", "/signOnPolicies/" + uuid.NewString(), nil, cfgNotFound, nil},
 				{"another environment's policy", "GET", "/signOnPolicies/" + foreignPol, nil, cfgNotFound, nil},
 				{"actions of another environment's policy", "GET", "/signOnPolicies/" + foreignPol + "/actions", nil, cfgNotFound, nil},
@@ -223,10 +256,17 @@ func TestSignOnPolicyBadInput(t *testing.T) {
 				t.Errorf("the other environment's policy has %d actions", n)
 			}
 			// At most 20 actions per policy.
+			ag := actionAgreement(t, s, c.env)
 			for p := 3; p <= 20; p++ {
-				c.ok(t, "POST", acts, map[string]any{"type": "AGREEMENT", "priority": p, "agreement": map[string]any{"id": "a"}}, http.StatusCreated)
+				c.ok(t, "POST", acts, map[string]any{"type": "AGREEMENT", "priority": p, "agreement": map[string]any{"id": ag}}, http.StatusCreated)
 			}
 			c.fail(t, "POST", acts, map[string]any{"type": "LOGIN", "priority": 21}, wantErr{400, "INVALID_DATA", "SIZE_LIMIT_EXCEEDED", "priority"})
 		})
 	}
+}
+
+// profilingBody is a PROGRESSIVE_PROFILING action asking for attrs.
+func profilingBody(attrs ...map[string]any) map[string]any {
+	return map[string]any{"type": "PROGRESSIVE_PROFILING", "priority": 3, "attributes": attrs,
+		"preventMultiplePromptsPerFlow": true, "promptIntervalSeconds": 60, "promptText": "More, please."}
 }

@@ -80,6 +80,9 @@ var pages = map[string]page{
 			return "Your browser will ask you to create a passkey for " + v.BrandName +
 				" with your fingerprint, face or screen lock, or to use a security key. You will use it each time you sign on."
 		}},
+	wire.StatusProfileDataRequired: {Heading: "Complete your profile", Form: "profile"},
+	wire.StatusAgreementConsentRequired: {Heading: "Review the agreement", Form: "agreement",
+		Message: text("Read the agreement below. You can continue once you accept it.")},
 	flow.StatusFailed: {Heading: "Sign-on failed", Form: "failed", Message: text("Return to the application to try again.")},
 }
 

@@ -291,6 +291,12 @@ type view struct {
 	// The FIDO2 screens (fido2.go): the ceremony options the flow gives
 	// the browser, as JSON strings ("": none).
 	RequestOptions, CreationOptions string
+
+	// The profiling and agreement screens (actions.go): the attributes
+	// asked for (skippable when none is required), and the agreement.
+	Profile          []profileField
+	ProfileSkippable bool
+	Agreement        *agreementView
 }
 
 func (s *Service) page(w http.ResponseWriter, r *http.Request) {
@@ -422,6 +428,7 @@ func (s *Service) fill(v *view, out *wire.Flow) {
 	if out.Status == flow.StatusFailed && out.Error != nil {
 		v.ErrorText = out.Error.Message
 	}
+	fillActions(v, out)
 	v.form = pg.Form
 	v.Title = v.Heading + " · " + v.BrandName
 }

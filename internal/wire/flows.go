@@ -81,6 +81,11 @@ type FlowEmbedded struct {
 	// register (DEVICE_REGISTRATION_REQUIRED, a Gatehouse addition).
 	Devices            []FlowDevice            `json:"devices,omitempty"`
 	DeviceRegistration *FlowDeviceRegistration `json:"deviceRegistration,omitempty"`
+	// PromptText and Attributes: PROFILE_DATA_REQUIRED; Agreement:
+	// AGREEMENT_CONSENT_REQUIRED (flowactions.go).
+	PromptText string                 `json:"promptText,omitempty"`
+	Attributes []FlowProfileAttribute `json:"attributes,omitempty"`
+	Agreement  *FlowAgreement         `json:"agreement,omitempty"`
 }
 
 // AuthorizeResponse is what resume returns to a pi.flow client: the

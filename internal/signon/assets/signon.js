@@ -161,12 +161,13 @@
 
   // check finds what the server would refuse anyway, without a round trip.
   function check(form) {
-    var missing = form.querySelector('input[required]:not([type=hidden])');
-    var fields = form.querySelectorAll('input[required]:not([type=hidden])');
+    var missing = form.querySelector('input[required]:not([type=hidden]), select[required]');
+    var fields = form.querySelectorAll('input[required]:not([type=hidden]), select[required]');
     for (var i = 0; i < fields.length; i++) {
       if (!fields[i].value) {
         missing = fields[i];
-        showError('Enter your ' + (labels[missing.name] || missing.labels[0].textContent.toLowerCase()) + '.', missing);
+        showError((missing.tagName === 'SELECT' ? 'Choose your ' : 'Enter your ') +
+          (labels[missing.name] || missing.labels[0].textContent.toLowerCase()) + '.', missing);
         return false;
       }
     }
