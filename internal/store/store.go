@@ -457,7 +457,8 @@ type SessionStore interface {
 	// in one query.
 	ListUserSessions(ctx context.Context, envID, userID string) ([]Session, error)
 	// TouchSession records a use of a session: its last use and its new
-	// expiry, and nothing else. ErrNotFound when it is gone.
+	// expiry, and nothing else. ErrNotFound when it is gone or its expiry
+	// is not after usedAt (an ended session is never revived).
 	TouchSession(ctx context.Context, envID, id string, usedAt, expiresAt time.Time) error
 	// EndUserSession revokes every grant of userID's session and deletes it, in one
 	// transaction; ErrNotFound when envID has no such session of userID.
