@@ -616,11 +616,12 @@ type GroupStore interface {
 	// through nested groups (a group that is a member of another), in one
 	// query, ordered by name then id. Direct is true for direct membership.
 	UserGroups(ctx context.Context, envID, userID string) ([]UserGroup, error)
-	// UserHasRoleAssignment says whether userID holds any admin role
-	// assignment, directly or through a group it belongs to (directly or
-	// nested) — PingOne's accessControl.role ADMIN_USERS_ONLY test. One
-	// query.
-	UserHasRoleAssignment(ctx context.Context, envID, userID string) (bool, error)
+	// UserHasRoleAssignment says whether userID holds an assignment of one
+	// of roleIDs, directly or through a group it belongs to (directly or
+	// nested) — PingOne's accessControl.role ADMIN_USERS_ONLY test, which
+	// names the administrator roles that count. One query; no roleIDs, no
+	// role.
+	UserHasRoleAssignment(ctx context.Context, envID, userID string, roleIDs []string) (bool, error)
 
 	// NestGroup makes groupID a member of parentID: ErrGroupCycle when
 	// parentID is groupID or already a member of it (directly or nested),

@@ -289,10 +289,18 @@ func (s *SQLStore) UserGroups(ctx context.Context, envID, userID string) ([]stor
 	return many(ctx, s, scanUserGroup, `SELECT `+userGroupCols+` `+userGroupsFrom+` ORDER BY g.name_lc, g.name, g.id`, envID, userID, envID)
 }
 
-func (s *SQLStore) UserHasRoleAssignment(ctx context.Context, envID, userID string) (bool, error) {
+func (s *SQLStore) UserHasRoleAssignment(ctx context.Context, envID, userID string, roleIDs []string) (bool, error) {
+	if len(roleIDs) == 0 {
+		return false, nil
+	}
+	args := []any{envID, userID, envID, userID}
+	for _, id := range roleIDs {
+		args = append(args, id)
+	}
 	n, err := one(ctx, s, scanInt, `WITH RECURSIVE `+userGroupsCTE+`
  SELECT COUNT(*) FROM (SELECT 1 FROM role_assignments WHERE environment_id = ?
-  AND (actor_id = ? OR actor_id IN (SELECT id FROM ug)) LIMIT 1) x`, envID, userID, envID, userID)
+  AND (actor_id = ? OR actor_id IN (SELECT id FROM ug))
+  AND role_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(roleIDs)), ",")+`) LIMIT 1) x`, args...)
 	if err != nil {
 		return false, err
 	}

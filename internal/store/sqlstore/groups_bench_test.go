@@ -159,7 +159,7 @@ func BenchmarkGroups(b *testing.B) {
 			})
 			b.Run("has-role", func(b *testing.B) {
 				measure(b, func() error {
-					ok, err := s.UserHasRoleAssignment(ctx, envID, target)
+					ok, err := s.UserHasRoleAssignment(ctx, envID, target, []string{"r1", "r2", "r3", "r4"})
 					if err == nil && ok {
 						err = fmt.Errorf("a role")
 					}

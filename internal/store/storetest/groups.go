@@ -397,6 +397,7 @@ func testGroupNesting(t *testing.T, s store.Store) {
 
 func testGroupRoleAssignments(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	adminRoles := []string{newID(), newID()}
 	e, pop := envWithPop(t, s)
 	ann := newUser(t, s, e.ID, pop.ID, "ann")
 	bob := newUser(t, s, e.ID, pop.ID, "bob")
@@ -409,23 +410,33 @@ func testGroupRoleAssignments(t *testing.T, s store.Store) {
 
 	has := func(u *store.User) bool {
 		t.Helper()
-		ok, err := s.UserHasRoleAssignment(ctx, e.ID, u.ID)
+		ok, err := s.UserHasRoleAssignment(ctx, e.ID, u.ID, adminRoles)
 		must(t, err, "UserHasRoleAssignment")
 		return ok
 	}
 	if has(ann) || has(bob) || has(cat) {
 		t.Fatal("a role before any assignment")
 	}
-	ra := mkRA(e.ID, admins.ID, newID(), "ENVIRONMENT", e.ID)
+	// Only the roles asked for count: cat holds another one.
+	other := mkRA(e.ID, cat.ID, newID(), "ENVIRONMENT", e.ID)
+	other.ActorType = "USER"
+	must(t, s.CreateRoleAssignment(ctx, other), "CreateRoleAssignment of another role")
+	if has(cat) {
+		t.Error("cat counted with a role not asked for")
+	}
+	if ok, err := s.UserHasRoleAssignment(ctx, e.ID, cat.ID, nil); err != nil || ok {
+		t.Errorf("no roles asked: %v, %v; want false", ok, err)
+	}
+	ra := mkRA(e.ID, admins.ID, adminRoles[0], "ENVIRONMENT", e.ID)
 	ra.ActorType = "GROUP"
 	must(t, s.CreateRoleAssignment(ctx, ra), "CreateRoleAssignment of a group")
-	direct := mkRA(e.ID, ann.ID, newID(), "ENVIRONMENT", e.ID)
+	direct := mkRA(e.ID, ann.ID, adminRoles[1], "ENVIRONMENT", e.ID)
 	direct.ActorType = "USER"
 	must(t, s.CreateRoleAssignment(ctx, direct), "CreateRoleAssignment of a user")
 	if !has(ann) || !has(bob) || has(cat) {
 		t.Errorf("ann %v bob %v cat %v, want true true false", has(ann), has(bob), has(cat))
 	}
-	ok, err := s.UserHasRoleAssignment(ctx, newID(), bob.ID)
+	ok, err := s.UserHasRoleAssignment(ctx, newID(), bob.ID, adminRoles)
 	must(t, err, "UserHasRoleAssignment through another environment")
 	if ok {
 		t.Error("a role through another environment")
