@@ -229,7 +229,14 @@ func (s *SQLStore) CountGroupMembers(ctx context.Context, envID string, ids []st
 func (s *SQLStore) AddGroupMember(ctx context.Context, envID, userID, groupID string, at time.Time) error {
 	return s.Tx(ctx, func(tx store.Store) error {
 		t := tx.(*SQLStore)
-		userPop, err := one(ctx, t, scanString, `SELECT population_id FROM users WHERE environment_id = ? AND id = ?`, envID, userID)
+		// The user's row is locked (PostgreSQL; SQLite has one writer), so
+		// that a concurrent move to another population either waits for
+		// this membership and then ends it (UpdateUser), or is seen here.
+		lock := ""
+		if t.IsPostgres() {
+			lock = " FOR UPDATE"
+		}
+		userPop, err := one(ctx, t, scanString, `SELECT population_id FROM users WHERE environment_id = ? AND id = ?`+lock, envID, userID)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -38,6 +39,7 @@ func testGroupSuite(t *testing.T, s store.Store) {
 		{"Deletes", testGroupDeletes},
 		{"MembershipRace", testGroupMembershipRace},
 		{"NestingRace", testGroupNestingRace},
+		{"PopulationMoveRace", testGroupPopulationMoveRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, s) })
 	}
@@ -558,6 +560,45 @@ func testGroupNestingRace(t *testing.T, s store.Store) {
 			if err != nil && !errors.Is(err, store.ErrGroupCycle) {
 				t.Errorf("round %d: loser's error %v, want ErrGroupCycle", round, err)
 			}
+		}
+	}
+}
+
+// testGroupPopulationMoveRace: a user joining a population's group while
+// moving to another population never ends a member of the group of the
+// population left (PingOne removes a user who changes population from the
+// old population's groups): either the join sees the move and is refused,
+// or the move sees the join and ends it.
+func testGroupPopulationMoveRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e, popA := envWithPop(t, s)
+	popB := newPopulation(t, s, e.ID, "B")
+	g := newGroup(t, s, e.ID, popA.ID, "A's")
+	for i := range 30 {
+		u := newUser(t, s, e.ID, popA.ID, fmt.Sprintf("mover-%d", i))
+		moved := *u
+		moved.PopulationID, moved.UpdatedAt = popB.ID, now()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		var joinErr, moveErr error
+		wg.Go(func() {
+			<-start
+			joinErr = s.AddGroupMember(ctx, e.ID, u.ID, g.ID, now())
+		})
+		wg.Go(func() {
+			<-start
+			moveErr = s.UpdateUser(ctx, &moved)
+		})
+		close(start)
+		wg.Wait()
+		must(t, moveErr, "UpdateUser (move)")
+		if joinErr != nil && !errors.Is(joinErr, store.ErrGroupPopulation) {
+			t.Fatalf("AddGroupMember beside a move: %v", joinErr)
+		}
+		groups, err := s.UserGroups(ctx, e.ID, u.ID)
+		must(t, err, "UserGroups")
+		if len(groups) != 0 {
+			t.Fatalf("round %d: a user of population B is a member of population A's group (join err %v)", i, joinErr)
 		}
 	}
 }
