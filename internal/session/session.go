@@ -168,8 +168,12 @@ func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, "", err
 	}
-	if sess != nil && sess.UserID != userID {
-		// Another user signs on in this browser: the old session ends.
+	if sess != nil && (sess.UserID != userID || !sess.ExpiresAt.After(now)) {
+		// Another user signs on in this browser, or the browser's session
+		// has expired: the old session ends (its grants revoked) and a new
+		// one begins. Renewing an expired one would revive the refresh
+		// tokens its end refused, and carry its methods into the new
+		// sign-on's amr.
 		if err := End(ctx, tx, envID, sess.ID, now); err != nil {
 			return nil, "", err
 		}
