@@ -575,6 +575,14 @@ type FIDO2PolicyStore interface {
 // users of one population in another population's group.
 var ErrGroupPopulation = errors.New("store: group of another population")
 
+// ErrGroupLimit refuses a membership beyond MaxUserGroups.
+var ErrGroupLimit = errors.New("store: too many groups for the user")
+
+// MaxUserGroups is how many groups a user may be a direct member of:
+// PingOne's limit (10,000). It also bounds what a token's group claims
+// and an access check read for one user.
+const MaxUserGroups = 10_000
+
 // ErrGroupCycle refuses a nesting that would make a group a member of
 // itself.
 var ErrGroupCycle = errors.New("store: group nesting cycle")

@@ -247,6 +247,15 @@ func (s *SQLStore) AddGroupMember(ctx context.Context, envID, userID, groupID st
 		if *groupPop != "" && *groupPop != *userPop {
 			return store.ErrGroupPopulation
 		}
+		// Counted under the user's lock, so racing adds cannot pass the
+		// limit together (the primary key's user_id prefix serves it).
+		n, err := one(ctx, t, scanInt, `SELECT COUNT(*) FROM group_memberships WHERE user_id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		if *n >= store.MaxUserGroups {
+			return store.ErrGroupLimit
+		}
 		_, err = t.exec(ctx, `INSERT INTO group_memberships (user_id, group_id, environment_id, created_at) VALUES (?, ?, ?, ?)`,
 			userID, groupID, envID, ms(at))
 		return mapErr(err, "groupMembership", "id")

@@ -172,7 +172,7 @@ func BenchmarkGroups(b *testing.B) {
 
 // bulkInsert writes rows into table in one transaction, 500 rows per
 // INSERT: a test-only shortcut.
-func bulkInsert(b *testing.B, s *SQLStore, table string, cols []string, rows [][]any) {
+func bulkInsert(b testing.TB, s *SQLStore, table string, cols []string, rows [][]any) {
 	b.Helper()
 	ctx := context.Background()
 	tx, err := s.db.writer.db.BeginTx(ctx, nil)
