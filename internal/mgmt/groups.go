@@ -357,6 +357,11 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) error {
 			// The population went between the check and the write.
 			return wire.InvalidData(wire.InvalidValue("population.id", "The population does not exist in this environment."))
 		}
+		if errors.Is(err, store.ErrGroupsFull) {
+			limit := int64(store.MaxEnvironmentGroups)
+			return wire.InvalidData(wire.Detail{Code: wire.DetailSizeLimit, Target: "name",
+				Message: "An environment can hold at most " + strconv.FormatInt(limit, 10) + " groups.", InnerError: &wire.InnerError{MaximumValue: &limit}})
+		}
 		return err
 	}
 	zero := 0

@@ -583,6 +583,13 @@ var ErrGroupLimit = errors.New("store: too many groups for the user")
 // and an access check read for one user.
 const MaxUserGroups = 10_000
 
+// ErrGroupsFull refuses a group beyond MaxEnvironmentGroups.
+var ErrGroupsFull = errors.New("store: too many groups in the environment")
+
+// MaxEnvironmentGroups is how many groups an environment holds at most:
+// PingOne's limit (100,000). It also bounds every walk of the nesting.
+const MaxEnvironmentGroups = 100_000
+
 // ErrGroupCycle refuses a nesting that would make a group a member of
 // itself.
 var ErrGroupCycle = errors.New("store: group nesting cycle")

@@ -73,6 +73,13 @@ func (s *SQLStore) CreateGroup(ctx context.Context, g *store.Group) error {
 		} else if taken {
 			return &store.UniqueError{Resource: "group", Field: "name"}
 		}
+		// Counted under the environment's lock, so racing creates cannot
+		// pass the limit together.
+		if n, err := one(ctx, t, scanInt, `SELECT COUNT(*) FROM groups WHERE environment_id = ?`, g.EnvironmentID); err != nil {
+			return err
+		} else if *n >= store.MaxEnvironmentGroups {
+			return store.ErrGroupsFull
+		}
 		_, err := t.exec(ctx, `INSERT INTO groups (id, environment_id, population_id, name, name_lc, external_id, data, created_at, updated_at)
  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, g.ID, g.EnvironmentID, g.PopulationID, g.Name, lc(g.Name), g.ExternalID, jsonText(g.Data),
 			ms(g.CreatedAt), ms(g.UpdatedAt))

@@ -48,3 +48,30 @@ func TestUserGroupLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvironmentGroupLimit: an environment holds at most
+// store.MaxEnvironmentGroups groups (PingOne's 100,000), which bounds every
+// walk of the nesting; the next create is refused, on both databases.
+func TestEnvironmentGroupLimit(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openStore(t, b.DSN(t))
+			envID, _ := seedUsers(t, s, 1)
+			now := store.Now()
+			rows := make([][]any, 0, store.MaxEnvironmentGroups)
+			for i := range store.MaxEnvironmentGroups {
+				name := fmt.Sprintf("G%06d", i)
+				rows = append(rows, []any{uuid.NewString(), envID, "", name, strings.ToLower(name), "", "{}", ms(now), ms(now)})
+			}
+			bulkInsert(t, s, "groups", []string{"id", "environment_id", "population_id", "name", "name_lc", "external_id", "data", "created_at", "updated_at"}, rows)
+			g := &store.Group{ID: uuid.NewString(), EnvironmentID: envID, Name: "One too many", Data: []byte("{}"), CreatedAt: now, UpdatedAt: now}
+			if err := s.CreateGroup(ctx, g); !errors.Is(err, store.ErrGroupsFull) {
+				t.Fatalf("group %d: %v, want ErrGroupsFull", store.MaxEnvironmentGroups+1, err)
+			}
+			if _, err := s.GetGroup(ctx, envID, g.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("the refused group: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
