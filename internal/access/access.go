@@ -11,6 +11,7 @@ package access
 import (
 	"context"
 
+	"github.com/gatehouse-id/gatehouse/internal/roles"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -29,6 +30,12 @@ const (
 	AdminUsersOnly = "ADMIN_USERS_ONLY"
 )
 
+// AdminRoleIDs are the roles ADMIN_USERS_ONLY admits, PingOne's list:
+// Organization Admin, Environment Admin, Identity Data Admin and Client
+// Application Developer. A read-only role does not count.
+var AdminRoleIDs = []string{roles.OrganizationAdmin.ID, roles.EnvironmentAdmin.ID, roles.IdentityDataAdmin.ID,
+	roles.ClientApplicationDeveloper.ID}
+
 // Restricted says whether ac restricts anyone: an application without it
 // costs no query.
 func Restricted(ac *wire.AccessControl) bool {
@@ -42,7 +49,7 @@ func Allowed(ctx context.Context, st store.Store, envID string, ac *wire.AccessC
 		return true, nil
 	}
 	if ac.Role != nil && ac.Role.Type == AdminUsersOnly {
-		ok, err := st.UserHasRoleAssignment(ctx, envID, userID)
+		ok, err := st.UserHasRoleAssignment(ctx, envID, userID, AdminRoleIDs)
 		if err != nil || !ok {
 			return false, err
 		}

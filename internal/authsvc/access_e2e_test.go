@@ -278,6 +278,13 @@ func TestApplicationAccessControl(t *testing.T) {
 			rp.accessControl(t, map[string]any{"role": map[string]any{"type": "ADMIN_USERS_ONLY"}})
 			_, q = rp.signOn(t, "prompt", "login")
 			denied("no admin role", q)
+			// A read-only role is not one of the administrator roles
+			// PingOne names (Organization Admin, Environment Admin,
+			// Identity Data Admin, Client Application Developer).
+			rp.do(t, "POST", "/groups/"+ops+"/roleAssignments", map[string]any{"role": map[string]any{"id": roles.IdentityDataReadOnly.ID},
+				"scope": map[string]any{"id": rp.fx.EnvID, "type": "ENVIRONMENT"}}, http.StatusCreated)
+			_, q = rp.signOn(t, "prompt", "login")
+			denied("a read-only role only", q)
 			rp.do(t, "POST", "/groups/"+ops+"/roleAssignments", map[string]any{"role": map[string]any{"id": roles.IdentityDataAdmin.ID},
 				"scope": map[string]any{"id": rp.fx.EnvID, "type": "ENVIRONMENT"}}, http.StatusCreated)
 			if tok, q = rp.signOn(t, "prompt", "login"); tok == nil {

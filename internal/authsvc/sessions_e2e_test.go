@@ -190,11 +190,26 @@ func TestSessionIdleTimeout(t *testing.T) {
 			if e := rp.refresh(t); e != "invalid_grant" {
 				t.Errorf("refresh after the idle timeout: %q, want invalid_grant", e)
 			}
-			// The user signs on again: a new session, all works again.
+			// The user signs on again in the same browser: a new session,
+			// all works again, and the ended session stays ended: its
+			// refresh token and access token are not revived.
+			oldTok, oldSID := rp.tok, rp.sid
 			rp.signOn(t)
 			if got := rp.userinfo(t); got != http.StatusOK {
 				t.Errorf("userinfo after signing on again: %d", got)
 			}
+			if rp.sid == oldSID {
+				t.Errorf("signing on after the idle timeout renewed the ended session %s", oldSID)
+			}
+			newTok := rp.tok
+			rp.tok = oldTok
+			if got := rp.userinfo(t); got != http.StatusUnauthorized {
+				t.Errorf("userinfo with the ended session's access token after a new sign-on: %d, want 401", got)
+			}
+			if e := rp.refresh(t); e != "invalid_grant" {
+				t.Errorf("refresh of the ended session's token after a new sign-on: %q, want invalid_grant", e)
+			}
+			rp.tok = newTok
 		})
 	}
 }

@@ -73,7 +73,9 @@ func (refreshTokenGrant) exchange(ctx context.Context, s *Service, req *tokenReq
 		if sess == nil {
 			return nil, invalidGrant("The session of the refresh token has ended.")
 		}
-		if err := s.touchSession(ctx, env.ID, sess, now); err != nil {
+		if err := s.touchSession(ctx, env.ID, sess, now); errors.Is(err, session.ErrEnded) {
+			return nil, invalidGrant("The session of the refresh token has ended.")
+		} else if err != nil {
 			return nil, serverError()
 		}
 	}

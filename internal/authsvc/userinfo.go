@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -173,6 +174,9 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		// timeout starts over.
 		err = s.touchSession(ctx, envID, &store.Session{ID: c.SessionID, EnvironmentID: envID,
 			AuthTime: st.SessionAuthTime, LastUsedAt: st.SessionUsedAt, ExpiresAt: st.SessionExpiresAt}, now)
+		if errors.Is(err, session.ErrEnded) {
+			err = tokenRefusal("The session of the access token has ended.")
+		}
 	}
 	var refusal tokenRefusal
 	if errors.As(err, &refusal) {

@@ -256,7 +256,9 @@ func (e *Engine) liveSession(ctx context.Context, envID, token string, now time.
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := session.Touch(ctx, e.Store, sess, life, now); err != nil {
+	if err := session.Touch(ctx, e.Store, sess, life, now); errors.Is(err, session.ErrEnded) {
+		return nil, nil, nil
+	} else if err != nil {
 		return nil, nil, err
 	}
 	return sess, u, nil

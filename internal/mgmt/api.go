@@ -302,6 +302,12 @@ func decode(r *http.Request, v any, accepted ...string) error {
 	if err := wire.CheckJSON(body); err != nil {
 		return err
 	}
+	// A JSON null would decode into nothing and leave the zero request: a
+	// PUT of null would then reset a resource whose members are all
+	// optional (session settings) instead of being refused as an array is.
+	if string(bytes.TrimSpace(body)) == "null" {
+		return wire.InvalidRequest(wire.InvalidValue("", "Invalid value for attribute: expected an object."))
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -356,6 +357,11 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) error {
 			// The population went between the check and the write.
 			return wire.InvalidData(wire.InvalidValue("population.id", "The population does not exist in this environment."))
 		}
+		if errors.Is(err, store.ErrGroupsFull) {
+			limit := int64(store.MaxEnvironmentGroups)
+			return wire.InvalidData(wire.Detail{Code: wire.DetailSizeLimit, Target: "name",
+				Message: "An environment can hold at most " + strconv.FormatInt(limit, 10) + " groups.", InnerError: &wire.InnerError{MaximumValue: &limit}})
+		}
 		return err
 	}
 	zero := 0
@@ -410,6 +416,10 @@ func groupRefError(err error) error {
 	case errors.Is(err, store.ErrGroupCycle):
 		return wire.InvalidData(wire.InvalidValue("id",
 			"The group cannot be nested in this group: it would become a member of itself (a circular reference)."))
+	case errors.Is(err, store.ErrGroupLimit):
+		limit := int64(store.MaxUserGroups)
+		return wire.InvalidData(wire.Detail{Code: wire.DetailSizeLimit, Target: "id",
+			Message: "A user can be a member of at most " + strconv.FormatInt(limit, 10) + " groups.", InnerError: &wire.InnerError{MaximumValue: &limit}})
 	case errors.Is(err, store.ErrGroupPopulation):
 		return wire.InvalidData(wire.InvalidValue("id",
 			"A population group can contain only users and groups of its own population."))

@@ -168,8 +168,12 @@ func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, "", err
 	}
-	if sess != nil && sess.UserID != userID {
-		// Another user signs on in this browser: the old session ends.
+	if sess != nil && (sess.UserID != userID || !sess.ExpiresAt.After(now)) {
+		// Another user signs on in this browser, or the browser's session
+		// has expired: the old session ends (its grants revoked) and a new
+		// one begins. Renewing an expired one would revive the refresh
+		// tokens its end refused, and carry its methods into the new
+		// sign-on's amr.
 		if err := End(ctx, tx, envID, sess.ID, now); err != nil {
 			return nil, "", err
 		}
@@ -204,18 +208,28 @@ func SignOn(ctx context.Context, tx store.Store, envID, binding, userID string, 
 // Touch records a use of sess at now (a silent sign-on, a refresh, a
 // userinfo request): its idle expiry moves on, never past its maximum
 // lifetime. A session used within the last minute is left as it is, so
-// that a busy session costs no write per request. sess must be live.
+// that a busy session costs no write per request. sess must be live; if it
+// ended since it was read (expired, signed off, deleted), Touch answers
+// ErrEnded and the use must be refused: the session is not revived.
 func Touch(ctx context.Context, st store.Store, sess *store.Session, life Lifetimes, now time.Time) error {
+	if !sess.ExpiresAt.After(now) {
+		return ErrEnded
+	}
 	if now.Sub(sess.LastUsedAt) < touchEvery {
 		return nil
 	}
 	exp := life.expiry(sess.AuthTime, now)
-	if err := st.TouchSession(ctx, sess.EnvironmentID, sess.ID, now, exp); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := st.TouchSession(ctx, sess.EnvironmentID, sess.ID, now, exp); errors.Is(err, store.ErrNotFound) {
+		return ErrEnded
+	} else if err != nil {
 		return err
 	}
 	sess.LastUsedAt, sess.ExpiresAt = now, exp
 	return nil
 }
+
+// ErrEnded is Touch's answer for a session that is no longer live.
+var ErrEnded = errors.New("session: ended")
 
 // data is what a session keeps in its Data.
 type data struct {

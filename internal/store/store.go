@@ -457,7 +457,8 @@ type SessionStore interface {
 	// in one query.
 	ListUserSessions(ctx context.Context, envID, userID string) ([]Session, error)
 	// TouchSession records a use of a session: its last use and its new
-	// expiry, and nothing else. ErrNotFound when it is gone.
+	// expiry, and nothing else. ErrNotFound when it is gone or its expiry
+	// is not after usedAt (an ended session is never revived).
 	TouchSession(ctx context.Context, envID, id string, usedAt, expiresAt time.Time) error
 	// EndUserSession revokes every grant of userID's session and deletes it, in one
 	// transaction; ErrNotFound when envID has no such session of userID.
@@ -574,6 +575,21 @@ type FIDO2PolicyStore interface {
 // users of one population in another population's group.
 var ErrGroupPopulation = errors.New("store: group of another population")
 
+// ErrGroupLimit refuses a membership beyond MaxUserGroups.
+var ErrGroupLimit = errors.New("store: too many groups for the user")
+
+// MaxUserGroups is how many groups a user may be a direct member of:
+// PingOne's limit (10,000). It also bounds what a token's group claims
+// and an access check read for one user.
+const MaxUserGroups = 10_000
+
+// ErrGroupsFull refuses a group beyond MaxEnvironmentGroups.
+var ErrGroupsFull = errors.New("store: too many groups in the environment")
+
+// MaxEnvironmentGroups is how many groups an environment holds at most:
+// PingOne's limit (100,000). It also bounds every walk of the nesting.
+const MaxEnvironmentGroups = 100_000
+
 // ErrGroupCycle refuses a nesting that would make a group a member of
 // itself.
 var ErrGroupCycle = errors.New("store: group nesting cycle")
@@ -615,11 +631,12 @@ type GroupStore interface {
 	// through nested groups (a group that is a member of another), in one
 	// query, ordered by name then id. Direct is true for direct membership.
 	UserGroups(ctx context.Context, envID, userID string) ([]UserGroup, error)
-	// UserHasRoleAssignment says whether userID holds any admin role
-	// assignment, directly or through a group it belongs to (directly or
-	// nested) — PingOne's accessControl.role ADMIN_USERS_ONLY test. One
-	// query.
-	UserHasRoleAssignment(ctx context.Context, envID, userID string) (bool, error)
+	// UserHasRoleAssignment says whether userID holds an assignment of one
+	// of roleIDs, directly or through a group it belongs to (directly or
+	// nested) — PingOne's accessControl.role ADMIN_USERS_ONLY test, which
+	// names the administrator roles that count. One query; no roleIDs, no
+	// role.
+	UserHasRoleAssignment(ctx context.Context, envID, userID string, roleIDs []string) (bool, error)
 
 	// NestGroup makes groupID a member of parentID: ErrGroupCycle when
 	// parentID is groupID or already a member of it (directly or nested),

@@ -73,6 +73,13 @@ func (s *SQLStore) CreateGroup(ctx context.Context, g *store.Group) error {
 		} else if taken {
 			return &store.UniqueError{Resource: "group", Field: "name"}
 		}
+		// Counted under the environment's lock, so racing creates cannot
+		// pass the limit together.
+		if n, err := one(ctx, t, scanInt, `SELECT COUNT(*) FROM groups WHERE environment_id = ?`, g.EnvironmentID); err != nil {
+			return err
+		} else if *n >= store.MaxEnvironmentGroups {
+			return store.ErrGroupsFull
+		}
 		_, err := t.exec(ctx, `INSERT INTO groups (id, environment_id, population_id, name, name_lc, external_id, data, created_at, updated_at)
  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, g.ID, g.EnvironmentID, g.PopulationID, g.Name, lc(g.Name), g.ExternalID, jsonText(g.Data),
 			ms(g.CreatedAt), ms(g.UpdatedAt))
@@ -229,7 +236,14 @@ func (s *SQLStore) CountGroupMembers(ctx context.Context, envID string, ids []st
 func (s *SQLStore) AddGroupMember(ctx context.Context, envID, userID, groupID string, at time.Time) error {
 	return s.Tx(ctx, func(tx store.Store) error {
 		t := tx.(*SQLStore)
-		userPop, err := one(ctx, t, scanString, `SELECT population_id FROM users WHERE environment_id = ? AND id = ?`, envID, userID)
+		// The user's row is locked (PostgreSQL; SQLite has one writer), so
+		// that a concurrent move to another population either waits for
+		// this membership and then ends it (UpdateUser), or is seen here.
+		lock := ""
+		if t.IsPostgres() {
+			lock = " FOR UPDATE"
+		}
+		userPop, err := one(ctx, t, scanString, `SELECT population_id FROM users WHERE environment_id = ? AND id = ?`+lock, envID, userID)
 		if err != nil {
 			return err
 		}
@@ -239,6 +253,15 @@ func (s *SQLStore) AddGroupMember(ctx context.Context, envID, userID, groupID st
 		}
 		if *groupPop != "" && *groupPop != *userPop {
 			return store.ErrGroupPopulation
+		}
+		// Counted under the user's lock, so racing adds cannot pass the
+		// limit together (the primary key's user_id prefix serves it).
+		n, err := one(ctx, t, scanInt, `SELECT COUNT(*) FROM group_memberships WHERE user_id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		if *n >= store.MaxUserGroups {
+			return store.ErrGroupLimit
 		}
 		_, err = t.exec(ctx, `INSERT INTO group_memberships (user_id, group_id, environment_id, created_at) VALUES (?, ?, ?, ?)`,
 			userID, groupID, envID, ms(at))
@@ -289,10 +312,18 @@ func (s *SQLStore) UserGroups(ctx context.Context, envID, userID string) ([]stor
 	return many(ctx, s, scanUserGroup, `SELECT `+userGroupCols+` `+userGroupsFrom+` ORDER BY g.name_lc, g.name, g.id`, envID, userID, envID)
 }
 
-func (s *SQLStore) UserHasRoleAssignment(ctx context.Context, envID, userID string) (bool, error) {
+func (s *SQLStore) UserHasRoleAssignment(ctx context.Context, envID, userID string, roleIDs []string) (bool, error) {
+	if len(roleIDs) == 0 {
+		return false, nil
+	}
+	args := []any{envID, userID, envID, userID}
+	for _, id := range roleIDs {
+		args = append(args, id)
+	}
 	n, err := one(ctx, s, scanInt, `WITH RECURSIVE `+userGroupsCTE+`
  SELECT COUNT(*) FROM (SELECT 1 FROM role_assignments WHERE environment_id = ?
-  AND (actor_id = ? OR actor_id IN (SELECT id FROM ug)) LIMIT 1) x`, envID, userID, envID, userID)
+  AND (actor_id = ? OR actor_id IN (SELECT id FROM ug))
+  AND role_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(roleIDs)), ",")+`) LIMIT 1) x`, args...)
 	if err != nil {
 		return false, err
 	}

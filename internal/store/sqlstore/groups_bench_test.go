@@ -159,7 +159,7 @@ func BenchmarkGroups(b *testing.B) {
 			})
 			b.Run("has-role", func(b *testing.B) {
 				measure(b, func() error {
-					ok, err := s.UserHasRoleAssignment(ctx, envID, target)
+					ok, err := s.UserHasRoleAssignment(ctx, envID, target, []string{"r1", "r2", "r3", "r4"})
 					if err == nil && ok {
 						err = fmt.Errorf("a role")
 					}
@@ -172,7 +172,7 @@ func BenchmarkGroups(b *testing.B) {
 
 // bulkInsert writes rows into table in one transaction, 500 rows per
 // INSERT: a test-only shortcut.
-func bulkInsert(b *testing.B, s *SQLStore, table string, cols []string, rows [][]any) {
+func bulkInsert(b testing.TB, s *SQLStore, table string, cols []string, rows [][]any) {
 	b.Helper()
 	ctx := context.Background()
 	tx, err := s.db.writer.db.BeginTx(ctx, nil)

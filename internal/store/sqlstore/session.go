@@ -15,9 +15,12 @@ func (s *SQLStore) ListUserSessions(ctx context.Context, envID, userID string) (
  ORDER BY last_used_at DESC, id`, envID, userID)
 }
 
+// TouchSession moves only a session still live at usedAt: a use checked
+// while the session was live but written after it expired (or ended) must
+// not bring it back.
 func (s *SQLStore) TouchSession(ctx context.Context, envID, id string, usedAt, expiresAt time.Time) error {
-	return s.execOne(ctx, `UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE environment_id = ? AND id = ?`,
-		ms(usedAt), ms(expiresAt), envID, id)
+	return s.execOne(ctx, `UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE environment_id = ? AND id = ? AND expires_at > ?`,
+		ms(usedAt), ms(expiresAt), envID, id, ms(usedAt))
 }
 
 func (s *SQLStore) EndUserSession(ctx context.Context, envID, userID, id string, at time.Time) error {

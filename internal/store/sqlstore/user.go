@@ -154,11 +154,20 @@ var customAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
 // string in the user's data column, as each dialect extracts it. It is
 // compared as stored (no case folding: SQLite's lower() folds ASCII alone,
 // so folding would differ between the databases), byte-wise as the
-// other columns (see filter.go). No index serves it: such a filter reads
-// the environment's users.
+// other columns (see filter.go). Only a JSON string counts, on both
+// databases: PostgreSQL's #>> would also render a number, a boolean or an
+// object stored before the attribute was defined as text, which SQLite's
+// json_type test leaves out. No index serves it: such a filter reads the
+// environment's users. name is written into the SQL, so it must pass
+// customAttrName (letters, digits, underscore): anything else compares
+// nothing.
 func (s *SQLStore) customColumn(name string) string {
+	if !customAttrName.MatchString(name) {
+		return `(CAST(NULL AS TEXT))`
+	}
 	if s.db.dialect == dialectPostgres {
-		return `((u.data::jsonb #>> '{custom,` + name + `}') COLLATE "C")`
+		path := `'{custom,` + name + `}'`
+		return `((CASE WHEN jsonb_typeof(u.data::jsonb #> ` + path + `) = 'string' THEN u.data::jsonb #>> ` + path + ` END) COLLATE "C")`
 	}
 	return `(CASE WHEN json_type(u.data, '$.custom.` + name + `') = 'text' THEN json_extract(u.data, '$.custom.` + name + `') END)`
 }

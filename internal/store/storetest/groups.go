@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -38,6 +39,7 @@ func testGroupSuite(t *testing.T, s store.Store) {
 		{"Deletes", testGroupDeletes},
 		{"MembershipRace", testGroupMembershipRace},
 		{"NestingRace", testGroupNestingRace},
+		{"PopulationMoveRace", testGroupPopulationMoveRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, s) })
 	}
@@ -397,6 +399,7 @@ func testGroupNesting(t *testing.T, s store.Store) {
 
 func testGroupRoleAssignments(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	adminRoles := []string{newID(), newID()}
 	e, pop := envWithPop(t, s)
 	ann := newUser(t, s, e.ID, pop.ID, "ann")
 	bob := newUser(t, s, e.ID, pop.ID, "bob")
@@ -409,23 +412,33 @@ func testGroupRoleAssignments(t *testing.T, s store.Store) {
 
 	has := func(u *store.User) bool {
 		t.Helper()
-		ok, err := s.UserHasRoleAssignment(ctx, e.ID, u.ID)
+		ok, err := s.UserHasRoleAssignment(ctx, e.ID, u.ID, adminRoles)
 		must(t, err, "UserHasRoleAssignment")
 		return ok
 	}
 	if has(ann) || has(bob) || has(cat) {
 		t.Fatal("a role before any assignment")
 	}
-	ra := mkRA(e.ID, admins.ID, newID(), "ENVIRONMENT", e.ID)
+	// Only the roles asked for count: cat holds another one.
+	other := mkRA(e.ID, cat.ID, newID(), "ENVIRONMENT", e.ID)
+	other.ActorType = "USER"
+	must(t, s.CreateRoleAssignment(ctx, other), "CreateRoleAssignment of another role")
+	if has(cat) {
+		t.Error("cat counted with a role not asked for")
+	}
+	if ok, err := s.UserHasRoleAssignment(ctx, e.ID, cat.ID, nil); err != nil || ok {
+		t.Errorf("no roles asked: %v, %v; want false", ok, err)
+	}
+	ra := mkRA(e.ID, admins.ID, adminRoles[0], "ENVIRONMENT", e.ID)
 	ra.ActorType = "GROUP"
 	must(t, s.CreateRoleAssignment(ctx, ra), "CreateRoleAssignment of a group")
-	direct := mkRA(e.ID, ann.ID, newID(), "ENVIRONMENT", e.ID)
+	direct := mkRA(e.ID, ann.ID, adminRoles[1], "ENVIRONMENT", e.ID)
 	direct.ActorType = "USER"
 	must(t, s.CreateRoleAssignment(ctx, direct), "CreateRoleAssignment of a user")
 	if !has(ann) || !has(bob) || has(cat) {
 		t.Errorf("ann %v bob %v cat %v, want true true false", has(ann), has(bob), has(cat))
 	}
-	ok, err := s.UserHasRoleAssignment(ctx, newID(), bob.ID)
+	ok, err := s.UserHasRoleAssignment(ctx, newID(), bob.ID, adminRoles)
 	must(t, err, "UserHasRoleAssignment through another environment")
 	if ok {
 		t.Error("a role through another environment")
@@ -547,6 +560,45 @@ func testGroupNestingRace(t *testing.T, s store.Store) {
 			if err != nil && !errors.Is(err, store.ErrGroupCycle) {
 				t.Errorf("round %d: loser's error %v, want ErrGroupCycle", round, err)
 			}
+		}
+	}
+}
+
+// testGroupPopulationMoveRace: a user joining a population's group while
+// moving to another population never ends a member of the group of the
+// population left (PingOne removes a user who changes population from the
+// old population's groups): either the join sees the move and is refused,
+// or the move sees the join and ends it.
+func testGroupPopulationMoveRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e, popA := envWithPop(t, s)
+	popB := newPopulation(t, s, e.ID, "B")
+	g := newGroup(t, s, e.ID, popA.ID, "A's")
+	for i := range 30 {
+		u := newUser(t, s, e.ID, popA.ID, fmt.Sprintf("mover-%d", i))
+		moved := *u
+		moved.PopulationID, moved.UpdatedAt = popB.ID, now()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		var joinErr, moveErr error
+		wg.Go(func() {
+			<-start
+			joinErr = s.AddGroupMember(ctx, e.ID, u.ID, g.ID, now())
+		})
+		wg.Go(func() {
+			<-start
+			moveErr = s.UpdateUser(ctx, &moved)
+		})
+		close(start)
+		wg.Wait()
+		must(t, moveErr, "UpdateUser (move)")
+		if joinErr != nil && !errors.Is(joinErr, store.ErrGroupPopulation) {
+			t.Fatalf("AddGroupMember beside a move: %v", joinErr)
+		}
+		groups, err := s.UserGroups(ctx, e.ID, u.ID)
+		must(t, err, "UserGroups")
+		if len(groups) != 0 {
+			t.Fatalf("round %d: a user of population B is a member of population A's group (join err %v)", i, joinErr)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -20,6 +21,7 @@ func testSchemaSuite(t *testing.T, s store.Store) {
 		{"UniqueValues", testUniqueValues},
 		{"ConcurrentUniqueValues", testConcurrentUniqueValues},
 		{"SchemaEnvironmentDelete", testSchemaEnvironmentDelete},
+		{"CustomAttributeFilters", testCustomAttributeFilters},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, s) })
 	}
@@ -159,4 +161,63 @@ func testSchemaEnvironmentDelete(t *testing.T, s store.Store) {
 	must(t, s.DeleteEnvironment(ctx, e.ID), "DeleteEnvironment with a schema and claims")
 	_, err := s.GetSchemaAttribute(ctx, e.ID, a.ID)
 	wantErr(t, err, store.ErrNotFound, "an attribute of a deleted environment")
+}
+
+// testCustomAttributeFilters: a filter on a custom attribute compares its
+// stored string alone, the same on every database (a value stored before
+// the attribute was a STRING one, a number, a boolean or an object, never
+// matches), and only a name the caller's schema lists and identity's name
+// rule accepts ever reaches SQL.
+func testCustomAttributeFilters(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e, pop := envWithPop(t, s)
+	byName := map[string]*store.User{}
+	for name, custom := range map[string]string{
+		"str":    `{"code":"123"}`,
+		"num":    `{"code":123}`,
+		"bool":   `{"code":true}`,
+		"obj":    `{"code":{"a":"123"}}`,
+		"arr":    `{"code":["123"]}`,
+		"null":   `{"code":null}`,
+		"none":   `{}`,
+		"prefix": `{"code":"1234"}`,
+		"quote":  `{"code":"x' OR '1'='1"}`,
+	} {
+		u := mkUser(e.ID, pop.ID, name)
+		u.Data = json.RawMessage(`{"custom":` + custom + `}`)
+		must(t, s.CreateUser(ctx, u), "CreateUser "+name)
+		byName[name] = u
+	}
+	custom := []string{"code", "emp-id", "x']') OR 1=1 --", "code}') OR true --"}
+	for _, c := range []struct {
+		filter string
+		want   []string
+	}{
+		{`code eq "123"`, []string{"str"}},
+		{`code eq "true"`, nil},
+		{`code sw "123"`, []string{"str", "prefix"}},
+		{`code pr`, []string{"str", "prefix", "quote"}},
+		// ne keeps rows without a (string) value, as for every attribute.
+		{`code ne "123"`, []string{"num", "bool", "obj", "arr", "null", "none", "prefix", "quote"}},
+		{`code eq "x' OR '1'='1"`, []string{"quote"}},
+	} {
+		items, total, err := s.ListUsers(ctx, e.ID, store.Page{Filter: filter(t, c.filter), Custom: custom})
+		must(t, err, "ListUsers filtered by "+c.filter)
+		var want []store.User
+		for _, n := range c.want {
+			want = append(want, *byName[n])
+		}
+		if total != len(want) {
+			t.Errorf("ListUsers filtered by %s: total %d, want %d", c.filter, total, len(want))
+		}
+		checkSet(t, "ListUsers filtered by "+c.filter, items, want...)
+	}
+	// Names outside identity's rule are not filterable even when listed.
+	for _, f := range []string{`emp-id eq "1"`, `other eq "1"`} {
+		if _, _, err := s.ListUsers(ctx, e.ID, store.Page{Filter: filter(t, f), Custom: custom}); err == nil {
+			t.Errorf("ListUsers filtered by %s: no error, want an unsupported attribute", f)
+		} else if _, ok := err.(*scim.Error); !ok {
+			t.Errorf("ListUsers filtered by %s: %v, want a *scim.Error", f, err)
+		}
+	}
 }

@@ -69,6 +69,17 @@ func testUserSessions(t *testing.T, s store.Store) {
 	}
 	wantErr(t, s.TouchSession(ctx, y.env.ID, older.ID, used, exp), store.ErrNotFound, "TouchSession from another environment")
 	wantErr(t, s.TouchSession(ctx, x.env.ID, newID(), used, exp), store.ErrNotFound, "TouchSession of an unknown session")
+
+	// A session whose expiry has passed stays ended: a use checked while it
+	// was live but written after it expired (or any late writer) must not
+	// move its expiry on.
+	dead := mkSession(x.env.ID, x.user.ID)
+	dead.LastUsedAt, dead.ExpiresAt = now().Add(-2*time.Hour), now().Add(-time.Minute)
+	must(t, s.CreateSession(ctx, dead), "CreateSession (expired)")
+	wantErr(t, s.TouchSession(ctx, x.env.ID, dead.ID, now(), now().Add(time.Hour)), store.ErrNotFound, "TouchSession of an expired session")
+	if g, err := s.GetSession(ctx, x.env.ID, dead.ID); err != nil || !g.ExpiresAt.Equal(dead.ExpiresAt) || !g.LastUsedAt.Equal(dead.LastUsedAt) {
+		t.Errorf("an expired session after a touch: %+v, %v; want its expiry %v kept", g, err, dead.ExpiresAt)
+	}
 }
 
 // testEndUserSession: ending a session deletes it and revokes its grants,
