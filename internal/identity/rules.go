@@ -28,13 +28,15 @@ const (
 	msgEmail       = "The value must be an email address."
 	msgTimezone    = "The value must be an IANA time zone such as America/Los_Angeles."
 	msgCountryCode = "The value must be a two-letter ISO 3166-1 country code."
-	msgCustomName  = "Attribute names start with a letter and hold only letters, digits and underscores (at most 100)."
+	msgCustomName  = "Attribute names start with a letter and hold only letters, digits, hyphens and underscores (at most 256)."
 )
 
 var (
 	countryCodeRE = regexp.MustCompile(`^[A-Z]{2}$`)
-	// customNameRE is what a custom schema attribute may be called.
-	customNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+	// customNameRE is what a custom schema attribute may be called:
+	// PingOne's rule (a letter, then letters, digits or hyphens, at most 256
+	// characters) and the underscore Gatehouse always took.
+	customNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,255}$`)
 )
 
 // ValidUsername reports whether s is a username PingOne accepts: 1–128

@@ -152,8 +152,8 @@ func TestCheckAttribute(t *testing.T) {
 }
 
 func TestCheckCustomName(t *testing.T) {
-	for name, ok := range map[string]bool{"accountId": true, "shirt_size2": true, strings.Repeat("a", 100): true,
-		"bad-name": false, "2fa": false, "_x": false, strings.Repeat("a", 101): false} {
+	for name, ok := range map[string]bool{"accountId": true, "shirt_size2": true, "employee-number": true, strings.Repeat("a", 256): true,
+		"bad name": false, "2fa": false, "_x": false, "-x": false, strings.Repeat("a", 257): false} {
 		d := identity.CheckCustomName(name)
 		if (d == nil) != ok {
 			t.Errorf("CheckCustomName(%q) = %s, want ok %v", name, detailString(d), ok)

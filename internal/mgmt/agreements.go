@@ -103,7 +103,14 @@ func (a *API) agreementHref(envID, id string) string {
 	return a.APIPath + "/environments/" + envID + "/agreements/" + id
 }
 
-func (a *API) renderAgreement(x *store.Agreement, counts store.AgreementConsentCount, at time.Time) (wire.Agreement, error) {
+func (a *API) renderAgreement(x *store.Agreement, counts store.AgreementConsentCount) (wire.Agreement, error) {
+	// The counts are as of the latest consent event that moved them (or
+	// the agreement's creation): a time of the read would make two reads
+	// of an unchanged agreement differ.
+	at := x.CreatedAt
+	if counts.ChangedAt.After(at) {
+		at = counts.ChangedAt
+	}
 	var d wire.AgreementData
 	if err := json.Unmarshal(x.Data, &d); err != nil {
 		return wire.Agreement{}, fmt.Errorf("agreement %s: %w", x.ID, err)
@@ -173,7 +180,7 @@ func (a *API) listAgreements(w http.ResponseWriter, r *http.Request) error {
 	}
 	items := make([]any, len(list))
 	for i := range list {
-		if items[i], err = a.renderAgreement(&list[i], counts[list[i].ID], now); err != nil {
+		if items[i], err = a.renderAgreement(&list[i], counts[list[i].ID]); err != nil {
 			return err
 		}
 	}
@@ -188,7 +195,7 @@ func (a *API) writeAgreement(ctx context.Context, w http.ResponseWriter, status 
 	if err != nil {
 		return err
 	}
-	out, err := a.renderAgreement(x, counts[x.ID], now)
+	out, err := a.renderAgreement(x, counts[x.ID])
 	if err != nil {
 		return err
 	}

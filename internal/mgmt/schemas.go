@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -27,8 +26,6 @@ import (
 // regexValidation; custom ones all but name and type, multiValued only
 // from false to true, and required not at all (ignored on create, refused
 // on update when it differs).
-
-const schemaAttrNameMax = 100 // a user body's custom names hold at most 100 characters
 
 func (a *API) schemaRoutes(mux *http.ServeMux) {
 	base := "/v1/environments/{envID}/schemas"
@@ -330,9 +327,9 @@ func newCustomAttribute(sch *identity.Schema, req *wire.SchemaAttributeRequest) 
 	switch {
 	case req.Name == nil || *req.Name == "":
 		ds = append(ds, wire.Required("name"))
-	case utf8.RuneCountInString(*req.Name) > schemaAttrNameMax || identity.CheckCustomName(*req.Name) != nil:
+	case identity.CheckCustomName(*req.Name) != nil:
 		ds = append(ds, wire.InvalidValue("name",
-			"An attribute's name starts with a letter and holds only letters, digits and underscores (at most 100)."))
+			"An attribute's name starts with a letter and holds only letters, digits, hyphens and underscores (at most 256)."))
 	case sch.Attribute(*req.Name) != nil || identity.BuiltinAttribute(sch.EnvironmentID, *req.Name) != nil:
 		ds = append(ds, wire.Detail{Code: wire.DetailUniqueness, Target: "name", Message: "The schema already has an attribute of this name."})
 	}

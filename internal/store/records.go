@@ -715,9 +715,12 @@ type AgreementConsent struct {
 }
 
 // AgreementConsentCount is how many users consented to an agreement (and
-// did not revoke it), and how many of those consents expired.
+// did not revoke it), and how many of those consents expired. ChangedAt is
+// the latest consent event that moved the counts by then (a consent, a
+// revocation, an expiry), zero when there was none: the counts' "as of".
 type AgreementConsentCount struct {
 	Total, Expired int
+	ChangedAt      time.Time
 }
 
 // Group is one of PingOne's groups: environment-wide (PopulationID "") or

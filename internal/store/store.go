@@ -745,7 +745,8 @@ type AgreementStore interface {
 	AgreementHasConsents(ctx context.Context, envID, id string) (bool, error)
 	// CountAgreementConsents counts, per agreement of envID, the users
 	// whose consent is not revoked, and among them those whose consent
-	// expired by now: one grouped query.
+	// expired by now, with the time of the latest consent event that moved
+	// them: one grouped query.
 	CountAgreementConsents(ctx context.Context, envID string, now time.Time) (map[string]AgreementConsentCount, error)
 	// AgreementInUse says whether a sign-on policy action of envID names
 	// the agreement.

@@ -16,8 +16,9 @@ type AgreementData struct {
 }
 
 // Agreement is …/agreements/{id}. The consent counts are PingOne's
-// aggregates: Gatehouse counts them when it reads the agreement, so
-// consentsAggregatedAt is the time of the read.
+// aggregates: Gatehouse counts them when it reads the agreement, and
+// consentsAggregatedAt is the time of the latest consent event the counts
+// reflect (the agreement's creation when there is none).
 type Agreement struct {
 	Links       Links  `json:"_links,omitempty"`
 	ID          string `json:"id"`

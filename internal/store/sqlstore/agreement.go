@@ -50,20 +50,31 @@ func (s *SQLStore) DeleteAgreement(ctx context.Context, envID, id string) error 
 
 func (s *SQLStore) CountAgreementConsents(ctx context.Context, envID string, now time.Time) (map[string]store.AgreementConsentCount, error) {
 	type row struct {
-		id             string
-		total, expired int
+		id                       string
+		total, expired           int
+		consented, revoked, gone sql.NullInt64
 	}
+	// Revoked consents are read too: a revocation moves the counts, so its
+	// time is one of the events ChangedAt is the latest of.
 	rows, err := many(ctx, s, func(r scanner) (row, error) {
 		var x row
-		return x, r.Scan(&x.id, &x.total, &x.expired)
-	}, `SELECT agreement_id, COUNT(*), COUNT(CASE WHEN expires_at <= ? THEN 1 END) FROM agreement_consents
- WHERE environment_id = ? AND revoked_at IS NULL GROUP BY agreement_id`, ms(now), envID)
+		return x, r.Scan(&x.id, &x.total, &x.expired, &x.consented, &x.revoked, &x.gone)
+	}, `SELECT agreement_id, COUNT(CASE WHEN revoked_at IS NULL THEN 1 END),
+ COUNT(CASE WHEN revoked_at IS NULL AND expires_at <= ? THEN 1 END),
+ MAX(consented_at), MAX(revoked_at), MAX(CASE WHEN revoked_at IS NULL AND expires_at <= ? THEN expires_at END)
+ FROM agreement_consents WHERE environment_id = ? GROUP BY agreement_id`, ms(now), ms(now), envID)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]store.AgreementConsentCount, len(rows))
 	for _, x := range rows {
-		out[x.id] = store.AgreementConsentCount{Total: x.total, Expired: x.expired}
+		var last int64
+		for _, v := range []sql.NullInt64{x.consented, x.revoked, x.gone} {
+			if v.Valid && v.Int64 > last {
+				last = v.Int64
+			}
+		}
+		out[x.id] = store.AgreementConsentCount{Total: x.total, Expired: x.expired, ChangedAt: fromMS(last)}
 	}
 	return out, nil
 }
