@@ -405,6 +405,11 @@ func (s *Step) enter(ctx context.Context, u *store.User) error {
 	if !ok || s.Flow.Status != s.e.reg.byType[a.Type].BeginStatus(a) {
 		return nil
 	}
+	if _, ok := en.(Collector); ok {
+		if refused, err := s.admitCollector(ctx, u); refused || err != nil {
+			return err
+		}
+	}
 	return en.Enter(ctx, s, u)
 }
 
