@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 )
@@ -95,6 +96,56 @@ func TestActionsAccessControl(t *testing.T) {
 			}
 			if e, _ := g.last["error"].(map[string]any); e["code"] != "access_denied" || strings.Contains(string(h.body), "login_required") {
 				t.Errorf("silent refusal: %s", h.body)
+			}
+		})
+	}
+}
+
+// TestActionsIdleSession: a single sign-on that stops at
+// PROGRESSIVE_PROFILING waits while the browser's session idles out. The
+// answer then must not complete the sign-on on the ended session (the
+// application would get a code that no longer redeems) nor write to the
+// user for it: the sign-on starts over. Signed on again, the user is asked
+// and the sign-on completes.
+func TestActionsIdleSession(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			clk := &flowClock{}
+			x := newActionsFixtureWith(t, apptest.Options{DSN: be.DSN(t), FlowClock: clk.Now}, profiling(false, 0, "Tell us more", attr("nickname", false)))
+			if r := x.s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + x.fx.EnvID + "/sessionSettings", Token: x.admin,
+				Body: map[string]any{"idleTimeoutInMinutes": 10, "maxLifetimeInMinutes": 600}}); r.Status != http.StatusOK {
+				t.Fatalf("settings: %d %s", r.Status, r.Body)
+			}
+			f := x.signOn(t, x.fx.Username)
+			if f.status() != "PROFILE_DATA_REQUIRED" {
+				t.Fatalf("first: %s", f.status())
+			}
+			f.post(t, "user.update", `{}`, http.StatusOK) // skipped
+			g := f.again(t)
+			if g.status() != "PROFILE_DATA_REQUIRED" {
+				t.Fatalf("single sign-on: %s", g.status())
+			}
+			clk.Advance(11 * time.Minute)
+			h := call(t, g.c, "POST", g.url, "application/vnd.pingidentity.user.update+json", `{"nickname":"Ada"}`)
+			if h.status == http.StatusOK {
+				g.last = h.json(t)
+			}
+			if h.status != http.StatusOK || g.status() != "USERNAME_PASSWORD_REQUIRED" {
+				t.Errorf("after the session ended: %d %s, want the sign-on to start over", h.status, h.body)
+			}
+			if u := x.user(t); u["nickname"] != nil {
+				t.Errorf("written for an ended session: %v", u["nickname"])
+			}
+			if g.status() == "COMPLETED" {
+				t.Errorf("completed on an ended session")
+			}
+			g.password(t, x.fx.Username)
+			if g.status() != "PROFILE_DATA_REQUIRED" {
+				t.Fatalf("signed on again: %s", g.status())
+			}
+			g.post(t, "user.update", `{"nickname":"Ada"}`, http.StatusOK)
+			if g.status() != "COMPLETED" || x.user(t)["nickname"] != "Ada" {
+				t.Errorf("after signing on again: %s %v", g.status(), x.user(t)["nickname"])
 			}
 		})
 	}
