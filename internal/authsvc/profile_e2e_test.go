@@ -24,7 +24,14 @@ import (
 // fixture's flow helpers (signOn, post, get, claims).
 func newActionsFixture(t *testing.T, dsn string, acts ...map[string]any) *mfaFixture {
 	t.Helper()
-	s := apptest.Start(t, apptest.Options{DSN: dsn})
+	return newActionsFixtureWith(t, apptest.Options{DSN: dsn}, acts...)
+}
+
+// newActionsFixtureWith is newActionsFixture on a server started with o
+// (a test clock, say).
+func newActionsFixtureWith(t *testing.T, o apptest.Options, acts ...map[string]any) *mfaFixture {
+	t.Helper()
+	s := apptest.Start(t, o)
 	x := &mfaFixture{s: s, fx: s.NewSignOn(t, apptest.SignOnOptions{}), admin: s.AdminToken(t)}
 	env := "/environments/" + x.fx.EnvID
 	r := s.Do(t, apptest.Request{Method: "POST", URL: env + "/signOnPolicies", Token: x.admin, Body: map[string]any{"name": "With_Actions"}})

@@ -12,7 +12,19 @@ import (
 // does not admit fails instead: the flow is FAILED with PingOne's
 // access_denied, and resume reports it to the application. The check runs
 // where a flow is written COMPLETED (every step saves through saveIn) and
-// where single sign-on completes a new flow at once (Start).
+// where single sign-on completes a new flow at once (Start), and before a
+// Collector asks the user for anything: a user the application refuses is
+// refused once known, not after giving their profile data or consent to a
+// sign-on that cannot succeed.
+
+// Collector is an Entrant whose prompt keeps what the user gives beyond
+// the sign-on (profile data, consent to an agreement). The engine checks
+// the application's accessControl before entering it.
+type Collector interface {
+	Entrant
+	// Collects marks the method; it is never called.
+	Collects()
+}
 
 // admits says whether envID's application appID admits userID; an
 // application gone since the flow began admits (resume refuses it).
@@ -46,4 +58,20 @@ func (s *Step) admit(ctx context.Context, st store.Store) error {
 	s.st.refuse()
 	s.SetStatus(StatusFailed)
 	return nil
+}
+
+// admitCollector fails the step's flow when the Collector about to be
+// entered would ask u, whom the application does not admit. It reports
+// whether it did.
+func (s *Step) admitCollector(ctx context.Context, u *store.User) (bool, error) {
+	if u == nil {
+		return false, nil
+	}
+	ok, err := s.e.admits(ctx, s.e.Store, s.Flow.EnvironmentID, s.Flow.ApplicationID, u.ID)
+	if err != nil || ok {
+		return false, err
+	}
+	s.st.refuse()
+	s.SetStatus(StatusFailed)
+	return true, s.Save(ctx)
 }

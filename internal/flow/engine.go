@@ -199,7 +199,9 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		if tok != "" {
 			token = tok
 		}
-		if req.Prompt == "none" && f.Status != StatusCompleted {
+		// A flow that failed (the application refuses the user) reports
+		// its own error, as one single sign-on completes at once does.
+		if req.Prompt == "none" && f.Status != StatusCompleted && f.Status != StatusFailed {
 			if err := e.Finish(ctx, f); err != nil && !errors.Is(err, ErrFlowNotFound) {
 				return nil, err
 			}

@@ -60,6 +60,18 @@ func (e *Engine) step(ctx context.Context, f *store.Flow, act string, body []byt
 		return s, s.reset(ctx, body)
 	}
 	m := e.reg.byAction[act]
+	if _, ok := m.(Collector); ok {
+		// What the user gives is kept for the sign-on's user: a session
+		// that ended while the flow waited (idle, revoked) signs nobody
+		// on, so the sign-on starts over rather than write for it.
+		ended, err := s.sessionEnded(ctx)
+		if err != nil || ended {
+			if err == nil {
+				err = s.startOver(ctx)
+			}
+			return s, err
+		}
+	}
 	var g *checkGuard
 	if c, ok := m.(SecretChecker); ok && c.ChecksSecret(act) {
 		if g, err = e.Limits.beforeCheck(ctx, s.View, body, s.Now); err != nil {
@@ -405,6 +417,11 @@ func (s *Step) enter(ctx context.Context, u *store.User) error {
 	if !ok || s.Flow.Status != s.e.reg.byType[a.Type].BeginStatus(a) {
 		return nil
 	}
+	if _, ok := en.(Collector); ok {
+		if refused, err := s.admitCollector(ctx, u); refused || err != nil {
+			return err
+		}
+	}
 	return en.Enter(ctx, s, u)
 }
 
@@ -414,6 +431,12 @@ func (s *Step) reset(ctx context.Context, body []byte) error {
 	if _, err := Fields(body, nil); err != nil {
 		return err
 	}
+	return s.startOver(ctx)
+}
+
+// startOver moves the flow back to the policy's first action, for
+// whoever is at the browser.
+func (s *Step) startOver(ctx context.Context) error {
 	s.resetMethods()
 	s.st.Step, s.st.ForceAuth = 0, true
 	s.st.SignedOn, s.st.AuthTime, s.st.AMR, s.st.Held = "", 0, nil, nil
@@ -423,4 +446,18 @@ func (s *Step) reset(ctx context.Context, body []byte) error {
 		return err
 	}
 	return s.enter(ctx, nil)
+}
+
+// sessionEnded reports whether the flow has signed its user on through a
+// session that has since ended (idle or maximum lifetime, signed off,
+// ended through the API) or now belongs to someone else.
+func (s *Step) sessionEnded(ctx context.Context) (bool, error) {
+	if s.st.SignedOn == "" || s.Flow.SessionID == "" {
+		return false, nil
+	}
+	sess, err := session.ByID(ctx, s.e.Store, s.Flow.EnvironmentID, s.Flow.SessionID, s.Now)
+	if err != nil {
+		return false, err
+	}
+	return sess == nil || sess.UserID != s.st.SignedOn, nil
 }

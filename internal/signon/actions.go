@@ -83,15 +83,53 @@ var keptTags = regexp.MustCompile(`(?i)&lt;(/?)(p|br|b|i|u|strong|em|ul|ol|li|h2
 
 // agreementHTML is an agreement revision's text as the page shows it:
 // plain text escaped (its line breaks kept by the stylesheet), text/html
-// escaped but for the bare tags of keptTags.
+// escaped but for the bare tags of keptTags, balanced (see balanced).
 func agreementHTML(contentType, text string) template.HTML {
 	esc := html.EscapeString(text)
 	if !strings.EqualFold(strings.TrimSpace(contentType), "text/html") {
 		return template.HTML(`<div class="agreement-text plain">` + esc + `</div>`)
 	}
-	kept := keptTags.ReplaceAllStringFunc(esc, func(m string) string {
-		sub := keptTags.FindStringSubmatch(m)
-		return "<" + sub[1] + strings.ToLower(sub[2]) + ">"
-	})
-	return template.HTML(`<div class="agreement-text">` + kept + `</div>`)
+	return template.HTML(`<div class="agreement-text">` + balanced(esc) + `</div>`)
+}
+
+// balanced turns esc's kept tags back into markup, closing what the text
+// leaves open at its end and leaving as text a closing tag that closes
+// nothing the text opened: the agreement's markup stays inside its box
+// (an unclosed <b> would otherwise embolden the page after it, and a
+// parser reopens formatting tags past the box's end).
+func balanced(esc string) string {
+	var b strings.Builder
+	var open []string
+	last := 0
+	for _, m := range keptTags.FindAllStringSubmatchIndex(esc, -1) {
+		b.WriteString(esc[last:m[0]])
+		last = m[1]
+		closing, name := esc[m[2]:m[3]] == "/", strings.ToLower(esc[m[4]:m[5]])
+		switch {
+		case !closing && name == "br":
+			b.WriteString("<br>")
+		case !closing:
+			open = append(open, name)
+			b.WriteString("<" + name + ">")
+		default:
+			i := len(open) - 1 // the innermost open tag of that name
+			for i >= 0 && open[i] != name {
+				i--
+			}
+			if i < 0 {
+				b.WriteString(esc[m[0]:m[1]])
+				continue
+			}
+			for len(open) > i {
+				b.WriteString("</" + open[len(open)-1] + ">")
+				open = open[:len(open)-1]
+			}
+		}
+	}
+	b.WriteString(esc[last:])
+	for len(open) > 0 {
+		b.WriteString("</" + open[len(open)-1] + ">")
+		open = open[:len(open)-1]
+	}
+	return b.String()
 }

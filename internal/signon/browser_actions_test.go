@@ -278,3 +278,58 @@ func TestBrowserAgreementDecline(t *testing.T) {
 		t.Errorf("a decline button under disableDeclineOption")
 	}
 }
+
+// TestBrowserProgressiveProfilingRules: a value the attribute's rules
+// refuse is reported at its field (aria-invalid, focused) in the words the
+// schema gives (regexValidation's requirements), and a value another user
+// holds of a unique attribute is named as that attribute, not as a
+// username; a good value signs on.
+func TestBrowserProgressiveProfilingRules(t *testing.T) {
+	b := newBrowser(t, viewport{360, 740, true})
+	x := newSite(t)
+	now := store.Now()
+	data, _ := json.Marshal(wire.SchemaAttributeRules{Type: wire.AttrString, Enabled: true, Unique: true, DisplayName: "Employee number",
+		RegexValidation: &wire.SchemaRegexValidation{Pattern: `^E-[0-9]+$`, Requirements: "An employee number is E- and digits."}})
+	if err := x.s.Store.CreateSchemaAttribute(t.Context(), &store.SchemaAttribute{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID,
+		Name: "employeeId", SchemaType: wire.SchemaCustom, Data: data, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if r := x.s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + x.fx.EnvID + "/users", Token: x.s.AdminToken(t),
+		Body: map[string]any{"username": "other", "population": map[string]any{"id": x.fx.PopulationID}, "employeeId": "E-1"}}); r.Status != http.StatusCreated {
+		t.Fatalf("other user: %d %s", r.Status, r.Body)
+	}
+	withActions(t, x, map[string]any{"type": "PROGRESSIVE_PROFILING", "preventMultiplePromptsPerFlow": true, "promptIntervalSeconds": 0,
+		"promptText": "Your employee number, please.", "attributes": []any{map[string]any{"name": "employeeId", "required": true}}})
+	state := "st-" + randomString(4)
+	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
+	signOnWith(b, x.fx.Username, x.fx.Password)
+	b.waitStatus("PROFILE_DATA_REQUIRED")
+	atField := func(what string) {
+		t.Helper()
+		if inv := eval[string](b, `document.querySelector('#profile-employeeId').getAttribute('aria-invalid') ?? ''`); inv != "true" {
+			t.Errorf("%s: field not marked invalid", what)
+		}
+		if id := eval[string](b, `document.activeElement.id`); id != "profile-employeeId" {
+			t.Errorf("%s: focus on %q", what, id)
+		}
+	}
+	b.do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "x"))
+	b.submit("user.update")
+	if msg := showsError(t, b); msg != "An employee number is E- and digits." {
+		t.Errorf("pattern: %q", msg)
+	}
+	atField("pattern")
+	b.do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "E-1"))
+	b.submit("user.update")
+	b.waitFor("the taken message", `document.querySelector('#error').innerText.includes('mployee number')`)
+	if msg := showsError(t, b); msg != "That employee number is already in use. Enter another one." {
+		t.Errorf("taken: %q", msg)
+	}
+	atField("taken")
+	b.do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "E-2"))
+	b.submit("user.update")
+	b.landed(x.app, state)
+	if u := x.user(t); u["employeeId"] != "E-2" {
+		t.Errorf("user employeeId %v", u["employeeId"])
+	}
+}

@@ -68,6 +68,16 @@
     return el || null;
   }
 
+  // nameOf is what to call the field an error targets: the page's own
+  // word for it, else its label (a profile attribute's display name),
+  // else the target itself.
+  function nameOf(target) {
+    if (labels[target]) { return labels[target]; }
+    var el = document.querySelector('[name="' + target + '"]:not([type=hidden])');
+    var l = el && el.labels && el.labels[0];
+    return l && l.firstChild ? l.firstChild.textContent.trim().toLowerCase() : target;
+  }
+
   // describe turns a PingOne error body into a sentence.
   function describe(status, body) {
     var d = (body && body.details && body.details[0]) || {};
@@ -106,11 +116,15 @@
       case 'ACCOUNT_LOCKED':
         return 'This account is locked. Contact your administrator.';
       case 'UNIQUENESS_VIOLATION':
+        // Registration's username, or a unique attribute a profile asks.
+        if (d.target && d.target !== 'username') {
+          return 'That ' + nameOf(d.target) + ' is already in use. Enter another one.';
+        }
         return 'That username is already taken. Choose another one.';
       case 'REQUIRED_VALUE':
-        return 'Enter your ' + (labels[d.target] || d.target) + '.';
+        return 'Enter your ' + nameOf(d.target) + '.';
       case 'SIZE_LIMIT_EXCEEDED':
-        return 'The ' + (labels[d.target] || d.target) + ' is too long.';
+        return 'The ' + nameOf(d.target) + ' is too long.';
       case 'INVALID_VALUE':
         if (inner.unsatisfiedRequirements && inner.unsatisfiedRequirements.length) {
           return 'The password does not meet these rules: ' + inner.unsatisfiedRequirements.map(function (r) {
@@ -138,7 +152,7 @@
             return n + ' attempt' + (n === '1' ? '' : 's') + ' left';
           });
         }
-        return 'Check the ' + (labels[d.target] || d.target) + '.';
+        return 'Check the ' + nameOf(d.target) + '.';
     }
     if (body && body.code === 'SERVICE_UNAVAILABLE') { return 'We could not send the code. Try again in a moment.'; }
     if (body && body.code === 'REQUEST_FAILED') { return body.message; }

@@ -50,6 +50,10 @@ func (*Method) Actions() []string { return []string{wire.ActionUserConsent} }
 
 func (*Method) Begins() []string { return []string{ActionType} }
 
+// Collects: what the user gives outlives the sign-on, so a user the
+// application refuses is refused before being asked (flow.Collector).
+func (*Method) Collects() {}
+
 func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusAgreementConsentRequired }
 
 // SatisfiedBy: never by a session alone; the user's consent decides

@@ -55,6 +55,10 @@ func (*Method) Actions() []string { return []string{wire.ActionUserUpdate} }
 
 func (*Method) Begins() []string { return []string{ActionType} }
 
+// Collects: what the user gives outlives the sign-on, so a user the
+// application refuses is refused before being asked (flow.Collector).
+func (*Method) Collects() {}
+
 func (*Method) BeginStatus(*flow.PolicyAction) string { return wire.StatusProfileDataRequired }
 
 // SatisfiedBy: never by a session alone. Whether the user is asked
