@@ -148,7 +148,7 @@ func (s *SQLStore) ListUsers(ctx context.Context, envID string, pg store.Page) (
 // customAttrName is what a custom attribute's name is (identity's rule):
 // only such a name is written into a filter's SQL, and only one the
 // environment's schema has (store.Page.Custom), never the filter's text.
-var customAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+var customAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,255}$`)
 
 // customColumn is the stored value of the custom attribute name, a JSON
 // string in the user's data column, as each dialect extracts it. It is
@@ -159,17 +159,19 @@ var customAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
 // object stored before the attribute was defined as text, which SQLite's
 // json_type test leaves out. No index serves it: such a filter reads the
 // environment's users. name is written into the SQL, so it must pass
-// customAttrName (letters, digits, underscore): anything else compares
-// nothing.
+// customAttrName (letters, digits, underscore, hyphen: never a quote),
+// and it is quoted in both dialects' JSON paths so that a hyphen is part
+// of the name; anything else compares nothing.
 func (s *SQLStore) customColumn(name string) string {
 	if !customAttrName.MatchString(name) {
 		return `(CAST(NULL AS TEXT))`
 	}
 	if s.db.dialect == dialectPostgres {
-		path := `'{custom,` + name + `}'`
+		path := `'{custom,"` + name + `"}'`
 		return `((CASE WHEN jsonb_typeof(u.data::jsonb #> ` + path + `) = 'string' THEN u.data::jsonb #>> ` + path + ` END) COLLATE "C")`
 	}
-	return `(CASE WHEN json_type(u.data, '$.custom.` + name + `') = 'text' THEN json_extract(u.data, '$.custom.` + name + `') END)`
+	path := `'$.custom."` + name + `"'`
+	return `(CASE WHEN json_type(u.data, ` + path + `) = 'text' THEN json_extract(u.data, ` + path + `) END)`
 }
 
 // UpdateUser also ends the user's memberships of another population's

@@ -182,6 +182,7 @@ func testCustomAttributeFilters(t *testing.T, s store.Store) {
 		"none":   `{}`,
 		"prefix": `{"code":"1234"}`,
 		"quote":  `{"code":"x' OR '1'='1"}`,
+		"hyphen": `{"emp-id":"e-1","code":"9"}`,
 	} {
 		u := mkUser(e.ID, pop.ID, name)
 		u.Data = json.RawMessage(`{"custom":` + custom + `}`)
@@ -196,9 +197,12 @@ func testCustomAttributeFilters(t *testing.T, s store.Store) {
 		{`code eq "123"`, []string{"str"}},
 		{`code eq "true"`, nil},
 		{`code sw "123"`, []string{"str", "prefix"}},
-		{`code pr`, []string{"str", "prefix", "quote"}},
+		{`code pr`, []string{"str", "prefix", "quote", "hyphen"}},
 		// ne keeps rows without a (string) value, as for every attribute.
-		{`code ne "123"`, []string{"num", "bool", "obj", "arr", "null", "none", "prefix", "quote"}},
+		{`code ne "123"`, []string{"num", "bool", "obj", "arr", "null", "none", "prefix", "quote", "hyphen"}},
+		// PingOne's names take hyphens: the hyphen is part of the name.
+		{`emp-id eq "e-1"`, []string{"hyphen"}},
+		{`emp-id sw "e-"`, []string{"hyphen"}},
 		{`code eq "x' OR '1'='1"`, []string{"quote"}},
 	} {
 		items, total, err := s.ListUsers(ctx, e.ID, store.Page{Filter: filter(t, c.filter), Custom: custom})
@@ -212,8 +216,8 @@ func testCustomAttributeFilters(t *testing.T, s store.Store) {
 		}
 		checkSet(t, "ListUsers filtered by "+c.filter, items, want...)
 	}
-	// Names outside identity's rule are not filterable even when listed.
-	for _, f := range []string{`emp-id eq "1"`, `other eq "1"`} {
+	// Names the schema does not list are not filterable.
+	for _, f := range []string{`other eq "1"`, `emp_id eq "e-1"`} {
 		if _, _, err := s.ListUsers(ctx, e.ID, store.Page{Filter: filter(t, f), Custom: custom}); err == nil {
 			t.Errorf("ListUsers filtered by %s: no error, want an unsupported attribute", f)
 		} else if _, ok := err.(*scim.Error); !ok {
