@@ -310,6 +310,10 @@ func (x *site) mfaDevices(t *testing.T, withPhone bool) (emailID, smsID string) 
 	d := x.api(t, "POST", "/users/"+x.fx.UserID+"/devices", map[string]any{"type": "EMAIL", "email": x.fx.Email, "status": "ACTIVE"}, http.StatusCreated)
 	emailID = d["id"].(string)
 	if withPhone {
+		// Devices rank by creation time, kept to the millisecond: two
+		// created within one millisecond have no defined order, so the
+		// second is created in a later one.
+		time.Sleep(2 * time.Millisecond)
 		d = x.api(t, "POST", "/users/"+x.fx.UserID+"/devices", map[string]any{"type": "SMS", "phone": "+15555550101", "status": "ACTIVE"}, http.StatusCreated)
 		smsID = d["id"].(string)
 	}
