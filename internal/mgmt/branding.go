@@ -1,13 +1,10 @@
 package mgmt
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
-	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -60,45 +57,10 @@ func (a *API) updateBrandingSettings(w http.ResponseWriter, r *http.Request) err
 	if len(details) > 0 {
 		return wire.InvalidData(details...)
 	}
-	// Read the environment again inside the transaction (locked on
-	// PostgreSQL) and rewrite only the branding key, so that a concurrent
-	// write of billOfMaterials or icon is neither lost nor overwritten.
 	// The environment's updatedAt stays: its own representation is unchanged.
-	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		cur, err := tx.GetEnvironment(r.Context(), env.ID)
-		if err != nil {
-			return err
-		}
-		data, err := withBranding(cur.Data, b)
-		if err != nil {
-			return err
-		}
-		cur.Data = data
-		return tx.UpdateEnvironment(r.Context(), cur)
-	})
-	if err != nil {
+	if err := a.putEnvironmentKey(r.Context(), env.ID, brandingKey, b, b == (wire.BrandingSettings{})); err != nil {
 		return err
 	}
 	wire.Write(w, http.StatusOK, a.renderBranding(env.ID, b))
 	return nil
-}
-
-// withBranding returns data with its branding key set to b, or removed when
-// b is empty; every other key keeps its bytes.
-func withBranding(data json.RawMessage, b wire.BrandingSettings) (json.RawMessage, error) {
-	m := map[string]json.RawMessage{}
-	if len(data) > 0 && string(data) != "null" {
-		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, errors.Join(errors.New("mgmt: environment data is not a JSON object"), err)
-		}
-		if m == nil {
-			m = map[string]json.RawMessage{}
-		}
-	}
-	if b == (wire.BrandingSettings{}) {
-		delete(m, brandingKey)
-	} else {
-		m[brandingKey] = mustJSON(b)
-	}
-	return mustJSON(m), nil
 }

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -127,25 +128,31 @@ func (a *API) updateSessionSettings(w http.ResponseWriter, r *http.Request) erro
 	if len(details) > 0 {
 		return wire.InvalidData(details...)
 	}
-	// As branding: read the environment again inside the transaction and
-	// rewrite only this key, so that a concurrent write of another is kept.
-	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		cur, err := tx.GetEnvironment(r.Context(), env.ID)
-		if err != nil {
-			return err
-		}
-		data, err := withEnvironmentKey(cur.Data, sessionsKey, set, set == wire.DefaultSessionSettings())
-		if err != nil {
-			return err
-		}
-		cur.Data = data
-		return tx.UpdateEnvironment(r.Context(), cur)
-	})
-	if err != nil {
+	if err := a.putEnvironmentKey(r.Context(), env.ID, sessionsKey, set, set == wire.DefaultSessionSettings()); err != nil {
 		return err
 	}
 	wire.Write(w, http.StatusOK, a.renderSessionSettings(env.ID, set))
 	return nil
+}
+
+// putEnvironmentKey sets one key of envID's data (branding, session
+// settings) to v, or removes it when remove. It reads the environment again
+// inside the transaction (locked on PostgreSQL) and rewrites only that key,
+// so that a concurrent write of another key (billOfMaterials, icon, the
+// other settings) is neither lost nor overwritten.
+func (a *API) putEnvironmentKey(ctx context.Context, envID, key string, v any, remove bool) error {
+	return a.Store.Tx(ctx, func(tx store.Store) error {
+		cur, err := tx.GetEnvironment(ctx, envID)
+		if err != nil {
+			return err
+		}
+		data, err := withEnvironmentKey(cur.Data, key, v, remove)
+		if err != nil {
+			return err
+		}
+		cur.Data = data
+		return tx.UpdateEnvironment(ctx, cur)
+	})
 }
 
 // withEnvironmentKey returns data with key set to v, or removed when
