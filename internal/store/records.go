@@ -781,3 +781,44 @@ type UniqueValue struct {
 	Name        string
 	Value       string
 }
+
+// ---- audit activities (migration 0027)
+
+// Activity is one audit record as PingOne's activities show it: who
+// (Client and/or User) did what (ActionType, PingOne's names such as
+// USER.CREATED) to which resources, with what result, when. Seq is
+// assigned by the store on insert, ascending in insert order across
+// environments: webhook deliveries follow it as their cursor.
+type Activity struct {
+	ID                string
+	EnvironmentID     string
+	Seq               int64
+	RecordedAt        time.Time
+	CorrelationID     string
+	ActionType        string
+	ActionDescription string
+	Client            *ActivityActor // actors.client
+	User              *ActivityActor // actors.user
+	Resources         []ActivityResource
+	ResultStatus      string // SUCCESS | FAILED
+	ResultDescription string
+	// Tags, as PingOne's tags (adminIdentityEvent).
+	Tags []string
+	// Details holds what PingOne adds to some actions (the changed
+	// fields of an update, the failure's code): JSON, or nil.
+	Details json.RawMessage
+}
+
+// ActivityActor is an actor of an activity: a CLIENT (application) or a
+// USER.
+type ActivityActor struct {
+	ID, Name, Type              string
+	EnvironmentID, PopulationID string
+}
+
+// ActivityResource is a resource an activity acted on (Type as PingOne
+// names it: USER, APPLICATION, POPULATION, …).
+type ActivityResource struct {
+	ID, Name, Type              string
+	EnvironmentID, PopulationID string
+}

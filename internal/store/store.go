@@ -794,3 +794,18 @@ type AgreementStore interface {
 	// ErrNotFound when there is none.
 	RevokeAgreementConsent(ctx context.Context, envID, userID, agreementID string, at time.Time) error
 }
+
+// ActivityStore keeps audit activities (migration 0027). It is embedded
+// in Store once a backend serves it.
+type ActivityStore interface {
+	// InsertActivities writes the batch at once (one transaction),
+	// assigning each Seq in slice order.
+	InsertActivities(ctx context.Context, as []*Activity) error
+	// ActivitiesAfter returns up to limit activities of every
+	// environment whose Seq is above after, by Seq: the cursor webhook
+	// deliveries follow.
+	ActivitiesAfter(ctx context.Context, after int64, limit int) ([]Activity, error)
+	// LastActivitySeq is the highest Seq written (0 with none): where a
+	// new subscription starts.
+	LastActivitySeq(ctx context.Context) (int64, error)
+}
