@@ -109,7 +109,9 @@ func TestOTLPTraces(t *testing.T) {
 				t.Fatal("tracing is off with OTEL_EXPORTER_OTLP_ENDPOINT set")
 			}
 
-			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			logs := &syncBuffer{}
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t),
+				Logger: slog.New(telemetry.LogHandler(slog.NewJSONHandler(logs, nil)))})
 			fx := s.NewSignOn(t, apptest.SignOnOptions{})
 			w := s.CreateWorker(t, fx.EnvID, "CLIENT_SECRET_BASIC")
 			before := scrape(t, s)
@@ -232,6 +234,14 @@ func TestOTLPTraces(t *testing.T) {
 				}
 			}
 
+			// The access log lines name the requests' traces and spans.
+			for _, sp := range []*tracepb.Span{tok, chk} {
+				line := logs.request(t, attr(sp, "url.path"))
+				if line["trace_id"] != hex.EncodeToString(sp.TraceId) || line["span_id"] != hex.EncodeToString(sp.SpanId) {
+					t.Errorf("log line %v: want trace_id %x span_id %x", line, sp.TraceId, sp.SpanId)
+				}
+			}
+
 			// The histograms moved with the sign-on: a hash waited, and the
 			// store calls the spans name were timed.
 			if after["gatehouse_password_hash_wait_seconds_count"] < before["gatehouse_password_hash_wait_seconds_count"]+1 {
@@ -249,6 +259,36 @@ func TestOTLPTraces(t *testing.T) {
 			}
 		})
 	}
+}
+
+// syncBuffer is a log output the server's goroutines share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// request is the access log line of the one request to path.
+func (s *syncBuffer) request(t *testing.T, path string) map[string]any {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []map[string]any
+	for _, l := range bytes.Split(s.b.Bytes(), []byte("\n")) {
+		var m map[string]any
+		if json.Unmarshal(l, &m) == nil && m["msg"] == "request" && m["path"] == path {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d request lines for %s, want 1", len(found), path)
+	}
+	return found[0]
 }
 
 func send(t *testing.T, c *http.Client, req *http.Request) (int, []byte) {
