@@ -88,8 +88,9 @@ func attr(s *tracepb.Span, key string) string {
 // and reads the spans it received: each request's server span, named by
 // its route, is the root of its trace (or the child of the caller's
 // traceparent), and the store calls and the password check it made are
-// its children in the same trace. It also reads the store and hash-wait
-// histograms on /metrics.
+// its children in the same trace. The access log lines carry the
+// requests' trace_id and span_id, and the store and hash-wait histograms
+// on /metrics moved with the sign-on.
 func TestOTLPTraces(t *testing.T) {
 	for _, be := range apptest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
