@@ -122,7 +122,7 @@ func main() {
 		}
 		fmt.Fprintf(&body, "\nvar op%s = newOp(%q)\n\n", n, n)
 		fmt.Fprintf(&body, "func (s *Store) %s(%s) (%s) {\n", n, strings.Join(params, ", "), strings.Join(results, ", "))
-		fmt.Fprintf(&body, "\tctx, c := op%s.begin(ctx)\n", n)
+		fmt.Fprintf(&body, "\tctx, c := op%s.begin(ctx, s)\n", n)
 		if len(rnames) > 0 {
 			fmt.Fprintf(&body, "\t%s = s.Store.%s(%s)\n", strings.Join(rnames, ", "), n, strings.Join(args, ", "))
 		} else {

@@ -13,7 +13,7 @@ import (
 var opAccessTokenState = newOp("AccessTokenState")
 
 func (s *Store) AccessTokenState(ctx context.Context, a1 string, a2 string, a3 string, a4 string) (r0 *store.TokenState, r1 error) {
-	ctx, c := opAccessTokenState.begin(ctx)
+	ctx, c := opAccessTokenState.begin(ctx, s)
 	r0, r1 = s.Store.AccessTokenState(ctx, a1, a2, a3, a4)
 	c.end(r1)
 	return
@@ -22,7 +22,7 @@ func (s *Store) AccessTokenState(ctx context.Context, a1 string, a2 string, a3 s
 var opAddGroupMember = newOp("AddGroupMember")
 
 func (s *Store) AddGroupMember(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time) (r0 error) {
-	ctx, c := opAddGroupMember.begin(ctx)
+	ctx, c := opAddGroupMember.begin(ctx, s)
 	r0 = s.Store.AddGroupMember(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -31,7 +31,7 @@ func (s *Store) AddGroupMember(ctx context.Context, a1 string, a2 string, a3 str
 var opAddRefreshSibling = newOp("AddRefreshSibling")
 
 func (s *Store) AddRefreshSibling(ctx context.Context, a1 string, a2 string, a3 *store.RefreshToken) (r0 error) {
-	ctx, c := opAddRefreshSibling.begin(ctx)
+	ctx, c := opAddRefreshSibling.begin(ctx, s)
 	r0 = s.Store.AddRefreshSibling(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -40,7 +40,7 @@ func (s *Store) AddRefreshSibling(ctx context.Context, a1 string, a2 string, a3 
 var opAdvanceMFATOTPStep = newOp("AdvanceMFATOTPStep")
 
 func (s *Store) AdvanceMFATOTPStep(ctx context.Context, a1 string, a2 string, a3 string, a4 int64) (r0 error) {
-	ctx, c := opAdvanceMFATOTPStep.begin(ctx)
+	ctx, c := opAdvanceMFATOTPStep.begin(ctx, s)
 	r0 = s.Store.AdvanceMFATOTPStep(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -49,7 +49,7 @@ func (s *Store) AdvanceMFATOTPStep(ctx context.Context, a1 string, a2 string, a3
 var opAgreementHasConsents = newOp("AgreementHasConsents")
 
 func (s *Store) AgreementHasConsents(ctx context.Context, a1 string, a2 string) (r0 bool, r1 error) {
-	ctx, c := opAgreementHasConsents.begin(ctx)
+	ctx, c := opAgreementHasConsents.begin(ctx, s)
 	r0, r1 = s.Store.AgreementHasConsents(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -58,7 +58,7 @@ func (s *Store) AgreementHasConsents(ctx context.Context, a1 string, a2 string) 
 var opAgreementInUse = newOp("AgreementInUse")
 
 func (s *Store) AgreementInUse(ctx context.Context, a1 string, a2 string) (r0 bool, r1 error) {
-	ctx, c := opAgreementInUse.begin(ctx)
+	ctx, c := opAgreementInUse.begin(ctx, s)
 	r0, r1 = s.Store.AgreementInUse(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -67,7 +67,7 @@ func (s *Store) AgreementInUse(ctx context.Context, a1 string, a2 string) (r0 bo
 var opClaimUniqueValues = newOp("ClaimUniqueValues")
 
 func (s *Store) ClaimUniqueValues(ctx context.Context, a1 string, a2 string, a3 string, a4 map[string]string) (r0 error) {
-	ctx, c := opClaimUniqueValues.begin(ctx)
+	ctx, c := opClaimUniqueValues.begin(ctx, s)
 	r0 = s.Store.ClaimUniqueValues(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -76,7 +76,7 @@ func (s *Store) ClaimUniqueValues(ctx context.Context, a1 string, a2 string, a3 
 var opClearApplicationPreviousSecret = newOp("ClearApplicationPreviousSecret")
 
 func (s *Store) ClearApplicationPreviousSecret(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearApplicationPreviousSecret.begin(ctx)
+	ctx, c := opClearApplicationPreviousSecret.begin(ctx, s)
 	r0 = s.Store.ClearApplicationPreviousSecret(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -85,7 +85,7 @@ func (s *Store) ClearApplicationPreviousSecret(ctx context.Context, a1 string, a
 var opClearDefaultDeviceAuthenticationPolicy = newOp("ClearDefaultDeviceAuthenticationPolicy")
 
 func (s *Store) ClearDefaultDeviceAuthenticationPolicy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearDefaultDeviceAuthenticationPolicy.begin(ctx)
+	ctx, c := opClearDefaultDeviceAuthenticationPolicy.begin(ctx, s)
 	r0 = s.Store.ClearDefaultDeviceAuthenticationPolicy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -94,7 +94,7 @@ func (s *Store) ClearDefaultDeviceAuthenticationPolicy(ctx context.Context, a1 s
 var opClearDefaultFIDO2Policy = newOp("ClearDefaultFIDO2Policy")
 
 func (s *Store) ClearDefaultFIDO2Policy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearDefaultFIDO2Policy.begin(ctx)
+	ctx, c := opClearDefaultFIDO2Policy.begin(ctx, s)
 	r0 = s.Store.ClearDefaultFIDO2Policy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -103,7 +103,7 @@ func (s *Store) ClearDefaultFIDO2Policy(ctx context.Context, a1 string, a2 strin
 var opClearDefaultKey = newOp("ClearDefaultKey")
 
 func (s *Store) ClearDefaultKey(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opClearDefaultKey.begin(ctx)
+	ctx, c := opClearDefaultKey.begin(ctx, s)
 	r0 = s.Store.ClearDefaultKey(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -112,7 +112,7 @@ func (s *Store) ClearDefaultKey(ctx context.Context, a1 string, a2 string, a3 st
 var opClearDefaultPasswordPolicy = newOp("ClearDefaultPasswordPolicy")
 
 func (s *Store) ClearDefaultPasswordPolicy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearDefaultPasswordPolicy.begin(ctx)
+	ctx, c := opClearDefaultPasswordPolicy.begin(ctx, s)
 	r0 = s.Store.ClearDefaultPasswordPolicy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -121,7 +121,7 @@ func (s *Store) ClearDefaultPasswordPolicy(ctx context.Context, a1 string, a2 st
 var opClearDefaultPopulation = newOp("ClearDefaultPopulation")
 
 func (s *Store) ClearDefaultPopulation(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearDefaultPopulation.begin(ctx)
+	ctx, c := opClearDefaultPopulation.begin(ctx, s)
 	r0 = s.Store.ClearDefaultPopulation(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -130,7 +130,7 @@ func (s *Store) ClearDefaultPopulation(ctx context.Context, a1 string, a2 string
 var opClearDefaultSignOnPolicy = newOp("ClearDefaultSignOnPolicy")
 
 func (s *Store) ClearDefaultSignOnPolicy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearDefaultSignOnPolicy.begin(ctx)
+	ctx, c := opClearDefaultSignOnPolicy.begin(ctx, s)
 	r0 = s.Store.ClearDefaultSignOnPolicy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -139,7 +139,7 @@ func (s *Store) ClearDefaultSignOnPolicy(ctx context.Context, a1 string, a2 stri
 var opClearDefaultTheme = newOp("ClearDefaultTheme")
 
 func (s *Store) ClearDefaultTheme(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearDefaultTheme.begin(ctx)
+	ctx, c := opClearDefaultTheme.begin(ctx, s)
 	r0 = s.Store.ClearDefaultTheme(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -148,7 +148,7 @@ func (s *Store) ClearDefaultTheme(ctx context.Context, a1 string, a2 string) (r0
 var opClearMFAFailures = newOp("ClearMFAFailures")
 
 func (s *Store) ClearMFAFailures(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearMFAFailures.begin(ctx)
+	ctx, c := opClearMFAFailures.begin(ctx, s)
 	r0 = s.Store.ClearMFAFailures(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -157,7 +157,7 @@ func (s *Store) ClearMFAFailures(ctx context.Context, a1 string, a2 string) (r0 
 var opClearPasswordFailures = newOp("ClearPasswordFailures")
 
 func (s *Store) ClearPasswordFailures(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opClearPasswordFailures.begin(ctx)
+	ctx, c := opClearPasswordFailures.begin(ctx, s)
 	r0 = s.Store.ClearPasswordFailures(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -166,7 +166,7 @@ func (s *Store) ClearPasswordFailures(ctx context.Context, a1 string, a2 string)
 var opConfigVersion = newOp("ConfigVersion")
 
 func (s *Store) ConfigVersion(ctx context.Context, a1 string) (r0 int64, r1 error) {
-	ctx, c := opConfigVersion.begin(ctx)
+	ctx, c := opConfigVersion.begin(ctx, s)
 	r0, r1 = s.Store.ConfigVersion(ctx, a1)
 	c.end(r1)
 	return
@@ -175,7 +175,7 @@ func (s *Store) ConfigVersion(ctx context.Context, a1 string) (r0 int64, r1 erro
 var opCountAgreementConsents = newOp("CountAgreementConsents")
 
 func (s *Store) CountAgreementConsents(ctx context.Context, a1 string, a2 time.Time) (r0 map[string]store.AgreementConsentCount, r1 error) {
-	ctx, c := opCountAgreementConsents.begin(ctx)
+	ctx, c := opCountAgreementConsents.begin(ctx, s)
 	r0, r1 = s.Store.CountAgreementConsents(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -184,7 +184,7 @@ func (s *Store) CountAgreementConsents(ctx context.Context, a1 string, a2 time.T
 var opCountEnvironmentsByLicense = newOp("CountEnvironmentsByLicense")
 
 func (s *Store) CountEnvironmentsByLicense(ctx context.Context, a1 string) (r0 map[string]int, r1 error) {
-	ctx, c := opCountEnvironmentsByLicense.begin(ctx)
+	ctx, c := opCountEnvironmentsByLicense.begin(ctx, s)
 	r0, r1 = s.Store.CountEnvironmentsByLicense(ctx, a1)
 	c.end(r1)
 	return
@@ -193,7 +193,7 @@ func (s *Store) CountEnvironmentsByLicense(ctx context.Context, a1 string) (r0 m
 var opCountGroupMembers = newOp("CountGroupMembers")
 
 func (s *Store) CountGroupMembers(ctx context.Context, a1 string, a2 []string, a3 bool) (r0 map[string]store.GroupMemberCounts, r1 error) {
-	ctx, c := opCountGroupMembers.begin(ctx)
+	ctx, c := opCountGroupMembers.begin(ctx, s)
 	r0, r1 = s.Store.CountGroupMembers(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -202,7 +202,7 @@ func (s *Store) CountGroupMembers(ctx context.Context, a1 string, a2 []string, a
 var opCountLiveFlows = newOp("CountLiveFlows")
 
 func (s *Store) CountLiveFlows(ctx context.Context, a1 string, a2 time.Time, a3 int) (r0 int, r1 error) {
-	ctx, c := opCountLiveFlows.begin(ctx)
+	ctx, c := opCountLiveFlows.begin(ctx, s)
 	r0, r1 = s.Store.CountLiveFlows(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -211,7 +211,7 @@ func (s *Store) CountLiveFlows(ctx context.Context, a1 string, a2 time.Time, a3 
 var opCountMFADevices = newOp("CountMFADevices")
 
 func (s *Store) CountMFADevices(ctx context.Context, a1 string, a2 string) (r0 int, r1 error) {
-	ctx, c := opCountMFADevices.begin(ctx)
+	ctx, c := opCountMFADevices.begin(ctx, s)
 	r0, r1 = s.Store.CountMFADevices(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -220,7 +220,7 @@ func (s *Store) CountMFADevices(ctx context.Context, a1 string, a2 string) (r0 i
 var opCountPopulationsByPasswordPolicy = newOp("CountPopulationsByPasswordPolicy")
 
 func (s *Store) CountPopulationsByPasswordPolicy(ctx context.Context, a1 string) (r0 map[string]int, r1 error) {
-	ctx, c := opCountPopulationsByPasswordPolicy.begin(ctx)
+	ctx, c := opCountPopulationsByPasswordPolicy.begin(ctx, s)
 	r0, r1 = s.Store.CountPopulationsByPasswordPolicy(ctx, a1)
 	c.end(r1)
 	return
@@ -229,7 +229,7 @@ func (s *Store) CountPopulationsByPasswordPolicy(ctx context.Context, a1 string)
 var opCountUsers = newOp("CountUsers")
 
 func (s *Store) CountUsers(ctx context.Context, a1 string, a2 string) (r0 int, r1 error) {
-	ctx, c := opCountUsers.begin(ctx)
+	ctx, c := opCountUsers.begin(ctx, s)
 	r0, r1 = s.Store.CountUsers(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -238,7 +238,7 @@ func (s *Store) CountUsers(ctx context.Context, a1 string, a2 string) (r0 int, r
 var opCreateAgreement = newOp("CreateAgreement")
 
 func (s *Store) CreateAgreement(ctx context.Context, a1 *store.Agreement) (r0 error) {
-	ctx, c := opCreateAgreement.begin(ctx)
+	ctx, c := opCreateAgreement.begin(ctx, s)
 	r0 = s.Store.CreateAgreement(ctx, a1)
 	c.end(r0)
 	return
@@ -247,7 +247,7 @@ func (s *Store) CreateAgreement(ctx context.Context, a1 *store.Agreement) (r0 er
 var opCreateAgreementLanguage = newOp("CreateAgreementLanguage")
 
 func (s *Store) CreateAgreementLanguage(ctx context.Context, a1 *store.AgreementLanguage) (r0 error) {
-	ctx, c := opCreateAgreementLanguage.begin(ctx)
+	ctx, c := opCreateAgreementLanguage.begin(ctx, s)
 	r0 = s.Store.CreateAgreementLanguage(ctx, a1)
 	c.end(r0)
 	return
@@ -256,7 +256,7 @@ func (s *Store) CreateAgreementLanguage(ctx context.Context, a1 *store.Agreement
 var opCreateAgreementRevision = newOp("CreateAgreementRevision")
 
 func (s *Store) CreateAgreementRevision(ctx context.Context, a1 *store.AgreementRevision) (r0 error) {
-	ctx, c := opCreateAgreementRevision.begin(ctx)
+	ctx, c := opCreateAgreementRevision.begin(ctx, s)
 	r0 = s.Store.CreateAgreementRevision(ctx, a1)
 	c.end(r0)
 	return
@@ -265,7 +265,7 @@ func (s *Store) CreateAgreementRevision(ctx context.Context, a1 *store.Agreement
 var opCreateApplication = newOp("CreateApplication")
 
 func (s *Store) CreateApplication(ctx context.Context, a1 *store.Application) (r0 error) {
-	ctx, c := opCreateApplication.begin(ctx)
+	ctx, c := opCreateApplication.begin(ctx, s)
 	r0 = s.Store.CreateApplication(ctx, a1)
 	c.end(r0)
 	return
@@ -274,7 +274,7 @@ func (s *Store) CreateApplication(ctx context.Context, a1 *store.Application) (r
 var opCreateApplicationAttribute = newOp("CreateApplicationAttribute")
 
 func (s *Store) CreateApplicationAttribute(ctx context.Context, a1 *store.ApplicationAttribute) (r0 error) {
-	ctx, c := opCreateApplicationAttribute.begin(ctx)
+	ctx, c := opCreateApplicationAttribute.begin(ctx, s)
 	r0 = s.Store.CreateApplicationAttribute(ctx, a1)
 	c.end(r0)
 	return
@@ -283,7 +283,7 @@ func (s *Store) CreateApplicationAttribute(ctx context.Context, a1 *store.Applic
 var opCreateApplicationGrant = newOp("CreateApplicationGrant")
 
 func (s *Store) CreateApplicationGrant(ctx context.Context, a1 *store.ApplicationGrant) (r0 error) {
-	ctx, c := opCreateApplicationGrant.begin(ctx)
+	ctx, c := opCreateApplicationGrant.begin(ctx, s)
 	r0 = s.Store.CreateApplicationGrant(ctx, a1)
 	c.end(r0)
 	return
@@ -292,7 +292,7 @@ func (s *Store) CreateApplicationGrant(ctx context.Context, a1 *store.Applicatio
 var opCreateAuthCode = newOp("CreateAuthCode")
 
 func (s *Store) CreateAuthCode(ctx context.Context, a1 *store.AuthCode) (r0 error) {
-	ctx, c := opCreateAuthCode.begin(ctx)
+	ctx, c := opCreateAuthCode.begin(ctx, s)
 	r0 = s.Store.CreateAuthCode(ctx, a1)
 	c.end(r0)
 	return
@@ -301,7 +301,7 @@ func (s *Store) CreateAuthCode(ctx context.Context, a1 *store.AuthCode) (r0 erro
 var opCreateDeviceAuthentication = newOp("CreateDeviceAuthentication")
 
 func (s *Store) CreateDeviceAuthentication(ctx context.Context, a1 *store.DeviceAuthentication) (r0 error) {
-	ctx, c := opCreateDeviceAuthentication.begin(ctx)
+	ctx, c := opCreateDeviceAuthentication.begin(ctx, s)
 	r0 = s.Store.CreateDeviceAuthentication(ctx, a1)
 	c.end(r0)
 	return
@@ -310,7 +310,7 @@ func (s *Store) CreateDeviceAuthentication(ctx context.Context, a1 *store.Device
 var opCreateDeviceAuthenticationPolicy = newOp("CreateDeviceAuthenticationPolicy")
 
 func (s *Store) CreateDeviceAuthenticationPolicy(ctx context.Context, a1 *store.DeviceAuthenticationPolicy) (r0 error) {
-	ctx, c := opCreateDeviceAuthenticationPolicy.begin(ctx)
+	ctx, c := opCreateDeviceAuthenticationPolicy.begin(ctx, s)
 	r0 = s.Store.CreateDeviceAuthenticationPolicy(ctx, a1)
 	c.end(r0)
 	return
@@ -319,7 +319,7 @@ func (s *Store) CreateDeviceAuthenticationPolicy(ctx context.Context, a1 *store.
 var opCreateDeviceAuthorization = newOp("CreateDeviceAuthorization")
 
 func (s *Store) CreateDeviceAuthorization(ctx context.Context, a1 *store.DeviceAuthorization) (r0 error) {
-	ctx, c := opCreateDeviceAuthorization.begin(ctx)
+	ctx, c := opCreateDeviceAuthorization.begin(ctx, s)
 	r0 = s.Store.CreateDeviceAuthorization(ctx, a1)
 	c.end(r0)
 	return
@@ -328,7 +328,7 @@ func (s *Store) CreateDeviceAuthorization(ctx context.Context, a1 *store.DeviceA
 var opCreateEnvironment = newOp("CreateEnvironment")
 
 func (s *Store) CreateEnvironment(ctx context.Context, a1 *store.Environment) (r0 error) {
-	ctx, c := opCreateEnvironment.begin(ctx)
+	ctx, c := opCreateEnvironment.begin(ctx, s)
 	r0 = s.Store.CreateEnvironment(ctx, a1)
 	c.end(r0)
 	return
@@ -337,7 +337,7 @@ func (s *Store) CreateEnvironment(ctx context.Context, a1 *store.Environment) (r
 var opCreateFIDO2Policy = newOp("CreateFIDO2Policy")
 
 func (s *Store) CreateFIDO2Policy(ctx context.Context, a1 *store.FIDO2Policy) (r0 error) {
-	ctx, c := opCreateFIDO2Policy.begin(ctx)
+	ctx, c := opCreateFIDO2Policy.begin(ctx, s)
 	r0 = s.Store.CreateFIDO2Policy(ctx, a1)
 	c.end(r0)
 	return
@@ -346,7 +346,7 @@ func (s *Store) CreateFIDO2Policy(ctx context.Context, a1 *store.FIDO2Policy) (r
 var opCreateFlow = newOp("CreateFlow")
 
 func (s *Store) CreateFlow(ctx context.Context, a1 *store.Flow) (r0 error) {
-	ctx, c := opCreateFlow.begin(ctx)
+	ctx, c := opCreateFlow.begin(ctx, s)
 	r0 = s.Store.CreateFlow(ctx, a1)
 	c.end(r0)
 	return
@@ -355,7 +355,7 @@ func (s *Store) CreateFlow(ctx context.Context, a1 *store.Flow) (r0 error) {
 var opCreateGroup = newOp("CreateGroup")
 
 func (s *Store) CreateGroup(ctx context.Context, a1 *store.Group) (r0 error) {
-	ctx, c := opCreateGroup.begin(ctx)
+	ctx, c := opCreateGroup.begin(ctx, s)
 	r0 = s.Store.CreateGroup(ctx, a1)
 	c.end(r0)
 	return
@@ -364,7 +364,7 @@ func (s *Store) CreateGroup(ctx context.Context, a1 *store.Group) (r0 error) {
 var opCreateIdentityProvider = newOp("CreateIdentityProvider")
 
 func (s *Store) CreateIdentityProvider(ctx context.Context, a1 *store.IdentityProvider) (r0 error) {
-	ctx, c := opCreateIdentityProvider.begin(ctx)
+	ctx, c := opCreateIdentityProvider.begin(ctx, s)
 	r0 = s.Store.CreateIdentityProvider(ctx, a1)
 	c.end(r0)
 	return
@@ -373,7 +373,7 @@ func (s *Store) CreateIdentityProvider(ctx context.Context, a1 *store.IdentityPr
 var opCreateIdentityProviderAttribute = newOp("CreateIdentityProviderAttribute")
 
 func (s *Store) CreateIdentityProviderAttribute(ctx context.Context, a1 *store.IdentityProviderAttribute) (r0 error) {
-	ctx, c := opCreateIdentityProviderAttribute.begin(ctx)
+	ctx, c := opCreateIdentityProviderAttribute.begin(ctx, s)
 	r0 = s.Store.CreateIdentityProviderAttribute(ctx, a1)
 	c.end(r0)
 	return
@@ -382,7 +382,7 @@ func (s *Store) CreateIdentityProviderAttribute(ctx context.Context, a1 *store.I
 var opCreateKey = newOp("CreateKey")
 
 func (s *Store) CreateKey(ctx context.Context, a1 *store.Key) (r0 error) {
-	ctx, c := opCreateKey.begin(ctx)
+	ctx, c := opCreateKey.begin(ctx, s)
 	r0 = s.Store.CreateKey(ctx, a1)
 	c.end(r0)
 	return
@@ -391,7 +391,7 @@ func (s *Store) CreateKey(ctx context.Context, a1 *store.Key) (r0 error) {
 var opCreateLicense = newOp("CreateLicense")
 
 func (s *Store) CreateLicense(ctx context.Context, a1 *store.License) (r0 error) {
-	ctx, c := opCreateLicense.begin(ctx)
+	ctx, c := opCreateLicense.begin(ctx, s)
 	r0 = s.Store.CreateLicense(ctx, a1)
 	c.end(r0)
 	return
@@ -400,7 +400,7 @@ func (s *Store) CreateLicense(ctx context.Context, a1 *store.License) (r0 error)
 var opCreateLinkedAccount = newOp("CreateLinkedAccount")
 
 func (s *Store) CreateLinkedAccount(ctx context.Context, a1 *store.LinkedAccount) (r0 error) {
-	ctx, c := opCreateLinkedAccount.begin(ctx)
+	ctx, c := opCreateLinkedAccount.begin(ctx, s)
 	r0 = s.Store.CreateLinkedAccount(ctx, a1)
 	c.end(r0)
 	return
@@ -409,7 +409,7 @@ func (s *Store) CreateLinkedAccount(ctx context.Context, a1 *store.LinkedAccount
 var opCreateMFADevice = newOp("CreateMFADevice")
 
 func (s *Store) CreateMFADevice(ctx context.Context, a1 *store.MFADevice) (r0 error) {
-	ctx, c := opCreateMFADevice.begin(ctx)
+	ctx, c := opCreateMFADevice.begin(ctx, s)
 	r0 = s.Store.CreateMFADevice(ctx, a1)
 	c.end(r0)
 	return
@@ -418,7 +418,7 @@ func (s *Store) CreateMFADevice(ctx context.Context, a1 *store.MFADevice) (r0 er
 var opCreateOrganization = newOp("CreateOrganization")
 
 func (s *Store) CreateOrganization(ctx context.Context, a1 *store.Organization) (r0 error) {
-	ctx, c := opCreateOrganization.begin(ctx)
+	ctx, c := opCreateOrganization.begin(ctx, s)
 	r0 = s.Store.CreateOrganization(ctx, a1)
 	c.end(r0)
 	return
@@ -427,7 +427,7 @@ func (s *Store) CreateOrganization(ctx context.Context, a1 *store.Organization) 
 var opCreatePasswordPolicy = newOp("CreatePasswordPolicy")
 
 func (s *Store) CreatePasswordPolicy(ctx context.Context, a1 *store.PasswordPolicy) (r0 error) {
-	ctx, c := opCreatePasswordPolicy.begin(ctx)
+	ctx, c := opCreatePasswordPolicy.begin(ctx, s)
 	r0 = s.Store.CreatePasswordPolicy(ctx, a1)
 	c.end(r0)
 	return
@@ -436,7 +436,7 @@ func (s *Store) CreatePasswordPolicy(ctx context.Context, a1 *store.PasswordPoli
 var opCreatePhoneDeliverySettings = newOp("CreatePhoneDeliverySettings")
 
 func (s *Store) CreatePhoneDeliverySettings(ctx context.Context, a1 *store.PhoneDeliverySettings) (r0 error) {
-	ctx, c := opCreatePhoneDeliverySettings.begin(ctx)
+	ctx, c := opCreatePhoneDeliverySettings.begin(ctx, s)
 	r0 = s.Store.CreatePhoneDeliverySettings(ctx, a1)
 	c.end(r0)
 	return
@@ -445,7 +445,7 @@ func (s *Store) CreatePhoneDeliverySettings(ctx context.Context, a1 *store.Phone
 var opCreatePopulation = newOp("CreatePopulation")
 
 func (s *Store) CreatePopulation(ctx context.Context, a1 *store.Population) (r0 error) {
-	ctx, c := opCreatePopulation.begin(ctx)
+	ctx, c := opCreatePopulation.begin(ctx, s)
 	r0 = s.Store.CreatePopulation(ctx, a1)
 	c.end(r0)
 	return
@@ -454,7 +454,7 @@ func (s *Store) CreatePopulation(ctx context.Context, a1 *store.Population) (r0 
 var opCreatePushedRequest = newOp("CreatePushedRequest")
 
 func (s *Store) CreatePushedRequest(ctx context.Context, a1 *store.PushedRequest) (r0 error) {
-	ctx, c := opCreatePushedRequest.begin(ctx)
+	ctx, c := opCreatePushedRequest.begin(ctx, s)
 	r0 = s.Store.CreatePushedRequest(ctx, a1)
 	c.end(r0)
 	return
@@ -463,7 +463,7 @@ func (s *Store) CreatePushedRequest(ctx context.Context, a1 *store.PushedRequest
 var opCreateRefreshToken = newOp("CreateRefreshToken")
 
 func (s *Store) CreateRefreshToken(ctx context.Context, a1 *store.RefreshToken) (r0 error) {
-	ctx, c := opCreateRefreshToken.begin(ctx)
+	ctx, c := opCreateRefreshToken.begin(ctx, s)
 	r0 = s.Store.CreateRefreshToken(ctx, a1)
 	c.end(r0)
 	return
@@ -472,7 +472,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, a1 *store.RefreshToken) 
 var opCreateResource = newOp("CreateResource")
 
 func (s *Store) CreateResource(ctx context.Context, a1 *store.Resource) (r0 error) {
-	ctx, c := opCreateResource.begin(ctx)
+	ctx, c := opCreateResource.begin(ctx, s)
 	r0 = s.Store.CreateResource(ctx, a1)
 	c.end(r0)
 	return
@@ -481,7 +481,7 @@ func (s *Store) CreateResource(ctx context.Context, a1 *store.Resource) (r0 erro
 var opCreateResourceAttribute = newOp("CreateResourceAttribute")
 
 func (s *Store) CreateResourceAttribute(ctx context.Context, a1 *store.ResourceAttribute) (r0 error) {
-	ctx, c := opCreateResourceAttribute.begin(ctx)
+	ctx, c := opCreateResourceAttribute.begin(ctx, s)
 	r0 = s.Store.CreateResourceAttribute(ctx, a1)
 	c.end(r0)
 	return
@@ -490,7 +490,7 @@ func (s *Store) CreateResourceAttribute(ctx context.Context, a1 *store.ResourceA
 var opCreateRoleAssignment = newOp("CreateRoleAssignment")
 
 func (s *Store) CreateRoleAssignment(ctx context.Context, a1 *store.RoleAssignment) (r0 error) {
-	ctx, c := opCreateRoleAssignment.begin(ctx)
+	ctx, c := opCreateRoleAssignment.begin(ctx, s)
 	r0 = s.Store.CreateRoleAssignment(ctx, a1)
 	c.end(r0)
 	return
@@ -499,7 +499,7 @@ func (s *Store) CreateRoleAssignment(ctx context.Context, a1 *store.RoleAssignme
 var opCreateSchemaAttribute = newOp("CreateSchemaAttribute")
 
 func (s *Store) CreateSchemaAttribute(ctx context.Context, a1 *store.SchemaAttribute) (r0 error) {
-	ctx, c := opCreateSchemaAttribute.begin(ctx)
+	ctx, c := opCreateSchemaAttribute.begin(ctx, s)
 	r0 = s.Store.CreateSchemaAttribute(ctx, a1)
 	c.end(r0)
 	return
@@ -508,7 +508,7 @@ func (s *Store) CreateSchemaAttribute(ctx context.Context, a1 *store.SchemaAttri
 var opCreateScope = newOp("CreateScope")
 
 func (s *Store) CreateScope(ctx context.Context, a1 *store.Scope) (r0 error) {
-	ctx, c := opCreateScope.begin(ctx)
+	ctx, c := opCreateScope.begin(ctx, s)
 	r0 = s.Store.CreateScope(ctx, a1)
 	c.end(r0)
 	return
@@ -517,7 +517,7 @@ func (s *Store) CreateScope(ctx context.Context, a1 *store.Scope) (r0 error) {
 var opCreateSession = newOp("CreateSession")
 
 func (s *Store) CreateSession(ctx context.Context, a1 *store.Session) (r0 error) {
-	ctx, c := opCreateSession.begin(ctx)
+	ctx, c := opCreateSession.begin(ctx, s)
 	r0 = s.Store.CreateSession(ctx, a1)
 	c.end(r0)
 	return
@@ -526,7 +526,7 @@ func (s *Store) CreateSession(ctx context.Context, a1 *store.Session) (r0 error)
 var opCreateSignOnPolicy = newOp("CreateSignOnPolicy")
 
 func (s *Store) CreateSignOnPolicy(ctx context.Context, a1 *store.SignOnPolicy) (r0 error) {
-	ctx, c := opCreateSignOnPolicy.begin(ctx)
+	ctx, c := opCreateSignOnPolicy.begin(ctx, s)
 	r0 = s.Store.CreateSignOnPolicy(ctx, a1)
 	c.end(r0)
 	return
@@ -535,7 +535,7 @@ func (s *Store) CreateSignOnPolicy(ctx context.Context, a1 *store.SignOnPolicy) 
 var opCreateSignOnPolicyAction = newOp("CreateSignOnPolicyAction")
 
 func (s *Store) CreateSignOnPolicyAction(ctx context.Context, a1 *store.SignOnPolicyAction) (r0 error) {
-	ctx, c := opCreateSignOnPolicyAction.begin(ctx)
+	ctx, c := opCreateSignOnPolicyAction.begin(ctx, s)
 	r0 = s.Store.CreateSignOnPolicyAction(ctx, a1)
 	c.end(r0)
 	return
@@ -544,7 +544,7 @@ func (s *Store) CreateSignOnPolicyAction(ctx context.Context, a1 *store.SignOnPo
 var opCreateSignOnPolicyAssignment = newOp("CreateSignOnPolicyAssignment")
 
 func (s *Store) CreateSignOnPolicyAssignment(ctx context.Context, a1 *store.SignOnPolicyAssignment) (r0 error) {
-	ctx, c := opCreateSignOnPolicyAssignment.begin(ctx)
+	ctx, c := opCreateSignOnPolicyAssignment.begin(ctx, s)
 	r0 = s.Store.CreateSignOnPolicyAssignment(ctx, a1)
 	c.end(r0)
 	return
@@ -553,7 +553,7 @@ func (s *Store) CreateSignOnPolicyAssignment(ctx context.Context, a1 *store.Sign
 var opCreateTemplateContent = newOp("CreateTemplateContent")
 
 func (s *Store) CreateTemplateContent(ctx context.Context, a1 *store.TemplateContent) (r0 error) {
-	ctx, c := opCreateTemplateContent.begin(ctx)
+	ctx, c := opCreateTemplateContent.begin(ctx, s)
 	r0 = s.Store.CreateTemplateContent(ctx, a1)
 	c.end(r0)
 	return
@@ -562,7 +562,7 @@ func (s *Store) CreateTemplateContent(ctx context.Context, a1 *store.TemplateCon
 var opCreateTheme = newOp("CreateTheme")
 
 func (s *Store) CreateTheme(ctx context.Context, a1 *store.Theme) (r0 error) {
-	ctx, c := opCreateTheme.begin(ctx)
+	ctx, c := opCreateTheme.begin(ctx, s)
 	r0 = s.Store.CreateTheme(ctx, a1)
 	c.end(r0)
 	return
@@ -571,7 +571,7 @@ func (s *Store) CreateTheme(ctx context.Context, a1 *store.Theme) (r0 error) {
 var opCreateUser = newOp("CreateUser")
 
 func (s *Store) CreateUser(ctx context.Context, a1 *store.User) (r0 error) {
-	ctx, c := opCreateUser.begin(ctx)
+	ctx, c := opCreateUser.begin(ctx, s)
 	r0 = s.Store.CreateUser(ctx, a1)
 	c.end(r0)
 	return
@@ -580,7 +580,7 @@ func (s *Store) CreateUser(ctx context.Context, a1 *store.User) (r0 error) {
 var opDecideDeviceAuthorization = newOp("DecideDeviceAuthorization")
 
 func (s *Store) DecideDeviceAuthorization(ctx context.Context, a1 string, a2 string, a3 string, a4 string, a5 string, a6 json.RawMessage) (r0 error) {
-	ctx, c := opDecideDeviceAuthorization.begin(ctx)
+	ctx, c := opDecideDeviceAuthorization.begin(ctx, s)
 	r0 = s.Store.DecideDeviceAuthorization(ctx, a1, a2, a3, a4, a5, a6)
 	c.end(r0)
 	return
@@ -589,7 +589,7 @@ func (s *Store) DecideDeviceAuthorization(ctx context.Context, a1 string, a2 str
 var opDeleteAgreement = newOp("DeleteAgreement")
 
 func (s *Store) DeleteAgreement(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteAgreement.begin(ctx)
+	ctx, c := opDeleteAgreement.begin(ctx, s)
 	r0 = s.Store.DeleteAgreement(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -598,7 +598,7 @@ func (s *Store) DeleteAgreement(ctx context.Context, a1 string, a2 string) (r0 e
 var opDeleteAgreementLanguage = newOp("DeleteAgreementLanguage")
 
 func (s *Store) DeleteAgreementLanguage(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteAgreementLanguage.begin(ctx)
+	ctx, c := opDeleteAgreementLanguage.begin(ctx, s)
 	r0 = s.Store.DeleteAgreementLanguage(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -607,7 +607,7 @@ func (s *Store) DeleteAgreementLanguage(ctx context.Context, a1 string, a2 strin
 var opDeleteAgreementRevision = newOp("DeleteAgreementRevision")
 
 func (s *Store) DeleteAgreementRevision(ctx context.Context, a1 string, a2 string, a3 string, a4 string) (r0 error) {
-	ctx, c := opDeleteAgreementRevision.begin(ctx)
+	ctx, c := opDeleteAgreementRevision.begin(ctx, s)
 	r0 = s.Store.DeleteAgreementRevision(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -616,7 +616,7 @@ func (s *Store) DeleteAgreementRevision(ctx context.Context, a1 string, a2 strin
 var opDeleteApplication = newOp("DeleteApplication")
 
 func (s *Store) DeleteApplication(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteApplication.begin(ctx)
+	ctx, c := opDeleteApplication.begin(ctx, s)
 	r0 = s.Store.DeleteApplication(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -625,7 +625,7 @@ func (s *Store) DeleteApplication(ctx context.Context, a1 string, a2 string) (r0
 var opDeleteApplicationAttribute = newOp("DeleteApplicationAttribute")
 
 func (s *Store) DeleteApplicationAttribute(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteApplicationAttribute.begin(ctx)
+	ctx, c := opDeleteApplicationAttribute.begin(ctx, s)
 	r0 = s.Store.DeleteApplicationAttribute(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -634,7 +634,7 @@ func (s *Store) DeleteApplicationAttribute(ctx context.Context, a1 string, a2 st
 var opDeleteApplicationGrant = newOp("DeleteApplicationGrant")
 
 func (s *Store) DeleteApplicationGrant(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteApplicationGrant.begin(ctx)
+	ctx, c := opDeleteApplicationGrant.begin(ctx, s)
 	r0 = s.Store.DeleteApplicationGrant(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -643,7 +643,7 @@ func (s *Store) DeleteApplicationGrant(ctx context.Context, a1 string, a2 string
 var opDeleteDeviceAuthenticationPolicy = newOp("DeleteDeviceAuthenticationPolicy")
 
 func (s *Store) DeleteDeviceAuthenticationPolicy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteDeviceAuthenticationPolicy.begin(ctx)
+	ctx, c := opDeleteDeviceAuthenticationPolicy.begin(ctx, s)
 	r0 = s.Store.DeleteDeviceAuthenticationPolicy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -652,7 +652,7 @@ func (s *Store) DeleteDeviceAuthenticationPolicy(ctx context.Context, a1 string,
 var opDeleteEnvironment = newOp("DeleteEnvironment")
 
 func (s *Store) DeleteEnvironment(ctx context.Context, a1 string) (r0 error) {
-	ctx, c := opDeleteEnvironment.begin(ctx)
+	ctx, c := opDeleteEnvironment.begin(ctx, s)
 	r0 = s.Store.DeleteEnvironment(ctx, a1)
 	c.end(r0)
 	return
@@ -661,7 +661,7 @@ func (s *Store) DeleteEnvironment(ctx context.Context, a1 string) (r0 error) {
 var opDeleteFIDO2Policy = newOp("DeleteFIDO2Policy")
 
 func (s *Store) DeleteFIDO2Policy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteFIDO2Policy.begin(ctx)
+	ctx, c := opDeleteFIDO2Policy.begin(ctx, s)
 	r0 = s.Store.DeleteFIDO2Policy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -670,7 +670,7 @@ func (s *Store) DeleteFIDO2Policy(ctx context.Context, a1 string, a2 string) (r0
 var opDeleteFlow = newOp("DeleteFlow")
 
 func (s *Store) DeleteFlow(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteFlow.begin(ctx)
+	ctx, c := opDeleteFlow.begin(ctx, s)
 	r0 = s.Store.DeleteFlow(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -679,7 +679,7 @@ func (s *Store) DeleteFlow(ctx context.Context, a1 string, a2 string) (r0 error)
 var opDeleteGroup = newOp("DeleteGroup")
 
 func (s *Store) DeleteGroup(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteGroup.begin(ctx)
+	ctx, c := opDeleteGroup.begin(ctx, s)
 	r0 = s.Store.DeleteGroup(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -688,7 +688,7 @@ func (s *Store) DeleteGroup(ctx context.Context, a1 string, a2 string) (r0 error
 var opDeleteIdentityProvider = newOp("DeleteIdentityProvider")
 
 func (s *Store) DeleteIdentityProvider(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteIdentityProvider.begin(ctx)
+	ctx, c := opDeleteIdentityProvider.begin(ctx, s)
 	r0 = s.Store.DeleteIdentityProvider(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -697,7 +697,7 @@ func (s *Store) DeleteIdentityProvider(ctx context.Context, a1 string, a2 string
 var opDeleteIdentityProviderAttribute = newOp("DeleteIdentityProviderAttribute")
 
 func (s *Store) DeleteIdentityProviderAttribute(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteIdentityProviderAttribute.begin(ctx)
+	ctx, c := opDeleteIdentityProviderAttribute.begin(ctx, s)
 	r0 = s.Store.DeleteIdentityProviderAttribute(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -706,7 +706,7 @@ func (s *Store) DeleteIdentityProviderAttribute(ctx context.Context, a1 string, 
 var opDeleteKey = newOp("DeleteKey")
 
 func (s *Store) DeleteKey(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteKey.begin(ctx)
+	ctx, c := opDeleteKey.begin(ctx, s)
 	r0 = s.Store.DeleteKey(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -715,7 +715,7 @@ func (s *Store) DeleteKey(ctx context.Context, a1 string, a2 string) (r0 error) 
 var opDeleteLinkedAccount = newOp("DeleteLinkedAccount")
 
 func (s *Store) DeleteLinkedAccount(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteLinkedAccount.begin(ctx)
+	ctx, c := opDeleteLinkedAccount.begin(ctx, s)
 	r0 = s.Store.DeleteLinkedAccount(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -724,7 +724,7 @@ func (s *Store) DeleteLinkedAccount(ctx context.Context, a1 string, a2 string, a
 var opDeleteMFADevice = newOp("DeleteMFADevice")
 
 func (s *Store) DeleteMFADevice(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteMFADevice.begin(ctx)
+	ctx, c := opDeleteMFADevice.begin(ctx, s)
 	r0 = s.Store.DeleteMFADevice(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -733,7 +733,7 @@ func (s *Store) DeleteMFADevice(ctx context.Context, a1 string, a2 string, a3 st
 var opDeleteMFASettings = newOp("DeleteMFASettings")
 
 func (s *Store) DeleteMFASettings(ctx context.Context, a1 string) (r0 error) {
-	ctx, c := opDeleteMFASettings.begin(ctx)
+	ctx, c := opDeleteMFASettings.begin(ctx, s)
 	r0 = s.Store.DeleteMFASettings(ctx, a1)
 	c.end(r0)
 	return
@@ -742,7 +742,7 @@ func (s *Store) DeleteMFASettings(ctx context.Context, a1 string) (r0 error) {
 var opDeletePasswordPolicy = newOp("DeletePasswordPolicy")
 
 func (s *Store) DeletePasswordPolicy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeletePasswordPolicy.begin(ctx)
+	ctx, c := opDeletePasswordPolicy.begin(ctx, s)
 	r0 = s.Store.DeletePasswordPolicy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -751,7 +751,7 @@ func (s *Store) DeletePasswordPolicy(ctx context.Context, a1 string, a2 string) 
 var opDeletePhoneDeliverySettings = newOp("DeletePhoneDeliverySettings")
 
 func (s *Store) DeletePhoneDeliverySettings(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeletePhoneDeliverySettings.begin(ctx)
+	ctx, c := opDeletePhoneDeliverySettings.begin(ctx, s)
 	r0 = s.Store.DeletePhoneDeliverySettings(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -760,7 +760,7 @@ func (s *Store) DeletePhoneDeliverySettings(ctx context.Context, a1 string, a2 s
 var opDeletePopulation = newOp("DeletePopulation")
 
 func (s *Store) DeletePopulation(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeletePopulation.begin(ctx)
+	ctx, c := opDeletePopulation.begin(ctx, s)
 	r0 = s.Store.DeletePopulation(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -769,7 +769,7 @@ func (s *Store) DeletePopulation(ctx context.Context, a1 string, a2 string) (r0 
 var opDeleteResource = newOp("DeleteResource")
 
 func (s *Store) DeleteResource(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteResource.begin(ctx)
+	ctx, c := opDeleteResource.begin(ctx, s)
 	r0 = s.Store.DeleteResource(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -778,7 +778,7 @@ func (s *Store) DeleteResource(ctx context.Context, a1 string, a2 string) (r0 er
 var opDeleteResourceAttribute = newOp("DeleteResourceAttribute")
 
 func (s *Store) DeleteResourceAttribute(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteResourceAttribute.begin(ctx)
+	ctx, c := opDeleteResourceAttribute.begin(ctx, s)
 	r0 = s.Store.DeleteResourceAttribute(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -787,7 +787,7 @@ func (s *Store) DeleteResourceAttribute(ctx context.Context, a1 string, a2 strin
 var opDeleteRoleAssignment = newOp("DeleteRoleAssignment")
 
 func (s *Store) DeleteRoleAssignment(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteRoleAssignment.begin(ctx)
+	ctx, c := opDeleteRoleAssignment.begin(ctx, s)
 	r0 = s.Store.DeleteRoleAssignment(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -796,7 +796,7 @@ func (s *Store) DeleteRoleAssignment(ctx context.Context, a1 string, a2 string, 
 var opDeleteSchemaAttribute = newOp("DeleteSchemaAttribute")
 
 func (s *Store) DeleteSchemaAttribute(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteSchemaAttribute.begin(ctx)
+	ctx, c := opDeleteSchemaAttribute.begin(ctx, s)
 	r0 = s.Store.DeleteSchemaAttribute(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -805,7 +805,7 @@ func (s *Store) DeleteSchemaAttribute(ctx context.Context, a1 string, a2 string)
 var opDeleteScope = newOp("DeleteScope")
 
 func (s *Store) DeleteScope(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteScope.begin(ctx)
+	ctx, c := opDeleteScope.begin(ctx, s)
 	r0 = s.Store.DeleteScope(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -814,7 +814,7 @@ func (s *Store) DeleteScope(ctx context.Context, a1 string, a2 string, a3 string
 var opDeleteSession = newOp("DeleteSession")
 
 func (s *Store) DeleteSession(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteSession.begin(ctx)
+	ctx, c := opDeleteSession.begin(ctx, s)
 	r0 = s.Store.DeleteSession(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -823,7 +823,7 @@ func (s *Store) DeleteSession(ctx context.Context, a1 string, a2 string) (r0 err
 var opDeleteSignOnPolicy = newOp("DeleteSignOnPolicy")
 
 func (s *Store) DeleteSignOnPolicy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteSignOnPolicy.begin(ctx)
+	ctx, c := opDeleteSignOnPolicy.begin(ctx, s)
 	r0 = s.Store.DeleteSignOnPolicy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -832,7 +832,7 @@ func (s *Store) DeleteSignOnPolicy(ctx context.Context, a1 string, a2 string) (r
 var opDeleteSignOnPolicyAction = newOp("DeleteSignOnPolicyAction")
 
 func (s *Store) DeleteSignOnPolicyAction(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteSignOnPolicyAction.begin(ctx)
+	ctx, c := opDeleteSignOnPolicyAction.begin(ctx, s)
 	r0 = s.Store.DeleteSignOnPolicyAction(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -841,7 +841,7 @@ func (s *Store) DeleteSignOnPolicyAction(ctx context.Context, a1 string, a2 stri
 var opDeleteSignOnPolicyAssignment = newOp("DeleteSignOnPolicyAssignment")
 
 func (s *Store) DeleteSignOnPolicyAssignment(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteSignOnPolicyAssignment.begin(ctx)
+	ctx, c := opDeleteSignOnPolicyAssignment.begin(ctx, s)
 	r0 = s.Store.DeleteSignOnPolicyAssignment(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -850,7 +850,7 @@ func (s *Store) DeleteSignOnPolicyAssignment(ctx context.Context, a1 string, a2 
 var opDeleteTemplateContent = newOp("DeleteTemplateContent")
 
 func (s *Store) DeleteTemplateContent(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opDeleteTemplateContent.begin(ctx)
+	ctx, c := opDeleteTemplateContent.begin(ctx, s)
 	r0 = s.Store.DeleteTemplateContent(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -859,7 +859,7 @@ func (s *Store) DeleteTemplateContent(ctx context.Context, a1 string, a2 string,
 var opDeleteTheme = newOp("DeleteTheme")
 
 func (s *Store) DeleteTheme(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteTheme.begin(ctx)
+	ctx, c := opDeleteTheme.begin(ctx, s)
 	r0 = s.Store.DeleteTheme(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -868,7 +868,7 @@ func (s *Store) DeleteTheme(ctx context.Context, a1 string, a2 string) (r0 error
 var opDeleteUser = newOp("DeleteUser")
 
 func (s *Store) DeleteUser(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opDeleteUser.begin(ctx)
+	ctx, c := opDeleteUser.begin(ctx, s)
 	r0 = s.Store.DeleteUser(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -877,7 +877,7 @@ func (s *Store) DeleteUser(ctx context.Context, a1 string, a2 string) (r0 error)
 var opEffectivePasswordPolicy = newOp("EffectivePasswordPolicy")
 
 func (s *Store) EffectivePasswordPolicy(ctx context.Context, a1 string, a2 string) (r0 *store.PasswordPolicy, r1 error) {
-	ctx, c := opEffectivePasswordPolicy.begin(ctx)
+	ctx, c := opEffectivePasswordPolicy.begin(ctx, s)
 	r0, r1 = s.Store.EffectivePasswordPolicy(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -886,7 +886,7 @@ func (s *Store) EffectivePasswordPolicy(ctx context.Context, a1 string, a2 strin
 var opEndUserSession = newOp("EndUserSession")
 
 func (s *Store) EndUserSession(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time) (r0 error) {
-	ctx, c := opEndUserSession.begin(ctx)
+	ctx, c := opEndUserSession.begin(ctx, s)
 	r0 = s.Store.EndUserSession(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -895,7 +895,7 @@ func (s *Store) EndUserSession(ctx context.Context, a1 string, a2 string, a3 str
 var opFindLinkedAccount = newOp("FindLinkedAccount")
 
 func (s *Store) FindLinkedAccount(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.LinkedAccount, r1 error) {
-	ctx, c := opFindLinkedAccount.begin(ctx)
+	ctx, c := opFindLinkedAccount.begin(ctx, s)
 	r0, r1 = s.Store.FindLinkedAccount(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -904,7 +904,7 @@ func (s *Store) FindLinkedAccount(ctx context.Context, a1 string, a2 string, a3 
 var opGetAgreement = newOp("GetAgreement")
 
 func (s *Store) GetAgreement(ctx context.Context, a1 string, a2 string) (r0 *store.Agreement, r1 error) {
-	ctx, c := opGetAgreement.begin(ctx)
+	ctx, c := opGetAgreement.begin(ctx, s)
 	r0, r1 = s.Store.GetAgreement(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -913,7 +913,7 @@ func (s *Store) GetAgreement(ctx context.Context, a1 string, a2 string) (r0 *sto
 var opGetAgreementConsent = newOp("GetAgreementConsent")
 
 func (s *Store) GetAgreementConsent(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.AgreementConsent, r1 error) {
-	ctx, c := opGetAgreementConsent.begin(ctx)
+	ctx, c := opGetAgreementConsent.begin(ctx, s)
 	r0, r1 = s.Store.GetAgreementConsent(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -922,7 +922,7 @@ func (s *Store) GetAgreementConsent(ctx context.Context, a1 string, a2 string, a
 var opGetAgreementLanguage = newOp("GetAgreementLanguage")
 
 func (s *Store) GetAgreementLanguage(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.AgreementLanguage, r1 error) {
-	ctx, c := opGetAgreementLanguage.begin(ctx)
+	ctx, c := opGetAgreementLanguage.begin(ctx, s)
 	r0, r1 = s.Store.GetAgreementLanguage(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -931,7 +931,7 @@ func (s *Store) GetAgreementLanguage(ctx context.Context, a1 string, a2 string, 
 var opGetAgreementRevision = newOp("GetAgreementRevision")
 
 func (s *Store) GetAgreementRevision(ctx context.Context, a1 string, a2 string, a3 string, a4 string) (r0 *store.AgreementRevision, r1 error) {
-	ctx, c := opGetAgreementRevision.begin(ctx)
+	ctx, c := opGetAgreementRevision.begin(ctx, s)
 	r0, r1 = s.Store.GetAgreementRevision(ctx, a1, a2, a3, a4)
 	c.end(r1)
 	return
@@ -940,7 +940,7 @@ func (s *Store) GetAgreementRevision(ctx context.Context, a1 string, a2 string, 
 var opGetApplication = newOp("GetApplication")
 
 func (s *Store) GetApplication(ctx context.Context, a1 string, a2 string) (r0 *store.Application, r1 error) {
-	ctx, c := opGetApplication.begin(ctx)
+	ctx, c := opGetApplication.begin(ctx, s)
 	r0, r1 = s.Store.GetApplication(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -949,7 +949,7 @@ func (s *Store) GetApplication(ctx context.Context, a1 string, a2 string) (r0 *s
 var opGetApplicationAttribute = newOp("GetApplicationAttribute")
 
 func (s *Store) GetApplicationAttribute(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.ApplicationAttribute, r1 error) {
-	ctx, c := opGetApplicationAttribute.begin(ctx)
+	ctx, c := opGetApplicationAttribute.begin(ctx, s)
 	r0, r1 = s.Store.GetApplicationAttribute(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -958,7 +958,7 @@ func (s *Store) GetApplicationAttribute(ctx context.Context, a1 string, a2 strin
 var opGetApplicationGrant = newOp("GetApplicationGrant")
 
 func (s *Store) GetApplicationGrant(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.ApplicationGrant, r1 error) {
-	ctx, c := opGetApplicationGrant.begin(ctx)
+	ctx, c := opGetApplicationGrant.begin(ctx, s)
 	r0, r1 = s.Store.GetApplicationGrant(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -967,7 +967,7 @@ func (s *Store) GetApplicationGrant(ctx context.Context, a1 string, a2 string, a
 var opGetApplicationPreviousSecret = newOp("GetApplicationPreviousSecret")
 
 func (s *Store) GetApplicationPreviousSecret(ctx context.Context, a1 string, a2 string) (r0 *store.PreviousSecret, r1 error) {
-	ctx, c := opGetApplicationPreviousSecret.begin(ctx)
+	ctx, c := opGetApplicationPreviousSecret.begin(ctx, s)
 	r0, r1 = s.Store.GetApplicationPreviousSecret(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -976,7 +976,7 @@ func (s *Store) GetApplicationPreviousSecret(ctx context.Context, a1 string, a2 
 var opGetDefaultDeviceAuthenticationPolicy = newOp("GetDefaultDeviceAuthenticationPolicy")
 
 func (s *Store) GetDefaultDeviceAuthenticationPolicy(ctx context.Context, a1 string) (r0 *store.DeviceAuthenticationPolicy, r1 error) {
-	ctx, c := opGetDefaultDeviceAuthenticationPolicy.begin(ctx)
+	ctx, c := opGetDefaultDeviceAuthenticationPolicy.begin(ctx, s)
 	r0, r1 = s.Store.GetDefaultDeviceAuthenticationPolicy(ctx, a1)
 	c.end(r1)
 	return
@@ -985,7 +985,7 @@ func (s *Store) GetDefaultDeviceAuthenticationPolicy(ctx context.Context, a1 str
 var opGetDefaultFIDO2Policy = newOp("GetDefaultFIDO2Policy")
 
 func (s *Store) GetDefaultFIDO2Policy(ctx context.Context, a1 string) (r0 *store.FIDO2Policy, r1 error) {
-	ctx, c := opGetDefaultFIDO2Policy.begin(ctx)
+	ctx, c := opGetDefaultFIDO2Policy.begin(ctx, s)
 	r0, r1 = s.Store.GetDefaultFIDO2Policy(ctx, a1)
 	c.end(r1)
 	return
@@ -994,7 +994,7 @@ func (s *Store) GetDefaultFIDO2Policy(ctx context.Context, a1 string) (r0 *store
 var opGetDefaultTheme = newOp("GetDefaultTheme")
 
 func (s *Store) GetDefaultTheme(ctx context.Context, a1 string) (r0 *store.Theme, r1 error) {
-	ctx, c := opGetDefaultTheme.begin(ctx)
+	ctx, c := opGetDefaultTheme.begin(ctx, s)
 	r0, r1 = s.Store.GetDefaultTheme(ctx, a1)
 	c.end(r1)
 	return
@@ -1003,7 +1003,7 @@ func (s *Store) GetDefaultTheme(ctx context.Context, a1 string) (r0 *store.Theme
 var opGetDeviceAuthentication = newOp("GetDeviceAuthentication")
 
 func (s *Store) GetDeviceAuthentication(ctx context.Context, a1 string, a2 string) (r0 *store.DeviceAuthentication, r1 error) {
-	ctx, c := opGetDeviceAuthentication.begin(ctx)
+	ctx, c := opGetDeviceAuthentication.begin(ctx, s)
 	r0, r1 = s.Store.GetDeviceAuthentication(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1012,7 +1012,7 @@ func (s *Store) GetDeviceAuthentication(ctx context.Context, a1 string, a2 strin
 var opGetDeviceAuthenticationPolicy = newOp("GetDeviceAuthenticationPolicy")
 
 func (s *Store) GetDeviceAuthenticationPolicy(ctx context.Context, a1 string, a2 string) (r0 *store.DeviceAuthenticationPolicy, r1 error) {
-	ctx, c := opGetDeviceAuthenticationPolicy.begin(ctx)
+	ctx, c := opGetDeviceAuthenticationPolicy.begin(ctx, s)
 	r0, r1 = s.Store.GetDeviceAuthenticationPolicy(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1021,7 +1021,7 @@ func (s *Store) GetDeviceAuthenticationPolicy(ctx context.Context, a1 string, a2
 var opGetDeviceAuthorization = newOp("GetDeviceAuthorization")
 
 func (s *Store) GetDeviceAuthorization(ctx context.Context, a1 string, a2 string) (r0 *store.DeviceAuthorization, r1 error) {
-	ctx, c := opGetDeviceAuthorization.begin(ctx)
+	ctx, c := opGetDeviceAuthorization.begin(ctx, s)
 	r0, r1 = s.Store.GetDeviceAuthorization(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1030,7 +1030,7 @@ func (s *Store) GetDeviceAuthorization(ctx context.Context, a1 string, a2 string
 var opGetDeviceAuthorizationByUserCode = newOp("GetDeviceAuthorizationByUserCode")
 
 func (s *Store) GetDeviceAuthorizationByUserCode(ctx context.Context, a1 string, a2 string) (r0 *store.DeviceAuthorization, r1 error) {
-	ctx, c := opGetDeviceAuthorizationByUserCode.begin(ctx)
+	ctx, c := opGetDeviceAuthorizationByUserCode.begin(ctx, s)
 	r0, r1 = s.Store.GetDeviceAuthorizationByUserCode(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1039,7 +1039,7 @@ func (s *Store) GetDeviceAuthorizationByUserCode(ctx context.Context, a1 string,
 var opGetEnvironment = newOp("GetEnvironment")
 
 func (s *Store) GetEnvironment(ctx context.Context, a1 string) (r0 *store.Environment, r1 error) {
-	ctx, c := opGetEnvironment.begin(ctx)
+	ctx, c := opGetEnvironment.begin(ctx, s)
 	r0, r1 = s.Store.GetEnvironment(ctx, a1)
 	c.end(r1)
 	return
@@ -1048,7 +1048,7 @@ func (s *Store) GetEnvironment(ctx context.Context, a1 string) (r0 *store.Enviro
 var opGetFIDO2Policy = newOp("GetFIDO2Policy")
 
 func (s *Store) GetFIDO2Policy(ctx context.Context, a1 string, a2 string) (r0 *store.FIDO2Policy, r1 error) {
-	ctx, c := opGetFIDO2Policy.begin(ctx)
+	ctx, c := opGetFIDO2Policy.begin(ctx, s)
 	r0, r1 = s.Store.GetFIDO2Policy(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1057,7 +1057,7 @@ func (s *Store) GetFIDO2Policy(ctx context.Context, a1 string, a2 string) (r0 *s
 var opGetFlow = newOp("GetFlow")
 
 func (s *Store) GetFlow(ctx context.Context, a1 string, a2 string) (r0 *store.Flow, r1 error) {
-	ctx, c := opGetFlow.begin(ctx)
+	ctx, c := opGetFlow.begin(ctx, s)
 	r0, r1 = s.Store.GetFlow(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1066,7 +1066,7 @@ func (s *Store) GetFlow(ctx context.Context, a1 string, a2 string) (r0 *store.Fl
 var opGetGroup = newOp("GetGroup")
 
 func (s *Store) GetGroup(ctx context.Context, a1 string, a2 string) (r0 *store.Group, r1 error) {
-	ctx, c := opGetGroup.begin(ctx)
+	ctx, c := opGetGroup.begin(ctx, s)
 	r0, r1 = s.Store.GetGroup(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1075,7 +1075,7 @@ func (s *Store) GetGroup(ctx context.Context, a1 string, a2 string) (r0 *store.G
 var opGetGroupNesting = newOp("GetGroupNesting")
 
 func (s *Store) GetGroupNesting(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.GroupNesting, r1 error) {
-	ctx, c := opGetGroupNesting.begin(ctx)
+	ctx, c := opGetGroupNesting.begin(ctx, s)
 	r0, r1 = s.Store.GetGroupNesting(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1084,7 +1084,7 @@ func (s *Store) GetGroupNesting(ctx context.Context, a1 string, a2 string, a3 st
 var opGetIdentityProvider = newOp("GetIdentityProvider")
 
 func (s *Store) GetIdentityProvider(ctx context.Context, a1 string, a2 string) (r0 *store.IdentityProvider, r1 error) {
-	ctx, c := opGetIdentityProvider.begin(ctx)
+	ctx, c := opGetIdentityProvider.begin(ctx, s)
 	r0, r1 = s.Store.GetIdentityProvider(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1093,7 +1093,7 @@ func (s *Store) GetIdentityProvider(ctx context.Context, a1 string, a2 string) (
 var opGetIdentityProviderAttribute = newOp("GetIdentityProviderAttribute")
 
 func (s *Store) GetIdentityProviderAttribute(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.IdentityProviderAttribute, r1 error) {
-	ctx, c := opGetIdentityProviderAttribute.begin(ctx)
+	ctx, c := opGetIdentityProviderAttribute.begin(ctx, s)
 	r0, r1 = s.Store.GetIdentityProviderAttribute(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1102,7 +1102,7 @@ func (s *Store) GetIdentityProviderAttribute(ctx context.Context, a1 string, a2 
 var opGetKey = newOp("GetKey")
 
 func (s *Store) GetKey(ctx context.Context, a1 string, a2 string) (r0 *store.Key, r1 error) {
-	ctx, c := opGetKey.begin(ctx)
+	ctx, c := opGetKey.begin(ctx, s)
 	r0, r1 = s.Store.GetKey(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1111,7 +1111,7 @@ func (s *Store) GetKey(ctx context.Context, a1 string, a2 string) (r0 *store.Key
 var opGetLicense = newOp("GetLicense")
 
 func (s *Store) GetLicense(ctx context.Context, a1 string, a2 string) (r0 *store.License, r1 error) {
-	ctx, c := opGetLicense.begin(ctx)
+	ctx, c := opGetLicense.begin(ctx, s)
 	r0, r1 = s.Store.GetLicense(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1120,7 +1120,7 @@ func (s *Store) GetLicense(ctx context.Context, a1 string, a2 string) (r0 *store
 var opGetLinkedAccount = newOp("GetLinkedAccount")
 
 func (s *Store) GetLinkedAccount(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.LinkedAccount, r1 error) {
-	ctx, c := opGetLinkedAccount.begin(ctx)
+	ctx, c := opGetLinkedAccount.begin(ctx, s)
 	r0, r1 = s.Store.GetLinkedAccount(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1129,7 +1129,7 @@ func (s *Store) GetLinkedAccount(ctx context.Context, a1 string, a2 string, a3 s
 var opGetMFADevice = newOp("GetMFADevice")
 
 func (s *Store) GetMFADevice(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.MFADevice, r1 error) {
-	ctx, c := opGetMFADevice.begin(ctx)
+	ctx, c := opGetMFADevice.begin(ctx, s)
 	r0, r1 = s.Store.GetMFADevice(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1138,7 +1138,7 @@ func (s *Store) GetMFADevice(ctx context.Context, a1 string, a2 string, a3 strin
 var opGetMFADeviceByCredential = newOp("GetMFADeviceByCredential")
 
 func (s *Store) GetMFADeviceByCredential(ctx context.Context, a1 string, a2 string) (r0 *store.MFADevice, r1 error) {
-	ctx, c := opGetMFADeviceByCredential.begin(ctx)
+	ctx, c := opGetMFADeviceByCredential.begin(ctx, s)
 	r0, r1 = s.Store.GetMFADeviceByCredential(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1147,7 +1147,7 @@ func (s *Store) GetMFADeviceByCredential(ctx context.Context, a1 string, a2 stri
 var opGetMFALockout = newOp("GetMFALockout")
 
 func (s *Store) GetMFALockout(ctx context.Context, a1 string, a2 string) (r0 *store.MFALockout, r1 error) {
-	ctx, c := opGetMFALockout.begin(ctx)
+	ctx, c := opGetMFALockout.begin(ctx, s)
 	r0, r1 = s.Store.GetMFALockout(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1156,7 +1156,7 @@ func (s *Store) GetMFALockout(ctx context.Context, a1 string, a2 string) (r0 *st
 var opGetMFASettings = newOp("GetMFASettings")
 
 func (s *Store) GetMFASettings(ctx context.Context, a1 string) (r0 *store.MFASettings, r1 error) {
-	ctx, c := opGetMFASettings.begin(ctx)
+	ctx, c := opGetMFASettings.begin(ctx, s)
 	r0, r1 = s.Store.GetMFASettings(ctx, a1)
 	c.end(r1)
 	return
@@ -1165,7 +1165,7 @@ func (s *Store) GetMFASettings(ctx context.Context, a1 string) (r0 *store.MFASet
 var opGetMeta = newOp("GetMeta")
 
 func (s *Store) GetMeta(ctx context.Context, a1 string) (r0 string, r1 error) {
-	ctx, c := opGetMeta.begin(ctx)
+	ctx, c := opGetMeta.begin(ctx, s)
 	r0, r1 = s.Store.GetMeta(ctx, a1)
 	c.end(r1)
 	return
@@ -1174,7 +1174,7 @@ func (s *Store) GetMeta(ctx context.Context, a1 string) (r0 string, r1 error) {
 var opGetOrganization = newOp("GetOrganization")
 
 func (s *Store) GetOrganization(ctx context.Context, a1 string) (r0 *store.Organization, r1 error) {
-	ctx, c := opGetOrganization.begin(ctx)
+	ctx, c := opGetOrganization.begin(ctx, s)
 	r0, r1 = s.Store.GetOrganization(ctx, a1)
 	c.end(r1)
 	return
@@ -1183,7 +1183,7 @@ func (s *Store) GetOrganization(ctx context.Context, a1 string) (r0 *store.Organ
 var opGetPasswordPolicy = newOp("GetPasswordPolicy")
 
 func (s *Store) GetPasswordPolicy(ctx context.Context, a1 string, a2 string) (r0 *store.PasswordPolicy, r1 error) {
-	ctx, c := opGetPasswordPolicy.begin(ctx)
+	ctx, c := opGetPasswordPolicy.begin(ctx, s)
 	r0, r1 = s.Store.GetPasswordPolicy(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1192,7 +1192,7 @@ func (s *Store) GetPasswordPolicy(ctx context.Context, a1 string, a2 string) (r0
 var opGetPhoneDeliverySettings = newOp("GetPhoneDeliverySettings")
 
 func (s *Store) GetPhoneDeliverySettings(ctx context.Context, a1 string, a2 string) (r0 *store.PhoneDeliverySettings, r1 error) {
-	ctx, c := opGetPhoneDeliverySettings.begin(ctx)
+	ctx, c := opGetPhoneDeliverySettings.begin(ctx, s)
 	r0, r1 = s.Store.GetPhoneDeliverySettings(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1201,7 +1201,7 @@ func (s *Store) GetPhoneDeliverySettings(ctx context.Context, a1 string, a2 stri
 var opGetPopulation = newOp("GetPopulation")
 
 func (s *Store) GetPopulation(ctx context.Context, a1 string, a2 string) (r0 *store.Population, r1 error) {
-	ctx, c := opGetPopulation.begin(ctx)
+	ctx, c := opGetPopulation.begin(ctx, s)
 	r0, r1 = s.Store.GetPopulation(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1210,7 +1210,7 @@ func (s *Store) GetPopulation(ctx context.Context, a1 string, a2 string) (r0 *st
 var opGetRefreshToken = newOp("GetRefreshToken")
 
 func (s *Store) GetRefreshToken(ctx context.Context, a1 string, a2 string) (r0 *store.RefreshToken, r1 error) {
-	ctx, c := opGetRefreshToken.begin(ctx)
+	ctx, c := opGetRefreshToken.begin(ctx, s)
 	r0, r1 = s.Store.GetRefreshToken(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1219,7 +1219,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, a1 string, a2 string) (r0 *
 var opGetResource = newOp("GetResource")
 
 func (s *Store) GetResource(ctx context.Context, a1 string, a2 string) (r0 *store.Resource, r1 error) {
-	ctx, c := opGetResource.begin(ctx)
+	ctx, c := opGetResource.begin(ctx, s)
 	r0, r1 = s.Store.GetResource(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1228,7 +1228,7 @@ func (s *Store) GetResource(ctx context.Context, a1 string, a2 string) (r0 *stor
 var opGetResourceAttribute = newOp("GetResourceAttribute")
 
 func (s *Store) GetResourceAttribute(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.ResourceAttribute, r1 error) {
-	ctx, c := opGetResourceAttribute.begin(ctx)
+	ctx, c := opGetResourceAttribute.begin(ctx, s)
 	r0, r1 = s.Store.GetResourceAttribute(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1237,7 +1237,7 @@ func (s *Store) GetResourceAttribute(ctx context.Context, a1 string, a2 string, 
 var opGetRoleAssignment = newOp("GetRoleAssignment")
 
 func (s *Store) GetRoleAssignment(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.RoleAssignment, r1 error) {
-	ctx, c := opGetRoleAssignment.begin(ctx)
+	ctx, c := opGetRoleAssignment.begin(ctx, s)
 	r0, r1 = s.Store.GetRoleAssignment(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1246,7 +1246,7 @@ func (s *Store) GetRoleAssignment(ctx context.Context, a1 string, a2 string, a3 
 var opGetSchemaAttribute = newOp("GetSchemaAttribute")
 
 func (s *Store) GetSchemaAttribute(ctx context.Context, a1 string, a2 string) (r0 *store.SchemaAttribute, r1 error) {
-	ctx, c := opGetSchemaAttribute.begin(ctx)
+	ctx, c := opGetSchemaAttribute.begin(ctx, s)
 	r0, r1 = s.Store.GetSchemaAttribute(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1255,7 +1255,7 @@ func (s *Store) GetSchemaAttribute(ctx context.Context, a1 string, a2 string) (r
 var opGetScope = newOp("GetScope")
 
 func (s *Store) GetScope(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.Scope, r1 error) {
-	ctx, c := opGetScope.begin(ctx)
+	ctx, c := opGetScope.begin(ctx, s)
 	r0, r1 = s.Store.GetScope(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1264,7 +1264,7 @@ func (s *Store) GetScope(ctx context.Context, a1 string, a2 string, a3 string) (
 var opGetSession = newOp("GetSession")
 
 func (s *Store) GetSession(ctx context.Context, a1 string, a2 string) (r0 *store.Session, r1 error) {
-	ctx, c := opGetSession.begin(ctx)
+	ctx, c := opGetSession.begin(ctx, s)
 	r0, r1 = s.Store.GetSession(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1273,7 +1273,7 @@ func (s *Store) GetSession(ctx context.Context, a1 string, a2 string) (r0 *store
 var opGetSessionByToken = newOp("GetSessionByToken")
 
 func (s *Store) GetSessionByToken(ctx context.Context, a1 string, a2 string) (r0 *store.Session, r1 error) {
-	ctx, c := opGetSessionByToken.begin(ctx)
+	ctx, c := opGetSessionByToken.begin(ctx, s)
 	r0, r1 = s.Store.GetSessionByToken(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1282,7 +1282,7 @@ func (s *Store) GetSessionByToken(ctx context.Context, a1 string, a2 string) (r0
 var opGetSignOnPolicy = newOp("GetSignOnPolicy")
 
 func (s *Store) GetSignOnPolicy(ctx context.Context, a1 string, a2 string) (r0 *store.SignOnPolicy, r1 error) {
-	ctx, c := opGetSignOnPolicy.begin(ctx)
+	ctx, c := opGetSignOnPolicy.begin(ctx, s)
 	r0, r1 = s.Store.GetSignOnPolicy(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1291,7 +1291,7 @@ func (s *Store) GetSignOnPolicy(ctx context.Context, a1 string, a2 string) (r0 *
 var opGetSignOnPolicyAction = newOp("GetSignOnPolicyAction")
 
 func (s *Store) GetSignOnPolicyAction(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.SignOnPolicyAction, r1 error) {
-	ctx, c := opGetSignOnPolicyAction.begin(ctx)
+	ctx, c := opGetSignOnPolicyAction.begin(ctx, s)
 	r0, r1 = s.Store.GetSignOnPolicyAction(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1300,7 +1300,7 @@ func (s *Store) GetSignOnPolicyAction(ctx context.Context, a1 string, a2 string,
 var opGetSignOnPolicyAssignment = newOp("GetSignOnPolicyAssignment")
 
 func (s *Store) GetSignOnPolicyAssignment(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.SignOnPolicyAssignment, r1 error) {
-	ctx, c := opGetSignOnPolicyAssignment.begin(ctx)
+	ctx, c := opGetSignOnPolicyAssignment.begin(ctx, s)
 	r0, r1 = s.Store.GetSignOnPolicyAssignment(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1309,7 +1309,7 @@ func (s *Store) GetSignOnPolicyAssignment(ctx context.Context, a1 string, a2 str
 var opGetTemplateContent = newOp("GetTemplateContent")
 
 func (s *Store) GetTemplateContent(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.TemplateContent, r1 error) {
-	ctx, c := opGetTemplateContent.begin(ctx)
+	ctx, c := opGetTemplateContent.begin(ctx, s)
 	r0, r1 = s.Store.GetTemplateContent(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1318,7 +1318,7 @@ func (s *Store) GetTemplateContent(ctx context.Context, a1 string, a2 string, a3
 var opGetTheme = newOp("GetTheme")
 
 func (s *Store) GetTheme(ctx context.Context, a1 string, a2 string) (r0 *store.Theme, r1 error) {
-	ctx, c := opGetTheme.begin(ctx)
+	ctx, c := opGetTheme.begin(ctx, s)
 	r0, r1 = s.Store.GetTheme(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1327,7 +1327,7 @@ func (s *Store) GetTheme(ctx context.Context, a1 string, a2 string) (r0 *store.T
 var opGetUnknownUserFailures = newOp("GetUnknownUserFailures")
 
 func (s *Store) GetUnknownUserFailures(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *store.UnknownUserFailures, r1 error) {
-	ctx, c := opGetUnknownUserFailures.begin(ctx)
+	ctx, c := opGetUnknownUserFailures.begin(ctx, s)
 	r0, r1 = s.Store.GetUnknownUserFailures(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1336,7 +1336,7 @@ func (s *Store) GetUnknownUserFailures(ctx context.Context, a1 string, a2 string
 var opGetUser = newOp("GetUser")
 
 func (s *Store) GetUser(ctx context.Context, a1 string, a2 string) (r0 *store.User, r1 error) {
-	ctx, c := opGetUser.begin(ctx)
+	ctx, c := opGetUser.begin(ctx, s)
 	r0, r1 = s.Store.GetUser(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1345,7 +1345,7 @@ func (s *Store) GetUser(ctx context.Context, a1 string, a2 string) (r0 *store.Us
 var opGetUserByUsername = newOp("GetUserByUsername")
 
 func (s *Store) GetUserByUsername(ctx context.Context, a1 string, a2 string) (r0 *store.User, r1 error) {
-	ctx, c := opGetUserByUsername.begin(ctx)
+	ctx, c := opGetUserByUsername.begin(ctx, s)
 	r0, r1 = s.Store.GetUserByUsername(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1354,7 +1354,7 @@ func (s *Store) GetUserByUsername(ctx context.Context, a1 string, a2 string) (r0
 var opGetUserPassword = newOp("GetUserPassword")
 
 func (s *Store) GetUserPassword(ctx context.Context, a1 string, a2 string) (r0 *store.UserPassword, r1 error) {
-	ctx, c := opGetUserPassword.begin(ctx)
+	ctx, c := opGetUserPassword.begin(ctx, s)
 	r0, r1 = s.Store.GetUserPassword(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1363,7 +1363,7 @@ func (s *Store) GetUserPassword(ctx context.Context, a1 string, a2 string) (r0 *
 var opInsertMeta = newOp("InsertMeta")
 
 func (s *Store) InsertMeta(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opInsertMeta.begin(ctx)
+	ctx, c := opInsertMeta.begin(ctx, s)
 	r0 = s.Store.InsertMeta(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -1372,7 +1372,7 @@ func (s *Store) InsertMeta(ctx context.Context, a1 string, a2 string) (r0 error)
 var opIsTokenRevoked = newOp("IsTokenRevoked")
 
 func (s *Store) IsTokenRevoked(ctx context.Context, a1 string, a2 string) (r0 bool, r1 error) {
-	ctx, c := opIsTokenRevoked.begin(ctx)
+	ctx, c := opIsTokenRevoked.begin(ctx, s)
 	r0, r1 = s.Store.IsTokenRevoked(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1381,7 +1381,7 @@ func (s *Store) IsTokenRevoked(ctx context.Context, a1 string, a2 string) (r0 bo
 var opListAgreementConsents = newOp("ListAgreementConsents")
 
 func (s *Store) ListAgreementConsents(ctx context.Context, a1 string, a2 string) (r0 []store.AgreementConsent, r1 error) {
-	ctx, c := opListAgreementConsents.begin(ctx)
+	ctx, c := opListAgreementConsents.begin(ctx, s)
 	r0, r1 = s.Store.ListAgreementConsents(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1390,7 +1390,7 @@ func (s *Store) ListAgreementConsents(ctx context.Context, a1 string, a2 string)
 var opListAgreementLanguages = newOp("ListAgreementLanguages")
 
 func (s *Store) ListAgreementLanguages(ctx context.Context, a1 string, a2 string) (r0 []store.AgreementLanguage, r1 error) {
-	ctx, c := opListAgreementLanguages.begin(ctx)
+	ctx, c := opListAgreementLanguages.begin(ctx, s)
 	r0, r1 = s.Store.ListAgreementLanguages(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1399,7 +1399,7 @@ func (s *Store) ListAgreementLanguages(ctx context.Context, a1 string, a2 string
 var opListAgreementRevisions = newOp("ListAgreementRevisions")
 
 func (s *Store) ListAgreementRevisions(ctx context.Context, a1 string, a2 string, a3 string) (r0 []store.AgreementRevision, r1 error) {
-	ctx, c := opListAgreementRevisions.begin(ctx)
+	ctx, c := opListAgreementRevisions.begin(ctx, s)
 	r0, r1 = s.Store.ListAgreementRevisions(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -1408,7 +1408,7 @@ func (s *Store) ListAgreementRevisions(ctx context.Context, a1 string, a2 string
 var opListAgreements = newOp("ListAgreements")
 
 func (s *Store) ListAgreements(ctx context.Context, a1 string) (r0 []store.Agreement, r1 error) {
-	ctx, c := opListAgreements.begin(ctx)
+	ctx, c := opListAgreements.begin(ctx, s)
 	r0, r1 = s.Store.ListAgreements(ctx, a1)
 	c.end(r1)
 	return
@@ -1417,7 +1417,7 @@ func (s *Store) ListAgreements(ctx context.Context, a1 string) (r0 []store.Agree
 var opListApplicationAttributes = newOp("ListApplicationAttributes")
 
 func (s *Store) ListApplicationAttributes(ctx context.Context, a1 string, a2 string) (r0 []store.ApplicationAttribute, r1 error) {
-	ctx, c := opListApplicationAttributes.begin(ctx)
+	ctx, c := opListApplicationAttributes.begin(ctx, s)
 	r0, r1 = s.Store.ListApplicationAttributes(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1426,7 +1426,7 @@ func (s *Store) ListApplicationAttributes(ctx context.Context, a1 string, a2 str
 var opListApplicationGrants = newOp("ListApplicationGrants")
 
 func (s *Store) ListApplicationGrants(ctx context.Context, a1 string, a2 string) (r0 []store.ApplicationGrant, r1 error) {
-	ctx, c := opListApplicationGrants.begin(ctx)
+	ctx, c := opListApplicationGrants.begin(ctx, s)
 	r0, r1 = s.Store.ListApplicationGrants(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1435,7 +1435,7 @@ func (s *Store) ListApplicationGrants(ctx context.Context, a1 string, a2 string)
 var opListApplications = newOp("ListApplications")
 
 func (s *Store) ListApplications(ctx context.Context, a1 string) (r0 []store.Application, r1 error) {
-	ctx, c := opListApplications.begin(ctx)
+	ctx, c := opListApplications.begin(ctx, s)
 	r0, r1 = s.Store.ListApplications(ctx, a1)
 	c.end(r1)
 	return
@@ -1444,7 +1444,7 @@ func (s *Store) ListApplications(ctx context.Context, a1 string) (r0 []store.App
 var opListApplicationsPage = newOp("ListApplicationsPage")
 
 func (s *Store) ListApplicationsPage(ctx context.Context, a1 string, a2 store.Page) (r0 []store.Application, r1 int, r2 error) {
-	ctx, c := opListApplicationsPage.begin(ctx)
+	ctx, c := opListApplicationsPage.begin(ctx, s)
 	r0, r1, r2 = s.Store.ListApplicationsPage(ctx, a1, a2)
 	c.end(r2)
 	return
@@ -1453,7 +1453,7 @@ func (s *Store) ListApplicationsPage(ctx context.Context, a1 string, a2 store.Pa
 var opListDeviceAuthenticationPolicies = newOp("ListDeviceAuthenticationPolicies")
 
 func (s *Store) ListDeviceAuthenticationPolicies(ctx context.Context, a1 string) (r0 []store.DeviceAuthenticationPolicy, r1 error) {
-	ctx, c := opListDeviceAuthenticationPolicies.begin(ctx)
+	ctx, c := opListDeviceAuthenticationPolicies.begin(ctx, s)
 	r0, r1 = s.Store.ListDeviceAuthenticationPolicies(ctx, a1)
 	c.end(r1)
 	return
@@ -1462,7 +1462,7 @@ func (s *Store) ListDeviceAuthenticationPolicies(ctx context.Context, a1 string)
 var opListEnvironmentResourceAttributes = newOp("ListEnvironmentResourceAttributes")
 
 func (s *Store) ListEnvironmentResourceAttributes(ctx context.Context, a1 string) (r0 []store.ResourceAttribute, r1 error) {
-	ctx, c := opListEnvironmentResourceAttributes.begin(ctx)
+	ctx, c := opListEnvironmentResourceAttributes.begin(ctx, s)
 	r0, r1 = s.Store.ListEnvironmentResourceAttributes(ctx, a1)
 	c.end(r1)
 	return
@@ -1471,7 +1471,7 @@ func (s *Store) ListEnvironmentResourceAttributes(ctx context.Context, a1 string
 var opListEnvironmentScopes = newOp("ListEnvironmentScopes")
 
 func (s *Store) ListEnvironmentScopes(ctx context.Context, a1 string) (r0 []store.Scope, r1 error) {
-	ctx, c := opListEnvironmentScopes.begin(ctx)
+	ctx, c := opListEnvironmentScopes.begin(ctx, s)
 	r0, r1 = s.Store.ListEnvironmentScopes(ctx, a1)
 	c.end(r1)
 	return
@@ -1480,7 +1480,7 @@ func (s *Store) ListEnvironmentScopes(ctx context.Context, a1 string) (r0 []stor
 var opListEnvironmentSignOnPolicyActions = newOp("ListEnvironmentSignOnPolicyActions")
 
 func (s *Store) ListEnvironmentSignOnPolicyActions(ctx context.Context, a1 string) (r0 []store.SignOnPolicyAction, r1 error) {
-	ctx, c := opListEnvironmentSignOnPolicyActions.begin(ctx)
+	ctx, c := opListEnvironmentSignOnPolicyActions.begin(ctx, s)
 	r0, r1 = s.Store.ListEnvironmentSignOnPolicyActions(ctx, a1)
 	c.end(r1)
 	return
@@ -1489,7 +1489,7 @@ func (s *Store) ListEnvironmentSignOnPolicyActions(ctx context.Context, a1 strin
 var opListEnvironments = newOp("ListEnvironments")
 
 func (s *Store) ListEnvironments(ctx context.Context, a1 string, a2 store.Page) (r0 []store.Environment, r1 int, r2 error) {
-	ctx, c := opListEnvironments.begin(ctx)
+	ctx, c := opListEnvironments.begin(ctx, s)
 	r0, r1, r2 = s.Store.ListEnvironments(ctx, a1, a2)
 	c.end(r2)
 	return
@@ -1498,7 +1498,7 @@ func (s *Store) ListEnvironments(ctx context.Context, a1 string, a2 store.Page) 
 var opListFIDO2Policies = newOp("ListFIDO2Policies")
 
 func (s *Store) ListFIDO2Policies(ctx context.Context, a1 string) (r0 []store.FIDO2Policy, r1 error) {
-	ctx, c := opListFIDO2Policies.begin(ctx)
+	ctx, c := opListFIDO2Policies.begin(ctx, s)
 	r0, r1 = s.Store.ListFIDO2Policies(ctx, a1)
 	c.end(r1)
 	return
@@ -1507,7 +1507,7 @@ func (s *Store) ListFIDO2Policies(ctx context.Context, a1 string) (r0 []store.FI
 var opListGroupNestings = newOp("ListGroupNestings")
 
 func (s *Store) ListGroupNestings(ctx context.Context, a1 string, a2 string) (r0 []store.GroupNesting, r1 error) {
-	ctx, c := opListGroupNestings.begin(ctx)
+	ctx, c := opListGroupNestings.begin(ctx, s)
 	r0, r1 = s.Store.ListGroupNestings(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1516,7 +1516,7 @@ func (s *Store) ListGroupNestings(ctx context.Context, a1 string, a2 string) (r0
 var opListGroups = newOp("ListGroups")
 
 func (s *Store) ListGroups(ctx context.Context, a1 string, a2 store.Page) (r0 []store.Group, r1 int, r2 error) {
-	ctx, c := opListGroups.begin(ctx)
+	ctx, c := opListGroups.begin(ctx, s)
 	r0, r1, r2 = s.Store.ListGroups(ctx, a1, a2)
 	c.end(r2)
 	return
@@ -1525,7 +1525,7 @@ func (s *Store) ListGroups(ctx context.Context, a1 string, a2 store.Page) (r0 []
 var opListIdentityProviderAttributes = newOp("ListIdentityProviderAttributes")
 
 func (s *Store) ListIdentityProviderAttributes(ctx context.Context, a1 string, a2 string) (r0 []store.IdentityProviderAttribute, r1 error) {
-	ctx, c := opListIdentityProviderAttributes.begin(ctx)
+	ctx, c := opListIdentityProviderAttributes.begin(ctx, s)
 	r0, r1 = s.Store.ListIdentityProviderAttributes(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1534,7 +1534,7 @@ func (s *Store) ListIdentityProviderAttributes(ctx context.Context, a1 string, a
 var opListIdentityProviders = newOp("ListIdentityProviders")
 
 func (s *Store) ListIdentityProviders(ctx context.Context, a1 string) (r0 []store.IdentityProvider, r1 error) {
-	ctx, c := opListIdentityProviders.begin(ctx)
+	ctx, c := opListIdentityProviders.begin(ctx, s)
 	r0, r1 = s.Store.ListIdentityProviders(ctx, a1)
 	c.end(r1)
 	return
@@ -1543,7 +1543,7 @@ func (s *Store) ListIdentityProviders(ctx context.Context, a1 string) (r0 []stor
 var opListKeys = newOp("ListKeys")
 
 func (s *Store) ListKeys(ctx context.Context, a1 string) (r0 []store.Key, r1 error) {
-	ctx, c := opListKeys.begin(ctx)
+	ctx, c := opListKeys.begin(ctx, s)
 	r0, r1 = s.Store.ListKeys(ctx, a1)
 	c.end(r1)
 	return
@@ -1552,7 +1552,7 @@ func (s *Store) ListKeys(ctx context.Context, a1 string) (r0 []store.Key, r1 err
 var opListLicenses = newOp("ListLicenses")
 
 func (s *Store) ListLicenses(ctx context.Context, a1 string) (r0 []store.License, r1 error) {
-	ctx, c := opListLicenses.begin(ctx)
+	ctx, c := opListLicenses.begin(ctx, s)
 	r0, r1 = s.Store.ListLicenses(ctx, a1)
 	c.end(r1)
 	return
@@ -1561,7 +1561,7 @@ func (s *Store) ListLicenses(ctx context.Context, a1 string) (r0 []store.License
 var opListLinkedAccounts = newOp("ListLinkedAccounts")
 
 func (s *Store) ListLinkedAccounts(ctx context.Context, a1 string, a2 string) (r0 []store.LinkedAccount, r1 error) {
-	ctx, c := opListLinkedAccounts.begin(ctx)
+	ctx, c := opListLinkedAccounts.begin(ctx, s)
 	r0, r1 = s.Store.ListLinkedAccounts(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1570,7 +1570,7 @@ func (s *Store) ListLinkedAccounts(ctx context.Context, a1 string, a2 string) (r
 var opListMFADevices = newOp("ListMFADevices")
 
 func (s *Store) ListMFADevices(ctx context.Context, a1 string, a2 string) (r0 []store.MFADevice, r1 error) {
-	ctx, c := opListMFADevices.begin(ctx)
+	ctx, c := opListMFADevices.begin(ctx, s)
 	r0, r1 = s.Store.ListMFADevices(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1579,7 +1579,7 @@ func (s *Store) ListMFADevices(ctx context.Context, a1 string, a2 string) (r0 []
 var opListOrganizations = newOp("ListOrganizations")
 
 func (s *Store) ListOrganizations(ctx context.Context) (r0 []store.Organization, r1 error) {
-	ctx, c := opListOrganizations.begin(ctx)
+	ctx, c := opListOrganizations.begin(ctx, s)
 	r0, r1 = s.Store.ListOrganizations(ctx)
 	c.end(r1)
 	return
@@ -1588,7 +1588,7 @@ func (s *Store) ListOrganizations(ctx context.Context) (r0 []store.Organization,
 var opListPasswordPolicies = newOp("ListPasswordPolicies")
 
 func (s *Store) ListPasswordPolicies(ctx context.Context, a1 string) (r0 []store.PasswordPolicy, r1 error) {
-	ctx, c := opListPasswordPolicies.begin(ctx)
+	ctx, c := opListPasswordPolicies.begin(ctx, s)
 	r0, r1 = s.Store.ListPasswordPolicies(ctx, a1)
 	c.end(r1)
 	return
@@ -1597,7 +1597,7 @@ func (s *Store) ListPasswordPolicies(ctx context.Context, a1 string) (r0 []store
 var opListPhoneDeliverySettings = newOp("ListPhoneDeliverySettings")
 
 func (s *Store) ListPhoneDeliverySettings(ctx context.Context, a1 string) (r0 []store.PhoneDeliverySettings, r1 error) {
-	ctx, c := opListPhoneDeliverySettings.begin(ctx)
+	ctx, c := opListPhoneDeliverySettings.begin(ctx, s)
 	r0, r1 = s.Store.ListPhoneDeliverySettings(ctx, a1)
 	c.end(r1)
 	return
@@ -1606,7 +1606,7 @@ func (s *Store) ListPhoneDeliverySettings(ctx context.Context, a1 string) (r0 []
 var opListPopulations = newOp("ListPopulations")
 
 func (s *Store) ListPopulations(ctx context.Context, a1 string, a2 store.Page) (r0 []store.Population, r1 int, r2 error) {
-	ctx, c := opListPopulations.begin(ctx)
+	ctx, c := opListPopulations.begin(ctx, s)
 	r0, r1, r2 = s.Store.ListPopulations(ctx, a1, a2)
 	c.end(r2)
 	return
@@ -1615,7 +1615,7 @@ func (s *Store) ListPopulations(ctx context.Context, a1 string, a2 store.Page) (
 var opListResourceAttributes = newOp("ListResourceAttributes")
 
 func (s *Store) ListResourceAttributes(ctx context.Context, a1 string, a2 string) (r0 []store.ResourceAttribute, r1 error) {
-	ctx, c := opListResourceAttributes.begin(ctx)
+	ctx, c := opListResourceAttributes.begin(ctx, s)
 	r0, r1 = s.Store.ListResourceAttributes(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1624,7 +1624,7 @@ func (s *Store) ListResourceAttributes(ctx context.Context, a1 string, a2 string
 var opListResources = newOp("ListResources")
 
 func (s *Store) ListResources(ctx context.Context, a1 string) (r0 []store.Resource, r1 error) {
-	ctx, c := opListResources.begin(ctx)
+	ctx, c := opListResources.begin(ctx, s)
 	r0, r1 = s.Store.ListResources(ctx, a1)
 	c.end(r1)
 	return
@@ -1633,7 +1633,7 @@ func (s *Store) ListResources(ctx context.Context, a1 string) (r0 []store.Resour
 var opListRoleAssignments = newOp("ListRoleAssignments")
 
 func (s *Store) ListRoleAssignments(ctx context.Context, a1 string, a2 string) (r0 []store.RoleAssignment, r1 error) {
-	ctx, c := opListRoleAssignments.begin(ctx)
+	ctx, c := opListRoleAssignments.begin(ctx, s)
 	r0, r1 = s.Store.ListRoleAssignments(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1642,7 +1642,7 @@ func (s *Store) ListRoleAssignments(ctx context.Context, a1 string, a2 string) (
 var opListSchemaAttributes = newOp("ListSchemaAttributes")
 
 func (s *Store) ListSchemaAttributes(ctx context.Context, a1 string) (r0 []store.SchemaAttribute, r1 error) {
-	ctx, c := opListSchemaAttributes.begin(ctx)
+	ctx, c := opListSchemaAttributes.begin(ctx, s)
 	r0, r1 = s.Store.ListSchemaAttributes(ctx, a1)
 	c.end(r1)
 	return
@@ -1651,7 +1651,7 @@ func (s *Store) ListSchemaAttributes(ctx context.Context, a1 string) (r0 []store
 var opListScopes = newOp("ListScopes")
 
 func (s *Store) ListScopes(ctx context.Context, a1 string, a2 string) (r0 []store.Scope, r1 error) {
-	ctx, c := opListScopes.begin(ctx)
+	ctx, c := opListScopes.begin(ctx, s)
 	r0, r1 = s.Store.ListScopes(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1660,7 +1660,7 @@ func (s *Store) ListScopes(ctx context.Context, a1 string, a2 string) (r0 []stor
 var opListSignOnPolicies = newOp("ListSignOnPolicies")
 
 func (s *Store) ListSignOnPolicies(ctx context.Context, a1 string) (r0 []store.SignOnPolicy, r1 error) {
-	ctx, c := opListSignOnPolicies.begin(ctx)
+	ctx, c := opListSignOnPolicies.begin(ctx, s)
 	r0, r1 = s.Store.ListSignOnPolicies(ctx, a1)
 	c.end(r1)
 	return
@@ -1669,7 +1669,7 @@ func (s *Store) ListSignOnPolicies(ctx context.Context, a1 string) (r0 []store.S
 var opListSignOnPolicyActions = newOp("ListSignOnPolicyActions")
 
 func (s *Store) ListSignOnPolicyActions(ctx context.Context, a1 string, a2 string) (r0 []store.SignOnPolicyAction, r1 error) {
-	ctx, c := opListSignOnPolicyActions.begin(ctx)
+	ctx, c := opListSignOnPolicyActions.begin(ctx, s)
 	r0, r1 = s.Store.ListSignOnPolicyActions(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1678,7 +1678,7 @@ func (s *Store) ListSignOnPolicyActions(ctx context.Context, a1 string, a2 strin
 var opListSignOnPolicyAssignments = newOp("ListSignOnPolicyAssignments")
 
 func (s *Store) ListSignOnPolicyAssignments(ctx context.Context, a1 string, a2 string) (r0 []store.SignOnPolicyAssignment, r1 error) {
-	ctx, c := opListSignOnPolicyAssignments.begin(ctx)
+	ctx, c := opListSignOnPolicyAssignments.begin(ctx, s)
 	r0, r1 = s.Store.ListSignOnPolicyAssignments(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1687,7 +1687,7 @@ func (s *Store) ListSignOnPolicyAssignments(ctx context.Context, a1 string, a2 s
 var opListTemplateContents = newOp("ListTemplateContents")
 
 func (s *Store) ListTemplateContents(ctx context.Context, a1 string, a2 string) (r0 []store.TemplateContent, r1 error) {
-	ctx, c := opListTemplateContents.begin(ctx)
+	ctx, c := opListTemplateContents.begin(ctx, s)
 	r0, r1 = s.Store.ListTemplateContents(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1696,7 +1696,7 @@ func (s *Store) ListTemplateContents(ctx context.Context, a1 string, a2 string) 
 var opListThemes = newOp("ListThemes")
 
 func (s *Store) ListThemes(ctx context.Context, a1 string, a2 store.Page) (r0 []store.Theme, r1 int, r2 error) {
-	ctx, c := opListThemes.begin(ctx)
+	ctx, c := opListThemes.begin(ctx, s)
 	r0, r1, r2 = s.Store.ListThemes(ctx, a1, a2)
 	c.end(r2)
 	return
@@ -1705,7 +1705,7 @@ func (s *Store) ListThemes(ctx context.Context, a1 string, a2 store.Page) (r0 []
 var opListUserGroupsPage = newOp("ListUserGroupsPage")
 
 func (s *Store) ListUserGroupsPage(ctx context.Context, a1 string, a2 string, a3 store.Page) (r0 []store.UserGroup, r1 int, r2 error) {
-	ctx, c := opListUserGroupsPage.begin(ctx)
+	ctx, c := opListUserGroupsPage.begin(ctx, s)
 	r0, r1, r2 = s.Store.ListUserGroupsPage(ctx, a1, a2, a3)
 	c.end(r2)
 	return
@@ -1714,7 +1714,7 @@ func (s *Store) ListUserGroupsPage(ctx context.Context, a1 string, a2 string, a3
 var opListUserSessions = newOp("ListUserSessions")
 
 func (s *Store) ListUserSessions(ctx context.Context, a1 string, a2 string) (r0 []store.Session, r1 error) {
-	ctx, c := opListUserSessions.begin(ctx)
+	ctx, c := opListUserSessions.begin(ctx, s)
 	r0, r1 = s.Store.ListUserSessions(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1723,7 +1723,7 @@ func (s *Store) ListUserSessions(ctx context.Context, a1 string, a2 string) (r0 
 var opListUsers = newOp("ListUsers")
 
 func (s *Store) ListUsers(ctx context.Context, a1 string, a2 store.Page) (r0 []store.User, r1 int, r2 error) {
-	ctx, c := opListUsers.begin(ctx)
+	ctx, c := opListUsers.begin(ctx, s)
 	r0, r1, r2 = s.Store.ListUsers(ctx, a1, a2)
 	c.end(r2)
 	return
@@ -1732,7 +1732,7 @@ func (s *Store) ListUsers(ctx context.Context, a1 string, a2 store.Page) (r0 []s
 var opLockDeviceAuthenticationPolicies = newOp("LockDeviceAuthenticationPolicies")
 
 func (s *Store) LockDeviceAuthenticationPolicies(ctx context.Context, a1 string) (r0 error) {
-	ctx, c := opLockDeviceAuthenticationPolicies.begin(ctx)
+	ctx, c := opLockDeviceAuthenticationPolicies.begin(ctx, s)
 	r0 = s.Store.LockDeviceAuthenticationPolicies(ctx, a1)
 	c.end(r0)
 	return
@@ -1741,7 +1741,7 @@ func (s *Store) LockDeviceAuthenticationPolicies(ctx context.Context, a1 string)
 var opLockFIDO2Policies = newOp("LockFIDO2Policies")
 
 func (s *Store) LockFIDO2Policies(ctx context.Context, a1 string) (r0 error) {
-	ctx, c := opLockFIDO2Policies.begin(ctx)
+	ctx, c := opLockFIDO2Policies.begin(ctx, s)
 	r0 = s.Store.LockFIDO2Policies(ctx, a1)
 	c.end(r0)
 	return
@@ -1750,7 +1750,7 @@ func (s *Store) LockFIDO2Policies(ctx context.Context, a1 string) (r0 error) {
 var opLockKeys = newOp("LockKeys")
 
 func (s *Store) LockKeys(ctx context.Context, a1 string) (r0 error) {
-	ctx, c := opLockKeys.begin(ctx)
+	ctx, c := opLockKeys.begin(ctx, s)
 	r0 = s.Store.LockKeys(ctx, a1)
 	c.end(r0)
 	return
@@ -1759,7 +1759,7 @@ func (s *Store) LockKeys(ctx context.Context, a1 string) (r0 error) {
 var opLockPopulations = newOp("LockPopulations")
 
 func (s *Store) LockPopulations(ctx context.Context, a1 string) (r0 error) {
-	ctx, c := opLockPopulations.begin(ctx)
+	ctx, c := opLockPopulations.begin(ctx, s)
 	r0 = s.Store.LockPopulations(ctx, a1)
 	c.end(r0)
 	return
@@ -1768,7 +1768,7 @@ func (s *Store) LockPopulations(ctx context.Context, a1 string) (r0 error) {
 var opLockSchema = newOp("LockSchema")
 
 func (s *Store) LockSchema(ctx context.Context, a1 string) (r0 error) {
-	ctx, c := opLockSchema.begin(ctx)
+	ctx, c := opLockSchema.begin(ctx, s)
 	r0 = s.Store.LockSchema(ctx, a1)
 	c.end(r0)
 	return
@@ -1777,7 +1777,7 @@ func (s *Store) LockSchema(ctx context.Context, a1 string) (r0 error) {
 var opLockSignOnPolicy = newOp("LockSignOnPolicy")
 
 func (s *Store) LockSignOnPolicy(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opLockSignOnPolicy.begin(ctx)
+	ctx, c := opLockSignOnPolicy.begin(ctx, s)
 	r0 = s.Store.LockSignOnPolicy(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -1786,7 +1786,7 @@ func (s *Store) LockSignOnPolicy(ctx context.Context, a1 string, a2 string) (r0 
 var opLockThemes = newOp("LockThemes")
 
 func (s *Store) LockThemes(ctx context.Context, a1 string) (r0 error) {
-	ctx, c := opLockThemes.begin(ctx)
+	ctx, c := opLockThemes.begin(ctx, s)
 	r0 = s.Store.LockThemes(ctx, a1)
 	c.end(r0)
 	return
@@ -1795,7 +1795,7 @@ func (s *Store) LockThemes(ctx context.Context, a1 string) (r0 error) {
 var opNestGroup = newOp("NestGroup")
 
 func (s *Store) NestGroup(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time) (r0 error) {
-	ctx, c := opNestGroup.begin(ctx)
+	ctx, c := opNestGroup.begin(ctx, s)
 	r0 = s.Store.NestGroup(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -1804,7 +1804,7 @@ func (s *Store) NestGroup(ctx context.Context, a1 string, a2 string, a3 string, 
 var opPing = newOp("Ping")
 
 func (s *Store) Ping(ctx context.Context) (r0 error) {
-	ctx, c := opPing.begin(ctx)
+	ctx, c := opPing.begin(ctx, s)
 	r0 = s.Store.Ping(ctx)
 	c.end(r0)
 	return
@@ -1813,7 +1813,7 @@ func (s *Store) Ping(ctx context.Context) (r0 error) {
 var opPollDeviceAuthorization = newOp("PollDeviceAuthorization")
 
 func (s *Store) PollDeviceAuthorization(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time, a5 int) (r0 error) {
-	ctx, c := opPollDeviceAuthorization.begin(ctx)
+	ctx, c := opPollDeviceAuthorization.begin(ctx, s)
 	r0 = s.Store.PollDeviceAuthorization(ctx, a1, a2, a3, a4, a5)
 	c.end(r0)
 	return
@@ -1822,7 +1822,7 @@ func (s *Store) PollDeviceAuthorization(ctx context.Context, a1 string, a2 strin
 var opPurgeExpired = newOp("PurgeExpired")
 
 func (s *Store) PurgeExpired(ctx context.Context, a1 time.Time, a2 int) (r0 int, r1 error) {
-	ctx, c := opPurgeExpired.begin(ctx)
+	ctx, c := opPurgeExpired.begin(ctx, s)
 	r0, r1 = s.Store.PurgeExpired(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1831,7 +1831,7 @@ func (s *Store) PurgeExpired(ctx context.Context, a1 time.Time, a2 int) (r0 int,
 var opPutAgreementConsent = newOp("PutAgreementConsent")
 
 func (s *Store) PutAgreementConsent(ctx context.Context, a1 *store.AgreementConsent) (r0 error) {
-	ctx, c := opPutAgreementConsent.begin(ctx)
+	ctx, c := opPutAgreementConsent.begin(ctx, s)
 	r0 = s.Store.PutAgreementConsent(ctx, a1)
 	c.end(r0)
 	return
@@ -1840,7 +1840,7 @@ func (s *Store) PutAgreementConsent(ctx context.Context, a1 *store.AgreementCons
 var opPutMFASettings = newOp("PutMFASettings")
 
 func (s *Store) PutMFASettings(ctx context.Context, a1 *store.MFASettings) (r0 error) {
-	ctx, c := opPutMFASettings.begin(ctx)
+	ctx, c := opPutMFASettings.begin(ctx, s)
 	r0 = s.Store.PutMFASettings(ctx, a1)
 	c.end(r0)
 	return
@@ -1849,7 +1849,7 @@ func (s *Store) PutMFASettings(ctx context.Context, a1 *store.MFASettings) (r0 e
 var opPutMeta = newOp("PutMeta")
 
 func (s *Store) PutMeta(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opPutMeta.begin(ctx)
+	ctx, c := opPutMeta.begin(ctx, s)
 	r0 = s.Store.PutMeta(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -1858,7 +1858,7 @@ func (s *Store) PutMeta(ctx context.Context, a1 string, a2 string) (r0 error) {
 var opPutUserPassword = newOp("PutUserPassword")
 
 func (s *Store) PutUserPassword(ctx context.Context, a1 *store.UserPassword) (r0 error) {
-	ctx, c := opPutUserPassword.begin(ctx)
+	ctx, c := opPutUserPassword.begin(ctx, s)
 	r0 = s.Store.PutUserPassword(ctx, a1)
 	c.end(r0)
 	return
@@ -1867,7 +1867,7 @@ func (s *Store) PutUserPassword(ctx context.Context, a1 *store.UserPassword) (r0
 var opRecordMFAFailure = newOp("RecordMFAFailure")
 
 func (s *Store) RecordMFAFailure(ctx context.Context, a1 string, a2 string, a3 int, a4 time.Duration, a5 time.Time) (r0 *store.MFALockout, r1 error) {
-	ctx, c := opRecordMFAFailure.begin(ctx)
+	ctx, c := opRecordMFAFailure.begin(ctx, s)
 	r0, r1 = s.Store.RecordMFAFailure(ctx, a1, a2, a3, a4, a5)
 	c.end(r1)
 	return
@@ -1876,7 +1876,7 @@ func (s *Store) RecordMFAFailure(ctx context.Context, a1 string, a2 string, a3 i
 var opRecordPasswordFailure = newOp("RecordPasswordFailure")
 
 func (s *Store) RecordPasswordFailure(ctx context.Context, a1 string, a2 string, a3 int, a4 time.Duration, a5 time.Duration, a6 time.Time) (r0 *store.UserPassword, r1 error) {
-	ctx, c := opRecordPasswordFailure.begin(ctx)
+	ctx, c := opRecordPasswordFailure.begin(ctx, s)
 	r0, r1 = s.Store.RecordPasswordFailure(ctx, a1, a2, a3, a4, a5, a6)
 	c.end(r1)
 	return
@@ -1885,7 +1885,7 @@ func (s *Store) RecordPasswordFailure(ctx context.Context, a1 string, a2 string,
 var opRecordUnknownUserFailure = newOp("RecordUnknownUserFailure")
 
 func (s *Store) RecordUnknownUserFailure(ctx context.Context, a1 string, a2 string, a3 int, a4 time.Duration, a5 time.Duration, a6 time.Time) (r0 *store.UnknownUserFailures, r1 error) {
-	ctx, c := opRecordUnknownUserFailure.begin(ctx)
+	ctx, c := opRecordUnknownUserFailure.begin(ctx, s)
 	r0, r1 = s.Store.RecordUnknownUserFailure(ctx, a1, a2, a3, a4, a5, a6)
 	c.end(r1)
 	return
@@ -1894,7 +1894,7 @@ func (s *Store) RecordUnknownUserFailure(ctx context.Context, a1 string, a2 stri
 var opRedeemAuthCode = newOp("RedeemAuthCode")
 
 func (s *Store) RedeemAuthCode(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 string, a5 time.Time) (r0 *store.AuthCode, r1 error) {
-	ctx, c := opRedeemAuthCode.begin(ctx)
+	ctx, c := opRedeemAuthCode.begin(ctx, s)
 	r0, r1 = s.Store.RedeemAuthCode(ctx, a1, a2, a3, a4, a5)
 	c.end(r1)
 	return
@@ -1903,7 +1903,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, a1 string, a2 string, a3 tim
 var opRedeemDeviceAuthorization = newOp("RedeemDeviceAuthorization")
 
 func (s *Store) RedeemDeviceAuthorization(ctx context.Context, a1 string, a2 string) (r0 error) {
-	ctx, c := opRedeemDeviceAuthorization.begin(ctx)
+	ctx, c := opRedeemDeviceAuthorization.begin(ctx, s)
 	r0 = s.Store.RedeemDeviceAuthorization(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -1912,7 +1912,7 @@ func (s *Store) RedeemDeviceAuthorization(ctx context.Context, a1 string, a2 str
 var opRemoveGroupMember = newOp("RemoveGroupMember")
 
 func (s *Store) RemoveGroupMember(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opRemoveGroupMember.begin(ctx)
+	ctx, c := opRemoveGroupMember.begin(ctx, s)
 	r0 = s.Store.RemoveGroupMember(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -1921,7 +1921,7 @@ func (s *Store) RemoveGroupMember(ctx context.Context, a1 string, a2 string, a3 
 var opResolvePopulation = newOp("ResolvePopulation")
 
 func (s *Store) ResolvePopulation(ctx context.Context, a1 string, a2 string) (r0 string, r1 error) {
-	ctx, c := opResolvePopulation.begin(ctx)
+	ctx, c := opResolvePopulation.begin(ctx, s)
 	r0, r1 = s.Store.ResolvePopulation(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1930,7 +1930,7 @@ func (s *Store) ResolvePopulation(ctx context.Context, a1 string, a2 string) (r0
 var opResolveRoleScopes = newOp("ResolveRoleScopes")
 
 func (s *Store) ResolveRoleScopes(ctx context.Context, a1 string, a2 []string) (r0 map[string]store.RoleScope, r1 error) {
-	ctx, c := opResolveRoleScopes.begin(ctx)
+	ctx, c := opResolveRoleScopes.begin(ctx, s)
 	r0, r1 = s.Store.ResolveRoleScopes(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -1939,7 +1939,7 @@ func (s *Store) ResolveRoleScopes(ctx context.Context, a1 string, a2 []string) (
 var opRevokeAgreementConsent = newOp("RevokeAgreementConsent")
 
 func (s *Store) RevokeAgreementConsent(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time) (r0 error) {
-	ctx, c := opRevokeAgreementConsent.begin(ctx)
+	ctx, c := opRevokeAgreementConsent.begin(ctx, s)
 	r0 = s.Store.RevokeAgreementConsent(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -1948,7 +1948,7 @@ func (s *Store) RevokeAgreementConsent(ctx context.Context, a1 string, a2 string
 var opRevokeGrant = newOp("RevokeGrant")
 
 func (s *Store) RevokeGrant(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 error) {
-	ctx, c := opRevokeGrant.begin(ctx)
+	ctx, c := opRevokeGrant.begin(ctx, s)
 	r0 = s.Store.RevokeGrant(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -1957,7 +1957,7 @@ func (s *Store) RevokeGrant(ctx context.Context, a1 string, a2 string, a3 time.T
 var opRevokeSessionGrants = newOp("RevokeSessionGrants")
 
 func (s *Store) RevokeSessionGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 error) {
-	ctx, c := opRevokeSessionGrants.begin(ctx)
+	ctx, c := opRevokeSessionGrants.begin(ctx, s)
 	r0 = s.Store.RevokeSessionGrants(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -1966,7 +1966,7 @@ func (s *Store) RevokeSessionGrants(ctx context.Context, a1 string, a2 string, a
 var opRevokeTokenID = newOp("RevokeTokenID")
 
 func (s *Store) RevokeTokenID(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 error) {
-	ctx, c := opRevokeTokenID.begin(ctx)
+	ctx, c := opRevokeTokenID.begin(ctx, s)
 	r0 = s.Store.RevokeTokenID(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -1975,7 +1975,7 @@ func (s *Store) RevokeTokenID(ctx context.Context, a1 string, a2 string, a3 time
 var opRotateApplicationSecret = newOp("RotateApplicationSecret")
 
 func (s *Store) RotateApplicationSecret(ctx context.Context, a1 string, a2 string, a3 []byte, a4 time.Time) (r0 error) {
-	ctx, c := opRotateApplicationSecret.begin(ctx)
+	ctx, c := opRotateApplicationSecret.begin(ctx, s)
 	r0 = s.Store.RotateApplicationSecret(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -1984,7 +1984,7 @@ func (s *Store) RotateApplicationSecret(ctx context.Context, a1 string, a2 strin
 var opRotateRefreshToken = newOp("RotateRefreshToken")
 
 func (s *Store) RotateRefreshToken(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 *store.RefreshToken) (r0 error) {
-	ctx, c := opRotateRefreshToken.begin(ctx)
+	ctx, c := opRotateRefreshToken.begin(ctx, s)
 	r0 = s.Store.RotateRefreshToken(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -1993,7 +1993,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, a1 string, a2 string, a3
 var opScanUsers = newOp("ScanUsers")
 
 func (s *Store) ScanUsers(ctx context.Context, a1 string, a2 func([]store.User) error) (r0 error) {
-	ctx, c := opScanUsers.begin(ctx)
+	ctx, c := opScanUsers.begin(ctx, s)
 	r0 = s.Store.ScanUsers(ctx, a1, a2)
 	c.end(r0)
 	return
@@ -2002,7 +2002,7 @@ func (s *Store) ScanUsers(ctx context.Context, a1 string, a2 func([]store.User) 
 var opSetMFADeviceNickname = newOp("SetMFADeviceNickname")
 
 func (s *Store) SetMFADeviceNickname(ctx context.Context, a1 string, a2 string, a3 string, a4 string, a5 time.Time) (r0 error) {
-	ctx, c := opSetMFADeviceNickname.begin(ctx)
+	ctx, c := opSetMFADeviceNickname.begin(ctx, s)
 	r0 = s.Store.SetMFADeviceNickname(ctx, a1, a2, a3, a4, a5)
 	c.end(r0)
 	return
@@ -2011,7 +2011,7 @@ func (s *Store) SetMFADeviceNickname(ctx context.Context, a1 string, a2 string, 
 var opSetMFADeviceOrder = newOp("SetMFADeviceOrder")
 
 func (s *Store) SetMFADeviceOrder(ctx context.Context, a1 string, a2 string, a3 []string) (r0 error) {
-	ctx, c := opSetMFADeviceOrder.begin(ctx)
+	ctx, c := opSetMFADeviceOrder.begin(ctx, s)
 	r0 = s.Store.SetMFADeviceOrder(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -2020,7 +2020,7 @@ func (s *Store) SetMFADeviceOrder(ctx context.Context, a1 string, a2 string, a3 
 var opTakePushedRequest = newOp("TakePushedRequest")
 
 func (s *Store) TakePushedRequest(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.PushedRequest, r1 error) {
-	ctx, c := opTakePushedRequest.begin(ctx)
+	ctx, c := opTakePushedRequest.begin(ctx, s)
 	r0, r1 = s.Store.TakePushedRequest(ctx, a1, a2, a3)
 	c.end(r1)
 	return
@@ -2029,7 +2029,7 @@ func (s *Store) TakePushedRequest(ctx context.Context, a1 string, a2 string, a3 
 var opTouchApplicationPreviousSecret = newOp("TouchApplicationPreviousSecret")
 
 func (s *Store) TouchApplicationPreviousSecret(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 error) {
-	ctx, c := opTouchApplicationPreviousSecret.begin(ctx)
+	ctx, c := opTouchApplicationPreviousSecret.begin(ctx, s)
 	r0 = s.Store.TouchApplicationPreviousSecret(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -2038,7 +2038,7 @@ func (s *Store) TouchApplicationPreviousSecret(ctx context.Context, a1 string, a
 var opTouchSession = newOp("TouchSession")
 
 func (s *Store) TouchSession(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time) (r0 error) {
-	ctx, c := opTouchSession.begin(ctx)
+	ctx, c := opTouchSession.begin(ctx, s)
 	r0 = s.Store.TouchSession(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
@@ -2047,7 +2047,7 @@ func (s *Store) TouchSession(ctx context.Context, a1 string, a2 string, a3 time.
 var opUnnestGroup = newOp("UnnestGroup")
 
 func (s *Store) UnnestGroup(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
-	ctx, c := opUnnestGroup.begin(ctx)
+	ctx, c := opUnnestGroup.begin(ctx, s)
 	r0 = s.Store.UnnestGroup(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -2056,7 +2056,7 @@ func (s *Store) UnnestGroup(ctx context.Context, a1 string, a2 string, a3 string
 var opUpdateAgreement = newOp("UpdateAgreement")
 
 func (s *Store) UpdateAgreement(ctx context.Context, a1 *store.Agreement) (r0 error) {
-	ctx, c := opUpdateAgreement.begin(ctx)
+	ctx, c := opUpdateAgreement.begin(ctx, s)
 	r0 = s.Store.UpdateAgreement(ctx, a1)
 	c.end(r0)
 	return
@@ -2065,7 +2065,7 @@ func (s *Store) UpdateAgreement(ctx context.Context, a1 *store.Agreement) (r0 er
 var opUpdateAgreementLanguage = newOp("UpdateAgreementLanguage")
 
 func (s *Store) UpdateAgreementLanguage(ctx context.Context, a1 *store.AgreementLanguage) (r0 error) {
-	ctx, c := opUpdateAgreementLanguage.begin(ctx)
+	ctx, c := opUpdateAgreementLanguage.begin(ctx, s)
 	r0 = s.Store.UpdateAgreementLanguage(ctx, a1)
 	c.end(r0)
 	return
@@ -2074,7 +2074,7 @@ func (s *Store) UpdateAgreementLanguage(ctx context.Context, a1 *store.Agreement
 var opUpdateApplication = newOp("UpdateApplication")
 
 func (s *Store) UpdateApplication(ctx context.Context, a1 *store.Application) (r0 error) {
-	ctx, c := opUpdateApplication.begin(ctx)
+	ctx, c := opUpdateApplication.begin(ctx, s)
 	r0 = s.Store.UpdateApplication(ctx, a1)
 	c.end(r0)
 	return
@@ -2083,7 +2083,7 @@ func (s *Store) UpdateApplication(ctx context.Context, a1 *store.Application) (r
 var opUpdateApplicationAttribute = newOp("UpdateApplicationAttribute")
 
 func (s *Store) UpdateApplicationAttribute(ctx context.Context, a1 *store.ApplicationAttribute) (r0 error) {
-	ctx, c := opUpdateApplicationAttribute.begin(ctx)
+	ctx, c := opUpdateApplicationAttribute.begin(ctx, s)
 	r0 = s.Store.UpdateApplicationAttribute(ctx, a1)
 	c.end(r0)
 	return
@@ -2092,7 +2092,7 @@ func (s *Store) UpdateApplicationAttribute(ctx context.Context, a1 *store.Applic
 var opUpdateApplicationGrant = newOp("UpdateApplicationGrant")
 
 func (s *Store) UpdateApplicationGrant(ctx context.Context, a1 *store.ApplicationGrant) (r0 error) {
-	ctx, c := opUpdateApplicationGrant.begin(ctx)
+	ctx, c := opUpdateApplicationGrant.begin(ctx, s)
 	r0 = s.Store.UpdateApplicationGrant(ctx, a1)
 	c.end(r0)
 	return
@@ -2101,7 +2101,7 @@ func (s *Store) UpdateApplicationGrant(ctx context.Context, a1 *store.Applicatio
 var opUpdateDeviceAuthentication = newOp("UpdateDeviceAuthentication")
 
 func (s *Store) UpdateDeviceAuthentication(ctx context.Context, a1 *store.DeviceAuthentication) (r0 error) {
-	ctx, c := opUpdateDeviceAuthentication.begin(ctx)
+	ctx, c := opUpdateDeviceAuthentication.begin(ctx, s)
 	r0 = s.Store.UpdateDeviceAuthentication(ctx, a1)
 	c.end(r0)
 	return
@@ -2110,7 +2110,7 @@ func (s *Store) UpdateDeviceAuthentication(ctx context.Context, a1 *store.Device
 var opUpdateDeviceAuthenticationPolicy = newOp("UpdateDeviceAuthenticationPolicy")
 
 func (s *Store) UpdateDeviceAuthenticationPolicy(ctx context.Context, a1 *store.DeviceAuthenticationPolicy) (r0 error) {
-	ctx, c := opUpdateDeviceAuthenticationPolicy.begin(ctx)
+	ctx, c := opUpdateDeviceAuthenticationPolicy.begin(ctx, s)
 	r0 = s.Store.UpdateDeviceAuthenticationPolicy(ctx, a1)
 	c.end(r0)
 	return
@@ -2119,7 +2119,7 @@ func (s *Store) UpdateDeviceAuthenticationPolicy(ctx context.Context, a1 *store.
 var opUpdateEnvironment = newOp("UpdateEnvironment")
 
 func (s *Store) UpdateEnvironment(ctx context.Context, a1 *store.Environment) (r0 error) {
-	ctx, c := opUpdateEnvironment.begin(ctx)
+	ctx, c := opUpdateEnvironment.begin(ctx, s)
 	r0 = s.Store.UpdateEnvironment(ctx, a1)
 	c.end(r0)
 	return
@@ -2128,7 +2128,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, a1 *store.Environment) (r
 var opUpdateFIDO2Policy = newOp("UpdateFIDO2Policy")
 
 func (s *Store) UpdateFIDO2Policy(ctx context.Context, a1 *store.FIDO2Policy) (r0 error) {
-	ctx, c := opUpdateFIDO2Policy.begin(ctx)
+	ctx, c := opUpdateFIDO2Policy.begin(ctx, s)
 	r0 = s.Store.UpdateFIDO2Policy(ctx, a1)
 	c.end(r0)
 	return
@@ -2137,7 +2137,7 @@ func (s *Store) UpdateFIDO2Policy(ctx context.Context, a1 *store.FIDO2Policy) (r
 var opUpdateFlow = newOp("UpdateFlow")
 
 func (s *Store) UpdateFlow(ctx context.Context, a1 *store.Flow) (r0 error) {
-	ctx, c := opUpdateFlow.begin(ctx)
+	ctx, c := opUpdateFlow.begin(ctx, s)
 	r0 = s.Store.UpdateFlow(ctx, a1)
 	c.end(r0)
 	return
@@ -2146,7 +2146,7 @@ func (s *Store) UpdateFlow(ctx context.Context, a1 *store.Flow) (r0 error) {
 var opUpdateGroup = newOp("UpdateGroup")
 
 func (s *Store) UpdateGroup(ctx context.Context, a1 *store.Group) (r0 error) {
-	ctx, c := opUpdateGroup.begin(ctx)
+	ctx, c := opUpdateGroup.begin(ctx, s)
 	r0 = s.Store.UpdateGroup(ctx, a1)
 	c.end(r0)
 	return
@@ -2155,7 +2155,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a1 *store.Group) (r0 error) {
 var opUpdateIdentityProvider = newOp("UpdateIdentityProvider")
 
 func (s *Store) UpdateIdentityProvider(ctx context.Context, a1 *store.IdentityProvider) (r0 error) {
-	ctx, c := opUpdateIdentityProvider.begin(ctx)
+	ctx, c := opUpdateIdentityProvider.begin(ctx, s)
 	r0 = s.Store.UpdateIdentityProvider(ctx, a1)
 	c.end(r0)
 	return
@@ -2164,7 +2164,7 @@ func (s *Store) UpdateIdentityProvider(ctx context.Context, a1 *store.IdentityPr
 var opUpdateIdentityProviderAttribute = newOp("UpdateIdentityProviderAttribute")
 
 func (s *Store) UpdateIdentityProviderAttribute(ctx context.Context, a1 *store.IdentityProviderAttribute) (r0 error) {
-	ctx, c := opUpdateIdentityProviderAttribute.begin(ctx)
+	ctx, c := opUpdateIdentityProviderAttribute.begin(ctx, s)
 	r0 = s.Store.UpdateIdentityProviderAttribute(ctx, a1)
 	c.end(r0)
 	return
@@ -2173,7 +2173,7 @@ func (s *Store) UpdateIdentityProviderAttribute(ctx context.Context, a1 *store.I
 var opUpdateKey = newOp("UpdateKey")
 
 func (s *Store) UpdateKey(ctx context.Context, a1 *store.Key) (r0 error) {
-	ctx, c := opUpdateKey.begin(ctx)
+	ctx, c := opUpdateKey.begin(ctx, s)
 	r0 = s.Store.UpdateKey(ctx, a1)
 	c.end(r0)
 	return
@@ -2182,7 +2182,7 @@ func (s *Store) UpdateKey(ctx context.Context, a1 *store.Key) (r0 error) {
 var opUpdateMFADevice = newOp("UpdateMFADevice")
 
 func (s *Store) UpdateMFADevice(ctx context.Context, a1 *store.MFADevice) (r0 error) {
-	ctx, c := opUpdateMFADevice.begin(ctx)
+	ctx, c := opUpdateMFADevice.begin(ctx, s)
 	r0 = s.Store.UpdateMFADevice(ctx, a1)
 	c.end(r0)
 	return
@@ -2191,7 +2191,7 @@ func (s *Store) UpdateMFADevice(ctx context.Context, a1 *store.MFADevice) (r0 er
 var opUpdatePasswordPolicy = newOp("UpdatePasswordPolicy")
 
 func (s *Store) UpdatePasswordPolicy(ctx context.Context, a1 *store.PasswordPolicy) (r0 error) {
-	ctx, c := opUpdatePasswordPolicy.begin(ctx)
+	ctx, c := opUpdatePasswordPolicy.begin(ctx, s)
 	r0 = s.Store.UpdatePasswordPolicy(ctx, a1)
 	c.end(r0)
 	return
@@ -2200,7 +2200,7 @@ func (s *Store) UpdatePasswordPolicy(ctx context.Context, a1 *store.PasswordPoli
 var opUpdatePhoneDeliverySettings = newOp("UpdatePhoneDeliverySettings")
 
 func (s *Store) UpdatePhoneDeliverySettings(ctx context.Context, a1 *store.PhoneDeliverySettings) (r0 error) {
-	ctx, c := opUpdatePhoneDeliverySettings.begin(ctx)
+	ctx, c := opUpdatePhoneDeliverySettings.begin(ctx, s)
 	r0 = s.Store.UpdatePhoneDeliverySettings(ctx, a1)
 	c.end(r0)
 	return
@@ -2209,7 +2209,7 @@ func (s *Store) UpdatePhoneDeliverySettings(ctx context.Context, a1 *store.Phone
 var opUpdatePopulation = newOp("UpdatePopulation")
 
 func (s *Store) UpdatePopulation(ctx context.Context, a1 *store.Population) (r0 error) {
-	ctx, c := opUpdatePopulation.begin(ctx)
+	ctx, c := opUpdatePopulation.begin(ctx, s)
 	r0 = s.Store.UpdatePopulation(ctx, a1)
 	c.end(r0)
 	return
@@ -2218,7 +2218,7 @@ func (s *Store) UpdatePopulation(ctx context.Context, a1 *store.Population) (r0 
 var opUpdateResource = newOp("UpdateResource")
 
 func (s *Store) UpdateResource(ctx context.Context, a1 *store.Resource) (r0 error) {
-	ctx, c := opUpdateResource.begin(ctx)
+	ctx, c := opUpdateResource.begin(ctx, s)
 	r0 = s.Store.UpdateResource(ctx, a1)
 	c.end(r0)
 	return
@@ -2227,7 +2227,7 @@ func (s *Store) UpdateResource(ctx context.Context, a1 *store.Resource) (r0 erro
 var opUpdateResourceAttribute = newOp("UpdateResourceAttribute")
 
 func (s *Store) UpdateResourceAttribute(ctx context.Context, a1 *store.ResourceAttribute) (r0 error) {
-	ctx, c := opUpdateResourceAttribute.begin(ctx)
+	ctx, c := opUpdateResourceAttribute.begin(ctx, s)
 	r0 = s.Store.UpdateResourceAttribute(ctx, a1)
 	c.end(r0)
 	return
@@ -2236,7 +2236,7 @@ func (s *Store) UpdateResourceAttribute(ctx context.Context, a1 *store.ResourceA
 var opUpdateSchemaAttribute = newOp("UpdateSchemaAttribute")
 
 func (s *Store) UpdateSchemaAttribute(ctx context.Context, a1 *store.SchemaAttribute) (r0 error) {
-	ctx, c := opUpdateSchemaAttribute.begin(ctx)
+	ctx, c := opUpdateSchemaAttribute.begin(ctx, s)
 	r0 = s.Store.UpdateSchemaAttribute(ctx, a1)
 	c.end(r0)
 	return
@@ -2245,7 +2245,7 @@ func (s *Store) UpdateSchemaAttribute(ctx context.Context, a1 *store.SchemaAttri
 var opUpdateScope = newOp("UpdateScope")
 
 func (s *Store) UpdateScope(ctx context.Context, a1 *store.Scope) (r0 error) {
-	ctx, c := opUpdateScope.begin(ctx)
+	ctx, c := opUpdateScope.begin(ctx, s)
 	r0 = s.Store.UpdateScope(ctx, a1)
 	c.end(r0)
 	return
@@ -2254,7 +2254,7 @@ func (s *Store) UpdateScope(ctx context.Context, a1 *store.Scope) (r0 error) {
 var opUpdateSession = newOp("UpdateSession")
 
 func (s *Store) UpdateSession(ctx context.Context, a1 *store.Session) (r0 error) {
-	ctx, c := opUpdateSession.begin(ctx)
+	ctx, c := opUpdateSession.begin(ctx, s)
 	r0 = s.Store.UpdateSession(ctx, a1)
 	c.end(r0)
 	return
@@ -2263,7 +2263,7 @@ func (s *Store) UpdateSession(ctx context.Context, a1 *store.Session) (r0 error)
 var opUpdateSignOnPolicy = newOp("UpdateSignOnPolicy")
 
 func (s *Store) UpdateSignOnPolicy(ctx context.Context, a1 *store.SignOnPolicy) (r0 error) {
-	ctx, c := opUpdateSignOnPolicy.begin(ctx)
+	ctx, c := opUpdateSignOnPolicy.begin(ctx, s)
 	r0 = s.Store.UpdateSignOnPolicy(ctx, a1)
 	c.end(r0)
 	return
@@ -2272,7 +2272,7 @@ func (s *Store) UpdateSignOnPolicy(ctx context.Context, a1 *store.SignOnPolicy) 
 var opUpdateSignOnPolicyAction = newOp("UpdateSignOnPolicyAction")
 
 func (s *Store) UpdateSignOnPolicyAction(ctx context.Context, a1 *store.SignOnPolicyAction) (r0 error) {
-	ctx, c := opUpdateSignOnPolicyAction.begin(ctx)
+	ctx, c := opUpdateSignOnPolicyAction.begin(ctx, s)
 	r0 = s.Store.UpdateSignOnPolicyAction(ctx, a1)
 	c.end(r0)
 	return
@@ -2281,7 +2281,7 @@ func (s *Store) UpdateSignOnPolicyAction(ctx context.Context, a1 *store.SignOnPo
 var opUpdateSignOnPolicyAssignment = newOp("UpdateSignOnPolicyAssignment")
 
 func (s *Store) UpdateSignOnPolicyAssignment(ctx context.Context, a1 *store.SignOnPolicyAssignment) (r0 error) {
-	ctx, c := opUpdateSignOnPolicyAssignment.begin(ctx)
+	ctx, c := opUpdateSignOnPolicyAssignment.begin(ctx, s)
 	r0 = s.Store.UpdateSignOnPolicyAssignment(ctx, a1)
 	c.end(r0)
 	return
@@ -2290,7 +2290,7 @@ func (s *Store) UpdateSignOnPolicyAssignment(ctx context.Context, a1 *store.Sign
 var opUpdateTemplateContent = newOp("UpdateTemplateContent")
 
 func (s *Store) UpdateTemplateContent(ctx context.Context, a1 *store.TemplateContent) (r0 error) {
-	ctx, c := opUpdateTemplateContent.begin(ctx)
+	ctx, c := opUpdateTemplateContent.begin(ctx, s)
 	r0 = s.Store.UpdateTemplateContent(ctx, a1)
 	c.end(r0)
 	return
@@ -2299,7 +2299,7 @@ func (s *Store) UpdateTemplateContent(ctx context.Context, a1 *store.TemplateCon
 var opUpdateTheme = newOp("UpdateTheme")
 
 func (s *Store) UpdateTheme(ctx context.Context, a1 *store.Theme) (r0 error) {
-	ctx, c := opUpdateTheme.begin(ctx)
+	ctx, c := opUpdateTheme.begin(ctx, s)
 	r0 = s.Store.UpdateTheme(ctx, a1)
 	c.end(r0)
 	return
@@ -2308,7 +2308,7 @@ func (s *Store) UpdateTheme(ctx context.Context, a1 *store.Theme) (r0 error) {
 var opUpdateUser = newOp("UpdateUser")
 
 func (s *Store) UpdateUser(ctx context.Context, a1 *store.User) (r0 error) {
-	ctx, c := opUpdateUser.begin(ctx)
+	ctx, c := opUpdateUser.begin(ctx, s)
 	r0 = s.Store.UpdateUser(ctx, a1)
 	c.end(r0)
 	return
@@ -2317,7 +2317,7 @@ func (s *Store) UpdateUser(ctx context.Context, a1 *store.User) (r0 error) {
 var opUpdateUserAccount = newOp("UpdateUserAccount")
 
 func (s *Store) UpdateUserAccount(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time, a5 time.Time, a6 time.Time) (r0 error) {
-	ctx, c := opUpdateUserAccount.begin(ctx)
+	ctx, c := opUpdateUserAccount.begin(ctx, s)
 	r0 = s.Store.UpdateUserAccount(ctx, a1, a2, a3, a4, a5, a6)
 	c.end(r0)
 	return
@@ -2326,7 +2326,7 @@ func (s *Store) UpdateUserAccount(ctx context.Context, a1 string, a2 string, a3 
 var opUseOnce = newOp("UseOnce")
 
 func (s *Store) UseOnce(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 error) {
-	ctx, c := opUseOnce.begin(ctx)
+	ctx, c := opUseOnce.begin(ctx, s)
 	r0 = s.Store.UseOnce(ctx, a1, a2, a3)
 	c.end(r0)
 	return
@@ -2335,7 +2335,7 @@ func (s *Store) UseOnce(ctx context.Context, a1 string, a2 string, a3 time.Time)
 var opUserGroups = newOp("UserGroups")
 
 func (s *Store) UserGroups(ctx context.Context, a1 string, a2 string) (r0 []store.UserGroup, r1 error) {
-	ctx, c := opUserGroups.begin(ctx)
+	ctx, c := opUserGroups.begin(ctx, s)
 	r0, r1 = s.Store.UserGroups(ctx, a1, a2)
 	c.end(r1)
 	return
@@ -2344,7 +2344,7 @@ func (s *Store) UserGroups(ctx context.Context, a1 string, a2 string) (r0 []stor
 var opUserHasRoleAssignment = newOp("UserHasRoleAssignment")
 
 func (s *Store) UserHasRoleAssignment(ctx context.Context, a1 string, a2 string, a3 []string) (r0 bool, r1 error) {
-	ctx, c := opUserHasRoleAssignment.begin(ctx)
+	ctx, c := opUserHasRoleAssignment.begin(ctx, s)
 	r0, r1 = s.Store.UserHasRoleAssignment(ctx, a1, a2, a3)
 	c.end(r1)
 	return

@@ -30,6 +30,7 @@ import (
 // Store is a traced store.Store.
 type Store struct {
 	store.Store
+	system attribute.KeyValue // db.system.name: the dialect
 }
 
 // Wrap returns s traced (s itself when it already is).
@@ -37,8 +38,17 @@ func Wrap(s store.Store) store.Store {
 	if t, ok := s.(*Store); ok {
 		return t
 	}
-	return &Store{Store: s}
+	system := "other_sql"
+	if d, ok := s.(interface{ IsPostgres() bool }); ok {
+		system = "sqlite"
+		if d.IsPostgres() {
+			system = "postgresql"
+		}
+	}
+	return &Store{Store: s, system: attribute.String("db.system.name", system)}
 }
+
+func (s *Store) wrap(tx store.Store) *Store { return &Store{Store: tx, system: s.system} }
 
 // Unwrap returns the store s wraps.
 func (s *Store) Unwrap() store.Store { return s.Store }
@@ -47,8 +57,8 @@ var opTx = newOp("Tx")
 
 // Tx runs fn in a span of its own, with the store it gets traced too.
 func (s *Store) Tx(ctx context.Context, fn func(tx store.Store) error) (err error) {
-	ctx, c := opTx.begin(ctx)
-	err = s.Store.Tx(ctx, func(tx store.Store) error { return fn(Wrap(tx)) })
+	ctx, c := opTx.begin(ctx, s)
+	err = s.Store.Tx(ctx, func(tx store.Store) error { return fn(s.wrap(tx)) })
 	c.end(err)
 	return err
 }
@@ -71,8 +81,6 @@ type op struct {
 
 func newOp(method string) *op { return &op{name: "store." + method} }
 
-var attrSystem = attribute.String("db.system.name", "gatehouse.store")
-
 // call is one call in progress.
 type call struct {
 	op    *op
@@ -80,11 +88,11 @@ type call struct {
 	span  trace.Span // nil while tracing is off
 }
 
-func (o *op) begin(ctx context.Context) (context.Context, call) {
+func (o *op) begin(ctx context.Context, s *Store) (context.Context, call) {
 	c := call{op: o, start: time.Now()}
 	if telemetry.Tracing() {
 		ctx, c.span = telemetry.Tracer().Start(ctx, o.name, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attrSystem))
+			trace.WithAttributes(s.system, attribute.String("db.operation.name", o.name[len("store."):])))
 	}
 	return ctx, c
 }
