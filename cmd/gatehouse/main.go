@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/telemetry"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -118,8 +119,16 @@ func serve(args []string) error {
 	// Close runs on every return, so a clean shutdown loses none.
 	logs := httpx.NewLogBuffer(os.Stderr, httpx.LogBufferOptions{})
 	defer logs.Close()
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Lines logged within a traced request carry its trace_id and span_id.
+	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	slog.SetDefault(logger)
+	// OTLP tracing when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set; the
+	// spans still buffered are flushed once the server has drained.
+	stopTracing, err := app.StartTracing(context.Background(), logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	// SIGHUP reloads the certificate (the files are also watched). It is
 	// caught from here on, since the start can take a while (migrations, a
 	// development CA): a renewal's reload signal then waits for the server

@@ -147,10 +147,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlstore.Open(ctx, cfg.DB, sqlstore.WithLogger(cfg.Logger))
+	raw, err := sqlstore.Open(ctx, cfg.DB, sqlstore.WithLogger(cfg.Logger))
 	if err != nil {
 		return nil, err
 	}
+	st := observeStore(raw)
 	fail := func(err error) (*Server, error) {
 		st.Close()
 		return nil, err

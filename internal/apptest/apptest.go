@@ -117,6 +117,8 @@ type Options struct {
 	// FlowClock is app.Config's: the sign-on clock (flows, sessions, the
 	// auth service).
 	FlowClock func() time.Time
+	// Logger gets the server's log (default: discarded).
+	Logger *slog.Logger
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -124,6 +126,9 @@ func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
 // Start runs a server until the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if o.DSN == "" {
 		o.DSN = sqltest.SQLite(t)
 	}
@@ -154,7 +159,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	srv, err := app.New(context.Background(), app.Config{
 		Listen: addr, DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
-		MasterKey: o.MasterKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: mail,
+		MasterKey: o.MasterKey, Logger: o.Logger, Notifier: mail,
 		FederationTimeout: o.FederationTimeout,
 		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
 		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},

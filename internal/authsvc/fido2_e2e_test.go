@@ -3,6 +3,7 @@ package authsvc_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -630,6 +631,64 @@ func TestFIDO2DoublePost(t *testing.T) {
 				if sub, _, _, _ := f.claims(t); sub != x.fx.UserID {
 					t.Errorf("%s: sub %s", tc.name, sub)
 				}
+			}
+		})
+	}
+}
+
+// TestFIDO2LostRace: an assertion refused because its challenge was
+// answered already (another post of the same flow won the race and
+// consumed it) is no failed attempt: however many such refusals a flow
+// sees, more than the policy's failure count (3), whether the flow still
+// holds that challenge or a fresh one already, the key is not cooled
+// down and a good assertion then signs on. The race of
+// TestFIDO2DoublePost is made deterministic here by recording, as the
+// winner would, the flow's challenge as the key's last answered one
+// before each post.
+func TestFIDO2LostRace(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newFIDOFixture(t, be.DSN(t))
+			dev, _ := x.registerKey(t, x.fx.EnvID, x.fx.UserID, x.key, passkey)
+			f := x.signOn(t, x.fx.Username)
+			for i := range 4 {
+				opts, _ := f.last["publicKeyCredentialRequestOptions"].(string)
+				// PingOne's options carry the challenge as signed bytes; the
+				// flow keeps it as WebAuthn's base64url.
+				var o struct{ Challenge []int8 }
+				if err := json.Unmarshal([]byte(opts), &o); err != nil || len(o.Challenge) == 0 {
+					t.Fatalf("request options %q: %v", opts, err)
+				}
+				challenge := make([]byte, len(o.Challenge))
+				for i, b := range o.Challenge {
+					challenge[i] = byte(b)
+				}
+				d := x.stored(t, x.fx.UserID, dev)
+				var data map[string]map[string]any
+				if err := json.Unmarshal(d.Data, &data); err != nil || data["fido2"] == nil {
+					t.Fatalf("device data %s: %v", d.Data, err)
+				}
+				data["fido2"]["lastChallenge"] = base64.RawURLEncoding.EncodeToString(challenge)
+				d.Data, _ = json.Marshal(data)
+				if err := x.s.Store.UpdateMFADevice(context.Background(), &d); err != nil {
+					t.Fatal(err)
+				}
+				// The loser's post, and one that loaded the flow after a
+				// loser's refusal gave it a fresh challenge.
+				body := credBody(t, fidoOrigin, "assertion", f.getAssertion(t, x.key, uv))
+				for _, when := range []string{"same challenge", "after a fresh one"} {
+					h := f.post(t, "assertion.check", body, http.StatusBadRequest)
+					if ie := wantDetail(t, h, "INVALID_VALUE", "assertion"); ie != nil {
+						t.Errorf("refusal %d, %s, counted: %v", i+1, when, ie)
+					}
+				}
+				if f.get(t); f.status() != "ASSERTION_REQUIRED" || f.devices()[0]["userRetries"] != 0.0 {
+					t.Fatalf("after refusal %d: %s %v", i+1, f.status(), f.devices())
+				}
+			}
+			f.assert(t, x.key, uv, http.StatusOK)
+			if sub, _, _, _ := f.claims(t); sub != x.fx.UserID {
+				t.Errorf("sub %s", sub)
 			}
 		})
 	}

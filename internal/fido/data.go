@@ -143,6 +143,11 @@ type Session struct {
 	PolicyID         string `json:"policyId,omitempty"`
 	// Expires is when the challenge runs out (unix seconds).
 	Expires int64 `json:"expires"`
+	// Replaced is the challenge of the ceremony this one replaced in the
+	// same sign-on (after a refusal): an answer to it that the device
+	// answered already lost a race with its twin, and is refused as a
+	// replay, not as a stranger's challenge.
+	Replaced string `json:"replaced,omitempty"`
 }
 
 // Expired says whether the session ran out by now.

@@ -416,6 +416,14 @@ func (s *Service) FinishAssertion(ctx context.Context, envID string, sess *Sessi
 	}
 	cd := p.Response.CollectedClientData
 	if err := checkClient(cd.Origin, cd.Challenge, origin, sess, rp, target); err != nil {
+		var fe *Error
+		if errors.As(err, &fe) && fe.Kind == KindChallenge && sess.Replaced != "" && cd.Challenge == sess.Replaced &&
+			s.answered(ctx, envID, credentialID(p.RawID), cd.Challenge) {
+			// The ceremony's previous challenge, answered already: a post
+			// that lost the race to its twin, which consumed the challenge
+			// (and a refusal gave the ceremony a fresh one).
+			return nil, refuse(KindReplay, target, "The challenge was already answered; start the sign-on again.")
+		}
 		return nil, err
 	}
 	flags := p.Response.AuthenticatorData.Flags
@@ -494,6 +502,17 @@ func (s *Service) FinishAssertion(ctx context.Context, envID string, sess *Sessi
 		return nil, err
 	}
 	return out, nil
+}
+
+// answered reports whether challenge is the last one the device holding
+// credential id answered.
+func (s *Service) answered(ctx context.Context, envID, id, challenge string) bool {
+	d, err := s.Store.GetMFADeviceByCredential(ctx, envID, id)
+	if err != nil || d.Type != DeviceType {
+		return false
+	}
+	last := readData(d).LastChallenge
+	return last != "" && subtle.ConstantTimeCompare([]byte(last), []byte(challenge)) == 1
 }
 
 // checkSession refuses an answer to no ceremony of this kind, to one of

@@ -20,7 +20,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gatehouse-id/gatehouse/internal/telemetry"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -126,6 +128,10 @@ func Router(mux *http.ServeMux, m *Metrics, log *slog.Logger, inner ...func(http
 			route = "unmatched"
 			h = badPath
 		}
+		var span trace.Span
+		if telemetry.Tracing() {
+			r, span = startSpan(r, route, id)
+		}
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
@@ -152,6 +158,9 @@ func Router(mux *http.ServeMux, m *Metrics, log *slog.Logger, inner ...func(http
 			slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.String("route", route), slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
 			slog.Duration("duration", d))
+		if span != nil {
+			endSpan(span, rec.status)
+		}
 	})
 }
 

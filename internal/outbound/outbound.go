@@ -38,6 +38,8 @@ import (
 	"net/url"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/telemetry"
 )
 
 // Defaults of Options.
@@ -201,6 +203,13 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := g.checkURL(req.URL); err != nil {
 		return nil, g.refused(req, err)
 	}
+	if telemetry.Tracing() {
+		return g.tracedRoundTrip(req)
+	}
+	return g.roundTrip(req)
+}
+
+func (g *guard) roundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := g.base.RoundTrip(req)
 	if err != nil {
 		if re, ok := Refused(err); ok {

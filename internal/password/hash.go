@@ -32,8 +32,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/gatehouse-id/gatehouse/internal/telemetry"
 )
 
 // Params are argon2id's cost parameters.
@@ -296,9 +301,28 @@ func (h *Hasher) dispatch(now time.Time) {
 	}
 }
 
-// run executes fn in a pool slot.
-func (h *Hasher) run(ctx context.Context, fn func()) error {
-	if err := h.acquire(ctx); err != nil {
+// run executes fn in a pool slot. The wait for the slot is observed into
+// telemetry.PasswordHashWait, refused waits included (their wait is what
+// an operator sizing the pool needs to see); while tracing is on, a span
+// named op covers the wait and the work.
+func (h *Hasher) run(ctx context.Context, op string, fn func()) error {
+	var span trace.Span
+	if telemetry.Tracing() {
+		ctx, span = telemetry.Tracer().Start(ctx, op)
+		defer span.End()
+	}
+	start := time.Now()
+	err := h.acquire(ctx)
+	wait := time.Since(start)
+	telemetry.PasswordHashWait.Observe(wait.Seconds())
+	if span != nil {
+		span.SetAttributes(attribute.Float64("gatehouse.password.wait_seconds", wait.Seconds()))
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "")
+		}
+	}
+	if err != nil {
 		return err
 	}
 	defer h.release()
@@ -314,7 +338,7 @@ func (h *Hasher) Hash(ctx context.Context, plain string) (string, error) {
 		return "", err
 	}
 	var key []byte
-	if err := h.run(ctx, func() { key = argon2.IDKey([]byte(plain), salt, p.Time, p.Memory, p.Threads, p.KeyLen) }); err != nil {
+	if err := h.run(ctx, "password.Hash", func() { key = argon2.IDKey([]byte(plain), salt, p.Time, p.Memory, p.Threads, p.KeyLen) }); err != nil {
 		return "", err
 	}
 	return encodeArgon2(p, salt, key), nil
@@ -334,7 +358,7 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (bool, error
 		return false, err
 	}
 	var ok bool
-	if err := h.run(ctx, func() { ok = sch.verify([]byte(plain)) }); err != nil {
+	if err := h.run(ctx, "password.Verify", func() { ok = sch.verify([]byte(plain)) }); err != nil {
 		return false, err
 	}
 	return ok, nil
@@ -345,7 +369,7 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (bool, error
 // reveal that by being fast.
 func (h *Hasher) VerifyNone(ctx context.Context, plain string) error {
 	p := h.params
-	return h.run(ctx, func() { argon2.IDKey([]byte(plain), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen) })
+	return h.run(ctx, "password.VerifyNone", func() { argon2.IDKey([]byte(plain), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen) })
 }
 
 // NeedsRehash reports whether encoded is not argon2id with the hasher's

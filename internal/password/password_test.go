@@ -133,7 +133,7 @@ func TestPoolBound(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
-			h.run(context.Background(), func() {
+			h.run(context.Background(), "test", func() {
 				n := running.Add(1)
 				for {
 					p := peak.Load()
@@ -154,7 +154,7 @@ func TestPoolBound(t *testing.T) {
 	// Fill the pool, then queue a caller with a short deadline.
 	release := make(chan struct{})
 	for range 2 {
-		go h.run(context.Background(), func() { <-release })
+		go h.run(context.Background(), "test", func() { <-release })
 	}
 	waitFor(t, h, 2, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

@@ -34,7 +34,7 @@ func fill(t *testing.T, h *Hasher) (release func()) {
 	t.Helper()
 	ch := make(chan struct{})
 	for range h.workers {
-		go h.run(context.Background(), func() { <-ch })
+		go h.run(context.Background(), "test", func() { <-ch })
 	}
 	waitFor(t, h, h.workers, 0)
 	return func() { close(ch) }
@@ -53,7 +53,7 @@ func TestPoolOrder(t *testing.T) {
 		prio int
 	}{{"p5", 5}, {"p0-first", 0}, {"p3", 3}, {"p0-second", 0}, {"p1", 1}} {
 		wg.Go(func() {
-			err := h.run(WithPriority(context.Background(), w.prio), func() {
+			err := h.run(WithPriority(context.Background(), w.prio), "test", func() {
 				mu.Lock()
 				served = append(served, w.name)
 				mu.Unlock()
@@ -87,7 +87,7 @@ func TestPoolAdaptiveLIFO(t *testing.T) {
 	queue := func(name string, prio int) {
 		results[name] = make(chan error, 1)
 		go func() {
-			results[name] <- h.run(WithPriority(context.Background(), prio), func() {
+			results[name] <- h.run(WithPriority(context.Background(), prio), "test", func() {
 				mu.Lock()
 				served = append(served, name)
 				mu.Unlock()
@@ -197,7 +197,7 @@ func TestPoolChurn(t *testing.T) {
 				defer cancel()
 				ctx = c
 			}
-			err := h.run(ctx, func() {
+			err := h.run(ctx, "test", func() {
 				n := running.Add(1)
 				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
@@ -234,7 +234,7 @@ func TestPoolReserve(t *testing.T) {
 	start := func(prio int) (done chan error, release func()) {
 		done, ch := make(chan error, 1), make(chan struct{})
 		go func() {
-			done <- h.run(WithPriority(context.Background(), prio), func() {
+			done <- h.run(WithPriority(context.Background(), prio), "test", func() {
 				running.Add(1)
 				<-ch
 				running.Add(-1)

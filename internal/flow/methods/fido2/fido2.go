@@ -222,6 +222,9 @@ func (m *Method) begin(ctx context.Context, c *ceremony, st *State, u *store.Use
 	if err != nil {
 		return fido.WireError(err)
 	}
+	if prev := st.Session; prev != nil && prev.Ceremony == sess.Ceremony {
+		sess.Replaced = prev.Challenge
+	}
 	st.Session, st.Options, st.Device = sess, string(opts), ""
 	if d != nil {
 		st.Device = d.ID
@@ -412,6 +415,17 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, c *ceremony
 		// The challenge is spent either way: a fresh one for the next try.
 		if err := m.begin(ctx, c, st, u, d); err != nil {
 			return err
+		}
+		if fe.Kind == fido.KindReplay {
+			// The challenge was answered, by a good assertion: this post
+			// lost a race with another of the same answer (a double
+			// click), or replays one. Neither is a guess at anything, so
+			// it is no failed attempt: counting it would lock the user
+			// out for posting their own assertion twice.
+			if err := s.Save(ctx); err != nil {
+				return err
+			}
+			return refused(ferr, -1)
 		}
 		mp := pol.Method(mfa.TypeFIDO2)
 		ch := &mfa.Challenge{DeviceID: d.ID, Failures: st.Failures[d.ID]}

@@ -1,0 +1,57 @@
+package outbound
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/telemetry"
+)
+
+// TestTraceparent: while tracing is on, an outbound request carries the
+// trace on (traceparent of the caller's trace, from a client span of its
+// own); off, it carries nothing.
+func TestTraceparent(t *testing.T) {
+	got := make(chan string, 1)
+	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("traceparent")
+	}))
+	t.Cleanup(dest.Close)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	t.Cleanup(collector.Close)
+	c := New(Options{AllowPrivate: true, Log: quiet()})
+	call := func(ctx context.Context) string {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, "GET", dest.URL+"/callback?code=secret", nil)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if req.Header.Get("traceparent") != "" {
+			t.Error("the caller's request was changed")
+		}
+		return <-got
+	}
+	if tp := call(context.Background()); tp != "" {
+		t.Errorf("tracing off: traceparent %q", tp)
+	}
+
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	stop, err := telemetry.StartTracing(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(context.Background())
+	ctx, parent := telemetry.Tracer().Start(context.Background(), "caller")
+	defer parent.End()
+	tp := call(ctx)
+	sc := parent.SpanContext()
+	// 00-<trace id>-<span id>-<flags>: the caller's trace, another span.
+	if len(tp) != 55 || tp[3:35] != sc.TraceID().String() || tp[36:52] == sc.SpanID().String() {
+		t.Errorf("traceparent %q, want trace %s from a span of its own (not %s)", tp, sc.TraceID(), sc.SpanID())
+	}
+}
