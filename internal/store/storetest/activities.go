@@ -23,7 +23,7 @@ func mkActivity(envID string, at time.Time, action, status, popID string) *store
 		User:         &store.ActivityActor{ID: newID(), Name: "user-" + newID()[:8], Type: "USER", EnvironmentID: envID, PopulationID: popID},
 		Resources:    []store.ActivityResource{{ID: newID(), Name: "target", Type: "USER", EnvironmentID: envID, PopulationID: popID}},
 		ResultStatus: status, ResultDescription: "done",
-		Details:      json.RawMessage(`{"changed":["name.given"]}`),
+		Details: json.RawMessage(`{"changed":["name.given"]}`),
 	}
 }
 
