@@ -159,8 +159,9 @@ func (l *Log) Record(ctx context.Context, a *store.Activity) {
 }
 
 // OnWrite adds f to run after each batch is stored (webhook deliveries
-// are nudged this way). f runs on the writer's goroutine and must not
-// block.
+// are nudged this way). f runs on the goroutine that wrote (the log's
+// writer, or a caller whose activity found the queue full) and must not
+// block. Add callbacks before traffic starts.
 func (l *Log) OnWrite(f func()) {
 	l.hooksMu.Lock()
 	l.hooks = append(l.hooks, f)
