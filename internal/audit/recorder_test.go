@@ -39,9 +39,11 @@ func eachStore(t *testing.T, fn func(t *testing.T, st store.Store, envID string)
 	}
 }
 
-func newEnv(t *testing.T, st store.Store) string {
+func newEnv(t *testing.T, st store.Store) string { return newEnvTB(t, st) }
+
+func newEnvTB(t testing.TB, st store.Store) string {
 	t.Helper()
-	ctx := t.Context()
+	ctx := context.Background()
 	now := store.Now()
 	org := &store.Organization{ID: uuid.NewString(), Name: "Org " + uuid.NewString()[:8], Type: "TRIAL", CreatedAt: now, UpdatedAt: now}
 	lic := &store.License{ID: uuid.NewString(), OrganizationID: org.ID, Name: "License", Package: "TRIAL", Status: "ACTIVE",
@@ -288,7 +290,9 @@ func TestLogDisabled(t *testing.T) {
 }
 
 // counted reads telemetry.AuditActivities for outcome.
-func counted(t *testing.T, outcome string) float64 {
+func counted(t *testing.T, outcome string) float64 { return countedB(t, outcome) }
+
+func countedB(t testing.TB, outcome string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	if err := telemetry.Register(reg); err != nil {

@@ -99,47 +99,71 @@ func (s *SQLStore) InsertActivities(ctx context.Context, as []*store.Activity) e
 				return err
 			}
 		}
-		var res []any
-		rows := 0
-		for _, a := range as {
-			d := activityData{ActionDescription: a.ActionDescription, Client: actorData(a.Client), User: actorData(a.User),
-				ResultDescription: a.ResultDescription, Tags: a.Tags, Details: a.Details}
-			for i := range a.Resources {
-				r := store.ActivityActor(a.Resources[i])
-				d.Resources = append(d.Resources, *actorData(&r))
+		// Multi-row inserts, a chunk at a time (11 arguments a row, far
+		// below either database's limit on arguments): rows take their
+		// seq in VALUES order, which is the slice's (checked below).
+		const chunk = 200
+		for done := 0; done < len(as); done += chunk {
+			part := as[done:min(done+chunk, len(as))]
+			args := make([]any, 0, 11*len(part))
+			for _, a := range part {
+				d := activityData{ActionDescription: a.ActionDescription, Client: actorData(a.Client), User: actorData(a.User),
+					ResultDescription: a.ResultDescription, Tags: a.Tags, Details: a.Details}
+				for i := range a.Resources {
+					r := store.ActivityActor(a.Resources[i])
+					d.Resources = append(d.Resources, *actorData(&r))
+				}
+				data, err := json.Marshal(d)
+				if err != nil {
+					return fmt.Errorf("sqlstore: activity %s: %w", a.ID, err)
+				}
+				var clientID, userID, userName string
+				if a.Client != nil {
+					clientID = a.Client.ID
+				}
+				if a.User != nil {
+					userID, userName = a.User.ID, a.User.Name
+				}
+				args = append(args, a.ID, a.EnvironmentID, ms(a.RecordedAt), a.ActionType, a.ResultStatus, clientID, userID, userName,
+					a.CorrelationID, tagsColumn(a.Tags), string(data))
 			}
-			data, err := json.Marshal(d)
-			if err != nil {
-				return fmt.Errorf("sqlstore: activity %s: %w", a.ID, err)
-			}
-			var clientID, userID, userName string
-			if a.Client != nil {
-				clientID = a.Client.ID
-			}
-			if a.User != nil {
-				userID, userName = a.User.ID, a.User.Name
-			}
-			seq, err := one(ctx, t, func(r scanner) (int64, error) {
-				var n int64
-				return n, r.Scan(&n)
-			}, `INSERT INTO activities (id, environment_id, recorded_at, action_type, result_status, client_id, user_id, user_name, correlation_id, tags, data)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-				a.ID, a.EnvironmentID, ms(a.RecordedAt), a.ActionType, a.ResultStatus, clientID, userID, userName, a.CorrelationID,
-				tagsColumn(a.Tags), string(data))
+			q := `INSERT INTO activities (id, environment_id, recorded_at, action_type, result_status, client_id, user_id, user_name, correlation_id, tags, data) VALUES ` +
+				strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, len(part)), ", ") + ` RETURNING id, seq`
+			rows, err := t.queryDynamic(ctx, q, args...)
+			seqs, err := collect(rows, err, func(r scanner) ([2]any, error) {
+				var id string
+				var seq int64
+				err := r.Scan(&id, &seq)
+				return [2]any{id, seq}, err
+			})
 			if err != nil {
 				return mapErr(err, "activity", "id")
 			}
-			a.Seq = *seq
-			for i, r := range a.Resources {
-				res = append(res, a.Seq, i, a.EnvironmentID, ms(a.RecordedAt), r.ID, r.Type, r.PopulationID)
-				rows++
+			byID := make(map[string]int64, len(seqs))
+			for _, x := range seqs {
+				byID[x[0].(string)] = x[1].(int64)
+			}
+			for _, a := range part {
+				seq, ok := byID[a.ID]
+				if !ok {
+					// Two activities of the batch share an id.
+					return &store.UniqueError{Resource: "activity", Field: "id"}
+				}
+				a.Seq = seq
+			}
+		}
+		var res []any
+		for i, a := range as {
+			if i > 0 && a.Seq <= as[i-1].Seq {
+				return fmt.Errorf("sqlstore: activity seqs out of insert order (%d after %d)", a.Seq, as[i-1].Seq)
+			}
+			for j, r := range a.Resources {
+				res = append(res, a.Seq, j, a.EnvironmentID, ms(a.RecordedAt), r.ID, r.Type, r.PopulationID)
 			}
 		}
 		t.countRows("activities", int64(len(as)))
 		// The resources of the whole batch go in a few multi-row
-		// statements (7 arguments a row; 100 rows stay far below either
-		// database's limit on arguments).
-		const chunk = 100
+		// statements too (7 arguments a row).
 		for len(res) > 0 {
 			n := min(len(res)/7, chunk)
 			q := `INSERT INTO activity_resources (activity_seq, position, environment_id, recorded_at, resource_id, type, population_id) VALUES ` +
