@@ -55,7 +55,7 @@ func testActivitiesAPI(t *testing.T, s *apptest.Server) {
 	appMade := &store.Activity{EnvironmentID: x, RecordedAt: base.Add(2 * time.Second), ActionType: "APPLICATION.CREATED",
 		Client: client, Resources: []store.ActivityResource{appRes}, ResultStatus: "SUCCESS"}
 	theirs := &store.Activity{EnvironmentID: y, RecordedAt: base, CorrelationID: "corr-1", ActionType: "USER.CREATED",
-		Client: &store.ActivityActor{ID: client.ID, Type: "CLIENT", EnvironmentID: y},
+		Client:    &store.ActivityActor{ID: client.ID, Type: "CLIENT", EnvironmentID: y},
 		Resources: []store.ActivityResource{{ID: alice.ID, Type: "USER", EnvironmentID: y}}, ResultStatus: "SUCCESS"}
 	for _, a := range []*store.Activity{created, denied, appMade, theirs} {
 		s.Audit.Record(ctx, a)
