@@ -19,6 +19,15 @@ func (s *Store) AccessTokenState(ctx context.Context, a1 string, a2 string, a3 s
 	return
 }
 
+var opActivitiesAfter = newOp("ActivitiesAfter")
+
+func (s *Store) ActivitiesAfter(ctx context.Context, a1 int64, a2 int) (r0 []store.Activity, r1 error) {
+	ctx, c := opActivitiesAfter.begin(ctx, s)
+	r0, r1 = s.Store.ActivitiesAfter(ctx, a1, a2)
+	c.end(r1)
+	return
+}
+
 var opAddGroupMember = newOp("AddGroupMember")
 
 func (s *Store) AddGroupMember(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time) (r0 error) {
@@ -901,6 +910,15 @@ func (s *Store) FindLinkedAccount(ctx context.Context, a1 string, a2 string, a3 
 	return
 }
 
+var opGetActivity = newOp("GetActivity")
+
+func (s *Store) GetActivity(ctx context.Context, a1 string, a2 string) (r0 *store.Activity, r1 error) {
+	ctx, c := opGetActivity.begin(ctx, s)
+	r0, r1 = s.Store.GetActivity(ctx, a1, a2)
+	c.end(r1)
+	return
+}
+
 var opGetAgreement = newOp("GetAgreement")
 
 func (s *Store) GetAgreement(ctx context.Context, a1 string, a2 string) (r0 *store.Agreement, r1 error) {
@@ -1360,6 +1378,15 @@ func (s *Store) GetUserPassword(ctx context.Context, a1 string, a2 string) (r0 *
 	return
 }
 
+var opInsertActivities = newOp("InsertActivities")
+
+func (s *Store) InsertActivities(ctx context.Context, a1 []*store.Activity) (r0 error) {
+	ctx, c := opInsertActivities.begin(ctx, s)
+	r0 = s.Store.InsertActivities(ctx, a1)
+	c.end(r0)
+	return
+}
+
 var opInsertMeta = newOp("InsertMeta")
 
 func (s *Store) InsertMeta(ctx context.Context, a1 string, a2 string) (r0 error) {
@@ -1374,6 +1401,24 @@ var opIsTokenRevoked = newOp("IsTokenRevoked")
 func (s *Store) IsTokenRevoked(ctx context.Context, a1 string, a2 string) (r0 bool, r1 error) {
 	ctx, c := opIsTokenRevoked.begin(ctx, s)
 	r0, r1 = s.Store.IsTokenRevoked(ctx, a1, a2)
+	c.end(r1)
+	return
+}
+
+var opLastActivitySeq = newOp("LastActivitySeq")
+
+func (s *Store) LastActivitySeq(ctx context.Context) (r0 int64, r1 error) {
+	ctx, c := opLastActivitySeq.begin(ctx, s)
+	r0, r1 = s.Store.LastActivitySeq(ctx)
+	c.end(r1)
+	return
+}
+
+var opListActivities = newOp("ListActivities")
+
+func (s *Store) ListActivities(ctx context.Context, a1 string, a2 store.Page) (r0 []store.Activity, r1 error) {
+	ctx, c := opListActivities.begin(ctx, s)
+	r0, r1 = s.Store.ListActivities(ctx, a1, a2)
 	c.end(r1)
 	return
 }
@@ -1816,6 +1861,15 @@ func (s *Store) PollDeviceAuthorization(ctx context.Context, a1 string, a2 strin
 	ctx, c := opPollDeviceAuthorization.begin(ctx, s)
 	r0 = s.Store.PollDeviceAuthorization(ctx, a1, a2, a3, a4, a5)
 	c.end(r0)
+	return
+}
+
+var opPurgeActivities = newOp("PurgeActivities")
+
+func (s *Store) PurgeActivities(ctx context.Context, a1 time.Time, a2 int) (r0 int, r1 error) {
+	ctx, c := opPurgeActivities.begin(ctx, s)
+	r0, r1 = s.Store.PurgeActivities(ctx, a1, a2)
+	c.end(r1)
 	return
 }
 
