@@ -98,6 +98,8 @@ var suite = []struct {
 	{"AgreementInUse", testAgreementInUse},
 	{"Groups", testGroupSuite},
 	{"Schema", testSchemaSuite},
+	{"Subscriptions", testSubscriptions},
+	{"SubscriptionDelivery", testSubscriptionDelivery},
 }
 
 func testPing(t *testing.T, s store.Store) {
