@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -31,11 +30,11 @@ func scanSubscription(r scanner) (store.Subscription, error) {
 
 func (s *SQLStore) CreateSubscription(ctx context.Context, x *store.Subscription) error {
 	d := x.Delivery
-	_, err := s.exec(ctx, `INSERT INTO subscriptions (`+subscriptionCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO subscriptions (`+subscriptionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		x.ID, x.EnvironmentID, x.Name, x.Enabled, x.Format, x.URL, x.VerifyTLS, x.HeadersSealed, jsonText(x.Data), ms(x.CreatedAt), ms(x.UpdatedAt),
 		d.Cursor, d.Attempts, msIfSet(d.NextAttemptAt), d.LastError, msIfSet(d.LastErrorAt), msIfSet(d.LastDeliveredAt), d.DeadLetters,
-		msIfSet(d.LastDeadLetterAt), d.LeaseOwner, msIfSet(d.LeaseUntil), strings.ToLower(x.Name))
-	return mapErr(err, "subscription", "name")
+		msIfSet(d.LastDeadLetterAt), d.LeaseOwner, msIfSet(d.LeaseUntil))
+	return mapErr(err, "subscription", "id")
 }
 
 func (s *SQLStore) GetSubscription(ctx context.Context, envID, id string) (*store.Subscription, error) {
@@ -53,10 +52,10 @@ func (s *SQLStore) CountSubscriptions(ctx context.Context, envID string) (int, e
 }
 
 func (s *SQLStore) UpdateSubscription(ctx context.Context, x *store.Subscription) error {
-	err := s.execOne(ctx, `UPDATE subscriptions SET name = ?, name_lc = ?, enabled = ?, format = ?, url = ?, verify_tls = ?, headers_sealed = ?, data = ?, updated_at = ?
+	err := s.execOne(ctx, `UPDATE subscriptions SET name = ?, enabled = ?, format = ?, url = ?, verify_tls = ?, headers_sealed = ?, data = ?, updated_at = ?
  WHERE environment_id = ? AND id = ?`,
-		x.Name, strings.ToLower(x.Name), x.Enabled, x.Format, x.URL, x.VerifyTLS, x.HeadersSealed, jsonText(x.Data), ms(x.UpdatedAt), x.EnvironmentID, x.ID)
-	return mapErr(err, "subscription", "name")
+		x.Name, x.Enabled, x.Format, x.URL, x.VerifyTLS, x.HeadersSealed, jsonText(x.Data), ms(x.UpdatedAt), x.EnvironmentID, x.ID)
+	return err
 }
 
 func (s *SQLStore) DeleteSubscription(ctx context.Context, envID, id string) error {

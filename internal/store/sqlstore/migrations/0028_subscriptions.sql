@@ -8,6 +8,8 @@
 -- in PingOne's shape; the endpoint's headers are sealed (they carry the
 -- receiver's credentials).
 --
+-- Names need not be unique (PingOne documents no such rule).
+--
 -- due_subscriptions serves DueSubscriptions, which reads every
 -- environment: enabled rows by when they are due.
 --
@@ -23,7 +25,6 @@ CREATE TABLE subscriptions (
     id                  TEXT PRIMARY KEY,
     environment_id      TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
     name                TEXT NOT NULL,
-    name_lc             {{KEYTEXT}} NOT NULL,
     enabled             {{BOOL}} NOT NULL,
     format              TEXT NOT NULL,
     url                 TEXT NOT NULL,
@@ -41,9 +42,9 @@ CREATE TABLE subscriptions (
     dead_letters        BIGINT NOT NULL DEFAULT 0,
     last_dead_letter_at BIGINT NOT NULL DEFAULT 0,
     lease_owner         TEXT NOT NULL DEFAULT '',
-    lease_until         BIGINT NOT NULL DEFAULT 0,
-    CONSTRAINT subscriptions_name UNIQUE (environment_id, name_lc)
+    lease_until         BIGINT NOT NULL DEFAULT 0
 );
+CREATE INDEX subscriptions_environment ON subscriptions (environment_id, id);
 CREATE INDEX due_subscriptions ON subscriptions (enabled, next_attempt_at);
 
 CREATE TABLE subscription_dead_letters (
