@@ -110,6 +110,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.sessionRoutes(mux)
 	a.groupRoutes(mux)
 	a.schemaRoutes(mux)
+	a.subscriptionRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the
