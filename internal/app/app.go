@@ -45,6 +45,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/telemetry"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -115,6 +116,10 @@ type Config struct {
 	// replaces Twilio's API for CUSTOM_TWILIO settings (tests).
 	PhoneSender   notify.PhoneSender
 	TwilioBaseURL string
+
+	// Webhooks tunes the webhook dispatcher (its Client, Sealer and Log
+	// are the server's).
+	Webhooks webhook.Options
 }
 
 // Server is an assembled Gatehouse.
@@ -129,8 +134,10 @@ type Server struct {
 	// through the notifier, SMS and voice through the environment's phone
 	// delivery settings.
 	OTPSender *notify.Dispatcher
-	log       *slog.Logger
-	tls       *httpx.Certificates // nil: plain http
+	// Webhooks delivers activities to subscriptions (see webhooks.go).
+	Webhooks *webhook.Dispatcher
+	log      *slog.Logger
+	tls      *httpx.Certificates // nil: plain http
 }
 
 // New opens the store, bootstraps the admin and builds the handler.
@@ -259,7 +266,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	limits := applyLimits(cfg, auth, flows, api, devAuth)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
-		OTPSender: otpSender, log: cfg.Logger, tls: certs}, nil
+		OTPSender: otpSender, Webhooks: newWebhooks(cfg, st, sealer, out), log: cfg.Logger, tls: certs}, nil
 }
 
 // newOutbound builds the one client of requests to URLs tenants
@@ -327,6 +334,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	pctx, stopPurge := context.WithCancel(ctx)
 	defer stopPurge()
 	go s.purge(pctx, time.Minute)
+	s.StartWebhooks()
+	defer s.stopWebhooks() // last: after the audit log has written what it queued
 	if s.tls != nil {
 		every := s.Config.TLSReloadInterval
 		if every <= 0 {
