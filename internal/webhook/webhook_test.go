@@ -593,3 +593,46 @@ func TestCloseLeavesWorkBehind(t *testing.T) {
 		eventually(t, "delivery after restart", func() bool { return len(rc.ids(t)) > 0 && rc.ids(t)[len(rc.ids(t))-1] == ids[0] && f.delivery(t, s).Attempts == 0 && !f.delivery(t, s).LastDeliveredAt.IsZero() })
 	})
 }
+
+// TestHangingEndpointHoldsOnlyItself: while one subscription's endpoint
+// hangs, another subscription of the same environment gets every
+// activity, and the hanging one's request ends at the timeout.
+func TestHangingEndpointHoldsOnlyItself(t *testing.T) {
+	fixtures(t, func(t *testing.T, f *fixture) {
+		release := make(chan struct{})
+		hang := newReceiver(t, nil)
+		t.Cleanup(func() { close(release) }) // before the server's Close
+		hang.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Reading the body lets the server see the client go away.
+			io.Copy(io.Discard, r.Body)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		ok := newReceiver(t, nil)
+		slow := f.subscribe(t, hang, subOpts{verifyTLS: false})
+		f.subscribe(t, ok, subOpts{verifyTLS: false})
+		pool := x509.NewCertPool()
+		c := outbound.New(outbound.Options{Log: quiet(), RootCAs: pool, Allow: []netip.AddrPort{
+			netip.MustParseAddrPort(hang.srv.Listener.Addr().String()), netip.MustParseAddrPort(ok.srv.Listener.Addr().String())}})
+		f.dispatcher(t, c, func(o *webhook.Options) { o.Timeout = 3 * time.Second })
+		var want []string
+		start := time.Now()
+		for range 5 {
+			want = append(want, f.record(t, f.env, nil, "USER.CREATED")...)
+			time.Sleep(20 * time.Millisecond)
+		}
+		eventually(t, "the healthy endpoint's deliveries", func() bool { return ok.count() >= 5 })
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("the healthy endpoint waited %s: held by the hanging one", took)
+		}
+		if got := ok.ids(t); !slices.Equal(got, want) {
+			t.Errorf("healthy endpoint got %v, want %v", got, want)
+		}
+		eventually(t, "the hanging request's timeout", func() bool { return f.delivery(t, slow).Attempts >= 1 })
+		if d := f.delivery(t, slow); d.LastError != "the endpoint did not answer within 3s" {
+			t.Errorf("hanging endpoint: %+v", d)
+		}
+	})
+}
