@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
@@ -117,6 +118,9 @@ type Config struct {
 	PhoneSender   notify.PhoneSender
 	TwilioBaseURL string
 
+	// Audit configures the audit log (see audit.Options and the README's
+	// "Audit").
+	Audit audit.Options
 	// Webhooks tunes the webhook dispatcher (its Client, Sealer and Log
 	// are the server's).
 	Webhooks webhook.Options
@@ -130,6 +134,9 @@ type Server struct {
 	Keys    *keys.Manager
 	Admin   *Admin
 	Config  Config
+	// Audit records audit activities; Serve closes it once requests have
+	// drained.
+	Audit *audit.Log
 	// OTPSender words and delivers MFA passcodes (mfa.Sender): email
 	// through the notifier, SMS and voice through the environment's phone
 	// delivery settings.
@@ -158,7 +165,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	auditLog := audit.New(st, cfg.Audit, cfg.Logger)
 	fail := func(err error) (*Server, error) {
+		auditLog.Close(ctx)
 		st.Close()
 		return nil, err
 	}
@@ -266,7 +275,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	limits := applyLimits(cfg, auth, flows, api, devAuth)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
-		OTPSender: otpSender, Webhooks: newWebhooks(cfg, st, sealer, out), log: cfg.Logger, tls: certs}, nil
+		OTPSender: otpSender, Audit: auditLog, Webhooks: newWebhooks(cfg, st, sealer, out, auditLog, api), log: cfg.Logger, tls: certs}, nil
 }
 
 // newOutbound builds the one client of requests to URLs tenants
@@ -317,8 +326,13 @@ func innerFilter(se *scim.Error) *wire.InnerError {
 	return &wire.InnerError{SupportedAttributes: se.SupportedAttributes, SupportedOperators: se.SupportedOperators}
 }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.Store.Close() }
+// Close writes what the audit log holds, stops the webhooks and releases
+// the store.
+func (s *Server) Close() error {
+	s.closeAudit()
+	s.stopWebhooks()
+	return s.Store.Close()
+}
 
 // Serve listens on ln until ctx ends, then drains in-flight requests.
 // With TLS on, ln also answers CONNECT to the base URL (see httpx.Server)
@@ -355,6 +369,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
+	s.closeAudit()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -392,5 +407,6 @@ func (s *Server) purge(ctx context.Context, every time.Duration) {
 				break
 			}
 		}
+		s.purgeActivities(ctx)
 	}
 }

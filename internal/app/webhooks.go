@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/mgmt"
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -14,20 +16,20 @@ import (
 // newWebhooks builds the dispatcher of the environments' subscriptions:
 // through the outbound guard's client, on its own goroutines. Serve
 // starts it and stops it on shutdown; until then it delivers nothing.
-func newWebhooks(cfg Config, st store.Store, sealer *secrets.Sealer, out *outbound.Client) *webhook.Dispatcher {
-	acts, ok := st.(store.ActivityStore)
-	if !ok {
-		return nil
-	}
+func newWebhooks(cfg Config, st store.Store, sealer *secrets.Sealer, out *outbound.Client, auditLog *audit.Log, api *mgmt.API) *webhook.Dispatcher {
 	o := cfg.Webhooks
-	o.Client, o.Sealer = out, sealer
+	o.Client, o.Sealer, o.Render = out, sealer, api.RenderActivity
 	if o.Log == nil {
 		o.Log = cfg.Logger
 	}
 	if u, err := url.Parse(cfg.BaseURL); err == nil && o.Host == "" {
 		o.Host = u.Hostname()
 	}
-	return webhook.New(webhook.Stores{Subscriptions: st, Activities: acts}, o)
+	d := webhook.New(webhook.Stores{Subscriptions: st, Activities: st}, o)
+	// Each batch the audit log stores wakes the dispatcher (Nudge never
+	// blocks the writer).
+	auditLog.OnWrite(d.Nudge)
+	return d
 }
 
 // StartWebhooks starts delivering webhooks (Serve does; tests that serve

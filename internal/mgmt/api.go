@@ -110,6 +110,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.sessionRoutes(mux)
 	a.groupRoutes(mux)
 	a.schemaRoutes(mux)
+	a.activityRoutes(mux)
 	a.subscriptionRoutes(mux)
 }
 

@@ -1,7 +1,6 @@
 package mgmt
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -277,18 +276,6 @@ func checkSubscriptionFilters(f *wire.SubscriptionFilterRequest) []wire.Detail {
 	return details
 }
 
-// activityHead is where a new subscription starts: after the last
-// activity written (it gets no history).
-func (a *API) activityHead(ctx context.Context) (int64, error) {
-	h, ok := a.Store.(interface {
-		LastActivitySeq(ctx context.Context) (int64, error)
-	})
-	if !ok {
-		return 0, nil
-	}
-	return h.LastActivitySeq(ctx)
-}
-
 func (a *API) createSubscription(w http.ResponseWriter, r *http.Request) error {
 	env, err := a.environment(r, roles.WriteConfig)
 	if err != nil {
@@ -314,7 +301,9 @@ func (a *API) createSubscription(w http.ResponseWriter, r *http.Request) error {
 			Details: []wire.Detail{{Code: wire.DetailSizeLimit, Target: "subscriptions", Message: fmt.Sprintf("An environment may have at most %d subscriptions.", maxSubscriptions),
 				InnerError: &wire.InnerError{MaximumValue: &max}}}}
 	}
-	if x.Delivery.Cursor, err = a.activityHead(r.Context()); err != nil {
+	// A new subscription starts after the last activity written: it gets
+	// no history.
+	if x.Delivery.Cursor, err = a.Store.LastActivitySeq(r.Context()); err != nil {
 		return err
 	}
 	if err := a.Store.CreateSubscription(r.Context(), x); err != nil {
@@ -375,3 +364,7 @@ func (a *API) deleteSubscription(w http.ResponseWriter, r *http.Request) error {
 	wire.NoContent(w)
 	return nil
 }
+
+// RenderActivity is an activity as GET …/activities/{id} answers it: the
+// body of a webhook's ACTIVITY format.
+func (a *API) RenderActivity(x *store.Activity) any { return a.renderActivity(x) }

@@ -45,8 +45,8 @@ func testSubscriptions(t *testing.T, c cfgAPI) {
 		"name": "SIEM", "enabled": true, "format": "ACTIVITY", "verifyTlsCertificates": true, "environment.id": c.env,
 		"httpEndpoint.url": "https://hooks.example.com/pingone", "httpEndpoint.headers.Authorization": "Basic dXNlcjpwYXNz",
 		"filterOptions.ipAddressExposed": false, "filterOptions.userAgentExposed": false,
-		"_links.self.href":              c.s.APIPath + "/environments/" + c.env + "/subscriptions/" + id,
-		"deliveryStatus.status":         "ACTIVE", "deliveryStatus.attempts": float64(0), "deliveryStatus.deadLetterCount": float64(0),
+		"_links.self.href":      c.s.APIPath + "/environments/" + c.env + "/subscriptions/" + id,
+		"deliveryStatus.status": "ACTIVE", "deliveryStatus.attempts": float64(0), "deliveryStatus.deadLetterCount": float64(0),
 	})
 	if got := get(created, "filterOptions.includedActionTypes"); !reflect.DeepEqual(got, []any{"USER.CREATED", "USER.UPDATED"}) {
 		t.Errorf("includedActionTypes = %v", got)
@@ -132,7 +132,9 @@ func TestSubscriptionValidation(t *testing.T) {
 		}
 		return out
 	}
-	invalid := func(detail, target string) wantErr { return wantErr{http.StatusBadRequest, "INVALID_DATA", detail, target} }
+	invalid := func(detail, target string) wantErr {
+		return wantErr{http.StatusBadRequest, "INVALID_DATA", detail, target}
+	}
 	cases := []struct {
 		name string
 		body any
@@ -263,5 +265,3 @@ func TestSubscriptionIsolation(t *testing.T) {
 		})
 	}
 }
-
-

@@ -45,58 +45,31 @@ func (d *Dispatcher) body(format string, a *store.Activity) ([]byte, error) {
 	}
 }
 
-// Render is an activity in PingOne's activity shape, for a dispatcher
-// given no renderer of the activities API's.
+// Render is an activity in PingOne's activity shape without links, for
+// a dispatcher given no renderer of the activities API's.
 func Render(a *store.Activity) any {
-	type env struct {
-		ID string `json:"id"`
+	ref := func(id string) *wire.Ref {
+		if id == "" {
+			return nil
+		}
+		return &wire.Ref{ID: id}
 	}
-	type actor struct {
-		ID          string    `json:"id"`
-		Name        string    `json:"name,omitempty"`
-		Type        string    `json:"type"`
-		Environment env       `json:"environment"`
-		Population  *wire.Ref `json:"population,omitempty"`
-	}
-	mk := func(x *store.ActivityActor) *actor {
+	actor := func(x *store.ActivityActor, typ string) *wire.ActivityActor {
 		if x == nil {
 			return nil
 		}
-		o := &actor{ID: x.ID, Name: x.Name, Type: x.Type, Environment: env{x.EnvironmentID}}
-		if x.PopulationID != "" {
-			o.Population = &wire.Ref{ID: x.PopulationID}
+		if x.Type != "" {
+			typ = x.Type
 		}
-		return o
+		return &wire.ActivityActor{ID: x.ID, Name: x.Name, Type: typ, Environment: ref(x.EnvironmentID), Population: ref(x.PopulationID)}
 	}
-	type resource = actor
-	out := struct {
-		ID            string    `json:"id"`
-		RecordedAt    wire.Time `json:"recordedAt"`
-		CreatedAt     wire.Time `json:"createdAt"`
-		CorrelationID string    `json:"correlationId,omitempty"`
-		Action        struct {
-			Type        string `json:"type"`
-			Description string `json:"description,omitempty"`
-		} `json:"action"`
-		Actors struct {
-			Client *actor `json:"client,omitempty"`
-			User   *actor `json:"user,omitempty"`
-		} `json:"actors"`
-		Resources []resource `json:"resources"`
-		Result    struct {
-			Status      string `json:"status"`
-			Description string `json:"description,omitempty"`
-		} `json:"result"`
-		Tags    []string        `json:"tags,omitempty"`
-		Details json.RawMessage `json:"details,omitempty"`
-	}{ID: a.ID, RecordedAt: wire.Time(a.RecordedAt), CreatedAt: wire.Time(a.RecordedAt), CorrelationID: a.CorrelationID,
-		Tags: a.Tags, Details: a.Details, Resources: []resource{}}
-	out.Action.Type, out.Action.Description = a.ActionType, a.ActionDescription
-	out.Actors.Client, out.Actors.User = mk(a.Client), mk(a.User)
-	for i := range a.Resources {
-		r := a.Resources[i]
-		out.Resources = append(out.Resources, *mk(&store.ActivityActor{ID: r.ID, Name: r.Name, Type: r.Type, EnvironmentID: r.EnvironmentID, PopulationID: r.PopulationID}))
+	res := make([]wire.ActivityResource, len(a.Resources))
+	for i, r := range a.Resources {
+		res[i] = wire.ActivityResource{Type: r.Type, ID: r.ID, Name: r.Name, Environment: ref(r.EnvironmentID), Population: ref(r.PopulationID)}
 	}
-	out.Result.Status, out.Result.Description = a.ResultStatus, a.ResultDescription
-	return out
+	return wire.Activity{ID: a.ID, RecordedAt: wire.Time(a.RecordedAt), CreatedAt: wire.Time(a.RecordedAt), CorrelationID: a.CorrelationID,
+		Actors:    wire.ActivityActors{Client: actor(a.Client, "CLIENT"), User: actor(a.User, "USER")},
+		Action:    wire.ActivityAction{Type: a.ActionType, Description: a.ActionDescription},
+		Resources: res, Result: wire.ActivityResult{Status: a.ResultStatus, Description: a.ResultDescription},
+		Tags: a.Tags, Extra: a.Details}
 }

@@ -117,7 +117,7 @@ func fixtures(t *testing.T, run func(t *testing.T, f *fixture)) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := &fixture{st: st, acts: activityStore(st), sealer: sealer}
+			f := &fixture{st: st, acts: st, sealer: sealer}
 			f.env = f.newEnv(t)
 			run(t, f)
 		})
@@ -186,7 +186,7 @@ func (f *fixture) record(t *testing.T, env string, mod func(i int, a *store.Acti
 	var ids []string
 	for i, typ := range types {
 		a := &store.Activity{ID: uuid.NewString(), EnvironmentID: env, RecordedAt: store.Now(), ActionType: typ, ResultStatus: "SUCCESS",
-			Client: &store.ActivityActor{ID: "c0ffee00-0000-4000-8000-000000000001", Type: "CLIENT", EnvironmentID: env},
+			Client:    &store.ActivityActor{ID: "c0ffee00-0000-4000-8000-000000000001", Type: "CLIENT", EnvironmentID: env},
 			Resources: []store.ActivityResource{{ID: uuid.NewString(), Type: "USER", EnvironmentID: env}}}
 		if mod != nil {
 			mod(i, a)
@@ -405,8 +405,14 @@ func TestFilters(t *testing.T) {
 				[]func(*store.Activity){nil, func(a *store.Activity) { a.Client.ID = app }, func(a *store.Activity) { a.Client = nil }}, []int{1}},
 			{"populations", wire.SubscriptionFilterOptions{IncludedActionTypes: []string{"USER.CREATED"}, IncludedPopulations: []wire.Ref{{ID: pop}}},
 				[]func(*store.Activity){nil, func(a *store.Activity) { a.Resources[0].PopulationID = pop },
-					func(a *store.Activity) { a.Resources[0].PopulationID = uuid.NewString(); a.User = &store.ActivityActor{PopulationID: pop} },
-					func(a *store.Activity) { a.Resources = nil; a.User = &store.ActivityActor{ID: "u", Type: "USER", PopulationID: pop} }}, []int{1, 3}},
+					func(a *store.Activity) {
+						a.Resources[0].PopulationID = uuid.NewString()
+						a.User = &store.ActivityActor{PopulationID: pop}
+					},
+					func(a *store.Activity) {
+						a.Resources = nil
+						a.User = &store.ActivityActor{ID: "u", Type: "USER", PopulationID: pop}
+					}}, []int{1, 3}},
 			{"tags", wire.SubscriptionFilterOptions{IncludedActionTypes: []string{"USER.CREATED"}, IncludedTags: []string{"adminIdentityEvent"}},
 				[]func(*store.Activity){nil, func(a *store.Activity) { a.Tags = []string{"adminIdentityEvent"} }}, []int{1}},
 			{"environment", wire.SubscriptionFilterOptions{IncludedActionTypes: []string{"USER.CREATED"}},
@@ -590,7 +596,9 @@ func TestCloseLeavesWorkBehind(t *testing.T) {
 		hanging.Store(false)
 		once.Do(func() { close(release) })
 		f.dispatcher(t, rc.client(true), nil)
-		eventually(t, "delivery after restart", func() bool { return len(rc.ids(t)) > 0 && rc.ids(t)[len(rc.ids(t))-1] == ids[0] && f.delivery(t, s).Attempts == 0 && !f.delivery(t, s).LastDeliveredAt.IsZero() })
+		eventually(t, "delivery after restart", func() bool {
+			return len(rc.ids(t)) > 0 && rc.ids(t)[len(rc.ids(t))-1] == ids[0] && f.delivery(t, s).Attempts == 0 && !f.delivery(t, s).LastDeliveredAt.IsZero()
+		})
 	})
 }
 
