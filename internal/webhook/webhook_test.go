@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
+	"github.com/gatehouse-id/gatehouse/internal/telemetry"
 	"github.com/gatehouse-id/gatehouse/internal/webhook"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -317,6 +319,14 @@ func TestDeadLetter(t *testing.T) {
 			return http.StatusOK
 		})
 		s := f.subscribe(t, rc, subOpts{verifyTLS: true})
+		metric := func(result string) float64 {
+			var m dto.Metric
+			if err := telemetry.WebhookDeliveries.WithLabelValues(result).Write(&m); err != nil {
+				t.Fatal(err)
+			}
+			return m.GetCounter().GetValue()
+		}
+		success, failure, dead := metric("success"), metric("failure"), metric("dead")
 		ids := f.record(t, f.env, nil, "USER.CREATED", "USER.UPDATED")
 		f.dispatcher(t, rc.client(true), func(o *webhook.Options) { o.MaxAttempts = 3 })
 		eventually(t, "both dead-lettered", func() bool { return f.delivery(t, s).DeadLetters == 2 })
@@ -341,6 +351,10 @@ func TestDeadLetter(t *testing.T) {
 		eventually(t, "the next delivered", func() bool { return rc.count() == 7 })
 		if got := rc.ids(t)[6]; got != next[0] {
 			t.Errorf("after the dead letters: %s, want %s", got, next[0])
+		}
+		eventually(t, "the success counted", func() bool { return metric("success")-success == 1 })
+		if f, d := metric("failure")-failure, metric("dead")-dead; f != 6 || d != 2 {
+			t.Errorf("gatehouse_webhook_deliveries_total: failure +%v, dead +%v; want +6, +2", f, d)
 		}
 	})
 }
