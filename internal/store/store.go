@@ -886,4 +886,8 @@ type SubscriptionStore interface {
 	// ListSubscriptionDeadLetters returns a subscription's latest dead
 	// letters, newest first, up to limit.
 	ListSubscriptionDeadLetters(ctx context.Context, envID, subscriptionID string, limit int) ([]SubscriptionDeadLetter, error)
+	// EnvironmentActivitiesAfter returns up to limit of envID's
+	// activities whose Seq is above after, by Seq: a subscription's
+	// cursor, read through an index of its own environment's rows.
+	EnvironmentActivitiesAfter(ctx context.Context, envID string, after int64, limit int) ([]Activity, error)
 }

@@ -279,7 +279,7 @@ func (d *Dispatcher) tick() {
 				// It may be behind still (a long backlog): look again.
 				d.Nudge()
 			}()
-			d.run(ctx, &s)
+			d.run(ctx, &s, head)
 		}()
 	}
 }
@@ -292,8 +292,12 @@ func (d *Dispatcher) logErr(msg string, err error) {
 
 // run delivers what s has waiting, in order, until it is caught up, a
 // delivery fails, the run's bound is reached or the dispatcher closes; it
-// then releases the lease.
-func (d *Dispatcher) run(ctx context.Context, s *store.Subscription) {
+// then releases the lease. head is the last Seq written when the tick
+// began: every activity up to it was committed then (activities commit in
+// Seq order), so once s's environment has none left to read, its cursor
+// moves up to head, and s is not due again until another activity is
+// written.
+func (d *Dispatcher) run(ctx context.Context, s *store.Subscription, head int64) {
 	var data struct {
 		FilterOptions wire.SubscriptionFilterOptions `json:"filterOptions"`
 	}
@@ -342,7 +346,7 @@ func (d *Dispatcher) run(ctx context.Context, s *store.Subscription) {
 	}
 	read := 0
 	for read < maxPerRun {
-		batch, err := d.st.Activities.ActivitiesAfter(ctx, cur.Cursor, d.o.BatchSize)
+		batch, err := d.st.Subscriptions.EnvironmentActivitiesAfter(ctx, s.EnvironmentID, cur.Cursor, d.o.BatchSize)
 		if err != nil {
 			d.logErr("reading activities failed", err)
 			release()
@@ -401,6 +405,8 @@ func (d *Dispatcher) run(ctx context.Context, s *store.Subscription) {
 		}
 		read += len(batch)
 		if len(batch) < d.o.BatchSize {
+			// Caught up: nothing of s's environment is left up to head.
+			cur.Cursor = max(cur.Cursor, head)
 			break
 		}
 	}

@@ -618,15 +618,19 @@ func TestCloseLeavesWorkBehind(t *testing.T) {
 
 // TestHangingEndpointHoldsOnlyItself: while one subscription's endpoint
 // hangs, another subscription of the same environment gets every
-// activity, and the hanging one's request ends at the timeout.
+// activity; let go, the hanging one catches up.
 func TestHangingEndpointHoldsOnlyItself(t *testing.T) {
 	fixtures(t, func(t *testing.T, f *fixture) {
 		release := make(chan struct{})
+		var once sync.Once
+		var held atomic.Int32
 		hang := newReceiver(t, nil)
-		t.Cleanup(func() { close(release) }) // before the server's Close
+		t.Cleanup(func() { once.Do(func() { close(release) }) }) // before the server's Close
 		hang.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// Reading the body lets the server see the client go away.
 			io.Copy(io.Discard, r.Body)
+			held.Add(1)
+			defer held.Add(-1)
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -638,23 +642,59 @@ func TestHangingEndpointHoldsOnlyItself(t *testing.T) {
 		pool := x509.NewCertPool()
 		c := outbound.New(outbound.Options{Log: quiet(), RootCAs: pool, Allow: []netip.AddrPort{
 			netip.MustParseAddrPort(hang.srv.Listener.Addr().String()), netip.MustParseAddrPort(ok.srv.Listener.Addr().String())}})
-		f.dispatcher(t, c, func(o *webhook.Options) { o.Timeout = 3 * time.Second })
+		// The hanging request is held until released: the healthy
+		// endpoint must have everything while it still is.
+		f.dispatcher(t, c, func(o *webhook.Options) { o.Timeout = time.Minute })
 		var want []string
-		start := time.Now()
 		for range 5 {
 			want = append(want, f.record(t, f.env, nil, "USER.CREATED")...)
 			time.Sleep(20 * time.Millisecond)
 		}
+		eventually(t, "the hanging request", func() bool { return held.Load() > 0 })
 		eventually(t, "the healthy endpoint's deliveries", func() bool { return ok.count() >= 5 })
-		if took := time.Since(start); took > 2*time.Second {
-			t.Errorf("the healthy endpoint waited %s: held by the hanging one", took)
+		if held.Load() == 0 {
+			t.Fatal("the hanging request ended before the healthy endpoint had everything")
 		}
 		if got := ok.ids(t); !slices.Equal(got, want) {
 			t.Errorf("healthy endpoint got %v, want %v", got, want)
 		}
-		eventually(t, "the hanging request's timeout", func() bool { return f.delivery(t, slow).Attempts >= 1 })
-		if d := f.delivery(t, slow); d.LastError != "the endpoint did not answer within 3s" {
-			t.Errorf("hanging endpoint: %+v", d)
+		if d := f.delivery(t, slow); !d.LastDeliveredAt.IsZero() || d.Attempts != 0 {
+			t.Errorf("hanging subscription moved: %+v", d)
+		}
+		// Let go, it takes the first and the rest follow.
+		once.Do(func() { close(release) })
+		last, err := f.acts.LastActivitySeq(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the released subscription catching up", func() bool {
+			d := f.delivery(t, slow)
+			return d.Cursor == last && !d.LastDeliveredAt.IsZero() && d.Attempts == 0
+		})
+	})
+}
+
+// TestTimeout: a request the endpoint does not answer ends at the
+// delivery timeout and counts as a failed attempt.
+func TestTimeout(t *testing.T) {
+	fixtures(t, func(t *testing.T, f *fixture) {
+		release := make(chan struct{})
+		rc := newReceiver(t, nil)
+		t.Cleanup(func() { close(release) })
+		rc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		s := f.subscribe(t, rc, subOpts{verifyTLS: true})
+		f.record(t, f.env, nil, "USER.CREATED")
+		f.dispatcher(t, rc.client(true), func(o *webhook.Options) { o.Timeout = 300 * time.Millisecond; o.BaseBackoff, o.MaxBackoff = time.Minute, time.Hour })
+		eventually(t, "a timed-out attempt", func() bool { return f.delivery(t, s).Attempts == 1 })
+		d := f.delivery(t, s)
+		if d.LastError != "the endpoint did not answer within 300ms" || !d.NextAttemptAt.After(d.LastErrorAt.Add(29*time.Second)) {
+			t.Errorf("after a timeout: %+v", d)
 		}
 	})
 }

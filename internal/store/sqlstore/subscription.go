@@ -118,3 +118,8 @@ func (s *SQLStore) ListSubscriptionDeadLetters(ctx context.Context, envID, subsc
 	}, `SELECT id, environment_id, subscription_id, activity_id, seq, attempts, error, created_at FROM subscription_dead_letters
  WHERE environment_id = ? AND subscription_id = ? ORDER BY seq DESC LIMIT ?`, envID, subscriptionID, limit)
 }
+
+func (s *SQLStore) EnvironmentActivitiesAfter(ctx context.Context, envID string, after int64, limit int) ([]store.Activity, error) {
+	return many(ctx, s, scanActivity, `SELECT `+activityCols+` FROM activities a WHERE a.environment_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`,
+		envID, after, limit)
+}

@@ -105,6 +105,7 @@ var suite = []struct {
 	{"ActivityCursor", testActivityCursor},
 	{"Subscriptions", testSubscriptions},
 	{"SubscriptionDelivery", testSubscriptionDelivery},
+	{"SubscriptionActivities", testSubscriptionActivities},
 }
 
 func testPing(t *testing.T, s store.Store) {

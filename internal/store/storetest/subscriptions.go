@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -174,5 +176,43 @@ func testSubscriptionDelivery(t *testing.T, s store.Store) {
 	must(t, err, "ListSubscriptionDeadLetters after delete")
 	if len(dls) != 0 {
 		t.Errorf("dead letters after the subscription's delete: %d", len(dls))
+	}
+}
+
+// testSubscriptionActivities: a subscription's read of activities after
+// its cursor sees its own environment's only, by Seq, bounded.
+func testSubscriptionActivities(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	envA, envB := newEnv(t, s), newEnv(t, s)
+	var batch []*store.Activity
+	for i, env := range []string{envA.ID, envB.ID, envA.ID, envA.ID, envB.ID} {
+		batch = append(batch, &store.Activity{ID: newID(), EnvironmentID: env, RecordedAt: now(), ActionType: "USER.CREATED",
+			ResultStatus: "SUCCESS", Resources: []store.ActivityResource{{ID: newID(), Type: "USER", EnvironmentID: env, PopulationID: fmt.Sprint(i)}}})
+	}
+	must(t, s.InsertActivities(ctx, batch), "InsertActivities")
+	seqs := func(as []store.Activity) []int64 {
+		out := []int64{}
+		for _, a := range as {
+			out = append(out, a.Seq)
+		}
+		return out
+	}
+	got, err := s.EnvironmentActivitiesAfter(ctx, envA.ID, 0, 10)
+	must(t, err, "EnvironmentActivitiesAfter")
+	if want := []int64{batch[0].Seq, batch[2].Seq, batch[3].Seq}; !slices.Equal(seqs(got), want) {
+		t.Fatalf("EnvironmentActivitiesAfter(A, 0) = %v, want %v", seqs(got), want)
+	}
+	if got[1].ID != batch[2].ID || len(got[1].Resources) != 1 || got[1].Resources[0].PopulationID != "2" {
+		t.Errorf("activity read back: %+v", got[1])
+	}
+	got, err = s.EnvironmentActivitiesAfter(ctx, envA.ID, batch[0].Seq, 1)
+	must(t, err, "EnvironmentActivitiesAfter after the first, limit 1")
+	if want := []int64{batch[2].Seq}; !slices.Equal(seqs(got), want) {
+		t.Errorf("EnvironmentActivitiesAfter(A, first, 1) = %v, want %v", seqs(got), want)
+	}
+	got, err = s.EnvironmentActivitiesAfter(ctx, envB.ID, batch[4].Seq, 10)
+	must(t, err, "EnvironmentActivitiesAfter at B's last")
+	if len(got) != 0 {
+		t.Errorf("after B's last: %v", seqs(got))
 	}
 }

@@ -17,6 +17,9 @@
 -- subscription. The activity itself stays in activities (it names it by id
 -- and Seq) until retention purges it.
 --
+-- activities_env_seq serves a subscription's reads: its environment's
+-- activities after its cursor, by Seq (EnvironmentActivitiesAfter).
+--
 -- These tables reference environments after config_versions does:
 -- DeleteEnvironment empties them before the environment row (see
 -- 0009_themes.sql and version.go).
@@ -58,3 +61,5 @@ CREATE TABLE subscription_dead_letters (
     created_at      BIGINT NOT NULL
 );
 CREATE INDEX subscription_dead_letters_subscription ON subscription_dead_letters (environment_id, subscription_id, seq);
+
+CREATE INDEX activities_env_seq ON activities (environment_id, seq);
