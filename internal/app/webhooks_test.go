@@ -26,8 +26,8 @@ import (
 // take the activity.
 type hookReceiver struct {
 	srv     *httptest.Server
-	mode    atomic.Value // "hang", "fail", "ok"
-	hanging atomic.Int32 // requests being held right now
+	mode    atomic.Value  // "hang", "fail", "ok"
+	hanging atomic.Int32  // requests being held right now
 	unhang  chan struct{} // closed: held requests are answered 503
 	mu      sync.Mutex
 	got     []string // activity ids, in arrival order, with the answer given
@@ -92,7 +92,7 @@ func TestWebhookEndToEnd(t *testing.T) {
 			worker := s.CreateWorker(t, env, "CLIENT_SECRET_BASIC")
 			record := func(typ string) string {
 				a := &store.Activity{EnvironmentID: env, ActionType: typ, ResultStatus: "SUCCESS",
-					Client: &store.ActivityActor{ID: s.Admin.ClientID, Type: "CLIENT", EnvironmentID: env},
+					Client:    &store.ActivityActor{ID: s.Admin.ClientID, Type: "CLIENT", EnvironmentID: env},
 					Resources: []store.ActivityResource{{ID: uuid.NewString(), Type: "USER", EnvironmentID: env}}}
 				s.Audit.Record(t.Context(), a)
 				if err := s.Audit.Flush(t.Context()); err != nil {

@@ -690,7 +690,10 @@ func TestTimeout(t *testing.T) {
 		})
 		s := f.subscribe(t, rc, subOpts{verifyTLS: true})
 		f.record(t, f.env, nil, "USER.CREATED")
-		f.dispatcher(t, rc.client(true), func(o *webhook.Options) { o.Timeout = 300 * time.Millisecond; o.BaseBackoff, o.MaxBackoff = time.Minute, time.Hour })
+		f.dispatcher(t, rc.client(true), func(o *webhook.Options) {
+			o.Timeout = 300 * time.Millisecond
+			o.BaseBackoff, o.MaxBackoff = time.Minute, time.Hour
+		})
 		eventually(t, "a timed-out attempt", func() bool { return f.delivery(t, s).Attempts == 1 })
 		d := f.delivery(t, s)
 		if d.LastError != "the endpoint did not answer within 300ms" || !d.NextAttemptAt.After(d.LastErrorAt.Add(29*time.Second)) {
