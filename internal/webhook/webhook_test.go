@@ -266,8 +266,9 @@ func TestDelivery(t *testing.T) {
 			t.Errorf("ACTIVITY body: %s", rc.bodies[0])
 		}
 		last, _ := f.acts.LastActivitySeq(t.Context())
-		eventually(t, "the cursor at the head", func() bool { return f.delivery(t, s).Cursor == last })
-		if d := f.delivery(t, s); d.Attempts != 0 || d.LastDeliveredAt.IsZero() || d.LeaseOwner != "" {
+		// The run saves the cursor under its lease, then lets the lease go.
+		eventually(t, "the cursor at the head, the lease let go", func() bool { d := f.delivery(t, s); return d.Cursor == last && d.LeaseOwner == "" })
+		if d := f.delivery(t, s); d.Attempts != 0 || d.LastDeliveredAt.IsZero() || !d.LeaseUntil.IsZero() {
 			t.Errorf("delivery state after success: %+v", d)
 		}
 		time.Sleep(100 * time.Millisecond)
