@@ -46,6 +46,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/telemetry"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -120,6 +121,9 @@ type Config struct {
 	// Audit configures the audit log (see audit.Options and the README's
 	// "Audit").
 	Audit audit.Options
+	// Webhooks tunes the webhook dispatcher (its Client, Sealer and Log
+	// are the server's).
+	Webhooks webhook.Options
 }
 
 // Server is an assembled Gatehouse.
@@ -137,8 +141,10 @@ type Server struct {
 	// through the notifier, SMS and voice through the environment's phone
 	// delivery settings.
 	OTPSender *notify.Dispatcher
-	log       *slog.Logger
-	tls       *httpx.Certificates // nil: plain http
+	// Webhooks delivers activities to subscriptions (see webhooks.go).
+	Webhooks *webhook.Dispatcher
+	log      *slog.Logger
+	tls      *httpx.Certificates // nil: plain http
 }
 
 // New opens the store, bootstraps the admin and builds the handler.
@@ -270,7 +276,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	limits := applyLimits(cfg, auth, flows, api, devAuth)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
-		OTPSender: otpSender, Audit: auditLog, log: cfg.Logger, tls: certs}, nil
+		OTPSender: otpSender, Audit: auditLog, Webhooks: newWebhooks(cfg, st, sealer, out, auditLog, api), log: cfg.Logger, tls: certs}, nil
 }
 
 // newOutbound builds the one client of requests to URLs tenants
@@ -321,9 +327,11 @@ func innerFilter(se *scim.Error) *wire.InnerError {
 	return &wire.InnerError{SupportedAttributes: se.SupportedAttributes, SupportedOperators: se.SupportedOperators}
 }
 
-// Close writes what the audit log holds and releases the store.
+// Close writes what the audit log holds, stops the webhooks and releases
+// the store.
 func (s *Server) Close() error {
 	s.closeAudit()
+	s.stopWebhooks()
 	return s.Store.Close()
 }
 
@@ -341,6 +349,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	pctx, stopPurge := context.WithCancel(ctx)
 	defer stopPurge()
 	go s.purge(pctx, time.Minute)
+	s.StartWebhooks()
+	defer s.stopWebhooks() // last: after the audit log has written what it queued
 	if s.tls != nil {
 		every := s.Config.TLSReloadInterval
 		if every <= 0 {

@@ -40,6 +40,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // SDKUserAgent is what PingOne's Go SDK sends.
@@ -119,6 +120,9 @@ type Options struct {
 	FlowClock func() time.Time
 	// Logger gets the server's log (default: discarded).
 	Logger *slog.Logger
+	// Webhooks, when set, tunes the webhook dispatcher and runs it (a
+	// server served by httptest runs none otherwise).
+	Webhooks *webhook.Options
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -157,7 +161,7 @@ func Start(t testing.TB, o Options) *Server {
 	if pool.MaxWait == 0 {
 		pool.MaxWait = time.Minute
 	}
-	srv, err := app.New(context.Background(), app.Config{
+	cfg := app.Config{
 		Listen: addr, DB: o.DSN, BaseURL: base, BootstrapFile: filepath.Join(o.Dir, "gatehouse-admin.json"),
 		MasterKey: o.MasterKey, Logger: o.Logger, Notifier: mail,
 		FederationTimeout: o.FederationTimeout,
@@ -166,7 +170,11 @@ func Start(t testing.TB, o Options) *Server {
 		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
 		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock,
-	})
+	}
+	if o.Webhooks != nil {
+		cfg.Webhooks = *o.Webhooks
+	}
+	srv, err := app.New(context.Background(), cfg)
 	if err != nil {
 		ln.Close()
 		t.Fatalf("start gatehouse: %v", err)
@@ -177,6 +185,9 @@ func Start(t testing.TB, o Options) *Server {
 		hs.Listener.Close()
 		hs.Listener = ln
 		hs.Start()
+		if o.Webhooks != nil {
+			srv.StartWebhooks()
+		}
 		s.stop = sync.OnceFunc(func() {
 			hs.Close()
 			srv.Close()

@@ -111,6 +111,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.groupRoutes(mux)
 	a.schemaRoutes(mux)
 	a.activityRoutes(mux)
+	a.subscriptionRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

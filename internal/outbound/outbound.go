@@ -77,6 +77,9 @@ type Options struct {
 type Client struct {
 	hc   *http.Client
 	opts Options
+	// unverified is hc trusting any server certificate, every other rule
+	// kept (SkipTLSVerify); nil in the Client it returns.
+	unverified *http.Client
 }
 
 // New builds a Client.
@@ -110,7 +113,25 @@ func New(o Options) *Client {
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
-	return &Client{opts: o, hc: &http.Client{Transport: g, Timeout: o.Timeout, CheckRedirect: checkRedirect}}
+	// A second transport for requests that skip certificate verification:
+	// its own connections, so that a connection made without verifying
+	// is never reused for a request that verifies.
+	u := &guard{opts: g.opts, allow: g.allow, dialer: g.dialer, base: g.base.Clone()}
+	u.base.DialContext = u.dial
+	u.base.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	return &Client{opts: o, hc: &http.Client{Transport: g, Timeout: o.Timeout, CheckRedirect: checkRedirect},
+		unverified: &http.Client{Transport: u, Timeout: o.Timeout, CheckRedirect: checkRedirect}}
+}
+
+// SkipTLSVerify is c trusting whatever certificate a server presents (a
+// webhook whose verifyTlsCertificates is false). Every other rule holds:
+// the addresses, the scheme, redirects, the time and size bounds.
+func (c *Client) SkipTLSVerify() *Client {
+	if c.unverified == nil {
+		return c
+	}
+	hc := *c.unverified
+	return &Client{hc: &hc, opts: c.opts}
 }
 
 // HTTP is the client as an *http.Client, for libraries that take one
@@ -130,7 +151,13 @@ func (c *Client) WithTimeout(d time.Duration) *Client {
 	hc.Timeout = d
 	o := c.opts
 	o.Timeout = d
-	return &Client{hc: &hc, opts: o}
+	out := &Client{hc: &hc, opts: o}
+	if c.unverified != nil {
+		u := *c.unverified
+		u.Timeout = d
+		out.unverified = &u
+	}
+	return out
 }
 
 // AllowsPrivate reports whether the operator lifted the address rules.

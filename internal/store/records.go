@@ -822,3 +822,56 @@ type ActivityResource struct {
 	ID, Name, Type              string
 	EnvironmentID, PopulationID string
 }
+
+// ---- webhook subscriptions (migration 0028)
+
+// Subscription is a webhook: PingOne's subscription, with where its
+// delivery stands. Data holds filterOptions in PingOne's shape (JSON);
+// HeadersSealed the httpEndpoint.headers, sealed (they carry the
+// receiver's credentials).
+type Subscription struct {
+	ID            string
+	EnvironmentID string
+	Name          string
+	Enabled       bool
+	Format        string // ACTIVITY | SPLUNK | NEWRELIC
+	URL           string
+	VerifyTLS     bool
+	HeadersSealed []byte
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	// Delivery is written by the dispatcher only; Create sets its
+	// Cursor, Update leaves it alone.
+	Delivery SubscriptionDelivery
+}
+
+// SubscriptionDelivery is a subscription's delivery state. Cursor is the
+// Seq of the last activity dealt with (delivered, dead-lettered or not
+// matching); the next matching activity after it is the one in flight.
+type SubscriptionDelivery struct {
+	Cursor           int64
+	Attempts         int // failed attempts at the activity in flight
+	NextAttemptAt    time.Time
+	LastError        string
+	LastErrorAt      time.Time
+	LastDeliveredAt  time.Time
+	DeadLetters      int64 // activities given up on, ever
+	LastDeadLetterAt time.Time
+	// The lease: the node delivering the subscription, until when.
+	LeaseOwner string
+	LeaseUntil time.Time
+}
+
+// SubscriptionDeadLetter is an activity a subscription gave up on after
+// its retries.
+type SubscriptionDeadLetter struct {
+	ID             string
+	EnvironmentID  string
+	SubscriptionID string
+	ActivityID     string
+	Seq            int64
+	Attempts       int
+	Error          string
+	CreatedAt      time.Time
+}

@@ -80,6 +80,7 @@ type Store interface {
 	GroupStore
 	SchemaStore
 	ActivityStore
+	SubscriptionStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -849,4 +850,44 @@ func ParseActivityCursor(c string) (recordedAtMS, seq int64, ok bool) {
 		return 0, 0, false
 	}
 	return t, n, true
+}
+
+// SubscriptionStore keeps webhook subscriptions and their delivery state
+// (migration 0028).
+type SubscriptionStore interface {
+	CreateSubscription(ctx context.Context, s *Subscription) error
+	GetSubscription(ctx context.Context, envID, id string) (*Subscription, error)
+	// ListSubscriptions returns envID's subscriptions by id (PingOne
+	// allows 50 in an environment: the list is not paged).
+	ListSubscriptions(ctx context.Context, envID string) ([]Subscription, error)
+	CountSubscriptions(ctx context.Context, envID string) (int, error)
+	// UpdateSubscription writes the configuration; the delivery state
+	// stays.
+	UpdateSubscription(ctx context.Context, s *Subscription) error
+	// DeleteSubscription removes it with its dead letters.
+	DeleteSubscription(ctx context.Context, envID, id string) error
+
+	// DueSubscriptions returns up to limit enabled subscriptions, of
+	// every environment, behind head (Cursor < head), due (NextAttemptAt
+	// <= now) and not leased (LeaseUntil <= now), soonest due first.
+	DueSubscriptions(ctx context.Context, head int64, now time.Time, limit int) ([]Subscription, error)
+	// LeaseSubscription takes (or renews) the lease on a subscription for
+	// owner until until, if it is free at now or owner's already; it
+	// returns ErrConflict when another owner holds it, ErrNotFound when it
+	// is gone.
+	LeaseSubscription(ctx context.Context, envID, id, owner string, now, until time.Time) error
+	// SaveSubscriptionDelivery writes d (its lease fields included) if
+	// owner still holds the lease and the cursor is still from (a lost
+	// lease writes nothing); ErrConflict otherwise, ErrNotFound when gone.
+	SaveSubscriptionDelivery(ctx context.Context, envID, id, owner string, from int64, d SubscriptionDelivery) error
+	// DeadLetterSubscription records dl and saves d in one transaction,
+	// on SaveSubscriptionDelivery's conditions.
+	DeadLetterSubscription(ctx context.Context, dl *SubscriptionDeadLetter, owner string, from int64, d SubscriptionDelivery) error
+	// ListSubscriptionDeadLetters returns a subscription's latest dead
+	// letters, newest first, up to limit.
+	ListSubscriptionDeadLetters(ctx context.Context, envID, subscriptionID string, limit int) ([]SubscriptionDeadLetter, error)
+	// EnvironmentActivitiesAfter returns up to limit of envID's
+	// activities whose Seq is above after, by Seq: a subscription's
+	// cursor, read through an index of its own environment's rows.
+	EnvironmentActivitiesAfter(ctx context.Context, envID string, after int64, limit int) ([]Activity, error)
 }

@@ -231,6 +231,13 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM schema_attributes WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Webhook subscriptions (migration 0028) likewise, dead letters
+		// first.
+		for _, table := range []string{"subscription_dead_letters", "subscriptions"} {
+			if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE environment_id = ?`, id); err != nil {
+				return err
+			}
+		}
 		// Audit activities (migration 0027) likewise; their resources go
 		// with them.
 		if _, err := t.exec(ctx, `DELETE FROM activities WHERE environment_id = ?`, id); err != nil {

@@ -103,6 +103,9 @@ var suite = []struct {
 	{"ActivityPaging", testActivityPaging},
 	{"ActivityPurge", testActivityPurge},
 	{"ActivityCursor", testActivityCursor},
+	{"Subscriptions", testSubscriptions},
+	{"SubscriptionDelivery", testSubscriptionDelivery},
+	{"SubscriptionActivities", testSubscriptionActivities},
 }
 
 func testPing(t *testing.T, s store.Store) {

@@ -235,6 +235,15 @@ func (s *Store) CountPopulationsByPasswordPolicy(ctx context.Context, a1 string)
 	return
 }
 
+var opCountSubscriptions = newOp("CountSubscriptions")
+
+func (s *Store) CountSubscriptions(ctx context.Context, a1 string) (r0 int, r1 error) {
+	ctx, c := opCountSubscriptions.begin(ctx, s)
+	r0, r1 = s.Store.CountSubscriptions(ctx, a1)
+	c.end(r1)
+	return
+}
+
 var opCountUsers = newOp("CountUsers")
 
 func (s *Store) CountUsers(ctx context.Context, a1 string, a2 string) (r0 int, r1 error) {
@@ -559,6 +568,15 @@ func (s *Store) CreateSignOnPolicyAssignment(ctx context.Context, a1 *store.Sign
 	return
 }
 
+var opCreateSubscription = newOp("CreateSubscription")
+
+func (s *Store) CreateSubscription(ctx context.Context, a1 *store.Subscription) (r0 error) {
+	ctx, c := opCreateSubscription.begin(ctx, s)
+	r0 = s.Store.CreateSubscription(ctx, a1)
+	c.end(r0)
+	return
+}
+
 var opCreateTemplateContent = newOp("CreateTemplateContent")
 
 func (s *Store) CreateTemplateContent(ctx context.Context, a1 *store.TemplateContent) (r0 error) {
@@ -582,6 +600,15 @@ var opCreateUser = newOp("CreateUser")
 func (s *Store) CreateUser(ctx context.Context, a1 *store.User) (r0 error) {
 	ctx, c := opCreateUser.begin(ctx, s)
 	r0 = s.Store.CreateUser(ctx, a1)
+	c.end(r0)
+	return
+}
+
+var opDeadLetterSubscription = newOp("DeadLetterSubscription")
+
+func (s *Store) DeadLetterSubscription(ctx context.Context, a1 *store.SubscriptionDeadLetter, a2 string, a3 int64, a4 store.SubscriptionDelivery) (r0 error) {
+	ctx, c := opDeadLetterSubscription.begin(ctx, s)
+	r0 = s.Store.DeadLetterSubscription(ctx, a1, a2, a3, a4)
 	c.end(r0)
 	return
 }
@@ -856,6 +883,15 @@ func (s *Store) DeleteSignOnPolicyAssignment(ctx context.Context, a1 string, a2 
 	return
 }
 
+var opDeleteSubscription = newOp("DeleteSubscription")
+
+func (s *Store) DeleteSubscription(ctx context.Context, a1 string, a2 string) (r0 error) {
+	ctx, c := opDeleteSubscription.begin(ctx, s)
+	r0 = s.Store.DeleteSubscription(ctx, a1, a2)
+	c.end(r0)
+	return
+}
+
 var opDeleteTemplateContent = newOp("DeleteTemplateContent")
 
 func (s *Store) DeleteTemplateContent(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
@@ -883,6 +919,15 @@ func (s *Store) DeleteUser(ctx context.Context, a1 string, a2 string) (r0 error)
 	return
 }
 
+var opDueSubscriptions = newOp("DueSubscriptions")
+
+func (s *Store) DueSubscriptions(ctx context.Context, a1 int64, a2 time.Time, a3 int) (r0 []store.Subscription, r1 error) {
+	ctx, c := opDueSubscriptions.begin(ctx, s)
+	r0, r1 = s.Store.DueSubscriptions(ctx, a1, a2, a3)
+	c.end(r1)
+	return
+}
+
 var opEffectivePasswordPolicy = newOp("EffectivePasswordPolicy")
 
 func (s *Store) EffectivePasswordPolicy(ctx context.Context, a1 string, a2 string) (r0 *store.PasswordPolicy, r1 error) {
@@ -898,6 +943,15 @@ func (s *Store) EndUserSession(ctx context.Context, a1 string, a2 string, a3 str
 	ctx, c := opEndUserSession.begin(ctx, s)
 	r0 = s.Store.EndUserSession(ctx, a1, a2, a3, a4)
 	c.end(r0)
+	return
+}
+
+var opEnvironmentActivitiesAfter = newOp("EnvironmentActivitiesAfter")
+
+func (s *Store) EnvironmentActivitiesAfter(ctx context.Context, a1 string, a2 int64, a3 int) (r0 []store.Activity, r1 error) {
+	ctx, c := opEnvironmentActivitiesAfter.begin(ctx, s)
+	r0, r1 = s.Store.EnvironmentActivitiesAfter(ctx, a1, a2, a3)
+	c.end(r1)
 	return
 }
 
@@ -1324,6 +1378,15 @@ func (s *Store) GetSignOnPolicyAssignment(ctx context.Context, a1 string, a2 str
 	return
 }
 
+var opGetSubscription = newOp("GetSubscription")
+
+func (s *Store) GetSubscription(ctx context.Context, a1 string, a2 string) (r0 *store.Subscription, r1 error) {
+	ctx, c := opGetSubscription.begin(ctx, s)
+	r0, r1 = s.Store.GetSubscription(ctx, a1, a2)
+	c.end(r1)
+	return
+}
+
 var opGetTemplateContent = newOp("GetTemplateContent")
 
 func (s *Store) GetTemplateContent(ctx context.Context, a1 string, a2 string, a3 string) (r0 *store.TemplateContent, r1 error) {
@@ -1411,6 +1474,15 @@ func (s *Store) LastActivitySeq(ctx context.Context) (r0 int64, r1 error) {
 	ctx, c := opLastActivitySeq.begin(ctx, s)
 	r0, r1 = s.Store.LastActivitySeq(ctx)
 	c.end(r1)
+	return
+}
+
+var opLeaseSubscription = newOp("LeaseSubscription")
+
+func (s *Store) LeaseSubscription(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time, a5 time.Time) (r0 error) {
+	ctx, c := opLeaseSubscription.begin(ctx, s)
+	r0 = s.Store.LeaseSubscription(ctx, a1, a2, a3, a4, a5)
+	c.end(r0)
 	return
 }
 
@@ -1725,6 +1797,24 @@ var opListSignOnPolicyAssignments = newOp("ListSignOnPolicyAssignments")
 func (s *Store) ListSignOnPolicyAssignments(ctx context.Context, a1 string, a2 string) (r0 []store.SignOnPolicyAssignment, r1 error) {
 	ctx, c := opListSignOnPolicyAssignments.begin(ctx, s)
 	r0, r1 = s.Store.ListSignOnPolicyAssignments(ctx, a1, a2)
+	c.end(r1)
+	return
+}
+
+var opListSubscriptionDeadLetters = newOp("ListSubscriptionDeadLetters")
+
+func (s *Store) ListSubscriptionDeadLetters(ctx context.Context, a1 string, a2 string, a3 int) (r0 []store.SubscriptionDeadLetter, r1 error) {
+	ctx, c := opListSubscriptionDeadLetters.begin(ctx, s)
+	r0, r1 = s.Store.ListSubscriptionDeadLetters(ctx, a1, a2, a3)
+	c.end(r1)
+	return
+}
+
+var opListSubscriptions = newOp("ListSubscriptions")
+
+func (s *Store) ListSubscriptions(ctx context.Context, a1 string) (r0 []store.Subscription, r1 error) {
+	ctx, c := opListSubscriptions.begin(ctx, s)
+	r0, r1 = s.Store.ListSubscriptions(ctx, a1)
 	c.end(r1)
 	return
 }
@@ -2044,6 +2134,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, a1 string, a2 string, a3
 	return
 }
 
+var opSaveSubscriptionDelivery = newOp("SaveSubscriptionDelivery")
+
+func (s *Store) SaveSubscriptionDelivery(ctx context.Context, a1 string, a2 string, a3 string, a4 int64, a5 store.SubscriptionDelivery) (r0 error) {
+	ctx, c := opSaveSubscriptionDelivery.begin(ctx, s)
+	r0 = s.Store.SaveSubscriptionDelivery(ctx, a1, a2, a3, a4, a5)
+	c.end(r0)
+	return
+}
+
 var opScanUsers = newOp("ScanUsers")
 
 func (s *Store) ScanUsers(ctx context.Context, a1 string, a2 func([]store.User) error) (r0 error) {
@@ -2337,6 +2436,15 @@ var opUpdateSignOnPolicyAssignment = newOp("UpdateSignOnPolicyAssignment")
 func (s *Store) UpdateSignOnPolicyAssignment(ctx context.Context, a1 *store.SignOnPolicyAssignment) (r0 error) {
 	ctx, c := opUpdateSignOnPolicyAssignment.begin(ctx, s)
 	r0 = s.Store.UpdateSignOnPolicyAssignment(ctx, a1)
+	c.end(r0)
+	return
+}
+
+var opUpdateSubscription = newOp("UpdateSubscription")
+
+func (s *Store) UpdateSubscription(ctx context.Context, a1 *store.Subscription) (r0 error) {
+	ctx, c := opUpdateSubscription.begin(ctx, s)
+	r0 = s.Store.UpdateSubscription(ctx, a1)
 	c.end(r0)
 	return
 }
