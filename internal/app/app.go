@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
@@ -115,6 +116,10 @@ type Config struct {
 	// replaces Twilio's API for CUSTOM_TWILIO settings (tests).
 	PhoneSender   notify.PhoneSender
 	TwilioBaseURL string
+
+	// AuditRecorder, when set, takes the audit activities instead of the
+	// audit log (tests capture them).
+	AuditRecorder audit.Recorder
 }
 
 // Server is an assembled Gatehouse.
@@ -256,6 +261,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// service's routes, over the same MFA domain as the flows'.
 	devAuth := &deviceauth.Service{Store: st, Config: conf, Tokens: auth, MFA: mfaSvc, AuthPath: cfg.BaseURL}
 	devAuth.Routes(mux)
+	wireAudit(cfg, nil, api, flows, auth, devAuth)
 
 	limits := applyLimits(cfg, auth, flows, api, devAuth)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,

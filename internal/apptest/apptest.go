@@ -28,6 +28,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
@@ -117,6 +118,8 @@ type Options struct {
 	// FlowClock is app.Config's: the sign-on clock (flows, sessions, the
 	// auth service).
 	FlowClock func() time.Time
+	// AuditRecorder is app.Config's: it takes the audit activities.
+	AuditRecorder audit.Recorder
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -160,7 +163,7 @@ func Start(t testing.TB, o Options) *Server {
 		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
 		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
-		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock,
+		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock, AuditRecorder: o.AuditRecorder,
 	})
 	if err != nil {
 		ln.Close()
