@@ -31,7 +31,9 @@ func TestAuditFederation(t *testing.T) {
 				"registration":    map[string]any{"enabled": true, "population": map[string]string{"id": d.fx.PopulationID}},
 				"socialProviders": []map[string]string{{"id": idp}}})
 			cap.Take()
-			ext := func(result string) float64 { return audittest.Count(telemetry.SignOns.WithLabelValues("external", result)) }
+			ext := func(result string) float64 {
+				return audittest.Count(telemetry.SignOns.WithLabelValues("external", result))
+			}
 			ok0, fail0 := ext("success"), ext("failure")
 			check := func(want ...audittest.Brief) {
 				t.Helper()
