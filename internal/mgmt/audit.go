@@ -77,6 +77,7 @@ var writeActions = map[string]writeAction{
 	"DELETE " + userPath + "/sessions/{sessionID}":                       {typ: audit.SessionDeleted, id: "userID"},
 	"POST " + userPath + "/devices":                                      {typ: audit.DeviceCreated},
 	"POST " + userPath + "/devices;devices.reorder":                      {typ: audit.DevicesOrderUpdated, id: "userID", res: audit.ResUser},
+	"POST " + userPath + "/devices;devices.order.remove":                 {typ: audit.DevicesOrderDeleted, id: "userID", res: audit.ResUser},
 	"DELETE " + userPath + "/devices":                                    {typ: audit.DevicesOrderDeleted, id: "userID", res: audit.ResUser},
 	"POST " + userPath + "/devices/{deviceID};device.activate":           {typ: audit.DeviceActivated, id: "deviceID"},
 	"POST " + userPath + "/devices/{deviceID};device.sendactivationcode": {typ: audit.DeviceUpdated, id: "deviceID"},
