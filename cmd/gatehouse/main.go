@@ -92,6 +92,10 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	auditOptions, err := auditFlags(fs)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,6 +105,9 @@ func serve(args []string) error {
 	}
 	var pw app.Config
 	if err := passwordLimits(&pw); err != nil {
+		return err
+	}
+	if err := auditOptions(&pw); err != nil {
 		return err
 	}
 	// Checked before anything starts, in the flags' own words.
@@ -157,6 +164,7 @@ func serve(args []string) error {
 		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSDev: *tlsDev,
 		Limits: limitCfg, TrustedProxies: trustedProxies,
 		MaxFlowPasswordAttempts: pw.MaxFlowPasswordAttempts, PasswordPool: pw.PasswordPool,
+		Audit: pw.Audit,
 	}
 	cfg.Outbound.AllowPrivate = *allowPrivateOutbound
 	if *smtpAddr != "" {

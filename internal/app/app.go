@@ -117,6 +117,9 @@ type Config struct {
 	PhoneSender   notify.PhoneSender
 	TwilioBaseURL string
 
+	// Audit configures the audit log (see audit.Options and the README's
+	// "Audit").
+	Audit audit.Options
 	// AuditRecorder, when set, takes the audit activities instead of the
 	// audit log (tests capture them).
 	AuditRecorder audit.Recorder
@@ -130,6 +133,9 @@ type Server struct {
 	Keys    *keys.Manager
 	Admin   *Admin
 	Config  Config
+	// Audit records audit activities; Serve closes it once requests have
+	// drained.
+	Audit *audit.Log
 	// OTPSender words and delivers MFA passcodes (mfa.Sender): email
 	// through the notifier, SMS and voice through the environment's phone
 	// delivery settings.
@@ -156,7 +162,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	auditLog := audit.New(st, cfg.Audit, cfg.Logger)
 	fail := func(err error) (*Server, error) {
+		auditLog.Close(ctx)
 		st.Close()
 		return nil, err
 	}
@@ -261,11 +269,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// service's routes, over the same MFA domain as the flows'.
 	devAuth := &deviceauth.Service{Store: st, Config: conf, Tokens: auth, MFA: mfaSvc, AuthPath: cfg.BaseURL}
 	devAuth.Routes(mux)
-	wireAudit(cfg, nil, api, flows, auth, devAuth)
+	wireAudit(cfg, auditLog, api, flows, auth, devAuth)
 
 	limits := applyLimits(cfg, auth, flows, api, devAuth)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,
-		OTPSender: otpSender, log: cfg.Logger, tls: certs}, nil
+		OTPSender: otpSender, Audit: auditLog, log: cfg.Logger, tls: certs}, nil
 }
 
 // newOutbound builds the one client of requests to URLs tenants
@@ -316,8 +324,11 @@ func innerFilter(se *scim.Error) *wire.InnerError {
 	return &wire.InnerError{SupportedAttributes: se.SupportedAttributes, SupportedOperators: se.SupportedOperators}
 }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.Store.Close() }
+// Close writes what the audit log holds and releases the store.
+func (s *Server) Close() error {
+	s.closeAudit()
+	return s.Store.Close()
+}
 
 // Serve listens on ln until ctx ends, then drains in-flight requests.
 // With TLS on, ln also answers CONNECT to the base URL (see httpx.Server)
@@ -352,6 +363,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
+	s.closeAudit()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -389,5 +401,6 @@ func (s *Server) purge(ctx context.Context, every time.Duration) {
 				break
 			}
 		}
+		s.purgeActivities(ctx)
 	}
 }

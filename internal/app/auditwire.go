@@ -12,12 +12,18 @@ import (
 // them: the management API (every write), the flow engine (every sign-on
 // step; its methods and federation record through it), the auth service
 // (tokens issued and revoked, sign-off) and device authentications.
-// cfg.AuditRecorder, when set, takes the activities instead (tests).
-func wireAudit(cfg Config, rec audit.Recorder, api *mgmt.API, flows *flow.Engine, auth *authsvc.Service, dev *deviceauth.Service) {
-	if cfg.AuditRecorder != nil {
+// cfg.AuditRecorder, when set, takes the activities instead of the log
+// (tests).
+// With auditing off nothing is wired: the emitters then build no
+// activity at all.
+func wireAudit(cfg Config, log *audit.Log, api *mgmt.API, flows *flow.Engine, auth *authsvc.Service, dev *deviceauth.Service) {
+	var rec audit.Recorder
+	switch {
+	case cfg.AuditRecorder != nil:
 		rec = cfg.AuditRecorder
-	}
-	if rec == nil {
+	case log != nil && !cfg.Audit.Disabled:
+		rec = log
+	default:
 		return // nil fields record nothing
 	}
 	api.Audit, flows.Audit, auth.Audit, dev.Audit = rec, rec, rec, rec

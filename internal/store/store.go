@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/scim"
@@ -77,6 +79,7 @@ type Store interface {
 	SessionStore
 	GroupStore
 	SchemaStore
+	ActivityStore
 	// Tx runs fn in one transaction; the Store passed to fn is bound to it.
 	// fn's error rolls back and is returned unchanged.
 	Tx(ctx context.Context, fn func(tx Store) error) error
@@ -808,4 +811,42 @@ type ActivityStore interface {
 	// LastActivitySeq is the highest Seq written (0 with none): where a
 	// new subscription starts.
 	LastActivitySeq(ctx context.Context) (int64, error)
+	// GetActivity returns envID's activity id, or ErrNotFound (an
+	// activity of another environment included).
+	GetActivity(ctx context.Context, envID, id string) (*Activity, error)
+	// ListActivities pages envID's activities newest first (recordedAt,
+	// then Seq, descending). Page.Filter is required and must bound
+	// recordedAt (or its alias createdAt) with gt, ge, lt or le; it may add
+	// eq comparisons on action.type, result.status, actors.user.id,
+	// actors.user.name, actors.client.id, correlationId, tags,
+	// resources.id, resources.type and resources.population.id, combined
+	// with and. Anything else fails with a *scim.Error before anything is
+	// read. Page.After is the ActivityCursor of the previous page's last
+	// activity. There is no total: counting a time range is O(range).
+	ListActivities(ctx context.Context, envID string, p Page) ([]Activity, error)
+	// PurgeActivities deletes up to limit activities (of every
+	// environment) recorded before before, oldest first, and returns how
+	// many went.
+	PurgeActivities(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// ActivityCursor is the Page.After that continues a ListActivities page
+// after a.
+func ActivityCursor(a *Activity) string {
+	return strconv.FormatInt(a.RecordedAt.UnixMilli(), 10) + "." + strconv.FormatInt(a.Seq, 10)
+}
+
+// ParseActivityCursor reads an ActivityCursor; ok is false when c is not
+// one.
+func ParseActivityCursor(c string) (recordedAtMS, seq int64, ok bool) {
+	a, b, found := strings.Cut(c, ".")
+	if !found {
+		return 0, 0, false
+	}
+	t, err1 := strconv.ParseInt(a, 10, 64)
+	n, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || n < 0 {
+		return 0, 0, false
+	}
+	return t, n, true
 }

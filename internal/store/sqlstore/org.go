@@ -231,6 +231,11 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 		if _, err := t.exec(ctx, `DELETE FROM schema_attributes WHERE environment_id = ?`, id); err != nil {
 			return err
 		}
+		// Audit activities (migration 0027) likewise; their resources go
+		// with them.
+		if _, err := t.exec(ctx, `DELETE FROM activities WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		if err := t.execOne(ctx, `DELETE FROM environments WHERE id = ?`, id); err != nil {
 			return mapErr(err, "environment", "id")
 		}

@@ -98,6 +98,11 @@ var suite = []struct {
 	{"AgreementInUse", testAgreementInUse},
 	{"Groups", testGroupSuite},
 	{"Schema", testSchemaSuite},
+	{"Activities", testActivities},
+	{"ActivityFilters", testActivityFilters},
+	{"ActivityPaging", testActivityPaging},
+	{"ActivityPurge", testActivityPurge},
+	{"ActivityCursor", testActivityCursor},
 }
 
 func testPing(t *testing.T, s store.Store) {
