@@ -118,8 +118,10 @@ type Options struct {
 	// FlowClock is app.Config's: the sign-on clock (flows, sessions, the
 	// auth service).
 	FlowClock func() time.Time
-	// AuditRecorder is app.Config's: it takes the audit activities.
+	// AuditRecorder is app.Config's: it takes the audit activities. Audit
+	// configures the audit log otherwise.
 	AuditRecorder audit.Recorder
+	Audit         audit.Options
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -164,6 +166,7 @@ func Start(t testing.TB, o Options) *Server {
 		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
 		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock, AuditRecorder: o.AuditRecorder,
+		Audit: o.Audit,
 	})
 	if err != nil {
 		ln.Close()
