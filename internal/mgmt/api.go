@@ -114,6 +114,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.sessionRoutes(mux)
 	a.groupRoutes(mux)
 	a.schemaRoutes(mux)
+	a.activityRoutes(mux)
 }
 
 // Actor is who a request acts as: the WORKER application named by the

@@ -38,6 +38,10 @@ const (
 	WriteConfig       = "config:write:configuration"
 	ReadRole          = "rolemgt:read:role"
 	WriteRoleAssign   = "rolemgt:write:roleAssignment"
+	// ReadActivity reads audit activities (PingOne's
+	// audit_reporting:read:activity): the environment-wide
+	// administrators, read-only ones included, hold it.
+	ReadActivity = "audit_reporting:read:activity"
 )
 
 // Role is a built-in role.
@@ -56,7 +60,7 @@ var (
 		ApplicableTo: []string{ScopeOrganization, ScopeEnvironment},
 		Permissions: []string{ReadOrganization, ReadLicense, CreateEnvironment, ReadEnvironment, UpdateEnvironment, DeleteEnvironment,
 			ReadPopulation, WritePopulation, ReadUser, WriteUser, ReadGroup, WriteGroup, ReadApplication, WriteApplication, ReadConfig,
-			WriteConfig, ReadRole, WriteRoleAssign},
+			WriteConfig, ReadRole, WriteRoleAssign, ReadActivity},
 	}
 	OrganizationAdmin = Role{
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e02", Name: "Organization Admin",
@@ -70,13 +74,13 @@ var (
 		ApplicableTo: []string{ScopeEnvironment, ScopePopulation},
 		// It may assign the identity-data roles (PingOne's "Can Assign").
 		Permissions: []string{ReadOrganization, ReadEnvironment, ReadPopulation, WritePopulation, ReadUser, WriteUser, ReadGroup, WriteGroup,
-			ReadRole, WriteRoleAssign},
+			ReadRole, WriteRoleAssign, ReadActivity},
 	}
 	IdentityDataReadOnly = Role{
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e04", Name: "Identity Data Read Only",
 		Description:  "Reads users and populations.",
 		ApplicableTo: []string{ScopeEnvironment, ScopePopulation},
-		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadPopulation, ReadUser, ReadGroup, ReadRole},
+		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadPopulation, ReadUser, ReadGroup, ReadRole, ReadActivity},
 	}
 	ClientApplicationDeveloper = Role{
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e05", Name: "Client Application Developer",
@@ -88,7 +92,7 @@ var (
 		ID: "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e06", Name: "Configuration Read Only",
 		Description:  "Reads an environment's configuration.",
 		ApplicableTo: []string{ScopeEnvironment},
-		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadPopulation, ReadApplication, ReadConfig, ReadRole},
+		Permissions:  []string{ReadOrganization, ReadEnvironment, ReadPopulation, ReadApplication, ReadConfig, ReadRole, ReadActivity},
 	}
 )
 
