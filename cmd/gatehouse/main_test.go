@@ -303,6 +303,9 @@ func TestBadStarts(t *testing.T) {
 		{"unknown database", []string{"GATEHOUSE_DB=mysql://x"}, nil, "unsupported database"},
 		{"bad admin id", []string{"GATEHOUSE_DB=sqlite:other.db", "GATEHOUSE_ADMIN_CLIENT_ID=admin"}, nil, "must be a UUID"},
 		{"unknown flag", nil, []string{"--nope"}, "flag provided but not defined"},
+		{"audit retention too short", nil, []string{"--audit-retention", "90s"}, "--audit-retention (GATEHOUSE_AUDIT_RETENTION) must be at least 1h"},
+		{"audit retention no duration", []string{"GATEHOUSE_AUDIT_RETENTION=ninety"}, nil, "must be days such as 90d"},
+		{"audit not a boolean", []string{"GATEHOUSE_AUDIT=maybe"}, nil, "GATEHOUSE_AUDIT must be true or false"},
 	})
 }
 

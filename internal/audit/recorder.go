@@ -118,8 +118,14 @@ func New(st store.ActivityStore, opts Options, log *slog.Logger) *Log {
 func (l *Log) Options() Options { return l.opts }
 
 // Record fills in what a is missing (ID, RecordedAt in UTC milliseconds,
-// CorrelationID from the request's id) and queues it. a must not be
-// changed afterwards. a.EnvironmentID must be set.
+// CorrelationID from the request's id) and queues it. a belongs to the
+// log from then on: the caller neither changes nor reads it. a.EnvironmentID
+// must be set, to an environment that exists (an activity of a deleted
+// environment is refused by the store, and lost).
+//
+// Call Record after the write it reports has committed, never inside a
+// store transaction: when the queue is full Record stores a itself, and on
+// SQLite the transaction holds the one writer it would wait for.
 func (l *Log) Record(ctx context.Context, a *store.Activity) {
 	if l == nil || l.opts.Disabled || a == nil {
 		return
@@ -153,8 +159,9 @@ func (l *Log) Record(ctx context.Context, a *store.Activity) {
 }
 
 // OnWrite adds f to run after each batch is stored (webhook deliveries
-// are nudged this way). f runs on the writer's goroutine and must not
-// block.
+// are nudged this way). f runs on the goroutine that wrote (the log's
+// writer, or a caller whose activity found the queue full) and must not
+// block. Add callbacks before traffic starts.
 func (l *Log) OnWrite(f func()) {
 	l.hooksMu.Lock()
 	l.hooks = append(l.hooks, f)
