@@ -124,6 +124,9 @@ type Config struct {
 	// Webhooks tunes the webhook dispatcher (its Client, Sealer and Log
 	// are the server's).
 	Webhooks webhook.Options
+	// AuditRecorder, when set, takes the audit activities instead of the
+	// audit log (tests capture them).
+	AuditRecorder audit.Recorder
 }
 
 // Server is an assembled Gatehouse.
@@ -273,6 +276,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// service's routes, over the same MFA domain as the flows'.
 	devAuth := &deviceauth.Service{Store: st, Config: conf, Tokens: auth, MFA: mfaSvc, AuthPath: cfg.BaseURL}
 	devAuth.Routes(mux)
+	wireAudit(cfg, auditLog, api, flows, auth, devAuth)
 
 	limits := applyLimits(cfg, auth, flows, api, devAuth)
 	return &Server{Handler: httpx.Router(mux, metrics, cfg.Logger, limits...), Store: st, Sealer: sealer, Keys: km, Admin: admin, Config: cfg,

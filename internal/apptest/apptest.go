@@ -28,6 +28,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/mgmt"
@@ -123,6 +124,10 @@ type Options struct {
 	// Webhooks, when set, tunes the webhook dispatcher and runs it (a
 	// server served by httptest runs none otherwise).
 	Webhooks *webhook.Options
+	// AuditRecorder is app.Config's: it takes the audit activities. Audit
+	// configures the audit log otherwise.
+	AuditRecorder audit.Recorder
+	Audit         audit.Options
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -169,7 +174,8 @@ func Start(t testing.TB, o Options) *Server {
 		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
 		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
-		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock,
+		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock, AuditRecorder: o.AuditRecorder,
+		Audit: o.Audit,
 	}
 	if o.Webhooks != nil {
 		cfg.Webhooks = *o.Webhooks

@@ -127,6 +127,7 @@ func (s *Service) issueAuthorization(ctx context.Context, env *store.Environment
 	res.accessToken, res.expiresIn, res.idToken = tr.AccessToken, tr.ExpiresIn, tr.IDToken
 	if res.accessToken != "" {
 		res.scope = g.Scope
+		s.recordTokens(ctx, env.ID, app, "implicit", user, "")
 	}
 	return res, nil
 }

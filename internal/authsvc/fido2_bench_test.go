@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/fido/fidotest"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 )
@@ -154,7 +155,7 @@ type fido2Bench struct {
 }
 
 func newFIDO2Bench(tb testing.TB, dsn string) *fido2Bench {
-	x := &fidoFixture{mfaFixture: newMFAFixture(tb, dsn, apptest.Options{Limits: &ratelimit.Config{}}), key: &fidotest.Authenticator{}}
+	x := &fidoFixture{mfaFixture: newMFAFixture(tb, dsn, apptest.Options{Limits: &ratelimit.Config{}, Audit: audit.Options{Disabled: true}}), key: &fidotest.Authenticator{}}
 	x.enableFIDO2(tb, x.fx.EnvID)
 	x.passwordless(tb, "Passwordless", 2, map[string]any{"noDevicesMode": "BLOCK"})
 	x.registerKey(tb, x.fx.EnvID, x.fx.UserID, x.key, passkey)

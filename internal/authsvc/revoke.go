@@ -55,7 +55,11 @@ func (s *Service) revokeAccessToken(r *http.Request, envID string, c *client, to
 	if claims.ClientID != c.app.ID {
 		return nil
 	}
-	return s.Store.RevokeTokenID(r.Context(), envID, claims.ID, time.Unix(claims.ExpiresAt, 0).UTC())
+	if err := s.Store.RevokeTokenID(r.Context(), envID, claims.ID, time.Unix(claims.ExpiresAt, 0).UTC()); err != nil {
+		return err
+	}
+	s.recordRevoked(r.Context(), envID, c.app, claims.Subject, "access_token")
+	return nil
 }
 
 func (s *Service) revokeRefreshToken(r *http.Request, envID string, c *client, tok string, now time.Time) error {
@@ -73,6 +77,7 @@ func (s *Service) revokeRefreshToken(r *http.Request, envID string, c *client, t
 	if err := s.Store.RevokeGrant(ctx, envID, rt.GrantID, now); err != nil {
 		return err
 	}
+	s.recordRevoked(ctx, envID, c.app, rt.UserID, "refresh_token")
 	if rt.SessionID == "" || deviceGrant(rt) {
 		return nil
 	}

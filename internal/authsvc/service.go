@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
@@ -55,6 +56,9 @@ type Service struct {
 	tokens verifiedTokens
 	// Limits bound failed client authentications; nil is none.
 	Limits *Limits
+	// Audit records tokens issued and revoked and sessions signed off
+	// (see audit.go); nil records nothing.
+	Audit audit.Recorder
 }
 
 func (s *Service) now() time.Time {

@@ -89,6 +89,7 @@ func (s *Service) signoff(w http.ResponseWriter, r *http.Request) {
 			wire.WriteErrorCtx(ctx, w, err)
 			return
 		}
+		s.recordSignedOff(ctx, env.ID, sess, app)
 	}
 	s.Cookies.Clear(w, env.ID)
 	w.Header().Set("Cache-Control", "no-store")

@@ -146,7 +146,11 @@ func (s *Service) exchangeToken(w http.ResponseWriter, r *http.Request) (*tokenR
 			return nil, invalidRequest(p + " is required.")
 		}
 	}
-	return g.exchange(r.Context(), s, req)
+	resp, oe := g.exchange(r.Context(), s, req)
+	if oe == nil {
+		s.recordTokens(r.Context(), cr.env.ID, cr.client.app, req.grantType, resp.user, resp.subject)
+	}
+	return resp, oe
 }
 
 // A grant issues the tokens of one grant_type (RFC 6749 §4), deciding

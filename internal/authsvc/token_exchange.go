@@ -122,7 +122,7 @@ func (tokenExchangeGrant) exchange(ctx context.Context, s *Service, req *tokenRe
 		return nil, serverError()
 	}
 	return &tokenResponse{AccessToken: tok, IssuedTokenType: tokenTypeAccessToken, TokenType: "Bearer",
-		ExpiresIn: int(ttl / time.Second), Scope: scope}, nil
+		ExpiresIn: int(ttl / time.Second), Scope: scope, subject: subject.subject}, nil
 }
 
 // exchangeAdmits holds a user subject against the exchanging application's

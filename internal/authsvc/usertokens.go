@@ -43,6 +43,10 @@ type tokenResponse struct {
 
 	accessJTI       string
 	accessExpiresAt time.Time
+	// user is who the tokens were issued for (nil for an application's
+	// own); subject, when only the id is at hand (token exchange).
+	user    *store.User
+	subject string
 }
 
 // refreshPolicy is how long an application's refresh tokens live: each
@@ -142,7 +146,7 @@ func (s *Service) mintUserTokens(ctx context.Context, m *userMint) (*tokenRespon
 	if err != nil {
 		return nil, err
 	}
-	resp := &tokenResponse{RefreshToken: m.refreshToken}
+	resp := &tokenResponse{RefreshToken: m.refreshToken, user: m.user}
 	ctx = withGroupsOnce(ctx)
 	if !m.noAccessToken {
 		// The custom resources' attribute mappings, evaluated for the user.

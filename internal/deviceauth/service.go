@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
@@ -85,6 +86,9 @@ type Service struct {
 	// Limits bound what callers can make it do; nil limits nothing.
 	Limits *Limits
 	Now    func() time.Time
+	// Audit records each passcode check (see audit.go); nil records
+	// nothing.
+	Audit audit.Recorder
 }
 
 // Idle is how long a device authentication lives after its last step,

@@ -369,6 +369,9 @@ func (s *Service) checkOTPOnce(ctx context.Context, d *store.DeviceAuthenticatio
 	ch := *st.Challenge
 	checked := s.MFA.Check(ctx, u, dev, st.Policy.Method(dev.Type), settings, &ch, otp)
 	var oe *mfa.OTPError
+	if checked == nil || errors.As(checked, &oe) {
+		s.recordCheck(ctx, d, u, dev, oe, oe != nil && oe.Reason == mfa.ReasonLocked && ch.Used)
+	}
 	switch {
 	case checked == nil:
 		// Right: applied only to the very challenge checked, so that a

@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
@@ -222,6 +223,8 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &fl):
 		s.log().InfoContext(ctx, "external sign-on failed", "environmentId", env.ID, "flowId", f.ID, "providerId", at.ProviderID,
 			"error", fl.Code, "description", fl.Description)
+		s.Flows.Record(ctx, f, flow.Outcome{Type: audit.ExternalAuthFailed, Method: flow.MetricExternal, Result: flow.ResultFailure,
+			Failure: fl.Description, Resources: []store.ActivityResource{providerResource(env.ID, at.ProviderID, "")}})
 		if err := s.External.Fail(ctx, f, fl.Code, fl.Description); err != nil {
 			wire.WriteErrorCtx(ctx, w, err)
 			return
@@ -291,7 +294,7 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 		if _, err := identity.ApplyAttributes(ctx, s.Store, &probe, attrs, false); err != nil {
 			return "", refused(p, err)
 		}
-		return s.External.SignOn(ctx, f, u, attrs)
+		return s.External.SignOn(ctx, f, providerResource(env.ID, p.ID, p.Name), u, attrs)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return "", err
@@ -306,13 +309,25 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 			return "", err
 		}
 		if u != nil {
-			return s.External.SignOn(ctx, f, u, nil)
+			idp := providerResource(env.ID, p.ID, p.Name)
+			// Registered just in time, linked to the external identity.
+			s.Flows.Record(ctx, f, flow.Outcome{Type: audit.UserCreated, User: u, Resources: []store.ActivityResource{idp}})
+			return s.External.SignOn(ctx, f, idp, u, nil)
 		}
 	}
 	if err := identity.CheckAttributes(attrs, false); err != nil {
 		return "", refused(p, err)
 	}
+	// The provider signed the user on; a local account must prove itself
+	// before the sign-on goes on (ACCOUNT.LINKED then).
+	s.Flows.Record(ctx, f, flow.Outcome{Type: audit.ExternalAuthSucceeded, Method: flow.MetricExternal, Result: flow.ResultSuccess,
+		Resources: []store.ActivityResource{providerResource(env.ID, p.ID, p.Name)}})
 	return "", s.External.LinkRequired(ctx, f, id)
+}
+
+// providerResource is identity provider id as an activity's resource.
+func providerResource(envID, id, name string) store.ActivityResource {
+	return store.ActivityResource{ID: id, Name: name, Type: audit.ResIdentityProvider, EnvironmentID: envID}
 }
 
 // register provisions a user just in time, in the provider's registration

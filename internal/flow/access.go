@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/gatehouse-id/gatehouse/internal/access"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -57,6 +58,7 @@ func (s *Step) admit(ctx context.Context, st store.Store) error {
 	}
 	s.st.refuse()
 	s.SetStatus(StatusFailed)
+	s.Record(ctx, Outcome{Type: audit.UserAccessDenied, User: userByID(s.Flow.EnvironmentID, s.Flow.UserID), Failure: access.Description})
 	return nil
 }
 
@@ -73,5 +75,6 @@ func (s *Step) admitCollector(ctx context.Context, u *store.User) (bool, error) 
 	}
 	s.st.refuse()
 	s.SetStatus(StatusFailed)
+	s.Record(ctx, Outcome{Type: audit.UserAccessDenied, User: u, Failure: access.Description})
 	return true, s.Save(ctx)
 }

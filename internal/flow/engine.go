@@ -18,6 +18,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/access"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
@@ -45,6 +47,9 @@ type Engine struct {
 	// flow must not be a way to make unbounded guesses. 0 means
 	// DefaultMaxPasswordAttempts; negative, no cap.
 	MaxPasswordAttempts int
+	// Audit records the outcome of every sign-on step (see audit.go); nil
+	// records nothing.
+	Audit audit.Recorder
 
 	reg registry
 }
@@ -153,6 +158,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.SignedOn, st.AuthTime, st.AMR = sess.UserID, sess.AuthTime.Unix(), sess.AMR
 	}
+	refused := false
 	if f.Status == StatusCompleted {
 		f.UserID, f.SessionID = sess.UserID, sess.ID
 		st.AuthTime, st.AMR = sess.AuthTime.Unix(), sess.AMR
@@ -165,6 +171,7 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 			if !ok {
 				st.refuse()
 				f.Status = StatusFailed
+				refused = true
 			}
 		}
 	} else if req.Prompt == "none" && (sess == nil || !entrant) {
@@ -183,6 +190,17 @@ func (e *Engine) Start(ctx context.Context, in Start) (*Started, error) {
 	if err := e.Store.CreateFlow(ctx, f); err != nil {
 		release()
 		return nil, err
+	}
+	switch {
+	case refused:
+		u := sessUser
+		if u == nil {
+			u = userByID(f.EnvironmentID, f.UserID)
+		}
+		e.record(ctx, f, in.App.Name, Outcome{Type: audit.UserAccessDenied, User: u, Failure: access.Description})
+	case f.Status == StatusCompleted:
+		// Single sign-on: the session signs the user on again.
+		e.record(ctx, f, in.App.Name, Outcome{Method: MetricSession, Result: ResultSuccess})
 	}
 	if entrant {
 		var u *store.User

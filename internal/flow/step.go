@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -301,6 +302,7 @@ func (s *Step) Release(ctx context.Context, u *store.User) error {
 // past the policy actions the new sign-on satisfies.
 func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also func(tx store.Store) error) error {
 	var token string
+	prior := s.Flow.SessionID
 	life, err := s.e.sessionLifetimes(ctx, s.Flow.EnvironmentID)
 	if err != nil {
 		return err
@@ -347,6 +349,13 @@ func (s *Step) Complete(ctx context.Context, u *store.User, amr []string, also f
 		return err
 	}
 	s.token = token
+	if s.Flow.Status != StatusFailed { // else refused by accessControl (admit)
+		typ := audit.SessionCreated
+		if s.Flow.SessionID == prior {
+			typ = audit.SessionUpdated
+		}
+		s.Record(ctx, Outcome{Type: typ, User: u})
+	}
 	return s.enter(ctx, u)
 }
 

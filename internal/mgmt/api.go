@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/accesstoken"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
@@ -63,6 +64,9 @@ type API struct {
 	// FIDO2Policies gives the FIDO2 policies FIDO2 devices register
 	// under (nil: the configuration's).
 	FIDO2Policies FIDO2Policies
+	// Audit records every write as an activity (see audit.go); nil
+	// records nothing.
+	Audit audit.Recorder
 
 	ownConfig     *config.Cache
 	ownConfigOnce sync.Once
@@ -83,11 +87,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // handle adapts a handler that returns an error: one place turns errors into
 // PingOne's body.
 func (a *API) handle(h handlerFunc) http.Handler {
-	return a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.authenticate(a.audited(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			wire.WriteErrorCtx(r.Context(), w, err)
 		}
-	}))
+	})))
 }
 
 // Routes registers every management route on mux.
@@ -119,6 +123,8 @@ func (a *API) Routes(mux *http.ServeMux) {
 type Actor struct {
 	Claims      *accesstoken.Claims
 	Assignments []store.RoleAssignment
+	// Name is the application's, for the activities its writes record.
+	Name string
 }
 
 type actorKey struct{}
@@ -162,7 +168,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		// inherits its creator's roles, an actor assigns the roles it
 		// holds).
 		cached := r.Method == http.MethodGet || r.Method == http.MethodHead
-		enabled, err := a.actorEnabled(r.Context(), claims.Env, claims.ClientID, cached)
+		name, enabled, err := a.actorEnabled(r.Context(), claims.Env, claims.ClientID, cached)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && !enabled) {
 			wire.WriteErrorCtx(r.Context(), w, wire.Unauthorized())
 			return
@@ -176,7 +182,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			wire.WriteErrorCtx(r.Context(), w, err)
 			return
 		}
-		ctx := context.WithValue(r.Context(), actorKey{}, &Actor{Claims: claims, Assignments: ras})
+		ctx := context.WithValue(r.Context(), actorKey{}, &Actor{Claims: claims, Assignments: ras, Name: name})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -186,19 +192,22 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 // this node when it is written, and on others within a second: a disabled
 // application is refused at once here, within that second there (reads
 // only: cached is false for writes, which read the store).
-func (a *API) actorEnabled(ctx context.Context, envID, appID string, cached bool) (bool, error) {
+func (a *API) actorEnabled(ctx context.Context, envID, appID string, cached bool) (name string, enabled bool, err error) {
 	if a.Config != nil && cached {
 		app, err := a.Config.Application(ctx, envID, appID)
+		if err == nil {
+			return app.Name, app.Enabled, nil
+		}
 		if !errors.Is(err, config.ErrDamaged) {
-			return err == nil && app.Enabled, err
+			return "", false, err
 		}
 		// Settings that do not decode do not matter here: the record does.
 	}
 	app, err := a.Store.GetApplication(ctx, envID, appID)
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
-	return app.Enabled, nil
+	return app.Name, app.Enabled, nil
 }
 
 // actorRoles are the actor's role assignments; role assignment writes are

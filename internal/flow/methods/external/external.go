@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/identity"
@@ -178,6 +179,8 @@ func (*Method) Completing(ctx context.Context, s *flow.Step, tx store.Store, u *
 	if err := applyAttributes(ctx, tx, u.EnvironmentID, u.ID, p.Attributes, s.Now); err != nil {
 		return nil, err
 	}
+	s.Record(ctx, flow.Outcome{Type: audit.AccountLinked, User: u,
+		Resources: []store.ActivityResource{{ID: p.ProviderID, Type: audit.ResIdentityProvider, EnvironmentID: u.EnvironmentID}}})
 	return []string{"fed"}, nil
 }
 
@@ -295,11 +298,16 @@ func (m *Method) Fail(ctx context.Context, f *store.Flow, code, description stri
 // SignOn signs on the user an external identity is linked to (or was
 // just registered for), applying the provider's attribute mappings. It
 // returns the new ST value.
-func (m *Method) SignOn(ctx context.Context, f *store.Flow, u *store.User, attrs []Attribute) (string, error) {
+func (m *Method) SignOn(ctx context.Context, f *store.Flow, idp store.ActivityResource, u *store.User, attrs []Attribute) (string, error) {
 	return m.flows.Do(ctx, f, func(s *flow.Step) error {
+		o := flow.Outcome{Type: audit.ExternalAuthSucceeded, Method: flow.MetricExternal, Result: flow.ResultSuccess, User: u,
+			Resources: []store.ActivityResource{idp}}
 		if !u.Enabled || credential.AccountLocked(u, s.Now) {
-			return s.Fail(ctx, "access_denied", "The user account is disabled or locked.")
+			o.Type, o.Result, o.Failure = audit.ExternalAuthFailed, flow.ResultFailure, "The user account is disabled or locked."
+			s.Record(ctx, o)
+			return s.Fail(ctx, "access_denied", o.Failure)
 		}
+		s.Record(ctx, o)
 		return s.Complete(ctx, u, []string{"fed"}, func(tx store.Store) error {
 			return applyAttributes(ctx, tx, u.EnvironmentID, u.ID, attrs, s.Now)
 		})

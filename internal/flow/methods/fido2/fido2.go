@@ -22,6 +22,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/fido"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -401,6 +402,7 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, c *ceremony
 	}
 	var oe *mfa.OTPError
 	if err := m.MFA.Blocked(ctx, u, d); errors.As(err, &oe) {
+		otp.RecordCheck(ctx, s, u, d, audit.AssertionCheckFailed, oe, false)
 		return locked(oe.Until, s.Now)
 	} else if err != nil {
 		return err
@@ -441,6 +443,7 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, c *ceremony
 			return err
 		}
 		if errors.As(counted, &oe) {
+			otp.RecordCheck(ctx, s, u, d, audit.AssertionCheckFailed, oe, oe.Reason == mfa.ReasonLocked && ch.Used)
 			if oe.Reason == mfa.ReasonLocked {
 				return locked(oe.Until, s.Now)
 			}
@@ -449,11 +452,13 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, c *ceremony
 		if counted != nil {
 			return counted
 		}
+		otp.RecordCheck(ctx, s, u, d, audit.AssertionCheckFailed, &mfa.OTPError{Reason: mfa.ReasonInvalid}, false)
 		return refused(ferr, -1)
 	}
 	if ferr != nil {
 		return ferr
 	}
+	otp.RecordCheck(ctx, s, u, d, audit.AssertionCheckSuccess, nil, false)
 	return otp.Proved(ctx, s, u, amr(got, sess))
 }
 
@@ -498,12 +503,15 @@ func (m *Method) signOn(ctx context.Context, s *flow.Step, st *State, body []byt
 		if err := s.Save(ctx); err != nil {
 			return err
 		}
+		s.Record(ctx, flow.Outcome{Type: audit.AssertionCheckFailed, Method: flow.MetricFIDO2, Result: flow.ResultFailure,
+			Failure: "The assertion was refused."})
 		return refused(ferr, -1)
 	}
 	if ferr != nil {
 		return ferr
 	}
 	s.Flow.UserID = u.ID
+	otp.RecordCheck(ctx, s, u, got, audit.AssertionCheckSuccess, nil, false)
 	return otp.Proved(ctx, s, u, amr(got, sess))
 }
 

@@ -31,11 +31,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/telemetry"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -787,6 +789,8 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	}
 	var oe *mfa.OTPError
 	if errors.As(err, &oe) {
+		justLocked := oe.Reason == mfa.ReasonLocked && st.Challenge != nil && st.Challenge.Used
+		RecordCheck(ctx, s, u, d, audit.OTPCheckFailed, oe, justLocked)
 		st.Retries++
 		if d.Type == mfa.TypeTOTP && st.Challenge != nil && st.Challenge.DeviceID == d.ID {
 			if st.Failures == nil {
@@ -810,7 +814,44 @@ func (m *Method) check(ctx context.Context, s *flow.Step, st *State, u *store.Us
 	if err != nil {
 		return err
 	}
+	RecordCheck(ctx, s, u, d, audit.OTPCheckSuccess, nil, false)
 	return Proved(ctx, s, u, AMR(d.Type))
+}
+
+// RecordCheck records the outcome of proving device d (typ, a passcode's
+// or a FIDO2 assertion's): refused (oe, with justLocked when this refusal
+// locked the user's MFA or the device), or not.
+func RecordCheck(ctx context.Context, s *flow.Step, u *store.User, d *store.MFADevice, typ string, oe *mfa.OTPError, justLocked bool) {
+	method := flow.MetricOTP
+	switch d.Type {
+	case mfa.TypeTOTP:
+		method = flow.MetricTOTP
+	case mfa.TypeFIDO2:
+		method = flow.MetricFIDO2
+	}
+	dev := store.ActivityResource{ID: d.ID, Name: d.Type, Type: audit.ResDevice, EnvironmentID: u.EnvironmentID, PopulationID: u.PopulationID}
+	o := flow.Outcome{Type: typ, Method: method, Result: flow.ResultSuccess, User: u, Resources: []store.ActivityResource{dev}}
+	if oe != nil {
+		o.Result, o.Failure = flow.ResultFailure, "The passcode is not correct."
+		if d.Type == mfa.TypeFIDO2 {
+			o.Failure = "The assertion was refused."
+		}
+		switch oe.Reason {
+		case mfa.ReasonLocked:
+			o.Result, o.Failure = flow.ResultLocked, "Multi-factor authentication is locked."
+		case mfa.ReasonExpired, mfa.ReasonUsed:
+			o.Failure = "The passcode has expired."
+		}
+	}
+	s.Record(ctx, o)
+	if justLocked {
+		lock := flow.LockoutMFA
+		if d.Type == mfa.TypeFIDO2 {
+			lock = flow.MetricFIDO2
+		}
+		telemetry.Lockouts.WithLabelValues(lock).Inc()
+		s.Record(ctx, flow.Outcome{Type: audit.DeviceLocked, User: u, Resources: []store.ActivityResource{dev}})
+	}
 }
 
 // refused is PingOne's answer to a refused passcode.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/usernamepassword"
@@ -118,6 +119,9 @@ func (m *Method) forgot(ctx context.Context, s *flow.Step, code *flow.Code, body
 	if err := s.SendCode(ctx, u, mail, code); err != nil {
 		return err
 	}
+	if u != nil {
+		s.Record(ctx, flow.Outcome{Type: audit.PasswordRecovery, User: u})
+	}
 	s.SetStatus(wire.StatusRecoveryCodeRequired)
 	return s.Save(ctx)
 }
@@ -144,6 +148,7 @@ func (m *Method) recover(ctx context.Context, s *flow.Step, code *flow.Code, bod
 		return err
 	}
 	if err := s.CheckCode(ctx, code, mail.Kind, strings.TrimSpace(req["recoveryCode"]), "recoveryCode"); err != nil {
+		s.Record(ctx, flow.Outcome{Method: flow.MetricRecovery, Result: flow.ResultFailure})
 		return err
 	}
 	// A phantom's code matches nothing: the flow has a user here, one who
@@ -156,7 +161,11 @@ func (m *Method) recover(ctx context.Context, s *flow.Step, code *flow.Code, bod
 		// Disabled, or moved to an external provider, since.
 		return wire.InvalidData(wire.InvalidValue("recoveryCode", "The code has expired or was used too many times: send a new one."))
 	}
-	return usernamepassword.SetNew(ctx, s, a, req["newPassword"], "", false)
+	if err := usernamepassword.SetNew(ctx, s, a, req["newPassword"], "", false); err != nil {
+		return err
+	}
+	s.Record(ctx, flow.Outcome{Method: flow.MetricRecovery, Result: flow.ResultSuccess})
+	return nil
 }
 
 // eligible is the user of a who may recover a password: an enabled user

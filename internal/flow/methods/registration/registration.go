@@ -11,6 +11,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/identity"
@@ -175,6 +176,7 @@ func (m *Method) register(ctx context.Context, s *flow.Step, body []byte) error 
 	if err != nil {
 		return err
 	}
+	s.Record(ctx, flow.Outcome{Type: audit.UserCreated, Method: flow.MetricRegistration, Result: flow.ResultSuccess, User: u})
 	s.Flow.UserID = u.ID
 	if err := send(ctx, s, u); err != nil {
 		return err

@@ -14,9 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/telemetry"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -188,6 +190,7 @@ func SetNew(ctx context.Context, s *flow.Step, a *credential.Account, plain, cur
 	if _, err := creds.SetPassword(ctx, a.User, hash, credential.StatusOK, s.Now); err != nil {
 		return err
 	}
+	s.Record(ctx, flow.Outcome{Type: audit.PasswordReset, User: a.User})
 	a, err = creds.Load(ctx, s.Engine().Store, a.User.EnvironmentID, a.User.ID)
 	if err != nil {
 		return err
@@ -220,8 +223,12 @@ func (m *Method) verify(ctx context.Context, s *flow.Step, a *credential.Account
 	var wrong *credential.WrongPasswordError
 	var locked *credential.LockedError
 	if !errors.As(err, &wrong) && !errors.As(err, &locked) {
+		if err == nil && a != nil {
+			s.Record(ctx, flow.Outcome{Type: audit.PasswordCheckSucceeded, Method: flow.MetricPassword, Result: flow.ResultSuccess, User: a.User})
+		}
 		return err
 	}
+	recordFailure(ctx, s, a, username, locked)
 	if !saved { // locked already: nothing was counted, the flow is saved alone
 		if err := save(s.Engine().Store); err != nil {
 			return err
@@ -237,6 +244,26 @@ func (m *Method) verify(ctx context.Context, s *flow.Step, a *credential.Account
 		return wire.InvalidData(wire.InvalidValue(target, "The current password is not correct."))
 	}
 	return lockedOut(target, locked.Until, s.Now)
+}
+
+// recordFailure records a refused password: wrong, or locked (by this
+// attempt or before it).
+func recordFailure(ctx context.Context, s *flow.Step, a *credential.Account, username string, locked *credential.LockedError) {
+	o := flow.Outcome{Type: audit.PasswordCheckFailed, Method: flow.MetricPassword, Result: flow.ResultFailure,
+		Failure: "The username or password is not correct."}
+	if a != nil {
+		o.User = a.User
+	} else {
+		o.Username = strings.TrimSpace(username)
+	}
+	if locked != nil {
+		o.Result, o.Failure = flow.ResultLocked, "The password is locked."
+	}
+	s.Record(ctx, o)
+	if locked != nil && locked.JustLocked && a != nil {
+		telemetry.Lockouts.WithLabelValues(flow.MetricPassword).Inc()
+		s.Record(ctx, flow.Outcome{Type: audit.UserLocked, User: a.User})
+	}
 }
 
 func invalidCredentials(remaining int) error {
