@@ -48,9 +48,11 @@ var (
 		Name: "gatehouse_store_duration_seconds", Help: "Store call latency by operation.",
 		Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"op"})
-	// AuditActivities counts activities by outcome (recorded, dropped).
+	// AuditActivities counts activities by outcome: recorded (stored by
+	// the writer), overflow (the queue was full: the caller stored it
+	// itself) and failed (refused by the database: lost).
 	AuditActivities = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gatehouse_audit_activities_total", Help: "Audit activities by outcome (recorded, failed).",
+		Name: "gatehouse_audit_activities_total", Help: "Audit activities by outcome (recorded, overflow, failed).",
 	}, []string{"outcome"})
 )
 
