@@ -147,10 +147,14 @@ func (a *API) applySubscription(req *wire.SubscriptionRequest, x *store.Subscrip
 	if req.Enabled == nil {
 		details = append(details, wire.Required("enabled"))
 	}
-	if req.Format == nil || *req.Format == "" {
-		details = append(details, wire.Required("format"))
-	} else if !slices.Contains(wire.SubscriptionFormats, *req.Format) {
-		details = append(details, wire.OneOf("format", wire.SubscriptionFormats))
+	// format is optional (pingone_webhook's minimal configuration sends
+	// none and reads none back); absent, deliveries are ACTIVITY's.
+	format := ""
+	if req.Format != nil && *req.Format != "" {
+		format = *req.Format
+		if !slices.Contains(wire.SubscriptionFormats, format) {
+			details = append(details, wire.OneOf("format", wire.SubscriptionFormats))
+		}
 	}
 	var headers wire.SubscriptionHeaders
 	if req.HTTPEndpoint == nil || req.HTTPEndpoint.URL == nil || *req.HTTPEndpoint.URL == "" {
@@ -176,7 +180,7 @@ func (a *API) applySubscription(req *wire.SubscriptionRequest, x *store.Subscrip
 	if len(details) > 0 {
 		return wire.InvalidData(details...)
 	}
-	x.Name, x.Enabled, x.Format, x.URL = strings.TrimSpace(*req.Name), *req.Enabled, *req.Format, *req.HTTPEndpoint.URL
+	x.Name, x.Enabled, x.Format, x.URL = strings.TrimSpace(*req.Name), *req.Enabled, format, *req.HTTPEndpoint.URL
 	// Verification is on unless turned off (PingOne's SDK always sends it).
 	x.VerifyTLS = req.VerifyTLSCertificates == nil || *req.VerifyTLSCertificates
 	x.HeadersSealed = nil

@@ -20,7 +20,8 @@ const (
 var SubscriptionFormats = []string{SubscriptionFormatActivity, SubscriptionFormatSplunk, SubscriptionFormatNewRelic}
 
 // Subscription is a subscription as PingOne answers it. The booleans are
-// always there (false is not absent); headers are there when set.
+// always there (false is not absent); headers and format are there when
+// set.
 // DeliveryStatus is Gatehouse's: where delivery stands (PingOne shows
 // nothing of it); clients that do not know it ignore it, and a PUT that
 // sends it back is not refused.
@@ -32,7 +33,7 @@ type Subscription struct {
 	Enabled               bool                      `json:"enabled"`
 	HTTPEndpoint          SubscriptionHTTPEndpoint  `json:"httpEndpoint"`
 	VerifyTLSCertificates bool                      `json:"verifyTlsCertificates"`
-	Format                string                    `json:"format"`
+	Format                string                    `json:"format,omitempty"`
 	FilterOptions         SubscriptionFilterOptions `json:"filterOptions"`
 	CreatedAt             Time                      `json:"createdAt"`
 	UpdatedAt             Time                      `json:"updatedAt"`

@@ -1,0 +1,54 @@
+package mgmt_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
+)
+
+// terraformWebhook is what pingone_webhook (terraform-provider-pingone)
+// sends for its minimal configuration: no format, protocol at its default
+// HTTPS, enabled and verifyTlsCertificates at their defaults, the filter's
+// booleans at theirs.
+func terraformWebhook(name string) map[string]any {
+	return map[string]any{
+		"name": name, "enabled": false, "protocol": "HTTPS", "verifyTlsCertificates": true,
+		"httpEndpoint": map[string]any{"url": "https://api.example.com/hook"},
+		"filterOptions": map[string]any{"includedActionTypes": []any{"ACCOUNT.LINKED", "ACCOUNT.UNLINKED"},
+			"ipAddressExposed": false, "userAgentExposed": false},
+	}
+}
+
+// TestSubscriptionsAsTerraform: pingone_webhook's acceptance configurations
+// are taken, and what they read back is what they planned (Terraform fails
+// an apply whose result differs from the plan).
+func TestSubscriptionsAsTerraform(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			c := newCfgAPI(t, s, "Terraform webhooks")
+
+			// Minimal: no format is sent, and none is read back (the
+			// provider checks format is absent).
+			minimal := c.ok(t, "POST", "/subscriptions", terraformWebhook("minimal"), http.StatusCreated)
+			if v, ok := minimal["format"]; ok {
+				t.Errorf("format = %v, want absent when none was sent", v)
+			}
+			id := checkID(t, minimal, "id")
+			got := c.ok(t, "GET", "/subscriptions/"+id, nil, http.StatusOK)
+			if v, ok := got["format"]; ok {
+				t.Errorf("GET: format = %v, want absent", v)
+			}
+			// A PUT that names a format sets it; one that leaves it out
+			// removes it again (PUT replaces).
+			withFormat := terraformWebhook("minimal")
+			withFormat["format"] = "SPLUNK"
+			wantFields(t, c.ok(t, "PUT", "/subscriptions/"+id, withFormat, http.StatusOK), map[string]any{"format": "SPLUNK"})
+			if v, ok := c.ok(t, "PUT", "/subscriptions/"+id, terraformWebhook("minimal"), http.StatusOK)["format"]; ok {
+				t.Errorf("after a PUT without format, format = %v", v)
+			}
+		})
+	}
+}
