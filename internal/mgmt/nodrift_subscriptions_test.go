@@ -12,7 +12,7 @@ import (
 // name, verifyTlsCertificates) and httpEndpoint.url (format only when set), the filter's
 // booleans pingone_webhook sends as false, and the links and references.
 var subscriptionAlways = []string{"_links.self.href", "_links.environment.href", "id", "environment.id", "name", "enabled",
-	"httpEndpoint.url", "verifyTlsCertificates", "filterOptions.includedActionTypes[]", "filterOptions.ipAddressExposed",
+	"protocol", "httpEndpoint.url", "connectionDetails.url", "verifyTlsCertificates", "filterOptions.includedActionTypes[]", "filterOptions.ipAddressExposed",
 	"filterOptions.userAgentExposed", "createdAt", "updatedAt"}
 
 func init() {

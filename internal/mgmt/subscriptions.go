@@ -88,8 +88,9 @@ func (a *API) renderSubscription(x *store.Subscription, dead []store.Subscriptio
 	}
 	return wire.Subscription{
 		Links: wire.Links{"self": {Href: envHref + "/subscriptions/" + x.ID}, "environment": {Href: envHref}},
-		ID:    x.ID, Environment: wire.Ref{ID: x.EnvironmentID}, Name: x.Name, Enabled: x.Enabled,
+		ID:    x.ID, Environment: wire.Ref{ID: x.EnvironmentID}, Name: x.Name, Enabled: x.Enabled, Protocol: wire.SubscriptionProtocolHTTPS,
 		HTTPEndpoint:          wire.SubscriptionHTTPEndpoint{URL: x.URL, Headers: headers},
+		ConnectionDetails:     &wire.SubscriptionHTTPEndpoint{URL: x.URL, Headers: headers},
 		VerifyTLSCertificates: x.VerifyTLS, Format: x.Format, FilterOptions: d.FilterOptions,
 		CreatedAt: wire.Time(x.CreatedAt), UpdatedAt: wire.Time(x.UpdatedAt), DeliveryStatus: ds,
 	}, nil
@@ -155,6 +156,14 @@ func (a *API) applySubscription(req *wire.SubscriptionRequest, x *store.Subscrip
 		if !slices.Contains(wire.SubscriptionFormats, format) {
 			details = append(details, wire.OneOf("format", wire.SubscriptionFormats))
 		}
+	}
+	if req.Protocol != nil && *req.Protocol != wire.SubscriptionProtocolHTTPS {
+		details = append(details, wire.OneOf("protocol", []string{wire.SubscriptionProtocolHTTPS}))
+	}
+	// connectionDetails is httpEndpoint's newer name; a GET answers both,
+	// and a PUT of it is read through httpEndpoint.
+	if req.HTTPEndpoint == nil {
+		req.HTTPEndpoint = req.ConnectionDetails
 	}
 	var headers wire.SubscriptionHeaders
 	if req.HTTPEndpoint == nil || req.HTTPEndpoint.URL == nil || *req.HTTPEndpoint.URL == "" {

@@ -2,6 +2,7 @@ package mgmt_test
 
 import (
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
@@ -36,10 +37,30 @@ func TestSubscriptionsAsTerraform(t *testing.T) {
 			if v, ok := minimal["format"]; ok {
 				t.Errorf("format = %v, want absent when none was sent", v)
 			}
+			// protocol is read back as sent (the provider's default,
+			// HTTPS), and connectionDetails mirrors httpEndpoint.
+			wantFields(t, minimal, map[string]any{"protocol": "HTTPS", "connectionDetails.url": "https://api.example.com/hook"})
+			if v := get(minimal, "connectionDetails.headers"); v != nil {
+				t.Errorf("connectionDetails.headers = %v, want absent", v)
+			}
 			id := checkID(t, minimal, "id")
 			got := c.ok(t, "GET", "/subscriptions/"+id, nil, http.StatusOK)
 			if v, ok := got["format"]; ok {
 				t.Errorf("GET: format = %v, want absent", v)
+			}
+			// Without protocol (older SDKs), HTTPS.
+			noProtocol := terraformWebhook("no protocol")
+			delete(noProtocol, "protocol")
+			wantFields(t, c.ok(t, "POST", "/subscriptions", noProtocol, http.StatusCreated), map[string]any{"protocol": "HTTPS"})
+			// TCP_IP (syslog) deliveries are not supported; other values
+			// are not PingOne's.
+			tcp := terraformWebhook("tcp")
+			tcp["protocol"] = "TCP_IP"
+			c.fail(t, "POST", "/subscriptions", tcp, wantErr{http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "protocol"})
+			tcp["protocol"] = "FTP"
+			m := c.fail(t, "POST", "/subscriptions", tcp, wantErr{http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "protocol"})
+			if got := get(detailAt(t, m, 0), "innerError.allowedValues"); !reflect.DeepEqual(got, []any{"HTTPS"}) {
+				t.Errorf("allowedValues = %v", got)
 			}
 			// A PUT that names a format sets it; one that leaves it out
 			// removes it again (PUT replaces).
