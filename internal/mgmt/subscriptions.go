@@ -216,8 +216,11 @@ func checkSubscriptionURL(raw string) []wire.Detail {
 	return nil
 }
 
-// reservedHeaders are set by the delivery itself.
-var reservedHeaders = []string{"content-length", "content-type", "host", "transfer-encoding", "connection", "te", "upgrade", "trailer", "expect"}
+// reservedHeaders are the transport's, set by the delivery itself.
+// Content-Type is not among them: PingOne keeps it (pingone_webhook's own
+// tests configure "Content-Type: application/json"); the delivery sends
+// its own, application/json, whatever is configured.
+var reservedHeaders = []string{"content-length", "host", "transfer-encoding", "connection", "te", "upgrade", "trailer", "expect"}
 
 func checkSubscriptionHeaders(h wire.SubscriptionHeaders) []wire.Detail {
 	if len(h) > maxSubscriptionHeaders {

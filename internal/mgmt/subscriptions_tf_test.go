@@ -62,6 +62,19 @@ func TestSubscriptionsAsTerraform(t *testing.T) {
 			if got := get(detailAt(t, m, 0), "innerError.allowedValues"); !reflect.DeepEqual(got, []any{"HTTPS"}) {
 				t.Errorf("allowedValues = %v", got)
 			}
+			// Full: headers include Content-Type, which PingOne keeps
+			// (delivery's own Content-Type, application/json, is sent).
+			full := terraformWebhook("full")
+			full["enabled"], full["verifyTlsCertificates"], full["format"] = false, false, "ACTIVITY"
+			full["httpEndpoint"] = map[string]any{"url": "https://api.example.com/hook",
+				"headers": map[string]any{"Authorization": "Basic usernamepassword", "Content-Type": "application/json"}}
+			full["filterOptions"] = map[string]any{"includedActionTypes": []any{"ACCOUNT.LINKED"}, "includedTags": []any{"adminIdentityEvent"},
+				"ipAddressExposed": true, "userAgentExposed": true}
+			wantFields(t, c.ok(t, "POST", "/subscriptions", full, http.StatusCreated), map[string]any{
+				"httpEndpoint.headers.Content-Type": "application/json", "httpEndpoint.headers.Authorization": "Basic usernamepassword",
+				"connectionDetails.headers.Content-Type": "application/json", "connectionDetails.headers.Authorization": "Basic usernamepassword",
+				"format": "ACTIVITY", "verifyTlsCertificates": false, "filterOptions.ipAddressExposed": true, "filterOptions.userAgentExposed": true})
+
 			// A PUT that names a format sets it; one that leaves it out
 			// removes it again (PUT replaces).
 			withFormat := terraformWebhook("minimal")
