@@ -176,6 +176,9 @@ func (a *API) applySubscription(req *wire.SubscriptionRequest, x *store.Subscrip
 	if req.TLSClientAuthKeyPair != nil {
 		details = append(details, wire.InvalidValue("tlsClientAuthKeyPair", "TLS client authentication of webhooks is not supported."))
 	}
+	if len(req.PayloadOptions) > 0 && string(req.PayloadOptions) != "null" {
+		details = append(details, wire.InvalidValue("payloadOptions", "Payload options are not supported: each delivery carries one activity."))
+	}
 	var fo wire.SubscriptionFilterOptions
 	if req.FilterOptions == nil {
 		details = append(details, wire.Required("filterOptions.includedActionTypes"))

@@ -75,6 +75,13 @@ func TestSubscriptionsAsTerraform(t *testing.T) {
 				"connectionDetails.headers.Content-Type": "application/json", "connectionDetails.headers.Authorization": "Basic usernamepassword",
 				"format": "ACTIVITY", "verifyTlsCertificates": false, "filterOptions.ipAddressExposed": true, "filterOptions.userAgentExposed": true})
 
+			// payloadOptions (batches, JSON_ARRAY or ND_JSON) are not
+			// supported: refused, not dropped (a dropped member would fail
+			// Terraform's apply as an inconsistent result).
+			batched := terraformWebhook("batched")
+			batched["payloadOptions"] = map[string]any{"maximumPayloadLimit": map[string]any{"type": "EVENTS_PER_PAYLOAD", "size": 250}}
+			c.fail(t, "POST", "/subscriptions", batched, wantErr{http.StatusBadRequest, "INVALID_DATA", "INVALID_VALUE", "payloadOptions"})
+
 			// A PUT that names a format sets it; one that leaves it out
 			// removes it again (PUT replaces).
 			withFormat := terraformWebhook("minimal")

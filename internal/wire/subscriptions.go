@@ -135,6 +135,7 @@ type SubscriptionRequest struct {
 	Format                *string                          `json:"format"`
 	FilterOptions         *SubscriptionFilterRequest       `json:"filterOptions"`
 	TLSClientAuthKeyPair  *Ref                             `json:"tlsClientAuthKeyPair"`
+	PayloadOptions        json.RawMessage                  `json:"payloadOptions"`
 }
 
 type SubscriptionHTTPEndpointRequest struct {
