@@ -48,6 +48,13 @@ func TestSubscriptionsAsTerraform(t *testing.T) {
 			if v, ok := got["format"]; ok {
 				t.Errorf("GET: format = %v, want absent", v)
 			}
+			// connectionDetails alone (httpEndpoint's newer name) is read
+			// as httpEndpoint.
+			viaDetails := terraformWebhook("via connectionDetails")
+			viaDetails["connectionDetails"] = viaDetails["httpEndpoint"]
+			delete(viaDetails, "httpEndpoint")
+			wantFields(t, c.ok(t, "POST", "/subscriptions", viaDetails, http.StatusCreated),
+				map[string]any{"httpEndpoint.url": "https://api.example.com/hook", "connectionDetails.url": "https://api.example.com/hook"})
 			// Without protocol (older SDKs), HTTPS.
 			noProtocol := terraformWebhook("no protocol")
 			delete(noProtocol, "protocol")
