@@ -9,10 +9,10 @@ import (
 
 // subscriptionAlways is what PingOne always returns of a subscription:
 // the SDK's non-pointer members (enabled, filterOptions.includedActionTypes,
-// format, httpEndpoint.url, name, verifyTlsCertificates), the filter's
+// name, verifyTlsCertificates) and httpEndpoint.url (format only when set), the filter's
 // booleans pingone_webhook sends as false, and the links and references.
-var subscriptionAlways = []string{"_links.self.href", "_links.environment.href", "id", "environment.id", "name", "enabled", "format",
-	"httpEndpoint.url", "verifyTlsCertificates", "filterOptions.includedActionTypes[]", "filterOptions.ipAddressExposed",
+var subscriptionAlways = []string{"_links.self.href", "_links.environment.href", "id", "environment.id", "name", "enabled",
+	"protocol", "httpEndpoint.url", "connectionDetails.url", "verifyTlsCertificates", "filterOptions.includedActionTypes[]", "filterOptions.ipAddressExposed",
 	"filterOptions.userAgentExposed", "createdAt", "updatedAt"}
 
 func init() {
@@ -30,8 +30,10 @@ func init() {
 		"includedApplications": []any{map[string]any{"id": "0b0b0b0b-0000-4000-8000-000000000001"}}}
 	registerDrift(
 		driftCase{name: "subscription", create: create(subscriptionBody("Drift")),
-			always: append(subscriptionAlways, "httpEndpoint.headers.Authorization", "filterOptions.includedPopulations[].id")},
+			always: append(subscriptionAlways, "format", "httpEndpoint.headers.Authorization", "filterOptions.includedPopulations[].id")},
 		driftCase{name: "subscription disabled, unverified, without headers", create: create(off),
-			always: append(subscriptionAlways, "filterOptions.includedTags[]", "filterOptions.includedApplications[].id")},
+			always: append(subscriptionAlways, "format", "filterOptions.includedTags[]", "filterOptions.includedApplications[].id")},
+		// pingone_webhook's minimal configuration: no format.
+		driftCase{name: "subscription as Terraform's minimal webhook", create: create(terraformWebhook("Drift minimal")), always: subscriptionAlways},
 	)
 }

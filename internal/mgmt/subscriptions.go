@@ -88,8 +88,9 @@ func (a *API) renderSubscription(x *store.Subscription, dead []store.Subscriptio
 	}
 	return wire.Subscription{
 		Links: wire.Links{"self": {Href: envHref + "/subscriptions/" + x.ID}, "environment": {Href: envHref}},
-		ID:    x.ID, Environment: wire.Ref{ID: x.EnvironmentID}, Name: x.Name, Enabled: x.Enabled,
+		ID:    x.ID, Environment: wire.Ref{ID: x.EnvironmentID}, Name: x.Name, Enabled: x.Enabled, Protocol: wire.SubscriptionProtocolHTTPS,
 		HTTPEndpoint:          wire.SubscriptionHTTPEndpoint{URL: x.URL, Headers: headers},
+		ConnectionDetails:     &wire.SubscriptionHTTPEndpoint{URL: x.URL, Headers: headers},
 		VerifyTLSCertificates: x.VerifyTLS, Format: x.Format, FilterOptions: d.FilterOptions,
 		CreatedAt: wire.Time(x.CreatedAt), UpdatedAt: wire.Time(x.UpdatedAt), DeliveryStatus: ds,
 	}, nil
@@ -147,10 +148,22 @@ func (a *API) applySubscription(req *wire.SubscriptionRequest, x *store.Subscrip
 	if req.Enabled == nil {
 		details = append(details, wire.Required("enabled"))
 	}
-	if req.Format == nil || *req.Format == "" {
-		details = append(details, wire.Required("format"))
-	} else if !slices.Contains(wire.SubscriptionFormats, *req.Format) {
-		details = append(details, wire.OneOf("format", wire.SubscriptionFormats))
+	// format is optional (pingone_webhook's minimal configuration sends
+	// none and reads none back); absent, deliveries are ACTIVITY's.
+	format := ""
+	if req.Format != nil && *req.Format != "" {
+		format = *req.Format
+		if !slices.Contains(wire.SubscriptionFormats, format) {
+			details = append(details, wire.OneOf("format", wire.SubscriptionFormats))
+		}
+	}
+	if req.Protocol != nil && *req.Protocol != wire.SubscriptionProtocolHTTPS {
+		details = append(details, wire.OneOf("protocol", []string{wire.SubscriptionProtocolHTTPS}))
+	}
+	// connectionDetails is httpEndpoint's newer name; a GET answers both,
+	// and a PUT of it is read through httpEndpoint.
+	if req.HTTPEndpoint == nil {
+		req.HTTPEndpoint = req.ConnectionDetails
 	}
 	var headers wire.SubscriptionHeaders
 	if req.HTTPEndpoint == nil || req.HTTPEndpoint.URL == nil || *req.HTTPEndpoint.URL == "" {
@@ -162,6 +175,9 @@ func (a *API) applySubscription(req *wire.SubscriptionRequest, x *store.Subscrip
 	}
 	if req.TLSClientAuthKeyPair != nil {
 		details = append(details, wire.InvalidValue("tlsClientAuthKeyPair", "TLS client authentication of webhooks is not supported."))
+	}
+	if len(req.PayloadOptions) > 0 && string(req.PayloadOptions) != "null" {
+		details = append(details, wire.InvalidValue("payloadOptions", "Payload options are not supported: each delivery carries one activity."))
 	}
 	var fo wire.SubscriptionFilterOptions
 	if req.FilterOptions == nil {
@@ -176,7 +192,7 @@ func (a *API) applySubscription(req *wire.SubscriptionRequest, x *store.Subscrip
 	if len(details) > 0 {
 		return wire.InvalidData(details...)
 	}
-	x.Name, x.Enabled, x.Format, x.URL = strings.TrimSpace(*req.Name), *req.Enabled, *req.Format, *req.HTTPEndpoint.URL
+	x.Name, x.Enabled, x.Format, x.URL = strings.TrimSpace(*req.Name), *req.Enabled, format, *req.HTTPEndpoint.URL
 	// Verification is on unless turned off (PingOne's SDK always sends it).
 	x.VerifyTLS = req.VerifyTLSCertificates == nil || *req.VerifyTLSCertificates
 	x.HeadersSealed = nil
@@ -203,8 +219,11 @@ func checkSubscriptionURL(raw string) []wire.Detail {
 	return nil
 }
 
-// reservedHeaders are set by the delivery itself.
-var reservedHeaders = []string{"content-length", "content-type", "host", "transfer-encoding", "connection", "te", "upgrade", "trailer", "expect"}
+// reservedHeaders are the transport's, set by the delivery itself.
+// Content-Type is not among them: PingOne keeps it (pingone_webhook's own
+// tests configure "Content-Type: application/json"); the delivery sends
+// its own, application/json, whatever is configured.
+var reservedHeaders = []string{"content-length", "host", "transfer-encoding", "connection", "te", "upgrade", "trailer", "expect"}
 
 func checkSubscriptionHeaders(h wire.SubscriptionHeaders) []wire.Detail {
 	if len(h) > maxSubscriptionHeaders {

@@ -143,7 +143,6 @@ func TestSubscriptionValidation(t *testing.T) {
 		{"no name", with(func(b map[string]any) { delete(b, "name") }), invalid("REQUIRED_VALUE", "name")},
 		{"blank name", with(func(b map[string]any) { b["name"] = "  " }), invalid("REQUIRED_VALUE", "name")},
 		{"no enabled", with(func(b map[string]any) { delete(b, "enabled") }), invalid("REQUIRED_VALUE", "enabled")},
-		{"no format", with(func(b map[string]any) { delete(b, "format") }), invalid("REQUIRED_VALUE", "format")},
 		{"unknown format", with(func(b map[string]any) { b["format"] = "SYSLOG" }), invalid("INVALID_VALUE", "format")},
 		{"no endpoint", with(func(b map[string]any) { delete(b, "httpEndpoint") }), invalid("REQUIRED_VALUE", "httpEndpoint.url")},
 		{"no url", with(func(b map[string]any) { delete(endpoint(b), "url") }), invalid("REQUIRED_VALUE", "httpEndpoint.url")},
@@ -172,14 +171,14 @@ func TestSubscriptionValidation(t *testing.T) {
 		})
 	}
 	// The allowed values are named.
-	m := c.fail(t, "POST", "/subscriptions", cases[4].body, cases[4].want)
+	m := c.fail(t, "POST", "/subscriptions", cases[3].body, cases[3].want)
 	if got := get(detailAt(t, m, 0), "innerError.allowedValues"); !reflect.DeepEqual(got, []any{"ACTIVITY", "SPLUNK", "NEWRELIC"}) {
 		t.Errorf("allowedValues = %v", got)
 	}
 	// Several faults, several details.
 	m = c.fail(t, "POST", "/subscriptions", map[string]any{"enabled": true}, invalid("REQUIRED_VALUE", "name"))
-	if ds := m["details"].([]any); len(ds) != 4 {
-		t.Errorf("details = %v, want name, format, httpEndpoint.url and filterOptions.includedActionTypes", ds)
+	if ds := m["details"].([]any); len(ds) != 3 {
+		t.Errorf("details = %v, want name, httpEndpoint.url and filterOptions.includedActionTypes", ds)
 	}
 	if n := len(c.list(t, "/subscriptions", "subscriptions")); n != 0 {
 		t.Errorf("%d subscriptions written by refused requests", n)

@@ -247,7 +247,8 @@ func TestDelivery(t *testing.T) {
 	fixtures(t, func(t *testing.T, f *fixture) {
 		rc := newReceiver(t, nil)
 		before := f.record(t, f.env, nil, "USER.CREATED")
-		s := f.subscribe(t, rc, subOpts{verifyTLS: true, headers: map[string]string{"Authorization": "Basic dXNlcjpwYXNz", "X-Tenant": "t1"}})
+		s := f.subscribe(t, rc, subOpts{verifyTLS: true, headers: map[string]string{"Authorization": "Basic dXNlcjpwYXNz", "X-Tenant": "t1",
+			"Content-Type": "text/plain"}}) // configurable, as PingOne's; the delivery's own wins
 		want := f.record(t, f.env, nil, "USER.CREATED", "USER.UPDATED", "USER.CREATED")
 		f.dispatcher(t, rc.client(true), nil)
 		eventually(t, "three deliveries", func() bool { return rc.count() >= 3 })

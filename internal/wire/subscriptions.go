@@ -14,25 +14,33 @@ const (
 	SubscriptionFormatSplunk   = "SPLUNK"
 	SubscriptionFormatNewRelic = "NEWRELIC"
 	SubscriptionTagAdmin       = "adminIdentityEvent"
+	// SubscriptionProtocolHTTPS is the one delivery protocol Gatehouse
+	// has; PingOne also has TCP_IP (syslog).
+	SubscriptionProtocolHTTPS = "HTTPS"
 )
 
 // SubscriptionFormats are the formats a subscription may name.
 var SubscriptionFormats = []string{SubscriptionFormatActivity, SubscriptionFormatSplunk, SubscriptionFormatNewRelic}
 
 // Subscription is a subscription as PingOne answers it. The booleans are
-// always there (false is not absent); headers are there when set.
+// always there (false is not absent); headers and format are there when
+// set.
 // DeliveryStatus is Gatehouse's: where delivery stands (PingOne shows
 // nothing of it); clients that do not know it ignore it, and a PUT that
 // sends it back is not refused.
 type Subscription struct {
-	Links                 Links                     `json:"_links"`
-	ID                    string                    `json:"id"`
-	Environment           Ref                       `json:"environment"`
-	Name                  string                    `json:"name"`
-	Enabled               bool                      `json:"enabled"`
-	HTTPEndpoint          SubscriptionHTTPEndpoint  `json:"httpEndpoint"`
+	Links        Links                    `json:"_links"`
+	ID           string                   `json:"id"`
+	Environment  Ref                      `json:"environment"`
+	Name         string                   `json:"name"`
+	Enabled      bool                     `json:"enabled"`
+	Protocol     string                   `json:"protocol"`
+	HTTPEndpoint SubscriptionHTTPEndpoint `json:"httpEndpoint"`
+	// ConnectionDetails is httpEndpoint again: PingOne fills it in for
+	// HTTPS subscriptions, and pingone_webhook reads it into state.
+	ConnectionDetails     *SubscriptionHTTPEndpoint `json:"connectionDetails,omitempty"`
 	VerifyTLSCertificates bool                      `json:"verifyTlsCertificates"`
-	Format                string                    `json:"format"`
+	Format                string                    `json:"format,omitempty"`
 	FilterOptions         SubscriptionFilterOptions `json:"filterOptions"`
 	CreatedAt             Time                      `json:"createdAt"`
 	UpdatedAt             Time                      `json:"updatedAt"`
@@ -120,11 +128,14 @@ type SubscriptionDeadLetter struct {
 type SubscriptionRequest struct {
 	Name                  *string                          `json:"name"`
 	Enabled               *bool                            `json:"enabled"`
+	Protocol              *string                          `json:"protocol"`
 	HTTPEndpoint          *SubscriptionHTTPEndpointRequest `json:"httpEndpoint"`
+	ConnectionDetails     *SubscriptionHTTPEndpointRequest `json:"connectionDetails"`
 	VerifyTLSCertificates *bool                            `json:"verifyTlsCertificates"`
 	Format                *string                          `json:"format"`
 	FilterOptions         *SubscriptionFilterRequest       `json:"filterOptions"`
 	TLSClientAuthKeyPair  *Ref                             `json:"tlsClientAuthKeyPair"`
+	PayloadOptions        json.RawMessage                  `json:"payloadOptions"`
 }
 
 type SubscriptionHTTPEndpointRequest struct {
