@@ -60,6 +60,24 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 type requestIDKey struct{}
 
+// validRequestID reports whether a caller's X-Request-Id may be taken as
+// the request's id: 1 to 128 visible ASCII characters. The id goes into
+// the logs, the trace (where one string that is not UTF-8 fails the
+// export of the whole batch it is in) and audit activities (a column
+// PostgreSQL refuses bytes that are not UTF-8 in), so anything else is
+// replaced by a fresh id rather than carried.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // RequestID returns the request's correlation id.
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
@@ -106,7 +124,7 @@ func Router(mux *http.ServeMux, m *Metrics, log *slog.Logger, inner ...func(http
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 128 {
+		if !validRequestID(id) {
 			id = uuid.NewString()
 		}
 		w.Header().Set("X-Request-Id", id)

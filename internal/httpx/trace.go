@@ -3,6 +3,7 @@ package httpx
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -29,7 +30,7 @@ func startSpan(r *http.Request, route, requestID string) (*http.Request, trace.S
 	}
 	attrs := []attribute.KeyValue{
 		attribute.String("http.request.method", r.Method),
-		attribute.String("url.path", r.URL.Path),
+		attribute.String("url.path", spanPath(r.URL.Path)),
 		attribute.String("gatehouse.request_id", requestID),
 	}
 	if template != "" {
@@ -38,6 +39,28 @@ func startSpan(r *http.Request, route, requestID string) (*http.Request, trace.S
 	}
 	ctx, span := telemetry.Tracer().Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 	return r.WithContext(ctx), span
+}
+
+// maxSpanPath bounds the url.path a span carries: the path is the
+// caller's, up to the server's header limit, and a span waits in the
+// exporter's queue with thousands of others.
+const maxSpanPath = 1024
+
+// spanPath is path as a span may carry it: valid UTF-8 (OTLP's protobuf
+// refuses any other string, and one such span fails the export of its
+// whole batch) and at most maxSpanPath bytes, cut on a character boundary.
+func spanPath(path string) string {
+	if !utf8.ValidString(path) {
+		path = strings.ToValidUTF8(path, "\uFFFD")
+	}
+	if len(path) <= maxSpanPath {
+		return path
+	}
+	cut := maxSpanPath
+	for cut > 0 && !utf8.RuneStart(path[cut]) {
+		cut--
+	}
+	return path[:cut]
 }
 
 // endSpan records the answer's status: a server error marks the span

@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -72,5 +75,46 @@ func BenchmarkRouterTracing(b *testing.B) {
 				h.ServeHTTP(w, req)
 			}
 		})
+	}
+}
+
+// TestRouterSpanPath: the server span's url.path is the caller's path made
+// valid UTF-8 (OTLP's protobuf refuses other strings, failing the export
+// of the whole batch the span is in) and bounded, cut on a character.
+func TestRouterSpanPath(t *testing.T) {
+	startTracing(t)
+	var got string
+	capture := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = ""
+			if s, ok := trace.SpanFromContext(r.Context()).(interface{ Attributes() []attribute.KeyValue }); ok {
+				for _, kv := range s.Attributes() {
+					if kv.Key == "url.path" {
+						got = kv.Value.AsString()
+					}
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /envs/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	h := httpx.Router(mux, nil, slog.New(slog.DiscardHandler), capture)
+	long := "/envs/" + strings.Repeat("é", 2000)
+	cases := []struct{ target, want string }{
+		{"/envs/42", "/envs/42"},
+		{"/envs/%ff%fe", "/envs/\uFFFD"},
+		{"/nowhere/%c3", "/nowhere/\uFFFD"},
+		{long, long[:1024]}, // 6 + 509×2 = 1024: a whole character
+		{"/envs/x" + strings.Repeat("é", 2000), ("/envs/x" + strings.Repeat("é", 2000))[:1023]}, // not half of one
+	}
+	for _, tc := range cases {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tc.target, nil))
+		if got != tc.want {
+			t.Errorf("%.40s…: url.path = %.40q… (%d bytes), want %.40q… (%d bytes)", tc.target, got, len(got), tc.want, len(tc.want))
+		}
+		if !utf8.ValidString(got) {
+			t.Errorf("%.40s…: url.path is not UTF-8", tc.target)
+		}
 	}
 }

@@ -152,6 +152,8 @@ func TestSubscriptionValidation(t *testing.T) {
 		{"bad header name", with(func(b map[string]any) { endpoint(b)["headers"] = map[string]any{"Bad Name": "v"} }), invalid("INVALID_VALUE", "httpEndpoint.headers")},
 		{"reserved header", with(func(b map[string]any) { endpoint(b)["headers"] = map[string]any{"Host": "evil"} }), invalid("INVALID_VALUE", "httpEndpoint.headers.Host")},
 		{"header with a line break", with(func(b map[string]any) { endpoint(b)["headers"] = map[string]any{"X-A": "a\r\nX-B: b"} }), invalid("INVALID_VALUE", "httpEndpoint.headers.X-A")},
+		{"header with a control character", with(func(b map[string]any) { endpoint(b)["headers"] = map[string]any{"X-A": "a\x01b"} }), invalid("INVALID_VALUE", "httpEndpoint.headers.X-A")},
+		{"header with DEL", with(func(b map[string]any) { endpoint(b)["headers"] = map[string]any{"X-A": "a\x7f"} }), invalid("INVALID_VALUE", "httpEndpoint.headers.X-A")},
 		{"no filter", with(func(b map[string]any) { delete(b, "filterOptions") }), invalid("REQUIRED_VALUE", "filterOptions.includedActionTypes")},
 		{"no action types", with(func(b map[string]any) { filter(b)["includedActionTypes"] = []any{} }), invalid("REQUIRED_VALUE", "filterOptions.includedActionTypes")},
 		{"empty action type", with(func(b map[string]any) { filter(b)["includedActionTypes"] = []any{""} }), invalid("INVALID_VALUE", "filterOptions.includedActionTypes")},

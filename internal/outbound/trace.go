@@ -1,7 +1,10 @@
 package outbound
 
 import (
+	"errors"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -17,14 +20,19 @@ import (
 // which may carry codes or tokens.
 func (g *guard) tracedRoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, span := telemetry.Tracer().Start(req.Context(), req.Method, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("server.address", req.URL.Hostname())))
+		trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("server.address", validUTF8(req.URL.Hostname()))))
 	defer span.End()
 	// A RoundTripper must not change the caller's request.
 	req = req.Clone(ctx)
 	telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := g.roundTrip(req)
 	if err != nil {
-		span.RecordError(err)
+		// The error may quote the host: as the attribute above.
+		if msg := err.Error(); utf8.ValidString(msg) {
+			span.RecordError(err)
+		} else {
+			span.RecordError(errors.New(validUTF8(msg)))
+		}
 		span.SetStatus(codes.Error, "")
 		return nil, err
 	}
@@ -33,4 +41,14 @@ func (g *guard) tracedRoundTrip(req *http.Request) (*http.Response, error) {
 		span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
 	}
 	return resp, nil
+}
+
+// validUTF8 is s as a span may carry it: a tenant's URL may unescape to a
+// host that is not UTF-8 (https://%ff.example/), and OTLP's protobuf
+// refuses such a string, failing the export of the whole batch.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

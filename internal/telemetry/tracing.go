@@ -48,9 +48,13 @@ func init() {
 // first.
 func Tracer() trace.Tracer { return *tracer.Load() }
 
-// Propagator reads and writes W3C trace context (traceparent, tracestate)
-// and baggage headers.
-var Propagator propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+// Propagator reads and writes W3C trace context (traceparent,
+// tracestate). Not baggage: Gatehouse uses none, and a caller's baggage
+// header would otherwise be read into the request's context and sent on,
+// as it came, to the identity providers and webhook receivers Gatehouse
+// calls for a tenant (W3C Baggage: untrusted baggage is not to be
+// propagated).
+var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
 
 // Configured reports whether the environment asks for traces: an OTLP
 // endpoint is named (OTEL_EXPORTER_OTLP_ENDPOINT or

@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -80,6 +82,39 @@ func scanActivity(r scanner) (store.Activity, error) {
 	return x, nil
 }
 
+// maxActivityKey bounds the value of an activity's filter column (the
+// name a sign-on was tried with may be as long as the caller likes), below
+// what a PostgreSQL index entry holds (about 2.7 kB).
+const maxActivityKey = 1024
+
+// validText is s as PostgreSQL's text takes it: UTF-8, without NUL.
+func validText(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
+}
+
+// activityKey is s as an activity's filter column holds it: what callers
+// put in an activity (a correlation id, a user name) must never make the
+// store refuse it, and with it the audit log's whole batch. Too long, it
+// is cut (on a character) to maxActivityKey bytes, and a filter's value
+// is cut alike, so it still finds it. The record's JSON keeps s whole.
+func activityKey(s string) string {
+	s = validText(s)
+	if len(s) <= maxActivityKey {
+		return s
+	}
+	cut := maxActivityKey
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
 // tagsColumn keeps tags as ",a,b," so that one LIKE finds a whole tag.
 func tagsColumn(tags []string) string {
 	if len(tags) == 0 {
@@ -117,6 +152,8 @@ func (s *SQLStore) InsertActivities(ctx context.Context, as []*store.Activity) e
 				if err != nil {
 					return fmt.Errorf("sqlstore: activity %s: %w", a.ID, err)
 				}
+				// Details is the emitter's JSON, passed through as it is.
+				data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
 				var clientID, userID, userName string
 				if a.Client != nil {
 					clientID = a.Client.ID
@@ -124,8 +161,9 @@ func (s *SQLStore) InsertActivities(ctx context.Context, as []*store.Activity) e
 				if a.User != nil {
 					userID, userName = a.User.ID, a.User.Name
 				}
-				args = append(args, a.ID, a.EnvironmentID, ms(a.RecordedAt), a.ActionType, a.ResultStatus, clientID, userID, userName,
-					a.CorrelationID, tagsColumn(a.Tags), string(data))
+				args = append(args, a.ID, a.EnvironmentID, ms(a.RecordedAt), activityKey(a.ActionType), activityKey(a.ResultStatus),
+					activityKey(clientID), activityKey(userID), activityKey(userName), activityKey(a.CorrelationID), validText(tagsColumn(a.Tags)),
+					string(data))
 			}
 			q := `INSERT INTO activities (id, environment_id, recorded_at, action_type, result_status, client_id, user_id, user_name, correlation_id, tags, data) VALUES ` +
 				strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, len(part)), ", ") + ` RETURNING id, seq`
@@ -158,7 +196,7 @@ func (s *SQLStore) InsertActivities(ctx context.Context, as []*store.Activity) e
 				return fmt.Errorf("sqlstore: activity seqs out of insert order (%d after %d)", a.Seq, as[i-1].Seq)
 			}
 			for j, r := range a.Resources {
-				res = append(res, a.Seq, j, a.EnvironmentID, ms(a.RecordedAt), r.ID, r.Type, r.PopulationID)
+				res = append(res, a.Seq, j, a.EnvironmentID, ms(a.RecordedAt), activityKey(r.ID), activityKey(r.Type), activityKey(r.PopulationID))
 			}
 		}
 		t.countRows("activities", int64(len(as)))
@@ -410,7 +448,11 @@ func (f *activityFilter) compare(x *scim.Compare) error {
 	if err := checkText(x.Value.Str); err != nil {
 		return err
 	}
-	f.eqs = append(f.eqs, activityEq{attr: a, value: x.Value.Str})
+	v := x.Value.Str
+	if a.column != "tags" {
+		v = activityKey(v) // as stored
+	}
+	f.eqs = append(f.eqs, activityEq{attr: a, value: v})
 	return nil
 }
 
