@@ -354,3 +354,60 @@ func TestLogPurge(t *testing.T) {
 		}
 	})
 }
+
+// countingStore counts InsertActivities calls and passes them on to the
+// real store.
+type countingStore struct {
+	store.ActivityStore
+	inserts atomic.Int32
+}
+
+func (c *countingStore) InsertActivities(ctx context.Context, as []*store.Activity) error {
+	c.inserts.Add(1)
+	return c.ActivityStore.InsertActivities(ctx, as)
+}
+
+// TestLogCoalesces: with the default options, activities that arrive
+// together (a burst from several requests at once) or one after another
+// (a steady stream, one every millisecond) are written a batch at a time,
+// in far fewer InsertActivities calls than activities: the writer waits
+// up to FlushInterval after the first before it writes.
+func TestLogCoalesces(t *testing.T) {
+	const n = 100
+	for _, tc := range []struct {
+		name string
+		gap  time.Duration // between one goroutine's activities
+	}{{"burst", 0}, {"stream", time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, st store.Store, env string) {
+				cs := &countingStore{ActivityStore: st}
+				l := New(cs, Options{}, quiet)
+				closeLog(t, l)
+				var wg sync.WaitGroup
+				for range 4 {
+					wg.Go(func() {
+						for range n / 4 {
+							l.Record(context.Background(), activity(env))
+							time.Sleep(tc.gap)
+						}
+					})
+				}
+				wg.Wait()
+				if err := l.Flush(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if got := len(stored(t, st)); got != n {
+					t.Fatalf("%d activities stored, want %d", got, n)
+				}
+				// A stream of 100 ms at most spans a few flush intervals even
+				// on a loaded machine; a writer that wrote each activity
+				// alone would make n calls.
+				if calls := cs.inserts.Load(); calls > n/10 {
+					t.Errorf("%d activities written in %d InsertActivities calls, want at most %d", n, calls, n/10)
+				} else {
+					t.Logf("%d activities written in %d InsertActivities calls", n, calls)
+				}
+			})
+		})
+	}
+}
