@@ -17,7 +17,7 @@ import (
 // (POST). The store checks the filter: a time range is required, and only
 // PingOne's attributes with eq are taken.
 
-func (a *API) activityRoutes(mux *http.ServeMux) {
+func (a *API) activityRoutes(mux router) {
 	base := "/v1/environments/{envID}/activities"
 	mux.Handle("GET "+base, a.handle(a.listActivities))
 	mux.Handle("POST "+base, a.handle(a.searchActivities))

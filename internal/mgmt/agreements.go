@@ -72,7 +72,7 @@ const (
 
 const ctConsentRevoke = "application/vnd.pingidentity.consent.revoke+json"
 
-func (a *API) agreementRoutes(mux *http.ServeMux) {
+func (a *API) agreementRoutes(mux router) {
 	base := "/v1/environments/{envID}/agreements"
 	mux.Handle("GET "+base, a.handle(a.listAgreements))
 	mux.Handle("POST "+base, a.handle(a.createAgreement))

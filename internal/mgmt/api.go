@@ -95,7 +95,15 @@ func (a *API) handle(h handlerFunc) http.Handler {
 }
 
 // Routes registers every management route on mux.
-func (a *API) Routes(mux *http.ServeMux) {
+func (a *API) Routes(mux *http.ServeMux) { a.routes(mux) }
+
+// router is where the routes are registered: a ServeMux, or in a test one
+// that also keeps the patterns (a ServeMux cannot list them).
+type router interface {
+	Handle(pattern string, handler http.Handler)
+}
+
+func (a *API) routes(mux router) {
 	a.organizationRoutes(mux)
 	a.environmentRoutes(mux)
 	a.populationRoutes(mux)

@@ -40,7 +40,7 @@ var coreSubNS = uuid.MustParse("6f1c2f8e-58a4-4b8e-9d36-1f1b7c0b6a11")
 
 func coreSubID(appID string) string { return uuid.NewSHA1(coreSubNS, []byte(appID)).String() }
 
-func (a *API) appAttributeRoutes(mux *http.ServeMux) {
+func (a *API) appAttributeRoutes(mux router) {
 	const base = "/v1/environments/{envID}/applications/{appID}/attributes"
 	mux.Handle("GET "+base, a.handle(a.listAppAttributes))
 	mux.Handle("POST "+base, a.handle(a.createAppAttribute))

@@ -92,7 +92,7 @@ var mobileDefaults = []struct {
 
 // applicationRoutes registers applications and everything under them,
 // and the built-in roles.
-func (a *API) applicationRoutes(mux *http.ServeMux) {
+func (a *API) applicationRoutes(mux router) {
 	const base = "/v1/environments/{envID}/applications"
 	mux.Handle("GET "+base, a.handle(a.listApplications))
 	mux.Handle("POST "+base, a.handle(a.createApplication))

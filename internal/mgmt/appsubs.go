@@ -16,7 +16,7 @@ import (
 
 // Resource grants and sign-on policy assignments of an application.
 
-func (a *API) appSubRoutes(mux *http.ServeMux) {
+func (a *API) appSubRoutes(mux router) {
 	const base = "/v1/environments/{envID}/applications/{appID}"
 	mux.Handle("GET "+base+"/grants", a.handle(a.listGrants))
 	mux.Handle("POST "+base+"/grants", a.handle(a.createGrant))

@@ -3,7 +3,9 @@ package mgmt_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
@@ -94,6 +96,68 @@ func TestAuditManagementWrites(t *testing.T) {
 				if a.User != nil {
 					t.Errorf("%s has a user actor %+v: the worker acts", a.ActionType, a.User)
 				}
+			}
+		})
+	}
+}
+
+// TestAuditSubscriptionWrites: a subscription's create, update and delete
+// record PingOne's SUBSCRIPTION.* types with the subscription as the
+// resource; a refused create records FAILED; searching activities by POST
+// is a read and records nothing, answered or refused.
+func TestAuditSubscriptionWrites(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			cap := &audittest.Capture{}
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t), AuditRecorder: cap})
+			admin := s.AdminToken(t)
+			envID := newEnv(t, s, "Hooked", "SANDBOX")
+			do := func(method, path string, body any, want int) map[string]any {
+				t.Helper()
+				r := doNo5xx(t, s, apptest.Request{Method: method, URL: "/environments/" + envID + path, Token: admin, Body: body})
+				if r.Status != want {
+					t.Fatalf("%s %s: %d, want %d: %s", method, path, r.Status, want, trimBody(r.Body))
+				}
+				if len(r.Body) == 0 {
+					return nil
+				}
+				return r.JSON(t)
+			}
+			subID := do("POST", "/subscriptions", subscriptionBody("SIEM"), http.StatusCreated)["id"].(string)
+			bad := subscriptionBody("No actions")
+			bad["filterOptions"] = map[string]any{"includedActionTypes": []any{}}
+			do("POST", "/subscriptions", bad, http.StatusBadRequest)
+			do("PUT", "/subscriptions/"+subID, subscriptionBody("SIEM 2"), http.StatusOK)
+			do("GET", "/subscriptions/"+subID, nil, http.StatusOK)
+			since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+			do("POST", "/activities", map[string]any{"filter": `recordedAt gt "` + since + `"`}, http.StatusOK)
+			do("POST", "/activities", map[string]any{"filter": `action.type eq "USER.CREATED"`}, http.StatusBadRequest) // no time range
+			do("DELETE", "/subscriptions/"+subID, nil, http.StatusNoContent)
+
+			got := cap.Of(envID)
+			c, sub := s.Admin.ClientID, audit.ResSubscription+":"+subID
+			want := []audittest.Brief{
+				{Type: audit.EnvironmentCreated, Result: "SUCCESS", Client: c, Resources: audit.ResEnvironment + ":" + envID},
+				{Type: audit.SubscriptionCreated, Result: "SUCCESS", Client: c, Resources: sub},
+				{Type: audit.SubscriptionCreated, Result: "FAILED", Client: c, Resources: ""},
+				{Type: audit.SubscriptionUpdated, Result: "SUCCESS", Client: c, Resources: sub},
+				{Type: audit.SubscriptionDeleted, Result: "SUCCESS", Client: c, Resources: sub},
+			}
+			if b := audittest.Briefs(got); !slices.Equal(b, want) {
+				t.Fatalf("activities:\n got %+v\nwant %+v", b, want)
+			}
+			created, refused, updated := got[1], got[2], got[3]
+			if r := created.Resources[0]; r.Name != "SIEM" || r.EnvironmentID != envID {
+				t.Errorf("subscription created: resource %+v", r)
+			}
+			if created.ActionDescription != "Subscription Created" || created.Client.EnvironmentID != s.Admin.EnvironmentID {
+				t.Errorf("subscription created: %+v client %+v", created, created.Client)
+			}
+			if !strings.HasPrefix(refused.ResultDescription, "INVALID_DATA: ") {
+				t.Errorf("refused create: %q", refused.ResultDescription)
+			}
+			if r := updated.Resources[0]; r.Name != "SIEM 2" {
+				t.Errorf("subscription updated: resource %+v", r)
 			}
 		})
 	}

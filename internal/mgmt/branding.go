@@ -15,7 +15,7 @@ import (
 
 const brandingKey = "branding"
 
-func (a *API) brandingRoutes(mux *http.ServeMux) {
+func (a *API) brandingRoutes(mux router) {
 	base := "/v1/environments/{envID}/brandingSettings"
 	mux.Handle("GET "+base, a.handle(a.getBrandingSettings))
 	mux.Handle("PUT "+base, a.handle(a.updateBrandingSettings))

@@ -45,14 +45,14 @@ func productTypes() []string {
 	return out
 }
 
-func (a *API) organizationRoutes(mux *http.ServeMux) {
+func (a *API) organizationRoutes(mux router) {
 	mux.Handle("GET /v1/organizations", a.handle(a.listOrganizations))
 	mux.Handle("GET /v1/organizations/{orgID}", a.handle(a.getOrganization))
 	mux.Handle("GET /v1/organizations/{orgID}/licenses", a.handle(a.listLicenses))
 	mux.Handle("GET /v1/organizations/{orgID}/licenses/{licenseID}", a.handle(a.getLicense))
 }
 
-func (a *API) environmentRoutes(mux *http.ServeMux) {
+func (a *API) environmentRoutes(mux router) {
 	mux.Handle("GET /v1/environments", a.handle(a.listEnvironments))
 	mux.Handle("POST /v1/environments", a.handle(a.createEnvironment))
 	mux.Handle("GET /v1/environments/{envID}", a.handle(a.getEnvironment))

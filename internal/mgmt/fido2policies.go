@@ -52,7 +52,7 @@ const (
 	fido2DefaultTimeoutMinutes = 2
 )
 
-func (a *API) fido2PolicyRoutes(mux *http.ServeMux) {
+func (a *API) fido2PolicyRoutes(mux router) {
 	base := "/v1/environments/{envID}/fido2Policies"
 	mux.Handle("GET "+base, a.handle(a.listFIDO2Policies))
 	mux.Handle("POST "+base, a.handle(a.createFIDO2Policy))

@@ -42,7 +42,7 @@ const (
 	membershipIndirect = "INDIRECT"
 )
 
-func (a *API) groupRoutes(mux *http.ServeMux) {
+func (a *API) groupRoutes(mux router) {
 	base := "/v1/environments/{envID}/groups"
 	one := base + "/{groupID}"
 	mux.Handle("GET "+base, a.handle(a.listGroups))

@@ -70,7 +70,7 @@ var (
 	providerAttrRE = regexp.MustCompile(`^\$\{providerAttributes\.[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*\}$`)
 )
 
-func (a *API) identityProviderRoutes(mux *http.ServeMux) {
+func (a *API) identityProviderRoutes(mux router) {
 	base := "/v1/environments/{envID}/identityProviders"
 	mux.Handle("GET "+base, a.handle(a.listIdentityProviders))
 	mux.Handle("POST "+base, a.handle(a.createIdentityProvider))

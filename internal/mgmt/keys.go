@@ -46,7 +46,7 @@ var (
 	ecSigAlg   = map[int64]string{256: "SHA256withECDSA", 384: "SHA384withECDSA", 521: "SHA512withECDSA"}
 )
 
-func (a *API) keyRoutes(mux *http.ServeMux) {
+func (a *API) keyRoutes(mux router) {
 	base := "/v1/environments/{envID}/keys"
 	mux.Handle("GET "+base, a.handle(a.listKeys))
 	mux.Handle("POST "+base, a.handle(a.createKey))

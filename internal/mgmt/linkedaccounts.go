@@ -22,7 +22,7 @@ import (
 
 const ctAccountLink = "application/vnd.pingidentity.account.link+json"
 
-func (a *API) linkedAccountRoutes(mux *http.ServeMux) {
+func (a *API) linkedAccountRoutes(mux router) {
 	base := "/v1/environments/{envID}/users/{userID}/linkedAccounts"
 	mux.Handle("GET "+base, a.handle(a.listLinkedAccounts))
 	mux.Handle("POST "+base, a.handle(a.createLinkedAccount))

@@ -50,7 +50,7 @@ const (
 	coolDownMaxMinutes    = 30
 )
 
-func (a *API) mfaConfigRoutes(mux *http.ServeMux) {
+func (a *API) mfaConfigRoutes(mux router) {
 	s := "/v1/environments/{envID}/mfaSettings"
 	mux.Handle("GET "+s, a.handle(a.getMFASettings))
 	mux.Handle("PUT "+s, a.handle(a.updateMFASettings))

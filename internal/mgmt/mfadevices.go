@@ -41,7 +41,7 @@ func (a *API) mfaPolicies() MFAPolicies {
 	return mfa.Configured{Config: a.config()}
 }
 
-func (a *API) mfaDeviceRoutes(mux *http.ServeMux) {
+func (a *API) mfaDeviceRoutes(mux router) {
 	base := "/v1/environments/{envID}/users/{userID}/devices"
 	one := base + "/{deviceID}"
 	mux.Handle("GET "+base, a.handle(a.listMFADevices))

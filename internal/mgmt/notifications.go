@@ -30,7 +30,7 @@ import (
 // method, locale and variant. Deleting an administrator's content
 // restores the predefined text.
 
-func (a *API) notificationRoutes(mux *http.ServeMux) {
+func (a *API) notificationRoutes(mux router) {
 	phone := "/v1/environments/{envID}/notificationsSettings/phoneDeliverySettings"
 	mux.Handle("GET "+phone, a.handle(a.listPhoneDelivery))
 	mux.Handle("POST "+phone, a.handle(a.createPhoneDelivery))

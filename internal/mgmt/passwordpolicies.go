@@ -33,7 +33,7 @@ const maxInt32 = math.MaxInt32
 // The character sets minCharacters may name, as PingOne spells them.
 var charsetKeys = []string{"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "0123456789", "~!@#$%^&*()-_=+[]{}|;:,.<>/?"}
 
-func (a *API) passwordPolicyRoutes(mux *http.ServeMux) {
+func (a *API) passwordPolicyRoutes(mux router) {
 	base := "/v1/environments/{envID}/passwordPolicies"
 	mux.Handle("GET "+base, a.handle(a.listPasswordPolicies))
 	mux.Handle("POST "+base, a.handle(a.createPasswordPolicy))

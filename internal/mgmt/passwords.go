@@ -35,7 +35,7 @@ const detailLockedPw = "PASSWORD_LOCKED_OUT"
 // 255 characters, and hashing megabytes would be a cheap way to burn CPU.
 const maxPasswordBytes = 1024
 
-func (a *API) passwordRoutes(mux *http.ServeMux, user string) {
+func (a *API) passwordRoutes(mux router, user string) {
 	mux.Handle("GET "+user+"/password", a.handle(a.getPassword))
 	mux.Handle("PUT "+user+"/password", a.handle(a.putPassword))
 	mux.Handle("POST "+user+"/password", a.handle(a.postPassword))

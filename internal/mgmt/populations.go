@@ -18,7 +18,7 @@ import (
 // (store.LockPopulations) before it reads: the default flag it reads is the
 // flag it moves, and the default population is never deleted by a delete
 // that read it before it became the default.
-func (a *API) populationRoutes(mux *http.ServeMux) {
+func (a *API) populationRoutes(mux router) {
 	mux.Handle("GET /v1/environments/{envID}/populations", a.handle(a.listPopulations))
 	mux.Handle("POST /v1/environments/{envID}/populations", a.handle(a.createPopulation))
 	mux.Handle("GET /v1/environments/{envID}/populations/{popID}", a.handle(a.getPopulation))

@@ -50,7 +50,7 @@ var (
 	claimNameRE  = regexp.MustCompile(`^[^\s\x00-\x1f]+$`)
 )
 
-func (a *API) resourceRoutes(mux *http.ServeMux) {
+func (a *API) resourceRoutes(mux router) {
 	base := "/v1/environments/{envID}/resources"
 	mux.Handle("GET "+base, a.handle(a.listResources))
 	mux.Handle("POST "+base, a.handle(a.createResource))
@@ -769,7 +769,7 @@ func (a *API) deleteResourceAttribute(w http.ResponseWriter, r *http.Request) er
 
 // configRoutes registers an environment's configuration: resources,
 // password policies, sign-on policies and keys.
-func (a *API) configRoutes(mux *http.ServeMux) {
+func (a *API) configRoutes(mux router) {
 	a.resourceRoutes(mux)
 	a.passwordPolicyRoutes(mux)
 	a.signOnPolicyRoutes(mux)

@@ -53,14 +53,14 @@ var applicationActor = roleActor{Type: "APPLICATION", Segment: "applications", P
 		return err
 	}}
 
-func (a *API) roleRoutes(mux *http.ServeMux) {
+func (a *API) roleRoutes(mux router) {
 	mux.Handle("GET /v1/roles", a.handle(a.listRoles))
 	mux.Handle("GET /v1/roles/{roleID}", a.handle(a.getRole))
 }
 
 // roleAssignmentRoutes registers list, create, read and delete (role
 // assignments have no PUT) for one kind of actor.
-func (a *API) roleAssignmentRoutes(mux *http.ServeMux, k roleActor) {
+func (a *API) roleAssignmentRoutes(mux router, k roleActor) {
 	base := "/v1/environments/{envID}/" + k.Segment + "/{" + k.Param + "}/roleAssignments"
 	mux.Handle("GET "+base, a.handle(a.listRoleAssignments(k)))
 	mux.Handle("POST "+base, a.handle(a.createRoleAssignment(k)))

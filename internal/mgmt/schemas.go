@@ -27,7 +27,7 @@ import (
 // from false to true, and required not at all (ignored on create, refused
 // on update when it differs).
 
-func (a *API) schemaRoutes(mux *http.ServeMux) {
+func (a *API) schemaRoutes(mux router) {
 	base := "/v1/environments/{envID}/schemas"
 	mux.Handle("GET "+base, a.handle(a.listSchemas))
 	mux.Handle("GET "+base+"/{schemaID}", a.handle(a.getSchema))

@@ -20,7 +20,7 @@ import (
 
 const sessionsKey = "sessions"
 
-func (a *API) sessionRoutes(mux *http.ServeMux) {
+func (a *API) sessionRoutes(mux router) {
 	base := "/v1/environments/{envID}/users/{userID}/sessions"
 	mux.Handle("GET "+base, a.handle(a.listUserSessions))
 	mux.Handle("GET "+base+"/{sessionID}", a.handle(a.getUserSession))

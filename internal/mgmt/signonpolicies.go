@@ -46,7 +46,7 @@ var (
 	noDevices    = []string{"BYPASS", "BLOCK"}
 )
 
-func (a *API) signOnPolicyRoutes(mux *http.ServeMux) {
+func (a *API) signOnPolicyRoutes(mux router) {
 	base := "/v1/environments/{envID}/signOnPolicies"
 	mux.Handle("GET "+base, a.handle(a.listSignOnPolicies))
 	mux.Handle("POST "+base, a.handle(a.createSignOnPolicy))

@@ -33,7 +33,7 @@ const (
 	deadLettersShown = 10
 )
 
-func (a *API) subscriptionRoutes(mux *http.ServeMux) {
+func (a *API) subscriptionRoutes(mux router) {
 	mux.Handle("GET /v1/environments/{envID}/subscriptions", a.handle(a.listSubscriptions))
 	mux.Handle("POST /v1/environments/{envID}/subscriptions", a.handle(a.createSubscription))
 	mux.Handle("GET /v1/environments/{envID}/subscriptions/{subID}", a.handle(a.getSubscription))

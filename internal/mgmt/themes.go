@@ -22,7 +22,7 @@ import (
 // (store.LockThemes) before it reads: the flag it reads is the flag it
 // moves.
 
-func (a *API) themeRoutes(mux *http.ServeMux) {
+func (a *API) themeRoutes(mux router) {
 	base := "/v1/environments/{envID}/themes"
 	mux.Handle("GET "+base, a.handle(a.listThemes))
 	mux.Handle("POST "+base, a.handle(a.createTheme))

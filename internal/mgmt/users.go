@@ -32,7 +32,7 @@ const (
 // attribute's or another resource's.
 const maxAttribute = identity.MaxAttribute
 
-func (a *API) userRoutes(mux *http.ServeMux) {
+func (a *API) userRoutes(mux router) {
 	base := "/v1/environments/{envID}/users"
 	one := base + "/{userID}"
 	mux.Handle("GET "+base, a.handle(a.listUsers))
