@@ -321,23 +321,31 @@ func (a *API) createSubscription(w http.ResponseWriter, r *http.Request) error {
 	if err := a.applySubscription(&req, x); err != nil {
 		return err
 	}
-	n, err := a.Store.CountSubscriptions(r.Context(), env.ID)
+	// Count and create as a unit: two creates at once must not both see
+	// room for the last one.
+	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
+		if err := tx.LockSubscriptions(r.Context(), env.ID); err != nil {
+			return err
+		}
+		n, err := tx.CountSubscriptions(r.Context(), env.ID)
+		if err != nil {
+			return err
+		}
+		if n >= maxSubscriptions {
+			max := int64(maxSubscriptions)
+			return &wire.Error{Status: http.StatusForbidden, Code: wire.CodeAccessFailed,
+				Message: fmt.Sprintf("The request could not be completed. An environment may have at most %d subscriptions.", maxSubscriptions),
+				Details: []wire.Detail{{Code: wire.DetailSizeLimit, Target: "subscriptions", Message: fmt.Sprintf("An environment may have at most %d subscriptions.", maxSubscriptions),
+					InnerError: &wire.InnerError{MaximumValue: &max}}}}
+		}
+		// A new subscription starts after the last activity written: it
+		// gets no history.
+		if x.Delivery.Cursor, err = tx.LastActivitySeq(r.Context()); err != nil {
+			return err
+		}
+		return tx.CreateSubscription(r.Context(), x)
+	})
 	if err != nil {
-		return err
-	}
-	if n >= maxSubscriptions {
-		max := int64(maxSubscriptions)
-		return &wire.Error{Status: http.StatusForbidden, Code: wire.CodeAccessFailed,
-			Message: fmt.Sprintf("The request could not be completed. An environment may have at most %d subscriptions.", maxSubscriptions),
-			Details: []wire.Detail{{Code: wire.DetailSizeLimit, Target: "subscriptions", Message: fmt.Sprintf("An environment may have at most %d subscriptions.", maxSubscriptions),
-				InnerError: &wire.InnerError{MaximumValue: &max}}}}
-	}
-	// A new subscription starts after the last activity written: it gets
-	// no history.
-	if x.Delivery.Cursor, err = a.Store.LastActivitySeq(r.Context()); err != nil {
-		return err
-	}
-	if err := a.Store.CreateSubscription(r.Context(), x); err != nil {
 		return err
 	}
 	out, err := a.renderSubscription(x, nil)

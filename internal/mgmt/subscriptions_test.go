@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -262,6 +263,41 @@ func TestSubscriptionIsolation(t *testing.T) {
 			a.ok(t, "DELETE", "", nil, http.StatusNoContent)
 			if _, err := s.Store.GetSubscription(t.Context(), a.env, id); err == nil {
 				t.Error("the subscription outlived its environment")
+			}
+		})
+	}
+}
+
+// TestSubscriptionLimitRace: creates racing for the last places of the
+// 50 make exactly 50 subscriptions; the rest get the limit's 403.
+func TestSubscriptionLimitRace(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			c := newCfgAPI(t, s, "Hook race")
+			for i := range 40 {
+				c.ok(t, "POST", "/subscriptions", subscriptionBody("hook "+strconv.Itoa(i)), http.StatusCreated)
+			}
+			const racers = 20
+			statuses := make([]int, racers)
+			var wg sync.WaitGroup
+			for i := range racers {
+				wg.Go(func() {
+					statuses[i] = s.Do(t, apptest.Request{Method: "POST", URL: c.url("/subscriptions"), Token: c.tok,
+						Body: subscriptionBody("racer " + strconv.Itoa(i))}).Status
+				})
+			}
+			wg.Wait()
+			count := map[int]int{}
+			for _, st := range statuses {
+				count[st]++
+			}
+			if count[http.StatusCreated] != 10 || count[http.StatusForbidden] != 10 {
+				t.Errorf("racing creates answered %v, want 10 × 201 and 10 × 403", count)
+			}
+			if n := len(c.list(t, "/subscriptions", "subscriptions")); n != 50 {
+				t.Errorf("%d subscriptions, want 50", n)
 			}
 		})
 	}

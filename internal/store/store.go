@@ -861,6 +861,11 @@ type SubscriptionStore interface {
 	// allows 50 in an environment: the list is not paged).
 	ListSubscriptions(ctx context.Context, envID string) ([]Subscription, error)
 	CountSubscriptions(ctx context.Context, envID string) (int, error)
+	// LockSubscriptions, inside Tx, makes the transactions that take it
+	// for envID run one after the other, as LockThemes does for themes:
+	// a create counts the environment's subscriptions and adds one as a
+	// unit, so concurrent creates cannot pass the limit together.
+	LockSubscriptions(ctx context.Context, envID string) error
 	// UpdateSubscription writes the configuration; the delivery state
 	// stays.
 	UpdateSubscription(ctx context.Context, s *Subscription) error

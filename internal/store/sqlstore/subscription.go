@@ -45,6 +45,12 @@ func (s *SQLStore) ListSubscriptions(ctx context.Context, envID string) ([]store
 	return many(ctx, s, scanSubscription, `SELECT `+subscriptionCols+` FROM subscriptions WHERE environment_id = ? ORDER BY id`, envID)
 }
 
+// LockSubscriptions serializes the environment's subscription creates
+// (see store.SubscriptionStore).
+func (s *SQLStore) LockSubscriptions(ctx context.Context, envID string) error {
+	return s.lockEnvironment(ctx, "subscriptions", envID)
+}
+
 func (s *SQLStore) CountSubscriptions(ctx context.Context, envID string) (int, error) {
 	var n int
 	err := s.queryRowDynamic(ctx, `SELECT COUNT(*) FROM subscriptions WHERE environment_id = ?`, envID).Scan(&n)

@@ -1918,6 +1918,15 @@ func (s *Store) LockSignOnPolicy(ctx context.Context, a1 string, a2 string) (r0 
 	return
 }
 
+var opLockSubscriptions = newOp("LockSubscriptions")
+
+func (s *Store) LockSubscriptions(ctx context.Context, a1 string) (r0 error) {
+	ctx, c := opLockSubscriptions.begin(ctx, s)
+	r0 = s.Store.LockSubscriptions(ctx, a1)
+	c.end(r0)
+	return
+}
+
 var opLockThemes = newOp("LockThemes")
 
 func (s *Store) LockThemes(ctx context.Context, a1 string) (r0 error) {
