@@ -120,11 +120,17 @@ func (a *API) getSubscription(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	x, err := a.Store.GetSubscription(r.Context(), env.ID, r.PathValue("subID"))
+	return a.writeStoredSubscription(w, r, env.ID, r.PathValue("subID"))
+}
+
+// writeStoredSubscription answers 200 with the subscription as stored,
+// its delivery state and latest dead letters included.
+func (a *API) writeStoredSubscription(w http.ResponseWriter, r *http.Request, envID, id string) error {
+	x, err := a.Store.GetSubscription(r.Context(), envID, id)
 	if err != nil {
 		return err
 	}
-	dead, err := a.Store.ListSubscriptionDeadLetters(r.Context(), env.ID, x.ID, deadLettersShown)
+	dead, err := a.Store.ListSubscriptionDeadLetters(r.Context(), envID, x.ID, deadLettersShown)
 	if err != nil {
 		return err
 	}
@@ -377,19 +383,7 @@ func (a *API) updateSubscription(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Read back: the delivery state is the store's.
-	if x, err = a.Store.GetSubscription(r.Context(), env.ID, x.ID); err != nil {
-		return err
-	}
-	dead, err := a.Store.ListSubscriptionDeadLetters(r.Context(), env.ID, x.ID, deadLettersShown)
-	if err != nil {
-		return err
-	}
-	out, err := a.renderSubscription(x, dead)
-	if err != nil {
-		return err
-	}
-	wire.Write(w, http.StatusOK, out)
-	return nil
+	return a.writeStoredSubscription(w, r, env.ID, x.ID)
 }
 
 func (a *API) deleteSubscription(w http.ResponseWriter, r *http.Request) error {
