@@ -65,32 +65,10 @@ func BenchmarkHeadlessSignOn(b *testing.B) {
 
 // benchHeadlessSignOns runs one whole pi.flow sign-on per op for fx.
 func benchHeadlessSignOns(b *testing.B, s *apptest.Server, fx *apptest.SignOn) {
-	base := s.URL + "/" + fx.EnvID
-	authURL := base + "/as/authorize?" + url.Values{"response_type": {"code"}, "client_id": {fx.AppID}, "redirect_uri": {fx.RedirectURI},
-		"scope": {"openid profile"}, "response_mode": {"pi.flow"}}.Encode()
-	creds := `{"username":"` + fx.Username + `","password":"` + fx.Password + `"}`
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			bc := newBenchClient(b)
-			var fl struct {
-				ID                string `json:"id"`
-				Status            string `json:"status"`
-				ResumeURL         string `json:"resumeUrl"`
-				AuthorizeResponse struct{ Code string }
-			}
-			bc.do("GET", authURL, "", "", [2]string{}, &fl)
-			if st := bc.do("POST", base+"/flows/"+fl.ID, ctUsernamePassword, creds, [2]string{}, &fl); st != 200 || fl.Status != "COMPLETED" {
-				b.Fatalf("check: %d %s", st, fl.Status)
-			}
-			bc.do("GET", fl.ResumeURL, "", "", [2]string{}, &fl)
-			var tok struct {
-				IDToken string `json:"id_token"`
-			}
-			form := url.Values{"grant_type": {"authorization_code"}, "code": {fl.AuthorizeResponse.Code}, "redirect_uri": {fx.RedirectURI}}.Encode()
-			if st := bc.do("POST", base+"/as/token", "application/x-www-form-urlencoded", form, [2]string{fx.AppID, fx.AppSecret}, &tok); st != 200 || tok.IDToken == "" {
-				b.Fatalf("token: %d", st)
-			}
+			headlessSignOn(b, s, fx)
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "signons/s")
