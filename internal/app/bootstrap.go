@@ -34,6 +34,10 @@ type Admin struct {
 	// CAFile is the development CA's certificate (with TLS in development
 	// mode), for SSL_CERT_FILE.
 	CAFile string `json:"caFile,omitempty"`
+	// ConsoleClientID is the admin console's application (see
+	// internal/console): a public WORKER client whose tokens act with the
+	// signed-on administrator's roles.
+	ConsoleClientID string `json:"consoleClientId,omitempty"`
 }
 
 type adminRecord struct {
