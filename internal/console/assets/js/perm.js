@@ -8,8 +8,11 @@ let me = { userId: '', envId: '', orgId: '' };
 
 export async function load(claims) {
   me = { userId: claims.sub, envId: claims.env, orgId: claims.org };
+  // A worker's own token (sub is the client) acts with the application's
+  // roles; a user's with the user's.
+  const actor = claims.sub === claims.client_id ? '/applications/' : '/users/';
   const [ras, roles] = await Promise.all([
-    api.all('/environments/' + me.envId + '/users/' + me.userId + '/roleAssignments').catch(() => []),
+    api.all('/environments/' + me.envId + actor + me.userId + '/roleAssignments').catch(() => []),
     api.all('/roles').catch(() => []),
   ]);
   const byId = new Map(roles.map((r) => [r.id, new Set((r.permissions || []).map((p) => p.id))]));
