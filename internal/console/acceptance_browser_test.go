@@ -679,29 +679,7 @@ func (x *tour) layout(t *testing.T) {
 // (d) An administrator holding only read-only roles over the environment
 // sees no control that writes, and the API refuses its writes.
 func (x *tour) readOnly(t *testing.T) {
-	s := x.s
-	adminEnv := "/environments/" + s.Admin.EnvironmentID
-	roles := map[string]string{}
-	for _, name := range []string{"Identity Data Read Only", "Configuration Read Only"} {
-		roles[name] = x.one(t, "/roles", "roles", "name", name)["id"].(string)
-	}
-	pops := x.items(t, adminEnv+"/populations", "populations", "default", "true")
-	if len(pops) != 1 {
-		t.Fatalf("the Administrators environment has %d default populations", len(pops))
-	}
-	username, password := "reader."+x.tag, "Reads-Only-"+x.tag+"-4!"
-	u := x.api(t, "POST", adminEnv+"/users", "", map[string]any{"username": username, "population": map[string]any{"id": pops[0]["id"]}}, http.StatusCreated)
-	readerID := u["id"].(string)
-	r := x.s.Do(t, apptest.Request{Method: "PUT", URL: adminEnv + "/users/" + readerID + "/password", Token: x.worker,
-		ContentType: "application/vnd.pingidentity.password.set+json", Body: map[string]any{"value": password, "forceChange": false}})
-	if r.Status != http.StatusOK {
-		t.Fatalf("set the reader's password: %d %s", r.Status, r.Body)
-	}
-	for _, id := range roles {
-		x.api(t, "POST", adminEnv+"/users/"+readerID+"/roleAssignments", "", map[string]any{
-			"role": map[string]string{"id": id}, "scope": map[string]string{"id": x.envID, "type": "ENVIRONMENT"}}, http.StatusCreated)
-	}
-
+	username, password := x.newReader(t)
 	rb := x.b.another("reader-", desktop)
 	rb.t = t
 	x.signOnConsole(rb, username, password)
@@ -765,4 +743,33 @@ func (x *tour) readOnly(t *testing.T) {
 	if n := len(x.items(t, "/environments/"+x.envID+"/populations", "populations", "name", "Not allowed "+x.tag)); n != 0 {
 		t.Errorf("the refused write made %d populations", n)
 	}
+}
+
+// newReader makes, through the API, an administrator of the
+// Administrators environment holding only Identity Data Read Only and
+// Configuration Read Only over the tour's environment.
+func (x *tour) newReader(t *testing.T) (username, password string) {
+	t.Helper()
+	adminEnv := "/environments/" + x.s.Admin.EnvironmentID
+	roles := map[string]string{}
+	for _, name := range []string{"Identity Data Read Only", "Configuration Read Only"} {
+		roles[name] = x.one(t, "/roles", "roles", "name", name)["id"].(string)
+	}
+	pops := x.items(t, adminEnv+"/populations", "populations", "default", "true")
+	if len(pops) != 1 {
+		t.Fatalf("the Administrators environment has %d default populations", len(pops))
+	}
+	username, password = "reader."+x.tag, "Reads-Only-"+x.tag+"-4!"
+	u := x.api(t, "POST", adminEnv+"/users", "", map[string]any{"username": username, "population": map[string]any{"id": pops[0]["id"]}}, http.StatusCreated)
+	readerID := u["id"].(string)
+	r := x.s.Do(t, apptest.Request{Method: "PUT", URL: adminEnv + "/users/" + readerID + "/password", Token: x.worker,
+		ContentType: "application/vnd.pingidentity.password.set+json", Body: map[string]any{"value": password, "forceChange": false}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("set the reader's password: %d %s", r.Status, r.Body)
+	}
+	for _, id := range roles {
+		x.api(t, "POST", adminEnv+"/users/"+readerID+"/roleAssignments", "", map[string]any{
+			"role": map[string]string{"id": id}, "scope": map[string]string{"id": x.envID, "type": "ENVIRONMENT"}}, http.StatusCreated)
+	}
+	return username, password
 }
