@@ -64,6 +64,7 @@ type tour struct {
 	b      *browser // the bootstrap administrator's browser
 	rp     *relyingParty
 
+	adminUsername string
 	adminPassword string // the administrator's password after the forced change
 
 	envID, envName   string
@@ -178,6 +179,7 @@ func (x *tour) firstSignOn(t *testing.T) {
 	b.signOnAs(file.Username, file.Password)
 	b.waitStatus("MUST_CHANGE_PASSWORD")
 	b.shot("must-change-password")
+	x.adminUsername = file.Username
 	x.adminPassword = "Console-Tour-" + x.tag + "-9!"
 	if eval[bool](b, byLabel("Current password")+` !== null`) {
 		b.fill("Current password", file.Password)
@@ -274,7 +276,7 @@ func (x *tour) setUp(t *testing.T) {
 	if u["email"] != x.username+"@example.com" {
 		t.Errorf("the user's email is %v", u["email"])
 	}
-	b.press("Password")
+	b.pressTab("Password")
 	x.userPassword = "Pat-Signs-On-" + x.tag + "!7"
 	b.fill("New password", x.userPassword)
 	b.setChecked("Require a change at next sign-on", false)
@@ -414,8 +416,15 @@ func (x *tour) badInput(t *testing.T) {
 	b.press("Create application")
 	b.waitFor("an error at Redirect URIs", byLabel("Redirect URIs")+`?.getAttribute('aria-invalid') !== null`)
 	b.shot("invalid-redirect-uri")
-	if msg := b.fieldError("Redirect URIs"); msg == "" {
-		t.Errorf("no error at Redirect URIs")
+	shown = b.fieldError("Redirect URIs")
+	r = x.s.Do(t, apptest.Request{Method: "POST", URL: envPath + "/applications", Token: x.worker, Body: map[string]any{
+		"name": bad, "type": "WEB_APP", "protocol": "OPENID_CONNECT", "grantTypes": []string{"AUTHORIZATION_CODE"},
+		"responseTypes": []string{"CODE"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC", "redirectUris": []string{"not a uri"}}})
+	if r.Status != http.StatusBadRequest {
+		t.Fatalf("the API took the redirect URI \"not a uri\": %d %s", r.Status, r.Body)
+	}
+	if want := detailMessages(t, r.Body); shown == "" || !strings.Contains(want, shown) {
+		t.Errorf("the Redirect URIs field shows %q, the API says %q", shown, want)
 	}
 	if b.fieldError("Name") != "" {
 		t.Errorf("the Name field shows an error for the redirect URI's: %q", b.fieldError("Name"))
@@ -467,9 +476,17 @@ func (x *tour) expiredToken(t *testing.T) {
 	if r := x.s.Do(t, apptest.Request{Method: "GET", URL: "/environments", Token: access}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("the revoked token still reads /v1: %d", r.Status)
 	}
+	// The page this submit leaves: the sign-on replaces it.
+	eval[bool](b, `(window.beforeSignOn = true)`)
 	b.press("Create population")
+	b.waitFor("the sign-on page or the console again", `!window.beforeSignOn && (location.href.startsWith(`+q(x.s.URL+"/"+x.s.Admin.EnvironmentID+"/signon/")+`) || location.href.startsWith(`+q(x.consoleURL())+`))`)
+	if strings.Contains(b.url(), "/signon/") {
+		// No single sign-on session to reuse: the administrator signs on.
+		t.Logf("the console sent the administrator to the sign-on page")
+		b.signOnAs(x.adminUsername, x.adminPassword)
+	}
 	// Back from the sign-on, on the same form, with its values.
-	b.waitFor("the form back after the sign-on", `document.querySelector('main h1')?.textContent.trim() === 'New population' && `+
+	b.waitFor("the form back after the sign-on", `location.href.startsWith(`+q(x.consoleURL())+`) && document.querySelector('main h1')?.textContent.trim() === 'New population' && `+
 		byLabel("Name")+`?.value === `+q(name))
 	b.shot("form-restored")
 	if again, _ := consoleToken(b); again == access {
@@ -501,11 +518,13 @@ const jsFocus = `(() => {
   const e = document.activeElement;
   if (!e || e === document.body) return JSON.stringify({Body: true});
   const text = (s) => (s || '').replace(/\s+/g, ' ').trim();
+  // What a screen reader reads of a node: aria-hidden parts left out.
+  const read = (n) => { if (!n) return ''; const c = n.cloneNode(true); c.querySelectorAll('[aria-hidden="true"]').forEach((h) => h.remove()); return c.textContent; };
   let name = '';
-  if (e.getAttribute('aria-labelledby')) name = e.getAttribute('aria-labelledby').split(/\s+/).map((id) => text(document.getElementById(id)?.textContent)).join(' ');
+  if (e.getAttribute('aria-labelledby')) name = e.getAttribute('aria-labelledby').split(/\s+/).map((id) => text(read(document.getElementById(id)))).join(' ');
   if (!name) name = text(e.getAttribute('aria-label'));
-  if (!name && e.labels && e.labels.length) name = text([...e.labels].map((l) => l.textContent).join(' '));
-  if (!name && !['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName)) name = text(e.textContent);
+  if (!name && e.labels && e.labels.length) name = text([...e.labels].map(read).join(' '));
+  if (!name && !['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName)) name = text(read(e));
   if (!name) name = text(e.getAttribute('title'));
   const cs = getComputedStyle(e);
   const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 1) || (cs.boxShadow && cs.boxShadow !== 'none');
@@ -684,23 +703,30 @@ func (x *tour) readOnly(t *testing.T) {
 	rb.t = t
 	x.signOnConsole(rb, username, password)
 	e := "#/env/" + x.envID
-	screens := []struct{ name, hash string }{
-		{"environments", "#/environments"},
-		{"environment", e + "/overview"},
-		{"populations", e + "/populations"},
-		{"users", e + "/users"},
-		{"user", e + "/users/" + x.userID},
-		{"applications", e + "/applications"},
-		{"application", e + "/applications/" + x.appID},
+	// Each screen must show its data (a screen that failed to load would
+	// show no control either), and no control that writes.
+	screens := []struct{ name, hash, shows string }{
+		{"environments", "#/environments", x.envName},
+		{"environment", e + "/overview", x.envName},
+		{"populations", e + "/populations", x.popName},
+		{"users", e + "/users", x.username},
+		{"user", e + "/users/" + x.userID, x.username},
+		{"applications", e + "/applications", x.appName},
+		{"application", e + "/applications/" + x.appID, x.appID},
 	}
 	for _, sc := range screens {
 		rb.route(sc.hash)
 		rb.waitScreen()
+		rb.waitFor(sc.name+" showing "+q(sc.shows), `document.querySelector('main').innerText.includes(`+q(sc.shows)+`)`)
+		if n := eval[int](rb, `document.querySelectorAll('main .notice.error, main [role="alert"]:not(:empty)').length`); n != 0 {
+			rb.shot("error-" + sc.name)
+			t.Errorf("the read-only administrator gets an error on %s", sc.name)
+		}
 		// The user's page: its tabs hold forms too.
 		tabs := eval[[]string](rb, `[...document.querySelectorAll('main [role="tab"]')].map((t) => t.textContent.trim())`)
 		for i := -1; i < len(tabs); i++ {
 			if i >= 0 {
-				rb.press(tabs[i])
+				rb.pressTab(tabs[i])
 				rb.waitScreen()
 			}
 			edits := eval[[]string](rb, `(() => { `+jsNorm+`

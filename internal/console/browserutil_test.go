@@ -363,6 +363,13 @@ func (b *browser) press(text string) {
 	b.click("", byText(text))
 }
 
+// pressTab selects the screen's tab (role tab) that says label.
+func (b *browser) pressTab(label string) {
+	b.t.Helper()
+	b.click("", `[...document.querySelectorAll('main [role="tab"]')].find((e) => e.textContent.trim() === `+q(label)+`) ?? null`)
+	b.waitFor("the tab "+label+" selected", `[...document.querySelectorAll('main [role="tab"]')].some((e) => e.textContent.trim() === `+q(label)+` && e.getAttribute('aria-selected') === 'true')`)
+}
+
 // fill types value into the field labelled label, replacing what it held.
 func (b *browser) fill(label, value string) {
 	b.t.Helper()
@@ -408,12 +415,13 @@ func (b *browser) value(label string) string {
 	return eval[string](b, `(`+byLabel(label)+`)?.value ?? ''`)
 }
 
-// fieldError is the error the form shows at the field labelled label.
+// fieldError is the error the form shows at the field labelled label:
+// the field's description that is an error (not its help).
 func (b *browser) fieldError(label string) string {
 	b.t.Helper()
 	return eval[string](b, `(() => { const e = `+byLabel(label)+`; if (!e) return '';
 		const ids = (e.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
-		return ids.map((id) => document.getElementById(id)).filter((n) => n && !n.hidden).map((n) => n.textContent.trim()).join(' ').trim(); })()`)
+		return ids.map((id) => document.getElementById(id)).filter((n) => n && !n.hidden && n.classList.contains('field-error')).map((n) => n.textContent.trim()).join(' ').trim(); })()`)
 }
 
 // heading waits for the screen whose h1 says title.
@@ -427,10 +435,15 @@ func (b *browser) h1() string {
 	return eval[string](b, `document.querySelector('main h1')?.textContent.trim() ?? ''`)
 }
 
-// go opens a console route (a hash) as a link would.
+// route opens a console route (a hash) as a link would, and waits until
+// the screen before it is replaced.
 func (b *browser) route(hash string) {
 	b.t.Helper()
-	b.do("open "+hash, chromedp.Evaluate[chromedp.Void](`location.hash = `+q(hash)))
+	if eval[bool](b, `location.hash === `+q(hash)) {
+		return
+	}
+	b.do("open "+hash, chromedp.Evaluate[chromedp.Void](`window.screenBefore = document.querySelector('main h1'); location.hash = `+q(hash)))
+	b.waitFor("the screen of "+hash, `document.querySelector('main h1') !== null && document.querySelector('main h1') !== window.screenBefore`)
 }
 
 // key sends one key (kb.Tab, kb.Enter...), with Shift when shift.

@@ -32,7 +32,8 @@ func TestConsoleScreenshots(t *testing.T) {
 	fx := s.NewSignOn(t, apptest.SignOnOptions{App: map[string]any{"name": "Customer portal", "redirectUris": []string{"https://portal.example.com/callback"}}})
 	x.envID, x.userID, x.appID = fx.EnvID, fx.UserID, fx.AppID
 	envPath := "/environments/" + x.envID
-	x.api(t, "PUT", envPath, "", map[string]any{"name": "Acme staging", "description": "Customers' accounts before release", "region": "NA"}, http.StatusOK)
+	x.api(t, "PUT", envPath, "", map[string]any{"name": "Acme staging", "description": "Customers' accounts before release", "region": "NA", "type": "SANDBOX",
+		"license": map[string]string{"id": s.LicenseID(t)}}, http.StatusOK)
 	x.api(t, "PUT", envPath+"/users/"+x.userID, "", map[string]any{"username": fx.Username, "email": fx.Email,
 		"name": map[string]string{"given": "Joey", "family": "Lindqvist"}, "population": map[string]string{"id": fx.PopulationID}}, http.StatusOK)
 	for _, p := range [][3]string{{"ana.ruiz", "Ana", "Ruiz"}, {"kofi.mensah", "Kofi", "Mensah"}, {"li.wei", "Li", "Wei"}, {"sara.novak", "Sara", "Novak"}} {
