@@ -452,18 +452,37 @@ func detailMessages(t *testing.T, body []byte) string {
 }
 
 // (f) The token stops working while a form is filled in: the submit
-// signs on again (SSO: the administrator's session is alive) and comes
-// back to the form with its values; submitting then writes.
+// signs on again and comes back to the form with its values; submitting
+// then writes. Twice: with the session ended too (its refresh token
+// revoked: the sign-on page asks for the password), and with the session
+// alive (only the access token revoked, the refresh token no longer
+// taken: single sign-on brings the administrator straight back).
 func (x *tour) expiredToken(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		sessionUp bool
+	}{{"Contractors " + x.tag, false}, {"Interns " + x.tag, true}} {
+		x.refill(t, c.name, c.sessionUp)
+	}
+}
+
+func (x *tour) refill(t *testing.T, name string, sessionUp bool) {
 	b := x.b
 	envPath := "/environments/" + x.envID
-	name := "Contractors " + x.tag
+	description := "Filled in before the token ended"
 	b.route("#/env/" + x.envID + "/populations/new")
 	b.heading("New population")
 	b.fill("Name", name)
-	b.fill("Description", "Filled in before the token ended")
+	b.fill("Description", description)
 	access, refresh := consoleToken(b)
-	for _, tok := range []string{access, refresh} {
+	revoke := []string{access, refresh}
+	if sessionUp {
+		// A refresh token revoked would end the session: this one is
+		// only made unusable in the tab, as an expired one is.
+		revoke = revoke[:1]
+		eval[bool](b, `(() => { const k = 'gatehouse.console.token'; const v = JSON.parse(sessionStorage.getItem(k)); v.refresh = 'expired'; sessionStorage.setItem(k, JSON.stringify(v)); return true; })()`)
+	}
+	for _, tok := range revoke {
 		if tok == "" {
 			continue
 		}
@@ -479,20 +498,19 @@ func (x *tour) expiredToken(t *testing.T) {
 	// The page this submit leaves: the sign-on replaces it.
 	eval[bool](b, `(window.beforeSignOn = true)`)
 	b.press("Create population")
-	b.waitFor("the sign-on page or the console again", `!window.beforeSignOn && (location.href.startsWith(`+q(x.s.URL+"/"+x.s.Admin.EnvironmentID+"/signon/")+`) || location.href.startsWith(`+q(x.consoleURL())+`))`)
-	if strings.Contains(b.url(), "/signon/") {
-		// No single sign-on session to reuse: the administrator signs on.
-		t.Logf("the console sent the administrator to the sign-on page")
+	if !sessionUp {
+		b.waitFor("the sign-on page", `!window.beforeSignOn && location.href.startsWith(`+q(x.s.URL+"/"+x.s.Admin.EnvironmentID+"/signon/")+`)`)
 		b.signOnAs(x.adminUsername, x.adminPassword)
 	}
-	// Back from the sign-on, on the same form, with its values.
-	b.waitFor("the form back after the sign-on", `location.href.startsWith(`+q(x.consoleURL())+`) && document.querySelector('main h1')?.textContent.trim() === 'New population' && `+
+	// Back from the sign-on, on the same form, with its values (with the
+	// session alive, without a password typed).
+	b.waitFor("the form back after the sign-on", `!window.beforeSignOn && location.href.startsWith(`+q(x.consoleURL())+`) && document.querySelector('main h1')?.textContent.trim() === 'New population' && `+
 		byLabel("Name")+`?.value === `+q(name))
 	b.shot("form-restored")
 	if again, _ := consoleToken(b); again == access {
 		t.Errorf("the console kept the revoked token")
 	}
-	if d := b.value("Description"); d != "Filled in before the token ended" {
+	if d := b.value("Description"); d != description {
 		t.Errorf("the Description came back as %q", d)
 	}
 	if n := len(x.items(t, envPath+"/populations", "populations", "name", name)); n != 0 {
@@ -501,7 +519,7 @@ func (x *tour) expiredToken(t *testing.T) {
 	b.press("Create population")
 	b.waitFor("the population created", `document.querySelector('main h1')?.textContent.trim() !== 'New population'`)
 	p := x.one(t, envPath+"/populations", "populations", "name", name)
-	if p["description"] != "Filled in before the token ended" {
+	if p["description"] != description {
 		t.Errorf("the population's description is %v", p["description"])
 	}
 }
