@@ -641,6 +641,9 @@ func (x *tour) mainScreens() []struct{ name, hash string } {
 		{"populations", e + "/populations"},
 		{"applications", e + "/applications"},
 		{"application", e + "/applications/" + x.appID},
+		{"sign-on policies", e + "/signOnPolicies"},
+		{"branding", e + "/branding"},
+		{"activities", e + "/activities"},
 	}
 }
 
@@ -731,6 +734,8 @@ func (x *tour) readOnly(t *testing.T) {
 		{"user", e + "/users/" + x.userID, x.username},
 		{"applications", e + "/applications", x.appName},
 		{"application", e + "/applications/" + x.appID, x.appID},
+		{"sign-on policies", e + "/signOnPolicies", x.items(t, "/environments/"+x.envID+"/signOnPolicies", "signOnPolicies", "default", "true")[0]["name"].(string)},
+		{"branding", e + "/branding", "Branding and themes"},
 	}
 	for _, sc := range screens {
 		rb.route(sc.hash)
