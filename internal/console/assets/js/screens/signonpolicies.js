@@ -164,7 +164,7 @@ async function renderActions(ctx, path, box, writable, focusId) {
     h('p', { class: 'muted' }, 'A sign-on runs these in order, from the top. An action with a condition is skipped when the condition says it need not run.'),
     err, status,
     acts.length ? h('ol', { class: 'order-list', 'aria-label': 'Actions in priority order' }, items) : h('p', { class: 'empty' }, 'No action yet: a sign-on with this policy cannot complete.'),
-    add);
+    ...add);
   if (focusId) {
     const btn = box.querySelector('[data-move="' + focusId + '"]');
     const other = box.querySelector('[data-move="' + focusId.replace(/:(up|down)$/, (m, d) => (d === 'up' ? ':down' : ':up')) + '"]');
