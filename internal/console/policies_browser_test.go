@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/roles"
 )
 
 // The policy screens in headless Chromium, against a real Gatehouse on
@@ -96,12 +97,12 @@ func (p polPage) text() string {
 	return s
 }
 
-// polEval runs js and decodes its value.
+// polEval runs js and decodes its value (a promise's, once it settles).
 func polEval[T any](p polPage, js string) T {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, polWait)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	if err != nil {
 		p.t.Fatalf("script %s: %v\npage: %s", js, err, p.text())
 	}
@@ -278,6 +279,50 @@ func TestBrowserPolicyScreens(t *testing.T) {
 				if pp.(map[string]any)["name"] == "Too_short" {
 					t.Error("the refused password policy was written")
 				}
+			}
+
+			// A reader of the configuration sees the same screens with no
+			// control that writes; the audit entry is there for it.
+			// Each worker also reads its own environment (Identity Data
+			// Read Only there): that is what lets it read its own role
+			// assignments, which tell the console what to show.
+			selfRead := [3]string{roles.IdentityDataReadOnly.ID, "ENVIRONMENT", s.Admin.EnvironmentID}
+			reader := s.CreateWorker(t, s.Admin.EnvironmentID, "CLIENT_SECRET_BASIC", [3]string{roles.ConfigurationReadOnly.ID, "ENVIRONMENT", fx.EnvID}, selfRead)
+			r := openConsole(t, s, s.Token(t, reader), "#/env/"+fx.EnvID+"/signOnPolicies/"+polID)
+			if !polEval[bool](r, `import('/console/assets/js/perm.js').then((m) => m.can('config:read:configuration', {envId: `+jsq(fx.EnvID)+`}))`) {
+				t.Fatal("the console did not load the reader's roles: the checks below would prove nothing")
+			}
+			r.waitFor("the actions, read-only", `document.querySelectorAll('[data-action-id]').length === 2 && document.querySelector('h1')?.textContent === 'Reorder_me'`)
+			writeControls := `[...document.querySelectorAll('main button, main a.btn')].map((b) => b.textContent.trim())
+				.filter((l) => /^(Move up|Move down|Delete.*|Make default|Save.*|Create.*|Add action|New .*|Edit)$/.test(l))`
+			if got := polEval[[]string](r, writeControls); len(got) != 0 {
+				t.Errorf("a reader's sign-on policy page shows %v", got)
+			}
+			if n := polEval[int](r, `document.querySelectorAll('main form button[type=submit]').length`); n != 0 {
+				t.Errorf("a reader's forms have %d submit buttons", n)
+			}
+			r.goTo("#/env/" + fx.EnvID + "/branding/themes/" + themeID)
+			r.waitFor("the theme, read-only", `document.querySelector('h1')?.textContent === 'Red_theme' && document.querySelector('iframe.preview')`)
+			if got := polEval[[]string](r, writeControls); len(got) != 0 {
+				t.Errorf("a reader's theme page shows %v", got)
+			}
+			if !polEval[bool](r, field("configuration.buttonColor")+`.disabled`) {
+				t.Error("a reader's colour field can be changed")
+			}
+			if !polEval[bool](r, `[...document.querySelectorAll('#nav a')].some((a) => a.textContent === 'Audit activities')`) {
+				t.Error("a reader of activities is not offered Audit activities")
+			}
+			// An application developer (no audit permission) is not offered
+			// the activities.
+			dev := s.CreateWorker(t, s.Admin.EnvironmentID, "CLIENT_SECRET_BASIC", [3]string{roles.ClientApplicationDeveloper.ID, "ENVIRONMENT", fx.EnvID}, selfRead)
+			d := openConsole(t, s, s.Token(t, dev), "#/env/"+fx.EnvID+"/passwordPolicies")
+			if !polEval[bool](d, `import('/console/assets/js/perm.js').then((m) => m.can('applications:write:application', {envId: `+jsq(fx.EnvID)+`}))`) {
+				t.Fatal("the console did not load the developer's roles")
+			}
+			d.waitFor("the password policies", `document.querySelector('h1')?.textContent === 'Password policies' && document.querySelector('tbody a')`)
+			nav := polEval[[]string](d, `[...document.querySelectorAll('#nav a')].map((a) => a.textContent)`)
+			if strings.Contains(strings.Join(nav, "|"), "Audit activities") || !strings.Contains(strings.Join(nav, "|"), "Password policies") {
+				t.Errorf("an application developer's nav: %v", nav)
 			}
 		})
 	}

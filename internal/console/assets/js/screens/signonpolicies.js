@@ -110,12 +110,12 @@ async function renderActions(ctx, path, box, writable, focusId) {
   const items = acts.map((a, i) => {
     const controls = [];
     if (writable) {
-      const up = button('Move up', () => move(i, i - 1, a.id + ':up'), { class: 'btn btn-secondary btn-small', 'data-move': a.id + ':up', 'aria-label': 'Move ' + typeLabel(a.type) + ' (priority ' + a.priority + ') up' });
-      const down = button('Move down', () => move(i, i + 1, a.id + ':down'), { class: 'btn btn-secondary btn-small', 'data-move': a.id + ':down', 'aria-label': 'Move ' + typeLabel(a.type) + ' (priority ' + a.priority + ') down' });
+      const up = button('Move up', () => move(i, i - 1, a.id + ':up'), { class: 'btn btn-secondary btn-small', 'data-move': a.id + ':up', 'aria-label': 'Move up: ' + typeLabel(a.type) });
+      const down = button('Move down', () => move(i, i + 1, a.id + ':down'), { class: 'btn btn-secondary btn-small', 'data-move': a.id + ':down', 'aria-label': 'Move down: ' + typeLabel(a.type) });
       up.disabled = i === 0;
       down.disabled = i === acts.length - 1;
       controls.push(up, down,
-        linkButton('Edit', href(ctx.envId, ctx.params.policyId + '/actions/' + a.id)),
+        h('a', { class: 'btn btn-secondary btn-small', href: href(ctx.envId, ctx.params.policyId + '/actions/' + a.id), 'aria-label': 'Edit: ' + typeLabel(a.type) }, 'Edit'),
         button('Delete', async () => {
           if (!(await confirmAction('Delete the ' + typeLabel(a.type) + ' action?'))) return;
           try {
@@ -123,9 +123,9 @@ async function renderActions(ctx, path, box, writable, focusId) {
             toast('Action deleted.');
             renderActions(ctx, path, box, writable);
           } catch (e) { err.replaceChildren(errorNotice(e)); }
-        }, { kind: 'danger', class: 'btn btn-danger btn-small' }));
+        }, { kind: 'danger', class: 'btn btn-danger btn-small', 'aria-label': 'Delete: ' + typeLabel(a.type) }));
     } else {
-      controls.push(linkButton('View', href(ctx.envId, ctx.params.policyId + '/actions/' + a.id)));
+      controls.push(h('a', { class: 'btn btn-secondary btn-small', href: href(ctx.envId, ctx.params.policyId + '/actions/' + a.id), 'aria-label': 'View: ' + typeLabel(a.type) }, 'View'));
     }
     return h('li', { 'data-action-id': a.id, 'data-priority': String(a.priority) },
       h('span', { class: 'grow' }, h('strong', null, (i + 1) + '. ' + typeLabel(a.type)),
@@ -156,7 +156,7 @@ async function renderActions(ctx, path, box, writable, focusId) {
   const add = [];
   if (writable) {
     const sel = h('select', { id: 'new-action-type' }, TYPES.map((t) => h('option', { value: t.value }, t.label)));
-    add.push(h('form', { class: 'filter', on: { submit: (e) => { e.preventDefault(); ctx.go(href(ctx.envId, ctx.params.policyId + '/actions/new/' + sel.value)); } } },
+    add.push(h('form', { class: 'filter add-action', on: { submit: (e) => { e.preventDefault(); ctx.go(href(ctx.envId, ctx.params.policyId + '/actions/new/' + sel.value)); } } },
       h('label', { for: 'new-action-type' }, 'Action type'), sel, button('Add action', null, { type: 'submit', kind: 'primary' })));
   }
   box.replaceChildren(
