@@ -158,22 +158,26 @@ function lookOf(form, branding) {
 }
 
 // applyLook sets the look on the preview's document (same origin; CSSOM,
-// which the CSP allows, never a style attribute).
+// which the CSP allows, never a style attribute), as the sign-on page's
+// theme.css does: a theme is a light look, so in the dark colour scheme
+// only the button and (a lighter tint of) the links take its colours.
 function applyLook(frame, look, fallbackName) {
   const doc = frame.contentDocument;
   if (!doc || !doc.getElementById('card')) return;
+  const dark = frame.contentWindow.matchMedia('(prefers-color-scheme: dark)').matches;
   const root = doc.documentElement.style;
   const set = (name, v) => (v ? root.setProperty(name, v) : root.removeProperty(name));
+  const link = look.link || look.button;
   set('--primary', look.button);
   set('--primary-hover', look.button ? 'color-mix(in srgb, ' + look.button + ' 85%, #000)' : '');
-  set('--on-primary', look.buttonText);
-  set('--link', look.link || look.button);
-  set('--text', look.text);
-  set('--heading', look.heading);
-  set('--card', look.card);
-  set('--bg', look.bg);
+  set('--on-primary', look.button ? look.buttonText : '');
+  set('--link', dark ? (link ? 'color-mix(in srgb, ' + link + ' 50%, #fff)' : '') : link);
+  set('--text', dark ? '' : look.text);
+  set('--heading', dark ? '' : look.heading);
+  set('--card', dark ? '' : look.card);
+  set('--bg', dark ? '' : look.bg);
   const body = doc.body.style;
-  if (look.image) {
+  if (look.image && !dark) {
     body.setProperty('background-image', 'url("' + look.image + '")');
     body.setProperty('background-size', 'cover');
     body.setProperty('background-position', 'center');
@@ -216,7 +220,14 @@ async function theme(ctx) {
   // A colour input ignores readonly: a reader's are disabled instead.
   if (!writable) for (const f of form.fields) if (f.spec.type === 'color') f.input.disabled = true;
   const refresh = () => applyLook(frame, lookOf(form, branding), ctx.env && ctx.env.name);
-  frame.addEventListener('load', refresh);
+  const schemeNote = h('p', { class: 'muted', hidden: true },
+    'Shown in your browser\'s dark colour scheme: there, as on the sign-on page, only the button and the links take the theme\'s colours. Switch to the light scheme to see the whole theme.');
+  frame.addEventListener('load', () => {
+    const mq = frame.contentWindow.matchMedia('(prefers-color-scheme: dark)');
+    const note = () => { schemeNote.hidden = !mq.matches; refresh(); };
+    mq.addEventListener('change', note);
+    note();
+  });
   form.addEventListener('input', refresh);
   form.addEventListener('change', refresh);
   if (isNew) {
@@ -257,7 +268,7 @@ async function theme(ctx) {
       h('section', { class: 'preview-pane', 'aria-label': 'Live preview' },
         h('h2', null, 'Preview'),
         h('p', { class: 'muted' }, 'The hosted sign-on page as this theme would show it, before you save.'),
-        frame)));
+        frame, schemeNote)));
 }
 
 export default {
