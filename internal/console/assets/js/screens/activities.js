@@ -76,8 +76,10 @@ async function list(ctx) {
 }
 
 async function detail(ctx) {
+  const at = location.hash;
   const a = await api.get('/environments/' + ctx.envId + '/activities/' + ctx.params.activityId);
   const actors = a.actors || {};
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page((a.action && a.action.type) || 'Activity', { crumbs: [['Audit activities', href(ctx.envId)], [a.id]] },
     kv([
       ['Id', h('code', null, a.id)], ['Recorded', fmtDate(a.recordedAt)],

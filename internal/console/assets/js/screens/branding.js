@@ -50,9 +50,11 @@ function newUUID() {
 // ---- the overview: branding settings and the themes
 
 async function overview(ctx) {
+  const at = location.hash;
   const path = '/environments/' + ctx.envId + '/brandingSettings';
   const writable = canEnv(P.writeConfig, ctx.envId);
   const b = await api.get(path);
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page('Branding and themes', { toolbar: writable ? [linkButton('New theme', href(ctx.envId, 'themes/new'), 'primary')] : [] },
     h('h2', null, 'Themes'),
     h('p', { class: 'muted' }, 'The default theme is the look of the environment\'s hosted sign-on page.'),
@@ -195,6 +197,7 @@ function applyLook(frame, look, fallbackName) {
 }
 
 async function theme(ctx) {
+  const at = location.hash;
   const { envId } = ctx;
   const id = ctx.params.themeId;
   const isNew = !id;
@@ -260,6 +263,7 @@ async function theme(ctx) {
     }, { kind: 'danger' }));
   }
   const title = isNew ? 'New theme' : t.configuration.name;
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page(title, { toolbar, crumbs: [['Branding and themes', href(envId)], [isNew ? 'New theme' : title]] },
     notices,
     isNew ? null : kv([['Id', h('code', null, t.id)], ['Default', t.default ? 'Yes' : 'No']]),

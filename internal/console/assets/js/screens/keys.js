@@ -74,6 +74,7 @@ async function create(ctx) {
 }
 
 async function detail(ctx) {
+  const at = location.hash;
   const path = base(ctx.envId) + '/' + ctx.params.keyId;
   const k = await api.get(path);
   const writable = canEnv(P.writeConfig, ctx.envId);
@@ -108,6 +109,7 @@ async function detail(ctx) {
       pem.replaceChildren(h('pre', { class: 'pem', tabindex: '0', 'aria-label': 'Certificate (PEM)' }, await res.text()));
     } catch (err) { pem.replaceChildren(errorNotice(err)); }
   });
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page(k.name, { toolbar, crumbs: [['Signing keys', href(ctx.envId)], [k.name]] },
     notices,
     kv([

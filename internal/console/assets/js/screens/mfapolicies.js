@@ -118,6 +118,7 @@ function template(policies) {
 }
 
 async function create(ctx) {
+  const at = location.hash;
   const policies = await api.all(base(ctx.envId), null, 'deviceAuthenticationPolicies');
   const form = formView({
     key: 'mfa-new', fields, value: template(policies),
@@ -129,11 +130,13 @@ async function create(ctx) {
     },
     onCancel: () => ctx.go(href(ctx.envId)),
   });
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page('New MFA policy', { crumbs: [['MFA policies', href(ctx.envId)], ['New']] },
     h('p', { class: 'muted' }, 'Starts as a copy of the default policy.'), form);
 }
 
 async function detail(ctx) {
+  const at = location.hash;
   const path = base(ctx.envId) + '/' + ctx.params.policyId;
   const p = await api.get(path);
   const writable = canEnv(P.writeConfig, ctx.envId);
@@ -156,6 +159,7 @@ async function detail(ctx) {
       } catch (err) { notices.replaceChildren(errorNotice(err)); }
     }, { kind: 'danger' }));
   }
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page(p.name, { toolbar, crumbs: [['MFA policies', href(ctx.envId)], [p.name]] },
     notices,
     kv([['Id', h('code', null, p.id)], ['Default', p.default ? 'Yes' : 'No'], ['Methods', methods(p)], ['Updated', fmtDate(p.updatedAt)]]),

@@ -102,6 +102,7 @@ async function create(ctx) {
 }
 
 async function detail(ctx) {
+  const at = location.hash;
   const path = base(ctx.envId) + '/' + ctx.params.policyId;
   const p = await api.get(path);
   const writable = canEnv(P.writeConfig, ctx.envId);
@@ -124,6 +125,7 @@ async function detail(ctx) {
       } catch (err) { notices.replaceChildren(errorNotice(err)); }
     }, { kind: 'danger' }));
   }
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page(p.name, { toolbar, crumbs: [['Password policies', href(ctx.envId)], [p.name]] },
     notices,
     kv([['Id', h('code', null, p.id)], ['Default', p.default ? 'Yes' : 'No'], ['Populations using it', String(p.populationCount || 0)], ['Updated', fmtDate(p.updatedAt)]]),

@@ -59,6 +59,7 @@ async function create(ctx) {
 }
 
 async function detail(ctx) {
+  const at = location.hash;
   const path = base(ctx.envId) + '/' + ctx.params.policyId;
   const p = await api.get(path);
   const writable = canEnv(P.writeConfig, ctx.envId);
@@ -83,6 +84,7 @@ async function detail(ctx) {
     }, { kind: 'danger' }));
   }
   const actionsBox = h('section', { 'aria-labelledby': 'actions-title' });
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page(p.name, { toolbar, crumbs: [['Sign-on policies', href(ctx.envId)], [p.name]] },
     notices,
     kv([['Id', h('code', null, p.id)], ['Default', p.default ? 'Yes' : 'No'], ['Updated', fmtDate(p.updatedAt)]]),
@@ -259,6 +261,7 @@ async function loadRefs(envId, type) {
 }
 
 async function action(ctx) {
+  const at = location.hash;
   const { envId } = ctx;
   const { policyId, actionId, type: newType } = ctx.params;
   const path = base(envId) + '/' + policyId;
@@ -306,6 +309,7 @@ async function action(ctx) {
       ctx.go(href(envId, policyId));
     } catch (err) { document.getElementById('main').append(errorNotice(err)); }
   }, { kind: 'danger' })] : [];
+  if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page(title, { toolbar, crumbs: [['Sign-on policies', href(envId)], [policy.name, href(envId, policyId)], [actionId ? 'Action' : 'New action']] },
     actionId ? kv([['Id', h('code', null, actionId)], ['Type', type]]) : null,
     form);
