@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/authsvc"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/console"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/deviceauth"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
@@ -294,6 +295,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	flows.Routes(mux)
 	fed.Routes(mux)
 	signon.New(st, conf, flows, cookies, cfg.Logger).Routes(mux)
+	console.New(console.Options{EnvironmentID: admin.EnvironmentID, ClientID: admin.ConsoleClientID, BaseURL: cfg.BaseURL}).Routes(mux)
 	api.Routes(mux)
 	// Device authentications: PingOne's MFA-only flow, beside the auth
 	// service's routes, over the same MFA domain as the flows'.

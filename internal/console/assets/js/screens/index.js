@@ -1,0 +1,14 @@
+// The console's screens. A screen module's default export is
+//   { nav: [{group, label, path, order, show?(envId)}],
+//     routes: [{path, render: async (ctx) => void}] }
+// path is a hash route such as '/env/:envId/users/:userId'; ctx holds
+// params, envId, env (the environment record), orgId, me, go(hash) and
+// refreshEnvironments(). render draws with ui.page(...). Nav groups, in
+// this order: Directory, Applications, Authentication, Integrations,
+// Experience, Monitoring. One import per screen file: the only line two
+// people add to at once.
+import environments from './environments.js';
+
+export default [
+  environments,
+];
