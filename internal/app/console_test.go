@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -359,4 +360,53 @@ func rawDB(t *testing.T, dsn string) (db *sql.DB, placeholder string) {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, placeholder
+}
+
+// TestConsoleTokenEnds: the administrator's token stops acting on /v1 when
+// it is revoked, and when its session ends (deleted through the API, as a
+// sign-off ends it) — as userinfo judges user tokens.
+func TestConsoleTokenEnds(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			a := s.Admin
+			envPath := "/environments/" + a.EnvironmentID
+			read := func(tok string) int {
+				return s.Do(t, apptest.Request{Method: "GET", URL: envPath + "/populations", Token: tok}).Status
+			}
+			tok, _ := s.ConsoleSignOn(t, a.Username, a.Password, newAdminPassword)
+			if got := read(tok.AccessToken); got != 200 {
+				t.Fatalf("before revocation: %d", got)
+			}
+			rv := s.Do(t, apptest.Request{Method: "POST", URL: s.URL + "/" + a.EnvironmentID + "/as/revoke", ContentType: "application/x-www-form-urlencoded",
+				Body: "client_id=" + a.ConsoleClientID + "&token=" + tok.AccessToken})
+			if rv.Status != 200 {
+				t.Fatalf("revoke: %d %s", rv.Status, rv.Body)
+			}
+			if got := read(tok.AccessToken); got != 401 {
+				t.Errorf("revoked: %d, want 401", got)
+			}
+
+			tok, _ = s.ConsoleSignOn(t, a.Username, newAdminPassword, "")
+			if got := read(tok.AccessToken); got != 200 {
+				t.Fatalf("signed on again: %d", got)
+			}
+			var claims struct {
+				Sub string `json:"sub"`
+				Sid string `json:"sid"`
+			}
+			parts := strings.Split(tok.AccessToken, ".")
+			payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+			if err != nil || json.Unmarshal(payload, &claims) != nil || claims.Sid == "" {
+				t.Fatalf("access token claims: %v %s", err, payload)
+			}
+			del := s.Do(t, apptest.Request{Method: "DELETE", URL: envPath + "/users/" + claims.Sub + "/sessions/" + claims.Sid, Token: s.AdminToken(t)})
+			if del.Status != http.StatusNoContent {
+				t.Fatalf("delete the session: %d %s", del.Status, del.Body)
+			}
+			if got := read(tok.AccessToken); got != 401 {
+				t.Errorf("its session ended: %d, want 401", got)
+			}
+		})
+	}
 }

@@ -27,13 +27,20 @@ type FlowStep struct {
 	Body   map[string]any
 }
 
-// ConsoleSignOn signs username on to the console application headlessly
-// (response_mode pi.flow, as the hosted page drives the same flow) with
-// PKCE S256, and redeems the code through x/oauth2. When the flow asks for
-// a new password (MUST_CHANGE_PASSWORD) it is changed to newPassword; a
-// flow that asks for one with newPassword empty fails the test. It
-// returns the tokens and the statuses the flow went through.
+// ConsoleSignOn signs username on to the console application: see
+// HeadlessSignOn.
 func (s *Server) ConsoleSignOn(t testing.TB, username, password, newPassword string) (*oauth2.Token, []string) {
+	t.Helper()
+	return s.HeadlessSignOn(t, s.Admin.EnvironmentID, s.ConsoleOAuth(), username, password, newPassword)
+}
+
+// HeadlessSignOn signs username on to conf's application of envID
+// headlessly (response_mode pi.flow, as the hosted page drives the same
+// flow) with PKCE S256, and redeems the code through x/oauth2. When the
+// flow asks for a new password (MUST_CHANGE_PASSWORD) it is changed to
+// newPassword; a flow that asks for one with newPassword empty fails the
+// test. It returns the tokens and the statuses the flow went through.
+func (s *Server) HeadlessSignOn(t testing.TB, envID string, conf *oauth2.Config, username, password, newPassword string) (*oauth2.Token, []string) {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -41,7 +48,6 @@ func (s *Server) ConsoleSignOn(t testing.TB, username, password, newPassword str
 	}
 	c := &http.Client{Jar: jar, Transport: s.Client.Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	conf := s.ConsoleOAuth()
 	verifier := oauth2.GenerateVerifier()
 	step := func(method, url, ct, body string) FlowStep {
 		t.Helper()
@@ -65,11 +71,11 @@ func (s *Server) ConsoleSignOn(t testing.TB, username, password, newPassword str
 		return out
 	}
 	str := func(v any) string { s, _ := v.(string); return s }
-	flow := step("GET", conf.AuthCodeURL("console-state", oauth2.S256ChallengeOption(verifier),
+	flow := step("GET", conf.AuthCodeURL("signon-state", oauth2.S256ChallengeOption(verifier),
 		oauth2.SetAuthURLParam("response_mode", "pi.flow")), "", "")
 	id := str(flow.Body["id"])
 	statuses := []string{str(flow.Body["status"])}
-	flowURL := s.URL + "/" + s.Admin.EnvironmentID + "/flows/" + id
+	flowURL := s.URL + "/" + envID + "/flows/" + id
 	body, _ := json.Marshal(map[string]string{"username": username, "password": password})
 	flow = step("POST", flowURL, "application/vnd.pingidentity.usernamePassword.check+json", string(body))
 	statuses = append(statuses, str(flow.Body["status"]))
@@ -84,16 +90,16 @@ func (s *Server) ConsoleSignOn(t testing.TB, username, password, newPassword str
 	if str(flow.Body["status"]) != "COMPLETED" {
 		t.Fatalf("sign-on of %s ended in %v", username, flow.Body)
 	}
-	res := step("GET", s.URL+"/"+s.Admin.EnvironmentID+"/as/resume?flowId="+id, "", "")
+	res := step("GET", s.URL+"/"+envID+"/as/resume?flowId="+id, "", "")
 	ar, _ := res.Body["authorizeResponse"].(map[string]any)
 	code := str(ar["code"])
-	if code == "" || str(ar["state"]) != "console-state" {
+	if code == "" || str(ar["state"]) != "signon-state" {
 		t.Fatalf("resume: %v", res.Body)
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.Client)
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		t.Fatalf("exchange the console's code: %v", err)
+		t.Fatalf("exchange the code: %v", err)
 	}
 	return tok, statuses
 }
