@@ -40,13 +40,6 @@ type consoleRecord struct {
 // ConsoleURL is where the console is served under base.
 func ConsoleURL(base string) string { return base + "/console/" }
 
-// ConsoleIDs are what the console needs of its bootstrap: the
-// Administrators environment, where its application and administrators
-// live, and its application's client id.
-func (s *Server) ConsoleIDs() (environmentID, clientID string) {
-	return s.Admin.EnvironmentID, s.Admin.ConsoleClientID
-}
-
 // bootstrapConsole makes, once, the administrator user (a one-time
 // password it must change at its first sign-on, and the bootstrap
 // worker's role assignments) and the console application (a WORKER whose
@@ -82,7 +75,7 @@ func bootstrapConsole(ctx context.Context, st store.Store, cfg Config, admin *Ad
 		return false, errors.New("GATEHOUSE_ADMIN_PASSWORD must be 8 to 255 characters")
 	}
 	// Hashed before the transaction: SQLite's one writer would wait on it.
-	hash, err := password.NewHasher(password.DefaultParams, 1).Hash(ctx, plain)
+	hash, err := password.Default.Hash(ctx, plain)
 	if err != nil {
 		return false, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/google/uuid"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
@@ -377,6 +378,13 @@ func TestConsoleTokenEnds(t *testing.T) {
 			tok, _ := s.ConsoleSignOn(t, a.Username, a.Password, newAdminPassword)
 			if got := read(tok.AccessToken); got != 200 {
 				t.Fatalf("before revocation: %d", got)
+			}
+			// Device authentications act for applications only: the
+			// administrator's token is no application's.
+			da := s.Do(t, apptest.Request{Method: "POST", URL: s.URL + "/" + a.EnvironmentID + "/deviceAuthentications", Token: tok.AccessToken,
+				Body: map[string]any{"user": map[string]string{"id": uuid.NewString()}}})
+			if da.Status != http.StatusUnauthorized {
+				t.Errorf("a device authentication with the administrator's token: %d %s, want 401", da.Status, da.Body)
 			}
 			rv := s.Do(t, apptest.Request{Method: "POST", URL: s.URL + "/" + a.EnvironmentID + "/as/revoke", ContentType: "application/x-www-form-urlencoded",
 				Body: "client_id=" + a.ConsoleClientID + "&token=" + tok.AccessToken})
