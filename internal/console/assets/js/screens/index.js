@@ -8,7 +8,13 @@
 // Experience, Monitoring. One import per screen file: the only line two
 // people add to at once.
 import environments from './environments.js';
+import users from './users.js';
+import groups from './groups.js';
+import populations from './populations.js';
 
 export default [
   environments,
+  users,
+  groups,
+  populations,
 ];
