@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,7 @@ func dirChromium(t *testing.T) string {
 type dirPage struct {
 	t   *testing.T
 	ctx context.Context
+	n   int // screenshots taken
 }
 
 func newDirPage(t *testing.T) *dirPage {
@@ -69,6 +72,34 @@ func newDirPage(t *testing.T) *dirPage {
 		}
 	}()
 	return p
+}
+
+// shot saves a PNG of the page under test-output/console/<TestName>/,
+// for review by eye.
+func (p *dirPage) shot(name string) {
+	p.t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	dir := filepath.Join(wd, "..", "..", "test-output", "console", regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(p.t.Name(), "_"))
+	if p.n == 0 {
+		os.RemoveAll(dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+	p.n++
+	ctx, cancel := context.WithTimeout(p.ctx, dirWait)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", p.n, name)), png, 0o644); err != nil {
+		p.t.Errorf("save screenshot: %v", err)
+	}
 }
 
 func (p *dirPage) do(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -183,6 +214,19 @@ func (p *dirPage) press(label string) {
 	dirEval[chromedp.Void](p, `[...document.querySelectorAll('button')].find((b) => b.textContent.trim() === `+jsq(label)+`).click()`)
 }
 
+// confirm answers the open confirmation dialog with its button label.
+func (p *dirPage) confirm(label string) {
+	p.t.Helper()
+	p.waitFor("the dialog's "+label, `[...document.querySelectorAll('dialog[open] button')].some((b) => b.textContent === `+jsq(label)+`)`)
+	dirEval[chromedp.Void](p, `[...document.querySelectorAll('dialog[open] button')].find((b) => b.textContent === `+jsq(label)+`).click()`)
+}
+
+// hasButton says whether a button labelled label is on the page.
+func (p *dirPage) hasButton(label string) bool {
+	p.t.Helper()
+	return dirEval[bool](p, `[...document.querySelectorAll('button, a.btn')].some((b) => b.textContent.trim() === `+jsq(label)+`)`)
+}
+
 func (p *dirPage) open(hash string) {
 	p.t.Helper()
 	dirEval[chromedp.Void](p, `location.hash = `+jsq(hash))
@@ -240,6 +284,7 @@ func TestBrowserDirectory(t *testing.T) {
 			p.heading("New population")
 			p.fill("Name", "Staff")
 			p.fill("Description", "People who work here")
+			p.shot("population-new")
 			p.press("Create population")
 			p.heading("Staff")
 			pops := apiList(t, s, token, envPath+"/populations?filter="+url.QueryEscape(`name eq "Staff"`), "populations")
@@ -257,6 +302,7 @@ func TestBrowserDirectory(t *testing.T) {
 			p.fill("Given name", "Ada")
 			p.fill("Family name", "Lovelace")
 			p.fill("Initial password", "Analytical-Engine-1843")
+			p.shot("user-new")
 			p.press("Create user")
 			p.heading("ada (Ada Lovelace)")
 			users := apiList(t, s, token, envPath+"/users?filter="+url.QueryEscape(`username eq "ada"`), "users")
@@ -291,6 +337,7 @@ func TestBrowserDirectory(t *testing.T) {
 			if msg := p.fieldError("New password"); msg == "" {
 				t.Error("no error at New password for a password the policy refuses")
 			}
+			p.shot("password-refused")
 			p.fill("New password", "Difference-Engine-1822")
 			p.press("Set password")
 			p.waitFor("the password set", `document.querySelector('.tab-panel dl.kv dd')?.textContent === 'Set'`)
@@ -307,6 +354,7 @@ func TestBrowserDirectory(t *testing.T) {
 			if msg := p.fieldError("Username"); !strings.Contains(msg, "already exists") {
 				t.Errorf("error at Username: %q", msg)
 			}
+			p.shot("username-taken")
 			if got := dirEval[string](p, `document.activeElement?.id ?? ''`); got != p.fieldID("Username") {
 				t.Errorf("focus is on %q, not the Username field", got)
 			}
@@ -322,6 +370,7 @@ func TestBrowserDirectory(t *testing.T) {
 			p.fill("Filter", `username zz "a"`)
 			p.press("Search")
 			p.waitFor("the filter's error", `(() => { const e = document.querySelector('.filter .field-error'); return e && !e.hidden && e.textContent; })()`)
+			p.shot("filter-error")
 
 			// Disable, through the user's page.
 			p.open("#/env/" + envID + "/users/" + userID)
@@ -331,6 +380,142 @@ func TestBrowserDirectory(t *testing.T) {
 			r = s.Do(t, apptest.Request{Method: "GET", URL: envPath + "/users/" + userID, Token: token})
 			if r.JSON(t)["enabled"] != false {
 				t.Errorf("the user is still enabled: %s", r.Body)
+			}
+		})
+	}
+}
+
+// apiCreate POSTs body and returns the new resource's id.
+func apiCreate(t *testing.T, s *apptest.Server, token, path string, body any) string {
+	t.Helper()
+	r := s.Do(t, apptest.Request{Method: "POST", URL: path, Token: token, Body: body})
+	if r.Status != 201 {
+		t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
+	}
+	return r.JSON(t)["id"].(string)
+}
+
+func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
+	const identityReadOnly = "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e04"
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			token := s.AdminToken(t)
+			envID := apiCreate(t, s, token, "/environments", map[string]any{
+				"name": "Groups " + be.Name, "type": "SANDBOX", "region": "NA", "license": map[string]string{"id": s.LicenseID(t)}})
+			envPath := "/environments/" + envID
+			popID := apiCreate(t, s, token, envPath+"/populations", map[string]any{"name": "Sales"})
+			userID := apiCreate(t, s, token, envPath+"/users", map[string]any{"username": "bob", "population": map[string]string{"id": popID}})
+			p := newDirPage(t)
+
+			// A group of the Sales population, through its form.
+			p.signOnAsWorker(s, token, "#/env/"+envID+"/groups/new")
+			p.heading("New group")
+			p.fill("Name", "Sales team")
+			p.choose("Population", "Sales")
+			p.press("Create group")
+			p.heading("Sales team")
+			groups := apiList(t, s, token, envPath+"/groups", "groups")
+			if len(groups) != 1 || groups[0]["name"] != "Sales team" || groups[0]["population"].(map[string]any)["id"] != popID {
+				t.Fatalf("groups: %v", groups)
+			}
+			groupID := groups[0]["id"].(string)
+
+			// bob joins it from the group's page and shows among its members.
+			p.fill("Username of the user to add", "nobody")
+			p.press("Add member")
+			if msg := p.fieldError("Username of the user to add"); msg != "No user has this username." {
+				t.Errorf("error for an unknown username: %q", msg)
+			}
+			p.fill("Username of the user to add", "bob")
+			p.press("Add member")
+			p.waitFor("bob among the members", `[...document.querySelectorAll('main section table a')].some((a) => a.textContent === 'bob')`)
+			p.shot("group")
+			ms := apiList(t, s, token, envPath+"/users/"+userID+"/memberOfGroups", "groupMemberships")
+			if len(ms) != 1 || ms[0]["id"] != groupID || ms[0]["type"] != "DIRECT" {
+				t.Fatalf("bob's memberships: %v", ms)
+			}
+
+			// bob's Groups tab shows it; Remove takes bob out.
+			p.open("#/env/" + envID + "/users/" + userID)
+			p.heading("bob")
+			p.press("Groups")
+			p.waitFor("the Sales team row", `[...document.querySelectorAll('.tab-panel table a')].some((a) => a.textContent === 'Sales team')`)
+			p.press("Remove")
+			p.confirm("Remove")
+			p.waitFor("no groups", `document.querySelector('.tab-panel .empty')?.textContent === 'Not a member of any group.'`)
+			if ms := apiList(t, s, token, envPath+"/users/"+userID+"/memberOfGroups", "groupMemberships"); len(ms) != 0 {
+				t.Errorf("bob's memberships after Remove: %v", ms)
+			}
+
+			// A role over the population, from the Roles tab.
+			p.press("Roles")
+			p.waitFor("the role form", `[...document.querySelectorAll('.tab-panel button')].some((b) => b.textContent === 'Assign role')`)
+			p.choose("Role", "Identity Data Read Only")
+			p.choose("Scope type", "Population")
+			p.choose("Scope", "Sales")
+			p.press("Assign role")
+			p.waitFor("the assignment", `[...document.querySelectorAll('.tab-panel tbody th')].some((c) => c.textContent === 'Identity Data Read Only')`)
+			p.shot("roles")
+			ras := apiList(t, s, token, envPath+"/users/"+userID+"/roleAssignments", "roleAssignments")
+			if len(ras) != 1 || ras[0]["role"].(map[string]any)["id"] != identityReadOnly ||
+				ras[0]["scope"].(map[string]any)["type"] != "POPULATION" || ras[0]["scope"].(map[string]any)["id"] != popID {
+				t.Fatalf("bob's role assignments: %v", ras)
+			}
+
+			// MFA for the user flips from the MFA devices tab.
+			mfa := func() bool {
+				r := s.Do(t, apptest.Request{Method: "GET", URL: envPath + "/users/" + userID + "/mfaEnabled", Token: token})
+				return r.JSON(t)["mfaEnabled"] == true
+			}
+			before := mfa()
+			p.press("MFA devices")
+			label := map[bool]string{true: "Disable MFA", false: "Enable MFA"}
+			p.press(label[before])
+			p.waitFor(label[!before], `[...document.querySelectorAll('.tab-panel button')].some((b) => b.textContent === `+jsq(label[!before])+`)`)
+			if mfa() == before {
+				t.Errorf("mfaEnabled is still %v", before)
+			}
+
+			// A worker that may only read identities sees no edit control,
+			// and the API refuses it a write.
+			ro := s.CreateWorker(t, envID, "CLIENT_SECRET_BASIC", [3]string{identityReadOnly, "ENVIRONMENT", envID})
+			roToken := s.Token(t, ro)
+			q := newDirPage(t)
+			q.signOnAsWorker(s, roToken, "#/env/"+envID+"/users")
+			q.heading("Users")
+			q.waitFor("bob in the list", `[...document.querySelectorAll('main table a')].some((a) => a.textContent === 'bob')`)
+			if q.hasButton("New user") {
+				t.Error("a read-only administrator is offered New user")
+			}
+			q.open("#/env/" + envID + "/users/" + userID)
+			q.heading("bob")
+			q.waitFor("the profile form", `document.querySelector('.tab-panel form')`)
+			for _, b := range []string{"Disable user", "Enable user", "Unlock", "Delete user", "Save"} {
+				if q.hasButton(b) {
+					t.Errorf("a read-only administrator is offered %s", b)
+				}
+			}
+			q.press("Password")
+			q.waitFor("the password status", `document.querySelector('.tab-panel dl.kv')`)
+			if q.hasButton("Set password") {
+				t.Error("a read-only administrator is offered Set password")
+			}
+			q.press("Roles")
+			q.waitFor("the assignments", `document.querySelector('.tab-panel table')`)
+			if q.hasButton("Assign role") || q.hasButton("Remove") {
+				t.Error("a read-only administrator is offered role changes")
+			}
+			q.shot("read-only-roles")
+			q.open("#/env/" + envID + "/groups/" + groupID)
+			q.heading("Sales team")
+			for _, b := range []string{"Delete group", "Save", "Add member", "New group"} {
+				if q.hasButton(b) {
+					t.Errorf("a read-only administrator is offered %s on the group", b)
+				}
+			}
+			if r := s.Do(t, apptest.Request{Method: "POST", URL: envPath + "/users", Token: roToken, Body: map[string]any{"username": "eve"}}); r.Status != 403 {
+				t.Errorf("a read-only worker's create: %d %s", r.Status, r.Body)
 			}
 		})
 	}

@@ -155,7 +155,13 @@ async function detail(ctx) {
     ]));
 }
 
+// Each tab draws at once and loads into its own box (refreshing): a
+// tab's slow answer then never lands over the tab chosen after it.
 async function profileTab(ctx, u, writable) {
+  return refreshing(() => profileBody(ctx, u, writable));
+}
+
+async function profileBody(ctx, u, writable) {
   const { options } = await populationOptions(ctx);
   const acc = u.account || {};
   const state = [
