@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +48,11 @@ type dirPage struct {
 	t   *testing.T
 	ctx context.Context
 	n   int // screenshots taken
+	// second marks a test's second browser: its screenshots are b2-….
+	second bool
 }
+
+var shotDirs sync.Map // screenshot directories emptied by this run
 
 func newDirPage(t *testing.T) *dirPage {
 	t.Helper()
@@ -83,21 +88,25 @@ func (p *dirPage) shot(name string) {
 		p.t.Fatal(err)
 	}
 	dir := filepath.Join(wd, "..", "..", "test-output", "console", regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(p.t.Name(), "_"))
-	if p.n == 0 {
-		os.RemoveAll(dir)
+	if _, seen := shotDirs.LoadOrStore(dir, true); !seen {
+		os.RemoveAll(dir) // the last run's, once per test
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		p.t.Fatal(err)
 	}
 	p.n++
+	prefix := ""
+	if p.second {
+		prefix = "b2-"
+	}
 	ctx, cancel := context.WithTimeout(p.ctx, dirWait)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		p.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", p.n, name)), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s%02d-%s.png", prefix, p.n, name)), png, 0o644); err != nil {
 		p.t.Errorf("save screenshot: %v", err)
 	}
 }
@@ -430,6 +439,7 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			p.fill("Username of the user to add", "bob")
 			p.press("Add member")
 			p.waitFor("bob among the members", `[...document.querySelectorAll('main section table a')].some((a) => a.textContent === 'bob')`)
+			p.waitFor("one direct member", `[...document.querySelectorAll('main dl.kv dt')].find((d) => d.textContent === 'Direct members')?.nextElementSibling.textContent === '1'`)
 			p.shot("group")
 			ms := apiList(t, s, token, envPath+"/users/"+userID+"/memberOfGroups", "groupMemberships")
 			if len(ms) != 1 || ms[0]["id"] != groupID || ms[0]["type"] != "DIRECT" {
@@ -482,6 +492,7 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			ro := s.CreateWorker(t, envID, "CLIENT_SECRET_BASIC", [3]string{identityReadOnly, "ENVIRONMENT", envID})
 			roToken := s.Token(t, ro)
 			q := newDirPage(t)
+			q.second = true
 			q.signOnAsWorker(s, roToken, "#/env/"+envID+"/users")
 			q.heading("Users")
 			q.waitFor("bob in the list", `[...document.querySelectorAll('main table a')].some((a) => a.textContent === 'bob')`)

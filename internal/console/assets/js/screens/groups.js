@@ -100,7 +100,7 @@ async function detail(ctx) {
       userWritable ? {
         label: 'Actions', value: (u) => button('Remove', async () => {
           if (!(await confirmAction('Remove ' + u.username + ' from "' + g.name + '"? A member through a nested group stays one.', 'Remove'))) return;
-          await act(memberBox, () => api.del(envPath(ctx) + '/users/' + u.id + '/memberOfGroups/' + g.id), () => { toast('Member removed.'); members.reload(); });
+          await act(memberBox, () => api.del(envPath(ctx) + '/users/' + u.id + '/memberOfGroups/' + g.id), () => { toast('Member removed.'); detail(ctx); });
         }, { class: 'btn btn-secondary btn-small', 'aria-label': 'Remove ' + u.username }),
       } : null,
     ].filter(Boolean),
@@ -108,7 +108,8 @@ async function detail(ctx) {
     empty: 'No members.',
   });
   const memberBox = h('section', { 'aria-labelledby': 'members-h' }, h('h2', { id: 'members-h' }, 'Members'), members);
-  if (userWritable) memberBox.append(addMemberForm(ctx, g, () => members.reload()));
+  // The counts above change with the members: the page is drawn again.
+  if (userWritable) memberBox.append(addMemberForm(ctx, g, () => detail(ctx)));
   page(g.name, { toolbar, crumbs: [['Groups', groupsHref(ctx)], [g.name]] },
     kv([['Id', h('code', null, g.id)], ['Population', g.population ? popName.get(g.population.id) || g.population.id : 'Environment-wide'],
       ['Direct members', String(g.directMemberCounts ? g.directMemberCounts.users : 0)],
