@@ -531,3 +531,141 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestBrowserDirectoryLifecycle(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			token := s.AdminToken(t)
+			envID := apiCreate(t, s, token, "/environments", map[string]any{
+				"name": "Lifecycle " + be.Name, "type": "SANDBOX", "region": "NA", "license": map[string]string{"id": s.LicenseID(t)}})
+			envPath := "/environments/" + envID
+			get := func(path string) map[string]any {
+				t.Helper()
+				r := s.Do(t, apptest.Request{Method: "GET", URL: path, Token: token})
+				if r.Status != 200 {
+					t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
+				}
+				return r.JSON(t)
+			}
+			status := func(path string) int {
+				return s.Do(t, apptest.Request{Method: "GET", URL: path, Token: token}).Status
+			}
+			defaultPop := apiList(t, s, token, envPath+"/populations?filter="+url.QueryEscape("default eq true"), "populations")[0]["id"].(string)
+			staff := apiCreate(t, s, token, envPath+"/populations", map[string]any{"name": "Staff"})
+			user := apiCreate(t, s, token, envPath+"/users", map[string]any{"username": "cy", "population": map[string]string{"id": staff},
+				"password": map[string]any{"value": "Babbage-Difference-1822"}})
+			userPath := envPath + "/users/" + user
+			apiCreate(t, s, token, userPath+"/devices", map[string]any{"type": "EMAIL", "email": "cy@example.com"})
+			idp := apiCreate(t, s, token, envPath+"/identityProviders", map[string]any{"name": "Upstream", "type": "OPENID_CONNECT", "enabled": true,
+				"clientId": "gatehouse", "clientSecret": "s3cret", "authorizationEndpoint": "https://idp.example/authorize",
+				"tokenEndpoint": "https://idp.example/token", "jwksEndpoint": "https://idp.example/jwks", "issuer": "https://idp.example",
+				"scopes": []string{"openid"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"})
+			if r := s.Do(t, apptest.Request{Method: "POST", URL: userPath + "/linkedAccounts", Token: token, ContentType: "application/vnd.pingidentity.account.link+json",
+				Body: map[string]any{"identityProvider": map[string]string{"id": idp}, "externalId": "cy-123"}}); r.Status != 201 {
+				t.Fatalf("link: %d %s", r.Status, r.Body)
+			}
+			parents := apiCreate(t, s, token, envPath+"/groups", map[string]any{"name": "Parents"})
+			children := apiCreate(t, s, token, envPath+"/groups", map[string]any{"name": "Children"})
+			if r := s.Do(t, apptest.Request{Method: "POST", URL: userPath, Token: token, ContentType: "application/vnd.pingidentity.account.lock+json", Body: "{}"}); r.Status != 200 {
+				t.Fatalf("lock: %d %s", r.Status, r.Body)
+			}
+			p := newDirPage(t)
+
+			// Staff becomes the default population; the old default,
+			// empty, is deleted.
+			p.signOnAsWorker(s, token, "#/env/"+envID+"/populations/"+staff)
+			p.heading("Staff")
+			p.check("Default population", true)
+			p.press("Save")
+			p.waitFor("Staff as the default", `[...document.querySelectorAll('main dl.kv dt')].find((d) => d.textContent === 'Default')?.nextElementSibling.textContent === 'Yes'`)
+			if get(envPath + "/populations/" + staff)["default"] != true || get(envPath + "/populations/" + defaultPop)["default"] != false {
+				t.Error("the default flag did not move to Staff")
+			}
+			if p.hasButton("Delete population") {
+				t.Error("the default population offers Delete population")
+			}
+			p.open("#/env/" + envID + "/populations/" + defaultPop)
+			p.heading("Default")
+			p.press("Delete population")
+			p.confirm("Delete population")
+			p.heading("Populations")
+			if st := status(envPath + "/populations/" + defaultPop); st != 404 {
+				t.Errorf("the deleted population: %d", st)
+			}
+
+			// The locked user is unlocked; the profile takes a nickname
+			// and keeps the rest.
+			p.open("#/env/" + envID + "/users/" + user)
+			p.heading("cy")
+			p.waitFor("the account locked", `[...document.querySelectorAll('.tab-panel dl.kv dt')].find((d) => d.textContent === 'Account')?.nextElementSibling.textContent.startsWith('Locked')`)
+			p.press("Unlock")
+			p.waitFor("the account unlocked", `[...document.querySelectorAll('.tab-panel dl.kv dt')].find((d) => d.textContent === 'Account')?.nextElementSibling.textContent === 'OK'`)
+			if st := get(userPath)["account"].(map[string]any)["status"]; st != "OK" {
+				t.Errorf("account status after Unlock: %v", st)
+			}
+			p.waitFor("the profile form", `document.querySelector('.tab-panel form')`)
+			p.fill("Nickname", "Cy")
+			p.press("Save")
+			p.waitFor("the saved nickname", `document.querySelector('.toast')?.textContent === 'Saved.'`)
+			u := get(userPath)
+			if u["nickname"] != "Cy" || u["username"] != "cy" || u["population"].(map[string]any)["id"] != staff {
+				t.Errorf("the user after Save: %v", u)
+			}
+
+			// Password: expired, then still there.
+			p.press("Password")
+			p.press("Expire password")
+			p.waitFor("the expired status", `document.querySelector('.tab-panel dl.kv dd')?.textContent === 'Must be changed at next sign-on'`)
+			if st := get(userPath + "/password")["status"]; st != "MUST_CHANGE_PASSWORD" {
+				t.Errorf("password status after Expire password: %v", st)
+			}
+
+			// The MFA device and the linked account go.
+			p.press("MFA devices")
+			p.press("Delete device")
+			p.confirm("Delete device")
+			p.waitFor("no devices", `document.querySelector('.tab-panel .empty')?.textContent === 'No MFA devices.'`)
+			if n := len(apiList(t, s, token, userPath+"/devices", "devices")); n != 0 {
+				t.Errorf("%d devices after Delete device", n)
+			}
+			p.press("Linked accounts")
+			p.waitFor("the Upstream link", `[...document.querySelectorAll('.tab-panel tbody th')].some((c) => c.textContent === 'Upstream')`)
+			p.shot("linked-accounts")
+			p.press("Unlink")
+			p.confirm("Unlink")
+			p.waitFor("no links", `document.querySelector('.tab-panel .empty')?.textContent === 'No linked accounts.'`)
+			if n := len(apiList(t, s, token, userPath+"/linkedAccounts", "linkedAccounts")); n != 0 {
+				t.Errorf("%d linked accounts after Unlink", n)
+			}
+
+			// The user is deleted.
+			p.press("Delete user")
+			p.confirm("Delete user")
+			p.heading("Users")
+			if st := status(userPath); st != 404 {
+				t.Errorf("the deleted user: %d", st)
+			}
+
+			// Children is nested in Parents; Parents is deleted.
+			p.open("#/env/" + envID + "/groups/" + children)
+			p.heading("Children")
+			p.waitFor("the nesting form", `[...document.querySelectorAll('button')].some((b) => b.textContent === 'Nest group')`)
+			p.choose("Nest in group", "Parents")
+			p.press("Nest group")
+			p.waitFor("Parents listed", `[...document.querySelectorAll('main section ul a')].some((a) => a.textContent === 'Parents')`)
+			p.shot("group-nested")
+			if ns := apiList(t, s, token, envPath+"/groups/"+children+"/memberOfGroups", "groupMemberships"); len(ns) != 1 || ns[0]["id"] != parents {
+				t.Errorf("Children's nestings: %v", ns)
+			}
+			p.open("#/env/" + envID + "/groups/" + parents)
+			p.heading("Parents")
+			p.press("Delete group")
+			p.confirm("Delete group")
+			p.heading("Groups")
+			if st := status(envPath + "/groups/" + parents); st != 404 {
+				t.Errorf("the deleted group: %d", st)
+			}
+		})
+	}
+}
