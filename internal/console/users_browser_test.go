@@ -236,6 +236,18 @@ func (p *dirPage) hasButton(label string) bool {
 	return dirEval[bool](p, `[...document.querySelectorAll('button, a.btn')].some((b) => b.textContent.trim() === `+jsq(label)+`)`)
 }
 
+// mark tags the page's heading; redrawn waits for a heading without the
+// tag: the screen drawn again after a write.
+func (p *dirPage) mark() {
+	p.t.Helper()
+	dirEval[chromedp.Void](p, `document.querySelector('main h1').dataset.old = '1'`)
+}
+
+func (p *dirPage) redrawn() {
+	p.t.Helper()
+	p.waitFor("the screen drawn again", `(() => { const h = document.querySelector('main h1'); return h && !h.dataset.old; })()`)
+}
+
 func (p *dirPage) open(hash string) {
 	p.t.Helper()
 	dirEval[chromedp.Void](p, `location.hash = `+jsq(hash))
@@ -384,7 +396,13 @@ func TestBrowserDirectory(t *testing.T) {
 			// Disable, through the user's page.
 			p.open("#/env/" + envID + "/users/" + userID)
 			p.heading("ada (Ada Lovelace)")
+			p.press("Password")
+			p.mark()
 			p.press("Disable user")
+			p.redrawn()
+			if tab := dirEval[string](p, `document.querySelector('[role="tab"][aria-selected="true"]')?.textContent ?? ''`); tab != "Password" {
+				t.Errorf("the page drawn again after Disable user shows the %q tab, not Password", tab)
+			}
 			p.waitFor("Enable user", `[...document.querySelectorAll('button')].some((b) => b.textContent === 'Enable user')`)
 			r = s.Do(t, apptest.Request{Method: "GET", URL: envPath + "/users/" + userID, Token: token})
 			if r.JSON(t)["enabled"] != false {
@@ -437,7 +455,9 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 				t.Errorf("error for an unknown username: %q", msg)
 			}
 			p.fill("Username of the user to add", "bob")
+			p.mark()
 			p.press("Add member")
+			p.redrawn()
 			p.waitFor("bob among the members", `[...document.querySelectorAll('main section table a')].some((a) => a.textContent === 'bob')`)
 			p.waitFor("one direct member", `[...document.querySelectorAll('main dl.kv dt')].find((d) => d.textContent === 'Direct members')?.nextElementSibling.textContent === '1'`)
 			p.shot("group")
@@ -493,6 +513,8 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			roToken := s.Token(t, ro)
 			q := newDirPage(t)
 			q.second = true
+			// It works at a phone's width.
+			q.do("a phone's viewport", chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile))
 			q.signOnAsWorker(s, roToken, "#/env/"+envID+"/users")
 			q.heading("Users")
 			q.waitFor("bob in the list", `[...document.querySelectorAll('main table a')].some((a) => a.textContent === 'bob')`)
@@ -517,7 +539,10 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			if q.hasButton("Assign role") || q.hasButton("Remove") {
 				t.Error("a read-only administrator is offered role changes")
 			}
-			q.shot("read-only-roles")
+			q.shot("read-only-roles-360px")
+			if w := dirEval[int](q, `document.documentElement.scrollWidth`); w > 360 {
+				t.Errorf("the user page is %d px wide at 360 px", w)
+			}
 			q.open("#/env/" + envID + "/groups/" + groupID)
 			q.heading("Sales team")
 			for _, b := range []string{"Delete group", "Save", "Add member", "New group"} {
@@ -577,7 +602,9 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 			p.signOnAsWorker(s, token, "#/env/"+envID+"/populations/"+staff)
 			p.heading("Staff")
 			p.check("Default population", true)
+			p.mark()
 			p.press("Save")
+			p.redrawn()
 			p.waitFor("Staff as the default", `[...document.querySelectorAll('main dl.kv dt')].find((d) => d.textContent === 'Default')?.nextElementSibling.textContent === 'Yes'`)
 			if get(envPath + "/populations/" + staff)["default"] != true || get(envPath + "/populations/" + defaultPop)["default"] != false {
 				t.Error("the default flag did not move to Staff")
@@ -599,15 +626,18 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 			p.open("#/env/" + envID + "/users/" + user)
 			p.heading("cy")
 			p.waitFor("the account locked", `[...document.querySelectorAll('.tab-panel dl.kv dt')].find((d) => d.textContent === 'Account')?.nextElementSibling.textContent.startsWith('Locked')`)
+			p.mark()
 			p.press("Unlock")
+			p.redrawn()
 			p.waitFor("the account unlocked", `[...document.querySelectorAll('.tab-panel dl.kv dt')].find((d) => d.textContent === 'Account')?.nextElementSibling.textContent === 'OK'`)
 			if st := get(userPath)["account"].(map[string]any)["status"]; st != "OK" {
 				t.Errorf("account status after Unlock: %v", st)
 			}
 			p.waitFor("the profile form", `document.querySelector('.tab-panel form')`)
 			p.fill("Nickname", "Cy")
+			p.mark()
 			p.press("Save")
-			p.waitFor("the saved nickname", `document.querySelector('.toast')?.textContent === 'Saved.'`)
+			p.redrawn()
 			u := get(userPath)
 			if u["nickname"] != "Cy" || u["username"] != "cy" || u["population"].(map[string]any)["id"] != staff {
 				t.Errorf("the user after Save: %v", u)

@@ -23,9 +23,17 @@ function displayName(u) {
 // populationOptions are the environment's populations for a select, the
 // default one first so that a new user lands there unless told otherwise.
 async function populationOptions(ctx) {
-  const pops = await api.all(envPath(ctx) + '/populations');
+  // An administrator whose roles reach only some populations may not list
+  // them: the field then takes a population's id.
+  const pops = await api.all(envPath(ctx) + '/populations').catch(() => []);
   pops.sort((a, b) => (b.default ? 1 : 0) - (a.default ? 1 : 0));
   return { pops, options: pops.map((p) => ({ value: p.id, label: p.name + (p.default ? ' (default)' : '') })) };
+}
+
+function populationField(options) {
+  return options.length
+    ? { name: 'population.id', label: 'Population', type: 'select', required: true, options }
+    : { name: 'population.id', label: 'Population', required: true, help: 'The id of the population.' };
 }
 
 // refreshing is a part of a page that draws itself again after a change
@@ -98,7 +106,7 @@ async function create(ctx) {
     fields: [
       { name: 'username', label: 'Username', required: true, autocomplete: 'off' },
       { name: 'email', label: 'Email', type: 'email' },
-      { name: 'population.id', label: 'Population', type: 'select', required: true, options },
+      populationField(options),
       { name: 'name.given', label: 'Given name' },
       { name: 'name.family', label: 'Family name' },
       { name: 'enabled', label: 'Enabled', type: 'checkbox' },
@@ -121,14 +129,19 @@ async function create(ctx) {
 
 // ---- one user
 
-async function detail(ctx) {
+// shownTab is the tab chosen on the user's page: a page drawn again after
+// a change (enabled, unlocked, profile saved) opens on it, not on Profile.
+let shownTab = 0;
+
+async function detail(ctx, keepTab = false) {
   const id = ctx.params.userId;
+  if (!keepTab) shownTab = 0;
   const u = await api.get(userPath(ctx, id), { expand: 'population' });
   const target = { envId: ctx.envId, populationId: u.population.id };
   const writable = can(P.writeUser, target);
   const title = u.username + (displayName(u) ? ' (' + displayName(u) + ')' : '');
   const main = document.getElementById('main');
-  const redraw = () => detail(ctx);
+  const redraw = () => detail(ctx, true);
   const toolbar = writable ? [
     button(u.enabled ? 'Disable user' : 'Enable user', () => act(main, async () => {
       await api.put(userPath(ctx, id) + '/enabled', { enabled: !u.enabled });
@@ -144,15 +157,22 @@ async function detail(ctx) {
       await act(main, () => api.del(userPath(ctx, id)), () => { toast('User deleted.'); ctx.go(usersHref(ctx)); });
     }, { kind: 'danger' }),
   ] : [];
-  page(title, { toolbar, crumbs: [['Users', usersHref(ctx)], [u.username]] },
-    tabs([
-      { label: 'Profile', render: () => profileTab(ctx, u, writable) },
-      { label: 'Password', render: () => passwordTab(ctx, u, writable) },
-      { label: 'MFA devices', render: () => mfaTab(ctx, u, writable) },
-      { label: 'Groups', render: () => groupsTab(ctx, u, writable) },
-      { label: 'Roles', render: () => rolesTab(ctx, u) },
-      { label: 'Linked accounts', render: () => linkedTab(ctx, u, writable) },
-    ]));
+  const tabBox = tabs([
+    { label: 'Profile', render: () => profileTab(ctx, u, writable) },
+    { label: 'Password', render: () => passwordTab(ctx, u, writable) },
+    { label: 'MFA devices', render: () => mfaTab(ctx, u, writable) },
+    { label: 'Groups', render: () => groupsTab(ctx, u, writable) },
+    { label: 'Roles', render: () => rolesTab(ctx, u) },
+    { label: 'Linked accounts', render: () => linkedTab(ctx, u, writable) },
+  ], shownTab);
+  // The tabs' own handlers select first; this reads what they chose.
+  const remember = () => {
+    const i = [...tabBox.querySelectorAll('[role="tab"]')].findIndex((b) => b.getAttribute('aria-selected') === 'true');
+    if (i >= 0) shownTab = i;
+  };
+  tabBox.firstChild.addEventListener('click', remember);
+  tabBox.firstChild.addEventListener('keydown', remember);
+  page(title, { toolbar, crumbs: [['Users', usersHref(ctx)], [u.username]] }, tabBox);
 }
 
 // Each tab draws at once and loads into its own box (refreshing): a
@@ -188,12 +208,12 @@ async function profileBody(ctx, u, writable) {
       { name: 'title', label: 'Title' },
       { name: 'mobilePhone', label: 'Mobile phone', type: 'tel' },
       { name: 'primaryPhone', label: 'Primary phone', type: 'tel' },
-      { name: 'population.id', label: 'Population', type: 'select', required: true, options },
+      populationField(options),
     ],
     onSubmit: async (data) => {
       await api.put(userPath(ctx, u.id), data);
       toast('Saved.');
-      detail(ctx);
+      detail(ctx, true);
     },
   }));
 }
