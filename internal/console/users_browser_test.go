@@ -52,7 +52,7 @@ type dirPage struct {
 	second bool
 }
 
-var shotDirs sync.Map // screenshot directories emptied by this run
+var dirShotDirs sync.Map // screenshot directories emptied by this run
 
 func newDirPage(t *testing.T) *dirPage {
 	t.Helper()
@@ -88,7 +88,7 @@ func (p *dirPage) shot(name string) {
 		p.t.Fatal(err)
 	}
 	dir := filepath.Join(wd, "..", "..", "test-output", "console", regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(p.t.Name(), "_"))
-	if _, seen := shotDirs.LoadOrStore(dir, true); !seen {
+	if _, seen := dirShotDirs.LoadOrStore(dir, true); !seen {
 		os.RemoveAll(dir) // the last run's, once per test
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -159,7 +159,7 @@ func (p *dirPage) waitFor(what, js string) {
 	}
 }
 
-func jsq(s string) string {
+func dirQ(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
@@ -167,14 +167,14 @@ func jsq(s string) string {
 // heading waits for the screen whose h1 is title.
 func (p *dirPage) heading(title string) {
 	p.t.Helper()
-	p.waitFor("the screen "+title, `document.querySelector('main h1')?.textContent === `+jsq(title))
+	p.waitFor("the screen "+title, `document.querySelector('main h1')?.textContent === `+dirQ(title))
 }
 
 // fieldID is the id of the control labelled label (the label's own text,
 // without the required mark).
 func (p *dirPage) fieldID(label string) string {
 	p.t.Helper()
-	id := dirEval[string](p, `(() => { const l = [...document.querySelectorAll('main label')].find((x) => x.firstChild && x.firstChild.textContent.trim() === `+jsq(label)+`);
+	id := dirEval[string](p, `(() => { const l = [...document.querySelectorAll('main label')].find((x) => x.firstChild && x.firstChild.textContent.trim() === `+dirQ(label)+`);
 		return l ? l.htmlFor : ''; })()`)
 	if id == "" {
 		p.t.Fatalf("no field labelled %q\n%s", label, p.describe())
@@ -188,9 +188,9 @@ func (p *dirPage) fill(label, text string) {
 	sel := "#" + p.fieldID(label)
 	p.do("type into "+label,
 		chromedp.Click(chromedp.CSS(sel)),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsq(sel)+`).select()`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(`+dirQ(sel)+`).select()`),
 		chromedp.KeyEvent(text))
-	if got := dirEval[string](p, `document.querySelector(`+jsq(sel)+`).value`); got != text {
+	if got := dirEval[string](p, `document.querySelector(`+dirQ(sel)+`).value`); got != text {
 		p.t.Fatalf("field %s holds %q after typing %q", label, got, text)
 	}
 }
@@ -199,8 +199,8 @@ func (p *dirPage) fill(label, text string) {
 func (p *dirPage) choose(label, option string) {
 	p.t.Helper()
 	sel := "#" + p.fieldID(label)
-	ok := dirEval[bool](p, `(() => { const s = document.querySelector(`+jsq(sel)+`);
-		const o = [...s.options].find((x) => x.textContent === `+jsq(option)+`); if (!o) return false;
+	ok := dirEval[bool](p, `(() => { const s = document.querySelector(`+dirQ(sel)+`);
+		const o = [...s.options].find((x) => x.textContent === `+dirQ(option)+`); if (!o) return false;
 		s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)
 	if !ok {
 		p.t.Fatalf("select %s has no option %q\n%s", label, option, p.describe())
@@ -211,7 +211,7 @@ func (p *dirPage) choose(label, option string) {
 func (p *dirPage) check(label string, on bool) {
 	p.t.Helper()
 	sel := "#" + p.fieldID(label)
-	if dirEval[bool](p, `document.querySelector(`+jsq(sel)+`).checked`) != on {
+	if dirEval[bool](p, `document.querySelector(`+dirQ(sel)+`).checked`) != on {
 		p.do("click "+label, chromedp.Click(chromedp.CSS(sel)))
 	}
 }
@@ -219,21 +219,21 @@ func (p *dirPage) check(label string, on bool) {
 // press clicks the button (or tab) whose text is exactly label.
 func (p *dirPage) press(label string) {
 	p.t.Helper()
-	p.waitFor("a button "+label, `[...document.querySelectorAll('button')].some((b) => b.textContent.trim() === `+jsq(label)+`)`)
-	dirEval[chromedp.Void](p, `[...document.querySelectorAll('button')].find((b) => b.textContent.trim() === `+jsq(label)+`).click()`)
+	p.waitFor("a button "+label, `[...document.querySelectorAll('button')].some((b) => b.textContent.trim() === `+dirQ(label)+`)`)
+	dirEval[chromedp.Void](p, `[...document.querySelectorAll('button')].find((b) => b.textContent.trim() === `+dirQ(label)+`).click()`)
 }
 
 // confirm answers the open confirmation dialog with its button label.
 func (p *dirPage) confirm(label string) {
 	p.t.Helper()
-	p.waitFor("the dialog's "+label, `[...document.querySelectorAll('dialog[open] button')].some((b) => b.textContent === `+jsq(label)+`)`)
-	dirEval[chromedp.Void](p, `[...document.querySelectorAll('dialog[open] button')].find((b) => b.textContent === `+jsq(label)+`).click()`)
+	p.waitFor("the dialog's "+label, `[...document.querySelectorAll('dialog[open] button')].some((b) => b.textContent === `+dirQ(label)+`)`)
+	dirEval[chromedp.Void](p, `[...document.querySelectorAll('dialog[open] button')].find((b) => b.textContent === `+dirQ(label)+`).click()`)
 }
 
 // hasButton says whether a button labelled label is on the page.
 func (p *dirPage) hasButton(label string) bool {
 	p.t.Helper()
-	return dirEval[bool](p, `[...document.querySelectorAll('button, a.btn')].some((b) => b.textContent.trim() === `+jsq(label)+`)`)
+	return dirEval[bool](p, `[...document.querySelectorAll('button, a.btn')].some((b) => b.textContent.trim() === `+dirQ(label)+`)`)
 }
 
 // mark tags the page's heading; redrawn waits for a heading without the
@@ -250,7 +250,7 @@ func (p *dirPage) redrawn() {
 
 func (p *dirPage) open(hash string) {
 	p.t.Helper()
-	dirEval[chromedp.Void](p, `location.hash = `+jsq(hash))
+	dirEval[chromedp.Void](p, `location.hash = `+dirQ(hash))
 }
 
 // fieldError waits for the error shown at the field labelled label and
@@ -258,8 +258,8 @@ func (p *dirPage) open(hash string) {
 func (p *dirPage) fieldError(label string) string {
 	p.t.Helper()
 	id := p.fieldID(label)
-	p.waitFor("an error at "+label, `(() => { const e = document.getElementById(`+jsq(id+"-err")+`); return e && !e.hidden && e.textContent; })()`)
-	return dirEval[string](p, `document.getElementById(`+jsq(id+"-err")+`).textContent`)
+	p.waitFor("an error at "+label, `(() => { const e = document.getElementById(`+dirQ(id+"-err")+`); return e && !e.hidden && e.textContent; })()`)
+	return dirEval[string](p, `document.getElementById(`+dirQ(id+"-err")+`).textContent`)
 }
 
 // signOnAsWorker opens the console with the worker's token as its
@@ -268,12 +268,12 @@ func (p *dirPage) signOnAsWorker(s *apptest.Server, token, hash string) {
 	p.t.Helper()
 	p.do("open the console's origin", chromedp.Navigate(s.URL+"/console/config.json"))
 	sess, _ := json.Marshal(map[string]any{"access": token, "refresh": "", "id": "", "expiresAt": time.Now().Add(time.Hour).UnixMilli()})
-	dirEval[chromedp.Void](p, `sessionStorage.setItem('gatehouse.console.token', `+jsq(string(sess))+`)`)
+	dirEval[chromedp.Void](p, `sessionStorage.setItem('gatehouse.console.token', `+dirQ(string(sess))+`)`)
 	p.do("open the console", chromedp.Navigate(s.URL+"/console/"+hash))
 }
 
-// apiList reads a collection's items through the API.
-func apiList(t *testing.T, s *apptest.Server, token, path, name string) []map[string]any {
+// dirList reads a collection's items through the API.
+func dirList(t *testing.T, s *apptest.Server, token, path, name string) []map[string]any {
 	t.Helper()
 	r := s.Do(t, apptest.Request{Method: "GET", URL: path, Token: token})
 	if r.Status != 200 {
@@ -308,7 +308,7 @@ func TestBrowserDirectory(t *testing.T) {
 			p.shot("population-new")
 			p.press("Create population")
 			p.heading("Staff")
-			pops := apiList(t, s, token, envPath+"/populations?filter="+url.QueryEscape(`name eq "Staff"`), "populations")
+			pops := dirList(t, s, token, envPath+"/populations?filter="+url.QueryEscape(`name eq "Staff"`), "populations")
 			if len(pops) != 1 || pops[0]["description"] != "People who work here" || pops[0]["default"] != false {
 				t.Fatalf("populations named Staff: %v", pops)
 			}
@@ -326,7 +326,7 @@ func TestBrowserDirectory(t *testing.T) {
 			p.shot("user-new")
 			p.press("Create user")
 			p.heading("ada (Ada Lovelace)")
-			users := apiList(t, s, token, envPath+"/users?filter="+url.QueryEscape(`username eq "ada"`), "users")
+			users := dirList(t, s, token, envPath+"/users?filter="+url.QueryEscape(`username eq "ada"`), "users")
 			if len(users) != 1 {
 				t.Fatalf("users named ada: %v", users)
 			}
@@ -380,7 +380,7 @@ func TestBrowserDirectory(t *testing.T) {
 				t.Errorf("focus is on %q, not the Username field", got)
 			}
 			p.heading("New user")
-			if n := len(apiList(t, s, token, envPath+"/users?filter="+url.QueryEscape(`username eq "ada"`), "users")); n != 1 {
+			if n := len(dirList(t, s, token, envPath+"/users?filter="+url.QueryEscape(`username eq "ada"`), "users")); n != 1 {
 				t.Errorf("%d users named ada after the refused create", n)
 			}
 
@@ -412,8 +412,8 @@ func TestBrowserDirectory(t *testing.T) {
 	}
 }
 
-// apiCreate POSTs body and returns the new resource's id.
-func apiCreate(t *testing.T, s *apptest.Server, token, path string, body any) string {
+// dirCreate POSTs body and returns the new resource's id.
+func dirCreate(t *testing.T, s *apptest.Server, token, path string, body any) string {
 	t.Helper()
 	r := s.Do(t, apptest.Request{Method: "POST", URL: path, Token: token, Body: body})
 	if r.Status != 201 {
@@ -428,11 +428,11 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
 			token := s.AdminToken(t)
-			envID := apiCreate(t, s, token, "/environments", map[string]any{
+			envID := dirCreate(t, s, token, "/environments", map[string]any{
 				"name": "Groups " + be.Name, "type": "SANDBOX", "region": "NA", "license": map[string]string{"id": s.LicenseID(t)}})
 			envPath := "/environments/" + envID
-			popID := apiCreate(t, s, token, envPath+"/populations", map[string]any{"name": "Sales"})
-			userID := apiCreate(t, s, token, envPath+"/users", map[string]any{"username": "bob", "population": map[string]string{"id": popID}})
+			popID := dirCreate(t, s, token, envPath+"/populations", map[string]any{"name": "Sales"})
+			userID := dirCreate(t, s, token, envPath+"/users", map[string]any{"username": "bob", "population": map[string]string{"id": popID}})
 			p := newDirPage(t)
 
 			// A group of the Sales population, through its form.
@@ -442,7 +442,7 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			p.choose("Population", "Sales")
 			p.press("Create group")
 			p.heading("Sales team")
-			groups := apiList(t, s, token, envPath+"/groups", "groups")
+			groups := dirList(t, s, token, envPath+"/groups", "groups")
 			if len(groups) != 1 || groups[0]["name"] != "Sales team" || groups[0]["population"].(map[string]any)["id"] != popID {
 				t.Fatalf("groups: %v", groups)
 			}
@@ -461,7 +461,7 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			p.waitFor("bob among the members", `[...document.querySelectorAll('main section table a')].some((a) => a.textContent === 'bob')`)
 			p.waitFor("one direct member", `[...document.querySelectorAll('main dl.kv dt')].find((d) => d.textContent === 'Direct members')?.nextElementSibling.textContent === '1'`)
 			p.shot("group")
-			ms := apiList(t, s, token, envPath+"/users/"+userID+"/memberOfGroups", "groupMemberships")
+			ms := dirList(t, s, token, envPath+"/users/"+userID+"/memberOfGroups", "groupMemberships")
 			if len(ms) != 1 || ms[0]["id"] != groupID || ms[0]["type"] != "DIRECT" {
 				t.Fatalf("bob's memberships: %v", ms)
 			}
@@ -474,7 +474,7 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			p.press("Remove")
 			p.confirm("Remove")
 			p.waitFor("no groups", `document.querySelector('.tab-panel .empty')?.textContent === 'Not a member of any group.'`)
-			if ms := apiList(t, s, token, envPath+"/users/"+userID+"/memberOfGroups", "groupMemberships"); len(ms) != 0 {
+			if ms := dirList(t, s, token, envPath+"/users/"+userID+"/memberOfGroups", "groupMemberships"); len(ms) != 0 {
 				t.Errorf("bob's memberships after Remove: %v", ms)
 			}
 
@@ -487,7 +487,7 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			p.press("Assign role")
 			p.waitFor("the assignment", `[...document.querySelectorAll('.tab-panel tbody th')].some((c) => c.textContent === 'Identity Data Read Only')`)
 			p.shot("roles")
-			ras := apiList(t, s, token, envPath+"/users/"+userID+"/roleAssignments", "roleAssignments")
+			ras := dirList(t, s, token, envPath+"/users/"+userID+"/roleAssignments", "roleAssignments")
 			if len(ras) != 1 || ras[0]["role"].(map[string]any)["id"] != identityReadOnly ||
 				ras[0]["scope"].(map[string]any)["type"] != "POPULATION" || ras[0]["scope"].(map[string]any)["id"] != popID {
 				t.Fatalf("bob's role assignments: %v", ras)
@@ -502,7 +502,7 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			p.press("MFA devices")
 			label := map[bool]string{true: "Disable MFA", false: "Enable MFA"}
 			p.press(label[before])
-			p.waitFor(label[!before], `[...document.querySelectorAll('.tab-panel button')].some((b) => b.textContent === `+jsq(label[!before])+`)`)
+			p.waitFor(label[!before], `[...document.querySelectorAll('.tab-panel button')].some((b) => b.textContent === `+dirQ(label[!before])+`)`)
 			if mfa() == before {
 				t.Errorf("mfaEnabled is still %v", before)
 			}
@@ -562,7 +562,7 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 		t.Run(be.Name, func(t *testing.T) {
 			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
 			token := s.AdminToken(t)
-			envID := apiCreate(t, s, token, "/environments", map[string]any{
+			envID := dirCreate(t, s, token, "/environments", map[string]any{
 				"name": "Lifecycle " + be.Name, "type": "SANDBOX", "region": "NA", "license": map[string]string{"id": s.LicenseID(t)}})
 			envPath := "/environments/" + envID
 			get := func(path string) map[string]any {
@@ -576,13 +576,13 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 			status := func(path string) int {
 				return s.Do(t, apptest.Request{Method: "GET", URL: path, Token: token}).Status
 			}
-			defaultPop := apiList(t, s, token, envPath+"/populations?filter="+url.QueryEscape("default eq true"), "populations")[0]["id"].(string)
-			staff := apiCreate(t, s, token, envPath+"/populations", map[string]any{"name": "Staff"})
-			user := apiCreate(t, s, token, envPath+"/users", map[string]any{"username": "cy", "population": map[string]string{"id": staff},
+			defaultPop := dirList(t, s, token, envPath+"/populations?filter="+url.QueryEscape("default eq true"), "populations")[0]["id"].(string)
+			staff := dirCreate(t, s, token, envPath+"/populations", map[string]any{"name": "Staff"})
+			user := dirCreate(t, s, token, envPath+"/users", map[string]any{"username": "cy", "population": map[string]string{"id": staff},
 				"password": map[string]any{"value": "Babbage-Difference-1822"}})
 			userPath := envPath + "/users/" + user
-			apiCreate(t, s, token, userPath+"/devices", map[string]any{"type": "EMAIL", "email": "cy@example.com"})
-			idp := apiCreate(t, s, token, envPath+"/identityProviders", map[string]any{"name": "Upstream", "type": "OPENID_CONNECT", "enabled": true,
+			dirCreate(t, s, token, userPath+"/devices", map[string]any{"type": "EMAIL", "email": "cy@example.com"})
+			idp := dirCreate(t, s, token, envPath+"/identityProviders", map[string]any{"name": "Upstream", "type": "OPENID_CONNECT", "enabled": true,
 				"clientId": "gatehouse", "clientSecret": "s3cret", "authorizationEndpoint": "https://idp.example/authorize",
 				"tokenEndpoint": "https://idp.example/token", "jwksEndpoint": "https://idp.example/jwks", "issuer": "https://idp.example",
 				"scopes": []string{"openid"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"})
@@ -590,8 +590,8 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 				Body: map[string]any{"identityProvider": map[string]string{"id": idp}, "externalId": "cy-123"}}); r.Status != 201 {
 				t.Fatalf("link: %d %s", r.Status, r.Body)
 			}
-			parents := apiCreate(t, s, token, envPath+"/groups", map[string]any{"name": "Parents"})
-			children := apiCreate(t, s, token, envPath+"/groups", map[string]any{"name": "Children"})
+			parents := dirCreate(t, s, token, envPath+"/groups", map[string]any{"name": "Parents"})
+			children := dirCreate(t, s, token, envPath+"/groups", map[string]any{"name": "Children"})
 			if r := s.Do(t, apptest.Request{Method: "POST", URL: userPath, Token: token, ContentType: "application/vnd.pingidentity.account.lock+json", Body: "{}"}); r.Status != 200 {
 				t.Fatalf("lock: %d %s", r.Status, r.Body)
 			}
@@ -656,7 +656,7 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 			p.press("Delete device")
 			p.confirm("Delete device")
 			p.waitFor("no devices", `document.querySelector('.tab-panel .empty')?.textContent === 'No MFA devices.'`)
-			if n := len(apiList(t, s, token, userPath+"/devices", "devices")); n != 0 {
+			if n := len(dirList(t, s, token, userPath+"/devices", "devices")); n != 0 {
 				t.Errorf("%d devices after Delete device", n)
 			}
 			p.press("Linked accounts")
@@ -665,7 +665,7 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 			p.press("Unlink")
 			p.confirm("Unlink")
 			p.waitFor("no links", `document.querySelector('.tab-panel .empty')?.textContent === 'No linked accounts.'`)
-			if n := len(apiList(t, s, token, userPath+"/linkedAccounts", "linkedAccounts")); n != 0 {
+			if n := len(dirList(t, s, token, userPath+"/linkedAccounts", "linkedAccounts")); n != 0 {
 				t.Errorf("%d linked accounts after Unlink", n)
 			}
 
@@ -685,7 +685,7 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 			p.press("Nest group")
 			p.waitFor("Parents listed", `[...document.querySelectorAll('main section ul a')].some((a) => a.textContent === 'Parents')`)
 			p.shot("group-nested")
-			if ns := apiList(t, s, token, envPath+"/groups/"+children+"/memberOfGroups", "groupMemberships"); len(ns) != 1 || ns[0]["id"] != parents {
+			if ns := dirList(t, s, token, envPath+"/groups/"+children+"/memberOfGroups", "groupMemberships"); len(ns) != 1 || ns[0]["id"] != parents {
 				t.Errorf("Children's nestings: %v", ns)
 			}
 			p.open("#/env/" + envID + "/groups/" + parents)
