@@ -506,6 +506,19 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			if mfa() == before {
 				t.Errorf("mfaEnabled is still %v", before)
 			}
+			// A save of the profile afterwards keeps it.
+			p.press("Profile")
+			p.waitFor("the profile form", `document.querySelector('.tab-panel form')`)
+			p.fill("Title", "Sales lead")
+			p.mark()
+			p.press("Save")
+			p.redrawn()
+			if mfa() == before {
+				t.Errorf("a profile save set mfaEnabled back to %v", before)
+			}
+			if u := s.Do(t, apptest.Request{Method: "GET", URL: envPath + "/users/" + userID, Token: token}).JSON(t); u["title"] != "Sales lead" {
+				t.Errorf("the title after Save: %v", u["title"])
+			}
 
 			// A worker that may only read identities sees no edit control,
 			// and the API refuses it a write.

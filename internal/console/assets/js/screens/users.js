@@ -181,8 +181,10 @@ async function profileTab(ctx, u, writable) {
   return refreshing(() => profileBody(ctx, u, writable));
 }
 
-async function profileBody(ctx, u, writable) {
-  const { options } = await populationOptions(ctx);
+async function profileBody(ctx, user, writable) {
+  // Read again: another tab (MFA devices) may have changed the user since
+  // the page was drawn.
+  const [{ options }, u] = await Promise.all([populationOptions(ctx), api.get(userPath(ctx, user.id), { expand: 'population' })]);
   const acc = u.account || {};
   const state = [
     ['Id', h('code', null, u.id)],
@@ -193,10 +195,14 @@ async function profileBody(ctx, u, writable) {
     ['Created', fmtDate(u.createdAt)],
     ['Updated', fmtDate(u.updatedAt)],
   ];
-  // The record as GET returned it, less what a PUT does not take: the
-  // form sends the rest back as it was.
+  // The record as GET returned it: the form sends back what it does not
+  // show as it was. enabled and mfaEnabled have their own endpoints (the
+  // buttons); left out, a replace keeps them (identity.Apply), so a save
+  // never undoes a change made since this read.
   const value = structuredClone(u);
   delete value._embedded;
+  delete value.enabled;
+  delete value.mfaEnabled;
   return h('div', null, kv(state), h('h2', null, 'Profile'), formView({
     key: 'user-profile', readOnly: !writable, value,
     fields: [
