@@ -293,7 +293,7 @@ async function mfaTab(ctx, u, writable) {
         label: 'Actions', value: (d) => button('Delete device', async () => {
           if (!(await confirmAction('Delete the ' + d.type + ' device' + (d.nickname ? ' "' + d.nickname + '"' : '') + '?', 'Delete device'))) return;
           await act(box, () => api.del(userPath(ctx, u.id) + '/devices/' + d.id), () => { toast('Device deleted.'); redraw(); });
-        }, { kind: 'danger', class: 'btn btn-danger btn-small', 'aria-label': 'Delete ' + d.type + ' device ' + (d.nickname || d.id) }),
+        }, { kind: 'danger', class: 'btn btn-danger btn-small', 'aria-label': 'Delete device ' + d.type + ' ' + (d.nickname || d.email || d.phone || d.id) }),
       });
     }
     box.append(h('h2', null, 'Devices'), table('MFA devices', cols, devices, 'No MFA devices.'));
