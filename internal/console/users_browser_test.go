@@ -266,8 +266,14 @@ func (p *dirPage) fieldError(label string) string {
 // session.
 func (p *dirPage) signOnAsWorker(s *apptest.Server, token, hash string) {
 	p.t.Helper()
+	p.signOnWith(s, token, "", hash)
+}
+
+// signOnWith opens the console with these tokens as its session.
+func (p *dirPage) signOnWith(s *apptest.Server, access, refresh, hash string) {
+	p.t.Helper()
 	p.do("open the console's origin", chromedp.Navigate(s.URL+"/console/config.json"))
-	sess, _ := json.Marshal(map[string]any{"access": token, "refresh": "", "id": "", "expiresAt": time.Now().Add(time.Hour).UnixMilli()})
+	sess, _ := json.Marshal(map[string]any{"access": access, "refresh": refresh, "id": "", "expiresAt": time.Now().Add(time.Hour).UnixMilli()})
 	dirEval[chromedp.Void](p, `sessionStorage.setItem('gatehouse.console.token', `+dirQ(string(sess))+`)`)
 	p.do("open the console", chromedp.Navigate(s.URL+"/console/"+hash))
 }
@@ -300,8 +306,12 @@ func TestBrowserDirectory(t *testing.T) {
 			envPath := "/environments/" + envID
 			p := newDirPage(t)
 
+			// The bootstrap administrator signs on (its one-time password
+			// changed): the console acts with the user's roles.
+			tok, _ := s.ConsoleSignOn(t, s.Admin.Username, s.Admin.Password, "Ledger-Keeper-Passw0rd!")
+
 			// A population, through its form.
-			p.signOnAsWorker(s, token, "#/env/"+envID+"/populations/new")
+			p.signOnWith(s, tok.AccessToken, tok.RefreshToken, "#/env/"+envID+"/populations/new")
 			p.heading("New population")
 			p.fill("Name", "Staff")
 			p.fill("Description", "People who work here")
