@@ -8,6 +8,9 @@
 // Experience, Monitoring. One import per screen file: the only line two
 // people add to at once.
 import environments from './environments.js';
+import users from './users.js';
+import groups from './groups.js';
+import populations from './populations.js';
 import signonpolicies from './signonpolicies.js';
 import passwordpolicies from './passwordpolicies.js';
 import mfapolicies from './mfapolicies.js';
@@ -17,5 +20,13 @@ import activities from './activities.js';
 
 export default [
   environments,
-  signonpolicies, passwordpolicies, mfapolicies, keys, branding, activities,
+  users,
+  groups,
+  populations,
+  signonpolicies,
+  passwordpolicies,
+  mfapolicies,
+  keys,
+  branding,
+  activities,
 ];
