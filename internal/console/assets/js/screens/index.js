@@ -8,7 +8,13 @@
 // Experience, Monitoring. One import per screen file: the only line two
 // people add to at once.
 import environments from './environments.js';
+import applications from './applications.js';
+import resources from './resources.js';
+import identityproviders from './identityproviders.js';
 
 export default [
   environments,
+  applications,
+  resources,
+  identityproviders,
 ];
