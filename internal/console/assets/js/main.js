@@ -72,7 +72,7 @@ function signOnScreen(err) {
 export async function refreshEnvironments() {
   state.environments = await api.all('/environments').catch(() => []);
   const sel = document.getElementById('env-select');
-  sel.replaceChildren(h('option', { value: '' }, 'All environments'),
+  ui.fill(sel, h('option', { value: '' }, 'All environments'),
     state.environments.map((e) => h('option', { value: e.id }, e.name)));
   document.getElementById('env-switch').hidden = false;
   if (state.env) sel.value = state.env.id;
@@ -114,7 +114,7 @@ function renderNav(envId) {
       groups.get(item.group).push(item);
     }
   }
-  nav.replaceChildren(
+  ui.fill(nav,
     h('ul', null, link('Environments', '#/environments')),
     envId ? h('p', { class: 'nav-env' }, (state.env && state.env.name) || '') : null,
     [...groups].sort((a, b) => GROUPS.indexOf(a[0]) - GROUPS.indexOf(b[0])).map(([g, items]) => [

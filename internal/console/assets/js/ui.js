@@ -33,6 +33,14 @@ function append(el, children) {
   }
 }
 
+// fill replaces el's children; like h, it flattens arrays and skips
+// null/false (replaceChildren would print them).
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 let seq = 0;
 export function uid(prefix) { seq += 1; return (prefix || 'f') + '-' + seq; }
 
@@ -423,7 +431,7 @@ export function tabs(items, selected = 0) {
     panel.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
     try {
       const node = await items[i].render();
-      panel.replaceChildren(node);
+      fill(panel, node);
     } catch (err) {
       panel.replaceChildren(errorNotice(err));
     }
