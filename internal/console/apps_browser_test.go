@@ -1,0 +1,348 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
+)
+
+// The applications screen in headless Chromium: a web application is
+// created through the form (after the API refused a bad redirect URI at
+// its field), its client id is shown, and its secret is revealed and
+// rotated, each step checked against the API. The console signs on with
+// the bootstrap worker's client_credentials token put in the session, as
+// a signed-on administrator's would be: what is tested is the screen and
+// the requests it makes, not the sign-on (the end-to-end test does that).
+//
+// Helpers here are prefixed apps…: the console's other browser tests have
+// their own, and one package holds both.
+
+const appsWait = 15 * time.Second
+
+type appsBrowser struct {
+	t   *testing.T
+	ctx context.Context
+	dir string
+	n   int
+}
+
+func appsChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed: the console's browser tests cannot run")
+	}
+	t.Skip("SKIPPING BROWSER TEST: chromium is not installed; the console's applications screen is NOT tested")
+	return ""
+}
+
+func newAppsBrowser(t *testing.T) *appsBrowser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(appsChromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first Run starts the browser; it must not carry a timeout.
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	wd, _ := os.Getwd()
+	dir := filepath.Join(wd, "..", "..", "test-output", "console", regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(t.Name(), "_"))
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := &appsBrowser{t: t, ctx: ctx, dir: dir}
+	var mu sync.Mutex
+	var problems []string
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if m.IsException() {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s (%s:%d)", m.Text, m.URL, m.Line+1))
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("the console threw an uncaught exception: %s", p)
+		}
+	})
+	return b
+}
+
+func (b *appsBrowser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, appsWait)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.fail("%s: %v", what, err)
+	}
+}
+
+func appsEval[T any](b *appsBrowser, js string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, appsWait)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.fail("script %q: %v", js, err)
+	}
+	return v
+}
+
+func (b *appsBrowser) shot(name string) {
+	b.n++
+	ctx, cancel := context.WithTimeout(b.ctx, appsWait)
+	defer cancel()
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		os.WriteFile(filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.n, name)), png, 0o644)
+	}
+}
+
+func (b *appsBrowser) fail(format string, args ...any) {
+	b.t.Helper()
+	b.shot("FAILURE")
+	ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+	defer cancel()
+	page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + '\n' + (document.body ? document.body.innerText : '').slice(0, 1500)`))
+	b.t.Fatalf("%s\npage: %s", fmt.Sprintf(format, args...), page)
+}
+
+func (b *appsBrowser) waitFor(what, js string) {
+	b.t.Helper()
+	deadline := time.Now().Add(appsWait)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+js+`)`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.fail("the console never showed %s (last error %v)", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func appsQ(s string) string {
+	j, _ := json.Marshal(s)
+	return string(j)
+}
+
+// appsFieldJS finds the visible control a label names (its text without
+// the required marker).
+func appsFieldJS(label string) string {
+	return `(() => { const norm = (s) => (s || '').replace(/\s+/g, ' ').replace(/\s*\*$/, '').trim();
+		const l = [...document.querySelectorAll('main label')].find((l) => norm(l.textContent) === ` + appsQ(label) + ` && l.getClientRects().length);
+		return l ? document.getElementById(l.htmlFor) : null; })()`
+}
+
+// fill types value into the field labelled label, as keys.
+func (b *appsBrowser) fill(label, value string) {
+	b.t.Helper()
+	b.waitFor("the field "+label, appsFieldJS(label))
+	appsEval[bool](b, `(() => { const e = `+appsFieldJS(label)+`; e.focus(); e.select(); return true; })()`)
+	b.do("type into "+label, chromedp.KeyEvent(value))
+	if got := appsEval[string](b, appsFieldJS(label)+`.value`); got != value {
+		b.fail("the field %s holds %q after typing %q", label, got, value)
+	}
+}
+
+// choose picks the option labelled option in the select labelled label.
+func (b *appsBrowser) choose(label, option string) {
+	b.t.Helper()
+	ok := appsEval[bool](b, `(() => { const s = `+appsFieldJS(label)+`; if (!s) return false;
+		const o = [...s.options].find((o) => o.textContent.trim() === `+appsQ(option)+`); if (!o) return false;
+		s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)
+	if !ok {
+		b.fail("no option %q in %s", option, label)
+	}
+}
+
+// press clicks the visible button whose text is text (in an open dialog
+// when there is one).
+func (b *appsBrowser) press(text string) {
+	b.t.Helper()
+	js := `(() => { const root = document.querySelector('dialog[open]') || document;
+		return [...root.querySelectorAll('button')].find((e) => e.textContent.trim() === ` + appsQ(text) + ` && e.getClientRects().length && !e.disabled); })()`
+	b.waitFor("the button "+text, js)
+	appsEval[bool](b, `(() => { const e = `+js+`; e.focus(); e.click(); return true; })()`)
+}
+
+// fieldError is the error the form shows at the field labelled label.
+func (b *appsBrowser) fieldError(label string) string {
+	return appsEval[string](b, `(() => { const e = `+appsFieldJS(label)+`; const p = e && e.closest('.field').querySelector('.field-error');
+		return p && !p.hidden ? p.textContent : ''; })()`)
+}
+
+func TestBrowserApplications(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			token := s.AdminToken(t)
+			api := func(method, path string, body any) *apptest.Response {
+				return s.Do(t, apptest.Request{Method: method, URL: path, Body: body, Token: token})
+			}
+			env := api("POST", "/environments", map[string]any{"name": "Apps " + be.Name, "type": "SANDBOX", "region": "NA",
+				"license": map[string]string{"id": s.LicenseID(t)}})
+			if env.Status != http.StatusCreated {
+				t.Fatalf("create environment: %d %s", env.Status, env.Body)
+			}
+			envID := env.JSON(t)["id"].(string)
+			apps := func() []map[string]any {
+				r := api("GET", "/environments/"+envID+"/applications", nil)
+				var l struct {
+					Embedded struct {
+						Applications []map[string]any `json:"applications"`
+					} `json:"_embedded"`
+				}
+				r.Decode(t, &l)
+				return l.Embedded.Applications
+			}
+
+			b := newAppsBrowser(t)
+			// The session holds the token as auth.js stores it.
+			b.do("open the console's origin", chromedp.Navigate(s.URL+"/console/config.json"))
+			tok, _ := json.Marshal(map[string]any{"access": token, "refresh": "", "id": "", "expiresAt": time.Now().Add(time.Hour).UnixMilli()})
+			appsEval[bool](b, `sessionStorage.setItem('gatehouse.console.token', `+appsQ(string(tok))+`), true`)
+			b.do("open the console", chromedp.Navigate(s.URL+"/console/#/env/"+envID+"/applications"))
+			b.waitFor("the applications list", `document.querySelector('h1')?.textContent === 'Applications' && document.querySelector('main .empty')`)
+			b.waitFor("the Applications entry of the nav", `[...document.querySelectorAll('#nav a')].some((a) => a.textContent === 'Applications')`)
+			b.shot("list")
+			appsEval[bool](b, `[...document.querySelectorAll('main a')].find((a) => a.textContent === 'New application').click(), true`)
+			b.waitFor("the new application form", `document.querySelector('h1')?.textContent === 'New application'`)
+
+			// A redirect URI with a fragment: the API names redirectUris[0],
+			// the form shows its message at "Redirect URIs", nothing is made.
+			b.fill("Name", "Shop")
+			b.choose("Type", "Web app")
+			bad := "https://shop.example.com/callback#top"
+			b.fill("Redirect URIs", bad)
+			b.press("Create application")
+			b.waitFor("the error at Redirect URIs", appsFieldJS("Redirect URIs")+`?.getAttribute('aria-invalid') !== null`)
+			b.shot("redirect-error")
+			if got := b.fieldError("Redirect URIs"); got != "A redirect URI must not contain a fragment." {
+				t.Errorf("the error at Redirect URIs is %q", got)
+			}
+			if f := appsEval[bool](b, `document.activeElement === `+appsFieldJS("Redirect URIs")); !f {
+				t.Errorf("the focus is not on the field in error")
+			}
+			if n := len(apps()); n != 0 {
+				t.Fatalf("a refused create left %d applications", n)
+			}
+
+			good := "https://shop.example.com/callback"
+			b.fill("Redirect URIs", good)
+			b.press("Create application")
+			b.waitFor("the application's page", `document.querySelector('h1')?.textContent === 'Shop'`)
+			b.shot("app")
+			list := apps()
+			if len(list) != 1 {
+				t.Fatalf("applications after create: %d", len(list))
+			}
+			app := list[0]
+			appID := app["id"].(string)
+			uris, _ := json.Marshal(app["redirectUris"])
+			grants, _ := json.Marshal(app["grantTypes"])
+			if app["type"] != "WEB_APP" || app["protocol"] != "OPENID_CONNECT" || app["enabled"] != true || string(uris) != `["`+good+`"]` ||
+				string(grants) != `["AUTHORIZATION_CODE"]` || app["tokenEndpointAuthMethod"] != "CLIENT_SECRET_BASIC" {
+				t.Errorf("the API holds %v", app)
+			}
+
+			// Client ID in the page's description list, in a <code>.
+			shown := appsEval[string](b, `(() => { const dt = [...document.querySelectorAll('main dl dt')].find((d) => d.textContent === 'Client ID');
+				return dt ? dt.nextElementSibling.querySelector('code')?.textContent ?? '' : ''; })()`)
+			if shown != appID {
+				t.Errorf("Client ID shows %q, want %q", shown, appID)
+			}
+			tryHref := appsEval[string](b, `document.querySelector('#try-sign-on')?.href ?? ''`)
+			if !strings.HasPrefix(tryHref, s.URL+"/"+envID+"/as/authorize?") || !strings.Contains(tryHref, "client_id="+appID) ||
+				!strings.Contains(tryHref, "redirect_uri=https%3A%2F%2Fshop.example.com%2Fcallback") || !strings.Contains(tryHref, "response_type=code") {
+				t.Errorf("Try sign-on links to %q", tryHref)
+			}
+
+			// No secret on the page before the click.
+			if appsEval[bool](b, `!!document.querySelector('.secret-value')`) {
+				t.Fatal("the secret is shown before Reveal secret")
+			}
+			apiSecret := func() string {
+				r := api("GET", "/environments/"+envID+"/applications/"+appID+"/secret", nil)
+				if r.Status != http.StatusOK {
+					t.Fatalf("GET secret: %d %s", r.Status, r.Body)
+				}
+				return r.JSON(t)["secret"].(string)
+			}
+			before := apiSecret()
+			b.press("Reveal secret")
+			b.waitFor("the secret", `document.querySelector('code.secret-value')`)
+			if got := appsEval[string](b, `document.querySelector('code.secret-value').textContent`); got != before {
+				t.Errorf("Reveal secret shows %q, the API holds %q", got, before)
+			}
+			b.press("Rotate secret")
+			b.waitFor("the confirmation", `document.querySelector('dialog[open]')`)
+			b.shot("rotate-confirm")
+			b.press("Rotate secret")
+			b.waitFor("the new secret", `document.querySelector('code.secret-value') && document.querySelector('code.secret-value').textContent !== `+appsQ(before))
+			b.shot("rotated")
+			after := apiSecret()
+			if after == before {
+				t.Fatal("the API's secret did not change")
+			}
+			if got := appsEval[string](b, `document.querySelector('code.secret-value').textContent`); got != after {
+				t.Errorf("after rotation the page shows %q, the API holds %q", got, after)
+			}
+			for _, k := range []string{"gatehouse.console.token"} {
+				if v := appsEval[string](b, `JSON.stringify(Object.entries(sessionStorage).filter(([k]) => k !== `+appsQ(k)+`))`); strings.Contains(v, after) {
+					t.Errorf("the secret is in session storage: %s", v)
+				}
+			}
+			if strings.Contains(appsEval[string](b, `location.href`), after) {
+				t.Error("the secret is in the URL")
+			}
+
+			// Settings: a post-logout redirect URI is saved with a PUT of
+			// what GET returned; the rest stays as it was.
+			b.fill("Post-logout redirect URIs", "https://shop.example.com/bye")
+			b.press("Save")
+			b.waitFor("the saved page", `document.querySelector('#toast.show')?.textContent === 'Saved.'`)
+			got := api("GET", "/environments/"+envID+"/applications/"+appID, nil).JSON(t)
+			post, _ := json.Marshal(got["postLogoutRedirectUris"])
+			uris, _ = json.Marshal(got["redirectUris"])
+			if string(post) != `["https://shop.example.com/bye"]` || string(uris) != `["`+good+`"]` || got["name"] != "Shop" || got["enabled"] != true {
+				t.Errorf("after saving, the API holds %v", got)
+			}
+		})
+	}
+}
