@@ -183,6 +183,7 @@ func (b *appsBrowser) fill(label, value string) {
 // choose picks the option labelled option in the select labelled label.
 func (b *appsBrowser) choose(label, option string) {
 	b.t.Helper()
+	b.waitFor("the field "+label, appsFieldJS(label))
 	ok := appsEval[bool](b, `(() => { const s = `+appsFieldJS(label)+`; if (!s) return false;
 		const o = [...s.options].find((o) => o.textContent.trim() === `+appsQ(option)+`); if (!o) return false;
 		s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)
@@ -343,6 +344,220 @@ func TestBrowserApplications(t *testing.T) {
 			if string(post) != `["https://shop.example.com/bye"]` || string(uris) != `["`+good+`"]` || got["name"] != "Shop" || got["enabled"] != true {
 				t.Errorf("after saving, the API holds %v", got)
 			}
+		})
+	}
+}
+
+// appsSignedOn opens the console on hash with the bootstrap worker's
+// token in the session.
+func appsSignedOn(t *testing.T, s *apptest.Server, token, hash string) *appsBrowser {
+	t.Helper()
+	b := newAppsBrowser(t)
+	b.do("open the console's origin", chromedp.Navigate(s.URL+"/console/config.json"))
+	tok, _ := json.Marshal(map[string]any{"access": token, "refresh": "", "id": "", "expiresAt": time.Now().Add(time.Hour).UnixMilli()})
+	appsEval[bool](b, `sessionStorage.setItem('gatehouse.console.token', `+appsQ(string(tok))+`), true`)
+	b.do("open the console", chromedp.Navigate(s.URL+"/console/"+hash))
+	return b
+}
+
+func (b *appsBrowser) go_(hash string) {
+	b.t.Helper()
+	appsEval[bool](b, `location.hash = `+appsQ(hash)+`, true`)
+}
+
+func (b *appsBrowser) h1(title string) {
+	b.t.Helper()
+	b.waitFor("the page "+title, `document.querySelector('main h1')?.textContent === `+appsQ(title))
+}
+
+// check ticks the checkbox labelled label inside the element sel.
+func (b *appsBrowser) check(sel, label string) {
+	b.t.Helper()
+	ok := appsEval[bool](b, `(() => { const root = document.querySelector(`+appsQ(sel)+`); if (!root) return false;
+		const l = [...root.querySelectorAll('label')].find((l) => l.textContent.trim() === `+appsQ(label)+`); if (!l) return false;
+		document.getElementById(l.htmlFor).click(); return true; })()`)
+	if !ok {
+		b.fail("no checkbox %q in %s", label, sel)
+	}
+}
+
+// toast waits for the confirmation message.
+func (b *appsBrowser) toast(msg string) {
+	b.t.Helper()
+	b.waitFor("the message "+msg, `document.querySelector('#toast.show')?.textContent === `+appsQ(msg))
+	appsEval[bool](b, `document.querySelector('#toast').classList.remove('show'), true`)
+}
+
+// embedded reads the items of a list answer.
+func appsEmbedded(t *testing.T, r *apptest.Response, name string) []map[string]any {
+	t.Helper()
+	if r.Status != http.StatusOK {
+		t.Fatalf("list %s: %d %s", name, r.Status, r.Body)
+	}
+	var l struct {
+		Embedded map[string][]map[string]any `json:"_embedded"`
+	}
+	r.Decode(t, &l)
+	return l.Embedded[name]
+}
+
+// The rest of the application page, resources and identity providers,
+// each write checked in the API.
+func TestBrowserApplicationPartsResourcesProviders(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			token := s.AdminToken(t)
+			api := func(method, path string, body any) *apptest.Response {
+				return s.Do(t, apptest.Request{Method: method, URL: path, Body: body, Token: token})
+			}
+			env := api("POST", "/environments", map[string]any{"name": "Parts " + be.Name, "type": "SANDBOX", "region": "NA",
+				"license": map[string]string{"id": s.LicenseID(t)}})
+			if env.Status != http.StatusCreated {
+				t.Fatalf("create environment: %d %s", env.Status, env.Body)
+			}
+			envID := env.JSON(t)["id"].(string)
+			ep := "/environments/" + envID
+			app := api("POST", ep+"/applications", map[string]any{"name": "Shop", "type": "WEB_APP", "protocol": "OPENID_CONNECT", "enabled": true,
+				"grantTypes": []string{"AUTHORIZATION_CODE"}, "responseTypes": []string{"CODE"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC",
+				"redirectUris": []string{"https://shop.example.com/callback"}})
+			if app.Status != http.StatusCreated {
+				t.Fatalf("create application: %d %s", app.Status, app.Body)
+			}
+			appID := app.JSON(t)["id"].(string)
+
+			// A resource, its scope and a mapping.
+			b := appsSignedOn(t, s, token, "#/env/"+envID+"/resources/new")
+			b.h1("New resource")
+			b.fill("Name", "Orders API")
+			b.fill("Audience", "https://orders.example.com")
+			b.press("Create resource")
+			b.h1("Orders API")
+			var res map[string]any
+			for _, r := range appsEmbedded(t, api("GET", ep+"/resources", nil), "resources") {
+				if r["name"] == "Orders API" {
+					res = r
+				}
+			}
+			if res == nil || res["type"] != "CUSTOM" || res["audience"] != "https://orders.example.com" {
+				t.Fatalf("the API holds the resource %v", res)
+			}
+			resID := res["id"].(string)
+			b.press("Scopes")
+			b.fill("Scope name", "orders read")
+			b.press("Add scope")
+			b.waitFor("the error at Scope name", appsFieldJS("Scope name")+`?.getAttribute('aria-invalid') !== null`)
+			if got := b.fieldError("Scope name"); !strings.Contains(got, "without spaces") {
+				t.Errorf("the error at Scope name is %q", got)
+			}
+			b.fill("Scope name", "orders:read")
+			b.press("Add scope")
+			b.toast("Scope added.")
+			scopes := appsEmbedded(t, api("GET", ep+"/resources/"+resID+"/scopes", nil), "scopes")
+			if len(scopes) != 1 || scopes[0]["name"] != "orders:read" {
+				t.Fatalf("the API holds the scopes %v", scopes)
+			}
+			b.press("Attribute mappings")
+			b.fill("Claim name", "mail")
+			b.fill("Value", "${user.email}")
+			b.press("Add mapping")
+			b.toast("Mapping added.")
+			attrs := appsEmbedded(t, api("GET", ep+"/resources/"+resID+"/attributes", nil), "attributes")
+			if len(attrs) != 2 || !strings.Contains(string(api("GET", ep+"/resources/"+resID+"/attributes", nil).Body), `"name":"mail","value":"${user.email}"`) {
+				t.Errorf("the API holds the resource mappings %v", attrs)
+			}
+			b.shot("resource")
+
+			// The application: a grant of the scope, a sign-on policy, a
+			// claim.
+			b.go_("#/env/" + envID + "/applications/" + appID)
+			b.h1("Shop")
+			b.press("Resources")
+			b.waitFor("the grants", `document.querySelector('section.grant[aria-label="Orders API"]')`)
+			b.check(`section.grant[aria-label="Orders API"]`, "orders:read")
+			appsEval[bool](b, `document.querySelector('section.grant[aria-label="Orders API"] button[type=submit]').click(), true`)
+			b.toast("Grant saved.")
+			grants := appsEmbedded(t, api("GET", ep+"/applications/"+appID+"/grants", nil), "grants")
+			if len(grants) != 1 || grants[0]["resource"].(map[string]any)["id"] != resID ||
+				grants[0]["scopes"].([]any)[0].(map[string]any)["id"] != scopes[0]["id"] {
+				t.Errorf("the API holds the grants %v", grants)
+			}
+			b.press("Sign-on policies")
+			b.press("Assign policy")
+			b.toast("Policy assigned.")
+			sopas := appsEmbedded(t, api("GET", ep+"/applications/"+appID+"/signOnPolicyAssignments", nil), "signOnPolicyAssignments")
+			if len(sopas) != 1 || sopas[0]["priority"] != float64(1) {
+				t.Errorf("the API holds the policy assignments %v", sopas)
+			}
+			b.press("Attribute mappings")
+			b.fill("Claim name", "department")
+			b.fill("Value", "${user.email}")
+			b.press("Add mapping")
+			b.toast("Mapping added.")
+			if body := string(api("GET", ep+"/applications/"+appID+"/attributes", nil).Body); !strings.Contains(body, `"name":"department"`) {
+				t.Errorf("the API holds the application's mappings %s", body)
+			}
+			b.shot("app-mappings")
+
+			// A worker, given a role.
+			b.go_("#/env/" + envID + "/applications/new")
+			b.h1("New application")
+			b.fill("Name", "Robot")
+			b.choose("Type", "Worker")
+			b.press("Create application")
+			b.h1("Robot")
+			b.press("Roles")
+			b.choose("Role", "Identity Data Read Only")
+			b.press("Assign role")
+			b.toast("Role assigned.")
+			var robot string
+			for _, a := range appsEmbedded(t, api("GET", ep+"/applications", nil), "applications") {
+				if a["name"] == "Robot" {
+					robot = a["id"].(string)
+				}
+			}
+			ras := appsEmbedded(t, api("GET", ep+"/applications/"+robot+"/roleAssignments", nil), "roleAssignments")
+			if len(ras) != 1 || ras[0]["role"].(map[string]any)["id"] != "5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e04" ||
+				ras[0]["scope"].(map[string]any)["id"] != envID {
+				t.Errorf("the worker's role assignments are %v", ras)
+			}
+			b.shot("worker-roles")
+
+			// An identity provider, a mapping, disabled.
+			b.go_("#/env/" + envID + "/identityProviders/new")
+			b.h1("New identity provider")
+			b.fill("Name", "Corp")
+			b.fill("Client ID", "gatehouse")
+			b.fill("Client secret", "s3cret-value")
+			b.fill("Issuer", "https://idp.example.com")
+			b.fill("Authorization endpoint", "https://idp.example.com/authorize")
+			b.fill("Token endpoint", "https://idp.example.com/token")
+			b.fill("JWKS endpoint", "https://idp.example.com/jwks")
+			b.press("Create identity provider")
+			b.h1("Corp")
+			idps := appsEmbedded(t, api("GET", ep+"/identityProviders", nil), "identityProviders")
+			if len(idps) != 1 || idps[0]["type"] != "OPENID_CONNECT" || idps[0]["enabled"] != true || idps[0]["clientSecret"] != "s3cret-value" {
+				t.Fatalf("the API holds the providers %v", idps)
+			}
+			idpID := idps[0]["id"].(string)
+			if appsEval[bool](b, `document.body.innerText.includes('s3cret-value') || [...document.querySelectorAll('input')].some((i) => i.value === 's3cret-value')`) {
+				t.Error("the provider's page shows its client secret")
+			}
+			b.press("Attribute mappings")
+			b.fill("User attribute", "email")
+			b.fill("Provider claim", "${providerAttributes.email}")
+			b.press("Add mapping")
+			b.toast("Mapping added.")
+			if body := string(api("GET", ep+"/identityProviders/"+idpID+"/attributes", nil).Body); !strings.Contains(body, `"name":"email","value":"${providerAttributes.email}"`) {
+				t.Errorf("the API holds the provider's mappings %s", body)
+			}
+			b.press("Disable")
+			b.toast("Identity provider disabled.")
+			got := api("GET", ep+"/identityProviders/"+idpID, nil).JSON(t)
+			if got["enabled"] != false || got["clientSecret"] != "s3cret-value" || got["issuer"] != "https://idp.example.com" {
+				t.Errorf("after Disable the API holds %v", got)
+			}
+			b.shot("provider")
 		})
 	}
 }

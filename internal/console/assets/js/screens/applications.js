@@ -393,7 +393,7 @@ async function policiesTab(ctx, app, writable, redraw) {
   if (writable && free.length) {
     box.append(h('h3', null, 'Assign a policy'), formView({
       key: 'sopa-new',
-      value: { priority: assigned.length ? Math.max(...assigned.map((x) => x.priority)) + 1 : 1 },
+      value: { signOnPolicy: { id: free[0].id }, priority: assigned.length ? Math.max(...assigned.map((x) => x.priority)) + 1 : 1 },
       fields: [
         { name: 'signOnPolicy.id', label: 'Sign-on policy', type: 'select', required: true, options: free.map((p) => ({ value: p.id, label: p.name })) },
         { name: 'priority', label: 'Priority', type: 'number', required: true, help: '1 is tried first.' },
