@@ -561,3 +561,105 @@ func TestBrowserApplicationPartsResourcesProviders(t *testing.T) {
 		})
 	}
 }
+
+// hasControl says whether a visible button, or a link, has this text.
+func (b *appsBrowser) hasControl(text string) bool {
+	b.t.Helper()
+	return appsEval[bool](b, `[...document.querySelectorAll('main button, main a')].some((e) => e.textContent.trim() === `+appsQ(text)+` && e.getClientRects().length)`)
+}
+
+// A read-only administrator (Configuration Read Only) sees the
+// applications, resources and providers with no edit control, and the API
+// refuses the edits; a Client Application Developer may edit applications
+// but not resources (config:write:configuration).
+func TestBrowserApplicationsReadOnly(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{DSN: be.DSN(t)})
+			admin := s.AdminToken(t)
+			api := func(token, method, path string, body any) *apptest.Response {
+				return s.Do(t, apptest.Request{Method: method, URL: path, Body: body, Token: token})
+			}
+			env := api(admin, "POST", "/environments", map[string]any{"name": "RO " + be.Name, "type": "SANDBOX", "region": "NA",
+				"license": map[string]string{"id": s.LicenseID(t)}})
+			if env.Status != http.StatusCreated {
+				t.Fatalf("create environment: %d %s", env.Status, env.Body)
+			}
+			envID := env.JSON(t)["id"].(string)
+			ep := "/environments/" + envID
+			app := api(admin, "POST", ep+"/applications", map[string]any{"name": "Shop", "type": "WEB_APP", "protocol": "OPENID_CONNECT", "enabled": true,
+				"grantTypes": []string{"AUTHORIZATION_CODE"}, "responseTypes": []string{"CODE"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC",
+				"redirectUris": []string{"https://shop.example.com/callback"}})
+			res := api(admin, "POST", ep+"/resources", map[string]any{"name": "Orders API"})
+			idp := api(admin, "POST", ep+"/identityProviders", map[string]any{"name": "Corp", "type": "OPENID_CONNECT", "enabled": true,
+				"clientId": "gatehouse", "clientSecret": "s3cret", "issuer": "https://idp.example.com", "authorizationEndpoint": "https://idp.example.com/a",
+				"tokenEndpoint": "https://idp.example.com/t", "jwksEndpoint": "https://idp.example.com/k", "scopes": []string{"openid"},
+				"tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"})
+			for _, r := range []*apptest.Response{app, res, idp} {
+				if r.Status != http.StatusCreated {
+					t.Fatalf("setup: %d %s", r.Status, r.Body)
+				}
+			}
+			appID, resID, idpID := app.JSON(t)["id"].(string), res.JSON(t)["id"].(string), idp.JSON(t)["id"].(string)
+
+			ro := s.Token(t, s.CreateWorker(t, envID, "CLIENT_SECRET_BASIC", [3]string{"5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e06", "ENVIRONMENT", envID}))
+			b := appsSignedOn(t, s, ro, "#/env/"+envID+"/applications")
+			b.waitFor("the application in the list", `[...document.querySelectorAll('main tbody a')].some((a) => a.textContent === 'Shop')`)
+			if b.hasControl("New application") {
+				t.Error("a read-only administrator is offered New application")
+			}
+			b.go_("#/env/" + envID + "/applications/" + appID)
+			b.h1("Shop")
+			b.waitFor("the settings", appsFieldJS("Name"))
+			b.shot("read-only-app")
+			for _, c := range []string{"Delete application", "Reveal secret", "Rotate secret", "Save"} {
+				if b.hasControl(c) {
+					t.Errorf("a read-only administrator is offered %s", c)
+				}
+			}
+			if !appsEval[bool](b, appsFieldJS("Name")+`.readOnly`) {
+				t.Error("the Name field of a read-only administrator is editable")
+			}
+			b.press("Resources")
+			b.waitFor("the grants", `document.querySelector('section.grant[aria-label="Orders API"]')`)
+			if b.hasControl("Save grant") {
+				t.Error("a read-only administrator is offered Save grant")
+			}
+			b.go_("#/env/" + envID + "/resources/" + resID)
+			b.h1("Orders API")
+			b.press("Scopes")
+			b.waitFor("the scopes", `document.querySelector('main .tab-panel .empty, main .tab-panel table')`)
+			for _, c := range []string{"Delete resource", "Add scope", "Save"} {
+				if b.hasControl(c) {
+					t.Errorf("a read-only administrator is offered %s on a resource", c)
+				}
+			}
+			b.go_("#/env/" + envID + "/identityProviders/" + idpID)
+			b.h1("Corp")
+			for _, c := range []string{"Disable", "Delete identity provider", "Save"} {
+				if b.hasControl(c) {
+					t.Errorf("a read-only administrator is offered %s on a provider", c)
+				}
+			}
+			if r := api(ro, "PUT", ep+"/applications/"+appID, map[string]any{"name": "Changed"}); r.Status != http.StatusForbidden {
+				t.Errorf("the API answers a read-only PUT with %d %s", r.Status, r.Body)
+			}
+
+			dev := s.Token(t, s.CreateWorker(t, envID, "CLIENT_SECRET_BASIC", [3]string{"5e2a4a1c-5bd1-4bd2-9c1b-6f0d0a8c2e05", "ENVIRONMENT", envID}))
+			d := appsSignedOn(t, s, dev, "#/env/"+envID+"/applications/"+appID)
+			d.h1("Shop")
+			d.waitFor("the settings", appsFieldJS("Name"))
+			for _, c := range []string{"Delete application", "Reveal secret", "Rotate secret", "Save"} {
+				if !d.hasControl(c) {
+					t.Errorf("a Client Application Developer is not offered %s", c)
+				}
+			}
+			d.go_("#/env/" + envID + "/resources")
+			d.h1("Resources")
+			d.waitFor("the resources", `[...document.querySelectorAll('main tbody a')].some((a) => a.textContent === 'Orders API')`)
+			if d.hasControl("New resource") {
+				t.Error("a Client Application Developer is offered New resource")
+			}
+		})
+	}
+}
