@@ -126,7 +126,14 @@ function renderNav(envId) {
   document.getElementById('nav-toggle').setAttribute('aria-expanded', 'false');
 }
 
+// A screen that is still loading when the administrator moves on may
+// draw over the next one when it finishes; the route that finished last
+// then draws again (gen counts routes, done is the last one drawn).
+let gen = 0;
+let done = 0;
+
 async function route() {
+  const mine = ++gen;
   const path = (location.hash.replace(/^#/, '') || '/environments').split('?')[0];
   ui.resetForms();
   const envMatch = path.match(/^\/env\/([^/]+)/);
@@ -152,8 +159,10 @@ async function route() {
     try {
       await r.render(ctx);
     } catch (err) {
-      ui.page('Something went wrong', {}, ui.errorNotice(err));
+      if (mine === gen) ui.page('Something went wrong', {}, ui.errorNotice(err));
     }
+    if (mine === gen) done = mine;
+    else if (done === gen) route();
     return;
   }
   ui.page('Not found', {}, h('p', null, 'There is no such screen. '), h('a', { href: '#/environments' }, 'Go to environments'));
