@@ -8,7 +8,14 @@
 // Experience, Monitoring. One import per screen file: the only line two
 // people add to at once.
 import environments from './environments.js';
+import signonpolicies from './signonpolicies.js';
+import passwordpolicies from './passwordpolicies.js';
+import mfapolicies from './mfapolicies.js';
+import keys from './keys.js';
+import branding from './branding.js';
+import activities from './activities.js';
 
 export default [
   environments,
+  signonpolicies, passwordpolicies, mfapolicies, keys, branding, activities,
 ];
