@@ -46,13 +46,17 @@ async function boot() {
   ui.setRestoredDrafts(auth.takeDrafts());
   const claims = auth.claims();
   await perm.load(claims);
-  state.me = { id: claims.sub, envId: claims.env, orgId: claims.org, name: claims.sub };
-  api.get('/environments/' + claims.env + '/users/' + claims.sub).then((u) => {
-    state.me.name = u.username;
-    document.getElementById('who-name').textContent = 'Signed on as ' + u.username;
-  }).catch(() => {});
+  const idc = auth.idClaims() || {};
+  const name = idc.preferred_username || idc.name || '';
+  state.me = { id: claims.sub, envId: claims.env, orgId: claims.org, name: name || claims.sub };
   document.getElementById('who').hidden = false;
-  document.getElementById('who-name').textContent = 'Signed on';
+  document.getElementById('who-name').textContent = name ? 'Signed on as ' + name : 'Signed on';
+  if (!name && claims.sub !== claims.client_id) {
+    api.get('/environments/' + claims.env + '/users/' + claims.sub).then((u) => {
+      state.me.name = u.username;
+      document.getElementById('who-name').textContent = 'Signed on as ' + u.username;
+    }).catch(() => {});
+  }
   document.getElementById('sign-off').addEventListener('click', () => auth.signOff());
   await refreshEnvironments();
   setUpChrome();
