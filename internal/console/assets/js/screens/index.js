@@ -11,10 +11,17 @@ import environments from './environments.js';
 import applications from './applications.js';
 import resources from './resources.js';
 import identityproviders from './identityproviders.js';
+import signonpolicies from './signonpolicies.js';
+import passwordpolicies from './passwordpolicies.js';
+import mfapolicies from './mfapolicies.js';
+import keys from './keys.js';
+import branding from './branding.js';
+import activities from './activities.js';
 
 export default [
   environments,
   applications,
   resources,
   identityproviders,
+  signonpolicies, passwordpolicies, mfapolicies, keys, branding, activities,
 ];
