@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,10 +26,12 @@ import (
 // The applications screen in headless Chromium: a web application is
 // created through the form (after the API refused a bad redirect URI at
 // its field), its client id is shown, and its secret is revealed and
-// rotated, each step checked against the API. The console signs on with
-// the bootstrap worker's client_credentials token put in the session, as
-// a signed-on administrator's would be: what is tested is the screen and
-// the requests it makes, not the sign-on (the end-to-end test does that).
+// rotated, each step checked against the API. The console's session is
+// given tokens got without the browser — the bootstrap administrator's,
+// signed on headlessly through the console application, or a test
+// worker's client_credentials token for a given role — as auth.js stores
+// them: what is tested is the screens and the requests they make, not the
+// hosted sign-on (the end-to-end test does that).
 //
 // Helpers here are prefixed apps…: the console's other browser tests have
 // their own, and one package holds both.
@@ -156,6 +160,14 @@ func (b *appsBrowser) waitFor(what, js string) {
 	}
 }
 
+func appsRandomHex(t *testing.T) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
 func appsQ(s string) string {
 	j, _ := json.Marshal(s)
 	return string(j)
@@ -233,12 +245,13 @@ func TestBrowserApplications(t *testing.T) {
 				return l.Embedded.Applications
 			}
 
-			b := newAppsBrowser(t)
-			// The session holds the token as auth.js stores it.
-			b.do("open the console's origin", chromedp.Navigate(s.URL+"/console/config.json"))
-			tok, _ := json.Marshal(map[string]any{"access": token, "refresh": "", "id": "", "expiresAt": time.Now().Add(time.Hour).UnixMilli()})
-			appsEval[bool](b, `sessionStorage.setItem('gatehouse.console.token', `+appsQ(string(tok))+`), true`)
-			b.do("open the console", chromedp.Navigate(s.URL+"/console/#/env/"+envID+"/applications"))
+			// The bootstrap administrator, signed on to the console (its
+			// one-time password changed): the screen acts with the user's
+			// roles, as the console does after the hosted sign-on.
+			user, _ := s.ConsoleSignOn(t, s.Admin.Username, s.Admin.Password, "Console-"+appsRandomHex(t))
+			id, _ := user.Extra("id_token").(string)
+			b := appsSignedOnAs(t, s, user.AccessToken, user.RefreshToken, id, "#/env/"+envID+"/applications")
+			b.waitFor("the administrator's name", `document.getElementById('who-name')?.textContent === `+appsQ("Signed on as "+s.Admin.Username))
 			b.waitFor("the applications list", `document.querySelector('h1')?.textContent === 'Applications' && document.querySelector('main .empty')`)
 			b.waitFor("the Applications entry of the nav", `[...document.querySelectorAll('#nav a')].some((a) => a.textContent === 'Applications')`)
 			b.shot("list")
@@ -348,13 +361,20 @@ func TestBrowserApplications(t *testing.T) {
 	}
 }
 
-// appsSignedOn opens the console on hash with the bootstrap worker's
-// token in the session.
+// appsSignedOn opens the console on hash with a worker's
+// client_credentials token in the session (its roles are the worker's).
 func appsSignedOn(t *testing.T, s *apptest.Server, token, hash string) *appsBrowser {
+	t.Helper()
+	return appsSignedOnAs(t, s, token, "", "", hash)
+}
+
+// appsSignedOnAs opens the console with these tokens in the session, as
+// auth.js stores them after a sign-on.
+func appsSignedOnAs(t *testing.T, s *apptest.Server, access, refresh, id, hash string) *appsBrowser {
 	t.Helper()
 	b := newAppsBrowser(t)
 	b.do("open the console's origin", chromedp.Navigate(s.URL+"/console/config.json"))
-	tok, _ := json.Marshal(map[string]any{"access": token, "refresh": "", "id": "", "expiresAt": time.Now().Add(time.Hour).UnixMilli()})
+	tok, _ := json.Marshal(map[string]any{"access": access, "refresh": refresh, "id": id, "expiresAt": time.Now().Add(time.Hour).UnixMilli()})
 	appsEval[bool](b, `sessionStorage.setItem('gatehouse.console.token', `+appsQ(string(tok))+`), true`)
 	b.do("open the console", chromedp.Navigate(s.URL+"/console/"+hash))
 	return b
