@@ -324,10 +324,18 @@ func TestBrowserApplications(t *testing.T) {
 			if got := appsEval[string](b, `document.querySelector('code.secret-value').textContent`); got != before {
 				t.Errorf("Reveal secret shows %q, the API holds %q", got, before)
 			}
-			b.press("Rotate secret")
+			// By keyboard: Enter on the button, then Tab from the dialog's
+			// Cancel to its Rotate secret, and Enter.
+			appsEval[bool](b, `[...document.querySelectorAll('main button')].find((e) => e.textContent === 'Rotate secret').focus(), true`)
+			b.do("press Enter on Rotate secret", chromedp.KeyEvent("\r"))
 			b.waitFor("the confirmation", `document.querySelector('dialog[open]')`)
 			b.shot("rotate-confirm")
-			b.press("Rotate secret")
+			b.waitFor("the focus in the dialog", `document.activeElement?.closest('dialog[open]') && document.activeElement.textContent === 'Cancel'`)
+			b.do("Tab to Rotate secret", chromedp.KeyEvent("\t"))
+			if f := appsEval[string](b, `document.activeElement?.textContent ?? ''`); f != "Rotate secret" {
+				b.fail("Tab from Cancel went to %q", f)
+			}
+			b.do("press Enter on the dialog's Rotate secret", chromedp.KeyEvent("\r"))
 			b.waitFor("the new secret", `document.querySelector('code.secret-value') && document.querySelector('code.secret-value').textContent !== `+appsQ(before))
 			b.shot("rotated")
 			after := apiSecret()
@@ -357,6 +365,12 @@ func TestBrowserApplications(t *testing.T) {
 			if string(post) != `["https://shop.example.com/bye"]` || string(uris) != `["`+good+`"]` || got["name"] != "Shop" || got["enabled"] != true {
 				t.Errorf("after saving, the API holds %v", got)
 			}
+
+			// Try sign-on's URL starts a sign-on at the application: the
+			// hosted page asks for a username and password.
+			b.do("follow Try sign-on", chromedp.Navigate(tryHref))
+			b.waitFor("the hosted sign-on page", `document.querySelector('main')?.dataset.status === 'USERNAME_PASSWORD_REQUIRED'`)
+			b.shot("try-sign-on")
 		})
 	}
 }
@@ -578,6 +592,34 @@ func TestBrowserApplicationPartsResourcesProviders(t *testing.T) {
 				t.Errorf("after Disable the API holds %v", got)
 			}
 			b.shot("provider")
+
+			// A single-page app: a public client with PKCE required, so Try
+			// sign-on carries an S256 challenge and the authorize takes it.
+			b.go_("#/env/" + envID + "/applications/new")
+			b.h1("New application")
+			b.fill("Name", "Board")
+			b.choose("Type", "Single-page app")
+			b.fill("Redirect URIs", "https://board.example.com/")
+			b.press("Create application")
+			b.h1("Board")
+			var spa map[string]any
+			for _, a := range appsEmbedded(t, api("GET", ep+"/applications", nil), "applications") {
+				if a["name"] == "Board" {
+					spa = a
+				}
+			}
+			if spa == nil || spa["type"] != "SINGLE_PAGE_APP" || spa["tokenEndpointAuthMethod"] != "NONE" || spa["pkceEnforcement"] != "S256_REQUIRED" {
+				t.Fatalf("the API holds the single-page app %v", spa)
+			}
+			if b.hasControl("Reveal secret") {
+				t.Error("a public client is offered Reveal secret")
+			}
+			href := appsEval[string](b, `document.querySelector('#try-sign-on')?.href ?? ''`)
+			if !strings.Contains(href, "code_challenge_method=S256") || !strings.Contains(href, "code_challenge=") {
+				t.Fatalf("Try sign-on of a PKCE app links to %q", href)
+			}
+			b.do("follow Try sign-on", chromedp.Navigate(href))
+			b.waitFor("the hosted sign-on page", `document.querySelector('main')?.dataset.status === 'USERNAME_PASSWORD_REQUIRED'`)
 		})
 	}
 }
