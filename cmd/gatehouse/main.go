@@ -169,6 +169,7 @@ func serve(args []string) error {
 	cfg := app.Config{
 		Listen: *listen, DB: *db, BaseURL: base, BootstrapFile: *bootstrapFile,
 		AdminClientID: os.Getenv("GATEHOUSE_ADMIN_CLIENT_ID"), AdminClientSecret: os.Getenv("GATEHOUSE_ADMIN_CLIENT_SECRET"),
+		AdminUsername: os.Getenv("GATEHOUSE_ADMIN_USERNAME"), AdminPassword: os.Getenv("GATEHOUSE_ADMIN_PASSWORD"),
 		MasterKey: key, Logger: logger,
 		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSDev: *tlsDev,
 		Limits: limitCfg, TrustedProxies: trustedProxies,

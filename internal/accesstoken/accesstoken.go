@@ -48,10 +48,12 @@ type Actor struct {
 var ErrInvalid = errors.New("accesstoken: invalid access token")
 
 // Verifier checks a bearer token presented to the PingOne API and returns
-// its claims, or ErrInvalid. Only an application's own token (its
-// client_credentials: sub is the client, no session) may pass: the
-// management API acts with the application's role assignments, and a
-// user's token must never borrow them.
+// its claims, or ErrInvalid. Two kinds pass: an application's own token
+// (its client_credentials: sub is the client, no session), which acts with
+// the application's role assignments; and a user's token issued to a
+// WORKER application (sub is the user), which acts with the user's — never
+// with its application's. Callers that serve applications only (device
+// authentications) refuse the second kind themselves.
 type Verifier interface {
 	VerifyAccessToken(ctx context.Context, raw string) (*Claims, error)
 }

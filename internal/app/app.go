@@ -60,6 +60,10 @@ type Config struct {
 	BootstrapFile     string
 	AdminClientID     string
 	AdminClientSecret string
+	// AdminUsername and AdminPassword name the administrator user the
+	// first start makes (default admin and a random one-time password).
+	AdminUsername string
+	AdminPassword string
 	// MasterKey seals client secrets and private keys at rest.
 	MasterKey []byte
 	Logger    *slog.Logger
@@ -184,6 +188,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return fail(fmt.Errorf("bootstrap: %w", err))
 	}
 	admin.CAFile = caFile
+	consoleCreated, err := bootstrapConsole(ctx, st, cfg, admin)
+	if err != nil {
+		return fail(fmt.Errorf("bootstrap the console: %w", err))
+	}
 	wrote, err := writeBootstrapFile(cfg.BootstrapFile, admin, created)
 	if err != nil {
 		return fail(fmt.Errorf("write bootstrap file: %w", err))
@@ -192,7 +200,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger.Info("admin credentials written; get a token with client_credentials at "+admin.AuthPath+"/"+admin.EnvironmentID+"/as/token",
 			"file", cfg.BootstrapFile, "environmentId", admin.EnvironmentID, "clientId", admin.ClientID)
 	} else if cfg.BootstrapFile != "" {
-		set := []bootstrapMember{{"authPath", admin.AuthPath}, {"apiPath", admin.APIPath}}
+		set := []bootstrapMember{{"authPath", admin.AuthPath}, {"apiPath", admin.APIPath},
+			{"consoleUrl", admin.ConsoleURL}, {"consoleClientId", admin.ConsoleClientID}, {"username", admin.Username}}
+		if consoleCreated {
+			// A database bootstrapped by an older version: the
+			// administrator was made now, its password is known now only.
+			set = append(set, bootstrapMember{"password", admin.Password})
+		}
 		if caFile != "" {
 			set = append(set, bootstrapMember{"caFile", caFile})
 		}
@@ -201,6 +215,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			// the user edited into something else is not worth failing for.
 			cfg.Logger.Warn("could not update the bootstrap file", "file", cfg.BootstrapFile, "err", err)
 		}
+	}
+	if consoleCreated {
+		// The issue asks for the one-time password in the log: it is how
+		// a first start without a bootstrap file is signed on to, and the
+		// first sign-on replaces it.
+		cfg.Logger.Info("administrator created: sign on to the admin console at "+admin.ConsoleURL+" and change the one-time password",
+			"consoleUrl", admin.ConsoleURL, "username", admin.Username, "password", admin.Password)
+	} else {
+		cfg.Logger.Info("admin console at "+admin.ConsoleURL, "consoleUrl", admin.ConsoleURL, "username", admin.Username)
 	}
 
 	wire.SetClassifier(classify)

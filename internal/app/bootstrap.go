@@ -34,10 +34,15 @@ type Admin struct {
 	// CAFile is the development CA's certificate (with TLS in development
 	// mode), for SSL_CERT_FILE.
 	CAFile string `json:"caFile,omitempty"`
-	// ConsoleClientID is the admin console's application (see
-	// internal/console): a public WORKER client whose tokens act with the
-	// signed-on administrator's roles.
-	ConsoleClientID string `json:"consoleClientId,omitempty"`
+	// ConsoleURL is the admin console; ConsoleClientID its application
+	// (a WORKER of the Administrators environment).
+	ConsoleURL      string `json:"consoleUrl"`
+	ConsoleClientID string `json:"consoleClientId"`
+	// Username is the administrator user's; Password its one-time
+	// password, known only to the start that made it (and written to the
+	// bootstrap file and the log then): the first sign-on changes it.
+	Username string `json:"username"`
+	Password string `json:"password,omitempty"`
 }
 
 type adminRecord struct {

@@ -139,6 +139,7 @@ func TestTLSDevelopmentCA(t *testing.T) {
 			want := strings.NewReplacer(
 				`"authPath": "`+plain.URL+`"`, `"authPath": "`+s.URL+`"`,
 				`"apiPath": "`+plain.URL+`/v1"`, `"apiPath": "`+s.URL+`/v1"`,
+				`"consoleUrl": "`+plain.URL+`/console/"`, `"consoleUrl": "`+s.URL+`/console/"`,
 			).Replace(strings.TrimSuffix(string(beforeRaw), "\n}\n")) + ",\n  \"caFile\": " + string(quoted) + "\n}\n"
 			if plain.URL == s.URL || !strings.HasPrefix(s.URL, "https://") {
 				t.Fatalf("base URLs %s and %s: the test needs the second to be another, https one", plain.URL, s.URL)
@@ -147,10 +148,10 @@ func TestTLSDevelopmentCA(t *testing.T) {
 				t.Fatalf("bootstrap file:\n%s\nwant:\n%s", afterRaw, want)
 			}
 			delete(after, "caFile")
-			if len(after) != len(before) || len(before) != 5 {
+			if len(after) != len(before) || len(before) != 9 {
 				t.Fatalf("bootstrap file changed beyond caFile and the base URL:\n%v\n%v", before, after)
 			}
-			before["authPath"], before["apiPath"] = s.URL, s.URL+"/v1"
+			before["authPath"], before["apiPath"], before["consoleUrl"] = s.URL, s.URL+"/v1", s.URL+"/console/"
 			for k, v := range before {
 				if after[k] != v {
 					t.Fatalf("bootstrap file's %s: %q, want %q", k, after[k], v)

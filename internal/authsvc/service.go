@@ -181,9 +181,15 @@ var _ accesstoken.Verifier = (*Service)(nil)
 
 // VerifyAccessToken checks a bearer token for the PingOne API: signature by
 // the key of the environment it names, issuer, expiry, audience and
-// revocation. Only an application's own (client_credentials) tokens pass:
-// a user's token would act with the user's roles in PingOne, and user
-// actors are not modelled yet, so it must not act with the application's.
+// revocation. Two kinds of token pass, as in PingOne: an application's own
+// (client_credentials: sub is the client, no session), which acts with the
+// application's role assignments; and a user's token issued to a WORKER
+// application ("when getting a token using a user-based grant type, the
+// user's role assignments are used"), which acts with the user's. A user
+// token of any other type of application is refused: those applications
+// are how users sign on to everything else, and their tokens must never
+// reach the API. A user's token must also still hold as userinfo judges
+// it: its session not ended, its user enabled.
 func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*accesstoken.Claims, error) {
 	now := s.now().Unix()
 	envID, vc, err := s.verifiedAccessToken(ctx, "", raw, now)
@@ -193,18 +199,57 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*accesstok
 		return nil, err
 	}
 	if vc.Env != envID || !s.isIssuer(vc.Issuer, envID) || vc.ExpiresAt <= now || vc.IssuedAt > now+60 ||
-		!slices.Contains(vc.Audience, provision.PingOneAPIAudience) || vc.ClientID == "" ||
-		vc.Subject != vc.ClientID || vc.SessionID != "" || vc.ID == "" {
+		!slices.Contains(vc.Audience, provision.PingOneAPIAudience) || vc.ClientID == "" || vc.ID == "" {
 		return nil, accesstoken.ErrInvalid
 	}
-	if revoked, err := s.Store.IsTokenRevoked(ctx, envID, vc.ID); err != nil {
+	if !namesUser(vc) {
+		// The application's own token: no session, no one it acts for.
+		if vc.Subject != vc.ClientID || vc.SessionID != "" || vc.Act != nil {
+			return nil, accesstoken.ErrInvalid
+		}
+		if revoked, err := s.Store.IsTokenRevoked(ctx, envID, vc.ID); err != nil {
+			return nil, err
+		} else if revoked {
+			return nil, accesstoken.ErrInvalid
+		}
+	} else if err := s.apiUserToken(ctx, envID, vc, now); err != nil {
 		return nil, err
-	} else if revoked {
-		return nil, accesstoken.ErrInvalid
 	}
 	// The claims are the cache's; the caller gets its own copy.
 	c := *vc
 	return &c, nil
+}
+
+// apiUserToken checks what a user's token for the PingOne API needs
+// beyond an application's: a WORKER application, no delegation (an
+// exchanged token's act: the API has no actor for it), and, in one store
+// query, not revoked, its session (if it names one) not ended and its user
+// enabled.
+func (s *Service) apiUserToken(ctx context.Context, envID string, c *accesstoken.Claims, now int64) error {
+	if c.Act != nil || !validID(c.Subject) || !validID(c.ClientID) {
+		return accesstoken.ErrInvalid
+	}
+	// An application made after the token (deleted and made again under
+	// its id) does not inherit it, as tokenApplication says.
+	app, err := s.Config.Application(ctx, envID, c.ClientID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return accesstoken.ErrInvalid
+	case err != nil:
+		return err
+	case app.Type != "WORKER" || !app.Enabled || app.CreatedAt.Unix() > c.IssuedAt:
+		return accesstoken.ErrInvalid
+	}
+	st, err := s.Store.AccessTokenState(ctx, envID, c.ID, c.SessionID, c.Subject)
+	switch {
+	case err != nil:
+		return err
+	case st.Revoked, !st.UserEnabled:
+		return accesstoken.ErrInvalid
+	case c.SessionID != "" && st.SessionExpiresAt.Unix() <= now:
+		return accesstoken.ErrInvalid
+	}
+	return nil
 }
 
 // validID reports whether id can be an environment's or a record's id: a

@@ -127,12 +127,35 @@ func (a *API) routes(mux router) {
 }
 
 // Actor is who a request acts as: the WORKER application named by the
-// token, with its role assignments.
+// token, with its role assignments; or, with a user's token issued to a
+// WORKER application (PingOne's user-based grants), that user, with the
+// user's role assignments (direct, and those of the groups it belongs to).
 type Actor struct {
 	Claims      *accesstoken.Claims
 	Assignments []store.RoleAssignment
 	// Name is the application's, for the activities its writes record.
 	Name string
+	// UserID and Username name the user a user's token acts as; both are
+	// empty for an application's own token.
+	UserID, Username string
+	// populationID is the user's, for the activities its writes record.
+	populationID string
+}
+
+// isUser says whether the actor is a user (a user's token), not an
+// application.
+func (ac *Actor) isUser() bool { return ac.UserID != "" }
+
+// is says whether the actor is the application or user id of envID: what
+// it may always read of itself (its role assignments).
+func (ac *Actor) is(k roleActor, envID, id string) bool {
+	if ac.Claims.Env != envID {
+		return false
+	}
+	if ac.isUser() {
+		return k.Type == userActor.Type && ac.UserID == id
+	}
+	return k.Type == applicationActor.Type && ac.Claims.ClientID == id
 }
 
 type actorKey struct{}
@@ -140,7 +163,8 @@ type actorKey struct{}
 func actorFrom(ctx context.Context) *Actor { return ctx.Value(actorKey{}).(*Actor) }
 
 // authenticate verifies the bearer token and loads the actor. A token whose
-// application was deleted or disabled stops working at once.
+// application was deleted or disabled stops working at once, as does a
+// user's token whose user was.
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -158,75 +182,125 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			wire.WriteErrorCtx(r.Context(), w, err)
 			return
 		}
-		if claims.Subject != claims.ClientID || claims.SessionID != "" {
-			// The actor is the application: a user's token would act with
-			// its roles. The verifier refuses those already; this keeps it
-			// so whatever verifier is wired in.
-			wire.WriteErrorCtx(r.Context(), w, wire.Unauthorized())
-			return
-		}
-		if ok, wait := a.RequestsPerClient.Allow(claims.Env+"/"+claims.ClientID, time.Now()); !ok {
-			wire.WriteErrorCtx(r.Context(), w, &ratelimit.Error{What: "Too many requests from this client.", RetryAfter: wait})
-			return
-		}
-		// Reads take the actor from the configuration cache; writes from
-		// the store, as pathEnvironment does: on another node the cache
-		// may lag a write by up to a second, and a write authorized by a
-		// role already taken away can make it permanent (a new worker
-		// inherits its creator's roles, an actor assigns the roles it
-		// holds).
-		cached := r.Method == http.MethodGet || r.Method == http.MethodHead
-		name, enabled, err := a.actorEnabled(r.Context(), claims.Env, claims.ClientID, cached)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !enabled) {
-			wire.WriteErrorCtx(r.Context(), w, wire.Unauthorized())
-			return
-		}
+		actor, err := a.loadActor(r, claims)
 		if err != nil {
 			wire.WriteErrorCtx(r.Context(), w, err)
 			return
 		}
-		ras, err := a.actorRoles(r.Context(), claims.Env, claims.ClientID, cached)
-		if err != nil {
-			wire.WriteErrorCtx(r.Context(), w, err)
-			return
-		}
-		ctx := context.WithValue(r.Context(), actorKey{}, &Actor{Claims: claims, Assignments: ras, Name: name})
+		ctx := context.WithValue(r.Context(), actorKey{}, actor)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-// actorEnabled says whether the actor's application exists (else
-// store.ErrNotFound) and is enabled. The cache forgets an application on
-// this node when it is written, and on others within a second: a disabled
-// application is refused at once here, within that second there (reads
-// only: cached is false for writes, which read the store).
-func (a *API) actorEnabled(ctx context.Context, envID, appID string, cached bool) (name string, enabled bool, err error) {
+// loadActor finds who claims act as: the application, or the user of a
+// user's token (then the application must be a WORKER, whatever verifier
+// is wired in). Refusals are 401.
+func (a *API) loadActor(r *http.Request, claims *accesstoken.Claims) (*Actor, error) {
+	userToken := claims.Subject != claims.ClientID
+	if !userToken && claims.SessionID != "" {
+		// An application's own token belongs to no session.
+		return nil, wire.Unauthorized()
+	}
+	// Each user of a console shares its application: a user's token
+	// counts against a key of its own, so one administrator cannot use
+	// up the others' requests.
+	key := claims.Env + "/" + claims.ClientID
+	if userToken {
+		key += "/" + claims.Subject
+	}
+	if ok, wait := a.RequestsPerClient.Allow(key, time.Now()); !ok {
+		return nil, &ratelimit.Error{What: "Too many requests from this client.", RetryAfter: wait}
+	}
+	// Reads take the actor from the configuration cache; writes from
+	// the store, as pathEnvironment does: on another node the cache
+	// may lag a write by up to a second, and a write authorized by a
+	// role already taken away can make it permanent (a new worker
+	// inherits its creator's roles, an actor assigns the roles it
+	// holds).
+	cached := r.Method == http.MethodGet || r.Method == http.MethodHead
+	app, err := a.actorApplication(r.Context(), claims.Env, claims.ClientID, cached)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!app.Enabled || (userToken && app.Type != "WORKER"))) {
+		return nil, wire.Unauthorized()
+	}
+	if err != nil {
+		return nil, err
+	}
+	actor := &Actor{Claims: claims, Name: app.Name}
+	if !userToken {
+		if actor.Assignments, err = a.actorRoles(r.Context(), claims.Env, claims.ClientID, cached); err != nil {
+			return nil, err
+		}
+		return actor, nil
+	}
+	// Users are not configuration: the store, on every request.
+	u, err := a.Store.GetUser(r.Context(), claims.Env, claims.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.Enabled) {
+		return nil, wire.Unauthorized()
+	}
+	if err != nil {
+		return nil, err
+	}
+	actor.UserID, actor.Username, actor.populationID = u.ID, u.Username, u.PopulationID
+	if actor.Assignments, err = a.userRoles(r.Context(), claims.Env, u.ID, cached); err != nil {
+		return nil, err
+	}
+	return actor, nil
+}
+
+// actorApplication is the actor's application, or store.ErrNotFound. The
+// cache forgets an application on this node when it is written, and on
+// others within a second: a disabled application is refused at once here,
+// within that second there (reads only: cached is false for writes, which
+// read the store).
+func (a *API) actorApplication(ctx context.Context, envID, appID string, cached bool) (*store.Application, error) {
 	if a.Config != nil && cached {
 		app, err := a.Config.Application(ctx, envID, appID)
 		if err == nil {
-			return app.Name, app.Enabled, nil
+			return &app.Application, nil
 		}
 		if !errors.Is(err, config.ErrDamaged) {
-			return "", false, err
+			return nil, err
 		}
 		// Settings that do not decode do not matter here: the record does.
 	}
-	app, err := a.Store.GetApplication(ctx, envID, appID)
-	if err != nil {
-		return "", false, err
-	}
-	return app.Name, app.Enabled, nil
+	return a.Store.GetApplication(ctx, envID, appID)
 }
 
 // actorRoles are the actor's role assignments; role assignment writes are
 // configuration writes, so a removed role is gone from the cache when the
 // write returns (on other nodes within a second). The slice is shared:
 // nothing may change it. Only reads (cached) take them from the cache.
-func (a *API) actorRoles(ctx context.Context, envID, appID string, cached bool) ([]store.RoleAssignment, error) {
+func (a *API) actorRoles(ctx context.Context, envID, actorID string, cached bool) ([]store.RoleAssignment, error) {
 	if a.Config != nil && cached {
-		return a.Config.RoleAssignments(ctx, envID, appID)
+		return a.Config.RoleAssignments(ctx, envID, actorID)
 	}
-	return a.Store.ListRoleAssignments(ctx, envID, appID)
+	return a.Store.ListRoleAssignments(ctx, envID, actorID)
+}
+
+// userRoles are a user actor's role assignments: its own, then those of
+// every group it belongs to, directly or through nested groups (PingOne:
+// "the user's role assignments are used", groups' included). Memberships
+// are read from the store on every request: adding a user to a group is
+// no configuration write, and a removal must count at once.
+func (a *API) userRoles(ctx context.Context, envID, userID string, cached bool) ([]store.RoleAssignment, error) {
+	own, err := a.actorRoles(ctx, envID, userID, cached)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := a.Store.UserGroups(ctx, envID, userID)
+	if err != nil || len(groups) == 0 {
+		return own, err
+	}
+	// A new slice: own may be the cache's.
+	out := slices.Clone(own)
+	for _, g := range groups {
+		ras, err := a.actorRoles(ctx, envID, g.ID, cached)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ras...)
+	}
+	return out, nil
 }
 
 // pathEnvironment is the environment the path names. Reads take it from the

@@ -251,7 +251,16 @@ func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
 	}
 	var inherited []store.RoleAssignment
 	if d.AssignActorRoles {
+		// A user actor's roles are its own and its groups': the same role
+		// over the same scope may come twice, and is given once.
+		type held struct{ role, scopeType, scopeID string }
+		seen := map[held]bool{}
 		for _, ra := range actorFrom(r.Context()).Assignments {
+			k := held{ra.RoleID, ra.ScopeType, ra.ScopeID}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 			inherited = append(inherited, store.RoleAssignment{ID: uuid.NewString(), EnvironmentID: env.ID, ActorType: applicationActor.Type,
 				ActorID: app.ID, RoleID: ra.RoleID, ScopeType: ra.ScopeType, ScopeID: ra.ScopeID, CreatedAt: now})
 		}

@@ -324,6 +324,11 @@ func writeActivity(r *http.Request, wa writeAction, status int, body []byte) *st
 	}
 	act := audit.NewActivity(envID, typ)
 	act.Client = audit.ClientActor(actor.Claims.Env, actor.Claims.ClientID, actor.Name)
+	if actor.isUser() {
+		// A user's token: the user acted, through the application.
+		act.User = &store.ActivityActor{ID: actor.UserID, Name: actor.Username, Type: audit.ActorUser,
+			EnvironmentID: actor.Claims.Env, PopulationID: actor.populationID}
+	}
 	if res.ID != "" {
 		act.Resources = []store.ActivityResource{res}
 	}

@@ -234,13 +234,21 @@ func (a *API) renderRA(k roleActor, ra *store.RoleAssignment, readOnly bool) wir
 }
 
 // raActor authorises perm over the environment in the path and checks
-// that it holds the actor.
+// that it holds the actor. An actor may always read its own role
+// assignments, with no role to read roles: that is how a console tells
+// which controls to show the administrator signed on to it.
 func (a *API) raActor(r *http.Request, k roleActor, perm string) (*store.Environment, string, error) {
-	env, err := a.environment(r, perm)
+	id := r.PathValue(k.Param)
+	var env *store.Environment
+	var err error
+	if perm == roles.ReadRole && actorFrom(r.Context()).is(k, r.PathValue("envID"), id) {
+		env, err = a.pathEnvironment(r)
+	} else {
+		env, err = a.environment(r, perm)
+	}
 	if err != nil {
 		return nil, "", err
 	}
-	id := r.PathValue(k.Param)
 	if err := k.Exists(r.Context(), a.Store, env.ID, id); err != nil {
 		return nil, "", err
 	}

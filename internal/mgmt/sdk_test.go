@@ -405,7 +405,12 @@ func TestPopulationLifecycleAsSDK(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
 			tok := s.AdminToken(t)
-			envID := s.Admin.EnvironmentID
+			// An environment of its own: the Administrators environment's
+			// Default population holds the administrator user, and the test
+			// deletes that population.
+			env := must(t, s.Do(t, apptest.Request{Method: "POST", URL: "/environments", Token: tok, Body: map[string]any{
+				"name": "Populations", "type": "SANDBOX", "region": "NA", "license": map[string]string{"id": s.LicenseID(t)}}}), 201)
+			envID := env["id"].(string)
 			base := "/environments/" + envID + "/populations"
 
 			req := golden(t, "populations.create.request.json")

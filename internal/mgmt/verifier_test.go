@@ -46,15 +46,27 @@ func (f verifierFunc) VerifyAccessToken(_ context.Context, raw string) (*accesst
 
 // TestAuthenticateThroughTheVerifier: whatever Verifier the API is given
 // decides alone whether a token holds; the API then needs the token's
-// application to exist and its roles to allow the request.
+// application to exist (a WORKER, for a user's token, whose user must
+// exist) and its roles, or the user's, to allow the request.
 func TestAuthenticateThroughTheVerifier(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
 	env := s.Admin.EnvironmentID
 	admin := &accesstoken.Claims{ClientID: s.Admin.ClientID, Subject: s.Admin.ClientID, Env: env}
 	goneID := uuid.NewString()
 	gone := &accesstoken.Claims{ClientID: goneID, Subject: goneID, Env: env}
-	// Tokens a verifier should have refused: the actor must be the
-	// application itself.
+	// A user's token of a WORKER acts as the user; one of another type of
+	// application, or naming no user, is refused whatever the verifier
+	// says, as is an application's own token in a session.
+	users := s.Do(t, apptest.Request{Method: "GET", URL: "/environments/" + env + "/users?filter=username%20eq%20%22admin%22", Token: s.AdminToken(t)})
+	adminID := users.JSON(t)["_embedded"].(map[string]any)["users"].([]any)[0].(map[string]any)["id"].(string)
+	web := s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + env + "/applications", Token: s.AdminToken(t), Body: map[string]any{
+		"name": "web", "type": "WEB_APP", "protocol": "OPENID_CONNECT", "enabled": true, "grantTypes": []string{"AUTHORIZATION_CODE"},
+		"responseTypes": []string{"CODE"}, "redirectUris": []string{"https://app.example.com/cb"}, "tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"}})
+	if web.Status != http.StatusCreated {
+		t.Fatalf("web application: %d %s", web.Status, web.Body)
+	}
+	adminUser := &accesstoken.Claims{ClientID: s.Admin.ConsoleClientID, Subject: adminID, Env: env, SessionID: uuid.NewString()}
+	webUser := &accesstoken.Claims{ClientID: web.JSON(t)["id"].(string), Subject: adminID, Env: env}
 	user := &accesstoken.Claims{ClientID: s.Admin.ClientID, Subject: uuid.NewString(), Env: env}
 	inSession := &accesstoken.Claims{ClientID: s.Admin.ClientID, Subject: s.Admin.ClientID, Env: env, SessionID: uuid.NewString()}
 	cases := []struct {
@@ -73,7 +85,10 @@ func TestAuthenticateThroughTheVerifier(t *testing.T) {
 			status: 500, code: "UNEXPECTED_ERROR"},
 		{name: "application deleted since", answer: func() (*accesstoken.Claims, error) { return gone, nil },
 			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
-		{name: "a user's token", answer: func() (*accesstoken.Claims, error) { return user, nil },
+		{name: "the administrator's token from the console", answer: func() (*accesstoken.Claims, error) { return adminUser, nil }, status: 200},
+		{name: "the administrator's token from a web application", answer: func() (*accesstoken.Claims, error) { return webUser, nil },
+			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
+		{name: "a token of no user", answer: func() (*accesstoken.Claims, error) { return user, nil },
 			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
 		{name: "a session's token", answer: func() (*accesstoken.Claims, error) { return inSession, nil },
 			status: 401, code: "ACCESS_FAILED", details: []string{"INVALID_TOKEN"}},
