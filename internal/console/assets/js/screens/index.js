@@ -17,9 +17,15 @@ import mfapolicies from './mfapolicies.js';
 import keys from './keys.js';
 import branding from './branding.js';
 import activities from './activities.js';
+import users from './users.js';
+import groups from './groups.js';
+import populations from './populations.js';
 
 export default [
   environments,
+  users,
+  groups,
+  populations,
   applications,
   resources,
   identityproviders,
