@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +27,13 @@ import (
 )
 
 const newAdminPassword = "Blue-Harbor-Lantern-42!"
+
+// withoutTimes drops updatedAt, which a PUT moves on.
+func withoutTimes(m map[string]any) map[string]any {
+	c := maps.Clone(m)
+	delete(c, "updatedAt")
+	return c
+}
 
 // consoleApp is the console application as the API shows it.
 func consoleApp(t *testing.T, s *apptest.Server) map[string]any {
@@ -118,6 +128,23 @@ func TestConsoleBootstrap(t *testing.T) {
 			}
 			admin := s.AdminToken(t)
 			envPath := "/environments/" + a.EnvironmentID
+			// A PUT of what a GET returned changes nothing (a public
+			// WORKER is allowed when it requires PKCE S256), and without
+			// S256 required it is refused at tokenEndpointAuthMethod.
+			appPath := envPath + "/applications/" + a.ConsoleClientID
+			if r := s.Do(t, apptest.Request{Method: "PUT", URL: appPath, Token: admin, Body: app}); r.Status != http.StatusOK {
+				t.Fatalf("PUT of the console application's GET: %d %s", r.Status, r.Body)
+			}
+			if again := consoleApp(t, s); !reflect.DeepEqual(withoutTimes(again), withoutTimes(app)) {
+				t.Errorf("PUT of GET changed the console application:\n%v\n%v", again, app)
+			}
+			weak := maps.Clone(app)
+			weak["pkceEnforcement"] = "OPTIONAL"
+			r := s.Do(t, apptest.Request{Method: "PUT", URL: appPath, Token: admin, Body: weak})
+			if d := r.JSON(t); r.Status != http.StatusBadRequest || d["code"] != "INVALID_DATA" ||
+				fmt.Sprint(d["details"].([]any)[0].(map[string]any)["target"]) != "tokenEndpointAuthMethod" {
+				t.Errorf("public WORKER without PKCE S256: %d %s", r.Status, r.Body)
+			}
 			if got, st := roleAssignments(t, s, admin, envPath+"/applications/"+a.ConsoleClientID); st != 200 || len(got) != 0 {
 				t.Errorf("console application's roles: %d %v, want none", st, got)
 			}

@@ -454,9 +454,15 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 		case typ == "SINGLE_PAGE_APP" && method != "NONE":
 			v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "tokenEndpointAuthMethod",
 				Message: "A SINGLE_PAGE_APP cannot keep a secret: its tokenEndpointAuthMethod must be NONE.", InnerError: &wire.InnerError{AllowedValues: []string{"NONE"}}})
+		case method == "NONE" && typ == "WORKER" && str(req.PkceEnforcement) == "S256_REQUIRED":
+			// A Gatehouse extension: a WORKER used only with user-based
+			// grants acts with its users' roles, never its own, so it may be
+			// a public client when PKCE S256 is required — the admin
+			// console's application is one (client_credentials is refused
+			// above for a public client).
 		case method == "NONE" && !slices.Contains(publicAppTypes, typ):
 			v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "tokenEndpointAuthMethod",
-				Message: "NONE is allowed only for NATIVE_APP, SINGLE_PAGE_APP and CUSTOM_APP applications.", InnerError: &wire.InnerError{AllowedValues: confidentialMethods}})
+				Message: "NONE is allowed only for NATIVE_APP, SINGLE_PAGE_APP and CUSTOM_APP applications, and for a WORKER that requires PKCE S256.", InnerError: &wire.InnerError{AllowedValues: confidentialMethods}})
 		}
 	}
 	refuseUnserved(v, req)

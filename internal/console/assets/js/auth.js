@@ -112,8 +112,16 @@ export async function refresh() {
 
 // claims are the access token's claims (sub, env, org…): the console reads
 // them only to know who it is; the API decides what the token may do.
-export function claims() {
-  const t = accessToken();
+export function claims() { return decode(accessToken()); }
+
+// idClaims are the ID token's (preferred_username, name): who signed on,
+// even for an administrator whose roles cannot read its own user.
+export function idClaims() {
+  const t = current();
+  return decode(t ? t.id : '');
+}
+
+function decode(t) {
   if (!t) return null;
   try {
     const p = t.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');

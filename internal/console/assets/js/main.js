@@ -46,13 +46,17 @@ async function boot() {
   ui.setRestoredDrafts(auth.takeDrafts());
   const claims = auth.claims();
   await perm.load(claims);
-  state.me = { id: claims.sub, envId: claims.env, orgId: claims.org, name: claims.sub };
-  api.get('/environments/' + claims.env + '/users/' + claims.sub).then((u) => {
-    state.me.name = u.username;
-    document.getElementById('who-name').textContent = 'Signed on as ' + u.username;
-  }).catch(() => {});
+  const idc = auth.idClaims() || {};
+  const name = idc.preferred_username || idc.name || '';
+  state.me = { id: claims.sub, envId: claims.env, orgId: claims.org, name: name || claims.sub };
   document.getElementById('who').hidden = false;
-  document.getElementById('who-name').textContent = 'Signed on';
+  document.getElementById('who-name').textContent = name ? 'Signed on as ' + name : 'Signed on';
+  if (!name && claims.sub !== claims.client_id) {
+    api.get('/environments/' + claims.env + '/users/' + claims.sub).then((u) => {
+      state.me.name = u.username;
+      document.getElementById('who-name').textContent = 'Signed on as ' + u.username;
+    }).catch(() => {});
+  }
   document.getElementById('sign-off').addEventListener('click', () => auth.signOff());
   await refreshEnvironments();
   setUpChrome();
@@ -126,7 +130,14 @@ function renderNav(envId) {
   document.getElementById('nav-toggle').setAttribute('aria-expanded', 'false');
 }
 
+// A screen that is still loading when the administrator moves on may
+// draw over the next one when it finishes; the route that finished last
+// then draws again (gen counts routes, done is the last one drawn).
+let gen = 0;
+let done = 0;
+
 async function route() {
+  const mine = ++gen;
   const path = (location.hash.replace(/^#/, '') || '/environments').split('?')[0];
   ui.resetForms();
   const envMatch = path.match(/^\/env\/([^/]+)/);
@@ -152,8 +163,10 @@ async function route() {
     try {
       await r.render(ctx);
     } catch (err) {
-      ui.page('Something went wrong', {}, ui.errorNotice(err));
+      if (mine === gen) ui.page('Something went wrong', {}, ui.errorNotice(err));
     }
+    if (mine === gen) done = mine;
+    else if (done === gen) route();
     return;
   }
   ui.page('Not found', {}, h('p', null, 'There is no such screen. '), h('a', { href: '#/environments' }, 'Go to environments'));

@@ -425,15 +425,18 @@ export function tabs(items, selected = 0) {
     }, it.label);
   });
   list.append(...btns);
+  let shown = 0;
   async function select(i) {
+    // A slow tab must not draw over the one chosen after it.
+    const mine = ++shown;
     btns.forEach((b, j) => { b.setAttribute('aria-selected', String(i === j)); b.tabIndex = i === j ? 0 : -1; });
     panel.setAttribute('aria-labelledby', btns[i].id);
     panel.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
     try {
       const node = await items[i].render();
-      fill(panel, node);
+      if (mine === shown) fill(panel, node);
     } catch (err) {
-      panel.replaceChildren(errorNotice(err));
+      if (mine === shown) panel.replaceChildren(errorNotice(err));
     }
   }
   select(selected);

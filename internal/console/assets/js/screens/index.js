@@ -11,6 +11,9 @@ import environments from './environments.js';
 import users from './users.js';
 import groups from './groups.js';
 import populations from './populations.js';
+import applications from './applications.js';
+import resources from './resources.js';
+import identityproviders from './identityproviders.js';
 import signonpolicies from './signonpolicies.js';
 import passwordpolicies from './passwordpolicies.js';
 import mfapolicies from './mfapolicies.js';
@@ -23,6 +26,9 @@ export default [
   users,
   groups,
   populations,
+  applications,
+  resources,
+  identityproviders,
   signonpolicies,
   passwordpolicies,
   mfapolicies,
