@@ -8,6 +8,9 @@
 // Experience, Monitoring. One import per screen file: the only line two
 // people add to at once.
 import environments from './environments.js';
+import applications from './applications.js';
+import resources from './resources.js';
+import identityproviders from './identityproviders.js';
 import signonpolicies from './signonpolicies.js';
 import passwordpolicies from './passwordpolicies.js';
 import mfapolicies from './mfapolicies.js';
@@ -23,5 +26,8 @@ export default [
   users,
   groups,
   populations,
+  applications,
+  resources,
+  identityproviders,
   signonpolicies, passwordpolicies, mfapolicies, keys, branding, activities,
 ];

@@ -1,0 +1,235 @@
+// Identity providers: list, create, edit, enable or disable, delete, and
+// their attribute mappings. Gatehouse serves OPENID_CONNECT providers
+// only (internal/mgmt/identityproviders.go refuses the other PingOne types
+// by name). The API returns a provider's client secret on every read, as
+// PingOne does for its Terraform provider; the console never puts it in a
+// field: a save without a new secret keeps the stored one.
+import * as api from '../api.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs } from '../ui.js';
+import { canEnv, P } from '../perm.js';
+
+const TYPES = [{ value: 'OPENID_CONNECT', label: 'OpenID Connect' }];
+const AUTH = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST', 'NONE'];
+const PKCE = [{ value: 'NONE', label: 'None' }, { value: 'S256', label: 'S256' }];
+const UPDATES = [{ value: 'EMPTY_ONLY', label: 'Only when the user has no value' }, { value: 'ALWAYS', label: 'At every sign-on' }];
+
+const idpPath = (envId, id) => '/environments/' + envId + '/identityProviders' + (id ? '/' + id : '');
+const idpHash = (envId, id) => '#/env/' + envId + '/identityProviders' + (id ? '/' + id : '');
+
+function live(draw) {
+  const box = h('div');
+  const redraw = async () => {
+    try {
+      box.replaceChildren(await draw(redraw));
+    } catch (err) {
+      box.replaceChildren(errorNotice(err));
+    }
+  };
+  redraw();
+  return box;
+}
+
+function failIn(box, err) {
+  const old = box.querySelector(':scope > .notice.error');
+  if (old) old.remove();
+  const n = errorNotice(err);
+  n.setAttribute('tabindex', '-1');
+  box.prepend(n);
+  n.focus();
+}
+
+// withoutSecret is a provider as a form may hold it.
+function withoutSecret(p) {
+  const out = structuredClone(p);
+  delete out.clientSecret;
+  delete out._embedded;
+  return out;
+}
+
+async function list(ctx) {
+  const toolbar = canEnv(P.writeConfig, ctx.envId) ? [linkButton('New identity provider', idpHash(ctx.envId) + '/new', 'primary')] : [];
+  page('Identity providers', { toolbar },
+    h('p', { class: 'muted' }, 'External OpenID Connect providers users may sign on with.'),
+    listView({
+      path: idpPath(ctx.envId), name: 'identityProviders', caption: 'Identity providers',
+      columns: [
+        { label: 'Name', value: (p) => p.name },
+        { label: 'Type', value: (p) => p.type },
+        { label: 'Issuer', value: (p) => h('code', null, p.issuer || '') },
+        { label: 'Enabled', value: (p) => (p.enabled ? 'Yes' : 'No') },
+      ],
+      rowLink: (p) => idpHash(ctx.envId, p.id),
+      empty: 'No identity provider yet.',
+    }));
+}
+
+function providerFields(pops, creating) {
+  return [
+    { name: 'name', label: 'Name', required: true },
+    { name: 'description', label: 'Description', type: 'textarea' },
+    { name: 'type', label: 'Type', type: 'select', required: true, options: TYPES, readOnly: !creating },
+    { name: 'enabled', label: 'Enabled', type: 'checkbox' },
+    { name: 'clientId', label: 'Client ID', required: true, help: 'Gatehouse\'s client id at the provider.' },
+    { name: 'clientSecret', label: 'Client secret', type: 'password', required: creating,
+      help: creating ? null : 'Leave empty to keep the current secret.' },
+    { name: 'issuer', label: 'Issuer', type: 'url', required: true, placeholder: 'https://idp.example/' },
+    { name: 'discoveryEndpoint', label: 'Discovery endpoint', type: 'url' },
+    { name: 'authorizationEndpoint', label: 'Authorization endpoint', type: 'url', required: true },
+    { name: 'tokenEndpoint', label: 'Token endpoint', type: 'url', required: true },
+    { name: 'userInfoEndpoint', label: 'Userinfo endpoint', type: 'url' },
+    { name: 'jwksEndpoint', label: 'JWKS endpoint', type: 'url', required: true },
+    { name: 'scopes', label: 'Scopes', type: 'lines', required: true, help: 'One per line; openid is required.' },
+    { name: 'tokenEndpointAuthMethod', label: 'Token endpoint authentication method', type: 'select', required: true, options: AUTH },
+    { name: 'pkceMethod', label: 'PKCE', type: 'select', required: true, options: PKCE },
+    { name: 'registration.population.id', label: 'Population for new users', type: 'select', emptyLabel: 'No registration',
+      options: pops.map((p) => ({ value: p.id, label: p.name })), help: 'Users new to Gatehouse are created in it at their first sign-on.' },
+  ];
+}
+
+// registrationOf drops an empty registration: the API requires its
+// population id when registration is sent.
+function registrationOf(data) {
+  if (data.registration && (!data.registration.population || !data.registration.population.id)) delete data.registration;
+  return data;
+}
+
+async function create(ctx) {
+  const crumbs = [['Identity providers', idpHash(ctx.envId)], ['New']];
+  if (!canEnv(P.writeConfig, ctx.envId)) {
+    page('New identity provider', { crumbs }, h('p', null, 'You may not create identity providers in this environment.'));
+    return;
+  }
+  const pops = await api.all('/environments/' + ctx.envId + '/populations', null, 'populations').catch(() => []);
+  page('New identity provider', { crumbs }, formView({
+    key: 'idp-new',
+    fields: providerFields(pops, true),
+    value: { type: 'OPENID_CONNECT', enabled: true, scopes: ['openid', 'profile', 'email'], tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC', pkceMethod: 'S256' },
+    submitLabel: 'Create identity provider',
+    onSubmit: async (data) => {
+      const p = await api.post(idpPath(ctx.envId), registrationOf(data));
+      toast('Identity provider ' + p.name + ' created.');
+      ctx.go(idpHash(ctx.envId, p.id));
+    },
+    onCancel: () => ctx.go(idpHash(ctx.envId)),
+  }));
+}
+
+async function detail(ctx) {
+  const [p, pops] = await Promise.all([
+    api.get(idpPath(ctx.envId, ctx.params.idpId)),
+    api.all('/environments/' + ctx.envId + '/populations', null, 'populations').catch(() => []),
+  ]);
+  const writable = canEnv(P.writeConfig, ctx.envId);
+  const self = idpPath(ctx.envId, p.id);
+  const main = () => document.getElementById('main');
+  const toolbar = writable ? [
+    button(p.enabled ? 'Disable' : 'Enable', async () => {
+      try {
+        await api.put(self, { ...withoutSecret(p), enabled: !p.enabled });
+        toast(p.enabled ? 'Identity provider disabled.' : 'Identity provider enabled.');
+        detail(ctx);
+      } catch (err) {
+        failIn(main(), err);
+      }
+    }),
+    button('Delete identity provider', async () => {
+      if (!(await confirmAction('Delete the identity provider "' + p.name + '"? Accounts linked to it are unlinked.'))) return;
+      try {
+        await api.del(self);
+        toast('Identity provider deleted.');
+        ctx.go(idpHash(ctx.envId));
+      } catch (err) {
+        failIn(main(), err);
+      }
+    }, { kind: 'danger' }),
+  ] : [];
+  // Where the provider sends users back (the federation package's
+  // openid_connect callback): it must be registered at the provider.
+  const callback = ctx.state.config.authPath + '/' + ctx.envId + '/rp/callback/openid_connect';
+  page(p.name, { toolbar, crumbs: [['Identity providers', idpHash(ctx.envId)], [p.name]] },
+    kv([['Id', h('code', null, p.id)], ['Type', p.type], ['Enabled', p.enabled ? 'Yes' : 'No'],
+      ['Redirect URI at the provider', h('code', null, callback)], ['Created', fmtDate(p.createdAt)]]),
+    tabs([
+      { label: 'Settings', render: () => formView({
+        key: 'idp-edit', readOnly: !writable, value: withoutSecret(p), fields: providerFields(pops, false),
+        onSubmit: async (data) => {
+          await api.put(self, registrationOf(data));
+          toast('Saved.');
+          detail(ctx);
+        },
+      }) },
+      { label: 'Attribute mappings', render: () => live((redraw) => attributesTab(ctx, p, writable, redraw)) },
+    ]));
+}
+
+// ---- attribute mappings: which user attribute each provider claim fills
+
+async function attributesTab(ctx, p, writable, redraw) {
+  const base = idpPath(ctx.envId, p.id) + '/attributes';
+  const attrs = await api.all(base, null, 'attributes');
+  const box = h('div');
+  const editor = h('div');
+  const fields = (x) => {
+    const core = x && x.mappingType === 'CORE';
+    return [
+      { name: 'name', label: 'User attribute', required: true, readOnly: core, placeholder: 'email', help: 'The Gatehouse user attribute, e.g. email or name.given.' },
+      { name: 'value', label: 'Provider claim', required: true, placeholder: '${providerAttributes.email}', help: 'A claim of the provider: ${providerAttributes.<claim>}.' },
+      { name: 'update', label: 'Update', type: 'select', required: true, options: UPDATES, readOnly: core },
+    ];
+  };
+  const edit = (x) => {
+    editor.replaceChildren(h('h3', null, 'Edit ' + x.name), formView({
+      key: 'idp-attr-' + x.id, value: x, fields: fields(x),
+      onSubmit: async (data) => {
+        await api.put(base + '/' + x.id, data);
+        toast('Mapping saved.');
+        redraw();
+      },
+      onCancel: () => editor.replaceChildren(),
+    }));
+    const first = editor.querySelector('input:not([readonly])');
+    if (first) first.focus();
+  };
+  box.append(attrs.length ? h('div', { class: 'table-wrap' }, h('table', null,
+    h('caption', { class: 'sr-only' }, 'Attribute mappings'),
+    h('thead', null, h('tr', null, ['User attribute', 'Provider claim', 'Update', 'Type', writable ? 'Actions' : null]
+      .filter(Boolean).map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', null, attrs.map((x) => h('tr', null,
+      h('th', { scope: 'row' }, x.name),
+      h('td', null, h('code', null, x.value)),
+      h('td', null, (UPDATES.find((u) => u.value === x.update) || { label: x.update }).label),
+      h('td', null, x.mappingType),
+      writable ? h('td', null,
+        button('Edit', () => edit(x), { class: 'btn btn-secondary btn-small', 'aria-label': 'Edit ' + x.name }),
+        x.mappingType === 'CORE' ? null : button('Delete', async () => {
+          if (!(await confirmAction('Delete the mapping of "' + x.name + '"?'))) return;
+          try {
+            await api.del(base + '/' + x.id);
+            toast('Mapping deleted.');
+            redraw();
+          } catch (err) {
+            failIn(box, err);
+          }
+        }, { class: 'btn btn-danger btn-small', 'aria-label': 'Delete ' + x.name })) : null))))) : h('p', { class: 'empty' }, 'No mapping.'));
+  box.append(editor);
+  if (writable) {
+    box.append(h('h3', null, 'Add a mapping'), formView({
+      key: 'idp-attr-new', value: { update: 'EMPTY_ONLY' }, fields: fields(null), submitLabel: 'Add mapping',
+      onSubmit: async (data) => {
+        await api.post(base, data);
+        toast('Mapping added.');
+        redraw();
+      },
+    }));
+  }
+  return box;
+}
+
+export default {
+  nav: [{ group: 'Integrations', label: 'Identity providers', path: '/env/:envId/identityProviders', order: 0 }],
+  routes: [
+    { path: '/env/:envId/identityProviders', render: list },
+    { path: '/env/:envId/identityProviders/new', render: create },
+    { path: '/env/:envId/identityProviders/:idpId', render: detail },
+  ],
+};
