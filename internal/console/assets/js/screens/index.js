@@ -8,6 +8,9 @@
 // Experience, Monitoring. One import per screen file: the only line two
 // people add to at once.
 import environments from './environments.js';
+import users from './users.js';
+import groups from './groups.js';
+import populations from './populations.js';
 import applications from './applications.js';
 import resources from './resources.js';
 import identityproviders from './identityproviders.js';
@@ -17,9 +20,6 @@ import mfapolicies from './mfapolicies.js';
 import keys from './keys.js';
 import branding from './branding.js';
 import activities from './activities.js';
-import users from './users.js';
-import groups from './groups.js';
-import populations from './populations.js';
 
 export default [
   environments,
@@ -29,5 +29,10 @@ export default [
   applications,
   resources,
   identityproviders,
-  signonpolicies, passwordpolicies, mfapolicies, keys, branding, activities,
+  signonpolicies,
+  passwordpolicies,
+  mfapolicies,
+  keys,
+  branding,
+  activities,
 ];
