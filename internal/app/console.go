@@ -89,6 +89,9 @@ func bootstrapConsole(ctx context.Context, st store.Store, cfg Config, admin *Ad
 	now := store.Now()
 	user := identity.New(envID, now)
 	user.Username = username
+	// MFA on: the console's policy asks for a second factor as soon as
+	// the administrator has a device (and lets one without pass).
+	user.MFAEnabled = true
 	user.Data = mustJSONBytes(map[string]any{"name": map[string]string{"given": "Gatehouse", "family": "Administrator"}})
 	app := consoleApplication(envID, admin.ConsoleURL, now)
 	crec := consoleRecord{ClientID: app.ID, UserID: user.ID, Username: username}
@@ -131,7 +134,10 @@ func bootstrapConsole(ctx context.Context, st store.Store, cfg Config, admin *Ad
 				return err
 			}
 		}
-		return tx.CreateApplication(ctx, app)
+		if err := tx.CreateApplication(ctx, app); err != nil {
+			return err
+		}
+		return consoleSignOnPolicy(ctx, tx, envID, app.ID, now)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another node won the race: use what it made.
@@ -186,4 +192,52 @@ func syncConsoleURIs(ctx context.Context, st store.Store, envID, appID, consoleU
 	app.Data = mustJSONBytes(d)
 	app.UpdatedAt = store.Now()
 	return st.UpdateApplication(ctx, app)
+}
+
+// ConsolePolicyName is the sign-on policy the console application signs
+// administrators on with.
+const ConsolePolicyName = "Gatehouse_Console"
+
+// consoleSignOnPolicy makes the console's sign-on policy and assigns it
+// to the console application: a password, then a second factor for an
+// administrator who has an MFA device (noDevicesMode BYPASS: one who has
+// none yet signs on with the password, so the first start is not locked
+// out), with the environment's default MFA policy. It is an ordinary
+// policy: administrators may change it, as PingOne's admin sign-on policy.
+func consoleSignOnPolicy(ctx context.Context, tx store.Store, envID, appID string, now time.Time) error {
+	// The policy of an earlier console (deleted since, with its
+	// application) is the one to use again: a second would clash on
+	// its name.
+	policies, err := tx.ListSignOnPolicies(ctx, envID)
+	if err != nil {
+		return err
+	}
+	if i := slices.IndexFunc(policies, func(p store.SignOnPolicy) bool { return p.Name == ConsolePolicyName }); i >= 0 {
+		return tx.CreateSignOnPolicyAssignment(ctx, &store.SignOnPolicyAssignment{ID: uuid.NewString(), EnvironmentID: envID,
+			ApplicationID: appID, SignOnPolicyID: policies[i].ID, Priority: 1, CreatedAt: now, UpdatedAt: now})
+	}
+	dap, err := tx.GetDefaultDeviceAuthenticationPolicy(ctx, envID)
+	if err != nil {
+		return fmt.Errorf("the Administrators environment's default MFA policy: %w", err)
+	}
+	sop := &store.SignOnPolicy{ID: uuid.NewString(), EnvironmentID: envID, Name: ConsolePolicyName,
+		Description: "Administrators sign on to the console with a password, then a second factor when they have an MFA device.",
+		CreatedAt:   now, UpdatedAt: now}
+	if err := tx.CreateSignOnPolicy(ctx, sop); err != nil {
+		return err
+	}
+	actions := []store.SignOnPolicyAction{
+		{Type: "LOGIN", Priority: 1, Data: mustJSONBytes(map[string]any{
+			"recovery": map[string]bool{"enabled": true}, "registration": map[string]bool{"enabled": false}})},
+		{Type: "MULTI_FACTOR_AUTHENTICATION", Priority: 2, Data: mustJSONBytes(map[string]any{
+			"deviceAuthenticationPolicy": map[string]string{"id": dap.ID}, "noDevicesMode": "BYPASS"})},
+	}
+	for _, a := range actions {
+		a.ID, a.EnvironmentID, a.SignOnPolicyID, a.CreatedAt, a.UpdatedAt = uuid.NewString(), envID, sop.ID, now, now
+		if err := tx.CreateSignOnPolicyAction(ctx, &a); err != nil {
+			return err
+		}
+	}
+	return tx.CreateSignOnPolicyAssignment(ctx, &store.SignOnPolicyAssignment{ID: uuid.NewString(), EnvironmentID: envID,
+		ApplicationID: appID, SignOnPolicyID: sop.ID, Priority: 1, CreatedAt: now, UpdatedAt: now})
 }

@@ -239,6 +239,12 @@ func TestConsoleOnOlderDatabase(t *testing.T) {
 					t.Errorf("bootstrap file %s = %v, want %s", k, file[k], want)
 				}
 			}
+			// The new console application signs on under the console's
+			// policy, the one the first start made (its name is unique).
+			r := s2.Do(t, apptest.Request{Method: "GET", URL: envPath + "/applications/" + a.ConsoleClientID + "/signOnPolicyAssignments", Token: s2.AdminToken(t)})
+			if got := r.JSON(t)["_embedded"].(map[string]any)["signOnPolicyAssignments"].([]any); r.Status != 200 || len(got) != 1 {
+				t.Errorf("upgraded console's sign-on policies: %d %s", r.Status, r.Body)
+			}
 			tok, statuses := s2.ConsoleSignOn(t, "admin", a.Password, newAdminPassword)
 			if !slices.Equal(statuses, []string{"USERNAME_PASSWORD_REQUIRED", "MUST_CHANGE_PASSWORD", "COMPLETED"}) {
 				t.Errorf("statuses = %v", statuses)

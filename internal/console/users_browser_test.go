@@ -516,6 +516,25 @@ func TestBrowserDirectoryGroupsRolesAndReadOnly(t *testing.T) {
 			if mfa() == before {
 				t.Errorf("mfaEnabled is still %v", before)
 			}
+			// A device is added from the same tab: an email device with an
+			// address that is not one gets the API's error at "Email
+			// address" and nothing is made; a good one is made ACTIVE.
+			p.fill("Email address", "not-an-address")
+			p.press("Add device")
+			if msg := p.fieldError("Email address"); msg != "The email address is not valid." {
+				t.Errorf("error at Email address: %q", msg)
+			}
+			if n := len(dirList(t, s, token, envPath+"/users/"+userID+"/devices", "devices")); n != 0 {
+				t.Fatalf("%d devices after a refused add", n)
+			}
+			p.choose("Device type", "Email")
+			p.fill("Email address", "bob.mfa@example.com")
+			p.press("Add device")
+			p.waitFor("the new device listed", `[...document.querySelectorAll('.tab-panel td')].some((td) => td.textContent === 'bob.mfa@example.com')`)
+			devs := dirList(t, s, token, envPath+"/users/"+userID+"/devices", "devices")
+			if len(devs) != 1 || devs[0]["type"] != "EMAIL" || devs[0]["email"] != "bob.mfa@example.com" || devs[0]["status"] != "ACTIVE" {
+				t.Fatalf("devices after Add device: %v", devs)
+			}
 			// A save of the profile afterwards keeps it.
 			p.press("Profile")
 			p.waitFor("the profile form", `document.querySelector('.tab-panel form')`)

@@ -297,6 +297,29 @@ async function mfaTab(ctx, u, writable) {
       });
     }
     box.append(h('h2', null, 'Devices'), table('MFA devices', cols, devices, 'No MFA devices.'));
+    if (writable) {
+      // An administrator's email or phone device, made ACTIVE as the API
+      // makes them: with MFA enabled, the next sign-on asks for its code.
+      box.append(h('h2', null, 'Add a device'), formView({
+        key: 'mfa-device', submitLabel: 'Add device',
+        fields: [
+          { name: 'type', label: 'Device type', type: 'select', required: true,
+            options: [{ value: 'EMAIL', label: 'Email' }, { value: 'SMS', label: 'SMS' }, { value: 'VOICE', label: 'Voice' }] },
+          { name: 'email', label: 'Email address', type: 'email', help: 'For an email device.' },
+          { name: 'phone', label: 'Phone number', type: 'tel', help: 'For an SMS or voice device, such as +14155550100.' },
+          { name: 'nickname', label: 'Nickname' },
+        ],
+        value: { type: 'EMAIL' },
+        onSubmit: async (data) => {
+          const body = { type: data.type };
+          if (data.type === 'EMAIL') body.email = data.email; else body.phone = data.phone;
+          if (data.nickname) body.nickname = data.nickname;
+          await api.post(userPath(ctx, u.id) + '/devices', body);
+          toast('Device added.');
+          redraw();
+        },
+      }));
+    }
     return box;
   });
 }
