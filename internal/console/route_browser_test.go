@@ -2,7 +2,10 @@ package console_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
 )
@@ -48,5 +51,24 @@ func TestBrowserRouteParamsStayInTheirSegment(t *testing.T) {
 				t.Errorf("the environment the link named: %d %s, want 200 (still there)", r.Status, r.Body)
 			}
 		})
+	}
+}
+
+// TestBrowserSignOnErrorNeedsItsState: an authorize error that comes back
+// without the state of a sign-on this tab started (a link someone sent,
+// its error_description whatever they wrote) is not shown as the server's
+// words; the console says the answer is not its own.
+func TestBrowserSignOnErrorNeedsItsState(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	p := polPage{t: t, ctx: polChromium(t)}
+	p.run("open the console with a forged error",
+		chromedp.Navigate(s.URL+"/console/?error=access_denied&error_description=Your+account+is+locked%3A+call+support+at+555-0100&state=forged"))
+	p.waitFor("the sign-on screen's notice", `document.querySelector('main')?.innerText.includes('Sign-on failed')`)
+	text := polEval[string](p, `document.querySelector('main').innerText`)
+	if strings.Contains(text, "555-0100") || !strings.Contains(text, "does not belong to a sign-on this tab started") {
+		t.Errorf("the console shows %q", text)
+	}
+	if got := polEval[string](p, `location.search`); got != "" {
+		t.Errorf("the address keeps %q", got)
 	}
 }
