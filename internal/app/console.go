@@ -140,7 +140,12 @@ func bootstrapConsole(ctx context.Context, st store.Store, cfg Config, admin *Ad
 		return consoleSignOnPolicy(ctx, tx, envID, app.ID, now)
 	})
 	if errors.Is(err, store.ErrConflict) {
-		// Another node won the race: use what it made.
+		// Another node won the race: use what it made. Any other conflict
+		// (a user of this name made, on an older database, before the
+		// console existed) would fail again on every try: say so, once.
+		if _, merr := st.GetMeta(ctx, metaConsole); errors.Is(merr, store.ErrNotFound) {
+			return false, fmt.Errorf("the Administrators environment already has a user named %q: set GATEHOUSE_ADMIN_USERNAME to another username for the console's administrator: %w", username, err)
+		}
 		return bootstrapConsole(ctx, st, cfg, admin)
 	}
 	if err != nil {

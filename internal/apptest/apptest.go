@@ -128,6 +128,8 @@ type Options struct {
 	// configures the audit log otherwise.
 	AuditRecorder audit.Recorder
 	Audit         audit.Options
+	// AdminUsername is app.Config's (GATEHOUSE_ADMIN_USERNAME).
+	AdminUsername string
 }
 
 func (o Options) tls() bool { return o.TLSDev || o.TLSCertFile != "" }
@@ -175,7 +177,7 @@ func Start(t testing.TB, o Options) *Server {
 		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
 		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock, AuditRecorder: o.AuditRecorder,
-		Audit: o.Audit,
+		Audit: o.Audit, AdminUsername: o.AdminUsername,
 	}
 	if o.Webhooks != nil {
 		cfg.Webhooks = *o.Webhooks

@@ -528,6 +528,10 @@ func (a *API) createGroupNesting(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.scopedGroup(r.Context(), env.ID, scope, parentID); err != nil {
 		return groupRefError(err)
 	}
+	// The group's members take the parent's roles (and its parents').
+	if err := a.mayGrantGroupRoles(r.Context(), env, parentID); err != nil {
+		return err
+	}
 	if err := a.Store.NestGroup(r.Context(), env.ID, g.ID, parentID, store.Now()); err != nil {
 		return groupRefError(err)
 	}
@@ -661,6 +665,9 @@ func (a *API) addUserMembership(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return groupRefError(err)
 	}
+	if err := a.mayGrantGroupRoles(r.Context(), env, g.ID); err != nil {
+		return err
+	}
 	if err := a.Store.AddGroupMember(r.Context(), env.ID, r.PathValue("userID"), g.ID, store.Now()); err != nil {
 		return groupRefError(err)
 	}
@@ -719,6 +726,50 @@ func (a *API) addUserGroups(ctx context.Context, out *wire.User, ids, names bool
 	}
 	if names {
 		out.MemberOfGroupNames = &nameList
+	}
+	return nil
+}
+
+// mayGrantGroupRoles refuses (403) a membership or a nesting that would
+// give the actor's target roles the actor could not assign itself: a
+// member holds the role assignments of groupID and of every group it is
+// nested in, and a user's token acts with them. Without this an actor
+// allowed to write users (Identity Data Admin) would add itself, or a user
+// it signs on as, to a group holding Environment Admin — PingOne's rule
+// that "an admin can only assign a role to a group if the admin has that
+// role", kept when the group's roles reach a user through its membership.
+func (a *API) mayGrantGroupRoles(ctx context.Context, env *store.Environment, groupID string) error {
+	var ras []store.RoleAssignment
+	seen := map[string]bool{groupID: true}
+	for queue := []string{groupID}; len(queue) > 0; queue = queue[1:] {
+		held, err := a.Store.ListRoleAssignments(ctx, env.ID, queue[0])
+		if err != nil {
+			return err
+		}
+		ras = append(ras, held...)
+		parents, err := a.Store.ListGroupNestings(ctx, env.ID, queue[0])
+		if err != nil {
+			return err
+		}
+		for _, p := range parents {
+			if !seen[p.ParentID] {
+				seen[p.ParentID] = true
+				queue = append(queue, p.ParentID)
+			}
+		}
+	}
+	if len(ras) == 0 {
+		return nil
+	}
+	actor := actorFrom(ctx)
+	view, err := a.assignmentView(ctx, env, actor, ras)
+	if err != nil {
+		return err
+	}
+	for i := range ras {
+		if !mayAssign(actor.Assignments, ras[i].RoleID, view.target(&ras[i])) {
+			return wire.Forbidden()
+		}
 	}
 	return nil
 }

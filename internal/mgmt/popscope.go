@@ -51,23 +51,54 @@ func (a *API) userScope(r *http.Request, perm string) (*store.Environment, *popS
 		return nil, nil, err
 	}
 	assignments := actorFrom(ctx).Assignments
-	if roles.Allowed(assignments, perm, roles.Target{OrgID: env.OrganizationID, EnvID: env.ID}) {
-		return env, nil, nil
-	}
-	scope, err := a.grantedScope(ctx, env, perm)
-	if err != nil {
-		return nil, nil, err
-	}
-	if id := r.PathValue("userID"); id != "" {
-		u, err := a.Store.GetUser(ctx, env.ID, id)
-		if err != nil {
+	var scope *popScope
+	if !roles.Allowed(assignments, perm, roles.Target{OrgID: env.OrganizationID, EnvID: env.ID}) {
+		if scope, err = a.grantedScope(ctx, env, perm); err != nil {
 			return nil, nil, err
 		}
-		if err := scope.reach(u); err != nil {
+		if id := r.PathValue("userID"); id != "" {
+			u, err := a.Store.GetUser(ctx, env.ID, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := scope.reach(u); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if id := r.PathValue("userID"); id != "" && perm == roles.WriteUser {
+		if err := a.mayManageUser(ctx, env, id); err != nil {
 			return nil, nil, err
 		}
 	}
 	return env, scope, nil
+}
+
+// mayManageUser refuses (403) a write to a user who holds roles — its own
+// or its groups' — that the actor could not assign: setting its password,
+// linking an account or a device to it, changing its email or username
+// would let the actor sign on as it and act with those roles (an Identity
+// Data Admin taking over the Environment Admin's account). A user may
+// always write itself: it holds its roles already.
+func (a *API) mayManageUser(ctx context.Context, env *store.Environment, userID string) error {
+	actor := actorFrom(ctx)
+	if actor.is(userActor, env.ID, userID) {
+		return nil
+	}
+	held, err := a.userRoles(ctx, env.ID, userID, false)
+	if err != nil || len(held) == 0 {
+		return err
+	}
+	view, err := a.assignmentView(ctx, env, actor, held)
+	if err != nil {
+		return err
+	}
+	for i := range held {
+		if !mayAssign(actor.Assignments, held[i].RoleID, view.target(&held[i])) {
+			return wire.Forbidden()
+		}
+	}
+	return nil
 }
 
 // grantedScope is the populations of env that the actor's

@@ -23,6 +23,10 @@ export class ApiError extends Error {
 export function url(path, params) {
   let u = path.startsWith('http') ? path : apiPath + path;
   if (!u.startsWith(apiPath + '/')) throw new Error('Not an API URL: ' + u);
+  // fetch would resolve a '.' or '..' segment (or a backslash, read as a
+  // slash) to another endpoint than the one the screen names.
+  const segments = u.slice(apiPath.length).split('?')[0].split('/');
+  if (segments.some((s) => /^(\.|%2e){1,2}$/i.test(s) || s.includes('\\'))) throw new Error('Not an API URL: ' + u);
   if (params) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, v);

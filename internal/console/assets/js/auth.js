@@ -59,11 +59,13 @@ export async function completeSignIn() {
   sessionStorage.removeItem(PENDING);
   // The code leaves the address bar (and the history) before anything else.
   history.replaceState(null, '', location.pathname);
-  if (q.has('error')) {
-    throw new Error('Sign-on failed: ' + (q.get('error_description') || q.get('error')));
-  }
+  // The state first: an error someone else's link carries (its
+  // error_description any text they chose) is not shown as the server's.
   if (!pending || pending.state !== q.get('state')) {
     throw new Error('Sign-on failed: the answer does not belong to a sign-on this tab started. Sign on again.');
+  }
+  if (q.has('error')) {
+    throw new Error('Sign-on failed: ' + (q.get('error_description') || q.get('error')));
   }
   const body = new URLSearchParams({
     grant_type: 'authorization_code', code: q.get('code'), redirect_uri: redirectURI(),

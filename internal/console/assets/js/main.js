@@ -136,12 +136,36 @@ function renderNav(envId) {
 let gen = 0;
 let done = 0;
 
+// Route parameters go into API paths as they are, so one that is not a
+// plain id — a '/', '..' or '?' once decoded, as a link someone sent could
+// carry — would point the screen's requests (a Delete button's among them)
+// at another resource: '#/env/E/users/..%2F..%2F..%2Fenvironments%2FX'
+// would delete environment X. Ids are UUIDs and types are words.
+const SAFE_PARAM = /^[A-Za-z0-9_-]{1,128}$/;
+
+function param(raw) {
+  try {
+    const v = decodeURIComponent(raw);
+    return SAFE_PARAM.test(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function notFound() {
+  ui.page('Not found', {}, h('p', null, 'There is no such screen. '), h('a', { href: '#/environments' }, 'Go to environments'));
+}
+
 async function route() {
   const mine = ++gen;
   const path = (location.hash.replace(/^#/, '') || '/environments').split('?')[0];
   ui.resetForms();
   const envMatch = path.match(/^\/env\/([^/]+)/);
-  const envId = envMatch ? decodeURIComponent(envMatch[1]) : '';
+  const envId = envMatch ? param(envMatch[1]) : '';
+  if (envId === null) {
+    notFound();
+    return;
+  }
   if (envId && (!state.env || state.env.id !== envId)) {
     state.env = state.environments.find((e) => e.id === envId) || null;
     if (!state.env) {
@@ -155,7 +179,8 @@ async function route() {
     const m = path.match(r.re);
     if (!m) continue;
     const params = {};
-    r.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]); });
+    r.names.forEach((n, i) => { params[n] = param(m[i + 1]); });
+    if (Object.values(params).includes(null)) break;
     const ctx = {
       params, env: state.env, envId, orgId: state.env && state.env.organization ? state.env.organization.id : state.me.orgId,
       me: state.me, state, go: (hash) => { location.hash = hash; }, refreshEnvironments,
@@ -169,7 +194,7 @@ async function route() {
     else if (done === gen) route();
     return;
   }
-  ui.page('Not found', {}, h('p', null, 'There is no such screen. '), h('a', { href: '#/environments' }, 'Go to environments'));
+  notFound();
 }
 
 boot().catch((err) => ui.page('The console could not start', {}, ui.errorNotice(err)));
