@@ -133,6 +133,11 @@ function toRequest(data, original) {
   if (c.backgroundType !== 'COLOR') {
     if (oc.backgroundColor) c.backgroundColor = oc.backgroundColor; else delete c.backgroundColor;
   }
+  // A colour input holds lower case: a colour not changed goes back as
+  // the API had it (#007CBA stays #007CBA), so a save changes nothing.
+  for (const k of [...COLOURS.map(([n]) => n), 'backgroundColor']) {
+    if (c[k] && oc[k] && norm(c[k]) === norm(oc[k])) c[k] = oc[k];
+  }
   return data;
 }
 
