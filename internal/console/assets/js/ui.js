@@ -342,8 +342,11 @@ export function listView({ path, params = {}, name, columns, rowLink, filter, em
   const box = h('section', { class: 'list', 'aria-label': caption || 'List' });
   const status = h('p', { class: 'muted', role: 'status' });
   const tableWrap = h('div', { class: 'table-wrap' });
-  const prev = button('Previous page', () => { if (stack.length > 1) { stack.pop(); load(stack[stack.length - 1]); } });
-  const next = button('Next page', () => { if (nextURL) { stack.push(nextURL); load(nextURL); } });
+  // A pager button hidden by the page it loaded (Next on the last page)
+  // would drop the keyboard's focus to the body: it moves to the other.
+  const keepFocus = (from, to) => { if (document.activeElement === from && from.hidden && !to.hidden) to.focus(); };
+  const prev = button('Previous page', async () => { if (stack.length > 1) { stack.pop(); await load(stack[stack.length - 1]); keepFocus(prev, next); } });
+  const next = button('Next page', async () => { if (nextURL) { stack.push(nextURL); await load(nextURL); keepFocus(next, prev); } });
   let stack = [];
   let nextURL = '';
   let filterValue = '';
