@@ -106,16 +106,26 @@ export function kv(pairs) {
 // cancels); resolves true when confirmed.
 export function confirmAction(message, confirmLabel = 'Delete') {
   return new Promise((resolve) => {
-    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title' });
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title', 'aria-describedby': 'dlg-message' });
     const done = (v) => { dlg.close(); dlg.remove(); resolve(v); };
     dlg.append(
       h('h2', { id: 'dlg-title' }, 'Are you sure?'),
-      h('p', null, message),
+      h('p', { id: 'dlg-message' }, message),
       h('div', { class: 'actions' },
         button('Cancel', () => done(false)),
         button(confirmLabel, () => done(true), { kind: 'danger' })),
     );
     dlg.addEventListener('cancel', (e) => { e.preventDefault(); done(false); });
+    // A modal dialog lets Tab leave for the browser's own controls: Tab
+    // and Shift+Tab go round its buttons instead.
+    dlg.addEventListener('keydown', (e) => {
+      if (e.key !== 'Tab') return;
+      const bs = [...dlg.querySelectorAll('button')];
+      const i = bs.indexOf(document.activeElement);
+      const j = e.shiftKey ? (i <= 0 ? bs.length - 1 : i - 1) : (i === bs.length - 1 ? 0 : i + 1);
+      e.preventDefault();
+      bs[j].focus();
+    });
     document.body.append(dlg);
     dlg.showModal();
   });
