@@ -19,7 +19,8 @@ import (
 // Then an administrator whose roles cover identity data only is offered
 // only the sections it may read, is told plainly when a screen is not
 // its to see, and saves a population without losing its password
-// policy (which it may not read).
+// policy (which it may not read); a required field left empty is
+// announced.
 
 // saveHookJS records each PUT the console sends (URL and status).
 const saveHookJS = `(() => {
@@ -169,6 +170,15 @@ func TestBrowserSaveUnchanged(t *testing.T) {
 			got := api("GET", ep+"/populations/"+staff, nil, http.StatusOK)
 			if pp, _ := got["passwordPolicy"].(map[string]any); got["description"] != "Everyone on the payroll" || pp["id"] != pwPolicy {
 				t.Errorf("the population saved by an administrator who cannot read password policies: %v", got)
+			}
+			// A form sent with a required field empty says so in an alert
+			// and puts the focus on the field.
+			q.open("#/env/" + fx.EnvID + "/populations/new")
+			q.heading("New population")
+			q.press("Create population")
+			q.waitFor("the summary of the missing fields", `document.querySelector('main form [role="alert"] li')?.textContent === 'Name'`)
+			if got := dirEval[string](q, `document.activeElement?.id ?? ''`); got != q.fieldID("Name") {
+				t.Errorf("the focus is on %q, not the empty Name field", got)
 			}
 			q.open("#/env/" + fx.EnvID + "/applications/" + fx.AppID)
 			q.heading("Not allowed")

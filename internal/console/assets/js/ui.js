@@ -309,6 +309,10 @@ export function formView({ key, fields, value = {}, submitLabel = 'Save', onSubm
     })());
     if (missing.length) {
       for (const f of missing) f.setError(f.spec.label + ' is required.');
+      // The summary names them all (the focus reads only the first).
+      summary.replaceChildren(h('div', { class: 'notice error', role: 'alert' },
+        h('p', null, h('strong', null, 'Fill in the required fields:')),
+        h('ul', null, missing.map((f) => h('li', null, f.spec.label)))));
       missing[0].input && missing[0].input.focus();
       return;
     }
