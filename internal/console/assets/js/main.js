@@ -188,7 +188,14 @@ async function route() {
     try {
       await r.render(ctx);
     } catch (err) {
-      if (mine === gen) ui.page('Something went wrong', {}, ui.errorNotice(err));
+      // A screen whose data the administrator's roles may not read says
+      // so, rather than "something went wrong".
+      const denied = err instanceof api.ApiError && err.status === 403;
+      if (mine === gen) {
+        ui.page(denied ? 'Not allowed' : 'Something went wrong', {},
+          denied ? h('p', null, 'Your roles do not let you see this in this environment. An administrator with a role such as Environment Admin can give you access.') : null,
+          ui.errorNotice(err));
+      }
     }
     if (mine === gen) done = mine;
     else if (done === gen) route();

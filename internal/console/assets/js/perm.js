@@ -4,6 +4,9 @@
 import * as api from './api.js';
 
 let grants = []; // [{perms: Set, type, id}]
+// known is false when the role assignments could not be read: sections
+// are then all shown (the API answers for itself) and no edit control.
+let known = false;
 let me = { userId: '', envId: '', orgId: '' };
 
 export async function load(claims) {
@@ -11,8 +14,9 @@ export async function load(claims) {
   // A worker's own token (sub is the client) acts with the application's
   // roles; a user's with the user's.
   const actor = claims.sub === claims.client_id ? '/applications/' : '/users/';
+  known = true;
   const [ras, roles] = await Promise.all([
-    api.all('/environments/' + me.envId + actor + me.userId + '/roleAssignments').catch(() => []),
+    api.all('/environments/' + me.envId + actor + me.userId + '/roleAssignments').catch(() => { known = false; return []; }),
     api.all('/roles').catch(() => []),
   ]);
   const byId = new Map(roles.map((r) => [r.id, new Set((r.permissions || []).map((p) => p.id))]));
@@ -36,7 +40,16 @@ export function can(perm, target = {}) {
 // populations).
 export const canEnv = (perm, envId) => can(perm, { envId, anyPopulation: true });
 
+// canRead says whether a section can be read in an environment, so the
+// navigation offers only sections that will not answer 403.
+export const canRead = (perm, envId) => !known || canEnv(perm, envId);
+
 export const P = {
+  readUser: 'identity:read:user',
+  readPopulation: 'identity:read:population',
+  readGroup: 'identity:read:group',
+  readApplication: 'applications:read:application',
+  readConfig: 'config:read:configuration',
   createEnvironment: 'orgmgt:create:environment',
   updateEnvironment: 'orgmgt:update:environment',
   deleteEnvironment: 'orgmgt:delete:environment',

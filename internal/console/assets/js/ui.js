@@ -106,16 +106,26 @@ export function kv(pairs) {
 // cancels); resolves true when confirmed.
 export function confirmAction(message, confirmLabel = 'Delete') {
   return new Promise((resolve) => {
-    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title' });
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title', 'aria-describedby': 'dlg-message' });
     const done = (v) => { dlg.close(); dlg.remove(); resolve(v); };
     dlg.append(
       h('h2', { id: 'dlg-title' }, 'Are you sure?'),
-      h('p', null, message),
+      h('p', { id: 'dlg-message' }, message),
       h('div', { class: 'actions' },
         button('Cancel', () => done(false)),
         button(confirmLabel, () => done(true), { kind: 'danger' })),
     );
     dlg.addEventListener('cancel', (e) => { e.preventDefault(); done(false); });
+    // A modal dialog lets Tab leave for the browser's own controls: Tab
+    // and Shift+Tab go round its buttons instead.
+    dlg.addEventListener('keydown', (e) => {
+      if (e.key !== 'Tab') return;
+      const bs = [...dlg.querySelectorAll('button')];
+      const i = bs.indexOf(document.activeElement);
+      const j = e.shiftKey ? (i <= 0 ? bs.length - 1 : i - 1) : (i === bs.length - 1 ? 0 : i + 1);
+      e.preventDefault();
+      bs[j].focus();
+    });
     document.body.append(dlg);
     dlg.showModal();
   });
@@ -299,6 +309,10 @@ export function formView({ key, fields, value = {}, submitLabel = 'Save', onSubm
     })());
     if (missing.length) {
       for (const f of missing) f.setError(f.spec.label + ' is required.');
+      // The summary names them all (the focus reads only the first).
+      summary.replaceChildren(h('div', { class: 'notice error', role: 'alert' },
+        h('p', null, h('strong', null, 'Fill in the required fields:')),
+        h('ul', null, missing.map((f) => h('li', null, f.spec.label)))));
       missing[0].input && missing[0].input.focus();
       return;
     }
@@ -342,8 +356,11 @@ export function listView({ path, params = {}, name, columns, rowLink, filter, em
   const box = h('section', { class: 'list', 'aria-label': caption || 'List' });
   const status = h('p', { class: 'muted', role: 'status' });
   const tableWrap = h('div', { class: 'table-wrap' });
-  const prev = button('Previous page', () => { if (stack.length > 1) { stack.pop(); load(stack[stack.length - 1]); } });
-  const next = button('Next page', () => { if (nextURL) { stack.push(nextURL); load(nextURL); } });
+  // A pager button hidden by the page it loaded (Next on the last page)
+  // would drop the keyboard's focus to the body: it moves to the other.
+  const keepFocus = (from, to) => { if (document.activeElement === from && from.hidden && !to.hidden) to.focus(); };
+  const prev = button('Previous page', async () => { if (stack.length > 1) { stack.pop(); await load(stack[stack.length - 1]); keepFocus(prev, next); } });
+  const next = button('Next page', async () => { if (nextURL) { stack.push(nextURL); await load(nextURL); keepFocus(next, prev); } });
   let stack = [];
   let nextURL = '';
   let filterValue = '';

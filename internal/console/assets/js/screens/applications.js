@@ -7,7 +7,7 @@ import * as api from '../api.js';
 import {
   h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs,
 } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 const TYPES = [
   { value: 'WEB_APP', label: 'Web app' },
@@ -543,7 +543,7 @@ async function rolesTab(ctx, app, redraw) {
 }
 
 export default {
-  nav: [{ group: 'Applications', label: 'Applications', path: '/env/:envId/applications', order: 0 }],
+  nav: [{ group: 'Applications', label: 'Applications', path: '/env/:envId/applications', order: 0, show: (envId) => canRead(P.readApplication, envId) }],
   routes: [
     { path: '/env/:envId/applications', render: list },
     { path: '/env/:envId/applications/new', render: create },

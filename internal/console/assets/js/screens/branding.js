@@ -6,7 +6,7 @@
 // theme.css sets (internal/signon/signon.go, theme()).
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, errorNotice } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 const href = (envId, rest) => '#/env/' + envId + '/branding' + (rest ? '/' + rest : '');
 const themesPath = (envId) => '/environments/' + envId + '/themes';
@@ -132,6 +132,11 @@ function toRequest(data, original) {
   }
   if (c.backgroundType !== 'COLOR') {
     if (oc.backgroundColor) c.backgroundColor = oc.backgroundColor; else delete c.backgroundColor;
+  }
+  // A colour input holds lower case: a colour not changed goes back as
+  // the API had it (#007CBA stays #007CBA), so a save changes nothing.
+  for (const k of [...COLOURS.map(([n]) => n), 'backgroundColor']) {
+    if (c[k] && oc[k] && norm(c[k]) === norm(oc[k])) c[k] = oc[k];
   }
   return data;
 }
@@ -276,7 +281,7 @@ async function theme(ctx) {
 }
 
 export default {
-  nav: [{ group: 'Experience', label: 'Branding and themes', path: '/env/:envId/branding', order: 10 }],
+  nav: [{ group: 'Experience', label: 'Branding and themes', path: '/env/:envId/branding', order: 10, show: (envId) => canRead(P.readConfig, envId) }],
   routes: [
     { path: '/env/:envId/branding', render: overview },
     { path: '/env/:envId/branding/themes/new', render: theme },

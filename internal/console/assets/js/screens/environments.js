@@ -1,7 +1,7 @@
 // Environments: list, create, open (overview and settings), delete.
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
-import { can, P } from '../perm.js';
+import { can, canRead, P } from '../perm.js';
 
 const REGIONS = ['NA', 'EU', 'AP', 'CA', 'AU', 'SG'];
 
@@ -85,9 +85,12 @@ async function overview(ctx) {
       },
     }));
   // What the environment holds, a request each, shown as they answer.
-  for (const [label, path, href] of [
-    ['Users', '/users', 'users'], ['Populations', '/populations', 'populations'], ['Applications', '/applications', 'applications'],
+  // Only what the administrator's roles let it read: a 403 is no count.
+  for (const [label, path, href, perm] of [
+    ['Users', '/users', 'users', P.readUser], ['Populations', '/populations', 'populations', P.readPopulation],
+    ['Applications', '/applications', 'applications', P.readApplication],
   ]) {
+    if (!canRead(perm, env.id)) continue;
     const card = h('a', { class: 'card', href: '#/env/' + env.id + '/' + href }, h('span', { class: 'card-label' }, label), h('span', { class: 'card-value' }, '…'));
     counts.append(card);
     api.list('/environments/' + env.id + path, { limit: 1 }).then((r) => {

@@ -4,7 +4,7 @@
 // nested in. Calls as internal/mgmt/groups.go serves them.
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, errorNotice } from '../ui.js';
-import { can, canEnv, P } from '../perm.js';
+import { can, canEnv, canRead, P } from '../perm.js';
 
 const envPath = (ctx) => '/environments/' + ctx.envId;
 const groupsPath = (ctx) => envPath(ctx) + '/groups';
@@ -198,7 +198,7 @@ function nesting(ctx, g, writable) {
 }
 
 export default {
-  nav: [{ group: 'Directory', label: 'Groups', path: '/env/:envId/groups', order: 2 }],
+  nav: [{ group: 'Directory', label: 'Groups', path: '/env/:envId/groups', order: 2, show: (envId) => canRead(P.readGroup, envId) }],
   routes: [
     { path: '/env/:envId/groups', render: list },
     { path: '/env/:envId/groups/new', render: create },

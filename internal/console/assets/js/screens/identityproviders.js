@@ -6,7 +6,7 @@
 // field: a save without a new secret keeps the stored one.
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 const TYPES = [{ value: 'OPENID_CONNECT', label: 'OpenID Connect' }];
 const AUTH = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST', 'NONE'];
@@ -226,7 +226,7 @@ async function attributesTab(ctx, p, writable, redraw) {
 }
 
 export default {
-  nav: [{ group: 'Integrations', label: 'Identity providers', path: '/env/:envId/identityProviders', order: 0 }],
+  nav: [{ group: 'Integrations', label: 'Identity providers', path: '/env/:envId/identityProviders', order: 0, show: (envId) => canRead(P.readConfig, envId) }],
   routes: [
     { path: '/env/:envId/identityProviders', render: list },
     { path: '/env/:envId/identityProviders/new', render: create },

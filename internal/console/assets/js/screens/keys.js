@@ -5,7 +5,7 @@
 import * as api from '../api.js';
 import * as auth from '../auth.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 const base = (envId) => '/environments/' + envId + '/keys';
 const href = (envId, rest) => '#/env/' + envId + '/keys' + (rest ? '/' + rest : '');
@@ -124,7 +124,7 @@ async function detail(ctx) {
 }
 
 export default {
-  nav: [{ group: 'Authentication', label: 'Signing keys', path: '/env/:envId/keys', order: 40 }],
+  nav: [{ group: 'Authentication', label: 'Signing keys', path: '/env/:envId/keys', order: 40, show: (envId) => canRead(P.readConfig, envId) }],
   routes: [
     { path: '/env/:envId/keys', render: list },
     { path: '/env/:envId/keys/new', render: create },

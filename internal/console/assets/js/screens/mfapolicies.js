@@ -3,7 +3,7 @@
 // and its MFA settings (…/mfaSettings: pairing limits, lockout).
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 const base = (envId) => '/environments/' + envId + '/deviceAuthenticationPolicies';
 const href = (envId, rest) => '#/env/' + envId + '/mfaPolicies' + (rest ? '/' + rest : '');
@@ -175,7 +175,7 @@ async function detail(ctx) {
 }
 
 export default {
-  nav: [{ group: 'Authentication', label: 'MFA policies', path: '/env/:envId/mfaPolicies', order: 30 }],
+  nav: [{ group: 'Authentication', label: 'MFA policies', path: '/env/:envId/mfaPolicies', order: 30, show: (envId) => canRead(P.readConfig, envId) }],
   routes: [
     { path: '/env/:envId/mfaPolicies', render: list },
     { path: '/env/:envId/mfaPolicies/new', render: create },

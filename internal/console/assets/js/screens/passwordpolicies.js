@@ -3,7 +3,7 @@
 // another.
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 // The character sets minCharacters may name, as the API spells them.
 const CHARSETS = [
@@ -141,7 +141,7 @@ async function detail(ctx) {
 }
 
 export default {
-  nav: [{ group: 'Authentication', label: 'Password policies', path: '/env/:envId/passwordPolicies', order: 20 }],
+  nav: [{ group: 'Authentication', label: 'Password policies', path: '/env/:envId/passwordPolicies', order: 20, show: (envId) => canRead(P.readConfig, envId) }],
   routes: [
     { path: '/env/:envId/passwordPolicies', render: list },
     { path: '/env/:envId/passwordPolicies/new', render: create },

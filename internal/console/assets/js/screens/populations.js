@@ -5,14 +5,20 @@
 // deleted.
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 const popsPath = (ctx) => '/environments/' + ctx.envId + '/populations';
 const popsHref = (ctx) => '#/env/' + ctx.envId + '/populations';
 
-async function policyOptions(ctx) {
-  const pols = await api.all('/environments/' + ctx.envId + '/passwordPolicies', null, 'passwordPolicies').catch(() => []);
-  return pols.map((p) => ({ value: p.id, label: p.name + (p.default ? ' (default)' : '') }));
+// policyOptions lists the password policies; an administrator who may
+// not read them (identity roles only) is not asked for them, and the
+// population's own policy stays an option, so a save keeps it.
+async function policyOptions(ctx, current) {
+  const pols = canRead(P.readConfig, ctx.envId)
+    ? await api.all('/environments/' + ctx.envId + '/passwordPolicies', null, 'passwordPolicies').catch(() => []) : [];
+  const opts = pols.map((p) => ({ value: p.id, label: p.name + (p.default ? ' (default)' : '') }));
+  if (current && !opts.some((o) => o.value === current)) opts.push({ value: current, label: 'Policy ' + current });
+  return opts;
 }
 
 function fields(policies, isDefault) {
@@ -68,7 +74,8 @@ async function create(ctx) {
 
 async function detail(ctx) {
   const id = ctx.params.popId;
-  const [p, policies] = await Promise.all([api.get(popsPath(ctx) + '/' + id), policyOptions(ctx)]);
+  const p = await api.get(popsPath(ctx) + '/' + id);
+  const policies = await policyOptions(ctx, p.passwordPolicy && p.passwordPolicy.id);
   const writable = canEnv(P.writePopulation, ctx.envId);
   const main = document.getElementById('main');
   const toolbar = writable && !p.default ? [button('Delete population', async () => {
@@ -101,7 +108,7 @@ async function detail(ctx) {
 }
 
 export default {
-  nav: [{ group: 'Directory', label: 'Populations', path: '/env/:envId/populations', order: 3 }],
+  nav: [{ group: 'Directory', label: 'Populations', path: '/env/:envId/populations', order: 3, show: (envId) => canRead(P.readPopulation, envId) }],
   routes: [
     { path: '/env/:envId/populations', render: list },
     { path: '/env/:envId/populations/new', render: create },

@@ -7,7 +7,7 @@
 // attribute mappings.
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 const OPENID = 'OPENID_CONNECT';
 const PINGONE = 'PINGONE_API';
@@ -281,7 +281,7 @@ async function attributesTab(ctx, res, writable, redraw) {
 }
 
 export default {
-  nav: [{ group: 'Applications', label: 'Resources', path: '/env/:envId/resources', order: 1 }],
+  nav: [{ group: 'Applications', label: 'Resources', path: '/env/:envId/resources', order: 1, show: (envId) => canRead(P.readConfig, envId) }],
   routes: [
     { path: '/env/:envId/resources', render: list },
     { path: '/env/:envId/resources/new', render: create },

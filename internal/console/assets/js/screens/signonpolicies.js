@@ -4,7 +4,7 @@
 // free priority: three PUTs of the actions as GET returned them.
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
-import { canEnv, P } from '../perm.js';
+import { canEnv, canRead, P } from '../perm.js';
 
 const TYPES = [
   { value: 'LOGIN', label: 'Username and password (LOGIN)' },
@@ -316,7 +316,7 @@ async function action(ctx) {
 }
 
 export default {
-  nav: [{ group: 'Authentication', label: 'Sign-on policies', path: '/env/:envId/signOnPolicies', order: 10 }],
+  nav: [{ group: 'Authentication', label: 'Sign-on policies', path: '/env/:envId/signOnPolicies', order: 10, show: (envId) => canRead(P.readConfig, envId) }],
   routes: [
     { path: '/env/:envId/signOnPolicies', render: list },
     { path: '/env/:envId/signOnPolicies/new', render: create },

@@ -5,7 +5,7 @@
 // passwords.go, mfadevices.go, groups.go, roles.go, linkedaccounts.go).
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, tabs, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
-import { can, canEnv, P } from '../perm.js';
+import { can, canEnv, canRead, P } from '../perm.js';
 
 const CT_PASSWORD_SET = 'application/vnd.pingidentity.password.set+json';
 const CT_PASSWORD_FORCE_CHANGE = 'application/vnd.pingidentity.password.forceChange+json';
@@ -377,7 +377,7 @@ async function rolesTab(ctx, u) {
       api.all(base, null, 'roleAssignments'),
       api.all('/roles', null, 'roles'),
       api.all(envPath(ctx) + '/populations', null, 'populations').catch(() => []),
-      api.all(envPath(ctx) + '/applications', null, 'applications').catch(() => []),
+      canRead(P.readApplication, ctx.envId) ? api.all(envPath(ctx) + '/applications', null, 'applications').catch(() => []) : [],
     ]);
     const roleName = new Map(roles.map((r) => [r.id, r.name]));
     const scopes = {
@@ -453,7 +453,7 @@ async function linkedTab(ctx, u, writable) {
     const base = userPath(ctx, u.id) + '/linkedAccounts';
     const [links, idps] = await Promise.all([
       api.all(base, null, 'linkedAccounts'),
-      api.all(envPath(ctx) + '/identityProviders', null, 'identityProviders').catch(() => []),
+      canRead(P.readConfig, ctx.envId) ? api.all(envPath(ctx) + '/identityProviders', null, 'identityProviders').catch(() => []) : [],
     ]);
     const idpName = new Map(idps.map((p) => [p.id, p.name]));
     const cols = [
@@ -476,7 +476,7 @@ async function linkedTab(ctx, u, writable) {
 }
 
 export default {
-  nav: [{ group: 'Directory', label: 'Users', path: '/env/:envId/users', order: 1 }],
+  nav: [{ group: 'Directory', label: 'Users', path: '/env/:envId/users', order: 1, show: (envId) => canRead(P.readUser, envId) }],
   routes: [
     { path: '/env/:envId/users', render: list },
     { path: '/env/:envId/users/new', render: create },
