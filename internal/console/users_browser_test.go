@@ -710,6 +710,14 @@ func TestBrowserDirectoryLifecycle(t *testing.T) {
 			if n := len(dirList(t, s, token, userPath+"/linkedAccounts", "linkedAccounts")); n != 0 {
 				t.Errorf("%d linked accounts after Unlink", n)
 			}
+			// And linked again from the tab's form.
+			p.fill("External id", "cy-456")
+			p.press("Link account")
+			p.waitFor("the new link", `[...document.querySelectorAll('.tab-panel td code')].some((c) => c.textContent === 'cy-456')`)
+			if l := dirList(t, s, token, userPath+"/linkedAccounts", "linkedAccounts"); len(l) != 1 || l[0]["externalId"] != "cy-456" ||
+				l[0]["identityProvider"].(map[string]any)["id"] != idp {
+				t.Errorf("linked accounts after Link account: %v", l)
+			}
 
 			// The user is deleted.
 			p.press("Delete user")

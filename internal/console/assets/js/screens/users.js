@@ -471,6 +471,25 @@ async function linkedTab(ctx, u, writable) {
       });
     }
     box.append(table('Linked accounts', cols, links, 'No linked accounts.'));
+    if (writable && idps.length) {
+      // PingOne's account link: the user's account at a provider, by the
+      // provider's subject, so the next federated sign-on finds this user.
+      box.append(h('h2', null, 'Link an account'), formView({
+        key: 'link-account', submitLabel: 'Link account',
+        fields: [
+          { name: 'identityProvider.id', label: 'Identity provider', type: 'select', required: true,
+            options: idps.map((p) => ({ value: p.id, label: p.name })) },
+          { name: 'externalId', label: 'External id', required: true, help: "The user's subject (sub) at the identity provider." },
+        ],
+        value: { identityProvider: { id: idps[0].id } },
+        onSubmit: async (data) => {
+          await api.post(base, { identityProvider: { id: data.identityProvider.id }, externalId: data.externalId },
+            'application/vnd.pingidentity.account.link+json');
+          toast('Account linked.');
+          redraw();
+        },
+      }));
+    }
     return box;
   });
 }
