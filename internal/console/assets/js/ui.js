@@ -468,3 +468,47 @@ export async function guard(fn) {
     document.getElementById('main').append(errorNotice(err));
   }
 }
+
+// ---- parts of a page that redraw themselves, and actions within them
+
+// live is a part of a page that draws itself again after a change (a
+// device deleted, a scope added): draw(redraw) returns its content; an
+// error replaces it.
+export function live(draw) {
+  const box = h('div');
+  const redraw = async () => {
+    try {
+      box.replaceChildren(await draw(redraw));
+    } catch (err) {
+      box.replaceChildren(errorNotice(err));
+    }
+  };
+  box.append(h('p', { class: 'muted' }, 'Loading…'));
+  redraw();
+  return box;
+}
+
+// failIn shows an action's error at the top of box, in place of the
+// last one, and moves the focus to it.
+export function failIn(box, err) {
+  const old = box.querySelector(':scope > .notice.error');
+  if (old) old.remove();
+  const n = errorNotice(err);
+  n.setAttribute('tabindex', '-1');
+  box.prepend(n);
+  n.focus();
+}
+
+// act runs a write; its error is shown at the top of where (failIn),
+// else done runs.
+export async function act(where, fn, done) {
+  const old = where.querySelector(':scope > .notice.error');
+  if (old) old.remove();
+  try {
+    await fn();
+  } catch (err) {
+    failIn(where, err);
+    return;
+  }
+  if (done) await done();
+}

@@ -4,9 +4,7 @@
 // sign-on" link, delete. Bodies are the ones internal/mgmt/applications.go,
 // appsubs.go, appattributes.go and roles.go take.
 import * as api from '../api.js';
-import {
-  h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs,
-} from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn } from '../ui.js';
 import { canEnv, canRead, P } from '../perm.js';
 
 const TYPES = [
@@ -51,31 +49,6 @@ const AUTH_METHODS = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST', 'CLIENT_SECRE
 
 const appsPath = (envId) => '/environments/' + envId + '/applications';
 const appHash = (envId, id) => '#/env/' + envId + '/applications' + (id ? '/' + id : '');
-
-// live draws a part of a page that redraws itself after a change: draw
-// gets the redraw function.
-function live(draw) {
-  const box = h('div');
-  const redraw = async () => {
-    try {
-      box.replaceChildren(await draw(redraw));
-    } catch (err) {
-      box.replaceChildren(errorNotice(err));
-    }
-  };
-  redraw();
-  return box;
-}
-
-// failIn shows an action's error at the top of a box.
-function failIn(box, err) {
-  const old = box.querySelector(':scope > .notice.error');
-  if (old) old.remove();
-  const n = errorNotice(err);
-  box.prepend(n);
-  n.setAttribute('tabindex', '-1');
-  n.focus();
-}
 
 // ---- list and create
 

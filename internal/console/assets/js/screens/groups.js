@@ -3,7 +3,7 @@
 // groups), adding and removing direct members, and the groups it is
 // nested in. Calls as internal/mgmt/groups.go serves them.
 import * as api from '../api.js';
-import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, errorNotice } from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, errorNotice, act } from '../ui.js';
 import { can, canEnv, canRead, P } from '../perm.js';
 
 const envPath = (ctx) => '/environments/' + ctx.envId;
@@ -16,21 +16,6 @@ const scimString = (s) => '"' + String(s).replace(/\\/g, '\\\\').replace(/"/g, '
 async function popNames(ctx) {
   const pops = await api.all(envPath(ctx) + '/populations', null, 'populations').catch(() => []);
   return { pops, name: new Map(pops.map((p) => [p.id, p.name])) };
-}
-
-async function act(where, fn, done) {
-  const old = where.querySelector(':scope > .notice.error');
-  if (old) old.remove();
-  try {
-    await fn();
-  } catch (err) {
-    const n = errorNotice(err);
-    n.setAttribute('tabindex', '-1');
-    where.prepend(n);
-    n.focus();
-    return;
-  }
-  if (done) await done();
 }
 
 async function list(ctx) {

@@ -5,7 +5,7 @@
 // PingOne does for its Terraform provider; the console never puts it in a
 // field: a save without a new secret keeps the stored one.
 import * as api from '../api.js';
-import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs } from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn } from '../ui.js';
 import { canEnv, canRead, P } from '../perm.js';
 
 const TYPES = [{ value: 'OPENID_CONNECT', label: 'OpenID Connect' }];
@@ -15,28 +15,6 @@ const UPDATES = [{ value: 'EMPTY_ONLY', label: 'Only when the user has no value'
 
 const idpPath = (envId, id) => '/environments/' + envId + '/identityProviders' + (id ? '/' + id : '');
 const idpHash = (envId, id) => '#/env/' + envId + '/identityProviders' + (id ? '/' + id : '');
-
-function live(draw) {
-  const box = h('div');
-  const redraw = async () => {
-    try {
-      box.replaceChildren(await draw(redraw));
-    } catch (err) {
-      box.replaceChildren(errorNotice(err));
-    }
-  };
-  redraw();
-  return box;
-}
-
-function failIn(box, err) {
-  const old = box.querySelector(':scope > .notice.error');
-  if (old) old.remove();
-  const n = errorNotice(err);
-  n.setAttribute('tabindex', '-1');
-  box.prepend(n);
-  n.focus();
-}
 
 // withoutSecret is a provider as a form may hold it.
 function withoutSecret(p) {

@@ -6,7 +6,7 @@
 // API's user scopes take schema attributes), and the PingOne API has no
 // attribute mappings.
 import * as api from '../api.js';
-import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs } from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn } from '../ui.js';
 import { canEnv, canRead, P } from '../perm.js';
 
 const OPENID = 'OPENID_CONNECT';
@@ -27,28 +27,6 @@ function predefined(res, name) {
   return false;
 }
 const userScope = (name) => name === 'p1:read:user' || name === 'p1:update:user' || SUB_SCOPE.test(name);
-
-function live(draw) {
-  const box = h('div');
-  const redraw = async () => {
-    try {
-      box.replaceChildren(await draw(redraw));
-    } catch (err) {
-      box.replaceChildren(errorNotice(err));
-    }
-  };
-  redraw();
-  return box;
-}
-
-function failIn(box, err) {
-  const old = box.querySelector(':scope > .notice.error');
-  if (old) old.remove();
-  const n = errorNotice(err);
-  n.setAttribute('tabindex', '-1');
-  box.prepend(n);
-  n.focus();
-}
 
 const small = (kind, label) => ({ class: 'btn btn-' + kind + ' btn-small', 'aria-label': label });
 

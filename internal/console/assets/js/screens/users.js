@@ -4,7 +4,7 @@
 // media type Gatehouse's handlers take (internal/mgmt/users.go,
 // passwords.go, mfadevices.go, groups.go, roles.go, linkedaccounts.go).
 import * as api from '../api.js';
-import { h, page, formView, listView, button, linkButton, kv, tabs, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, tabs, confirmAction, toast, fmtDate, errorNotice, live, act } from '../ui.js';
 import { can, canEnv, canRead, P } from '../perm.js';
 
 const CT_PASSWORD_SET = 'application/vnd.pingidentity.password.set+json';
@@ -34,38 +34,6 @@ function populationField(options) {
   return options.length
     ? { name: 'population.id', label: 'Population', type: 'select', required: true, options }
     : { name: 'population.id', label: 'Population', required: true, help: 'The id of the population.' };
-}
-
-// refreshing is a part of a page that draws itself again after a change
-// (a device deleted, a group added): build(redraw) returns its content.
-function refreshing(build) {
-  const box = h('div');
-  const draw = async () => {
-    try {
-      box.replaceChildren(await build(draw));
-    } catch (err) {
-      box.replaceChildren(errorNotice(err));
-    }
-  };
-  box.append(h('p', { class: 'muted' }, 'Loading…'));
-  draw();
-  return box;
-}
-
-// act runs a write; its error is shown at the top of where, else done runs.
-async function act(where, fn, done) {
-  const old = where.querySelector(':scope > .notice.error');
-  if (old) old.remove();
-  try {
-    await fn();
-  } catch (err) {
-    const n = errorNotice(err);
-    where.prepend(n);
-    n.setAttribute('tabindex', '-1');
-    n.focus();
-    return;
-  }
-  if (done) await done();
 }
 
 // table is a small whole list (the API serves these in one page).
@@ -175,10 +143,10 @@ async function detail(ctx, keepTab = false) {
   page(title, { toolbar, crumbs: [['Users', usersHref(ctx)], [u.username]] }, tabBox);
 }
 
-// Each tab draws at once and loads into its own box (refreshing): a
+// Each tab draws at once and loads into its own box (ui.live): a
 // tab's slow answer then never lands over the tab chosen after it.
 async function profileTab(ctx, u, writable) {
-  return refreshing(() => profileBody(ctx, u, writable));
+  return live(() => profileBody(ctx, u, writable));
 }
 
 async function profileBody(ctx, user, writable) {
@@ -230,7 +198,7 @@ const PASSWORD_STATUS = {
 };
 
 async function passwordTab(ctx, u, writable) {
-  return refreshing(async (redraw) => {
+  return live(async (redraw) => {
     const pw = await api.get(userPath(ctx, u.id) + '/password');
     const box = h('div');
     box.append(kv([
@@ -268,7 +236,7 @@ async function passwordTab(ctx, u, writable) {
 }
 
 async function mfaTab(ctx, u, writable) {
-  return refreshing(async (redraw) => {
+  return live(async (redraw) => {
     const [flag, devices] = await Promise.all([
       api.get(userPath(ctx, u.id) + '/mfaEnabled'),
       api.all(userPath(ctx, u.id) + '/devices', null, 'devices'),
@@ -325,7 +293,7 @@ async function mfaTab(ctx, u, writable) {
 }
 
 async function groupsTab(ctx, u, writable) {
-  return refreshing(async (redraw) => {
+  return live(async (redraw) => {
     const box = h('div');
     const base = userPath(ctx, u.id) + '/memberOfGroups';
     const members = await api.all(base, null, 'groupMemberships');
@@ -370,7 +338,7 @@ const SCOPE_TYPES = [
 
 async function rolesTab(ctx, u) {
   const writable = canEnv(P.writeRoleAssignment, ctx.envId);
-  return refreshing(async (redraw) => {
+  return live(async (redraw) => {
     const box = h('div');
     const base = userPath(ctx, u.id) + '/roleAssignments';
     const [ras, roles, pops, apps] = await Promise.all([
@@ -448,7 +416,7 @@ async function rolesTab(ctx, u) {
 }
 
 async function linkedTab(ctx, u, writable) {
-  return refreshing(async (redraw) => {
+  return live(async (redraw) => {
     const box = h('div');
     const base = userPath(ctx, u.id) + '/linkedAccounts';
     const [links, idps] = await Promise.all([
