@@ -1,8 +1,6 @@
 package authsvc
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"html/template"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
@@ -53,6 +52,12 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request, env *store.Envi
 	req, acr, authTime, amr, err := flow.RequestOf(f)
 	if err != nil {
 		s.errorPage(w, r, err)
+		return
+	}
+	if req.ResumePath() != flow.ResumeAS {
+		// Another protocol's flow (a SAML sign-on) is answered by its own
+		// resume, which knows where its answer may go.
+		s.errorPage(w, r, wire.InvalidRequest(wire.InvalidValue("flowId", "The flow resumes at "+req.ResumePath()+", not as/resume.")))
 		return
 	}
 	if req.Device() && (f.Status == flow.StatusCompleted || f.Status == flow.StatusFailed) {
@@ -193,29 +198,7 @@ func (c *captureWriter) Header() http.Header         { return c.header }
 func (c *captureWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (c *captureWriter) WriteHeader(s int)           { c.status = s }
 
-// formPostScript submits the form; it is allowed by its hash, so the page
-// keeps a Content-Security-Policy without inline scripts in general.
-const formPostScript = `document.forms[0].submit();`
-
-var formPostCSP = func() string {
-	h := sha256.Sum256([]byte(formPostScript))
-	return "default-src 'none'; script-src 'sha256-" + base64.StdEncoding.EncodeToString(h[:]) + "'; form-action *; frame-ancestors 'none'"
-}()
-
-var formPostTmpl = template.Must(template.New("form_post").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Continue</title></head>
-<body><form method="post" action="{{.Action}}">{{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">{{end}}
-<noscript><button type="submit">Continue</button></noscript></form><script>` + formPostScript + `</script></body></html>
-`))
-
 // formPost is response_mode=form_post (OAuth 2.0 Form Post Response Mode).
 func formPost(w http.ResponseWriter, action string, params url.Values) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", formPostCSP)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	formPostTmpl.Execute(w, struct {
-		Action template.URL
-		Params url.Values
-	}{template.URL(action), params})
+	httpx.FormPost(w, action, params)
 }

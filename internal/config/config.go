@@ -101,6 +101,9 @@ func DecodeEnvironment(e *store.Environment) (*Environment, error) {
 type Application struct {
 	store.Application
 	Settings wire.ApplicationData
+	// SAML is a SAML application's own settings (zero for the others),
+	// read from the same data.
+	SAML wire.ApplicationSAMLData
 	// InlineKeys is Settings.Jwks parsed once, as the application is
 	// cached: client assertions and request objects are verified with it
 	// on every request. Nil when there is no jwks or it does not parse.
@@ -109,7 +112,11 @@ type Application struct {
 
 func DecodeApplication(a *store.Application) (*Application, error) {
 	out := &Application{Application: *a}
-	out, err := decoded(out, decodeInto(&out.Settings, "application", a.ID, a.Data))
+	err := decodeInto(&out.Settings, "application", a.ID, a.Data)
+	if err == nil && a.Protocol == wire.ProtocolSAML {
+		err = decodeInto(&out.SAML, "application", a.ID, a.Data)
+	}
+	out, err = decoded(out, err)
 	if err == nil && out.Settings.Jwks != "" {
 		var set jose.JSONWebKeySet
 		if json.Unmarshal([]byte(out.Settings.Jwks), &set) == nil {
@@ -158,11 +165,18 @@ func DecodeSignOnPolicyAction(a *store.SignOnPolicyAction) (*SignOnPolicyAction,
 type IdentityProvider struct {
 	store.IdentityProvider
 	Settings wire.IdentityProviderData
+	// SAML is a SAML provider's own settings (zero for the others), read
+	// from the same data.
+	SAML wire.IdentityProviderSAMLData
 }
 
 func DecodeIdentityProvider(p *store.IdentityProvider) (*IdentityProvider, error) {
 	out := &IdentityProvider{IdentityProvider: *p}
-	return decoded(out, decodeInto(&out.Settings, "identity provider", p.ID, p.Data))
+	err := decodeInto(&out.Settings, "identity provider", p.ID, p.Data)
+	if err == nil && p.Type == wire.IDPTypeSAML {
+		err = decodeInto(&out.SAML, "identity provider", p.ID, p.Data)
+	}
+	return decoded(out, err)
 }
 
 // Theme is a branding theme with its configuration, and what the hosted

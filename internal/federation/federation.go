@@ -16,6 +16,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/identity"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -38,12 +40,12 @@ type Protocol interface {
 	Types() []string
 	// Callback names its callback: {authPath}/{envId}/rp/callback/{name}.
 	Callback() string
-	// Start builds the browser's redirect to provider p for a sign-on the
+	// Start builds the browser's way to provider p for a sign-on the
 	// flow has begun (b.State binds the answer to the flow). remember is
-	// what Finish needs again (a nonce, a PKCE verifier): the flow keeps
-	// it. hints are the request's own acrValues and loginHint, which win
-	// over the flow's.
-	Start(ctx context.Context, p *Provider, b *external.Begun, hints Hints) (redirect string, remember any, err error)
+	// what Finish needs again (a nonce, a PKCE verifier, a request id):
+	// the flow keeps it. hints are the request's own acrValues and
+	// loginHint, which win over the flow's.
+	Start(ctx context.Context, p *Provider, b *external.Begun, hints Hints) (to Redirect, remember any, err error)
 	// State reads the flow's state from a callback request ("" if none).
 	State(r *http.Request) string
 	// Finish verifies the provider's answer to the callback request r and
@@ -51,6 +53,20 @@ type Protocol interface {
 	// or could not be used answers a *Failure; other errors are
 	// Gatehouse's own.
 	Finish(ctx context.Context, p *Provider, r *http.Request, remembered json.RawMessage) (*Assertion, error)
+}
+
+// Redirect is how the browser is sent to a provider: a GET of URL, or,
+// when Form is set, a POST of Form to URL (SAML's HTTP-POST binding).
+type Redirect struct {
+	URL  string
+	Form url.Values
+}
+
+// Router is a Protocol that serves endpoints of its own beside the
+// callback (SAML's assertion consumer service and metadata): Routes
+// registers them, and they hand answers to s.Complete.
+type Router interface {
+	Routes(mux *http.ServeMux, s *Service)
 }
 
 // Hints are what the request to /rp/authenticate passes on to the
@@ -119,6 +135,13 @@ func (s *Service) log() *slog.Logger {
 func (s *Service) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{envID}/rp/authenticate", s.authenticate)
 	mux.HandleFunc("GET /{envID}/rp/callback/{protocol}", s.callback)
+	seen := map[Protocol]bool{}
+	for _, p := range s.byCallback {
+		if r, ok := p.(Router); ok && !seen[p] {
+			seen[p] = true
+			r.Routes(mux, s)
+		}
+	}
 }
 
 // provider loads an identity provider of the environment with its
@@ -181,30 +204,41 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) {
 		wire.WriteErrorCtx(ctx, w, wire.RequestFailed("Sign-on with "+p.Type+" providers is not supported yet."))
 		return
 	}
-	var target string
+	var to Redirect
 	err = s.External.Begin(ctx, f, p.ID, func(b *external.Begun) (any, error) {
 		t, remember, err := proto.Start(ctx, p, b, Hints{ACRValues: q.Get("acrValues"), LoginHint: q.Get("loginHint")})
-		target = t
+		to = t
 		return remember, err
 	})
 	if err != nil {
 		wire.WriteErrorCtx(ctx, w, err)
 		return
 	}
+	if to.Form != nil {
+		httpx.FormPost(w, to.URL, to.Form)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, target, http.StatusFound)
+	http.Redirect(w, r, to.URL, http.StatusFound)
 }
 
 // callback takes the provider's answer back to the flow.
 func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
+	proto := s.byCallback[r.PathValue("protocol")]
+	if proto == nil {
+		wire.WriteErrorCtx(r.Context(), w, wire.NotFound(""))
+		return
+	}
+	s.Complete(w, r, proto)
+}
+
+// Complete takes a provider's answer to a sign-on that proto began (the
+// request r is the callback; its path names the environment as envID)
+// back to the flow its state names, and sends the browser on.
+func (s *Service) Complete(w http.ResponseWriter, r *http.Request, proto Protocol) {
 	ctx := r.Context()
 	env, ok := s.environment(w, r)
 	if !ok {
-		return
-	}
-	proto := s.byCallback[r.PathValue("protocol")]
-	if proto == nil {
-		wire.WriteErrorCtx(ctx, w, wire.NotFound(""))
 		return
 	}
 	state := proto.State(r)

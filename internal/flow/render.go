@@ -20,8 +20,9 @@ func (e *Engine) SignOnPageURL(envID, flowID string) string {
 	return e.AuthPath + "/" + envID + "/signon/?flowId=" + url.QueryEscape(flowID)
 }
 
-func (e *Engine) ResumeURL(envID, flowID string) string {
-	return e.AuthPath + "/" + envID + "/as/resume?flowId=" + url.QueryEscape(flowID)
+// ResumeURL is where a flow started with req returns when it ends.
+func (e *Engine) ResumeURL(envID, flowID string, req *Request) string {
+	return e.AuthPath + "/" + envID + "/" + req.ResumePath() + "?flowId=" + url.QueryEscape(flowID)
 }
 
 // Render is the flow as PingOne's flow API returns it; ar is the
@@ -42,7 +43,7 @@ func (e *Engine) render(ctx context.Context, f *store.Flow, ar *wire.AuthorizeRe
 		Links:             wire.Links{"self": {Href: self}, "signOnPage": {Href: e.SignOnPageURL(f.EnvironmentID, f.ID)}},
 		ID:                f.ID,
 		Environment:       wire.Ref{ID: f.EnvironmentID},
-		ResumeURL:         e.ResumeURL(f.EnvironmentID, f.ID),
+		ResumeURL:         e.ResumeURL(f.EnvironmentID, f.ID, &v.st.Request),
 		Status:            f.Status,
 		CreatedAt:         wire.Time(f.CreatedAt),
 		ExpiresAt:         wire.Time(f.ExpiresAt),

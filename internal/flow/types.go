@@ -64,6 +64,26 @@ type Request struct {
 	// (ui_locales, then Accept-Language), for methods that show the user
 	// text in their language (an agreement).
 	Languages []string `json:"languages,omitempty"`
+	// Resume is where the flow returns when it ends, under the
+	// environment's auth path: "" is the authorization server's
+	// (as/resume); a SAML sign-on names saml20/resume. Each protocol
+	// answers only its own flows.
+	Resume string `json:"resume,omitempty"`
+	// Protocol is what a protocol other than OpenID Connect keeps of the
+	// request that started the flow (a SAML AuthnRequest's id, ACS URL
+	// and RelayState…), for its resume to answer it.
+	Protocol json.RawMessage `json:"protocol,omitempty"`
+}
+
+// ResumeAS is the authorization server's resume path.
+const ResumeAS = "as/resume"
+
+// ResumePath is the path under the environment where the flow returns.
+func (r *Request) ResumePath() string {
+	if r.Resume == "" {
+		return ResumeAS
+	}
+	return r.Resume
 }
 
 // MaxLanguages bounds Request.Languages, and maxLanguageLen each of them

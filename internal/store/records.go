@@ -260,6 +260,29 @@ type Key struct {
 	UpdatedAt          time.Time
 }
 
+// Certificate is a certificate an administrator uploaded (PingOne's
+// /certificates): a public X.509 certificate with no private key, trusted
+// to verify what a partner signs (a SAML service provider's AuthnRequests,
+// a SAML identity provider's assertions). The columns repeat what the
+// certificate says so that a list reads no DER.
+type Certificate struct {
+	ID                 string
+	EnvironmentID      string
+	Name               string
+	Algorithm          string // RSA | EC
+	KeyLength          int
+	SignatureAlgorithm string
+	SubjectDN          string
+	IssuerDN           string
+	UsageType          string // SIGNING | ENCRYPTION | SSL/TLS | ISSUANCE
+	SerialNumber       string // decimal; may exceed int64
+	StartsAt           time.Time
+	ExpiresAt          time.Time
+	Certificate        []byte // DER
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
 // User is an identity of an environment. Columns hold what filters,
 // lookups and uniqueness read; the rest of PingOne's user attributes (name
 // parts other than given and family, phones, address, custom schema

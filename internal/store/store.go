@@ -307,6 +307,13 @@ type Store interface {
 	// is still true.
 	LockKeys(ctx context.Context, envID string) error
 
+	// Certificates are configuration: every write moves the configuration
+	// version, so caches of what trusts them follow.
+	CreateCertificate(ctx context.Context, c *Certificate) error
+	GetCertificate(ctx context.Context, envID, id string) (*Certificate, error)
+	ListCertificates(ctx context.Context, envID string) ([]Certificate, error)
+	DeleteCertificate(ctx context.Context, envID, id string) error
+
 	// CountUsers counts the users of a population (for userCount and for
 	// refusing to delete a population that still has users).
 	CountUsers(ctx context.Context, envID, populationID string) (int, error)

@@ -96,11 +96,11 @@ type remembered struct {
 }
 
 // Start builds the provider's authorization request.
-func (p *Protocol) Start(_ context.Context, prov *federation.Provider, b *external.Begun, h federation.Hints) (string, any, error) {
+func (p *Protocol) Start(_ context.Context, prov *federation.Provider, b *external.Begun, h federation.Hints) (federation.Redirect, any, error) {
 	c := &prov.Settings
 	target, err := url.Parse(c.AuthorizationEndpoint)
 	if err != nil || (target.Scheme != "https" && target.Scheme != "http") {
-		return "", nil, wire.RequestFailed("The identity provider's authorization endpoint is not a valid URL.")
+		return federation.Redirect{}, nil, wire.RequestFailed("The identity provider's authorization endpoint is not a valid URL.")
 	}
 	rem := remembered{Nonce: secrets.Random(32)}
 	params := target.Query()
@@ -122,7 +122,7 @@ func (p *Protocol) Start(_ context.Context, prov *federation.Provider, b *extern
 		params.Set("login_hint", v)
 	}
 	target.RawQuery = params.Encode()
-	return target.String(), rem, nil
+	return federation.Redirect{URL: target.String()}, rem, nil
 }
 
 // State is the state query parameter.

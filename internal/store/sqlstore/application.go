@@ -28,7 +28,8 @@ func (s *SQLStore) CreateApplication(ctx context.Context, a *store.Application) 
 }
 
 // appUnique names the field of whichever unique constraint failed: the
-// devicePathId index (migration 15) or, else, field. Both databases name
+// devicePathId index (migration 15), the spEntityId index (migration 29)
+// or, else, field. Both databases name
 // the index in their message (PostgreSQL its constraint, SQLite an
 // expression index by its name).
 func appUnique(err error, field string) error {
@@ -36,6 +37,9 @@ func appUnique(err error, field string) error {
 	var ue *store.UniqueError
 	if errors.As(mapped, &ue) && strings.Contains(err.Error(), "applications_device_path") {
 		ue.Field = "devicePathId"
+	}
+	if errors.As(mapped, &ue) && strings.Contains(err.Error(), "applications_sp_entity_id") {
+		ue.Field = "spEntityId"
 	}
 	return mapped
 }

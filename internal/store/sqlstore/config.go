@@ -265,3 +265,39 @@ func (s *SQLStore) DeleteKey(ctx context.Context, envID, id string) error {
 		return t.execOne(ctx, `DELETE FROM signing_keys WHERE environment_id = ? AND id = ?`, envID, id)
 	})
 }
+
+// ---- certificates
+
+const certCols = `id, environment_id, name, algorithm, key_length, signature_algorithm, subject_dn, issuer_dn, usage_type, serial_number, starts_at, expires_at, certificate, created_at, updated_at`
+
+func scanCert(r scanner) (store.Certificate, error) {
+	var c store.Certificate
+	var st, ex, cr, u int64
+	err := r.Scan(&c.ID, &c.EnvironmentID, &c.Name, &c.Algorithm, &c.KeyLength, &c.SignatureAlgorithm, &c.SubjectDN, &c.IssuerDN, &c.UsageType,
+		&c.SerialNumber, &st, &ex, &c.Certificate, &cr, &u)
+	c.StartsAt, c.ExpiresAt, c.CreatedAt, c.UpdatedAt = fromMS(st), fromMS(ex), fromMS(cr), fromMS(u)
+	return c, err
+}
+
+func (s *SQLStore) CreateCertificate(ctx context.Context, c *store.Certificate) error {
+	return s.configWrite(ctx, c.EnvironmentID, func(t *SQLStore) error {
+		_, err := t.exec(ctx, `INSERT INTO certificates (`+certCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.EnvironmentID, c.Name, c.Algorithm, c.KeyLength, c.SignatureAlgorithm, c.SubjectDN, c.IssuerDN, c.UsageType,
+			c.SerialNumber, ms(c.StartsAt), ms(c.ExpiresAt), c.Certificate, ms(c.CreatedAt), ms(c.UpdatedAt))
+		return mapErr(err, "certificate", "")
+	})
+}
+
+func (s *SQLStore) GetCertificate(ctx context.Context, envID, id string) (*store.Certificate, error) {
+	return one(ctx, s, scanCert, `SELECT `+certCols+` FROM certificates WHERE environment_id = ? AND id = ?`, envID, id)
+}
+
+func (s *SQLStore) ListCertificates(ctx context.Context, envID string) ([]store.Certificate, error) {
+	return many(ctx, s, scanCert, `SELECT `+certCols+` FROM certificates WHERE environment_id = ? ORDER BY created_at, id`, envID)
+}
+
+func (s *SQLStore) DeleteCertificate(ctx context.Context, envID, id string) error {
+	return s.configWrite(ctx, envID, func(t *SQLStore) error {
+		return t.execOne(ctx, `DELETE FROM certificates WHERE environment_id = ? AND id = ?`, envID, id)
+	})
+}

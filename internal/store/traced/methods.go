@@ -316,6 +316,15 @@ func (s *Store) CreateAuthCode(ctx context.Context, a1 *store.AuthCode) (r0 erro
 	return
 }
 
+var opCreateCertificate = newOp("CreateCertificate")
+
+func (s *Store) CreateCertificate(ctx context.Context, a1 *store.Certificate) (r0 error) {
+	ctx, c := opCreateCertificate.begin(ctx, s)
+	r0 = s.Store.CreateCertificate(ctx, a1)
+	c.end(r0)
+	return
+}
+
 var opCreateDeviceAuthentication = newOp("CreateDeviceAuthentication")
 
 func (s *Store) CreateDeviceAuthentication(ctx context.Context, a1 *store.DeviceAuthentication) (r0 error) {
@@ -672,6 +681,15 @@ var opDeleteApplicationGrant = newOp("DeleteApplicationGrant")
 func (s *Store) DeleteApplicationGrant(ctx context.Context, a1 string, a2 string, a3 string) (r0 error) {
 	ctx, c := opDeleteApplicationGrant.begin(ctx, s)
 	r0 = s.Store.DeleteApplicationGrant(ctx, a1, a2, a3)
+	c.end(r0)
+	return
+}
+
+var opDeleteCertificate = newOp("DeleteCertificate")
+
+func (s *Store) DeleteCertificate(ctx context.Context, a1 string, a2 string) (r0 error) {
+	ctx, c := opDeleteCertificate.begin(ctx, s)
+	r0 = s.Store.DeleteCertificate(ctx, a1, a2)
 	c.end(r0)
 	return
 }
@@ -1041,6 +1059,15 @@ var opGetApplicationPreviousSecret = newOp("GetApplicationPreviousSecret")
 func (s *Store) GetApplicationPreviousSecret(ctx context.Context, a1 string, a2 string) (r0 *store.PreviousSecret, r1 error) {
 	ctx, c := opGetApplicationPreviousSecret.begin(ctx, s)
 	r0, r1 = s.Store.GetApplicationPreviousSecret(ctx, a1, a2)
+	c.end(r1)
+	return
+}
+
+var opGetCertificate = newOp("GetCertificate")
+
+func (s *Store) GetCertificate(ctx context.Context, a1 string, a2 string) (r0 *store.Certificate, r1 error) {
+	ctx, c := opGetCertificate.begin(ctx, s)
+	r0, r1 = s.Store.GetCertificate(ctx, a1, a2)
 	c.end(r1)
 	return
 }
@@ -1564,6 +1591,15 @@ func (s *Store) ListApplicationsPage(ctx context.Context, a1 string, a2 store.Pa
 	ctx, c := opListApplicationsPage.begin(ctx, s)
 	r0, r1, r2 = s.Store.ListApplicationsPage(ctx, a1, a2)
 	c.end(r2)
+	return
+}
+
+var opListCertificates = newOp("ListCertificates")
+
+func (s *Store) ListCertificates(ctx context.Context, a1 string) (r0 []store.Certificate, r1 error) {
+	ctx, c := opListCertificates.begin(ctx, s)
+	r0, r1 = s.Store.ListCertificates(ctx, a1)
+	c.end(r1)
 	return
 }
 
