@@ -175,7 +175,10 @@ type envKeys struct {
 	// before the keys were.
 	version int64
 	signing *Signing // the default SIGNING key's; nil for none
-	public  map[string]jose.JSONWebKey
+	// pairs are the unexpired SIGNING keys with their certificates, by
+	// id, for XML signatures (SAML).
+	pairs  map[string]*KeyPair
+	public map[string]jose.JSONWebKey
 	// algs are the algorithms of the published keys, the default key's
 	// first.
 	algs []string
@@ -293,7 +296,7 @@ func (m *Manager) load(ctx context.Context, envID string, version int64) (*envKe
 	if err != nil {
 		return nil, err
 	}
-	ek := &envKeys{loaded: time.Now(), version: version, public: map[string]jose.JSONWebKey{}}
+	ek := &envKeys{loaded: time.Now(), version: version, public: map[string]jose.JSONWebKey{}, pairs: map[string]*KeyPair{}}
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	now := time.Now()
 	for i := range ks {
@@ -317,15 +320,20 @@ func (m *Manager) load(ctx context.Context, envID string, version int64) (*envKe
 		}
 		ek.public[k.ID] = jwk
 		set.Keys = append(set.Keys, jwk)
+		pkcs8, err := m.sealer.Open(k.PrivateKeySealed, "key:"+k.ID)
+		if err != nil {
+			return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
+		}
+		priv, err := x509.ParsePKCS8PrivateKey(pkcs8)
+		if err != nil {
+			return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
+		}
+		signer, ok := priv.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("keys: key %s: %T cannot sign", k.ID, priv)
+		}
+		ek.pairs[k.ID] = &KeyPair{ID: k.ID, Signer: signer, Certificate: cert, SignatureAlgorithm: k.SignatureAlgorithm, Default: k.Default}
 		if k.Default {
-			pkcs8, err := m.sealer.Open(k.PrivateKeySealed, "key:"+k.ID)
-			if err != nil {
-				return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
-			}
-			priv, err := x509.ParsePKCS8PrivateKey(pkcs8)
-			if err != nil {
-				return nil, fmt.Errorf("keys: key %s: %w", k.ID, err)
-			}
 			signer, err := jose.NewSigner(jose.SigningKey{
 				Algorithm: alg,
 				Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID},
@@ -418,6 +426,40 @@ func (m *Manager) Signing(ctx context.Context, envID string) (*Signing, error) {
 		return nil, ErrNoKey
 	}
 	return ek.signing, nil
+}
+
+// KeyPair is a signing key with its certificate: what signs XML (SAML
+// assertions, responses and AuthnRequests) and what partners verify it
+// with.
+type KeyPair struct {
+	ID          string
+	Signer      crypto.Signer
+	Certificate *x509.Certificate
+	// SignatureAlgorithm is the key's, in PingOne's names
+	// (SHA256withRSA, SHA384withECDSA…).
+	SignatureAlgorithm string
+	Default            bool
+}
+
+// KeyPair returns envID's unexpired SIGNING key id, or its default one
+// when id is ""; ErrNoKey when there is no such key. Keys are cached as
+// for tokens: no store read per signature.
+func (m *Manager) KeyPair(ctx context.Context, envID, id string) (*KeyPair, error) {
+	ek, err := m.get(ctx, envID, false)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		if ek.signing == nil {
+			return nil, ErrNoKey
+		}
+		id = ek.signing.kid
+	}
+	kp := ek.pairs[id]
+	if kp == nil {
+		return nil, ErrNoKey
+	}
+	return kp, nil
 }
 
 // Sign serialises claims as a JWT signed with envID's default signing key.

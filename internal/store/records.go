@@ -204,8 +204,11 @@ type ApplicationAttribute struct {
 	IDToken       bool
 	UserInfo      bool
 	OIDCScopes    []string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// NameFormat is a SAML attribute's NameFormat (a URN; "" for OIDC
+	// applications' claims).
+	NameFormat string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 type PasswordPolicy struct {

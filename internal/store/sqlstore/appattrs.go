@@ -10,13 +10,13 @@ import (
 
 // ---- application attribute mappings
 
-const aattrCols = `id, environment_id, application_id, name, value, mapping_type, required, id_token, user_info, oidc_scopes, created_at, updated_at`
+const aattrCols = `id, environment_id, application_id, name, value, mapping_type, required, id_token, user_info, oidc_scopes, name_format, created_at, updated_at`
 
 func scanAAttr(r scanner) (store.ApplicationAttribute, error) {
 	var x store.ApplicationAttribute
 	var scopes string
 	var c, u int64
-	err := r.Scan(&x.ID, &x.EnvironmentID, &x.ApplicationID, &x.Name, &x.Value, &x.MappingType, &x.Required, &x.IDToken, &x.UserInfo, &scopes, &c, &u)
+	err := r.Scan(&x.ID, &x.EnvironmentID, &x.ApplicationID, &x.Name, &x.Value, &x.MappingType, &x.Required, &x.IDToken, &x.UserInfo, &scopes, &x.NameFormat, &c, &u)
 	if err == nil && scopes != "" && scopes != "[]" {
 		err = json.Unmarshal([]byte(scopes), &x.OIDCScopes)
 	}
@@ -34,9 +34,9 @@ func scopesJSON(ids []string) string {
 
 func (s *SQLStore) CreateApplicationAttribute(ctx context.Context, x *store.ApplicationAttribute) error {
 	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
-		_, err := t.exec(ctx, `INSERT INTO application_attributes (`+aattrCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := t.exec(ctx, `INSERT INTO application_attributes (`+aattrCols+`, name_lc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			x.ID, x.EnvironmentID, x.ApplicationID, x.Name, x.Value, x.MappingType, x.Required, x.IDToken, x.UserInfo, scopesJSON(x.OIDCScopes),
-			ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
+			x.NameFormat, ms(x.CreatedAt), ms(x.UpdatedAt), strings.ToLower(x.Name))
 		return mapErr(err, "applicationAttribute", "name")
 	})
 }
@@ -51,9 +51,9 @@ func (s *SQLStore) ListApplicationAttributes(ctx context.Context, envID, appID s
 
 func (s *SQLStore) UpdateApplicationAttribute(ctx context.Context, x *store.ApplicationAttribute) error {
 	return s.configWrite(ctx, x.EnvironmentID, func(t *SQLStore) error {
-		err := t.execOne(ctx, `UPDATE application_attributes SET name = ?, name_lc = ?, value = ?, required = ?, id_token = ?, user_info = ?, oidc_scopes = ?, updated_at = ?
+		err := t.execOne(ctx, `UPDATE application_attributes SET name = ?, name_lc = ?, value = ?, required = ?, id_token = ?, user_info = ?, oidc_scopes = ?, name_format = ?, updated_at = ?
  WHERE environment_id = ? AND application_id = ? AND id = ?`,
-			x.Name, strings.ToLower(x.Name), x.Value, x.Required, x.IDToken, x.UserInfo, scopesJSON(x.OIDCScopes), ms(x.UpdatedAt),
+			x.Name, strings.ToLower(x.Name), x.Value, x.Required, x.IDToken, x.UserInfo, scopesJSON(x.OIDCScopes), x.NameFormat, ms(x.UpdatedAt),
 			x.EnvironmentID, x.ApplicationID, x.ID)
 		return mapErr(err, "applicationAttribute", "name")
 	})

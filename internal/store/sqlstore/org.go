@@ -238,6 +238,10 @@ func (s *SQLStore) DeleteEnvironment(ctx context.Context, id string) error {
 				return err
 			}
 		}
+		// Certificates (migration 0029) likewise.
+		if _, err := t.exec(ctx, `DELETE FROM certificates WHERE environment_id = ?`, id); err != nil {
+			return err
+		}
 		// Audit activities (migration 0027) likewise; their resources go
 		// with them.
 		if _, err := t.exec(ctx, `DELETE FROM activities WHERE environment_id = ?`, id); err != nil {

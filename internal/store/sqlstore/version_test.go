@@ -213,7 +213,8 @@ func TestConfigVersionsCascadeLast(t *testing.T) {
 		"phone_delivery_settings": true, "template_contents": true,
 		"device_authentication_policies": true, "mfa_settings": true, "device_authentications": true, "fido2_policies": true,
 		"agreements": true, "agreement_languages": true, "agreement_revisions": true, "agreement_consents": true, "groups": true,
-		"schema_attributes": true, "activities": true, "subscriptions": true, "subscription_dead_letters": true}
+		"schema_attributes": true, "activities": true, "subscriptions": true, "subscription_dead_letters": true,
+		"certificates": true}
 	s := openStore(t, sqltest.Postgres(t))
 	// The triggers that cascade a delete of environments, in the order
 	// PostgreSQL fires them (by name).

@@ -31,6 +31,7 @@ func testApplicationAttributes(t *testing.T, s store.Store) {
 	acct.OIDCScopes = []string{newID(), newID()}
 	must(t, s.CreateApplicationAttribute(ctx, acct), "CreateApplicationAttribute with scopes")
 	other := mkApplicationAttribute(envA.ID, a2.ID, "account", "${user.accountId}")
+	other.NameFormat = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 	must(t, s.CreateApplicationAttribute(ctx, other), "CreateApplicationAttribute on another application")
 	inB := mkApplicationAttribute(envB.ID, aB.ID, "account", "x")
 	must(t, s.CreateApplicationAttribute(ctx, inB), "CreateApplicationAttribute in another environment")
@@ -53,8 +54,8 @@ func testApplicationAttributes(t *testing.T, s store.Store) {
 	checkList(t, "ListApplicationAttributes(envB, application of envA)", list)
 
 	upd := *acct
-	upd.Name, upd.Value, upd.Required, upd.IDToken, upd.UserInfo, upd.OIDCScopes, upd.UpdatedAt =
-		"acct", "${user.accountId}!", true, false, true, nil, now().Add(time.Minute)
+	upd.Name, upd.Value, upd.Required, upd.IDToken, upd.UserInfo, upd.OIDCScopes, upd.NameFormat, upd.UpdatedAt =
+		"acct", "${user.accountId}!", true, false, true, nil, "urn:oasis:names:tc:SAML:2.0:attrname-format:uri", now().Add(time.Minute)
 	must(t, s.UpdateApplicationAttribute(ctx, &upd), "UpdateApplicationAttribute")
 	got, err := s.GetApplicationAttribute(ctx, envA.ID, a1.ID, acct.ID)
 	must(t, err, "GetApplicationAttribute after update")

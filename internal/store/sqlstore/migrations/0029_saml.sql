@@ -25,3 +25,7 @@ CREATE INDEX certificates_env ON certificates (environment_id, created_at, id);
 -- environment"). As devicePathId, it is indexed where it is kept, in the
 -- JSON data; OIDC applications index NULL, which never clashes.
 CREATE UNIQUE INDEX applications_sp_entity_id ON applications (environment_id, ((data{{JSONB}}) ->> 'spEntityId'));
+
+-- A SAML application's attribute mappings carry the attribute's
+-- NameFormat (basic, uri, unspecified); OIDC claims have none.
+ALTER TABLE application_attributes ADD COLUMN name_format TEXT NOT NULL DEFAULT '';
