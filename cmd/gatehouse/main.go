@@ -88,6 +88,12 @@ func serve(args []string) error {
 	}
 	allowPrivateOutbound := fs.Bool("allow-private-outbound", privateDefault,
 		"let outbound requests (identity providers, jwksUrl) reach loopback and private addresses and use plain http: development and tests only (GATEHOUSE_ALLOW_PRIVATE_OUTBOUND=true)")
+	sha1Default, err := envBool("GATEHOUSE_SAML_ALLOW_SHA1")
+	if err != nil {
+		return err
+	}
+	samlAllowSHA1 := fs.Bool("saml-allow-sha1", sha1Default,
+		"accept SAML messages signed with SHA-1 (rsa-sha1, sha1 digests) from partners that cannot sign otherwise; refused by default (GATEHOUSE_SAML_ALLOW_SHA1=true)")
 	limits := registerLimitFlags(fs)
 	passwordLimits, err := passwordFlags(fs)
 	if err != nil {
@@ -177,6 +183,7 @@ func serve(args []string) error {
 		Audit: pw.Audit,
 	}
 	cfg.Outbound.AllowPrivate = *allowPrivateOutbound
+	cfg.SAMLAllowSHA1 = *samlAllowSHA1
 	if *smtpAddr != "" {
 		// The SMTP credentials come from the environment only, never a
 		// flag: flags show in process listings.

@@ -96,6 +96,9 @@ type Config struct {
 	// configure (identity providers, jwksUrl); AllowPrivate is
 	// --allow-private-outbound.
 	Outbound outbound.Options
+	// SAMLAllowSHA1 lets SAML partners sign with SHA-1 algorithms
+	// (--saml-allow-sha1); refused by default.
+	SAMLAllowSHA1 bool
 
 	// Limits are the rate limits (see the README's "Rate limits"); nil
 	// is ratelimit.Defaults(). TrustedProxies are the reverse proxies
