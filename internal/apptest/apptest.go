@@ -105,6 +105,8 @@ type Options struct {
 	// OutboundRootCAs is what outbound requests trust (a test's https
 	// key server); nil: the system's roots.
 	OutboundRootCAs *x509.CertPool
+	// SAMLAllowSHA1 is --saml-allow-sha1.
+	SAMLAllowSHA1 bool
 	// Limits replace the default rate limits (tests that probe a limit set
 	// a tight one); TrustedProxies are believed in X-Forwarded-For.
 	Limits         *ratelimit.Config
@@ -173,8 +175,9 @@ func Start(t testing.TB, o Options) *Server {
 		MasterKey: o.MasterKey, Logger: o.Logger, Notifier: mail,
 		FederationTimeout: o.FederationTimeout,
 		TLSCertFile:       o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, TLSDev: o.TLSDev, TLSReloadInterval: o.TLSReloadInterval,
-		Outbound: outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
-		Timeouts: o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
+		Outbound:      outbound.Options{AllowPrivate: !o.GuardOutbound, Allow: o.OutboundAllow, RootCAs: o.OutboundRootCAs},
+		SAMLAllowSHA1: o.SAMLAllowSHA1,
+		Timeouts:      o.Timeouts, Limits: o.Limits, TrustedProxies: o.TrustedProxies,
 		MaxFlowPasswordAttempts: o.MaxFlowPasswordAttempts, PasswordPool: pool,
 		MFASender: o.MFASender, MFAPolicies: o.MFAPolicies, FlowClock: o.FlowClock, AuditRecorder: o.AuditRecorder,
 		Audit: o.Audit, AdminUsername: o.AdminUsername,
