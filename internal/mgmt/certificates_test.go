@@ -395,6 +395,16 @@ func testCertificateBadInput(t *testing.T, c, other cfgAPI) {
 	id := must(t, c.upload(t, "SIGNING", goodPEM), http.StatusAccepted)["id"].(string)
 	otherID := must(t, other.upload(t, "SIGNING", goodPEM), http.StatusAccepted)["id"].(string)
 	notFound := wantErr{status: http.StatusNotFound, code: "NOT_FOUND"}
+	// Each environment lists its own only.
+	for _, env := range []struct {
+		api  cfgAPI
+		mine string
+	}{{c, id}, {other, otherID}} {
+		l := env.api.list(t, "/certificates", "certificates")
+		if len(l) != 1 || l[0]["id"] != env.mine || get(l[0], "environment.id") != env.api.env {
+			t.Errorf("the certificates of %s = %v, want %s only", env.api.env, l, env.mine)
+		}
+	}
 	for _, path := range []string{"/certificates/" + uuid.NewString(), "/certificates/not-a-uuid", "/certificates/" + otherID,
 		"/certificates/" + otherID + "/applications", "/keys/" + uuid.NewString() + "/applications"} {
 		c.fail(t, "GET", path, nil, notFound)
@@ -551,4 +561,31 @@ func testCertificatesInUse(t *testing.T, c, other cfgAPI) {
 	}
 	must(t, c.do(t, "DELETE", "/certificates/"+idpID, nil), http.StatusNoContent)
 	must(t, c.do(t, "DELETE", "/keys/"+keyID, nil), http.StatusNoContent)
+}
+
+// TestCertificateDeleteRace: two deletes of one certificate at once end
+// with one 204 and one 404, never a 500 or two successes.
+func TestCertificateDeleteRace(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			c := newCfgAPI(t, s, "Delete race")
+			now := time.Now()
+			pc := newPartnerCert(t, "race.example", partnerEC(t), nil, false, now.Add(-time.Hour), now.Add(time.Hour))
+			for range 5 {
+				id := must(t, c.upload(t, "SIGNING", certPEM(pc.cert.Raw)), http.StatusAccepted)["id"].(string)
+				statuses := make(chan int, 2)
+				for range 2 {
+					go func() {
+						statuses <- s.Do(t, apptest.Request{Method: "DELETE", URL: c.url("/certificates/" + id), Token: c.tok}).Status
+					}()
+				}
+				a, b := <-statuses, <-statuses
+				if min(a, b) != http.StatusNoContent || max(a, b) != http.StatusNotFound {
+					t.Fatalf("two deletes answered %d and %d, want 204 and 404", a, b)
+				}
+			}
+		})
+	}
 }
