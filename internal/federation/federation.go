@@ -164,15 +164,22 @@ func (s *Service) environment(w http.ResponseWriter, r *http.Request) (*store.En
 
 // authenticate sends the browser to the provider.
 func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) {
+	s.Authenticate(w, r, "providerId")
+}
+
+// Authenticate sends the browser to the provider that the query
+// parameter idParam names, for the flow that flowId names: the body of
+// /rp/authenticate (providerId) and of SAML's saml20/sp/sso (idpId).
+func (s *Service) Authenticate(w http.ResponseWriter, r *http.Request, idParam string) {
 	ctx := r.Context()
 	env, ok := s.environment(w, r)
 	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("flowId") == "" || q.Get("providerId") == "" {
+	if q.Get("flowId") == "" || q.Get(idParam) == "" {
 		var ds []wire.Detail
-		for _, k := range []string{"providerId", "flowId"} {
+		for _, k := range []string{idParam, "flowId"} {
 			if q.Get(k) == "" {
 				ds = append(ds, wire.Required(k))
 			}
@@ -185,10 +192,10 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) {
 		wire.WriteErrorCtx(ctx, w, err)
 		return
 	}
-	p, err := s.provider(ctx, env.ID, q.Get("providerId"))
+	p, err := s.provider(ctx, env.ID, q.Get(idParam))
 	if errors.Is(err, store.ErrNotFound) {
 		// Another environment's provider is no provider here.
-		wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.InvalidValue("providerId", "The environment has no such identity provider.")))
+		wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.InvalidValue(idParam, "The environment has no such identity provider.")))
 		return
 	}
 	if err != nil {
@@ -308,7 +315,7 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 	if err != nil {
 		return "", err
 	}
-	attrs, err := s.mapAttributes(ctx, env.ID, p.ID, as.Claims)
+	attrs, err := s.mapAttributes(ctx, env.ID, p.ID, as)
 	if err != nil {
 		return "", err
 	}
@@ -427,17 +434,37 @@ func refused(p *Provider, err error) error {
 // providerExpr finds ${providerAttributes.<path>} in a mapping's value.
 var providerExpr = regexp.MustCompile(`\$\{providerAttributes\.([A-Za-z0-9_.:-]+)\}`)
 
-// mapAttributes evaluates the provider's attribute mappings over claims.
-func (s *Service) mapAttributes(ctx context.Context, envID, idpID string, claims map[string]any) ([]external.Attribute, error) {
+// samlExpr finds ${samlAssertion.<name>} in a mapping's value: a SAML
+// attribute's Name (or FriendlyName) may hold dots, colons and slashes
+// (urn:oid:…, http://schemas…/emailaddress), so it is read whole.
+var samlExpr = regexp.MustCompile(`\$\{samlAssertion\.([^{}\s]+)\}`)
+
+// mapAttributes evaluates the provider's attribute mappings over what it
+// asserted.
+func (s *Service) mapAttributes(ctx context.Context, envID, idpID string, as *Assertion) ([]external.Attribute, error) {
 	maps, err := s.Config.IdentityProviderAttributes(ctx, envID, idpID)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]external.Attribute, 0, len(maps))
 	for _, m := range maps {
-		out = append(out, external.Attribute{Name: m.Name, Value: Evaluate(m.Value, claims), Update: m.Update})
+		out = append(out, external.Attribute{Name: m.Name, Value: EvaluateAssertion(m.Value, as), Update: m.Update})
 	}
 	return out, nil
+}
+
+// EvaluateAssertion is Evaluate over an assertion, with SAML's
+// expressions besides: ${samlAssertion.subject} is the NameID (the
+// Subject) and ${samlAssertion.<name>} the attribute of that name.
+func EvaluateAssertion(expr string, as *Assertion) string {
+	expr = samlExpr.ReplaceAllStringFunc(expr, func(m string) string {
+		name := samlExpr.FindStringSubmatch(m)[1]
+		if name == "subject" {
+			return as.Subject
+		}
+		return claimString(as.Claims[name])
+	})
+	return Evaluate(expr, as.Claims)
 }
 
 // Evaluate replaces each ${providerAttributes.<path>} of expr by the
@@ -453,16 +480,22 @@ func Evaluate(expr string, claims map[string]any) string {
 			}
 			cur = obj[p]
 		}
-		switch v := cur.(type) {
-		case string:
-			return v
-		case bool:
-			return strconv.FormatBool(v)
-		case float64:
-			return strconv.FormatFloat(v, 'f', -1, 64)
-		case json.Number:
-			return v.String()
-		}
-		return ""
+		return claimString(cur)
 	})
+}
+
+// claimString is a claim's value as a user attribute's text; objects and
+// arrays are empty.
+func claimString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case json.Number:
+		return v.String()
+	}
+	return ""
 }
