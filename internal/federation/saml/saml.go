@@ -222,6 +222,11 @@ func (p *Protocol) refused(ctx context.Context, prov *federation.Provider, err e
 	}
 	p.log().InfoContext(ctx, "SAML response refused", "environmentId", prov.EnvironmentID, "providerId", prov.ID, "err", cause)
 	why := "it is not valid"
+	if cause.Error() == "signature element not present" {
+		// crewjam's error for an unsigned message where one is required
+		// is unexported (and unclassified): its text is all there is.
+		why = "its signature is missing or not valid"
+	}
 	for _, k := range reasons {
 		if errors.Is(cause, k.err) {
 			why = k.why
@@ -383,9 +388,10 @@ func (c *replayCache) Consume(id string, expiresAt time.Time) error {
 }
 
 // decodeResponse checks a posted SAMLResponse before anything parses it
-// for meaning: base64, a bound on its size, and plain XML without a
-// document type or entities (crewjam's round-trip check refuses what
-// encoding/xml would change; a DOCTYPE it would keep).
+// for meaning (the ACS bounds its size): base64, and plain XML with a
+// Response at its root, without a document type, entities, comments or
+// processing instructions (crewjam's round-trip check refuses what
+// encoding/xml would change, not these).
 func decodeResponse(v string) ([]byte, error) {
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
 	if err != nil {
@@ -405,6 +411,16 @@ func decodeResponse(v string) ([]byte, error) {
 		switch t := tok.(type) {
 		case xml.Directive:
 			return nil, errors.New("SAMLResponse must not carry a DOCTYPE or entity declarations")
+		case xml.Comment:
+			// Canonicalization drops comments from what a signature
+			// covers, so a comment can split a signed NameID into a value
+			// that reads as another user's; no identity provider needs
+			// one.
+			return nil, errors.New("SAMLResponse must not carry XML comments")
+		case xml.ProcInst:
+			if t.Target != "xml" {
+				return nil, errors.New("SAMLResponse must not carry processing instructions")
+			}
 		case xml.StartElement:
 			if !root && (t.Name.Local != "Response" || t.Name.Space != "urn:oasis:names:tc:SAML:2.0:protocol") {
 				return nil, errors.New("SAMLResponse is not a SAML 2.0 Response")
@@ -413,7 +429,7 @@ func decodeResponse(v string) ([]byte, error) {
 		}
 	}
 	if !root {
-		return nil, errors.New("SAMLResponse is empty")
+		return nil, errors.New("SAMLResponse is not a SAML 2.0 Response")
 	}
 	return raw, nil
 }
