@@ -258,6 +258,56 @@ func (s *Service) Complete(w http.ResponseWriter, r *http.Request, proto Protoco
 		wire.WriteErrorCtx(ctx, w, err)
 		return
 	}
+	s.conclude(w, r, env, f, at, proto)
+}
+
+// Unsolicited signs a user on to application app with an identity
+// provider's answer that no sign-on of Gatehouse asked for (SAML's
+// IdP-initiated sign-on): a flow of the application starts, as for an
+// authorize request req, with no session of the browser's (the answer
+// names the user); its policy must offer provider p. remember is what
+// proto's Finish is then given (what the protocol already verified); the
+// flow goes on as after any provider's answer: signed on, registered,
+// or linking, then resume.
+func (s *Service) Unsolicited(w http.ResponseWriter, r *http.Request, proto Protocol, p *Provider, app *config.Application, req flow.Request, remember any) {
+	ctx := r.Context()
+	env, ok := s.environment(w, r)
+	if !ok {
+		return
+	}
+	started, err := s.Flows.Start(ctx, flow.Start{Env: env, App: &app.Application, Request: req})
+	var se *flow.StartError
+	if errors.As(err, &se) {
+		wire.WriteErrorCtx(ctx, w, wire.RequestFailed(se.Description))
+		return
+	}
+	if err != nil {
+		wire.WriteErrorCtx(ctx, w, err)
+		return
+	}
+	state := ""
+	err = s.External.Begin(ctx, started.Flow, p.ID, func(b *external.Begun) (any, error) {
+		state = b.State
+		return remember, nil
+	})
+	if err != nil {
+		wire.WriteErrorCtx(ctx, w, err)
+		return
+	}
+	f, at, err := s.External.Callback(ctx, env.ID, state, started.Token)
+	if err != nil {
+		wire.WriteErrorCtx(ctx, w, err)
+		return
+	}
+	// The flow is this browser's from now on.
+	s.Cookies.Set(w, env.ID, started.Token)
+	s.conclude(w, r, env, f, at, proto)
+}
+
+// conclude hands the provider's answer to a flow whose provider sign-on
+// at was just consumed, and sends the browser on.
+func (s *Service) conclude(w http.ResponseWriter, r *http.Request, env *store.Environment, f *store.Flow, at *external.Attempt, proto Protocol) {
+	ctx := r.Context()
 	token, err := s.finish(ctx, env, f, at, proto, r)
 	var fl *Failure
 	switch {

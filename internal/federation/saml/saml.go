@@ -97,9 +97,12 @@ func (p *Protocol) log() *slog.Logger {
 }
 
 // remembered is what the ACS checks the Response against: the id of the
-// AuthnRequest it must answer.
+// AuthnRequest it must answer. An IdP-initiated sign-on has no request:
+// the ACS verified its Response before the flow began, and the flow keeps
+// what it asserted.
 type remembered struct {
-	RequestID string `json:"requestId"`
+	RequestID   string                `json:"requestId,omitempty"`
+	Unsolicited *federation.Assertion `json:"unsolicited,omitempty"`
 }
 
 // Start builds the AuthnRequest. RelayState is the flow's state: the ACS
@@ -157,8 +160,14 @@ func (*Protocol) State(r *http.Request) string {
 // AuthnRequest Start sent.
 func (p *Protocol) Finish(ctx context.Context, prov *federation.Provider, r *http.Request, raw json.RawMessage) (*federation.Assertion, error) {
 	var rem remembered
-	if err := json.Unmarshal(raw, &rem); err != nil || rem.RequestID == "" {
-		return nil, fmt.Errorf("identity provider %s sign-on state: %v", prov.ID, err)
+	if err := json.Unmarshal(raw, &rem); err != nil {
+		return nil, fmt.Errorf("identity provider %s sign-on state: %w", prov.ID, err)
+	}
+	switch {
+	case rem.Unsolicited != nil:
+		return rem.Unsolicited, nil
+	case rem.RequestID == "":
+		return nil, fmt.Errorf("identity provider %s sign-on state: no request id", prov.ID)
 	}
 	return p.verify(ctx, prov, r, []string{rem.RequestID}, false)
 }
