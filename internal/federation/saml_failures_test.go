@@ -255,3 +255,57 @@ func TestSAMLResponseRejections(t *testing.T) {
 		})
 	}
 }
+
+// TestSAMLSigningCombinations: a provider may sign the assertion, the
+// Response, or both; each is accepted, and so is SHA-1 once the operator
+// allows it (--saml-allow-sha1).
+func TestSAMLSigningCombinations(t *testing.T) {
+	for _, be := range apptest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			x := newSAMLRP(t, be.DSN(t), wire.SAMLBindingPost, false)
+			x.usePolicy(t, map[string]any{"type": "LOGIN", "priority": 1,
+				"registration":    map[string]any{"enabled": true, "population": map[string]string{"id": x.fx.PopulationID}},
+				"socialProviders": []map[string]string{{"id": x.provID}}})
+			good := x.forger(t, x.idp.key, x.idp.cert, x.idp.entityID())
+			for _, tc := range []struct {
+				name  string
+				edit  func(*crewjam.IdpAuthnRequest)
+				after []func(*etree.Element)
+			}{
+				{"assertion and response", nil, nil},
+				{"assertion only", nil, []func(*etree.Element){unsignResponse}},
+				{"response only", func(r *crewjam.IdpAuthnRequest) {
+					// The Response is signed over an assertion left unsigned.
+					if err := r.MakeAssertionEl(); err != nil {
+						t.Fatal(err)
+					}
+					r.AssertionEl.RemoveChild(r.AssertionEl.SelectElement("Signature"))
+				}, nil},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					p := x.beginSAML(t, x.provID)
+					name := strings.ReplaceAll(tc.name, " ", ".") + "@example.org"
+					v := url.Values{"SAMLResponse": {good.response(t, p.reqID, name, tc.edit, tc.after...)}, "RelayState": {p.relayState}}
+					expectFields(t, "flow", x.post(t, p, v), map[string]any{"status": "COMPLETED", "_embedded.user.username": name})
+				})
+			}
+		})
+	}
+	t.Run("SHA-1 allowed", func(t *testing.T) {
+		s := apptest.Start(t, apptest.Options{SAMLAllowSHA1: true})
+		x := &samlRP{rp: &rp{s: s, fx: s.NewSignOn(t, apptest.SignOnOptions{})}, idp: startSAMLIdP(t)}
+		x.provID = addSAMLProvider(t, x.rp, "Corporate", wire.IdentityProviderSAMLData{IdpEntityID: x.idp.entityID(),
+			SsoEndpoint: x.idp.srv.URL + "/sso", SsoBinding: wire.SAMLBindingRedirect, SpEntityID: "urn:gatehouse:" + x.fx.EnvID}, x.idp.cert)
+		x.usePolicy(t, map[string]any{"type": "LOGIN", "priority": 1,
+			"registration":    map[string]any{"enabled": true, "population": map[string]string{"id": x.fx.PopulationID}},
+			"socialProviders": []map[string]string{{"id": x.provID}}})
+		md := newAgent(t).get(x.base() + "/saml20/sp/metadata/" + x.provID)
+		expectStatus(t, md, http.StatusOK)
+		x.idp.put(t, "/services/gatehouse", string(md.body))
+		sha1 := x.forger(t, x.idp.key, x.idp.cert, x.idp.entityID())
+		sha1.idp.SignatureMethod = dsig.RSASHA1SignatureMethod
+		p := x.beginSAML(t, x.provID)
+		v := url.Values{"SAMLResponse": {sha1.response(t, p.reqID, "legacy@example.org", nil)}, "RelayState": {p.relayState}}
+		expectFields(t, "flow", x.post(t, p, v), map[string]any{"status": "COMPLETED", "_embedded.user.username": "legacy@example.org"})
+	})
+}
