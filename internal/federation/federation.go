@@ -484,10 +484,12 @@ func refused(p *Provider, err error) error {
 // providerExpr finds ${providerAttributes.<path>} in a mapping's value.
 var providerExpr = regexp.MustCompile(`\$\{providerAttributes\.([A-Za-z0-9_.:-]+)\}`)
 
-// samlExpr finds ${samlAssertion.<name>} in a mapping's value: a SAML
-// attribute's Name (or FriendlyName) may hold dots, colons and slashes
-// (urn:oid:…, http://schemas…/emailaddress), so it is read whole.
-var samlExpr = regexp.MustCompile(`\$\{samlAssertion\.([^{}\s]+)\}`)
+// assertionExpr finds ${samlAssertion.<name>} and
+// ${providerAttributes.<path>} in a mapping's value, in one pass (a value
+// substituted is never read as an expression again). A SAML attribute's
+// Name (or FriendlyName) may hold dots, colons and slashes (urn:oid:…,
+// http://schemas…/emailaddress), so it is read whole.
+var assertionExpr = regexp.MustCompile(`\$\{(?:samlAssertion\.([^{}\s]+)|providerAttributes\.([A-Za-z0-9_.:-]+))\}`)
 
 // mapAttributes evaluates the provider's attribute mappings over what it
 // asserted.
@@ -507,31 +509,37 @@ func (s *Service) mapAttributes(ctx context.Context, envID, idpID string, as *As
 // expressions besides: ${samlAssertion.subject} is the NameID (the
 // Subject) and ${samlAssertion.<name>} the attribute of that name.
 func EvaluateAssertion(expr string, as *Assertion) string {
-	expr = samlExpr.ReplaceAllStringFunc(expr, func(m string) string {
-		name := samlExpr.FindStringSubmatch(m)[1]
-		if name == "subject" {
+	return assertionExpr.ReplaceAllStringFunc(expr, func(m string) string {
+		sub := assertionExpr.FindStringSubmatch(m)
+		switch {
+		case sub[1] == "subject":
 			return as.Subject
+		case sub[1] != "":
+			return claimString(as.Claims[sub[1]])
 		}
-		return claimString(as.Claims[name])
+		return claimPath(as.Claims, sub[2])
 	})
-	return Evaluate(expr, as.Claims)
 }
 
 // Evaluate replaces each ${providerAttributes.<path>} of expr by the
 // claim at path (dots walk into objects); a missing claim is empty.
 func Evaluate(expr string, claims map[string]any) string {
 	return providerExpr.ReplaceAllStringFunc(expr, func(m string) string {
-		path := providerExpr.FindStringSubmatch(m)[1]
-		var cur any = claims
-		for _, p := range strings.Split(path, ".") {
-			obj, ok := cur.(map[string]any)
-			if !ok {
-				return ""
-			}
-			cur = obj[p]
-		}
-		return claimString(cur)
+		return claimPath(claims, providerExpr.FindStringSubmatch(m)[1])
 	})
+}
+
+// claimPath is the claim at path (dots walk into objects) as text.
+func claimPath(claims map[string]any, path string) string {
+	var cur any = claims
+	for _, p := range strings.Split(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = obj[p]
+	}
+	return claimString(cur)
 }
 
 // claimString is a claim's value as a user attribute's text; objects and

@@ -71,6 +71,24 @@ func (f *forger) response(t *testing.T, reqID, nameID string, edit func(*crewjam
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// errorResponse is the provider's answer that it did not sign the user on.
+func (f *forger) errorResponse(t *testing.T, reqID, topLevel, secondLevel string) string {
+	t.Helper()
+	req := &crewjam.IdpAuthnRequest{IDP: &f.idp, HTTPRequest: httptest.NewRequest("POST", f.acs, nil), Now: time.Now(),
+		Request: crewjam.AuthnRequest{ID: reqID, IssueInstant: time.Now()}, ServiceProviderMetadata: f.sp, SPSSODescriptor: &f.sp.SPSSODescriptors[0],
+		ACSEndpoint: &crewjam.IndexedEndpoint{Binding: crewjam.HTTPPostBinding, Location: f.acs}}
+	if err := req.MakeErrorResponse(topLevel, secondLevel, "no"); err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(req.ResponseEl)
+	b, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
 // Edits of signed XML, as an attacker in the middle makes them.
 
 func assertionOf(r *etree.Element) *etree.Element { return r.SelectElement("Assertion") }
@@ -218,6 +236,13 @@ func TestSAMLResponseRejections(t *testing.T) {
 					})
 				}, refused("its signature is missing or not valid")},
 			}
+			// The provider's refusal is the user's: access_denied.
+			t.Run("the provider's error status", func(t *testing.T) {
+				p := x.beginSAML(t, x.provID)
+				v := url.Values{"SAMLResponse": {good.errorResponse(t, p.reqID, crewjam.StatusResponder, crewjam.StatusAuthnFailed)}, "RelayState": {p.relayState}}
+				expectFields(t, "flow", x.post(t, p, v), map[string]any{"status": "FAILED", "error": map[string]any{"code": "access_denied",
+					"message": "The identity provider Corporate did not sign the user on (status " + crewjam.StatusResponder + ")."}})
+			})
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					if tc.name == "replayed assertion" {
