@@ -92,6 +92,15 @@ func TestSAMLACSRejections(t *testing.T) {
 					expectError(t, p.a.send("POST", x.acsURL(), tc.contentType, tc.body), tc.status, tc.want)
 				})
 			}
+			// saml20/sp/sso names its parameters as PingOne does.
+			sso := x.base() + "/saml20/sp/sso"
+			expectError(t, p.a.get(sso), http.StatusBadRequest, wireError(wire.InvalidRequest(wire.Required("idpId"), wire.Required("flowId"))))
+			expectError(t, p.a.get(sso+"?"+url.Values{"idpId": {uuid.NewString()}, "flowId": {p.flowID}}.Encode()), http.StatusBadRequest,
+				wireError(wire.InvalidRequest(wire.InvalidValue("idpId", "The environment has no such identity provider."))))
+			// A SAML answer comes to the ACS only.
+			expectError(t, p.a.get(x.base()+"/rp/callback/saml?RelayState="+url.QueryEscape(p.relayState)), http.StatusBadRequest,
+				wireError(wire.InvalidRequest(wire.Required("state"))))
+
 			// The ACS of an unknown environment is no ACS.
 			expectError(t, p.a.send("POST", x.s.URL+"/"+uuid.NewString()+"/saml20/sp/acs", "application/x-www-form-urlencoded", form(genuine, p.relayState)),
 				http.StatusNotFound, wireError(wire.NotFound("")))
