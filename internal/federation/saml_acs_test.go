@@ -36,9 +36,13 @@ func TestSAMLACSRejections(t *testing.T) {
 	for _, be := range apptest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
 			x := newSAMLRP(t, be.DSN(t), wire.SAMLBindingRedirect, false)
+			keyless := addSAMLProvider(t, x.rp, "Keyless", wire.IdentityProviderSAMLData{IdpEntityID: "urn:keyless", SsoEndpoint: x.idp.srv.URL + "/sso",
+				SsoBinding: wire.SAMLBindingRedirect, SpSigning: &wire.SAMLSigning{Key: wire.Ref{ID: uuid.NewString()}}}, x.idp.cert)
+			untrusting := addSAMLProvider(t, x.rp, "Untrusting", wire.IdentityProviderSAMLData{IdpEntityID: x.idp.entityID(),
+				SsoEndpoint: x.idp.srv.URL + "/sso", SsoBinding: wire.SAMLBindingRedirect, SpEntityID: "urn:gatehouse:" + x.fx.EnvID})
 			x.usePolicy(t, map[string]any{"type": "LOGIN", "priority": 1,
 				"registration":    map[string]any{"enabled": true, "population": map[string]string{"id": x.fx.PopulationID}},
-				"socialProviders": []map[string]string{{"id": x.provID}}})
+				"socialProviders": []map[string]string{{"id": x.provID}, {"id": keyless}, {"id": untrusting}}})
 			good := x.forger(t, x.idp.key, x.idp.cert, x.idp.entityID())
 			p := x.beginSAML(t, x.provID)
 			genuine := good.response(t, p.reqID, "dave@example.org", nil)
@@ -65,6 +69,8 @@ func TestSAMLACSRejections(t *testing.T) {
 				{"no content type", "", form(genuine, p.relayState), http.StatusUnsupportedMediaType, wireError(wire.UnsupportedMediaType(""))},
 				{"oversized", "application/x-www-form-urlencoded", form(strings.Repeat("A", 300<<10), p.relayState), http.StatusRequestEntityTooLarge,
 					wireError(wire.TooLarge(256 << 10))},
+				{"an artifact", "application/x-www-form-urlencoded", form(genuine, p.relayState) + "&SAMLart=AAQAAMFbLinlXaCM", http.StatusBadRequest,
+					wireError(wire.InvalidRequest(wire.InvalidValue("SAMLart", "The HTTP-Artifact binding is not supported: post the SAMLResponse.")))},
 				{"no SAMLResponse", "application/x-www-form-urlencoded", "RelayState=" + url.QueryEscape(p.relayState), http.StatusBadRequest,
 					wireError(wire.InvalidRequest(wire.Required("SAMLResponse")))},
 				{"malformed base64", "application/x-www-form-urlencoded", form("PHNhbWxwOl!!!", p.relayState), http.StatusBadRequest,
@@ -111,6 +117,19 @@ func TestSAMLACSRejections(t *testing.T) {
 			// Once: the same Response again names no sign-on in progress.
 			expectError(t, p.a.send("POST", x.acsURL(), "application/x-www-form-urlencoded", form(genuine, p.relayState)), http.StatusBadRequest, badState)
 
+			// A provider whose signing key is gone cannot start a sign-on
+			// (nor publish metadata); one without trusted certificates
+			// can, but no Response of it is believed.
+			q := newAgent(t)
+			fl = x.startPiFlow(t, q, "s", "verifier-0123456789012345678901234567890123456789")
+			noKey := map[string]any{"code": "REQUEST_FAILED", "message": "The signing key of the identity provider Keyless is missing."}
+			expectError(t, q.get(x.base()+"/saml20/sp/sso?"+url.Values{"idpId": {keyless}, "flowId": {jstr(fl, "id")}}.Encode()), http.StatusBadRequest, noKey)
+			expectError(t, q.get(x.base()+"/saml20/sp/metadata/"+keyless), http.StatusBadRequest, noKey)
+			p = x.beginSAML(t, untrusting)
+			fl = x.post(t, p, url.Values{"SAMLResponse": {good.response(t, p.reqID, "dave@example.org", nil)}, "RelayState": {p.relayState}})
+			expectFields(t, "untrusting provider", fl, map[string]any{"status": "FAILED",
+				"error": map[string]any{"code": "server_error", "message": "The identity provider Untrusting has no verification certificate."}})
+
 			// A provider disabled during the sign-on ends it.
 			p = x.beginSAML(t, x.provID)
 			genuine = good.response(t, p.reqID, "dave@example.org", nil)
@@ -126,7 +145,7 @@ func TestSAMLACSRejections(t *testing.T) {
 			expectFields(t, "disabled provider", fl, map[string]any{"status": "FAILED",
 				"error": map[string]any{"code": "access_denied", "message": "The identity provider Corporate is disabled."}})
 			// …and is not offered to the next.
-			q := newAgent(t)
+			q = newAgent(t)
 			fl = x.startPiFlow(t, q, "s", "verifier-0123456789012345678901234567890123456789")
 			expectError(t, q.get(x.base()+"/saml20/sp/sso?"+url.Values{"idpId": {x.provID}, "flowId": {jstr(fl, "id")}}.Encode()),
 				http.StatusBadRequest, map[string]any{"code": "REQUEST_FAILED", "message": "The identity provider Corporate is disabled."})

@@ -62,6 +62,12 @@ func (p *Protocol) acs(w http.ResponseWriter, r *http.Request, s *federation.Ser
 		wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.InvalidValue("body", "The form cannot be read.")))
 		return
 	}
+	if r.PostForm.Has("SAMLart") {
+		// crewjam would resolve an artifact at the provider: the
+		// HTTP-Artifact binding is not served.
+		wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.InvalidValue("SAMLart", "The HTTP-Artifact binding is not supported: post the SAMLResponse.")))
+		return
+	}
 	if r.PostForm.Get("SAMLResponse") == "" {
 		wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.Required("SAMLResponse")))
 		return

@@ -109,6 +109,11 @@ type remembered struct {
 // finds the flow by it.
 func (p *Protocol) Start(ctx context.Context, prov *federation.Provider, b *external.Begun, _ federation.Hints) (federation.Redirect, any, error) {
 	sp, err := p.serviceProvider(ctx, prov)
+	var f *federation.Failure
+	if errors.As(err, &f) {
+		// The provider cannot be used as configured: the browser stays.
+		return federation.Redirect{}, nil, wire.RequestFailed(f.Description)
+	}
 	if err != nil {
 		return federation.Redirect{}, nil, err
 	}
@@ -180,6 +185,16 @@ func (p *Protocol) verify(ctx context.Context, prov *federation.Provider, r *htt
 	if err != nil {
 		return nil, err
 	}
+	certs, err := p.trusted(ctx, prov)
+	if err != nil {
+		return nil, err
+	}
+	var kds []crewjam.KeyDescriptor
+	for _, cert := range certs {
+		kds = append(kds, crewjam.KeyDescriptor{Use: "signing", KeyInfo: crewjam.KeyInfo{X509Data: crewjam.X509Data{
+			X509Certificates: []crewjam.X509Certificate{{Data: base64.StdEncoding.EncodeToString(cert.Raw)}}}}})
+	}
+	sp.IDPMetadata.IDPSSODescriptors[0].KeyDescriptors = kds
 	sp.AllowIDPInitiated = unsolicited
 	sp.ReplayCache = &replayCache{ctx: ctx, st: p.Store, envID: prov.EnvironmentID, providerID: prov.ID}
 	// The Response is checked against the ACS's own URL, whatever
@@ -270,9 +285,9 @@ func failure(code, format string, a ...any) *federation.Failure {
 }
 
 // serviceProvider is crewjam's service provider for one identity
-// provider: its entity ID and ACS, the provider's entity ID, SSO endpoint
-// and trusted certificates as its metadata, and the key that signs
-// AuthnRequests.
+// provider: its entity ID and ACS, the provider's entity ID and SSO
+// endpoint as its metadata (verify adds the trusted certificates), and
+// the key that signs AuthnRequests.
 func (p *Protocol) serviceProvider(ctx context.Context, prov *federation.Provider) (*crewjam.ServiceProvider, error) {
 	c := &prov.SAML
 	envID := prov.EnvironmentID
@@ -299,15 +314,6 @@ func (p *Protocol) serviceProvider(ctx context.Context, prov *federation.Provide
 	if err != nil {
 		return nil, err
 	}
-	certs, err := p.trusted(ctx, prov)
-	if err != nil {
-		return nil, err
-	}
-	var kds []crewjam.KeyDescriptor
-	for _, cert := range certs {
-		kds = append(kds, crewjam.KeyDescriptor{Use: "signing", KeyInfo: crewjam.KeyInfo{X509Data: crewjam.X509Data{
-			X509Certificates: []crewjam.X509Certificate{{Data: base64.StdEncoding.EncodeToString(cert.Raw)}}}}})
-	}
 	binding := crewjam.HTTPRedirectBinding
 	if c.SsoBinding == wire.SAMLBindingPost {
 		binding = crewjam.HTTPPostBinding
@@ -320,7 +326,7 @@ func (p *Protocol) serviceProvider(ctx context.Context, prov *federation.Provide
 		MetadataURL: *md,
 		IDPMetadata: &crewjam.EntityDescriptor{EntityID: c.IdpEntityID, IDPSSODescriptors: []crewjam.IDPSSODescriptor{{
 			SSODescriptor: crewjam.SSODescriptor{RoleDescriptor: crewjam.RoleDescriptor{
-				ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol", KeyDescriptors: kds}},
+				ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol"}},
 			SingleSignOnServices: []crewjam.Endpoint{{Binding: binding, Location: c.SsoEndpoint}},
 		}}},
 		AuthnNameIDFormat:                crewjam.UnspecifiedNameIDFormat,
