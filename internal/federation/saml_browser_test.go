@@ -69,7 +69,7 @@ func TestBrowserSAMLProviderCrossSite(t *testing.T) {
 	t.Cleanup(idp.srv.Close)
 	idp.srv.URL = strings.Replace(idp.srv.URL, "127.0.0.1", "localhost", 1)
 	u, _ := url.Parse(idp.srv.URL)
-	srv, err := samlidp.New(samlidp.Options{URL: *u, Key: idp.key, Certificate: idp.cert, Store: &samlidp.MemoryStore{}})
+	srv, err := samlidp.New(samlidp.Options{URL: *u, Key: idp.key, Certificate: idp.cert, Store: &samlidp.MemoryStore{}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

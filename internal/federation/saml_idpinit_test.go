@@ -84,6 +84,27 @@ func TestSAMLIdPInitiated(t *testing.T) {
 			expectFields(t, "registered user", x.api(t, "GET", x.envPath()+"/users/"+userID, nil, http.StatusOK), map[string]any{
 				"email": email, "identityProvider": map[string]any{"type": "SAML", "id": x.provID}})
 
+			// A username taken locally: the user links that account on the
+			// sign-on page, and resume still ends at the deep link.
+			hal := "hal." + uuid.NewString()[:8] + "@example.org"
+			x.idp.addUser(t, "hal", "hal-secret-1", hal, "Hal", "Ode")
+			local := x.s.CreateUser(t, x.fx.EnvID, x.fx.PopulationID, hal, "", "Hal", "Local", x.fx.Password)
+			b := newAgent(t)
+			expectStatus(t, b.postForm(x.idp.srv.URL+"/login", url.Values{"user": {"hal"}, "password": {"hal-secret-1"}}), http.StatusOK)
+			action, posted2 := form(t, b.get(x.idp.srv.URL+"/login/gatehouse"))
+			l = b.postForm(action, posted2).location(t)
+			flowURL := x.base() + "/flows/" + l.Query().Get("flowId")
+			r = b.get(flowURL)
+			expectStatus(t, r, http.StatusOK)
+			expectFields(t, "linking", r.object(t), map[string]any{"status": "ACCOUNT_LINKING_REQUIRED"})
+			r = b.check(flowURL, hal, x.fx.Password)
+			expectStatus(t, r, http.StatusOK)
+			fl = r.object(t)
+			expectFields(t, "linked", fl, map[string]any{"status": "COMPLETED", "_embedded.user.id": local})
+			if got := b.get(jstr(fl, "resumeUrl")).location(t).String(); got != deep {
+				t.Fatalf("resume after linking sent the browser to %s", got)
+			}
+
 			good := x.forger(t, x.idp.key, x.idp.cert, x.idp.entityID())
 			otherApp := (&rp{s: x.s, fx: x.s.NewSignOn(t, apptest.SignOnOptions{})}).fx.AppID
 			refusals := []struct {

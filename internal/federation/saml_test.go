@@ -12,6 +12,7 @@ import (
 	"encoding/xml"
 	"html"
 	"io"
+	"log"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,9 @@ type samlIdP struct {
 	cert *x509.Certificate
 }
 
+// quiet is the samlidp's log: its lines are about users signing on there.
+var quiet = log.New(io.Discard, "", 0)
+
 func (p *samlIdP) entityID() string { return p.srv.URL + "/metadata" }
 
 func selfSigned(t *testing.T, cn string) (*rsa.PrivateKey, *x509.Certificate) {
@@ -71,7 +75,7 @@ func startSAMLIdP(t *testing.T) *samlIdP {
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(p.srv.Close)
 	u, _ := url.Parse(p.srv.URL)
-	idp, err := samlidp.New(samlidp.Options{URL: *u, Key: p.key, Certificate: p.cert, Store: &samlidp.MemoryStore{}})
+	idp, err := samlidp.New(samlidp.Options{URL: *u, Key: p.key, Certificate: p.cert, Store: &samlidp.MemoryStore{}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
