@@ -291,6 +291,15 @@ func (s *Service) Unsolicited(w http.ResponseWriter, r *http.Request, proto Prot
 		return remember, nil
 	})
 	if err != nil {
+		// The application's policy does not offer the provider (or the
+		// flow could not be written): the flow goes, unused.
+		if ferr := s.Flows.Finish(ctx, started.Flow); ferr != nil && !errors.Is(ferr, flow.ErrFlowNotFound) {
+			s.log().WarnContext(ctx, "dropping an unused flow failed", "flowId", started.Flow.ID, "err", ferr)
+		}
+		var we *wire.Error
+		if errors.As(err, &we) && we.Code == wire.CodeInvalidRequest {
+			err = wire.RequestFailed("The sign-on policy of the application " + app.Name + " does not offer the identity provider " + p.Name + ".")
+		}
 		wire.WriteErrorCtx(ctx, w, err)
 		return
 	}

@@ -129,6 +129,20 @@ func TestSAMLIdPInitiated(t *testing.T) {
 					"RelayState": {relay}}, http.StatusBadRequest,
 					wireError(wire.InvalidRequest(wire.InvalidValue("SAMLResponse", "No SAML identity provider of the environment has the Response's issuer.")))},
 			}
+			// An application whose policy (the environment's default) does
+			// not offer the provider.
+			unoffered := jstr(x.api(t, "POST", x.envPath()+"/applications", map[string]any{"enabled": true, "name": "Unoffered",
+				"type": "WEB_APP", "protocol": "OPENID_CONNECT", "grantTypes": []string{"AUTHORIZATION_CODE"}, "responseTypes": []string{"CODE"},
+				"redirectUris": []string{"https://other.example.com/cb"}, "homePageUrl": "https://other.example.com/",
+				"tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"}, http.StatusCreated), "id")
+			refusals = append(refusals, struct {
+				name   string
+				form   url.Values
+				status int
+				want   map[string]any
+			}{"an application whose policy does not offer the provider",
+				url.Values{"SAMLResponse": {good.response(t, "", email, nil)}, "RelayState": {"applicationId=" + unoffered}}, http.StatusBadRequest,
+				map[string]any{"code": "REQUEST_FAILED", "message": "The sign-on policy of the application Unoffered does not offer the identity provider Corporate."}})
 			for _, tc := range refusals {
 				t.Run(tc.name, func(t *testing.T) {
 					b := newAgent(t)
