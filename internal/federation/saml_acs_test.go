@@ -107,6 +107,9 @@ func TestSAMLACSRejections(t *testing.T) {
 			expectError(t, p.a.get(x.base()+"/rp/callback/saml?RelayState="+url.QueryEscape(p.relayState)), http.StatusBadRequest,
 				wireError(wire.InvalidRequest(wire.Required("state"))))
 
+			// The ACS takes POSTs only.
+			expectError(t, p.a.get(x.acsURL()+"?SAMLResponse=x"), http.StatusMethodNotAllowed, wireError(wire.MethodNotAllowed("POST")))
+
 			// The ACS of an unknown environment is no ACS.
 			expectError(t, p.a.send("POST", x.s.URL+"/"+uuid.NewString()+"/saml20/sp/acs", "application/x-www-form-urlencoded", form(genuine, p.relayState)),
 				http.StatusNotFound, wireError(wire.NotFound("")))
