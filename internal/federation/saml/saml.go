@@ -414,7 +414,7 @@ func decodeResponse(v string) ([]byte, error) {
 	}
 	d := xml.NewDecoder(bytes.NewReader(raw))
 	d.Strict = true
-	root := false
+	root, depth := false, 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -437,10 +437,23 @@ func decodeResponse(v string) ([]byte, error) {
 				return nil, errors.New("SAMLResponse must not carry processing instructions")
 			}
 		case xml.StartElement:
-			if !root && (t.Name.Local != "Response" || t.Name.Space != "urn:oasis:names:tc:SAML:2.0:protocol") {
-				return nil, errors.New("SAMLResponse is not a SAML 2.0 Response")
+			if depth == 0 {
+				if root {
+					// One document, one root: a second is a wrapping attempt.
+					return nil, errors.New("SAMLResponse is not well-formed XML")
+				}
+				if t.Name.Local != "Response" || t.Name.Space != "urn:oasis:names:tc:SAML:2.0:protocol" {
+					return nil, errors.New("SAMLResponse is not a SAML 2.0 Response")
+				}
+				root = true
 			}
-			root = true
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return nil, errors.New("SAMLResponse is not well-formed XML")
+			}
 		}
 	}
 	if !root {
