@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/deviceauth"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/federation/oidc"
+	samlsp "github.com/gatehouse-id/gatehouse/internal/federation/saml"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods"
 	"github.com/gatehouse-id/gatehouse/internal/flow/methods/external"
@@ -262,7 +263,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	auth.Flows, auth.Cookies = flows, cookies
 	fed := &federation.Service{Store: st, Config: conf, Flows: flows, External: ext, Cookies: cookies, Log: cfg.Logger}
 	// The federation protocols, one per kind of identity provider.
-	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger, Client: out})
+	fed.Register(&oidc.Protocol{Sealer: sealer, AuthPath: cfg.BaseURL, Timeout: cfg.FederationTimeout, Log: cfg.Logger, Client: out},
+		&samlsp.Protocol{Store: st, Keys: km, AuthPath: cfg.BaseURL, AllowSHA1: cfg.SAMLAllowSHA1, Log: cfg.Logger, Now: cfg.FlowClock})
 	var mfaSender mfa.Sender = otpSender
 	if cfg.MFASender != nil {
 		mfaSender = cfg.MFASender

@@ -164,15 +164,22 @@ func (s *Service) environment(w http.ResponseWriter, r *http.Request) (*store.En
 
 // authenticate sends the browser to the provider.
 func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) {
+	s.Authenticate(w, r, "providerId")
+}
+
+// Authenticate sends the browser to the provider that the query
+// parameter idParam names, for the flow that flowId names: the body of
+// /rp/authenticate (providerId) and of SAML's saml20/sp/sso (idpId).
+func (s *Service) Authenticate(w http.ResponseWriter, r *http.Request, idParam string) {
 	ctx := r.Context()
 	env, ok := s.environment(w, r)
 	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("flowId") == "" || q.Get("providerId") == "" {
+	if q.Get("flowId") == "" || q.Get(idParam) == "" {
 		var ds []wire.Detail
-		for _, k := range []string{"providerId", "flowId"} {
+		for _, k := range []string{idParam, "flowId"} {
 			if q.Get(k) == "" {
 				ds = append(ds, wire.Required(k))
 			}
@@ -185,10 +192,10 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) {
 		wire.WriteErrorCtx(ctx, w, err)
 		return
 	}
-	p, err := s.provider(ctx, env.ID, q.Get("providerId"))
+	p, err := s.provider(ctx, env.ID, q.Get(idParam))
 	if errors.Is(err, store.ErrNotFound) {
 		// Another environment's provider is no provider here.
-		wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.InvalidValue("providerId", "The environment has no such identity provider.")))
+		wire.WriteErrorCtx(ctx, w, wire.InvalidRequest(wire.InvalidValue(idParam, "The environment has no such identity provider.")))
 		return
 	}
 	if err != nil {
@@ -251,6 +258,65 @@ func (s *Service) Complete(w http.ResponseWriter, r *http.Request, proto Protoco
 		wire.WriteErrorCtx(ctx, w, err)
 		return
 	}
+	s.conclude(w, r, env, f, at, proto)
+}
+
+// Unsolicited signs a user on to application app with an identity
+// provider's answer that no sign-on of Gatehouse asked for (SAML's
+// IdP-initiated sign-on): a flow of the application starts, as for an
+// authorize request req, with no session of the browser's (the answer
+// names the user); its policy must offer provider p. remember is what
+// proto's Finish is then given (what the protocol already verified); the
+// flow goes on as after any provider's answer: signed on, registered,
+// or linking, then resume.
+func (s *Service) Unsolicited(w http.ResponseWriter, r *http.Request, proto Protocol, p *Provider, app *config.Application, req flow.Request, remember any) {
+	ctx := r.Context()
+	env, ok := s.environment(w, r)
+	if !ok {
+		return
+	}
+	started, err := s.Flows.Start(ctx, flow.Start{Env: env, App: &app.Application, Request: req})
+	var se *flow.StartError
+	if errors.As(err, &se) {
+		wire.WriteErrorCtx(ctx, w, wire.RequestFailed(se.Description))
+		return
+	}
+	if err != nil {
+		wire.WriteErrorCtx(ctx, w, err)
+		return
+	}
+	state := ""
+	err = s.External.Begin(ctx, started.Flow, p.ID, func(b *external.Begun) (any, error) {
+		state = b.State
+		return remember, nil
+	})
+	if err != nil {
+		// The application's policy does not offer the provider (or the
+		// flow could not be written): the flow goes, unused.
+		if ferr := s.Flows.Finish(ctx, started.Flow); ferr != nil && !errors.Is(ferr, flow.ErrFlowNotFound) {
+			s.log().WarnContext(ctx, "dropping an unused flow failed", "flowId", started.Flow.ID, "err", ferr)
+		}
+		var we *wire.Error
+		if errors.As(err, &we) && we.Code == wire.CodeInvalidRequest {
+			err = wire.RequestFailed("The sign-on policy of the application " + app.Name + " does not offer the identity provider " + p.Name + ".")
+		}
+		wire.WriteErrorCtx(ctx, w, err)
+		return
+	}
+	f, at, err := s.External.Callback(ctx, env.ID, state, started.Token)
+	if err != nil {
+		wire.WriteErrorCtx(ctx, w, err)
+		return
+	}
+	// The flow is this browser's from now on.
+	s.Cookies.Set(w, env.ID, started.Token)
+	s.conclude(w, r, env, f, at, proto)
+}
+
+// conclude hands the provider's answer to a flow whose provider sign-on
+// at was just consumed, and sends the browser on.
+func (s *Service) conclude(w http.ResponseWriter, r *http.Request, env *store.Environment, f *store.Flow, at *external.Attempt, proto Protocol) {
+	ctx := r.Context()
 	token, err := s.finish(ctx, env, f, at, proto, r)
 	var fl *Failure
 	switch {
@@ -308,7 +374,7 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 	if err != nil {
 		return "", err
 	}
-	attrs, err := s.mapAttributes(ctx, env.ID, p.ID, as.Claims)
+	attrs, err := s.mapAttributes(ctx, env.ID, p.ID, as)
 	if err != nil {
 		return "", err
 	}
@@ -427,42 +493,76 @@ func refused(p *Provider, err error) error {
 // providerExpr finds ${providerAttributes.<path>} in a mapping's value.
 var providerExpr = regexp.MustCompile(`\$\{providerAttributes\.([A-Za-z0-9_.:-]+)\}`)
 
-// mapAttributes evaluates the provider's attribute mappings over claims.
-func (s *Service) mapAttributes(ctx context.Context, envID, idpID string, claims map[string]any) ([]external.Attribute, error) {
+// assertionExpr finds ${samlAssertion.<name>} and
+// ${providerAttributes.<path>} in a mapping's value, in one pass (a value
+// substituted is never read as an expression again). A SAML attribute's
+// Name (or FriendlyName) may hold dots, colons and slashes (urn:oid:…,
+// http://schemas…/emailaddress), so it is read whole.
+var assertionExpr = regexp.MustCompile(`\$\{(?:samlAssertion\.([^{}\s]+)|providerAttributes\.([A-Za-z0-9_.:-]+))\}`)
+
+// mapAttributes evaluates the provider's attribute mappings over what it
+// asserted.
+func (s *Service) mapAttributes(ctx context.Context, envID, idpID string, as *Assertion) ([]external.Attribute, error) {
 	maps, err := s.Config.IdentityProviderAttributes(ctx, envID, idpID)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]external.Attribute, 0, len(maps))
 	for _, m := range maps {
-		out = append(out, external.Attribute{Name: m.Name, Value: Evaluate(m.Value, claims), Update: m.Update})
+		out = append(out, external.Attribute{Name: m.Name, Value: EvaluateAssertion(m.Value, as), Update: m.Update})
 	}
 	return out, nil
+}
+
+// EvaluateAssertion is Evaluate over an assertion, with SAML's
+// expressions besides: ${samlAssertion.subject} is the NameID (the
+// Subject) and ${samlAssertion.<name>} the attribute of that name.
+func EvaluateAssertion(expr string, as *Assertion) string {
+	return assertionExpr.ReplaceAllStringFunc(expr, func(m string) string {
+		sub := assertionExpr.FindStringSubmatch(m)
+		switch {
+		case sub[1] == "subject":
+			return as.Subject
+		case sub[1] != "":
+			return claimString(as.Claims[sub[1]])
+		}
+		return claimPath(as.Claims, sub[2])
+	})
 }
 
 // Evaluate replaces each ${providerAttributes.<path>} of expr by the
 // claim at path (dots walk into objects); a missing claim is empty.
 func Evaluate(expr string, claims map[string]any) string {
 	return providerExpr.ReplaceAllStringFunc(expr, func(m string) string {
-		path := providerExpr.FindStringSubmatch(m)[1]
-		var cur any = claims
-		for _, p := range strings.Split(path, ".") {
-			obj, ok := cur.(map[string]any)
-			if !ok {
-				return ""
-			}
-			cur = obj[p]
-		}
-		switch v := cur.(type) {
-		case string:
-			return v
-		case bool:
-			return strconv.FormatBool(v)
-		case float64:
-			return strconv.FormatFloat(v, 'f', -1, 64)
-		case json.Number:
-			return v.String()
-		}
-		return ""
+		return claimPath(claims, providerExpr.FindStringSubmatch(m)[1])
 	})
+}
+
+// claimPath is the claim at path (dots walk into objects) as text.
+func claimPath(claims map[string]any, path string) string {
+	var cur any = claims
+	for _, p := range strings.Split(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = obj[p]
+	}
+	return claimString(cur)
+}
+
+// claimString is a claim's value as a user attribute's text; objects and
+// arrays are empty.
+func claimString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case json.Number:
+		return v.String()
+	}
+	return ""
 }
