@@ -1,0 +1,393 @@
+package idp_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crewjam/saml"
+	"github.com/crewjam/saml/samlsp"
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
+	"github.com/gatehouse-id/gatehouse/internal/wire"
+)
+
+// fixture is a Gatehouse with an environment, a user with a password
+// (apptest.NewSignOn) and, added by each test, SAML applications.
+type fixture struct {
+	s  *apptest.Server
+	fx *apptest.SignOn
+}
+
+func newFixture(t *testing.T, b sqltest.Backend) *fixture {
+	t.Helper()
+	s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+	return &fixture{s: s, fx: s.NewSignOn(t, apptest.SignOnOptions{})}
+}
+
+func (x *fixture) base() string { return x.s.URL + "/" + x.fx.EnvID }
+
+// appOptions are the SAML settings of a test application.
+type appOptions struct {
+	assertionSigned, responseSigned *bool
+	requestSigned                   bool
+	certs                           []string // certificate ids verifying AuthnRequests
+	acceptSignedACS                 bool
+	disabled                        bool
+	nameIDFormat                    string
+	defaultTarget                   string
+}
+
+// samlApp creates a SAML application for sp in the store, as the
+// management API keeps one (ApplicationData and ApplicationSAMLData in
+// one JSON document), with its CORE saml_subject mapping (the username,
+// to tell it from the default user id) and two custom mappings.
+func (x *fixture) samlApp(t *testing.T, sp *serviceProvider, o appOptions) *store.Application {
+	t.Helper()
+	d := wire.ApplicationSAMLData{AcsURLs: []string{sp.acs()}, AssertionDuration: 120, AssertionSigned: o.assertionSigned,
+		ResponseSigned: o.responseSigned, SpEntityID: sp.entityID(), NameIDFormat: o.nameIDFormat, DefaultTargetURL: o.defaultTarget,
+		EnableAlwaysAcceptAcsURLInSignedAuthnRequest: o.acceptSignedACS}
+	if o.requestSigned || len(o.certs) > 0 {
+		d.SpVerification = &wire.SAMLSPVerification{AuthnRequestSigned: o.requestSigned}
+		for _, c := range o.certs {
+			d.SpVerification.Certificates = append(d.SpVerification.Certificates, wire.Ref{ID: c})
+		}
+	}
+	data, err := json.Marshal(struct {
+		wire.ApplicationData
+		wire.ApplicationSAMLData
+	}{wire.ApplicationData{}, d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := store.Now()
+	a := &store.Application{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID, Name: "SAML app " + uuid.NewString()[:6], Protocol: wire.ProtocolSAML,
+		Type: "WEB_APP", Enabled: !o.disabled, Data: data, CreatedAt: now, UpdatedAt: now}
+	ctx := context.Background()
+	st := x.s.Store
+	if err := st.CreateApplication(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []store.ApplicationAttribute{
+		{Name: "saml_subject", Value: "${user.username}", MappingType: "CORE", Required: true},
+		{Name: "email", Value: "${user.email}", MappingType: "CUSTOM", NameFormat: "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"},
+		{Name: "urn:oid:2.5.4.42", Value: "${user.name.given}", MappingType: "CUSTOM", NameFormat: "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"},
+	} {
+		m.ID, m.EnvironmentID, m.ApplicationID, m.CreatedAt, m.UpdatedAt = uuid.NewString(), x.fx.EnvID, a.ID, now, now
+		if err := st.CreateApplicationAttribute(ctx, &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+// certificate stores cert among the environment's certificates and
+// returns its id.
+func (x *fixture) certificate(t *testing.T, envID string, cert *x509.Certificate) string {
+	t.Helper()
+	now := store.Now()
+	c := &store.Certificate{ID: uuid.NewString(), EnvironmentID: envID, Name: cert.Subject.CommonName, Algorithm: "RSA", KeyLength: 2048,
+		SignatureAlgorithm: "SHA256withRSA", SubjectDN: cert.Subject.String(), IssuerDN: cert.Issuer.String(), UsageType: "SIGNING",
+		SerialNumber: cert.SerialNumber.String(), StartsAt: cert.NotBefore, ExpiresAt: cert.NotAfter, Certificate: cert.Raw, CreatedAt: now, UpdatedAt: now}
+	if err := x.s.Store.CreateCertificate(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+func keyPair(t *testing.T, cn string) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return key, cert
+}
+
+// serviceProvider is a real SAML service provider: crewjam's samlsp
+// middleware on httptest, protecting /hello, which prints the session's
+// NameID and attributes. The assertions it accepted are kept.
+type serviceProvider struct {
+	srv  *httptest.Server
+	key  *rsa.PrivateKey
+	cert *x509.Certificate
+	mw   *samlsp.Middleware
+
+	mu         sync.Mutex
+	assertions []*saml.Assertion
+	errors     []error
+}
+
+func newServiceProvider(t *testing.T) *serviceProvider {
+	t.Helper()
+	sp := &serviceProvider{}
+	sp.key, sp.cert = keyPair(t, "sp")
+	sp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sp.mw == nil {
+			http.Error(w, "not configured", http.StatusServiceUnavailable)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/saml/") {
+			sp.mw.ServeHTTP(w, r)
+			return
+		}
+		sp.mw.RequireAccount(http.HandlerFunc(hello)).ServeHTTP(w, r)
+	}))
+	t.Cleanup(sp.srv.Close)
+	return sp
+}
+
+func (sp *serviceProvider) entityID() string { return sp.srv.URL + "/saml/metadata" }
+func (sp *serviceProvider) acs() string      { return sp.srv.URL + "/saml/acs" }
+
+// configure makes the middleware once the application exists: its IdP
+// metadata is Gatehouse's, read from saml20/metadata/{appId}.
+func (sp *serviceProvider) configure(t *testing.T, x *fixture, appID string, binding string, signRequest bool) {
+	t.Helper()
+	mdURL, _ := url.Parse(x.base() + "/saml20/metadata/" + appID)
+	md, err := samlsp.FetchMetadata(context.Background(), http.DefaultClient, *mdURL)
+	if err != nil {
+		t.Fatalf("IdP metadata: %v", err)
+	}
+	u, _ := url.Parse(sp.srv.URL)
+	mw, err := samlsp.New(samlsp.Options{URL: *u, Key: sp.key, Certificate: sp.cert, IDPMetadata: md, SignRequest: signRequest,
+		AllowIDPInitiated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw.Binding = binding
+	mw.ServiceProvider.AuthnNameIDFormat = saml.UnspecifiedNameIDFormat
+	mw.AssertionHandler = recorder{sp}
+	mw.OnError = func(w http.ResponseWriter, r *http.Request, err error) {
+		sp.mu.Lock()
+		sp.errors = append(sp.errors, err)
+		sp.mu.Unlock()
+		http.Error(w, "sp: "+err.Error(), http.StatusForbidden)
+	}
+	sp.mw = mw
+}
+
+type recorder struct{ sp *serviceProvider }
+
+func (r recorder) HandleAssertion(a *saml.Assertion) error {
+	r.sp.mu.Lock()
+	defer r.sp.mu.Unlock()
+	r.sp.assertions = append(r.sp.assertions, a)
+	return nil
+}
+
+func (sp *serviceProvider) lastAssertion(t *testing.T) *saml.Assertion {
+	t.Helper()
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if len(sp.assertions) == 0 {
+		t.Fatalf("the service provider accepted no assertion (errors: %v)", sp.errors)
+	}
+	return sp.assertions[len(sp.assertions)-1]
+}
+
+func (sp *serviceProvider) accepted() int {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return len(sp.assertions)
+}
+
+// hello prints what the service provider's session holds.
+func hello(w http.ResponseWriter, r *http.Request) {
+	s, _ := samlsp.SessionFromContext(r.Context()).(samlsp.JWTSessionClaims)
+	fmt.Fprintf(w, "path=%s\nsubject=%s\nemail=%s\ngiven=%s\n", r.URL.RequestURI(), s.Subject,
+		s.GetAttributes().Get("email"), s.GetAttributes().Get("urn:oid:2.5.4.42"))
+}
+
+// agent is a browser without JavaScript: cookies, no redirects followed.
+type agent struct {
+	t *testing.T
+	c *http.Client
+}
+
+func newAgent(t *testing.T) *agent {
+	jar, _ := cookiejar.New(nil)
+	return &agent{t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+	url    string
+}
+
+func (a *agent) do(method, u, contentType, body string, hdr ...string) *reply {
+	a.t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := a.c.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &reply{status: res.StatusCode, header: res.Header, body: b, url: u}
+}
+
+func (a *agent) get(u string) *reply { return a.do("GET", u, "", "") }
+
+func (a *agent) postForm(u string, v url.Values) *reply {
+	return a.do("POST", u, "application/x-www-form-urlencoded", v.Encode())
+}
+
+func (r *reply) location(t *testing.T) *url.URL {
+	t.Helper()
+	if r.status != http.StatusFound && r.status != http.StatusSeeOther {
+		t.Fatalf("%s answered %d, not a redirect: %s", r.url, r.status, r.body)
+	}
+	base, _ := url.Parse(r.url)
+	l, err := base.Parse(r.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func (r *reply) object(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("%s answered %d, not JSON: %s", r.url, r.status, r.body)
+	}
+	return m
+}
+
+var (
+	formAction = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
+	formInput  = regexp.MustCompile(`<input[^>]*name="([^"]*)"[^>]*value="([^"]*)"`)
+)
+
+// form reads an auto-posting page's form: its action and fields.
+func (r *reply) form(t *testing.T) (string, url.Values) {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("%s answered %d, not a form: %s", r.url, r.status, r.body)
+	}
+	m := formAction.FindSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("%s: no form in %s", r.url, r.body)
+	}
+	v := url.Values{}
+	for _, in := range formInput.FindAllSubmatch(r.body, -1) {
+		v.Set(html.UnescapeString(string(in[1])), html.UnescapeString(string(in[2])))
+	}
+	return html.UnescapeString(string(m[1])), v
+}
+
+// signOnPage checks that l is the hosted sign-on page of the fixture's
+// environment and returns its flow id.
+func (x *fixture) signOnPage(t *testing.T, l *url.URL) string {
+	t.Helper()
+	if l.Path != "/"+x.fx.EnvID+"/signon/" || l.Query().Get("flowId") == "" {
+		t.Fatalf("Gatehouse sent the browser to %s, not its sign-on page", l)
+	}
+	return l.Query().Get("flowId")
+}
+
+// password completes flow id with the fixture user's password, as the
+// sign-on page does, and returns the flow's resumeUrl.
+func (x *fixture) password(t *testing.T, a *agent, flowID string) string {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"username": x.fx.Username, "password": x.fx.Password})
+	r := a.do("POST", x.base()+"/flows/"+flowID, "application/vnd.pingidentity.usernamePassword.check+json", string(b))
+	if r.status != http.StatusOK {
+		t.Fatalf("password: %d %s", r.status, r.body)
+	}
+	f := r.object(t)
+	if f["status"] != "COMPLETED" {
+		t.Fatalf("flow after the password: %s", r.body)
+	}
+	resume, _ := f["resumeUrl"].(string)
+	if want := x.base() + "/saml20/resume?flowId=" + flowID; resume != want {
+		t.Fatalf("resumeUrl %q, want %q", resume, want)
+	}
+	return resume
+}
+
+// toIdP follows the service provider's start of sign-on to Gatehouse by
+// its binding: a redirect (HTTP-Redirect) or an auto-posted form
+// (HTTP-POST). It returns Gatehouse's answer.
+func toIdP(t *testing.T, a *agent, x *fixture, start *reply) *reply {
+	t.Helper()
+	if start.status == http.StatusFound {
+		l := start.location(t)
+		if !strings.HasPrefix(l.String(), x.base()+"/saml20/idp/sso?") {
+			t.Fatalf("the SP sent the browser to %s", l)
+		}
+		return a.get(l.String())
+	}
+	action, v := start.form(t)
+	if action != x.base()+"/saml20/idp/sso" {
+		t.Fatalf("the SP's form posts to %s", action)
+	}
+	return a.postForm(action, v)
+}
+
+// toSP posts Gatehouse's auto-posted Response where its form says, after
+// checking that is the service provider's ACS, and returns the SP's
+// answer.
+func toSP(t *testing.T, a *agent, sp *serviceProvider, page *reply) (*reply, url.Values) {
+	t.Helper()
+	action, v := page.form(t)
+	if action != sp.acs() {
+		t.Fatalf("Gatehouse posts the Response to %s, not the ACS %s", action, sp.acs())
+	}
+	if v.Get("SAMLResponse") == "" {
+		t.Fatalf("no SAMLResponse in %s", page.body)
+	}
+	return a.postForm(action, v), v
+}
+
+// fields parses hello's lines.
+func fields(b []byte) map[string]string {
+	out := map[string]string{}
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if k, v, ok := strings.Cut(string(l), "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
