@@ -29,18 +29,7 @@ var signings = []signing{
 // an enveloped XML signature.
 func signatures(t *testing.T, samlResponse string) (response, assertion bool, doc *etree.Element) {
 	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(samlResponse)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := etree.NewDocument()
-	if err := d.ReadFromBytes(raw); err != nil {
-		t.Fatal(err)
-	}
-	root := d.Root()
-	if root.Tag != "Response" {
-		t.Fatalf("the SAMLResponse is a %s", root.Tag)
-	}
+	root := parseResponse(t, samlResponse)
 	as := root.FindElements("./Assertion")
 	if len(as) != 1 {
 		t.Fatalf("the Response holds %d assertions", len(as))
@@ -173,4 +162,22 @@ func TestIdPInitiatedSignOn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseResponse is a posted SAMLResponse's Response element.
+func parseResponse(t *testing.T, samlResponse string) *etree.Element {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(samlResponse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(raw); err != nil {
+		t.Fatal(err)
+	}
+	root := d.Root()
+	if root == nil || root.Tag != "Response" {
+		t.Fatalf("the SAMLResponse is not a Response: %s", raw)
+	}
+	return root
 }
