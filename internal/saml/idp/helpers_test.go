@@ -222,8 +222,18 @@ func (sp *serviceProvider) accepted() int {
 // hello prints what the service provider's session holds.
 func hello(w http.ResponseWriter, r *http.Request) {
 	s, _ := samlsp.SessionFromContext(r.Context()).(samlsp.JWTSessionClaims)
-	fmt.Fprintf(w, "path=%s\nsubject=%s\nemail=%s\ngiven=%s\n", r.URL.RequestURI(), s.Subject,
+	lines := fmt.Sprintf("path=%s\nsubject=%s\nemail=%s\ngiven=%s\n", r.URL.RequestURI(), s.Subject,
 		s.GetAttributes().Get("email"), s.GetAttributes().Get("urn:oid:2.5.4.42"))
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		io.WriteString(w, lines)
+		return
+	}
+	// A browser gets a page to look at (the screenshots in docs/).
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example SAML service provider</title>`+
+		`<style>body{font:16px system-ui,sans-serif;margin:3rem}pre{background:#f3f4f6;padding:1rem;border-radius:.5rem}</style></head>`+
+		`<body><main id="sp"><h1>Example SAML service provider</h1><p>Signed on through Gatehouse with a signed SAML assertion. The session holds:</p>`+
+		`<pre id="session">%s</pre></main></body></html>`, html.EscapeString(lines))
 }
 
 // agent is a browser without JavaScript: cookies, no redirects followed.
