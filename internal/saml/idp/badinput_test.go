@@ -189,8 +189,13 @@ func TestBadAuthnRequests(t *testing.T) {
 				sp2 := newServiceProvider(t)
 				app2 := x.samlApp(t, sp2, appOptions{disabled: true})
 				sp2.configure(t, x, app2.ID, saml.HTTPRedirectBinding, false)
-				refused(t, newAgent(t).get(redirectURL(t, sp2, request(t, x, sp2))), 400, "INVALID_REQUEST", "Issuer")
-				refused(t, newAgent(t).get(x.base()+"/saml20/idp/startsso?spEntityId="+url.QueryEscape(sp2.entityID())), 400, "INVALID_REQUEST", "spEntityId")
+				for _, r := range []*reply{newAgent(t).get(redirectURL(t, sp2, request(t, x, sp2))),
+					newAgent(t).get(x.base() + "/saml20/idp/startsso?spEntityId=" + url.QueryEscape(sp2.entityID()))} {
+					refused(t, r, 400, "INVALID_REQUEST", "")
+					if !strings.Contains(string(r.body), "is disabled") {
+						t.Fatalf("not refused as disabled: %s", r.body)
+					}
+				}
 			})
 			t.Run("startsso unknown or missing spEntityId", func(t *testing.T) {
 				refused(t, newAgent(t).get(x.base()+"/saml20/idp/startsso?spEntityId=nobody"), 400, "INVALID_REQUEST", "spEntityId")

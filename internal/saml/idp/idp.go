@@ -25,6 +25,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crewjam/saml"
@@ -72,6 +73,9 @@ type Service struct {
 	AllowSHA1 bool
 	Now       func() time.Time
 	Log       *slog.Logger
+
+	mu    sync.Mutex
+	index map[string]entityIndex // by environment id
 }
 
 // Routes registers the endpoints.
@@ -156,26 +160,72 @@ func (s *Service) appByEntityID(ctx context.Context, envID, entityID string) (*c
 	if entityID == "" {
 		return nil, store.ErrNotFound
 	}
+	ids, err := s.entityIDs(ctx, envID)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := ids[entityID]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	a, err := s.Config.Application(ctx, envID, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Protocol != wire.ProtocolSAML || a.SAML.SpEntityID != entityID {
+		// Changed since the index was read: a later request sees it.
+		return nil, store.ErrNotFound
+	}
+	return a, nil
+}
+
+// maxIndexed bounds the environments whose entity ids are kept.
+const maxIndexed = 4096
+
+// entityIndex is an environment's SAML applications by spEntityId, at a
+// configuration version: an unauthenticated AuthnRequest must not cost a
+// read of every application of the environment.
+type entityIndex struct {
+	version int64
+	ids     map[string]string
+}
+
+// entityIDs is envID's index, read again once its configuration changed.
+func (s *Service) entityIDs(ctx context.Context, envID string) (map[string]string, error) {
+	v, err := s.Config.Version(ctx, envID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	ix, ok := s.index[envID]
+	s.mu.Unlock()
+	if ok && ix.version == v {
+		return ix.ids, nil
+	}
 	apps, err := s.Store.ListApplications(ctx, envID)
 	if err != nil {
 		return nil, err
 	}
+	ids := map[string]string{}
 	for i := range apps {
 		if apps[i].Protocol != wire.ProtocolSAML {
 			continue
 		}
-		a, err := s.Config.Application(ctx, envID, apps[i].ID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+		a, err := config.DecodeApplication(&apps[i])
 		if err != nil {
-			return nil, err
+			continue // a damaged application answers no request
 		}
-		if a.SAML.SpEntityID == entityID {
-			return a, nil
+		if a.SAML.SpEntityID != "" {
+			ids[a.SAML.SpEntityID] = a.ID
 		}
 	}
-	return nil, store.ErrNotFound
+	s.mu.Lock()
+	if s.index == nil || len(s.index) >= maxIndexed {
+		s.index = map[string]entityIndex{}
+	}
+	s.index[envID] = entityIndex{version: v, ids: ids}
+	s.mu.Unlock()
+	return ids, nil
 }
 
 // samlApp is envID's SAML application appID; store.ErrNotFound when there
