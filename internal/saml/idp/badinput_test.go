@@ -240,6 +240,28 @@ func TestSignedAuthnRequests(t *testing.T) {
 					res, _ := toSP(t, a, sp, a.get(x.password(t, a, flowID)))
 					checkHello(t, x, a.get(res.location(t).String()), "/hello")
 
+					// A signature that does not match the request: the
+					// signed RelayState changed on the way.
+					if binding == saml.HTTPRedirectBinding {
+						r := request(t, x, sp)
+						u := redirectURL(t, sp, r)
+						if !strings.Contains(u, "RelayState=rs") || !strings.Contains(u, "Signature=") {
+							t.Fatalf("not a signed redirect: %s", u)
+						}
+						refused(t, newAgent(t).get(strings.Replace(u, "RelayState=rs", "RelayState=rt", 1)), 400, "INVALID_REQUEST", "Signature")
+					} else {
+						// An enveloped signature over what the request no longer
+						// says: its ProtocolBinding changed after signing.
+						r := request(t, x, sp)
+						r.Destination = x.base() + "/saml20/idp/sso"
+						if err := sp.mw.ServiceProvider.SignAuthnRequest(r); err != nil {
+							t.Fatal(err)
+						}
+						r.ProtocolBinding = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"
+						refused(t, newAgent(t).postForm(x.base()+"/saml20/idp/sso", url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(xmlOf(t, r)))}}),
+							400, "INVALID_REQUEST", "Signature")
+					}
+
 					// Unsigned.
 					sp.configure(t, x, app.ID, binding, false)
 					a = newAgent(t)
