@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/crewjam/saml"
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // status is the top and second-level status of a posted Response, and
@@ -194,5 +196,54 @@ func TestSignedACS(t *testing.T) {
 			r.AssertionConsumerServiceURL = other.acs()
 			refused(t, newAgent(t).get(redirectURL(t, sp, r)), 400, "INVALID_REQUEST", "AssertionConsumerServiceURL")
 		})
+	}
+}
+
+// TestRequiredAttribute: a required attribute mapping without a value for
+// the user fails the sign-on: the ACS gets Responder/RequestDenied and no
+// assertion.
+func TestRequiredAttribute(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			x := newFixture(t, b)
+			sp := newServiceProvider(t)
+			app := x.samlApp(t, sp, appOptions{})
+			now := store.Now()
+			if err := x.s.Store.CreateApplicationAttribute(context.Background(), &store.ApplicationAttribute{ID: uuid.NewString(),
+				EnvironmentID: x.fx.EnvID, ApplicationID: app.ID, Name: "nickname", Value: "${user.nickname}", MappingType: "CUSTOM",
+				Required: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			sp.configure(t, x, app.ID, saml.HTTPRedirectBinding, false)
+			a := newAgent(t)
+			resume := x.password(t, a, x.signOnPage(t, a.get(redirectURL(t, sp, request(t, x, sp))).location(t)))
+			action, v := a.get(resume).form(t)
+			if action != sp.acs() {
+				t.Fatalf("posted to %s", action)
+			}
+			if top, second, asrt := status(t, v.Get("SAMLResponse")); top != saml.StatusResponder || second != saml.StatusRequestDenied || asrt {
+				t.Fatalf("%s / %s, assertion %v", top, second, asrt)
+			}
+		})
+	}
+}
+
+// TestAccessDenied: a user the application does not admit (its access
+// control) gets Responder/RequestDenied at the ACS, no assertion.
+func TestAccessDenied(t *testing.T) {
+	x := newFixture(t, apptest.Backends()[0])
+	sp := newServiceProvider(t)
+	app := x.samlApp(t, sp, appOptions{adminsOnly: true})
+	sp.configure(t, x, app.ID, saml.HTTPPostBinding, false)
+	a := newAgent(t)
+	flowID := x.signOnPage(t, toIdP(t, a, x, a.get(sp.srv.URL+"/hello")).location(t))
+	b, _ := json.Marshal(map[string]string{"username": x.fx.Username, "password": x.fx.Password})
+	r := a.do("POST", x.base()+"/flows/"+flowID, "application/vnd.pingidentity.usernamePassword.check+json", string(b))
+	if f := r.object(t); f["status"] != "FAILED" {
+		t.Fatalf("the flow of a user not admitted: %s", r.body)
+	}
+	_, v := a.get(x.base() + "/saml20/resume?flowId=" + flowID).form(t)
+	if top, second, asrt := status(t, v.Get("SAMLResponse")); top != saml.StatusResponder || second != saml.StatusRequestDenied || asrt {
+		t.Fatalf("%s / %s, assertion %v", top, second, asrt)
 	}
 }

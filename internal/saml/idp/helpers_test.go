@@ -56,6 +56,7 @@ type appOptions struct {
 	disabled                        bool
 	nameIDFormat                    string
 	defaultTarget                   string
+	adminsOnly                      bool // accessControl.role ADMIN_USERS_ONLY
 }
 
 // samlApp creates a SAML application for sp in the store, as the
@@ -73,10 +74,14 @@ func (x *fixture) samlApp(t *testing.T, sp *serviceProvider, o appOptions) *stor
 			d.SpVerification.Certificates = append(d.SpVerification.Certificates, wire.Ref{ID: c})
 		}
 	}
+	common := wire.ApplicationData{}
+	if o.adminsOnly {
+		common.AccessControl = &wire.AccessControl{Role: &wire.AccessControlRole{Type: "ADMIN_USERS_ONLY"}}
+	}
 	data, err := json.Marshal(struct {
 		wire.ApplicationData
 		wire.ApplicationSAMLData
-	}{wire.ApplicationData{}, d})
+	}{common, d})
 	if err != nil {
 		t.Fatal(err)
 	}
