@@ -63,7 +63,7 @@ type appOptions struct {
 // management API keeps one (ApplicationData and ApplicationSAMLData in
 // one JSON document), with its CORE saml_subject mapping (the username,
 // to tell it from the default user id) and two custom mappings.
-func (x *fixture) samlApp(t *testing.T, sp *serviceProvider, o appOptions) *store.Application {
+func (x *fixture) samlApp(t testing.TB, sp *serviceProvider, o appOptions) *store.Application {
 	t.Helper()
 	d := wire.ApplicationSAMLData{AcsURLs: []string{sp.acs()}, AssertionDuration: 120, AssertionSigned: o.assertionSigned,
 		ResponseSigned: o.responseSigned, SpEntityID: sp.entityID(), NameIDFormat: o.nameIDFormat, DefaultTargetURL: o.defaultTarget,
@@ -120,7 +120,7 @@ func (x *fixture) certificate(t *testing.T, envID string, cert *x509.Certificate
 	return c.ID
 }
 
-func keyPair(t *testing.T, cn string) (*rsa.PrivateKey, *x509.Certificate) {
+func keyPair(t testing.TB, cn string) (*rsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -150,7 +150,7 @@ type serviceProvider struct {
 	errors     []error
 }
 
-func newServiceProvider(t *testing.T) *serviceProvider {
+func newServiceProvider(t testing.TB) *serviceProvider {
 	t.Helper()
 	sp := &serviceProvider{}
 	sp.key, sp.cert = keyPair(t, "sp")
@@ -174,7 +174,7 @@ func (sp *serviceProvider) acs() string      { return sp.srv.URL + "/saml/acs" }
 
 // configure makes the middleware once the application exists: its IdP
 // metadata is Gatehouse's, read from saml20/metadata/{appId}.
-func (sp *serviceProvider) configure(t *testing.T, x *fixture, appID string, binding string, signRequest bool) {
+func (sp *serviceProvider) configure(t testing.TB, x *fixture, appID string, binding string, signRequest bool) {
 	t.Helper()
 	mdURL, _ := url.Parse(x.base() + "/saml20/metadata/" + appID)
 	md, err := samlsp.FetchMetadata(context.Background(), http.DefaultClient, *mdURL)
