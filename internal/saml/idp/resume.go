@@ -30,8 +30,8 @@ import (
 // NameID of its assertions.
 const SubjectMapping = "saml_subject"
 
-// UnspecifiedFormat is the NameID and attribute NameFormat used when the
-// application names none.
+// The NameID format and attribute NameFormat used when the application
+// names none, and the format of entity ids.
 const (
 	unspecifiedNameID     = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 	unspecifiedNameFormat = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"

@@ -55,7 +55,7 @@ func (s *Service) sso(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
-	if len(params["SAMLRequest"]) == 0 || params.Get("SAMLRequest") == "" {
+	if params.Get("SAMLRequest") == "" {
 		s.errorPage(w, r, wire.InvalidRequest(wire.Required("SAMLRequest")))
 		return
 	}
