@@ -197,6 +197,12 @@ func TestBadAuthnRequests(t *testing.T) {
 					}
 				}
 			})
+			t.Run("signed, with no certificate to verify it", func(t *testing.T) {
+				sp2 := newServiceProvider(t)
+				app2 := x.samlApp(t, sp2, appOptions{})
+				sp2.configure(t, x, app2.ID, saml.HTTPRedirectBinding, true)
+				refused(t, newAgent(t).get(redirectURL(t, sp2, request(t, x, sp2))), 400, "INVALID_REQUEST", "Signature")
+			})
 			t.Run("startsso unknown or missing spEntityId", func(t *testing.T) {
 				refused(t, newAgent(t).get(x.base()+"/saml20/idp/startsso?spEntityId=nobody"), 400, "INVALID_REQUEST", "spEntityId")
 				refused(t, newAgent(t).get(x.base()+"/saml20/idp/startsso"), 400, "INVALID_REQUEST", "spEntityId")
