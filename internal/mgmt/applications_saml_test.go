@@ -121,7 +121,7 @@ func testSAMLApplication(t *testing.T, s *apptest.Server) {
 		"assertionSigned": true, "responseSigned": false, "sloBinding": "HTTP_POST", "hiddenFromAppPortal": false,
 		"nameIdFormat":                "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
 		"enableRequestedAuthnContext": false, "enableAlwaysAcceptAcsUrlInSignedAuthnRequest": false,
-		"idpSigning": map[string]any{"key": map[string]any{"id": keyID}, "algorithm": "SHA256withRSA"},
+		"idpSigning":     map[string]any{"key": map[string]any{"id": keyID}, "algorithm": "SHA256withRSA"},
 		"environment.id": env, "_links.self.href": s.APIPath + apps + "/" + id,
 		"_links.attributes.href": s.APIPath + apps + "/" + id + "/attributes",
 	})
@@ -181,9 +181,9 @@ func testSAMLApplication(t *testing.T, s *apptest.Server) {
 		"nameIdFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress", "sessionNotOnOrAfterDuration": 600,
 		"enableRequestedAuthnContext": true, "enableAlwaysAcceptAcsUrlInSignedAuthnRequest": true,
 		"sloBinding": "HTTP_REDIRECT", "sloEndpoint": "https://sp.example.com/slo", "sloResponseEndpoint": "https://sp.example.com/slo/response", "sloWindow": 2,
-		"spVerification": map[string]any{"authnRequestSigned": true, "certificates": []any{map[string]any{"id": cert}}},
-		"idpSigning":     map[string]any{"key": map[string]any{"id": keyID}, "algorithm": keyAlg},
-		"acsUrls":        []string{"https://sp.example.com/acs", "http://localhost:8000/acs"},
+		"spVerification":      map[string]any{"authnRequestSigned": true, "certificates": []any{map[string]any{"id": cert}}},
+		"idpSigning":          map[string]any{"key": map[string]any{"id": keyID}, "algorithm": keyAlg},
+		"acsUrls":             []string{"https://sp.example.com/acs", "http://localhost:8000/acs"},
 		"hiddenFromAppPortal": true, "homePageUrl": "https://sp.example.com", "loginPageUrl": "https://sp.example.com/login",
 	})
 	fid := f["id"].(string)
