@@ -329,7 +329,11 @@ func validateSAMLApplication(ctx context.Context, st store.Store, envID string, 
 	var err error
 	switch {
 	case s.IdpSigning != nil:
-		d.IdpSigning, err = v.signingKey(ctx, st, envID, "idpSigning", s.IdpSigning)
+		var was *wire.SAMLSigning
+		if current != nil {
+			was = current.SAML.IdpSigning
+		}
+		d.IdpSigning, err = v.signingKey(ctx, st, envID, "idpSigning", s.IdpSigning, was)
 	case current != nil && current.SAML.IdpSigning != nil:
 		d.IdpSigning = current.SAML.IdpSigning
 	default:
@@ -435,9 +439,11 @@ func samlKeyAlgorithms(k *store.Key) []string {
 
 // signingKey checks a signing reference (an application's idpSigning, a
 // provider's spSigning): key.id must be a SIGNING key of the environment
-// that has not expired, and the algorithm, when given, one the key can
-// sign with; absent, it is the key's own.
-func (v *appValidator) signingKey(ctx context.Context, st store.Store, envID, target string, req *wire.SAMLSigningRequest) (*wire.SAMLSigning, error) {
+// that has not expired — unless it is the key already named (current), so
+// that a PUT of what GET returned still passes once it has — and the
+// algorithm, when given, one the key can sign with; absent, it is the
+// key's own.
+func (v *appValidator) signingKey(ctx context.Context, st store.Store, envID, target string, req *wire.SAMLSigningRequest, current *wire.SAMLSigning) (*wire.SAMLSigning, error) {
 	if req.Key == nil || req.Key.ID == nil || strings.TrimSpace(*req.Key.ID) == "" {
 		v.add(wire.Required(target + ".key.id"))
 		return nil, nil
@@ -457,7 +463,7 @@ func (v *appValidator) signingKey(ctx context.Context, st store.Store, envID, ta
 	case k.UsageType != keyUsageSigning:
 		v.add(wire.InvalidValue(target+".key.id", "The key is a "+k.UsageType+" key: SAML messages are signed with a SIGNING key."))
 		return nil, nil
-	case keys.Status(k, store.Now()) == "EXPIRED":
+	case keys.Status(k, store.Now()) == "EXPIRED" && (current == nil || current.Key.ID != k.ID):
 		v.add(wire.InvalidValue(target+".key.id", "The key has expired."))
 		return nil, nil
 	}

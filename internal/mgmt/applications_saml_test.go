@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,8 +23,14 @@ import (
 // samlKey makes a key of envID in the store and returns its id.
 func samlKey(t testing.TB, s *apptest.Server, envID, alg string, length int, sigAlg, usage string) string {
 	t.Helper()
+	return samlKeyAt(t, s, envID, alg, length, sigAlg, usage, time.Now())
+}
+
+// samlKeyAt makes a key valid for 30 days from now.
+func samlKeyAt(t testing.TB, s *apptest.Server, envID, alg string, length int, sigAlg, usage string, now time.Time) string {
+	t.Helper()
 	k, err := keys.Generate(envID, keys.Spec{Name: "SAML " + usage + " " + alg, Algorithm: alg, KeyLength: length, SignatureAlgorithm: sigAlg,
-		SubjectDN: "CN=SAML test, O=Gatehouse", UsageType: usage, ValidityDays: 30}, s.Sealer, time.Now())
+		SubjectDN: "CN=SAML test, O=Gatehouse", UsageType: usage, ValidityDays: 30}, s.Sealer, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +171,20 @@ func testSAMLApplication(t *testing.T, s *apptest.Server) {
 		}
 	}
 
+	// A SAML application is no OAuth client: the token endpoint takes its
+	// id for none, whatever grant is asked.
+	for _, grant := range []string{"client_credentials", "refresh_token", "authorization_code", "urn:ietf:params:oauth:grant-type:device_code"} {
+		r := doNo5xx(t, s, apptest.Request{Method: "POST", URL: s.URL + "/" + env + "/as/token", ContentType: "application/x-www-form-urlencoded",
+			Body: "grant_type=" + grant + "&client_id=" + id + "&code=x&refresh_token=x&device_code=x&redirect_uri=https://a.example.com/"})
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(r.Body, &e)
+		if r.Status != http.StatusBadRequest || e.Error != "unauthorized_client" {
+			t.Errorf("%s with a SAML application's id: %d %s", grant, r.Status, trimBody(r.Body))
+		}
+	}
+
 	// Without idpSigning, PingOne names the environment's default signing
 	// key; every optional member PingOne serves is kept.
 	cert := samlCert(t, s, env, "SIGNING")
@@ -297,6 +318,7 @@ func testSAMLApplicationErrors(t *testing.T, s *apptest.Server) {
 	otherKey, _ := defaultSigningKeyID(t, s, other)
 	encKey := samlKey(t, s, env, "RSA", 2048, "SHA256withRSA", "ENCRYPTION")
 	ecKey := samlKey(t, s, env, "EC", 256, "SHA256withECDSA", "SIGNING")
+	expired := samlKeyAt(t, s, env, "RSA", 2048, "SHA256withRSA", "SIGNING", time.Now().AddDate(0, 0, -40))
 	cert := samlCert(t, s, env, "SIGNING")
 	encCert := samlCert(t, s, env, "ENCRYPTION")
 	otherCert := samlCert(t, s, other, "SIGNING")
@@ -353,6 +375,12 @@ func testSAMLApplicationErrors(t *testing.T, s *apptest.Server) {
 		{name: "unknown signing key", req: post(body("idpSigning", sign(uuid.NewString(), ""))), want: bad("idpSigning.key.id"), unchanged: unchanged},
 		{name: "another environment's key", req: post(body("idpSigning", sign(otherKey, ""))), want: bad("idpSigning.key.id"), unchanged: unchanged},
 		{name: "an encryption key", req: post(body("idpSigning", sign(encKey, ""))), want: bad("idpSigning.key.id"), unchanged: unchanged},
+		{name: "an expired key", req: post(body("idpSigning", sign(expired, ""))), want: bad("idpSigning.key.id"), unchanged: unchanged,
+			check: func(t *testing.T, _ *apptest.Response, m map[string]any) {
+				if msg := detailAt(t, m, 0)["message"].(string); !strings.Contains(msg, "expired") {
+					t.Errorf("message = %q", msg)
+				}
+			}},
 		{name: "a key id that is no UUID", req: post(body("idpSigning", sign("not-a-uuid", ""))), want: bad("idpSigning.key.id"), unchanged: unchanged},
 		{name: "idpSigning without a key", req: post(body("idpSigning", map[string]any{"algorithm": "SHA256withRSA"})), want: required("idpSigning.key.id"), unchanged: unchanged},
 		{name: "an EC algorithm for an RSA key", req: post(body("idpSigning", sign(keyID, "SHA256withECDSA"))), want: bad("idpSigning.algorithm"), unchanged: unchanged},
@@ -393,6 +421,23 @@ func testSAMLApplicationErrors(t *testing.T, s *apptest.Server) {
 		wantErr{400, "INVALID_DATA", "UNIQUENESS_VIOLATION", "spEntityId"})
 	// The same spEntityId in another environment is another application's.
 	appCreate(t, s, tok, other, samlAppBody("Elsewhere", "urn:sp:other", uuid.NewString(), otherKey))
+
+	// A key that expired after the application named it does not make a
+	// PUT of what GET returned fail (the runtime refuses to sign with it).
+	rec, err := s.Store.GetApplication(context.Background(), env, taken["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data map[string]any
+	json.Unmarshal(rec.Data, &data)
+	data["idpSigning"] = map[string]any{"key": map[string]any{"id": expired}, "algorithm": "SHA256withRSA"}
+	rec.Data, _ = json.Marshal(data)
+	if err := s.Store.UpdateApplication(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	got := must(t, doNo5xx(t, s, apptest.Request{Method: "GET", URL: one, Token: tok}), http.StatusOK)
+	wantFields(t, must(t, doNo5xx(t, s, apptest.Request{Method: "PUT", URL: one, Token: tok, Body: got}), http.StatusOK),
+		map[string]any{"idpSigning.key.id": expired})
 
 	// Mapping errors on a SAML application.
 	attrs := one + "/attributes"

@@ -298,7 +298,8 @@ func (in *idpInput) record() []byte {
 
 // validateIdentityProvider checks a create (creating) or replace body. The
 // registration population must exist in the environment.
-func validateIdentityProvider(ctx context.Context, st store.Store, envID string, req *wire.IdentityProviderRequest, creating bool) (*idpInput, error) {
+// currentSAML is a SAML provider's settings on a replace (nil otherwise).
+func validateIdentityProvider(ctx context.Context, st store.Store, envID string, req *wire.IdentityProviderRequest, creating bool, currentSAML *wire.IdentityProviderSAMLData) (*idpInput, error) {
 	var v appValidator
 	in := &idpInput{}
 	v.details = confName(v.details, "name", req.Name, 256)
@@ -352,7 +353,7 @@ func validateIdentityProvider(ctx context.Context, st store.Store, envID string,
 		refuseSAMLProviderMembers(&v, req)
 	}
 	if in.typ == wire.IDPTypeSAML {
-		if err := validateSAMLProvider(ctx, st, envID, &v, req, &in.saml); err != nil {
+		if err := validateSAMLProvider(ctx, st, envID, &v, req, &in.saml, currentSAML); err != nil {
 			return nil, err
 		}
 	}
@@ -417,7 +418,7 @@ func (a *API) createIdentityProvider(w http.ResponseWriter, r *http.Request) err
 	now := store.Now()
 	p := &store.IdentityProvider{ID: uuid.NewString(), EnvironmentID: env.ID, CreatedAt: now, UpdatedAt: now}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		in, err := validateIdentityProvider(r.Context(), tx, env.ID, &req, true)
+		in, err := validateIdentityProvider(r.Context(), tx, env.ID, &req, true, nil)
 		if err != nil {
 			return err
 		}
@@ -455,7 +456,11 @@ func (a *API) updateIdentityProvider(w http.ResponseWriter, r *http.Request) err
 			// Its mappings, links and settings are the old type's.
 			return wire.InvalidData(wire.InvalidValue("type", "The type of an identity provider cannot be changed."))
 		}
-		in, err := validateIdentityProvider(r.Context(), tx, env.ID, &req, false)
+		cur, err := config.DecodeIdentityProvider(p)
+		if err != nil {
+			return err
+		}
+		in, err := validateIdentityProvider(r.Context(), tx, env.ID, &req, false, &cur.SAML)
 		if err != nil {
 			return err
 		}

@@ -73,8 +73,9 @@ func refuseSAMLProviderMembers(v *appValidator, req *wire.IdentityProviderReques
 }
 
 // validateSAMLProvider checks a SAML provider's own members into d, with
-// the environment's certificates and keys.
-func validateSAMLProvider(ctx context.Context, st store.Store, envID string, v *appValidator, req *wire.IdentityProviderRequest, d *wire.IdentityProviderSAMLData) error {
+// the environment's certificates and keys; current is the provider's
+// settings on a replace (nil on create).
+func validateSAMLProvider(ctx context.Context, st store.Store, envID string, v *appValidator, req *wire.IdentityProviderRequest, d, current *wire.IdentityProviderSAMLData) error {
 	nonEmpty := func(s *string) bool { return s != nil && *s != "" }
 	for _, m := range []struct {
 		name string
@@ -96,7 +97,7 @@ func validateSAMLProvider(ctx context.Context, st store.Store, envID string, v *
 	d.SpEntityID = v.entityID("spEntityId", s.SpEntityID)
 	d.SsoEndpoint = v.idpURL("ssoEndpoint", s.SsoEndpoint, true)
 	d.SsoBinding = v.enum("ssoBinding", s.SsoBinding, samlBindings, true)
-	d.AuthnRequestSigned = flag(s.AuthnRequestSigned)
+	d.AuthnRequestSigned = s.AuthnRequestSigned != nil && bool(*s.AuthnRequestSigned)
 	if s.IdpVerification == nil {
 		v.add(wire.Required("idpVerification.certificates"))
 	} else {
@@ -107,7 +108,11 @@ func validateSAMLProvider(ctx context.Context, st store.Store, envID string, v *
 		d.IdpVerification.Certificates = certs
 	}
 	if s.SpSigning != nil {
-		k, err := v.signingKey(ctx, st, envID, "spSigning", s.SpSigning)
+		var was *wire.SAMLSigning
+		if current != nil {
+			was = current.SpSigning
+		}
+		k, err := v.signingKey(ctx, st, envID, "spSigning", s.SpSigning, was)
 		if err != nil {
 			return err
 		}

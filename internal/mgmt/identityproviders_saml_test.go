@@ -24,6 +24,8 @@ func samlIDPBody(name, source, spEntityID, certID string) map[string]any {
 		"ssoEndpoint":     "https://auth.pingone.com/" + source + "/saml20/idp/sso",
 		"ssoBinding":      "HTTP_POST",
 		"idpVerification": map[string]any{"certificates": []any{map[string]any{"id": certID}}},
+		// As the workflow's own body sends it: a string.
+		"authnRequestSigned": "false",
 	}
 }
 
@@ -204,6 +206,8 @@ func testSAMLIdentityProviderErrors(t *testing.T, s *apptest.Server) {
 		{name: "PUT to SAML", req: apptest.Request{Method: "PUT", URL: oidcOne, Body: base}, want: bad("type"), unchanged: unchanged},
 		{name: "through another environment", req: apptest.Request{Method: "PUT", URL: "/environments/" + other + "/identityProviders/" + created["id"].(string), Body: base},
 			want: wantErr{404, "NOT_FOUND", "", ""}, unchanged: unchanged},
+		{name: "authnRequestSigned neither true nor false", req: post("authnRequestSigned", "maybe"),
+			want: wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", "authnRequestSigned"}, unchanged: unchanged},
 		{name: "wrong JSON type", req: post("idpVerification", "x"), want: wantErr{400, "INVALID_REQUEST", "INVALID_VALUE", "idpVerification"}, unchanged: unchanged},
 		// mappings
 		{name: "an OIDC placeholder on a SAML provider", req: apptest.Request{Method: "POST", URL: one + "/attributes",

@@ -90,7 +90,9 @@ type IdentityProviderRequest struct {
 	PkceMethod              *string                      `json:"pkceMethod"`
 	// A SAML provider's members (PingOne's SDK IdentityProviderSAML). Flat, not an
 	// embedded struct, so that a decoding error names the member alone.
-	AuthnRequestSigned *bool   `json:"authnRequestSigned"`
+	// authnRequestSigned is a Bool: PingOne's "test a SAML application
+	// connection" workflow sends it as the string "false".
+	AuthnRequestSigned *Bool   `json:"authnRequestSigned"`
 	IdpEntityID        *string `json:"idpEntityId"`
 	IdpVerification    *struct {
 		Certificates []RefRequest `json:"certificates"`
