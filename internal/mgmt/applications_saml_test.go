@@ -77,11 +77,13 @@ func defaultSigningKeyID(t testing.TB, s *apptest.Server, envID string) (id, alg
 
 // samlAppBody is step 3 of PingOne's "test a SAML application connection"
 // workflow, as the SDK's ApplicationSAML marshals it: the source
-// environment's application whose ACS is the destination environment's.
+// environment's application whose ACS is the destination environment's,
+// with what the SDK's NewApplicationSAML sets besides (responseSigned
+// false, sloBinding HTTP_POST).
 func samlAppBody(name, spEntityID, destEnv, keyID string) map[string]any {
 	return map[string]any{
 		"name": name, "description": "saml test source application", "enabled": true, "type": "WEB_APP", "protocol": "SAML",
-		"assertionSigned": true, "assertionDuration": 300,
+		"assertionSigned": true, "responseSigned": false, "sloBinding": "HTTP_POST", "assertionDuration": 300,
 		"acsUrls":    []string{"https://auth.pingone.com/" + destEnv + "/saml20/sp/acs"},
 		"spEntityId": spEntityID,
 		"idpSigning": map[string]any{"key": map[string]any{"id": keyID}, "algorithm": "SHA256withRSA"},
