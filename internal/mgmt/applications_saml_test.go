@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -366,6 +367,8 @@ func testSAMLApplicationErrors(t *testing.T, s *apptest.Server) {
 		{name: "javascript ACS URL", req: post(body("acsUrls", []string{"javascript:alert(1)"})), want: bad("acsUrls[0]"), unchanged: unchanged},
 		{name: "ACS URL with a fragment", req: post(body("acsUrls", []string{"https://sp.example.com/acs#x"})), want: bad("acsUrls[0]"), unchanged: unchanged},
 		{name: "ACS URL with user information", req: post(body("acsUrls", []string{"https://u:p@sp.example.com/acs"})), want: bad("acsUrls[0]"), unchanged: unchanged},
+		{name: "too many ACS URLs", req: post(body("acsUrls", manyURLs(101))), want: wantErr{400, "INVALID_DATA", "SIZE_LIMIT_EXCEEDED", "acsUrls"}, unchanged: unchanged},
+		{name: "an overlong spEntityId", req: post(body("spEntityId", "urn:"+strings.Repeat("x", 1024))), want: wantErr{400, "INVALID_DATA", "SIZE_LIMIT_EXCEEDED", "spEntityId"}, unchanged: unchanged},
 		{name: "zero assertionDuration", req: post(body("assertionDuration", 0)), want: bad("assertionDuration"), unchanged: unchanged},
 		{name: "OIDC type", req: post(body("type", "WORKER")), want: bad("type"), unchanged: unchanged},
 		{name: "bad nameIdFormat", req: post(body("nameIdFormat", "email")), want: bad("nameIdFormat"), unchanged: unchanged},
@@ -519,4 +522,13 @@ func TestSAMLApplicationRace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyURLs returns n distinct ACS URLs.
+func manyURLs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "https://sp.example.com/acs/" + strconv.Itoa(i)
+	}
+	return out
 }

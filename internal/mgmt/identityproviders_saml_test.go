@@ -193,6 +193,7 @@ func testSAMLIdentityProviderErrors(t *testing.T, s *apptest.Server) {
 		{name: "ssoEndpoint with a fragment", req: post("ssoEndpoint", "https://idp.example.com/sso#x"), want: bad("ssoEndpoint"), unchanged: unchanged},
 		{name: "bad ssoBinding", req: post("ssoBinding", "HTTP_ARTIFACT"), want: bad("ssoBinding"), unchanged: unchanged},
 		{name: "idpEntityId with a space", req: post("idpEntityId", "urn:idp x"), want: bad("idpEntityId"), unchanged: unchanged},
+		{name: "too many certificates", req: post("idpVerification", certs(manyIDs(21)...)), want: wantErr{400, "INVALID_DATA", "SIZE_LIMIT_EXCEEDED", "idpVerification.certificates"}, unchanged: unchanged},
 		{name: "unknown certificate", req: post("idpVerification", certs(cert, uuid.NewString())), want: bad("idpVerification.certificates[1].id"), unchanged: unchanged},
 		{name: "another environment's certificate", req: post("idpVerification", certs(otherCert)), want: bad("idpVerification.certificates[0].id"), unchanged: unchanged},
 		{name: "an encryption certificate", req: post("idpVerification", certs(encCert)), want: bad("idpVerification.certificates[0].id"), unchanged: unchanged},
@@ -218,4 +219,12 @@ func testSAMLIdentityProviderErrors(t *testing.T, s *apptest.Server) {
 			Body: map[string]any{"name": "email", "value": "${samlAssertion.email}", "update": "ALWAYS"}}, want: bad("value"), unchanged: unchanged},
 	}
 	runErrCases(t, s, cases)
+}
+
+func manyIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = uuid.NewString()
+	}
+	return out
 }
