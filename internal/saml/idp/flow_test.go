@@ -1,18 +1,14 @@
 package idp_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/crewjam/saml"
-	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
-	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // status is the top and second-level status of a posted Response, and
@@ -145,10 +141,7 @@ func TestResume(t *testing.T) {
 				sp2.configure(t, x, app2.ID, saml.HTTPRedirectBinding, false)
 				a := newAgent(t)
 				resume := x.password(t, a, x.signOnPage(t, a.get(redirectURL(t, sp2, request(t, x, sp2))).location(t)))
-				app2.Enabled = false
-				if err := x.s.Store.UpdateApplication(context.Background(), app2); err != nil {
-					t.Fatal(err)
-				}
+				x.updateApp(t, app2.ID, func(a map[string]any) { a["enabled"] = false })
 				refused(t, a.get(resume), 400, "INVALID_REQUEST", "flowId")
 			})
 			t.Run("ACS removed during sign-on", func(t *testing.T) {
@@ -157,10 +150,7 @@ func TestResume(t *testing.T) {
 				sp2.configure(t, x, app2.ID, saml.HTTPRedirectBinding, false)
 				a := newAgent(t)
 				resume := x.password(t, a, x.signOnPage(t, a.get(redirectURL(t, sp2, request(t, x, sp2))).location(t)))
-				app2.Data = []byte(strings.Replace(string(app2.Data), sp2.acs(), "https://elsewhere.example.com/acs", 1))
-				if err := x.s.Store.UpdateApplication(context.Background(), app2); err != nil {
-					t.Fatal(err)
-				}
+				x.updateApp(t, app2.ID, func(a map[string]any) { a["acsUrls"] = []string{"https://elsewhere.example.com/acs"} })
 				refused(t, a.get(resume), 400, "INVALID_REQUEST", "flowId")
 				if sp2.accepted() != 0 {
 					t.Fatal("the SP got an assertion")
@@ -208,12 +198,7 @@ func TestRequiredAttribute(t *testing.T) {
 			x := newFixture(t, b)
 			sp := newServiceProvider(t)
 			app := x.samlApp(t, sp, appOptions{})
-			now := store.Now()
-			if err := x.s.Store.CreateApplicationAttribute(context.Background(), &store.ApplicationAttribute{ID: uuid.NewString(),
-				EnvironmentID: x.fx.EnvID, ApplicationID: app.ID, Name: "nickname", Value: "${user.nickname}", MappingType: "CUSTOM",
-				Required: true, CreatedAt: now, UpdatedAt: now}); err != nil {
-				t.Fatal(err)
-			}
+			x.mapping(t, app.ID, map[string]any{"name": "nickname", "value": "${user.nickname}", "required": true})
 			sp.configure(t, x, app.ID, saml.HTTPRedirectBinding, false)
 			a := newAgent(t)
 			resume := x.password(t, a, x.signOnPage(t, a.get(redirectURL(t, sp, request(t, x, sp))).location(t)))

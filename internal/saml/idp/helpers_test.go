@@ -8,13 +8,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"html"
 	"io"
 	"math/big"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
@@ -59,65 +62,114 @@ type appOptions struct {
 	adminsOnly                      bool // accessControl.role ADMIN_USERS_ONLY
 }
 
-// samlApp creates a SAML application for sp in the store, as the
-// management API keeps one (ApplicationData and ApplicationSAMLData in
-// one JSON document), with its CORE saml_subject mapping (the username,
-// to tell it from the default user id) and two custom mappings.
+// samlApp creates a SAML application for sp as an administrator does
+// with PingOne's API: the application, its CORE saml_subject mapping
+// remapped to the username (to tell it from the default user id), and two
+// custom mappings with their NameFormat. It returns the record as stored.
 func (x *fixture) samlApp(t testing.TB, sp *serviceProvider, o appOptions) *store.Application {
 	t.Helper()
-	d := wire.ApplicationSAMLData{AcsURLs: []string{sp.acs()}, AssertionDuration: 120, AssertionSigned: o.assertionSigned,
-		ResponseSigned: o.responseSigned, SpEntityID: sp.entityID(), NameIDFormat: o.nameIDFormat, DefaultTargetURL: o.defaultTarget,
-		EnableAlwaysAcceptAcsURLInSignedAuthnRequest: o.acceptSignedACS}
+	admin := x.s.AdminToken(t)
+	body := map[string]any{"name": "SAML app " + uuid.NewString()[:6], "enabled": !o.disabled, "type": "WEB_APP", "protocol": wire.ProtocolSAML,
+		"acsUrls": []string{sp.acs()}, "spEntityId": sp.entityID(), "assertionDuration": 120,
+		"enableAlwaysAcceptAcsUrlInSignedAuthnRequest": o.acceptSignedACS}
+	if o.assertionSigned != nil {
+		body["assertionSigned"] = *o.assertionSigned
+	}
+	if o.responseSigned != nil {
+		body["responseSigned"] = *o.responseSigned
+	}
+	if o.nameIDFormat != "" {
+		body["nameIdFormat"] = o.nameIDFormat
+	}
+	if o.defaultTarget != "" {
+		body["defaultTargetUrl"] = o.defaultTarget
+	}
 	if o.requestSigned || len(o.certs) > 0 {
-		d.SpVerification = &wire.SAMLSPVerification{AuthnRequestSigned: o.requestSigned}
+		refs := []map[string]string{}
 		for _, c := range o.certs {
-			d.SpVerification.Certificates = append(d.SpVerification.Certificates, wire.Ref{ID: c})
+			refs = append(refs, map[string]string{"id": c})
 		}
+		body["spVerification"] = map[string]any{"authnRequestSigned": o.requestSigned, "certificates": refs}
 	}
-	common := wire.ApplicationData{}
 	if o.adminsOnly {
-		common.AccessControl = &wire.AccessControl{Role: &wire.AccessControlRole{Type: "ADMIN_USERS_ONLY"}}
+		body["accessControl"] = map[string]any{"role": map[string]string{"type": "ADMIN_USERS_ONLY"}}
 	}
-	data, err := json.Marshal(struct {
-		wire.ApplicationData
-		wire.ApplicationSAMLData
-	}{common, d})
+	apps := "/environments/" + x.fx.EnvID + "/applications"
+	r := x.s.Do(t, apptest.Request{Method: "POST", URL: apps, Token: admin, Body: body})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create the SAML application: %d %s", r.Status, r.Body)
+	}
+	id := r.JSON(t)["id"].(string)
+	attrs := apps + "/" + id + "/attributes"
+	r = x.s.Do(t, apptest.Request{Method: "GET", URL: attrs, Token: admin})
+	core, _ := r.JSON(t)["_embedded"].(map[string]any)["attributes"].([]any)[0].(map[string]any)
+	if core["name"] != "saml_subject" || core["mappingType"] != "CORE" {
+		t.Fatalf("the application's first mapping is not its CORE saml_subject: %s", r.Body)
+	}
+	core["value"] = "${user.username}"
+	if r = x.s.Do(t, apptest.Request{Method: "PUT", URL: attrs + "/" + core["id"].(string), Token: admin, Body: core}); r.Status != http.StatusOK {
+		t.Fatalf("remap saml_subject: %d %s", r.Status, r.Body)
+	}
+	for _, m := range []map[string]any{
+		{"name": "email", "value": "${user.email}", "required": false, "nameFormat": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"},
+		{"name": "urn:oid:2.5.4.42", "value": "${user.name.given}", "required": false, "nameFormat": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"},
+	} {
+		x.mapping(t, id, m)
+	}
+	a, err := x.s.Store.GetApplication(context.Background(), x.fx.EnvID, id)
 	if err != nil {
 		t.Fatal(err)
-	}
-	now := store.Now()
-	a := &store.Application{ID: uuid.NewString(), EnvironmentID: x.fx.EnvID, Name: "SAML app " + uuid.NewString()[:6], Protocol: wire.ProtocolSAML,
-		Type: "WEB_APP", Enabled: !o.disabled, Data: data, CreatedAt: now, UpdatedAt: now}
-	ctx := context.Background()
-	st := x.s.Store
-	if err := st.CreateApplication(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []store.ApplicationAttribute{
-		{Name: "saml_subject", Value: "${user.username}", MappingType: "CORE", Required: true},
-		{Name: "email", Value: "${user.email}", MappingType: "CUSTOM", NameFormat: "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"},
-		{Name: "urn:oid:2.5.4.42", Value: "${user.name.given}", MappingType: "CUSTOM", NameFormat: "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"},
-	} {
-		m.ID, m.EnvironmentID, m.ApplicationID, m.CreatedAt, m.UpdatedAt = uuid.NewString(), x.fx.EnvID, a.ID, now, now
-		if err := st.CreateApplicationAttribute(ctx, &m); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return a
 }
 
-// certificate stores cert among the environment's certificates and
-// returns its id.
+// updateApp changes application appID as an administrator does: a PUT of
+// its GET, changed by change.
+func (x *fixture) updateApp(t testing.TB, appID string, change func(map[string]any)) {
+	t.Helper()
+	admin := x.s.AdminToken(t)
+	u := "/environments/" + x.fx.EnvID + "/applications/" + appID
+	r := x.s.Do(t, apptest.Request{Method: "GET", URL: u, Token: admin})
+	if r.Status != http.StatusOK {
+		t.Fatalf("read the application: %d %s", r.Status, r.Body)
+	}
+	app := r.JSON(t)
+	change(app)
+	if r = x.s.Do(t, apptest.Request{Method: "PUT", URL: u, Token: admin, Body: app}); r.Status != http.StatusOK {
+		t.Fatalf("update the application: %d %s", r.Status, r.Body)
+	}
+}
+
+// mapping adds an attribute mapping to application appID.
+func (x *fixture) mapping(t testing.TB, appID string, m map[string]any) {
+	t.Helper()
+	r := x.s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + x.fx.EnvID + "/applications/" + appID + "/attributes",
+		Token: x.s.AdminToken(t), Body: m})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create the mapping %v: %d %s", m["name"], r.Status, r.Body)
+	}
+}
+
+// certificate uploads cert to envID's certificates as PingOne's SDK does
+// (multipart: usageType and the PEM file) and returns its id.
 func (x *fixture) certificate(t *testing.T, envID string, cert *x509.Certificate) string {
 	t.Helper()
-	now := store.Now()
-	c := &store.Certificate{ID: uuid.NewString(), EnvironmentID: envID, Name: cert.Subject.CommonName, Algorithm: "RSA", KeyLength: 2048,
-		SignatureAlgorithm: "SHA256withRSA", SubjectDN: cert.Subject.String(), IssuerDN: cert.Issuer.String(), UsageType: "SIGNING",
-		SerialNumber: cert.SerialNumber.String(), StartsAt: cert.NotBefore, ExpiresAt: cert.NotAfter, Certificate: cert.Raw, CreatedAt: now, UpdatedAt: now}
-	if err := x.s.Store.CreateCertificate(context.Background(), c); err != nil {
-		t.Fatal(err)
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	w.WriteField("usageType", "SIGNING")
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", `form-data; name="file"; filename="sp.pem"`)
+	h.Set("Content-Type", "application/octet-stream")
+	fw, _ := w.CreatePart(h)
+	fw.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
+	w.Close()
+	r := x.s.Do(t, apptest.Request{Method: "POST", URL: "/environments/" + envID + "/certificates", Token: x.s.AdminToken(t),
+		Body: buf.Bytes(), ContentType: w.FormDataContentType()})
+	// PingOne answers an upload with 202 Accepted.
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("upload the certificate: %d %s", r.Status, r.Body)
 	}
-	return c.ID
+	return r.JSON(t)["id"].(string)
 }
 
 func keyPair(t testing.TB, cn string) (*rsa.PrivateKey, *x509.Certificate) {
