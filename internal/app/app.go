@@ -41,6 +41,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/outbound"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	samlidp "github.com/gatehouse-id/gatehouse/internal/saml/idp"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -300,6 +301,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	flows.Routes(mux)
 	fed.Routes(mux)
 	signon.New(st, conf, flows, cookies, cfg.Logger).Routes(mux)
+	// Gatehouse as the SAML identity provider of its SAML applications.
+	(&samlidp.Service{Store: st, Config: conf, Flows: flows, Keys: km, Cookies: cookies, AuthPath: cfg.BaseURL,
+		AllowSHA1: cfg.SAMLAllowSHA1, Now: cfg.FlowClock, Log: cfg.Logger}).Routes(mux)
 	console.New(console.Options{EnvironmentID: admin.EnvironmentID, ClientID: admin.ConsoleClientID, BaseURL: cfg.BaseURL}).Routes(mux)
 	api.Routes(mux)
 	// Device authentications: PingOne's MFA-only flow, beside the auth

@@ -49,7 +49,14 @@ func (a *API) appAttributeRoutes(mux router) {
 	mux.Handle("DELETE "+base+"/{attrID}", a.handle(a.deleteAppAttribute))
 }
 
-func (a *API) renderAppAttribute(x *store.ApplicationAttribute) wire.ApplicationAttribute {
+// renderAppAttribute renders a mapping of app: an OpenID Connect
+// application's custom mappings carry their delivery (idToken, userInfo,
+// oidcScopes), a SAML application's their nameFormat.
+func (a *API) renderAppAttribute(owner *store.Application) func(*store.ApplicationAttribute) wire.ApplicationAttribute {
+	return func(x *store.ApplicationAttribute) wire.ApplicationAttribute { return a.renderAppAttributeOf(owner, x) }
+}
+
+func (a *API) renderAppAttributeOf(owner *store.Application, x *store.ApplicationAttribute) wire.ApplicationAttribute {
 	app := a.appHref(x.EnvironmentID, x.ApplicationID)
 	out := wire.ApplicationAttribute{
 		Links: wire.Links{"self": {Href: app + "/attributes/" + x.ID}, "application": {Href: app},
@@ -57,6 +64,10 @@ func (a *API) renderAppAttribute(x *store.ApplicationAttribute) wire.Application
 		ID: x.ID, Environment: wire.Ref{ID: x.EnvironmentID}, Application: wire.Ref{ID: x.ApplicationID},
 		Name: x.Name, Value: x.Value, Required: x.Required, MappingType: x.MappingType,
 		CreatedAt: wire.Time(x.CreatedAt), UpdatedAt: wire.Time(x.UpdatedAt),
+	}
+	if owner.Protocol == wire.ProtocolSAML {
+		out.NameFormat = x.NameFormat
+		return out
 	}
 	if x.MappingType != attrMappingCore {
 		idt, ui := x.IDToken, x.UserInfo
@@ -88,14 +99,15 @@ func (a *API) listAppAttributes(w http.ResponseWriter, r *http.Request) error {
 	}
 	// In the store's order (by name, then id), with the CORE sub among
 	// them; a CORE row an earlier build stored is the same mapping.
-	attrs := slices.DeleteFunc(stored, func(x store.ApplicationAttribute) bool { return x.MappingType == attrMappingCore })
+	attrs := stored
 	if isOIDC(app) {
+		attrs = slices.DeleteFunc(stored, func(x store.ApplicationAttribute) bool { return x.MappingType == attrMappingCore })
 		attrs = append(attrs, *coreSub(app))
 		slices.SortStableFunc(attrs, func(x, y store.ApplicationAttribute) int {
 			return cmp.Or(strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), strings.Compare(x.ID, y.ID))
 		})
 	}
-	wire.Write(w, http.StatusOK, wholeList(a.appHref(app.EnvironmentID, app.ID)+"/attributes", "attributes", renderAll(attrs, a.renderAppAttribute)))
+	wire.Write(w, http.StatusOK, wholeList(a.appHref(app.EnvironmentID, app.ID)+"/attributes", "attributes", renderAll(attrs, a.renderAppAttribute(app))))
 	return nil
 }
 
@@ -115,11 +127,11 @@ func (a *API) appAttribute(r *http.Request, perm string) (*store.Application, *s
 }
 
 func (a *API) getAppAttribute(w http.ResponseWriter, r *http.Request) error {
-	_, x, err := a.appAttribute(r, roles.ReadApplication)
+	app, x, err := a.appAttribute(r, roles.ReadApplication)
 	if err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderAppAttribute(x))
+	wire.Write(w, http.StatusOK, a.renderAppAttributeOf(app, x))
 	return nil
 }
 
@@ -127,8 +139,12 @@ func (a *API) getAppAttribute(w http.ResponseWriter, r *http.Request) error {
 // create. The CORE sub mapping takes a new value only: its name stays, it
 // stays required, and the OpenID Connect delivery settings do not apply.
 func (a *API) applyAppAttribute(ctx context.Context, app *store.Application, req *wire.ApplicationAttributeRequest, x, current *store.ApplicationAttribute) error {
-	if app.Protocol != "OPENID_CONNECT" {
-		return readOnly("Attribute mappings are served for OpenID Connect applications only.")
+	switch app.Protocol {
+	case wire.ProtocolSAML:
+		return applySAMLAttribute(req, x, current)
+	case "OPENID_CONNECT":
+	default:
+		return readOnly("Attribute mappings are served for OpenID Connect and SAML applications only.")
 	}
 	var details []wire.Detail
 	details = confName(details, "name", req.Name, 256)
@@ -267,14 +283,14 @@ func (a *API) createAppAttribute(w http.ResponseWriter, r *http.Request) error {
 	if err := a.applyAppAttribute(r.Context(), app, &req, x, nil); err != nil {
 		return err
 	}
-	if strings.EqualFold(x.Name, coreSubName) {
+	if isOIDC(app) && strings.EqualFold(x.Name, coreSubName) {
 		// The CORE sub holds the name, as a stored mapping would.
 		return &store.UniqueError{Resource: "applicationAttribute", Field: "name"}
 	}
 	if err := a.Store.CreateApplicationAttribute(r.Context(), x); err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusCreated, a.renderAppAttribute(x))
+	wire.Write(w, http.StatusCreated, a.renderAppAttributeOf(app, x))
 	return nil
 }
 
@@ -291,19 +307,19 @@ func (a *API) updateAppAttribute(w http.ResponseWriter, r *http.Request) error {
 	if err := a.applyAppAttribute(r.Context(), app, &req, x, &current); err != nil {
 		return err
 	}
-	if current.MappingType == attrMappingCore {
+	if isOIDC(app) && current.MappingType == attrMappingCore {
 		// Nothing of the CORE sub can change: a valid PUT is answered as is.
-		wire.Write(w, http.StatusOK, a.renderAppAttribute(coreSub(app)))
+		wire.Write(w, http.StatusOK, a.renderAppAttributeOf(app, coreSub(app)))
 		return nil
 	}
-	if strings.EqualFold(x.Name, coreSubName) {
+	if isOIDC(app) && strings.EqualFold(x.Name, coreSubName) {
 		return &store.UniqueError{Resource: "applicationAttribute", Field: "name"}
 	}
 	x.UpdatedAt = store.Now()
 	if err := a.Store.UpdateApplicationAttribute(r.Context(), x); err != nil {
 		return err
 	}
-	wire.Write(w, http.StatusOK, a.renderAppAttribute(x))
+	wire.Write(w, http.StatusOK, a.renderAppAttributeOf(app, x))
 	return nil
 }
 
@@ -319,5 +335,73 @@ func (a *API) deleteAppAttribute(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	wire.NoContent(w)
+	return nil
+}
+
+// applySAMLAttribute validates a SAML application's mapping and writes it
+// over x; current is nil on create. The CORE saml_subject (the Subject's
+// NameID) keeps its name and stays required; its value may change. A
+// custom mapping is an Attribute of the assertion: its name is the SAML
+// attribute's (a URI is fine), nameFormat its NameFormat. idToken,
+// userInfo and oidcScopes do not apply and are ignored, as on the CORE sub.
+func applySAMLAttribute(req *wire.ApplicationAttributeRequest, x, current *store.ApplicationAttribute) error {
+	var details []wire.Detail
+	details = confName(details, "name", req.Name, 256)
+	name := ""
+	if req.Name != nil {
+		name = strings.TrimSpace(*req.Name)
+	}
+	core := current != nil && current.MappingType == attrMappingCore
+	switch {
+	case name == "":
+	case core && !strings.EqualFold(name, current.Name):
+		details = append(details, wire.InvalidValue("name", "The name of the CORE attribute "+current.Name+" cannot be changed."))
+	case core:
+		name = current.Name
+	case strings.EqualFold(name, coreSAMLSubjectName):
+		return wire.InvalidData(wire.Detail{Code: wire.DetailUniqueness, Target: "name",
+			Message: "saml_subject is the application's CORE mapping: set its value instead."})
+	case !claimNameRE.MatchString(name):
+		details = append(details, wire.InvalidValue("name", "A SAML attribute name must not contain spaces or control characters."))
+	}
+	value := ""
+	if req.Value != nil {
+		value = strings.TrimSpace(*req.Value)
+	}
+	switch {
+	case value == "":
+		details = append(details, wire.Required("value"))
+	case len(value) > mapping.MaxLength:
+		details = append(details, sizeLimit("value", mapping.MaxLength))
+	default:
+		if d := expressionDetail("value", value); d != nil {
+			details = append(details, *d)
+		}
+	}
+	required := core
+	if req.Required != nil {
+		required = *req.Required
+	}
+	if core && !required {
+		details = append(details, wire.InvalidValue("required", "The CORE attribute "+current.Name+" must be required."))
+	}
+	// The subject's format is a NameID format (PingOne's
+	// saml_subject_nameformat); an attribute's is an attrname-format.
+	formats := samlAttrNameFormats
+	if core {
+		formats = samlNameIDFormats
+	}
+	nameFormat := ""
+	if req.NameFormat != nil && *req.NameFormat != "" {
+		if !slices.Contains(formats, *req.NameFormat) {
+			details = append(details, wire.OneOf("nameFormat", formats))
+		}
+		nameFormat = *req.NameFormat
+	}
+	if len(details) > 0 {
+		return wire.InvalidData(details...)
+	}
+	x.Name, x.Value, x.Required, x.NameFormat = name, value, required, nameFormat
+	x.IDToken, x.UserInfo, x.OIDCScopes = false, false, nil
 	return nil
 }

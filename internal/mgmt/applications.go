@@ -24,13 +24,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
-// Gatehouse serves OIDC applications only. SAML, WS-Federation and
-// external-link applications are refused with INVALID_VALUE naming the one
-// protocol allowed; PingOne's own system applications (PING_ONE_PORTAL…)
-// cannot be created through the API in PingOne either.
+// Gatehouse serves OIDC and SAML applications (SAML ones in
+// applications_saml.go). WS-Federation and external-link applications are
+// refused with INVALID_VALUE naming the protocols allowed; PingOne's own
+// system applications (PING_ONE_PORTAL…) cannot be created through the API
+// in PingOne either.
 var (
-	appProtocols            = []string{"OPENID_CONNECT"}
-	unsupportedAppProtocols = []string{"SAML", "WS_FED", "EXTERNAL_LINK"}
+	appProtocols            = []string{"OPENID_CONNECT", wire.ProtocolSAML}
+	unsupportedAppProtocols = []string{"WS_FED", "EXTERNAL_LINK"}
 	appTypes                = []string{"WEB_APP", "NATIVE_APP", "SINGLE_PAGE_APP", "WORKER", "SERVICE", "CUSTOM_APP"}
 	appGrantTypes           = []string{"AUTHORIZATION_CODE", "IMPLICIT", "REFRESH_TOKEN", "CLIENT_CREDENTIALS", "DEVICE_CODE", "TOKEN_EXCHANGE", "CIBA"}
 	appResponseTypes        = []string{"CODE", "TOKEN", "ID_TOKEN"}
@@ -147,7 +148,16 @@ func appData(typ string, d wire.ApplicationData) wire.ApplicationData {
 	return d
 }
 
-func (a *API) renderApp(app *config.Application) wire.Application {
+// renderApp renders an application by its protocol: PingOne's SDK picks
+// the model (ApplicationOIDC, ApplicationSAML) by protocol.
+func (a *API) renderApp(app *config.Application) any {
+	if app.Protocol == wire.ProtocolSAML {
+		return a.renderSAMLApp(app)
+	}
+	return a.renderOIDCApp(app)
+}
+
+func (a *API) renderOIDCApp(app *config.Application) wire.Application {
 	self := a.appHref(app.EnvironmentID, app.ID)
 	links := wire.Links{
 		"self":                    {Href: self},
@@ -235,6 +245,9 @@ func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	if isSAMLRequest(&req) {
+		return a.createSAMLApplication(w, r, env, &req)
+	}
 	now := store.Now()
 	app := &store.Application{ID: uuid.NewString(), EnvironmentID: env.ID, CreatedAt: now, UpdatedAt: now}
 	if err := validateApplication(&req, nil); err != nil {
@@ -293,6 +306,9 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
 	var req wire.ApplicationRequest
 	if err := decode(r, &req); err != nil {
 		return err
+	}
+	if isSAMLRequest(&req) {
+		return a.updateSAMLApplication(w, r, env, &req)
 	}
 	var app *store.Application
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
@@ -383,7 +399,7 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 		v.add(wire.Required("protocol"))
 	case slices.Contains(unsupportedAppProtocols, *req.Protocol):
 		v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "protocol",
-			Message:    *req.Protocol + " applications are not supported by Gatehouse: only OPENID_CONNECT applications are.",
+			Message:    *req.Protocol + " applications are not supported by Gatehouse: only OPENID_CONNECT and SAML applications are.",
 			InnerError: &wire.InnerError{AllowedValues: appProtocols}})
 	case *req.Protocol != "OPENID_CONNECT":
 		v.add(wire.OneOf("protocol", appProtocols))
@@ -512,10 +528,27 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 	if req.RefreshTokenDuration != nil && req.RefreshTokenRollingDuration != nil && *req.RefreshTokenRollingDuration < *req.RefreshTokenDuration {
 		v.add(wire.InvalidValue("refreshTokenRollingDuration", "refreshTokenRollingDuration must be at least refreshTokenDuration."))
 	}
-	v.url("loginPageUrl", req.LoginPageURL, false)
-	v.url("homePageUrl", req.HomePageURL, false)
 	v.url("initiateLoginUri", req.InitiateLoginURI, true)
 	v.url("targetLinkUri", req.TargetLinkURI, false)
+	v.appCommon(req)
+	refuseSAMLMembers(v, req)
+	if len(req.Mobile) > 0 && !bytes.Equal(req.Mobile, []byte("null")) {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(req.Mobile, &obj) != nil {
+			v.add(wire.InvalidValue("mobile", "mobile must be an object."))
+		}
+	}
+	if len(v.details) > 0 {
+		return wire.InvalidData(v.details...)
+	}
+	return nil
+}
+
+// appCommon checks the members every application has, whatever its
+// protocol: its pages, CORS settings, icon and access control.
+func (v *appValidator) appCommon(req *wire.ApplicationRequest) {
+	v.url("loginPageUrl", req.LoginPageURL, false)
+	v.url("homePageUrl", req.HomePageURL, false)
 	if c := req.CorsSettings; c != nil {
 		switch {
 		case c.Behavior == "":
@@ -564,16 +597,6 @@ func validateApplication(req *wire.ApplicationRequest, current *store.Applicatio
 			}
 		}
 	}
-	if len(req.Mobile) > 0 && !bytes.Equal(req.Mobile, []byte("null")) {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(req.Mobile, &obj) != nil {
-			v.add(wire.InvalidValue("mobile", "mobile must be an object."))
-		}
-	}
-	if len(v.details) > 0 {
-		return wire.InvalidData(v.details...)
-	}
-	return nil
 }
 
 // applyApplication writes a validated body over app (PUT replaces: absent

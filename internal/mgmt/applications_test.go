@@ -654,16 +654,16 @@ func runApplicationErrors(t *testing.T, s *apptest.Server) {
 		{name: "bad type", req: req("POST", appsX, with(worker, "type", "ROBOT")), want: invalid("INVALID_VALUE", "type"), unchanged: []string{appsX},
 			check: allowed("WEB_APP", "NATIVE_APP", "SINGLE_PAGE_APP", "WORKER", "SERVICE", "CUSTOM_APP")},
 		{name: "system application type", req: req("POST", appsX, with(worker, "type", "PING_ONE_PORTAL")), want: invalid("INVALID_VALUE", "type"), unchanged: []string{appsX}},
-		{name: "SAML is not supported", req: req("POST", appsX, with(worker, "protocol", "SAML")), want: invalid("INVALID_VALUE", "protocol"), unchanged: []string{appsX},
+		{name: "EXTERNAL_LINK is not supported", req: req("POST", appsX, with(worker, "protocol", "EXTERNAL_LINK")), want: invalid("INVALID_VALUE", "protocol"), unchanged: []string{appsX},
 			check: func(t *testing.T, m map[string]any) {
-				allowed("OPENID_CONNECT")(t, m)
+				allowed("OPENID_CONNECT", "SAML")(t, m)
 				if msg := detailAt(t, m, 0)["message"].(string); !strings.Contains(msg, "not supported") {
-					t.Errorf("message %q does not say SAML is not supported", msg)
+					t.Errorf("message %q does not say EXTERNAL_LINK is not supported", msg)
 				}
 			}},
 		{name: "WS_FED is not supported", req: req("POST", appsX, with(worker, "protocol", "WS_FED")), want: invalid("INVALID_VALUE", "protocol"), unchanged: []string{appsX}},
 		{name: "unknown protocol", req: req("POST", appsX, with(worker, "protocol", "OAUTH1")), want: invalid("INVALID_VALUE", "protocol"), unchanged: []string{appsX},
-			check: allowed("OPENID_CONNECT")},
+			check: allowed("OPENID_CONNECT", "SAML")},
 		{name: "bad grant type", req: req("POST", appsX, with(worker, "grantTypes", []string{"CLIENT_CREDENTIALS", "PASSWORD"})),
 			want: invalid("INVALID_VALUE", "grantTypes[1]"), unchanged: []string{appsX}},
 		{name: "bad auth method", req: req("POST", appsX, with(worker, "tokenEndpointAuthMethod", "MTLS")),

@@ -22,10 +22,11 @@ import (
 
 // External identity providers and their attribute mappings.
 //
-// Only OPENID_CONNECT providers are served; PingOne's other types (SAML and
-// the social ones) are refused by name until the runtime can sign users on
-// with them. A provider is made with its CORE mapping, username from the
-// provider's sub claim, as PingOne makes it.
+// OPENID_CONNECT and SAML providers are served (SAML ones' own settings in
+// identityproviders_saml.go); PingOne's social types are refused by name
+// until the runtime can sign users on with them. A provider is made with
+// its CORE mapping, username from the provider's subject (the sub claim,
+// the assertion's NameID), as PingOne makes it.
 //
 // The client secret is kept sealed with the master key ("idp:"+id) and
 // returned in clear on every answer that carries a provider (create, read,
@@ -50,7 +51,7 @@ var (
 	// idpTypes are PingOne's provider types; those but OPENID_CONNECT are
 	// refused as not supported yet rather than as unknown.
 	idpTypes          = []string{"FACEBOOK", "GOOGLE", "LINKEDIN", "LINKEDIN_OIDC", "APPLE", "TWITTER", "AMAZON", "YAHOO", "MICROSOFT", "PAYPAL", "GITHUB", idpOIDC, "SAML"}
-	idpSupportedTypes = []string{idpOIDC}
+	idpSupportedTypes = []string{idpOIDC, wire.IDPTypeSAML}
 	idpAuthMethods    = []string{"CLIENT_SECRET_BASIC", "CLIENT_SECRET_POST", "NONE"}
 	idpPKCEMethods    = []string{"NONE", "S256"}
 	mappingUpdates    = []string{"EMPTY_ONLY", "ALWAYS"}
@@ -118,7 +119,16 @@ func (a *API) decodeIdentityProvider(p *store.IdentityProvider) (*idpView, error
 	return out, nil
 }
 
-func (a *API) renderIdentityProvider(v *idpView) wire.IdentityProvider {
+// renderIdentityProvider renders a provider by its type: PingOne's SDK
+// picks the model (IdentityProviderOIDC, IdentityProviderSAML) by type.
+func (a *API) renderIdentityProvider(v *idpView) any {
+	if v.Type == wire.IDPTypeSAML {
+		return a.renderSAMLProvider(v.IdentityProvider)
+	}
+	return a.renderOIDCProvider(v)
+}
+
+func (a *API) renderOIDCProvider(v *idpView) wire.IdentityProvider {
 	p := v.IdentityProvider
 	self := a.idpHref(p.EnvironmentID, p.ID)
 	d := p.Settings
@@ -143,14 +153,22 @@ func (a *API) writeIdentityProvider(ctx context.Context, w http.ResponseWriter, 
 	if err != nil {
 		return err
 	}
-	out := a.renderIdentityProvider(v)
+	var embedded map[string]any
 	if slices.Contains(strings.Split(r.URL.Query().Get("expand"), ","), "attributes") {
 		attrs, err := a.Store.ListIdentityProviderAttributes(ctx, p.EnvironmentID, p.ID)
 		if err != nil {
 			return err
 		}
-		out.Embedded = map[string]any{"attributes": renderAll(attrs, a.renderIDPAttribute)}
+		embedded = map[string]any{"attributes": renderAll(attrs, a.renderIDPAttribute)}
 	}
+	if v.Type == wire.IDPTypeSAML {
+		out := a.renderSAMLProvider(v.IdentityProvider)
+		out.Embedded = embedded
+		wire.Write(w, status, out)
+		return nil
+	}
+	out := a.renderOIDCProvider(v)
+	out.Embedded = embedded
 	wire.Write(w, status, out)
 	return nil
 }
@@ -242,16 +260,16 @@ func (v *appValidator) icon(target string, in *wire.IdentityProviderIconRequest)
 	return out
 }
 
-// idpType reads the type: required, and OPENID_CONNECT the only one served.
+// idpType reads the type: required, OPENID_CONNECT or SAML.
 func idpType(v *appValidator, t *string) string {
 	switch {
 	case t == nil || *t == "":
 		v.add(wire.Required("type"))
-	case *t == idpOIDC:
+	case slices.Contains(idpSupportedTypes, *t):
 		return *t
 	case slices.Contains(idpTypes, *t):
 		v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "type",
-			Message:    "Identity providers of type " + *t + " are not supported yet: only OPENID_CONNECT is.",
+			Message:    "Identity providers of type " + *t + " are not supported yet: only OPENID_CONNECT and SAML are.",
 			InnerError: &wire.InnerError{AllowedValues: idpSupportedTypes}})
 	default:
 		v.add(wire.OneOf("type", idpSupportedTypes))
@@ -265,12 +283,23 @@ type idpInput struct {
 	enabled bool
 	typ     string
 	data    wire.IdentityProviderData
-	secret  string // "" keeps the stored secret on a replace
+	saml    wire.IdentityProviderSAMLData // type SAML
+	secret  string                        // "" keeps the stored secret on a replace
+}
+
+// record is what the provider keeps in its JSON column.
+func (in *idpInput) record() []byte {
+	if in.typ == wire.IDPTypeSAML {
+		return mustJSON(samlProviderRecord{Description: in.data.Description, Registration: in.data.Registration,
+			Icon: in.data.Icon, LoginButtonIcon: in.data.LoginButtonIcon, IdentityProviderSAMLData: in.saml})
+	}
+	return mustJSON(in.data)
 }
 
 // validateIdentityProvider checks a create (creating) or replace body. The
 // registration population must exist in the environment.
-func validateIdentityProvider(ctx context.Context, st store.Store, envID string, req *wire.IdentityProviderRequest, creating bool) (*idpInput, error) {
+// currentSAML is a SAML provider's settings on a replace (nil otherwise).
+func validateIdentityProvider(ctx context.Context, st store.Store, envID string, req *wire.IdentityProviderRequest, creating bool, currentSAML *wire.IdentityProviderSAMLData) (*idpInput, error) {
 	var v appValidator
 	in := &idpInput{}
 	v.details = confName(v.details, "name", req.Name, 256)
@@ -321,6 +350,12 @@ func validateIdentityProvider(ctx context.Context, st store.Store, envID string,
 		if req.PkceMethod != nil {
 			d.PkceMethod = v.enum("pkceMethod", req.PkceMethod, idpPKCEMethods, false)
 		}
+		refuseSAMLProviderMembers(&v, req)
+	}
+	if in.typ == wire.IDPTypeSAML {
+		if err := validateSAMLProvider(ctx, st, envID, &v, req, &in.saml, currentSAML); err != nil {
+			return nil, err
+		}
 	}
 	if len(v.details) > 0 {
 		return nil, wire.InvalidData(v.details...)
@@ -358,11 +393,16 @@ func (a *API) sealIDPSecret(id, secret string) []byte {
 	return a.Sealer.Seal([]byte(secret), "idp:"+id)
 }
 
-// coreUsernameMapping is the mapping PingOne makes with an OPENID_CONNECT
-// provider: username from the sub claim, filled only when empty.
+// coreUsernameMapping is the mapping PingOne makes with a provider:
+// username from the provider's subject (an OPENID_CONNECT provider's sub
+// claim, a SAML provider's NameID), filled only when empty.
 func coreUsernameMapping(p *store.IdentityProvider) *store.IdentityProviderAttribute {
+	value := "${providerAttributes.sub}"
+	if p.Type == wire.IDPTypeSAML {
+		value = "${samlAssertion.subject}"
+	}
 	return &store.IdentityProviderAttribute{ID: uuid.NewString(), EnvironmentID: p.EnvironmentID, IdentityProviderID: p.ID,
-		Name: "username", Value: "${providerAttributes.sub}", Update: "EMPTY_ONLY", MappingType: mappingCore,
+		Name: "username", Value: value, Update: "EMPTY_ONLY", MappingType: mappingCore,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.CreatedAt}
 }
 
@@ -378,12 +418,14 @@ func (a *API) createIdentityProvider(w http.ResponseWriter, r *http.Request) err
 	now := store.Now()
 	p := &store.IdentityProvider{ID: uuid.NewString(), EnvironmentID: env.ID, CreatedAt: now, UpdatedAt: now}
 	err = a.Store.Tx(r.Context(), func(tx store.Store) error {
-		in, err := validateIdentityProvider(r.Context(), tx, env.ID, &req, true)
+		in, err := validateIdentityProvider(r.Context(), tx, env.ID, &req, true, nil)
 		if err != nil {
 			return err
 		}
-		p.Name, p.Enabled, p.Type, p.Data = in.name, in.enabled, in.typ, mustJSON(in.data)
-		p.ClientSecretSealed = a.sealIDPSecret(p.ID, in.secret)
+		p.Name, p.Enabled, p.Type, p.Data = in.name, in.enabled, in.typ, in.record()
+		if in.typ == idpOIDC {
+			p.ClientSecretSealed = a.sealIDPSecret(p.ID, in.secret)
+		}
 		if err := tx.CreateIdentityProvider(r.Context(), p); err != nil {
 			return err
 		}
@@ -410,11 +452,19 @@ func (a *API) updateIdentityProvider(w http.ResponseWriter, r *http.Request) err
 		if p, err = tx.GetIdentityProvider(r.Context(), env.ID, r.PathValue("idpID")); err != nil {
 			return err
 		}
-		in, err := validateIdentityProvider(r.Context(), tx, env.ID, &req, false)
+		if t := req.Type; t != nil && *t != p.Type && slices.Contains(idpSupportedTypes, *t) {
+			// Its mappings, links and settings are the old type's.
+			return wire.InvalidData(wire.InvalidValue("type", "The type of an identity provider cannot be changed."))
+		}
+		cur, err := config.DecodeIdentityProvider(p)
 		if err != nil {
 			return err
 		}
-		p.Name, p.Enabled, p.Type, p.Data, p.UpdatedAt = in.name, in.enabled, in.typ, mustJSON(in.data), store.Now()
+		in, err := validateIdentityProvider(r.Context(), tx, env.ID, &req, false, &cur.SAML)
+		if err != nil {
+			return err
+		}
+		p.Name, p.Enabled, p.Type, p.Data, p.UpdatedAt = in.name, in.enabled, in.typ, in.record(), store.Now()
 		if in.secret != "" {
 			p.ClientSecretSealed = a.sealIDPSecret(p.ID, in.secret)
 		}
@@ -585,13 +635,20 @@ func userAttributeName(v *appValidator, target string, name *string) string {
 	return ""
 }
 
-// mappingValue checks a mapping's placeholder.
-func mappingValue(v *appValidator, value *string) string {
+// mappingValue checks a mapping's placeholder: of a provider attribute for
+// an OPENID_CONNECT provider, of the assertion for a SAML one.
+func mappingValue(v *appValidator, value *string, typ string) string {
 	switch {
 	case value == nil || strings.TrimSpace(*value) == "":
 		v.add(wire.Required("value"))
 	case len(*value) > maxAttribute:
 		v.add(sizeLimit("value", maxAttribute))
+	case typ == wire.IDPTypeSAML && !samlAssertionRE.MatchString(*value):
+		v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "value",
+			Message:    "The value must be a placeholder of the SAML assertion, such as ${samlAssertion.subject} or ${samlAssertion.email}.",
+			InnerError: &wire.InnerError{AllowedPattern: samlAssertionRE.String()}})
+	case typ == wire.IDPTypeSAML:
+		return *value
 	case !providerAttrRE.MatchString(*value):
 		v.add(wire.Detail{Code: wire.DetailInvalidValue, Target: "value",
 			Message:    "The value must be a placeholder of a provider attribute, such as ${providerAttributes.email}.",
@@ -605,7 +662,7 @@ func mappingValue(v *appValidator, value *string) string {
 // applyIDPAttribute validates req and writes it over x. A CORE mapping
 // keeps its name and update policy (PingOne's Terraform provider echoes
 // them); only its value changes.
-func applyIDPAttribute(req *wire.IdentityProviderAttributeRequest, x *store.IdentityProviderAttribute) error {
+func applyIDPAttribute(req *wire.IdentityProviderAttributeRequest, x *store.IdentityProviderAttribute, typ string) error {
 	var v appValidator
 	var name, update string
 	if x.MappingType == mappingCore {
@@ -619,7 +676,7 @@ func applyIDPAttribute(req *wire.IdentityProviderAttributeRequest, x *store.Iden
 	} else {
 		name = userAttributeName(&v, "name", req.Name)
 	}
-	value := mappingValue(&v, req.Value)
+	value := mappingValue(&v, req.Value, typ)
 	if x.MappingType != mappingCore {
 		update = v.enum("update", req.Update, mappingUpdates, true)
 	}
@@ -642,7 +699,7 @@ func (a *API) createIDPAttribute(w http.ResponseWriter, r *http.Request) error {
 	now := store.Now()
 	x := &store.IdentityProviderAttribute{ID: uuid.NewString(), EnvironmentID: p.EnvironmentID, IdentityProviderID: p.ID,
 		MappingType: mappingCustom, CreatedAt: now, UpdatedAt: now}
-	if err := applyIDPAttribute(&req, x); err != nil {
+	if err := applyIDPAttribute(&req, x, p.Type); err != nil {
 		return err
 	}
 	if err := a.Store.CreateIdentityProviderAttribute(r.Context(), x); err != nil {
@@ -668,7 +725,7 @@ func (a *API) updateIDPAttribute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := applyIDPAttribute(&req, x); err != nil {
+	if err := applyIDPAttribute(&req, x, p.Type); err != nil {
 		return err
 	}
 	x.UpdatedAt = store.Now()

@@ -413,18 +413,18 @@ func TestIdentityProviderErrors(t *testing.T) {
 					want: badValue("clientSecret"), unchanged: unchanged},
 
 				// -- types
-				{name: "SAML is not supported yet", req: apptest.Request{Method: "POST", URL: list, Body: map[string]any{"name": "Saml", "type": "SAML", "enabled": true}},
+				{name: "FACEBOOK is not supported yet", req: apptest.Request{Method: "POST", URL: list, Body: map[string]any{"name": "Fb", "type": "FACEBOOK", "enabled": true}},
 					want: badValue("type"), unchanged: unchanged,
 					check: func(t *testing.T, r *apptest.Response, m map[string]any) {
-						allowed("OPENID_CONNECT")(t, r, m)
+						allowed("OPENID_CONNECT", "SAML")(t, r, m)
 						if msg := detailAt(t, m, 0)["message"].(string); !strings.Contains(msg, "not supported yet") {
 							t.Errorf("message = %q", msg)
 						}
 					}},
 				{name: "GOOGLE is not supported yet", req: apptest.Request{Method: "POST", URL: list, Body: map[string]any{"name": "G", "type": "GOOGLE", "clientId": "a", "clientSecret": "b"}},
-					want: badValue("type"), unchanged: unchanged, check: allowed("OPENID_CONNECT")},
+					want: badValue("type"), unchanged: unchanged, check: allowed("OPENID_CONNECT", "SAML")},
 				{name: "an unknown type", req: apptest.Request{Method: "POST", URL: list, Body: body("type", "MAGIC")},
-					want: badValue("type"), unchanged: unchanged, check: allowed("OPENID_CONNECT")},
+					want: badValue("type"), unchanged: unchanged, check: allowed("OPENID_CONNECT", "SAML")},
 				{name: "PUT to another type", req: apptest.Request{Method: "PUT", URL: one, Body: body("type", "SAML")}, want: badValue("type"), unchanged: unchanged},
 
 				// -- validation

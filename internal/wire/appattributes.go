@@ -2,7 +2,8 @@ package wire
 
 // ApplicationAttribute is an application's attribute mapping, as PingOne's
 // /applications/{id}/attributes answers it. The CORE sub mapping carries
-// no idToken, userInfo or oidcScopes: they do not apply to it.
+// no idToken, userInfo or oidcScopes: they do not apply to it; nor does a
+// SAML application's mapping.
 type ApplicationAttribute struct {
 	Links       Links    `json:"_links"`
 	ID          string   `json:"id"`
@@ -15,8 +16,10 @@ type ApplicationAttribute struct {
 	IDToken     *bool    `json:"idToken,omitempty"`
 	UserInfo    *bool    `json:"userInfo,omitempty"`
 	OIDCScopes  []string `json:"oidcScopes,omitempty"`
-	CreatedAt   Time     `json:"createdAt"`
-	UpdatedAt   Time     `json:"updatedAt"`
+	// NameFormat is a SAML application's attribute NameFormat (a URN).
+	NameFormat string `json:"nameFormat,omitempty"`
+	CreatedAt  Time   `json:"createdAt"`
+	UpdatedAt  Time   `json:"updatedAt"`
 }
 
 // ApplicationAttributeRequest is the body of a create or replace. The

@@ -142,6 +142,67 @@ type ApplicationRequest struct {
 	RefreshTokenType *string         `json:"refreshTokenType"`
 	Signing          json.RawMessage `json:"signing"`
 	Kerberos         json.RawMessage `json:"kerberos"`
+	// A SAML application's members (PingOne's SDK ApplicationSAML). Flat, not an
+	// embedded struct, so that a decoding error names the member alone.
+	AcsURLs                                      []string                   `json:"acsUrls"`
+	AssertionDuration                            *int                       `json:"assertionDuration"`
+	AssertionSigned                              *bool                      `json:"assertionSigned"`
+	ResponseSigned                               *bool                      `json:"responseSigned"`
+	DefaultTargetURL                             *string                    `json:"defaultTargetUrl"`
+	EnableRequestedAuthnContext                  *bool                      `json:"enableRequestedAuthnContext"`
+	EnableAlwaysAcceptAcsURLInSignedAuthnRequest *bool                      `json:"enableAlwaysAcceptAcsUrlInSignedAuthnRequest"`
+	IdpSigning                                   *SAMLSigningRequest        `json:"idpSigning"`
+	NameIDFormat                                 *string                    `json:"nameIdFormat"`
+	SessionNotOnOrAfterDuration                  *int                       `json:"sessionNotOnOrAfterDuration"`
+	SloBinding                                   *string                    `json:"sloBinding"`
+	SloEndpoint                                  *string                    `json:"sloEndpoint"`
+	SloResponseEndpoint                          *string                    `json:"sloResponseEndpoint"`
+	SloWindow                                    *int                       `json:"sloWindow"`
+	SpEntityID                                   *string                    `json:"spEntityId"`
+	SpVerification                               *SAMLSPVerificationRequest `json:"spVerification"`
+	// spEncryption and virtualServerIdSettings are read to be refused:
+	// assertion encryption and virtual server ids are not served.
+	SpEncryption            json.RawMessage `json:"spEncryption"`
+	VirtualServerIDSettings json.RawMessage `json:"virtualServerIdSettings"`
+}
+
+// SAMLSigningRequest is idpSigning (of an application) or spSigning (of an
+// identity provider) as a request sends it.
+type SAMLSigningRequest struct {
+	Key       *RefRequest `json:"key"`
+	Algorithm *string     `json:"algorithm"`
+}
+
+// SAMLSPVerificationRequest is a SAML application's spVerification as a
+// request sends it.
+type SAMLSPVerificationRequest struct {
+	AuthnRequestSigned *bool        `json:"authnRequestSigned"`
+	Certificates       []RefRequest `json:"certificates"`
+}
+
+// ApplicationSAML is a SAML application as PingOne's SDK model
+// ApplicationSAML reads it: the members every application has, and its
+// SAML settings with PingOne's defaults filled in (assertionSigned true,
+// responseSigned false, sloBinding HTTP_POST…). No OpenID Connect member
+// appears on it.
+type ApplicationSAML struct {
+	Links               Links          `json:"_links"`
+	Environment         Ref            `json:"environment"`
+	ID                  string         `json:"id"`
+	Name                string         `json:"name"`
+	Description         string         `json:"description,omitempty"`
+	Enabled             bool           `json:"enabled"`
+	Type                string         `json:"type"`
+	Protocol            string         `json:"protocol"`
+	CreatedAt           Time           `json:"createdAt"`
+	UpdatedAt           Time           `json:"updatedAt"`
+	HiddenFromAppPortal bool           `json:"hiddenFromAppPortal"`
+	LoginPageURL        string         `json:"loginPageUrl,omitempty"`
+	HomePageURL         string         `json:"homePageUrl,omitempty"`
+	Icon                *Icon          `json:"icon,omitempty"`
+	AccessControl       *AccessControl `json:"accessControl,omitempty"`
+	CorsSettings        *CorsSettings  `json:"corsSettings,omitempty"`
+	ApplicationSAMLData
 }
 
 type PreviousSecret struct {

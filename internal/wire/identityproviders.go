@@ -88,6 +88,43 @@ type IdentityProviderRequest struct {
 	Scopes                  []string                     `json:"scopes"`
 	TokenEndpointAuthMethod *string                      `json:"tokenEndpointAuthMethod"`
 	PkceMethod              *string                      `json:"pkceMethod"`
+	// A SAML provider's members (PingOne's SDK IdentityProviderSAML). Flat, not an
+	// embedded struct, so that a decoding error names the member alone.
+	// authnRequestSigned is a Bool: PingOne's "test a SAML application
+	// connection" workflow sends it as the string "false".
+	AuthnRequestSigned *Bool   `json:"authnRequestSigned"`
+	IdpEntityID        *string `json:"idpEntityId"`
+	IdpVerification    *struct {
+		Certificates []RefRequest `json:"certificates"`
+	} `json:"idpVerification"`
+	SpEntityID          *string             `json:"spEntityId"`
+	SpSigning           *SAMLSigningRequest `json:"spSigning"`
+	SsoBinding          *string             `json:"ssoBinding"`
+	SsoEndpoint         *string             `json:"ssoEndpoint"`
+	SloBinding          *string             `json:"sloBinding"`
+	SloEndpoint         *string             `json:"sloEndpoint"`
+	SloResponseEndpoint *string             `json:"sloResponseEndpoint"`
+	SloWindow           *int                `json:"sloWindow"`
+}
+
+// IdentityProviderSAML is a SAML provider as PingOne's SDK model
+// IdentityProviderSAML reads it: no OpenID Connect member (no client
+// secret) appears on it.
+type IdentityProviderSAML struct {
+	Links           Links                         `json:"_links"`
+	Embedded        map[string]any                `json:"_embedded,omitempty"`
+	ID              string                        `json:"id"`
+	Environment     Ref                           `json:"environment"`
+	Name            string                        `json:"name"`
+	Description     string                        `json:"description,omitempty"`
+	Enabled         bool                          `json:"enabled"`
+	Type            string                        `json:"type"`
+	Registration    *IdentityProviderRegistration `json:"registration,omitempty"`
+	Icon            *IdentityProviderIcon         `json:"icon,omitempty"`
+	LoginButtonIcon *IdentityProviderIcon         `json:"loginButtonIcon,omitempty"`
+	IdentityProviderSAMLData
+	CreatedAt Time `json:"createdAt"`
+	UpdatedAt Time `json:"updatedAt"`
 }
 
 // IdentityProviderAttribute is an attribute mapping of a provider. It always
