@@ -134,6 +134,8 @@ var writeActions = map[string]writeAction{
 	"POST " + envPath + "/keys":                                                                     {typ: audit.KeyCreated},
 	"PUT " + envPath + "/keys/{keyID}":                                                              {typ: audit.KeyUpdated, id: "keyID"},
 	"DELETE " + envPath + "/keys/{keyID}":                                                           {typ: audit.KeyDeleted, id: "keyID"},
+	"POST " + envPath + "/certificates":                                                             {typ: audit.KeyCreated},
+	"DELETE " + envPath + "/certificates/{certID}":                                                  {typ: audit.KeyDeleted, id: "certID"},
 	"PUT " + envPath + "/brandingSettings":                                                          {typ: audit.BrandingUpdated, id: "envID"},
 	"POST " + envPath + "/themes":                                                                   {typ: audit.ThemeCreated},
 	"PUT " + envPath + "/themes/{themeID}":                                                          {typ: audit.ThemeUpdated, id: "themeID"},

@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"context"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -53,6 +52,8 @@ func (a *API) keyRoutes(mux router) {
 	mux.Handle("GET "+base+"/{keyID}", a.handle(a.getKey))
 	mux.Handle("PUT "+base+"/{keyID}", a.handle(a.updateKey))
 	mux.Handle("DELETE "+base+"/{keyID}", a.handle(a.deleteKey))
+	mux.Handle("GET "+base+"/{keyID}/applications", a.handle(a.keyApplications))
+	a.certificateRoutes(mux)
 }
 
 func (a *API) renderKey(env *store.Environment, k *store.Key) wire.Key {
@@ -84,22 +85,6 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// wantsPEM reports whether the client asked for the certificate itself
-// (Accept: application/x-x509-ca-cert) rather than its JSON description.
-// JSON is the default, so naming the certificate type anywhere in Accept
-// is taken as the choice.
-func wantsPEM(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept") {
-		for _, part := range strings.Split(v, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err == nil && mt == "application/x-x509-ca-cert" && params["q"] != "0" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func (a *API) getKey(w http.ResponseWriter, r *http.Request) error {
 	env, err := a.environment(r, roles.ReadConfig)
 	if err != nil {
@@ -109,10 +94,9 @@ func (a *API) getKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if wantsPEM(r) {
-		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
-		w.WriteHeader(http.StatusOK)
-		w.Write(keys.CertificatePEM(k))
+	// The key's certificate itself, as PEM or PKCS#7, for an Accept that
+	// names one (PingOne's export of a key's certificate).
+	if writeCertificateFile(w, r, k.Certificate) {
 		return nil
 	}
 	wire.Write(w, http.StatusOK, a.renderKey(env, k))
@@ -330,7 +314,8 @@ func handDefaultOver(ctx context.Context, tx store.Store, k *store.Key, now time
 
 // deleteKey removes a key. The default key hands its flag over first
 // (handDefaultOver); the only valid signing key, which signs the
-// environment's tokens, cannot go.
+// environment's tokens, cannot go; nor can a key a SAML application
+// (idpSigning.key) or SAML identity provider (spSigning.key) signs with.
 func (a *API) deleteKey(w http.ResponseWriter, r *http.Request) error {
 	env, err := a.environment(r, roles.WriteConfig)
 	if err != nil {
@@ -343,6 +328,13 @@ func (a *API) deleteKey(w http.ResponseWriter, r *http.Request) error {
 		k, err := tx.GetKey(r.Context(), env.ID, r.PathValue("keyID"))
 		if err != nil {
 			return err
+		}
+		users, err := samlUsers(r.Context(), tx, env.ID, k.ID, refKey)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return inUse("key", users)
 		}
 		if k.Default {
 			handed, err := handDefaultOver(r.Context(), tx, k, store.Now())
