@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"encoding/pem"
 	"io"
 	"math/big"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,6 +59,27 @@ func samlPartnerCert(t *testing.T, dir string) (string, string) {
 		t.Fatal(err)
 	}
 	return p, cn
+}
+
+// uploadCertificate uploads a certificate file through /v1 as PingOne's
+// SDK does (multipart: usageType and file) and returns its id.
+func uploadCertificate(t *testing.T, s *apptest.Server, token, ep, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("usageType", "SIGNING")
+	fw, _ := mw.CreateFormFile("file", filepath.Base(path))
+	fw.Write(b)
+	mw.Close()
+	r := s.Do(t, apptest.Request{Method: "POST", URL: ep + "/certificates", Body: body.Bytes(), Token: token, ContentType: mw.FormDataContentType()})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("upload a certificate: %d %s", r.Status, r.Body)
+	}
+	return r.JSON(t)["id"].(string)
 }
 
 // upload puts a file into the page's (only) file input, as a person's
