@@ -75,6 +75,18 @@ func TestBrowserSaveUnchanged(t *testing.T) {
 				"clientId": "gatehouse", "clientSecret": "s3cret", "issuer": "https://idp.example.com", "authorizationEndpoint": "https://idp.example.com/a",
 				"tokenEndpoint": "https://idp.example.com/t", "jwksEndpoint": "https://idp.example.com/k", "scopes": []string{"openid"},
 				"tokenEndpointAuthMethod": "CLIENT_SECRET_BASIC"}, http.StatusCreated)["id"].(string)
+			// A SAML application as the API makes it from the fewest members
+			// (the default key, no spVerification), and a SAML provider
+			// trusting an uploaded certificate.
+			samlApp := api("POST", ep+"/applications", map[string]any{"name": "Payroll", "type": "WEB_APP", "protocol": "SAML", "enabled": true,
+				"spEntityId": "https://payroll.example.com/sp", "acsUrls": []string{"https://payroll.example.com/acs"}, "assertionDuration": 60},
+				http.StatusCreated)["id"].(string)
+			certPath, _ := samlPartnerCert(t, t.TempDir())
+			cert := uploadCertificate(t, s, token, ep, certPath)
+			samlIdP := api("POST", ep+"/identityProviders", map[string]any{"name": "Partner", "type": "SAML", "enabled": true,
+				"idpEntityId": "https://idp.partner.example/", "ssoEndpoint": "https://idp.partner.example/sso", "ssoBinding": "HTTP_POST",
+				"spEntityId": "https://gatehouse.example/sp", "idpVerification": map[string]any{"certificates": []map[string]string{{"id": cert}}}},
+				http.StatusCreated)["id"].(string)
 			pol := api("POST", ep+"/signOnPolicies", map[string]any{"name": "Unchanged"}, http.StatusCreated)["id"].(string)
 			action := api("POST", ep+"/signOnPolicies/"+pol+"/actions", map[string]any{"type": "LOGIN", "priority": 1}, http.StatusCreated)["id"].(string)
 			group := api("POST", ep+"/groups", map[string]any{"name": "Unchanged", "description": "kept"}, http.StatusCreated)["id"].(string)
@@ -103,6 +115,8 @@ func TestBrowserSaveUnchanged(t *testing.T) {
 				{"mfaPolicies", "", "Save MFA settings", "/mfaSettings", ""},
 				{"mfaPolicies/" + mfaPolicy, "", "Save", "/deviceAuthenticationPolicies/" + mfaPolicy, ""},
 				{"identityProviders/" + idp, "", "Save", "/identityProviders/" + idp, ""},
+				{"applications/" + samlApp, "", "Save", "/applications/" + samlApp, ""},
+				{"identityProviders/" + samlIdP, "", "Save", "/identityProviders/" + samlIdP, ""},
 				{"branding", "", "Save branding", "/brandingSettings", ""},
 				{"branding/themes/" + theme, "", "Save theme", "/themes/" + theme, ""},
 			}

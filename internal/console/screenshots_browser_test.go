@@ -43,6 +43,17 @@ func TestConsoleScreenshots(t *testing.T) {
 	x.api(t, "POST", envPath+"/applications", "", map[string]any{"name": "Mobile app", "type": "NATIVE_APP", "protocol": "OPENID_CONNECT", "enabled": true,
 		"grantTypes": []string{"AUTHORIZATION_CODE"}, "responseTypes": []string{"CODE"}, "redirectUris": []string{"com.example.mobile:/callback"},
 		"tokenEndpointAuthMethod": "NONE", "pkceEnforcement": "S256_REQUIRED"}, http.StatusCreated)
+	// A SAML application and a SAML identity provider trusting a partner's
+	// uploaded certificate.
+	samlApp := x.api(t, "POST", envPath+"/applications", "", map[string]any{"name": "Payroll (SAML)", "type": "WEB_APP", "protocol": "SAML", "enabled": true,
+		"spEntityId": "https://payroll.example.com/sp", "acsUrls": []string{"https://payroll.example.com/saml/acs"}, "assertionDuration": 60},
+		http.StatusCreated)["id"].(string)
+	certPath, _ := samlPartnerCert(t, t.TempDir())
+	cert := uploadCertificate(t, s, x.worker, envPath, certPath)
+	samlIdP := x.api(t, "POST", envPath+"/identityProviders", "", map[string]any{"name": "Partner IdP", "type": "SAML", "enabled": true,
+		"idpEntityId": "https://idp.partner.example/", "ssoEndpoint": "https://idp.partner.example/sso", "ssoBinding": "HTTP_POST",
+		"spEntityId": "https://acme.example.com/sp/partner", "idpVerification": map[string]any{"certificates": []map[string]string{{"id": cert}}}},
+		http.StatusCreated)["id"].(string)
 
 	b := x.b
 	// A fresh load: the environment switcher lists the new environment.
@@ -58,6 +69,9 @@ func TestConsoleScreenshots(t *testing.T) {
 		{"signon-policies", e + "/signOnPolicies"},
 		{"theme-preview", e + "/branding/themes/new"},
 		{"activities", e + "/activities"},
+		{"saml-application", e + "/applications/" + samlApp},
+		{"saml-provider", e + "/identityProviders/" + samlIdP},
+		{"certificates", e + "/certificates"},
 	} {
 		b.route(sc.hash)
 		b.waitScreen()

@@ -36,10 +36,15 @@ export function url(path, params) {
   return u;
 }
 
-async function send(method, path, { params, body, contentType, retried } = {}) {
+async function send(method, path, { params, body, contentType, accept, raw, retried } = {}) {
   const headers = { Authorization: 'Bearer ' + auth.accessToken() };
+  if (accept) headers.Accept = accept;
   let payload;
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    // multipart/form-data: the browser writes the Content-Type with its
+    // boundary.
+    payload = body;
+  } else if (body !== undefined) {
     headers['Content-Type'] = contentType || 'application/json';
     payload = typeof body === 'string' ? body : JSON.stringify(body);
   }
@@ -50,13 +55,14 @@ async function send(method, path, { params, body, contentType, retried } = {}) {
     throw new ApiError(0, { code: 'NETWORK', message: 'The server could not be reached.' });
   }
   if (res.status === 401 && !retried) {
-    if (await auth.refresh()) return send(method, path, { params, body, contentType, retried: true });
+    if (await auth.refresh()) return send(method, path, { params, body, contentType, accept, raw, retried: true });
     // Signs on again; the page is left, so nothing after this runs.
     onExpired();
     return new Promise(() => {});
   }
   if (res.status === 204) return null;
   const text = await res.text();
+  if (raw && res.ok) return text;
   let data = null;
   if (text) {
     try { data = JSON.parse(text); } catch { data = { message: text }; }
@@ -70,6 +76,11 @@ export const post = (path, body, contentType) => send('POST', path, { body, cont
 export const put = (path, body, contentType) => send('PUT', path, { body, contentType });
 export const patch = (path, body, contentType) => send('PATCH', path, { body, contentType });
 export const del = (path) => send('DELETE', path);
+// text reads a resource as another media type than JSON (a certificate as
+// PEM: application/x-x509-ca-cert); errors stay PingOne's JSON.
+export const text = (path, accept) => send('GET', path, { accept, raw: true });
+// upload POSTs a FormData as multipart/form-data (a certificate file).
+export const upload = (path, form) => send('POST', path, { body: form });
 
 // list reads one page of a collection: its items (the first _embedded
 // member, or the named one), the next page's URL and the counts.

@@ -91,6 +91,17 @@ export function errorNotice(err) {
   return box;
 }
 
+// download hands text to the browser as a file (a certificate's PEM):
+// a Blob's object URL, revoked once the click has taken it.
+export function download(filename, text, type = 'application/octet-stream') {
+  const u = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: u, download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(u), 1000);
+}
+
 export function fmtDate(s) {
   if (!s) return '';
   const d = new Date(s);
@@ -166,7 +177,7 @@ function options(spec) {
 
 // Field types: text (default), email, url, number, password, color,
 // textarea, select, checkbox, checkboxes (several values of options),
-// lines (an array, one per line), json (any JSON value).
+// lines (an array, one per line), json (any JSON value), file (a File).
 function buildField(spec, value, readOnly) {
   const id = uid('f');
   const errId = id + '-err';
@@ -193,6 +204,15 @@ function buildField(spec, value, readOnly) {
     read = () => boxes.filter((b) => b.cb.checked).map((b) => b.cb.value);
     write = (v) => { for (const b of boxes) b.cb.checked = Array.isArray(v) && v.includes(b.cb.value); };
     wrap.append(h('fieldset', { 'aria-describedby': described }, h('legend', null, spec.label), boxes.map((b) => b.node)));
+  } else if (t === 'file') {
+    // A file to upload (a certificate): read as the File itself, never
+    // written (a browser takes no value into a file input), never kept as
+    // a draft.
+    input = h('input', { type: 'file', id, name: spec.name, accept: spec.accept || null, 'aria-describedby': described, disabled: ro });
+    if (spec.required) input.setAttribute('aria-required', 'true');
+    read = () => (input.files && input.files[0]) || undefined;
+    write = () => {};
+    wrap.append(h('label', { for: id }, spec.label, spec.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null), input);
   } else {
     if (t === 'textarea' || t === 'lines' || t === 'json') {
       input = h('textarea', { id, name: spec.name, rows: spec.rows || (t === 'json' ? 8 : 3), spellcheck: 'false' });
@@ -283,7 +303,7 @@ export function formView({ key, fields, value = {}, submitLabel = 'Save', onSubm
   liveForms.set(draftKey, () => {
     const d = {};
     for (const f of built) {
-      if (f.spec.type === 'password') continue; // never kept, even for the session
+      if (f.spec.type === 'password' || f.spec.type === 'file') continue; // never kept, even for the session
       try { setPath(d, f.spec.name, f.read()); } catch { /* invalid JSON is dropped */ }
     }
     return d;

@@ -2,10 +2,14 @@
 // settings, client id and secret, resource grants, sign-on policy
 // assignments, attribute mappings, role assignments (workers), a "Try
 // sign-on" link, delete. Bodies are the ones internal/mgmt/applications.go,
-// appsubs.go, appattributes.go and roles.go take.
+// appsubs.go, appattributes.go and roles.go take. A SAML application
+// (applications_saml.go) has a page of its own: its SAML settings only —
+// the API refuses OpenID Connect members on it — its IdP metadata URL,
+// sign-on policies and assertion attribute mappings.
 import * as api from '../api.js';
 import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn } from '../ui.js';
 import { canEnv, canRead, P } from '../perm.js';
+import * as saml from '../saml.js';
 
 const TYPES = [
   { value: 'WEB_APP', label: 'Web app' },
@@ -47,6 +51,11 @@ const GRANT_LABELS = {
 const PUBLIC_TYPES = ['NATIVE_APP', 'SINGLE_PAGE_APP', 'CUSTOM_APP'];
 const AUTH_METHODS = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST', 'CLIENT_SECRET_JWT', 'PRIVATE_KEY_JWT'];
 
+const PROTOCOLS = [{ value: 'OPENID_CONNECT', label: 'OpenID Connect' }, { value: 'SAML', label: 'SAML' }];
+const protocolLabel = (p) => (PROTOCOLS.find((x) => x.value === p) || { label: p || '' }).label;
+// The types a SAML application may be (samlAppTypes in the API).
+const SAML_TYPES = ['WEB_APP', 'CUSTOM_APP'];
+
 const appsPath = (envId) => '/environments/' + envId + '/applications';
 const appHash = (envId, id) => '#/env/' + envId + '/applications' + (id ? '/' + id : '');
 
@@ -60,7 +69,8 @@ async function list(ctx) {
       columns: [
         { label: 'Name', value: (a) => a.name },
         { label: 'Type', value: (a) => typeLabel(a.type) },
-        { label: 'Client ID', value: (a) => h('code', null, a.clientId || a.id) },
+        { label: 'Protocol', value: (a) => protocolLabel(a.protocol) },
+        { label: 'Client ID', value: (a) => (a.protocol === 'SAML' ? '—' : h('code', null, a.clientId || a.id)) },
         { label: 'Enabled', value: (a) => (a.enabled ? 'Yes' : 'No') },
       ],
       rowLink: (a) => appHash(ctx.envId, a.id),
@@ -74,23 +84,33 @@ async function create(ctx) {
       h('p', null, 'You may not create applications in this environment.'));
     return;
   }
+  const refs = await saml.refs(ctx.envId);
   const form = formView({
     key: 'application-new',
     fields: [
       { name: 'name', label: 'Name', required: true },
       { name: 'description', label: 'Description', type: 'textarea' },
+      { name: 'protocol', label: 'Protocol', type: 'select', required: true, options: PROTOCOLS },
       { name: 'type', label: 'Type', type: 'select', required: true, options: TYPES },
       { name: 'redirectUris', label: 'Redirect URIs', type: 'lines', help: 'One per line. Where the application receives the authorization code.' },
       { name: 'assignActorRoles', label: 'Give the worker the roles I hold', type: 'checkbox',
         help: 'Without it the worker has no roles until you assign some.' },
+      ...samlFields(refs, {}, true),
     ],
-    value: { type: 'WEB_APP', assignActorRoles: false },
+    value: { type: 'WEB_APP', protocol: 'OPENID_CONNECT', assignActorRoles: false, ...SAML_DEFAULTS },
     submitLabel: 'Create application',
     onSubmit: async (data) => {
-      const body = { ...structuredClone(DEFAULTS[data.type] || DEFAULTS.WEB_APP), name: data.name, type: data.type, protocol: 'OPENID_CONNECT', enabled: true };
+      let body;
+      if (data.protocol === 'SAML') {
+        body = { name: data.name, type: data.type, protocol: 'SAML', enabled: true };
+        for (const k of SAML_MEMBERS) if (data[k] !== undefined) body[k] = data[k];
+        samlBody(body, {});
+      } else {
+        body = { ...structuredClone(DEFAULTS[data.type] || DEFAULTS.WEB_APP), name: data.name, type: data.type, protocol: 'OPENID_CONNECT', enabled: true };
+        if (data.redirectUris && data.redirectUris.length) body.redirectUris = data.redirectUris;
+        if (data.type === 'WORKER') body.assignActorRoles = !!data.assignActorRoles;
+      }
       if (data.description) body.description = data.description;
-      if (data.redirectUris && data.redirectUris.length) body.redirectUris = data.redirectUris;
-      if (data.type === 'WORKER') body.assignActorRoles = !!data.assignActorRoles;
       const app = await api.post(appsPath(ctx.envId), body);
       toast('Application ' + app.name + ' created.');
       ctx.go(appHash(ctx.envId, app.id));
@@ -98,17 +118,200 @@ async function create(ctx) {
     onCancel: () => ctx.go(appHash(ctx.envId)),
   });
   // The roles checkbox is for workers only; redirect URIs are not asked
-  // of the client credentials types.
+  // of the client credentials types; a SAML application is a web or
+  // custom app with SAML settings and no OpenID Connect ones.
   const byName = (n) => form.fields.find((f) => f.spec.name === n);
   const typeField = byName('type');
+  const protoField = byName('protocol');
   const sync = () => {
+    const isSAML = protoField.input.value === 'SAML';
+    for (const o of typeField.input.options) o.disabled = isSAML && !SAML_TYPES.includes(o.value);
+    if (isSAML && !SAML_TYPES.includes(typeField.input.value)) typeField.write('WEB_APP');
     const t = typeField.input.value;
-    byName('assignActorRoles').wrap.hidden = t !== 'WORKER';
-    byName('redirectUris').wrap.hidden = t === 'WORKER' || t === 'SERVICE';
+    byName('assignActorRoles').wrap.hidden = isSAML || t !== 'WORKER';
+    byName('redirectUris').wrap.hidden = isSAML || t === 'WORKER' || t === 'SERVICE';
+    for (const f of form.fields) if (f.spec.saml) f.wrap.hidden = !isSAML;
   };
   typeField.input.addEventListener('change', sync);
+  protoField.input.addEventListener('change', sync);
+  saml.resetAlgorithmOnKeyChange(form, 'idpSigning');
   sync();
   page('New application', { crumbs: [['Applications', appHash(ctx.envId)], ['New']] }, form);
+}
+
+// ---- SAML applications
+
+// What a new SAML application starts with: PingOne's defaults.
+const SAML_DEFAULTS = { assertionDuration: 60, assertionSigned: true, responseSigned: false,
+  nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified' };
+// The SAML members a create sends (with the certificate ids the form
+// holds, turned into spVerification.certificates by samlBody).
+const SAML_MEMBERS = ['spEntityId', 'acsUrls', 'assertionDuration', 'idpSigning', 'assertionSigned', 'responseSigned',
+  'nameIdFormat', 'defaultTargetUrl', 'spVerification', saml.CERTS];
+
+// samlFields are a SAML application's own settings. creating: the key may
+// be left to the environment's default, and the fields show only when the
+// protocol is SAML (spec.saml).
+function samlFields(refs, app, creating) {
+  const ids = saml.certIds(app.spVerification && app.spVerification.certificates);
+  return [
+    { name: 'spEntityId', label: 'SP entity ID', required: !creating, help: 'The service provider\'s entity id: the Issuer of its AuthnRequests. Unique in the environment.' },
+    { name: 'acsUrls', label: 'ACS URLs', type: 'lines', required: !creating, rows: 3,
+      help: 'One per line: where the service provider takes assertions (its Assertion Consumer Service). The first is the default.' },
+    { name: 'assertionDuration', label: 'Assertion duration (seconds)', type: 'number', required: !creating },
+    ...saml.signingFields('idpSigning', refs, app.idpSigning, { required: !creating, emptyLabel: 'The environment\'s default signing key' }),
+    { name: 'assertionSigned', label: 'Sign the assertion', type: 'checkbox' },
+    { name: 'responseSigned', label: 'Sign the response', type: 'checkbox' },
+    { name: 'nameIdFormat', label: 'NameID format', type: 'select', required: true, options: saml.NAMEID_FORMATS },
+    { name: 'defaultTargetUrl', label: 'Default target URL', help: 'Where the service provider sends the user after an IdP-initiated sign-on (the RelayState).' },
+    { name: 'spVerification.authnRequestSigned', label: 'Require signed AuthnRequests', type: 'checkbox' },
+    saml.certificateField(refs, ids, { label: 'Verification certificates', target: 'spVerification.certificates',
+      help: 'The service provider\'s certificates that verify its signed AuthnRequests.' }),
+  ].map((f) => ({ ...f, saml: creating }));
+}
+
+// samlBody turns the form's values into the API's: the signing key as
+// idpSigning, the certificate ids as spVerification.certificates. An
+// application without spVerification keeps none while nothing is asked of
+// it, so a save changes nothing.
+function samlBody(data, start) {
+  const ids = data[saml.CERTS] || [];
+  delete data[saml.CERTS];
+  saml.signing(data, 'idpSigning');
+  const sv = data.spVerification || {};
+  if (!start.spVerification && !sv.authnRequestSigned && !ids.length) delete data.spVerification;
+  else data.spVerification = { ...sv, authnRequestSigned: !!sv.authnRequestSigned, certificates: ids.map((id) => ({ id })) };
+  return data;
+}
+
+async function samlDetail(ctx, app) {
+  const envId = ctx.envId;
+  const writable = canEnv(P.writeApplication, envId);
+  const self = appsPath(envId) + '/' + app.id;
+  const refs = await saml.refs(envId);
+  const toolbar = [];
+  if (writable) {
+    toolbar.push(button('Delete application', async () => {
+      if (!(await confirmAction('Delete the application "' + app.name + '"? Its service provider can no longer sign users on.'))) return;
+      try {
+        await api.del(self);
+        toast('Application deleted.');
+        ctx.go(appHash(envId));
+      } catch (err) {
+        failIn(document.getElementById('main'), err);
+      }
+    }, { kind: 'danger' }));
+  }
+  // What the service provider is given: the IdP's metadata (PingOne's
+  // per-application path), or its entity id and single sign-on URL.
+  const idpBase = ctx.state.config.authPath + '/' + envId;
+  const metadata = idpBase + '/saml20/metadata/' + app.id;
+  const startSSO = idpBase + '/saml20/idp/startsso?spEntityId=' + encodeURIComponent(app.spEntityId || '');
+  page(app.name, { toolbar, crumbs: [['Applications', appHash(envId)], [app.name]] },
+    kv([
+      ['Id', h('code', null, app.id)],
+      ['Type', typeLabel(app.type)],
+      ['Protocol', protocolLabel(app.protocol)],
+      ['Enabled', app.enabled ? 'Yes' : 'No'],
+      ['SP entity ID', h('code', null, app.spEntityId || '')],
+      ['IdP metadata URL', h('a', { href: metadata, target: '_blank', rel: 'noopener noreferrer', id: 'idp-metadata' }, metadata)],
+      ['IdP entity ID', h('code', null, idpBase)],
+      ['Single sign-on URL', h('code', null, idpBase + '/saml20/idp/sso')],
+      ['IdP-initiated sign-on URL', h('code', null, startSSO)],
+      ['Created', fmtDate(app.createdAt)],
+    ]),
+    tabs([
+      { label: 'Settings', render: () => samlSettings(ctx, app, refs, writable) },
+      { label: 'Sign-on policies', render: () => live((redraw) => policiesTab(ctx, app, writable, redraw)) },
+      { label: 'Attribute mappings', render: () => live((redraw) => samlAttributesTab(ctx, app, writable, redraw)) },
+    ]));
+}
+
+function samlSettings(ctx, app, refs, writable) {
+  const value = { ...app, [saml.CERTS]: saml.certIds(app.spVerification && app.spVerification.certificates) };
+  const form = formView({
+    key: 'application-saml-edit', readOnly: !writable, value,
+    fields: [
+      { name: 'name', label: 'Name', required: true },
+      { name: 'description', label: 'Description', type: 'textarea' },
+      { name: 'enabled', label: 'Enabled', type: 'checkbox' },
+      ...samlFields(refs, app, false),
+      { name: 'homePageUrl', label: 'Home page URL', type: 'url' },
+    ],
+    onSubmit: async (data) => {
+      // What the form does not show goes back as GET returned it.
+      await api.put(appsPath(ctx.envId) + '/' + app.id, samlBody(data, app));
+      toast('Saved.');
+      detail(ctx);
+    },
+  });
+  saml.resetAlgorithmOnKeyChange(form, 'idpSigning');
+  return form;
+}
+
+// The assertion's attributes: the CORE saml_subject is the Subject's
+// NameID (its value and NameID format may change; it stays, required);
+// the others are Attributes with their SAML name and NameFormat.
+async function samlAttributesTab(ctx, app, writable, redraw) {
+  const base = appsPath(ctx.envId) + '/' + app.id + '/attributes';
+  const attrs = await api.all(base, null, 'attributes');
+  const box = h('div');
+  const editor = h('div');
+  const fields = (core) => [
+    { name: 'name', label: 'Attribute name', required: true, readOnly: core, help: core ? 'The Subject\'s NameID.' : 'The SAML attribute\'s name; a URI is fine.' },
+    { name: 'value', label: 'Value', required: true, placeholder: '${user.email}', help: 'A user attribute expression, e.g. ${user.email}, or a literal.' },
+    { name: 'nameFormat', label: core ? 'NameID format' : 'Name format', type: 'select', options: core ? saml.NAMEID_FORMATS : saml.ATTR_NAME_FORMATS },
+    { name: 'required', label: 'Required', type: 'checkbox', readOnly: core },
+  ];
+  const fmt = (x) => ([...saml.NAMEID_FORMATS, ...saml.ATTR_NAME_FORMATS].find((f) => f.value === x.nameFormat) || { label: x.nameFormat || '' }).label;
+  const edit = (x) => {
+    const core = x.mappingType === 'CORE';
+    editor.replaceChildren(h('h3', null, 'Edit ' + x.name), formView({
+      key: 'app-attr-' + x.id, value: x, fields: fields(core),
+      onSubmit: async (data) => {
+        await api.put(base + '/' + x.id, data);
+        toast('Mapping saved.');
+        redraw();
+      },
+      onCancel: () => editor.replaceChildren(),
+    }));
+    const first = editor.querySelector('input:not([readonly]), textarea');
+    if (first) first.focus();
+  };
+  box.append(h('div', { class: 'table-wrap' }, h('table', null,
+    h('caption', { class: 'sr-only' }, 'Attribute mappings'),
+    h('thead', null, h('tr', null, ['Attribute', 'Value', 'Name format', 'Type', 'Required', writable ? 'Actions' : null].filter(Boolean).map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', null, attrs.map((x) => h('tr', null,
+      h('th', { scope: 'row' }, x.name),
+      h('td', null, h('code', null, x.value)),
+      h('td', null, fmt(x)),
+      h('td', null, x.mappingType),
+      h('td', null, x.required ? 'Yes' : 'No'),
+      writable ? h('td', null,
+        button('Edit', () => edit(x), { class: 'btn btn-secondary btn-small', 'aria-label': 'Edit ' + x.name }),
+        x.mappingType === 'CORE' ? null : button('Delete', async () => {
+          if (!(await confirmAction('Delete the mapping "' + x.name + '"?'))) return;
+          try {
+            await api.del(base + '/' + x.id);
+            toast('Mapping deleted.');
+            redraw();
+          } catch (err) {
+            failIn(box, err);
+          }
+        }, { class: 'btn btn-danger btn-small', 'aria-label': 'Delete ' + x.name })) : null))))));
+  box.append(editor);
+  if (writable) {
+    box.append(h('h3', null, 'Add a mapping'), formView({
+      key: 'app-attr-new', value: { required: false }, fields: fields(false),
+      submitLabel: 'Add mapping',
+      onSubmit: async (data) => {
+        await api.post(base, data);
+        toast('Mapping added.');
+        redraw();
+      },
+    }));
+  }
+  return box;
 }
 
 // ---- the application's page
@@ -116,6 +319,10 @@ async function create(ctx) {
 async function detail(ctx) {
   const envId = ctx.envId;
   const app = await api.get(appsPath(envId) + '/' + ctx.params.appId);
+  if (app.protocol === 'SAML') {
+    await samlDetail(ctx, app);
+    return;
+  }
   const writable = canEnv(P.writeApplication, envId);
   const self = appsPath(envId) + '/' + app.id;
   const toolbar = [];

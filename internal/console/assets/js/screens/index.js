@@ -18,6 +18,7 @@ import signonpolicies from './signonpolicies.js';
 import passwordpolicies from './passwordpolicies.js';
 import mfapolicies from './mfapolicies.js';
 import keys from './keys.js';
+import certificates from './certificates.js';
 import branding from './branding.js';
 import activities from './activities.js';
 
@@ -33,6 +34,7 @@ export default [
   passwordpolicies,
   mfapolicies,
   keys,
+  certificates,
   branding,
   activities,
 ];

@@ -4,7 +4,7 @@
 // the certificate's description, and the certificate itself on request.
 import * as api from '../api.js';
 import * as auth from '../auth.js';
-import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice } from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, download } from '../ui.js';
 import { canEnv, canRead, P } from '../perm.js';
 
 const base = (envId) => '/environments/' + envId + '/keys';
@@ -109,6 +109,13 @@ async function detail(ctx) {
       pem.replaceChildren(h('pre', { class: 'pem', tabindex: '0', 'aria-label': 'Certificate (PEM)' }, await res.text()));
     } catch (err) { pem.replaceChildren(errorNotice(err)); }
   });
+  // The same certificate as a .pem file, for a partner: a SAML service
+  // provider verifies what this key signs with it.
+  const save = button('Download certificate (PEM)', async () => {
+    try {
+      download(k.name.replace(/[^A-Za-z0-9._-]+/g, '_') + '.pem', await api.text(path, 'application/x-x509-ca-cert'), 'application/x-x509-ca-cert');
+    } catch (err) { pem.replaceChildren(errorNotice(err)); }
+  });
   if (location.hash !== at) return; // moved on while this loaded: the next screen is drawn
   page(k.name, { toolbar, crumbs: [['Signing keys', href(ctx.envId)], [k.name]] },
     notices,
@@ -120,7 +127,7 @@ async function detail(ctx) {
       ['Created', fmtDate(k.createdAt)],
     ]),
     h('p', { class: 'muted' }, 'The private key never leaves the server.'),
-    h('div', { class: 'actions' }, show), pem);
+    h('div', { class: 'actions' }, show, save), pem);
 }
 
 export default {
