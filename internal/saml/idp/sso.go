@@ -129,7 +129,12 @@ func signedACS(app *config.Application, req *saml.IdpAuthnRequest) bool {
 	if !app.SAML.EnableAlwaysAcceptAcsURLInSignedAuthnRequest {
 		return false
 	}
-	signed := req.Request.Signature != nil || req.HTTPRequest.URL.Query().Has("Signature")
+	// Only a signature crewjam verified counts: the enveloped one (it is
+	// verified whenever present), or the query's of an HTTP-Redirect GET.
+	// A Signature in a POST's query is read by no binding and verifies
+	// nothing.
+	signed := req.Request.Signature != nil ||
+		(req.HTTPRequest.Method == http.MethodGet && req.HTTPRequest.URL.Query().Has("Signature"))
 	u, err := url.Parse(req.Request.AssertionConsumerServiceURL)
 	return signed && err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
