@@ -3,6 +3,7 @@ package idp_test
 import (
 	"encoding/base64"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/crewjam/saml"
@@ -34,6 +35,31 @@ func TestSignedACSNeedsAVerifiedSignature(t *testing.T) {
 			}
 			if attacker.accepted() != 0 {
 				t.Fatal("the unregistered ACS got an assertion")
+			}
+		})
+	}
+}
+
+// TestLongRequestID: an AuthnRequest ID is kept in the replay record and
+// in every step of the flow; one longer than any SAML library makes is
+// refused with PingOne's 400 (not a store error on PostgreSQL, whose
+// index rows are bounded), and nothing is started.
+func TestLongRequestID(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			x := newFixture(t, b)
+			sp := newServiceProvider(t)
+			app := x.samlApp(t, sp, appOptions{})
+			sp.configure(t, x, app.ID, saml.HTTPRedirectBinding, false)
+			for _, n := range []int{300, 4000, 100000} {
+				r := request(t, x, sp)
+				r.ID = "id-" + strings.Repeat("a", n)
+				refused(t, newAgent(t).get(redirectURL(t, sp, r)), 400, "INVALID_REQUEST", "ID")
+			}
+			r := request(t, x, sp)
+			r.ID = "id-" + strings.Repeat("a", 200)
+			if l := newAgent(t).get(redirectURL(t, sp, r)).location(t); l == nil {
+				t.Fatal("a 203-byte ID was refused")
 			}
 		})
 	}

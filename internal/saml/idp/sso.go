@@ -94,6 +94,12 @@ func (s *Service) sso(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, invalid("Issuer", "The application %s is disabled.", app.Name))
 		return
 	}
+	if len(req.Request.ID) > maxRequestID {
+		// The ID is kept in the replay record and in every step of the
+		// flow: no SAML library makes one this long.
+		s.errorPage(w, r, invalid("ID", "The AuthnRequest's ID is longer than %d bytes.", maxRequestID))
+		return
+	}
 	// An AuthnRequest is answered once: a replayed one (signed or not)
 	// is refused until it would have expired anyway.
 	key := "saml-authn " + app.ID + " " + req.Request.ID
