@@ -261,6 +261,12 @@ func refuseSAMLMembers(v *appValidator, req *wire.ApplicationRequest) {
 // the signing key, which stays the one the application has (PingOne's
 // Terraform provider reads it as computed and may leave it out).
 func validateSAMLApplication(ctx context.Context, st store.Store, envID string, req *wire.ApplicationRequest, current *config.Application) (*samlAppRecord, error) {
+	// The keys and certificates named below are read under the
+	// environment's key lock, which their deletes take before looking for
+	// users: a write and a delete cannot both succeed.
+	if err := st.LockKeys(ctx, envID); err != nil {
+		return nil, err
+	}
 	v := &appValidator{}
 	v.text("name", req.Name, 256, true)
 	v.text("description", req.Description, 1024, false)

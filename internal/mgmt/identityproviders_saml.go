@@ -76,6 +76,11 @@ func refuseSAMLProviderMembers(v *appValidator, req *wire.IdentityProviderReques
 // the environment's certificates and keys; current is the provider's
 // settings on a replace (nil on create).
 func validateSAMLProvider(ctx context.Context, st store.Store, envID string, v *appValidator, req *wire.IdentityProviderRequest, d, current *wire.IdentityProviderSAMLData) error {
+	// As for SAML applications: the certificates and key named below are
+	// read under the key lock their deletes take.
+	if err := st.LockKeys(ctx, envID); err != nil {
+		return err
+	}
 	nonEmpty := func(s *string) bool { return s != nil && *s != "" }
 	for _, m := range []struct {
 		name string

@@ -52,6 +52,9 @@ const (
 	maxMessage = 32 << 10
 	// maxRelayState is SAML's own bound (saml-bindings §3.4.3, §3.5.3).
 	maxRelayState = 80
+	// maxRequestID bounds an AuthnRequest's ID (crewjam's are 41 bytes);
+	// the message bounds alone would let it inflate to 1 MiB.
+	maxRequestID = 256
 	// maxTarget bounds an IdP-initiated applicationUrl.
 	maxTarget = 2048
 )

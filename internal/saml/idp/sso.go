@@ -94,6 +94,12 @@ func (s *Service) sso(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, invalid("Issuer", "The application %s is disabled.", app.Name))
 		return
 	}
+	if len(req.Request.ID) > maxRequestID {
+		// The ID is kept in the replay record and in every step of the
+		// flow: no SAML library makes one this long.
+		s.errorPage(w, r, invalid("ID", "The AuthnRequest's ID is longer than %d bytes.", maxRequestID))
+		return
+	}
 	// An AuthnRequest is answered once: a replayed one (signed or not)
 	// is refused until it would have expired anyway.
 	key := "saml-authn " + app.ID + " " + req.Request.ID
@@ -129,7 +135,12 @@ func signedACS(app *config.Application, req *saml.IdpAuthnRequest) bool {
 	if !app.SAML.EnableAlwaysAcceptAcsURLInSignedAuthnRequest {
 		return false
 	}
-	signed := req.Request.Signature != nil || req.HTTPRequest.URL.Query().Has("Signature")
+	// Only a signature crewjam verified counts: the enveloped one (it is
+	// verified whenever present), or the query's of an HTTP-Redirect GET.
+	// A Signature in a POST's query is read by no binding and verifies
+	// nothing.
+	signed := req.Request.Signature != nil ||
+		(req.HTTPRequest.Method == http.MethodGet && req.HTTPRequest.URL.Query().Has("Signature"))
 	u, err := url.Parse(req.Request.AssertionConsumerServiceURL)
 	return signed && err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
