@@ -372,6 +372,9 @@ func TestTLSVerification(t *testing.T) {
 		ids := f.record(t, f.env, nil, "USER.CREATED")
 		f.dispatcher(t, rc.client(false), nil)
 		eventually(t, "the unverified delivery", func() bool { return rc.count() >= 1 })
+		// The receiver has the event before the dispatcher records the
+		// delivery: wait for the record too (a loaded machine showed the gap).
+		eventually(t, "the unverified delivery recorded", func() bool { return !f.delivery(t, trusting).LastDeliveredAt.IsZero() })
 		eventually(t, "the verifying subscription's error", func() bool { return f.delivery(t, verifying).Attempts >= 2 })
 		if got := rc.ids(t); !slices.Equal(got, ids) {
 			t.Errorf("received %v, want %v once (from the subscription that does not verify)", got, ids)
