@@ -258,7 +258,7 @@ func (s *Service) Complete(w http.ResponseWriter, r *http.Request, proto Protoco
 		wire.WriteErrorCtx(ctx, w, err)
 		return
 	}
-	s.conclude(w, r, env, f, at, proto)
+	s.conclude(w, r, env, f, at, proto, false)
 }
 
 // Unsolicited signs a user on to application app with an identity
@@ -310,14 +310,15 @@ func (s *Service) Unsolicited(w http.ResponseWriter, r *http.Request, proto Prot
 	}
 	// The flow is this browser's from now on.
 	s.Cookies.Set(w, env.ID, started.Token)
-	s.conclude(w, r, env, f, at, proto)
+	s.conclude(w, r, env, f, at, proto, true)
 }
 
 // conclude hands the provider's answer to a flow whose provider sign-on
 // at was just consumed, and sends the browser on.
-func (s *Service) conclude(w http.ResponseWriter, r *http.Request, env *store.Environment, f *store.Flow, at *external.Attempt, proto Protocol) {
+// unsolicited says that no sign-on of this browser asked for the answer.
+func (s *Service) conclude(w http.ResponseWriter, r *http.Request, env *store.Environment, f *store.Flow, at *external.Attempt, proto Protocol, unsolicited bool) {
 	ctx := r.Context()
-	token, err := s.finish(ctx, env, f, at, proto, r)
+	token, err := s.finish(ctx, env, f, at, proto, r, unsolicited)
 	var fl *Failure
 	switch {
 	case errors.As(err, &fl):
@@ -354,7 +355,7 @@ func (s *Service) conclude(w http.ResponseWriter, r *http.Request, env *store.En
 // finish completes a provider sign-on: the protocol verifies the answer,
 // the claims are mapped, and the user signed on, registered or asked to
 // link. Errors that end the flow are *Failure.
-func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.Flow, at *external.Attempt, proto Protocol, r *http.Request) (string, error) {
+func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.Flow, at *external.Attempt, proto Protocol, r *http.Request, unsolicited bool) (string, error) {
 	p, err := s.provider(ctx, env.ID, at.ProviderID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", &Failure{"access_denied", "The identity provider was deleted during sign-on."}
@@ -417,6 +418,15 @@ func (s *Service) finish(ctx context.Context, env *store.Environment, f *store.F
 	}
 	if err := identity.CheckAttributes(attrs, false); err != nil {
 		return "", refused(p, err)
+	}
+	if unsolicited {
+		// Anyone can post an answer of their own provider account into
+		// another's browser (IdP-initiated sign-on binds nothing to the
+		// browser): offering to link it there would have that browser's
+		// user attach the poster's identity to their own account with
+		// their password. Linking needs a sign-on the browser started.
+		return "", &Failure{"access_denied", "The identity provider " + p.Name + " signed on a user who has no account linked here. " +
+			"Linking an account needs a sign-on started at the application, not at the identity provider."}
 	}
 	// The provider signed the user on; a local account must prove itself
 	// before the sign-on goes on (ACCOUNT.LINKED then).
