@@ -353,8 +353,17 @@ func testSAMLResponsesDecodeAsSDK(t *testing.T, c cfgAPI) {
 			t.Fatalf("GET %s: %v\n%s", body["name"], err, raw)
 		}
 		if a.IdpSigning == nil || a.IdpSigning.Algorithm == nil || a.AssertionSigned == nil || a.ResponseSigned == nil || a.SloBinding == nil ||
-			a.NameIDFormat == nil || a.HiddenFromAppPortal == nil || a.EnableRequestedAuthnContext == nil || a.Environment == nil || a.Links == nil {
+			a.HiddenFromAppPortal == nil || a.Environment == nil || a.Links == nil {
 			t.Errorf("%s: a member PingOne always returns is absent:\n%s", body["name"], raw)
+		}
+		// Terraform's nameid_format and enable_requested_authn_context are
+		// Optional, not Computed: a value the configuration did not set
+		// fails the apply ("inconsistent result"). So they come back
+		// exactly when sent.
+		_, sentFormat := body["nameIdFormat"]
+		_, sentAuthnContext := body["enableRequestedAuthnContext"]
+		if (a.NameIDFormat != nil) != sentFormat || (a.EnableRequestedAuthnContext != nil) != sentAuthnContext {
+			t.Errorf("%s: nameIdFormat / enableRequestedAuthnContext shown though not sent, or lost:\n%s", body["name"], raw)
 		}
 	}
 	fullApp, _ := sdkDecodeApplication(do("GET", "/applications/"+appIDs[1], nil, http.StatusOK))
