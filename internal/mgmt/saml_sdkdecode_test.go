@@ -484,3 +484,63 @@ func TestSDKDecodersRefuse(t *testing.T) {
 		}
 	}
 }
+
+// TestSAMLMappingsAsTerraform: a SAML application's mappings written as
+// PingOne's Terraform provider (pingone_application_attribute_mapping)
+// writes them. The provider reads nameFormat back into
+// saml_subject_nameformat, which is Optional and not Computed, for every
+// mapping: it must come back exactly as sent, and be absent when not sent.
+// Its acceptance test against PingOne sets the CORE saml_subject's
+// nameFormat to attrname-format:uri, then removes it.
+func TestSAMLMappingsAsTerraform(t *testing.T) {
+	for _, b := range apptest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, apptest.Options{DSN: b.DSN(t)})
+			testSAMLMappingsAsTerraform(t, newCfgAPI(t, s, "SAML mappings as Terraform"))
+		})
+	}
+}
+
+func testSAMLMappingsAsTerraform(t *testing.T, c cfgAPI) {
+	s := c.s
+	keyID, _ := defaultSigningKeyID(t, s, c.env)
+	do := func(method, path string, body any, status int) map[string]any {
+		t.Helper()
+		return must(t, doNo5xx(t, s, apptest.Request{Method: method, URL: c.url(path), Token: c.tok, Body: body,
+			Headers: http.Header{"User-Agent": {apptest.SDKUserAgent}}}), status)
+	}
+	app := do("POST", "/applications", samlAppBody("tf mappings", "urn:tf:mappings", c.env, keyID), http.StatusCreated)
+	attrs := "/applications/" + app["id"].(string) + "/attributes"
+	list := do("GET", attrs, nil, http.StatusOK)["_embedded"].(map[string]any)["attributes"].([]any)
+	core := list[0].(map[string]any)
+	if _, ok := core["nameFormat"]; ok {
+		t.Errorf("the new CORE saml_subject shows a nameFormat nobody set: %v", core)
+	}
+	coreURL := attrs + "/" + core["id"].(string)
+
+	// Full step: the provider reads the CORE mapping and PUTs it back
+	// with value and nameFormat set.
+	const uriFormat = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
+	full := with(core, "value", "${user.email}", "nameFormat", uriFormat)
+	got := do("PUT", coreURL, full, http.StatusOK)
+	wantFields(t, got, map[string]any{"name": "saml_subject", "value": "${user.email}", "required": true, "mappingType": "CORE", "nameFormat": uriFormat})
+	wantFields(t, do("GET", coreURL, nil, http.StatusOK), map[string]any{"nameFormat": uriFormat})
+
+	// Minimal step: the same PUT with nameFormat left out removes it.
+	minimal := with(core, "value", "${user.id}")
+	delete(minimal, "nameFormat")
+	got = do("PUT", coreURL, minimal, http.StatusOK)
+	if _, ok := got["nameFormat"]; ok {
+		t.Errorf("nameFormat left out of the PUT is still shown: %v", got)
+	}
+
+	// A custom mapping as the provider sends it: the SDK's
+	// NewApplicationAttributeMapping with idToken and userInfo true (the
+	// provider sets them whatever the protocol) and no nameFormat.
+	custom := do("POST", attrs, map[string]any{"name": "email", "value": "${user.email}", "required": false, "idToken": true, "userInfo": true}, http.StatusCreated)
+	if _, ok := custom["nameFormat"]; ok {
+		t.Errorf("a custom mapping created without nameFormat shows one: %v", custom)
+	}
+	wantFields(t, custom, map[string]any{"name": "email", "value": "${user.email}", "required": false, "mappingType": "CUSTOM"})
+}
