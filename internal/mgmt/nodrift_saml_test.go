@@ -94,7 +94,7 @@ func init() {
 
 		driftCase{name: "identity provider SAML", always: joinPaths(samlIDPAlways, []string{"description"}), create: driftSAMLIDP()},
 		driftCase{name: "identity provider SAML with every option", always: joinPaths(samlIDPAlways, []string{"description", "spSigning.key.id",
-			"spSigning.algorithm", "sloEndpoint", "sloResponseEndpoint", "sloWindow", "registration.population.id", "icon.id", "loginButtonIcon.href"}),
+			"sloEndpoint", "sloResponseEndpoint", "sloWindow", "registration.population.id", "icon.id", "loginButtonIcon.href"}),
 			create: func(t *testing.T, s *apptest.Server, tok, envID string) string {
 				keyID, _ := defaultSigningKeyID(t, s, envID)
 				return driftSAMLIDP("ssoBinding", "HTTP_REDIRECT", "authnRequestSigned", true,

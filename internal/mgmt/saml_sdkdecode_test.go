@@ -417,14 +417,28 @@ func testSAMLResponsesDecodeAsSDK(t *testing.T, c cfgAPI) {
 			t.Errorf("%s: createdAt %q: %v", body["name"], *p.CreatedAt, err)
 		}
 	}
+	// Terraform's saml.sp_signing.algorithm is Optional, not Computed:
+	// a provider whose spSigning names only the key reads back without an
+	// algorithm (else every such apply fails as inconsistent).
+	keyOnly := samlIDPBody("key only", "src3", "urn:sdk:sp3", certID)
+	keyOnly["spSigning"] = map[string]any{"key": map[string]any{"id": keyID}}
+	ko, err := sdkDecodeIdentityProvider(do("POST", "/identityProviders", keyOnly, http.StatusCreated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ko, _ = sdkDecodeIdentityProvider(do("GET", "/identityProviders/"+*ko.ID, nil, http.StatusOK))
+	if ko.SpSigning == nil || ko.SpSigning.Key.ID != keyID || ko.SpSigning.Algorithm != nil {
+		t.Errorf("spSigning sent with a key only came back as %+v", ko.SpSigning)
+	}
+
 	n = 0
 	for _, raw := range embedded(t, do("GET", "/identityProviders", nil, http.StatusOK), "identityProviders") {
 		if _, err := sdkDecodeIdentityProvider(raw); err == nil {
 			n++
 		}
 	}
-	if n != 2 {
-		t.Errorf("the list has %d SAML providers the SDK reads, want 2", n)
+	if n != 3 {
+		t.Errorf("the list has %d SAML providers the SDK reads, want 3", n)
 	}
 
 	// Certificates and keys, as the SDK's Certificate.
