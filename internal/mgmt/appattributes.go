@@ -385,11 +385,15 @@ func applySAMLAttribute(req *wire.ApplicationAttributeRequest, x, current *store
 	if core && !required {
 		details = append(details, wire.InvalidValue("required", "The CORE attribute "+current.Name+" must be required."))
 	}
-	// The subject's format is a NameID format (PingOne's
-	// saml_subject_nameformat); an attribute's is an attrname-format.
+	// An attribute's format is an attrname-format. The subject's
+	// (Terraform's saml_subject_nameformat) is one too as PingOne takes it
+	// — its SDK calls nameFormat "a URI reference representing the
+	// classification of the attribute", and PingOne's own Terraform test
+	// sets attrname-format:uri on saml_subject — or a NameID format. The
+	// NameID's Format itself is the application's nameIdFormat.
 	formats := samlAttrNameFormats
 	if core {
-		formats = samlNameIDFormats
+		formats = append(slices.Clone(samlAttrNameFormats), samlNameIDFormats...)
 	}
 	nameFormat := ""
 	if req.NameFormat != nil && *req.NameFormat != "" {

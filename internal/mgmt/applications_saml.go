@@ -51,7 +51,6 @@ var (
 )
 
 const (
-	defaultNameIDFormat = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 	// maxEntityID bounds entity ids: they are URIs, and each AuthnRequest
 	// names one.
 	maxEntityID = 1024
@@ -103,9 +102,6 @@ func samlDefaults(d *wire.ApplicationSAMLData) {
 	}
 	if d.SloBinding == "" {
 		d.SloBinding = wire.SAMLBindingPost
-	}
-	if d.NameIDFormat == "" {
-		d.NameIDFormat = defaultNameIDFormat
 	}
 	if d.SpVerification != nil && d.SpVerification.Certificates == nil {
 		d.SpVerification.Certificates = []wire.Ref{}
@@ -313,7 +309,7 @@ func validateSAMLApplication(ctx context.Context, st store.Store, envID string, 
 			d.DefaultTargetURL = *s.DefaultTargetURL
 		}
 	}
-	d.EnableRequestedAuthnContext = flag(s.EnableRequestedAuthnContext)
+	d.EnableRequestedAuthnContext = s.EnableRequestedAuthnContext
 	d.EnableAlwaysAcceptAcsURLInSignedAuthnRequest = flag(s.EnableAlwaysAcceptAcsURLInSignedAuthnRequest)
 	d.NameIDFormat = v.enum("nameIdFormat", s.NameIDFormat, samlNameIDFormats, false)
 	v.intRange("sessionNotOnOrAfterDuration", s.SessionNotOnOrAfterDuration, 1, maxDuration)

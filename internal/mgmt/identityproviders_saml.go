@@ -121,6 +121,14 @@ func validateSAMLProvider(ctx context.Context, st store.Store, envID string, v *
 		if err != nil {
 			return err
 		}
+		// Unlike an application's idpSigning (whose algorithm Terraform
+		// requires), a provider's spSigning.algorithm is Optional and not
+		// Computed in Terraform's saml block: filled in when left out, it
+		// would fail the apply. It is kept as sent; absent, the key's own
+		// algorithm signs.
+		if k != nil && (s.SpSigning.Algorithm == nil || *s.SpSigning.Algorithm == "") {
+			k.Algorithm = ""
+		}
 		d.SpSigning = k
 	}
 	d.SloBinding, d.SloEndpoint, d.SloResponseEndpoint, d.SloWindow = v.slo(s.SloBinding, s.SloEndpoint, s.SloResponseEndpoint, s.SloWindow, true)

@@ -18,12 +18,13 @@ import (
 // (assertionSigned true, responseSigned false, sloBinding HTTP_POST); and
 // what PingOne's Terraform provider declares Optional+Computed in
 // pingone_application's saml_options and pingone_identity_provider's saml
-// block (idp_signing_key, nameid_format, enable_requested_authn_context,
-// authentication_request_signed…), which PingOne fills in.
+// block (idp_signing_key, authentication_request_signed…), which PingOne
+// fills in. nameid_format and enable_requested_authn_context are Optional
+// only: PingOne returns them when set, so they are always only when sent.
 
 var samlAppAlways = []string{"_links.self.href", "environment.id", "id", "name", "enabled", "type", "protocol", "createdAt", "updatedAt",
-	"hiddenFromAppPortal", "acsUrls[]", "spEntityId", "assertionDuration", "assertionSigned", "responseSigned", "sloBinding", "nameIdFormat",
-	"enableRequestedAuthnContext", "enableAlwaysAcceptAcsUrlInSignedAuthnRequest", "idpSigning.key.id", "idpSigning.algorithm"}
+	"hiddenFromAppPortal", "acsUrls[]", "spEntityId", "assertionDuration", "assertionSigned", "responseSigned", "sloBinding",
+	"enableAlwaysAcceptAcsUrlInSignedAuthnRequest", "idpSigning.key.id", "idpSigning.algorithm"}
 
 var samlIDPAlways = []string{"_links.self.href", "environment.id", "id", "name", "enabled", "type", "createdAt", "updatedAt",
 	"idpEntityId", "spEntityId", "ssoEndpoint", "ssoBinding", "authnRequestSigned", "idpVerification.certificates[].id", "sloBinding"}
@@ -68,7 +69,7 @@ func init() {
 		driftCase{name: "application SAML without idpSigning", always: samlAppAlways,
 			create: driftApp(map[string]any{"name": "Drift SAML minimal", "enabled": false, "type": "WEB_APP", "protocol": "SAML",
 				"assertionDuration": 60, "acsUrls": []string{"https://sp.example.com/acs"}, "spEntityId": "urn:drift:minimal"})},
-		driftCase{name: "application SAML with every option", always: joinPaths(samlAppAlways, []string{"description", "defaultTargetUrl",
+		driftCase{name: "application SAML with every option", always: joinPaths(samlAppAlways, []string{"description", "defaultTargetUrl", "nameIdFormat", "enableRequestedAuthnContext",
 			"sessionNotOnOrAfterDuration", "sloEndpoint", "sloResponseEndpoint", "sloWindow", "spVerification.authnRequestSigned",
 			"spVerification.certificates[].id", "homePageUrl", "loginPageUrl", "icon.id", "icon.href", "corsSettings.behavior", "corsSettings.origins[]"}),
 			create: driftSAMLApp(func(cert string) map[string]any {
@@ -93,7 +94,7 @@ func init() {
 
 		driftCase{name: "identity provider SAML", always: joinPaths(samlIDPAlways, []string{"description"}), create: driftSAMLIDP()},
 		driftCase{name: "identity provider SAML with every option", always: joinPaths(samlIDPAlways, []string{"description", "spSigning.key.id",
-			"spSigning.algorithm", "sloEndpoint", "sloResponseEndpoint", "sloWindow", "registration.population.id", "icon.id", "loginButtonIcon.href"}),
+			"sloEndpoint", "sloResponseEndpoint", "sloWindow", "registration.population.id", "icon.id", "loginButtonIcon.href"}),
 			create: func(t *testing.T, s *apptest.Server, tok, envID string) string {
 				keyID, _ := defaultSigningKeyID(t, s, envID)
 				return driftSAMLIDP("ssoBinding", "HTTP_REDIRECT", "authnRequestSigned", true,

@@ -50,13 +50,18 @@ type ApplicationSAMLData struct {
 	ResponseSigned  *bool `json:"responseSigned,omitempty"`
 	// DefaultTargetURL is the RelayState of an IdP-initiated sign-on that
 	// names none (applicationUrl overrides it).
-	DefaultTargetURL                             string `json:"defaultTargetUrl,omitempty"`
-	EnableRequestedAuthnContext                  bool   `json:"enableRequestedAuthnContext"`
-	EnableAlwaysAcceptAcsURLInSignedAuthnRequest bool   `json:"enableAlwaysAcceptAcsUrlInSignedAuthnRequest"`
+	DefaultTargetURL string `json:"defaultTargetUrl,omitempty"`
+	// EnableRequestedAuthnContext is kept as sent and shown only when it
+	// was: PingOne returns it only when set (Terraform's
+	// enable_requested_authn_context is Optional, not Computed).
+	EnableRequestedAuthnContext                  *bool `json:"enableRequestedAuthnContext,omitempty"`
+	EnableAlwaysAcceptAcsURLInSignedAuthnRequest bool  `json:"enableAlwaysAcceptAcsUrlInSignedAuthnRequest"`
 	// IdpSigning names the key (of /keys, usage SIGNING) that signs;
 	// absent: the environment's default signing key.
 	IdpSigning *SAMLSigning `json:"idpSigning,omitempty"`
-	// NameIDFormat is the Subject's NameID format (a URN).
+	// NameIDFormat is the Subject's NameID format (a URN); empty means
+	// unspecified, and is then not shown (PingOne returns nameIdFormat only
+	// when set: Terraform's nameid_format is Optional, not Computed).
 	NameIDFormat                string `json:"nameIdFormat,omitempty"`
 	SessionNotOnOrAfterDuration *int   `json:"sessionNotOnOrAfterDuration,omitempty"`
 	// Single logout is stored, not yet served.

@@ -339,14 +339,22 @@ func (p *Protocol) serviceProvider(ctx context.Context, prov *federation.Provide
 		sp.Clock = dsig.NewFakeClockAt(p.Now())
 	}
 	if c.AuthnRequestSigned {
-		sp.SignatureMethod = signatureMethod(kp)
+		// spSigning.algorithm, when set, is what the administrator chose
+		// (the management API checked that it fits the key); else the
+		// key's own.
+		alg := kp.SignatureAlgorithm
+		if c.SpSigning != nil && c.SpSigning.Algorithm != "" {
+			alg = c.SpSigning.Algorithm
+		}
+		sp.SignatureMethod = signatureMethod(alg)
 	}
 	return sp, nil
 }
 
-// signatureMethod is the XML signature method of a signing key.
-func signatureMethod(kp *keys.KeyPair) string {
-	switch kp.SignatureAlgorithm {
+// signatureMethod is the XML signature method of a signature algorithm
+// as PingOne names it (SHA256withRSA…).
+func signatureMethod(alg string) string {
+	switch alg {
 	case "SHA384withRSA":
 		return dsig.RSASHA384SignatureMethod
 	case "SHA512withRSA":
