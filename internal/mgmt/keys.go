@@ -63,7 +63,7 @@ func (a *API) renderKey(env *store.Environment, k *store.Key) wire.Key {
 		ID:    k.ID, Environment: wire.Ref{ID: env.ID}, Organization: wire.Ref{ID: env.OrganizationID}, Name: k.Name,
 		Algorithm: k.Algorithm, KeyLength: k.KeyLength, SignatureAlgorithm: k.SignatureAlgorithm, SubjectDN: k.SubjectDN, IssuerDN: k.IssuerDN,
 		UsageType: k.UsageType, Default: k.Default, SerialNumber: keys.SerialInt64(k),
-		ValidityPeriod: int(k.ExpiresAt.Sub(k.StartsAt).Round(24*time.Hour) / (24 * time.Hour)), Status: keys.Status(k, time.Now()),
+		ValidityPeriod: validityDays(k.StartsAt, k.ExpiresAt), Status: keys.Status(k, time.Now()),
 		StartsAt: wire.Time(k.StartsAt), ExpiresAt: wire.Time(k.ExpiresAt), CreatedAt: wire.Time(k.CreatedAt),
 	}
 }
