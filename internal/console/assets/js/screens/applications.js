@@ -162,7 +162,9 @@ function samlFields(refs, app, creating) {
     ...saml.signingFields('idpSigning', refs, app.idpSigning, { required: !creating, emptyLabel: 'The environment\'s default signing key' }),
     { name: 'assertionSigned', label: 'Sign the assertion', type: 'checkbox' },
     { name: 'responseSigned', label: 'Sign the response', type: 'checkbox' },
-    { name: 'nameIdFormat', label: 'NameID format', type: 'select', required: true, options: saml.NAMEID_FORMATS },
+    // Optional, as PingOne has it: an application without one is sent the
+    // unspecified format, and a save leaves it unset.
+    { name: 'nameIdFormat', label: 'NameID format', type: 'select', emptyLabel: 'Not set (unspecified)', options: saml.NAMEID_FORMATS },
     { name: 'defaultTargetUrl', label: 'Default target URL', help: 'Where the service provider sends the user after an IdP-initiated sign-on (the RelayState).' },
     { name: 'spVerification.authnRequestSigned', label: 'Require signed AuthnRequests', type: 'checkbox' },
     saml.certificateField(refs, ids, { label: 'Verification certificates', target: 'spVerification.certificates',
