@@ -76,7 +76,7 @@ type tour struct {
 }
 
 // use makes the browsers fail the running step.
-func (x *tour) use(t *testing.T) { x.b.t = t }
+func (x *tour) use(t *testing.T) { x.b.T = t }
 
 // api is a /v1 request with the worker's token (or tok) that must answer
 // want; it returns the decoded body.
@@ -136,29 +136,29 @@ func (x *tour) consoleURL() string { return x.s.URL + "/console/" }
 // Administrators environment's hosted sign-on page; username and
 // password lead back to the console, signed on.
 func (x *tour) signOnConsole(b *browser, username, password string) {
-	b.t.Helper()
-	b.navigate(x.consoleURL())
-	b.waitFor("the hosted sign-on page", `location.href.startsWith(`+q(x.s.URL+"/"+x.s.Admin.EnvironmentID+"/signon/")+`)`)
+	b.T.Helper()
+	b.Navigate(x.consoleURL())
+	b.WaitFor("the hosted sign-on page", `location.href.startsWith(`+q(x.s.URL+"/"+x.s.Admin.EnvironmentID+"/signon/")+`)`)
 	b.signOnAs(username, password)
 	x.signedOn(b)
 }
 
 // signedOn waits for the console, signed on, on some screen.
 func (x *tour) signedOn(b *browser) {
-	b.t.Helper()
-	b.waitFor("the console, signed on", `location.href.startsWith(`+q(x.consoleURL())+`) && !document.getElementById('who')?.hidden && document.querySelector('main h1') !== null`)
+	b.T.Helper()
+	b.WaitFor("the console, signed on", `location.href.startsWith(`+q(x.consoleURL())+`) && !document.getElementById('who')?.hidden && document.querySelector('main h1') !== null`)
 	if u := b.url(); strings.Contains(u, "code=") || strings.Contains(u, "state=") {
-		b.fail("the authorization code stays in the address bar: %s", u)
+		b.Fail("the authorization code stays in the address bar: %s", u)
 	}
 }
 
 // consoleToken is the access token the console keeps for the tab.
 func consoleToken(b *browser) (access, refresh string) {
-	b.t.Helper()
+	b.T.Helper()
 	raw := eval[string](b, `sessionStorage.getItem('gatehouse.console.token') ?? ''`)
 	var tok struct{ Access, Refresh string }
 	if err := json.Unmarshal([]byte(raw), &tok); err != nil || tok.Access == "" {
-		b.fail("the console keeps no token: %q", raw)
+		b.Fail("the console keeps no token: %q", raw)
 	}
 	return tok.Access, tok.Refresh
 }
@@ -174,11 +174,11 @@ func (x *tour) firstSignOn(t *testing.T) {
 	if file.Username == "" || file.Password == "" || file.ConsoleURL != x.consoleURL() || file.ConsoleClientID == "" {
 		t.Fatalf("the bootstrap file lacks the console's sign-on: %+v", file)
 	}
-	b.navigate(x.consoleURL())
-	b.waitFor("the hosted sign-on page", `location.href.startsWith(`+q(s.URL+"/"+s.Admin.EnvironmentID+"/signon/")+`)`)
+	b.Navigate(x.consoleURL())
+	b.WaitFor("the hosted sign-on page", `location.href.startsWith(`+q(s.URL+"/"+s.Admin.EnvironmentID+"/signon/")+`)`)
 	b.signOnAs(file.Username, file.Password)
 	b.waitStatus("MUST_CHANGE_PASSWORD")
-	b.shot("must-change-password")
+	b.Shot("must-change-password")
 	x.adminUsername = file.Username
 	// Fixed, not random: a random part could repeat a character three
 	// times and break the password policy (maxRepeatedCharacters).
@@ -193,8 +193,8 @@ func (x *tour) firstSignOn(t *testing.T) {
 	b.click(`form[data-action="password.reset"] button[type="submit"]`, "")
 	x.signedOn(b)
 	b.heading("Environments")
-	b.waitFor("the administrator's name", `document.getElementById('who')?.textContent.includes(`+q(file.Username)+`)`)
-	b.shot("console-signed-on")
+	b.WaitFor("the administrator's name", `document.getElementById('who')?.textContent.includes(`+q(file.Username)+`)`)
+	b.Shot("console-signed-on")
 
 	// The API: the administrator's password no longer must change, and
 	// the console's token reads /v1 as that user.
@@ -232,9 +232,9 @@ func (x *tour) setUp(t *testing.T) {
 	b.choose("Type", "SANDBOX")
 	b.choose("Region", "NA")
 	if b.value("License") == "" {
-		b.fail("the License select holds no license")
+		b.Fail("the License select holds no license")
 	}
-	b.shot("new-environment")
+	b.Shot("new-environment")
 	b.press("Create environment")
 	b.heading(x.envName)
 	env := x.one(t, "/environments", "environments", "name", x.envName)
@@ -245,7 +245,7 @@ func (x *tour) setUp(t *testing.T) {
 	if !strings.Contains(b.url(), "#/env/"+x.envID+"/") {
 		t.Errorf("after the create the console shows %s, not the environment", b.url())
 	}
-	b.shot("environment")
+	b.Shot("environment")
 	envPath := "/environments/" + x.envID
 
 	// Population.
@@ -255,9 +255,9 @@ func (x *tour) setUp(t *testing.T) {
 	b.press("New population")
 	b.fill("Name", x.popName)
 	b.press("Create population")
-	b.waitFor("the population created", `document.querySelector('main h1')?.textContent.trim() !== 'New population'`)
+	b.WaitFor("the population created", `document.querySelector('main h1')?.textContent.trim() !== 'New population'`)
 	x.popID = x.one(t, envPath+"/populations", "populations", "name", x.popName)["id"].(string)
-	b.shot("population")
+	b.Shot("population")
 
 	// User, with a password set on its Password tab.
 	x.username = "pat." + x.tag
@@ -267,9 +267,9 @@ func (x *tour) setUp(t *testing.T) {
 	b.fill("Username", x.username)
 	b.fill("Email", x.username+"@example.com")
 	b.choose("Population", x.popName)
-	b.shot("new-user")
+	b.Shot("new-user")
 	b.press("Create user")
-	b.waitFor("the user's page", byText("Password")+` !== null && `+byText("Profile")+` !== null`)
+	b.WaitFor("the user's page", byText("Password")+` !== null && `+byText("Profile")+` !== null`)
 	u := x.one(t, envPath+"/users", "users", "username", x.username)
 	x.userID = u["id"].(string)
 	if pop, _ := u["population"].(map[string]any); pop == nil || pop["id"] != x.popID {
@@ -282,7 +282,7 @@ func (x *tour) setUp(t *testing.T) {
 	x.userPassword = "Pat-Signs-On-Quill!7"
 	b.fill("New password", x.userPassword)
 	b.setChecked("Require a change at next sign-on", false)
-	b.shot("set-password")
+	b.Shot("set-password")
 	b.press("Set password")
 	pwPath := envPath + "/users/" + x.userID + "/password"
 	deadline := time.Now().Add(waitTimeout)
@@ -292,7 +292,7 @@ func (x *tour) setUp(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			b.fail("the user's password status is %v after Set password, want OK", pw["status"])
+			b.Fail("the user's password status is %v after Set password, want OK", pw["status"])
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -305,9 +305,9 @@ func (x *tour) setUp(t *testing.T) {
 	b.fill("Name", x.appName)
 	b.choose("Type", "Web app")
 	b.fill("Redirect URIs", x.rp.RedirectURI())
-	b.shot("new-application")
+	b.Shot("new-application")
 	b.press("Create application")
-	b.waitFor("the application's page", byText("Reveal secret")+` !== null`)
+	b.WaitFor("the application's page", byText("Reveal secret")+` !== null`)
 	app := x.one(t, envPath+"/applications", "applications", "name", x.appName)
 	x.appID = app["id"].(string)
 	if app["type"] != "WEB_APP" || fmt.Sprint(app["redirectUris"]) != fmt.Sprint([]any{x.rp.RedirectURI()}) {
@@ -322,7 +322,7 @@ func (x *tour) setUp(t *testing.T) {
 		t.Errorf("the secret shows before Reveal secret")
 	}
 	b.press("Reveal secret")
-	b.waitFor("the secret", `document.querySelector('code.secret-value')?.textContent.trim().length > 0`)
+	b.WaitFor("the secret", `document.querySelector('code.secret-value')?.textContent.trim().length > 0`)
 	x.secret = eval[string](b, `document.querySelector('code.secret-value').textContent.trim()`)
 	sec := x.api(t, "GET", envPath+"/applications/"+x.appID+"/secret", "", nil, http.StatusOK)
 	if sec["secret"] != x.secret {
@@ -338,7 +338,7 @@ func (x *tour) setUp(t *testing.T) {
 	if !contains(try, x.s.URL+"/"+x.envID+"/as/authorize?", "client_id="+x.appID) {
 		t.Errorf("Try sign-on links to %q, not the application's authorize", try)
 	}
-	b.shot("application")
+	b.Shot("application")
 }
 
 // (c) The user signs on to the web application through the hosted page;
@@ -355,14 +355,14 @@ func (x *tour) userSignsOn(t *testing.T) {
 		Scopes: []string{oidc.ScopeOpenID, "profile"}}
 	state, nonce, verifier := uuid.NewString(), uuid.NewString(), oauth2.GenerateVerifier()
 	u := x.b.another("user-", desktop)
-	u.t = t
-	u.navigate(conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
+	u.T = t
+	u.Navigate(conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
 	if !strings.HasPrefix(u.url(), x.s.URL+"/"+x.envID+"/signon/") {
 		t.Fatalf("the application's authorize sent the browser to %s, not the environment's sign-on page", u.url())
 	}
 	u.signOnAs(x.username, x.userPassword)
-	u.waitFor("the application's page", `location.href.startsWith(`+q(x.rp.RedirectURI()+"?")+`) && document.querySelector('#app') !== null`)
-	u.shot("application-signed-on")
+	u.WaitFor("the application's page", `location.href.startsWith(`+q(x.rp.RedirectURI()+"?")+`) && document.querySelector('#app') !== null`)
+	u.Shot("application-signed-on")
 	got := x.rp.last()
 	if got.Get("state") != state || got.Get("code") == "" {
 		t.Fatalf("the application received %v", got)
@@ -390,8 +390,8 @@ func (x *tour) badInput(t *testing.T) {
 	b.route("#/env/" + x.envID + "/populations/new")
 	b.fill("Name", x.popName)
 	b.press("Create population")
-	b.waitFor("an error at Name", byLabel("Name")+`?.getAttribute('aria-invalid') !== null`)
-	b.shot("duplicate-population")
+	b.WaitFor("an error at Name", byLabel("Name")+`?.getAttribute('aria-invalid') !== null`)
+	b.Shot("duplicate-population")
 	shown := b.fieldError("Name")
 	// The same request's answer, which writes nothing either.
 	r := x.s.Do(t, apptest.Request{Method: "POST", URL: envPath + "/populations", Token: x.worker, Body: map[string]any{"name": x.popName}})
@@ -416,8 +416,8 @@ func (x *tour) badInput(t *testing.T) {
 	b.choose("Type", "Web app")
 	b.fill("Redirect URIs", "not a uri")
 	b.press("Create application")
-	b.waitFor("an error at Redirect URIs", byLabel("Redirect URIs")+`?.getAttribute('aria-invalid') !== null`)
-	b.shot("invalid-redirect-uri")
+	b.WaitFor("an error at Redirect URIs", byLabel("Redirect URIs")+`?.getAttribute('aria-invalid') !== null`)
+	b.Shot("invalid-redirect-uri")
 	shown = b.fieldError("Redirect URIs")
 	r = x.s.Do(t, apptest.Request{Method: "POST", URL: envPath + "/applications", Token: x.worker, Body: map[string]any{
 		"name": bad, "type": "WEB_APP", "protocol": "OPENID_CONNECT", "grantTypes": []string{"AUTHORIZATION_CODE"},
@@ -501,14 +501,14 @@ func (x *tour) refill(t *testing.T, name string, sessionUp bool) {
 	eval[bool](b, `(window.beforeSignOn = true)`)
 	b.press("Create population")
 	if !sessionUp {
-		b.waitFor("the sign-on page", `!window.beforeSignOn && location.href.startsWith(`+q(x.s.URL+"/"+x.s.Admin.EnvironmentID+"/signon/")+`)`)
+		b.WaitFor("the sign-on page", `!window.beforeSignOn && location.href.startsWith(`+q(x.s.URL+"/"+x.s.Admin.EnvironmentID+"/signon/")+`)`)
 		b.signOnAs(x.adminUsername, x.adminPassword)
 	}
 	// Back from the sign-on, on the same form, with its values (with the
 	// session alive, without a password typed).
-	b.waitFor("the form back after the sign-on", `!window.beforeSignOn && location.href.startsWith(`+q(x.consoleURL())+`) && document.querySelector('main h1')?.textContent.trim() === 'New population' && `+
+	b.WaitFor("the form back after the sign-on", `!window.beforeSignOn && location.href.startsWith(`+q(x.consoleURL())+`) && document.querySelector('main h1')?.textContent.trim() === 'New population' && `+
 		byLabel("Name")+`?.value === `+q(name))
-	b.shot("form-restored")
+	b.Shot("form-restored")
 	if again, _ := consoleToken(b); again == access {
 		t.Errorf("the console kept the revoked token")
 	}
@@ -519,7 +519,7 @@ func (x *tour) refill(t *testing.T, name string, sessionUp bool) {
 		t.Fatalf("the refused submit wrote %d populations", n)
 	}
 	b.press("Create population")
-	b.waitFor("the population created", `document.querySelector('main h1')?.textContent.trim() !== 'New population'`)
+	b.WaitFor("the population created", `document.querySelector('main h1')?.textContent.trim() !== 'New population'`)
 	p := x.one(t, envPath+"/populations", "populations", "name", name)
 	if p["description"] != description {
 		t.Errorf("the population's description is %v", p["description"])
@@ -552,10 +552,10 @@ const jsFocus = `(() => {
 })()`
 
 func (b *browser) focus() focusState {
-	b.t.Helper()
+	b.T.Helper()
 	var f focusState
 	if err := json.Unmarshal([]byte(eval[string](b, jsFocus)), &f); err != nil {
-		b.fail("focus: %v", err)
+		b.Fail("focus: %v", err)
 	}
 	return f
 }
@@ -564,7 +564,7 @@ func (b *browser) focus() focusState {
 // satisfies match, checking every element it passes: a focus ring and an
 // accessible name.
 func (b *browser) tabTo(what string, back bool, match func(focusState) bool) {
-	b.t.Helper()
+	b.T.Helper()
 	for i := 0; i < 80; i++ {
 		b.key(kb.Tab, back)
 		f := b.focus()
@@ -572,17 +572,17 @@ func (b *browser) tabTo(what string, back bool, match func(focusState) bool) {
 			continue
 		}
 		if !f.Ring {
-			b.shot("no-focus-ring")
-			b.t.Errorf("the focused %s %q shows no focus ring", f.Tag, f.Name)
+			b.Shot("no-focus-ring")
+			b.T.Errorf("the focused %s %q shows no focus ring", f.Tag, f.Name)
 		}
 		if f.Name == "" {
-			b.t.Errorf("the focused %s (%s) has no accessible name", f.Tag, f.Text)
+			b.T.Errorf("the focused %s (%s) has no accessible name", f.Tag, f.Text)
 		}
 		if match(f) {
 			return
 		}
 	}
-	b.fail("Tab never reached %s", what)
+	b.Fail("Tab never reached %s", what)
 }
 
 // (g) Keyboard only: Tab, Shift+Tab, arrow keys, Enter and Space reach
@@ -599,11 +599,11 @@ func (x *tour) keyboardOnly(t *testing.T) {
 	b.tabTo("the Users link", false, isLink("Users"))
 	b.key(kb.Enter, false)
 	b.heading("Users")
-	b.shot("keyboard-users")
+	b.Shot("keyboard-users")
 	// Into the list: the user's row link opens the user.
 	b.tabTo("the user's link", false, func(f focusState) bool { return f.Tag == "A" && strings.Contains(f.Name, x.username) })
 	b.key(kb.Enter, false)
-	b.waitFor("the user's page", byText("Password")+` !== null`)
+	b.WaitFor("the user's page", byText("Password")+` !== null`)
 	// The tabs: Tab reaches the selected one, arrows move between them.
 	b.tabTo("the user's tabs", false, func(f focusState) bool { return f.Role == "tab" })
 	start := b.focus().Name
@@ -624,11 +624,11 @@ func (x *tour) keyboardOnly(t *testing.T) {
 	b.heading("New population")
 	b.tabTo("the Name field", false, func(f focusState) bool { return f.Tag == "INPUT" && f.Name == "Name" })
 	name := "Keyboard " + x.tag
-	b.do("type the name", chromedp.KeyEvent(name))
+	b.Do("type the name", chromedp.KeyEvent(name))
 	b.tabTo("Create population", false, func(f focusState) bool { return f.Tag == "BUTTON" && f.Name == "Create population" })
-	b.shot("keyboard-create-population")
+	b.Shot("keyboard-create-population")
 	b.key(" ", false)
-	b.waitFor("the population created", `document.querySelector('main h1')?.textContent.trim() !== 'New population'`)
+	b.WaitFor("the population created", `document.querySelector('main h1')?.textContent.trim() !== 'New population'`)
 	x.one(t, envPath+"/populations", "populations", "name", name)
 }
 
@@ -651,7 +651,7 @@ func (x *tour) mainScreens() []struct{ name, hash string } {
 
 // emulate changes the window and the colour scheme of an open browser.
 func (b *browser) emulate(vp viewport) {
-	b.t.Helper()
+	b.T.Helper()
 	var opts []chromedp.EmulateViewportOption
 	if vp.mobile {
 		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulatePortrait)
@@ -660,7 +660,7 @@ func (b *browser) emulate(vp viewport) {
 	if vp.dark {
 		scheme = "dark"
 	}
-	b.do("emulate", chromedp.EmulateViewport(int64(vp.width), int64(vp.height), opts...),
+	b.Do("emulate", chromedp.EmulateViewport(int64(vp.width), int64(vp.height), opts...),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
@@ -670,8 +670,8 @@ func (b *browser) emulate(vp viewport) {
 
 // waitScreen waits until a screen has drawn: a heading and no "Loading…".
 func (b *browser) waitScreen() {
-	b.t.Helper()
-	b.waitFor("the screen drawn", `document.querySelector('main h1') !== null && ![...document.querySelectorAll('main p')].some((p) => p.textContent.trim() === 'Loading…')`)
+	b.T.Helper()
+	b.WaitFor("the screen drawn", `document.querySelector('main h1') !== null && ![...document.querySelectorAll('main p')].some((p) => p.textContent.trim() === 'Loading…')`)
 }
 
 // jsContrast is the contrast ratio of the body's text on its background
@@ -696,13 +696,13 @@ func (x *tour) layout(t *testing.T) {
 		b.route(sc.hash)
 		b.waitScreen()
 		if w := eval[int](b, `document.scrollingElement.scrollWidth`); w > 360 {
-			b.shot("overflow-" + sc.name)
+			b.Shot("overflow-" + sc.name)
 			t.Errorf("%s at 360 px: the page is %d px wide", sc.name, w)
 		}
 	}
 	b.route("#/env/" + x.envID + "/users")
 	b.waitScreen()
-	b.shot("phone-users")
+	b.Shot("phone-users")
 	b.emulate(viewport{width: desktop.width, height: desktop.height, dark: true})
 	for _, sc := range x.mainScreens() {
 		b.route(sc.hash)
@@ -714,7 +714,7 @@ func (x *tour) layout(t *testing.T) {
 	if dark := eval[bool](b, `(() => { const m = getComputedStyle(document.body).backgroundColor.match(/[\d.]+/g).map(Number); return m[0] + m[1] + m[2] < 3 * 96; })()`); !dark {
 		t.Errorf("in dark mode the body's background is %s", eval[string](b, `getComputedStyle(document.body).backgroundColor`))
 	}
-	b.shot("dark-users")
+	b.Shot("dark-users")
 	b.emulate(desktop)
 }
 
@@ -723,7 +723,7 @@ func (x *tour) layout(t *testing.T) {
 func (x *tour) readOnly(t *testing.T) {
 	username, password := x.newReader(t)
 	rb := x.b.another("reader-", desktop)
-	rb.t = t
+	rb.T = t
 	x.signOnConsole(rb, username, password)
 	e := "#/env/" + x.envID
 	// Each screen must show its data (a screen that failed to load would
@@ -742,9 +742,9 @@ func (x *tour) readOnly(t *testing.T) {
 	for _, sc := range screens {
 		rb.route(sc.hash)
 		rb.waitScreen()
-		rb.waitFor(sc.name+" showing "+q(sc.shows), `document.querySelector('main').innerText.includes(`+q(sc.shows)+`)`)
+		rb.WaitFor(sc.name+" showing "+q(sc.shows), `document.querySelector('main').innerText.includes(`+q(sc.shows)+`)`)
 		if n := eval[int](rb, `document.querySelectorAll('main .notice.error, main [role="alert"]:not(:empty)').length`); n != 0 {
-			rb.shot("error-" + sc.name)
+			rb.Shot("error-" + sc.name)
 			t.Errorf("the read-only administrator gets an error on %s", sc.name)
 		}
 		// The user's page: its tabs hold forms too.
@@ -768,12 +768,12 @@ func (x *tour) readOnly(t *testing.T) {
 				if i >= 0 {
 					where += " (" + tabs[i] + " tab)"
 				}
-				rb.shot("edit-controls-" + sc.name)
+				rb.Shot("edit-controls-" + sc.name)
 				t.Errorf("the read-only administrator sees edit controls on %s: %q", where, edits)
 			}
 		}
 		if sc.name == "users" {
-			rb.shot("read-only-users")
+			rb.Shot("read-only-users")
 		}
 	}
 	// The API refuses the reader's write with PingOne's body.

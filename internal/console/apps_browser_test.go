@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/apptest/chromium"
 )
 
 // The applications screen in headless Chromium: a web application is
@@ -43,34 +43,15 @@ type appsBrowser struct {
 	n   int
 }
 
-func appsChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed: the console's browser tests cannot run")
-	}
-	t.Skip("SKIPPING BROWSER TEST: chromium is not installed; the console's applications screen is NOT tested")
-	return ""
-}
-
 func newAppsBrowser(t *testing.T) *appsBrowser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(appsChromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first Run starts the browser; it must not carry a timeout.
+	ctx := chromium.Launch(t, "the console's applications screen", chromedp.WindowSize(1280, 900))
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
 		return err
 	}))
 	if err != nil {
-		t.Fatalf("start chromium: %v", err)
+		t.Fatalf("emulate focus: %v", err)
 	}
 	wd, _ := os.Getwd()
 	dir := filepath.Join(wd, "..", "..", "test-output", "console", regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(t.Name(), "_"))

@@ -9,18 +9,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/gatehouse-id/gatehouse/internal/apptest/chromium"
 )
 
 // The console's browser tests drive the console in headless Chromium as
@@ -34,72 +31,14 @@ import (
 // time has failed, and the failure says what the page showed instead.
 const waitTimeout = 15 * time.Second
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed: the console's browser tests cannot run (.ci/run installs it)")
-	}
-	t.Skip("SKIPPING BROWSER TEST: chromium is not installed (apt-get install chromium); the console is NOT tested")
-	return ""
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
 // One Chromium serves the package; a browser context per browser isolates
 // cookies and storage as a separate browser would.
-var chrome struct {
-	once   sync.Once
-	ctx    context.Context
-	cancel context.CancelFunc
-	err    error
-}
+var chrome chromium.Shared
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if chrome.cancel != nil {
-		chrome.cancel()
-	}
+	chrome.Stop()
 	os.Exit(code)
-}
-
-func sharedChromium(t *testing.T) context.Context {
-	t.Helper()
-	path := chromiumPath(t)
-	chrome.once.Do(func() {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-			chromedp.WindowSize(desktop.width, desktop.height),
-		)
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancel := chromedp.NewContext(actx)
-		chrome.ctx, chrome.cancel = ctx, func() { cancel(); cancelAlloc() }
-		chrome.err = chromedp.Do(ctx)
-	})
-	if chrome.err != nil {
-		t.Fatalf("start chromium: %v", chrome.err)
-	}
-	return chrome.ctx
 }
 
 // viewport is a window size; mobile lays the page out as on a phone; dark
@@ -116,104 +55,36 @@ var (
 
 // browser is one browser context with one tab.
 type browser struct {
-	t      *testing.T
-	ctx    context.Context
-	dir    string
-	prefix string
-	n      *int
-
-	mu       sync.Mutex
-	problems []string
+	*chromium.Page
 }
 
 func newBrowser(t *testing.T, vp viewport) *browser {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "test-output", "console", regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(t.Name(), "_"))
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	return openBrowser(t, dir, "", &n, vp)
+	return openBrowser(t, chromium.ShotDir(t, "console"), "", new(int), vp)
 }
 
 // another is a second browser (no cookies or storage of the first) whose
 // screenshots continue the first's numbering under prefix.
 func (b *browser) another(prefix string, vp viewport) *browser {
-	return openBrowser(b.t, b.dir, prefix, b.n, vp)
+	return openBrowser(b.T, b.Dir, prefix, b.N, vp)
 }
 
 func openBrowser(t *testing.T, dir, prefix string, n *int, vp viewport) *browser {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(sharedChromium(t), chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	b := &browser{t: t, ctx: ctx, dir: dir, prefix: prefix, n: n}
-	var emulate []chromedp.EmulateViewportOption
-	if vp.mobile {
-		emulate = append(emulate, chromedp.EmulateMobile, chromedp.EmulatePortrait)
-	}
 	scheme := "light"
 	if vp.dark {
 		scheme = "dark"
 	}
-	err := chromedp.Do(ctx,
-		chromedp.EmulateViewport(int64(vp.width), int64(vp.height), emulate...),
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			// Headless windows never have the OS focus: without this
-			// :focus-visible may not apply.
-			if _, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
-				return err
-			}
-			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
-			return err
-		}),
-	)
-	if err != nil {
-		t.Fatalf("open a browser tab: %v", err)
-	}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() {
-				b.mu.Lock()
-				b.problems = append(b.problems, fmt.Sprintf("%s (%s:%d)", m.Text, m.URL, m.Line+1))
-				b.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, p := range b.problems {
-			t.Errorf("the page threw an uncaught exception: %s", p)
-		}
-	})
+	parent := chrome.Browser(t, "the console", chromedp.WindowSize(desktop.width, desktop.height))
+	ctx := chromium.NewTab(t, parent, chromium.Viewport{Width: vp.width, Height: vp.height, Mobile: vp.mobile}, chromium.EmulateColorScheme(scheme))
+	b := &browser{}
+	b.Page = &chromium.Page{T: t, Ctx: ctx, Timeout: waitTimeout, Poll: 2 * time.Second, Dir: dir, Prefix: prefix, N: n, Describe: b.describe}
+	b.WatchConsole(false)
 	return b
 }
 
-func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		b.fail("%s: %v", what, err)
-	}
-}
-
-func (b *browser) fail(format string, args ...any) {
-	b.t.Helper()
-	b.shot("FAILURE")
-	b.t.Fatalf("%s\n%s", fmt.Sprintf(format, args...), b.describe())
-}
-
 func (b *browser) describe() string {
-	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 3*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({url: location.href, h1: document.querySelector('h1')?.innerText ?? '',
 		focus: document.activeElement ? document.activeElement.outerHTML.slice(0, 160) : '', text: (document.body?.innerText ?? '').slice(0, 800)})`))
@@ -224,66 +95,12 @@ func (b *browser) describe() string {
 }
 
 func eval[T any](b *browser, js string) T {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		b.fail("script %q: %v", js, err)
-	}
-	return v
+	b.T.Helper()
+	return chromium.Eval[T](b.Page, js)
 }
 
 // q quotes a string for a script.
-func q(s string) string {
-	j, _ := json.Marshal(s)
-	return string(j)
-}
-
-func (b *browser) shot(name string) {
-	b.t.Helper()
-	png, err := b.screenshot()
-	if err != nil {
-		b.t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	*b.n++
-	if err := os.WriteFile(filepath.Join(b.dir, fmt.Sprintf("%s%02d-%s.png", b.prefix, *b.n, name)), png, 0o644); err != nil {
-		b.t.Errorf("save screenshot: %v", err)
-	}
-}
-
-func (b *browser) screenshot() ([]byte, error) {
-	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
-	defer cancel()
-	return chromedp.Run(ctx, chromedp.FullScreenshot(100))
-}
-
-func (b *browser) navigate(u string) {
-	b.t.Helper()
-	b.do("navigate to "+u, chromedp.Navigate(u))
-}
-
-// waitFor polls the script until it is true; errors while one page
-// replaces another are expected and ignored.
-func (b *browser) waitFor(what, js string) {
-	b.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	var last error
-	for {
-		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+js+`)`))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		last = err
-		if time.Now().After(deadline) {
-			b.fail("the page never showed %s (last script error: %v)", what, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+func q(s string) string { return chromium.Quote(s) }
 
 func (b *browser) url() string { return eval[string](b, `location.href`) }
 
@@ -291,18 +108,18 @@ func (b *browser) url() string { return eval[string](b, `location.href`) }
 
 // waitStatus waits for the sign-on page at a flow status.
 func (b *browser) waitStatus(status string) {
-	b.t.Helper()
-	b.waitFor("the "+status+" sign-on page", `document.readyState === 'complete' && document.querySelector('main')?.dataset.status === `+q(status))
+	b.T.Helper()
+	b.WaitFor("the "+status+" sign-on page", `document.readyState === 'complete' && document.querySelector('main')?.dataset.status === `+q(status))
 }
 
 // signOnAs fills the hosted page's username and password form (found by
 // its labels, as on the console) and submits it.
 func (b *browser) signOnAs(username, password string) {
-	b.t.Helper()
+	b.T.Helper()
 	b.waitStatus("USERNAME_PASSWORD_REQUIRED")
 	b.fill("Username", username)
 	b.fill("Password", password)
-	b.shot("sign-on")
+	b.Shot("sign-on")
 	b.click(`form[data-action="usernamePassword.check"] button[type="submit"]`, "")
 }
 
@@ -333,92 +150,92 @@ func byText(text string) string {
 
 // has says whether the page shows a control with this text.
 func (b *browser) has(text string) bool {
-	b.t.Helper()
+	b.T.Helper()
 	return eval[bool](b, byText(text)+` !== null`)
 }
 
 // click clicks, with the mouse, the centre of the element a CSS selector
 // (css) or a script expression (js) finds, after scrolling it into view.
 func (b *browser) click(css, js string) {
-	b.t.Helper()
+	b.T.Helper()
 	expr := js
 	what := js
 	if css != "" {
 		expr = `document.querySelector(` + q(css) + `)`
 		what = css
 	}
-	b.waitFor("a control to click ("+what+")", expr+` !== null`)
+	b.WaitFor("a control to click ("+what+")", expr+` !== null`)
 	var pt struct{ X, Y float64 }
 	raw := eval[string](b, `(() => { const e = `+expr+`; e.scrollIntoView({block: 'center', inline: 'center'});
 		const r = e.getBoundingClientRect(); return JSON.stringify({X: r.left + r.width / 2, Y: r.top + r.height / 2}); })()`)
 	if err := json.Unmarshal([]byte(raw), &pt); err != nil {
-		b.fail("locate %s: %v", what, err)
+		b.Fail("locate %s: %v", what, err)
 	}
-	b.do("click "+what, chromedp.MouseClickXY(pt.X, pt.Y))
+	b.Do("click "+what, chromedp.MouseClickXY(pt.X, pt.Y))
 }
 
 // press clicks the button, link or tab that says text.
 func (b *browser) press(text string) {
-	b.t.Helper()
+	b.T.Helper()
 	b.click("", byText(text))
 }
 
 // pressTab selects the screen's tab (role tab) that says label.
 func (b *browser) pressTab(label string) {
-	b.t.Helper()
+	b.T.Helper()
 	b.click("", `[...document.querySelectorAll('main [role="tab"]')].find((e) => e.textContent.trim() === `+q(label)+`) ?? null`)
-	b.waitFor("the tab "+label+" selected", `[...document.querySelectorAll('main [role="tab"]')].some((e) => e.textContent.trim() === `+q(label)+` && e.getAttribute('aria-selected') === 'true')`)
+	b.WaitFor("the tab "+label+" selected", `[...document.querySelectorAll('main [role="tab"]')].some((e) => e.textContent.trim() === `+q(label)+` && e.getAttribute('aria-selected') === 'true')`)
 }
 
 // fill types value into the field labelled label, replacing what it held.
 func (b *browser) fill(label, value string) {
-	b.t.Helper()
+	b.T.Helper()
 	b.click("", byLabel(label))
 	eval[bool](b, `(() => { const e = `+byLabel(label)+`; e.focus(); e.select(); return true; })()`)
 	if value == "" {
-		b.do("clear "+label, chromedp.KeyEvent(kb.Delete))
+		b.Do("clear "+label, chromedp.KeyEvent(kb.Delete))
 	} else {
-		b.do("type into "+label, chromedp.KeyEvent(value))
+		b.Do("type into "+label, chromedp.KeyEvent(value))
 	}
 	if got := eval[string](b, byLabel(label)+`.value`); got != value {
-		b.fail("the field %q holds %q after typing %q", label, got, value)
+		b.Fail("the field %q holds %q after typing %q", label, got, value)
 	}
 }
 
 // choose picks the option whose text is option in the select labelled
 // label (as a person's pick would, the select fires input and change).
 func (b *browser) choose(label, option string) {
-	b.t.Helper()
-	b.waitFor("the select "+label, byLabel(label)+` !== null`)
+	b.T.Helper()
+	b.WaitFor("the select "+label, byLabel(label)+` !== null`)
 	ok := eval[bool](b, `(() => { const s = `+byLabel(label)+`; const o = [...s.options].find((o) => o.textContent.trim() === `+q(option)+`);
 		if (!o) return false; s.focus(); s.value = o.value; s.dispatchEvent(new Event('input', {bubbles: true})); s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)
 	if !ok {
-		b.fail("the select %q has no option %q", label, option)
+		b.Fail("the select %q has no option %q", label, option)
 	}
 }
 
 // setChecked clicks the checkbox labelled label until it is checked (or
 // not).
 func (b *browser) setChecked(label string, checked bool) {
-	b.t.Helper()
+	b.T.Helper()
 	if eval[bool](b, byLabel(label)+`.checked`) != checked {
 		b.click("", byLabel(label))
 	}
 	if eval[bool](b, byLabel(label)+`.checked`) != checked {
-		b.fail("the checkbox %q did not become %v", label, checked)
+		b.Fail("the checkbox %q did not become %v", label, checked)
 	}
 }
 
 // value is what the field labelled label holds.
 func (b *browser) value(label string) string {
-	b.t.Helper()
+	b.T.Helper()
 	return eval[string](b, `(`+byLabel(label)+`)?.value ?? ''`)
 }
 
 // fieldError is the error the form shows at the field labelled label:
 // the field's description that is an error (not its help).
 func (b *browser) fieldError(label string) string {
-	b.t.Helper()
+	b.T.Helper()
 	return eval[string](b, `(() => { const e = `+byLabel(label)+`; if (!e) return '';
 		const ids = (e.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
 		return ids.map((id) => document.getElementById(id)).filter((n) => n && !n.hidden && n.classList.contains('field-error')).map((n) => n.textContent.trim()).join(' ').trim(); })()`)
@@ -426,8 +243,8 @@ func (b *browser) fieldError(label string) string {
 
 // heading waits for the screen whose h1 says title.
 func (b *browser) heading(title string) {
-	b.t.Helper()
-	b.waitFor("the screen "+q(title), `document.querySelector('main h1')?.textContent.trim() === `+q(title))
+	b.T.Helper()
+	b.WaitFor("the screen "+q(title), `document.querySelector('main h1')?.textContent.trim() === `+q(title))
 }
 
 // h1 is the screen's heading.
@@ -438,22 +255,22 @@ func (b *browser) h1() string {
 // route opens a console route (a hash) as a link would, and waits until
 // the screen before it is replaced.
 func (b *browser) route(hash string) {
-	b.t.Helper()
+	b.T.Helper()
 	if eval[bool](b, `location.hash === `+q(hash)) {
 		return
 	}
-	b.do("open "+hash, chromedp.Evaluate[chromedp.Void](`window.screenBefore = document.querySelector('main h1'); location.hash = `+q(hash)))
-	b.waitFor("the screen of "+hash, `document.querySelector('main h1') !== null && document.querySelector('main h1') !== window.screenBefore`)
+	b.Do("open "+hash, chromedp.Evaluate[chromedp.Void](`window.screenBefore = document.querySelector('main h1'); location.hash = `+q(hash)))
+	b.WaitFor("the screen of "+hash, `document.querySelector('main h1') !== null && document.querySelector('main h1') !== window.screenBefore`)
 }
 
 // key sends one key (kb.Tab, kb.Enter...), with Shift when shift.
 func (b *browser) key(k string, shift bool) {
-	b.t.Helper()
+	b.T.Helper()
 	var opts []chromedp.KeyOption
 	if shift {
 		opts = append(opts, chromedp.KeyModifiers(chromedp.ModifierShift))
 	}
-	b.do("press "+fmt.Sprintf("%q", k), chromedp.KeyEvent(k, opts...))
+	b.Do("press "+fmt.Sprintf("%q", k), chromedp.KeyEvent(k, opts...))
 }
 
 // ---- an application to sign on to

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/apptest/chromium"
 	"github.com/gatehouse-id/gatehouse/internal/roles"
 )
 
@@ -29,28 +28,7 @@ const polWait = 10 * time.Second
 // a failure in CI and a loud skip elsewhere, as the sign-on page's are.
 func polChromium(t *testing.T) context.Context {
 	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is not installed: the console's browser tests cannot run")
-		}
-		t.Skip("SKIPPING BROWSER TEST: chromium is not installed; the console's policy screens are NOT tested")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first Do starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := chromium.Launch(t, "the console's policy screens", chromedp.WindowSize(1280, 900))
 	var mu sync.Mutex
 	var problems []string
 	msgs := chromedp.Console(ctx)

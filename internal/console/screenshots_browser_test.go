@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/apptest/chromium"
 )
 
 // TestConsoleScreenshots writes the README's console tour, docs/console-*.png,
@@ -57,7 +57,7 @@ func TestConsoleScreenshots(t *testing.T) {
 
 	b := x.b
 	// A fresh load: the environment switcher lists the new environment.
-	b.navigate(x.consoleURL())
+	b.Navigate(x.consoleURL())
 	x.signedOn(b)
 	e := "#/env/" + x.envID
 	for _, sc := range []struct{ name, hash string }{
@@ -100,14 +100,12 @@ func TestConsoleScreenshots(t *testing.T) {
 func docShot(t *testing.T, b *browser, name string) {
 	t.Helper()
 	// The preview's frame and the lists answer after the heading.
-	b.waitFor("the lists and frames loaded", `![...document.querySelectorAll('main')].some((m) => m.textContent.includes('Loading…'))`)
-	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
+	b.WaitFor("the lists and frames loaded", `![...document.querySelectorAll('main')].some((m) => m.textContent.includes('Loading…'))`)
+	ctx, cancel := context.WithTimeout(b.Ctx, waitTimeout)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(repoRoot(t), "docs", name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	chromium.SaveDoc(t, name, png)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/apptest/chromium"
 )
 
 // The Directory screens driven in headless Chromium against a real
@@ -27,21 +27,6 @@ import (
 // acceptance test's.
 
 const dirWait = 15 * time.Second
-
-// dirChromium finds the browser: a failure in CI, a loud skip elsewhere.
-func dirChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed: the console's browser tests cannot run")
-	}
-	t.Skip("SKIPPING BROWSER TEST: chromium is not installed; the console's Directory screens are NOT tested")
-	return ""
-}
 
 // dirPage is one browser tab on the console.
 type dirPage struct {
@@ -56,14 +41,9 @@ var dirShotDirs sync.Map // screenshot directories emptied by this run
 
 func newDirPage(t *testing.T) *dirPage {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(dirChromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	// A browser of its own: without Chromium a failure in CI, a loud skip
+	// elsewhere.
+	ctx := chromium.Launch(t, "the console's Directory screens", chromedp.WindowSize(1280, 900))
 	p := &dirPage{t: t, ctx: ctx}
 	msgs := chromedp.Console(ctx)
 	go func() {

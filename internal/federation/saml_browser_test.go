@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/apptest/chromium"
 	"github.com/gatehouse-id/gatehouse/internal/wire"
 )
 
@@ -28,19 +27,7 @@ import (
 // that POST; the ACS has the browser post it again from its own origin,
 // and the sign-on ends at the application with a code for the user.
 func TestBrowserSAMLProviderCrossSite(t *testing.T) {
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is not installed")
-		}
-		t.Skip("SKIPPING BROWSER TEST: chromium is not installed")
-	}
+	chromium.Path(t, "the SAML provider's cross-site sign-on")
 
 	// The application: its callback page.
 	var mu sync.Mutex
@@ -85,15 +72,11 @@ func TestBrowserSAMLProviderCrossSite(t *testing.T) {
 		"registration":    map[string]any{"enabled": true, "population": map[string]string{"id": d.fx.PopulationID}},
 		"socialProviders": []map[string]string{{"id": x.provID}}})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+	ctx := chromium.Launch(t, "the SAML provider's cross-site sign-on",
 		// Without the "Lax+POST" grace of two minutes that Chromium gives a new
 		// cookie without SameSite (ST-NO-SS): a user who takes longer at the
 		// provider meets the rule this test needs now.
 		chromedp.Flag("enable-features", "SameSiteDefaultChecksMethodRigorously"))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelT()
 

@@ -89,8 +89,8 @@ func TestBrowserProgressiveProfiling(t *testing.T) {
 		t.Errorf("a required attribute can be skipped")
 	}
 	noError(t, b)
-	b.shot("profile")
-	docShot(t, b, "signon-profile")
+	b.Shot("profile")
+	b.DocShot("signon-profile")
 
 	// Empty: the page says so without a round trip.
 	b.submit("user.update")
@@ -108,7 +108,7 @@ func TestBrowserProgressiveProfiling(t *testing.T) {
 	if b.status() != "PROFILE_DATA_REQUIRED" {
 		t.Fatalf("after a refusal: %s", b.status())
 	}
-	b.do("clear the time zone", chromedp.Click(chromedp.CSS("#profile-timezone")),
+	b.Do("clear the time zone", chromedp.Click(chromedp.CSS("#profile-timezone")),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#profile-timezone').select()`), chromedp.KeyEvent(kb.Backspace))
 	b.typeInto("#profile-nickname", "Joe")
 	b.submit("user.update")
@@ -144,12 +144,12 @@ func TestBrowserProgressiveProfilingChoice(t *testing.T) {
 	if opts := eval[[]string](b, `[...document.querySelectorAll('#profile-shoeColour option')].map(o => o.value)`); !slices.Equal(opts, []string{"", "red", "blue"}) {
 		t.Errorf("options %v", opts)
 	}
-	b.shot("profile-choice")
+	b.Shot("profile-choice")
 	b.submit("user.update")
 	if msg := showsError(t, b); msg != "Choose your shoe colour." {
 		t.Errorf("nothing chosen: %q", msg)
 	}
-	b.do("choose", chromedp.SetValue(chromedp.CSS(`#profile-shoeColour`), "blue"))
+	b.Do("choose", chromedp.SetValue(chromedp.CSS(`#profile-shoeColour`), "blue"))
 	b.submit("user.update")
 	b.landed(x.app, state)
 	if u := x.user(t); u["shoeColour"] != "blue" {
@@ -161,7 +161,7 @@ func TestBrowserProgressiveProfilingChoice(t *testing.T) {
 // page offers to skip them, which goes on to the application and writes
 // nothing.
 func TestBrowserProgressiveProfilingSkip(t *testing.T) {
-	b := newBrowser(t, viewport{360, 740, true})
+	b := newBrowser(t, phone)
 	x := newSite(t)
 	withActions(t, x, map[string]any{"type": "PROGRESSIVE_PROFILING", "preventMultiplePromptsPerFlow": true, "promptIntervalSeconds": 86400,
 		"promptText": "Tell us what to call you.", "attributes": []any{map[string]any{"name": "nickname", "required": false}}})
@@ -169,11 +169,11 @@ func TestBrowserProgressiveProfilingSkip(t *testing.T) {
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
 	signOnWith(b, x.fx.Username, x.fx.Password)
 	b.waitStatus("PROFILE_DATA_REQUIRED")
-	b.shot("profile-optional")
+	b.Shot("profile-optional")
 	if b.text(`#profile-skip button`) != "Skip for now" {
 		t.Errorf("no skip button")
 	}
-	b.do("skip", chromedp.Click(chromedp.CSS(`#profile-skip button`)))
+	b.Do("skip", chromedp.Click(chromedp.CSS(`#profile-skip button`)))
 	b.landed(x.app, state)
 	if u := x.user(t); u["nickname"] != nil {
 		t.Errorf("skipping wrote nickname %v", u["nickname"])
@@ -241,9 +241,9 @@ func TestBrowserAgreement(t *testing.T) {
 		t.Errorf("no way to decline")
 	}
 	noError(t, b)
-	b.shot("agreement")
-	docShot(t, b, "signon-agreement")
-	b.do("accept", chromedp.Click(chromedp.CSS(`#agreement-accept button`)))
+	b.Shot("agreement")
+	b.DocShot("signon-agreement")
+	b.Do("accept", chromedp.Click(chromedp.CSS(`#agreement-accept button`)))
 	b.landed(x.app, state)
 	c, err := x.s.Store.GetAgreementConsent(t.Context(), x.fx.EnvID, x.fx.UserID, agID)
 	if err != nil || c.RevokedAt != (time.Time{}) {
@@ -255,14 +255,14 @@ func TestBrowserAgreement(t *testing.T) {
 // that says so, and the application gets access_denied; with
 // disableDeclineOption there is no way to decline.
 func TestBrowserAgreementDecline(t *testing.T) {
-	b := newBrowser(t, viewport{360, 740, true})
+	b := newBrowser(t, phone)
 	x := newSite(t)
 	siteAgreement(t, x, "Plain terms.\nSecond line.", false)
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), "st-decline", "USERNAME_PASSWORD_REQUIRED")
 	signOnWith(b, x.fx.Username, x.fx.Password)
 	b.waitStatus("AGREEMENT_CONSENT_REQUIRED")
-	b.shot("agreement-mobile")
-	b.do("decline", chromedp.Click(chromedp.CSS(`#agreement-decline button`)))
+	b.Shot("agreement-mobile")
+	b.Do("decline", chromedp.Click(chromedp.CSS(`#agreement-decline button`)))
 	b.waitStatus("FAILED")
 	if h := b.text("h1"); h != "Sign-on failed" {
 		t.Errorf("heading %q", h)
@@ -285,7 +285,7 @@ func TestBrowserAgreementDecline(t *testing.T) {
 // holds of a unique attribute is named as that attribute, not as a
 // username; a good value signs on.
 func TestBrowserProgressiveProfilingRules(t *testing.T) {
-	b := newBrowser(t, viewport{360, 740, true})
+	b := newBrowser(t, phone)
 	x := newSite(t)
 	now := store.Now()
 	data, _ := json.Marshal(wire.SchemaAttributeRules{Type: wire.AttrString, Enabled: true, Unique: true, DisplayName: "Employee number",
@@ -313,20 +313,20 @@ func TestBrowserProgressiveProfilingRules(t *testing.T) {
 			t.Errorf("%s: focus on %q", what, id)
 		}
 	}
-	b.do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "x"))
+	b.Do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "x"))
 	b.submit("user.update")
 	if msg := showsError(t, b); msg != "An employee number is E- and digits." {
 		t.Errorf("pattern: %q", msg)
 	}
 	atField("pattern")
-	b.do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "E-1"))
+	b.Do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "E-1"))
 	b.submit("user.update")
-	b.waitFor("the taken message", `document.querySelector('#error').innerText.includes('mployee number')`)
+	b.WaitFor("the taken message", `document.querySelector('#error').innerText.includes('mployee number')`)
 	if msg := showsError(t, b); msg != "That employee number is already in use. Enter another one." {
 		t.Errorf("taken: %q", msg)
 	}
 	atField("taken")
-	b.do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "E-2"))
+	b.Do("type", chromedp.SetValue(chromedp.CSS(`#profile-employeeId`), "E-2"))
 	b.submit("user.update")
 	b.landed(x.app, state)
 	if u := x.user(t); u["employeeId"] != "E-2" {

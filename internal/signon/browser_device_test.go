@@ -1,12 +1,9 @@
 package signon_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,15 +34,15 @@ func TestBrowserDeviceAuthorization(t *testing.T) {
 	userCode := da["user_code"].(string)
 
 	// The user opens /{envId}/device and types the code.
-	b.navigate(base + "/device")
+	b.Navigate(base + "/device")
 	b.waitURL(base + "/signon/?device=enter")
-	b.shot("device-code-entry")
-	docShot(t, b, "device-code-entry")
+	b.Shot("device-code-entry")
+	b.DocShot("device-code-entry")
 	if l := b.labelOf("user_code"); l == "" {
 		t.Errorf("#user_code has no label")
 	}
 	b.typeInto("#user_code", strings.ToLower(userCode))
-	b.do("continue", chromedp.Click(chromedp.CSS(`#device-enter-form button[type="submit"]`)))
+	b.Do("continue", chromedp.Click(chromedp.CSS(`#device-enter-form button[type="submit"]`)))
 
 	// The application's sign-on, then the code again, pre-filled.
 	b.waitStatus("USERNAME_PASSWORD_REQUIRED")
@@ -54,7 +51,7 @@ func TestBrowserDeviceAuthorization(t *testing.T) {
 	if got := eval[string](b, `document.querySelector('#userCode').value`); got != userCode {
 		t.Errorf("the code field holds %q, want the code typed before, %q", got, userCode)
 	}
-	b.shot("device-confirm-code")
+	b.Shot("device-confirm-code")
 	b.submit("deviceAuthGrant.userCode.verify")
 
 	b.waitStatus("DAG_CONSENT_REQUIRED")
@@ -65,9 +62,9 @@ func TestBrowserDeviceAuthorization(t *testing.T) {
 		t.Errorf("the consent screen's subtitle %q does not name the application", sub)
 	}
 	noError(t, b)
-	b.shot("device-consent")
-	docShot(t, b, "device-consent")
-	b.do("allow", chromedp.Click(chromedp.CSS(`#device-allow button[type="submit"]`)))
+	b.Shot("device-consent")
+	b.DocShot("device-consent")
+	b.Do("allow", chromedp.Click(chromedp.CSS(`#device-allow button[type="submit"]`)))
 
 	b.waitURL(base + "/signon/?device=done")
 	if h := b.text("h1"); h != "Your device is connected" {
@@ -76,8 +73,8 @@ func TestBrowserDeviceAuthorization(t *testing.T) {
 	if msg := b.text(".message"); !strings.Contains(msg, "return to your device") {
 		t.Errorf("the end screen says %q", msg)
 	}
-	b.shot("device-done")
-	docShot(t, b, "device-done")
+	b.Shot("device-done")
+	b.DocShot("device-done")
 
 	// The device's poll gets the tokens.
 	r, err := http.PostForm(base+"/as/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
@@ -107,48 +104,31 @@ func TestBrowserDeviceDenied(t *testing.T) {
 	da := decodeJSON(t, resp)
 	resp.Body.Close()
 
-	b.navigate(base + "/device")
+	b.Navigate(base + "/device")
 	b.waitURL(base + "/signon/?device=enter")
 	b.typeInto("#user_code", "BBBB-BBBB")
-	b.do("continue", chromedp.Click(chromedp.CSS(`#device-enter-form button[type="submit"]`)))
+	b.Do("continue", chromedp.Click(chromedp.CSS(`#device-enter-form button[type="submit"]`)))
 	b.waitURL(base + "/signon/?device=enter&error=invalid")
 	msg := showsError(t, b)
 	noRawCodes(t, "the wrong-code error", msg)
-	b.shot("device-wrong-code")
+	b.Shot("device-wrong-code")
 
 	// verification_uri_complete names the application and the code.
-	b.navigate(da["verification_uri_complete"].(string))
+	b.Navigate(da["verification_uri_complete"].(string))
 	b.waitStatus("USERNAME_PASSWORD_REQUIRED")
 	signOnWith(b, fx.Username, fx.Password)
 	b.waitStatus("DAG_USER_CODE_REQUIRED")
 	b.submit("deviceAuthGrant.userCode.verify")
 	b.waitStatus("DAG_CONSENT_REQUIRED")
-	b.do("deny", chromedp.Click(chromedp.CSS(`#device-deny button[type="submit"]`)))
+	b.Do("deny", chromedp.Click(chromedp.CSS(`#device-deny button[type="submit"]`)))
 	b.waitStatus("FAILED")
-	b.shot("device-denied-failed")
-	b.do("return", chromedp.Click(chromedp.CSS(`#return`)))
+	b.Shot("device-denied-failed")
+	b.Do("return", chromedp.Click(chromedp.CSS(`#return`)))
 	b.waitURL(base + "/signon/?device=denied")
 	if h := b.text("h1"); h != "Device not connected" {
 		t.Errorf("the end screen's heading is %q", h)
 	}
-	b.shot("device-denied")
-}
-
-// docShot saves the page as docs/<name>.png for the README, when asked.
-func docShot(t *testing.T, b *browser, name string) {
-	t.Helper()
-	if os.Getenv("GATEHOUSE_DOCS_SCREENSHOTS") != "1" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(repoRoot(t), "docs", name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	b.Shot("device-denied")
 }
 
 func decodeJSON(t *testing.T, resp *http.Response) map[string]any {

@@ -116,9 +116,9 @@ var usbSecurityKey = webauthn.VirtualAuthenticatorOptions{
 
 // cdpCall runs a DevTools command in the browser's tab.
 func cdpCall[P, R any](b *browser, c cdp.Command[P, R], p P) R {
-	b.t.Helper()
+	b.T.Helper()
 	var r R
-	b.do(c.Method, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	b.Do(c.Method, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		var err error
 		r, err = cdp.Call(ctx, tg, c, p)
 		return err
@@ -129,7 +129,7 @@ func cdpCall[P, R any](b *browser, c cdp.Command[P, R], p P) R {
 // addAuthenticator turns the tab's WebAuthn requests over to virtual
 // authenticators (no browser dialogs) and adds one.
 func (b *browser) addAuthenticator(o webauthn.VirtualAuthenticatorOptions) *authenticator {
-	b.t.Helper()
+	b.T.Helper()
 	cdpCall(b, webauthn.Enable, webauthn.EnableParams{})
 	r := cdpCall(b, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &o})
 	return &authenticator{b: b, id: r.AuthenticatorID}
@@ -137,20 +137,20 @@ func (b *browser) addAuthenticator(o webauthn.VirtualAuthenticatorOptions) *auth
 
 // credentials are what the authenticator stores.
 func (a *authenticator) credentials() []*webauthn.Credential {
-	a.b.t.Helper()
+	a.b.T.Helper()
 	return cdpCall(a.b, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: a.id}).Credentials
 }
 
 // userVerified makes the authenticator's user verification succeed or
 // fail (a wrong fingerprint, a cancelled PIN).
 func (a *authenticator) userVerified(ok bool) {
-	a.b.t.Helper()
+	a.b.T.Helper()
 	cdpCall(a.b, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: a.id, IsUserVerified: ok})
 }
 
 // remove takes the authenticator away (the key unplugged).
 func (a *authenticator) remove() {
-	a.b.t.Helper()
+	a.b.T.Helper()
 	cdpCall(a.b, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: a.id})
 }
 
@@ -160,7 +160,7 @@ func (a *authenticator) remove() {
 // picked the passkey from the username field's suggestions, which would
 // leave the button untested.
 func (b *browser) noPasskeyAutofill() {
-	b.t.Helper()
+	b.T.Helper()
 	cdpCall(b, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
 		Source: `if (window.PublicKeyCredential) { PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false); }`})
 }
@@ -205,14 +205,14 @@ func tokenClaims(t *testing.T, x *site, code string) map[string]any {
 // off, a request waits for a touch that never comes (until its timeout,
 // or until the page goes).
 func (a *authenticator) presence(on bool) {
-	a.b.t.Helper()
+	a.b.T.Helper()
 	cdpCall(a.b, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{AuthenticatorID: a.id, Enabled: on})
 }
 
 // add stores a credential another authenticator made: a passkey synced
 // to another browser.
 func (a *authenticator) add(c *webauthn.Credential) {
-	a.b.t.Helper()
+	a.b.T.Helper()
 	cdpCall(a.b, addCredential, addCredentialParams{AuthenticatorID: a.id, Credential: storedCredential{
 		CredentialID: c.CredentialID, IsResidentCredential: c.IsResidentCredential, RpID: c.RpID, PrivateKey: c.PrivateKey,
 		UserHandle: c.UserHandle, SignCount: c.SignCount, BackupEligibility: c.BackupEligibility, BackupState: c.BackupState,
@@ -245,10 +245,10 @@ type storedCredential struct {
 
 // only is the one credential the authenticator holds.
 func (a *authenticator) only() *webauthn.Credential {
-	a.b.t.Helper()
+	a.b.T.Helper()
 	cs := a.credentials()
 	if len(cs) != 1 {
-		a.b.fail("the authenticator holds %d credentials, want 1", len(cs))
+		a.b.Fail("the authenticator holds %d credentials, want 1", len(cs))
 	}
 	return cs[0]
 }

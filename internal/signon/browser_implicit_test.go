@@ -106,13 +106,13 @@ func TestBrowserImplicitFormPostAndFragment(t *testing.T) {
 		return idt
 	}
 
-	b.navigate(implicitAuthorizeURL(base, fx.AppID, app.RedirectURI(), "id_token token", "form_post", "fp-1", "n-fp"))
+	b.Navigate(implicitAuthorizeURL(base, fx.AppID, app.RedirectURI(), "id_token token", "form_post", "fp-1", "n-fp"))
 	b.waitStatus("USERNAME_PASSWORD_REQUIRED")
-	b.shot("sign-on-page")
+	b.Shot("sign-on-page")
 	signOnWith(b, fx.Username, fx.Password)
 	b.waitURL(app.RedirectURI())
-	b.waitFor("the application's page", `document.querySelector('#app') !== null`)
-	b.shot("app-received-form-post")
+	b.WaitFor("the application's page", `document.querySelector('#app') !== null`)
+	b.Shot("app-received-form-post")
 	hit, n := app.last()
 	if n != 1 || hit.method != "POST" || len(hit.query) != 0 {
 		t.Fatalf("the application received %d requests, the last a %s with query %v", n, hit.method, hit.query)
@@ -129,10 +129,10 @@ func TestBrowserImplicitFormPostAndFragment(t *testing.T) {
 	}
 
 	// Single sign-on, fragment by default: the browser keeps the response.
-	b.navigate(implicitAuthorizeURL(base, fx.AppID, app.RedirectURI(), "code id_token", "", "fr-2", "n-fr"))
+	b.Navigate(implicitAuthorizeURL(base, fx.AppID, app.RedirectURI(), "code id_token", "", "fr-2", "n-fr"))
 	b.waitURL(app.RedirectURI() + "#")
-	b.waitFor("the application's page", `document.querySelector('#app') !== null`)
-	b.shot("app-received-fragment")
+	b.WaitFor("the application's page", `document.querySelector('#app') !== null`)
+	b.Shot("app-received-fragment")
 	frag, err := url.ParseQuery(strings.TrimPrefix(eval[string](b, `location.hash`), "#"))
 	if err != nil {
 		t.Fatal(err)

@@ -117,7 +117,7 @@ func enterCode(t *testing.T, b *browser, code, before string) string {
 	t.Helper()
 	b.typeInto("#otp", code)
 	b.submit("otp.check")
-	b.waitFor("a new error message", `(() => { const e = document.querySelector('#error');
+	b.WaitFor("a new error message", `(() => { const e = document.querySelector('#error');
 		return e && e.checkVisibility() && e.innerText.trim() !== '' && e.innerText.trim() !== `+q(before)+`; })()`)
 	msg := showsError(t, b)
 	noRawCodes(t, "the refused code's message", msg)
@@ -151,19 +151,19 @@ func TestBrowserMFATOTP(t *testing.T) {
 			if name := b.text("#register-TOTP .choice-name"); name != "Authenticator app" {
 				t.Errorf("the TOTP choice reads %q", name)
 			}
-			b.shot("register-device")
+			b.Shot("register-device")
 			if docs {
-				docShot(t, b, "mfa-register")
+				b.DocShot("mfa-register")
 			}
 			// Keyboard: the first choice has the focus; Enter takes it.
 			if f := b.focused(); f != "register-TOTP" {
 				t.Fatalf("the registration screen's focus is on %q, want the first choice", f)
 			}
-			b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+			b.Do("press Enter", chromedp.KeyEvent(kb.Enter))
 
 			// The QR code, drawn on the page, and the key for typing in.
 			b.waitStatus("OTP_REQUIRED")
-			b.waitFor("the QR code", `document.querySelector('svg#qr path') !== null`)
+			b.WaitFor("the QR code", `document.querySelector('svg#qr path') !== null`)
 			if h := b.text("h1"); h != "Set up your authenticator app" {
 				t.Errorf("the enrolment screen's heading is %q", h)
 			}
@@ -191,18 +191,18 @@ func TestBrowserMFATOTP(t *testing.T) {
 			}
 			otpField(t, b)
 			noError(t, b)
-			b.shot("totp-enrol")
+			b.Shot("totp-enrol")
 			if docs {
-				docShot(t, b, "mfa-totp-enrol")
+				b.DocShot("mfa-totp-enrol")
 			}
 			// On a 360 px phone the QR code and the key fit: no sideways
 			// scrolling.
-			b.do("a phone's screen", chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+			b.Do("a phone's screen", chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulatePortrait))
 			if sw := eval[int](b, `document.documentElement.scrollWidth`); sw > 360 {
 				t.Errorf("on a 360 px screen the enrolment page is %d px wide", sw)
 			}
-			b.shot("totp-enrol-phone")
-			b.do("a desktop's screen", chromedp.EmulateViewport(int64(desktop.width), int64(desktop.height)))
+			b.Shot("totp-enrol-phone")
+			b.Do("a desktop's screen", chromedp.EmulateViewport(int64(desktop.Width), int64(desktop.Height)))
 
 			code, step := totpAt(t, secret, time.Now())
 			b.typeInto("#otp", code)
@@ -229,9 +229,9 @@ func TestBrowserMFATOTP(t *testing.T) {
 			}
 			otpField(t, b2)
 			noError(t, b2)
-			b2.shot("totp-code")
+			b2.Shot("totp-code")
 			if docs {
-				docShot(t, b2, "mfa-totp-code")
+				b2.DocShot("mfa-totp-code")
 			}
 
 			// The enrolment's code again: a replay, refused whatever the
@@ -240,9 +240,9 @@ func TestBrowserMFATOTP(t *testing.T) {
 			if !strings.Contains(replayed, "incorrect") || attemptsLeft(replayed) < 1 {
 				t.Errorf("the replayed code's message is %q: want it called incorrect, with the attempts left", replayed)
 			}
-			b2.shot("replayed-code")
+			b2.Shot("replayed-code")
 			if docs {
-				docShot(t, b2, "mfa-wrong-code")
+				b2.DocShot("mfa-wrong-code")
 			}
 			// A wrong code: one attempt fewer.
 			wrong := "000000"
@@ -255,7 +255,7 @@ func TestBrowserMFATOTP(t *testing.T) {
 			if !strings.Contains(msg, "incorrect") || attemptsLeft(msg) != attemptsLeft(replayed)-1 {
 				t.Errorf("after %q, the wrong code's message is %q: want one attempt fewer", replayed, msg)
 			}
-			b2.shot("wrong-code")
+			b2.Shot("wrong-code")
 
 			// A code of a later step than the enrolment's signs on: the
 			// next step's while the clock is still in the enrolment's (the
@@ -286,7 +286,7 @@ func scanQR(t *testing.T, b *browser) (uri string, ok bool) {
 		t.Log("SKIPPING the QR code's scan: zbarimg is not installed (apt-get install zbar-tools)")
 		return "", false
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
+	ctx, cancel := context.WithTimeout(b.Ctx, waitTimeout)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -381,21 +381,21 @@ func TestBrowserMFAEmail(t *testing.T) {
 			if page := b.text("body"); strings.Contains(page, x.fx.Email) || strings.Contains(page, "5555550101") {
 				t.Errorf("the device selection shows an address or number unmasked: %q", page)
 			}
-			b.shot("select-device")
+			b.Shot("select-device")
 			if docs {
-				docShot(t, b, "mfa-select-device")
+				b.DocShot("mfa-select-device")
 			}
 			// Keyboard: the first device has the focus; Tab reaches the
 			// second; Shift+Tab goes back; Enter chooses.
 			if f := b.focused(); f != "device-"+emailID {
 				t.Fatalf("the device selection's focus is on %q, want the first device", f)
 			}
-			b.do("press Tab", chromedp.KeyEvent(kb.Tab))
+			b.Do("press Tab", chromedp.KeyEvent(kb.Tab))
 			if f := b.focused(); f != "device-"+smsID {
 				t.Errorf("Tab moved the focus to %q, want the second device", f)
 			}
-			b.do("press Shift+Tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
-			b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+			b.Do("press Shift+Tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+			b.Do("press Enter", chromedp.KeyEvent(kb.Enter))
 
 			b.waitStatus("OTP_REQUIRED")
 			if h := b.text("h1"); h != "Check your email" {
@@ -406,36 +406,36 @@ func TestBrowserMFAEmail(t *testing.T) {
 			}
 			otpField(t, b)
 			first := mailedCode(t, x, "")
-			b.shot("email-code")
+			b.Shot("email-code")
 			if docs {
-				docShot(t, b, "mfa-email-code")
+				b.DocShot("mfa-email-code")
 			}
 			// A new code at once is refused in words: codes are spaced.
-			b.do("send a new code", chromedp.Click(chromedp.CSS(`#resend button[type="submit"]`)))
+			b.Do("send a new code", chromedp.Click(chromedp.CSS(`#resend button[type="submit"]`)))
 			msg := showsError(t, b)
 			if !strings.Contains(msg, "Wait") || !strings.Contains(msg, "second") {
 				t.Errorf("an early resend says %q: want how long to wait", msg)
 			}
 			noRawCodes(t, "the early resend's message", msg)
-			b.shot("early-resend")
+			b.Shot("early-resend")
 
 			// Another device, from the disclosure under the form, by
 			// keyboard: the phone, then the email again (a new code).
 			for _, to := range []struct{ id, heading string }{{smsID, "Check your phone"}, {emailID, "Check your email"}} {
-				b.do("focus the disclosure", chromedp.Evaluate[chromedp.Void](`document.querySelector('.others summary').focus()`))
-				b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+				b.Do("focus the disclosure", chromedp.Evaluate[chromedp.Void](`document.querySelector('.others summary').focus()`))
+				b.Do("press Enter", chromedp.KeyEvent(kb.Enter))
 				if !eval[bool](b, `document.querySelector('details.others').open`) {
-					b.fail("Enter did not open the list of other devices")
+					b.Fail("Enter did not open the list of other devices")
 				}
-				b.do("press Tab", chromedp.KeyEvent(kb.Tab))
+				b.Do("press Tab", chromedp.KeyEvent(kb.Tab))
 				if f := b.focused(); f != "device-"+to.id {
 					t.Fatalf("Tab moved the focus to %q, want the other device", f)
 				}
 				if to.id == smsID {
-					b.shot("other-devices")
+					b.Shot("other-devices")
 				}
-				b.do("press Enter", chromedp.KeyEvent(kb.Enter))
-				b.waitFor("the "+to.heading+" screen", `document.readyState === 'complete' && document.querySelector('h1')?.innerText === `+q(to.heading))
+				b.Do("press Enter", chromedp.KeyEvent(kb.Enter))
+				b.WaitFor("the "+to.heading+" screen", `document.readyState === 'complete' && document.querySelector('h1')?.innerText === `+q(to.heading))
 			}
 			if msg := b.text(".message"); !strings.HasPrefix(msg, "We sent a code to ") {
 				t.Errorf("back on the email device the page says %q", msg)
@@ -492,17 +492,17 @@ func TestBrowserMFAWrongCodes(t *testing.T) {
 	wrong := fmt.Sprintf("%06d", (n+1)%1000000)
 
 	msg := wrongCodes(t, b, wrong, 2)
-	b.shot("one-attempt-left")
+	b.Shot("one-attempt-left")
 	msg = enterCode(t, b, wrong, msg)
 	if want := "That code is incorrect, and too many wrong codes were entered for it. Send a new code and enter it."; msg != want {
 		t.Errorf("the last wrong code: the page says %q, want %q", msg, want)
 	}
-	b.shot("code-void")
+	b.Shot("code-void")
 	msg = enterCode(t, b, right, msg)
 	if want := "That code has expired. Send a new code and enter it."; msg != want {
 		t.Errorf("the void code: the page says %q, want %q", msg, want)
 	}
-	b.shot("code-expired")
+	b.Shot("code-expired")
 	if got := x.app.last(); got != nil {
 		t.Errorf("the application was reached with a void code: %v", got)
 	}
@@ -534,8 +534,8 @@ func TestBrowserMFALocked(t *testing.T) {
 	if want := "Too many incorrect codes: verification is locked for 10 minutes. Try again then."; msg != want {
 		t.Errorf("the lock: the page says %q, want %q", msg, want)
 	}
-	b.shot("locked")
-	docShot(t, b, "mfa-locked")
+	b.Shot("locked")
+	b.DocShot("mfa-locked")
 	if next := enterCode(t, b, right, "That code"); next != msg {
 		t.Errorf("the right code while locked: the page says %q, want %q", next, msg)
 	}
@@ -563,11 +563,11 @@ func TestBrowserMFAEmailRegistration(t *testing.T) {
 				t.Errorf("the email choice reads %q", d)
 			}
 			// Keyboard: Tab from the first choice to the email one.
-			b.do("press Tab", chromedp.KeyEvent(kb.Tab))
+			b.Do("press Tab", chromedp.KeyEvent(kb.Tab))
 			if f := b.focused(); f != "register-EMAIL" {
 				t.Fatalf("Tab moved the focus to %q, want the email choice", f)
 			}
-			b.do("press Enter", chromedp.KeyEvent(kb.Enter))
+			b.Do("press Enter", chromedp.KeyEvent(kb.Enter))
 
 			b.waitStatus("OTP_REQUIRED")
 			if h := b.text("h1"); h != "Check your email" {
@@ -580,7 +580,7 @@ func TestBrowserMFAEmailRegistration(t *testing.T) {
 				t.Errorf("the email registration shows a resend or a QR code")
 			}
 			otpField(t, b)
-			b.shot("email-registration")
+			b.Shot("email-registration")
 			pairing := mailedCode(t, x, "")
 			b.typeInto("#otp", pairing)
 			b.submit("otp.check")

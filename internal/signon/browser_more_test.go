@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-id/gatehouse/internal/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/apptest/chromium"
 )
 
 // adminAPI calls the management API as the bootstrap administrator and
@@ -51,26 +52,26 @@ func assignPolicy(t *testing.T, x *site, action map[string]any) {
 
 // click clicks the element and fails the test when it is not on the screen.
 func (b *browser) click(what, sel string) {
-	b.t.Helper()
+	b.T.Helper()
 	if !b.visible(sel) {
-		b.fail("%s (%s) is not visible", what, sel)
+		b.Fail("%s (%s) is not visible", what, sel)
 	}
-	b.do("click "+what, chromedp.Click(chromedp.CSS(sel)))
+	b.Do("click "+what, chromedp.Click(chromedp.CSS(sel)))
 }
 
 // waitError waits until #error shows text containing want, and returns
 // the text.
 func (b *browser) waitError(want string) string {
-	b.t.Helper()
-	b.waitFor("#error saying "+q(want), `(() => { const e = document.querySelector('#error');
+	b.T.Helper()
+	b.WaitFor("#error saying "+q(want), `(() => { const e = document.querySelector('#error');
 		return e && !e.hidden && e.checkVisibility() && e.innerText.includes(`+q(want)+`); })()`)
 	return b.text("#error")
 }
 
 // waitHeading waits for the page whose h1 is heading.
 func (b *browser) waitHeading(heading string) {
-	b.t.Helper()
-	b.waitFor("the heading "+q(heading), `document.readyState === 'complete' && document.querySelector('h1')?.innerText.trim() === `+q(heading))
+	b.T.Helper()
+	b.WaitFor("the heading "+q(heading), `document.readyState === 'complete' && document.querySelector('h1')?.innerText.trim() === `+q(heading))
 }
 
 // TestBrowserRegistration: "Create one" opens the registration form with
@@ -88,7 +89,7 @@ func TestBrowserRegistration(t *testing.T) {
 	state := "st-" + randomString(4)
 
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
-	b.shot("sign-on-page")
+	b.Shot("sign-on-page")
 	if got := b.text("#register"); got != "Create one" {
 		t.Errorf("the registration button reads %q, want %q", got, "Create one")
 	}
@@ -96,8 +97,8 @@ func TestBrowserRegistration(t *testing.T) {
 		t.Errorf("the registration form shows before the user asks for it")
 	}
 	b.click("Create one", "#register")
-	b.waitFor("the registration form", `document.querySelector('#register-form')?.checkVisibility()`)
-	b.shot("registration-form")
+	b.WaitFor("the registration form", `document.querySelector('#register-form')?.checkVisibility()`)
+	b.Shot("registration-form")
 	if got := eval[string](b, `document.querySelector('#register').getAttribute('aria-expanded')`); got != "true" {
 		t.Errorf("#register has aria-expanded=%q once the form is open", got)
 	}
@@ -133,29 +134,29 @@ func TestBrowserRegistration(t *testing.T) {
 	noError(t, b)
 
 	b.click("Back to sign on", `#register-form [data-closes]`)
-	b.waitFor("the sign-on form again", `document.querySelector('#signon-form')?.checkVisibility() && document.querySelector('#register-form').hidden`)
-	b.shot("back-to-sign-on")
+	b.WaitFor("the sign-on form again", `document.querySelector('#signon-form')?.checkVisibility() && document.querySelector('#register-form').hidden`)
+	b.Shot("back-to-sign-on")
 	if f := b.focused(); f != "register" {
 		t.Errorf("after Back to sign on the focus is on %q, want the Create one button", f)
 	}
 	b.click("Create one", "#register")
-	b.waitFor("the registration form", `document.querySelector('#register-form')?.checkVisibility()`)
+	b.WaitFor("the registration form", `document.querySelector('#register-form')?.checkVisibility()`)
 
 	newUser, newEmail := "newcomer."+randomString(4), "newcomer."+randomString(4)+"@example.com"
 	password := "Violet-Harbor-84?"
 	b.typeInto("#regUsername", x.fx.Username) // taken
 	b.typeInto("#email", newEmail)
 	b.typeInto("#regPassword", "short")
-	b.waitFor("the length rule unmet", `document.querySelector('#rules li[data-rule="length"]')?.dataset.ok === 'false'`)
-	b.shot("weak-password")
+	b.WaitFor("the length rule unmet", `document.querySelector('#rules li[data-rule="length"]')?.dataset.ok === 'false'`)
+	b.Shot("weak-password")
 	b.typeInto("#regPassword", password)
-	b.waitFor("every rule the page checks met", `document.querySelector('#rules li[data-rule="length"]')?.dataset.ok === 'true' &&
+	b.WaitFor("every rule the page checks met", `document.querySelector('#rules li[data-rule="length"]')?.dataset.ok === 'true' &&
 		[...document.querySelectorAll('#rules li[data-ok]')].every(li => li.dataset.ok === 'true')`)
-	b.shot("taken-username-typed")
+	b.Shot("taken-username-typed")
 	b.submit("user.register")
 
 	msg := b.waitError("That username is already taken.")
-	b.shot("username-taken")
+	b.Shot("username-taken")
 	noRawCodes(t, "the taken-username error", msg)
 	if f := b.focused(); f != "regUsername" {
 		t.Errorf("after the taken-username error the focus is on %q, want regUsername", f)
@@ -171,11 +172,11 @@ func TestBrowserRegistration(t *testing.T) {
 	}
 
 	b.typeInto("#regUsername", newUser)
-	b.shot("new-username-typed")
+	b.Shot("new-username-typed")
 	b.submit("user.register")
 
 	b.waitStatus("VERIFICATION_CODE_REQUIRED")
-	b.shot("verification-page")
+	b.Shot("verification-page")
 	if h := b.text("h1"); h != "Verify your email address" {
 		t.Errorf("the verification page's heading is %q", h)
 	}
@@ -200,7 +201,7 @@ func TestBrowserRegistration(t *testing.T) {
 
 	b.submit("user.sendVerificationCode")
 	notice := b.waitError("We sent a new code.")
-	b.shot("new-code-sent")
+	b.Shot("new-code-sent")
 	if !eval[bool](b, `document.querySelector('#error').classList.contains('notice')`) {
 		t.Errorf("the new-code message %q is styled as an error, not a notice", notice)
 	}
@@ -215,7 +216,7 @@ func TestBrowserRegistration(t *testing.T) {
 	b.typeInto("#verificationCode", first.Code)
 	b.submit("user.verify")
 	msg = b.waitError("not correct")
-	b.shot("old-code-refused")
+	b.Shot("old-code-refused")
 	noRawCodes(t, "the old-code error", msg)
 	if eval[bool](b, `document.querySelector('#error').classList.contains('notice')`) {
 		t.Errorf("the old-code error %q is styled as a notice", msg)
@@ -225,7 +226,7 @@ func TestBrowserRegistration(t *testing.T) {
 	}
 
 	b.typeInto("#verificationCode", second.Code)
-	b.shot("new-code-typed")
+	b.Shot("new-code-typed")
 	b.submit("user.verify")
 	code := b.landed(x.app, state)
 	exchange(t, x.s, x.fx.EnvID, x.fx.AppID, x.fx.AppSecret, x.app.RedirectURI(), code)
@@ -247,13 +248,13 @@ func TestBrowserLockedOut(t *testing.T) {
 			want += "s"
 		}
 		msg := b.waitError(want + " left")
-		b.shot(fmt.Sprintf("wrong-password-%d-left", left))
+		b.Shot(fmt.Sprintf("wrong-password-%d-left", left))
 		noRawCodes(t, "the wrong-password error", msg)
 	}
 
 	signOnWith(b, x.fx.Username, "Wrong-Password-0!")
 	msg := b.waitError("locked")
-	b.shot("locked-out")
+	b.Shot("locked-out")
 	if !strings.Contains(msg, "15 minutes") {
 		t.Errorf("the lockout message %q does not say for how long (15 minutes)", msg)
 	}
@@ -271,9 +272,9 @@ func TestBrowserLockedOut(t *testing.T) {
 	// The right password does not open a locked password.
 	b.typeInto("#password", x.fx.Password)
 	b.submit("usernamePassword.check")
-	b.waitFor("the submit to finish", `document.querySelector('#signon-form')?.getAttribute('aria-busy') === 'false'`)
+	b.WaitFor("the submit to finish", `document.querySelector('#signon-form')?.getAttribute('aria-busy') === 'false'`)
 	msg = b.waitError("locked")
-	b.shot("right-password-while-locked")
+	b.Shot("right-password-while-locked")
 	if !strings.Contains(msg, "minute") {
 		t.Errorf("the lockout message %q no longer says for how long", msg)
 	}
@@ -344,14 +345,14 @@ func TestBrowserProviderFailure(t *testing.T) {
 	state := "st-" + randomString(4)
 
 	signOnPage(t, b, x.base(), fx.AppID, app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
-	b.shot("sign-on-page")
+	b.Shot("sign-on-page")
 	if got := b.text("a.provider"); got != "Sign on with "+idpName {
 		t.Errorf("the provider button reads %q", got)
 	}
 	b.click("the provider button", "a.provider")
 
 	b.waitStatus("FAILED")
-	b.shot("sign-on-failed")
+	b.Shot("sign-on-failed")
 	mu.Lock()
 	got := asked
 	mu.Unlock()
@@ -381,8 +382,8 @@ func TestBrowserProviderFailure(t *testing.T) {
 	b.click("the return button", "#return")
 
 	b.waitURL(app.RedirectURI() + "?")
-	b.waitFor("the application's page", `document.querySelector('#app') !== null`)
-	b.shot("app-got-error")
+	b.WaitFor("the application's page", `document.querySelector('#app') !== null`)
+	b.Shot("app-got-error")
 	back, err := url.Parse(b.url())
 	if err != nil {
 		t.Fatal(err)
@@ -399,10 +400,12 @@ func TestBrowserProviderFailure(t *testing.T) {
 // tab opens another tab in b's browser context: it shares b's cookies, as
 // a second tab of one browser does.
 func (b *browser) tab(name string) (*browser, func()) {
-	b.t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
-	b.t.Cleanup(cancel)
-	t2 := &browser{t: b.t, ctx: ctx, dir: b.dir, prefix: name + "-", n: b.n, width: b.width, height: b.height}
+	b.T.Helper()
+	ctx, cancel := chromedp.NewContext(b.Ctx)
+	b.T.Cleanup(cancel)
+	t2 := &browser{width: b.width, height: b.height}
+	t2.Page = &chromium.Page{T: b.T, Ctx: ctx, Timeout: waitTimeout, Poll: time.Second,
+		Dir: b.Dir, Prefix: name + "-", N: b.N, Describe: t2.describe}
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(int64(b.width), int64(b.height)),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -411,7 +414,7 @@ func (b *browser) tab(name string) (*browser, func()) {
 		}),
 	)
 	if err != nil {
-		b.t.Fatalf("open a second tab: %v", err)
+		b.T.Fatalf("open a second tab: %v", err)
 	}
 	return t2, cancel
 }
@@ -435,7 +438,7 @@ func TestBrowserExpiredFlow(t *testing.T) {
 	flowID := pu.Query().Get("flowId")
 	b.typeInto("#username", fx.Username)
 	b.typeInto("#password", fx.Password)
-	b.shot("form-filled")
+	b.Shot("form-filled")
 
 	ctx := context.Background()
 	f, err := s.Store.GetFlow(ctx, fx.EnvID, flowID)
@@ -454,7 +457,7 @@ func TestBrowserExpiredFlow(t *testing.T) {
 			t.Errorf("the expiry page says %q: not why the sign-on ended", msg)
 		}
 		if !b.visible("#start-again") {
-			b.fail("no visible Start again link, though the application has a home page")
+			b.Fail("no visible Start again link, though the application has a home page")
 		}
 		if href := eval[string](b, `document.querySelector('#start-again').href`); href != home {
 			t.Errorf("Start again goes to %q, want the application's home page %q", href, home)
@@ -472,9 +475,9 @@ func TestBrowserExpiredFlow(t *testing.T) {
 
 	// The page again, in a second tab.
 	b2, closeTab := b.tab("tab2")
-	b2.navigate(page)
+	b2.Navigate(page)
 	expired(b2)
-	b2.shot("reopened-after-expiry")
+	b2.Shot("reopened-after-expiry")
 	closeTab()
 
 	// The first tab still shows the form from before the expiry.
@@ -483,7 +486,7 @@ func TestBrowserExpiredFlow(t *testing.T) {
 	}
 	b.submit("usernamePassword.check")
 	expired(b)
-	b.shot("old-form-submitted")
+	b.Shot("old-form-submitted")
 	if got := app.last(); got != nil {
 		t.Fatalf("the application received %v from an expired sign-on", got)
 	}
@@ -523,7 +526,7 @@ const contrastJS = `(() => {
 })()`
 
 func (b *browser) contrast(selectors map[string]string) []colorPair {
-	b.t.Helper()
+	b.T.Helper()
 	j, _ := json.Marshal(selectors)
 	return eval[[]colorPair](b, strings.Replace(contrastJS, "SELECTORS", string(j), 1))
 }
@@ -533,7 +536,7 @@ func (b *browser) contrast(selectors map[string]string) []colorPair {
 // (WCAG AA contrast, 4.5:1).
 func TestBrowserDarkMode(t *testing.T) {
 	b := newBrowser(t, desktop)
-	b.do("emulate dark mode", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	b.Do("emulate dark mode", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
 		return err
@@ -543,9 +546,9 @@ func TestBrowserDarkMode(t *testing.T) {
 
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
 	if !eval[bool](b, `matchMedia('(prefers-color-scheme: dark)').matches`) {
-		b.fail("the dark colour scheme is not emulated")
+		b.Fail("the dark colour scheme is not emulated")
 	}
-	b.shot("dark-sign-on")
+	b.Shot("dark-sign-on")
 	check := func(pairs []colorPair) {
 		t.Helper()
 		for _, p := range pairs {
@@ -580,15 +583,15 @@ func TestBrowserDarkMode(t *testing.T) {
 
 	signOnWith(b, x.fx.Username, "Not-The-Password-1!")
 	showsError(t, b)
-	b.shot("dark-wrong-password")
+	b.Shot("dark-wrong-password")
 	check(b.contrast(map[string]string{"error": "#error"}))
 
 	// A brand colour made for light pages (a theme's) must stay readable
 	// on dark ones.
 	setDefaultTheme(t, x, map[string]any{"buttonColor": "#C0392B", "linkTextColor": "#C0392B"})
-	b.do("reload", chromedp.Reload())
+	b.Do("reload", chromedp.Reload())
 	b.waitStatus("USERNAME_PASSWORD_REQUIRED")
-	b.shot("dark-branded")
+	b.Shot("dark-branded")
 	branded := b.contrast(map[string]string{"button": form("usernamePassword.check") + ` button[type="submit"]`, "link": "#forgot"})
 	if len(branded) != 2 {
 		t.Fatalf("measured %+v", branded)

@@ -48,11 +48,11 @@ func TestBrowserPasskey(t *testing.T) {
 			if name := b.text("#register-FIDO2 .choice-name"); name != "Passkey or security key" {
 				t.Fatalf("the FIDO2 choice reads %q", name)
 			}
-			b.shot("register-device")
+			b.Shot("register-device")
 			if docs {
-				docShot(t, b, "fido-register")
+				b.DocShot("fido-register")
 			}
-			b.do("choose a passkey", chromedp.Click(chromedp.CSS("#register-FIDO2")))
+			b.Do("choose a passkey", chromedp.Click(chromedp.CSS("#register-FIDO2")))
 			b.waitStatus("FIDO2_ACTIVATION_REQUIRED")
 			if h := b.text("h1"); h != "Set up a passkey" {
 				t.Errorf("the activation screen's heading is %q", h)
@@ -64,17 +64,17 @@ func TestBrowserPasskey(t *testing.T) {
 			if n := len(a.credentials()); n != 0 {
 				t.Fatalf("the screen made a passkey before the user asked: %d", n)
 			}
-			b.shot("setup-passkey")
+			b.Shot("setup-passkey")
 			if docs {
-				docShot(t, b, "fido-setup")
+				b.DocShot("fido-setup")
 			}
-			b.do("phone", chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+			b.Do("phone", chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulatePortrait))
 			if sw := eval[int](b, `document.documentElement.scrollWidth`); sw > 360 {
 				t.Errorf("on a 360 px screen the passkey page is %d px wide", sw)
 			}
-			b.shot("setup-passkey-phone")
-			b.do("desktop", chromedp.EmulateViewport(int64(desktop.width), int64(desktop.height)))
-			b.do("create the passkey", chromedp.Click(chromedp.CSS("#passkey")))
+			b.Shot("setup-passkey-phone")
+			b.Do("desktop", chromedp.EmulateViewport(int64(desktop.Width), int64(desktop.Height)))
+			b.Do("create the passkey", chromedp.Click(chromedp.CSS("#passkey")))
 			claims := tokenClaims(t, x, b.landed(x.app, state))
 			if got := amr(claims); !slices.Contains(got, "pwd") || !slices.Contains(got, "swk") || !slices.Contains(got, "mfa") || slices.Contains(got, "hwk") {
 				t.Errorf("amr after a password and a new synced passkey: %v, want pwd, swk and mfa", got)
@@ -106,12 +106,12 @@ func TestBrowserPasskey(t *testing.T) {
 			}
 			// The page asked at once; the browser refused.
 			passkeyRefused(t, b2)
-			b2.shot("refused")
+			b2.Shot("refused")
 			if docs {
-				docShot(t, b2, "fido-refused")
+				b2.DocShot("fido-refused")
 			}
 			a2.userVerified(true)
-			b2.do("use the passkey", chromedp.Click(chromedp.CSS("#passkey")))
+			b2.Do("use the passkey", chromedp.Click(chromedp.CSS("#passkey")))
 			claims = tokenClaims(t, x, b2.landed(x.app, state))
 			if got := amr(claims); !slices.Contains(got, "pwd") || !slices.Contains(got, "swk") || !slices.Contains(got, "mfa") {
 				t.Errorf("amr after a password and a passkey: %v", got)
@@ -132,9 +132,9 @@ func TestBrowserPasskey(t *testing.T) {
 				t.Errorf("the username field's autocomplete is %q, want the passkeys offered in it", ac)
 			}
 			noError(t, b3)
-			b3.shot("passwordless")
+			b3.Shot("passwordless")
 			if docs {
-				docShot(t, b3, "fido-signon")
+				b3.DocShot("fido-signon")
 			}
 			b3.typeInto("#username", x.fx.Username)
 			b3.submit("user.lookup")
@@ -150,7 +150,7 @@ func TestBrowserPasskey(t *testing.T) {
 			a4.add(a3.only())
 			state = "st-" + randomString(4)
 			signOnPage(t, b4, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "SIGN_ON_REQUIRED")
-			b4.do("sign on with a passkey", chromedp.Click(chromedp.CSS("#passkey")))
+			b4.Do("sign on with a passkey", chromedp.Click(chromedp.CSS("#passkey")))
 			claims = tokenClaims(t, x, b4.landed(x.app, state))
 			if claims["sub"] != x.fx.UserID {
 				t.Errorf("the usernameless sign-on's subject is %v, want %s", claims["sub"], x.fx.UserID)
@@ -163,7 +163,7 @@ func TestBrowserPasskey(t *testing.T) {
 			a5 := b5.addAuthenticator(platformPasskey)
 			a5.add(a4.only())
 			state = "st-" + randomString(4)
-			b5.navigate(authorizeURL(x.base(), x.fx.AppID, x.app.RedirectURI(), state))
+			b5.Navigate(authorizeURL(x.base(), x.fx.AppID, x.app.RedirectURI(), state))
 			if tokenClaims(t, x, b5.landed(x.app, state))["sub"] != x.fx.UserID {
 				t.Errorf("the autofill sign-on signed someone else on")
 			}
@@ -199,9 +199,9 @@ func TestBrowserSecurityKey(t *testing.T) {
 			signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
 			signOnWith(b, x.fx.Username, x.fx.Password)
 			b.waitStatus("DEVICE_REGISTRATION_REQUIRED")
-			b.do("choose a passkey or security key", chromedp.Click(chromedp.CSS("#register-FIDO2")))
+			b.Do("choose a passkey or security key", chromedp.Click(chromedp.CSS("#register-FIDO2")))
 			b.waitStatus("FIDO2_ACTIVATION_REQUIRED")
-			b.do("register the key", chromedp.Click(chromedp.CSS("#passkey")))
+			b.Do("register the key", chromedp.Click(chromedp.CSS("#passkey")))
 			if got := amr(tokenClaims(t, x, b.landed(x.app, state))); !slices.Contains(got, "hwk") || slices.Contains(got, "swk") {
 				t.Errorf("amr after registering a device-bound key: %v, want hwk", got)
 			}
@@ -222,24 +222,24 @@ func TestBrowserSecurityKey(t *testing.T) {
 			signOnPage(t, b2, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
 			signOnWith(b2, x.fx.Username, x.fx.Password)
 			b2.waitStatus("ASSERTION_REQUIRED")
-			b2.waitFor("the browser's request under way", `document.querySelector('#passkey').disabled && document.querySelector('#passkey-status').innerText !== ''`)
+			b2.WaitFor("the browser's request under way", `document.querySelector('#passkey').disabled && document.querySelector('#passkey-status').innerText !== ''`)
 			if st := b2.text("#passkey-status"); st != "Follow your browser's steps to use your passkey or security key." {
 				t.Errorf("while the browser asks, the page says %q", st)
 			}
 			if live := eval[string](b2, `document.querySelector('#passkey-status').getAttribute('aria-live') ?? ''`); live != "polite" {
 				t.Errorf("the passkey status line is not announced: aria-live=%q", live)
 			}
-			b2.do("open the other methods", chromedp.Click(chromedp.CSS(".others summary")))
+			b2.Do("open the other methods", chromedp.Click(chromedp.CSS(".others summary")))
 			if !b2.visible("#device-" + emailID) {
 				t.Fatalf("the passkey screen offers no other method")
 			}
-			b2.shot("assertion")
+			b2.Shot("assertion")
 			if docs {
-				docShot(t, b2, "fido-assertion")
+				b2.DocShot("fido-assertion")
 			}
 			// A touch, then the page again: it asks once more by itself.
 			key2.presence(true)
-			b2.do("reload", chromedp.Reload())
+			b2.Do("reload", chromedp.Reload())
 			if got := amr(tokenClaims(t, x, b2.landed(x.app, state))); !slices.Contains(got, "pwd") || !slices.Contains(got, "hwk") || !slices.Contains(got, "mfa") {
 				t.Errorf("amr after a password and a security key: %v, want pwd, hwk and mfa", got)
 			}

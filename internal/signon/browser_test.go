@@ -15,7 +15,7 @@ import (
 // browser arrives at the hosted sign-on page of the environment.
 func signOnPage(t *testing.T, b *browser, base, clientID, redirectURI, state, status string) {
 	t.Helper()
-	b.navigate(authorizeURL(base, clientID, redirectURI, state))
+	b.Navigate(authorizeURL(base, clientID, redirectURI, state))
 	b.waitStatus(status)
 	if u := b.url(); !strings.HasPrefix(u, base+"/signon/?flowId=") {
 		t.Fatalf("authorize sent the browser to %s, not the environment's sign-on page", u)
@@ -33,7 +33,7 @@ func noError(t *testing.T, b *browser) {
 // showsError waits for the error box and returns its text.
 func showsError(t *testing.T, b *browser) string {
 	t.Helper()
-	b.waitFor("an error message in #error", `(() => { const e = document.querySelector('#error'); return e && e.innerText.trim() !== '' && e.checkVisibility(); })()`)
+	b.WaitFor("an error message in #error", `(() => { const e = document.querySelector('#error'); return e && e.innerText.trim() !== '' && e.checkVisibility(); })()`)
 	if role := eval[string](b, `document.querySelector('#error').getAttribute('role') ?? ''`); role != "alert" {
 		t.Errorf("#error has role %q, want alert (screen readers announce it)", role)
 	}
@@ -53,7 +53,7 @@ func noRawCodes(t *testing.T, what, msg string) {
 
 // signOnWith types credentials into the username/password form and submits it.
 func signOnWith(b *browser, username, password string) {
-	b.t.Helper()
+	b.T.Helper()
 	b.typeInto("#username", username)
 	b.typeInto("#password", password)
 	b.submit("usernamePassword.check")
@@ -68,7 +68,7 @@ func TestBrowserSignOn(t *testing.T) {
 	state := "st-" + randomString(4)
 
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
-	b.shot("sign-on-page")
+	b.Shot("sign-on-page")
 	if h := b.text("h1"); h == "" {
 		t.Errorf("the sign-on page has no heading")
 	}
@@ -87,7 +87,7 @@ func TestBrowserSignOn(t *testing.T) {
 
 	b.typeInto("#username", x.fx.Username)
 	b.typeInto("#password", x.fx.Password)
-	b.shot("credentials-typed")
+	b.Shot("credentials-typed")
 	b.submit("usernamePassword.check")
 
 	code := b.landed(x.app, state)
@@ -103,11 +103,11 @@ func TestBrowserWrongPasswordThenRight(t *testing.T) {
 	state := "st-" + randomString(4)
 
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
-	b.shot("sign-on-page")
+	b.Shot("sign-on-page")
 	signOnWith(b, x.fx.Username, "Not-The-Password-1!")
 
 	msg := showsError(t, b)
-	b.shot("wrong-password")
+	b.Shot("wrong-password")
 	// The default policy locks out after 5 failures: 4 are left.
 	if !strings.Contains(msg, "4") {
 		t.Errorf("the error %q does not say that 4 attempts are left", msg)
@@ -125,7 +125,7 @@ func TestBrowserWrongPasswordThenRight(t *testing.T) {
 
 	b.typeInto("#username", x.fx.Username)
 	b.typeInto("#password", x.fx.Password)
-	b.shot("right-password-typed")
+	b.Shot("right-password-typed")
 	b.submit("usernamePassword.check")
 
 	code := b.landed(x.app, state)
@@ -157,7 +157,7 @@ func TestBrowserForcedPasswordChange(t *testing.T) {
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
 	signOnWith(b, x.fx.Username, temporary)
 	b.waitStatus("MUST_CHANGE_PASSWORD")
-	b.shot("must-change-password")
+	b.Shot("must-change-password")
 	if h := b.text("h1"); h == "" {
 		t.Errorf("the MUST_CHANGE_PASSWORD page has no heading")
 	}
@@ -179,8 +179,8 @@ func TestBrowserForcedPasswordChange(t *testing.T) {
 	}
 
 	b.typeInto("#newPassword", "abc")
-	b.waitFor("the length rule unmet", `document.querySelector('#rules li[data-rule="length"]')?.dataset.ok === 'false'`)
-	b.shot("weak-password")
+	b.WaitFor("the length rule unmet", `document.querySelector('#rules li[data-rule="length"]')?.dataset.ok === 'false'`)
+	b.Shot("weak-password")
 	var unmet []string
 	for rule, ok := range ruleStates(b) {
 		if ok == "false" {
@@ -193,7 +193,7 @@ func TestBrowserForcedPasswordChange(t *testing.T) {
 	b.typeInto("#newPassword", good)
 	// Rules only the server can check (history, commonly used, ...) carry
 	// no data-ok: every rule the page checks must be met.
-	b.waitFor("every rule met", `document.querySelector('#rules li[data-rule="length"]')?.dataset.ok === 'true' &&
+	b.WaitFor("every rule met", `document.querySelector('#rules li[data-rule="length"]')?.dataset.ok === 'true' &&
 		[...document.querySelectorAll('#rules li[data-ok]')].every(li => li.dataset.ok === 'true')`)
 	var unchecked []string
 	for rule, ok := range ruleStates(b) {
@@ -205,7 +205,7 @@ func TestBrowserForcedPasswordChange(t *testing.T) {
 	if b.visible("#confirmPassword") {
 		b.typeInto("#confirmPassword", good)
 	}
-	b.shot("good-password")
+	b.Shot("good-password")
 	b.submit("password.reset")
 
 	code := b.landed(x.app, state)
@@ -223,15 +223,15 @@ func TestBrowserPasswordRecovery(t *testing.T) {
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
 	b.typeInto("#username", x.fx.Username)
 	if !b.visible("#forgot") {
-		b.fail("no visible #forgot button")
+		b.Fail("no visible #forgot button")
 	}
 	if tag := eval[string](b, `document.querySelector('#forgot').tagName`); tag != "BUTTON" {
 		t.Errorf("#forgot is a %s, want a BUTTON", tag)
 	}
-	b.do("click Forgot password", chromedp.Click(chromedp.CSS("#forgot")))
+	b.Do("click Forgot password", chromedp.Click(chromedp.CSS("#forgot")))
 	forgot := form("password.forgot")
-	b.waitFor("the password.forgot form", `document.querySelector(`+q(forgot)+`)?.checkVisibility()`)
-	b.shot("forgot-form")
+	b.WaitFor("the password.forgot form", `document.querySelector(`+q(forgot)+`)?.checkVisibility()`)
+	b.Shot("forgot-form")
 	field := forgot + ` input:not([type="hidden"])`
 	if v := eval[string](b, `document.querySelector(`+q(field)+`)?.value ?? ''`); v != x.fx.Username {
 		t.Errorf("the forgot form holds %q, want the username typed before (%s)", v, x.fx.Username)
@@ -240,7 +240,7 @@ func TestBrowserPasswordRecovery(t *testing.T) {
 	b.submit("password.forgot")
 
 	b.waitStatus("RECOVERY_CODE_REQUIRED")
-	b.shot("recovery-code-page")
+	b.Shot("recovery-code-page")
 	noError(t, b)
 	for _, id := range []string{"recoveryCode", "newPassword"} {
 		if b.labelOf(id) == "" {
@@ -257,7 +257,7 @@ func TestBrowserPasswordRecovery(t *testing.T) {
 	if b.visible("#confirmPassword") {
 		b.typeInto("#confirmPassword", newPassword)
 	}
-	b.shot("recovery-filled")
+	b.Shot("recovery-filled")
 	b.submit("password.recover")
 
 	code := b.landed(x.app, state)
@@ -267,7 +267,7 @@ func TestBrowserPasswordRecovery(t *testing.T) {
 	b2 := b.another(desktop)
 	state2 := "st-" + randomString(4)
 	signOnPage(t, b2, x.base(), x.fx.AppID, x.app.RedirectURI(), state2, "USERNAME_PASSWORD_REQUIRED")
-	b2.shot("new-browser-sign-on")
+	b2.Shot("new-browser-sign-on")
 	signOnWith(b2, x.fx.Username, newPassword)
 	code2 := b2.landed(x.app, state2)
 	exchange(t, x.s, x.fx.EnvID, x.fx.AppID, x.fx.AppSecret, x.app.RedirectURI(), code2)
@@ -352,7 +352,7 @@ func TestBrowserExternalIdPLinking(t *testing.T) {
 	destBase, sourceBase := f.s.URL+"/"+f.dest, f.s.URL+"/"+f.source
 
 	signOnPage(t, b, destBase, f.destApp, f.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
-	b.shot("destination-sign-on")
+	b.Shot("destination-sign-on")
 	provider := `a.provider`
 	if got := b.text(provider); got != "Sign on with "+f.idpName {
 		t.Errorf("the provider button reads %q, want %q", got, "Sign on with "+f.idpName)
@@ -360,16 +360,16 @@ func TestBrowserExternalIdPLinking(t *testing.T) {
 	if href := eval[string](b, `document.querySelector('a.provider')?.href ?? ''`); !strings.HasPrefix(href, destBase+"/rp/authenticate?") {
 		t.Fatalf("the provider button goes to %q", href)
 	}
-	b.do("click the provider button", chromedp.Click(chromedp.CSS(provider)))
+	b.Do("click the provider button", chromedp.Click(chromedp.CSS(provider)))
 
 	b.waitURL(sourceBase + "/signon/?flowId=")
 	b.waitStatus("USERNAME_PASSWORD_REQUIRED")
-	b.shot("source-sign-on")
+	b.Shot("source-sign-on")
 	signOnWith(b, f.sourceUsername, f.password)
 
 	b.waitURL(destBase + "/signon/?flowId=")
 	b.waitStatus("ACCOUNT_LINKING_REQUIRED")
-	b.shot("account-linking")
+	b.Shot("account-linking")
 	if h := b.text("h1"); h == "" {
 		t.Errorf("the account-linking page has no heading")
 	}
@@ -416,24 +416,24 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	state := "st-" + randomString(4)
 
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
-	b.waitFor("the focus on #username", `document.activeElement?.id === 'username'`)
-	b.shot("initial-focus")
+	b.WaitFor("the focus on #username", `document.activeElement?.id === 'username'`)
+	b.Shot("initial-focus")
 	order := []string{b.focused()}
 	if st := b.focusStyle(); !st.visible() {
 		t.Errorf("the focused username field shows no focus indicator: %+v", st)
 	}
 
-	b.do("type the username", chromedp.KeyEvent(x.fx.Username))
-	b.do("Tab", chromedp.KeyEvent(kb.Tab))
+	b.Do("type the username", chromedp.KeyEvent(x.fx.Username))
+	b.Do("Tab", chromedp.KeyEvent(kb.Tab))
 	order = append(order, b.focused())
 	if order[1] != "password" {
-		b.fail("Tab from the username went to %q, want password", order[1])
+		b.Fail("Tab from the username went to %q, want password", order[1])
 	}
 	if st := b.focusStyle(); !st.visible() {
 		t.Errorf("the focused password field shows no focus indicator: %+v", st)
 	}
-	b.do("type the password", chromedp.KeyEvent(x.fx.Password))
-	b.shot("password-focused")
+	b.Do("type the password", chromedp.KeyEvent(x.fx.Password))
+	b.Shot("password-focused")
 	if v := eval[string](b, `document.querySelector('#username').value`); v != x.fx.Username {
 		t.Fatalf("the username field holds %q", v)
 	}
@@ -441,7 +441,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	// The rest of the tab order, for the report, then back to the password.
 	var rest []string
 	for range 6 {
-		b.do("Tab", chromedp.KeyEvent(kb.Tab))
+		b.Do("Tab", chromedp.KeyEvent(kb.Tab))
 		d := b.describeFocus()
 		rest = append(rest, d)
 		if st := b.focusStyle(); !st.visible() && d != "body" {
@@ -453,13 +453,13 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	}
 	t.Logf("tab order: #%s, #%s, then %s", order[0], order[1], strings.Join(rest, ", "))
 	for range rest {
-		b.do("Shift+Tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+		b.Do("Shift+Tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
 	}
 	if f := b.focused(); f != "password" {
-		b.fail("Shift+Tab did not come back to the password field, but to %q", f)
+		b.Fail("Shift+Tab did not come back to the password field, but to %q", f)
 	}
 
-	b.do("Enter", chromedp.KeyEvent(kb.Enter))
+	b.Do("Enter", chromedp.KeyEvent(kb.Enter))
 	code := b.landed(x.app, state)
 	exchange(t, x.s, x.fx.EnvID, x.fx.AppID, x.fx.AppSecret, x.app.RedirectURI(), code)
 }
@@ -467,29 +467,29 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 // TestBrowserNarrowScreen: on a 360 px wide phone the page does not scroll
 // sideways and the sign-on button is on the screen.
 func TestBrowserNarrowScreen(t *testing.T) {
-	vp := viewport{360, 740, true}
+	vp := phone
 	b := newBrowser(t, vp)
 	x := newSite(t)
 	state := "st-" + randomString(4)
 
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
-	b.shot("narrow-sign-on")
-	if w := eval[int](b, `window.innerWidth`); w != vp.width {
-		t.Errorf("the layout viewport is %d px wide, not %d: is <meta name=viewport> missing?", w, vp.width)
+	b.Shot("narrow-sign-on")
+	if w := eval[int](b, `window.innerWidth`); w != vp.Width {
+		t.Errorf("the layout viewport is %d px wide, not %d: is <meta name=viewport> missing?", w, vp.Width)
 	}
-	if sw := eval[int](b, `document.documentElement.scrollWidth`); sw > vp.width {
-		t.Errorf("the page is %d px wide at %d px: it scrolls sideways", sw, vp.width)
+	if sw := eval[int](b, `document.documentElement.scrollWidth`); sw > vp.Width {
+		t.Errorf("the page is %d px wide at %d px: it scrolls sideways", sw, vp.Width)
 	}
 	type rect struct{ Left, Right, Top, Bottom, Width, Height float64 }
 	btn := form("usernamePassword.check") + ` button[type="submit"]`
 	if !b.visible(btn) {
-		b.fail("the sign-on button is not visible")
+		b.Fail("the sign-on button is not visible")
 	}
 	for _, sel := range []string{"#username", "#password", btn} {
 		r := eval[rect](b, `(() => { const r = document.querySelector(`+q(sel)+`).getBoundingClientRect();
 			return {Left: r.left, Right: r.right, Top: r.top, Bottom: r.bottom, Width: r.width, Height: r.height}; })()`)
-		if r.Left < 0 || r.Right > float64(vp.width) || r.Top < 0 || r.Bottom > float64(vp.height) || r.Width == 0 {
-			t.Errorf("%s is not fully on the %dx%d screen: %+v", sel, vp.width, vp.height, r)
+		if r.Left < 0 || r.Right > float64(vp.Width) || r.Top < 0 || r.Bottom > float64(vp.Height) || r.Width == 0 {
+			t.Errorf("%s is not fully on the %dx%d screen: %+v", sel, vp.Width, vp.Height, r)
 		}
 		if r.Height < 24 {
 			t.Errorf("%s is %.0f px tall: too small a touch target", sel, r.Height)

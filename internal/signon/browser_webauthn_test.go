@@ -227,7 +227,7 @@ func (p *ceremonyPage) last(t *testing.T, member string) (body, cred map[string]
 // done waits for the page to go to resumeUrl, failing with the domain's
 // refusal if it did not.
 func (p *ceremonyPage) done(b *browser) {
-	b.t.Helper()
+	b.T.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {
 		if ok := eval[bool](b, `document.readyState === 'complete' && document.querySelector('#done') !== null`); ok {
@@ -237,7 +237,7 @@ func (p *ceremonyPage) done(b *browser) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b.fail("the ceremony did not complete (the domain said: %v)", p.failed)
+	b.Fail("the ceremony did not complete (the domain said: %v)", p.failed)
 }
 
 var b64url = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -250,9 +250,9 @@ func TestBrowserWebAuthnScript(t *testing.T) {
 			a := b.addAuthenticator(platformPasskey)
 
 			// Registration: PingOne's options in, the attestation out.
-			b.navigate(p.base + "/page/create")
-			b.waitFor("the script", `document.readyState === 'complete'`)
-			b.do("create", chromedp.Click(chromedp.CSS("#passkey")))
+			b.Navigate(p.base + "/page/create")
+			b.WaitFor("the script", `document.readyState === 'complete'`)
+			b.Do("create", chromedp.Click(chromedp.CSS("#passkey")))
 			p.done(b)
 			body, cred := p.last(t, "attestation")
 			if body["origin"] != p.base || body["contentType"] != "application/vnd.pingidentity.device.activate+json" {
@@ -286,16 +286,16 @@ func TestBrowserWebAuthnScript(t *testing.T) {
 			p.mu.Lock()
 			p.refuse = 1
 			p.mu.Unlock()
-			b.navigate(p.base + "/page/get")
-			b.waitFor("the script", `document.readyState === 'complete'`)
+			b.Navigate(p.base + "/page/get")
+			b.WaitFor("the script", `document.readyState === 'complete'`)
 			stale := eval[string](b, `document.querySelector('#passkey-form').dataset.options`)
-			b.do("use the passkey", chromedp.Click(chromedp.CSS("#passkey")))
+			b.Do("use the passkey", chromedp.Click(chromedp.CSS("#passkey")))
 			msg := showsError(t, b)
 			if want := "That passkey or security key was not accepted. 2 attempts left before verification is locked."; msg != want {
 				t.Errorf("a refused assertion: the page says %q, want %q", msg, want)
 			}
-			b.waitFor("fresh options", `document.querySelector('#passkey-form').dataset.options !== `+q(stale))
-			b.do("use the passkey again", chromedp.Click(chromedp.CSS("#passkey")))
+			b.WaitFor("fresh options", `document.querySelector('#passkey-form').dataset.options !== `+q(stale))
+			b.Do("use the passkey again", chromedp.Click(chromedp.CSS("#passkey")))
 			p.done(b)
 			body, cred = p.last(t, "assertion")
 			resp, _ = cred["response"].(map[string]any)
@@ -313,9 +313,9 @@ func TestBrowserWebAuthnScript(t *testing.T) {
 			}
 
 			// A discoverable assertion: the user handle names the user.
-			b.navigate(p.base + "/page/discover")
-			b.waitFor("the script", `document.readyState === 'complete'`)
-			b.do("sign on with the passkey", chromedp.Click(chromedp.CSS("#passkey")))
+			b.Navigate(p.base + "/page/discover")
+			b.WaitFor("the script", `document.readyState === 'complete'`)
+			b.Do("sign on with the passkey", chromedp.Click(chromedp.CSS("#passkey")))
 			p.done(b)
 			_, cred = p.last(t, "assertion")
 			resp, _ = cred["response"].(map[string]any)
@@ -331,8 +331,8 @@ func TestBrowserWebAuthnScript(t *testing.T) {
 			p.mu.Lock()
 			posts := len(p.bodies)
 			p.mu.Unlock()
-			b.navigate(p.base + "/page/discover")
-			b.waitFor("the script", `document.readyState === 'complete'`)
+			b.Navigate(p.base + "/page/discover")
+			b.WaitFor("the script", `document.readyState === 'complete'`)
 			eval[string](b, `(function () {
 				var get = navigator.credentials.get.bind(navigator.credentials);
 				navigator.credentials.get = function (o) { sessionStorage.calls = Number(sessionStorage.calls || 0) + 1; return get(o); };
@@ -354,19 +354,19 @@ func TestBrowserWebAuthnScript(t *testing.T) {
 			p.mu.Lock()
 			p.vanish = true
 			p.mu.Unlock()
-			b.navigate(p.base + "/page/get")
-			b.waitFor("the script", `document.readyState === 'complete'`)
+			b.Navigate(p.base + "/page/get")
+			b.WaitFor("the script", `document.readyState === 'complete'`)
 			eval[string](b, `window.before = true; ''`)
-			b.do("use the passkey", chromedp.Click(chromedp.CSS("#passkey")))
-			b.waitFor("the next screen with the reason", `window.before === undefined && document.readyState === 'complete' && !document.querySelector('#error').hidden`)
+			b.Do("use the passkey", chromedp.Click(chromedp.CSS("#passkey")))
+			b.WaitFor("the next screen with the reason", `window.before === undefined && document.readyState === 'complete' && !document.querySelector('#error').hidden`)
 			if msg := b.text("#error"); msg != "That device cannot be used now. Choose another one, or start over." {
 				t.Errorf("after the device went away the page says %q", msg)
 			}
 			if f := b.focused(); f != "error" {
 				t.Errorf("the reason does not take the focus: %q has it", f)
 			}
-			b.navigate(p.base + "/page/get")
-			b.waitFor("the script", `document.readyState === 'complete'`)
+			b.Navigate(p.base + "/page/get")
+			b.WaitFor("the script", `document.readyState === 'complete'`)
 			noError(t, b)
 		})
 	}

@@ -143,7 +143,7 @@ func TestBrowserTheme(t *testing.T) {
 	state := "st-" + randomString(4)
 
 	signOnPage(t, b, x.base(), x.fx.AppID, x.app.RedirectURI(), state, "USERNAME_PASSWORD_REQUIRED")
-	b.shot("themed")
+	b.Shot("themed")
 	got := eval[map[string]string](b, `(() => { const s = sel => getComputedStyle(document.querySelector(sel));
 		const button = s(`+q(form("usernamePassword.check")+` button[type="submit"]`)+`);
 		return {button: button.backgroundColor, buttonText: button.color, heading: s('h1').color, card: s('main').backgroundColor,
