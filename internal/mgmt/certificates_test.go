@@ -428,8 +428,8 @@ func testCertificateBadInput(t *testing.T, c, other cfgAPI) {
 	}
 }
 
-// samlApp writes a SAML application as the management API will (the
-// samlmgmt branch): settings in the application's JSON data.
+// samlApp writes a SAML application straight to the store, as the
+// management API keeps one: settings in the application's JSON data.
 func samlApp(t testing.TB, s *apptest.Server, envID, name string, data map[string]any) *store.Application {
 	t.Helper()
 	data["spEntityId"] = "urn:sp:" + uuid.NewString()
