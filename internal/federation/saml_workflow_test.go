@@ -153,20 +153,7 @@ func samlSetUp(t *testing.T, s *apptest.Server) *samlWorkflow {
 	w.destSecret = w.api(t, "GET", "/environments/"+w.dest+"/applications/"+w.destApp+"/secret", nil, 200)["secret"].(string)
 
 	// The users of both environments.
-	user := func(envID, name, given, family string) string {
-		pop := w.api(t, "POST", "/environments/"+envID+"/populations", map[string]any{"name": "Population_" + name}, 201)["id"].(string)
-		id := w.api(t, "POST", "/environments/"+envID+"/users", map[string]any{"email": name + "@example.com",
-			"name": map[string]string{"given": given, "family": family}, "population": map[string]string{"id": pop}, "username": name}, 201)["id"].(string)
-		r := s.Do(t, apptest.Request{Method: "PUT", URL: "/environments/" + envID + "/users/" + id + "/password", Token: w.admin,
-			ContentType: "application/vnd.pingidentity.password.set+json", Body: map[string]any{"value": w.password, "forceChange": false}})
-		if r.Status != 200 {
-			t.Fatalf("password: %s", r.Body)
-		}
-		return id
-	}
-	w.sourceUsername, w.destName = "source_user_"+ts, "destination_user_"+ts
-	w.sourceUser = user(w.source, w.sourceUsername, "Sally", "Source")
-	w.destUser = user(w.dest, w.destName, "Joey", "SimpleLoginUser")
+	w.addUsers(t, ts)
 	return w
 }
 
