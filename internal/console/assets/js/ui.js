@@ -532,3 +532,20 @@ export async function act(where, fn, done) {
   }
   if (done) await done();
 }
+
+// inlineEdit fills editor with a form over the record value (a mapping,
+// a scope) that PUTs it to href, says saved and redraws the list; Cancel
+// empties the editor. The first editable field takes the focus.
+export function inlineEdit(editor, { key, value, fields, href, saved, redraw }) {
+  editor.replaceChildren(h('h3', null, 'Edit ' + value.name), formView({
+    key, value, fields,
+    onSubmit: async (data) => {
+      await api.put(href, data);
+      toast(saved);
+      redraw();
+    },
+    onCancel: () => editor.replaceChildren(),
+  }));
+  const first = editor.querySelector('input:not([readonly]), textarea:not([readonly])');
+  if (first) first.focus();
+}

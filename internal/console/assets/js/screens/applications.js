@@ -7,7 +7,7 @@
 // the API refuses OpenID Connect members on it — its IdP metadata URL,
 // sign-on policies and assertion attribute mappings.
 import * as api from '../api.js';
-import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn } from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn, inlineEdit } from '../ui.js';
 import { canEnv, canRead, P } from '../perm.js';
 import * as saml from '../saml.js';
 
@@ -268,17 +268,7 @@ async function samlAttributesTab(ctx, app, writable, redraw) {
   const fmt = (x) => ([...saml.NAMEID_FORMATS, ...saml.ATTR_NAME_FORMATS].find((f) => f.value === x.nameFormat) || { label: x.nameFormat || '' }).label;
   const edit = (x) => {
     const core = x.mappingType === 'CORE';
-    editor.replaceChildren(h('h3', null, 'Edit ' + x.name), formView({
-      key: 'app-attr-' + x.id, value: x, fields: fields(core),
-      onSubmit: async (data) => {
-        await api.put(base + '/' + x.id, data);
-        toast('Mapping saved.');
-        redraw();
-      },
-      onCancel: () => editor.replaceChildren(),
-    }));
-    const first = editor.querySelector('input:not([readonly]), textarea');
-    if (first) first.focus();
+    inlineEdit(editor, { key: 'app-attr-' + x.id, value: x, fields: fields(core), href: base + '/' + x.id, saved: 'Mapping saved.', redraw });
   };
   box.append(h('div', { class: 'table-wrap' }, h('table', null,
     h('caption', { class: 'sr-only' }, 'Attribute mappings'),
@@ -607,17 +597,7 @@ async function attributesTab(ctx, app, writable, redraw) {
   ];
   const edit = (x) => {
     const core = x.mappingType === 'CORE';
-    editor.replaceChildren(h('h3', null, 'Edit ' + x.name), formView({
-      key: 'app-attr-' + x.id, value: x, fields: fields(core),
-      onSubmit: async (data) => {
-        await api.put(base + '/' + x.id, data);
-        toast('Mapping saved.');
-        redraw();
-      },
-      onCancel: () => editor.replaceChildren(),
-    }));
-    const first = editor.querySelector('input:not([readonly]), textarea');
-    if (first) first.focus();
+    inlineEdit(editor, { key: 'app-attr-' + x.id, value: x, fields: fields(core), href: base + '/' + x.id, saved: 'Mapping saved.', redraw });
   };
   box.append(h('div', { class: 'table-wrap' }, h('table', null,
     h('caption', { class: 'sr-only' }, 'Attribute mappings'),

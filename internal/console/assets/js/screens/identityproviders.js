@@ -6,7 +6,7 @@
 // PingOne does for its Terraform provider; the console never puts it in a
 // field: a save without a new secret keeps the stored one.
 import * as api from '../api.js';
-import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn } from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn, inlineEdit } from '../ui.js';
 import { canEnv, canRead, P } from '../perm.js';
 import * as saml from '../saml.js';
 
@@ -259,17 +259,7 @@ async function attributesTab(ctx, p, writable, redraw) {
     ];
   };
   const edit = (x) => {
-    editor.replaceChildren(h('h3', null, 'Edit ' + x.name), formView({
-      key: 'idp-attr-' + x.id, value: x, fields: fields(x),
-      onSubmit: async (data) => {
-        await api.put(base + '/' + x.id, data);
-        toast('Mapping saved.');
-        redraw();
-      },
-      onCancel: () => editor.replaceChildren(),
-    }));
-    const first = editor.querySelector('input:not([readonly])');
-    if (first) first.focus();
+    inlineEdit(editor, { key: 'idp-attr-' + x.id, value: x, fields: fields(x), href: base + '/' + x.id, saved: 'Mapping saved.', redraw });
   };
   box.append(attrs.length ? h('div', { class: 'table-wrap' }, h('table', null,
     h('caption', { class: 'sr-only' }, 'Attribute mappings'),

@@ -6,7 +6,7 @@
 // API's user scopes take schema attributes), and the PingOne API has no
 // attribute mappings.
 import * as api from '../api.js';
-import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn } from '../ui.js';
+import { h, page, formView, listView, button, linkButton, kv, confirmAction, toast, fmtDate, errorNotice, tabs, live, failIn, inlineEdit } from '../ui.js';
 import { canEnv, canRead, P } from '../perm.js';
 
 const OPENID = 'OPENID_CONNECT';
@@ -142,17 +142,7 @@ async function scopesTab(ctx, res, writable, redraw) {
     return out;
   };
   const edit = (x) => {
-    editor.replaceChildren(h('h3', null, 'Edit ' + x.name), formView({
-      key: 'scope-' + x.id, value: x, fields: fields(x),
-      onSubmit: async (data) => {
-        await api.put(base + '/' + x.id, data);
-        toast('Scope saved.');
-        redraw();
-      },
-      onCancel: () => editor.replaceChildren(),
-    }));
-    const first = editor.querySelector('input:not([readonly]), textarea:not([readonly])');
-    if (first) first.focus();
+    inlineEdit(editor, { key: 'scope-' + x.id, value: x, fields: fields(x), href: base + '/' + x.id, saved: 'Scope saved.', redraw });
   };
   const editable = (x) => writable && !(res.type === PINGONE && predefined(res, x.name) && !userScope(x.name));
   box.append(scopes.length ? h('div', { class: 'table-wrap' }, h('table', null,
@@ -210,17 +200,7 @@ async function attributesTab(ctx, res, writable, redraw) {
     ];
   };
   const edit = (x) => {
-    editor.replaceChildren(h('h3', null, 'Edit ' + x.name), formView({
-      key: 'res-attr-' + x.id, value: x, fields: fields(x),
-      onSubmit: async (data) => {
-        await api.put(base + '/' + x.id, data);
-        toast('Mapping saved.');
-        redraw();
-      },
-      onCancel: () => editor.replaceChildren(),
-    }));
-    const first = editor.querySelector('input:not([readonly])');
-    if (first) first.focus();
+    inlineEdit(editor, { key: 'res-attr-' + x.id, value: x, fields: fields(x), href: base + '/' + x.id, saved: 'Mapping saved.', redraw });
   };
   box.append(attrs.length ? h('div', { class: 'table-wrap' }, h('table', null,
     h('caption', { class: 'sr-only' }, 'Attribute mappings'),
